@@ -1,0 +1,46 @@
+//! `parade-bench`: side-by-side figures for parade and its peers, measured in one run.
+//!
+//! Each subcommand measures parade and the peers it names in the same process, one after the
+//! other, and prints a table with the ratio between them; `--json` prints one JSON object per
+//! measurement instead. `--quick` shrinks every case so the whole subcommand finishes in seconds.
+
+mod engine;
+mod join;
+mod iter;
+mod report;
+
+use clap::{Parser, Subcommand};
+
+/// Command-line options shared by every subcommand.
+#[derive(Parser, Debug)]
+#[command(name = "parade-bench", about = "Side-by-side benchmarks of parade against its peers")]
+struct Cli {
+    /// Print one JSON object per measurement instead of a table.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Run every case small enough to finish in seconds.
+    #[arg(long, global = true)]
+    quick: bool,
+    #[command(subcommand)]
+    bench: Bench,
+}
+
+#[derive(Subcommand, Debug)]
+enum Bench {
+    /// The scheduling engine on 100,000 trivial tasks in five shapes, against `rayon::scope`.
+    Engine,
+    /// Fork-join of 3 trivial calls, against `std::thread::scope` and `rayon::join`.
+    Join,
+    /// Parallel pipelines, against rayon `par_iter`, `par_bridge`, `pariter` and sequential.
+    Iter,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let mut out = report::Report::new("", cli.json);
+    match cli.bench {
+        Bench::Engine => engine::run(&mut out.named("engine"), cli.quick),
+        Bench::Join => join::run(&mut out.named("join"), cli.quick),
+        Bench::Iter => iter::run(&mut out.named("iter"), cli.quick),
+    }
+}

@@ -1,0 +1,1 @@
+//! A cache of reusable threads on which every call starts at once (being built).

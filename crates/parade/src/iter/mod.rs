@@ -1,0 +1,1 @@
+//! Lazy parallel pipelines over any iterator (not built yet).

@@ -1,0 +1,1 @@
+//! Fork-join calls and parallel resources (not built yet).
