@@ -1,0 +1,698 @@
+//! The scheduling state machine: tasks, edges, readiness, constraints and failure cascades.
+//!
+//! Everything here runs under the engine's one lock and never blocks, spawns or calls user
+//! code: each operation records what must happen next (jobs to hand to the executor, events
+//! for observers, running tasks to stop) in [`Effects`], which the [`Engine`](super::Engine)
+//! carries out after releasing the lock. No walk over the graph recurses: long chains are fine.
+
+use std::collections::{HashMap, HashSet};
+use std::mem;
+use std::time::Duration;
+
+use smallvec::SmallVec;
+
+use super::ready::ReadySet;
+use super::{
+    EngineError, Event, Job, LockId, Outcome, Reason, TaskId, TaskSpec, TaskState, TaskStatus,
+};
+
+/// One task's scheduling record.
+#[allow(clippy::struct_excessive_bools)] // independent flags, each read on a hot path
+struct Slot {
+    state: TaskState,
+    wave: u32,
+    no_failures: bool,
+    /// Defined (has or had a job), as opposed to a placeholder.
+    defined: bool,
+    /// Counted in the ready set's active tasks: wanted with nothing blocking it, or running.
+    active: bool,
+    cancel_requested: bool,
+    /// For a wanted task: how many dependencies have not succeeded yet.
+    blocked: u32,
+    deps: SmallVec<[TaskId; 2]>,
+    dependents: SmallVec<[TaskId; 2]>,
+    locks: SmallVec<[LockId; 1]>,
+    job: Option<Box<dyn Job>>,
+    timeout: Option<Duration>,
+    reason: Option<Box<Reason>>,
+    duration: Duration,
+}
+
+impl Slot {
+    fn should_be_active(&self) -> bool {
+        (self.state == TaskState::Wanted && self.blocked == 0 && self.defined)
+            || self.state == TaskState::Running
+    }
+}
+
+#[derive(Default)]
+struct LockSlot {
+    held: bool,
+    parked: Vec<TaskId>,
+}
+
+/// A job the executor should run now.
+pub(crate) struct Dispatch {
+    pub(crate) id: TaskId,
+    pub(crate) job: Box<dyn Job>,
+    pub(crate) timeout: Option<Duration>,
+}
+
+/// What an operation left for the engine to do once the lock is released.
+#[derive(Default)]
+pub(crate) struct Effects {
+    pub(crate) events: Vec<Event>,
+    pub(crate) to_run: Vec<Dispatch>,
+    pub(crate) to_cancel: Vec<TaskId>,
+    pub(crate) finished_any: bool,
+}
+
+/// Whether what a waiter waits for is done.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// Every awaited task is final.
+    Done,
+    /// Work is still going on.
+    Pending,
+    /// Nothing can move: every running task is waiting, nothing else can start. Holds the
+    /// awaited tasks that are not final.
+    Stalled(Vec<TaskId>),
+}
+
+/// The whole scheduling state of one engine.
+pub(crate) struct Core {
+    slots: Vec<Slot>,
+    ready: ReadySet,
+    locks: Vec<LockSlot>,
+    lock_names: HashMap<String, LockId>,
+    running: usize,
+    /// Running tasks blocked in a wait: they lend their place under the limit.
+    waiting: usize,
+    limit: usize,
+    /// Wanted or running tasks.
+    unfinished: usize,
+    wanted_placeholders: usize,
+    first_failure: Option<TaskId>,
+    stopped: bool,
+    pub(crate) record_events: bool,
+    /// Events waiting for delivery, in the order they happened.
+    pub(crate) outbox: Vec<Event>,
+}
+
+impl Core {
+    pub(crate) fn new(limit: usize) -> Self {
+        Self {
+            slots: Vec::new(),
+            ready: ReadySet::default(),
+            locks: Vec::new(),
+            lock_names: HashMap::new(),
+            running: 0,
+            waiting: 0,
+            limit: limit.max(1),
+            unfinished: 0,
+            wanted_placeholders: 0,
+            first_failure: None,
+            stopped: false,
+            record_events: false,
+            outbox: Vec::new(),
+        }
+    }
+
+    pub(crate) fn set_limit(&mut self, limit: usize, fx: &mut Effects) {
+        self.limit = limit.max(1);
+        self.dispatch(fx);
+    }
+
+    pub(crate) fn limit(&self) -> usize {
+        self.limit
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    fn check(&self, id: TaskId) -> Result<(), EngineError> {
+        if id.index() < self.slots.len() {
+            Ok(())
+        } else {
+            Err(EngineError::UnknownTask(id))
+        }
+    }
+
+    fn slot(&self, id: TaskId) -> &Slot {
+        &self.slots[id.index()]
+    }
+
+    fn slot_mut(&mut self, id: TaskId) -> &mut Slot {
+        &mut self.slots[id.index()]
+    }
+
+    pub(crate) fn lock_id(&mut self, name: &str) -> LockId {
+        if let Some(&id) = self.lock_names.get(name) {
+            return id;
+        }
+        let id = LockId(u32::try_from(self.locks.len()).expect("at most u32::MAX locks"));
+        self.locks.push(LockSlot::default());
+        self.lock_names.insert(name.to_owned(), id);
+        id
+    }
+
+    pub(crate) fn status(&self, id: TaskId) -> Result<TaskStatus, EngineError> {
+        self.check(id)?;
+        let slot = self.slot(id);
+        Ok(TaskStatus {
+            id,
+            state: slot.state,
+            reason: slot.reason.as_deref().cloned(),
+            duration: slot.duration,
+        })
+    }
+
+    pub(crate) fn deps(&self, id: TaskId) -> Result<Vec<TaskId>, EngineError> {
+        self.check(id)?;
+        Ok(self.slot(id).deps.to_vec())
+    }
+
+    pub(crate) fn dependents(&self, id: TaskId) -> Result<Vec<TaskId>, EngineError> {
+        self.check(id)?;
+        Ok(self.slot(id).dependents.to_vec())
+    }
+
+    pub(crate) fn wave(&self, id: TaskId) -> Result<u32, EngineError> {
+        self.check(id)?;
+        Ok(self.slot(id).wave)
+    }
+
+    pub(crate) fn cancel_requested(&self, id: TaskId) -> bool {
+        self.slots
+            .get(id.index())
+            .is_some_and(|s| s.cancel_requested)
+    }
+
+    fn event(&mut self, fx: &mut Effects, event: impl FnOnce() -> Event) {
+        if self.record_events {
+            fx.events.push(event());
+        }
+    }
+
+    /// Keeps the active counts and the ready queue in line with a slot's state.
+    fn refresh(&mut self, id: TaskId) {
+        let slot = &mut self.slots[id.index()];
+        let active = slot.should_be_active();
+        if active == slot.active {
+            return;
+        }
+        slot.active = active;
+        let (wave, state) = (slot.wave, slot.state);
+        if active {
+            self.ready.activate(wave);
+            if state == TaskState::Wanted {
+                self.ready.push(wave, id);
+            }
+        } else {
+            self.ready.deactivate(wave);
+        }
+    }
+
+    fn check_wave(&self, task: TaskId, task_wave: u32, dep: TaskId) -> Result<(), EngineError> {
+        let dep_wave = self.slot(dep).wave;
+        if dep_wave > task_wave {
+            return Err(EngineError::WaveOrder {
+                task,
+                task_wave,
+                dep,
+                dep_wave,
+            });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn add(&mut self, spec: TaskSpec) -> Result<TaskId, EngineError> {
+        let id = TaskId::from_index(self.slots.len());
+        for &dep in &spec.deps {
+            self.check(dep)?;
+            self.check_wave(id, spec.wave, dep)?;
+        }
+        for &dep in &spec.deps {
+            self.slot_mut(dep).dependents.push(id);
+        }
+        self.slots.push(Slot {
+            state: TaskState::Idle,
+            wave: spec.wave,
+            no_failures: spec.no_failures,
+            defined: spec.job.is_some(),
+            active: false,
+            cancel_requested: false,
+            blocked: 0,
+            deps: spec.deps,
+            dependents: SmallVec::new(),
+            locks: spec.locks,
+            job: spec.job,
+            timeout: spec.timeout,
+            reason: None,
+            duration: Duration::ZERO,
+        });
+        Ok(id)
+    }
+
+    /// Gives a placeholder its job, constraints and dependencies.
+    pub(crate) fn define(
+        &mut self,
+        id: TaskId,
+        spec: TaskSpec,
+        fx: &mut Effects,
+    ) -> Result<(), EngineError> {
+        self.check(id)?;
+        let slot = self.slot(id);
+        if slot.defined {
+            return Err(EngineError::AlreadyDefined(id));
+        }
+        if slot.state.is_final() {
+            return Err(EngineError::AlreadyStarted(id));
+        }
+        for &dep in &spec.deps {
+            self.check(dep)?;
+            self.check_wave(id, spec.wave, dep)?;
+            self.check_acyclic(id, dep)?;
+        }
+        // Waves of existing dependents must stay at or above the new wave.
+        for &d in &self.slot(id).dependents {
+            let dw = self.slot(d).wave;
+            if spec.wave > dw {
+                return Err(EngineError::WaveOrder {
+                    task: d,
+                    task_wave: dw,
+                    dep: id,
+                    dep_wave: spec.wave,
+                });
+            }
+        }
+        let wanted = self.slot(id).state == TaskState::Wanted;
+        let slot = self.slot_mut(id);
+        slot.job = spec.job;
+        slot.defined = slot.job.is_some();
+        slot.wave = spec.wave;
+        slot.no_failures = spec.no_failures;
+        slot.locks = spec.locks;
+        slot.timeout = spec.timeout;
+        if wanted && slot.defined {
+            self.wanted_placeholders -= 1;
+        }
+        for dep in spec.deps {
+            self.add_dep(id, dep, fx)?;
+        }
+        self.refresh(id);
+        self.dispatch(fx);
+        Ok(())
+    }
+
+    /// Fails with the cycle if `task` is reachable from `dep` along dependencies.
+    fn check_acyclic(&self, task: TaskId, dep: TaskId) -> Result<(), EngineError> {
+        if task == dep {
+            return Err(EngineError::Cycle(vec![task, task]));
+        }
+        let mut parent: HashMap<TaskId, TaskId> = HashMap::new();
+        let mut seen: HashSet<TaskId> = HashSet::from([dep]);
+        let mut stack = vec![dep];
+        while let Some(x) = stack.pop() {
+            for &next in &self.slot(x).deps {
+                if next == task {
+                    // task -> dep -> ... -> x -> task
+                    let mut path = vec![x];
+                    let mut at = x;
+                    while let Some(&p) = parent.get(&at) {
+                        path.push(p);
+                        at = p;
+                    }
+                    path.push(task);
+                    path.reverse();
+                    path.push(task);
+                    return Err(EngineError::Cycle(path));
+                }
+                if seen.insert(next) {
+                    parent.insert(next, x);
+                    stack.push(next);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn add_dep(
+        &mut self,
+        task: TaskId,
+        dep: TaskId,
+        fx: &mut Effects,
+    ) -> Result<(), EngineError> {
+        self.check(task)?;
+        self.check(dep)?;
+        let state = self.slot(task).state;
+        if !matches!(state, TaskState::Idle | TaskState::Wanted) {
+            return Err(EngineError::AlreadyStarted(task));
+        }
+        if self.slot(task).deps.contains(&dep) {
+            return Ok(());
+        }
+        self.check_wave(task, self.slot(task).wave, dep)?;
+        self.check_acyclic(task, dep)?;
+        self.slot_mut(task).deps.push(dep);
+        self.slot_mut(dep).dependents.push(task);
+        if state == TaskState::Wanted {
+            let dep_state = self.slot(dep).state;
+            if dep_state.is_failure() {
+                let root = self.root_of(dep);
+                self.end_unrun(
+                    task,
+                    TaskState::DepFailed,
+                    Reason::DepFailed { dep, root },
+                    fx,
+                );
+            } else if !dep_state.is_success() {
+                self.slot_mut(task).blocked += 1;
+                self.refresh(task);
+                if dep_state == TaskState::Idle {
+                    self.want(&[dep], fx)?;
+                }
+            }
+        }
+        self.dispatch(fx);
+        Ok(())
+    }
+
+    fn root_of(&self, failed: TaskId) -> TaskId {
+        match self.slot(failed).reason.as_deref() {
+            Some(Reason::DepFailed { root, .. }) => *root,
+            _ => failed,
+        }
+    }
+
+    /// Wants `ids` and, transitively, their idle dependencies.
+    pub(crate) fn want(&mut self, ids: &[TaskId], fx: &mut Effects) -> Result<(), EngineError> {
+        for &id in ids {
+            self.check(id)?;
+        }
+        let mut stack: Vec<TaskId> = ids.iter().rev().copied().collect();
+        while let Some(t) = stack.pop() {
+            if self.slot(t).state != TaskState::Idle {
+                continue;
+            }
+            self.slot_mut(t).state = TaskState::Wanted;
+            self.unfinished += 1;
+            if !self.slot(t).defined {
+                self.wanted_placeholders += 1;
+            }
+            self.event(fx, || Event::Wanted { id: t });
+            let failed = self
+                .slot(t)
+                .deps
+                .iter()
+                .copied()
+                .find(|&d| self.slot(d).state.is_failure());
+            if let Some(dep) = failed {
+                let root = self.root_of(dep);
+                self.end_unrun(t, TaskState::DepFailed, Reason::DepFailed { dep, root }, fx);
+                continue;
+            }
+            let mut blocked = 0;
+            let first_new = stack.len();
+            for i in 0..self.slot(t).deps.len() {
+                let d = self.slot(t).deps[i];
+                match self.slot(d).state {
+                    TaskState::Idle => {
+                        blocked += 1;
+                        stack.push(d);
+                    }
+                    TaskState::Wanted | TaskState::Running => blocked += 1,
+                    _ => {}
+                }
+            }
+            // Want dependencies in the order they were declared.
+            stack[first_new..].reverse();
+            self.slot_mut(t).blocked = blocked;
+            self.refresh(t);
+        }
+        self.dispatch(fx);
+        Ok(())
+    }
+
+    /// Ends a task that never ran (dep-failed, cancelled, missing) and cascades to dependents.
+    fn end_unrun(&mut self, id: TaskId, state: TaskState, reason: Reason, fx: &mut Effects) {
+        let was = self.slot(id).state;
+        debug_assert!(matches!(was, TaskState::Idle | TaskState::Wanted));
+        if was == TaskState::Wanted {
+            self.unfinished -= 1;
+            if !self.slot(id).defined {
+                self.wanted_placeholders -= 1;
+            }
+        }
+        let slot = self.slot_mut(id);
+        slot.state = state;
+        slot.job = None;
+        slot.reason = Some(Box::new(reason.clone()));
+        self.refresh(id);
+        if state != TaskState::Cancelled && self.first_failure.is_none() {
+            self.first_failure = Some(self.root_of(id));
+        }
+        fx.finished_any = true;
+        self.event(fx, || Event::Finished {
+            id,
+            state,
+            duration: Duration::ZERO,
+            reason: Some(reason),
+        });
+        self.cascade(id, fx);
+    }
+
+    /// Makes every wanted transitive dependent of `failed` dep-failed, naming the root failure.
+    fn cascade(&mut self, failed: TaskId, fx: &mut Effects) {
+        let root = self.root_of(failed);
+        let mut stack = vec![failed];
+        while let Some(x) = stack.pop() {
+            let dependents = self.slot(x).dependents.clone();
+            for d in dependents {
+                if self.slot(d).state != TaskState::Wanted {
+                    continue;
+                }
+                self.unfinished -= 1;
+                if !self.slot(d).defined {
+                    self.wanted_placeholders -= 1;
+                }
+                let reason = Reason::DepFailed { dep: x, root };
+                let slot = self.slot_mut(d);
+                slot.state = TaskState::DepFailed;
+                slot.job = None;
+                slot.reason = Some(Box::new(reason.clone()));
+                self.refresh(d);
+                fx.finished_any = true;
+                self.event(fx, || Event::Finished {
+                    id: d,
+                    state: TaskState::DepFailed,
+                    duration: Duration::ZERO,
+                    reason: Some(reason),
+                });
+                stack.push(d);
+            }
+        }
+    }
+
+    /// Starts what may start now, in readiness order: the lowest active wave, then locks, then
+    /// the "no failures" condition, then the parallel limit; oldest task first.
+    pub(crate) fn dispatch(&mut self, fx: &mut Effects) {
+        while !self.stopped && self.running - self.waiting < self.limit {
+            let Some(wave) = self.ready.lowest_active_wave() else {
+                break;
+            };
+            let Some(id) = self.ready.pop(wave) else {
+                break;
+            };
+            let slot = self.slot(id);
+            if slot.state != TaskState::Wanted || !slot.active {
+                continue; // stale entry
+            }
+            if let Some(&held) = slot.locks.iter().find(|l| self.locks[l.0 as usize].held) {
+                self.locks[held.0 as usize].parked.push(id);
+                continue;
+            }
+            if let (true, Some(first)) = (slot.no_failures, self.first_failure) {
+                self.end_unrun(id, TaskState::DepFailed, Reason::NoFailures { first }, fx);
+                continue;
+            }
+            for i in 0..slot.locks.len() {
+                let l = self.slot(id).locks[i];
+                self.locks[l.0 as usize].held = true;
+            }
+            self.running += 1;
+            let slot = self.slot_mut(id);
+            slot.state = TaskState::Running;
+            let job = slot
+                .job
+                .take()
+                .expect("a defined task has its job until it starts");
+            fx.to_run.push(Dispatch {
+                id,
+                job,
+                timeout: slot.timeout,
+            });
+        }
+    }
+
+    /// Records how a running task ended, releases what it held, and starts what that allows.
+    pub(crate) fn finish(
+        &mut self,
+        id: TaskId,
+        outcome: Outcome,
+        duration: Duration,
+        fx: &mut Effects,
+    ) {
+        debug_assert_eq!(self.slot(id).state, TaskState::Running);
+        let slot = self.slot(id);
+        let outcome = match (outcome, slot.timeout) {
+            (Outcome::Failed(r), _) => Outcome::Failed(r),
+            (_, Some(limit)) if duration > limit => Outcome::Failed(Reason::Timeout(limit)),
+            (_, _) if slot.cancel_requested => Outcome::Failed(Reason::Cancelled),
+            (o, _) => o,
+        };
+        let (state, reason) = match outcome {
+            Outcome::Succeeded => (TaskState::Succeeded, None),
+            Outcome::Skipped(why) => (TaskState::Skipped, Some(Reason::Skipped(why))),
+            Outcome::Failed(Reason::Cancelled) => (TaskState::Cancelled, Some(Reason::Cancelled)),
+            Outcome::Failed(r) => (TaskState::Failed, Some(r)),
+        };
+        self.running -= 1;
+        self.unfinished -= 1;
+        let slot = self.slot_mut(id);
+        slot.state = state;
+        slot.duration = duration;
+        slot.reason = reason.clone().map(Box::new);
+        self.refresh(id);
+        for i in 0..self.slot(id).locks.len() {
+            let l = self.slot(id).locks[i].0 as usize;
+            self.locks[l].held = false;
+            for parked in mem::take(&mut self.locks[l].parked) {
+                let wave = self.slot(parked).wave;
+                self.ready.push(wave, parked);
+            }
+        }
+        fx.finished_any = true;
+        self.event(fx, || Event::Finished {
+            id,
+            state,
+            duration,
+            reason,
+        });
+        if state.is_success() {
+            for i in 0..self.slot(id).dependents.len() {
+                let d = self.slot(id).dependents[i];
+                if self.slot(d).state == TaskState::Wanted {
+                    self.slot_mut(d).blocked -= 1;
+                    self.refresh(d);
+                }
+            }
+        } else {
+            if state == TaskState::Failed && self.first_failure.is_none() {
+                self.first_failure = Some(id);
+            }
+            self.cascade(id, fx);
+        }
+        self.dispatch(fx);
+    }
+
+    /// Cancels one task: an idle or wanted one ends now, a running one is asked to stop.
+    pub(crate) fn cancel(&mut self, id: TaskId, fx: &mut Effects) -> Result<(), EngineError> {
+        self.check(id)?;
+        match self.slot(id).state {
+            TaskState::Idle | TaskState::Wanted => {
+                self.end_unrun(id, TaskState::Cancelled, Reason::Cancelled, fx);
+            }
+            TaskState::Running => {
+                self.slot_mut(id).cancel_requested = true;
+                fx.to_cancel.push(id);
+            }
+            _ => {}
+        }
+        self.dispatch(fx);
+        Ok(())
+    }
+
+    /// Stops the run: nothing new starts, wanted tasks are cancelled, running ones asked to stop.
+    pub(crate) fn stop(&mut self, fx: &mut Effects) {
+        self.stopped = true;
+        for i in 0..self.slots.len() {
+            let id = TaskId::from_index(i);
+            match self.slot(id).state {
+                TaskState::Wanted => {
+                    self.end_unrun(id, TaskState::Cancelled, Reason::Cancelled, fx)
+                }
+                TaskState::Running if !self.slot(id).cancel_requested => {
+                    self.slot_mut(id).cancel_requested = true;
+                    fx.to_cancel.push(id);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.stopped
+    }
+
+    pub(crate) fn begin_wait(&mut self, fx: &mut Effects) {
+        self.waiting += 1;
+        self.dispatch(fx);
+    }
+
+    pub(crate) fn end_wait(&mut self) {
+        self.waiting -= 1;
+    }
+
+    /// Whether `targets` (or every wanted task, for `None`) are final; if nothing can move,
+    /// undefined placeholders end as missing, and a true standstill is reported as stalled.
+    pub(crate) fn progress(&mut self, targets: Option<&[TaskId]>, fx: &mut Effects) -> Progress {
+        loop {
+            let pending: Vec<TaskId> = match targets {
+                None if self.unfinished == 0 => return Progress::Done,
+                None => Vec::new(),
+                Some(ids) => {
+                    let p: Vec<TaskId> = ids
+                        .iter()
+                        .copied()
+                        .filter(|&t| !self.slot(t).state.is_final())
+                        .collect();
+                    if p.is_empty() {
+                        return Progress::Done;
+                    }
+                    p
+                }
+            };
+            if self.running > self.waiting {
+                return Progress::Pending;
+            }
+            self.dispatch(fx);
+            if !fx.to_run.is_empty() {
+                return Progress::Pending;
+            }
+            if self.wanted_placeholders == 0 {
+                let stuck = if targets.is_some() {
+                    pending
+                } else {
+                    self.unfinished_ids()
+                };
+                return Progress::Stalled(stuck);
+            }
+            for i in 0..self.slots.len() {
+                let id = TaskId::from_index(i);
+                let slot = self.slot(id);
+                if slot.state == TaskState::Wanted && !slot.defined {
+                    self.end_unrun(id, TaskState::Failed, Reason::Missing, fx);
+                }
+            }
+        }
+    }
+
+    fn unfinished_ids(&self) -> Vec<TaskId> {
+        (0..self.slots.len())
+            .map(TaskId::from_index)
+            .filter(|&t| matches!(self.slot(t).state, TaskState::Wanted | TaskState::Running))
+            .collect()
+    }
+}

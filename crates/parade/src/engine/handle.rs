@@ -1,0 +1,363 @@
+//! [`Engine`]: the shared handle through which faces add, want, cancel and wait for tasks.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use parking_lot::{Mutex, RwLock};
+
+use super::core::{Core, Effects, Progress};
+use super::runnable::current_task;
+use super::{
+    EngineError, Event, LockId, Observer, Outcome, Runnable, Signal, Stream, TaskId, TaskSpec,
+    TaskState, TaskStatus,
+};
+use crate::exec::{Executor, Inline, ThreadPool};
+
+struct Inner {
+    core: Mutex<Core>,
+    executor: Arc<dyn Executor>,
+    signal: Signal,
+    observers: RwLock<Vec<Arc<dyn Observer>>>,
+    has_observers: AtomicBool,
+    /// Held while delivering events, so observers see them one at a time and in order.
+    delivery: Mutex<()>,
+}
+
+/// The scheduling engine: a task graph that grows while it runs, its state machine, and the
+/// executor that runs ready jobs. Cheap to clone; clones share the same graph.
+///
+/// Only wanted tasks run. Wanting a task wants its dependencies. A task starts when, in this
+/// order: no task of a lower wave is ready or running; none of its locks is held; its
+/// dependencies succeeded or were skipped; its "no failures" condition holds; and fewer than
+/// the parallel limit are running. Among tasks that may start, the oldest goes first.
+///
+/// ```
+/// use parade::engine::{Engine, TaskSpec, Outcome, TaskState};
+/// let engine = Engine::new(); // a thread pool, one thread per core
+/// let a = engine.add(TaskSpec::new(|_| Outcome::Succeeded)).unwrap();
+/// let b = engine.add(TaskSpec::new(|_| Outcome::failed("no")).dep(a)).unwrap();
+/// let c = engine.add(TaskSpec::new(|_| Outcome::Succeeded).dep(b)).unwrap();
+/// engine.want([c]).unwrap();
+/// let states: Vec<_> = engine.wait([a, b, c]).unwrap().into_iter().map(|s| s.state).collect();
+/// assert_eq!(states, [TaskState::Succeeded, TaskState::Failed, TaskState::DepFailed]);
+/// ```
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("executor", &self.inner.executor.name())
+            .field("tasks", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// An engine on the process-wide thread pool (one thread per core).
+    pub fn new() -> Self {
+        Self::with_executor(ThreadPool::global())
+    }
+
+    /// An engine that runs every job on the thread that waits, one at a time, in a fixed order:
+    /// deterministic, and a debugger's friend.
+    pub fn inline() -> Self {
+        Self::with_executor(Arc::new(Inline::new()))
+    }
+
+    /// An engine on the given executor. Its parallel limit starts at the executor's capacity.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use parade::{engine::Engine, exec::ThreadPool};
+    /// let engine = Engine::with_executor(Arc::new(ThreadPool::new(4)));
+    /// assert_eq!(engine.limit(), 4);
+    /// ```
+    pub fn with_executor(executor: Arc<dyn Executor>) -> Self {
+        let limit = executor.capacity();
+        Self {
+            inner: Arc::new(Inner {
+                core: Mutex::new(Core::new(limit)),
+                executor,
+                signal: Signal::default(),
+                observers: RwLock::new(Vec::new()),
+                has_observers: AtomicBool::new(false),
+                delivery: Mutex::new(()),
+            }),
+        }
+    }
+
+    /// The executor this engine hands jobs to.
+    pub fn executor(&self) -> &Arc<dyn Executor> {
+        &self.inner.executor
+    }
+
+    /// A number that identifies this engine among live engines.
+    pub(crate) fn key(&self) -> usize {
+        Arc::as_ptr(&self.inner) as usize
+    }
+
+    /// Runs `op` on the core under its lock, then carries out its effects outside the lock.
+    fn with_core<R>(&self, op: impl FnOnce(&mut Core, &mut Effects) -> R) -> R {
+        let mut fx = Effects::default();
+        let result = {
+            let mut core = self.inner.core.lock();
+            let result = op(&mut core, &mut fx);
+            if !fx.events.is_empty() {
+                core.outbox.append(&mut fx.events);
+            }
+            result
+        };
+        self.apply(fx);
+        result
+    }
+
+    fn apply(&self, fx: Effects) {
+        if fx.finished_any {
+            self.inner.signal.notify();
+        }
+        for id in fx.to_cancel {
+            self.inner.executor.cancel(self, id);
+        }
+        if self.inner.has_observers.load(Ordering::Acquire) {
+            self.deliver();
+        }
+        if !fx.to_run.is_empty() {
+            let jobs = fx
+                .to_run
+                .into_iter()
+                .map(|d| Runnable {
+                    engine: self.clone(),
+                    id: d.id,
+                    job: d.job,
+                    timeout: d.timeout,
+                })
+                .collect();
+            self.inner.executor.spawn(jobs);
+        }
+    }
+
+    fn deliver(&self) {
+        let _turn = self.inner.delivery.lock();
+        loop {
+            let batch = std::mem::take(&mut self.inner.core.lock().outbox);
+            if batch.is_empty() {
+                return;
+            }
+            let observers = self.inner.observers.read().clone();
+            for event in &batch {
+                for o in &observers {
+                    o.on_event(event);
+                }
+            }
+        }
+    }
+
+    /// Adds an observer; it receives every event from now on.
+    pub fn subscribe(&self, observer: impl Observer + 'static) {
+        self.inner.observers.write().push(Arc::new(observer));
+        self.inner.has_observers.store(true, Ordering::Release);
+        self.inner.core.lock().record_events = true;
+    }
+
+    /// Adds a task. Its dependencies must exist already; adding a task cannot make a cycle.
+    ///
+    /// Errors: an unknown dependency, or a dependency in a higher wave.
+    pub fn add(&self, spec: TaskSpec) -> Result<TaskId, EngineError> {
+        self.inner.core.lock().add(spec)
+    }
+
+    /// Gives a placeholder (see [`TaskSpec::placeholder`]) its job, constraints and
+    /// dependencies. If it is wanted, it runs as soon as they allow.
+    ///
+    /// ```
+    /// use parade::engine::{Engine, TaskSpec, Outcome, TaskState};
+    /// let engine = Engine::inline();
+    /// let later = engine.add(TaskSpec::placeholder()).unwrap();
+    /// let user = engine.add(TaskSpec::new(|_| Outcome::Succeeded).dep(later)).unwrap();
+    /// engine.want([user]).unwrap();
+    /// engine.define(later, TaskSpec::new(|_| Outcome::Succeeded)).unwrap();
+    /// assert_eq!(engine.wait([user]).unwrap()[0].state, TaskState::Succeeded);
+    /// ```
+    pub fn define(&self, id: TaskId, spec: TaskSpec) -> Result<(), EngineError> {
+        self.with_core(|core, fx| core.define(id, spec, fx))
+    }
+
+    /// Makes `task` depend on `dep` as well. `task` must not have started.
+    ///
+    /// Errors: a cycle (the error lists it), a dependency in a higher wave, or a task that
+    /// already started.
+    ///
+    /// ```
+    /// use parade::engine::{Engine, EngineError, TaskSpec, Outcome};
+    /// let engine = Engine::inline();
+    /// let a = engine.add(TaskSpec::new(|_| Outcome::Succeeded)).unwrap();
+    /// let b = engine.add(TaskSpec::new(|_| Outcome::Succeeded).dep(a)).unwrap();
+    /// let err = engine.add_dep(a, b).unwrap_err();
+    /// assert_eq!(err.to_string(), "dependency cycle: task #0 -> task #1 -> task #0");
+    /// ```
+    pub fn add_dep(&self, task: TaskId, dep: TaskId) -> Result<(), EngineError> {
+        self.with_core(|core, fx| core.add_dep(task, dep, fx))
+    }
+
+    /// Wants tasks and, transitively, their dependencies: they run when they can.
+    pub fn want(&self, ids: impl IntoIterator<Item = TaskId>) -> Result<(), EngineError> {
+        let ids: Vec<TaskId> = ids.into_iter().collect();
+        self.with_core(|core, fx| core.want(&ids, fx))
+    }
+
+    /// Cancels a task: if it has not started it ends as cancelled (its wanted dependents as
+    /// dep-failed); if it runs, it is asked to stop.
+    pub fn cancel(&self, id: TaskId) -> Result<(), EngineError> {
+        self.with_core(|core, fx| core.cancel(id, fx))
+    }
+
+    /// Stops the run: nothing new starts, every wanted task is cancelled, and running tasks are
+    /// asked to stop (out-of-process executors terminate them).
+    pub fn stop(&self) {
+        self.with_core(Core::stop);
+    }
+
+    /// Whether [`Engine::stop`] was called.
+    pub fn is_stopped(&self) -> bool {
+        self.inner.core.lock().is_stopped()
+    }
+
+    /// The id of the named lock, made on first use.
+    pub fn lock(&self, name: &str) -> LockId {
+        self.inner.core.lock().lock_id(name)
+    }
+
+    /// The most tasks that run at once.
+    pub fn limit(&self) -> usize {
+        self.inner.core.lock().limit()
+    }
+
+    /// Sets the most tasks that run at once (at least 1). A limit above the executor's capacity
+    /// lets tasks queue inside the executor.
+    pub fn set_limit(&self, limit: usize) {
+        self.with_core(|core, fx| core.set_limit(limit, fx));
+    }
+
+    /// How many tasks were added.
+    pub fn len(&self) -> usize {
+        self.inner.core.lock().len()
+    }
+
+    /// Whether no task was added yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A task's state, reason and duration now.
+    pub fn status(&self, id: TaskId) -> Result<TaskStatus, EngineError> {
+        self.inner.core.lock().status(id)
+    }
+
+    /// A task's state now.
+    pub fn state(&self, id: TaskId) -> Result<TaskState, EngineError> {
+        Ok(self.status(id)?.state)
+    }
+
+    /// The task's dependencies, in the order they were added.
+    pub fn deps(&self, id: TaskId) -> Result<Vec<TaskId>, EngineError> {
+        self.inner.core.lock().deps(id)
+    }
+
+    /// The tasks that depend on this one, in the order they were added.
+    pub fn dependents(&self, id: TaskId) -> Result<Vec<TaskId>, EngineError> {
+        self.inner.core.lock().dependents(id)
+    }
+
+    /// The task's wave.
+    pub fn wave(&self, id: TaskId) -> Result<u32, EngineError> {
+        self.inner.core.lock().wave(id)
+    }
+
+    /// Waits until every one of `ids` is final and returns their statuses, in the same order.
+    ///
+    /// On the inline executor the waiting thread runs the jobs. Inside a running task, the
+    /// task's place under the parallel limit is lent to others while it waits, and a pool
+    /// thread helps run them, so a task can wait for tasks it added without deadlock.
+    ///
+    /// Errors: an unknown id; a task nothing wants (it would never run), reported as a
+    /// deadlock; and a real deadlock (every running task waits and nothing else can start).
+    pub fn wait(
+        &self,
+        ids: impl IntoIterator<Item = TaskId>,
+    ) -> Result<Vec<TaskStatus>, EngineError> {
+        let ids: Vec<TaskId> = ids.into_iter().collect();
+        {
+            let core = self.inner.core.lock();
+            for &id in &ids {
+                core.status(id)?;
+            }
+        }
+        self.block(Some(&ids))?;
+        let core = self.inner.core.lock();
+        ids.iter().map(|&id| core.status(id)).collect()
+    }
+
+    /// Waits until every wanted task is final.
+    pub fn wait_all(&self) -> Result<(), EngineError> {
+        self.block(None)
+    }
+
+    fn block(&self, targets: Option<&[TaskId]>) -> Result<(), EngineError> {
+        let inside = current_task(self).is_some();
+        if inside {
+            self.with_core(Core::begin_wait);
+        }
+        let mut check = || self.with_core(|core, fx| core.progress(targets, fx));
+        let progress = self
+            .inner
+            .executor
+            .block_until(&mut check, &self.inner.signal);
+        if inside {
+            self.inner.core.lock().end_wait();
+        }
+        match progress {
+            Progress::Stalled(stuck) => Err(EngineError::Deadlock(stuck)),
+            _ => Ok(()),
+        }
+    }
+
+    pub(crate) fn finish(&self, id: TaskId, outcome: Outcome, duration: Duration) {
+        self.with_core(|core, fx| core.finish(id, outcome, duration, fx));
+    }
+
+    pub(crate) fn note_started(&self, id: TaskId) {
+        if self.inner.has_observers.load(Ordering::Acquire) {
+            self.inner.core.lock().outbox.push(Event::Started { id });
+            self.deliver();
+        }
+    }
+
+    pub(crate) fn emit_output(&self, id: TaskId, stream: Stream, line: String) {
+        if self.inner.has_observers.load(Ordering::Acquire) {
+            self.inner
+                .core
+                .lock()
+                .outbox
+                .push(Event::Output { id, stream, line });
+            self.deliver();
+        }
+    }
+
+    pub(crate) fn signal(&self) -> &Signal {
+        &self.inner.signal
+    }
+
+    pub(crate) fn cancel_requested(&self, id: TaskId) -> bool {
+        self.inner.core.lock().cancel_requested(id)
+    }
+}

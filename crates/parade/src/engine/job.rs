@@ -1,0 +1,157 @@
+//! What a task runs: a [`Job`], the [`Outcome`] it reports, and the [`TaskContext`] it gets.
+
+use std::any::Any;
+use std::time::{Duration, Instant};
+
+use super::{Engine, Reason, TaskId};
+
+/// How a job ended, as the job itself reports it.
+///
+/// ```
+/// use parade::engine::Outcome;
+/// let ok = Outcome::Succeeded;
+/// let no = Outcome::failed("cannot open config");
+/// let skip = Outcome::skipped("up to date");
+/// assert!(matches!(no, Outcome::Failed(_)));
+/// # let _ = (ok, skip);
+/// ```
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Outcome {
+    /// The job did its work.
+    Succeeded,
+    /// The job had nothing to do; dependents run as after a success.
+    Skipped(String),
+    /// The job failed, for this reason.
+    Failed(Reason),
+}
+
+impl Outcome {
+    /// A failure with an error message.
+    pub fn failed(message: impl Into<String>) -> Self {
+        Outcome::Failed(Reason::Error(message.into()))
+    }
+
+    /// A skip, saying why.
+    pub fn skipped(why: impl Into<String>) -> Self {
+        Outcome::Skipped(why.into())
+    }
+}
+
+/// Turns a panic payload into the message it carries (`&str` and `String` payloads), or a
+/// placeholder for other payload types.
+///
+/// ```
+/// let payload = std::panic::catch_unwind(|| panic!("boom {}", 1)).unwrap_err();
+/// assert_eq!(parade::engine::panic_message(payload.as_ref()), "boom 1");
+/// ```
+pub fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic with a non-string payload".to_owned()
+    }
+}
+
+/// The work of one task. Any `FnOnce(&TaskContext) -> Outcome + Send + 'static` is a job.
+///
+/// Executors that run jobs outside this process look at [`Job::remote`] to learn what to run
+/// there; in-process executors call [`Job::run`].
+///
+/// ```
+/// use parade::engine::{Job, Outcome, TaskContext};
+/// struct Hello;
+/// impl Job for Hello {
+///     fn run(self: Box<Self>, ctx: &TaskContext) -> Outcome {
+///         ctx.emit(format!("hello from {}", ctx.id()));
+///         Outcome::Succeeded
+///     }
+/// }
+/// ```
+pub trait Job: Send + 'static {
+    /// Runs the job on the current thread.
+    fn run(self: Box<Self>, ctx: &TaskContext) -> Outcome;
+
+    /// A description of this job that an out-of-process executor can run (for instance a task
+    /// name and serialized arguments); `None` for jobs that only run in this process.
+    fn remote(&self) -> Option<&(dyn Any + Send + Sync)> {
+        None
+    }
+}
+
+impl<F> Job for F
+where
+    F: FnOnce(&TaskContext) -> Outcome + Send + 'static,
+{
+    fn run(self: Box<Self>, ctx: &TaskContext) -> Outcome {
+        (*self)(ctx)
+    }
+}
+
+/// Which stream an output line came from.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Stream {
+    /// Standard output, or lines a job emits itself.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+/// What a running job can see and do: its id, its engine, output, cancellation and deadline.
+///
+/// ```
+/// use parade::engine::{Engine, TaskSpec, Outcome};
+/// let engine = Engine::inline();
+/// let t = engine.add(TaskSpec::new(|ctx| {
+///     // A running task can grow the graph and wait for what it added.
+///     let child = ctx.engine().add(TaskSpec::new(|_| Outcome::Succeeded)).unwrap();
+///     ctx.engine().want([child]).unwrap();
+///     let done = ctx.engine().wait([child]).unwrap();
+///     assert!(done[0].state.is_success());
+///     Outcome::Succeeded
+/// })).unwrap();
+/// engine.want([t]).unwrap();
+/// assert!(engine.wait([t]).unwrap()[0].state.is_success());
+/// ```
+pub struct TaskContext {
+    pub(crate) id: TaskId,
+    pub(crate) engine: Engine,
+    pub(crate) started: Instant,
+    pub(crate) timeout: Option<Duration>,
+}
+
+impl TaskContext {
+    /// The running task's id.
+    pub fn id(&self) -> TaskId {
+        self.id
+    }
+
+    /// The engine the task runs in: add tasks, want them, wait for them.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Emits one line of output for observers (a log file, the terminal display).
+    pub fn emit(&self, line: impl Into<String>) {
+        self.engine
+            .emit_output(self.id, Stream::Stdout, line.into());
+    }
+
+    /// Emits one line of output, saying which stream it came from.
+    pub fn emit_from(&self, stream: Stream, line: impl Into<String>) {
+        self.engine.emit_output(self.id, stream, line.into());
+    }
+
+    /// Whether the task was asked to stop (a cancel, or its deadline passed). Long jobs that run
+    /// in this process should check it now and then: threads cannot be stopped from outside.
+    pub fn is_cancelled(&self) -> bool {
+        self.deadline().is_some_and(|d| Instant::now() >= d)
+            || self.engine.cancel_requested(self.id)
+    }
+
+    /// When the task's time runs out, if it has a timeout.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.timeout.map(|t| self.started + t)
+    }
+}

@@ -1,0 +1,113 @@
+//! [`Runnable`]: a started task on its way through an executor, and the thread-local record
+//! of which task the current thread is running.
+
+use std::cell::{Cell, RefCell};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::{Duration, Instant};
+
+use super::{Engine, Job, Outcome, Reason, TaskContext, TaskId, panic_message};
+
+thread_local! {
+    /// The tasks this thread is running, innermost last (a waiting task may run others).
+    static CURRENT: RefCell<Vec<(usize, TaskId)>> = const { RefCell::new(Vec::new()) };
+    /// Set while this thread reports the end of a job it ran: jobs made ready by that report
+    /// may stay on this thread (see [`is_finishing`]).
+    static FINISHING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the current thread is reporting the end of a job it just ran. An executor may then
+/// keep one newly ready job for this thread, which is about to be free.
+pub(crate) fn is_finishing() -> bool {
+    FINISHING.with(Cell::get)
+}
+
+/// The task the current thread is running for `engine`, if any.
+pub(crate) fn current_task(engine: &Engine) -> Option<TaskId> {
+    let key = engine.key();
+    CURRENT.with(|c| {
+        c.borrow()
+            .iter()
+            .rev()
+            .find(|(k, _)| *k == key)
+            .map(|&(_, id)| id)
+    })
+}
+
+/// A task the engine has started and handed to an executor. The executor must end it exactly
+/// once: in this process with [`Runnable::run`], or, for jobs run elsewhere, with
+/// [`Runnable::finish`] once it knows how the job ended.
+///
+/// ```
+/// use parade::engine::{Engine, TaskSpec, Outcome, TaskState};
+/// use parade::exec::Inline;
+/// let engine = Engine::inline();
+/// let t = engine.add(TaskSpec::new(|_| Outcome::Succeeded)).unwrap();
+/// engine.want([t]).unwrap();
+/// assert_eq!(engine.wait([t]).unwrap()[0].state, TaskState::Succeeded);
+/// ```
+pub struct Runnable {
+    pub(crate) engine: Engine,
+    pub(crate) id: TaskId,
+    pub(crate) job: Box<dyn Job>,
+    pub(crate) timeout: Option<Duration>,
+}
+
+impl Runnable {
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        self.id
+    }
+
+    /// The job, for executors that look at [`Job::remote`].
+    pub fn job(&self) -> &dyn Job {
+        &*self.job
+    }
+
+    /// The engine the task belongs to.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The task's time limit, if it has one.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
+    /// Runs the job on this thread, catching a panic as a failure, and reports how it ended.
+    pub fn run(self) {
+        let Runnable {
+            engine,
+            id,
+            job,
+            timeout,
+        } = self;
+        let started = Instant::now();
+        engine.note_started(id);
+        let ctx = TaskContext {
+            id,
+            engine,
+            started,
+            timeout,
+        };
+        let key = ctx.engine.key();
+        CURRENT.with(|c| c.borrow_mut().push((key, id)));
+        let outcome = catch_unwind(AssertUnwindSafe(|| job.run(&ctx))).unwrap_or_else(|payload| {
+            Outcome::Failed(Reason::Panic(panic_message(payload.as_ref())))
+        });
+        CURRENT.with(|c| c.borrow_mut().pop());
+        let was = FINISHING.with(|f| f.replace(true));
+        ctx.engine.finish(id, outcome, started.elapsed());
+        FINISHING.with(|f| f.set(was));
+    }
+
+    /// Reports how a job that ran elsewhere ended, without running it here.
+    pub fn finish(self, outcome: Outcome, duration: Duration) {
+        self.engine.finish(self.id, outcome, duration);
+    }
+
+    /// Tells observers the job has started elsewhere (out-of-process executors call this when
+    /// the job really starts; [`Runnable::run`] does it itself).
+    pub fn started(&self) {
+        self.engine.note_started(self.id);
+    }
+}
