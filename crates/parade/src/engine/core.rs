@@ -227,8 +227,9 @@ impl Core {
         Ok(())
     }
 
-    pub(crate) fn add(&mut self, spec: TaskSpec) -> Result<TaskId, EngineError> {
+    pub(crate) fn add(&mut self, mut spec: TaskSpec) -> Result<TaskId, EngineError> {
         let id = TaskId::from_index(self.slots.len());
+        dedup_keeping_order(&mut spec.deps);
         for &dep in &spec.deps {
             self.check(dep)?;
             self.check_wave(id, spec.wave, dep)?;
@@ -259,7 +260,7 @@ impl Core {
     pub(crate) fn define(
         &mut self,
         id: TaskId,
-        spec: TaskSpec,
+        mut spec: TaskSpec,
         fx: &mut Effects,
     ) -> Result<(), EngineError> {
         self.check(id)?;
@@ -270,6 +271,7 @@ impl Core {
         if slot.state.is_final() {
             return Err(EngineError::AlreadyStarted(id));
         }
+        dedup_keeping_order(&mut spec.deps);
         for &dep in &spec.deps {
             self.check(dep)?;
             self.check_wave(id, spec.wave, dep)?;
@@ -533,6 +535,7 @@ impl Core {
                 job,
                 timeout: slot.timeout,
             });
+            self.event(fx, || Event::Started { id });
         }
     }
 
@@ -621,7 +624,7 @@ impl Core {
             let id = TaskId::from_index(i);
             match self.slot(id).state {
                 TaskState::Wanted => {
-                    self.end_unrun(id, TaskState::Cancelled, Reason::Cancelled, fx)
+                    self.end_unrun(id, TaskState::Cancelled, Reason::Cancelled, fx);
                 }
                 TaskState::Running if !self.slot(id).cancel_requested => {
                     self.slot_mut(id).cancel_requested = true;
@@ -694,5 +697,22 @@ impl Core {
             .map(TaskId::from_index)
             .filter(|&t| matches!(self.slot(t).state, TaskState::Wanted | TaskState::Running))
             .collect()
+    }
+}
+
+/// Drops repeated ids, keeping the first of each in place.
+fn dedup_keeping_order(ids: &mut SmallVec<[TaskId; 2]>) {
+    if ids.len() <= 8 {
+        let mut i = 0;
+        while i < ids.len() {
+            if ids[..i].contains(&ids[i]) {
+                ids.remove(i);
+            } else {
+                i += 1;
+            }
+        }
+    } else {
+        let mut seen = HashSet::with_capacity(ids.len());
+        ids.retain(|id| seen.insert(*id));
     }
 }

@@ -335,13 +335,6 @@ impl Engine {
         self.with_core(|core, fx| core.finish(id, outcome, duration, fx));
     }
 
-    pub(crate) fn note_started(&self, id: TaskId) {
-        if self.inner.has_observers.load(Ordering::Acquire) {
-            self.inner.core.lock().outbox.push(Event::Started { id });
-            self.deliver();
-        }
-    }
-
     pub(crate) fn emit_output(&self, id: TaskId, stream: Stream, line: String) {
         if self.inner.has_observers.load(Ordering::Acquire) {
             self.inner
