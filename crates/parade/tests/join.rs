@@ -29,8 +29,15 @@ impl TimedBarrier {
         let mut st = lock.lock().unwrap();
         st.0 += 1;
         cv.notify_all();
-        let (st, res) = cv.wait_timeout_while(st, PATIENCE, |st| st.0 < st.1).unwrap();
-        assert!(!res.timed_out(), "barrier: only {} of {} arrived", st.0, st.1);
+        let (st, res) = cv
+            .wait_timeout_while(st, PATIENCE, |st| st.0 < st.1)
+            .unwrap();
+        assert!(
+            !res.timed_out(),
+            "barrier: only {} of {} arrived",
+            st.0,
+            st.1
+        );
     }
 }
 
@@ -136,7 +143,11 @@ fn threads_are_reused_between_joins() {
             thread::yield_now();
         }
     }
-    assert!(cache.spawned() <= 3, "spawned {} threads for 20 joins of 3", cache.spawned());
+    assert!(
+        cache.spawned() <= 3,
+        "spawned {} threads for 20 joins of 3",
+        cache.spawned()
+    );
 }
 
 // ---------------------------------------------------------------- failures
@@ -251,7 +262,10 @@ fn fail_fast_returns_at_the_first_failure() {
     assert_eq!(err.failures()[0].index, 1);
     assert_eq!(err.unfinished(), [0]);
     assert_eq!(err.timed_out(), None);
-    assert_eq!(err.to_string(), "call 1 returned an error: broken; call 0 still running");
+    assert_eq!(
+        err.to_string(),
+        "call 1 returned an error: broken; call 0 still running"
+    );
     tx.send(()).unwrap();
 }
 
@@ -305,7 +319,10 @@ fn builder_mixes_plain_and_fallible_calls() {
 fn builder_calls_may_wait_for_each_other() {
     let barrier = TimedBarrier::new(2);
     let (b1, b2) = (barrier.clone(), barrier);
-    let out = parade::calls().call(move || b1.wait()).call(move || b2.wait()).join();
+    let out = parade::calls()
+        .call(move || b1.wait())
+        .call(move || b2.wait())
+        .join();
     assert!(out.is_ok());
 }
 
@@ -320,7 +337,10 @@ fn builder_timeout_and_settle() {
     assert_eq!(err.unfinished(), [0]);
     tx.send(()).unwrap();
 
-    let (a, b) = parade::calls().call(|| 1).call(|| -> u8 { panic!("b") }).settle();
+    let (a, b) = parade::calls()
+        .call(|| 1)
+        .call(|| -> u8 { panic!("b") })
+        .settle();
     assert_eq!(a.unwrap(), 1);
     assert!(b.unwrap_err().is_panic());
 }
@@ -338,19 +358,30 @@ fn join_all_keeps_call_order() {
 #[test]
 fn try_join_all_reports_every_failure() {
     let err = parade::try_join_all((0..6).map(|i| {
-        move || if i % 2 == 1 { Err(format!("odd {i}")) } else { Ok(i) }
+        move || {
+            if i % 2 == 1 {
+                Err(format!("odd {i}"))
+            } else {
+                Ok(i)
+            }
+        }
     }))
     .unwrap_err();
     let indices: Vec<_> = err.failures().iter().map(|f| f.index).collect();
     assert_eq!(indices, [1, 3, 5]);
-    assert_eq!(err.failures()[2].to_string(), "call 5 returned an error: odd 5");
+    assert_eq!(
+        err.failures()[2].to_string(),
+        "call 5 returned an error: odd 5"
+    );
 }
 
 #[test]
 fn settle_all_and_fail_fast_on_vectors() {
-    let out = Join::new().settle_all((0..4).map(|i| move || {
-        assert!(i != 2, "two");
-        i
+    let out = Join::new().settle_all((0..4).map(|i| {
+        move || {
+            assert!(i != 2, "two");
+            i
+        }
     }));
     assert!(matches!(out[0], Ok(0)));
     assert!(matches!(out[1], Ok(1)));
@@ -385,7 +416,10 @@ fn first_completed_returns_the_first_call_to_end() {
         "slow"
     });
     let fast: Box<dyn FnOnce() -> &'static str + Send> = Box::new(|| "fast");
-    assert_eq!(Join::new().first_completed(vec![slow, fast]).unwrap(), (1, "fast"));
+    assert_eq!(
+        Join::new().first_completed(vec![slow, fast]).unwrap(),
+        (1, "fast")
+    );
     drop(tx);
 
     let err = Join::new()
@@ -426,7 +460,10 @@ impl Drop for Res {
 }
 
 fn counters() -> (Arc<AtomicUsize>, Arc<Mutex<Vec<&'static str>>>) {
-    (Arc::new(AtomicUsize::new(0)), Arc::new(Mutex::new(Vec::new())))
+    (
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(Mutex::new(Vec::new())),
+    )
 }
 
 #[test]
@@ -467,7 +504,12 @@ fn failed_acquisition_releases_the_others_in_reverse_and_reports_every_error() {
     .unwrap_err();
     assert_eq!(live.load(Ordering::SeqCst), 0);
     assert_eq!(*log.lock().unwrap(), ["e", "c", "a"]);
-    let indices: Vec<_> = err.join_error().failures().iter().map(|f| f.index).collect();
+    let indices: Vec<_> = err
+        .join_error()
+        .failures()
+        .iter()
+        .map(|f| f.index)
+        .collect();
     assert_eq!(indices, [1, 3]);
     assert!(err.release_failures().is_empty());
     assert_eq!(
@@ -534,7 +576,11 @@ impl Release for Fallible {
     type Error = String;
     fn release(self) -> Result<(), String> {
         self.1.lock().unwrap().push(self.0);
-        if self.0 % 2 == 0 { Err(format!("cannot close {}", self.0)) } else { Ok(()) }
+        if self.0.is_multiple_of(2) {
+            Err(format!("cannot close {}", self.0))
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -559,8 +605,11 @@ fn fallible_releases_report_from_release() {
 fn release_errors_while_unwinding_are_attached_to_the_acquire_error() {
     let order = Arc::new(Mutex::new(Vec::new()));
     let o = Arc::clone(&order);
-    let err = parade::acquire_releasable((move || Ok(Fallible(2, o)), || Err::<Fallible, _>("second failed")))
-        .unwrap_err();
+    let err = parade::acquire_releasable((
+        move || Ok(Fallible(2, o)),
+        || Err::<Fallible, _>("second failed"),
+    ))
+    .unwrap_err();
     assert_eq!(err.release_failures().len(), 1);
     assert_eq!(
         err.to_string(),
@@ -587,7 +636,7 @@ fn dropping_a_fallible_guard_releases_and_into_inner_does_not() {
 
 #[test]
 fn scoped_calls_borrow_from_the_stack() {
-    let words = vec!["a".to_owned(), "bb".to_owned()];
+    let words = ["a".to_owned(), "bb".to_owned()];
     let mut total = 0;
     let (longest, ()) = scoped::join((
         || words.iter().map(String::len).max(),
@@ -600,13 +649,17 @@ fn scoped_calls_borrow_from_the_stack() {
 #[test]
 fn scoped_failures_are_all_reported() {
     let data = [1, 2, 3];
-    let err = scoped::join((|| -> i32 { panic!("one") }, || data[0], || -> i32 { panic!("two") }))
-        .unwrap_err();
+    let err = scoped::join((
+        || -> i32 { panic!("one") },
+        || data[0],
+        || -> i32 { panic!("two") },
+    ))
+    .unwrap_err();
     let indices: Vec<_> = err.failures().iter().map(|f| f.index).collect();
     assert_eq!(indices, [0, 2]);
 
-    let err = scoped::try_join((|| data.get(5).ok_or("out of range"), || Ok(&data[1])))
-        .unwrap_err();
+    let err =
+        scoped::try_join((|| data.get(5).ok_or("out of range"), || Ok(&data[1]))).unwrap_err();
     assert_eq!(err.into_error().unwrap(), "out of range");
 }
 

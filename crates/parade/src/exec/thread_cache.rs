@@ -95,7 +95,9 @@ impl ThreadCache {
             spawned: AtomicUsize::new(0),
             shutdown: AtomicBool::new(false),
         });
-        Self { owner: Arc::new(Owner { inner }) }
+        Self {
+            owner: Arc::new(Owner { inner }),
+        }
     }
 
     /// The process-wide cache that `join` uses unless told otherwise.
@@ -222,7 +224,10 @@ impl Drop for Owner {
 }
 
 fn spawn_worker(inner: &Arc<Inner>, job: Job) {
-    let worker = Arc::new(Worker { job: Mutex::new(None), ready: Condvar::new() });
+    let worker = Arc::new(Worker {
+        job: Mutex::new(None),
+        ready: Condvar::new(),
+    });
     let n = inner.spawned.fetch_add(1, Ordering::AcqRel);
     inner.alive.fetch_add(1, Ordering::AcqRel);
     let for_thread = Arc::clone(inner);
@@ -240,13 +245,11 @@ fn worker_loop(inner: &Inner, me: &Arc<Worker>, first: Job) {
     loop {
         // The job is expected to catch its own panics; this keeps the thread alive regardless.
         drop(catch_unwind(AssertUnwindSafe(job)));
-        match next_job(inner, me) {
-            Some(next) => job = next,
-            None => {
-                inner.alive.fetch_sub(1, Ordering::AcqRel);
-                return;
-            }
-        }
+        let Some(next) = next_job(inner, me) else {
+            inner.alive.fetch_sub(1, Ordering::AcqRel);
+            return;
+        };
+        job = next;
     }
 }
 
@@ -266,7 +269,10 @@ fn next_job(inner: &Inner, me: &Arc<Worker>) -> Option<Job> {
             inner.idle.lock().retain(|w| !Arc::ptr_eq(w, me));
             return None;
         }
-        let timed_out = me.ready.wait_for(&mut mailbox, inner.keep_alive).timed_out();
+        let timed_out = me
+            .ready
+            .wait_for(&mut mailbox, inner.keep_alive)
+            .timed_out();
         if timed_out && mailbox.is_none() {
             // Leave the idle list unless a submitter has just taken us out of it: then its job
             // is on the way and we must wait for it.

@@ -82,7 +82,13 @@ impl<E: Send + 'static> Calls<(), E> {
     /// assert_eq!(calls.call(|| 1).join().unwrap(), (1,));
     /// ```
     pub fn with_options(options: Join) -> Self {
-        Self { pending: (), group: Group::new(), options, len: 0, errors: PhantomData }
+        Self {
+            pending: (),
+            group: Group::new(),
+            options,
+            len: 0,
+            errors: PhantomData,
+        }
     }
 }
 
@@ -116,7 +122,7 @@ impl<P, E: Send + 'static> Calls<P, E> {
     /// ```
     /// let err = parade::try_calls()
     ///     .try_call(|| Ok(1))
-    ///     .try_call(|| Err("nope"))
+    ///     .try_call(|| Err::<u8, _>("nope"))
     ///     .join()
     ///     .unwrap_err();
     /// assert_eq!(err.to_string(), "call 1 returned an error: nope");
@@ -127,7 +133,13 @@ impl<P, E: Send + 'static> Calls<P, E> {
         F: FnOnce() -> Result<R, E> + Send + 'static,
         R: Send + 'static,
     {
-        let next = Pending::start(self.options.cache_ref(), &self.group, self.len, drop::<R>, f);
+        let next = Pending::start(
+            self.options.cache_ref(),
+            &self.group,
+            self.len,
+            drop::<R>,
+            f,
+        );
         Calls {
             pending: self.pending.append(next),
             group: self.group,
@@ -219,8 +231,12 @@ impl<P, E: Send + 'static> Calls<P, E> {
     }
 }
 
+#[allow(clippy::missing_fields_in_debug)] // the started calls have nothing to show
 impl<P, E> std::fmt::Debug for Calls<P, E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Calls").field("len", &self.len).field("options", &self.options).finish()
+        f.debug_struct("Calls")
+            .field("len", &self.len)
+            .field("options", &self.options)
+            .finish()
     }
 }

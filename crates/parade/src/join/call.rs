@@ -113,7 +113,9 @@ impl<R: Send + 'static, E: Send + 'static> Pending<R, E> {
     where
         F: FnOnce() -> Result<R, E> + Send + 'static,
     {
-        Self::start_raw(cache, group, index, late, move || body().map_err(Failure::Error))
+        Self::start_raw(cache, group, index, late, move || {
+            body().map_err(Failure::Error)
+        })
     }
 
     /// Starts a call whose body already speaks in [`Failure`]s.
@@ -127,7 +129,9 @@ impl<R: Send + 'static, E: Send + 'static> Pending<R, E> {
     where
         F: FnOnce() -> Result<R, Failure<E>> + Send + 'static,
     {
-        let slot = Arc::new(Slot { state: Mutex::new(SlotState::Running) });
+        let slot = Arc::new(Slot {
+            state: Mutex::new(SlotState::Running),
+        });
         let for_call = Arc::clone(&slot);
         let group_for_call = Arc::clone(group);
         cache.execute(move || {
@@ -181,6 +185,8 @@ impl<R, E> Drop for Pending<R, E> {
 
 impl<R, E> std::fmt::Debug for Pending<R, E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pending").field("done", &self.is_done()).finish()
+        f.debug_struct("Pending")
+            .field("done", &self.is_done())
+            .finish()
     }
 }

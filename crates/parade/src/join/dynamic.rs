@@ -84,7 +84,11 @@ impl Join {
                 Err(f) => failures.push((index, f)),
             }
         }
-        if failures.is_empty() { Ok(values) } else { Err(JoinError::gather(failures, timed_out)) }
+        if failures.is_empty() {
+            Ok(values)
+        } else {
+            Err(JoinError::gather(failures, timed_out))
+        }
     }
 
     /// Runs every closure in parallel and returns one `Result` per call, in call order, instead

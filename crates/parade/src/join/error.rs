@@ -71,7 +71,7 @@ impl<E> Failure<E> {
     /// with this failure's message.
     ///
     /// ```should_panic
-    /// let f: parade::join::Failure<()> = parade::join::Failure::Panic(Box::new("boom"));
+    /// let f: parade::join::Failure<String> = parade::join::Failure::Panic(Box::new("boom"));
     /// f.resume_unwind();
     /// ```
     pub fn resume_unwind(self) -> !
@@ -257,7 +257,10 @@ impl<E> JoinError<E> {
     /// ```
     pub fn into_error(self) -> Result<E, Self> {
         match self.into_single() {
-            Ok(CallFailure { failure: Failure::Error(e), .. }) => Ok(e),
+            Ok(CallFailure {
+                failure: Failure::Error(e),
+                ..
+            }) => Ok(e),
             Ok(single) => Err(JoinError {
                 failures: vec![single],
                 unfinished: Vec::new(),
@@ -299,7 +302,11 @@ impl<E> JoinError<E> {
         }
         failures.sort_by_key(|f| f.index);
         unfinished.sort_unstable();
-        Self { failures, unfinished, timed_out }
+        Self {
+            failures,
+            unfinished,
+            timed_out,
+        }
     }
 }
 
@@ -381,7 +388,7 @@ mod tests {
 
     #[test]
     fn non_string_payload_is_described() {
-        let f: Failure<()> = Failure::Panic(Box::new(5_u8));
+        let f: Failure<String> = Failure::Panic(Box::new(5_u8));
         assert_eq!(f.to_string(), "panicked (with a non-string payload)");
         assert_eq!(format!("{f:?}"), "Panic(<non-string payload>)");
     }

@@ -60,6 +60,6 @@ pub use error::{CallFailure, Failure, JoinError, PanicPayload};
 pub use options::{Join, join, try_join};
 pub use resources::{
     Acquire, AcquireError, AcquireTuple, BoxError, ByDrop, ByRelease, Release, ReleaseBy,
-    ReleaseError, Releaser, ReleaseJobBox, ResourceTuple, Resources, acquire, acquire_releasable,
+    ReleaseError, ReleaseJobBox, Releaser, ResourceTuple, Resources, acquire, acquire_releasable,
 };
 pub use tuple::{Append, CallTuple, PendingTuple, SettledTuple, Starter, TryCallTuple};

@@ -162,7 +162,11 @@ impl Join {
     /// started calls and the timeout if it expired.
     fn run<P>(&self, len: usize, start: impl FnOnce(&Starter<'_>) -> P) -> (P, Option<Duration>) {
         let group = Group::new();
-        let pending = start(&Starter { cache: self.cache_ref(), group: &group, base: 0 });
+        let pending = start(&Starter {
+            cache: self.cache_ref(),
+            group: &group,
+            base: 0,
+        });
         let timed_out = self.wait(&group, len, self.until);
         (pending, timed_out)
     }
@@ -200,7 +204,11 @@ impl Join {
 pub fn join<C: CallTuple>(calls: C) -> Result<C::Output, JoinError<Infallible>> {
     let cache = ThreadCache::global();
     let group = Group::new();
-    let pending = calls.start(&Starter { cache, group: &group, base: 0 });
+    let pending = calls.start(&Starter {
+        cache,
+        group: &group,
+        base: 0,
+    });
     group.wait(C::LEN, Until::AllDone, None);
     pending.settle().gather(None)
 }

@@ -81,6 +81,7 @@ pub enum ByDrop {}
 #[derive(Debug)]
 pub enum ByRelease {}
 
+#[allow(clippy::unnecessary_wraps)] // must have the shape of a `Releaser`
 fn drop_release<R>(r: R) -> Result<(), BoxError> {
     drop(r);
     Ok(())
@@ -122,6 +123,11 @@ pub trait ResourceTuple: Send + Sized + 'static {
 #[doc(hidden)]
 pub struct ReleaseJobBox(ReleaseJob);
 
+/// What a failed acquisition leaves: the failures, and the release jobs of the resources that
+/// were acquired (an implementation detail of [`AcquireTuple`]).
+#[doc(hidden)]
+pub type Unwind<E> = (Vec<(usize, Failure<E>)>, Vec<(usize, ReleaseJobBox)>);
+
 /// A tuple of 1 to 12 closures returning `Result<R, E>`, each acquiring one resource; `K`
 /// says how the resources are released.
 pub trait AcquireTuple<E, K> {
@@ -140,7 +146,7 @@ pub trait AcquireTuple<E, K> {
     #[doc(hidden)]
     fn split(
         settled: <Self::Pending as PendingTuple<E>>::Settled,
-    ) -> Result<Self::Resources, (Vec<(usize, Failure<E>)>, Vec<(usize, ReleaseJobBox)>)>;
+    ) -> Result<Self::Resources, Unwind<E>>;
     /// One release function per resource.
     #[doc(hidden)]
     fn releasers() -> <Self::Resources as ResourceTuple>::Releasers;
@@ -169,7 +175,7 @@ macro_rules! impl_resources {
             }
             fn split(
                 settled: <Self::Pending as PendingTuple<E>>::Settled,
-            ) -> Result<Self::Resources, (Vec<(usize, Failure<E>)>, Vec<(usize, ReleaseJobBox)>)> {
+            ) -> Result<Self::Resources, Unwind<E>> {
                 match settled {
                     ($(Ok($r),)+) => Ok(($($r,)+)),
                     ($($r,)+) => {
@@ -311,7 +317,11 @@ impl Acquire {
     {
         let cache = self.join.cache_ref();
         let group = Group::new();
-        let pending = calls.start(&Starter { cache, group: &group, base: 0 });
+        let pending = calls.start(&Starter {
+            cache,
+            group: &group,
+            base: 0,
+        });
         let timed_out = self.join.wait(&group, C::LEN, Until::AllDone);
         match C::split(pending.settle()) {
             Ok(held) => Ok(Resources {
@@ -321,7 +331,10 @@ impl Acquire {
             }),
             Err((failures, acquired)) => {
                 let release_failures = release_all(acquired, None);
-                Err(AcquireError { join: JoinError::gather(failures, timed_out), release_failures })
+                Err(AcquireError {
+                    join: JoinError::gather(failures, timed_out),
+                    release_failures,
+                })
             }
         }
     }
@@ -443,7 +456,11 @@ impl<T: ResourceTuple> Resources<T> {
     /// ```
     pub fn release(mut self) -> Result<(), ReleaseError> {
         let failures = self.release_now();
-        if failures.is_empty() { Ok(()) } else { Err(ReleaseError { failures }) }
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(ReleaseError { failures })
+        }
     }
 
     /// Takes the resources out of the guard without releasing them.
@@ -453,7 +470,9 @@ impl<T: ResourceTuple> Resources<T> {
     /// assert_eq!(guard.into_inner(), (1, 'x'));
     /// ```
     pub fn into_inner(mut self) -> T {
-        self.held.take().expect("a guard holds its resources until released")
+        self.held
+            .take()
+            .expect("a guard holds its resources until released")
     }
 
     fn release_now(&mut self) -> Vec<CallFailure<BoxError>> {
@@ -467,13 +486,17 @@ impl<T: ResourceTuple> Resources<T> {
 impl<T: ResourceTuple> Deref for Resources<T> {
     type Target = T;
     fn deref(&self) -> &T {
-        self.held.as_ref().expect("a guard holds its resources until released")
+        self.held
+            .as_ref()
+            .expect("a guard holds its resources until released")
     }
 }
 
 impl<T: ResourceTuple> DerefMut for Resources<T> {
     fn deref_mut(&mut self) -> &mut T {
-        self.held.as_mut().expect("a guard holds its resources until released")
+        self.held
+            .as_mut()
+            .expect("a guard holds its resources until released")
     }
 }
 
@@ -522,7 +545,10 @@ impl ReleaseError {
     }
 }
 
-fn write_release_failures(f: &mut fmt::Formatter<'_>, failures: &[CallFailure<BoxError>]) -> fmt::Result {
+fn write_release_failures(
+    f: &mut fmt::Formatter<'_>,
+    failures: &[CallFailure<BoxError>],
+) -> fmt::Result {
     for (i, one) in failures.iter().enumerate() {
         if i > 0 {
             f.write_str("; ")?;
@@ -544,7 +570,7 @@ impl std::error::Error for ReleaseError {}
 /// timeout), plus every failure while releasing the resources that had been acquired.
 ///
 /// ```
-/// let err = parade::acquire((|| Ok::<_, &str>(1), || Err("refused"), || Err("down"))).unwrap_err();
+/// let err = parade::acquire((|| Ok::<_, &str>(1), || Err::<u8, _>("refused"), || Err::<u8, _>("down"))).unwrap_err();
 /// assert_eq!(
 ///     err.to_string(),
 ///     "2 calls failed: call 1 returned an error: refused; call 2 returned an error: down"

@@ -131,7 +131,10 @@ where
     let outcomes: Vec<thread::Result<R>> = thread::scope(|s| {
         let handles: Vec<_> = calls.into_iter().map(|f| s.spawn(f)).collect();
         let last = last.map(|f| catch_unwind(AssertUnwindSafe(f)));
-        let mut all: Vec<_> = handles.into_iter().map(thread::ScopedJoinHandle::join).collect();
+        let mut all: Vec<_> = handles
+            .into_iter()
+            .map(thread::ScopedJoinHandle::join)
+            .collect();
         all.extend(last);
         all
     });
@@ -143,5 +146,9 @@ where
             Err(payload) => failures.push((index, Failure::Panic(payload))),
         }
     }
-    if failures.is_empty() { Ok(values) } else { Err(JoinError::gather(failures, None)) }
+    if failures.is_empty() {
+        Ok(values)
+    } else {
+        Err(JoinError::gather(failures, None))
+    }
 }

@@ -48,7 +48,13 @@ impl Starter<'_> {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        Pending::start(self.cache, self.group, self.base + i, drop::<R>, move || Ok(f()))
+        Pending::start(
+            self.cache,
+            self.group,
+            self.base + i,
+            drop::<R>,
+            move || Ok(f()),
+        )
     }
 
     pub(crate) fn try_call<R, E, F>(&self, i: usize, f: F) -> Pending<R, E>
