@@ -8,13 +8,14 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use parking_lot::{Condvar, Mutex};
 
 use super::error::Failure;
 use super::options::Until;
-use crate::exec::thread_cache::ThreadCache;
+use crate::exec::thread_cache::{ThreadCache, spin_until};
 
 /// What a call's value goes through when nobody is waiting for it any more.
 pub(crate) type Late<R> = fn(R);
@@ -24,6 +25,8 @@ pub(crate) type Late<R> = fn(R);
 pub(crate) struct Group {
     state: Mutex<GroupState>,
     changed: Condvar,
+    /// `state.done`, readable without the lock, for a short spin before parking.
+    done: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -45,6 +48,7 @@ impl Group {
             st.failed += 1;
         }
         st.first_done.get_or_insert(index);
+        self.done.store(st.done, Ordering::Release);
         drop(st);
         self.changed.notify_all();
     }
@@ -57,6 +61,9 @@ impl Group {
         until: Until,
         deadline: Option<Instant>,
     ) -> (bool, Option<usize>) {
+        if until == Until::AllDone && deadline.is_none() {
+            spin_until(|| self.done.load(Ordering::Acquire) >= total);
+        }
         let mut st = self.state.lock();
         loop {
             let met = st.done >= total
