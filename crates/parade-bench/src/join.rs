@@ -41,7 +41,11 @@ pub fn run(out: &mut Report, quick: bool) {
                 let a = s.spawn(move || black_box(i));
                 let b = s.spawn(move || black_box(i + 1));
                 let c = s.spawn(|| black_box(2));
-                (a.join(), b.join(), c.join())
+                (
+                    a.join().expect("no panic"),
+                    b.join().expect("no panic"),
+                    c.join().expect("no panic"),
+                )
             });
             black_box(r);
         }
@@ -57,6 +61,12 @@ pub fn run(out: &mut Report, quick: bool) {
     });
     out.ratio(case, "parade::join", "std::thread::scope");
     out.ratio(case, "parade::join", "rayon::join (nested)");
+    per_join(
+        out,
+        case,
+        n,
+        &["parade::join", "std::thread::scope", "rayon::join (nested)"],
+    );
 
     let case = "100 trivial calls";
     let m: u64 = if quick { 10 } else { 100 };
@@ -80,4 +90,16 @@ pub fn run(out: &mut Report, quick: bool) {
         }
     });
     out.ratio(case, "parade::join_all", "std::thread::scope");
+    per_join(out, case, m, &["parade::join_all", "std::thread::scope"]);
+}
+
+/// Prints the time per join of each implementation under the table.
+fn per_join(out: &Report, case: &str, n: u64, impls: &[&str]) {
+    for who in impls {
+        if let Some(secs) = out.find(case, who) {
+            #[allow(clippy::cast_precision_loss)]
+            let micros = secs * 1e6 / n as f64;
+            out.note(&format!("{case}: {who} takes {micros:.1} µs per join"));
+        }
+    }
 }
