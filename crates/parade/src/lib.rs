@@ -17,3 +17,7 @@ pub mod engine;
 pub mod exec;
 pub mod iter;
 pub mod join;
+pub use join::{
+    Calls, Join, JoinError, Resources, acquire, acquire_releasable, calls, join, join_all,
+    try_calls, try_join, try_join_all,
+};
