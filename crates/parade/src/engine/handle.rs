@@ -128,6 +128,9 @@ impl Engine {
         for id in fx.to_cancel {
             self.inner.executor.cancel(self, id);
         }
+        for hook in fx.cancel_hooks {
+            hook();
+        }
         if self.inner.has_observers.load(Ordering::Acquire) {
             self.deliver();
         }
@@ -348,6 +351,13 @@ impl Engine {
 
     pub(crate) fn signal(&self) -> &Signal {
         &self.inner.signal
+    }
+
+    pub(crate) fn on_cancel(&self, id: TaskId, hook: Box<dyn FnOnce() + Send>) {
+        let refused = self.inner.core.lock().on_cancel(id, hook);
+        if let Some(hook) = refused.filter(|_| self.cancel_requested(id)) {
+            hook();
+        }
     }
 
     pub(crate) fn cancel_requested(&self, id: TaskId) -> bool {
