@@ -259,6 +259,14 @@ fn undefined_placeholders_end_missing_and_later_definitions_are_picked_up() {
 
 #[test]
 fn tasks_grow_the_graph_and_wait_inside_a_one_thread_pool() {
+    // Many rounds: an outside waiter must never take the moment between the children's end and
+    // the parent's wake-up for a deadlock.
+    for _ in 0..200 {
+        grow_and_wait_once();
+    }
+}
+
+fn grow_and_wait_once() {
     // One worker thread: the parent waits for children that need that same thread.
     let engine = Engine::with_executor(Arc::new(ThreadPool::new(1)));
     let total = Arc::new(AtomicUsize::new(0));

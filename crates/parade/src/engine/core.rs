@@ -93,6 +93,9 @@ pub(crate) struct Core {
     running: usize,
     /// Running tasks blocked in a wait: they lend their place under the limit.
     waiting: usize,
+    /// What each of those waits for, by ticket.
+    waits: Vec<(u64, Option<Vec<TaskId>>)>,
+    next_wait: u64,
     limit: usize,
     /// Wanted or running tasks.
     unfinished: usize,
@@ -115,6 +118,8 @@ impl Core {
             lock_names: HashMap::new(),
             running: 0,
             waiting: 0,
+            waits: Vec::new(),
+            next_wait: 0,
             limit: limit.max(1),
             unfinished: 0,
             wanted_placeholders: 0,
@@ -664,13 +669,29 @@ impl Core {
         self.stopped
     }
 
-    pub(crate) fn begin_wait(&mut self, fx: &mut Effects) {
+    /// A running task starts waiting for `targets` (every wanted task for `None`): its place
+    /// under the limit is lent to others until [`Core::end_wait`] with the returned ticket.
+    pub(crate) fn begin_wait(&mut self, targets: Option<&[TaskId]>, fx: &mut Effects) -> u64 {
         self.waiting += 1;
+        self.next_wait += 1;
+        self.waits
+            .push((self.next_wait, targets.map(<[TaskId]>::to_vec)));
         self.dispatch(fx);
+        self.next_wait
     }
 
-    pub(crate) fn end_wait(&mut self) {
+    pub(crate) fn end_wait(&mut self, ticket: u64) {
         self.waiting -= 1;
+        self.waits.retain(|(t, _)| *t != ticket);
+    }
+
+    /// Whether a waiting task has what it waits for and is about to go on running.
+    fn a_waiter_can_go_on(&self) -> bool {
+        self.waits.iter().any(|(_, targets)| {
+            targets
+                .as_ref()
+                .is_some_and(|ids| ids.iter().all(|&t| self.slot(t).state.is_final()))
+        })
     }
 
     /// Whether `targets` (or every wanted task, for `None`) are final; if nothing can move,
@@ -692,7 +713,7 @@ impl Core {
                     p
                 }
             };
-            if self.running > self.waiting {
+            if self.running > self.waiting || self.a_waiter_can_go_on() {
                 return Progress::Pending;
             }
             self.dispatch(fx);

@@ -38,7 +38,7 @@ pub use handle::Engine;
 pub use id::{LockId, TaskId};
 pub use job::{Job, Outcome, Stream, TaskContext, panic_message};
 pub use runnable::Runnable;
-pub(crate) use runnable::is_finishing;
+pub(crate) use runnable::{TaskScope, is_finishing};
 pub use signal::{Signal, Ticket};
 pub use state::{Reason, TaskState, TaskStatus};
 pub use task::TaskSpec;

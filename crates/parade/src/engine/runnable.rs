@@ -21,6 +21,25 @@ pub(crate) fn is_finishing() -> bool {
     FINISHING.with(Cell::get)
 }
 
+/// Marks the current thread as working for task `id` of `engine` until the guard drops, so
+/// that waits made on this thread lend the task's place under the parallel limit (threads that
+/// serve a task running elsewhere, such as in a worker process, use it).
+pub(crate) struct TaskScope;
+
+impl TaskScope {
+    pub(crate) fn enter(engine: &Engine, id: TaskId) -> Self {
+        let key = engine.key();
+        CURRENT.with(|c| c.borrow_mut().push((key, id)));
+        TaskScope
+    }
+}
+
+impl Drop for TaskScope {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.borrow_mut().pop());
+    }
+}
+
 /// The task the current thread is running for `engine`, if any.
 pub(crate) fn current_task(engine: &Engine) -> Option<TaskId> {
     let key = engine.key();
@@ -88,12 +107,11 @@ impl Runnable {
             started,
             timeout,
         };
-        let key = ctx.engine.key();
-        CURRENT.with(|c| c.borrow_mut().push((key, id)));
+        let scope = TaskScope::enter(&ctx.engine, id);
         let outcome = catch_unwind(AssertUnwindSafe(|| job.run(&ctx))).unwrap_or_else(|payload| {
             Outcome::Failed(Reason::Panic(panic_message(payload.as_ref())))
         });
-        CURRENT.with(|c| c.borrow_mut().pop());
+        drop(scope);
         let was = FINISHING.with(|f| f.replace(true));
         ctx.engine.finish(id, outcome, started.elapsed());
         FINISHING.with(|f| f.set(was));

@@ -39,8 +39,44 @@ pub(crate) fn signal_group(pgid: i32, signal: Signal) -> bool {
     killpg(Pid::from_raw(pgid), signal).is_ok()
 }
 
+/// How a child process ended.
+pub(crate) struct ChildEnd {
+    /// Its exit status, as `wait` reported it.
+    pub(crate) status: std::io::Result<ExitStatus>,
+    /// Set when parade stopped it: a timeout or a cancel.
+    pub(crate) stopped: Option<Reason>,
+}
+
+impl ChildEnd {
+    /// The outcome the exit status alone implies.
+    pub(crate) fn outcome(self, program: &str) -> Outcome {
+        match (self.stopped, self.status) {
+            (Some(reason), _) => Outcome::Failed(reason),
+            (None, Ok(status)) => outcome_of(status),
+            (None, Err(e)) => Outcome::failed(format!("lost track of `{program}`: {e}")),
+        }
+    }
+}
+
 /// Runs `spec` to its end for the task `ctx` and says how it went.
 pub(crate) fn run_child(spec: &CommandSpec, options: &ChildOptions, ctx: &TaskContext) -> Outcome {
+    match run_child_with(spec, options, ctx, || (), || ()) {
+        Ok((end, ())) => end.outcome(&spec.program),
+        Err(failed) => failed,
+    }
+}
+
+/// Runs `spec` to its end for the task `ctx`, with `session` running on a thread of its own
+/// while the child lives (it must end by itself once the child is gone; `after_exit` runs
+/// when the child has exited, to help it notice). A child that cannot start is an `Err`
+/// outcome.
+pub(crate) fn run_child_with<R: Send>(
+    spec: &CommandSpec,
+    options: &ChildOptions,
+    ctx: &TaskContext,
+    session: impl FnOnce() -> R + Send,
+    after_exit: impl FnOnce(),
+) -> Result<(ChildEnd, R), Outcome> {
     let mut command = Command::new(&spec.program);
     command
         .args(&spec.args)
@@ -60,7 +96,10 @@ pub(crate) fn run_child(spec: &CommandSpec, options: &ChildOptions, ctx: &TaskCo
                 .as_ref()
                 .map(|d| format!(" in {}", d.display()))
                 .unwrap_or_default();
-            return Outcome::failed(format!("cannot start `{}`{place}: {e}", spec.program));
+            return Err(Outcome::failed(format!(
+                "cannot start `{}`{place}: {e}",
+                spec.program
+            )));
         }
     };
     let pgid = i32::try_from(child.id()).expect("process ids fit in i32");
@@ -84,6 +123,7 @@ pub(crate) fn run_child(spec: &CommandSpec, options: &ChildOptions, ctx: &TaskCo
             });
         }
         drop(readers_done_tx);
+        let session = scope.spawn(session);
         scope.spawn(move || {
             let _ = wake_tx.send(Wake::Exited(child.wait()));
         });
@@ -123,11 +163,17 @@ pub(crate) fn run_child(spec: &CommandSpec, options: &ChildOptions, ctx: &TaskCo
         {
             signal_group(pgid, Signal::SIGKILL);
         }
-        match (stopping, status) {
-            (Some((reason, _)), _) => Outcome::Failed(reason),
-            (None, Ok(status)) => outcome_of(status),
-            (None, Err(e)) => Outcome::failed(format!("lost track of `{}`: {e}", spec.program)),
-        }
+        after_exit();
+        let session = session
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        Ok((
+            ChildEnd {
+                status,
+                stopped: stopping.map(|(reason, _)| reason),
+            },
+            session,
+        ))
     })
 }
 

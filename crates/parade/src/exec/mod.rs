@@ -11,6 +11,7 @@ mod child;
 mod command;
 mod inline;
 mod pool;
+pub mod process;
 pub mod thread_cache;
 
 use crate::engine::{Engine, Progress, Runnable, Signal, TaskId};

@@ -1,0 +1,328 @@
+//! [`ProcessExecutor`]: each task in a child process started from the same program in worker
+//! mode; and [`WorkerJob`], a task that names what the worker should run.
+
+use std::any::Any;
+use std::io::BufReader;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::protocol::{Done, Hello, ToParent, ToWorker, receive, send};
+use super::worker::WORKER_SOCKET_ENV;
+use crate::engine::{Job, Outcome, Runnable, TaskContext, TaskScope};
+use crate::exec::child::{ChildOptions, run_child, run_child_with};
+use crate::exec::thread_cache::ThreadCache;
+use crate::exec::{CommandSpec, Executor};
+
+/// Answers what a task running in a worker asks of its parent, and receives its result. A
+/// face (the flow) implements it to give procs in workers their context.
+pub trait WorkerHost: Send + Sync {
+    /// Does `method` for the running task and returns its answer.
+    ///
+    /// # Errors
+    /// A message the worker's call returns as its error.
+    fn call(&self, method: &str, args: Value) -> Result<Value, String>;
+
+    /// Receives how the task ended, as the worker reported it (before the engine hears of it).
+    fn done(&self, done: &Done) {
+        let _ = done;
+    }
+}
+
+/// What a worker process should run: a task name registered in the program, its arguments,
+/// and who answers its calls.
+#[derive(Clone)]
+pub struct WorkerCall {
+    /// The registered name.
+    pub task: String,
+    /// Its arguments.
+    pub args: Value,
+    /// Who answers the worker's calls and receives its result.
+    pub host: Option<Arc<dyn WorkerHost>>,
+}
+
+impl std::fmt::Debug for WorkerCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerCall")
+            .field("task", &self.task)
+            .field("args", &self.args)
+            .finish_non_exhaustive()
+    }
+}
+
+type LocalFn = Box<dyn FnOnce(&TaskContext) -> Outcome + Send>;
+
+/// A task that runs the registered function `task` in a worker process under a
+/// [`ProcessExecutor`], and, if given one, a local closure under in-process executors.
+///
+/// ```
+/// use parade::engine::{Engine, TaskSpec, Outcome, TaskState};
+/// use parade::exec::process::{WorkerCall, WorkerJob};
+/// let call = WorkerCall { task: "square".into(), args: serde_json::json!(7), host: None };
+/// let job = WorkerJob::new(call).with_local(|_ctx| Outcome::Succeeded);
+/// let engine = Engine::inline(); // in-process: the local closure runs
+/// let t = engine.add(TaskSpec::from_job(job)).unwrap();
+/// engine.want([t]).unwrap();
+/// assert_eq!(engine.wait([t]).unwrap()[0].state, TaskState::Succeeded);
+/// ```
+pub struct WorkerJob {
+    call: WorkerCall,
+    local: Option<LocalFn>,
+}
+
+impl WorkerJob {
+    /// A job that runs `call` in a worker.
+    pub fn new(call: WorkerCall) -> Self {
+        Self { call, local: None }
+    }
+
+    /// Also runs `local` when an in-process executor takes the job.
+    pub fn with_local(
+        mut self,
+        local: impl FnOnce(&TaskContext) -> Outcome + Send + 'static,
+    ) -> Self {
+        self.local = Some(Box::new(local));
+        self
+    }
+}
+
+impl Job for WorkerJob {
+    fn run(self: Box<Self>, ctx: &TaskContext) -> Outcome {
+        match self.local {
+            Some(local) => local(ctx),
+            None => Outcome::failed(format!(
+                "task `{}` only runs in a worker process: use the process executor",
+                self.call.task
+            )),
+        }
+    }
+
+    fn remote(&self) -> Option<&(dyn Any + Send + Sync)> {
+        Some(&self.call)
+    }
+}
+
+struct Shared {
+    program: PathBuf,
+    args: Vec<String>,
+    options: ChildOptions,
+    dir: PathBuf,
+    counter: AtomicU64,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Runs each task in a child process of its own: the same program, started in worker mode
+/// (it must call [`Registry::serve`](super::Registry::serve) or a face's worker entry at the top
+/// of `main`). A crash, an abort or a kill fails only its task, with the exit status or signal;
+/// a timeout or a cancel ends the task's whole process group (SIGTERM, then SIGKILL after a
+/// grace period). The child's stdout and stderr, and what its own subprocesses print, become the
+/// task's output lines; its stdin is closed.
+///
+/// Tasks whose job is a [`WorkerJob`] run by name in a worker; tasks whose job is a
+/// [`CommandJob`](crate::exec::CommandJob) run their command; any other task fails with a
+/// reason saying it cannot leave this process.
+pub struct ProcessExecutor {
+    limit: usize,
+    shared: Arc<Shared>,
+}
+
+impl ProcessExecutor {
+    /// Runs at most `limit` children at once, starting this program again with its own
+    /// arguments.
+    ///
+    /// # Errors
+    /// The program's path or a private socket directory cannot be had.
+    pub fn new(limit: usize) -> std::io::Result<Self> {
+        let program = std::env::current_exe()?;
+        let args = std::env::args().skip(1).collect();
+        Self::with_program(limit, program, args)
+    }
+
+    /// Runs at most `limit` children at once, starting `program` with `args` as workers.
+    ///
+    /// # Errors
+    /// A private socket directory cannot be made.
+    pub fn with_program(
+        limit: usize,
+        program: PathBuf,
+        args: Vec<String>,
+    ) -> std::io::Result<Self> {
+        static EXECUTORS: AtomicU64 = AtomicU64::new(0);
+        let n = EXECUTORS.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("parade-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let limit = limit.max(1);
+        Ok(Self {
+            limit,
+            shared: Arc::new(Shared {
+                program,
+                args,
+                options: ChildOptions::default(),
+                dir,
+                counter: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// Sets the time between SIGTERM and SIGKILL when a task's processes must stop.
+    ///
+    /// # Panics
+    /// If the executor is already in use by an engine.
+    pub fn grace(mut self, grace: Duration) -> Self {
+        Arc::get_mut(&mut self.shared)
+            .expect("set the grace before using the executor")
+            .options
+            .grace = grace;
+        self
+    }
+}
+
+impl Executor for ProcessExecutor {
+    fn name(&self) -> &'static str {
+        "process"
+    }
+
+    fn capacity(&self) -> usize {
+        self.limit
+    }
+
+    /// Each child gets a supervising thread at once (from the shared thread cache, never
+    /// queued): a worker that waits for tasks it started must not keep them from starting.
+    fn spawn(&self, jobs: Vec<Runnable>) {
+        for r in jobs {
+            let supervised = Runnable {
+                engine: r.engine,
+                id: r.id,
+                timeout: r.timeout,
+                job: Box::new(Supervised {
+                    inner: r.job,
+                    shared: self.shared.clone(),
+                }),
+            };
+            ThreadCache::global().execute(move || supervised.run());
+        }
+    }
+}
+
+/// A job as the process executor runs it: a supervisor thread watching one child.
+struct Supervised {
+    inner: Box<dyn Job>,
+    shared: Arc<Shared>,
+}
+
+impl Job for Supervised {
+    fn run(self: Box<Self>, ctx: &TaskContext) -> Outcome {
+        let remote = self.inner.remote();
+        if let Some(call) = remote.and_then(|r| r.downcast_ref::<WorkerCall>()) {
+            return run_worker(&self.shared, call, ctx);
+        }
+        if let Some(spec) = remote.and_then(|r| r.downcast_ref::<CommandSpec>()) {
+            return run_child(spec, &self.shared.options, ctx);
+        }
+        Outcome::failed(
+            "this task cannot run in a worker process: it is a closure with no registered name \
+             (give it a name, or use the thread executor)",
+        )
+    }
+}
+
+fn run_worker(shared: &Shared, call: &WorkerCall, ctx: &TaskContext) -> Outcome {
+    let token = shared.counter.fetch_add(1, Ordering::Relaxed);
+    let path = shared.dir.join(format!("w{token}.sock"));
+    let listener = match UnixListener::bind(&path) {
+        Ok(l) => l,
+        Err(e) => {
+            return Outcome::failed(format!(
+                "cannot open a socket for the worker at {}: {e}",
+                path.display()
+            ));
+        }
+    };
+    let spec = CommandSpec {
+        program: shared.program.to_string_lossy().into_owned(),
+        args: shared.args.clone(),
+        env: vec![(
+            WORKER_SOCKET_ENV.to_owned(),
+            path.to_string_lossy().into_owned(),
+        )],
+        ..CommandSpec::default()
+    };
+    let ran = run_child_with(
+        &spec,
+        &shared.options,
+        ctx,
+        || serve(&listener, call, ctx),
+        || {
+            // Wakes `serve` if the worker died before it connected.
+            let _ = UnixStream::connect(&path);
+        },
+    );
+    let _ = std::fs::remove_file(&path);
+    let (end, done) = match ran {
+        Ok(ended) => ended,
+        Err(failed) => return failed,
+    };
+    if let (Some(host), None, Some(done)) = (&call.host, &end.stopped, &done) {
+        host.done(done);
+    }
+    match (end.stopped.is_some(), done) {
+        (false, Some(Done::Ok(_))) => Outcome::Succeeded,
+        (false, Some(Done::Err(e))) => Outcome::failed(e),
+        (false, Some(Done::Skip(why))) => Outcome::skipped(why),
+        (_, _) => end.outcome(&call.task),
+    }
+}
+
+/// Talks with one worker until it reports its end or goes away.
+fn serve(listener: &UnixListener, call: &WorkerCall, ctx: &TaskContext) -> Option<Done> {
+    let (stream, _) = listener.accept().ok()?;
+    let mut writer = stream.try_clone().ok()?;
+    let mut reader = BufReader::new(stream);
+    let hello = ToWorker::Hello(Hello {
+        task: call.task.clone(),
+        args: call.args.clone(),
+    });
+    send(&mut writer, &hello).ok()?;
+    // Calls made for the task count as the task's own: a wait lends its place.
+    let _scope = TaskScope::enter(ctx.engine(), ctx.id());
+    loop {
+        match receive::<ToParent>(&mut reader) {
+            Ok(Some(ToParent::Call { id, method, args })) => {
+                let answer = match &call.host {
+                    Some(host) => host.call(&method, args),
+                    None => Err(format!("`{method}` is not available to this task")),
+                };
+                let reply = match answer {
+                    Ok(ok) => ToWorker::Reply {
+                        id,
+                        ok: Some(ok),
+                        err: None,
+                    },
+                    Err(err) => ToWorker::Reply {
+                        id,
+                        ok: None,
+                        err: Some(err),
+                    },
+                };
+                send(&mut writer, &reply).ok()?;
+            }
+            Ok(Some(ToParent::Done(done))) => return Some(done),
+            Ok(None) | Err(_) => return None,
+        }
+    }
+}
+
+/// The path of a worker socket directory, for tests that check nothing is left behind.
+#[doc(hidden)]
+pub fn socket_dir(executor: &ProcessExecutor) -> &Path {
+    &executor.shared.dir
+}

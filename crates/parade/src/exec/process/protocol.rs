@@ -1,0 +1,114 @@
+//! The messages between a parent and a worker process: JSON, one message per line, over a
+//! Unix socket private to one task.
+//!
+//! ```text
+//! parent → worker   {"hello":{"task":"build::prod","args":{"env":"prod"}}}
+//! worker → parent   {"call":{"id":1,"method":"results","args":null}}
+//! parent → worker   {"reply":{"id":1,"ok":{...}}}          or {"reply":{"id":1,"err":"..."}}
+//! worker → parent   {"done":{"ok":<value>}}  |  {"done":{"err":"why"}}  |  {"done":{"skip":"why"}}
+//! ```
+
+use std::io::{BufRead, Write};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// What the parent tells a worker first: which task to run, with which arguments.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Hello {
+    /// The task's registered name.
+    pub task: String,
+    /// Its arguments.
+    pub args: Value,
+}
+
+/// How a task in a worker ended, as the worker reports it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Done {
+    /// It succeeded with this value.
+    Ok(Value),
+    /// It failed, for this reason.
+    Err(String),
+    /// It skipped itself, for this reason.
+    Skip(String),
+}
+
+/// A message from parent to worker.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum ToWorker {
+    Hello(Hello),
+    Reply {
+        id: u64,
+        ok: Option<Value>,
+        err: Option<String>,
+    },
+}
+
+/// A message from worker to parent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum ToParent {
+    Call {
+        id: u64,
+        method: String,
+        args: Value,
+    },
+    Done(Done),
+}
+
+/// Writes one message as one line.
+pub(crate) fn send(out: &mut impl Write, message: &impl Serialize) -> std::io::Result<()> {
+    let mut line = serde_json::to_vec(message).map_err(std::io::Error::other)?;
+    line.push(b'\n');
+    out.write_all(&line)?;
+    out.flush()
+}
+
+/// Reads one message; `None` at the end of the stream.
+pub(crate) fn receive<T: for<'de> Deserialize<'de>>(
+    input: &mut impl BufRead,
+) -> std::io::Result<Option<T>> {
+    let mut line = String::new();
+    if input.read_line(&mut line)? == 0 {
+        return Ok(None);
+    }
+    serde_json::from_str(&line)
+        .map(Some)
+        .map_err(std::io::Error::other)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip_as_single_lines() {
+        let mut buf = Vec::new();
+        send(
+            &mut buf,
+            &ToParent::Done(Done::Ok(serde_json::json!({"a": [1, 2]}))),
+        )
+        .unwrap();
+        send(
+            &mut buf,
+            &ToParent::Call {
+                id: 3,
+                method: "wait".into(),
+                args: Value::Null,
+            },
+        )
+        .unwrap();
+        assert_eq!(String::from_utf8(buf.clone()).unwrap().lines().count(), 2);
+        let mut input = &buf[..];
+        let first: ToParent = receive(&mut input).unwrap().unwrap();
+        assert_eq!(
+            first,
+            ToParent::Done(Done::Ok(serde_json::json!({"a": [1, 2]})))
+        );
+        let second: ToParent = receive(&mut input).unwrap().unwrap();
+        assert!(matches!(second, ToParent::Call { id: 3, .. }));
+        assert_eq!(receive::<ToParent>(&mut input).unwrap(), None);
+    }
+}

@@ -1,0 +1,170 @@
+//! The worker side: a process started by the [`ProcessExecutor`](super::ProcessExecutor) finds
+//! out which task to run, asks its parent for what it needs while it runs, and reports the end.
+
+use std::collections::HashMap;
+use std::io::BufReader;
+use std::os::unix::net::UnixStream;
+
+use parking_lot::Mutex;
+use serde_json::Value;
+
+use super::protocol::{Done, Hello, ToParent, ToWorker, receive, send};
+
+/// The environment variable that makes a process a worker: the path of its parent's socket.
+pub const WORKER_SOCKET_ENV: &str = "PARADE_WORKER_SOCKET";
+
+/// A worker's connection to its parent, for the one task it runs.
+///
+/// Most programs do not use it directly: they call [`Registry::serve`] (or a face's own entry,
+/// such as the flow's) at the top of `main`.
+pub struct WorkerSession {
+    hello: Hello,
+    link: Mutex<Link>,
+}
+
+struct Link {
+    writer: UnixStream,
+    reader: BufReader<UnixStream>,
+    next_id: u64,
+}
+
+impl WorkerSession {
+    /// The session of this process if it was started as a worker, `None` otherwise.
+    ///
+    /// # Errors
+    /// The parent's socket cannot be reached or sent no task.
+    pub fn from_env() -> Option<std::io::Result<Self>> {
+        let path = std::env::var_os(WORKER_SOCKET_ENV)?;
+        Some(Self::connect(std::path::Path::new(&path)))
+    }
+
+    fn connect(path: &std::path::Path) -> std::io::Result<Self> {
+        let writer = UnixStream::connect(path)?;
+        let mut reader = BufReader::new(writer.try_clone()?);
+        match receive::<ToWorker>(&mut reader)? {
+            Some(ToWorker::Hello(hello)) => Ok(Self {
+                hello,
+                link: Mutex::new(Link {
+                    writer,
+                    reader,
+                    next_id: 1,
+                }),
+            }),
+            other => Err(std::io::Error::other(format!(
+                "expected the task from the parent, got {other:?}"
+            ))),
+        }
+    }
+
+    /// The name of the task to run.
+    pub fn task(&self) -> &str {
+        &self.hello.task
+    }
+
+    /// The task's arguments.
+    pub fn args(&self) -> &Value {
+        &self.hello.args
+    }
+
+    /// Asks the parent to do `method` for the running task (for instance, a flow's context
+    /// asking for results or starting other tasks) and waits for the answer.
+    ///
+    /// # Errors
+    /// The parent refused, with its reason, or the connection broke.
+    pub fn call(&self, method: &str, args: Value) -> Result<Value, String> {
+        let mut link = self.link.lock();
+        let id = link.next_id;
+        link.next_id += 1;
+        send(
+            &mut link.writer,
+            &ToParent::Call {
+                id,
+                method: method.to_owned(),
+                args,
+            },
+        )
+        .map_err(|e| format!("lost the parent: {e}"))?;
+        match receive::<ToWorker>(&mut link.reader) {
+            Ok(Some(ToWorker::Reply { id: got, ok, err })) if got == id => match (ok, err) {
+                (_, Some(err)) => Err(err),
+                (ok, None) => Ok(ok.unwrap_or(Value::Null)),
+            },
+            Ok(other) => Err(format!("unexpected answer from the parent: {other:?}")),
+            Err(e) => Err(format!("lost the parent: {e}")),
+        }
+    }
+
+    /// Reports how the task ended and ends this process (exit status 0: the parent reads the
+    /// outcome from the report, and a crash before it shows as the exit status).
+    pub fn finish(self, done: Done) -> ! {
+        let mut link = self.link.into_inner();
+        let code = i32::from(send(&mut link.writer, &ToParent::Done(done)).is_err());
+        std::process::exit(code)
+    }
+}
+
+/// A function a worker can run by name: it gets the arguments and the session, and returns
+/// the result value or an error message.
+pub type WorkerFn = Box<dyn Fn(&Value, &WorkerSession) -> Result<Value, String> + Send + Sync>;
+
+/// Tasks a worker process can run, by name.
+///
+/// ```no_run
+/// use parade::exec::process::Registry;
+/// fn main() {
+///     let mut registry = Registry::new();
+///     registry.register("square", |args, _session| {
+///         let n = args.as_u64().ok_or("expected a number")?;
+///         Ok(serde_json::json!(n * n))
+///     });
+///     registry.serve(); // in a worker: runs the task and exits; otherwise returns
+///     // ... the program itself: build an engine on a ProcessExecutor ...
+/// }
+/// ```
+#[derive(Default)]
+pub struct Registry {
+    tasks: HashMap<String, WorkerFn>,
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers `f` under `name`.
+    pub fn register(
+        &mut self,
+        name: impl Into<String>,
+        f: impl Fn(&Value, &WorkerSession) -> Result<Value, String> + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.tasks.insert(name.into(), Box::new(f));
+        self
+    }
+
+    /// In a worker process: runs the requested task, reports its end and exits. In any other
+    /// process: returns at once. Call it at the top of `main`.
+    pub fn serve(&self) {
+        let Some(session) = WorkerSession::from_env() else {
+            return;
+        };
+        let session = session.unwrap_or_else(|e| {
+            eprintln!("parade worker: cannot reach the parent: {e}");
+            std::process::exit(70)
+        });
+        let done = if let Some(f) = self.tasks.get(session.task()) {
+            match f(session.args(), &session) {
+                Ok(value) => Done::Ok(value),
+                Err(e) => Done::Err(e),
+            }
+        } else {
+            let mut known: Vec<&String> = self.tasks.keys().collect();
+            known.sort();
+            Done::Err(format!(
+                "no task named `{}` in this program (it has: {known:?})",
+                session.task()
+            ))
+        };
+        session.finish(done)
+    }
+}

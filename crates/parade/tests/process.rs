@@ -1,0 +1,338 @@
+//! The process executor, end to end: this test binary is its own worker program (its `main`
+//! serves worker requests first, so it has no libtest harness). Tasks panic, abort, get
+//! killed, time out (also when they and their children ignore SIGTERM), print from
+//! subprocesses, return unserializable values, and call back into the parent.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use parade::engine::{Engine, Event, Outcome, Reason, TaskId, TaskSpec, TaskState, TaskStatus};
+use parade::exec::process::{
+    Done, ProcessExecutor, Registry, WorkerCall, WorkerHost, WorkerJob, socket_dir,
+};
+use serde_json::{Value, json};
+
+fn registry() -> Registry {
+    let mut r = Registry::new();
+    r.register("square", |args, _| {
+        let n = args.as_u64().ok_or("expected a number")?;
+        Ok(json!(n * n))
+    });
+    r.register("panic", |_, _| panic!("worker panicked on purpose"));
+    r.register("abort", |_, _| std::process::abort());
+    r.register("kill-self", |_, _| {
+        let me = std::process::id().to_string();
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &me])
+            .status();
+        unreachable!("killed")
+    });
+    r.register("print", |_, _| {
+        println!("to stdout");
+        eprintln!("to stderr");
+        let status = std::process::Command::new("sh")
+            .args(["-c", "echo from a subprocess"])
+            .status();
+        status.map_err(|e| e.to_string())?;
+        Ok(Value::Null)
+    });
+    r.register("unserializable", |_, _| {
+        let map: std::collections::HashMap<(u8, u8), u8> = [((1, 2), 3)].into();
+        serde_json::to_value(&map).map_err(|e| format!("the result cannot be serialized: {e}"))
+    });
+    r.register("ignore-term", |args, _| {
+        use std::os::unix::process::CommandExt;
+        // Becomes a shell that ignores SIGTERM, with a child that ignores it too.
+        let marker = args.as_str().unwrap_or("none");
+        let script = format!(
+            "trap '' TERM; sh -c \"trap '' TERM; exec sleep 1000 # {marker}\" & sleep 1000; wait"
+        );
+        let err = std::process::Command::new("sh")
+            .args(["-c", &script])
+            .exec();
+        Err(format!("exec failed: {err}"))
+    });
+    r.register("callback", |args, session| {
+        let sum = session.call("add", args.clone())?;
+        let missing = session.call("nonsense", Value::Null).unwrap_err();
+        Ok(json!({"sum": sum, "error": missing}))
+    });
+    r.register("fan-out", |args, session| {
+        session.call("run-children", args.clone())
+    });
+    r
+}
+
+fn main() {
+    registry().serve();
+    let tests: &[(&str, fn())] = &[
+        ("results_cross_the_boundary", results_cross_the_boundary),
+        ("crashes_fail_only_their_task", crashes_fail_only_their_task),
+        ("output_reaches_the_log", output_reaches_the_log),
+        (
+            "unserializable_results_fail_with_a_reason",
+            unserializable_results_fail_with_a_reason,
+        ),
+        ("timeouts_kill_everything", timeouts_kill_everything),
+        (
+            "workers_call_back_into_the_parent",
+            workers_call_back_into_the_parent,
+        ),
+        (
+            "a_worker_waits_for_tasks_it_started",
+            a_worker_waits_for_tasks_it_started,
+        ),
+        (
+            "closures_without_a_name_are_refused",
+            closures_without_a_name_are_refused,
+        ),
+    ];
+    let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let (mut passed, mut failed) = (0, 0);
+    for (name, test) in tests {
+        if filter.as_ref().is_some_and(|f| !name.contains(f.as_str())) {
+            continue;
+        }
+        if catch_unwind(AssertUnwindSafe(test)).is_ok() {
+            println!("test {name} ... ok");
+            passed += 1;
+        } else {
+            println!("test {name} ... FAILED");
+            failed += 1;
+        }
+    }
+    let verdict = if failed == 0 { "ok" } else { "FAILED" };
+    println!(
+        "\ntest result: {verdict}. {passed} passed; {failed} failed; 0 ignored; 0 measured; 0 filtered out"
+    );
+    std::process::exit(i32::from(failed > 0));
+}
+
+fn engine(limit: usize) -> Engine {
+    Engine::with_executor(Arc::new(
+        ProcessExecutor::new(limit)
+            .unwrap()
+            .grace(Duration::from_millis(300)),
+    ))
+}
+
+fn worker(task: &str, args: Value, host: Option<Arc<dyn WorkerHost>>) -> TaskSpec {
+    TaskSpec::from_job(WorkerJob::new(WorkerCall {
+        task: task.into(),
+        args,
+        host,
+    }))
+}
+
+fn run_all(engine: &Engine, specs: Vec<TaskSpec>) -> Vec<TaskStatus> {
+    let ids: Vec<TaskId> = specs.into_iter().map(|s| engine.add(s).unwrap()).collect();
+    engine.want(ids.iter().copied()).unwrap();
+    engine.wait(ids).unwrap()
+}
+
+/// Keeps what workers report.
+#[derive(Default)]
+struct Collect {
+    done: parking_lot::Mutex<Vec<Done>>,
+}
+
+impl WorkerHost for Collect {
+    fn call(&self, method: &str, args: Value) -> Result<Value, String> {
+        match method {
+            "add" => Ok(json!(
+                args.as_array()
+                    .ok_or("expected a list")?
+                    .iter()
+                    .filter_map(Value::as_i64)
+                    .sum::<i64>()
+            )),
+            other => Err(format!("no method `{other}`")),
+        }
+    }
+    fn done(&self, done: &Done) {
+        self.done.lock().push(done.clone());
+    }
+}
+
+fn results_cross_the_boundary() {
+    let engine = engine(2);
+    let host = Arc::new(Collect::default());
+    let specs = (1..=5)
+        .map(|n| worker("square", json!(n), Some(host.clone())))
+        .collect();
+    let st = run_all(&engine, specs);
+    assert!(st.iter().all(|s| s.state == TaskState::Succeeded), "{st:?}");
+    let mut got: Vec<Done> = host.done.lock().clone();
+    got.sort_by_key(|d| match d {
+        Done::Ok(v) => v.as_u64(),
+        _ => None,
+    });
+    assert_eq!(got, [1, 4, 9, 16, 25].map(|v| Done::Ok(json!(v))));
+}
+
+fn crashes_fail_only_their_task() {
+    let engine = engine(2);
+    let st = run_all(
+        &engine,
+        vec![
+            worker("panic", Value::Null, None),
+            worker("abort", Value::Null, None),
+            worker("kill-self", Value::Null, None),
+            worker("no-such-task", Value::Null, None),
+            worker("square", json!(3), None),
+        ],
+    );
+    assert_eq!(
+        st[0].reason,
+        Some(Reason::Exit(101)),
+        "a panic exits with 101"
+    );
+    assert_eq!(st[1].reason, Some(Reason::Signal(6)), "abort is SIGABRT");
+    assert_eq!(st[2].reason, Some(Reason::Signal(9)));
+    let unknown = st[3].reason.as_ref().unwrap().to_string();
+    assert!(
+        unknown.contains("no task named `no-such-task`") && unknown.contains("square"),
+        "{unknown}"
+    );
+    assert_eq!(st[4].state, TaskState::Succeeded);
+}
+
+fn output_reaches_the_log() {
+    let engine = engine(1);
+    let lines = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let sink = lines.clone();
+    engine.subscribe(move |e: &Event| {
+        if let Event::Output { line, .. } = e {
+            sink.lock().push(line.clone());
+        }
+    });
+    run_all(&engine, vec![worker("print", Value::Null, None)]);
+    let mut got = lines.lock().clone();
+    got.sort();
+    assert_eq!(got, ["from a subprocess", "to stderr", "to stdout"]);
+}
+
+fn unserializable_results_fail_with_a_reason() {
+    let st = run_all(
+        &engine(1),
+        vec![worker("unserializable", Value::Null, None)],
+    );
+    let reason = st[0].reason.as_ref().unwrap().to_string();
+    assert!(reason.contains("cannot be serialized"), "{reason}");
+}
+
+fn alive(marker: &str) -> bool {
+    std::fs::read_dir("/proc").unwrap().flatten().any(|entry| {
+        std::fs::read(entry.path().join("cmdline")).is_ok_and(|c| {
+            String::from_utf8_lossy(&c)
+                .replace('\0', " ")
+                .contains(marker)
+        })
+    })
+}
+
+fn timeouts_kill_everything() {
+    let marker = format!("parade-worker-timeout-{}", std::process::id());
+    let st = run_all(
+        &engine(1),
+        vec![worker("ignore-term", json!(marker), None).timeout(Duration::from_millis(300))],
+    );
+    assert_eq!(
+        st[0].reason,
+        Some(Reason::Timeout(Duration::from_millis(300)))
+    );
+    assert!(
+        !alive(&marker),
+        "a process of the timed-out worker survived"
+    );
+}
+
+fn workers_call_back_into_the_parent() {
+    let st_host = Arc::new(Collect::default());
+    let st = run_all(
+        &engine(1),
+        vec![worker("callback", json!([2, 3, 4]), Some(st_host.clone()))],
+    );
+    assert_eq!(st[0].state, TaskState::Succeeded);
+    assert_eq!(
+        *st_host.done.lock(),
+        [Done::Ok(json!({"sum": 9, "error": "no method `nonsense`"}))]
+    );
+}
+
+/// Runs child tasks for a worker and waits for them, from the worker's own call.
+struct FanOut {
+    engine: parking_lot::Mutex<Option<Engine>>,
+    result: parking_lot::Mutex<Option<Value>>,
+}
+
+impl WorkerHost for FanOut {
+    fn call(&self, _method: &str, args: Value) -> Result<Value, String> {
+        let engine = self.engine.lock().clone().ok_or("no engine")?;
+        let n = args.as_u64().ok_or("expected a count")?;
+        let ids: Vec<TaskId> = (0..n)
+            .map(|i| engine.add(worker("square", json!(i), None)).unwrap())
+            .collect();
+        engine
+            .want(ids.iter().copied())
+            .map_err(|e| e.to_string())?;
+        let st = engine.wait(ids).map_err(|e| e.to_string())?;
+        Ok(json!(
+            st.iter()
+                .filter(|s| s.state == TaskState::Succeeded)
+                .count()
+        ))
+    }
+    fn done(&self, done: &Done) {
+        if let Done::Ok(v) = done {
+            *self.result.lock() = Some(v.clone());
+        }
+    }
+}
+
+fn a_worker_waits_for_tasks_it_started() {
+    // One child process at a time: the waiting worker lends its place to its children.
+    let engine = engine(1);
+    let host = Arc::new(FanOut {
+        engine: parking_lot::Mutex::new(Some(engine.clone())),
+        result: parking_lot::Mutex::new(None),
+    });
+    let st = run_all(
+        &engine,
+        vec![worker("fan-out", json!(3), Some(host.clone()))],
+    );
+    assert_eq!(st[0].state, TaskState::Succeeded, "{st:?}");
+    assert_eq!(*host.result.lock(), Some(json!(3)));
+    *host.engine.lock() = None;
+}
+
+fn closures_without_a_name_are_refused() {
+    let executor = ProcessExecutor::new(1).unwrap();
+    let dir = socket_dir(&executor).to_path_buf();
+    let engine = Engine::with_executor(Arc::new(executor));
+    let ran = Arc::new(AtomicUsize::new(0));
+    let r = ran.clone();
+    let st = run_all(
+        &engine,
+        vec![TaskSpec::new(move |_| {
+            r.fetch_add(1, Ordering::SeqCst);
+            Outcome::Succeeded
+        })],
+    );
+    assert_eq!(st[0].state, TaskState::Failed);
+    assert!(
+        st[0]
+            .reason
+            .as_ref()
+            .unwrap()
+            .to_string()
+            .contains("no registered name")
+    );
+    assert_eq!(ran.load(Ordering::SeqCst), 0);
+    assert!(
+        std::fs::read_dir(&dir).unwrap().next().is_none(),
+        "no socket left behind"
+    );
+}
