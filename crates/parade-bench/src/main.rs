@@ -5,15 +5,18 @@
 //! measurement instead. `--quick` shrinks every case so the whole subcommand finishes in seconds.
 
 mod engine;
-mod join;
 mod iter;
+mod join;
 mod report;
 
 use clap::{Parser, Subcommand};
 
 /// Command-line options shared by every subcommand.
 #[derive(Parser, Debug)]
-#[command(name = "parade-bench", about = "Side-by-side benchmarks of parade against its peers")]
+#[command(
+    name = "parade-bench",
+    about = "Side-by-side benchmarks of parade against its peers"
+)]
 struct Cli {
     /// Print one JSON object per measurement instead of a table.
     #[arg(long, global = true)]

@@ -32,20 +32,38 @@ pub struct Report {
 impl Report {
     /// A report that prints JSON lines when `json` is set, else a table.
     pub fn new(bench: &str, json: bool) -> Self {
-        Self { bench: bench.to_owned(), json, rows: Vec::new() }
+        Self {
+            bench: bench.to_owned(),
+            json,
+            rows: Vec::new(),
+        }
     }
 
     /// The same report, for the subcommand `bench`.
     pub fn named(&mut self, bench: &str) -> &mut Self {
         self.bench = bench.to_owned();
         if !self.json {
-            println!("{:<28} {:<22} {:>10} {:>12} {:>16}", format!("[{bench}] case"), "impl", "n", "secs", "per sec");
+            println!(
+                "{:<28} {:<22} {:>10} {:>12} {:>16}",
+                format!("[{bench}] case"),
+                "impl",
+                "n",
+                "secs",
+                "per sec"
+            );
         }
         self
     }
 
     /// Times `f`, which processes `n` items, keeping the best of `runs` tries, and records it.
-    pub fn measure(&mut self, case: &str, implementation: &str, n: u64, runs: usize, mut f: impl FnMut()) -> f64 {
+    pub fn measure(
+        &mut self,
+        case: &str,
+        implementation: &str,
+        n: u64,
+        runs: usize,
+        mut f: impl FnMut(),
+    ) -> f64 {
         let mut best = Duration::MAX;
         for _ in 0..runs.max(1) {
             let start = Instant::now();
@@ -59,7 +77,11 @@ impl Report {
     pub fn record(&mut self, case: &str, implementation: &str, n: u64, took: Duration) -> f64 {
         let secs = took.as_secs_f64();
         #[allow(clippy::cast_precision_loss)]
-        let per_sec = if secs > 0.0 { n as f64 / secs } else { f64::INFINITY };
+        let per_sec = if secs > 0.0 {
+            n as f64 / secs
+        } else {
+            f64::INFINITY
+        };
         let m = Measurement {
             bench: self.bench.clone(),
             case: case.to_owned(),
@@ -69,9 +91,15 @@ impl Report {
             per_sec,
         };
         if self.json {
-            println!("{}", serde_json::to_string(&m).expect("a measurement serializes"));
+            println!(
+                "{}",
+                serde_json::to_string(&m).expect("a measurement serializes")
+            );
         } else {
-            println!("{:<28} {:<22} {:>10} {:>12.6} {:>16.0}", m.case, m.implementation, m.n, m.secs, m.per_sec);
+            println!(
+                "{:<28} {:<22} {:>10} {:>12.6} {:>16.0}",
+                m.case, m.implementation, m.n, m.secs, m.per_sec
+            );
         }
         self.rows.push(m);
         secs
@@ -79,7 +107,13 @@ impl Report {
 
     /// Prints how many times faster `a` was than `b` in `case` (a ratio above 1 means `a` won).
     pub fn ratio(&self, case: &str, a: &str, b: &str) -> Option<f64> {
-        let find = |who: &str| self.rows.iter().rev().find(|m| m.case == case && m.implementation == who).map(|m| m.secs);
+        let find = |who: &str| {
+            self.rows
+                .iter()
+                .rev()
+                .find(|m| m.case == case && m.implementation == who)
+                .map(|m| m.secs)
+        };
         let ratio = find(b)? / find(a)?;
         if !self.json {
             println!("{:<28} {a} is {ratio:.2}x the speed of {b}", case);

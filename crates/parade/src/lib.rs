@@ -16,4 +16,5 @@
 pub mod engine;
 pub mod exec;
 pub mod iter;
+pub use iter::{iter, iter_slice};
 pub mod join;
