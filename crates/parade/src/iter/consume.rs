@@ -36,15 +36,39 @@ where
         )
     }
 
-    /// Collects the items into any [`FromIterator`] collection, in order.
+    /// Collects the items, in order, into any collection that starts empty and can be extended
+    /// (`Vec`, `String`, `HashMap`, `BTreeSet`, ...). Each finished batch is added with one
+    /// `extend`, which for a `Vec` is a plain copy. For `Result`s, see
+    /// [`try_collect`](Self::try_collect).
     ///
     /// ```
     /// use std::collections::BTreeSet;
     /// let s: BTreeSet<i32> = parade::iter(vec![3, 1, 3]).map(|x| x * 2).collect();
     /// assert_eq!(s.into_iter().collect::<Vec<_>>(), [2, 6]);
     /// ```
-    pub fn collect<C: FromIterator<St::Out>>(self) -> C {
-        self.drain(|items| items.collect())
+    pub fn collect<C>(self) -> C
+    where
+        C: Default + Extend<St::Out>,
+    {
+        let mut left = self.options.limit;
+        let settings = self.options.settle();
+        scoped(self.source, self.stage, ToVec, settings, |batches| {
+            let mut all = C::default();
+            while left != Some(0) {
+                let Some(batch) = batches.next_batch() else {
+                    break;
+                };
+                match &mut left {
+                    None => all.extend(batch),
+                    Some(left) => {
+                        let n = batch.len().min(*left);
+                        *left -= n;
+                        all.extend(batch.into_iter().take(n));
+                    }
+                }
+            }
+            all
+        })
     }
 
     /// Calls `f` on every item, on the workers, in no particular order. After
@@ -153,7 +177,7 @@ where
             self.stage,
             SumTo::<S>(PhantomData),
             settings,
-            |batches| std::iter::from_fn(|| batches.next_batch()).sum(),
+            |batches| std::iter::from_fn(|| batches.next_batch()).flatten().sum(),
         )
     }
 }

@@ -16,8 +16,8 @@ pub(crate) trait Gather<T>: Sync {
 
     /// An empty accumulator for a batch of `n` source items.
     fn start(&self, n: usize) -> Self::Acc;
-    /// Adds one output.
-    fn push(&self, acc: &mut Self::Acc, item: T);
+    /// Takes in the outputs of the batch. What was taken in before a panic stays in `acc`.
+    fn absorb(&self, acc: &mut Self::Acc, items: impl Iterator<Item = T>);
     /// Finishes the batch.
     fn finish(&self, acc: Self::Acc) -> Self::Done;
 }
@@ -34,9 +34,8 @@ impl<T: Send> Gather<T> for ToVec {
         Vec::with_capacity(n)
     }
 
-    #[inline]
-    fn push(&self, acc: &mut Vec<T>, item: T) {
-        acc.push(item);
+    fn absorb(&self, acc: &mut Vec<T>, items: impl Iterator<Item = T>) {
+        acc.extend(items);
     }
 
     fn finish(&self, acc: Vec<T>) -> Vec<T> {
@@ -56,10 +55,8 @@ impl<T> Gather<T> for Count {
         0
     }
 
-    #[inline]
-    fn push(&self, acc: &mut usize, item: T) {
-        drop(item);
-        *acc += 1;
+    fn absorb(&self, acc: &mut usize, items: impl Iterator<Item = T>) {
+        *acc += items.count();
     }
 
     fn finish(&self, acc: usize) -> usize {
@@ -78,12 +75,8 @@ impl<T: Send, F: Fn(T, T) -> T + Sync> Gather<T> for Reduce<F> {
         None
     }
 
-    #[inline]
-    fn push(&self, acc: &mut Option<T>, item: T) {
-        *acc = Some(match acc.take() {
-            None => item,
-            Some(a) => (self.0)(a, item),
-        });
+    fn absorb(&self, acc: &mut Option<T>, items: impl Iterator<Item = T>) {
+        *acc = acc.take().into_iter().chain(items).reduce(&self.0);
     }
 
     fn finish(&self, acc: Option<T>) -> Option<T> {
@@ -91,24 +84,23 @@ impl<T: Send, F: Fn(T, T) -> T + Sync> Gather<T> for Reduce<F> {
     }
 }
 
-/// Sums outputs: a batch is kept, then summed with [`Sum`] on the worker.
+/// Sums outputs with [`Sum`] on the worker.
 pub(crate) struct SumTo<S>(pub PhantomData<fn() -> S>);
 
-impl<T: Send, S: Sum<T> + Send> Gather<T> for SumTo<S> {
-    type Acc = Vec<T>;
-    type Done = S;
+impl<T, S: Sum<T> + Send> Gather<T> for SumTo<S> {
+    type Acc = Option<S>;
+    type Done = Option<S>;
 
-    fn start(&self, n: usize) -> Vec<T> {
-        Vec::with_capacity(n)
+    fn start(&self, _: usize) -> Option<S> {
+        None
     }
 
-    #[inline]
-    fn push(&self, acc: &mut Vec<T>, item: T) {
-        acc.push(item);
+    fn absorb(&self, acc: &mut Option<S>, items: impl Iterator<Item = T>) {
+        *acc = Some(items.sum());
     }
 
-    fn finish(&self, acc: Vec<T>) -> S {
-        acc.into_iter().sum()
+    fn finish(&self, acc: Option<S>) -> Option<S> {
+        acc
     }
 }
 
@@ -118,9 +110,7 @@ mod tests {
 
     fn gather<T, G: Gather<T>>(g: &G, items: impl IntoIterator<Item = T>) -> G::Done {
         let mut acc = g.start(0);
-        for i in items {
-            g.push(&mut acc, i);
-        }
+        g.absorb(&mut acc, items.into_iter());
         g.finish(acc)
     }
 
@@ -136,6 +126,6 @@ mod tests {
             Some("xy".into())
         );
         assert_eq!(gather(&Reduce(|a: u8, b: u8| a + b), []), None);
-        assert_eq!(gather(&SumTo::<u64>(PhantomData), [1u64, 2, 3]), 6);
+        assert_eq!(gather(&SumTo::<u64>(PhantomData), [1u64, 2, 3]), Some(6));
     }
 }

@@ -2,8 +2,9 @@
 //! before it, and a worker pushes each item through the whole chain in one call, so an item
 //! never changes thread between stages.
 //!
-//! Stages push their outputs into a sink closure (zero, one or many per input), which is how
-//! `filter` and `flat_map` fuse with `map`. Per-worker state (`map_init`, `map_with`) lives in
+//! A stage turns the iterator of a batch into the iterator of its outputs with one standard
+//! adapter (`map`, `filter_map`, `flat_map`), so the compiler fuses the chain into one loop (and
+//! can vectorise cheap maps over slices). Per-worker state (`map_init`, `map_with`) lives in
 //! [`Stage::Local`], made once on each worker. This file knows nothing about threads or order.
 
 use parking_lot::Mutex;
@@ -25,8 +26,15 @@ pub trait Stage<In>: Send + Sync {
     /// Makes the per-worker state; called once on each worker before its first item.
     fn local(&self) -> Self::Local;
 
-    /// Runs `item` through the chain, handing every output to `out`.
-    fn feed<O: FnMut(Self::Out)>(&self, local: &mut Self::Local, item: In, out: &mut O);
+    /// Runs a batch of items through the chain: one iterator adapter per stage, so the
+    /// compiler fuses the whole chain into one loop.
+    fn pipe<'a, I>(
+        &'a self,
+        local: &'a mut Self::Local,
+        items: I,
+    ) -> impl Iterator<Item = Self::Out>
+    where
+        I: Iterator<Item = In>;
 }
 
 /// The empty chain: items pass through unchanged.
@@ -39,9 +47,11 @@ impl<T: Send> Stage<T> for Identity {
 
     fn local(&self) {}
 
-    #[inline]
-    fn feed<O: FnMut(T)>(&self, (): &mut (), item: T, out: &mut O) {
-        out(item);
+    fn pipe<'a, I>(&'a self, (): &'a mut (), items: I) -> impl Iterator<Item = T>
+    where
+        I: Iterator<Item = T>,
+    {
+        items
     }
 }
 
@@ -64,13 +74,15 @@ where
         self.prev.local()
     }
 
-    #[inline]
-    fn feed<O: FnMut(U)>(&self, local: &mut P::Local, item: In, out: &mut O) {
-        self.prev.feed(local, item, &mut |x| out((self.f)(x)));
+    fn pipe<'a, I>(&'a self, local: &'a mut P::Local, items: I) -> impl Iterator<Item = U>
+    where
+        I: Iterator<Item = In>,
+    {
+        self.prev.pipe(local, items).map(&self.f)
     }
 }
 
-/// `filter_map`: zero or one output per input; `filter` and `inspect` are built on it.
+/// `filter_map`: zero or one output per input; `filter` is built on it.
 pub(crate) struct FilterMap<P, F> {
     pub prev: P,
     pub f: F,
@@ -89,13 +101,11 @@ where
         self.prev.local()
     }
 
-    #[inline]
-    fn feed<O: FnMut(U)>(&self, local: &mut P::Local, item: In, out: &mut O) {
-        self.prev.feed(local, item, &mut |x| {
-            if let Some(u) = (self.f)(x) {
-                out(u);
-            }
-        });
+    fn pipe<'a, I>(&'a self, local: &'a mut P::Local, items: I) -> impl Iterator<Item = U>
+    where
+        I: Iterator<Item = In>,
+    {
+        self.prev.pipe(local, items).filter_map(&self.f)
     }
 }
 
@@ -105,39 +115,39 @@ pub(crate) struct FlatMap<P, F> {
     pub f: F,
 }
 
-impl<In, P, F, I> Stage<In> for FlatMap<P, F>
+impl<In, P, F, It> Stage<In> for FlatMap<P, F>
 where
     P: Stage<In>,
-    F: Fn(P::Out) -> I + Send + Sync,
-    I: IntoIterator,
-    I::Item: Send,
+    F: Fn(P::Out) -> It + Send + Sync,
+    It: IntoIterator,
+    It::Item: Send,
 {
-    type Out = I::Item;
+    type Out = It::Item;
     type Local = P::Local;
 
     fn local(&self) -> P::Local {
         self.prev.local()
     }
 
-    #[inline]
-    fn feed<O: FnMut(I::Item)>(&self, local: &mut P::Local, item: In, out: &mut O) {
-        self.prev.feed(local, item, &mut |x| {
-            (self.f)(x).into_iter().for_each(&mut *out)
-        });
+    fn pipe<'a, I>(&'a self, local: &'a mut P::Local, items: I) -> impl Iterator<Item = It::Item>
+    where
+        I: Iterator<Item = In>,
+    {
+        self.prev.pipe(local, items).flat_map(&self.f)
     }
 }
 
 /// `map_init`: a map that borrows per-worker state made by `init`.
-pub(crate) struct MapInit<P, I, F> {
+pub(crate) struct MapInit<P, Init, F> {
     pub prev: P,
-    pub init: I,
+    pub init: Init,
     pub f: F,
 }
 
-impl<In, P, I, F, L, U> Stage<In> for MapInit<P, I, F>
+impl<In, P, Init, F, L, U> Stage<In> for MapInit<P, Init, F>
 where
     P: Stage<In>,
-    I: Fn() -> L + Send + Sync,
+    Init: Fn() -> L + Send + Sync,
     F: Fn(&mut L, P::Out) -> U + Send + Sync,
     U: Send,
 {
@@ -148,9 +158,15 @@ where
         (self.prev.local(), (self.init)())
     }
 
-    #[inline]
-    fn feed<O: FnMut(U)>(&self, (prev, state): &mut Self::Local, item: In, out: &mut O) {
-        self.prev.feed(prev, item, &mut |x| out((self.f)(state, x)));
+    fn pipe<'a, I>(
+        &'a self,
+        (prev, state): &'a mut Self::Local,
+        items: I,
+    ) -> impl Iterator<Item = U>
+    where
+        I: Iterator<Item = In>,
+    {
+        self.prev.pipe(prev, items).map(move |x| (self.f)(state, x))
     }
 }
 
@@ -170,11 +186,7 @@ mod tests {
 
     fn run<S: Stage<u32>>(s: &S, items: impl IntoIterator<Item = u32>) -> Vec<S::Out> {
         let mut local = s.local();
-        let mut out = Vec::new();
-        for i in items {
-            s.feed(&mut local, i, &mut |x| out.push(x));
-        }
-        out
+        s.pipe(&mut local, items.into_iter()).collect()
     }
 
     #[test]

@@ -59,10 +59,8 @@ where
                     let started = Instant::now();
                     let mut acc = self.gather.start(n);
                     let run = catch_unwind(AssertUnwindSafe(|| {
-                        for item in items {
-                            self.stage
-                                .feed(&mut local, item, &mut |out| self.gather.push(&mut acc, out));
-                        }
+                        self.gather
+                            .absorb(&mut acc, self.stage.pipe(&mut local, items));
                     }));
                     let elapsed = started.elapsed();
                     let panic = run.err();
