@@ -13,6 +13,9 @@ pub(crate) trait Gather<T>: Sync {
     type Acc;
     /// Handed to the consumer.
     type Done: Send;
+    /// Whether a batch is folded into a small value: then its window slots are given back as
+    /// soon as it is finished, and the consumer is woken only now and then to combine them.
+    const FOLDS: bool = false;
 
     /// An empty accumulator for a batch of `n` source items.
     fn start(&self, n: usize) -> Self::Acc;
@@ -50,6 +53,7 @@ pub(crate) struct Count;
 impl<T> Gather<T> for Count {
     type Acc = usize;
     type Done = usize;
+    const FOLDS: bool = true;
 
     fn start(&self, _: usize) -> usize {
         0
@@ -70,6 +74,7 @@ pub(crate) struct Reduce<F>(pub F);
 impl<T: Send, F: Fn(T, T) -> T + Sync> Gather<T> for Reduce<F> {
     type Acc = Option<T>;
     type Done = Option<T>;
+    const FOLDS: bool = true;
 
     fn start(&self, _: usize) -> Option<T> {
         None
@@ -90,6 +95,7 @@ pub(crate) struct SumTo<S>(pub PhantomData<fn() -> S>);
 impl<T, S: Sum<T> + Send> Gather<T> for SumTo<S> {
     type Acc = Option<S>;
     type Done = Option<S>;
+    const FOLDS: bool = true;
 
     fn start(&self, _: usize) -> Option<S> {
         None

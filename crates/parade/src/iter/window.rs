@@ -19,6 +19,9 @@ use super::options::Settings;
 use super::source::Source;
 use super::stage::Stage;
 
+/// How many folded batches may wait before the consumer is woken to combine them.
+const FOLDED_PILE: usize = 64;
+
 /// A panic payload, carried unchanged to the consumer.
 pub(crate) type Payload = Box<dyn Any + Send + 'static>;
 
@@ -138,8 +141,17 @@ where
             // arrive; nothing after it is pulled.
             w.stop = true;
         }
+        // An ordered consumer only waits for the next batch in order: do not wake it for others.
+        // Folded batches are small: let a few pile up, the consumer combines them in one go.
+        let wake = if G::FOLDS {
+            panicked || w.total.is_some() || w.ready.len() >= FOLDED_PILE
+        } else {
+            !self.settings.ordered || seq == w.taken
+        };
         drop(w);
-        self.to_consumer.notify_one();
+        if wake {
+            self.to_consumer.notify_one();
+        }
         if panicked || unused > 0 {
             self.to_workers.notify_all();
         }

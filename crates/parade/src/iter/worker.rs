@@ -17,7 +17,7 @@ use super::window::{Finished, Payload, Shared};
 
 /// How long one adaptive batch should take: long enough to make a hand-off negligible, short
 /// enough to keep workers balanced and the reorder buffer small.
-pub(crate) const TARGET: Duration = Duration::from_micros(100);
+pub(crate) const TARGET: Duration = Duration::from_micros(500);
 
 /// What a worker got from the source.
 enum Pulled<B> {
@@ -66,15 +66,9 @@ where
                     let panic = run.err();
                     let stopping = panic.is_some();
                     let done = self.gather.finish(acc);
-                    self.publish(
-                        seq,
-                        size - n,
-                        Finished {
-                            done,
-                            cost: n,
-                            panic,
-                        },
-                    );
+                    // A folded batch holds no items any more: its slots go back at once.
+                    let cost = if G::FOLDS { 0 } else { n };
+                    self.publish(seq, size - cost, Finished { done, cost, panic });
                     if stopping {
                         return;
                     }
