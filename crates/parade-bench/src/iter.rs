@@ -33,10 +33,10 @@ fn cheap(out: &mut Report, quick: bool) {
 
     let case = "cheap-map (collect)";
     out.measure(case, "sequential", n, runs, || {
-        check(black_box(v.iter().map(f).collect()))
+        check(black_box(v.iter().map(f).collect()));
     });
     out.measure(case, "rayon par_iter", n, runs, || {
-        check(black_box(v.par_iter().map(f).collect()))
+        check(black_box(v.par_iter().map(f).collect()));
     });
     out.measure(case, "parade iter_slice", n, runs, || {
         check(black_box(parade::iter_slice(&v).map(f).collect()));
@@ -50,10 +50,10 @@ fn cheap(out: &mut Report, quick: bool) {
     let case = "cheap-map (sum)";
     let total: u64 = expected.iter().sum();
     out.measure(case, "sequential", n, runs, || {
-        assert_eq!(black_box(v.iter().map(f).sum::<u64>()), total)
+        assert_eq!(black_box(v.iter().map(f).sum::<u64>()), total);
     });
     out.measure(case, "rayon par_iter", n, runs, || {
-        assert_eq!(black_box(v.par_iter().map(f).sum::<u64>()), total)
+        assert_eq!(black_box(v.par_iter().map(f).sum::<u64>()), total);
     });
     out.measure(case, "parade iter_slice", n, runs, || {
         assert_eq!(black_box(parade::iter_slice(&v).map(f).sum::<u64>()), total);
@@ -103,7 +103,7 @@ fn slow(out: &mut Report, quick: bool) {
 
     let case = "10us-map (ordered)";
     out.measure(case, "sequential", n, runs, || {
-        check(&black_box(unindexed(n).map(f).collect::<Vec<_>>()))
+        check(&black_box(unindexed(n).map(f).collect::<Vec<_>>()));
     });
     out.measure(case, "rayon par_bridge+sort", n, runs, || {
         let mut pairs: Vec<(u64, u64)> = unindexed(n).par_bridge().map(|x| (x, f(x))).collect();
@@ -118,7 +118,7 @@ fn slow(out: &mut Report, quick: bool) {
     out.measure(case, "parade iter", n, runs, || {
         check(&black_box(
             parade::iter(unindexed(n)).map(f).collect::<Vec<_>>(),
-        ))
+        ));
     });
     out.measure(case, "parade iter unordered", n, runs, || {
         let mut got: Vec<u64> = parade::iter(unindexed(n)).unordered().map(f).collect();

@@ -41,7 +41,7 @@ impl Report {
 
     /// The same report, for the subcommand `bench`.
     pub fn named(&mut self, bench: &str) -> &mut Self {
-        self.bench = bench.to_owned();
+        bench.clone_into(&mut self.bench);
         if !self.json {
             println!(
                 "{:<28} {:<22} {:>10} {:>12} {:>16}",
@@ -116,7 +116,7 @@ impl Report {
         };
         let ratio = find(b)? / find(a)?;
         if !self.json {
-            println!("{:<28} {a} is {ratio:.2}x the speed of {b}", case);
+            println!("{case:<28} {a} is {ratio:.2}x the speed of {b}");
         }
         Some(ratio)
     }

@@ -48,7 +48,7 @@ fn order_is_kept_for_every_stage_on_ranges() {
     let got: Vec<u64> = parade::iter(0..n)
         .workers(2)
         .batch(3)
-        .filter_map(|x| (jitter(x) % 5 == 0).then_some(x))
+        .filter_map(|x| jitter(x).is_multiple_of(5).then_some(x))
         .collect();
     assert_eq!(got, (0..n).filter(|x| x % 5 == 0).collect::<Vec<_>>());
     let got: Vec<u64> = parade::iter(0..300u64)
@@ -406,7 +406,7 @@ fn fallible_stages_stop_at_the_first_error_in_order() {
     let r = parade::iter(0..10u64).try_for_each(|_| Ok::<(), ()>(()));
     assert_eq!(r, Ok(()));
     let r = parade::iter(["1", "2", "x"])
-        .try_map(|s| s.parse::<u32>())
+        .try_map(str::parse::<u32>)
         .try_fold(0, |a, x| Ok(a + x));
     assert!(r.is_err());
     let r = parade::iter(1..=3u32)

@@ -36,8 +36,8 @@ where
         )
     }
 
-    /// Collects the items, in order, into any collection that starts empty and can be extended
-    /// (`Vec`, `String`, `HashMap`, `BTreeSet`, ...). Each finished batch is added with one
+    /// Collects the items, in order, into any collection that can be built from an iterator and
+    /// extended (`Vec`, `String`, `HashMap`, `BTreeSet`, `VecDeque`, ...). Each finished batch is added with one
     /// `extend`, which for a `Vec` is a plain copy. For `Result`s, see
     /// [`try_collect`](Self::try_collect).
     ///
@@ -48,12 +48,12 @@ where
     /// ```
     pub fn collect<C>(self) -> C
     where
-        C: Default + Extend<St::Out>,
+        C: FromIterator<St::Out> + Extend<St::Out>,
     {
         let mut left = self.options.limit;
         let settings = self.options.settle();
         scoped(self.source, self.stage, ToVec, settings, |batches| {
-            let mut all = C::default();
+            let mut all: C = std::iter::empty().collect();
             while left != Some(0) {
                 let Some(batch) = batches.next_batch() else {
                     break;
@@ -268,7 +268,9 @@ where
                 Ok(handle) => threads.push(handle),
                 Err(err) => {
                     shared.stop();
-                    threads.into_iter().for_each(|t| drop(t.join()));
+                    for t in threads {
+                        drop(t.join());
+                    }
                     panic!("parade: cannot spawn an iter worker: {err}");
                 }
             }

@@ -51,6 +51,7 @@ pub use pipeline::Pipeline;
 pub use source::Source;
 pub use stage::Stage;
 
+use options::Options;
 use source::{IterSource, SliceSource};
 use stage::Identity;
 
@@ -77,7 +78,7 @@ where
     Pipeline {
         source: IterSource::new(source.into_iter()),
         stage: Identity,
-        options: Default::default(),
+        options: Options::default(),
     }
 }
 
@@ -95,6 +96,6 @@ pub fn iter_slice<T: Sync>(
     Pipeline {
         source: SliceSource::new(slice),
         stage: Identity,
-        options: Default::default(),
+        options: Options::default(),
     }
 }

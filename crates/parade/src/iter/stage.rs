@@ -197,7 +197,7 @@ mod tests {
                     prev: Identity,
                     f: |x: u32| x + 1,
                 },
-                f: |x: u32| (x % 2 == 0).then_some(x),
+                f: |x: u32| x.is_multiple_of(2).then_some(x),
             },
             f: |x: u32| [x, x * 10],
         };
