@@ -43,9 +43,6 @@ pub(crate) struct Settings {
     pub in_flight: usize,
     pub batch: Option<usize>,
     pub ordered: bool,
-    /// Largest adaptive batch: a share of the window small enough that every worker and the
-    /// consumer can each hold one.
-    pub max_batch: usize,
 }
 
 impl Options {
@@ -58,14 +55,27 @@ impl Options {
         };
         let in_flight = self.in_flight.max(1);
         let batch = self.batch.map(|b| b.clamp(1, in_flight));
-        let max_batch = (in_flight / (2 * workers)).max(1);
         Settings {
             workers,
             in_flight,
             batch,
             ordered: self.ordered,
-            max_batch,
         }
+    }
+}
+
+impl Settings {
+    /// Largest adaptive batch. Batches whose items wait for the consumer get a share of the
+    /// window small enough that every worker can hold one while another waits; batches folded
+    /// on the worker (`folds`) give their slots back when finished, so a worker's share is
+    /// enough.
+    pub fn max_batch(&self, folds: bool) -> usize {
+        let shares = if folds {
+            self.workers
+        } else {
+            2 * self.workers
+        };
+        (self.in_flight / shares).max(1)
     }
 }
 
@@ -91,7 +101,7 @@ mod tests {
         assert!(s.workers >= 1);
         assert_eq!(s.in_flight, 1);
         assert_eq!(s.batch, Some(1));
-        assert_eq!(s.max_batch, 1);
+        assert_eq!(s.max_batch(false), 1);
     }
 
     #[test]
@@ -102,7 +112,8 @@ mod tests {
             ..Options::default()
         }
         .settle();
-        assert_eq!(s.max_batch, 100);
+        assert_eq!(s.max_batch(false), 100);
+        assert_eq!(s.max_batch(true), 200);
         assert!(s.ordered);
     }
 }

@@ -183,8 +183,16 @@ where
     G: Gather<St::Out>,
 {
     let shared = Shared::new(source, stage, gather, settings);
+    // Folded batches never wait for the consumer, so the calling thread can be a worker too
+    // and combine the partial results once it runs out of work. Other batches are taken by
+    // the consumer as they come, so it must stay free.
+    let spawn = if G::FOLDS {
+        settings.workers - 1
+    } else {
+        settings.workers
+    };
     thread::scope(|scope| {
-        for _ in 0..settings.workers {
+        for _ in 0..spawn {
             let spawned = thread::Builder::new()
                 .name("parade-iter".into())
                 .spawn_scoped(scope, || shared.work());
@@ -198,6 +206,9 @@ where
             shared: &shared,
             taker: Taker::default(),
         };
+        if G::FOLDS {
+            shared.work();
+        }
         consume(&mut consumer)
     })
 }

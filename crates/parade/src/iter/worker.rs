@@ -73,7 +73,7 @@ where
                         return;
                     }
                     if self.settings.batch.is_none() {
-                        size = adapt(size, n, elapsed, self.settings.max_batch);
+                        size = adapt(size, n, elapsed, self.settings.max_batch(G::FOLDS));
                     }
                 }
             }
