@@ -216,9 +216,8 @@ fn slow(out: &mut Report, quick: bool) {
             (
                 "parade iter",
                 Box::new(|| {
-                    check(&black_box(
-                        parade::iter(unindexed(n)).map(f).collect::<Vec<_>>(),
-                    ))
+                    let got: Vec<u64> = parade::iter(unindexed(n)).map(f).collect();
+                    check(&black_box(got));
                 }),
             ),
             (
