@@ -492,3 +492,38 @@ proptest! {
         prop_assert_eq!(folded, input.iter().fold(0u64, |a, &x| a.wrapping_mul(3).wrapping_add(u64::from(x))));
     }
 }
+
+#[test]
+fn stages_are_fused_on_one_worker_and_workers_are_bounded() {
+    use std::collections::HashSet;
+    use std::thread;
+    let caller = thread::current().id();
+    let got: Vec<(thread::ThreadId, bool)> = parade::iter(0..2000u64)
+        .workers(3)
+        .batch(5)
+        .map(|x| (jitter(x), thread::current().id()))
+        .filter(|_| true)
+        .map(|(_, id)| (id, id == thread::current().id()))
+        .collect();
+    assert!(
+        got.iter().all(|&(_, same)| same),
+        "an item changed thread between stages"
+    );
+    let ids: HashSet<_> = got.iter().map(|&(id, _)| id).collect();
+    assert!(ids.len() <= 3, "{} threads for 3 workers", ids.len());
+    assert!(
+        !ids.contains(&caller),
+        "collect keeps the calling thread free to reorder"
+    );
+
+    // Folding consumers may use the calling thread as one of their workers.
+    let ids = parking_lot::Mutex::new(HashSet::new());
+    let n = parade::iter(0..2000u64)
+        .workers(2)
+        .inspect(|_| {
+            ids.lock().insert(thread::current().id());
+        })
+        .count();
+    assert_eq!(n, 2000);
+    assert!(ids.into_inner().len() <= 2);
+}

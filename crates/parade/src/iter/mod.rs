@@ -31,6 +31,21 @@
 //! - A panic in a stage reaches the consumer with its original payload, after the items before
 //!   it; workers are stopped and joined when the consumer ends, stops early or unwinds.
 //!
+//! Items and outputs cross threads, so they must be [`Send`]; this does not build:
+//!
+//! ```compile_fail
+//! let v: Vec<u32> = parade::iter(vec![std::rc::Rc::new(1)]).map(|r| *r).collect();
+//! ```
+//!
+//! Consuming methods run their workers in a thread scope, so stages may borrow; a plain
+//! iterator outlives the call that made it, so its stages may not:
+//!
+//! ```compile_fail
+//! fn doubled(factor: &u64) -> impl Iterator<Item = u64> + '_ {
+//!     parade::iter(0..10u64).map(move |x| x * factor).into_iter()
+//! }
+//! ```
+//!
 //! This module owns the pipeline, its stages and its worker machinery. It does not use the
 //! engine or the executors: each run starts its own threads and joins them.
 
