@@ -1,9 +1,10 @@
 //! Consuming a pipeline: the methods that start the workers and what they return.
 //!
-//! `collect`, `fold` and `for_each` with a limit read items one by one on the calling thread;
-//! `count`, `sum` and `reduce` fold each batch on its worker and combine the partial results in
-//! order; `for_each` runs its closure on the workers. All of these run their workers in a thread
-//! scope, so stages may borrow local data. [`IntoIter`] is the plain [`Iterator`] form: it owns
+//! `collect` extends the collection with whole batches, in order; `fold` (and any consumer after
+//! `take`) reads items one by one on the calling thread; `count`, `sum` and `reduce` fold each
+//! batch on its worker and combine the partial results in order, with the calling thread
+//! working too; `for_each` runs its closure on the workers. All of these run their workers in a
+//! thread scope, so stages may borrow local data. [`IntoIter`] is the plain [`Iterator`] form: it owns
 //! its threads, starts them on the first `next`, and stops and joins them when dropped.
 
 use std::iter::{FusedIterator, Sum};

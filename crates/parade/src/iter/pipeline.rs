@@ -187,7 +187,9 @@ where
 
     /// Lets at most `n` source items (at least 1) be pulled ahead of what the consumer has
     /// taken: in flight on workers, or finished and waiting to be reordered. The default is
-    /// [`DEFAULT_IN_FLIGHT`](super::DEFAULT_IN_FLIGHT).
+    /// [`DEFAULT_IN_FLIGHT`](super::DEFAULT_IN_FLIGHT). `count`, `sum`, `reduce` and
+    /// `for_each` fold each batch on its worker, so there the bound covers the items being
+    /// worked on; a folded batch leaves only its partial result behind.
     ///
     /// ```
     /// let v: Vec<i32> = parade::iter(0..10).in_flight(2).map(|x| -x).collect();
