@@ -527,3 +527,17 @@ fn stages_are_fused_on_one_worker_and_workers_are_bounded() {
     assert_eq!(n, 2000);
     assert!(ids.into_inner().len() <= 2);
 }
+
+#[test]
+fn try_filter_keeps_order_and_stops_at_the_first_error() {
+    let r: Result<Vec<u64>, u64> = parade::iter(0..500u64)
+        .workers(3)
+        .batch(4)
+        .try_filter(|&x| Ok(jitter(x).is_multiple_of(3)))
+        .try_collect();
+    assert_eq!(r, Ok((0..500).filter(|x| x % 3 == 0).collect()));
+    let r: Result<Vec<u64>, u64> = parade::iter(0u64..)
+        .try_filter(|&x| if x == 300 { Err(x) } else { Ok(x % 2 == 0) })
+        .try_collect();
+    assert_eq!(r, Err(300));
+}

@@ -33,6 +33,30 @@ where
         self.map(f)
     }
 
+    /// Keeps the items for which a fallible `keep` says `Ok(true)`; an error becomes an `Err`
+    /// item, for the `try_` consumers to stop at.
+    ///
+    /// ```
+    /// let r: Result<Vec<u32>, String> = parade::iter(1..=6u32)
+    ///     .try_filter(|&x| if x < 5 { Ok(x % 2 == 0) } else { Err(format!("{x} is too big")) })
+    ///     .try_collect();
+    /// assert_eq!(r, Err("5 is too big".to_string()));
+    /// ```
+    pub fn try_filter<E, F>(
+        self,
+        keep: F,
+    ) -> Pipeline<Src, impl Stage<Src::Item, Out = Result<St::Out, E>>>
+    where
+        F: Fn(&St::Out) -> Result<bool, E> + Send + Sync,
+        E: Send,
+    {
+        self.filter_map(move |x| match keep(&x) {
+            Ok(true) => Some(Ok(x)),
+            Ok(false) => None,
+            Err(e) => Some(Err(e)),
+        })
+    }
+
     /// Calls a fallible `f` on every item on the workers; returns the first error in input
     /// order, after which no new batch is started.
     ///
