@@ -16,6 +16,7 @@
 pub mod engine;
 pub mod exec;
 pub mod iter;
+pub use iter::{iter, iter_slice};
 pub mod join;
 pub use join::{
     Calls, Join, JoinError, Resources, acquire, acquire_releasable, calls, join, join_all,

@@ -1,0 +1,228 @@
+//! The fused stage chain: every adapter (`map`, `filter`, `flat_map`, ...) wraps the chain
+//! before it, and a worker pushes each item through the whole chain in one call, so an item
+//! never changes thread between stages.
+//!
+//! A stage turns the iterator of a batch into the iterator of its outputs with one standard
+//! adapter (`map`, `filter_map`, `flat_map`), so the compiler fuses the chain into one loop (and
+//! can vectorise cheap maps over slices). Per-worker state (`map_init`, `map_with`) lives in
+//! [`Stage::Local`], made once on each worker. This file knows nothing about threads or order.
+
+use parking_lot::Mutex;
+
+/// One fused chain of stages from a source item `In` to zero or more outputs.
+///
+/// Built by the adapters of [`Pipeline`](super::Pipeline); you rarely need to name it.
+///
+/// ```
+/// let v: Vec<u32> = parade::iter(0..6u32).filter(|x| x % 2 == 0).map(|x| x * 10).collect();
+/// assert_eq!(v, [0, 20, 40]);
+/// ```
+pub trait Stage<In>: Send + Sync {
+    /// What comes out of the chain.
+    type Out: Send;
+    /// State each worker keeps for itself across items.
+    type Local;
+
+    /// Makes the per-worker state; called once on each worker before its first item.
+    fn local(&self) -> Self::Local;
+
+    /// Runs a batch of items through the chain: one iterator adapter per stage, so the
+    /// compiler fuses the whole chain into one loop.
+    fn pipe<'a, I>(
+        &'a self,
+        local: &'a mut Self::Local,
+        items: I,
+    ) -> impl Iterator<Item = Self::Out>
+    where
+        I: Iterator<Item = In>;
+}
+
+/// The empty chain: items pass through unchanged.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Identity;
+
+impl<T: Send> Stage<T> for Identity {
+    type Out = T;
+    type Local = ();
+
+    fn local(&self) {}
+
+    fn pipe<'a, I>(&'a self, (): &'a mut (), items: I) -> impl Iterator<Item = T>
+    where
+        I: Iterator<Item = T>,
+    {
+        items
+    }
+}
+
+/// `map`: one output per input.
+pub(crate) struct Map<P, F> {
+    pub prev: P,
+    pub f: F,
+}
+
+impl<In, P, F, U> Stage<In> for Map<P, F>
+where
+    P: Stage<In>,
+    F: Fn(P::Out) -> U + Send + Sync,
+    U: Send,
+{
+    type Out = U;
+    type Local = P::Local;
+
+    fn local(&self) -> P::Local {
+        self.prev.local()
+    }
+
+    fn pipe<'a, I>(&'a self, local: &'a mut P::Local, items: I) -> impl Iterator<Item = U>
+    where
+        I: Iterator<Item = In>,
+    {
+        self.prev.pipe(local, items).map(&self.f)
+    }
+}
+
+/// `filter_map`: zero or one output per input; `filter` is built on it.
+pub(crate) struct FilterMap<P, F> {
+    pub prev: P,
+    pub f: F,
+}
+
+impl<In, P, F, U> Stage<In> for FilterMap<P, F>
+where
+    P: Stage<In>,
+    F: Fn(P::Out) -> Option<U> + Send + Sync,
+    U: Send,
+{
+    type Out = U;
+    type Local = P::Local;
+
+    fn local(&self) -> P::Local {
+        self.prev.local()
+    }
+
+    fn pipe<'a, I>(&'a self, local: &'a mut P::Local, items: I) -> impl Iterator<Item = U>
+    where
+        I: Iterator<Item = In>,
+    {
+        self.prev.pipe(local, items).filter_map(&self.f)
+    }
+}
+
+/// `flat_map`: map, then hand out every element of the result, in order.
+pub(crate) struct FlatMap<P, F> {
+    pub prev: P,
+    pub f: F,
+}
+
+impl<In, P, F, It> Stage<In> for FlatMap<P, F>
+where
+    P: Stage<In>,
+    F: Fn(P::Out) -> It + Send + Sync,
+    It: IntoIterator,
+    It::Item: Send,
+{
+    type Out = It::Item;
+    type Local = P::Local;
+
+    fn local(&self) -> P::Local {
+        self.prev.local()
+    }
+
+    fn pipe<'a, I>(&'a self, local: &'a mut P::Local, items: I) -> impl Iterator<Item = It::Item>
+    where
+        I: Iterator<Item = In>,
+    {
+        self.prev.pipe(local, items).flat_map(&self.f)
+    }
+}
+
+/// `map_init`: a map that borrows per-worker state made by `init`.
+pub(crate) struct MapInit<P, Init, F> {
+    pub prev: P,
+    pub init: Init,
+    pub f: F,
+}
+
+impl<In, P, Init, F, L, U> Stage<In> for MapInit<P, Init, F>
+where
+    P: Stage<In>,
+    Init: Fn() -> L + Send + Sync,
+    F: Fn(&mut L, P::Out) -> U + Send + Sync,
+    U: Send,
+{
+    type Out = U;
+    type Local = (P::Local, L);
+
+    fn local(&self) -> Self::Local {
+        (self.prev.local(), (self.init)())
+    }
+
+    fn pipe<'a, I>(
+        &'a self,
+        (prev, state): &'a mut Self::Local,
+        items: I,
+    ) -> impl Iterator<Item = U>
+    where
+        I: Iterator<Item = In>,
+    {
+        self.prev.pipe(prev, items).map(move |x| (self.f)(state, x))
+    }
+}
+
+/// The seed of `map_with`: each worker gets its own clone. Kept behind a lock so the value only
+/// needs to be `Send`, not `Sync`; the lock is taken once per worker.
+pub(crate) struct CloneSeed<L>(pub Mutex<L>);
+
+impl<L: Clone> CloneSeed<L> {
+    pub fn get(&self) -> L {
+        self.0.lock().clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run<S: Stage<u32>>(s: &S, items: impl IntoIterator<Item = u32>) -> Vec<S::Out> {
+        let mut local = s.local();
+        s.pipe(&mut local, items.into_iter()).collect()
+    }
+
+    #[test]
+    fn stages_fuse_in_order() {
+        let chain = FlatMap {
+            prev: FilterMap {
+                prev: Map {
+                    prev: Identity,
+                    f: |x: u32| x + 1,
+                },
+                f: |x: u32| x.is_multiple_of(2).then_some(x),
+            },
+            f: |x: u32| [x, x * 10],
+        };
+        assert_eq!(run(&chain, 0..5), [2, 20, 4, 40]);
+    }
+
+    #[test]
+    fn map_init_keeps_state_per_local() {
+        let chain = MapInit {
+            prev: Identity,
+            init: || 0u32,
+            f: |seen: &mut u32, x: u32| {
+                *seen += 1;
+                (x, *seen)
+            },
+        };
+        assert_eq!(run(&chain, [7, 8]), [(7, 1), (8, 2)]);
+        assert_eq!(run(&chain, [9]), [(9, 1)]);
+    }
+
+    #[test]
+    fn clone_seed_clones() {
+        let seed = CloneSeed(Mutex::new(vec![1]));
+        let mut a = seed.get();
+        a.push(2);
+        assert_eq!(seed.get(), [1]);
+    }
+}
