@@ -15,5 +15,6 @@
 
 pub mod engine;
 pub mod exec;
+pub mod graph;
 pub mod iter;
 pub mod join;
