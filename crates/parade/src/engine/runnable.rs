@@ -74,6 +74,8 @@ impl Runnable {
     }
 
     /// Runs the job on this thread, catching a panic as a failure, and reports how it ended.
+    /// A task cancelled while it waited in the executor's queue ends as cancelled without
+    /// running its job.
     pub fn run(self) {
         let Runnable {
             engine,
@@ -81,6 +83,11 @@ impl Runnable {
             job,
             timeout,
         } = self;
+        if engine.cancel_requested(id) {
+            drop(job);
+            engine.finish(id, Outcome::Failed(Reason::Cancelled), Duration::ZERO);
+            return;
+        }
         let started = Instant::now();
         engine.note_started(id);
         let ctx = TaskContext {
