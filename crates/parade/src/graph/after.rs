@@ -22,13 +22,13 @@ impl Graph {
     /// assert!(a.is_done() && b.is_done());
     /// ```
     pub fn after<I: Inputs>(&self, inputs: I) -> Handle<()> {
-        let mut deps = Vec::new();
+        let mut deps = super::submit::DepList::new();
         inputs.collect(self, &mut deps);
         self.submit_with(
             Some(Arc::from("after")),
             Resources::default(),
             super::Mock(()),
-            OrderOnly(deps),
+            OrderOnly(deps.to_vec()),
             |()| Ok::<(), std::convert::Infallible>(()),
         )
     }
@@ -69,7 +69,7 @@ impl Graph {
     /// assert_eq!(g.wait_for((&a, &b)).unwrap(), (1, "b"));
     /// ```
     pub fn wait_for<I: Inputs>(&self, inputs: I) -> Result<I::Values, GraphError> {
-        let mut deps = Vec::new();
+        let mut deps = super::submit::DepList::new();
         inputs.collect(self, &mut deps);
         if !self.inner.dry {
             for status in self.wait_ids(&deps)? {

@@ -89,7 +89,12 @@ impl Graph {
                         .description
                         .as_deref()
                         .map_or_else(|| id.to_string(), str::to_owned);
-                    Some((id, name, t.resources.clone(), t.has_mock))
+                    Some((
+                        id,
+                        name,
+                        t.resources.as_deref().cloned().unwrap_or_default(),
+                        t.has_mock,
+                    ))
                 })
                 .collect()
         };

@@ -60,7 +60,7 @@ use handle::Unavailable;
 /// What the graph remembers of a task besides what the engine knows.
 pub(crate) struct TaskInfo {
     pub(crate) description: Option<Arc<str>>,
-    pub(crate) resources: Resources,
+    pub(crate) resources: Option<Box<Resources>>,
     pub(crate) has_mock: bool,
     /// The value slot; its strong count says who can still read the value.
     pub(crate) slot: Weak<dyn Any + Send + Sync>,
@@ -229,13 +229,16 @@ impl Graph {
                 .map(TaskId::from_index)
                 .collect()
         };
-        let mut failures = Vec::new();
-        for id in ids {
-            let status = self.inner.engine.status(id)?;
-            if status.state == TaskState::Failed {
-                failures.push(self.error_for(&status));
-            }
-        }
+        // All final now: one pass under the engine's lock gives every status.
+        let failures: Vec<GraphError> = self
+            .inner
+            .engine
+            .wait(ids)?
+            .iter()
+            .filter(|s| s.state == TaskState::Failed)
+            .map(|s| self.error_for(s))
+            .collect();
+        let mut failures = failures;
         match failures.len() {
             0 => Ok(()),
             1 => Err(failures.remove(0)),

@@ -8,6 +8,8 @@
 use std::fmt::{self, Display};
 use std::sync::Arc;
 
+use smallvec::SmallVec;
+
 use super::handle::{Slot, Source, Unavailable};
 use super::{Graph, GraphError, Handle, TaskInfo};
 use crate::engine::{Outcome, TaskId, TaskSpec};
@@ -15,6 +17,10 @@ use crate::engine::{Outcome, TaskId, TaskSpec};
 mod sealed {
     pub trait Sealed {}
 }
+
+/// The dependencies a submission collects (an implementation detail of [`Inputs`]).
+#[doc(hidden)]
+pub type DepList = SmallVec<[TaskId; 4]>;
 
 /// What a task can take as inputs: handles, collections and tuples of them. The task runs
 /// after every handle in its inputs and receives their values as [`Inputs::Values`].
@@ -47,7 +53,7 @@ pub trait Inputs: sealed::Sealed {
     type Readers: Send + Sync + 'static;
     /// Pushes the ids of the tasks these inputs come from.
     #[doc(hidden)]
-    fn collect(&self, graph: &Graph, deps: &mut Vec<TaskId>);
+    fn collect(&self, graph: &Graph, deps: &mut DepList);
     /// The readers the job keeps.
     #[doc(hidden)]
     fn readers(&self) -> Self::Readers;
@@ -74,7 +80,7 @@ impl<T: Clone + Send + Sync + 'static> sealed::Sealed for &Handle<T> {}
 impl<T: Clone + Send + Sync + 'static> Inputs for &Handle<T> {
     type Values = T;
     type Readers = Reader<T>;
-    fn collect(&self, graph: &Graph, deps: &mut Vec<TaskId>) {
+    fn collect(&self, graph: &Graph, deps: &mut DepList) {
         check_graph(graph, self);
         deps.push(self.id);
     }
@@ -93,7 +99,7 @@ impl<T: Clone + Send + Sync + 'static> sealed::Sealed for Handle<T> {}
 impl<T: Clone + Send + Sync + 'static> Inputs for Handle<T> {
     type Values = T;
     type Readers = Reader<T>;
-    fn collect(&self, graph: &Graph, deps: &mut Vec<TaskId>) {
+    fn collect(&self, graph: &Graph, deps: &mut DepList) {
         (&self).collect(graph, deps);
     }
     fn readers(&self) -> Reader<T> {
@@ -108,7 +114,7 @@ impl<T: Clone + Send + Sync + 'static> sealed::Sealed for &[Handle<T>] {}
 impl<T: Clone + Send + Sync + 'static> Inputs for &[Handle<T>] {
     type Values = Vec<T>;
     type Readers = Vec<Reader<T>>;
-    fn collect(&self, graph: &Graph, deps: &mut Vec<TaskId>) {
+    fn collect(&self, graph: &Graph, deps: &mut DepList) {
         for h in *self {
             h.collect(graph, deps);
         }
@@ -125,7 +131,7 @@ impl<T: Clone + Send + Sync + 'static> sealed::Sealed for &Vec<Handle<T>> {}
 impl<T: Clone + Send + Sync + 'static> Inputs for &Vec<Handle<T>> {
     type Values = Vec<T>;
     type Readers = Vec<Reader<T>>;
-    fn collect(&self, graph: &Graph, deps: &mut Vec<TaskId>) {
+    fn collect(&self, graph: &Graph, deps: &mut DepList) {
         self.as_slice().collect(graph, deps);
     }
     fn readers(&self) -> Vec<Reader<T>> {
@@ -140,7 +146,7 @@ impl<T: Clone + Send + Sync + 'static> sealed::Sealed for Vec<Handle<T>> {}
 impl<T: Clone + Send + Sync + 'static> Inputs for Vec<Handle<T>> {
     type Values = Vec<T>;
     type Readers = Vec<Reader<T>>;
-    fn collect(&self, graph: &Graph, deps: &mut Vec<TaskId>) {
+    fn collect(&self, graph: &Graph, deps: &mut DepList) {
         self.as_slice().collect(graph, deps);
     }
     fn readers(&self) -> Vec<Reader<T>> {
@@ -155,7 +161,7 @@ impl sealed::Sealed for () {}
 impl Inputs for () {
     type Values = ();
     type Readers = ();
-    fn collect(&self, _: &Graph, _: &mut Vec<TaskId>) {}
+    fn collect(&self, _: &Graph, _: &mut DepList) {}
     fn readers(&self) {}
     fn read((): &()) -> Result<(), (TaskId, Unavailable)> {
         Ok(())
@@ -169,7 +175,7 @@ impl sealed::Sealed for OrderOnly {}
 impl Inputs for OrderOnly {
     type Values = ();
     type Readers = ();
-    fn collect(&self, _: &Graph, deps: &mut Vec<TaskId>) {
+    fn collect(&self, _: &Graph, deps: &mut DepList) {
         deps.extend_from_slice(&self.0);
     }
     fn readers(&self) {}
@@ -184,7 +190,7 @@ macro_rules! tuple_inputs {
         impl<$($name: Inputs),+> Inputs for ($($name,)+) {
             type Values = ($($name::Values,)+);
             type Readers = ($($name::Readers,)+);
-            fn collect(&self, graph: &Graph, deps: &mut Vec<TaskId>) {
+            fn collect(&self, graph: &Graph, deps: &mut DepList) {
                 $(self.$idx.collect(graph, deps);)+
             }
             fn readers(&self) -> Self::Readers {
@@ -364,7 +370,7 @@ impl Graph {
         F: FnOnce(I::Values) -> Result<R, E> + Send + 'static,
         M: MockFor<I::Values, R>,
     {
-        let mut deps = Vec::new();
+        let mut deps = DepList::new();
         inputs.collect(self, &mut deps);
         if deps.len() > 8 {
             deps.sort_unstable();
@@ -411,7 +417,7 @@ impl Graph {
                 })
             };
             let id = engine
-                .add(spec.deps(deps))
+                .add_wanted(spec.deps(deps))
                 .expect("a graph task's inputs exist in its engine");
             (id, false)
         };
@@ -419,7 +425,7 @@ impl Graph {
             id,
             TaskInfo {
                 description,
-                resources,
+                resources: (!resources.is_empty()).then(|| Box::new(resources)),
                 has_mock,
                 slot: Arc::downgrade(&slot) as std::sync::Weak<dyn std::any::Any + Send + Sync>,
             },
