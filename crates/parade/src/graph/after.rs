@@ -21,6 +21,7 @@ impl Graph {
     /// both.wait().unwrap();
     /// assert!(a.is_done() && b.is_done());
     /// ```
+    #[allow(clippy::needless_pass_by_value)] // `g.after((&a, &b))` reads better than a reference
     pub fn after<I: Inputs>(&self, inputs: I) -> Handle<()> {
         let mut deps = super::submit::DepList::new();
         inputs.collect(self, &mut deps);
@@ -68,6 +69,7 @@ impl Graph {
     /// let b = g.submit(|| "b");
     /// assert_eq!(g.wait_for((&a, &b)).unwrap(), (1, "b"));
     /// ```
+    #[allow(clippy::needless_pass_by_value)] // like `after`
     pub fn wait_for<I: Inputs>(&self, inputs: I) -> Result<I::Values, GraphError> {
         let mut deps = super::submit::DepList::new();
         inputs.collect(self, &mut deps);

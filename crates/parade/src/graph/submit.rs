@@ -355,6 +355,7 @@ impl Graph {
     }
 
     /// The one submission path: record the task, add it to the engine, want it.
+    #[allow(clippy::needless_pass_by_value)] // inputs are kept only as readers
     pub(crate) fn submit_with<I, R, E, F, M>(
         &self,
         description: Option<Arc<str>>,
@@ -492,7 +493,7 @@ impl<'g> TaskBuilder<'g, NoMock> {
     }
 }
 
-impl<'g, M> TaskBuilder<'g, M> {
+impl<M> TaskBuilder<'_, M> {
     /// Says how many cores the task uses (a hint, checked against the executor's capacity).
     pub fn cores(mut self, cores: usize) -> Self {
         self.resources.cores = Some(cores);
@@ -500,8 +501,8 @@ impl<'g, M> TaskBuilder<'g, M> {
     }
 
     /// Adds a free-form resource hint, shown in logs and in the dry run.
-    pub fn hint(mut self, key: impl Into<String>, value: impl ToString) -> Self {
-        self.resources.hints.push((key.into(), value.to_string()));
+    pub fn hint(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.resources.hints.push((key.into(), value.into()));
         self
     }
 
