@@ -1,6 +1,138 @@
-//! `parade-bench engine`: not measured yet.
+//! `parade-bench engine`: the scheduling engine on trivial tasks in five graph shapes, next to
+//! `rayon::scope` spawning as many empty tasks (the floor a scheduler with dependencies cannot
+//! beat), measured in the same run.
+
+use std::sync::Arc;
+
+use parade::engine::{Engine, Outcome, TaskId, TaskSpec};
+use parade::exec::ThreadPool;
 
 use crate::report::Report;
 
+/// The graph shapes measured, each with `n` tasks.
+#[derive(Clone, Copy)]
+pub enum Shape {
+    /// No dependencies at all.
+    Independent,
+    /// Each task after the one before.
+    Chain,
+    /// One root, `n - 2` tasks after it, one task after all of them.
+    FanOutFanIn,
+    /// Task `i` after task `(i - 1) / 2`.
+    BinaryTree,
+    /// Layers of 1,000 tasks, each after three random tasks of the layer before.
+    LayeredRandom,
+}
+
+impl Shape {
+    const ALL: [Shape; 5] = [
+        Shape::Independent,
+        Shape::Chain,
+        Shape::FanOutFanIn,
+        Shape::BinaryTree,
+        Shape::LayeredRandom,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Shape::Independent => "independent",
+            Shape::Chain => "chain",
+            Shape::FanOutFanIn => "fan-out-fan-in",
+            Shape::BinaryTree => "binary-tree",
+            Shape::LayeredRandom => "layered-random-w1000",
+        }
+    }
+
+    /// The dependencies of task `i` (all lower than `i`).
+    pub fn deps(self, i: usize, n: usize, rng: &mut u64) -> Vec<usize> {
+        match self {
+            Shape::Independent => vec![],
+            Shape::Chain | Shape::FanOutFanIn | Shape::BinaryTree if i == 0 => vec![],
+            Shape::Chain => vec![i - 1],
+            Shape::FanOutFanIn if i == n - 1 => (1..n - 1).collect(),
+            Shape::FanOutFanIn => vec![0],
+            Shape::BinaryTree => vec![(i - 1) / 2],
+            Shape::LayeredRandom => {
+                const WIDTH: usize = 1000;
+                if i < WIDTH {
+                    return vec![];
+                }
+                let layer_start = (i / WIDTH - 1) * WIDTH;
+                let mut deps: Vec<usize> = (0..3)
+                    .map(|_| {
+                        layer_start
+                            + (usize::try_from(next(rng) % WIDTH as u64).expect("below WIDTH"))
+                    })
+                    .collect();
+                deps.sort_unstable();
+                deps.dedup();
+                deps
+            }
+        }
+    }
+}
+
+/// A small xorshift generator: the benchmark's graphs are the same in every run.
+fn next(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+/// Builds `shape` with `n` trivial tasks on `engine`, wants them all and waits.
+pub fn run_engine(engine: &Engine, shape: Shape, n: usize) {
+    let mut rng = 0x2545_f491_4f6c_dd1d;
+    let mut ids: Vec<TaskId> = Vec::with_capacity(n);
+    for i in 0..n {
+        let deps = shape.deps(i, n, &mut rng).into_iter().map(|d| ids[d]);
+        ids.push(
+            engine
+                .add(TaskSpec::new(|_| Outcome::Succeeded).deps(deps))
+                .expect("valid graph"),
+        );
+    }
+    engine.want(ids).expect("known tasks");
+    engine.wait_all().expect("no deadlock");
+}
+
 /// Runs the `engine` benchmarks.
-pub fn run(_out: &mut Report, _quick: bool) {}
+pub fn run(out: &mut Report, quick: bool) {
+    let n = if quick { 10_000 } else { 100_000 };
+    let runs = if quick { 1 } else { 3 };
+    let threads = std::thread::available_parallelism().map_or(2, usize::from);
+    let pool = Arc::new(ThreadPool::new(threads));
+    let rayon = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("rayon pool");
+    out.measure(
+        "independent",
+        "rayon::scope (floor)",
+        n as u64,
+        runs,
+        || {
+            rayon.scope(|s| {
+                for _ in 0..n {
+                    s.spawn(|_| {});
+                }
+            });
+        },
+    );
+    for shape in Shape::ALL {
+        out.measure(shape.name(), "parade threads", n as u64, runs, || {
+            run_engine(&Engine::with_executor(pool.clone()), shape, n);
+        });
+        out.measure(shape.name(), "parade inline", n as u64, runs, || {
+            run_engine(&Engine::inline(), shape, n);
+        });
+    }
+    let floor = out.find("independent", "rayon::scope (floor)");
+    let ours = out.find("independent", "parade threads");
+    if let (Some(floor), Some(ours)) = (floor, ours) {
+        out.note(&format!(
+            "independent: parade threads takes {:.1}x the time of the rayon::scope floor",
+            ours / floor
+        ));
+    }
+}

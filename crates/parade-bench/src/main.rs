@@ -45,9 +45,9 @@ fn main() {
     let cli = Cli::parse();
     let mut out = report::Report::new("", cli.json);
     match cli.bench {
-        Bench::Engine => engine::run(&mut out.named("engine"), cli.quick),
-        Bench::Join => join::run(&mut out.named("join"), cli.quick),
-        Bench::Iter => iter::run(&mut out.named("iter"), cli.quick),
-        Bench::Graph => graph::run(&mut out.named("graph"), cli.quick),
+        Bench::Engine => engine::run(out.named("engine"), cli.quick),
+        Bench::Join => join::run(out.named("join"), cli.quick),
+        Bench::Iter => iter::run(out.named("iter"), cli.quick),
+        Bench::Graph => graph::run(out.named("graph"), cli.quick),
     }
 }

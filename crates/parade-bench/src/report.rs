@@ -41,7 +41,7 @@ impl Report {
 
     /// The same report, for the subcommand `bench`.
     pub fn named(&mut self, bench: &str) -> &mut Self {
-        self.bench = bench.to_owned();
+        bench.clone_into(&mut self.bench);
         if !self.json {
             println!(
                 "{:<28} {:<22} {:>10} {:>12} {:>16}",
@@ -105,7 +105,24 @@ impl Report {
         secs
     }
 
+    /// The seconds recorded for `implementation` in `case`, if measured.
+    pub fn find(&self, case: &str, implementation: &str) -> Option<f64> {
+        self.rows
+            .iter()
+            .rev()
+            .find(|m| m.case == case && m.implementation == implementation)
+            .map(|m| m.secs)
+    }
+
+    /// Prints a remark under the table (not in JSON output).
+    pub fn note(&self, text: &str) {
+        if !self.json {
+            println!("  {text}");
+        }
+    }
+
     /// Prints how many times faster `a` was than `b` in `case` (a ratio above 1 means `a` won).
+    #[allow(dead_code)] // used by the subcommands that land with the other faces
     pub fn ratio(&self, case: &str, a: &str, b: &str) -> Option<f64> {
         let find = |who: &str| {
             self.rows
@@ -116,7 +133,7 @@ impl Report {
         };
         let ratio = find(b)? / find(a)?;
         if !self.json {
-            println!("{:<28} {a} is {ratio:.2}x the speed of {b}", case);
+            println!("{case:<28} {a} is {ratio:.2}x the speed of {b}");
         }
         Some(ratio)
     }

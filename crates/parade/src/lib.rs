@@ -18,3 +18,7 @@ pub mod exec;
 pub mod graph;
 pub mod iter;
 pub mod join;
+pub use join::{
+    Calls, Join, JoinError, Resources, acquire, acquire_releasable, calls, join, join_all,
+    try_calls, try_join, try_join_all,
+};

@@ -58,12 +58,17 @@ pub(crate) struct Dispatch {
     pub(crate) timeout: Option<Duration>,
 }
 
+/// Something a running job asked to have run when it is cancelled (for example: terminate the
+/// process group of its child).
+pub(crate) type CancelHook = Box<dyn FnOnce() + Send>;
+
 /// What an operation left for the engine to do once the lock is released.
 #[derive(Default)]
 pub(crate) struct Effects {
     pub(crate) events: Vec<Event>,
     pub(crate) to_run: Vec<Dispatch>,
     pub(crate) to_cancel: Vec<TaskId>,
+    pub(crate) cancel_hooks: Vec<CancelHook>,
     pub(crate) finished_any: bool,
 }
 
@@ -97,6 +102,8 @@ pub(crate) struct Core {
     pub(crate) record_events: bool,
     /// Events waiting for delivery, in the order they happened.
     pub(crate) outbox: Vec<Event>,
+    /// What running tasks asked to have run if they are cancelled.
+    hooks: HashMap<TaskId, Vec<CancelHook>>,
 }
 
 impl Core {
@@ -115,6 +122,7 @@ impl Core {
             stopped: false,
             record_events: false,
             outbox: Vec::new(),
+            hooks: HashMap::new(),
         }
     }
 
@@ -183,6 +191,26 @@ impl Core {
         Ok(self.slot(id).wave)
     }
 
+    /// Keeps `hook` to run if the running task `id` is cancelled; returns it back if the
+    /// task was cancelled already (the caller runs it at once) or is not running.
+    pub(crate) fn on_cancel(&mut self, id: TaskId, hook: CancelHook) -> Option<CancelHook> {
+        match self.slots.get(id.index()) {
+            Some(s) if s.state == TaskState::Running && !s.cancel_requested => {
+                self.hooks.entry(id).or_default().push(hook);
+                None
+            }
+            _ => Some(hook),
+        }
+    }
+
+    fn request_cancel(&mut self, id: TaskId, fx: &mut Effects) {
+        self.slot_mut(id).cancel_requested = true;
+        fx.to_cancel.push(id);
+        if let Some(hooks) = self.hooks.remove(&id) {
+            fx.cancel_hooks.extend(hooks);
+        }
+    }
+
     pub(crate) fn cancel_requested(&self, id: TaskId) -> bool {
         self.slots
             .get(id.index())
@@ -227,8 +255,9 @@ impl Core {
         Ok(())
     }
 
-    pub(crate) fn add(&mut self, spec: TaskSpec) -> Result<TaskId, EngineError> {
+    pub(crate) fn add(&mut self, mut spec: TaskSpec) -> Result<TaskId, EngineError> {
         let id = TaskId::from_index(self.slots.len());
+        dedup_keeping_order(&mut spec.deps);
         for &dep in &spec.deps {
             self.check(dep)?;
             self.check_wave(id, spec.wave, dep)?;
@@ -259,7 +288,7 @@ impl Core {
     pub(crate) fn define(
         &mut self,
         id: TaskId,
-        spec: TaskSpec,
+        mut spec: TaskSpec,
         fx: &mut Effects,
     ) -> Result<(), EngineError> {
         self.check(id)?;
@@ -270,6 +299,7 @@ impl Core {
         if slot.state.is_final() {
             return Err(EngineError::AlreadyStarted(id));
         }
+        dedup_keeping_order(&mut spec.deps);
         for &dep in &spec.deps {
             self.check(dep)?;
             self.check_wave(id, spec.wave, dep)?;
@@ -533,6 +563,7 @@ impl Core {
                 job,
                 timeout: slot.timeout,
             });
+            self.event(fx, || Event::Started { id });
         }
     }
 
@@ -560,6 +591,7 @@ impl Core {
         };
         self.running -= 1;
         self.unfinished -= 1;
+        self.hooks.remove(&id);
         let slot = self.slot_mut(id);
         slot.state = state;
         slot.duration = duration;
@@ -604,10 +636,7 @@ impl Core {
             TaskState::Idle | TaskState::Wanted => {
                 self.end_unrun(id, TaskState::Cancelled, Reason::Cancelled, fx);
             }
-            TaskState::Running => {
-                self.slot_mut(id).cancel_requested = true;
-                fx.to_cancel.push(id);
-            }
+            TaskState::Running => self.request_cancel(id, fx),
             _ => {}
         }
         self.dispatch(fx);
@@ -621,11 +650,10 @@ impl Core {
             let id = TaskId::from_index(i);
             match self.slot(id).state {
                 TaskState::Wanted => {
-                    self.end_unrun(id, TaskState::Cancelled, Reason::Cancelled, fx)
+                    self.end_unrun(id, TaskState::Cancelled, Reason::Cancelled, fx);
                 }
                 TaskState::Running if !self.slot(id).cancel_requested => {
-                    self.slot_mut(id).cancel_requested = true;
-                    fx.to_cancel.push(id);
+                    self.request_cancel(id, fx);
                 }
                 _ => {}
             }
@@ -694,5 +722,22 @@ impl Core {
             .map(TaskId::from_index)
             .filter(|&t| matches!(self.slot(t).state, TaskState::Wanted | TaskState::Running))
             .collect()
+    }
+}
+
+/// Drops repeated ids, keeping the first of each in place.
+fn dedup_keeping_order(ids: &mut SmallVec<[TaskId; 2]>) {
+    if ids.len() <= 8 {
+        let mut i = 0;
+        while i < ids.len() {
+            if ids[..i].contains(&ids[i]) {
+                ids.remove(i);
+            } else {
+                i += 1;
+            }
+        }
+    } else {
+        let mut seen = HashSet::with_capacity(ids.len());
+        ids.retain(|id| seen.insert(*id));
     }
 }

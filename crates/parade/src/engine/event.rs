@@ -12,7 +12,8 @@ pub enum Event {
         /// Which task.
         id: TaskId,
     },
-    /// The task's job started running.
+    /// The engine started the task: its job went to the executor. Emitted under the same lock
+    /// as the decision, so the order of events is the order of the engine's decisions.
     Started {
         /// Which task.
         id: TaskId,

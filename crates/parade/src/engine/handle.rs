@@ -128,6 +128,9 @@ impl Engine {
         for id in fx.to_cancel {
             self.inner.executor.cancel(self, id);
         }
+        for hook in fx.cancel_hooks {
+            hook();
+        }
         if self.inner.has_observers.load(Ordering::Acquire) {
             self.deliver();
         }
@@ -351,13 +354,6 @@ impl Engine {
         self.with_core(|core, fx| core.finish(id, outcome, duration, fx));
     }
 
-    pub(crate) fn note_started(&self, id: TaskId) {
-        if self.inner.has_observers.load(Ordering::Acquire) {
-            self.inner.core.lock().outbox.push(Event::Started { id });
-            self.deliver();
-        }
-    }
-
     pub(crate) fn emit_output(&self, id: TaskId, stream: Stream, line: String) {
         if self.inner.has_observers.load(Ordering::Acquire) {
             self.inner
@@ -371,6 +367,13 @@ impl Engine {
 
     pub(crate) fn signal(&self) -> &Signal {
         &self.inner.signal
+    }
+
+    pub(crate) fn on_cancel(&self, id: TaskId, hook: Box<dyn FnOnce() + Send>) {
+        let refused = self.inner.core.lock().on_cancel(id, hook);
+        if let Some(hook) = refused.filter(|_| self.cancel_requested(id)) {
+            hook();
+        }
     }
 
     pub(crate) fn cancel_requested(&self, id: TaskId) -> bool {

@@ -150,6 +150,36 @@ impl TaskContext {
             || self.engine.cancel_requested(self.id)
     }
 
+    /// Runs `hook` (on the cancelling thread) if the task is cancelled while it runs, or at once
+    /// if it was cancelled already. Jobs that wait on something outside the process use it to
+    /// stop that thing, e.g. to terminate a child process.
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// use parade::engine::{Engine, TaskSpec, Outcome, TaskState};
+    /// let engine = Engine::new();
+    /// let (started_tx, started) = mpsc::channel();
+    /// let t = engine.add(TaskSpec::new(move |ctx| {
+    ///     let (stop_tx, stop) = mpsc::channel();
+    ///     ctx.on_cancel(move || { let _ = stop_tx.send(()); });
+    ///     started_tx.send(()).unwrap();
+    ///     stop.recv().unwrap(); // blocks until cancelled: no polling
+    ///     Outcome::Succeeded
+    /// })).unwrap();
+    /// engine.want([t]).unwrap();
+    /// started.recv().unwrap();
+    /// engine.cancel(t).unwrap();
+    /// assert_eq!(engine.wait([t]).unwrap()[0].state, TaskState::Cancelled);
+    /// ```
+    pub fn on_cancel(&self, hook: impl FnOnce() + Send + 'static) {
+        self.engine.on_cancel(self.id, Box::new(hook));
+    }
+
+    /// The task's time limit, if it has one.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
     /// When the task's time runs out, if it has a timeout.
     pub fn deadline(&self) -> Option<Instant> {
         self.timeout.map(|t| self.started + t)

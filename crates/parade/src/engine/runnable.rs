@@ -89,7 +89,6 @@ impl Runnable {
             return;
         }
         let started = Instant::now();
-        engine.note_started(id);
         let ctx = TaskContext {
             id,
             engine,
@@ -110,11 +109,5 @@ impl Runnable {
     /// Reports how a job that ran elsewhere ended, without running it here.
     pub fn finish(self, outcome: Outcome, duration: Duration) {
         self.engine.finish(self.id, outcome, duration);
-    }
-
-    /// Tells observers the job has started elsewhere (out-of-process executors call this when
-    /// the job really starts; [`Runnable::run`] does it itself).
-    pub fn started(&self) {
-        self.engine.note_started(self.id);
     }
 }

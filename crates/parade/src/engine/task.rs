@@ -64,17 +64,16 @@ impl TaskSpec {
         }
     }
 
-    /// Runs only after `dep` succeeded or was skipped.
+    /// Runs only after `dep` succeeded or was skipped. Repeated dependencies count once.
     pub fn dep(mut self, dep: TaskId) -> Self {
-        if !self.deps.contains(&dep) {
-            self.deps.push(dep);
-        }
+        self.deps.push(dep);
         self
     }
 
     /// Runs only after all of `deps` succeeded or were skipped.
-    pub fn deps(self, deps: impl IntoIterator<Item = TaskId>) -> Self {
-        deps.into_iter().fold(self, Self::dep)
+    pub fn deps(mut self, deps: impl IntoIterator<Item = TaskId>) -> Self {
+        self.deps.extend(deps);
+        self
     }
 
     /// Holds `lock` while running: no two tasks holding the same lock overlap.

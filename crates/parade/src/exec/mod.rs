@@ -7,12 +7,15 @@
 //! trait: they read [`Job::remote`](crate::engine::Job::remote), and end each task with
 //! [`Runnable::finish`] when they learn how it ended.
 
+mod child;
+mod command;
 mod inline;
 mod pool;
 pub mod thread_cache;
 
 use crate::engine::{Engine, Progress, Runnable, Signal, TaskId};
 
+pub use command::{CommandJob, CommandSpec, Resources};
 pub use inline::Inline;
 pub use pool::ThreadPool;
 

@@ -1,0 +1,161 @@
+//! Running one child process for a task: its own process group, output streamed line by line,
+//! a deadline and cancellation that end the whole group, and nothing left behind.
+
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{RecvTimeoutError, bounded, unbounded};
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+
+use super::CommandSpec;
+use crate::engine::{Outcome, Reason, Stream, TaskContext};
+
+/// How a child process is stopped.
+#[derive(Clone, Copy, Debug)]
+pub struct ChildOptions {
+    /// Time between SIGTERM and SIGKILL when the process group must stop.
+    pub grace: Duration,
+}
+
+impl Default for ChildOptions {
+    fn default() -> Self {
+        Self {
+            grace: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Why the waiting loop woke up.
+enum Wake {
+    Exited(std::io::Result<ExitStatus>),
+    Cancel,
+}
+
+/// Sends `signal` to every process of the group `pgid`; false if the group is gone.
+pub(crate) fn signal_group(pgid: i32, signal: Signal) -> bool {
+    killpg(Pid::from_raw(pgid), signal).is_ok()
+}
+
+/// Runs `spec` to its end for the task `ctx` and says how it went.
+pub(crate) fn run_child(spec: &CommandSpec, options: &ChildOptions, ctx: &TaskContext) -> Outcome {
+    let mut command = Command::new(&spec.program);
+    command
+        .args(&spec.args)
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    if let Some(dir) = &spec.cwd {
+        command.current_dir(dir);
+    }
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            let place = spec
+                .cwd
+                .as_ref()
+                .map(|d| format!(" in {}", d.display()))
+                .unwrap_or_default();
+            return Outcome::failed(format!("cannot start `{}`{place}: {e}", spec.program));
+        }
+    };
+    let pgid = i32::try_from(child.id()).expect("process ids fit in i32");
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let (wake_tx, wakes) = unbounded();
+    let cancel_tx = wake_tx.clone();
+    ctx.on_cancel(move || {
+        let _ = cancel_tx.send(Wake::Cancel);
+    });
+    std::thread::scope(|scope| {
+        let (readers_done_tx, readers_done) = bounded::<()>(2);
+        for (pipe, stream) in [
+            (Box::new(stdout) as Box<dyn Read + Send>, Stream::Stdout),
+            (Box::new(stderr), Stream::Stderr),
+        ] {
+            let done = readers_done_tx.clone();
+            scope.spawn(move || {
+                forward_lines(pipe, |line| ctx.emit_from(stream, line));
+                let _ = done.send(());
+            });
+        }
+        drop(readers_done_tx);
+        scope.spawn(move || {
+            let _ = wake_tx.send(Wake::Exited(child.wait()));
+        });
+
+        let mut stopping: Option<(Reason, Instant)> = None;
+        let status = loop {
+            let until = match &stopping {
+                Some((_, kill_at)) => Some(*kill_at),
+                None => ctx.deadline(),
+            };
+            let woke = match until {
+                Some(at) => wakes.recv_deadline(at),
+                None => wakes.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            };
+            match woke {
+                Ok(Wake::Exited(status)) => break status,
+                Ok(Wake::Cancel) if stopping.is_none() => {
+                    signal_group(pgid, Signal::SIGTERM);
+                    stopping = Some((Reason::Cancelled, Instant::now() + options.grace));
+                }
+                Err(RecvTimeoutError::Timeout) if stopping.is_none() => {
+                    signal_group(pgid, Signal::SIGTERM);
+                    let limit = ctx.timeout().unwrap_or_default();
+                    stopping = Some((Reason::Timeout(limit), Instant::now() + options.grace));
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    signal_group(pgid, Signal::SIGKILL);
+                    if let Some((_, kill_at)) = &mut stopping {
+                        *kill_at = Instant::now() + Duration::from_secs(3600);
+                    }
+                }
+                Ok(Wake::Cancel) | Err(RecvTimeoutError::Disconnected) => {}
+            }
+        };
+        // The leader is gone; what it left in its group goes too, politely first.
+        if signal_group(pgid, Signal::SIGTERM) && readers_done.recv_timeout(options.grace).is_err()
+        {
+            signal_group(pgid, Signal::SIGKILL);
+        }
+        match (stopping, status) {
+            (Some((reason, _)), _) => Outcome::Failed(reason),
+            (None, Ok(status)) => outcome_of(status),
+            (None, Err(e)) => Outcome::failed(format!("lost track of `{}`: {e}", spec.program)),
+        }
+    })
+}
+
+/// Success for exit status 0, else the exit code or the signal.
+pub(crate) fn outcome_of(status: ExitStatus) -> Outcome {
+    match (status.code(), status.signal()) {
+        (Some(0), _) => Outcome::Succeeded,
+        (Some(code), _) => Outcome::Failed(Reason::Exit(code)),
+        (None, Some(sig)) => Outcome::Failed(Reason::Signal(sig)),
+        (None, None) => Outcome::failed("ended without an exit status"),
+    }
+}
+
+/// Calls `emit` for each line read from `pipe` (without its line ending; invalid UTF-8 is
+/// replaced), until the pipe closes.
+pub(crate) fn forward_lines(pipe: impl Read, mut emit: impl FnMut(String)) {
+    let mut reader = BufReader::new(pipe);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match reader.read_until(b'\n', &mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {
+                while matches!(buf.last(), Some(b'\n' | b'\r')) {
+                    buf.pop();
+                }
+                emit(String::from_utf8_lossy(&buf).into_owned());
+            }
+        }
+    }
+}

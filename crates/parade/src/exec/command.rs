@@ -1,0 +1,192 @@
+//! [`CommandSpec`]: a program to run outside this process, with what a cluster needs to know
+//! about it ([`Resources`]), and [`CommandJob`], the job that runs one.
+
+use std::any::Any;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::child::{ChildOptions, run_child};
+use crate::engine::{Job, Outcome, TaskContext};
+
+/// A program with its arguments, environment and working directory: what the `parade` command
+/// runs for a task, and what process and Slurm executors start.
+///
+/// ```
+/// use parade::exec::CommandSpec;
+/// let spec = CommandSpec::shell(&["sh", "-c"], "echo $GREETING")
+///     .env("GREETING", "hello")
+///     .cwd("/tmp");
+/// assert_eq!(spec.program, "sh");
+/// assert_eq!(spec.args, ["-c", "echo $GREETING"]);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandSpec {
+    /// The program, looked up on `PATH` when it has no slash.
+    pub program: String,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Variables added to the inherited environment.
+    pub env: Vec<(String, String)>,
+    /// The working directory; the current one when `None`.
+    pub cwd: Option<PathBuf>,
+    /// What a cluster scheduler should reserve for it.
+    pub resources: Resources,
+}
+
+impl CommandSpec {
+    /// Runs `program` with `args`.
+    pub fn new(
+        program: impl Into<String>,
+        args: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        Self {
+            program: program.into(),
+            args: args.into_iter().map(Into::into).collect(),
+            ..Self::default()
+        }
+    }
+
+    /// Runs `script` through a shell given as its argv prefix, such as `["sh", "-c"]` or
+    /// `["bash", "-euo", "pipefail", "-c"]`.
+    ///
+    /// # Panics
+    /// If `shell` is empty.
+    pub fn shell(shell: &[impl AsRef<str>], script: impl Into<String>) -> Self {
+        let (program, flags) = shell
+            .split_first()
+            .expect("a shell names at least its program");
+        let mut args: Vec<String> = flags.iter().map(|f| f.as_ref().to_owned()).collect();
+        args.push(script.into());
+        Self {
+            program: program.as_ref().to_owned(),
+            args,
+            ..Self::default()
+        }
+    }
+
+    /// Adds an environment variable.
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Sets the working directory.
+    pub fn cwd(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cwd = Some(dir.into());
+        self
+    }
+
+    /// Sets what a cluster should reserve for it.
+    pub fn resources(mut self, resources: Resources) -> Self {
+        self.resources = resources;
+        self
+    }
+
+    /// The command as one line a person can read (not for running: nothing is quoted).
+    pub fn display(&self) -> String {
+        std::iter::once(self.program.as_str())
+            .chain(self.args.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// What a cluster scheduler should reserve for a task. Every field is optional; executors
+/// that have no use for them (threads, local processes) ignore them.
+///
+/// ```
+/// use parade::exec::Resources;
+/// let r = Resources { cpus: Some(4), mem: Some("8G".into()), ..Resources::default() };
+/// assert_eq!(r.sbatch_args(), ["--cpus-per-task=4", "--mem=8G"]);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resources {
+    /// CPUs per task.
+    pub cpus: Option<u32>,
+    /// Memory, in Slurm's notation (`500M`, `8G`).
+    pub mem: Option<String>,
+    /// A time limit, in Slurm's notation (`30`, `1:00:00`, `2-00:00:00`).
+    pub time: Option<String>,
+    /// The partition (queue).
+    pub partition: Option<String>,
+    /// The account to charge.
+    pub account: Option<String>,
+    /// Further `sbatch` arguments, passed as they are.
+    pub extra: Vec<String>,
+}
+
+impl Resources {
+    /// These resources as `sbatch` options.
+    pub fn sbatch_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if let Some(c) = self.cpus {
+            args.push(format!("--cpus-per-task={c}"));
+        }
+        let named = [
+            ("--mem", &self.mem),
+            ("--time", &self.time),
+            ("--partition", &self.partition),
+            ("--account", &self.account),
+        ];
+        for (flag, value) in named {
+            if let Some(v) = value {
+                args.push(format!("{flag}={v}"));
+            }
+        }
+        args.extend(self.extra.iter().cloned());
+        args
+    }
+}
+
+/// A job that runs a [`CommandSpec`] as a child process in its own process group: its output
+/// lines become the task's output events, its exit status the task's outcome, and a timeout or
+/// a cancel terminates the whole group (SIGTERM, then SIGKILL after a grace period).
+/// Executors that run elsewhere find the spec through [`Job::remote`].
+///
+/// ```
+/// use parade::engine::{Engine, TaskSpec, TaskState, Reason};
+/// use parade::exec::{CommandJob, CommandSpec};
+/// let engine = Engine::new();
+/// let ok = engine.add(TaskSpec::from_job(CommandJob::new(CommandSpec::new("true", [""; 0])))).unwrap();
+/// let bad = engine.add(TaskSpec::from_job(CommandJob::new(CommandSpec::shell(&["sh", "-c"], "exit 3")))).unwrap();
+/// engine.want([ok, bad]).unwrap();
+/// let st = engine.wait([ok, bad]).unwrap();
+/// assert_eq!(st[0].state, TaskState::Succeeded);
+/// assert_eq!(st[1].reason, Some(Reason::Exit(3)));
+/// ```
+pub struct CommandJob {
+    spec: CommandSpec,
+    options: ChildOptions,
+}
+
+impl CommandJob {
+    /// A job that runs `spec`.
+    pub fn new(spec: CommandSpec) -> Self {
+        Self {
+            spec,
+            options: ChildOptions::default(),
+        }
+    }
+
+    /// Sets how long a terminated process group gets between SIGTERM and SIGKILL.
+    pub fn grace(mut self, grace: std::time::Duration) -> Self {
+        self.options.grace = grace;
+        self
+    }
+
+    /// The command it runs.
+    pub fn spec(&self) -> &CommandSpec {
+        &self.spec
+    }
+}
+
+impl Job for CommandJob {
+    fn run(self: Box<Self>, ctx: &TaskContext) -> Outcome {
+        run_child(&self.spec, &self.options, ctx)
+    }
+
+    fn remote(&self) -> Option<&(dyn Any + Send + Sync)> {
+        Some(&self.spec)
+    }
+}
