@@ -71,7 +71,7 @@ fn train(examples: &[Example], seed: u64) -> Model {
                 clippy::cast_sign_loss,
                 clippy::cast_precision_loss
             )]
-            let i = ((r() + 1.0) / 2.0 * examples.len() as f64) as usize;
+            let i = (f64::midpoint(r(), 1.0) * examples.len() as f64) as usize;
             &examples[i.min(examples.len() - 1)]
         })
         .collect();
@@ -100,11 +100,13 @@ fn sample(models: &[Model], temperature: f64, size: usize, seed: u64) -> Vec<Con
 
 /// The workflow: the same code builds a dry run and a real run.
 fn workflow(g: &Graph) -> Result<Vec<Handle<Model>>, GraphError> {
-    let mut configs: Vec<Handle<Config>> = g
+    let booted = g
         .task("g00/boot")
         .mock(vec![[0.0, 0.0]; BOOT_SIZE])
-        .submit(|| boot(BOOT_SIZE))
-        .split_vec(BOOT_SIZE);
+        .submit(|| boot(BOOT_SIZE));
+    // The workflow reads a value itself here (it waits for boot; a dry run uses the mock).
+    let n = booted.with(Vec::len)?;
+    let mut configs: Vec<Handle<Config>> = booted.split_vec(n);
     let mut examples: Vec<Handle<Example>> = Vec::new();
     let mut models = Vec::new();
     for generation in 0..GENERATIONS {

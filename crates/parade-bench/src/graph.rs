@@ -65,7 +65,7 @@ pub fn run(out: &mut Report, quick: bool) {
     let pool = pool();
     let case = "layered-dag-w100";
     out.measure(case, "raw-engine", n as u64, runs, || {
-        raw_engine(pool.clone(), n)
+        raw_engine(pool.clone(), n);
     });
     out.measure(case, "parade-graph", n as u64, runs, || {
         std::hint::black_box(graph_face(pool.clone(), n));

@@ -1,6 +1,8 @@
-//! The `graph` face against parman's behaviours: WaitGraph (`after`), Scheduler (`submit_after`),
+//! The `graph` face against parman's behaviours: `WaitGraph` (`after`), `Scheduler` (`submit_after`),
 //! runners (inline, threads, dry run), structured results, failures and cancellation. Where
 //! parman has a bug, the test asserts the right behaviour and says so.
+
+#![allow(clippy::many_single_char_names, clippy::float_cmp)]
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -381,7 +383,7 @@ fn splits_and_projections_feed_next_steps_before_values_exist() {
             .map(|c| g.submit_after(c, |s| s.len()))
             .collect();
         let (n, name) = g
-            .submit_after(&boot.field(|b| &b.log), |l| (l.len(), l))
+            .submit_after(boot.field(|b| &b.log), |l| (l.len(), l))
             .split();
         let [x, y] = g.submit(|| [1, 2]).split();
         tx.send(()).unwrap();
