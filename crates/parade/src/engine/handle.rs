@@ -179,22 +179,6 @@ impl Engine {
         self.inner.core.lock().add(spec)
     }
 
-    /// Adds a task and wants it, in one step (one trip through the engine's lock).
-    ///
-    /// ```
-    /// use parade::engine::{Engine, TaskSpec, Outcome, TaskState};
-    /// let engine = Engine::inline();
-    /// let t = engine.add_wanted(TaskSpec::new(|_| Outcome::Succeeded)).unwrap();
-    /// assert_eq!(engine.wait([t]).unwrap()[0].state, TaskState::Succeeded);
-    /// ```
-    pub fn add_wanted(&self, spec: TaskSpec) -> Result<TaskId, EngineError> {
-        self.with_core(|core, fx| {
-            let id = core.add(spec)?;
-            core.want(&[id], fx)?;
-            Ok(id)
-        })
-    }
-
     /// Gives a placeholder (see [`TaskSpec::placeholder`]) its job, constraints and
     /// dependencies. If it is wanted, it runs as soon as they allow.
     ///
