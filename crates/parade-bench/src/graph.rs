@@ -40,9 +40,9 @@ fn raw_engine(exec: Arc<dyn Executor>, n: usize) {
     let engine = Engine::with_executor(exec);
     let mut layer: Vec<TaskId> = (0..WIDTH)
         .map(|_| {
-            engine
-                .add_wanted(TaskSpec::new(|_| Outcome::Succeeded))
-                .unwrap()
+            let id = engine.add(TaskSpec::new(|_| Outcome::Succeeded)).unwrap();
+            engine.want([id]).unwrap();
+            id
         })
         .collect();
     for _ in 1..n / WIDTH {
@@ -51,7 +51,9 @@ fn raw_engine(exec: Arc<dyn Executor>, n: usize) {
                 let spec = TaskSpec::new(|_| Outcome::Succeeded)
                     .dep(layer[i])
                     .dep(layer[(i + 1) % WIDTH]);
-                engine.add_wanted(spec).unwrap()
+                let id = engine.add(spec).unwrap();
+                engine.want([id]).unwrap();
+                id
             })
             .collect();
     }

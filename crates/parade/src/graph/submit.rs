@@ -306,7 +306,8 @@ impl<V, R, F: FnOnce(&V) -> R> MockFor<V, R> for MockWith<F> {
 ///
 /// ```
 /// use parade::graph::Graph;
-/// let g = Graph::inline();
+/// # use std::sync::Arc;
+/// let g = Graph::with_executor(Arc::new(parade::exec::ThreadPool::new(2)));
 /// let h = g.task("train model 3").cores(2).hint("gpu", "none").mock(0.0).submit(|| 0.93);
 /// assert_eq!(h.value().unwrap(), 0.93);
 /// assert_eq!(g.plan().tasks[0].resources.to_string(), "cores=2, gpu=none");
@@ -418,7 +419,7 @@ impl Graph {
                 })
             };
             let id = engine
-                .add_wanted(spec.deps(deps))
+                .add(spec.deps(deps))
                 .expect("a graph task's inputs exist in its engine");
             (id, false)
         };
