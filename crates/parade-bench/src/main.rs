@@ -5,6 +5,7 @@
 //! measurement instead. `--quick` shrinks every case so the whole subcommand finishes in seconds.
 
 mod engine;
+mod graph;
 mod iter;
 mod join;
 mod report;
@@ -36,6 +37,8 @@ enum Bench {
     Join,
     /// Parallel pipelines, against rayon `par_iter`, `par_bridge`, `pariter` and sequential.
     Iter,
+    /// The graph face on 100,000 tasks in a layered DAG (width 100), against the raw engine.
+    Graph,
 }
 
 fn main() {
@@ -45,5 +48,6 @@ fn main() {
         Bench::Engine => engine::run(out.named("engine"), cli.quick),
         Bench::Join => join::run(out.named("join"), cli.quick),
         Bench::Iter => iter::run(out.named("iter"), cli.quick),
+        Bench::Graph => graph::run(out.named("graph"), cli.quick),
     }
 }

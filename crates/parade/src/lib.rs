@@ -15,6 +15,7 @@
 
 pub mod engine;
 pub mod exec;
+pub mod graph;
 pub mod iter;
 pub use iter::{iter, iter_slice};
 pub mod join;

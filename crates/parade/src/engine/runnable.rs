@@ -93,6 +93,8 @@ impl Runnable {
     }
 
     /// Runs the job on this thread, catching a panic as a failure, and reports how it ended.
+    /// A task cancelled while it waited in the executor's queue ends as cancelled without
+    /// running its job.
     pub fn run(self) {
         let Runnable {
             engine,
@@ -100,6 +102,11 @@ impl Runnable {
             job,
             timeout,
         } = self;
+        if engine.cancel_requested(id) {
+            drop(job);
+            engine.finish(id, Outcome::Failed(Reason::Cancelled), Duration::ZERO);
+            return;
+        }
         let started = Instant::now();
         let ctx = TaskContext {
             id,

@@ -1,0 +1,85 @@
+//! `parade-bench graph`: the graph face against the raw engine on the same layered DAG.
+//!
+//! 100,000 trivial tasks in layers of 100; every task after the first layer takes the values of
+//! two parents in the layer before (`i` and `i + 1`, wrapping). The raw engine builds the same
+//! DAG with trivial jobs that pass no values. Both run on a fresh thread pool with one thread
+//! per core; the figure includes building the graph and waiting for it.
+
+use std::sync::Arc;
+
+use parade::engine::{Engine, Outcome, TaskId, TaskSpec};
+use parade::exec::{Executor, Inline, ThreadPool};
+use parade::graph::{Graph, Handle};
+
+use crate::report::Report;
+
+const WIDTH: usize = 100;
+
+fn pool() -> Arc<ThreadPool> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    Arc::new(ThreadPool::new(cores))
+}
+
+fn graph_face(exec: Arc<dyn Executor>, n: usize) -> u64 {
+    let g = Graph::with_executor(exec);
+    let mut layer: Vec<Handle<u64>> = (0..WIDTH as u64).map(|i| g.submit(move || i)).collect();
+    for _ in 1..n / WIDTH {
+        layer = (0..WIDTH)
+            .map(|i| {
+                let a = &layer[i];
+                let b = &layer[(i + 1) % WIDTH];
+                g.submit_after((a, b), |(x, y)| x.wrapping_add(y))
+            })
+            .collect();
+    }
+    g.wait_all().expect("the layered DAG runs");
+    layer[0].value().expect("the last layer has values")
+}
+
+fn raw_engine(exec: Arc<dyn Executor>, n: usize) {
+    let engine = Engine::with_executor(exec);
+    let mut layer: Vec<TaskId> = (0..WIDTH)
+        .map(|_| {
+            let id = engine.add(TaskSpec::new(|_| Outcome::Succeeded)).unwrap();
+            engine.want([id]).unwrap();
+            id
+        })
+        .collect();
+    for _ in 1..n / WIDTH {
+        layer = (0..WIDTH)
+            .map(|i| {
+                let spec = TaskSpec::new(|_| Outcome::Succeeded)
+                    .dep(layer[i])
+                    .dep(layer[(i + 1) % WIDTH]);
+                let id = engine.add(spec).unwrap();
+                engine.want([id]).unwrap();
+                id
+            })
+            .collect();
+    }
+    engine.wait_all().expect("the layered DAG runs");
+}
+
+/// Runs the `graph` benchmark.
+pub fn run(out: &mut Report, quick: bool) {
+    let n: usize = if quick { 10_000 } else { 100_000 };
+    let runs = if quick { 1 } else { 3 };
+    let pool = pool();
+    let case = "layered-dag-w100";
+    out.measure(case, "raw-engine", n as u64, runs, || {
+        raw_engine(pool.clone(), n);
+    });
+    out.measure(case, "parade-graph", n as u64, runs, || {
+        std::hint::black_box(graph_face(pool.clone(), n));
+    });
+    out.ratio(case, "parade-graph", "raw-engine");
+    // The same on one thread (inline executor): the per-task cost without contention.
+    let case = "layered-dag-w100-inline";
+    out.measure(case, "raw-engine", n as u64, runs, || {
+        raw_engine(Arc::new(Inline::new()), n);
+    });
+    out.measure(case, "parade-graph", n as u64, runs, || {
+        std::hint::black_box(graph_face(Arc::new(Inline::new()), n));
+    });
+    out.ratio(case, "parade-graph", "raw-engine");
+}
