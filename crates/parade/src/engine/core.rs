@@ -621,7 +621,7 @@ impl Core {
             let id = TaskId::from_index(i);
             match self.slot(id).state {
                 TaskState::Wanted => {
-                    self.end_unrun(id, TaskState::Cancelled, Reason::Cancelled, fx)
+                    self.end_unrun(id, TaskState::Cancelled, Reason::Cancelled, fx);
                 }
                 TaskState::Running if !self.slot(id).cancel_requested => {
                     self.slot_mut(id).cancel_requested = true;
