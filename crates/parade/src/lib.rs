@@ -13,6 +13,7 @@
 //! run ready jobs (a thread pool, inline); everything a run does is told through engine
 //! [`engine::Event`]s to observers.
 
+pub mod display;
 pub mod engine;
 pub mod exec;
 pub mod graph;

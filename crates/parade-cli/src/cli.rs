@@ -1,0 +1,146 @@
+//! The command line: `parade run`, `parade list`, `parade graph`, as clap derives.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Run task files of shell commands in parallel.
+#[derive(Parser, Debug)]
+#[command(name = "parade", version, about, long_about = None)]
+pub struct Cli {
+    /// The task file (default: the nearest parade.toml here or above).
+    #[arg(short = 'f', long = "file", global = true, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run tasks and what they depend on.
+    Run(RunArgs),
+    /// List the tasks of the task file.
+    List(ListArgs),
+    /// Show what a run would do, as a graph.
+    Graph(GraphArgs),
+    /// Check the task file and report every problem.
+    Check,
+}
+
+/// `parade run`.
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Tasks to run: names, instances of patterns (`build::prod`) or globs (`build::*`).
+    #[arg(required = true, value_name = "TARGET")]
+    pub targets: Vec<String>,
+    /// Most tasks at once (default: the task file's `parallel`, else one per CPU).
+    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub jobs: Option<u32>,
+    /// Set a param: `--param region=us` (repeatable; overrides `[params]`).
+    #[arg(short = 'p', long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
+    pub params: Vec<(String, String)>,
+    /// Show what would run, in order, without running anything.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    /// How to show progress (default: live on a terminal, plain otherwise).
+    #[arg(short = 'o', long, value_enum)]
+    pub output: Option<Output>,
+    /// Show a failed task's whole log, not only the interesting part.
+    #[arg(long)]
+    pub full_log: bool,
+    /// Stop at the first failure: start nothing new and terminate running tasks.
+    #[arg(long)]
+    pub fail_fast: bool,
+}
+
+/// `parade list`.
+#[derive(Args, Debug, Clone)]
+pub struct ListArgs {
+    /// Also list every instance of patterns that have choices.
+    #[arg(long)]
+    pub expand: bool,
+}
+
+/// `parade graph`.
+#[derive(Args, Debug, Clone)]
+pub struct GraphArgs {
+    /// Tasks whose graph to show.
+    #[arg(required = true, value_name = "TARGET")]
+    pub targets: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
+    pub format: GraphFormat,
+}
+
+/// Progress display for `parade run`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// A redrawn status region (terminals).
+    Live,
+    /// One line per start and end (pipes, CI).
+    Plain,
+    /// One JSON document at the end.
+    Json,
+}
+
+/// Formats for `parade graph`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GraphFormat {
+    /// Graphviz.
+    Dot,
+    /// Mermaid flowchart.
+    Mermaid,
+    /// Indented text.
+    Text,
+}
+
+fn parse_param(text: &str) -> Result<(String, String), String> {
+    let (k, v) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected KEY=VALUE, got `{text}`"))?;
+    if k.is_empty() {
+        return Err(format!("empty key in `{text}`"));
+    }
+    Ok((k.to_owned(), v.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn run_takes_its_options() {
+        let cli = Cli::parse_from([
+            "parade",
+            "run",
+            "build::prod",
+            "-j",
+            "3",
+            "--param",
+            "region=us",
+            "--output",
+            "json",
+            "--fail-fast",
+            "-f",
+            "x.toml",
+        ]);
+        let Command::Run(run) = cli.command else {
+            panic!()
+        };
+        assert_eq!(run.jobs, Some(3));
+        assert_eq!(run.params, [("region".to_owned(), "us".to_owned())]);
+        assert_eq!(run.output, Some(Output::Json));
+        assert!(run.fail_fast);
+        assert_eq!(cli.file, Some(PathBuf::from("x.toml")));
+        assert!(Cli::try_parse_from(["parade", "run", "x", "-j", "0"]).is_err());
+        assert!(Cli::try_parse_from(["parade", "run", "x", "-p", "novalue"]).is_err());
+    }
+}

@@ -1,0 +1,218 @@
+//! The shape of `parade.toml`: what serde reads ([`RawFile`], with spans), and the checked
+//! model the commands use ([`TaskFile`], [`Task`]).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::SourceFile;
+use super::duration::DurationValue;
+use super::pattern::Pattern;
+
+/// A scalar as written in `[params]` or `choices`: strings, integers, floats and booleans all
+/// become text.
+#[derive(Deserialize, Clone, Debug)]
+#[serde(untagged)]
+pub enum Scalar {
+    /// `"eu"`
+    Text(String),
+    /// `3`
+    Int(i64),
+    /// `0.5`
+    Float(f64),
+    /// `true`
+    Bool(bool),
+}
+
+impl Scalar {
+    /// The value as text, as a task sees it.
+    pub fn text(&self) -> String {
+        match self {
+            Scalar::Text(s) => s.clone(),
+            Scalar::Int(i) => i.to_string(),
+            Scalar::Float(f) => f.to_string(),
+            Scalar::Bool(b) => b.to_string(),
+        }
+    }
+}
+
+/// `[settings]` as read.
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct RawSettings {
+    pub(crate) parallel: Option<Spanned<i64>>,
+    pub(crate) separator: Option<Spanned<String>>,
+    pub(crate) shell: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    pub(crate) allow_missing_deps: bool,
+    pub(crate) grace: Option<DurationValue>,
+    pub(crate) timeout: Option<DurationValue>,
+    pub(crate) log_dir: Option<String>,
+}
+
+/// A `[task."name"]` table as read.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct RawTask {
+    pub(crate) description: Option<String>,
+    pub(crate) run: Spanned<String>,
+    #[serde(default)]
+    pub(crate) choices: BTreeMap<Spanned<String>, Vec<Scalar>>,
+    #[serde(default)]
+    pub(crate) deps: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) rdeps: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) when_scheduled: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) when_target_scheduled: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) locks: Vec<String>,
+    #[serde(default)]
+    pub(crate) env: BTreeMap<String, Scalar>,
+    pub(crate) cwd: Option<String>,
+    pub(crate) timeout: Option<DurationValue>,
+    #[serde(default)]
+    pub(crate) wave: u32,
+}
+
+/// The whole file as read.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct RawFile {
+    #[serde(default)]
+    pub(crate) settings: RawSettings,
+    #[serde(default)]
+    pub(crate) params: BTreeMap<String, Scalar>,
+    #[serde(default)]
+    pub(crate) task: BTreeMap<Spanned<String>, Spanned<RawTask>>,
+}
+
+/// How the file says to run things.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Most tasks at once; `None`: one per CPU.
+    pub parallel: Option<usize>,
+    /// Between placeholders in names (default `::`).
+    pub separator: String,
+    /// The command line a task's `run` is appended to (default `["sh", "-c"]`).
+    pub shell: Vec<String>,
+    /// A dependency on an unknown task is not an error; the dependent fails when it is wanted.
+    pub allow_missing_deps: bool,
+    /// How long a task has to exit after SIGTERM before SIGKILL (default 5s).
+    pub grace: Duration,
+    /// Every task's time limit unless it sets its own.
+    pub timeout: Option<Duration>,
+    /// Where run logs go (default `.parade/logs` beside the task file).
+    pub log_dir: Option<PathBuf>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            parallel: None,
+            separator: "::".to_owned(),
+            shell: vec!["sh".to_owned(), "-c".to_owned()],
+            allow_missing_deps: false,
+            grace: Duration::from_secs(5),
+            timeout: None,
+            log_dir: None,
+        }
+    }
+}
+
+/// A dependency as written.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Dep {
+    /// A task name or pattern; placeholders are filled from the dependent's values, and globs
+    /// (`*`, `?`) expand over choices.
+    Task(String),
+    /// `@no-failures`: run only if nothing has failed so far.
+    NoFailures,
+}
+
+/// The special dependencies, for suggestions.
+pub const SPECIAL_DEPS: [&str; 1] = ["@no-failures"];
+
+/// One checked task (or task pattern).
+#[derive(Clone, Debug)]
+pub struct Task {
+    /// The name as written, placeholders included: `build::[env]`.
+    pub name: String,
+    /// The name, parsed.
+    pub pattern: Pattern,
+    /// One line for `parade list`.
+    pub description: Option<String>,
+    /// The shell command, with `{placeholder}` and `{params.key}` to fill.
+    pub run: String,
+    /// Allowed values per placeholder.
+    pub choices: BTreeMap<String, Vec<String>>,
+    /// What must succeed first.
+    pub deps: Vec<Dep>,
+    /// Tasks that depend on this one whenever this one is wanted.
+    pub rdeps: Vec<String>,
+    /// Tasks that run after this one if both are scheduled.
+    pub when_scheduled: Vec<String>,
+    /// Tasks that, when scheduled, make this one run before them.
+    pub when_target_scheduled: Vec<String>,
+    /// Named locks held while running.
+    pub locks: Vec<String>,
+    /// Extra environment variables.
+    pub env: BTreeMap<String, String>,
+    /// Working directory, relative to the task file's directory.
+    pub cwd: Option<PathBuf>,
+    /// Time limit.
+    pub timeout: Option<Duration>,
+    /// Wave (0 first).
+    pub wave: u32,
+    /// Where the task's table starts in the file.
+    pub offset: usize,
+}
+
+/// A checked task file.
+#[derive(Clone, Debug)]
+pub struct TaskFile {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// Its text, for messages.
+    pub source: SourceFile,
+    /// `[settings]`.
+    pub settings: Settings,
+    /// `[params]`, as text.
+    pub params: BTreeMap<String, String>,
+    /// The tasks, in file order.
+    pub tasks: Vec<Task>,
+}
+
+impl TaskFile {
+    /// The directory relative paths are taken from.
+    pub fn dir(&self) -> PathBuf {
+        self.path
+            .parent()
+            .map(PathBuf::from)
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("."))
+    }
+
+    /// The task named exactly `name` (patterns by their pattern).
+    pub fn task(&self, name: &str) -> Option<&Task> {
+        self.tasks.iter().find(|t| t.name == name)
+    }
+
+    /// The task a concrete name is an instance of, with its placeholder values: an exact name
+    /// first, else the first pattern that matches.
+    pub fn resolve(&self, name: &str) -> Option<(&Task, BTreeMap<String, String>)> {
+        if let Some(t) = self.task(name) {
+            return Some((t, BTreeMap::new()));
+        }
+        self.tasks.iter().find_map(|t| {
+            (!t.pattern.is_concrete())
+                .then(|| t.pattern.matches(name, &self.settings.separator))
+                .flatten()
+                .map(|args| (t, args))
+        })
+    }
+}

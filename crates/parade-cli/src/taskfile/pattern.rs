@@ -1,0 +1,241 @@
+//! Task names with `[placeholders]`: parsing, matching concrete names, filling, globs.
+
+use std::collections::BTreeMap;
+
+/// A piece of a task name.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Part {
+    /// Text that must appear as is.
+    Literal(String),
+    /// `[name]`: a value chosen when the task is asked for.
+    Placeholder(String),
+}
+
+/// A task name that may hold `[placeholders]`, like `build::[env]`.
+///
+/// ```
+/// use parade_cli::taskfile::Pattern;
+/// let p = Pattern::parse("deploy::[env]::[region]").unwrap();
+/// assert_eq!(p.placeholders(), ["env", "region"]);
+/// let args = p.matches("deploy::prod::eu", "::").unwrap();
+/// assert_eq!(args["region"], "eu");
+/// assert!(p.matches("deploy::prod", "::").is_none());
+/// ```
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Pattern {
+    parts: Vec<Part>,
+}
+
+impl Pattern {
+    /// Parses a name. Errors: an unclosed `[`, a stray `]`, an empty `[]`, a nested `[`.
+    pub fn parse(name: &str) -> Result<Self, String> {
+        let mut parts = Vec::new();
+        let mut rest = name;
+        while let Some(open) = rest.find(['[', ']']) {
+            if rest[open..].starts_with(']') {
+                return Err(format!("`]` without a `[` in \"{name}\""));
+            }
+            if open > 0 {
+                parts.push(Part::Literal(rest[..open].to_owned()));
+            }
+            let after = &rest[open + 1..];
+            let close = after
+                .find(']')
+                .ok_or_else(|| format!("unclosed `[` in \"{name}\""))?;
+            let inner = &after[..close];
+            if inner.is_empty() {
+                return Err(format!("empty placeholder `[]` in \"{name}\""));
+            }
+            if inner.contains('[') {
+                return Err(format!("placeholders cannot nest in \"{name}\""));
+            }
+            parts.push(Part::Placeholder(inner.to_owned()));
+            rest = &after[close + 1..];
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Literal(rest.to_owned()));
+        }
+        Ok(Self { parts })
+    }
+
+    /// The pieces of the name, in order.
+    pub fn parts(&self) -> &[Part] {
+        &self.parts
+    }
+
+    /// The placeholder names, in order.
+    pub fn placeholders(&self) -> Vec<&str> {
+        self.parts
+            .iter()
+            .filter_map(|p| match p {
+                Part::Placeholder(n) => Some(n.as_str()),
+                Part::Literal(_) => None,
+            })
+            .collect()
+    }
+
+    /// Whether the name has no placeholder.
+    pub fn is_concrete(&self) -> bool {
+        self.placeholders().is_empty()
+    }
+
+    /// The text between two placeholders that is not the separator, if any (placeholders must
+    /// be separated by exactly the separator).
+    pub fn bad_separator(&self, sep: &str) -> Option<&str> {
+        self.parts.windows(3).find_map(|w| match w {
+            [Part::Placeholder(_), Part::Literal(l), Part::Placeholder(_)] if l != sep => {
+                Some(l.as_str())
+            }
+            _ => None,
+        })
+    }
+
+    /// The placeholder values if `name` is an instance of this pattern. A placeholder matches a
+    /// non-empty value without the separator; the last one, if it ends the name, matches the
+    /// rest (separators included).
+    pub fn matches(&self, name: &str, sep: &str) -> Option<BTreeMap<String, String>> {
+        let mut args = BTreeMap::new();
+        match_parts(&self.parts, name, sep, &mut args).then_some(args)
+    }
+
+    /// The name with placeholders replaced by `args`; placeholders without a value stay.
+    ///
+    /// ```
+    /// use parade_cli::taskfile::Pattern;
+    /// let p = Pattern::parse("build::[env]").unwrap();
+    /// let args = [("env".to_owned(), "prod".to_owned())].into();
+    /// assert_eq!(p.fill(&args), "build::prod");
+    /// ```
+    pub fn fill(&self, args: &BTreeMap<String, String>) -> String {
+        self.parts
+            .iter()
+            .map(|p| match p {
+                Part::Literal(l) => l.clone(),
+                Part::Placeholder(n) => args.get(n).cloned().unwrap_or_else(|| format!("[{n}]")),
+            })
+            .collect()
+    }
+}
+
+fn match_parts(parts: &[Part], name: &str, sep: &str, args: &mut BTreeMap<String, String>) -> bool {
+    match parts {
+        [] => name.is_empty(),
+        [Part::Literal(l), rest @ ..] => name
+            .strip_prefix(l.as_str())
+            .is_some_and(|n| match_parts(rest, n, sep, args)),
+        [Part::Placeholder(p)] => {
+            args.insert(p.clone(), name.to_owned());
+            true
+        }
+        [Part::Placeholder(p), rest @ ..] => {
+            // Try every end for this value: non-empty, no separator, rest must match.
+            let limit = if sep.is_empty() {
+                name.len()
+            } else {
+                name.find(sep).unwrap_or(name.len())
+            };
+            for (end, _) in name.char_indices().skip(1).chain([(name.len(), ' ')]) {
+                if end > limit {
+                    break;
+                }
+                if match_parts(rest, &name[end..], sep, args) {
+                    args.insert(p.clone(), name[..end].to_owned());
+                    return true;
+                }
+            }
+            false
+        }
+    }
+}
+
+/// Whether `text` holds a glob character (`*` or `?`).
+pub fn is_glob(text: &str) -> bool {
+    text.contains(['*', '?'])
+}
+
+/// Shell-style matching of `*` (any run) and `?` (one character).
+///
+/// ```
+/// use parade_cli::taskfile::glob_match;
+/// assert!(glob_match("shard-*", "shard-07"));
+/// assert!(glob_match("?rod", "prod"));
+/// assert!(!glob_match("p*x", "prod"));
+/// ```
+pub fn glob_match(glob: &str, text: &str) -> bool {
+    let (g, t): (Vec<char>, Vec<char>) = (glob.chars().collect(), text.chars().collect());
+    let (mut gi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if gi < g.len() && (g[gi] == '?' || g[gi] == t[ti]) {
+            gi += 1;
+            ti += 1;
+        } else if gi < g.len() && g[gi] == '*' {
+            star = Some(gi);
+            mark = ti;
+            gi += 1;
+        } else if let Some(s) = star {
+            gi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    g[gi..].iter().all(|&c| c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_errors_are_explained() {
+        assert!(Pattern::parse("a::[x").unwrap_err().contains("unclosed"));
+        assert!(Pattern::parse("a::x]").unwrap_err().contains("without"));
+        assert!(Pattern::parse("a::[]").unwrap_err().contains("empty"));
+        assert!(Pattern::parse("a::[[x]]").unwrap_err().contains("nest"));
+    }
+
+    #[test]
+    fn matching_follows_the_separator_rules() {
+        let p = Pattern::parse("b::[a]::1::[b]").unwrap();
+        let args = p.matches("b::foo::1::42", "::").unwrap();
+        assert_eq!((args["a"].as_str(), args["b"].as_str()), ("foo", "42"));
+        let two = Pattern::parse("B::[a]::[b]").unwrap();
+        assert!(two.matches("B::test", "::").is_none());
+        assert!(two.matches("B::::2", "::").is_none());
+        // The last placeholder takes the rest, separators included, and may be empty.
+        let last = Pattern::parse("e::[x]").unwrap();
+        assert_eq!(last.matches("e::a::b", "::").unwrap()["x"], "a::b");
+        assert_eq!(last.matches("e::", "::").unwrap()["x"], "");
+        assert!(
+            Pattern::parse("setup")
+                .unwrap()
+                .matches("setup", "::")
+                .is_some()
+        );
+        assert!(
+            Pattern::parse("setup")
+                .unwrap()
+                .matches("setup2", "::")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn separators_between_placeholders_are_checked() {
+        let p = Pattern::parse("foo-[x]-[y]").unwrap();
+        assert_eq!(p.bad_separator("::"), Some("-"));
+        assert_eq!(
+            Pattern::parse("f::[x]::[y]").unwrap().bad_separator("::"),
+            None
+        );
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("*", ""));
+        assert!(glob_match("a*b*c", "aXXbYc"));
+        assert!(!glob_match("a*b", "ac"));
+        assert!(is_glob("x*") && !is_glob("x"));
+    }
+}

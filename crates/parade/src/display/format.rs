@@ -1,0 +1,159 @@
+//! The text both terminal observers print when a task ends: its line and its log snippet.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::engine::{Reason, TaskId, TaskState};
+
+use super::names::{TaskNames, describe_reason, display_name};
+use super::snippet::snippet;
+use super::symbols::{Mark, Paint, seconds};
+
+/// What the terminal observers remember about tasks between their events.
+#[derive(Default)]
+pub(crate) struct Seen {
+    /// Output lines of tasks that have not finished.
+    pub(crate) lines: HashMap<TaskId, Vec<String>>,
+    /// Tasks that started and have not finished.
+    pub(crate) started: HashMap<TaskId, std::time::Instant>,
+}
+
+/// How a finished block is written.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Style {
+    pub(crate) paint: Paint,
+    /// The whole log of a failed task instead of its snippet.
+    pub(crate) full_log: bool,
+}
+
+/// The finished task's line and, when there is something to show, its snippet, each line
+/// ending in `\n`.
+pub(crate) struct Finished<'a> {
+    pub(crate) id: TaskId,
+    pub(crate) state: TaskState,
+    pub(crate) reason: Option<&'a Reason>,
+    /// How long it ran; `None` if it never started.
+    pub(crate) duration: Option<Duration>,
+    pub(crate) lines: &'a [String],
+    pub(crate) log: Option<PathBuf>,
+}
+
+impl Finished<'_> {
+    pub(crate) fn render(&self, names: &dyn TaskNames, style: Style) -> String {
+        let mark = Mark::of(self.state, self.reason);
+        let paint = style.paint;
+        let mut out = format!("{} {}", paint.mark(mark), display_name(names, self.id));
+        if let Some(d) = self.duration {
+            let _ = write!(out, " {}", paint.dim(&format!("({})", seconds(d))));
+        }
+        out.push_str(mark.suffix());
+        if let Some(detail) = self.detail(mark, names) {
+            let _ = write!(out, " - {detail}");
+        }
+        out.push('\n');
+        if matches!(mark, Mark::Skipped | Mark::NoChange(_)) {
+            return out;
+        }
+        let failed = mark.is_failure() && self.duration.is_some();
+        let chunks = snippet(self.lines, failed, style.full_log);
+        if failed && let Some(log) = &self.log {
+            let _ = writeln!(out, "  {}", paint.dim(&format!("log: {}", log.display())));
+        }
+        for chunk in chunks {
+            let _ = writeln!(
+                out,
+                "  {}",
+                paint.dim(&format!("--- lines {}-{} ---", chunk.start, chunk.end))
+            );
+            for line in chunk.lines {
+                let _ = writeln!(out, "  {line}");
+            }
+        }
+        out
+    }
+
+    /// What the reason adds to the mark's suffix, if anything.
+    fn detail(&self, mark: Mark, names: &dyn TaskNames) -> Option<String> {
+        let reason = self.reason?;
+        match (mark, reason) {
+            (Mark::NoChange(_) | Mark::Cancelled, _) | (_, Reason::Cancelled) => None,
+            (_, Reason::Skipped(why)) if why.is_empty() => None,
+            _ => Some(describe_reason(reason, names)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::display::NameTable;
+
+    fn names() -> NameTable {
+        let n = NameTable::new();
+        n.insert(TaskId::from_index(0), "build");
+        n.insert(TaskId::from_index(1), "deploy");
+        n
+    }
+
+    #[allow(clippy::needless_pass_by_value)]
+    fn render(state: TaskState, reason: Option<Reason>, ran: bool, lines: &[String]) -> String {
+        Finished {
+            id: TaskId::from_index(usize::from(state == TaskState::DepFailed)),
+            state,
+            reason: reason.as_ref(),
+            duration: ran.then(|| Duration::from_millis(1500)),
+            lines,
+            log: None,
+        }
+        .render(&names(), Style::default())
+    }
+
+    #[test]
+    fn lines_read_as_documented() {
+        assert_eq!(
+            render(TaskState::Succeeded, None, true, &[]),
+            "✓ build (1.50s)\n"
+        );
+        assert_eq!(
+            render(TaskState::Failed, Some(Reason::Exit(2)), true, &[]),
+            "✗ build (1.50s) failed - exit status 2\n"
+        );
+        let dep = Reason::DepFailed {
+            dep: TaskId::from_index(0),
+            root: TaskId::from_index(0),
+        };
+        assert_eq!(
+            render(TaskState::DepFailed, Some(dep), false, &[]),
+            "🚫 deploy dependency failed - \"build\" failed\n"
+        );
+        assert_eq!(
+            render(
+                TaskState::Skipped,
+                Some(Reason::Skipped("no tests".into())),
+                true,
+                &[]
+            ),
+            "⊘ build (1.50s) skipped - no tests\n"
+        );
+    }
+
+    #[test]
+    fn failures_get_their_snippet_and_successes_only_warnings() {
+        let lines: Vec<String> = vec!["compiling".into(), "oops".into()];
+        let failed = render(TaskState::Failed, Some(Reason::Exit(1)), true, &lines);
+        assert!(
+            failed.ends_with("  --- lines 1-2 ---\n  compiling\n  oops\n"),
+            "{failed}"
+        );
+        assert_eq!(
+            render(TaskState::Succeeded, None, true, &lines)
+                .lines()
+                .count(),
+            1
+        );
+        let warned = vec!["warning: unused".to_owned()];
+        assert!(render(TaskState::Succeeded, None, true, &warned).contains("  warning: unused\n"));
+    }
+}

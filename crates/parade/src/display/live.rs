@@ -1,0 +1,395 @@
+//! [`LiveObserver`]: a status region at the bottom of a terminal, one row per running task,
+//! with finished tasks printed above it.
+//!
+//! Events only change state under a short lock; a render thread draws at most
+//! [`FRAME`]-apart frames, so a run finishing a hundred tasks a second costs ten redraws, not a
+//! hundred. The region is erased and the cursor shown again by [`LiveObserver::finish`] (or when
+//! the last clone is dropped).
+
+use std::io::{self, Write};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossterm::{cursor, queue, terminal};
+use parking_lot::{Condvar, Mutex};
+
+use crate::engine::{Event, Observer, TaskId};
+
+use super::format::{Finished, Seen, Style};
+use super::logs::LogFiles;
+use super::names::{TaskNames, display_name};
+use super::symbols::Paint;
+
+/// The shortest time between two frames.
+pub const FRAME: Duration = Duration::from_millis(100);
+
+const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+/// The live terminal display: running tasks in a redrawn region at the bottom (spinner, name,
+/// time so far), each finished task's line and log snippet printed above it.
+///
+/// Clones share one display. Call [`finish`](LiveObserver::finish) when the run is over: it
+/// draws the last frame, erases the region and shows the cursor.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use parade::display::{LiveObserver, NameTable};
+/// use parade::engine::Engine;
+///
+/// let engine = Engine::new();
+/// let names = Arc::new(NameTable::new());
+/// let live = LiveObserver::stderr(names.clone());
+/// engine.subscribe(live.clone());
+/// // ... add and want tasks, naming them in `names` ...
+/// engine.wait_all().unwrap();
+/// live.finish();
+/// ```
+#[derive(Clone)]
+pub struct LiveObserver {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+struct Shared {
+    names: Arc<dyn TaskNames>,
+    style: Style,
+    logs: Option<LogFiles>,
+    /// Fixed size (columns, rows), or `None` to ask the terminal each frame.
+    size: Option<(u16, u16)>,
+    state: Mutex<State>,
+    wake: Condvar,
+}
+
+#[derive(Default)]
+struct State {
+    seen: Seen,
+    /// Running tasks in the order they started.
+    running: Vec<TaskId>,
+    /// Finished text not yet printed.
+    above: String,
+    dirty: bool,
+    done: bool,
+}
+
+/// Options for a [`LiveObserver`].
+///
+/// ```
+/// use std::sync::Arc;
+/// use parade::display::{live::LiveOptions, NameTable, SharedBuffer};
+/// let live = LiveOptions::new().size(80, 24).color(false)
+///     .start(SharedBuffer::default(), Arc::new(NameTable::new()));
+/// live.finish();
+/// ```
+#[derive(Clone, Default)]
+pub struct LiveOptions {
+    color: Option<bool>,
+    full_log: bool,
+    size: Option<(u16, u16)>,
+    logs: Option<LogFiles>,
+}
+
+impl LiveOptions {
+    /// Defaults: colours, snippets, the terminal's size.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Colours on or off (default on).
+    pub fn color(mut self, on: bool) -> Self {
+        self.color = Some(on);
+        self
+    }
+
+    /// Shows a failed task's whole output instead of its snippet.
+    pub fn full_log(mut self, on: bool) -> Self {
+        self.full_log = on;
+        self
+    }
+
+    /// Draws for a screen of this many columns and rows instead of asking the terminal.
+    pub fn size(mut self, columns: u16, rows: u16) -> Self {
+        self.size = Some((columns, rows));
+        self
+    }
+
+    /// Names the log file of failed tasks.
+    pub fn log_files(mut self, logs: LogFiles) -> Self {
+        self.logs = Some(logs);
+        self
+    }
+
+    /// Starts the display on `out`, naming tasks with `names`.
+    pub fn start(
+        self,
+        out: impl Write + Send + 'static,
+        names: Arc<dyn TaskNames>,
+    ) -> LiveObserver {
+        let shared = Arc::new(Shared {
+            names,
+            style: Style {
+                paint: Paint::new(self.color.unwrap_or(true)),
+                full_log: self.full_log,
+            },
+            logs: self.logs,
+            size: self.size,
+            state: Mutex::new(State::default()),
+            wake: Condvar::new(),
+        });
+        let render = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("parade-live".into())
+            .spawn(move || render.run(Box::new(out)))
+            .expect("spawn the live display thread");
+        LiveObserver {
+            inner: Arc::new(Inner {
+                shared,
+                thread: Mutex::new(Some(thread)),
+            }),
+        }
+    }
+}
+
+impl LiveObserver {
+    /// A live display on standard error with default options.
+    pub fn stderr(names: Arc<dyn TaskNames>) -> Self {
+        LiveOptions::new().start(io::stderr(), names)
+    }
+
+    /// A live display on `out` with default options.
+    pub fn new(out: impl Write + Send + 'static, names: Arc<dyn TaskNames>) -> Self {
+        LiveOptions::new().start(out, names)
+    }
+
+    /// Draws the last frame, erases the running region, shows the cursor and stops the render
+    /// thread. Later events are ignored. Calling it again does nothing.
+    pub fn finish(&self) {
+        self.inner.finish();
+    }
+}
+
+impl Inner {
+    fn finish(&self) {
+        let Some(thread) = self.thread.lock().take() else {
+            return;
+        };
+        self.shared.state.lock().done = true;
+        self.shared.wake.notify_all();
+        let _ = thread.join();
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+impl Observer for LiveObserver {
+    fn on_event(&self, event: &Event) {
+        let shared = &self.inner.shared;
+        let mut st = shared.state.lock();
+        if st.done {
+            return;
+        }
+        match event {
+            Event::Wanted { .. } => return,
+            Event::Output { id, line, .. } => {
+                st.seen.lines.entry(*id).or_default().push(line.clone());
+                return;
+            }
+            Event::Started { id } => {
+                st.seen.started.insert(*id, Instant::now());
+                st.running.push(*id);
+            }
+            Event::Finished {
+                id,
+                state,
+                duration,
+                reason,
+            } => {
+                let ran = st.seen.started.remove(id).is_some();
+                if ran {
+                    st.running.retain(|r| r != id);
+                }
+                let lines = st.seen.lines.remove(id).unwrap_or_default();
+                let text = Finished {
+                    id: *id,
+                    state: *state,
+                    reason: reason.as_ref(),
+                    duration: ran.then_some(*duration),
+                    lines: &lines,
+                    log: shared.logs.as_ref().and_then(|l| l.path(*id)),
+                }
+                .render(&*shared.names, shared.style);
+                st.above.push_str(&text);
+            }
+        }
+        st.dirty = true;
+        drop(st);
+        shared.wake.notify_all();
+    }
+}
+
+/// One frame's worth of state, taken under the lock and drawn outside it.
+struct Frame {
+    above: String,
+    rows: Vec<(String, Duration)>,
+    done: bool,
+}
+
+impl Shared {
+    fn run(&self, mut out: Box<dyn Write + Send>) {
+        let mut drawn = 0u16;
+        let mut tick = 0usize;
+        let _ = queue!(out, cursor::Hide);
+        loop {
+            let frame = self.next_frame();
+            let _ = self.draw(&mut out, &mut drawn, tick, &frame);
+            tick += 1;
+            if frame.done {
+                break;
+            }
+            // Hold back the next frame; only the end of the run cuts the pause short.
+            let until = Instant::now() + FRAME;
+            let mut st = self.state.lock();
+            while !st.done && !self.wake.wait_until(&mut st, until).timed_out() {}
+        }
+        let _ = queue!(out, cursor::Show);
+        let _ = out.flush();
+    }
+
+    /// Waits until there is something to draw: news, running tasks to animate, or the end.
+    fn next_frame(&self) -> Frame {
+        let mut st = self.state.lock();
+        while !st.dirty && !st.done && st.running.is_empty() {
+            self.wake.wait(&mut st);
+        }
+        st.dirty = false;
+        let now = Instant::now();
+        let rows = if st.done {
+            Vec::new()
+        } else {
+            st.running
+                .iter()
+                .map(|id| {
+                    let since = st.seen.started.get(id).copied().unwrap_or(now);
+                    (display_name(&*self.names, *id), now - since)
+                })
+                .collect()
+        };
+        Frame {
+            above: std::mem::take(&mut st.above),
+            rows,
+            done: st.done,
+        }
+    }
+
+    fn draw(
+        &self,
+        out: &mut Box<dyn Write + Send>,
+        drawn: &mut u16,
+        tick: usize,
+        frame: &Frame,
+    ) -> io::Result<()> {
+        let (columns, screen_rows) = self
+            .size
+            .or_else(|| terminal::size().ok())
+            .unwrap_or((80, 24));
+        queue!(out, cursor::MoveToColumn(0))?;
+        if *drawn > 0 {
+            queue!(out, cursor::MoveUp(*drawn))?;
+        }
+        queue!(out, terminal::Clear(terminal::ClearType::FromCursorDown))?;
+        out.write_all(frame.above.as_bytes())?;
+        let rows = render_rows(
+            &frame.rows,
+            tick,
+            columns,
+            screen_rows.saturating_sub(1),
+            self.style.paint,
+        );
+        for row in &rows {
+            out.write_all(row.as_bytes())?;
+            out.write_all(b"\n")?;
+        }
+        *drawn = u16::try_from(rows.len()).unwrap_or(u16::MAX);
+        out.flush()
+    }
+}
+
+/// The region's rows: `⠋ name  1.2s`, names padded to one width, each cut to fit in `columns`
+/// (so no row wraps and the region's height stays known); when more tasks run than `max_rows`
+/// allows, the last row counts the rest.
+fn render_rows(
+    rows: &[(String, Duration)],
+    tick: usize,
+    columns: u16,
+    max_rows: u16,
+    paint: Paint,
+) -> Vec<String> {
+    let max_rows = usize::from(max_rows.max(1));
+    let width = usize::from(columns.max(10)) - 1;
+    let shown = if rows.len() > max_rows {
+        max_rows - 1
+    } else {
+        rows.len()
+    };
+    let pad = rows[..shown]
+        .iter()
+        .map(|(n, _)| n.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(width / 2);
+    let spinner = SPINNER[tick % SPINNER.len()];
+    let mut out: Vec<String> = rows[..shown]
+        .iter()
+        .map(|(name, elapsed)| {
+            let plain = format!("{spinner} {name:<pad$}  {:.1}s", elapsed.as_secs_f64());
+            let cut: String = plain.chars().take(width).collect();
+            if paint.color() && cut.starts_with(spinner) {
+                format!("\x1b[33m{spinner}\x1b[0m{}", &cut[spinner.len()..])
+            } else {
+                cut
+            }
+        })
+        .collect();
+    if shown < rows.len() {
+        let more = format!("  … and {} more running", rows.len() - shown);
+        out.push(more.chars().take(width).collect());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(n: usize) -> Vec<(String, Duration)> {
+        (0..n)
+            .map(|i| (format!("task{i}"), Duration::from_millis(1500)))
+            .collect()
+    }
+
+    #[test]
+    fn rows_are_padded_and_cut_to_the_width() {
+        let mut r = rows(2);
+        r[1].0 = "a-much-longer-name".into();
+        let out = render_rows(&r, 0, 80, 10, Paint::new(false));
+        assert_eq!(out[0], format!("⠋ task0{}  1.5s", " ".repeat(13)));
+        let narrow = render_rows(&r, 1, 12, 10, Paint::new(false));
+        assert!(narrow.iter().all(|l| l.chars().count() <= 11), "{narrow:?}");
+        assert!(narrow[0].starts_with("⠙ "));
+    }
+
+    #[test]
+    fn too_many_rows_end_with_a_count() {
+        let out = render_rows(&rows(100), 0, 80, 5, Paint::new(false));
+        assert_eq!(out.len(), 5);
+        assert_eq!(out[4], "  … and 96 more running");
+    }
+}

@@ -1,0 +1,294 @@
+//! [`LogFiles`]: each task's output in `<dir>/<name>.log`, and [`run_dir`]: one directory per
+//! run under `.parade/logs/`, with a `latest` link.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::fs::{self, File};
+use std::hash::{Hash, Hasher};
+use std::io::{self, BufWriter, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use parking_lot::Mutex;
+
+use crate::engine::{Event, Observer, TaskId};
+
+use super::names::{TaskNames, display_name};
+
+/// Writes every task's output lines to `<dir>/<name>.log`.
+///
+/// A task's file is created when it starts (so a task that printed nothing still has an empty
+/// log) and flushed and closed when it finishes. Names become file names through
+/// [`sanitize_file_name`]. Errors writing a log do not stop the run; the first one is kept for
+/// [`LogFiles::error`].
+///
+/// ```
+/// use std::sync::Arc;
+/// use parade::display::{LogFiles, NameTable};
+/// use parade::engine::{Engine, Outcome, TaskSpec};
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let engine = Engine::inline();
+/// let names = Arc::new(NameTable::new());
+/// let logs = LogFiles::new(dir.path(), names.clone()).unwrap();
+/// engine.subscribe(logs.clone());
+/// let t = engine.add(TaskSpec::new(|ctx| { ctx.emit("hello"); Outcome::Succeeded })).unwrap();
+/// names.insert(t, "build::prod");
+/// engine.want([t]).unwrap();
+/// engine.wait_all().unwrap();
+/// let path = logs.path(t).unwrap();
+/// assert!(path.ends_with("build::prod.log"));
+/// assert_eq!(std::fs::read_to_string(path).unwrap(), "hello\n");
+/// ```
+///
+/// Clones share the same files: subscribe one clone, ask the other for paths.
+#[derive(Clone)]
+pub struct LogFiles {
+    inner: Arc<LogInner>,
+}
+
+struct LogInner {
+    dir: PathBuf,
+    names: Arc<dyn TaskNames>,
+    state: Mutex<LogState>,
+}
+
+#[derive(Default)]
+struct LogState {
+    paths: HashMap<TaskId, PathBuf>,
+    open: HashMap<TaskId, BufWriter<File>>,
+    error: Option<String>,
+}
+
+impl LogFiles {
+    /// Log files in `dir` (created if missing), named with `names`.
+    pub fn new(dir: impl Into<PathBuf>, names: Arc<dyn TaskNames>) -> io::Result<Self> {
+        let dir = dir.into();
+        fs::create_dir_all(&dir)?;
+        Ok(Self {
+            inner: Arc::new(LogInner {
+                dir,
+                names,
+                state: Mutex::new(LogState::default()),
+            }),
+        })
+    }
+
+    /// The directory the logs go to.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// The log file of a task that started or printed, if any.
+    pub fn path(&self, id: TaskId) -> Option<PathBuf> {
+        self.inner.state.lock().paths.get(&id).cloned()
+    }
+
+    /// Where the log of the task called `name` goes.
+    pub fn path_for_name(&self, name: &str) -> PathBuf {
+        self.inner
+            .dir
+            .join(format!("{}.log", sanitize_file_name(name)))
+    }
+
+    /// The first error met while writing logs, if any.
+    pub fn error(&self) -> Option<String> {
+        self.inner.state.lock().error.clone()
+    }
+
+    fn open<'a>(&self, state: &'a mut LogState, id: TaskId) -> Option<&'a mut BufWriter<File>> {
+        match state.open.entry(id) {
+            std::collections::hash_map::Entry::Occupied(e) => Some(e.into_mut()),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                let path = self.path_for_name(&display_name(&*self.inner.names, id));
+                match File::create(&path) {
+                    Ok(file) => {
+                        state.paths.insert(id, path);
+                        Some(slot.insert(BufWriter::new(file)))
+                    }
+                    Err(e) => {
+                        state
+                            .error
+                            .get_or_insert_with(|| format!("{}: {e}", path.display()));
+                        None
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Observer for LogFiles {
+    fn on_event(&self, event: &Event) {
+        let mut state = self.inner.state.lock();
+        let state = &mut *state;
+        let result = match event {
+            Event::Wanted { .. } => Ok(()),
+            Event::Started { id } => {
+                self.open(state, *id);
+                Ok(())
+            }
+            Event::Output { id, line, .. } => match self.open(state, *id) {
+                Some(w) => w
+                    .write_all(line.as_bytes())
+                    .and_then(|()| w.write_all(b"\n")),
+                None => Ok(()),
+            },
+            Event::Finished { id, .. } => match state.open.remove(id) {
+                Some(mut w) => w.flush(),
+                None => Ok(()),
+            },
+        };
+        if let Err(e) = result {
+            let path = state.paths.get(&event.id()).cloned().unwrap_or_default();
+            state
+                .error
+                .get_or_insert_with(|| format!("{}: {e}", path.display()));
+        }
+    }
+}
+
+/// The longest file name stem [`sanitize_file_name`] makes (file systems allow 255 bytes).
+const MAX_STEM: usize = 200;
+
+/// Turns a task name into a file name stem that is safe on common file systems: `/`, `\`, NUL,
+/// control characters and `%` become `%XX`; a leading `.` too (no hidden files, no `..`); an
+/// empty name becomes `%`; a name too long for a file system is cut and given a hash of the whole.
+/// Different names give different stems, and `build::prod` stays readable.
+///
+/// ```
+/// use parade::display::sanitize_file_name;
+/// assert_eq!(sanitize_file_name("build::prod"), "build::prod");
+/// assert_eq!(sanitize_file_name("src/main.rs"), "src%2Fmain.rs");
+/// assert_eq!(sanitize_file_name(".."), "%2E.");
+/// assert_eq!(sanitize_file_name("100%"), "100%25");
+/// ```
+pub fn sanitize_file_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for (i, c) in name.chars().enumerate() {
+        let escape = matches!(c, '/' | '\\' | '%' | '\0') || c.is_control() || (i == 0 && c == '.');
+        if escape {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                let _ = write!(out, "%{b:02X}");
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    if out.is_empty() {
+        out.push('%');
+    }
+    if out.len() > MAX_STEM {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        name.hash(&mut hasher);
+        let mut cut = MAX_STEM - 17;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+        let _ = write!(out, "~{:016x}", hasher.finish());
+    }
+    out
+}
+
+/// Makes a fresh directory for one run's logs, `<base>/.parade/logs/<run-id>/`, and points
+/// `<base>/.parade/logs/latest` at it. Run ids sort by start time: `20250131-235959.123-4242`
+/// (UTC date and time, milliseconds, process id).
+///
+/// ```
+/// let base = tempfile::tempdir().unwrap();
+/// let dir = parade::display::run_dir(base.path()).unwrap();
+/// assert!(dir.is_dir());
+/// let latest = base.path().join(".parade/logs/latest");
+/// assert_eq!(std::fs::canonicalize(latest).unwrap(), std::fs::canonicalize(&dir).unwrap());
+/// ```
+pub fn run_dir(base: &Path) -> io::Result<PathBuf> {
+    let logs = base.join(".parade").join("logs");
+    fs::create_dir_all(&logs)?;
+    let id = run_id(SystemTime::now(), std::process::id());
+    let dir = logs.join(&id);
+    fs::create_dir_all(&dir)?;
+    // Replace `latest` atomically: make the new link beside it, then rename over it.
+    let tmp = logs.join(format!(".latest-{}", std::process::id()));
+    let _ = fs::remove_file(&tmp);
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(&id, &tmp)?;
+        fs::rename(&tmp, logs.join("latest"))?;
+    }
+    Ok(dir)
+}
+
+/// `YYYYmmdd-HHMMSS.mmm-pid` in UTC.
+fn run_id(now: SystemTime, pid: u32) -> String {
+    let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs();
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rem = secs % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}.{:03}-{pid}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        since.subsec_millis()
+    )
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (
+        y,
+        u32::try_from(m).unwrap_or(1),
+        u32::try_from(d).unwrap_or(1),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn run_ids_are_utc_dates_and_sort_by_time() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
+        assert_eq!(run_id(t, 42), "20231114-221320.123-42");
+        assert_eq!(run_id(UNIX_EPOCH, 7), "19700101-000000.000-7");
+        let later = run_id(t + Duration::from_secs(1), 1);
+        assert!(later > run_id(t, 99_999));
+    }
+
+    #[test]
+    fn sanitized_names_stay_distinct_and_short() {
+        let names = ["a/b", "a%2Fb", "a\\b", ".x", "%2Ex", "", "%"];
+        let stems: std::collections::HashSet<_> =
+            names.iter().map(|n| sanitize_file_name(n)).collect();
+        assert_eq!(stems.len(), names.len());
+        let long = "é".repeat(300);
+        let stem = sanitize_file_name(&long);
+        assert!(stem.len() <= MAX_STEM);
+        assert_ne!(stem, sanitize_file_name(&"é".repeat(301)));
+    }
+
+    #[test]
+    fn a_second_run_dir_moves_latest() {
+        let base = tempfile::tempdir().unwrap();
+        let first = run_dir(base.path()).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+        let second = run_dir(base.path()).unwrap();
+        assert_ne!(first, second);
+        let latest = fs::read_link(base.path().join(".parade/logs/latest")).unwrap();
+        assert_eq!(latest, PathBuf::from(second.file_name().unwrap()));
+    }
+}
