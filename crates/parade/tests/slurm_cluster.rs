@@ -249,3 +249,81 @@ fn a_batch_queues_a_chain_with_afterok() {
     );
     wait_for("no job of the run in squeue", || queued(&run).is_empty());
 }
+
+#[derive(serde::Serialize)]
+struct Args {
+    n: u32,
+}
+
+#[derive(serde::Deserialize, Debug, PartialEq)]
+struct Out {
+    square: u32,
+    host: String,
+}
+
+/// A template whose `run` waits for `go` (if `WAIT` is set), counts its runs and squares `n`.
+fn square_template(root: &Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let t = root.join("square");
+    std::fs::create_dir_all(&t).unwrap();
+    let run = r#"#!/bin/sh
+echo run >> runs.txt
+if [ -n "$WAIT" ]; then while [ ! -e "$WAIT" ]; do sleep 0.2; done; fi
+n=$(sed -n 's/.*"n": *\([0-9]*\).*/\1/p' kwargs.json)
+echo "{\"square\": $((n*n)), \"host\": \"$(hostname)\"}" > result.json
+"#;
+    std::fs::write(t.join("run"), run).unwrap();
+    std::fs::set_permissions(t.join("run"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    t
+}
+
+#[test]
+#[ignore = "needs a Slurm cluster: run scripts/slurm-up.sh, then cargo test -p parade --test slurm_cluster -- --ignored"]
+fn template_jobs_on_slurm_are_reused_and_check_their_parameters() {
+    use parade::exec::slurm::{JobError, TemplateJob};
+    let dir = tempfile::tempdir().unwrap();
+    let run = run_id("template");
+    let slurm = Arc::new(SlurmExecutor::new(config(dir.path(), &run)));
+    let job = TemplateJob::new(square_template(dir.path()), dir.path().join("results/sq"))
+        .on_slurm(slurm.clone());
+    let out: Out = job.run(&Args { n: 6 }).unwrap();
+    assert_eq!(out.square, 36);
+    let again: Out = job.run(&Args { n: 6 }).unwrap();
+    assert_eq!(again, out);
+    assert_eq!(slurm.stats().sbatch, 1, "the finished job was reused");
+    let err = job.run::<_, Out>(&Args { n: 7 }).unwrap_err();
+    assert!(matches!(err, JobError::KwargsChanged { .. }), "{err}");
+}
+
+#[test]
+#[ignore = "needs a Slurm cluster: run scripts/slurm-up.sh, then cargo test -p parade --test slurm_cluster -- --ignored"]
+fn an_interrupted_template_job_is_waited_for_not_resubmitted() {
+    use parade::exec::slurm::TemplateJob;
+    let dir = tempfile::tempdir().unwrap();
+    let run = run_id("tjrestart");
+    let go = dir.path().join("go");
+    let template = square_template(dir.path());
+    let job_dir = dir.path().join("results/slow");
+    // The first process submits the job and is interrupted while it runs.
+    let first = TemplateJob::new(&template, &job_dir)
+        .env("WAIT", go.to_string_lossy())
+        .on_slurm(Arc::new(SlurmExecutor::new(config(dir.path(), &run))));
+    let abandoned = std::thread::spawn(move || first.run::<_, Out>(&Args { n: 3 }));
+    wait_for("the job queued", || queued(&run).len() == 1);
+    // The second finds it by name and waits for it.
+    let slurm = Arc::new(SlurmExecutor::new(config(dir.path(), &run)));
+    let second = TemplateJob::new(&template, &job_dir)
+        .env("WAIT", go.to_string_lossy())
+        .on_slurm(slurm.clone());
+    let waiter = std::thread::spawn(move || second.run::<_, Out>(&Args { n: 3 }));
+    wait_for("the second run to look", || slurm.stats().squeue >= 1);
+    std::fs::write(&go, "").unwrap();
+    assert_eq!(waiter.join().unwrap().unwrap().square, 9);
+    assert_eq!(slurm.stats().sbatch, 0);
+    assert_eq!(
+        std::fs::read_to_string(job_dir.join("runs.txt")).unwrap(),
+        "run\n",
+        "the script ran once"
+    );
+    assert_eq!(abandoned.join().unwrap().unwrap().square, 9);
+}

@@ -143,6 +143,11 @@ impl SlurmExecutor {
         JobFiles::new(&self.shared.work_dir, name)
     }
 
+    /// One `squeue` listing of this user's jobs.
+    pub(crate) fn list(&self) -> Result<HashMap<JobId, JobState>, CommandError> {
+        self.shared.client.list()
+    }
+
     pub(crate) fn submit(&self, subs: Vec<Submission>) {
         if subs.is_empty() {
             return;

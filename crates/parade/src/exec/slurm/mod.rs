@@ -7,6 +7,9 @@
 //!   a timeout. Each job writes its own exit status to a file ([`JobFiles`]), because clusters
 //!   often have no accounting database; a job that vanishes without one ends as lost.
 //! * [`SlurmBatch`] hands a whole graph to Slurm at once with `--dependency=afterok`.
+//! * [`TemplateJob`] runs a directory template once per job directory (locally or on Slurm),
+//!   reusing a finished job whose parameters and input hashes match; [`clean_jobs`] removes
+//!   unfinished ones.
 //! * The Slurm commands' paths, the poll interval and retries are set in [`SlurmConfig`]; tests
 //!   point [`SlurmConfig::bin_dir`] at fake scripts.
 //!
@@ -20,6 +23,7 @@ mod config;
 mod executor;
 mod names;
 mod script;
+mod template;
 
 pub use batch::{BatchNode, BatchRun, SlurmBatch};
 pub use client::{
@@ -29,3 +33,4 @@ pub use config::SlurmConfig;
 pub use executor::{JobEnd, SlurmExecutor, parse_slurm_time};
 pub use names::job_name;
 pub use script::{JobFiles, batch_script, shell_quote};
+pub use template::{JobError, TemplateJob, clean_jobs};
