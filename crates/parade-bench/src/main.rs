@@ -8,6 +8,7 @@ mod engine;
 mod iter;
 mod join;
 mod report;
+mod slurm;
 
 use clap::{Parser, Subcommand};
 
@@ -36,6 +37,8 @@ enum Bench {
     Join,
     /// Parallel pipelines, against rayon `par_iter`, `par_bridge`, `pariter` and sequential.
     Iter,
+    /// 200 trivial jobs on a real Slurm cluster, against a shell loop of `sbatch --wait`.
+    Slurm,
 }
 
 fn main() {
@@ -45,5 +48,6 @@ fn main() {
         Bench::Engine => engine::run(out.named("engine"), cli.quick),
         Bench::Join => join::run(out.named("join"), cli.quick),
         Bench::Iter => iter::run(out.named("iter"), cli.quick),
+        Bench::Slurm => slurm::run(out.named("slurm"), cli.quick),
     }
 }
