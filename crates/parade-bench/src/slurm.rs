@@ -41,14 +41,19 @@ pub fn run(out: &mut Report, quick: bool) {
     let ids: Vec<_> = (0..n)
         .map(|_| {
             let job = CommandJob::new(CommandSpec::new("true", [""; 0]));
-            engine.add(TaskSpec::from_job(job)).expect("no deps, no error")
+            engine
+                .add(TaskSpec::from_job(job))
+                .expect("no deps, no error")
         })
         .collect();
     let start = Instant::now();
     engine.want(ids.iter().copied()).expect("known tasks");
-    let states = engine.wait(ids).expect("no deadlock");
+    let ends = engine.wait(ids).expect("no deadlock");
     let took = start.elapsed();
-    let failed = states.iter().filter(|s| s.state != TaskState::Succeeded).count();
+    let failed = ends
+        .iter()
+        .filter(|s| s.state != TaskState::Succeeded)
+        .count();
     out.record(&case, "parade", n, took);
     let stats = slurm.stats();
     out.note(&format!(
@@ -63,9 +68,9 @@ pub fn run(out: &mut Report, quick: bool) {
         d = shell_dir.display()
     );
     let start = Instant::now();
-    let status = Command::new("sh").args(["-c", &script]).status();
+    let shell = Command::new("sh").args(["-c", &script]).status();
     let took = start.elapsed();
-    if !status.is_ok_and(|s| s.success()) {
+    if !shell.is_ok_and(|s| s.success()) {
         out.note("the sbatch --wait loop failed");
     }
     out.record(&case, "sbatch --wait (parallel)", n, took);

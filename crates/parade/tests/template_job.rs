@@ -105,7 +105,10 @@ fn a_failed_job_is_an_error_until_resumed_or_cleaned() {
     assert!(matches!(err, JobError::Unfinished { .. }), "{err}");
     assert!(err.to_string().contains("parade jobs clean"));
 
-    assert_eq!(clean_jobs(tmp.path(), true).unwrap(), [dir.clone()]);
+    assert_eq!(
+        clean_jobs(tmp.path(), true).unwrap(),
+        std::slice::from_ref(&dir)
+    );
     assert!(dir.exists(), "a dry run removes nothing");
     let resumed = plain.clone().can_resume(true);
     assert_eq!(

@@ -121,8 +121,6 @@ pub(crate) fn absolute(path: &Path) -> PathBuf {
     if path.is_absolute() {
         path.to_owned()
     } else {
-        std::env::current_dir()
-            .map(|cwd| cwd.join(path))
-            .unwrap_or_else(|_| path.to_owned())
+        std::env::current_dir().map_or_else(|_| path.to_owned(), |cwd| cwd.join(path))
     }
 }

@@ -323,21 +323,20 @@ impl TemplateJob {
             .cwd(dir)
             .env("PARADE_WORKDIR", workdir.to_string_lossy());
         spec.env.extend(self.env.iter().cloned());
-        let failure = match &self.slurm {
-            Some(slurm) => match slurm.run_one(&self.slurm_key(), spec).outcome {
+        let failure = if let Some(slurm) = &self.slurm {
+            match slurm.run_one(&self.slurm_key(), spec).outcome {
                 Outcome::Succeeded | Outcome::Skipped(_) => None,
                 Outcome::Failed(reason) => Some(reason.to_string()),
-            },
-            None => {
-                let status = Command::new(&spec.program)
-                    .args(&spec.args)
-                    .envs(spec.env.iter().map(|(k, v)| (k, v)))
-                    .current_dir(dir)
-                    .stdin(Stdio::null())
-                    .status()
-                    .map_err(io(dir))?;
-                (!status.success()).then(|| status.to_string())
             }
+        } else {
+            let status = Command::new(&spec.program)
+                .args(&spec.args)
+                .envs(spec.env.iter().map(|(k, v)| (k, v)))
+                .current_dir(dir)
+                .stdin(Stdio::null())
+                .status()
+                .map_err(io(dir))?;
+            (!status.success()).then(|| status.to_string())
         };
         match failure {
             None => Ok(()),
@@ -446,10 +445,10 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn format_hashes(hashes: &BTreeMap<String, String>) -> String {
-    hashes
-        .iter()
-        .map(|(path, sha)| format!("{sha}  {path}\n"))
-        .collect()
+    hashes.iter().fold(String::new(), |mut s, (path, sha)| {
+        let _ = writeln!(s, "{sha}  {path}");
+        s
+    })
 }
 
 fn parse_hashes(text: &str) -> BTreeMap<String, String> {
