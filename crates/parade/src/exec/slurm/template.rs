@@ -136,7 +136,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> JobError + '_ {
 /// # use std::os::unix::fs::PermissionsExt;
 /// # std::fs::set_permissions(template.join("run"), std::fs::Permissions::from_mode(0o755))?;
 /// #[derive(serde::Serialize)] struct Args { n: u32 }
-/// #[derive(serde::Deserialize)] struct Out { square: u32 }
+/// #[derive(serde::Deserialize, Debug)] struct Out { square: u32 }
 /// let job = TemplateJob::new(&template, tmp.path().join("results/sq7"));
 /// let out: Out = job.run(&Args { n: 7 })?;
 /// assert_eq!(out.square, 49);
