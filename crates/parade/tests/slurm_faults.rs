@@ -190,8 +190,12 @@ fn a_transient_squeue_failure_is_retried_and_the_run_goes_on() {
     let t = engine.add(task("true")).unwrap();
     engine.want([t]).unwrap();
     // Let polls fail and be retried, then let the job finish.
-    wait_for("three squeue calls", || {
+    wait_for("three squeue calls and the job submitted", || {
         fake.read("squeue.count").trim().parse::<u32>().unwrap_or(0) >= 3
+            && std::fs::read_dir(fake.path("jobs"))
+                .unwrap()
+                .next()
+                .is_some()
     });
     let job = std::fs::read_dir(fake.path("jobs"))
         .unwrap()
