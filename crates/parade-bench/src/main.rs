@@ -9,6 +9,7 @@ mod graph;
 mod iter;
 mod join;
 mod report;
+mod slurm;
 
 use clap::{Parser, Subcommand};
 
@@ -39,6 +40,8 @@ enum Bench {
     Iter,
     /// The graph face on 100,000 tasks in a layered DAG (width 100), against the raw engine.
     Graph,
+    /// 200 trivial jobs on a real Slurm cluster, against a shell loop of `sbatch --wait`.
+    Slurm,
 }
 
 fn main() {
@@ -49,5 +52,6 @@ fn main() {
         Bench::Join => join::run(out.named("join"), cli.quick),
         Bench::Iter => iter::run(out.named("iter"), cli.quick),
         Bench::Graph => graph::run(out.named("graph"), cli.quick),
+        Bench::Slurm => slurm::run(out.named("slurm"), cli.quick),
     }
 }

@@ -5,7 +5,7 @@ use std::cell::{Cell, RefCell};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
-use super::{Engine, Job, Outcome, Reason, TaskContext, TaskId, panic_message};
+use super::{Engine, Job, Outcome, Reason, Stream, TaskContext, TaskId, panic_message};
 
 thread_local! {
     /// The tasks this thread is running, innermost last (a waiting task may run others).
@@ -90,6 +90,13 @@ impl Runnable {
     /// The task's time limit, if it has one.
     pub fn timeout(&self) -> Option<Duration> {
         self.timeout
+    }
+
+    /// Emits one line of the task's output for observers, as [`TaskContext::emit_from`] does
+    /// for jobs that run in this process. Executors that run jobs elsewhere use it to forward
+    /// what the job printed (for instance, read back from a Slurm job's output file).
+    pub fn emit(&self, stream: Stream, line: impl Into<String>) {
+        self.engine.emit_output(self.id, stream, line.into());
     }
 
     /// Runs the job on this thread, catching a panic as a failure, and reports how it ended.

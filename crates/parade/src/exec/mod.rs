@@ -12,6 +12,7 @@ mod command;
 mod inline;
 mod pool;
 pub mod process;
+pub mod slurm;
 pub mod thread_cache;
 
 use crate::engine::{Engine, Progress, Runnable, Signal, TaskId};
@@ -19,6 +20,7 @@ use crate::engine::{Engine, Progress, Runnable, Signal, TaskId};
 pub use command::{CommandJob, CommandSpec, Resources};
 pub use inline::Inline;
 pub use pool::ThreadPool;
+pub use slurm::{SlurmConfig, SlurmExecutor};
 
 /// Runs the jobs of started tasks and reports how each ended.
 ///

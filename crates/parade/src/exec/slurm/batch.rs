@@ -1,0 +1,150 @@
+//! [`SlurmBatch`]: a graph of commands handed to Slurm at once, each job held by Slurm with
+//! `--dependency=afterok:…` until the jobs it needs have succeeded.
+
+use std::time::Duration;
+
+use crossbeam_channel::unbounded;
+
+use super::SlurmExecutor;
+use super::executor::{JobEnd, Sink, Submission};
+use super::names::job_name;
+use crate::engine::Outcome;
+use crate::exec::CommandSpec;
+
+/// A node of a [`SlurmBatch`], used to name what later nodes depend on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct BatchNode(usize);
+
+impl BatchNode {
+    /// Its position in the batch (and in [`BatchRun::wait`]'s answer).
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
+struct Node {
+    key: String,
+    spec: CommandSpec,
+    after: Vec<usize>,
+}
+
+/// A whole graph of commands queued on Slurm in one go: every job is submitted at once, and
+/// Slurm starts each one when the jobs it depends on have succeeded (`afterok`); when one
+/// fails, Slurm cancels its dependents (`--kill-on-invalid-dep=yes`), which end as failed with
+/// a reason that says so.
+///
+/// This is the way to let the cluster, not parade, release a chain. Tasks run through an
+/// [`Engine`](crate::engine::Engine) on a [`SlurmExecutor`] are instead submitted one by one
+/// as their inputs finish. Nodes can only depend on nodes added before them, so a batch has no
+/// cycle.
+///
+/// ```no_run
+/// use parade::exec::CommandSpec;
+/// use parade::exec::slurm::{SlurmBatch, SlurmConfig, SlurmExecutor};
+/// let slurm = SlurmExecutor::new(SlurmConfig::new("/shared/parade").run_id("chain"));
+/// let sh = |s: &str| CommandSpec::shell(&["sh", "-c"], s);
+/// let mut batch = SlurmBatch::new();
+/// let fetch = batch.add("fetch", sh("echo fetched > data"), &[]);
+/// let left = batch.add("left", sh("wc -c data"), &[fetch]);
+/// let right = batch.add("right", sh("wc -l data"), &[fetch]);
+/// batch.add("report", sh("echo done"), &[left, right]);
+/// let ends = batch.submit(&slurm).wait();
+/// assert!(ends.iter().all(|e| e.outcome == parade::engine::Outcome::Succeeded));
+/// ```
+#[derive(Default)]
+pub struct SlurmBatch {
+    nodes: Vec<Node>,
+}
+
+impl SlurmBatch {
+    /// An empty batch.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a command, named `key` within the run (its job is `parade-<run id>-<key>`), that
+    /// runs after every node of `after` succeeded.
+    pub fn add(&mut self, key: &str, spec: CommandSpec, after: &[BatchNode]) -> BatchNode {
+        let node = BatchNode(self.nodes.len());
+        self.nodes.push(Node {
+            key: key.to_owned(),
+            spec,
+            after: after.iter().map(|n| n.0).collect(),
+        });
+        node
+    }
+
+    /// How many nodes it has.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether it has no node.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Submits every node to `slurm` (in the order they were added) and returns at once.
+    pub fn submit(self, slurm: &SlurmExecutor) -> BatchRun {
+        let (tx, rx) = unbounded();
+        let n = self.nodes.len();
+        let run_id = slurm.config().run_id.clone();
+        let subs = self
+            .nodes
+            .into_iter()
+            .enumerate()
+            .map(|(i, node)| Submission {
+                name: job_name(&run_id, &node.key),
+                label: format!("batch node `{}`", node.key),
+                spec: node.spec,
+                after: node.after,
+                sink: Sink::Channel(tx.clone(), i),
+                timeout: None,
+                target: None,
+            })
+            .collect();
+        slurm.submit(subs);
+        BatchRun { rx, n }
+    }
+}
+
+/// A submitted [`SlurmBatch`], to wait for.
+pub struct BatchRun {
+    rx: crossbeam_channel::Receiver<(usize, JobEnd)>,
+    n: usize,
+}
+
+impl BatchRun {
+    /// Waits until every node has ended; their ends in the order the nodes were added.
+    pub fn wait(self) -> Vec<JobEnd> {
+        let mut ends: Vec<Option<JobEnd>> = vec![None; self.n];
+        for _ in 0..self.n {
+            match self.rx.recv() {
+                Ok((i, end)) => ends[i] = Some(end),
+                Err(_) => break,
+            }
+        }
+        ends.into_iter()
+            .map(|e| {
+                e.unwrap_or_else(|| JobEnd {
+                    outcome: Outcome::failed(
+                        "the Slurm polling thread stopped before the job ended",
+                    ),
+                    job: None,
+                    files: None,
+                    duration: Duration::ZERO,
+                })
+            })
+            .collect()
+    }
+}
+
+impl SlurmExecutor {
+    /// Submits one command as job `parade-<run id>-<key>` and waits until it ends, outside any
+    /// engine (template jobs use it).
+    pub fn run_one(&self, key: &str, spec: CommandSpec) -> JobEnd {
+        let mut batch = SlurmBatch::new();
+        batch.add(key, spec, &[]);
+        batch.submit(self).wait().remove(0)
+    }
+}

@@ -1,0 +1,126 @@
+//! [`SlurmConfig`]: where the Slurm commands are, where job files go, how often to poll.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How a [`SlurmExecutor`](super::SlurmExecutor) talks to the cluster.
+///
+/// ```
+/// use std::time::Duration;
+/// use parade::exec::slurm::SlurmConfig;
+/// let cfg = SlurmConfig::new("/shared/run-1")
+///     .run_id("nightly")
+///     .poll_interval(Duration::from_millis(500))
+///     .sbatch_arg("--partition=short");
+/// assert_eq!(cfg.command("squeue"), std::path::PathBuf::from("squeue"));
+/// let faked = cfg.bin_dir("/tmp/fake-slurm");
+/// assert_eq!(faked.command("squeue"), std::path::PathBuf::from("/tmp/fake-slurm/squeue"));
+/// ```
+#[derive(Clone, Debug)]
+pub struct SlurmConfig {
+    /// The directory holding `sbatch`, `squeue`, `scontrol` and `scancel`; `None` looks them up
+    /// on `PATH`. Tests point it at fake scripts.
+    pub bin_dir: Option<PathBuf>,
+    /// Where batch scripts, output files and exit-status files go. Jobs run on other machines,
+    /// so on a real cluster it must be on a file system they share.
+    pub work_dir: PathBuf,
+    /// Names this run: every job name starts with `parade-<run_id>-`, which is how a restarted
+    /// run finds its queued and running jobs again instead of submitting copies.
+    pub run_id: String,
+    /// Time between two polls; each poll makes one `squeue` call for all jobs in flight.
+    pub poll_interval: Duration,
+    /// How many times a failed Slurm command is tried again before the failure counts.
+    pub retries: u32,
+    /// The wait before the first retry; it doubles with each further try.
+    pub retry_backoff: Duration,
+    /// After this many polls in a row in which `squeue` failed (retries included), the jobs in
+    /// flight end as lost.
+    pub max_failed_polls: u32,
+    /// Arguments given to every `sbatch` call, before the task's own resources.
+    pub sbatch_args: Vec<String>,
+    /// How many jobs the executor takes at once (the engine's parallel limit starts here).
+    pub capacity: usize,
+}
+
+impl SlurmConfig {
+    /// A configuration writing job files under `work_dir`, with defaults for the rest: commands
+    /// from `PATH`, run id `run`, a poll every second, 3 retries from 200 ms, 30 failed polls.
+    pub fn new(work_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            bin_dir: None,
+            work_dir: work_dir.into(),
+            run_id: "run".to_owned(),
+            poll_interval: Duration::from_secs(1),
+            retries: 3,
+            retry_backoff: Duration::from_millis(200),
+            max_failed_polls: 30,
+            sbatch_args: Vec::new(),
+            capacity: 1000,
+        }
+    }
+
+    /// Uses the Slurm commands in `dir` instead of those on `PATH`.
+    pub fn bin_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.bin_dir = Some(dir.into());
+        self
+    }
+
+    /// Sets the run id (letters, digits, `-`, `_` and `.`; anything else becomes `_`).
+    pub fn run_id(mut self, id: impl Into<String>) -> Self {
+        self.run_id = super::names::sanitize(&id.into());
+        self
+    }
+
+    /// Sets the time between polls.
+    pub fn poll_interval(mut self, every: Duration) -> Self {
+        self.poll_interval = every;
+        self
+    }
+
+    /// Sets how many times a failed command is retried, and the first wait.
+    pub fn retries(mut self, retries: u32, backoff: Duration) -> Self {
+        self.retries = retries;
+        self.retry_backoff = backoff;
+        self
+    }
+
+    /// Sets after how many failed polls in a row the jobs in flight end as lost.
+    pub fn max_failed_polls(mut self, polls: u32) -> Self {
+        self.max_failed_polls = polls.max(1);
+        self
+    }
+
+    /// Adds an argument for every `sbatch` call (e.g. `--partition=short`).
+    pub fn sbatch_arg(mut self, arg: impl Into<String>) -> Self {
+        self.sbatch_args.push(arg.into());
+        self
+    }
+
+    /// Sets how many jobs the executor takes at once.
+    pub fn capacity(mut self, jobs: usize) -> Self {
+        self.capacity = jobs.max(1);
+        self
+    }
+
+    /// The path used to run the Slurm command `name`.
+    pub fn command(&self, name: &str) -> PathBuf {
+        match &self.bin_dir {
+            Some(dir) => dir.join(name),
+            None => PathBuf::from(name),
+        }
+    }
+
+    /// The work directory made absolute (jobs do not start in this process's directory).
+    pub(crate) fn absolute_work_dir(&self) -> PathBuf {
+        absolute(&self.work_dir)
+    }
+}
+
+/// `path` joined to the current directory when relative.
+pub(crate) fn absolute(path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_owned()
+    } else {
+        std::env::current_dir().map_or_else(|_| path.to_owned(), |cwd| cwd.join(path))
+    }
+}

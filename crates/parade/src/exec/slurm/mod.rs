@@ -1,0 +1,36 @@
+//! Slurm, the cluster executor: tasks become Slurm jobs.
+//!
+//! * [`SlurmExecutor`] runs the command jobs an [`Engine`](crate::engine::Engine) starts as
+//!   `sbatch --parsable` jobs named after the run ([`job_name`]), polls all of them with one
+//!   `squeue` call per interval (`scontrol show job` for jobs missing from the listing), and
+//!   stops them with `scancel` on a cancel, [`Engine::stop`](crate::engine::Engine::stop) or
+//!   a timeout. Each job writes its own exit status to a file ([`JobFiles`]), because clusters
+//!   often have no accounting database; a job that vanishes without one ends as lost.
+//! * [`SlurmBatch`] hands a whole graph to Slurm at once with `--dependency=afterok`.
+//! * [`TemplateJob`] runs a directory template once per job directory (locally or on Slurm),
+//!   reusing a finished job whose parameters and input hashes match; [`clean_jobs`] removes
+//!   unfinished ones.
+//! * The Slurm commands' paths, the poll interval and retries are set in [`SlurmConfig`]; tests
+//!   point [`SlurmConfig::bin_dir`] at fake scripts.
+//!
+//! This module knows Slurm's commands and states; it does not know task names, task files or
+//! terminals. Its batch script runs a [`CommandSpec`](crate::exec::CommandSpec) and nothing
+//! else.
+
+mod batch;
+mod client;
+mod config;
+mod executor;
+mod names;
+mod script;
+mod template;
+
+pub use batch::{BatchNode, BatchRun, SlurmBatch};
+pub use client::{
+    CommandError, JobId, JobState, SlurmStats, parse_sbatch, parse_scontrol, parse_squeue,
+};
+pub use config::SlurmConfig;
+pub use executor::{JobEnd, SlurmExecutor, parse_slurm_time};
+pub use names::job_name;
+pub use script::{JobFiles, batch_script, shell_quote};
+pub use template::{JobError, TemplateJob, clean_jobs};

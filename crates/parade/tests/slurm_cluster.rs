@@ -1,0 +1,327 @@
+//! The Slurm executor against a real cluster. Every test here is ignored by default; start a
+//! single-node cluster with `scripts/slurm-up.sh` (as root), then run
+//! `cargo test -p parade --test slurm_cluster -- --ignored`.
+//!
+//! Tests wait on states, never on fixed sleeps: the scheduler takes a few seconds to start
+//! jobs and to release dependencies.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parade::engine::{Engine, Outcome, Reason, TaskId, TaskSpec, TaskState};
+use parade::exec::slurm::{SlurmBatch, SlurmConfig, SlurmExecutor};
+use parade::exec::{CommandJob, CommandSpec, Resources};
+
+const NEEDS: &str = "needs a Slurm cluster: run scripts/slurm-up.sh, then cargo test -p parade --test slurm_cluster -- --ignored";
+
+/// A run id no earlier test run used.
+fn run_id(test: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{test}-{}-{nanos}", std::process::id())
+}
+
+fn config(work: &Path, run: &str) -> SlurmConfig {
+    SlurmConfig::new(work.join("slurm"))
+        .run_id(run)
+        .poll_interval(Duration::from_millis(200))
+}
+
+fn sh(script: &str) -> CommandSpec {
+    CommandSpec::shell(&["sh", "-c"], script)
+}
+
+/// The run's jobs that `squeue` still shows as pending or running.
+fn queued(run: &str) -> Vec<String> {
+    let out = Command::new("squeue")
+        .args(["--noheader", "--format=%j"])
+        .output()
+        .expect("squeue runs");
+    let prefix = format!("parade-{run}-");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.trim().starts_with(&prefix))
+        .map(|l| l.trim().to_owned())
+        .collect()
+}
+
+/// Every job of the run Slurm still remembers, in any state.
+fn all_jobs(run: &str) -> Vec<String> {
+    let out = Command::new("squeue")
+        .args(["--noheader", "--states=all", "--format=%j"])
+        .output()
+        .expect("squeue runs");
+    let prefix = format!("parade-{run}-");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.trim().starts_with(&prefix))
+        .map(|l| l.trim().to_owned())
+        .collect()
+}
+
+fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    for _ in 0..600 {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// A fan-out/fan-in of shell commands in `dir`: one source, four workers, one sum.
+fn fan(engine: &Engine, dir: &Path) -> Vec<TaskId> {
+    let job = |script: &str| TaskSpec::from_job(CommandJob::new(sh(script).cwd(dir)));
+    let source = engine.add(job("seq 1 100 > numbers")).unwrap();
+    let workers: Vec<TaskId> = (1..=4)
+        .map(|k| {
+            let script = format!("awk '{{ s += $1 * {k} }} END {{ print s }}' numbers > part{k}");
+            engine.add(job(&script).dep(source)).unwrap()
+        })
+        .collect();
+    let sum = engine
+        .add(
+            job("cat part1 part2 part3 part4 | awk '{ s += $1 } END { print s }' > sum")
+                .deps(workers.clone()),
+        )
+        .unwrap();
+    let mut all = vec![source];
+    all.extend(workers);
+    all.push(sum);
+    engine.want([sum]).unwrap();
+    all
+}
+
+#[test]
+#[ignore = "needs a Slurm cluster: run scripts/slurm-up.sh, then cargo test -p parade --test slurm_cluster -- --ignored"]
+fn fan_out_fan_in_matches_a_local_run() {
+    let local_dir = tempfile::tempdir().unwrap();
+    let local = Engine::new();
+    let ids = fan(&local, local_dir.path());
+    assert!(
+        local
+            .wait(ids)
+            .unwrap()
+            .iter()
+            .all(|s| s.state == TaskState::Succeeded)
+    );
+
+    let slurm_dir = tempfile::tempdir().unwrap();
+    let run = run_id("fan");
+    let slurm = Arc::new(SlurmExecutor::new(config(slurm_dir.path(), &run)));
+    let engine = Engine::with_executor(slurm.clone());
+    let ids = fan(&engine, slurm_dir.path());
+    let states = engine.wait(ids).unwrap();
+    assert!(
+        states.iter().all(|s| s.state == TaskState::Succeeded),
+        "{states:?}\n{NEEDS}"
+    );
+    let read = |d: &Path| std::fs::read_to_string(d.join("sum")).unwrap();
+    assert_eq!(read(slurm_dir.path()), read(local_dir.path()));
+    assert_eq!(read(slurm_dir.path()).trim(), "50500");
+    assert_eq!(slurm.stats().sbatch, 6);
+}
+
+#[test]
+#[ignore = "needs a Slurm cluster: run scripts/slurm-up.sh, then cargo test -p parade --test slurm_cluster -- --ignored"]
+fn failing_and_timed_out_jobs_end_failed_and_leave_nothing_queued() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = run_id("fail");
+    let engine = Engine::with_executor(Arc::new(SlurmExecutor::new(config(dir.path(), &run))));
+    let job = |spec: CommandSpec| TaskSpec::from_job(CommandJob::new(spec));
+    let fails = engine.add(job(sh("echo failing; exit 7"))).unwrap();
+    let ours = engine
+        .add(job(sh("sleep 300")).timeout(Duration::from_secs(2)))
+        .unwrap();
+    let theirs = engine
+        .add(job(sh("sleep 300").resources(Resources {
+            time: Some("0:01".into()),
+            ..Resources::default()
+        })))
+        .unwrap();
+    engine.want([fails, ours, theirs]).unwrap();
+    let st = engine.wait([fails, ours, theirs]).unwrap();
+    assert_eq!(st[0].reason, Some(Reason::Exit(7)));
+    assert_eq!(st[1].reason, Some(Reason::Timeout(Duration::from_secs(2))));
+    assert_eq!(st[2].state, TaskState::Failed);
+    assert!(
+        matches!(st[2].reason, Some(Reason::Timeout(_))),
+        "{:?}",
+        st[2]
+    );
+    wait_for("no job of the run in squeue", || queued(&run).is_empty());
+}
+
+#[test]
+#[ignore = "needs a Slurm cluster: run scripts/slurm-up.sh, then cargo test -p parade --test slurm_cluster -- --ignored"]
+fn a_stopped_run_cancels_its_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = run_id("stop");
+    let engine = Engine::with_executor(Arc::new(SlurmExecutor::new(config(dir.path(), &run))));
+    let ids: Vec<TaskId> = (0..3)
+        .map(|_| {
+            engine
+                .add(TaskSpec::from_job(CommandJob::new(sh("sleep 300"))))
+                .unwrap()
+        })
+        .collect();
+    engine.want(ids.clone()).unwrap();
+    wait_for("three jobs queued", || queued(&run).len() == 3);
+    engine.stop();
+    let st = engine.wait(ids).unwrap();
+    assert!(st.iter().all(|s| s.state == TaskState::Cancelled), "{st:?}");
+    wait_for("no job of the run in squeue", || queued(&run).is_empty());
+}
+
+#[test]
+#[ignore = "needs a Slurm cluster: run scripts/slurm-up.sh, then cargo test -p parade --test slurm_cluster -- --ignored"]
+fn a_restarted_run_waits_for_its_running_job_instead_of_resubmitting() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = run_id("restart");
+    let marker = dir.path().join("marker");
+    let script = format!(
+        "while [ ! -e {m} ]; do sleep 0.2; done; echo ran >> {c}",
+        m = marker.display(),
+        c = dir.path().join("count").display()
+    );
+    // The first run submits the job and is abandoned while the job runs.
+    let first = Engine::with_executor(Arc::new(SlurmExecutor::new(config(dir.path(), &run))));
+    let t = first
+        .add(TaskSpec::from_job(CommandJob::new(sh(&script))))
+        .unwrap();
+    first.want([t]).unwrap();
+    wait_for("the job queued", || queued(&run).len() == 1);
+    // The second run, same run id and work directory, finds the job by name.
+    let slurm = Arc::new(SlurmExecutor::new(config(dir.path(), &run)));
+    let second = Engine::with_executor(slurm.clone());
+    let t2 = second
+        .add(TaskSpec::from_job(CommandJob::new(sh(&script))))
+        .unwrap();
+    second.want([t2]).unwrap();
+    std::fs::write(&marker, "").unwrap();
+    assert_eq!(second.wait([t2]).unwrap()[0].state, TaskState::Succeeded);
+    assert_eq!(slurm.stats().sbatch, 0, "the second run submitted nothing");
+    assert_eq!(all_jobs(&run).len(), 1);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("count")).unwrap(),
+        "ran\n"
+    );
+    assert_eq!(first.wait([t]).unwrap()[0].state, TaskState::Succeeded);
+}
+
+#[test]
+#[ignore = "needs a Slurm cluster: run scripts/slurm-up.sh, then cargo test -p parade --test slurm_cluster -- --ignored"]
+fn a_batch_queues_a_chain_with_afterok() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = run_id("batch");
+    let slurm = SlurmExecutor::new(config(dir.path(), &run));
+    let d = dir.path().display().to_string();
+    let mut batch = SlurmBatch::new();
+    let a = batch.add("a", sh(&format!("echo 1 > {d}/a")), &[]);
+    let b = batch.add(
+        "b",
+        sh(&format!("cat {d}/a > {d}/b; echo 2 >> {d}/b")),
+        &[a],
+    );
+    let bad = batch.add("bad", sh("exit 4"), &[b]);
+    batch.add("never", sh(&format!("touch {d}/never")), &[bad]);
+    let ends = batch.submit(&slurm).wait();
+    assert_eq!(ends[0].outcome, Outcome::Succeeded);
+    assert_eq!(ends[1].outcome, Outcome::Succeeded);
+    assert_eq!(ends[2].outcome, Outcome::Failed(Reason::Exit(4)));
+    let never = format!("{:?}", ends[3].outcome);
+    assert!(never.contains("never ran"), "{never}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("b")).unwrap(),
+        "1\n2\n"
+    );
+    assert!(!dir.path().join("never").exists());
+    assert_eq!(
+        slurm.stats().sbatch,
+        4,
+        "the whole chain was submitted at once"
+    );
+    wait_for("no job of the run in squeue", || queued(&run).is_empty());
+}
+
+#[derive(serde::Serialize)]
+struct Args {
+    n: u32,
+}
+
+#[derive(serde::Deserialize, Debug, PartialEq)]
+struct Out {
+    square: u32,
+    host: String,
+}
+
+/// A template whose `run` waits for `go` (if `WAIT` is set), counts its runs and squares `n`.
+fn square_template(root: &Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let t = root.join("square");
+    std::fs::create_dir_all(&t).unwrap();
+    let run = r#"#!/bin/sh
+echo run >> runs.txt
+if [ -n "$WAIT" ]; then while [ ! -e "$WAIT" ]; do sleep 0.2; done; fi
+n=$(sed -n 's/.*"n": *\([0-9]*\).*/\1/p' kwargs.json)
+echo "{\"square\": $((n*n)), \"host\": \"$(hostname)\"}" > result.json
+"#;
+    std::fs::write(t.join("run"), run).unwrap();
+    std::fs::set_permissions(t.join("run"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    t
+}
+
+#[test]
+#[ignore = "needs a Slurm cluster: run scripts/slurm-up.sh, then cargo test -p parade --test slurm_cluster -- --ignored"]
+fn template_jobs_on_slurm_are_reused_and_check_their_parameters() {
+    use parade::exec::slurm::{JobError, TemplateJob};
+    let dir = tempfile::tempdir().unwrap();
+    let run = run_id("template");
+    let slurm = Arc::new(SlurmExecutor::new(config(dir.path(), &run)));
+    let job = TemplateJob::new(square_template(dir.path()), dir.path().join("results/sq"))
+        .on_slurm(slurm.clone());
+    let out: Out = job.run(&Args { n: 6 }).unwrap();
+    assert_eq!(out.square, 36);
+    let again: Out = job.run(&Args { n: 6 }).unwrap();
+    assert_eq!(again, out);
+    assert_eq!(slurm.stats().sbatch, 1, "the finished job was reused");
+    let err = job.run::<_, Out>(&Args { n: 7 }).unwrap_err();
+    assert!(matches!(err, JobError::KwargsChanged { .. }), "{err}");
+}
+
+#[test]
+#[ignore = "needs a Slurm cluster: run scripts/slurm-up.sh, then cargo test -p parade --test slurm_cluster -- --ignored"]
+fn an_interrupted_template_job_is_waited_for_not_resubmitted() {
+    use parade::exec::slurm::TemplateJob;
+    let dir = tempfile::tempdir().unwrap();
+    let run = run_id("tjrestart");
+    let go = dir.path().join("go");
+    let template = square_template(dir.path());
+    let job_dir = dir.path().join("results/slow");
+    // The first process submits the job and is interrupted while it runs.
+    let first = TemplateJob::new(&template, &job_dir)
+        .env("WAIT", go.to_string_lossy())
+        .on_slurm(Arc::new(SlurmExecutor::new(config(dir.path(), &run))));
+    let abandoned = std::thread::spawn(move || first.run::<_, Out>(&Args { n: 3 }));
+    wait_for("the job queued", || queued(&run).len() == 1);
+    // The second finds it by name and waits for it.
+    let slurm = Arc::new(SlurmExecutor::new(config(dir.path(), &run)));
+    let second = TemplateJob::new(&template, &job_dir)
+        .env("WAIT", go.to_string_lossy())
+        .on_slurm(slurm.clone());
+    let waiter = std::thread::spawn(move || second.run::<_, Out>(&Args { n: 3 }));
+    wait_for("the second run to look", || slurm.stats().squeue >= 1);
+    std::fs::write(&go, "").unwrap();
+    assert_eq!(waiter.join().unwrap().unwrap().square, 9);
+    assert_eq!(slurm.stats().sbatch, 0);
+    assert_eq!(
+        std::fs::read_to_string(job_dir.join("runs.txt")).unwrap(),
+        "run\n",
+        "the script ran once"
+    );
+    assert_eq!(abandoned.join().unwrap().unwrap().square, 9);
+}
