@@ -342,7 +342,7 @@ fn unordered_hands_out_items_as_they_finish() {
 #[test]
 fn consumers_agree_with_sequential_iterators() {
     let p = || parade::iter(1..=1000u64).workers(3).map(|x| x * 3);
-    assert_eq!(p().sum::<u64>(), (1..=1000u64).map(|x| x * 3).sum());
+    assert_eq!(p().sum::<u64>(), (1..=1000u64).map(|x| x * 3).sum::<u64>());
     assert_eq!(p().count(), 1000);
     assert_eq!(
         p().fold(Vec::new(), |mut v, x| {
