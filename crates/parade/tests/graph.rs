@@ -250,8 +250,6 @@ fn wait_all_reports_every_root_failure_in_submission_order() {
 }
 
 #[test]
-#[ignore = "engine race: an outside waiter sometimes gets a spurious Deadlock while a task waits \
-            inside the pool (same as tests/engine.rs tasks_grow_the_graph_and_wait_inside_a_one_thread_pool)"]
 fn a_task_can_submit_and_wait_for_tasks_on_its_own_graph() {
     let g = threads();
     let g2 = g.clone();

@@ -160,7 +160,7 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// The candidates close to `word`, nearest first (at most three): within a third of the
-/// word's length, and at least 2 edits.
+/// word's length (at least 2 edits), and at most one edit farther than the nearest.
 ///
 /// ```
 /// use parade_cli::taskfile::suggest;
@@ -176,7 +176,13 @@ pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .collect();
     close.sort_unstable();
     close.dedup();
-    close.into_iter().take(3).map(|(_, c)| c).collect()
+    let best = close.first().map_or(0, |&(d, _)| d);
+    close
+        .into_iter()
+        .take_while(|&(d, _)| d <= best + 1)
+        .take(3)
+        .map(|(_, c)| c)
+        .collect()
 }
 
 /// `did you mean `a` or `b`?`, or `None` with no suggestion.
