@@ -13,7 +13,9 @@
 //! run ready jobs (a thread pool, inline); everything a run does is told through engine
 //! [`engine::Event`]s to observers.
 
+pub mod display;
 pub mod engine;
 pub mod exec;
+pub mod flow;
 pub mod iter;
 pub mod join;

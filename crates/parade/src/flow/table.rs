@@ -1,0 +1,456 @@
+//! The flow's name table: protos, procs (and placeholders for names nothing defines yet), and
+//! how names become procs: matching protos, choices, globs, and dependency resolution.
+//!
+//! Making a proc whose dependencies name proto instances does not recurse: instances get a
+//! placeholder task at once and wait in a queue to be defined, so a chain of ten thousand
+//! proto instances costs a loop, not a deep stack.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use crate::engine::{TaskId, TaskSpec};
+
+use super::{
+    Decl, Dep, Flow, FlowError, Lookup, Pattern, Rdep, glob_match, has_placeholders, is_glob,
+};
+
+/// A registered proto.
+pub(crate) struct ProtoRec {
+    pub(crate) pattern: Pattern,
+    pub(crate) decl: Decl,
+}
+
+/// Whether a name has its work yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Defn {
+    /// Named as a dependency (or rdep target) but defined by nothing so far.
+    Missing,
+    /// A proto instance queued to be defined.
+    Pending,
+    /// A proc with its work.
+    Defined,
+}
+
+/// One named task of the flow.
+pub(crate) struct ProcRec {
+    pub(crate) name: Arc<str>,
+    pub(crate) defn: Defn,
+    pub(crate) proto: Option<usize>,
+    pub(crate) args: Arc<[(String, String)]>,
+    pub(crate) deps: Vec<TaskId>,
+    pub(crate) rules: Vec<Rdep>,
+    pub(crate) locks: Vec<String>,
+    pub(crate) wave: u32,
+    pub(crate) description: Option<String>,
+}
+
+/// All names of one flow.
+#[derive(Default)]
+pub(crate) struct Table {
+    pub(crate) protos: Vec<Arc<ProtoRec>>,
+    pub(crate) by_pattern: HashMap<String, usize>,
+    /// By task index.
+    pub(crate) procs: Vec<Option<ProcRec>>,
+    pub(crate) by_name: HashMap<Arc<str>, TaskId>,
+    /// Procs that declare rdeps, and protos that do.
+    pub(crate) rule_procs: Vec<TaskId>,
+    pub(crate) rule_protos: Vec<usize>,
+    pending: VecDeque<TaskId>,
+}
+
+impl Table {
+    pub(crate) fn rec(&self, id: TaskId) -> &ProcRec {
+        self.procs[id.index()]
+            .as_ref()
+            .expect("every flow task has a record")
+    }
+
+    pub(crate) fn rec_mut(&mut self, id: TaskId) -> &mut ProcRec {
+        self.procs[id.index()]
+            .as_mut()
+            .expect("every flow task has a record")
+    }
+
+    /// The id of a proc that exists (defined or being defined), not a missing placeholder.
+    pub(crate) fn existing(&self, name: &str) -> Option<TaskId> {
+        let &id = self.by_name.get(name)?;
+        (self.rec(id).defn != Defn::Missing).then_some(id)
+    }
+
+    pub(crate) fn name(&self, id: TaskId) -> String {
+        self.procs
+            .get(id.index())
+            .and_then(Option::as_ref)
+            .map_or_else(|| id.to_string(), |r| r.name.to_string())
+    }
+}
+
+/// One proc a name expands to: its name, arguments and proto.
+pub(crate) struct Instance {
+    pub(crate) name: String,
+    pub(crate) args: Vec<(String, String)>,
+    pub(crate) proto: usize,
+}
+
+fn lookup_in<'a>(args: &'a [(String, String)]) -> impl Fn(&str) -> Option<&'a str> {
+    move |k| args.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+}
+
+impl Flow {
+    /// A new task for `name`, with no work yet.
+    pub(crate) fn placeholder(&self, t: &mut Table, name: &str, defn: Defn) -> TaskId {
+        let id = self
+            .inner
+            .engine
+            .add(TaskSpec::placeholder())
+            .expect("a task without dependencies can always be added");
+        let name: Arc<str> = Arc::from(name);
+        if t.procs.len() <= id.index() {
+            t.procs.resize_with(id.index() + 1, || None);
+        }
+        t.procs[id.index()] = Some(ProcRec {
+            name: name.clone(),
+            defn,
+            proto: None,
+            args: Arc::from(Vec::new()),
+            deps: Vec::new(),
+            rules: Vec::new(),
+            locks: Vec::new(),
+            wave: 0,
+            description: None,
+        });
+        t.by_name.insert(name.clone(), id);
+        self.inner.names.set(id, name);
+        id
+    }
+
+    /// The id for `name`: the existing task, or a new missing placeholder.
+    fn ensure(&self, t: &mut Table, name: &str) -> TaskId {
+        match t.by_name.get(name) {
+            Some(&id) => id,
+            None => self.placeholder(t, name, Defn::Missing),
+        }
+    }
+
+    /// Which proto `name` addresses: its exact pattern first, else the one pattern it matches.
+    fn find_proto(
+        &self,
+        t: &Table,
+        name: &str,
+    ) -> Result<(usize, Vec<(String, String)>, bool), FlowError> {
+        if let Some(&i) = t.by_pattern.get(name) {
+            return Ok((i, Vec::new(), true));
+        }
+        let sep = self.separator();
+        let mut found: Vec<(usize, Vec<(String, String)>)> = t
+            .protos
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.pattern.matches(name, &sep).map(|a| (i, a)))
+            .collect();
+        match found.len() {
+            0 => Err(FlowError::NoProto(name.to_owned())),
+            1 => {
+                let (i, args) = found.pop().expect("one match");
+                Ok((i, args, false))
+            }
+            _ => Err(FlowError::SeveralProtos {
+                name: name.to_owned(),
+                protos: found
+                    .iter()
+                    .map(|(i, _)| t.protos[*i].pattern.to_string())
+                    .collect(),
+            }),
+        }
+    }
+
+    /// The procs `name` stands for: one, or every combination of choices its globs match, in
+    /// pattern order (the first placeholder varies slowest).
+    pub(crate) fn expand(&self, t: &Table, name: &str) -> Result<Vec<Instance>, FlowError> {
+        let (pi, extracted, exact) = self.find_proto(t, name)?;
+        let proto = &t.protos[pi];
+        let params = proto.pattern.params();
+        let mut args: Vec<(String, String)> = Vec::with_capacity(params.len());
+        for p in params {
+            let v = lookup_in(&extracted)(p)
+                .or_else(|| lookup_in(&proto.decl.defaults)(p))
+                .map(str::to_owned);
+            if let Some(v) = v {
+                args.push((p.clone(), v));
+            }
+        }
+        let choices: Vec<(String, Vec<String>)> = if proto.decl.choices.is_empty() {
+            Vec::new()
+        } else {
+            let params_map = self.inner.params.read();
+            let look = Lookup {
+                name,
+                args: &args,
+                params: &params_map,
+            };
+            proto
+                .decl
+                .choices
+                .iter()
+                .map(|(k, c)| (k.clone(), c.resolve(&look)))
+                .collect()
+        };
+        let allowed = |k: &str| choices.iter().find(|(n, _)| n == k).map(|(_, c)| c);
+        let mut per_param: Vec<Vec<String>> = Vec::with_capacity(args.len());
+        let mut globbed = false;
+        for (k, v) in &args {
+            if is_glob(v) {
+                globbed = true;
+                let Some(list) = allowed(k) else {
+                    return Err(FlowError::GlobWithoutChoices {
+                        name: name.to_owned(),
+                        proto: proto.pattern.to_string(),
+                        arg: k.clone(),
+                    });
+                };
+                let hits: Vec<String> = list.iter().filter(|c| glob_match(v, c)).cloned().collect();
+                if hits.is_empty() {
+                    return Err(FlowError::GlobNoMatch {
+                        glob: v.clone(),
+                        arg: k.clone(),
+                        allowed: list.clone(),
+                    });
+                }
+                per_param.push(hits);
+            } else {
+                if let Some(list) = allowed(k)
+                    && !list.iter().any(|c| c == v)
+                {
+                    return Err(FlowError::NotAChoice {
+                        arg: k.clone(),
+                        value: v.clone(),
+                        allowed: list.clone(),
+                    });
+                }
+                per_param.push(vec![v.clone()]);
+            }
+        }
+        if !globbed {
+            let inst_name = if exact {
+                proto.pattern.fill(lookup_in(&args))?
+            } else {
+                name.to_owned()
+            };
+            return Ok(vec![Instance {
+                name: inst_name,
+                args,
+                proto: pi,
+            }]);
+        }
+        // Cartesian product, first placeholder slowest.
+        let mut combos: Vec<Vec<(String, String)>> = vec![Vec::new()];
+        for ((k, _), values) in args.iter().zip(&per_param) {
+            combos = combos
+                .into_iter()
+                .flat_map(|c| {
+                    values.iter().map(move |v| {
+                        let mut c = c.clone();
+                        c.push((k.clone(), v.clone()));
+                        c
+                    })
+                })
+                .collect();
+        }
+        combos
+            .into_iter()
+            .map(|args| {
+                let name = proto.pattern.fill(lookup_in(&args))?;
+                Ok(Instance {
+                    name,
+                    args,
+                    proto: pi,
+                })
+            })
+            .collect()
+    }
+
+    /// The task of a proto instance, queued to be defined if it is new.
+    pub(crate) fn instantiate(&self, t: &mut Table, inst: Instance) -> TaskId {
+        let id = match t.by_name.get(inst.name.as_str()) {
+            Some(&id) if t.rec(id).defn != Defn::Missing => return id,
+            Some(&id) => id,
+            None => self.placeholder(t, &inst.name, Defn::Missing),
+        };
+        let rec = t.rec_mut(id);
+        rec.defn = Defn::Pending;
+        rec.proto = Some(inst.proto);
+        rec.args = Arc::from(inst.args);
+        t.pending.push_back(id);
+        id
+    }
+
+    /// Creates the procs `name` stands for and defines them (and the instances their
+    /// dependencies create).
+    pub(crate) fn create_in(&self, t: &mut Table, name: &str) -> Result<Vec<TaskId>, FlowError> {
+        if let Some(id) = t.existing(name) {
+            return Ok(vec![id]);
+        }
+        let ids: Vec<TaskId> = self
+            .expand(t, name)?
+            .into_iter()
+            .map(|inst| self.instantiate(t, inst))
+            .collect();
+        self.drain(t)?;
+        Ok(ids)
+    }
+
+    /// Defines every queued proto instance.
+    pub(crate) fn drain(&self, t: &mut Table) -> Result<(), FlowError> {
+        while let Some(id) = t.pending.pop_front() {
+            if let Err(e) = self.define_instance(t, id) {
+                // What is left stays missing, so nothing is half made.
+                for rest in std::mem::take(&mut t.pending) {
+                    t.rec_mut(rest).defn = Defn::Missing;
+                }
+                t.rec_mut(id).defn = Defn::Missing;
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    fn define_instance(&self, t: &mut Table, id: TaskId) -> Result<(), FlowError> {
+        let rec = t.rec(id);
+        let proto = t.protos[rec.proto.expect("a pending task has a proto")].clone();
+        let (name, args) = (rec.name.clone(), rec.args.clone());
+        let deps = self.resolve_deps(t, &name, &args, &proto.decl)?;
+        self.define_task(t, id, &proto.decl, deps)
+    }
+
+    /// Names and creates what `decl`'s dependencies stand for, for the proc `owner`.
+    pub(crate) fn resolve_deps(
+        &self,
+        t: &mut Table,
+        owner: &str,
+        args: &[(String, String)],
+        decl: &Decl,
+    ) -> Result<Vec<TaskId>, FlowError> {
+        let mut ids = Vec::with_capacity(decl.deps.len());
+        for dep in &decl.deps {
+            match dep {
+                Dep::Name(d) => {
+                    let filled;
+                    let name = if has_placeholders(d) {
+                        filled = Pattern::parse(d).fill(lookup_in(args))?;
+                        if has_placeholders(&filled) && !t.by_pattern.contains_key(&filled) {
+                            return Err(FlowError::UnresolvedDep {
+                                proc: owner.to_owned(),
+                                dep: d.clone(),
+                                filled,
+                            });
+                        }
+                        filled.as_str()
+                    } else {
+                        d.as_str()
+                    };
+                    self.resolve_name(t, name, &mut ids)?;
+                }
+                Dep::Closure(f) => {
+                    let names = {
+                        let params = self.inner.params.read();
+                        f(&Lookup {
+                            name: owner,
+                            args,
+                            params: &params,
+                        })
+                    };
+                    for n in names {
+                        self.resolve_name(t, &n, &mut ids)?;
+                    }
+                }
+                Dep::NoFailures => {}
+            }
+        }
+        let mut seen = std::collections::HashSet::with_capacity(ids.len());
+        ids.retain(|id| seen.insert(*id));
+        Ok(ids)
+    }
+
+    fn resolve_name(
+        &self,
+        t: &mut Table,
+        name: &str,
+        ids: &mut Vec<TaskId>,
+    ) -> Result<(), FlowError> {
+        if let Some(id) = t.existing(name) {
+            ids.push(id);
+            return Ok(());
+        }
+        match self.expand(t, name) {
+            Ok(instances) => {
+                for inst in instances {
+                    ids.push(self.instantiate(t, inst));
+                }
+                Ok(())
+            }
+            Err(FlowError::NoProto(_)) => {
+                ids.push(self.ensure(t, name));
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Gives task `id` its work from `decl`, with dependencies `deps`.
+    pub(crate) fn define_task(
+        &self,
+        t: &mut Table,
+        id: TaskId,
+        decl: &Decl,
+        deps: Vec<TaskId>,
+    ) -> Result<(), FlowError> {
+        let engine = &self.inner.engine;
+        let (name, args) = {
+            let rec = t.rec(id);
+            (rec.name.clone(), rec.args.clone())
+        };
+        let mut spec = TaskSpec::from_box(Box::new(self.job(id, name.clone(), args.clone(), decl)))
+            .wave(decl.wave)
+            .locks(decl.locks.iter().map(|l| engine.lock(l)));
+        if decl.no_failures || decl.deps.iter().any(|d| matches!(d, Dep::NoFailures)) {
+            spec = spec.no_failures();
+        }
+        if let Some(limit) = decl.timeout {
+            spec = spec.timeout(limit);
+        }
+        let was = t.rec(id).defn;
+        let wanted = engine.state(id)? == crate::engine::TaskState::Wanted;
+        {
+            let rec = t.rec_mut(id);
+            rec.deps.clone_from(&deps);
+            rec.rules = decl.rdeps.iter().map(|r| r.filled(&args)).collect();
+            rec.locks.clone_from(&decl.locks);
+            rec.wave = decl.wave;
+            rec.description.clone_from(&decl.description);
+            rec.defn = Defn::Defined;
+        }
+        let result = if wanted {
+            // Wanted before it had work: bring its dependencies in the way `start` would, so
+            // their rdeps apply too, then give it its work.
+            self.start_closure(t, &[id], Some(id))
+                .and_then(|()| {
+                    engine
+                        .define(id, spec.deps(deps))
+                        .map_err(|e| self.translate(t, e, &name))
+                })
+        } else {
+            engine
+                .define(id, spec.deps(deps))
+                .map_err(|e| self.translate(t, e, &name))
+        };
+        if let Err(e) = result {
+            t.rec_mut(id).defn = was;
+            return Err(e);
+        }
+        if !decl.rdeps.is_empty() {
+            t.rule_procs.push(id);
+            self.inner.set_rules();
+        }
+        Ok(())
+    }
+}
