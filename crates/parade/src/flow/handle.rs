@@ -279,15 +279,19 @@ impl Flow {
             )));
         }
         let mut t = self.inner.table.lock();
-        let id = match t.by_name.get(name.as_str()) {
-            Some(&id) if t.rec(id).defn != Defn::Missing => {
-                return Err(FlowError::DuplicateProc(name));
-            }
-            Some(&id) => id,
-            None => self.placeholder(&mut t, &name, Defn::Missing),
-        };
+        if let Some(&id) = t.by_name.get(name.as_str())
+            && t.rec(id).defn != Defn::Missing
+        {
+            return Err(FlowError::DuplicateProc(name));
+        }
         let deps = self.resolve_deps(&mut t, &name, &[], &decl)?;
-        self.define_task(&mut t, id, &decl, deps)?;
+        // A name already mentioned (even by its own dependencies) has a placeholder to define;
+        // a new one is added with its dependencies in one go.
+        if let Some(&id) = t.by_name.get(name.as_str()) {
+            self.define_task(&mut t, id, &decl, deps)?;
+        } else {
+            self.add_task(&mut t, &name, &decl, deps)?;
+        }
         self.drain(&mut t)
     }
 
@@ -432,8 +436,6 @@ impl Flow {
     /// The job the engine runs for proc `id`.
     pub(crate) fn job(
         &self,
-        id: TaskId,
-        name: Arc<str>,
         args: Arc<[(String, String)]>,
         decl: &Decl,
     ) -> impl FnOnce(&TaskContext) -> Outcome + Send + 'static {
@@ -444,6 +446,10 @@ impl Flow {
                 return Outcome::failed("the flow was dropped before this proc ran");
             };
             let flow = Flow { inner };
+            let id = task.id();
+            let Some(name) = flow.inner.names.get(id) else {
+                return Outcome::failed("the flow has no name for this task");
+            };
             let ctx = Context {
                 task,
                 flow: &flow,

@@ -104,6 +104,12 @@ impl Flow {
             .engine
             .add(TaskSpec::placeholder())
             .expect("a task without dependencies can always be added");
+        self.insert_rec(t, id, name, defn);
+        id
+    }
+
+    /// Records task `id` under `name`.
+    pub(crate) fn insert_rec(&self, t: &mut Table, id: TaskId, name: &str, defn: Defn) {
         let name: Arc<str> = Arc::from(name);
         if t.procs.len() <= id.index() {
             t.procs.resize_with(id.index() + 1, || None);
@@ -121,7 +127,6 @@ impl Flow {
         });
         t.by_name.insert(name.clone(), id);
         self.inner.names.set(id, name);
-        id
     }
 
     /// The id for `name`: the existing task, or a new missing placeholder.
@@ -396,7 +401,59 @@ impl Flow {
         }
     }
 
-    /// Gives task `id` its work from `decl`, with dependencies `deps`.
+    /// The engine task for `decl`, without dependencies.
+    fn spec(&self, decl: &Decl, args: Arc<[(String, String)]>) -> TaskSpec {
+        let engine = &self.inner.engine;
+        let mut spec = TaskSpec::from_box(Box::new(self.job(args, decl)))
+            .wave(decl.wave)
+            .locks(decl.locks.iter().map(|l| engine.lock(l)));
+        if decl.no_failures || decl.deps.iter().any(|d| matches!(d, Dep::NoFailures)) {
+            spec = spec.no_failures();
+        }
+        if let Some(limit) = decl.timeout {
+            spec = spec.timeout(limit);
+        }
+        spec
+    }
+
+    fn fill_rec(t: &mut Table, id: TaskId, decl: &Decl, deps: &[TaskId]) {
+        let rec = t.rec_mut(id);
+        rec.deps = deps.to_vec();
+        rec.rules = decl.rdeps.iter().map(|r| r.filled(&rec.args)).collect();
+        rec.locks.clone_from(&decl.locks);
+        rec.wave = decl.wave;
+        rec.description.clone_from(&decl.description);
+        rec.defn = Defn::Defined;
+    }
+
+    fn note_rules(&self, t: &mut Table, id: TaskId, decl: &Decl) {
+        if !decl.rdeps.is_empty() {
+            t.rule_procs.push(id);
+            self.inner.set_rules();
+        }
+    }
+
+    /// Adds a new proc `name` whose dependencies exist already (so no cycle is possible).
+    pub(crate) fn add_task(
+        &self,
+        t: &mut Table,
+        name: &str,
+        decl: &Decl,
+        deps: Vec<TaskId>,
+    ) -> Result<TaskId, FlowError> {
+        let spec = self.spec(decl, Arc::from(Vec::new())).deps(deps.iter().copied());
+        let id = self
+            .inner
+            .engine
+            .add(spec)
+            .map_err(|e| self.translate(t, e, name))?;
+        self.insert_rec(t, id, name, Defn::Defined);
+        Self::fill_rec(t, id, decl, &deps);
+        self.note_rules(t, id, decl);
+        Ok(id)
+    }
+
+    /// Gives placeholder `id` its work from `decl`, with dependencies `deps`.
     pub(crate) fn define_task(
         &self,
         t: &mut Table,
@@ -409,35 +466,18 @@ impl Flow {
             let rec = t.rec(id);
             (rec.name.clone(), rec.args.clone())
         };
-        let mut spec = TaskSpec::from_box(Box::new(self.job(id, name.clone(), args.clone(), decl)))
-            .wave(decl.wave)
-            .locks(decl.locks.iter().map(|l| engine.lock(l)));
-        if decl.no_failures || decl.deps.iter().any(|d| matches!(d, Dep::NoFailures)) {
-            spec = spec.no_failures();
-        }
-        if let Some(limit) = decl.timeout {
-            spec = spec.timeout(limit);
-        }
+        let spec = self.spec(decl, args);
         let was = t.rec(id).defn;
         let wanted = engine.state(id)? == crate::engine::TaskState::Wanted;
-        {
-            let rec = t.rec_mut(id);
-            rec.deps.clone_from(&deps);
-            rec.rules = decl.rdeps.iter().map(|r| r.filled(&args)).collect();
-            rec.locks.clone_from(&decl.locks);
-            rec.wave = decl.wave;
-            rec.description.clone_from(&decl.description);
-            rec.defn = Defn::Defined;
-        }
+        Self::fill_rec(t, id, decl, &deps);
         let result = if wanted {
             // Wanted before it had work: bring its dependencies in the way `start` would, so
             // their rdeps apply too, then give it its work.
-            self.start_closure(t, &[id], Some(id))
-                .and_then(|()| {
-                    engine
-                        .define(id, spec.deps(deps))
-                        .map_err(|e| self.translate(t, e, &name))
-                })
+            self.start_closure(t, &[id], Some(id)).and_then(|()| {
+                engine
+                    .define(id, spec.deps(deps))
+                    .map_err(|e| self.translate(t, e, &name))
+            })
         } else {
             engine
                 .define(id, spec.deps(deps))
@@ -447,10 +487,7 @@ impl Flow {
             t.rec_mut(id).defn = was;
             return Err(e);
         }
-        if !decl.rdeps.is_empty() {
-            t.rule_procs.push(id);
-            self.inner.set_rules();
-        }
+        self.note_rules(t, id, decl);
         Ok(())
     }
 }
