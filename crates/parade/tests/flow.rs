@@ -786,3 +786,23 @@ both!(plan_lists_what_would_run_and_why, |flow| {
     assert_eq!(flow.protos().len(), 3);
     assert_eq!(flow.protos()[0].choices.len(), 0);
 });
+
+#[test]
+fn waiting_inside_a_proc_is_never_taken_for_a_deadlock() {
+    // The last awaited proc ends just before the waiter wakes: the outer wait must not see a
+    // stall in that instant (this once reported a false deadlock).
+    for _ in 0..200 {
+        let flow = Flow::new();
+        flow.proto("sq::[n]", |ctx| { let n: u64 = ctx.arg("n")?; Ok(n * n) }).add().unwrap();
+        flow.proc("sum", |ctx| {
+            let names: Vec<String> = (1..=3).map(|n| format!("sq::{n}")).collect();
+            for n in &names { ctx.run(n)?; }
+            ctx.wait(&names)?;
+            Ok(())
+        })
+        .add()
+        .unwrap();
+        flow.run("sum").unwrap();
+        flow.wait_all().unwrap();
+    }
+}

@@ -88,6 +88,9 @@ pub(crate) struct Core {
     running: usize,
     /// Running tasks blocked in a wait: they lend their place under the limit.
     waiting: usize,
+    /// What each task blocked in a wait waits for (`None`: every wanted task), by wait token.
+    waits: HashMap<u64, Option<Vec<TaskId>>>,
+    next_wait: u64,
     limit: usize,
     /// Wanted or running tasks.
     unfinished: usize,
@@ -108,6 +111,8 @@ impl Core {
             lock_names: HashMap::new(),
             running: 0,
             waiting: 0,
+            waits: HashMap::new(),
+            next_wait: 0,
             limit: limit.max(1),
             unfinished: 0,
             wanted_placeholders: 0,
@@ -636,12 +641,27 @@ impl Core {
         self.stopped
     }
 
-    pub(crate) fn begin_wait(&mut self, fx: &mut Effects) {
+    pub(crate) fn begin_wait(&mut self, targets: Option<&[TaskId]>, fx: &mut Effects) -> u64 {
+        let token = self.next_wait;
+        self.next_wait += 1;
+        self.waits.insert(token, targets.map(<[TaskId]>::to_vec));
         self.waiting += 1;
         self.dispatch(fx);
+        token
     }
 
-    pub(crate) fn end_wait(&mut self) {
+    /// Whether some task blocked in a wait has what it waits for and is about to go on: then
+    /// the run is not stalled, however it looks.
+    fn a_waiter_can_go_on(&self) -> bool {
+        self.waits.values().any(|targets| {
+            targets
+                .as_ref()
+                .is_some_and(|ids| ids.iter().all(|&t| self.slot(t).state.is_final()))
+        })
+    }
+
+    pub(crate) fn end_wait(&mut self, token: u64) {
+        self.waits.remove(&token);
         self.waiting -= 1;
     }
 
@@ -664,7 +684,7 @@ impl Core {
                     p
                 }
             };
-            if self.running > self.waiting {
+            if self.running > self.waiting || self.a_waiter_can_go_on() {
                 return Progress::Pending;
             }
             self.dispatch(fx);

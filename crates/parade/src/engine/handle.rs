@@ -314,16 +314,14 @@ impl Engine {
 
     fn block(&self, targets: Option<&[TaskId]>) -> Result<(), EngineError> {
         let inside = current_task(self).is_some();
-        if inside {
-            self.with_core(Core::begin_wait);
-        }
+        let token = inside.then(|| self.with_core(|core, fx| core.begin_wait(targets, fx)));
         let mut check = || self.with_core(|core, fx| core.progress(targets, fx));
         let progress = self
             .inner
             .executor
             .block_until(&mut check, &self.inner.signal);
-        if inside {
-            self.inner.core.lock().end_wait();
+        if let Some(token) = token {
+            self.inner.core.lock().end_wait(token);
         }
         match progress {
             Progress::Stalled(stuck) => Err(EngineError::Deadlock(stuck)),

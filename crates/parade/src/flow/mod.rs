@@ -26,6 +26,7 @@
 //!         Ok(())
 //!     })
 //!     .deps(["test::[env]"])
+//!     .choices("env", ["dev", "prod"])
 //!     .locks(["cluster"])
 //!     .wave(1)
 //!     .add()
