@@ -5,6 +5,7 @@
 //! measurement instead. `--quick` shrinks every case so the whole subcommand finishes in seconds.
 
 mod engine;
+mod flow;
 mod iter;
 mod join;
 mod report;
@@ -36,6 +37,8 @@ enum Bench {
     Join,
     /// Parallel pipelines, against rayon `par_iter`, `par_bridge`, `pariter` and sequential.
     Iter,
+    /// Named task flows: 10,000 procs from a proto as a chain, a fan-out and a diamond.
+    Flow,
 }
 
 fn main() {
@@ -45,5 +48,6 @@ fn main() {
         Bench::Engine => engine::run(&mut out.named("engine"), cli.quick),
         Bench::Join => join::run(&mut out.named("join"), cli.quick),
         Bench::Iter => iter::run(&mut out.named("iter"), cli.quick),
+        Bench::Flow => flow::run(&mut out.named("flow"), cli.quick),
     }
 }
