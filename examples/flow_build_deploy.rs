@@ -11,7 +11,6 @@
 //!
 //! Run with `cargo run --example flow_build_deploy`.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parade::display::TaskNames;
