@@ -21,6 +21,7 @@ fn work(ms: u64) {
     std::thread::sleep(Duration::from_millis(ms));
 }
 
+#[allow(clippy::too_many_lines)] // one flow, defined top to bottom
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let flow = Flow::with_options(FlowOptions::new().mode(Mode::Threads).parallel(4))?;
     flow.set_param("version", "1.4.2")?;
@@ -40,7 +41,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     TaskState::Skipped => "⊘",
                     _ => "✗",
                 };
-                let why = reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default();
+                let why = reason
+                    .as_ref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default();
                 println!("{t:>5}ms  {mark}  {name}{why}");
             }
             Event::Wanted { .. } => {}
@@ -88,7 +92,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     .add()?;
 
     flow.proto("migrate::[env]", |ctx| {
-        ctx.emit(format!("migrating the {} schema", ctx.arg::<String>("env")?));
+        ctx.emit(format!(
+            "migrating the {} schema",
+            ctx.arg::<String>("env")?
+        ));
         work(15);
         Ok(())
     })

@@ -17,7 +17,11 @@ fn chain(mode: Mode, n: usize) {
     f.proto("step::[n]", |ctx| Ok(ctx.arg::<u64>("n")?))
         .dep(Dep::closure(|l| {
             let n: u64 = l.arg("n").and_then(|v| v.parse().ok()).unwrap_or(0);
-            if n == 0 { Vec::new() } else { vec![format!("step::{}", n - 1)] }
+            if n == 0 {
+                Vec::new()
+            } else {
+                vec![format!("step::{}", n - 1)]
+            }
         }))
         .add()
         .expect("proto");
@@ -30,7 +34,10 @@ fn chain(mode: Mode, n: usize) {
 fn fanout(mode: Mode, n: usize) {
     let f = flow(mode);
     f.proc("root", |_| Ok(1)).add().expect("root");
-    f.proto("leaf::[n]", |_| Ok(1)).deps(["root"]).add().expect("proto");
+    f.proto("leaf::[n]", |_| Ok(1))
+        .deps(["root"])
+        .add()
+        .expect("proto");
     let mut leaves = Vec::with_capacity(n - 1);
     for i in 1..n {
         leaves.extend(f.create(&format!("leaf::{i}")).expect("leaf"));
@@ -44,10 +51,15 @@ fn fanout(mode: Mode, n: usize) {
 fn diamond(mode: Mode, n: usize) {
     let f = flow(mode);
     f.proc("root", |_| Ok(1)).add().expect("root");
-    f.proto("mid::[n]", |_| Ok(1)).deps(["root"]).add().expect("proto");
+    f.proto("mid::[n]", |_| Ok(1))
+        .deps(["root"])
+        .add()
+        .expect("proto");
     let mids = n - 2;
     f.proc("sink", |_| Ok(1))
-        .dep(Dep::closure(move |_| (0..mids).map(|i| format!("mid::{i}")).collect()))
+        .dep(Dep::closure(move |_| {
+            (0..mids).map(|i| format!("mid::{i}")).collect()
+        }))
         .add()
         .expect("sink");
     f.run("sink").expect("run");
@@ -62,7 +74,9 @@ pub fn run(out: &mut Report, quick: bool) {
     let cases: [(&str, fn(Mode, usize)); 3] =
         [("chain", chain), ("fanout", fanout), ("diamond", diamond)];
     for (case, f) in cases {
-        out.measure(case, "parade threads", n as u64, runs, || f(Mode::Threads, n));
+        out.measure(case, "parade threads", n as u64, runs, || {
+            f(Mode::Threads, n)
+        });
         out.measure(case, "parade inline", n as u64, runs, || f(Mode::Inline, n));
     }
 }

@@ -18,7 +18,9 @@ fn names(log: &Log) -> Vec<String> {
 }
 
 /// A proc body that records its name and returns it.
-fn rec(log: &Log) -> impl Fn(&parade::flow::Context<'_>) -> Result<String, ProcError> + Send + Sync + 'static {
+fn rec(
+    log: &Log,
+) -> impl Fn(&parade::flow::Context<'_>) -> Result<String, ProcError> + Send + Sync + 'static {
     let log = log.clone();
     move |ctx| {
         log.lock().unwrap().push(ctx.name().to_owned());
@@ -91,12 +93,17 @@ both!(arguments_come_from_the_name_typed, |flow| {
     })
     .add()
     .unwrap();
-    flow.proto("flag::[on]", |ctx| Ok(ctx.arg::<bool>("on")?)).add().unwrap();
+    flow.proto("flag::[on]", |ctx| Ok(ctx.arg::<bool>("on")?))
+        .add()
+        .unwrap();
     flow.run("sim::hot::21").unwrap();
     flow.run("sim::cold::x").unwrap();
     flow.run("flag::Yes").unwrap();
     let err = flow.wait_all().unwrap_err();
-    assert_eq!(flow.result::<(String, u32)>("sim::hot::21").unwrap(), ("hot".into(), 42));
+    assert_eq!(
+        flow.result::<(String, u32)>("sim::hot::21").unwrap(),
+        ("hot".into(), 42)
+    );
     assert!(flow.result::<bool>("flag::Yes").unwrap());
     let st = flow.status("sim::cold::x").unwrap();
     assert_eq!(st.state, TaskState::Failed);
@@ -111,28 +118,45 @@ both!(arguments_come_from_the_name_typed, |flow| {
     }
     // Failed procs that ran have a null result; asking for a typed one explains.
     assert_eq!(flow.results()["sim::cold::x"], serde_json::Value::Null);
-    assert!(flow.result::<u32>("sim::cold::x").unwrap_err().to_string().contains("failed"));
+    assert!(
+        flow.result::<u32>("sim::cold::x")
+            .unwrap_err()
+            .to_string()
+            .contains("failed")
+    );
 });
 
 both!(choices_and_globs, |flow| {
     let l = log();
-    flow.proto("build::[env]", rec(&l)).choices("env", ["dev", "prod", "perf"]).add().unwrap();
+    flow.proto("build::[env]", rec(&l))
+        .choices("env", ["dev", "prod", "perf"])
+        .add()
+        .unwrap();
     flow.proto("grid::[a]::[b]", rec(&l))
         .choices("a", ["x", "y"])
         .choices_with("b", |_| vec!["1".into(), "2".into()])
         .add()
         .unwrap();
     flow.proto("free::[v]", rec(&l)).add().unwrap();
-    assert_eq!(flow.create("build::p*").unwrap(), ["build::prod", "build::perf"]);
+    assert_eq!(
+        flow.create("build::p*").unwrap(),
+        ["build::prod", "build::perf"]
+    );
     assert_eq!(flow.create("build::?ev").unwrap(), ["build::dev"]);
     assert_eq!(
         flow.create("grid::*::*").unwrap(),
         ["grid::x::1", "grid::x::2", "grid::y::1", "grid::y::2"]
     );
-    assert_eq!(flow.create("grid::*::2").unwrap(), ["grid::x::2", "grid::y::2"]);
+    assert_eq!(
+        flow.create("grid::*::2").unwrap(),
+        ["grid::x::2", "grid::y::2"]
+    );
     // Glob on a placeholder without choices names it.
     let e = flow.create("free::*").unwrap_err();
-    assert!(matches!(&e, FlowError::GlobWithoutChoices { arg, .. } if arg == "v"), "{e}");
+    assert!(
+        matches!(&e, FlowError::GlobWithoutChoices { arg, .. } if arg == "v"),
+        "{e}"
+    );
     assert!(e.to_string().contains("\"v\""));
     // A glob matching nothing lists the choices.
     let e = flow.create("build::z*").unwrap_err();
@@ -146,9 +170,16 @@ both!(choices_and_globs, |flow| {
         e.to_string(),
         r#"argument "env" is "qa", which is not one of its choices: "dev", "prod", "perf""#
     );
-    assert!(matches!(flow.create("grid::*::3"), Err(FlowError::NotAChoice { .. })));
+    assert!(matches!(
+        flow.create("grid::*::3"),
+        Err(FlowError::NotAChoice { .. })
+    ));
     // Choices for a name that is not a placeholder.
-    let e = flow.proto("ac::[x]", rec(&l)).choices("y", ["1"]).add().unwrap_err();
+    let e = flow
+        .proto("ac::[x]", rec(&l))
+        .choices("y", ["1"])
+        .add()
+        .unwrap_err();
     assert!(matches!(e, FlowError::ChoicesKey { .. }), "{e}");
     flow.run("build::*").unwrap();
     flow.wait_all().unwrap();
@@ -158,8 +189,13 @@ both!(choices_and_globs, |flow| {
 });
 
 both!(name_matching, |flow| {
-    flow.proto("e::[rest]", |ctx| Ok(ctx.arg::<String>("rest")?)).add().unwrap();
-    flow.proto("t::[p0]", |ctx| Ok(ctx.arg::<String>("p0")?)).default_arg("p0", "default").add().unwrap();
+    flow.proto("e::[rest]", |ctx| Ok(ctx.arg::<String>("rest")?))
+        .add()
+        .unwrap();
+    flow.proto("t::[p0]", |ctx| Ok(ctx.arg::<String>("p0")?))
+        .default_arg("p0", "default")
+        .add()
+        .unwrap();
     flow.proto("q::[x]", |_| Ok(())).add().unwrap();
     flow.proto("foo::[x]", |_| Ok(())).add().unwrap();
     flow.proto("foo::[y]", |_| Ok(())).add().unwrap();
@@ -169,9 +205,15 @@ both!(name_matching, |flow| {
     // Exact pattern addressing uses the defaults.
     assert_eq!(flow.run("t::[p0]").unwrap(), ["t::default"]);
     let e = flow.create("q::[x]").unwrap_err();
-    assert_eq!(e.to_string(), r#"pattern "q::[x]" needs argument "x", which was not given"#);
+    assert_eq!(
+        e.to_string(),
+        r#"pattern "q::[x]" needs argument "x", which was not given"#
+    );
     let e = flow.create("foo::test").unwrap_err();
-    assert_eq!(e.to_string(), r#""foo::test" matches several protos: "foo::[x]", "foo::[y]""#);
+    assert_eq!(
+        e.to_string(),
+        r#""foo::test" matches several protos: "foo::[x]", "foo::[y]""#
+    );
     let e = flow.create("nothing::here").unwrap_err();
     assert_eq!(e.to_string(), r#"no proc or proto matches "nothing::here""#);
     let e = flow.proto("foo-[x]-[y]", |_| Ok(())).add().unwrap_err();
@@ -197,29 +239,47 @@ both!(name_matching, |flow| {
 #[test]
 fn separator_option() {
     let flow = Flow::with_options(FlowOptions::new().mode(Mode::Inline).separator("/")).unwrap();
-    flow.proto("sim/[a]/[b]", |ctx| Ok(format!("{}+{}", ctx.arg::<String>("a")?, ctx.arg::<String>("b")?)))
-        .add()
-        .unwrap();
+    flow.proto("sim/[a]/[b]", |ctx| {
+        Ok(format!(
+            "{}+{}",
+            ctx.arg::<String>("a")?,
+            ctx.arg::<String>("b")?
+        ))
+    })
+    .add()
+    .unwrap();
     assert!(flow.proto("x::[a]::[b]", |_| Ok(())).add().is_err());
     flow.run("sim/1/2/3").unwrap();
     flow.wait_all().unwrap();
     assert_eq!(flow.result::<String>("sim/1/2/3").unwrap(), "1+2/3");
     // A separator some proto does not use is refused and nothing changes.
-    assert!(flow.set_options(FlowOptions::new().separator("::")).is_err());
+    assert!(
+        flow.set_options(FlowOptions::new().separator("::"))
+            .is_err()
+    );
     assert_eq!(flow.options().separator.as_deref(), Some("/"));
 }
 
 #[test]
 fn options_not_given_stay() {
-    let flow = Flow::with_options(FlowOptions::new().mode(Mode::Inline).parallel(3).allow_missing_deps(false))
+    let flow = Flow::with_options(
+        FlowOptions::new()
+            .mode(Mode::Inline)
+            .parallel(3)
+            .allow_missing_deps(false),
+    )
+    .unwrap();
+    flow.set_options(FlowOptions::new().log_dir("/tmp/x"))
         .unwrap();
-    flow.set_options(FlowOptions::new().log_dir("/tmp/x")).unwrap();
     let o = flow.options();
     assert_eq!(o.parallel, Some(3));
     assert_eq!(o.allow_missing_deps, Some(false));
     assert_eq!(flow.engine().limit(), 3);
     assert_eq!(flow.log_dir(), std::path::PathBuf::from("/tmp/x"));
-    assert!(flow.set_options(FlowOptions::new().mode(Mode::Threads)).is_err());
+    assert!(
+        flow.set_options(FlowOptions::new().mode(Mode::Threads))
+            .is_err()
+    );
     assert!(flow.set_options(FlowOptions::new().parallel(0)).is_err());
     let d = Flow::inline();
     assert!(d.log_dir().starts_with(".parade/logs"));
@@ -231,7 +291,10 @@ both!(dependency_kinds, |flow| {
     flow.proc("setup", rec(&l)).add().unwrap();
     flow.proto("lint::[what]", rec(&l)).add().unwrap();
     flow.proto("provision::[env]", rec(&l)).add().unwrap();
-    flow.proto("build::[env]", rec(&l)).choices("env", ["dev", "prod"]).add().unwrap();
+    flow.proto("build::[env]", rec(&l))
+        .choices("env", ["dev", "prod"])
+        .add()
+        .unwrap();
     flow.proto("deploy::[env]", rec(&l))
         .deps([
             Dep::name("setup"),
@@ -242,12 +305,18 @@ both!(dependency_kinds, |flow| {
         ])
         .add()
         .unwrap();
-    flow.proc("all", rec(&l)).deps([Dep::glob("build::*")]).add().unwrap();
+    flow.proc("all", rec(&l))
+        .deps([Dep::glob("build::*")])
+        .add()
+        .unwrap();
     // Proto deps are made (idle) when the proc is made.
     flow.create("deploy::prod").unwrap();
     assert_eq!(flow.state("lint::all").unwrap(), TaskState::Idle);
     assert_eq!(flow.state("provision::prod").unwrap(), TaskState::Idle);
-    assert_eq!(flow.proc_info("all").unwrap().deps, ["build::dev", "build::prod"]);
+    assert_eq!(
+        flow.proc_info("all").unwrap().deps,
+        ["build::dev", "build::prod"]
+    );
     flow.start(["deploy::prod", "all"]).unwrap();
     flow.wait_all().unwrap();
     let ran = names(&l);
@@ -256,29 +325,58 @@ both!(dependency_kinds, |flow| {
     }
     assert!(pos(&ran, "build::dev") < pos(&ran, "all"));
     // A pattern dep naming an argument the proc lacks.
-    flow.proto("needy::[x]", rec(&l)).deps(["dep::[x]::[y]"]).add().unwrap();
+    flow.proto("needy::[x]", rec(&l))
+        .deps(["dep::[x]::[y]"])
+        .add()
+        .unwrap();
     let e = flow.create("needy::1").unwrap_err();
-    assert_eq!(e.to_string(), r#"pattern "dep::[x]::[y]" needs argument "y", which was not given"#);
+    assert_eq!(
+        e.to_string(),
+        r#"pattern "dep::[x]::[y]" needs argument "y", which was not given"#
+    );
     // A dep's value outside its proto's choices is an error at creation.
-    flow.proto("bad::[env]", rec(&l)).deps(["build::[env]"]).add().unwrap();
-    assert!(matches!(flow.create("bad::qa"), Err(FlowError::NotAChoice { .. })));
+    flow.proto("bad::[env]", rec(&l))
+        .deps(["build::[env]"])
+        .add()
+        .unwrap();
+    assert!(matches!(
+        flow.create("bad::qa"),
+        Err(FlowError::NotAChoice { .. })
+    ));
 });
 
 both!(failures_cascade_and_no_failures, |flow| {
     let l = log();
-    flow.proc("p0", |_| -> Result<(), ProcError> { Err(ProcError::failed("boom0")) }).add().unwrap();
+    flow.proc("p0", |_| -> Result<(), ProcError> {
+        Err(ProcError::failed("boom0"))
+    })
+    .add()
+    .unwrap();
     flow.proc("p1", rec(&l)).deps(["p0"]).add().unwrap();
     flow.proc("p2", rec(&l)).deps(["p1"]).add().unwrap();
     flow.proc("other", rec(&l)).wave(1).add().unwrap();
-    flow.proc("guarded", rec(&l)).no_failures().wave(2).add().unwrap();
+    flow.proc("guarded", rec(&l))
+        .no_failures()
+        .wave(2)
+        .add()
+        .unwrap();
     flow.start(["p2", "other", "guarded"]).unwrap();
     let err = flow.wait_all().unwrap_err();
     assert_eq!(names(&l), ["other"]);
     assert_eq!(flow.state("p1").unwrap(), TaskState::DepFailed);
     assert_eq!(flow.state("p2").unwrap(), TaskState::DepFailed);
-    assert_eq!(flow.status("p2").unwrap().reason.unwrap(), r#"dependency "p1" failed (root failure: "p0")"#);
-    assert_eq!(flow.status("p1").unwrap().reason.unwrap(), r#"dependency "p0" failed"#);
-    assert_eq!(flow.status("guarded").unwrap().reason.unwrap(), r#"run aborted: "p0" has failed"#);
+    assert_eq!(
+        flow.status("p2").unwrap().reason.unwrap(),
+        r#"dependency "p1" failed (root failure: "p0")"#
+    );
+    assert_eq!(
+        flow.status("p1").unwrap().reason.unwrap(),
+        r#"dependency "p0" failed"#
+    );
+    assert_eq!(
+        flow.status("guarded").unwrap().reason.unwrap(),
+        r#"run aborted: "p0" has failed"#
+    );
     // Every failure, root cause first.
     let FlowError::Failed(f) = err else { panic!() };
     let failed: Vec<&str> = f.iter().map(|f| f.name.as_str()).collect();
@@ -292,14 +390,22 @@ both!(failures_cascade_and_no_failures, |flow| {
     assert!(!r.contains_key("p2"));
     // Waiting for some reports them.
     let e = flow.wait(["p2"]).unwrap_err().to_string();
-    assert!(e.starts_with("2 procs did not succeed: p0 (failed): boom0; p2 (dep-failed)"), "{e}");
+    assert!(
+        e.starts_with("2 procs did not succeed: p0 (failed): boom0; p2 (dep-failed)"),
+        "{e}"
+    );
 });
 
 both!(panics_fail_the_proc, |flow| {
-    flow.proc("bad", |_| -> Result<(), ProcError> { panic!("kaboom") }).add().unwrap();
+    flow.proc("bad", |_| -> Result<(), ProcError> { panic!("kaboom") })
+        .add()
+        .unwrap();
     flow.run("bad").unwrap();
     assert!(flow.wait(["bad"]).is_err());
-    assert_eq!(flow.status("bad").unwrap().reason.unwrap(), "panicked: kaboom");
+    assert_eq!(
+        flow.status("bad").unwrap().reason.unwrap(),
+        "panicked: kaboom"
+    );
 });
 
 both!(missing_deps_default_to_dep_failed, |flow| {
@@ -316,9 +422,13 @@ both!(missing_deps_default_to_dep_failed, |flow| {
 });
 
 both!(missing_deps_are_an_error_when_not_allowed, |flow| {
-    flow.set_options(FlowOptions::new().allow_missing_deps(false)).unwrap();
+    flow.set_options(FlowOptions::new().allow_missing_deps(false))
+        .unwrap();
     flow.proc("proc_a", |_| Ok(())).add().unwrap();
-    flow.proc("proc_b", |_| Ok(())).deps(["proc_a", "nonexistent_proc"]).add().unwrap();
+    flow.proc("proc_b", |_| Ok(()))
+        .deps(["proc_a", "nonexistent_proc"])
+        .add()
+        .unwrap();
     let e = flow.start(["proc_b"]).unwrap_err();
     assert_eq!(
         e.to_string(),
@@ -334,35 +444,54 @@ both!(missing_deps_are_an_error_when_not_allowed, |flow| {
     flow.wait_all().unwrap();
 });
 
-both!(a_proc_defined_later_under_a_missing_name_is_picked_up, |flow| {
-    let l = log();
-    flow.proc("setup", rec(&l)).add().unwrap();
-    flow.proc("x", rec(&l)).deps(["later"]).add().unwrap();
-    flow.run("x").unwrap();
-    assert_eq!(flow.state("x").unwrap(), TaskState::Wanted);
-    flow.proc("later", rec(&l)).deps(["setup"]).add().unwrap();
-    flow.wait_all().unwrap();
-    assert_eq!(names(&l), ["setup", "later", "x"]);
-});
+both!(
+    a_proc_defined_later_under_a_missing_name_is_picked_up,
+    |flow| {
+        let l = log();
+        flow.proc("setup", rec(&l)).add().unwrap();
+        flow.proc("x", rec(&l)).deps(["later"]).add().unwrap();
+        flow.run("x").unwrap();
+        assert_eq!(flow.state("x").unwrap(), TaskState::Wanted);
+        flow.proc("later", rec(&l)).deps(["setup"]).add().unwrap();
+        flow.wait_all().unwrap();
+        assert_eq!(names(&l), ["setup", "later", "x"]);
+    }
+);
 
 both!(start_of_unknown_names_is_an_error, |flow| {
     flow.proc("a", |_| Ok(())).add().unwrap();
     let e = flow.start(["a", "nope"]).unwrap_err();
     assert_eq!(e.to_string(), r#"no proc named "nope""#);
     assert_eq!(flow.state("a").unwrap(), TaskState::Idle);
-    assert!(matches!(flow.wait(["nope"]), Err(FlowError::UnknownProc(_))));
+    assert!(matches!(
+        flow.wait(["nope"]),
+        Err(FlowError::UnknownProc(_))
+    ));
 });
 
 both!(cycles_are_errors_naming_procs, |flow| {
     flow.proc("a", |_| Ok(())).deps(["b"]).add().unwrap();
     let e = flow.proc("b", |_| Ok(())).deps(["a"]).add().unwrap_err();
     assert_eq!(e.to_string(), "dependency cycle: b -> a -> b");
-    let e = flow.proc("self", |_| Ok(())).deps(["self"]).add().unwrap_err();
+    let e = flow
+        .proc("self", |_| Ok(()))
+        .deps(["self"])
+        .add()
+        .unwrap_err();
     assert_eq!(e.to_string(), "dependency cycle: self -> self");
-    flow.proto("x::[n]", |_| Ok(())).deps(["y::[n]"]).add().unwrap();
-    flow.proto("y::[n]", |_| Ok(())).deps(["x::[n]"]).add().unwrap();
+    flow.proto("x::[n]", |_| Ok(()))
+        .deps(["y::[n]"])
+        .add()
+        .unwrap();
+    flow.proto("y::[n]", |_| Ok(()))
+        .deps(["x::[n]"])
+        .add()
+        .unwrap();
     let e = flow.create("x::1").unwrap_err();
-    assert!(matches!(&e, FlowError::Cycle(c) if c.contains(&"x::1".to_owned()) && c.contains(&"y::1".to_owned())), "{e}");
+    assert!(
+        matches!(&e, FlowError::Cycle(c) if c.contains(&"x::1".to_owned()) && c.contains(&"y::1".to_owned())),
+        "{e}"
+    );
     // Nothing hangs: the run is empty.
     flow.wait_all().unwrap();
 });
@@ -371,7 +500,11 @@ both!(long_chains_do_not_recurse, |flow| {
     flow.proto("step::[n]", |ctx| Ok(ctx.arg::<u32>("n")?))
         .deps([Dep::closure(|l| {
             let n: u32 = l.arg("n").unwrap().parse().unwrap();
-            if n == 0 { vec![] } else { vec![format!("step::{}", n - 1)] }
+            if n == 0 {
+                vec![]
+            } else {
+                vec![format!("step::{}", n - 1)]
+            }
         })])
         .add()
         .unwrap();
@@ -381,7 +514,10 @@ both!(long_chains_do_not_recurse, |flow| {
     // A plain chain too.
     flow.proc("c0", |_| Ok(())).add().unwrap();
     for i in 1..3000 {
-        flow.proc(&format!("c{i}"), |_| Ok(())).deps([format!("c{}", i - 1)]).add().unwrap();
+        flow.proc(&format!("c{i}"), |_| Ok(()))
+            .deps([format!("c{}", i - 1)])
+            .add()
+            .unwrap();
     }
     flow.run("c2999").unwrap();
     flow.wait_all().unwrap();
@@ -389,10 +525,16 @@ both!(long_chains_do_not_recurse, |flow| {
 
 both!(plain_rdeps, |flow| {
     let l = log();
-    flow.proc("setup", rec(&l)).rdeps(["deploy::[env]"]).add().unwrap();
+    flow.proc("setup", rec(&l))
+        .rdeps(["deploy::[env]"])
+        .add()
+        .unwrap();
     flow.proto("deploy::[env]", rec(&l)).add().unwrap();
     flow.proto("build::[env]", rec(&l)).add().unwrap();
-    flow.proto("t::[e]", rec(&l)).deps(["build::[e]"]).add().unwrap();
+    flow.proto("t::[e]", rec(&l))
+        .deps(["build::[e]"])
+        .add()
+        .unwrap();
     // The declarer alone runs alone.
     flow.run("setup").unwrap();
     flow.wait_all().unwrap();
@@ -405,12 +547,20 @@ both!(plain_rdeps, |flow| {
     flow.run("deploy::prod").unwrap();
     flow.wait_all().unwrap();
     assert_eq!(names(&l), ["deploy::prod"]);
-    assert!(flow.proc_info("deploy::prod").unwrap().deps.contains(&"setup".to_owned()));
+    assert!(
+        flow.proc_info("deploy::prod")
+            .unwrap()
+            .deps
+            .contains(&"setup".to_owned())
+    );
 });
 
 both!(rdeps_run_before_targets_by_any_path, |flow| {
     let l = log();
-    flow.proc("init", rec(&l)).rdeps(["app::[x]"]).add().unwrap();
+    flow.proc("init", rec(&l))
+        .rdeps(["app::[x]"])
+        .add()
+        .unwrap();
     flow.proto("app::[x]", rec(&l)).add().unwrap();
     flow.proc("top", rec(&l)).deps(["app::one"]).add().unwrap();
     flow.run("top").unwrap();
@@ -428,11 +578,19 @@ both!(rdeps_from_protos_create_instances, |flow| {
         .rdeps(["k8s.build-image::[target]::frontend"])
         .add()
         .unwrap();
-    flow.proto("k8s.build-image::[target]::[part]", rec(&l)).add().unwrap();
+    flow.proto("k8s.build-image::[target]::[part]", rec(&l))
+        .add()
+        .unwrap();
     // A proto whose params the rdep does not give is not created.
-    flow.proto("setup::[env]", rec(&l)).rdeps(["k8s.build-image::[a]::[b]"]).add().unwrap();
+    flow.proto("setup::[env]", rec(&l))
+        .rdeps(["k8s.build-image::[a]::[b]"])
+        .add()
+        .unwrap();
     // A proto without params is created under its own name.
-    flow.proto("prep", rec(&l)).rdeps(["k8s.build-image::[a]::[b]"]).add().unwrap();
+    flow.proto("prep", rec(&l))
+        .rdeps(["k8s.build-image::[a]::[b]"])
+        .add()
+        .unwrap();
     flow.run("k8s.build-image::stage::frontend").unwrap();
     flow.run("k8s.build-image::stage::backend").unwrap();
     flow.wait_all().unwrap();
@@ -446,7 +604,10 @@ both!(rdeps_from_protos_create_instances, |flow| {
 
 both!(proto_instances_fill_their_rdeps, |flow| {
     let l = log();
-    flow.proto("migrate::[env]", rec(&l)).rdeps(["deploy::[env]"]).add().unwrap();
+    flow.proto("migrate::[env]", rec(&l))
+        .rdeps(["deploy::[env]"])
+        .add()
+        .unwrap();
     flow.proto("deploy::[env]", rec(&l)).add().unwrap();
     flow.create("migrate::prod").unwrap();
     flow.run("deploy::dev").unwrap();
@@ -457,7 +618,10 @@ both!(proto_instances_fill_their_rdeps, |flow| {
 
 both!(when_scheduled, |flow| {
     let l = log();
-    flow.proto("migrate::[env]", rec(&l)).when_scheduled("deploy::[env]").add().unwrap();
+    flow.proto("migrate::[env]", rec(&l))
+        .when_scheduled("deploy::[env]")
+        .add()
+        .unwrap();
     flow.proto("deploy::[env]", rec(&l)).add().unwrap();
     // Only the target: the declarer is not involved.
     flow.run("deploy::dev").unwrap();
@@ -478,24 +642,33 @@ both!(when_scheduled, |flow| {
     assert_eq!(flow.state("migrate::dev").unwrap(), TaskState::Idle);
 });
 
-both!(when_scheduled_order_does_not_depend_on_start_order, |flow| {
-    let l = log();
-    flow.proc("A", rec(&l)).add().unwrap();
-    flow.proc("B", rec(&l)).when_scheduled("A").add().unwrap();
-    flow.proc("A2", rec(&l)).add().unwrap();
-    flow.proc("B2", rec(&l)).rdeps([Rdep::when_scheduled("A2")]).add().unwrap();
-    flow.start(["A", "B"]).unwrap();
-    flow.start(["B2", "A2"]).unwrap();
-    flow.wait_all().unwrap();
-    let ran = names(&l);
-    assert!(pos(&ran, "B") < pos(&ran, "A"));
-    assert!(pos(&ran, "B2") < pos(&ran, "A2"));
-});
+both!(
+    when_scheduled_order_does_not_depend_on_start_order,
+    |flow| {
+        let l = log();
+        flow.proc("A", rec(&l)).add().unwrap();
+        flow.proc("B", rec(&l)).when_scheduled("A").add().unwrap();
+        flow.proc("A2", rec(&l)).add().unwrap();
+        flow.proc("B2", rec(&l))
+            .rdeps([Rdep::when_scheduled("A2")])
+            .add()
+            .unwrap();
+        flow.start(["A", "B"]).unwrap();
+        flow.start(["B2", "A2"]).unwrap();
+        flow.wait_all().unwrap();
+        let ran = names(&l);
+        assert!(pos(&ran, "B") < pos(&ran, "A"));
+        assert!(pos(&ran, "B2") < pos(&ran, "A2"));
+    }
+);
 
 both!(when_scheduled_through_a_plain_rdep_and_reverse, |flow| {
     let l = log();
     // B is pulled in by a plain rdep on T; its WhenScheduled rule then pulls C in.
-    flow.proc("B", rec(&l)).rdeps([Rdep::plain("T"), Rdep::when_scheduled("C")]).add().unwrap();
+    flow.proc("B", rec(&l))
+        .rdeps([Rdep::plain("T"), Rdep::when_scheduled("C")])
+        .add()
+        .unwrap();
     flow.proc("T", rec(&l)).add().unwrap();
     flow.proc("C", rec(&l)).add().unwrap();
     flow.run("T").unwrap();
@@ -511,7 +684,11 @@ fn when_scheduled_reverse_injection_and_too_late_while_running() {
     let flow = Flow::inline();
     let l = log();
     flow.proc("gate", rec(&l)).add().unwrap();
-    flow.proc("D", rec(&l)).deps(["gate"]).when_scheduled("X").add().unwrap();
+    flow.proc("D", rec(&l))
+        .deps(["gate"])
+        .when_scheduled("X")
+        .add()
+        .unwrap();
     flow.proc("X", rec(&l)).add().unwrap();
     flow.start(["D"]).unwrap();
     flow.start(["X"]).unwrap();
@@ -519,7 +696,10 @@ fn when_scheduled_reverse_injection_and_too_late_while_running() {
     assert_eq!(names(&l), ["gate", "D", "X"]);
     // Too late while the target runs.
     let flow = Flow::inline();
-    flow.proc("B", |_| Ok(())).when_scheduled("A").add().unwrap();
+    flow.proc("B", |_| Ok(()))
+        .when_scheduled("A")
+        .add()
+        .unwrap();
     flow.proc("A", |ctx| {
         let e = ctx.flow().start(["B"]).unwrap_err();
         Ok(e.to_string())
@@ -528,13 +708,20 @@ fn when_scheduled_reverse_injection_and_too_late_while_running() {
     .unwrap();
     flow.run("A").unwrap();
     flow.wait_all().unwrap();
-    assert!(flow.result::<String>("A").unwrap().contains("is already running"));
+    assert!(
+        flow.result::<String>("A")
+            .unwrap()
+            .contains("is already running")
+    );
     assert_eq!(flow.state("B").unwrap(), TaskState::Idle);
 }
 
 both!(when_target_scheduled, |flow| {
     let l = log();
-    flow.proc("B", rec(&l)).when_target_scheduled("A").add().unwrap();
+    flow.proc("B", rec(&l))
+        .when_target_scheduled("A")
+        .add()
+        .unwrap();
     flow.proc("A", rec(&l)).add().unwrap();
     // The declarer alone runs alone (never pulls the target in).
     flow.run("B").unwrap();
@@ -543,16 +730,26 @@ both!(when_target_scheduled, |flow| {
     assert_eq!(flow.state("A").unwrap(), TaskState::Idle);
 
     let l = log();
-    flow.proc("B1", rec(&l)).when_target_scheduled("A1").add().unwrap();
+    flow.proc("B1", rec(&l))
+        .when_target_scheduled("A1")
+        .add()
+        .unwrap();
     flow.proc("A1", rec(&l)).add().unwrap();
     // Like a plain rdep when the target is wanted.
     flow.run("A1").unwrap();
     flow.wait_all().unwrap();
     assert_eq!(names(&l), ["B1", "A1"]);
     // Too late once the target finished.
-    flow.proc("B2", rec(&l)).when_target_scheduled("A1").add().unwrap();
+    flow.proc("B2", rec(&l))
+        .when_target_scheduled("A1")
+        .add()
+        .unwrap();
     let e = flow.run("B2").unwrap_err();
-    assert!(e.to_string().contains("has a WhenTargetScheduled rdep on \"A1\", but \"A1\" is already succeeded"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("has a WhenTargetScheduled rdep on \"A1\", but \"A1\" is already succeeded"),
+        "{e}"
+    );
 });
 
 #[test]
@@ -563,7 +760,10 @@ fn when_target_scheduled_reverse() {
     flow.proc("gate", rec(&l)).add().unwrap();
     flow.proc("A", rec(&l)).deps(["gate"]).add().unwrap();
     flow.start(["A"]).unwrap();
-    flow.proc("B", rec(&l)).when_target_scheduled("A").add().unwrap();
+    flow.proc("B", rec(&l))
+        .when_target_scheduled("A")
+        .add()
+        .unwrap();
     flow.start(["B"]).unwrap();
     flow.wait_all().unwrap();
     let ran = names(&l);
@@ -588,7 +788,11 @@ both!(waves, |flow| {
     );
     // Through WhenScheduled: the declarer's wave is above its target's.
     flow.proc("t0", rec(&l)).add().unwrap();
-    flow.proc("w1", rec(&l)).wave(1).when_scheduled("t0").add().unwrap();
+    flow.proc("w1", rec(&l))
+        .wave(1)
+        .when_scheduled("t0")
+        .add()
+        .unwrap();
     let e = flow.start(["w1"]).unwrap_err();
     assert!(matches!(e, FlowError::WaveOrder { .. }), "{e}");
     assert_eq!(flow.state("w1").unwrap(), TaskState::Idle);
@@ -644,14 +848,25 @@ fn parallel_limit_and_threads_overlap() {
     flow.run("job::*").unwrap();
     flow.wait_all().unwrap();
     let most = running.lock().unwrap().1;
-    assert!(most <= 3 && most >= 2, "{most}");
+    assert!((2..=3).contains(&most), "{most}");
 }
 
 both!(skipping_counts_as_success, |flow| {
     let l = log();
-    flow.proc("skip", |_| -> Result<(), ProcError> { Err(ProcError::skipped("up to date")) }).add().unwrap();
-    flow.proc("same", |_| -> Result<(), ProcError> { Err(ProcError::no_change()) }).add().unwrap();
-    flow.proc("after", rec(&l)).deps(["skip", "same"]).add().unwrap();
+    flow.proc("skip", |_| -> Result<(), ProcError> {
+        Err(ProcError::skipped("up to date"))
+    })
+    .add()
+    .unwrap();
+    flow.proc("same", |_| -> Result<(), ProcError> {
+        Err(ProcError::no_change())
+    })
+    .add()
+    .unwrap();
+    flow.proc("after", rec(&l))
+        .deps(["skip", "same"])
+        .add()
+        .unwrap();
     flow.run("after").unwrap();
     flow.wait_all().unwrap();
     assert_eq!(names(&l), ["after"]);
@@ -684,7 +899,9 @@ both!(params_and_results_in_context, |flow| {
 });
 
 both!(procs_fan_out_and_wait_inside, |flow| {
-    flow.proto("leaf::[n]", |ctx| Ok(ctx.arg::<u64>("n")?)).add().unwrap();
+    flow.proto("leaf::[n]", |ctx| Ok(ctx.arg::<u64>("n")?))
+        .add()
+        .unwrap();
     flow.proto("mid::[n]", |ctx| {
         let n: u64 = ctx.arg("n")?;
         let leaves: Vec<String> = (0..4).map(|i| format!("leaf::{}", n * 10 + i)).collect();
@@ -692,7 +909,10 @@ both!(procs_fan_out_and_wait_inside, |flow| {
             ctx.run(l)?;
         }
         ctx.wait(&leaves)?;
-        Ok(leaves.iter().map(|l| ctx.result::<u64>(l).unwrap()).sum::<u64>())
+        Ok(leaves
+            .iter()
+            .map(|l| ctx.result::<u64>(l).unwrap())
+            .sum::<u64>())
     })
     .add()
     .unwrap();
@@ -702,13 +922,18 @@ both!(procs_fan_out_and_wait_inside, |flow| {
             ctx.create(m)?;
         }
         ctx.wait(&mids)?; // starts them too
-        Ok(mids.iter().map(|m| ctx.result::<u64>(m).unwrap()).sum::<u64>())
+        Ok(mids
+            .iter()
+            .map(|m| ctx.result::<u64>(m).unwrap())
+            .sum::<u64>())
     })
     .add()
     .unwrap();
     flow.run("top").unwrap();
     flow.wait_all().unwrap();
-    let expect: u64 = (0..6u64).flat_map(|n| (0..4).map(move |i| n * 10 + i)).sum();
+    let expect: u64 = (0..6u64)
+        .flat_map(|n| (0..4).map(move |i| n * 10 + i))
+        .sum();
     assert_eq!(flow.result::<u64>("top").unwrap(), expect);
 });
 
@@ -759,17 +984,35 @@ both!(observers_get_named_events_and_lines, |flow| {
     flow.wait_all().unwrap();
     assert_eq!(
         names(&seen),
-        ["start hello", "hello: hi there", "hello: second line", "end hello succeeded"]
+        [
+            "start hello",
+            "hello: hi there",
+            "hello: second line",
+            "end hello succeeded"
+        ]
     );
-    assert_eq!(flow.name_of(flow.id("hello").unwrap()).as_deref(), Some("hello"));
+    assert_eq!(
+        flow.name_of(flow.id("hello").unwrap()).as_deref(),
+        Some("hello")
+    );
 });
 
 both!(plan_lists_what_would_run_and_why, |flow| {
     use parade::flow::Why;
-    flow.proc("setup", |_| Ok(())).rdeps(["deploy::[env]"]).add().unwrap();
+    flow.proc("setup", |_| Ok(()))
+        .rdeps(["deploy::[env]"])
+        .add()
+        .unwrap();
     flow.proto("build::[env]", |_| Ok(())).add().unwrap();
-    flow.proto("deploy::[env]", |_| Ok(())).deps(["build::[env]"]).wave(1).add().unwrap();
-    flow.proto("notify::[env]", |_| Ok(())).when_scheduled("deploy::[env]").add().unwrap();
+    flow.proto("deploy::[env]", |_| Ok(()))
+        .deps(["build::[env]"])
+        .wave(1)
+        .add()
+        .unwrap();
+    flow.proto("notify::[env]", |_| Ok(()))
+        .when_scheduled("deploy::[env]")
+        .add()
+        .unwrap();
     let plan = flow.plan(["notify::prod"]).unwrap();
     let got: Vec<(&str, &Why)> = plan.iter().map(|s| (s.name.as_str(), &s.why)).collect();
     assert_eq!(
@@ -793,10 +1036,17 @@ fn waiting_inside_a_proc_is_never_taken_for_a_deadlock() {
     // stall in that instant (this once reported a false deadlock).
     for _ in 0..200 {
         let flow = Flow::new();
-        flow.proto("sq::[n]", |ctx| { let n: u64 = ctx.arg("n")?; Ok(n * n) }).add().unwrap();
+        flow.proto("sq::[n]", |ctx| {
+            let n: u64 = ctx.arg("n")?;
+            Ok(n * n)
+        })
+        .add()
+        .unwrap();
         flow.proc("sum", |ctx| {
             let names: Vec<String> = (1..=3).map(|n| format!("sq::{n}")).collect();
-            for n in &names { ctx.run(n)?; }
+            for n in &names {
+                ctx.run(n)?;
+            }
             ctx.wait(&names)?;
             Ok(())
         })

@@ -196,7 +196,10 @@ impl Context<'_> {
     }
 
     /// Starts procs (see [`Flow::start`]).
-    pub fn start<S: AsRef<str>>(&self, names: impl IntoIterator<Item = S>) -> Result<(), FlowError> {
+    pub fn start<S: AsRef<str>>(
+        &self,
+        names: impl IntoIterator<Item = S>,
+    ) -> Result<(), FlowError> {
         self.flow.start(names)
     }
 

@@ -19,8 +19,7 @@ use super::names::NameTable;
 use super::results::RunRecord;
 use super::table::{Defn, ProtoRec, Table};
 use super::{
-    Context, Decl, Define, FlowError, FlowOptions, Mode, Pattern, ProcError, body,
-    has_placeholders,
+    Context, Decl, Define, FlowError, FlowOptions, Mode, Pattern, ProcError, body, has_placeholders,
 };
 
 pub(crate) struct Inner {
@@ -140,6 +139,7 @@ impl Flow {
     ///
     /// Errors: a different mode (it is chosen when the flow is made), a parallel limit of 0,
     /// an empty separator, or a separator some proto pattern does not use.
+    #[allow(clippy::needless_pass_by_value)] // options are built inline and handed over
     pub fn set_options(&self, options: FlowOptions) -> Result<(), FlowError> {
         check_options(&options)?;
         let t = self.inner.table.lock();
@@ -189,16 +189,22 @@ impl Flow {
 
     /// Where per-proc logs go: the `log_dir` option, or `.parade/logs/<run-id>/`.
     pub fn log_dir(&self) -> PathBuf {
-        self.inner.options.read().log_dir.clone().unwrap_or_else(|| {
-            PathBuf::from(".parade")
-                .join("logs")
-                .join(&self.inner.run_id)
-        })
+        self.inner
+            .options
+            .read()
+            .log_dir
+            .clone()
+            .unwrap_or_else(|| {
+                PathBuf::from(".parade")
+                    .join("logs")
+                    .join(&self.inner.run_id)
+            })
     }
 
     /// The log file of proc `name` in [`Flow::log_dir`] (`/` in names becomes `_`).
     pub fn log_file(&self, name: &str) -> PathBuf {
-        self.log_dir().join(format!("{}.log", name.replace(['/', '\\'], "_")))
+        self.log_dir()
+            .join(format!("{}.log", name.replace(['/', '\\'], "_")))
     }
 
     /// The engine the flow schedules on.
@@ -269,6 +275,7 @@ impl Flow {
         Ok(())
     }
 
+    #[allow(clippy::needless_pass_by_value)]
     pub(crate) fn add_proc(&self, name: String, decl: Decl) -> Result<(), FlowError> {
         if has_placeholders(&name) {
             return Err(FlowError::PlaceholderInProcName(name));
@@ -290,7 +297,7 @@ impl Flow {
         if let Some(&id) = t.by_name.get(name.as_str()) {
             self.define_task(&mut t, id, &decl, deps)?;
         } else {
-            self.add_task(&mut t, &name, &decl, deps)?;
+            self.add_task(&mut t, &name, &decl, &deps)?;
         }
         self.drain(&mut t)
     }
@@ -326,9 +333,8 @@ impl Flow {
             .into_iter()
             .map(|(k, v)| (k.as_ref().to_owned(), v.as_ref().to_owned()))
             .collect();
-        let filled = Pattern::parse(pattern).fill_partial(|k| {
-            args.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
-        });
+        let filled = Pattern::parse(pattern)
+            .fill_partial(|k| args.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()));
         self.create(filled.as_str())
     }
 
@@ -339,7 +345,10 @@ impl Flow {
     /// Errors (nothing is wanted then): an unknown name, a missing dependency with
     /// `allow_missing_deps` off, a `WhenScheduled` / `WhenTargetScheduled` target that already
     /// started, and a cycle or wave order the injected edges would make.
-    pub fn start<S: AsRef<str>>(&self, names: impl IntoIterator<Item = S>) -> Result<(), FlowError> {
+    pub fn start<S: AsRef<str>>(
+        &self,
+        names: impl IntoIterator<Item = S>,
+    ) -> Result<(), FlowError> {
         let mut t = self.inner.table.lock();
         let ids = names
             .into_iter()
@@ -456,29 +465,27 @@ impl Flow {
                 name: &name,
                 args: &args,
             };
-            let (value, outcome, no_change) =
-                match catch_unwind(AssertUnwindSafe(|| body(&ctx))) {
-                    Ok(Ok(v)) => (v, Outcome::Succeeded, false),
-                    Ok(Err(ProcError::Failed(m))) => {
-                        task.emit(format!("error: {m}"));
-                        (Value::Null, Outcome::failed(m), false)
-                    }
-                    Ok(Err(ProcError::Skipped(m))) => (Value::Null, Outcome::skipped(m), false),
-                    Ok(Err(ProcError::NoChange)) => {
-                        (Value::Null, Outcome::skipped("no change"), true)
-                    }
-                    Err(p) => (
-                        Value::Null,
-                        Outcome::Failed(Reason::Panic(panic_message(p.as_ref()))),
-                        false,
-                    ),
-                };
+            let (value, outcome, no_change) = match catch_unwind(AssertUnwindSafe(|| body(&ctx))) {
+                Ok(Ok(v)) => (v, Outcome::Succeeded, false),
+                Ok(Err(ProcError::Failed(m))) => {
+                    task.emit(format!("error: {m}"));
+                    (Value::Null, Outcome::failed(m), false)
+                }
+                Ok(Err(ProcError::Skipped(m))) => (Value::Null, Outcome::skipped(m), false),
+                Ok(Err(ProcError::NoChange)) => (Value::Null, Outcome::skipped("no change"), true),
+                Err(p) => (
+                    Value::Null,
+                    Outcome::Failed(Reason::Panic(panic_message(p.as_ref()))),
+                    false,
+                ),
+            };
             flow.store(id, value, no_change);
             outcome
         }
     }
 
     /// Turns an engine error into one that names procs.
+    #[allow(clippy::unused_self)] // kept a method so every translation reads the same
     pub(crate) fn translate(&self, t: &Table, e: EngineError, adding: &str) -> FlowError {
         let name = |id: TaskId| {
             if t.procs.get(id.index()).is_some_and(Option::is_some) {
@@ -500,9 +507,7 @@ impl Flow {
                 dep: name(dep),
                 dep_wave,
             },
-            EngineError::Deadlock(ids) => {
-                FlowError::Deadlock(ids.into_iter().map(name).collect())
-            }
+            EngineError::Deadlock(ids) => FlowError::Deadlock(ids.into_iter().map(name).collect()),
             EngineError::UnknownTask(id) => FlowError::UnknownProc(name(id)),
             other => FlowError::Engine(other),
         }
@@ -519,7 +524,9 @@ fn check_options(o: &FlowOptions) -> Result<(), FlowError> {
         return Err(FlowError::Options("parallel must be at least 1".to_owned()));
     }
     if o.separator.as_deref() == Some("") {
-        return Err(FlowError::Options("the separator must not be empty".to_owned()));
+        return Err(FlowError::Options(
+            "the separator must not be empty".to_owned(),
+        ));
     }
     Ok(())
 }

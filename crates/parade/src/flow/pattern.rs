@@ -8,7 +8,7 @@
 //! - a placeholder that is not the last one matches one or more characters and stops before the
 //!   separator (`::` unless the flow says otherwise);
 //! - the **last** placeholder matches anything, including nothing and the separator, so
-//!   `e::[rest]` matches `e::` (rest = "") and `e::a::b` (rest = "a::b").
+//!   `e::[rest]` matches `e::` (`rest` is empty) and `e::a::b` (`rest` is `a::b`).
 //!
 //! Matching is a small backtracking walk over the segments (there are as many as the pattern
 //! has pieces, never as many as the graph has procs).
@@ -213,7 +213,8 @@ impl Pattern {
         };
         match seg {
             Seg::Lit(l) => {
-                name[pos..].starts_with(l.as_str()) && self.walk(i + 1, name, pos + l.len(), last, sep, out)
+                name[pos..].starts_with(l.as_str())
+                    && self.walk(i + 1, name, pos + l.len(), last, sep, out)
             }
             Seg::Param(p) => {
                 // Candidate ends, longest first (greedy, like a regex).
@@ -272,14 +273,15 @@ impl Pattern {
         for seg in &self.segs {
             match seg {
                 Seg::Lit(l) => s.push_str(l),
-                Seg::Param(p) => match lookup(p) {
-                    Some(v) => s.push_str(v),
-                    None => {
+                Seg::Param(p) => {
+                    if let Some(v) = lookup(p) {
+                        s.push_str(v);
+                    } else {
                         s.push('[');
                         s.push_str(p);
                         s.push(']');
                     }
-                },
+                }
             }
         }
         Pattern::parse(&s)
@@ -316,7 +318,10 @@ mod tests {
             m("A::[x]::B::[y]::C", "A::1::B::2::C"),
             Some(vec!["1".into(), "2".into()])
         );
-        assert_eq!(m("x::[a]::[b]", "x::a::b::c"), Some(vec!["a".into(), "b::c".into()]));
+        assert_eq!(
+            m("x::[a]::[b]", "x::a::b::c"),
+            Some(vec!["a".into(), "b::c".into()])
+        );
     }
 
     #[test]

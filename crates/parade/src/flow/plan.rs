@@ -162,8 +162,12 @@ impl Flow {
             roots.extend(self.create_in(&mut t, n.as_ref())?);
         }
         let cl = self.closure(&mut t, &roots, None)?;
-        let members: HashMap<TaskId, usize> =
-            cl.order.iter().enumerate().map(|(i, (id, _))| (*id, i)).collect();
+        let members: HashMap<TaskId, usize> = cl
+            .order
+            .iter()
+            .enumerate()
+            .map(|(i, (id, _))| (*id, i))
+            .collect();
         let mut deps: Vec<Vec<TaskId>> = cl
             .order
             .iter()

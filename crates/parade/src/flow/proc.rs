@@ -10,10 +10,13 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Context, Dep, Flow, FlowError, Lookup, ProcError, Rdep};
+use super::{Context, Dep, DepFn, Flow, FlowError, Lookup, ProcError, Rdep};
 
 /// A proc's work: takes its context, returns a JSON value or how it ended otherwise.
-pub type Body = Arc<dyn Fn(&Context<'_>) -> Result<Value, ProcError> + Send + Sync>;
+pub type Body = Arc<BodyFn>;
+
+/// The closure type behind a [`Body`].
+pub type BodyFn = dyn Fn(&Context<'_>) -> Result<Value, ProcError> + Send + Sync;
 
 /// Wraps a closure returning any `T: Serialize` as a [`Body`].
 pub fn body<T, F>(f: F) -> Body
@@ -34,7 +37,7 @@ pub enum Choices {
     /// A fixed list.
     List(Vec<String>),
     /// Computed from the name being made, its arguments and params.
-    Computed(Arc<dyn Fn(&Lookup<'_>) -> Vec<String> + Send + Sync>),
+    Computed(DepFn),
 }
 
 impl fmt::Debug for Choices {
@@ -186,7 +189,9 @@ impl Define<'_> {
         values: impl IntoIterator<Item = S>,
     ) -> Self {
         let list = values.into_iter().map(Into::into).collect();
-        self.decl.choices.push((param.to_owned(), Choices::List(list)));
+        self.decl
+            .choices
+            .push((param.to_owned(), Choices::List(list)));
         self
     }
 

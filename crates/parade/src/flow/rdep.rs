@@ -88,9 +88,9 @@ impl Rdep {
         }
         Self {
             kind: self.kind,
-            pattern: self.pattern.fill_partial(|k| {
-                args.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
-            }),
+            pattern: self
+                .pattern
+                .fill_partial(|k| args.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())),
         }
     }
 }

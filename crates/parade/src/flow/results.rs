@@ -55,7 +55,11 @@ impl Flow {
         runs.into_iter()
             .filter_map(|(id, v)| {
                 let name = self.name_of(id)?;
-                let ok = self.inner.engine.state(id).is_ok_and(|s| s == TaskState::Succeeded);
+                let ok = self
+                    .inner
+                    .engine
+                    .state(id)
+                    .is_ok_and(|s| s == TaskState::Succeeded);
                 Some((name, if ok { v } else { Value::Null }))
             })
             .collect()
@@ -170,7 +174,10 @@ impl Flow {
                 return None;
             }
             let name = self.name_of(id)?;
-            let reason = s.reason.as_ref().map_or_else(String::new, |r| self.describe(r));
+            let reason = s
+                .reason
+                .as_ref()
+                .map_or_else(String::new, |r| self.describe(r));
             let f = Failure {
                 name,
                 state: s.state,

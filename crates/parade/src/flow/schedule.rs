@@ -184,9 +184,10 @@ impl Flow {
                     if !all {
                         continue;
                     }
-                    match proto.pattern.fill(|k| {
-                        found.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
-                    }) {
+                    match proto
+                        .pattern
+                        .fill(|k| found.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()))
+                    {
                         Ok(n) => n,
                         Err(_) => continue,
                     }

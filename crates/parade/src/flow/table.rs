@@ -85,6 +85,10 @@ impl Table {
     }
 }
 
+/// The proto a name addresses, the arguments read from the name, and whether the name was
+/// the proto's exact pattern.
+type ProtoMatch = (usize, Vec<(String, String)>, bool);
+
 /// One proc a name expands to: its name, arguments and proto.
 pub(crate) struct Instance {
     pub(crate) name: String,
@@ -138,11 +142,7 @@ impl Flow {
     }
 
     /// Which proto `name` addresses: its exact pattern first, else the one pattern it matches.
-    fn find_proto(
-        &self,
-        t: &Table,
-        name: &str,
-    ) -> Result<(usize, Vec<(String, String)>, bool), FlowError> {
+    fn find_proto(&self, t: &Table, name: &str) -> Result<ProtoMatch, FlowError> {
         if let Some(&i) = t.by_pattern.get(name) {
             return Ok((i, Vec::new(), true));
         }
@@ -439,16 +439,18 @@ impl Flow {
         t: &mut Table,
         name: &str,
         decl: &Decl,
-        deps: Vec<TaskId>,
+        deps: &[TaskId],
     ) -> Result<TaskId, FlowError> {
-        let spec = self.spec(decl, Arc::from(Vec::new())).deps(deps.iter().copied());
+        let spec = self
+            .spec(decl, Arc::from(Vec::new()))
+            .deps(deps.iter().copied());
         let id = self
             .inner
             .engine
             .add(spec)
             .map_err(|e| self.translate(t, e, name))?;
         self.insert_rec(t, id, name, Defn::Defined);
-        Self::fill_rec(t, id, decl, &deps);
+        Self::fill_rec(t, id, decl, deps);
         self.note_rules(t, id, decl);
         Ok(id)
     }
