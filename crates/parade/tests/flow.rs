@@ -1056,3 +1056,105 @@ fn waiting_inside_a_proc_is_never_taken_for_a_deadlock() {
         flow.wait_all().unwrap();
     }
 }
+
+both!(now_starts_at_once, |flow| {
+    let l = log();
+    flow.proc("early", rec(&l)).now().add().unwrap();
+    flow.proto("auto::[x]", rec(&l)).now().add().unwrap();
+    flow.proc("later", rec(&l)).deps(["auto::1"]).add().unwrap();
+    assert_ne!(flow.state("early").unwrap(), TaskState::Idle);
+    assert_ne!(flow.state("auto::1").unwrap(), TaskState::Idle);
+    assert_eq!(flow.state("later").unwrap(), TaskState::Idle);
+    flow.wait_all().unwrap();
+    assert_eq!(names(&l), ["early", "auto::1"]);
+});
+
+both!(filled_deps_that_keep_placeholders_are_errors, |flow| {
+    flow.proto("p::[a]", |_| Ok(()))
+        .deps(["q::[a]"])
+        .add()
+        .unwrap();
+    let e = flow.create("p::[z]").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        r#"dependency "q::[a]" of "p::[z]" became "q::[z]", which still has placeholders and is no proto's pattern"#
+    );
+});
+
+both!(a_failed_wait_inside_a_proc_fails_it, |flow| {
+    flow.proc("bad", |_| -> Result<(), ProcError> {
+        Err(ProcError::failed("broken"))
+    })
+    .add()
+    .unwrap();
+    flow.proc("boss", |ctx| {
+        ctx.wait(["bad"])?;
+        Ok(())
+    })
+    .add()
+    .unwrap();
+    flow.run("boss").unwrap();
+    assert!(flow.wait_all().is_err());
+    let s = flow.status("boss").unwrap();
+    assert_eq!(s.state, TaskState::Failed);
+    assert_eq!(
+        s.reason.unwrap(),
+        "1 proc did not succeed: bad (failed): broken"
+    );
+});
+
+both!(shell_output_goes_to_observers, |flow| {
+    use parade::engine::{Event, Stream};
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    flow.observe(move |e: &Event| {
+        if let Event::Output { stream, line, .. } = e {
+            s.lock().unwrap().push((*stream, line.clone()));
+        }
+    });
+    flow.proto("sh::[n]", |ctx| {
+        let n: u32 = ctx.arg("n")?;
+        let out = ctx.shell(&format!("echo out {n}; echo err {n} >&2; exit {n}"))?;
+        Ok(out.stdout)
+    })
+    .add()
+    .unwrap();
+    flow.run("sh::0").unwrap();
+    flow.wait_all().unwrap();
+    assert_eq!(flow.result::<String>("sh::0").unwrap(), "out 0");
+    let mut got = seen.lock().unwrap().clone();
+    got.sort_by_key(|(s, _)| *s == Stream::Stderr);
+    assert_eq!(
+        got,
+        [
+            (Stream::Stdout, "out 0".to_owned()),
+            (Stream::Stderr, "err 0".to_owned())
+        ]
+    );
+    flow.run("sh::4").unwrap();
+    assert!(flow.wait(["sh::4"]).is_err());
+    assert_eq!(
+        flow.status("sh::4").unwrap().reason.unwrap(),
+        "exit status 4"
+    );
+});
+
+#[test]
+fn a_timeout_kills_the_command() {
+    let flow = Flow::new();
+    flow.proc("hang", |ctx| {
+        ctx.shell("sleep 30; echo never")?;
+        Ok(())
+    })
+    .timeout(Duration::from_millis(100))
+    .add()
+    .unwrap();
+    let t = std::time::Instant::now();
+    flow.run("hang").unwrap();
+    assert!(flow.wait_all().is_err());
+    assert!(t.elapsed() < Duration::from_secs(10));
+    assert_eq!(
+        flow.status("hang").unwrap().reason.unwrap(),
+        "timeout after 100ms"
+    );
+}

@@ -256,6 +256,13 @@ pub enum ProcError {
     Skipped(String),
     /// The proc ran and nothing changed; counts as success, shown as "no change".
     NoChange,
+    /// A command the proc ran exited with this status.
+    Exit(i32),
+    /// A command the proc ran was killed by this signal.
+    Signal(i32),
+    /// The proc stopped because it was asked to: it ends as timed out if its deadline has
+    /// passed, else as cancelled.
+    Stopped,
 }
 
 impl ProcError {
@@ -281,6 +288,9 @@ impl fmt::Display for ProcError {
             ProcError::Failed(m) => f.write_str(m),
             ProcError::Skipped(m) => write!(f, "skipped: {m}"),
             ProcError::NoChange => f.write_str("no change"),
+            ProcError::Exit(code) => write!(f, "exit status {code}"),
+            ProcError::Signal(sig) => write!(f, "killed by signal {sig}"),
+            ProcError::Stopped => f.write_str("stopped"),
         }
     }
 }

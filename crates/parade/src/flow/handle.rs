@@ -294,12 +294,17 @@ impl Flow {
         let deps = self.resolve_deps(&mut t, &name, &[], &decl)?;
         // A name already mentioned (even by its own dependencies) has a placeholder to define;
         // a new one is added with its dependencies in one go.
-        if let Some(&id) = t.by_name.get(name.as_str()) {
+        let id = if let Some(&id) = t.by_name.get(name.as_str()) {
             self.define_task(&mut t, id, &decl, deps)?;
+            id
         } else {
-            self.add_task(&mut t, &name, &decl, &deps)?;
+            self.add_task(&mut t, &name, &decl, &deps)?
+        };
+        if decl.now {
+            t.now.push(id);
         }
-        self.drain(&mut t)
+        self.drain(&mut t)?;
+        self.start_now(&mut t)
     }
 
     /// Creates the procs a filled-out proto name stands for and returns their names: one, or
@@ -312,6 +317,7 @@ impl Flow {
     pub fn create(&self, name: &str) -> Result<Vec<String>, FlowError> {
         let mut t = self.inner.table.lock();
         let ids = self.create_in(&mut t, name)?;
+        self.start_now(&mut t)?;
         Ok(ids.into_iter().map(|id| t.name(id)).collect())
     }
 
@@ -357,13 +363,15 @@ impl Flow {
                     .ok_or_else(|| FlowError::UnknownProc(n.as_ref().to_owned()))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        self.start_closure(&mut t, &ids, None)
+        self.start_closure(&mut t, &ids, None)?;
+        self.start_now(&mut t)
     }
 
     /// [`Flow::create`]s then [`Flow::start`]s; returns the names.
     pub fn run(&self, name: &str) -> Result<Vec<String>, FlowError> {
         let mut t = self.inner.table.lock();
         let ids = self.create_in(&mut t, name)?;
+        self.start_now(&mut t)?;
         self.start_closure(&mut t, &ids, None)?;
         Ok(ids.into_iter().map(|id| t.name(id)).collect())
     }
@@ -473,6 +481,21 @@ impl Flow {
                 }
                 Ok(Err(ProcError::Skipped(m))) => (Value::Null, Outcome::skipped(m), false),
                 Ok(Err(ProcError::NoChange)) => (Value::Null, Outcome::skipped("no change"), true),
+                Ok(Err(ProcError::Exit(code))) => {
+                    (Value::Null, Outcome::Failed(Reason::Exit(code)), false)
+                }
+                Ok(Err(ProcError::Signal(sig))) => {
+                    (Value::Null, Outcome::Failed(Reason::Signal(sig)), false)
+                }
+                Ok(Err(ProcError::Stopped)) => {
+                    let reason = match (task.deadline(), task.timeout) {
+                        (Some(d), Some(limit)) if std::time::Instant::now() >= d => {
+                            Reason::Timeout(limit)
+                        }
+                        _ => Reason::Cancelled,
+                    };
+                    (Value::Null, Outcome::Failed(reason), false)
+                }
                 Err(p) => (
                     Value::Null,
                     Outcome::Failed(Reason::Panic(panic_message(p.as_ref()))),

@@ -67,6 +67,7 @@
 //! Closures given to a flow (dependency closures, computed choices) run under the flow's lock
 //! and must not call the flow. Observers must only use [`FlowNames`] to name tasks.
 
+mod command;
 mod context;
 mod dep;
 mod error;
@@ -81,6 +82,7 @@ mod results;
 mod schedule;
 mod table;
 
+pub use command::CommandOutput;
 pub use context::{Context, FromArg};
 pub use dep::{Dep, DepFn, Lookup};
 pub use error::{Failure, FlowError, ProcError};

@@ -69,6 +69,7 @@ pub(crate) struct Decl {
     pub(crate) timeout: Option<Duration>,
     pub(crate) description: Option<String>,
     pub(crate) no_failures: bool,
+    pub(crate) now: bool,
     pub(crate) choices: Vec<(String, Choices)>,
     pub(crate) defaults: Vec<(String, String)>,
 }
@@ -84,6 +85,7 @@ impl Decl {
             timeout: None,
             description: None,
             no_failures: false,
+            now: false,
             choices: Vec::new(),
             defaults: Vec::new(),
         }
@@ -134,6 +136,13 @@ impl Define<'_> {
     /// Runs only if no proc of the run has failed so far.
     pub fn no_failures(mut self) -> Self {
         self.decl.no_failures = true;
+        self
+    }
+
+    /// Starts it as soon as it exists: a proc when it is added, a proto's procs when they are
+    /// created (parproc's `now`).
+    pub fn now(mut self) -> Self {
+        self.decl.now = true;
         self
     }
 

@@ -56,6 +56,8 @@ pub(crate) struct Table {
     pub(crate) rule_procs: Vec<TaskId>,
     pub(crate) rule_protos: Vec<usize>,
     pending: VecDeque<TaskId>,
+    /// Procs made with `now`, to start once the call that made them is done.
+    pub(crate) now: Vec<TaskId>,
 }
 
 impl Table {
@@ -324,7 +326,20 @@ impl Flow {
         let proto = t.protos[rec.proto.expect("a pending task has a proto")].clone();
         let (name, args) = (rec.name.clone(), rec.args.clone());
         let deps = self.resolve_deps(t, &name, &args, &proto.decl)?;
-        self.define_task(t, id, &proto.decl, deps)
+        self.define_task(t, id, &proto.decl, deps)?;
+        if proto.decl.now {
+            t.now.push(id);
+        }
+        Ok(())
+    }
+
+    /// Starts the procs made with `now` so far.
+    pub(crate) fn start_now(&self, t: &mut Table) -> Result<(), FlowError> {
+        if t.now.is_empty() {
+            return Ok(());
+        }
+        let ids = std::mem::take(&mut t.now);
+        self.start_closure(t, &ids, None)
     }
 
     /// Names and creates what `decl`'s dependencies stand for, for the proc `owner`.
