@@ -1,23 +1,20 @@
 //! [`Flow`]: the handle through which procs and protos are defined, started and waited for.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::engine::{
-    Engine, EngineError, Observer, Outcome, Reason, TaskContext, TaskId, panic_message,
-};
+use crate::engine::{Engine, Observer};
 use crate::exec::{Inline, ThreadPool};
 
 use super::names::NameTable;
+use super::proto::ProtoRec;
 use super::results::RunRecord;
-use super::table::{Defn, ProtoRec, Table};
+use super::table::{Defn, Table};
 use super::{
     Context, Decl, Define, FlowError, FlowOptions, Mode, Pattern, ProcError, body, has_placeholders,
 };
@@ -305,240 +302,6 @@ impl Flow {
         }
         self.drain(&mut t)?;
         self.start_now(&mut t)
-    }
-
-    /// Creates the procs a filled-out proto name stands for and returns their names: one, or
-    /// one per combination of choices its `*` / `?` globs match. An existing proc's name gives
-    /// that proc. A proto's exact pattern makes the instance of its default arguments.
-    ///
-    /// Errors: no proto matches, several do, a value is not among its placeholder's choices, a
-    /// glob has no choices to expand over or matches none, or resolving the new procs'
-    /// dependencies fails.
-    pub fn create(&self, name: &str) -> Result<Vec<String>, FlowError> {
-        let mut t = self.inner.table.lock();
-        let ids = self.create_in(&mut t, name)?;
-        self.start_now(&mut t)?;
-        Ok(ids.into_iter().map(|id| t.name(id)).collect())
-    }
-
-    /// Fills `pattern`'s placeholders from `args`, then [`Flow::create`]s the result.
-    ///
-    /// ```
-    /// use parade::flow::Flow;
-    /// let flow = Flow::inline();
-    /// flow.proto("sim::[temp]::[seed]", |_| Ok(())).add().unwrap();
-    /// let names = flow.create_with("sim::[temp]::[seed]", [("temp", "hot"), ("seed", "7")]).unwrap();
-    /// assert_eq!(names, ["sim::hot::7"]);
-    /// ```
-    pub fn create_with<K: AsRef<str>, V: AsRef<str>>(
-        &self,
-        pattern: &str,
-        args: impl IntoIterator<Item = (K, V)>,
-    ) -> Result<Vec<String>, FlowError> {
-        let args: Vec<(String, String)> = args
-            .into_iter()
-            .map(|(k, v)| (k.as_ref().to_owned(), v.as_ref().to_owned()))
-            .collect();
-        let filled = Pattern::parse(pattern)
-            .fill_partial(|k| args.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()));
-        self.create(filled.as_str())
-    }
-
-    /// Wants procs: they run once their dependencies and constraints allow. Their dependencies
-    /// are wanted too, rdeps are injected, and `WhenScheduled` targets pulled in. Starting a
-    /// started proc does nothing.
-    ///
-    /// Errors (nothing is wanted then): an unknown name, a missing dependency with
-    /// `allow_missing_deps` off, a `WhenScheduled` / `WhenTargetScheduled` target that already
-    /// started, and a cycle or wave order the injected edges would make.
-    pub fn start<S: AsRef<str>>(
-        &self,
-        names: impl IntoIterator<Item = S>,
-    ) -> Result<(), FlowError> {
-        let mut t = self.inner.table.lock();
-        let ids = names
-            .into_iter()
-            .map(|n| {
-                t.existing(n.as_ref())
-                    .ok_or_else(|| FlowError::UnknownProc(n.as_ref().to_owned()))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        self.start_closure(&mut t, &ids, None)?;
-        self.start_now(&mut t)
-    }
-
-    /// [`Flow::create`]s then [`Flow::start`]s; returns the names.
-    pub fn run(&self, name: &str) -> Result<Vec<String>, FlowError> {
-        let mut t = self.inner.table.lock();
-        let ids = self.create_in(&mut t, name)?;
-        self.start_now(&mut t)?;
-        self.start_closure(&mut t, &ids, None)?;
-        Ok(ids.into_iter().map(|id| t.name(id)).collect())
-    }
-
-    /// Waits until the named procs are final, starting those not started yet.
-    ///
-    /// Errors: an unknown name; any of them not succeeding (skipped counts as success), listing
-    /// each failure with its root cause first; a deadlock.
-    pub fn wait<S: AsRef<str>>(&self, names: impl IntoIterator<Item = S>) -> Result<(), FlowError> {
-        let ids = {
-            let mut t = self.inner.table.lock();
-            let ids = names
-                .into_iter()
-                .map(|n| {
-                    t.existing(n.as_ref())
-                        .ok_or_else(|| FlowError::UnknownProc(n.as_ref().to_owned()))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            self.start_closure(&mut t, &ids, None)?;
-            ids
-        };
-        let statuses = self
-            .inner
-            .engine
-            .wait(ids.iter().copied())
-            .map_err(|e| self.translate_unlocked(e))?;
-        let failed: Vec<TaskId> = statuses
-            .iter()
-            .filter(|s| !s.state.is_success())
-            .map(|s| s.id)
-            .collect();
-        if failed.is_empty() {
-            Ok(())
-        } else {
-            Err(FlowError::Failed(self.failures_of(&failed)))
-        }
-    }
-
-    /// Waits until every wanted proc is final.
-    ///
-    /// Errors: any proc of the flow failed (every failure listed, root causes first), or a
-    /// deadlock.
-    pub fn wait_all(&self) -> Result<(), FlowError> {
-        self.inner
-            .engine
-            .wait_all()
-            .map_err(|e| self.translate_unlocked(e))?;
-        let failures = self.failures();
-        if failures.is_empty() {
-            Ok(())
-        } else {
-            Err(FlowError::Failed(failures))
-        }
-    }
-
-    /// Sets a param every proc sees.
-    pub fn set_param(&self, key: &str, value: impl Serialize) -> Result<(), FlowError> {
-        let v = serde_json::to_value(value).map_err(|e| FlowError::Options(e.to_string()))?;
-        self.inner.params.write().insert(key.to_owned(), v);
-        Ok(())
-    }
-
-    /// Merges params every proc sees.
-    pub fn set_params(&self, params: serde_json::Map<String, Value>) {
-        self.inner.params.write().extend(params);
-    }
-
-    /// A param, read as `T`.
-    pub fn param<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
-        let v = self.inner.params.read().get(key)?.clone();
-        serde_json::from_value(v).ok()
-    }
-
-    /// Every param.
-    pub fn params(&self) -> serde_json::Map<String, Value> {
-        self.inner.params.read().clone()
-    }
-
-    /// The job the engine runs for proc `id`.
-    pub(crate) fn job(
-        &self,
-        args: Arc<[(String, String)]>,
-        decl: &Decl,
-    ) -> impl FnOnce(&TaskContext) -> Outcome + Send + 'static {
-        let weak = Arc::downgrade(&self.inner);
-        let body = decl.body.clone();
-        move |task: &TaskContext| {
-            let Some(inner) = weak.upgrade() else {
-                return Outcome::failed("the flow was dropped before this proc ran");
-            };
-            let flow = Flow { inner };
-            let id = task.id();
-            let Some(name) = flow.inner.names.get(id) else {
-                return Outcome::failed("the flow has no name for this task");
-            };
-            let ctx = Context {
-                task,
-                flow: &flow,
-                name: &name,
-                args: &args,
-            };
-            let (value, outcome, no_change) = match catch_unwind(AssertUnwindSafe(|| body(&ctx))) {
-                Ok(Ok(v)) => (v, Outcome::Succeeded, false),
-                Ok(Err(ProcError::Failed(m))) => {
-                    task.emit(format!("error: {m}"));
-                    (Value::Null, Outcome::failed(m), false)
-                }
-                Ok(Err(ProcError::Skipped(m))) => (Value::Null, Outcome::skipped(m), false),
-                Ok(Err(ProcError::NoChange)) => (Value::Null, Outcome::skipped("no change"), true),
-                Ok(Err(ProcError::Exit(code))) => {
-                    (Value::Null, Outcome::Failed(Reason::Exit(code)), false)
-                }
-                Ok(Err(ProcError::Signal(sig))) => {
-                    (Value::Null, Outcome::Failed(Reason::Signal(sig)), false)
-                }
-                Ok(Err(ProcError::Stopped)) => {
-                    let reason = match (task.deadline(), task.timeout) {
-                        (Some(d), Some(limit)) if std::time::Instant::now() >= d => {
-                            Reason::Timeout(limit)
-                        }
-                        _ => Reason::Cancelled,
-                    };
-                    (Value::Null, Outcome::Failed(reason), false)
-                }
-                Err(p) => (
-                    Value::Null,
-                    Outcome::Failed(Reason::Panic(panic_message(p.as_ref()))),
-                    false,
-                ),
-            };
-            flow.store(id, value, no_change);
-            outcome
-        }
-    }
-
-    /// Turns an engine error into one that names procs.
-    #[allow(clippy::unused_self)] // kept a method so every translation reads the same
-    pub(crate) fn translate(&self, t: &Table, e: EngineError, adding: &str) -> FlowError {
-        let name = |id: TaskId| {
-            if t.procs.get(id.index()).is_some_and(Option::is_some) {
-                t.name(id)
-            } else {
-                adding.to_owned()
-            }
-        };
-        match e {
-            EngineError::Cycle(ids) => FlowError::Cycle(ids.into_iter().map(name).collect()),
-            EngineError::WaveOrder {
-                task,
-                task_wave,
-                dep,
-                dep_wave,
-            } => FlowError::WaveOrder {
-                proc: name(task),
-                wave: task_wave,
-                dep: name(dep),
-                dep_wave,
-            },
-            EngineError::Deadlock(ids) => FlowError::Deadlock(ids.into_iter().map(name).collect()),
-            EngineError::UnknownTask(id) => FlowError::UnknownProc(name(id)),
-            other => FlowError::Engine(other),
-        }
-    }
-
-    pub(crate) fn translate_unlocked(&self, e: EngineError) -> FlowError {
-        let t = self.inner.table.lock();
-        self.translate(&t, e, "")
     }
 }
 
