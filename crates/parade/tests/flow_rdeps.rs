@@ -1,4 +1,4 @@
-//! The `flow` face: rdeps, WhenScheduled, WhenTargetScheduled, waves, locks, limits.
+//! The `flow` face: rdeps, `WhenScheduled`, `WhenTargetScheduled`, waves, locks, limits.
 //! Every `both!` case runs in inline and in thread mode.
 
 #![allow(unused_imports)]
