@@ -368,3 +368,22 @@ fn a_timeout_kills_the_command() {
         "timeout after 100ms"
     );
 }
+
+both!(cancel_and_stop, |flow| {
+    let l = log();
+    flow.proc("a", rec(&l)).add().unwrap();
+    flow.proc("b", rec(&l)).deps(["a"]).add().unwrap();
+    flow.proc("c", rec(&l)).deps(["b"]).add().unwrap();
+    flow.start(["c"]).unwrap();
+    flow.cancel("b").unwrap();
+    assert!(flow.wait_all().is_err());
+    assert_eq!(flow.state("b").unwrap(), TaskState::Cancelled);
+    assert_eq!(flow.state("c").unwrap(), TaskState::DepFailed);
+    assert!(!names(&l).contains(&"b".to_owned()));
+    assert!(matches!(flow.cancel("zzz"), Err(FlowError::UnknownProc(_))));
+    flow.proc("d", rec(&l)).add().unwrap();
+    flow.start(["d"]).unwrap();
+    flow.stop();
+    let _ = flow.wait_all();
+    assert!(flow.state("d").unwrap().is_final());
+});

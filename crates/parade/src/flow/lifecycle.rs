@@ -2,7 +2,7 @@
 
 use crate::engine::TaskId;
 
-use super::{Flow, FlowError, Pattern};
+use super::{Flow, FlowError, Pattern, has_placeholders};
 
 impl Flow {
     /// Creates the procs a filled-out proto name stands for and returns their names: one, or
@@ -17,6 +17,61 @@ impl Flow {
         let ids = self.create_in(&mut t, name)?;
         self.start_now(&mut t)?;
         Ok(ids.into_iter().map(|id| t.name(id)).collect())
+    }
+
+    /// Creates one proc from the proto `name` addresses, but calls it `proc_name` (the name is
+    /// not checked against the pattern). A name with globs ignores `proc_name` and creates
+    /// every match under its own name. An existing `proc_name` is returned as it is.
+    ///
+    /// ```
+    /// use parade::flow::Flow;
+    /// let flow = Flow::inline();
+    /// flow.proto("test::[p0]", |ctx| Ok(ctx.arg::<String>("p0")?)).add().unwrap();
+    /// assert_eq!(flow.create_as("test::ha", "test:1").unwrap(), ["test:1"]);
+    /// flow.run("test:1").unwrap();
+    /// flow.wait_all().unwrap();
+    /// assert_eq!(flow.result::<String>("test:1").unwrap(), "ha");
+    /// ```
+    pub fn create_as(&self, name: &str, proc_name: &str) -> Result<Vec<String>, FlowError> {
+        if has_placeholders(proc_name) {
+            return Err(FlowError::PlaceholderInProcName(proc_name.to_owned()));
+        }
+        let mut t = self.inner.table.lock();
+        if let Some(id) = t.existing(proc_name) {
+            return Ok(vec![t.name(id)]);
+        }
+        let mut instances = self.expand(&t, name)?;
+        if let [one] = instances.as_mut_slice() {
+            one.name = proc_name.to_owned();
+        }
+        let ids: Vec<TaskId> = instances
+            .into_iter()
+            .map(|inst| self.instantiate(&mut t, inst))
+            .collect();
+        self.drain(&mut t)?;
+        self.start_now(&mut t)?;
+        Ok(ids.into_iter().map(|id| t.name(id)).collect())
+    }
+
+    /// Cancels a proc: if it has not started it ends as cancelled (its wanted dependents as
+    /// dep-failed); if it runs, it is asked to stop (it sees [`Context::is_cancelled`]; a
+    /// command it runs is killed).
+    ///
+    /// [`Context::is_cancelled`]: super::Context::is_cancelled
+    pub fn cancel(&self, name: &str) -> Result<(), FlowError> {
+        let id = self
+            .id(name)
+            .ok_or_else(|| FlowError::UnknownProc(name.to_owned()))?;
+        self.inner
+            .engine
+            .cancel(id)
+            .map_err(|e| self.translate_unlocked(e))
+    }
+
+    /// Stops the run: nothing new starts, every wanted proc is cancelled, running ones are
+    /// asked to stop. For Ctrl-C.
+    pub fn stop(&self) {
+        self.inner.engine.stop();
     }
 
     /// Fills `pattern`'s placeholders from `args`, then [`Flow::create`]s the result.
