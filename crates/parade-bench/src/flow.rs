@@ -71,12 +71,14 @@ fn diamond(mode: Mode, n: usize) {
 pub fn run(out: &mut Report, quick: bool) {
     let n: usize = if quick { 2_000 } else { 10_000 };
     let runs = if quick { 1 } else { 3 };
-    let cases: [(&str, fn(Mode, usize)); 3] =
-        [("chain", chain), ("fanout", fanout), ("diamond", diamond)];
+    type Shape = fn(Mode, usize);
+    let cases: [(&str, Shape); 3] = [("chain", chain), ("fanout", fanout), ("diamond", diamond)];
     for (case, f) in cases {
         out.measure(case, "parade threads", n as u64, runs, || {
-            f(Mode::Threads, n)
+            f(Mode::Threads, n);
         });
-        out.measure(case, "parade inline", n as u64, runs, || f(Mode::Inline, n));
+        out.measure(case, "parade inline", n as u64, runs, || {
+            f(Mode::Inline, n);
+        });
     }
 }

@@ -42,7 +42,7 @@ impl Flow {
         }
         let mut instances = self.expand(&t, name)?;
         if let [one] = instances.as_mut_slice() {
-            one.name = proc_name.to_owned();
+            proc_name.clone_into(&mut one.name);
         }
         let ids: Vec<TaskId> = instances
             .into_iter()
