@@ -67,11 +67,13 @@ fn diamond(mode: Mode, n: usize) {
     assert_eq!(f.results().len(), n);
 }
 
+/// One graph shape: builds and runs `n` procs in a mode.
+type Shape = fn(Mode, usize);
+
 /// Runs the `flow` benchmarks.
 pub fn run(out: &mut Report, quick: bool) {
     let n: usize = if quick { 2_000 } else { 10_000 };
     let runs = if quick { 1 } else { 3 };
-    type Shape = fn(Mode, usize);
     let cases: [(&str, Shape); 3] = [("chain", chain), ("fanout", fanout), ("diamond", diamond)];
     for (case, f) in cases {
         out.measure(case, "parade threads", n as u64, runs, || {
