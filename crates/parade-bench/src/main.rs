@@ -5,6 +5,7 @@
 //! measurement instead. `--quick` shrinks every case so the whole subcommand finishes in seconds.
 
 mod engine;
+mod flow;
 mod graph;
 mod iter;
 mod join;
@@ -42,6 +43,8 @@ enum Bench {
     Graph,
     /// 200 trivial jobs on a real Slurm cluster, against a shell loop of `sbatch --wait`.
     Slurm,
+    /// Named task flows: 10,000 procs from a proto as a chain, a fan-out and a diamond.
+    Flow,
 }
 
 fn main() {
@@ -53,5 +56,6 @@ fn main() {
         Bench::Iter => iter::run(out.named("iter"), cli.quick),
         Bench::Graph => graph::run(out.named("graph"), cli.quick),
         Bench::Slurm => slurm::run(out.named("slurm"), cli.quick),
+        Bench::Flow => flow::run(out.named("flow"), cli.quick),
     }
 }

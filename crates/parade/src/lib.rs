@@ -16,6 +16,7 @@
 pub mod display;
 pub mod engine;
 pub mod exec;
+pub mod flow;
 pub mod graph;
 pub mod iter;
 pub use iter::{iter, iter_slice};

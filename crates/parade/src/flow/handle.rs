@@ -1,0 +1,318 @@
+//! [`Flow`]: the handle through which procs and protos are defined, started and waited for.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use parking_lot::{Mutex, RwLock};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::engine::{Engine, Observer};
+use crate::exec::{Inline, ThreadPool};
+
+use super::names::NameTable;
+use super::proto::ProtoRec;
+use super::results::RunRecord;
+use super::table::{Defn, Table};
+use super::{
+    Context, Decl, Define, FlowError, FlowOptions, Mode, Pattern, ProcError, body, has_placeholders,
+};
+
+pub(crate) struct Inner {
+    pub(crate) engine: Engine,
+    pub(crate) table: Mutex<Table>,
+    pub(crate) names: NameTable,
+    pub(crate) runs: Mutex<Vec<Option<RunRecord>>>,
+    pub(crate) params: RwLock<serde_json::Map<String, Value>>,
+    pub(crate) options: RwLock<FlowOptions>,
+    pub(crate) run_id: String,
+    any_rules: AtomicBool,
+}
+
+impl Inner {
+    pub(crate) fn set_rules(&self) {
+        self.any_rules.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn has_rules(&self) -> bool {
+        self.any_rules.load(Ordering::Acquire)
+    }
+}
+
+/// A set of named procs and proto templates, run on the parade engine.
+///
+/// Procs are named units of work; protos are templates whose names hold `[placeholders]`
+/// (`build::[env]`) and make procs by filled-out name (`build::prod`). Nothing runs until it
+/// is started (or wanted by something started); a started proc runs after its dependencies,
+/// under its locks and wave. Each flow has its own names, params and results: there is no
+/// global registry. Cheap to clone; clones share everything.
+///
+/// ```
+/// use parade::flow::{Flow, ProcError};
+/// let flow = Flow::new();
+/// flow.proc("fetch", |_| Ok(3)).add().unwrap();
+/// flow.proto("build::[env]", |ctx| {
+///     let n: i64 = ctx.result("fetch")?;
+///     Ok(format!("{} x{n}", ctx.arg::<String>("env")?))
+/// }).deps(["fetch"]).add().unwrap();
+/// flow.run("build::prod").unwrap();
+/// flow.wait_all().unwrap();
+/// assert_eq!(flow.result::<String>("build::prod").unwrap(), "prod x3");
+/// ```
+#[derive(Clone)]
+pub struct Flow {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl Default for Flow {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for Flow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Flow")
+            .field("run_id", &self.inner.run_id)
+            .field("engine", &self.inner.engine)
+            .finish_non_exhaustive()
+    }
+}
+
+fn run_id() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    format!("{secs}-{}", std::process::id())
+}
+
+impl Flow {
+    /// A flow on threads (one per core, or `parallel` if more).
+    pub fn new() -> Self {
+        Self::with_options(FlowOptions::new()).expect("default options are valid")
+    }
+
+    /// A flow whose procs run one at a time on the waiting thread, in a fixed order.
+    pub fn inline() -> Self {
+        Self::with_options(FlowOptions::new().mode(Mode::Inline)).expect("inline is valid")
+    }
+
+    /// A flow with these options; the mode is fixed from here on.
+    pub fn with_options(options: FlowOptions) -> Result<Self, FlowError> {
+        check_options(&options)?;
+        let engine = match options.mode.unwrap_or_default() {
+            Mode::Inline => Engine::with_executor(Arc::new(Inline::new())),
+            Mode::Threads => {
+                let cores = std::thread::available_parallelism().map_or(1, usize::from);
+                match options.parallel {
+                    Some(n) if n > cores => Engine::with_executor(Arc::new(ThreadPool::new(n))),
+                    _ => Engine::new(),
+                }
+            }
+        };
+        if let Some(n) = options.parallel {
+            engine.set_limit(n);
+        }
+        let options = FlowOptions {
+            mode: Some(options.mode.unwrap_or_default()),
+            ..options
+        };
+        Ok(Self {
+            inner: Arc::new(Inner {
+                engine,
+                table: Mutex::new(Table::default()),
+                names: NameTable::default(),
+                runs: Mutex::new(Vec::new()),
+                params: RwLock::new(serde_json::Map::new()),
+                options: RwLock::new(options),
+                run_id: run_id(),
+                any_rules: AtomicBool::new(false),
+            }),
+        })
+    }
+
+    /// Changes the options given; those not given stay as they were.
+    ///
+    /// Errors: a different mode (it is chosen when the flow is made), a parallel limit of 0,
+    /// an empty separator, or a separator some proto pattern does not use.
+    #[allow(clippy::needless_pass_by_value)] // options are built inline and handed over
+    pub fn set_options(&self, options: FlowOptions) -> Result<(), FlowError> {
+        check_options(&options)?;
+        let t = self.inner.table.lock();
+        let mut current = self.inner.options.write();
+        if let Some(mode) = options.mode
+            && Some(mode) != current.mode
+        {
+            return Err(FlowError::Options(format!(
+                "the mode is chosen when the flow is made (this one runs {:?}); make a new flow with Flow::with_options",
+                current.mode.unwrap_or_default()
+            )));
+        }
+        if let Some(sep) = &options.separator {
+            for p in &t.protos {
+                p.pattern.check_separators(sep)?;
+            }
+        }
+        if let Some(n) = options.parallel {
+            self.inner.engine.set_limit(n);
+        }
+        *current = current.merged(&options);
+        Ok(())
+    }
+
+    /// The options as they stand (the mode always set).
+    pub fn options(&self) -> FlowOptions {
+        self.inner.options.read().clone()
+    }
+
+    pub(crate) fn separator(&self) -> String {
+        self.inner
+            .options
+            .read()
+            .separator
+            .clone()
+            .unwrap_or_else(|| "::".to_owned())
+    }
+
+    pub(crate) fn allow_missing(&self) -> bool {
+        self.inner.options.read().allow_missing_deps.unwrap_or(true)
+    }
+
+    /// This run's id, e.g. for log directories.
+    pub fn run_id(&self) -> &str {
+        &self.inner.run_id
+    }
+
+    /// Where per-proc logs go: the `log_dir` option, or `.parade/logs/<run-id>/`.
+    pub fn log_dir(&self) -> PathBuf {
+        self.inner
+            .options
+            .read()
+            .log_dir
+            .clone()
+            .unwrap_or_else(|| {
+                PathBuf::from(".parade")
+                    .join("logs")
+                    .join(&self.inner.run_id)
+            })
+    }
+
+    /// The log file of proc `name` in [`Flow::log_dir`] (`/` in names becomes `_`).
+    pub fn log_file(&self, name: &str) -> PathBuf {
+        self.log_dir()
+            .join(format!("{}.log", name.replace(['/', '\\'], "_")))
+    }
+
+    /// The engine the flow schedules on.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// Adds an observer of the flow's events (name tasks with [`Flow::names`]).
+    pub fn observe(&self, observer: impl Observer + 'static) {
+        self.inner.engine.subscribe(observer);
+    }
+
+    /// Begins defining a proc named `name` doing `f`; finish with [`Define::add`].
+    pub fn proc<T, F>(&self, name: &str, f: F) -> Define<'_>
+    where
+        T: Serialize,
+        F: Fn(&Context<'_>) -> Result<T, ProcError> + Send + Sync + 'static,
+    {
+        Define {
+            flow: self,
+            name: name.to_owned(),
+            proto: false,
+            decl: Decl::new(body(f)),
+        }
+    }
+
+    /// Begins defining a proto: a template whose `pattern` holds `[placeholders]`; finish with
+    /// [`Define::add`].
+    pub fn proto<T, F>(&self, pattern: &str, f: F) -> Define<'_>
+    where
+        T: Serialize,
+        F: Fn(&Context<'_>) -> Result<T, ProcError> + Send + Sync + 'static,
+    {
+        Define {
+            flow: self,
+            name: pattern.to_owned(),
+            proto: true,
+            decl: Decl::new(body(f)),
+        }
+    }
+
+    pub(crate) fn add_proto(&self, pattern: String, decl: Decl) -> Result<(), FlowError> {
+        let mut t = self.inner.table.lock();
+        if t.by_pattern.contains_key(&pattern) {
+            return Err(FlowError::DuplicateProto(pattern));
+        }
+        let parsed = Pattern::parse(&pattern);
+        parsed.check_separators(&self.separator())?;
+        for (key, _) in &decl.choices {
+            if !parsed.params().contains(key) {
+                return Err(FlowError::ChoicesKey {
+                    key: key.clone(),
+                    pattern,
+                    params: parsed.params().to_vec(),
+                });
+            }
+        }
+        let i = t.protos.len();
+        if !decl.rdeps.is_empty() {
+            t.rule_protos.push(i);
+            self.inner.set_rules();
+        }
+        t.protos.push(Arc::new(ProtoRec {
+            pattern: parsed,
+            decl,
+        }));
+        t.by_pattern.insert(pattern, i);
+        Ok(())
+    }
+
+    #[allow(clippy::needless_pass_by_value)]
+    pub(crate) fn add_proc(&self, name: String, decl: Decl) -> Result<(), FlowError> {
+        if has_placeholders(&name) {
+            return Err(FlowError::PlaceholderInProcName(name));
+        }
+        if !decl.choices.is_empty() || !decl.defaults.is_empty() {
+            return Err(FlowError::Options(format!(
+                "proc \"{name}\": choices and default arguments belong to protos"
+            )));
+        }
+        let mut t = self.inner.table.lock();
+        if let Some(&id) = t.by_name.get(name.as_str())
+            && t.rec(id).defn != Defn::Missing
+        {
+            return Err(FlowError::DuplicateProc(name));
+        }
+        let deps = self.resolve_deps(&mut t, &name, &[], &decl)?;
+        // A name already mentioned (even by its own dependencies) has a placeholder to define;
+        // a new one is added with its dependencies in one go.
+        let id = if let Some(&id) = t.by_name.get(name.as_str()) {
+            self.define_task(&mut t, id, &decl, deps)?;
+            id
+        } else {
+            self.add_task(&mut t, &name, &decl, &deps)?
+        };
+        if decl.now {
+            t.now.push(id);
+        }
+        self.drain(&mut t)?;
+        self.start_now(&mut t)
+    }
+}
+
+fn check_options(o: &FlowOptions) -> Result<(), FlowError> {
+    if o.parallel == Some(0) {
+        return Err(FlowError::Options("parallel must be at least 1".to_owned()));
+    }
+    if o.separator.as_deref() == Some("") {
+        return Err(FlowError::Options(
+            "the separator must not be empty".to_owned(),
+        ));
+    }
+    Ok(())
+}

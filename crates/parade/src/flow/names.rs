@@ -1,0 +1,64 @@
+//! The id → name table observers read, kept apart from the flow's main lock so that naming a
+//! task never waits for a flow call in progress.
+
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+
+use crate::display::TaskNames;
+use crate::engine::TaskId;
+
+/// Names by task index, shared with [`FlowNames`].
+#[derive(Default, Clone)]
+pub(crate) struct NameTable(Arc<RwLock<Vec<Option<Arc<str>>>>>);
+
+impl NameTable {
+    pub(crate) fn set(&self, id: TaskId, name: Arc<str>) {
+        let mut v = self.0.write();
+        if v.len() <= id.index() {
+            v.resize(id.index() + 1, None);
+        }
+        v[id.index()] = Some(name);
+    }
+
+    pub(crate) fn get(&self, id: TaskId) -> Option<Arc<str>> {
+        self.0.read().get(id.index()).cloned().flatten()
+    }
+}
+
+/// What observers use to name a flow's tasks: [`TaskNames`] over the flow's name table.
+/// Holding it does not keep the flow alive.
+///
+/// ```
+/// use parade::display::TaskNames;
+/// use parade::flow::Flow;
+/// let flow = Flow::inline();
+/// flow.proc("setup", |_| Ok(())).add().unwrap();
+/// let names = flow.names();
+/// assert_eq!(names.name(flow.id("setup").unwrap()).as_deref(), Some("setup"));
+/// ```
+#[derive(Clone)]
+pub struct FlowNames(pub(crate) NameTable);
+
+impl TaskNames for FlowNames {
+    fn name(&self, id: TaskId) -> Option<String> {
+        self.0.get(id).map(|n| n.to_string())
+    }
+}
+
+impl super::Flow {
+    /// The flow's names, for observers.
+    pub fn names(&self) -> FlowNames {
+        FlowNames(self.inner.names.clone())
+    }
+
+    /// The task id of proc `name` (missing placeholders included).
+    pub fn id(&self, name: &str) -> Option<TaskId> {
+        self.inner.table.lock().by_name.get(name).copied()
+    }
+
+    /// The name of task `id`.
+    pub fn name_of(&self, id: TaskId) -> Option<String> {
+        self.inner.names.get(id).map(|n| n.to_string())
+    }
+}

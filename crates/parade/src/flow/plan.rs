@@ -1,0 +1,229 @@
+//! Read access for tools: listings of procs and protos, and the plan a start would run (a dry
+//! run), with why each proc is in it.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+
+use crate::engine::{TaskId, TaskState};
+
+use super::table::Defn;
+use super::{Choices, Flow, FlowError, Why};
+
+/// What a proc declares and where it stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProcInfo {
+    /// Its name.
+    pub name: String,
+    /// Its description.
+    pub description: Option<String>,
+    /// The proto it was made from.
+    pub proto: Option<String>,
+    /// Its arguments, in pattern order.
+    pub args: Vec<(String, String)>,
+    /// Its dependencies by name (injected ones included).
+    pub deps: Vec<String>,
+    /// Its rdep rules, as written (placeholders its arguments fill are filled).
+    pub rdeps: Vec<String>,
+    /// Its wave.
+    pub wave: u32,
+    /// Its locks.
+    pub locks: Vec<String>,
+    /// False for a name only named as a dependency, which nothing defines.
+    pub defined: bool,
+    /// Its state.
+    pub state: TaskState,
+}
+
+/// What a proto declares.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProtoInfo {
+    /// Its pattern.
+    pub pattern: String,
+    /// Its description.
+    pub description: Option<String>,
+    /// Its placeholders.
+    pub params: Vec<String>,
+    /// Choices per placeholder: the list, or `None` when a closure computes them.
+    pub choices: Vec<(String, Option<Vec<String>>)>,
+    /// Its dependencies as written.
+    pub deps: Vec<String>,
+    /// Its rdep rules as written.
+    pub rdeps: Vec<String>,
+    /// Its wave.
+    pub wave: u32,
+    /// Its locks.
+    pub locks: Vec<String>,
+}
+
+/// One proc of a plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanStep {
+    /// The proc.
+    pub name: String,
+    /// Why it is in the plan.
+    pub why: Why,
+    /// Its wave.
+    pub wave: u32,
+    /// Whether nothing defines it (it would end as missing).
+    pub missing: bool,
+}
+
+impl Flow {
+    /// Every proc (and missing name), in the order they were made.
+    pub fn procs(&self) -> Vec<ProcInfo> {
+        let t = self.inner.table.lock();
+        t.procs
+            .iter()
+            .flatten()
+            .map(|r| {
+                let id = t.by_name[&r.name];
+                ProcInfo {
+                    name: r.name.to_string(),
+                    description: r.description.clone(),
+                    proto: r.proto.map(|p| t.protos[p].pattern.to_string()),
+                    args: r.args.to_vec(),
+                    deps: self
+                        .inner
+                        .engine
+                        .deps(id)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|d| t.name(d))
+                        .collect(),
+                    rdeps: r.rules.iter().map(ToString::to_string).collect(),
+                    wave: r.wave,
+                    locks: r.locks.clone(),
+                    defined: r.defn != Defn::Missing,
+                    state: self.engine_state(id),
+                }
+            })
+            .collect()
+    }
+
+    /// One proc's information.
+    pub fn proc_info(&self, name: &str) -> Result<ProcInfo, FlowError> {
+        self.procs()
+            .into_iter()
+            .find(|p| p.name == name)
+            .ok_or_else(|| FlowError::UnknownProc(name.to_owned()))
+    }
+
+    /// Every proto, in the order they were defined.
+    pub fn protos(&self) -> Vec<ProtoInfo> {
+        let t = self.inner.table.lock();
+        t.protos
+            .iter()
+            .map(|p| ProtoInfo {
+                pattern: p.pattern.to_string(),
+                description: p.decl.description.clone(),
+                params: p.pattern.params().to_vec(),
+                choices: p
+                    .decl
+                    .choices
+                    .iter()
+                    .map(|(k, c)| {
+                        let list = match c {
+                            Choices::List(l) => Some(l.clone()),
+                            Choices::Computed(_) => None,
+                        };
+                        (k.clone(), list)
+                    })
+                    .collect(),
+                deps: p.decl.deps.iter().map(ToString::to_string).collect(),
+                rdeps: p.decl.rdeps.iter().map(ToString::to_string).collect(),
+                wave: p.decl.wave,
+                locks: p.decl.locks.clone(),
+            })
+            .collect()
+    }
+
+    /// What starting `names` would run, in the order inline mode would run it, with why each
+    /// proc is in it. Creates the procs the names and their rdeps make (they stay idle); wants
+    /// nothing.
+    ///
+    /// ```
+    /// use parade::flow::{Flow, Why};
+    /// let flow = Flow::inline();
+    /// flow.proc("setup", |_| Ok(())).rdeps(["deploy::[env]"]).add().unwrap();
+    /// flow.proto("build::[env]", |_| Ok(())).add().unwrap();
+    /// flow.proto("deploy::[env]", |_| Ok(())).deps(["build::[env]"]).add().unwrap();
+    /// let plan = flow.plan(["deploy::prod"]).unwrap();
+    /// let names: Vec<_> = plan.iter().map(|s| s.name.as_str()).collect();
+    /// assert_eq!(names, ["setup", "build::prod", "deploy::prod"]);
+    /// assert_eq!(plan[0].why, Why::RdepOf("deploy::prod".into()));
+    /// ```
+    pub fn plan<S: AsRef<str>>(
+        &self,
+        names: impl IntoIterator<Item = S>,
+    ) -> Result<Vec<PlanStep>, FlowError> {
+        let mut t = self.inner.table.lock();
+        let mut roots = Vec::new();
+        for n in names {
+            roots.extend(self.create_in(&mut t, n.as_ref())?);
+        }
+        let cl = self.closure(&mut t, &roots, None)?;
+        let members: HashMap<TaskId, usize> = cl
+            .order
+            .iter()
+            .enumerate()
+            .map(|(i, (id, _))| (*id, i))
+            .collect();
+        let mut deps: Vec<Vec<TaskId>> = cl
+            .order
+            .iter()
+            .map(|(id, _)| {
+                self.inner
+                    .engine
+                    .deps(*id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|d| members.contains_key(d))
+                    .collect()
+            })
+            .collect();
+        for &(task, dep) in &cl.edges {
+            if let (Some(&ti), true) = (members.get(&task), members.contains_key(&dep))
+                && !deps[ti].contains(&dep)
+            {
+                deps[ti].push(dep);
+            }
+        }
+        let mut blocked: Vec<usize> = deps.iter().map(Vec::len).collect();
+        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); deps.len()];
+        for (i, ds) in deps.iter().enumerate() {
+            for d in ds {
+                dependents[members[d]].push(i);
+            }
+        }
+        let wave = |i: usize| t.rec(cl.order[i].0).wave;
+        let mut ready: BinaryHeap<Reverse<(u32, TaskId, usize)>> = BinaryHeap::new();
+        for (i, b) in blocked.iter().enumerate() {
+            if *b == 0 {
+                ready.push(Reverse((wave(i), cl.order[i].0, i)));
+            }
+        }
+        let mut steps = Vec::with_capacity(deps.len());
+        while let Some(Reverse((w, id, i))) = ready.pop() {
+            steps.push(PlanStep {
+                name: t.name(id),
+                why: cl.order[i].1.clone(),
+                wave: w,
+                missing: t.rec(id).defn == Defn::Missing,
+            });
+            for &d in &dependents[i] {
+                blocked[d] -= 1;
+                if blocked[d] == 0 {
+                    ready.push(Reverse((wave(d), cl.order[d].0, d)));
+                }
+            }
+        }
+        if steps.len() < deps.len() {
+            let stuck: Vec<String> = (0..deps.len())
+                .filter(|&i| blocked[i] > 0)
+                .map(|i| t.name(cl.order[i].0))
+                .collect();
+            return Err(FlowError::Cycle(stuck));
+        }
+        Ok(steps)
+    }
+}

@@ -1,0 +1,237 @@
+//! Defining procs and protos: the [`Define`] builder both share, and [`Body`], the work itself.
+//!
+//! Everything a definition holds is plain data plus one closure, so a proc can be made at run
+//! time from a task file as easily as from Rust code.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{Context, Dep, DepFn, Flow, FlowError, Lookup, ProcError, Rdep};
+
+/// A proc's work: takes its context, returns a JSON value or how it ended otherwise.
+pub type Body = Arc<BodyFn>;
+
+/// The closure type behind a [`Body`].
+pub type BodyFn = dyn Fn(&Context<'_>) -> Result<Value, ProcError> + Send + Sync;
+
+/// Wraps a closure returning any `T: Serialize` as a [`Body`].
+pub fn body<T, F>(f: F) -> Body
+where
+    T: Serialize,
+    F: Fn(&Context<'_>) -> Result<T, ProcError> + Send + Sync + 'static,
+{
+    Arc::new(move |ctx| {
+        let value = f(ctx)?;
+        serde_json::to_value(value)
+            .map_err(|e| ProcError::failed(format!("the result cannot be stored as JSON: {e}")))
+    })
+}
+
+/// The allowed values of one placeholder: a list, or a closure computing them.
+#[derive(Clone)]
+pub enum Choices {
+    /// A fixed list.
+    List(Vec<String>),
+    /// Computed from the name being made, its arguments and params.
+    Computed(DepFn),
+}
+
+impl fmt::Debug for Choices {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Choices::List(l) => l.fmt(f),
+            Choices::Computed(_) => f.write_str("<computed>"),
+        }
+    }
+}
+
+impl Choices {
+    pub(crate) fn resolve(&self, lookup: &Lookup<'_>) -> Vec<String> {
+        match self {
+            Choices::List(l) => l.clone(),
+            Choices::Computed(f) => f(lookup),
+        }
+    }
+}
+
+/// What a proc or proto declares besides its name.
+#[derive(Clone)]
+pub(crate) struct Decl {
+    pub(crate) body: Body,
+    pub(crate) deps: Vec<Dep>,
+    pub(crate) rdeps: Vec<Rdep>,
+    pub(crate) locks: Vec<String>,
+    pub(crate) wave: u32,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) description: Option<String>,
+    pub(crate) no_failures: bool,
+    pub(crate) now: bool,
+    pub(crate) choices: Vec<(String, Choices)>,
+    pub(crate) defaults: Vec<(String, String)>,
+}
+
+impl Decl {
+    pub(crate) fn new(body: Body) -> Self {
+        Self {
+            body,
+            deps: Vec::new(),
+            rdeps: Vec::new(),
+            locks: Vec::new(),
+            wave: 0,
+            timeout: None,
+            description: None,
+            no_failures: false,
+            now: false,
+            choices: Vec::new(),
+            defaults: Vec::new(),
+        }
+    }
+}
+
+/// Builds a proc ([`Flow::proc`]) or a proto ([`Flow::proto`]); [`Define::add`] registers it.
+///
+/// ```
+/// use std::time::Duration;
+/// use parade::flow::{Flow, Dep};
+/// let flow = Flow::inline();
+/// flow.proc("setup", |_| Ok("ready")).add().unwrap();
+/// flow.proto("build::[env]", |ctx| Ok(format!("built {}", ctx.arg::<String>("env")?)))
+///     .deps(["setup"])
+///     .choices("env", ["dev", "prod"])
+///     .locks(["builder"])
+///     .wave(1)
+///     .timeout(Duration::from_secs(600))
+///     .description("compile for one environment")
+///     .add()
+///     .unwrap();
+/// flow.run("build::*").unwrap();
+/// flow.wait_all().unwrap();
+/// assert_eq!(flow.result::<String>("build::prod").unwrap(), "built prod");
+/// ```
+#[must_use = "a definition does nothing until `.add()` registers it"]
+pub struct Define<'f> {
+    pub(crate) flow: &'f Flow,
+    pub(crate) name: String,
+    pub(crate) proto: bool,
+    pub(crate) decl: Decl,
+}
+
+impl Define<'_> {
+    /// Adds dependencies (names, patterns, globs, closures, [`Dep::NoFailures`]).
+    pub fn deps<D: Into<Dep>>(mut self, deps: impl IntoIterator<Item = D>) -> Self {
+        self.decl.deps.extend(deps.into_iter().map(Into::into));
+        self
+    }
+
+    /// Adds one dependency.
+    pub fn dep(mut self, dep: impl Into<Dep>) -> Self {
+        self.decl.deps.push(dep.into());
+        self
+    }
+
+    /// Runs only if no proc of the run has failed so far.
+    pub fn no_failures(mut self) -> Self {
+        self.decl.no_failures = true;
+        self
+    }
+
+    /// Starts it as soon as it exists: a proc when it is added, a proto's procs when they are
+    /// created (parproc's `now`).
+    pub fn now(mut self) -> Self {
+        self.decl.now = true;
+        self
+    }
+
+    /// Adds reverse dependencies (plain ones from strings, or any [`Rdep`]).
+    pub fn rdeps<R: Into<Rdep>>(mut self, rdeps: impl IntoIterator<Item = R>) -> Self {
+        self.decl.rdeps.extend(rdeps.into_iter().map(Into::into));
+        self
+    }
+
+    /// Adds a `WhenScheduled` rdep: wanting this proc wants `pattern` (filled from this proc's
+    /// arguments) too, and this proc runs first.
+    pub fn when_scheduled(mut self, pattern: &str) -> Self {
+        self.decl.rdeps.push(Rdep::when_scheduled(pattern));
+        self
+    }
+
+    /// Adds a `WhenTargetScheduled` rdep: when a proc matching `pattern` is wanted, this proc
+    /// runs before it; never pulls the target in.
+    pub fn when_target_scheduled(mut self, pattern: &str) -> Self {
+        self.decl.rdeps.push(Rdep::when_target_scheduled(pattern));
+        self
+    }
+
+    /// Holds these named locks while running.
+    pub fn locks<S: Into<String>>(mut self, locks: impl IntoIterator<Item = S>) -> Self {
+        self.decl.locks.extend(locks.into_iter().map(Into::into));
+        self
+    }
+
+    /// Puts it in wave `n`: it starts only when no lower-wave proc is ready or running.
+    pub fn wave(mut self, n: u32) -> Self {
+        self.decl.wave = n;
+        self
+    }
+
+    /// Gives it a time limit (see [`Mode::Threads`](super::Mode::Threads) for what a timeout
+    /// does to a thread).
+    pub fn timeout(mut self, limit: Duration) -> Self {
+        self.decl.timeout = Some(limit);
+        self
+    }
+
+    /// A line describing it, for listings.
+    pub fn description(mut self, text: impl Into<String>) -> Self {
+        self.decl.description = Some(text.into());
+        self
+    }
+
+    /// Protos: the allowed values of placeholder `param`; enables `*` and `?` globs on it.
+    pub fn choices<S: Into<String>>(
+        mut self,
+        param: &str,
+        values: impl IntoIterator<Item = S>,
+    ) -> Self {
+        let list = values.into_iter().map(Into::into).collect();
+        self.decl
+            .choices
+            .push((param.to_owned(), Choices::List(list)));
+        self
+    }
+
+    /// Protos: the allowed values of `param`, computed when a name is made.
+    pub fn choices_with(
+        mut self,
+        param: &str,
+        f: impl Fn(&Lookup<'_>) -> Vec<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.decl
+            .choices
+            .push((param.to_owned(), Choices::Computed(Arc::new(f))));
+        self
+    }
+
+    /// Protos: a default value for `param`, used when the proto is addressed by its pattern.
+    pub fn default_arg(mut self, param: &str, value: impl Into<String>) -> Self {
+        self.decl.defaults.push((param.to_owned(), value.into()));
+        self
+    }
+
+    /// Registers the proc or proto.
+    ///
+    /// Errors: a duplicate name; a proc name with placeholders; a proto whose placeholders are
+    /// not split by the separator, or with choices for a name it has no placeholder for; and
+    /// for a proc, anything resolving its dependencies reports (a cycle, a wave order).
+    pub fn add(self) -> Result<(), FlowError> {
+        if self.proto {
+            self.flow.add_proto(self.name, self.decl)
+        } else {
+            self.flow.add_proc(self.name, self.decl)
+        }
+    }
+}

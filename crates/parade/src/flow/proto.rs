@@ -1,0 +1,161 @@
+//! Protos: registered templates, which proto a name addresses (its exact pattern, else the one
+//! pattern it matches), and the procs a name stands for once its choices and globs are applied.
+
+use super::table::Table;
+use super::{Decl, Flow, FlowError, Lookup, Pattern, glob_match, is_glob};
+
+/// A registered proto.
+pub(crate) struct ProtoRec {
+    pub(crate) pattern: Pattern,
+    pub(crate) decl: Decl,
+}
+
+/// The proto a name addresses, the arguments read from the name, and whether the name was
+/// the proto's exact pattern.
+type ProtoMatch = (usize, Vec<(String, String)>, bool);
+
+/// One proc a name expands to: its name, arguments and proto.
+pub(crate) struct Instance {
+    pub(crate) name: String,
+    pub(crate) args: Vec<(String, String)>,
+    pub(crate) proto: usize,
+}
+
+pub(crate) fn lookup_in<'a>(args: &'a [(String, String)]) -> impl Fn(&str) -> Option<&'a str> {
+    move |k| args.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+}
+
+impl Flow {
+    /// Which proto `name` addresses: its exact pattern first, else the one pattern it matches.
+    fn find_proto(&self, t: &Table, name: &str) -> Result<ProtoMatch, FlowError> {
+        if let Some(&i) = t.by_pattern.get(name) {
+            return Ok((i, Vec::new(), true));
+        }
+        let sep = self.separator();
+        let mut found: Vec<(usize, Vec<(String, String)>)> = t
+            .protos
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.pattern.matches(name, &sep).map(|a| (i, a)))
+            .collect();
+        match found.len() {
+            0 => Err(FlowError::NoProto(name.to_owned())),
+            1 => {
+                let (i, args) = found.pop().expect("one match");
+                Ok((i, args, false))
+            }
+            _ => Err(FlowError::SeveralProtos {
+                name: name.to_owned(),
+                protos: found
+                    .iter()
+                    .map(|(i, _)| t.protos[*i].pattern.to_string())
+                    .collect(),
+            }),
+        }
+    }
+
+    /// The procs `name` stands for: one, or every combination of choices its globs match, in
+    /// pattern order (the first placeholder varies slowest).
+    pub(crate) fn expand(&self, t: &Table, name: &str) -> Result<Vec<Instance>, FlowError> {
+        let (pi, extracted, exact) = self.find_proto(t, name)?;
+        let proto = &t.protos[pi];
+        let params = proto.pattern.params();
+        let mut args: Vec<(String, String)> = Vec::with_capacity(params.len());
+        for p in params {
+            let v = lookup_in(&extracted)(p)
+                .or_else(|| lookup_in(&proto.decl.defaults)(p))
+                .map(str::to_owned);
+            if let Some(v) = v {
+                args.push((p.clone(), v));
+            }
+        }
+        let choices: Vec<(String, Vec<String>)> = if proto.decl.choices.is_empty() {
+            Vec::new()
+        } else {
+            let params_map = self.inner.params.read();
+            let look = Lookup {
+                name,
+                args: &args,
+                params: &params_map,
+            };
+            proto
+                .decl
+                .choices
+                .iter()
+                .map(|(k, c)| (k.clone(), c.resolve(&look)))
+                .collect()
+        };
+        let allowed = |k: &str| choices.iter().find(|(n, _)| n == k).map(|(_, c)| c);
+        let mut per_param: Vec<Vec<String>> = Vec::with_capacity(args.len());
+        let mut globbed = false;
+        for (k, v) in &args {
+            if is_glob(v) {
+                globbed = true;
+                let Some(list) = allowed(k) else {
+                    return Err(FlowError::GlobWithoutChoices {
+                        name: name.to_owned(),
+                        proto: proto.pattern.to_string(),
+                        arg: k.clone(),
+                    });
+                };
+                let hits: Vec<String> = list.iter().filter(|c| glob_match(v, c)).cloned().collect();
+                if hits.is_empty() {
+                    return Err(FlowError::GlobNoMatch {
+                        glob: v.clone(),
+                        arg: k.clone(),
+                        allowed: list.clone(),
+                    });
+                }
+                per_param.push(hits);
+            } else {
+                if let Some(list) = allowed(k)
+                    && !list.iter().any(|c| c == v)
+                {
+                    return Err(FlowError::NotAChoice {
+                        arg: k.clone(),
+                        value: v.clone(),
+                        allowed: list.clone(),
+                    });
+                }
+                per_param.push(vec![v.clone()]);
+            }
+        }
+        if !globbed {
+            let inst_name = if exact {
+                proto.pattern.fill(lookup_in(&args))?
+            } else {
+                name.to_owned()
+            };
+            return Ok(vec![Instance {
+                name: inst_name,
+                args,
+                proto: pi,
+            }]);
+        }
+        // Cartesian product, first placeholder slowest.
+        let mut combos: Vec<Vec<(String, String)>> = vec![Vec::new()];
+        for ((k, _), values) in args.iter().zip(&per_param) {
+            combos = combos
+                .into_iter()
+                .flat_map(|c| {
+                    values.iter().map(move |v| {
+                        let mut c = c.clone();
+                        c.push((k.clone(), v.clone()));
+                        c
+                    })
+                })
+                .collect();
+        }
+        combos
+            .into_iter()
+            .map(|args| {
+                let name = proto.pattern.fill(lookup_in(&args))?;
+                Ok(Instance {
+                    name,
+                    args,
+                    proto: pi,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,285 @@
+//! Wanting procs: the closure of everything a start brings in (dependencies, injected rdeps,
+//! `WhenScheduled` targets), computed and checked in full before the engine wants any of it,
+//! so a refused start leaves nothing wanted.
+
+use std::collections::{HashSet, VecDeque};
+use std::fmt;
+
+use crate::engine::{TaskId, TaskState};
+
+use super::table::{Defn, Table};
+use super::{Flow, FlowError, RdepKind};
+
+/// Why a proc is in a start's closure.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Why {
+    /// It was asked for.
+    Requested,
+    /// A dependency of this proc.
+    DepOf(String),
+    /// Injected by its rdep as a dependency of this proc.
+    RdepOf(String),
+    /// Pulled in by this proc's `WhenScheduled` rule.
+    WhenScheduledBy(String),
+}
+
+impl fmt::Display for Why {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Why::Requested => f.write_str("requested"),
+            Why::DepOf(n) => write!(f, "dependency of \"{n}\""),
+            Why::RdepOf(n) => write!(f, "rdep of \"{n}\" (runs before it)"),
+            Why::WhenScheduledBy(n) => write!(f, "WhenScheduled target of \"{n}\""),
+        }
+    }
+}
+
+/// Everything a start brings in.
+#[derive(Default)]
+pub(crate) struct Closure {
+    pub(crate) order: Vec<(TaskId, Why)>,
+    set: HashSet<TaskId>,
+    /// New edges (task, dependency).
+    pub(crate) edges: Vec<(TaskId, TaskId)>,
+    queue: VecDeque<TaskId>,
+}
+
+impl Closure {
+    fn add(&mut self, id: TaskId, why: Why) {
+        if self.set.insert(id) {
+            self.order.push((id, why));
+            self.queue.push_back(id);
+        }
+    }
+
+    pub(crate) fn contains(&self, id: TaskId) -> bool {
+        self.set.contains(&id)
+    }
+
+    /// Adds the edge `task` → `dep`, bringing `dep` in if nothing wants it yet.
+    fn link(&mut self, flow: &Flow, task: TaskId, dep: TaskId, why: impl FnOnce() -> Why) {
+        if task == dep {
+            return;
+        }
+        self.edges.push((task, dep));
+        if flow.engine_state(dep) == TaskState::Idle {
+            self.add(dep, why());
+        }
+    }
+}
+
+fn started(state: TaskState) -> bool {
+    state == TaskState::Running || state.is_final()
+}
+
+impl Flow {
+    pub(crate) fn engine_state(&self, id: TaskId) -> TaskState {
+        self.inner
+            .engine
+            .state(id)
+            .expect("flow ids belong to its engine")
+    }
+
+    /// Wants `roots` and everything they bring in. `forced` is a task already wanted (a
+    /// placeholder being defined) whose dependencies and rules must still be brought in.
+    pub(crate) fn start_closure(
+        &self,
+        t: &mut Table,
+        roots: &[TaskId],
+        forced: Option<TaskId>,
+    ) -> Result<(), FlowError> {
+        if forced.is_none() && !self.inner.has_rules() && self.allow_missing() {
+            return self
+                .inner
+                .engine
+                .want(roots.iter().copied())
+                .map_err(|e| self.translate(t, e, ""));
+        }
+        let cl = self.closure(t, roots, forced)?;
+        for &(task, dep) in &cl.edges {
+            self.inner
+                .engine
+                .add_dep(task, dep)
+                .map_err(|e| self.translate(t, e, ""))?;
+        }
+        let ids = cl
+            .order
+            .iter()
+            .map(|(id, _)| *id)
+            .filter(|&id| Some(id) != forced);
+        self.inner
+            .engine
+            .want(ids)
+            .map_err(|e| self.translate(t, e, ""))
+    }
+
+    /// Computes what wanting `roots` brings in, creating proto instances rdeps name, without
+    /// wanting anything.
+    pub(crate) fn closure(
+        &self,
+        t: &mut Table,
+        roots: &[TaskId],
+        forced: Option<TaskId>,
+    ) -> Result<Closure, FlowError> {
+        let mut cl = Closure::default();
+        for &r in roots {
+            if Some(r) == forced || self.engine_state(r) == TaskState::Idle {
+                cl.add(r, Why::Requested);
+            }
+        }
+        let allow_missing = self.allow_missing();
+        let rules = self.inner.has_rules();
+        while let Some(x) = cl.queue.pop_front() {
+            let (name, defn, deps) = {
+                let rec = t.rec(x);
+                (rec.name.clone(), rec.defn, rec.deps.clone())
+            };
+            if defn == Defn::Missing && !allow_missing {
+                let by = cl
+                    .order
+                    .iter()
+                    .find(|(id, _)| *id == x)
+                    .map(|(_, why)| why.clone());
+                let proc = match by {
+                    Some(Why::DepOf(p) | Why::RdepOf(p) | Why::WhenScheduledBy(p)) => p,
+                    _ => name.to_string(),
+                };
+                return Err(FlowError::MissingDep {
+                    proc,
+                    dep: name.to_string(),
+                });
+            }
+            for d in deps {
+                if self.engine_state(d) == TaskState::Idle {
+                    cl.add(d, Why::DepOf(name.to_string()));
+                }
+            }
+            if rules {
+                self.inject_rdeps(t, x, &name, &mut cl);
+                self.own_rules(t, x, &name, &mut cl)?;
+            }
+        }
+        Ok(cl)
+    }
+
+    /// Plain and `WhenTargetScheduled` rdeps aimed at `x`, and `WhenScheduled` declarers
+    /// already wanted whose target is `x`.
+    fn inject_rdeps(&self, t: &mut Table, x: TaskId, name: &str, cl: &mut Closure) {
+        let sep = self.separator();
+        for pi in t.rule_protos.clone() {
+            let proto = t.protos[pi].clone();
+            for rule in &proto.decl.rdeps {
+                if rule.kind == RdepKind::WhenScheduled {
+                    continue;
+                }
+                let Some(found) = rule.pattern.matches(name, &sep) else {
+                    continue;
+                };
+                let instance = if proto.pattern.has_params() {
+                    let all = proto
+                        .pattern
+                        .params()
+                        .iter()
+                        .all(|p| found.iter().any(|(k, _)| k == p));
+                    if !all {
+                        continue;
+                    }
+                    match proto
+                        .pattern
+                        .fill(|k| found.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()))
+                    {
+                        Ok(n) => n,
+                        Err(_) => continue,
+                    }
+                } else {
+                    proto.pattern.as_str().to_owned()
+                };
+                if instance == name {
+                    continue;
+                }
+                // A proto that cannot make this instance (a value outside its choices, say)
+                // simply does not apply.
+                if let Ok(ids) = self.create_in(t, &instance) {
+                    for d in ids {
+                        cl.link(self, x, d, || Why::RdepOf(name.to_owned()));
+                    }
+                }
+            }
+        }
+        for p in t.rule_procs.clone() {
+            if p == x {
+                continue;
+            }
+            let rules = t.rec(p).rules.clone();
+            for rule in rules {
+                match rule.kind {
+                    RdepKind::Plain | RdepKind::WhenTargetScheduled => {
+                        if rule.pattern.matches(name, &sep).is_some() {
+                            cl.link(self, x, p, || Why::RdepOf(name.to_owned()));
+                        }
+                    }
+                    RdepKind::WhenScheduled => {
+                        let state = self.engine_state(p);
+                        let wanted = matches!(state, TaskState::Wanted | TaskState::Running);
+                        if !rule.pattern.has_params() && rule.pattern.as_str() == name && wanted {
+                            cl.edges.push((x, p));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `x`'s own `WhenScheduled` and `WhenTargetScheduled` rules, now that `x` is wanted.
+    fn own_rules(
+        &self,
+        t: &mut Table,
+        x: TaskId,
+        name: &str,
+        cl: &mut Closure,
+    ) -> Result<(), FlowError> {
+        let rules = t.rec(x).rules.clone();
+        for rule in rules {
+            if rule.kind == RdepKind::Plain || rule.pattern.has_params() {
+                continue;
+            }
+            let target_name = rule.pattern.as_str();
+            let target = match t.existing(target_name) {
+                Some(id) => Some(id),
+                None if rule.kind == RdepKind::WhenScheduled => self
+                    .create_in(t, target_name)
+                    .ok()
+                    .and_then(|ids| ids.first().copied()),
+                None => None,
+            };
+            let Some(target) = target else { continue };
+            if target == x {
+                continue;
+            }
+            let state = self.engine_state(target);
+            if started(state) {
+                return Err(FlowError::TooLate {
+                    declarer: name.to_owned(),
+                    rule: rule.kind.as_str(),
+                    target: target_name.to_owned(),
+                    state,
+                });
+            }
+            match rule.kind {
+                RdepKind::WhenScheduled => {
+                    cl.edges.push((target, x));
+                    if state == TaskState::Idle {
+                        cl.add(target, Why::WhenScheduledBy(name.to_owned()));
+                    }
+                }
+                RdepKind::WhenTargetScheduled => {
+                    if state == TaskState::Wanted || cl.contains(target) {
+                        cl.edges.push((target, x));
+                    }
+                }
+                RdepKind::Plain => {}
+            }
+        }
+        Ok(())
+    }
+}

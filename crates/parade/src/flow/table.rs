@@ -1,0 +1,355 @@
+//! The flow's name table: protos, procs (and placeholders for names nothing defines yet), and
+//! how names become procs: matching protos, choices, globs, and dependency resolution.
+//!
+//! Making a proc whose dependencies name proto instances does not recurse: instances get a
+//! placeholder task at once and wait in a queue to be defined, so a chain of ten thousand
+//! proto instances costs a loop, not a deep stack.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use crate::engine::{TaskId, TaskSpec};
+
+use super::proto::{Instance, ProtoRec, lookup_in};
+use super::{Decl, Dep, Flow, FlowError, Lookup, Pattern, Rdep, has_placeholders};
+
+/// Whether a name has its work yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Defn {
+    /// Named as a dependency (or rdep target) but defined by nothing so far.
+    Missing,
+    /// A proto instance queued to be defined.
+    Pending,
+    /// A proc with its work.
+    Defined,
+}
+
+/// One named task of the flow.
+pub(crate) struct ProcRec {
+    pub(crate) name: Arc<str>,
+    pub(crate) defn: Defn,
+    pub(crate) proto: Option<usize>,
+    pub(crate) args: Arc<[(String, String)]>,
+    pub(crate) deps: Vec<TaskId>,
+    pub(crate) rules: Vec<Rdep>,
+    pub(crate) locks: Vec<String>,
+    pub(crate) wave: u32,
+    pub(crate) description: Option<String>,
+}
+
+/// All names of one flow.
+#[derive(Default)]
+pub(crate) struct Table {
+    pub(crate) protos: Vec<Arc<ProtoRec>>,
+    pub(crate) by_pattern: HashMap<String, usize>,
+    /// By task index.
+    pub(crate) procs: Vec<Option<ProcRec>>,
+    pub(crate) by_name: HashMap<Arc<str>, TaskId>,
+    /// Procs that declare rdeps, and protos that do.
+    pub(crate) rule_procs: Vec<TaskId>,
+    pub(crate) rule_protos: Vec<usize>,
+    pending: VecDeque<TaskId>,
+    /// Procs made with `now`, to start once the call that made them is done.
+    pub(crate) now: Vec<TaskId>,
+}
+
+impl Table {
+    pub(crate) fn rec(&self, id: TaskId) -> &ProcRec {
+        self.procs[id.index()]
+            .as_ref()
+            .expect("every flow task has a record")
+    }
+
+    pub(crate) fn rec_mut(&mut self, id: TaskId) -> &mut ProcRec {
+        self.procs[id.index()]
+            .as_mut()
+            .expect("every flow task has a record")
+    }
+
+    /// The id of a proc that exists (defined or being defined), not a missing placeholder.
+    pub(crate) fn existing(&self, name: &str) -> Option<TaskId> {
+        let &id = self.by_name.get(name)?;
+        (self.rec(id).defn != Defn::Missing).then_some(id)
+    }
+
+    pub(crate) fn name(&self, id: TaskId) -> String {
+        self.procs
+            .get(id.index())
+            .and_then(Option::as_ref)
+            .map_or_else(|| id.to_string(), |r| r.name.to_string())
+    }
+}
+
+impl Flow {
+    /// A new task for `name`, with no work yet.
+    pub(crate) fn placeholder(&self, t: &mut Table, name: &str, defn: Defn) -> TaskId {
+        let id = self
+            .inner
+            .engine
+            .add(TaskSpec::placeholder())
+            .expect("a task without dependencies can always be added");
+        self.insert_rec(t, id, name, defn);
+        id
+    }
+
+    /// Records task `id` under `name`.
+    pub(crate) fn insert_rec(&self, t: &mut Table, id: TaskId, name: &str, defn: Defn) {
+        let name: Arc<str> = Arc::from(name);
+        if t.procs.len() <= id.index() {
+            t.procs.resize_with(id.index() + 1, || None);
+        }
+        t.procs[id.index()] = Some(ProcRec {
+            name: name.clone(),
+            defn,
+            proto: None,
+            args: Arc::from(Vec::new()),
+            deps: Vec::new(),
+            rules: Vec::new(),
+            locks: Vec::new(),
+            wave: 0,
+            description: None,
+        });
+        t.by_name.insert(name.clone(), id);
+        self.inner.names.set(id, name);
+    }
+
+    /// The id for `name`: the existing task, or a new missing placeholder.
+    fn ensure(&self, t: &mut Table, name: &str) -> TaskId {
+        match t.by_name.get(name) {
+            Some(&id) => id,
+            None => self.placeholder(t, name, Defn::Missing),
+        }
+    }
+
+    /// The task of a proto instance, queued to be defined if it is new.
+    pub(crate) fn instantiate(&self, t: &mut Table, inst: Instance) -> TaskId {
+        let id = match t.by_name.get(inst.name.as_str()) {
+            Some(&id) if t.rec(id).defn != Defn::Missing => return id,
+            Some(&id) => id,
+            None => self.placeholder(t, &inst.name, Defn::Missing),
+        };
+        let rec = t.rec_mut(id);
+        rec.defn = Defn::Pending;
+        rec.proto = Some(inst.proto);
+        rec.args = Arc::from(inst.args);
+        t.pending.push_back(id);
+        id
+    }
+
+    /// Creates the procs `name` stands for and defines them (and the instances their
+    /// dependencies create).
+    pub(crate) fn create_in(&self, t: &mut Table, name: &str) -> Result<Vec<TaskId>, FlowError> {
+        if let Some(id) = t.existing(name) {
+            return Ok(vec![id]);
+        }
+        let ids: Vec<TaskId> = self
+            .expand(t, name)?
+            .into_iter()
+            .map(|inst| self.instantiate(t, inst))
+            .collect();
+        self.drain(t)?;
+        Ok(ids)
+    }
+
+    /// Defines every queued proto instance.
+    pub(crate) fn drain(&self, t: &mut Table) -> Result<(), FlowError> {
+        while let Some(id) = t.pending.pop_front() {
+            if let Err(e) = self.define_instance(t, id) {
+                // What is left stays missing, so nothing is half made.
+                for rest in std::mem::take(&mut t.pending) {
+                    t.rec_mut(rest).defn = Defn::Missing;
+                }
+                t.rec_mut(id).defn = Defn::Missing;
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    fn define_instance(&self, t: &mut Table, id: TaskId) -> Result<(), FlowError> {
+        let rec = t.rec(id);
+        let proto = t.protos[rec.proto.expect("a pending task has a proto")].clone();
+        let (name, args) = (rec.name.clone(), rec.args.clone());
+        let deps = self.resolve_deps(t, &name, &args, &proto.decl)?;
+        self.define_task(t, id, &proto.decl, deps)?;
+        if proto.decl.now {
+            t.now.push(id);
+        }
+        Ok(())
+    }
+
+    /// Starts the procs made with `now` so far.
+    pub(crate) fn start_now(&self, t: &mut Table) -> Result<(), FlowError> {
+        if t.now.is_empty() {
+            return Ok(());
+        }
+        let ids = std::mem::take(&mut t.now);
+        self.start_closure(t, &ids, None)
+    }
+
+    /// Names and creates what `decl`'s dependencies stand for, for the proc `owner`.
+    pub(crate) fn resolve_deps(
+        &self,
+        t: &mut Table,
+        owner: &str,
+        args: &[(String, String)],
+        decl: &Decl,
+    ) -> Result<Vec<TaskId>, FlowError> {
+        let mut ids = Vec::with_capacity(decl.deps.len());
+        for dep in &decl.deps {
+            match dep {
+                Dep::Name(d) => {
+                    let filled;
+                    let name = if has_placeholders(d) {
+                        filled = Pattern::parse(d).fill(lookup_in(args))?;
+                        if has_placeholders(&filled) && !t.by_pattern.contains_key(&filled) {
+                            return Err(FlowError::UnresolvedDep {
+                                proc: owner.to_owned(),
+                                dep: d.clone(),
+                                filled,
+                            });
+                        }
+                        filled.as_str()
+                    } else {
+                        d.as_str()
+                    };
+                    self.resolve_name(t, name, &mut ids)?;
+                }
+                Dep::Closure(f) => {
+                    let names = {
+                        let params = self.inner.params.read();
+                        f(&Lookup {
+                            name: owner,
+                            args,
+                            params: &params,
+                        })
+                    };
+                    for n in names {
+                        self.resolve_name(t, &n, &mut ids)?;
+                    }
+                }
+                Dep::NoFailures => {}
+            }
+        }
+        let mut seen = std::collections::HashSet::with_capacity(ids.len());
+        ids.retain(|id| seen.insert(*id));
+        Ok(ids)
+    }
+
+    fn resolve_name(
+        &self,
+        t: &mut Table,
+        name: &str,
+        ids: &mut Vec<TaskId>,
+    ) -> Result<(), FlowError> {
+        if let Some(id) = t.existing(name) {
+            ids.push(id);
+            return Ok(());
+        }
+        match self.expand(t, name) {
+            Ok(instances) => {
+                for inst in instances {
+                    ids.push(self.instantiate(t, inst));
+                }
+                Ok(())
+            }
+            Err(FlowError::NoProto(_)) => {
+                ids.push(self.ensure(t, name));
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The engine task for `decl`, without dependencies.
+    fn spec(&self, decl: &Decl, args: Arc<[(String, String)]>) -> TaskSpec {
+        let engine = &self.inner.engine;
+        let mut spec = TaskSpec::from_box(Box::new(self.job(args, decl)))
+            .wave(decl.wave)
+            .locks(decl.locks.iter().map(|l| engine.lock(l)));
+        if decl.no_failures || decl.deps.iter().any(|d| matches!(d, Dep::NoFailures)) {
+            spec = spec.no_failures();
+        }
+        if let Some(limit) = decl.timeout {
+            spec = spec.timeout(limit);
+        }
+        spec
+    }
+
+    fn fill_rec(t: &mut Table, id: TaskId, decl: &Decl, deps: &[TaskId]) {
+        let rec = t.rec_mut(id);
+        rec.deps = deps.to_vec();
+        rec.rules = decl.rdeps.iter().map(|r| r.filled(&rec.args)).collect();
+        rec.locks.clone_from(&decl.locks);
+        rec.wave = decl.wave;
+        rec.description.clone_from(&decl.description);
+        rec.defn = Defn::Defined;
+    }
+
+    fn note_rules(&self, t: &mut Table, id: TaskId, decl: &Decl) {
+        if !decl.rdeps.is_empty() {
+            t.rule_procs.push(id);
+            self.inner.set_rules();
+        }
+    }
+
+    /// Adds a new proc `name` whose dependencies exist already (so no cycle is possible).
+    pub(crate) fn add_task(
+        &self,
+        t: &mut Table,
+        name: &str,
+        decl: &Decl,
+        deps: &[TaskId],
+    ) -> Result<TaskId, FlowError> {
+        let spec = self
+            .spec(decl, Arc::from(Vec::new()))
+            .deps(deps.iter().copied());
+        let id = self
+            .inner
+            .engine
+            .add(spec)
+            .map_err(|e| self.translate(t, e, name))?;
+        self.insert_rec(t, id, name, Defn::Defined);
+        Self::fill_rec(t, id, decl, deps);
+        self.note_rules(t, id, decl);
+        Ok(id)
+    }
+
+    /// Gives placeholder `id` its work from `decl`, with dependencies `deps`.
+    pub(crate) fn define_task(
+        &self,
+        t: &mut Table,
+        id: TaskId,
+        decl: &Decl,
+        deps: Vec<TaskId>,
+    ) -> Result<(), FlowError> {
+        let engine = &self.inner.engine;
+        let (name, args) = {
+            let rec = t.rec(id);
+            (rec.name.clone(), rec.args.clone())
+        };
+        let spec = self.spec(decl, args);
+        let was = t.rec(id).defn;
+        let wanted = engine.state(id)? == crate::engine::TaskState::Wanted;
+        Self::fill_rec(t, id, decl, &deps);
+        let result = if wanted {
+            // Wanted before it had work: bring its dependencies in the way `start` would, so
+            // their rdeps apply too, then give it its work.
+            self.start_closure(t, &[id], Some(id)).and_then(|()| {
+                engine
+                    .define(id, spec.deps(deps))
+                    .map_err(|e| self.translate(t, e, &name))
+            })
+        } else {
+            engine
+                .define(id, spec.deps(deps))
+                .map_err(|e| self.translate(t, e, &name))
+        };
+        if let Err(e) = result {
+            t.rec_mut(id).defn = was;
+            return Err(e);
+        }
+        self.note_rules(t, id, decl);
+        Ok(())
+    }
+}
