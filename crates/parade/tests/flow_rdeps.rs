@@ -120,7 +120,8 @@ both!(when_scheduled, |flow| {
     l.lock().unwrap().clear();
     // The declarer pulls its target in and runs first.
     flow.run("migrate::prod").unwrap();
-    assert_eq!(flow.state("deploy::prod").unwrap(), TaskState::Wanted);
+    // Pulled in (on threads it may already run or be done: only idle would be wrong).
+    assert_ne!(flow.state("deploy::prod").unwrap(), TaskState::Idle);
     flow.wait_all().unwrap();
     assert_eq!(names(&l), ["migrate::prod", "deploy::prod"]);
     // Too late: the target has finished.
