@@ -1,6 +1,8 @@
 //! Tasks that run child processes: exit statuses, signals, output from the child and its own
 //! subprocesses, timeouts and cancels that end the whole process group, and nothing left behind.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -30,17 +32,6 @@ fn lines_of(engine: &Engine) -> Arc<Mutex<Vec<(TaskId, String)>>> {
         }
     });
     lines
-}
-
-/// Whether a process whose command line contains `marker` is still alive.
-fn alive(marker: &str) -> bool {
-    std::fs::read_dir("/proc").unwrap().flatten().any(|entry| {
-        std::fs::read(entry.path().join("cmdline")).is_ok_and(|c| {
-            String::from_utf8_lossy(&c)
-                .replace('\0', " ")
-                .contains(marker)
-        })
-    })
 }
 
 #[test]
@@ -114,7 +105,10 @@ fn a_timeout_ends_the_whole_group_even_when_everything_ignores_sigterm() {
     let (_, st) = run(&engine, sh(&script).timeout(Duration::from_millis(200)));
     assert_eq!(st.state, TaskState::Failed);
     assert_eq!(st.reason, Some(Reason::Timeout(Duration::from_millis(200))));
-    assert!(!alive(&marker), "a process of the timed-out task survived");
+    assert!(
+        !common::alive(&marker),
+        "a process of the timed-out task survived"
+    );
 }
 
 #[test]
@@ -132,7 +126,7 @@ fn cancelling_a_running_command_terminates_its_group_and_leftovers_are_cleaned_u
     engine.cancel(id).unwrap();
     let st = engine.wait([id]).unwrap().remove(0);
     assert_eq!(st.state, TaskState::Cancelled);
-    assert!(!alive(&marker));
+    assert!(!common::alive(&marker));
 
     // A task that exits while a background process of its group still runs leaves nothing.
     let leftover = format!("parade-leftover-{}", std::process::id());
@@ -141,5 +135,5 @@ fn cancelling_a_running_command_terminates_its_group_and_leftovers_are_cleaned_u
         sh(&format!("sh -c 'exec sleep 1000 # {leftover}' & echo bye")),
     );
     assert_eq!(st.state, TaskState::Succeeded);
-    assert!(!alive(&leftover));
+    assert!(!common::alive(&leftover));
 }

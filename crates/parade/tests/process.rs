@@ -3,6 +3,8 @@
 //! killed, time out (also when they and their children ignore SIGTERM), print from
 //! subprocesses, return unserializable values, and call back into the parent.
 
+mod common;
+
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -223,16 +225,6 @@ fn unserializable_results_fail_with_a_reason() {
     assert!(reason.contains("cannot be serialized"), "{reason}");
 }
 
-fn alive(marker: &str) -> bool {
-    std::fs::read_dir("/proc").unwrap().flatten().any(|entry| {
-        std::fs::read(entry.path().join("cmdline")).is_ok_and(|c| {
-            String::from_utf8_lossy(&c)
-                .replace('\0', " ")
-                .contains(marker)
-        })
-    })
-}
-
 fn timeouts_kill_everything() {
     let marker = format!("parade-worker-timeout-{}", std::process::id());
     let st = run_all(
@@ -244,7 +236,7 @@ fn timeouts_kill_everything() {
         Some(Reason::Timeout(Duration::from_millis(300)))
     );
     assert!(
-        !alive(&marker),
+        !common::alive(&marker),
         "a process of the timed-out worker survived"
     );
 }
