@@ -9,9 +9,22 @@
 //! | [`graph`] | `let b = g.submit_after(&a, |x| f(x));` |
 //! | [`flow`] | `flow.proto("build::[env]", ...).deps(["setup"])` |
 //!
-//! The [`engine`] owns the task graph and its state machine; [`exec`] holds the executors that
-//! run ready jobs (a thread pool, inline); everything a run does is told through engine
-//! [`engine::Event`]s to observers.
+//! The [`engine`] owns the task graph and its state machine (dependencies, waves, named locks,
+//! a parallel limit, failure cascades); [`exec`] holds the executors that run ready jobs: a
+//! thread pool, inline on the waiting thread, child processes of the same program
+//! ([`exec::process`]) and a Slurm cluster ([`exec::slurm`]). Everything a run does is told
+//! through engine [`engine::Event`]s to observers, such as the terminal displays and log files
+//! of [`display`].
+//!
+//! ```
+//! // Three calls at once, typed results in call order.
+//! let (a, b, c) = parade::join((|| 1 + 1, || "two", || vec![3])).unwrap();
+//! assert_eq!((a, b, c.len()), (2, "two", 1));
+//!
+//! // A lazy, order-keeping parallel pipeline.
+//! let squares: Vec<u64> = parade::iter(1..=5u64).map(|x| x * x).collect();
+//! assert_eq!(squares, [1, 4, 9, 16, 25]);
+//! ```
 
 pub mod display;
 pub mod engine;

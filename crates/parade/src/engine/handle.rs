@@ -315,6 +315,28 @@ impl Engine {
         self.block(None)
     }
 
+    /// The status of every task that was ever wanted, in the order tasks were added: after
+    /// [`Engine::wait_all`], the outcome of the whole run.
+    ///
+    /// ```
+    /// use parade::engine::{Engine, TaskSpec, Outcome, TaskState};
+    /// let engine = Engine::inline();
+    /// let a = engine.add(TaskSpec::new(|_| Outcome::Succeeded)).unwrap();
+    /// let _idle = engine.add(TaskSpec::new(|_| Outcome::Succeeded)).unwrap();
+    /// engine.want([a]).unwrap();
+    /// engine.wait_all().unwrap();
+    /// let all = engine.outcomes();
+    /// assert_eq!(all.len(), 1);
+    /// assert_eq!((all[0].id, all[0].state), (a, TaskState::Succeeded));
+    /// ```
+    pub fn outcomes(&self) -> Vec<TaskStatus> {
+        let core = self.inner.core.lock();
+        (0..core.len())
+            .filter_map(|i| core.status(TaskId::from_index(i)).ok())
+            .filter(|s| s.state != TaskState::Idle)
+            .collect()
+    }
+
     fn block(&self, targets: Option<&[TaskId]>) -> Result<(), EngineError> {
         let ticket =
             current_task(self).map(|_| self.with_core(|core, fx| core.begin_wait(targets, fx)));
