@@ -10,7 +10,11 @@ use crate::report::Report;
 fn flow(mode: Mode) -> Flow {
     let options = FlowOptions::new().mode(mode);
     // Worker processes mostly wait for their start: more of them than cores keeps both busy.
-    let options = if mode == Mode::Process { options.parallel(8) } else { options };
+    let options = if mode == Mode::Process {
+        options.parallel(8)
+    } else {
+        options
+    };
     Flow::with_options(options).expect("valid options")
 }
 

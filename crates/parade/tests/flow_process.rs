@@ -99,7 +99,9 @@ fn output_reaches_the_log(flow: Flow, _: bool) {
     let sink = lines.clone();
     flow.observe(move |e: &Event| {
         if let Event::Output { line, stream, .. } = e {
-            sink.lock().unwrap().push((*stream == Stream::Stderr, line.clone()));
+            sink.lock()
+                .unwrap()
+                .push((*stream == Stream::Stderr, line.clone()));
         }
     });
     flow.proc("print", |ctx| {
