@@ -160,7 +160,7 @@ impl Engine {
             for event in &batch {
                 observers.retain(|o| {
                     let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        o.on_event(event)
+                        o.on_event(event);
                     }));
                     if delivered.is_err() {
                         // An observer that panics is dropped; the run and the others go on.

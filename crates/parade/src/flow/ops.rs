@@ -12,7 +12,7 @@ use crate::engine::{Stream, TaskContext};
 use super::{Flow, FlowError};
 
 /// The flow operations a context offers.
-pub(crate) trait Ops {
+pub(crate) trait Ops: Sync {
     fn create(&self, name: &str) -> Result<Vec<String>, FlowError>;
     fn start(&self, names: Vec<String>) -> Result<(), FlowError>;
     fn run(&self, name: &str) -> Result<Vec<String>, FlowError>;
@@ -23,6 +23,8 @@ pub(crate) trait Ops {
     fn emit(&self, stream: Stream, line: String);
     fn is_cancelled(&self) -> bool;
     fn deadline(&self) -> Option<Instant>;
+    /// Runs `hook` when the proc is cancelled (in a worker, the process itself is stopped).
+    fn on_cancel(&self, hook: Box<dyn FnOnce() + Send>);
 }
 
 /// A proc running in the flow's own process.
@@ -61,5 +63,8 @@ impl Ops for Local<'_> {
     }
     fn deadline(&self) -> Option<Instant> {
         self.task.deadline()
+    }
+    fn on_cancel(&self, hook: Box<dyn FnOnce() + Send>) {
+        self.task.on_cancel(hook);
     }
 }

@@ -65,6 +65,9 @@ impl Ops for Remote<'_> {
     fn deadline(&self) -> Option<Instant> {
         None
     }
+    fn on_cancel(&self, hook: Box<dyn FnOnce() + Send>) {
+        drop(hook);
+    }
 }
 
 impl Flow {
