@@ -3,6 +3,8 @@
 //! started with the case's name and the case's log directory as arguments; it runs the case
 //! again, and its flow runs the requested proc when the case defines it.
 
+#![allow(clippy::needless_pass_by_value)] // every case takes its flow, as `both!` cases do
+
 #[macro_use]
 mod flow_common;
 

@@ -118,6 +118,7 @@ macro_rules! local {
             use super::*;
             #[allow(unused_imports)]
             use parade::flow::{Flow, FlowOptions, Mode};
+            #[allow(dead_code)] // in `flow_process`, only `both!` cases run
             pub fn case($flow: Flow, inline: bool) {
                 let _ = inline;
                 $body

@@ -1,7 +1,7 @@
 //! The `flow` face: names, patterns, arguments, choices and globs.
 //! Every `both!` case runs inline, on threads and in worker processes (`flow_process`); `local!` cases share memory with their procs and run inline and on threads only.
 
-#![allow(unused_imports)]
+#![allow(unused_imports, clippy::wildcard_imports)]
 
 use crate::flow_common::*;
 use parade::engine::TaskState;
