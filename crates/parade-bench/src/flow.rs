@@ -8,7 +8,14 @@ use parade::flow::{Dep, Flow, FlowOptions, Mode};
 use crate::report::Report;
 
 fn flow(mode: Mode) -> Flow {
-    Flow::with_options(FlowOptions::new().mode(mode)).expect("valid options")
+    let options = FlowOptions::new().mode(mode);
+    // Worker processes mostly wait for their start: more of them than cores keeps both busy.
+    let options = if mode == Mode::Process {
+        options.parallel(8)
+    } else {
+        options
+    };
+    Flow::with_options(options).expect("valid options")
 }
 
 /// `step::n` depends on `step::n-1`; running the last one runs the whole chain.
@@ -31,7 +38,7 @@ fn chain(mode: Mode, n: usize) {
 }
 
 /// One root and `n - 1` leaves that depend on it, every leaf started.
-fn fanout(mode: Mode, n: usize) {
+pub(crate) fn fanout(mode: Mode, n: usize) {
     let f = flow(mode);
     f.proc("root", |_| Ok(1)).add().expect("root");
     f.proto("leaf::[n]", |_| Ok(1))

@@ -9,6 +9,7 @@ mod flow;
 mod graph;
 mod iter;
 mod join;
+mod process;
 mod report;
 mod slurm;
 
@@ -45,9 +46,13 @@ enum Bench {
     Slurm,
     /// Named task flows: 10,000 procs from a proto as a chain, a fan-out and a diamond.
     Flow,
+    /// 1,000 trivial procs as a fan-out, each in a worker process, next to threads.
+    Process,
 }
 
 fn main() {
+    // A worker process runs the proc it was started for (the process bench) and exits.
+    parade::worker_entry();
     let cli = Cli::parse();
     let mut out = report::Report::new("", cli.json);
     match cli.bench {
@@ -57,5 +62,6 @@ fn main() {
         Bench::Graph => graph::run(out.named("graph"), cli.quick),
         Bench::Slurm => slurm::run(out.named("slurm"), cli.quick),
         Bench::Flow => flow::run(out.named("flow"), cli.quick),
+        Bench::Process => process::run(out.named("process"), cli.quick),
     }
 }

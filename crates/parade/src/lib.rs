@@ -29,6 +29,7 @@
 pub mod display;
 pub mod engine;
 pub mod exec;
+pub use exec::process::worker_entry;
 pub mod flow;
 pub mod graph;
 pub mod iter;

@@ -716,3 +716,32 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn a_panicking_observer_is_dropped_and_the_run_goes_on() {
+    for (kind, engine) in engines() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c = calls.clone();
+        engine.subscribe(move |_: &Event| {
+            c.fetch_add(1, Ordering::SeqCst);
+            panic!("observer fails on purpose");
+        });
+        let seen = record(&engine);
+        let ids: Vec<TaskId> = (0..3).map(|_| engine.add(ok()).unwrap()).collect();
+        engine.want(ids.iter().copied()).unwrap();
+        let st = engine.wait(ids).unwrap();
+        assert!(st.iter().all(|s| s.state.is_success()), "{kind}");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "{kind}: dropped after its panic"
+        );
+        let finished = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| matches!(e, Event::Finished { .. }))
+            .count();
+        assert_eq!(finished, 3, "{kind}: the other observer saw every event");
+    }
+}

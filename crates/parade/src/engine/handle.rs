@@ -156,11 +156,21 @@ impl Engine {
             if batch.is_empty() {
                 return;
             }
-            let observers = self.inner.observers.read().clone();
+            let mut observers = self.inner.observers.read().clone();
             for event in &batch {
-                for o in &observers {
-                    o.on_event(event);
-                }
+                observers.retain(|o| {
+                    let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        o.on_event(event);
+                    }));
+                    if delivered.is_err() {
+                        // An observer that panics is dropped; the run and the others go on.
+                        self.inner
+                            .observers
+                            .write()
+                            .retain(|kept| !Arc::ptr_eq(kept, o));
+                    }
+                    delivered.is_ok()
+                });
             }
         }
     }

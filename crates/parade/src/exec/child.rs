@@ -28,6 +28,35 @@ impl Default for ChildOptions {
     }
 }
 
+/// What running a child needs of the task it runs for: where its lines go, how a cancel
+/// reaches it, and its time limit. An engine task is one; a flow proc's command helpers wrap
+/// theirs to keep what the command printed.
+pub(crate) trait ChildTask: Sync {
+    /// Takes one line the child printed.
+    fn emit_from(&self, stream: Stream, line: String);
+    /// Runs `hook` when the task is cancelled.
+    fn on_cancel(&self, hook: Box<dyn FnOnce() + Send>);
+    /// When the task's time runs out.
+    fn deadline(&self) -> Option<Instant>;
+    /// The task's time limit.
+    fn timeout(&self) -> Option<Duration>;
+}
+
+impl ChildTask for TaskContext {
+    fn emit_from(&self, stream: Stream, line: String) {
+        TaskContext::emit_from(self, stream, line);
+    }
+    fn on_cancel(&self, hook: Box<dyn FnOnce() + Send>) {
+        TaskContext::on_cancel(self, hook);
+    }
+    fn deadline(&self) -> Option<Instant> {
+        TaskContext::deadline(self)
+    }
+    fn timeout(&self) -> Option<Duration> {
+        TaskContext::timeout(self)
+    }
+}
+
 /// Why the waiting loop woke up.
 enum Wake {
     Exited(std::io::Result<ExitStatus>),
@@ -59,7 +88,11 @@ impl ChildEnd {
 }
 
 /// Runs `spec` to its end for the task `ctx` and says how it went.
-pub(crate) fn run_child(spec: &CommandSpec, options: &ChildOptions, ctx: &TaskContext) -> Outcome {
+pub(crate) fn run_child(
+    spec: &CommandSpec,
+    options: &ChildOptions,
+    ctx: &(impl ChildTask + ?Sized),
+) -> Outcome {
     match run_child_with(spec, options, ctx, || (), || ()) {
         Ok((end, ())) => end.outcome(&spec.program),
         Err(failed) => failed,
@@ -73,7 +106,7 @@ pub(crate) fn run_child(spec: &CommandSpec, options: &ChildOptions, ctx: &TaskCo
 pub(crate) fn run_child_with<R: Send>(
     spec: &CommandSpec,
     options: &ChildOptions,
-    ctx: &TaskContext,
+    ctx: &(impl ChildTask + ?Sized),
     session: impl FnOnce() -> R + Send,
     after_exit: impl FnOnce(),
 ) -> Result<(ChildEnd, R), Outcome> {
@@ -107,9 +140,9 @@ pub(crate) fn run_child_with<R: Send>(
     let stderr = child.stderr.take().expect("stderr is piped");
     let (wake_tx, wakes) = unbounded();
     let cancel_tx = wake_tx.clone();
-    ctx.on_cancel(move || {
+    ctx.on_cancel(Box::new(move || {
         let _ = cancel_tx.send(Wake::Cancel);
-    });
+    }));
     std::thread::scope(|scope| {
         let (readers_done_tx, readers_done) = bounded::<()>(2);
         for (pipe, stream) in [

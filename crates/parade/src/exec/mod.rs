@@ -7,7 +7,7 @@
 //! trait: they read [`Job::remote`](crate::engine::Job::remote), and end each task with
 //! [`Runnable::finish`] when they learn how it ended.
 
-mod child;
+pub(crate) mod child;
 mod command;
 mod inline;
 mod pool;

@@ -1,14 +1,16 @@
-//! Running commands from a proc: every line the command prints goes to observers through
-//! [`TaskContext::emit_from`](crate::engine::TaskContext::emit_from) (so the display and the
-//! proc's log file see it), and the proc's cancellation or deadline stops the command.
+//! Running commands from a proc, with the library's one child runner
+//! ([`run_child_with`](crate::exec::child)): every line the command prints goes to observers
+//! (so the display and the proc's log file see it) and is kept for the proc; the proc's
+//! cancellation or deadline stops the command's whole process group (SIGTERM, then SIGKILL).
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
+use std::time::{Duration, Instant};
 
-use crossbeam_channel::RecvTimeoutError;
+use parking_lot::Mutex;
 
-use crate::engine::Stream;
+use crate::engine::{Reason, Stream};
+use crate::exec::CommandSpec;
+use crate::exec::child::{ChildOptions, ChildTask, outcome_of, run_child_with};
 
 use super::{Context, ProcError};
 
@@ -21,46 +23,53 @@ pub struct CommandOutput {
     pub stderr: String,
 }
 
-fn pump(
-    reader: impl Read + Send + 'static,
-    stream: Stream,
-    tx: crossbeam_channel::Sender<(Stream, String)>,
-) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        let mut reader = BufReader::new(reader);
-        let mut buf = Vec::new();
-        loop {
-            buf.clear();
-            match reader.read_until(b'\n', &mut buf) {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {
-                    while matches!(buf.last(), Some(b'\n' | b'\r')) {
-                        buf.pop();
-                    }
-                    let line = String::from_utf8_lossy(&buf).into_owned();
-                    if tx.send((stream, line)).is_err() {
-                        return;
-                    }
-                }
-            }
-        }
-    })
+/// A proc's context as the child runner sees it, keeping what the command prints.
+struct Capture<'c, 'a> {
+    ctx: &'c Context<'a>,
+    out: Mutex<CommandOutput>,
 }
 
-/// Kills the process group `pgid` (no signal API in std; `kill` is on every Unix).
-fn kill_group(pgid: u32) {
-    #[cfg(unix)]
-    {
-        let _ = Command::new("kill")
-            .arg("-KILL")
-            .arg("--")
-            .arg(format!("-{pgid}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+impl ChildTask for Capture<'_, '_> {
+    fn emit_from(&self, stream: Stream, line: String) {
+        {
+            let mut out = self.out.lock();
+            let all = match stream {
+                Stream::Stdout => &mut out.stdout,
+                Stream::Stderr => &mut out.stderr,
+            };
+            if !all.is_empty() {
+                all.push('\n');
+            }
+            all.push_str(&line);
+        }
+        self.ctx.emit_from(stream, line);
     }
-    #[cfg(not(unix))]
-    let _ = pgid;
+    fn on_cancel(&self, hook: Box<dyn FnOnce() + Send>) {
+        self.ctx.ops.on_cancel(hook);
+    }
+    fn deadline(&self) -> Option<Instant> {
+        self.ctx.deadline()
+    }
+    fn timeout(&self) -> Option<Duration> {
+        self.ctx
+            .task()
+            .and_then(crate::engine::TaskContext::timeout)
+    }
+}
+
+/// The command as a [`CommandSpec`] (variables it removes are not carried over).
+fn spec_of(cmd: &Command) -> CommandSpec {
+    let text = |s: &std::ffi::OsStr| s.to_string_lossy().into_owned();
+    CommandSpec {
+        program: text(cmd.get_program()),
+        args: cmd.get_args().map(text).collect(),
+        env: cmd
+            .get_envs()
+            .filter_map(|(k, v)| Some((text(k), text(v?))))
+            .collect(),
+        cwd: cmd.get_current_dir().map(std::path::Path::to_path_buf),
+        ..CommandSpec::default()
+    }
 }
 
 impl Context<'_> {
@@ -83,80 +92,34 @@ impl Context<'_> {
         self.command(cmd)
     }
 
-    /// Runs a command, its standard input closed, emitting every line it prints on standard
-    /// output and standard error as this proc's output. Returns what it printed; fails with
-    /// its exit status or signal. If the proc is cancelled or passes its deadline, the command
-    /// is killed (the proc then ends as cancelled or timed out).
-    pub fn command(&self, mut cmd: Command) -> Result<CommandOutput, ProcError> {
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        #[cfg(unix)]
-        {
-            // Its own process group, so stopping it stops what it started too.
-            use std::os::unix::process::CommandExt;
-            cmd.process_group(0);
-        }
-        let mut child = cmd.spawn().map_err(|e| {
-            let program = cmd.get_program().to_string_lossy();
-            ProcError::failed(format!("cannot start \"{program}\": {e}"))
-        })?;
-        let (tx, rx) = crossbeam_channel::unbounded();
-        let readers = [
-            child
-                .stdout
-                .take()
-                .map(|r| pump(r, Stream::Stdout, tx.clone())),
-            child.stderr.take().map(|r| pump(r, Stream::Stderr, tx)),
-        ];
-        let mut out = CommandOutput::default();
-        let mut killed = false;
-        loop {
-            match rx.recv_timeout(Duration::from_millis(50)) {
-                Ok((stream, line)) => {
-                    let all = match stream {
-                        Stream::Stdout => &mut out.stdout,
-                        Stream::Stderr => &mut out.stderr,
-                    };
-                    if !all.is_empty() {
-                        all.push('\n');
-                    }
-                    all.push_str(&line);
-                    self.emit_from(stream, line);
-                }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => break,
-            }
-            if !killed && self.is_cancelled() {
-                killed = true;
-                kill_group(child.id());
-                let _ = child.kill();
-            }
-        }
-        for r in readers.into_iter().flatten() {
-            let _ = r.join();
-        }
-        let status = child
-            .wait()
-            .map_err(|e| ProcError::failed(format!("cannot wait for the command: {e}")))?;
-        if killed {
+    /// Runs a command in a process group of its own, its standard input closed, emitting every
+    /// line it prints on standard output and standard error as this proc's output. Returns
+    /// what it printed; fails with its exit status or signal. If the proc is cancelled or
+    /// passes its deadline, the command's process group is stopped (the proc then ends as
+    /// cancelled or timed out).
+    #[allow(clippy::needless_pass_by_value)] // a command is built to be handed over
+    pub fn command(&self, cmd: Command) -> Result<CommandOutput, ProcError> {
+        let capture = Capture {
+            ctx: self,
+            out: Mutex::new(CommandOutput::default()),
+        };
+        let spec = spec_of(&cmd);
+        let (end, ()) = run_child_with(&spec, &ChildOptions::default(), &capture, || (), || ())
+            .map_err(|failed| match failed {
+                crate::engine::Outcome::Failed(reason) => ProcError::failed(reason.to_string()),
+                other => ProcError::failed(format!("{other:?}")),
+            })?;
+        if end.stopped.is_some() {
             return Err(ProcError::Stopped);
         }
-        if status.success() {
-            return Ok(out);
+        let status = end
+            .status
+            .map_err(|e| ProcError::failed(format!("cannot wait for the command: {e}")))?;
+        match outcome_of(status) {
+            crate::engine::Outcome::Failed(Reason::Exit(code)) => Err(ProcError::Exit(code)),
+            crate::engine::Outcome::Failed(Reason::Signal(sig)) => Err(ProcError::Signal(sig)),
+            crate::engine::Outcome::Failed(reason) => Err(ProcError::failed(reason.to_string())),
+            _ => Ok(capture.out.into_inner()),
         }
-        if let Some(code) = status.code() {
-            return Err(ProcError::Exit(code));
-        }
-        #[cfg(unix)]
-        {
-            use std::os::unix::process::ExitStatusExt;
-            if let Some(sig) = status.signal() {
-                return Err(ProcError::Signal(sig));
-            }
-        }
-        Err(ProcError::failed(format!(
-            "the command ended with {status}"
-        )))
     }
 }

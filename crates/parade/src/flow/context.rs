@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::engine::{Stream, TaskContext};
 
+use super::ops::Ops;
 use super::{Flow, FlowError};
 
 /// Converts an argument's text to a typed value.
@@ -92,7 +93,8 @@ impl FromArg for bool {
 /// assert_eq!(flow.result::<u64>("sum").unwrap(), 30);
 /// ```
 pub struct Context<'a> {
-    pub(crate) task: &'a TaskContext,
+    pub(crate) ops: &'a dyn Ops,
+    pub(crate) task: Option<&'a TaskContext>,
     pub(crate) flow: &'a Flow,
     pub(crate) name: &'a Arc<str>,
     pub(crate) args: &'a [(String, String)],
@@ -136,63 +138,67 @@ impl Context<'_> {
 
     /// A flow param, read as `T`; `None` if it is not set or is not a `T`.
     pub fn param<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
-        self.flow.param(key)
+        let value = self.ops.params().remove(key)?;
+        serde_json::from_value(value).ok()
     }
 
     /// Every flow param.
     pub fn params(&self) -> serde_json::Map<String, Value> {
-        self.flow.params()
+        self.ops.params()
     }
 
     /// The result of a finished proc, read as `T`.
     pub fn result<T: DeserializeOwned>(&self, name: &str) -> Result<T, FlowError> {
-        self.flow.result(name)
+        let value = self.ops.result(name)?;
+        super::results::typed(name, value)
     }
 
     /// Results of every finished proc so far.
     pub fn results(&self) -> BTreeMap<String, Value> {
-        self.flow.results()
+        self.ops.results()
     }
 
     /// Emits one line for observers (the display, this proc's log file).
     pub fn emit(&self, line: impl Into<String>) {
-        self.task.emit(line);
+        self.ops.emit(Stream::Stdout, line.into());
     }
 
     /// Same as [`Context::emit`].
     pub fn log(&self, line: impl Into<String>) {
-        self.task.emit(line);
+        self.emit(line);
     }
 
     /// Emits one line, saying which stream it came from.
     pub fn emit_from(&self, stream: Stream, line: impl Into<String>) {
-        self.task.emit_from(stream, line);
+        self.ops.emit(stream, line.into());
     }
 
     /// Whether the proc was asked to stop (cancelled, or its deadline passed). Check it now and
-    /// then in long loops: a thread cannot be stopped from outside.
+    /// then in long loops: a thread cannot be stopped from outside. (In a worker process it
+    /// stays false: the process itself is stopped.)
     pub fn is_cancelled(&self) -> bool {
-        self.task.is_cancelled()
+        self.ops.is_cancelled()
     }
 
-    /// When the proc's time runs out, if it has a timeout.
+    /// When the proc's time runs out, if it has a timeout (in this process).
     pub fn deadline(&self) -> Option<Instant> {
-        self.task.deadline()
+        self.ops.deadline()
     }
 
-    /// The flow this proc runs in.
+    /// The flow this proc runs in. In a worker process this is the worker's copy of the
+    /// definitions: use the context's own methods to create, start and wait for procs.
     pub fn flow(&self) -> &Flow {
         self.flow
     }
 
-    /// The engine's view of this task.
-    pub fn task(&self) -> &TaskContext {
+    /// The engine's view of this task; `None` when the proc runs in a worker process.
+    pub fn task(&self) -> Option<&TaskContext> {
         self.task
     }
 
     /// Creates procs from a proto by filled-out name (see [`Flow::create`]).
     pub fn create(&self, name: &str) -> Result<Vec<String>, FlowError> {
-        self.flow.create(name)
+        self.ops.create(name)
     }
 
     /// Starts procs (see [`Flow::start`]).
@@ -200,16 +206,20 @@ impl Context<'_> {
         &self,
         names: impl IntoIterator<Item = S>,
     ) -> Result<(), FlowError> {
-        self.flow.start(names)
+        self.ops.start(owned(names))
     }
 
     /// Creates and starts (see [`Flow::run`]).
     pub fn run(&self, name: &str) -> Result<Vec<String>, FlowError> {
-        self.flow.run(name)
+        self.ops.run(name)
     }
 
     /// Waits for procs, starting those not started yet (see [`Flow::wait`]).
     pub fn wait<S: AsRef<str>>(&self, names: impl IntoIterator<Item = S>) -> Result<(), FlowError> {
-        self.flow.wait(names)
+        self.ops.wait(owned(names))
     }
+}
+
+fn owned<S: AsRef<str>>(names: impl IntoIterator<Item = S>) -> Vec<String> {
+    names.into_iter().map(|n| n.as_ref().to_owned()).collect()
 }

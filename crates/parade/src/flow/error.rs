@@ -196,6 +196,9 @@ pub enum FlowError {
     /// An option was refused.
     #[error("{0}")]
     Options(String),
+    /// The flow's process refused a call a proc in a worker process made, with its reason.
+    #[error("{0}")]
+    Parent(String),
     /// The engine refused a call in a way the flow does not translate.
     #[error(transparent)]
     Engine(#[from] crate::engine::EngineError),

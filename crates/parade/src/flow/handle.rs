@@ -9,7 +9,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::engine::{Engine, Observer};
-use crate::exec::{Inline, ThreadPool};
+use crate::exec::process::{ProcessExecutor, is_pending_worker};
+use crate::exec::{Executor, Inline, ThreadPool};
 
 use super::names::NameTable;
 use super::proto::ProtoRec;
@@ -27,6 +28,8 @@ pub(crate) struct Inner {
     pub(crate) params: RwLock<serde_json::Map<String, Value>>,
     pub(crate) options: RwLock<FlowOptions>,
     pub(crate) run_id: String,
+    /// Whether the executor runs procs outside this process.
+    pub(crate) remote: bool,
     any_rules: AtomicBool,
 }
 
@@ -99,26 +102,91 @@ impl Flow {
     }
 
     /// A flow with these options; the mode is fixed from here on.
+    ///
+    /// Errors: a parallel limit of 0, an empty separator; [`Mode::Custom`] (use
+    /// [`Flow::with_executor`]); for [`Mode::Process`], no way to start this program again.
     pub fn with_options(options: FlowOptions) -> Result<Self, FlowError> {
         check_options(&options)?;
-        let engine = match options.mode.unwrap_or_default() {
-            Mode::Inline => Engine::with_executor(Arc::new(Inline::new())),
-            Mode::Threads => {
-                let cores = std::thread::available_parallelism().map_or(1, usize::from);
-                match options.parallel {
-                    Some(n) if n > cores => Engine::with_executor(Arc::new(ThreadPool::new(n))),
-                    _ => Engine::new(),
-                }
+        let mode = options.mode.unwrap_or_default();
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let executor: Arc<dyn Executor> = match mode {
+            Mode::Inline => Arc::new(Inline::new()),
+            Mode::Threads => match options.parallel {
+                Some(n) if n > cores => Arc::new(ThreadPool::new(n)),
+                _ => return Ok(Self::build(Engine::new(), mode, false, options)),
+            },
+            Mode::Process if is_pending_worker() => Arc::new(Inline::new()),
+            Mode::Process => Arc::new(
+                ProcessExecutor::new(options.parallel.unwrap_or(cores)).map_err(|e| {
+                    FlowError::Options(format!("cannot run procs in processes: {e}"))
+                })?,
+            ),
+            Mode::Custom => {
+                return Err(FlowError::Options(
+                    "a custom executor is given with Flow::with_executor".to_owned(),
+                ));
             }
         };
+        Ok(Self::build(
+            Engine::with_executor(executor),
+            mode,
+            mode == Mode::Process,
+            options,
+        ))
+    }
+
+    /// A flow whose procs run on `executor` (for instance a
+    /// [`SlurmExecutor`](crate::exec::SlurmExecutor), or a
+    /// [`ProcessExecutor`] set up by hand), with these options (the mode becomes
+    /// [`Mode::Custom`]). Each proc's task carries what runs outside this process as
+    /// [`Job::remote`](crate::engine::Job::remote): its [`Define::command_spec`] if it has
+    /// one, else a [`WorkerCall`](crate::exec::process::WorkerCall) naming it.
+    ///
+    /// In a worker process (see [`worker_entry`](crate::worker_entry)), the executor is not
+    /// used: the flow only serves the proc the worker was started for.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use parade::exec::ThreadPool;
+    /// use parade::flow::{Flow, FlowOptions, Mode};
+    /// let flow = Flow::with_executor(Arc::new(ThreadPool::new(2)), FlowOptions::new()).unwrap();
+    /// assert_eq!(flow.options().mode, Some(Mode::Custom));
+    /// assert_eq!(flow.engine().executor().name(), "threads");
+    /// ```
+    ///
+    /// Errors: a parallel limit of 0, an empty separator, or a mode other than `Custom`.
+    pub fn with_executor(
+        executor: Arc<dyn Executor>,
+        options: FlowOptions,
+    ) -> Result<Self, FlowError> {
+        check_options(&options)?;
+        if options.mode.is_some_and(|m| m != Mode::Custom) {
+            return Err(FlowError::Options(
+                "a flow with its own executor has the mode Custom".to_owned(),
+            ));
+        }
+        let executor: Arc<dyn Executor> = if is_pending_worker() {
+            Arc::new(Inline::new())
+        } else {
+            executor
+        };
+        Ok(Self::build(
+            Engine::with_executor(executor),
+            Mode::Custom,
+            true,
+            options,
+        ))
+    }
+
+    fn build(engine: Engine, mode: Mode, remote: bool, options: FlowOptions) -> Self {
         if let Some(n) = options.parallel {
             engine.set_limit(n);
         }
         let options = FlowOptions {
-            mode: Some(options.mode.unwrap_or_default()),
+            mode: Some(mode),
             ..options
         };
-        Ok(Self {
+        Self {
             inner: Arc::new(Inner {
                 engine,
                 table: Mutex::new(Table::default()),
@@ -127,9 +195,10 @@ impl Flow {
                 params: RwLock::new(serde_json::Map::new()),
                 options: RwLock::new(options),
                 run_id: run_id(),
+                remote,
                 any_rules: AtomicBool::new(false),
             }),
-        })
+        }
     }
 
     /// Changes the options given; those not given stay as they were.
@@ -244,6 +313,7 @@ impl Flow {
     }
 
     pub(crate) fn add_proto(&self, pattern: String, decl: Decl) -> Result<(), FlowError> {
+        self.serve_if_asked(&pattern, &decl);
         let mut t = self.inner.table.lock();
         if t.by_pattern.contains_key(&pattern) {
             return Err(FlowError::DuplicateProto(pattern));
@@ -274,6 +344,7 @@ impl Flow {
 
     #[allow(clippy::needless_pass_by_value)]
     pub(crate) fn add_proc(&self, name: String, decl: Decl) -> Result<(), FlowError> {
+        self.serve_if_asked(&name, &decl);
         if has_placeholders(&name) {
             return Err(FlowError::PlaceholderInProcName(name));
         }

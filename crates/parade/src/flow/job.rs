@@ -1,26 +1,96 @@
 //! The job a proc's engine task runs: the proc's body with its context, its result stored, and
 //! how it ended told to the engine; and engine errors turned into errors that name procs.
 
+use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::engine::{EngineError, Outcome, Reason, TaskContext, TaskId, panic_message};
+use crate::engine::{EngineError, Job, Outcome, Reason, TaskContext, TaskId, panic_message};
+use crate::exec::process::refuse_pending;
 
+use super::ops::Local;
 use super::table::Table;
-use super::{Context, Decl, Flow, FlowError, ProcError};
+use super::{Body, Context, Decl, Flow, FlowError, ProcError};
+
+/// How a proc's body ended: the value to store, the outcome, and whether it said "no change".
+pub(crate) struct Ending {
+    pub(crate) value: Value,
+    pub(crate) outcome: Outcome,
+    pub(crate) no_change: bool,
+}
+
+/// Runs `body` with `ctx`, catching a panic, and says how it ended (a failure's message is
+/// emitted first, for the proc's log).
+pub(crate) fn run_body(body: &Body, ctx: &Context<'_>) -> Ending {
+    let end = |value, outcome, no_change| Ending {
+        value,
+        outcome,
+        no_change,
+    };
+    match catch_unwind(AssertUnwindSafe(|| body(ctx))) {
+        Ok(Ok(v)) => end(v, Outcome::Succeeded, false),
+        Ok(Err(ProcError::Failed(m))) => {
+            ctx.emit(format!("error: {m}"));
+            end(Value::Null, Outcome::failed(m), false)
+        }
+        Ok(Err(ProcError::Skipped(m))) => end(Value::Null, Outcome::skipped(m), false),
+        Ok(Err(ProcError::NoChange)) => end(Value::Null, Outcome::skipped(NO_CHANGE), true),
+        Ok(Err(ProcError::Exit(code))) => {
+            end(Value::Null, Outcome::Failed(Reason::Exit(code)), false)
+        }
+        Ok(Err(ProcError::Signal(sig))) => {
+            end(Value::Null, Outcome::Failed(Reason::Signal(sig)), false)
+        }
+        Ok(Err(ProcError::Stopped)) => {
+            let reason = match (ctx.deadline(), ctx.task().and_then(|t| t.timeout)) {
+                (Some(d), Some(limit)) if std::time::Instant::now() >= d => Reason::Timeout(limit),
+                _ => Reason::Cancelled,
+            };
+            end(Value::Null, Outcome::Failed(reason), false)
+        }
+        Err(p) => end(
+            Value::Null,
+            Outcome::Failed(Reason::Panic(panic_message(p.as_ref()))),
+            false,
+        ),
+    }
+}
+
+/// The skip reason of a proc that reported "no change".
+pub(crate) const NO_CHANGE: &str = "no change";
+
+/// The engine job of a proc: its body, run here, and what an executor outside this process
+/// runs instead (a worker call naming the proc, or the proc's command).
+pub(crate) struct ProcJob {
+    local: Box<dyn FnOnce(&TaskContext) -> Outcome + Send>,
+    remote: Option<Box<dyn Any + Send + Sync>>,
+}
+
+impl Job for ProcJob {
+    fn run(self: Box<Self>, ctx: &TaskContext) -> Outcome {
+        (self.local)(ctx)
+    }
+
+    fn remote(&self) -> Option<&(dyn Any + Send + Sync)> {
+        self.remote.as_deref()
+    }
+}
 
 impl Flow {
-    /// The job the engine runs for proc `id`.
-    pub(crate) fn job(
-        &self,
-        args: Arc<[(String, String)]>,
-        decl: &Decl,
-    ) -> impl FnOnce(&TaskContext) -> Outcome + Send + 'static {
+    /// The job the engine runs for proc `name`, defined by `decl`, with arguments `args`.
+    pub(crate) fn job(&self, name: &str, args: Arc<[(String, String)]>, decl: &Decl) -> ProcJob {
+        let remote: Option<Box<dyn Any + Send + Sync>> = match (&decl.command, self.runs_remote()) {
+            (Some(spec), true) => Some(Box::new(spec.clone())),
+            (None, true) => Some(Box::new(self.worker_call(name, decl, &args))),
+            (_, false) => None,
+        };
         let weak = Arc::downgrade(&self.inner);
         let body = decl.body.clone();
-        move |task: &TaskContext| {
+        let local = move |task: &TaskContext| {
+            // A worker process runs only the proc it was started for.
+            refuse_pending("ran other tasks");
             let Some(inner) = weak.upgrade() else {
                 return Outcome::failed("the flow was dropped before this proc ran");
             };
@@ -29,43 +99,21 @@ impl Flow {
             let Some(name) = flow.inner.names.get(id) else {
                 return Outcome::failed("the flow has no name for this task");
             };
+            let ops = Local { flow: &flow, task };
             let ctx = Context {
-                task,
+                ops: &ops,
+                task: Some(task),
                 flow: &flow,
                 name: &name,
                 args: &args,
             };
-            let (value, outcome, no_change) = match catch_unwind(AssertUnwindSafe(|| body(&ctx))) {
-                Ok(Ok(v)) => (v, Outcome::Succeeded, false),
-                Ok(Err(ProcError::Failed(m))) => {
-                    task.emit(format!("error: {m}"));
-                    (Value::Null, Outcome::failed(m), false)
-                }
-                Ok(Err(ProcError::Skipped(m))) => (Value::Null, Outcome::skipped(m), false),
-                Ok(Err(ProcError::NoChange)) => (Value::Null, Outcome::skipped("no change"), true),
-                Ok(Err(ProcError::Exit(code))) => {
-                    (Value::Null, Outcome::Failed(Reason::Exit(code)), false)
-                }
-                Ok(Err(ProcError::Signal(sig))) => {
-                    (Value::Null, Outcome::Failed(Reason::Signal(sig)), false)
-                }
-                Ok(Err(ProcError::Stopped)) => {
-                    let reason = match (task.deadline(), task.timeout) {
-                        (Some(d), Some(limit)) if std::time::Instant::now() >= d => {
-                            Reason::Timeout(limit)
-                        }
-                        _ => Reason::Cancelled,
-                    };
-                    (Value::Null, Outcome::Failed(reason), false)
-                }
-                Err(p) => (
-                    Value::Null,
-                    Outcome::Failed(Reason::Panic(panic_message(p.as_ref()))),
-                    false,
-                ),
-            };
-            flow.store(id, value, no_change);
-            outcome
+            let ending = run_body(&body, &ctx);
+            flow.store(id, ending.value, ending.no_change);
+            ending.outcome
+        };
+        ProcJob {
+            local: Box::new(local),
+            remote,
         }
     }
 

@@ -14,6 +14,15 @@ pub enum Mode {
     /// One at a time on the thread that waits, in a fixed order: deterministic (parproc's
     /// `single` mode, without its recursion limit).
     Inline,
+    /// Each proc in a child process of this same program, started in worker mode: isolation
+    /// and hard timeouts (the process group gets SIGTERM, then SIGKILL after a grace period).
+    /// The program must call [`worker_entry`](crate::exec::process::worker_entry) at the top of
+    /// `main`, and define its procs the same way in every run (a worker runs the proc when the
+    /// program defines it). Arguments, results and the context's calls cross as JSON.
+    Process,
+    /// An executor given to [`Flow::with_executor`](super::Flow::with_executor) (for instance
+    /// a [`SlurmExecutor`](crate::exec::SlurmExecutor)); not a mode to ask for by itself.
+    Custom,
 }
 
 /// Options for a flow. Each is optional: [`Flow::set_options`](super::Flow::set_options)
@@ -30,7 +39,7 @@ pub enum Mode {
 pub struct FlowOptions {
     /// The most procs running at once (default: one per core; at least 1).
     pub parallel: Option<usize>,
-    /// Threads or inline; chosen when the flow is made.
+    /// Threads, inline or process; chosen when the flow is made.
     pub mode: Option<Mode>,
     /// The separator between placeholders in proto names (default `::`).
     pub separator: Option<String>,

@@ -10,6 +10,8 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::exec::CommandSpec;
+
 use super::{Context, Dep, DepFn, Flow, FlowError, Lookup, ProcError, Rdep};
 
 /// A proc's work: takes its context, returns a JSON value or how it ended otherwise.
@@ -26,8 +28,12 @@ where
 {
     Arc::new(move |ctx| {
         let value = f(ctx)?;
-        serde_json::to_value(value)
-            .map_err(|e| ProcError::failed(format!("the result cannot be stored as JSON: {e}")))
+        serde_json::to_value(value).map_err(|e| {
+            ProcError::failed(format!(
+                "the result of `{}` cannot be serialized: {e}",
+                ctx.name()
+            ))
+        })
     })
 }
 
@@ -62,6 +68,11 @@ impl Choices {
 #[derive(Clone)]
 pub(crate) struct Decl {
     pub(crate) body: Body,
+    /// The name it was defined under (a proc's name, a proto's pattern): what a worker
+    /// process looks for.
+    pub(crate) def: Arc<str>,
+    /// What executors outside this process run instead of the body, if given.
+    pub(crate) command: Option<CommandSpec>,
     pub(crate) deps: Vec<Dep>,
     pub(crate) rdeps: Vec<Rdep>,
     pub(crate) locks: Vec<String>,
@@ -78,6 +89,8 @@ impl Decl {
     pub(crate) fn new(body: Body) -> Self {
         Self {
             body,
+            def: Arc::from(""),
+            command: None,
             deps: Vec::new(),
             rdeps: Vec::new(),
             locks: Vec::new(),
@@ -222,12 +235,33 @@ impl Define<'_> {
         self
     }
 
+    /// Under executors that run tasks outside this process (a custom executor such as
+    /// [`SlurmExecutor`](crate::exec::SlurmExecutor), or [`Mode::Process`](super::Mode::Process)),
+    /// runs `spec` instead of the body (its output goes to the proc's log; its exit status
+    /// decides the outcome; it has no result). On threads or inline, the body runs.
+    ///
+    /// ```
+    /// use parade::exec::CommandSpec;
+    /// use parade::flow::Flow;
+    /// let flow = Flow::inline();
+    /// let spec = CommandSpec { program: "true".into(), ..CommandSpec::default() };
+    /// flow.proc("check", |_| Ok("ran the body")).command_spec(spec).add().unwrap();
+    /// flow.run("check").unwrap();
+    /// flow.wait_all().unwrap();
+    /// assert_eq!(flow.result::<String>("check").unwrap(), "ran the body");
+    /// ```
+    pub fn command_spec(mut self, spec: CommandSpec) -> Self {
+        self.decl.command = Some(spec);
+        self
+    }
+
     /// Registers the proc or proto.
     ///
     /// Errors: a duplicate name; a proc name with placeholders; a proto whose placeholders are
     /// not split by the separator, or with choices for a name it has no placeholder for; and
     /// for a proc, anything resolving its dependencies reports (a cycle, a wave order).
-    pub fn add(self) -> Result<(), FlowError> {
+    pub fn add(mut self) -> Result<(), FlowError> {
+        self.decl.def = Arc::from(self.name.as_str());
         if self.proto {
             self.flow.add_proto(self.name, self.decl)
         } else {

@@ -89,11 +89,7 @@ impl Flow {
             ty: std::any::type_name::<T>(),
             why: format!("it has no result (it is {state})"),
         })?;
-        serde_json::from_value(value).map_err(|e| FlowError::ResultType {
-            proc: name.to_owned(),
-            ty: std::any::type_name::<T>(),
-            why: e.to_string(),
-        })
+        typed(name, value)
     }
 
     /// How proc `name` stands now.
@@ -203,4 +199,13 @@ impl Flow {
         roots.extend(cascaded);
         roots
     }
+}
+
+/// The result `value` of proc `name`, read as `T`.
+pub(crate) fn typed<T: DeserializeOwned>(name: &str, value: Value) -> Result<T, FlowError> {
+    serde_json::from_value(value).map_err(|e| FlowError::ResultType {
+        proc: name.to_owned(),
+        ty: std::any::type_name::<T>(),
+        why: e.to_string(),
+    })
 }

@@ -262,9 +262,9 @@ impl Flow {
     }
 
     /// The engine task for `decl`, without dependencies.
-    fn spec(&self, decl: &Decl, args: Arc<[(String, String)]>) -> TaskSpec {
+    fn spec(&self, name: &str, decl: &Decl, args: Arc<[(String, String)]>) -> TaskSpec {
         let engine = &self.inner.engine;
-        let mut spec = TaskSpec::from_box(Box::new(self.job(args, decl)))
+        let mut spec = TaskSpec::from_box(Box::new(self.job(name, args, decl)))
             .wave(decl.wave)
             .locks(decl.locks.iter().map(|l| engine.lock(l)));
         if decl.no_failures || decl.deps.iter().any(|d| matches!(d, Dep::NoFailures)) {
@@ -302,7 +302,7 @@ impl Flow {
         deps: &[TaskId],
     ) -> Result<TaskId, FlowError> {
         let spec = self
-            .spec(decl, Arc::from(Vec::new()))
+            .spec(name, decl, Arc::from(Vec::new()))
             .deps(deps.iter().copied());
         let id = self
             .inner
@@ -328,7 +328,7 @@ impl Flow {
             let rec = t.rec(id);
             (rec.name.clone(), rec.args.clone())
         };
-        let spec = self.spec(decl, args);
+        let spec = self.spec(&name, decl, args);
         let was = t.rec(id).defn;
         let wanted = engine.state(id)? == crate::engine::TaskState::Wanted;
         Self::fill_rec(t, id, decl, &deps);

@@ -13,7 +13,9 @@ use serde_json::Value;
 
 use super::protocol::{Done, Hello, ToParent, ToWorker, receive, send};
 use super::worker::WORKER_SOCKET_ENV;
-use crate::engine::{Job, Outcome, Runnable, TaskContext, TaskScope};
+use std::process::ExitStatus;
+
+use crate::engine::{Job, Outcome, Reason, Runnable, TaskContext, TaskScope};
 use crate::exec::child::{ChildOptions, run_child, run_child_with};
 use crate::exec::thread_cache::ThreadCache;
 use crate::exec::{CommandSpec, Executor};
@@ -278,6 +280,14 @@ fn run_worker(shared: &Shared, call: &WorkerCall, ctx: &TaskContext) -> Outcome 
         (false, Some(Done::Ok(_))) => Outcome::Succeeded,
         (false, Some(Done::Err(e))) => Outcome::failed(e),
         (false, Some(Done::Skip(why))) => Outcome::skipped(why),
+        (false, Some(Done::Panic(m))) => Outcome::Failed(Reason::Panic(m)),
+        (false, None) if end.status.as_ref().is_ok_and(ExitStatus::success) => {
+            Outcome::failed(format!(
+                "the worker for `{}` ended without running it (does the program call \
+                 `parade::worker_entry()` at the top of `main`, and define `{}` in every run?)",
+                call.task, call.task
+            ))
+        }
         (_, _) => end.outcome(&call.task),
     }
 }

@@ -11,4 +11,5 @@ mod worker;
 
 pub use executor::{ProcessExecutor, WorkerCall, WorkerHost, WorkerJob, socket_dir};
 pub use protocol::{Done, Hello};
-pub use worker::{Registry, WORKER_SOCKET_ENV, WorkerFn, WorkerSession};
+pub use worker::{Registry, WORKER_SOCKET_ENV, WorkerFn, WorkerSession, worker_entry};
+pub(crate) use worker::{is_pending_worker, refuse_pending, take_pending};

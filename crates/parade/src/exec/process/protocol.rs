@@ -32,6 +32,8 @@ pub enum Done {
     Err(String),
     /// It skipped itself, for this reason.
     Skip(String),
+    /// It panicked, with this message.
+    Panic(String),
 }
 
 /// A message from parent to worker.

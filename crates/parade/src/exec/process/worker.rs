@@ -13,6 +13,70 @@ use super::protocol::{Done, Hello, ToParent, ToWorker, receive, send};
 /// The environment variable that makes a process a worker: the path of its parent's socket.
 pub const WORKER_SOCKET_ENV: &str = "PARADE_WORKER_SOCKET";
 
+/// The request of this worker process, kept by [`worker_entry`] until the face that defines
+/// its task takes it.
+static PENDING: Mutex<Option<WorkerSession>> = Mutex::new(None);
+
+/// Call at the top of `main` in a program whose tasks may run on a
+/// [`ProcessExecutor`](super::ProcessExecutor). In a process started as a worker, it connects
+/// to the parent and keeps the request for the code that defines the task: a
+/// [`Flow`](crate::flow::Flow) runs the requested proc (and exits) when the program defines
+/// it, a [`Registry`] when it serves. In any other process it does nothing. Calling it again
+/// does nothing more.
+///
+/// ```
+/// fn main() {
+///     parade::worker_entry();
+///     let flow = parade::flow::Flow::inline();
+///     flow.proc("hello", |_| Ok("hi")).add().unwrap(); // a worker asked for it runs it here
+///     flow.run("hello").unwrap();
+///     flow.wait_all().unwrap();
+/// }
+/// # main();
+/// ```
+pub fn worker_entry() {
+    static ENTERED: std::sync::Once = std::sync::Once::new();
+    ENTERED.call_once(|| {
+        if let Some(session) = WorkerSession::from_env() {
+            let session = session.unwrap_or_else(|e| {
+                eprintln!("parade worker: cannot reach the parent: {e}");
+                std::process::exit(70)
+            });
+            *PENDING.lock() = Some(session);
+        }
+    });
+}
+
+/// Whether this process is a worker whose task has not been taken yet.
+pub(crate) fn is_pending_worker() -> bool {
+    worker_entry();
+    PENDING.lock().is_some()
+}
+
+/// The pending request, if `wanted` says its task name is one the caller defines.
+pub(crate) fn take_pending(wanted: impl FnOnce(&str) -> bool) -> Option<WorkerSession> {
+    let mut pending = PENDING.lock();
+    if pending.as_ref().is_some_and(|s| wanted(s.task())) {
+        pending.take()
+    } else {
+        None
+    }
+}
+
+/// Ends a worker whose program did `what` before defining the requested task: its task fails
+/// with a reason saying so.
+pub(crate) fn refuse_pending(what: &str) {
+    if let Some(session) = take_pending(|_| true) {
+        let reason = format!(
+            "the worker for `{}` {what} before defining it: a worker runs its task when the \
+             program defines it, so a program on the process executor defines its tasks the \
+             same way in every run, before it runs any",
+            session.task()
+        );
+        session.finish(Done::Err(reason));
+    }
+}
+
 /// A worker's connection to its parent, for the one task it runs.
 ///
 /// Most programs do not use it directly: they call [`Registry::serve`] (or a face's own entry,
@@ -97,6 +161,8 @@ impl WorkerSession {
     /// Reports how the task ended and ends this process (exit status 0: the parent reads the
     /// outcome from the report, and a crash before it shows as the exit status).
     pub fn finish(self, done: Done) -> ! {
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
         let mut link = self.link.into_inner();
         let code = i32::from(send(&mut link.writer, &ToParent::Done(done)).is_err());
         std::process::exit(code)
@@ -145,13 +211,10 @@ impl Registry {
     /// In a worker process: runs the requested task, reports its end and exits. In any other
     /// process: returns at once. Call it at the top of `main`.
     pub fn serve(&self) {
-        let Some(session) = WorkerSession::from_env() else {
+        worker_entry();
+        let Some(session) = take_pending(|_| true) else {
             return;
         };
-        let session = session.unwrap_or_else(|e| {
-            eprintln!("parade worker: cannot reach the parent: {e}");
-            std::process::exit(70)
-        });
         let done = if let Some(f) = self.tasks.get(session.task()) {
             match f(session.args(), &session) {
                 Ok(value) => Done::Ok(value),

@@ -1,0 +1,85 @@
+//! The parent's side of a proc running in a worker process: the [`WorkerHost`] that answers
+//! the calls its context makes (by calling the flow) and stores the result it reports.
+
+use std::sync::{Arc, Weak};
+
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::exec::process::{Done, WorkerCall, WorkerHost};
+
+use super::handle::Inner;
+use super::job::NO_CHANGE;
+use super::{Decl, Flow, FlowError};
+
+/// Answers one proc's worker.
+struct ProcHost {
+    flow: Weak<Inner>,
+    name: String,
+}
+
+fn arg<T: DeserializeOwned>(args: Value) -> Result<T, String> {
+    serde_json::from_value(args).map_err(|e| format!("bad arguments: {e}"))
+}
+
+fn answer<T: serde::Serialize>(r: Result<T, FlowError>) -> Result<Value, String> {
+    let value = r.map_err(|e| e.to_string())?;
+    serde_json::to_value(value).map_err(|e| e.to_string())
+}
+
+impl WorkerHost for ProcHost {
+    fn call(&self, method: &str, args: Value) -> Result<Value, String> {
+        let inner = self.flow.upgrade().ok_or("the flow is gone")?;
+        let flow = Flow { inner };
+        match method {
+            "create" => answer(flow.create(&arg::<String>(args)?)),
+            "start" => answer(flow.start(arg::<Vec<String>>(args)?)),
+            "run" => answer(flow.run(&arg::<String>(args)?)),
+            "wait" => answer(flow.wait(arg::<Vec<String>>(args)?)),
+            "result" => answer(flow.result::<Value>(&arg::<String>(args)?)),
+            "results" => answer(Ok(flow.results())),
+            "params" => answer(Ok(flow.params())),
+            other => Err(format!("a flow has no method `{other}`")),
+        }
+    }
+
+    fn done(&self, done: &Done) {
+        let Some(inner) = self.flow.upgrade() else {
+            return;
+        };
+        let flow = Flow { inner };
+        let Some(id) = flow.id(&self.name) else {
+            return;
+        };
+        match done {
+            Done::Ok(value) => flow.store(id, value.clone(), false),
+            Done::Skip(why) => flow.store(id, Value::Null, why == NO_CHANGE),
+            Done::Err(_) | Done::Panic(_) => flow.store(id, Value::Null, false),
+        }
+    }
+}
+
+impl Flow {
+    /// Whether the flow's executor runs procs outside this process.
+    pub(crate) fn runs_remote(&self) -> bool {
+        self.inner.remote
+    }
+
+    /// What a worker process runs for proc `name`: the definition to look for, the proc's
+    /// name and arguments, and the host answering it.
+    pub(crate) fn worker_call(
+        &self,
+        name: &str,
+        decl: &Decl,
+        args: &[(String, String)],
+    ) -> WorkerCall {
+        WorkerCall {
+            task: decl.def.to_string(),
+            args: json!({ "name": name, "args": args }),
+            host: Some(Arc::new(ProcHost {
+                flow: Arc::downgrade(&self.inner),
+                name: name.to_owned(),
+            })),
+        }
+    }
+}
