@@ -4,8 +4,8 @@
 //!
 //! | face | what you write |
 //! |---|---|
-//! | [`join`] | `let (a, b) = parade::join((|| 1, || "two"))?;` |
-//! | [`iter`] | `parade::iter(lines).map(parse).filter(ok).collect()` |
+//! | [`join`](mod@join) | `let (a, b) = parade::join((|| 1, || "two"))?;` |
+//! | [`iter`](mod@iter) | `parade::iter(lines).map(parse).filter(ok).collect()` |
 //! | [`graph`] | `let b = g.submit_after(&a, |x| f(x));` |
 //! | [`flow`] | `flow.proto("build::[env]", ...).deps(["setup"])` |
 //!

@@ -2,7 +2,7 @@
 //! terminal lines, a live status region, per-task log files and a JSON report.
 //!
 //! This module owns presentation only: symbols and colours, the rule that picks the useful part
-//! of a log ([`snippet`]), file naming for logs, and rendering. It must not know how tasks are
+//! of a log ([`snippet`](mod@snippet)), file naming for logs, and rendering. It must not know how tasks are
 //! scheduled or named: names come from a [`TaskNames`] that the face running the tasks (the
 //! `flow`, the `parade` command) provides, and everything else arrives as events.
 //!

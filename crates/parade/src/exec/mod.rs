@@ -1,11 +1,20 @@
 //! Executors: what runs the jobs the engine has started.
 //!
-//! The engine decides *when* a task runs; an [`Executor`] decides *where*: on a pool of threads
-//! ([`ThreadPool`], the default), on the waiting thread itself ([`Inline`], deterministic), and,
-//! for `join`, on a [`ThreadCache`](thread_cache::ThreadCache) where every call starts at once.
-//! Executors that run jobs outside the process (subprocesses, a Slurm cluster) implement the same
-//! trait: they read [`Job::remote`](crate::engine::Job::remote), and end each task with
-//! [`Runnable::finish`] when they learn how it ended.
+//! The engine decides *when* a task runs; an [`Executor`] decides *where*:
+//!
+//! | executor | where jobs run | for |
+//! |---|---|---|
+//! | [`ThreadPool`] | a fixed pool of threads, one per core | the default |
+//! | [`Inline`] | the thread that waits, one at a time | deterministic runs, debugging |
+//! | [`process::ProcessExecutor`] | child processes of the same program, in worker mode | isolation, hard timeouts |
+//! | [`SlurmExecutor`] | jobs on a Slurm cluster | more than one machine |
+//!
+//! `join` stands on a [`ThreadCache`](thread_cache::ThreadCache) instead, where every call
+//! starts at once. Executors that run jobs outside the process read
+//! [`Job::remote`](crate::engine::Job::remote) (a [`CommandSpec`] to run, or a
+//! [`process::WorkerCall`] naming a registered task) and end each task with
+//! [`Runnable::finish`] when they learn how it ended. [`CommandJob`] runs a command as a child
+//! process in its own process group, here or on any of them.
 
 pub(crate) mod child;
 mod command;

@@ -1,6 +1,6 @@
 //! A cache of reusable threads on which every submitted call starts at once.
 //!
-//! This module owns [`ThreadCache`], the executor that [`crate::join`] stands on. Its one promise
+//! This module owns [`ThreadCache`], the executor that [`crate::join`](mod@crate::join) stands on. Its one promise
 //! is the one a fork-join of blocking calls needs: **a submitted call never waits for another
 //! call**. It is handed to a parked idle thread if there is one, else a new thread is spawned for
 //! it. Calls may therefore block on each other (a barrier, a channel) without deadlock, which a
