@@ -4,6 +4,7 @@
 //! other, and prints a table with the ratio between them; `--json` prints one JSON object per
 //! measurement instead. `--quick` shrinks every case so the whole subcommand finishes in seconds.
 
+mod cli;
 mod engine;
 mod flow;
 mod graph;
@@ -45,6 +46,9 @@ enum Bench {
     Slurm,
     /// Named task flows: 10,000 procs from a proto as a chain, a fan-out and a diamond.
     Flow,
+    /// The `parade` command: 1,000 `true` tasks (fan-out/fan-in) against `make -j 2`, and
+    /// `parade list` on 1,000 tasks.
+    Cli,
 }
 
 fn main() {
@@ -57,5 +61,6 @@ fn main() {
         Bench::Graph => graph::run(out.named("graph"), cli.quick),
         Bench::Slurm => slurm::run(out.named("slurm"), cli.quick),
         Bench::Flow => flow::run(out.named("flow"), cli.quick),
+        Bench::Cli => cli::run(out.named("cli"), cli.quick),
     }
 }
