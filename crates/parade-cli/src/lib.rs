@@ -7,6 +7,7 @@
 //! | [`shell`] | shell text: `{field}` substitution with quoting, environment names |
 //! | [`task`] | one concrete task: its command, environment, result; run by the library |
 //! | [`runner`] | the task file as a `parade::flow`: plan, run |
+//! | [`slurm`] | `--executor slurm`: a task's command as a Slurm job |
 //! | [`render`] | plans as text: the dry run, `parade graph` |
 //! | [`signals`] | Ctrl-C and SIGTERM: stop the engine, exit 130 |
 //! | [`cli`] | the command line |
@@ -18,5 +19,6 @@ pub mod render;
 pub mod runner;
 pub mod shell;
 pub mod signals;
+pub mod slurm;
 pub mod task;
 pub mod taskfile;

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use clap::Parser;
 use parade::display::{JsonReport, LogFiles, PlainObserver, live::LiveOptions, run_dir_in};
 use parade::engine::Engine;
-use parade_cli::cli::{Cli, Command, GraphFormat, Output, RunArgs};
+use parade_cli::cli::{Cli, Command, GraphFormat, JobsCommand, Output, RunArgs};
 use parade_cli::runner::{self, RunError, RunReport, RunRequest};
 use parade_cli::taskfile::{self, TaskFile};
 use parade_cli::{list, render, signals};
@@ -32,6 +32,9 @@ fn main() -> ExitCode {
         )
     }));
     let cli = Cli::parse();
+    if let Command::Jobs(JobsCommand::Clean(args)) = &cli.command {
+        return clean_jobs(&args.dir, args.dry_run);
+    }
     let file = match taskfile::load(cli.file.as_deref()) {
         Ok(f) => f,
         Err(e) => {
@@ -67,6 +70,32 @@ fn main() -> ExitCode {
             Err(e) => usage_error(&e),
         },
         Command::Run(args) => run(&file, &args, color),
+        Command::Jobs(_) => unreachable!("handled before the task file is read"),
+    }
+}
+
+/// `parade jobs clean`: removes (or lists) unfinished job directories under `dir`.
+fn clean_jobs(dir: &std::path::Path, dry_run: bool) -> ExitCode {
+    match parade::exec::slurm::clean_jobs(dir, dry_run) {
+        Ok(found) => {
+            for d in &found {
+                println!(
+                    "{}{}",
+                    if dry_run { "would remove " } else { "removed " },
+                    d.display()
+                );
+            }
+            eprintln!(
+                "parade: {} unfinished job director{}",
+                found.len(),
+                if found.len() == 1 { "y" } else { "ies" }
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("parade: cannot clean {}: {e}", dir.display());
+            ExitCode::from(USAGE)
+        }
     }
 }
 
@@ -109,6 +138,7 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
         jobs: args.jobs.map(|j| j as usize).or(file.settings.parallel),
         fail_fast: args.fail_fast,
         results_dir: logs_dir.join("results"),
+        executor: args.executor.unwrap_or(file.settings.executor),
     };
     let output = args.output.unwrap_or(if std::io::stderr().is_terminal() {
         Output::Live

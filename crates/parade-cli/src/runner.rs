@@ -13,8 +13,9 @@ use parade::engine::{Engine, Outcome, Reason, TaskState};
 use parade::flow::{self, Context, Flow, FlowError, FlowOptions, ProcError, Why};
 use serde_json::Value;
 
-use crate::task::{TaskRun, run_task};
-use crate::taskfile::{Dep, TaskFile};
+use crate::slurm::Slurm;
+use crate::task::{TaskRun, run_task, run_task_with};
+use crate::taskfile::{Dep, ExecutorKind, TaskFile};
 
 /// What `parade run` asks for.
 #[derive(Clone, Debug)]
@@ -31,7 +32,12 @@ pub struct RunRequest<'a> {
     pub fail_fast: bool,
     /// Where finished tasks' results go, as `<name>.json`.
     pub results_dir: PathBuf,
+    /// Where tasks run.
+    pub executor: ExecutorKind,
 }
+
+/// How many Slurm jobs are in flight at once unless `-j` or `parallel` says otherwise.
+pub const SLURM_JOBS: usize = 100;
 
 /// One task of a plan.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -93,10 +99,12 @@ struct Shared {
     params: BTreeMap<String, String>,
     results_dir: PathBuf,
     grace: Duration,
+    slurm: Option<Slurm>,
 }
 
 /// The flow of `file`: a proto for each task pattern, a proc for each plain task. With
-/// `fail_fast`, every task runs only if nothing failed before it starts.
+/// `fail_fast`, every task runs only if nothing failed before it starts; with `slurm`, every
+/// task's command is a Slurm job.
 ///
 /// Errors: what the flow refuses (the task file checks catch most of it first).
 pub fn build(
@@ -105,6 +113,7 @@ pub fn build(
     results_dir: PathBuf,
     jobs: Option<usize>,
     fail_fast: bool,
+    slurm: Option<Slurm>,
 ) -> Result<Flow, RunError> {
     let mut options = FlowOptions::new()
         .separator(file.settings.separator.clone())
@@ -118,6 +127,7 @@ pub fn build(
         params,
         results_dir,
         grace: file.settings.grace,
+        slurm,
     });
     // Protos first: a proc's dependencies are resolved when it is added, and may name a
     // pattern's instance.
@@ -176,7 +186,10 @@ fn run_body(s: &Shared, index: usize, ctx: &Context<'_>) -> Result<Value, ProcEr
         params: &s.params,
         results_dir: &s.results_dir,
     };
-    let (outcome, value) = run_task(&run, s.grace, ctx.task());
+    let (outcome, value) = match &s.slurm {
+        Some(slurm) => run_task_with(&run, |spec| slurm.run(ctx.name(), spec, ctx.task())),
+        None => run_task(&run, s.grace, ctx.task()),
+    };
     match outcome {
         Outcome::Succeeded => Ok(value.unwrap_or(Value::Null)),
         Outcome::Skipped(why) => Err(ProcError::Skipped(why)),
@@ -195,7 +208,7 @@ pub fn plan(
     targets: &[String],
     params: &BTreeMap<String, String>,
 ) -> Result<Plan, RunError> {
-    let flow = build(file, params.clone(), PathBuf::new(), None, false)?;
+    let flow = build(file, params.clone(), PathBuf::new(), None, false, None)?;
     let steps = flow.plan(targets)?;
     let members: HashSet<&str> = steps.iter().map(|s| s.name.as_str()).collect();
     let infos: HashMap<String, flow::ProcInfo> = flow
@@ -249,12 +262,29 @@ pub fn run(
     request: &RunRequest<'_>,
     observe: &mut dyn FnMut(&Engine, Arc<dyn TaskNames>),
 ) -> Result<RunReport, RunError> {
+    let (jobs, slurm) = match request.executor {
+        ExecutorKind::Threads | ExecutorKind::Process => (request.jobs, None),
+        ExecutorKind::Slurm => {
+            let logs = request.results_dir.parent().unwrap_or(&request.results_dir);
+            let work = std::path::absolute(logs.join("slurm"))
+                .map_err(|e| RunError(format!("cannot name the Slurm work directory: {e}")))?;
+            let run_id = logs
+                .file_name()
+                .map_or_else(|| "run".to_owned(), |n| n.to_string_lossy().into_owned());
+            let config = parade::exec::SlurmConfig::new(work).run_id(run_id);
+            (
+                Some(request.jobs.unwrap_or(SLURM_JOBS)),
+                Some(Slurm::new(config)),
+            )
+        }
+    };
     let flow = build(
         request.file,
         request.params.clone(),
         request.results_dir.clone(),
-        request.jobs,
+        jobs,
         request.fail_fast,
+        slurm,
     )?;
     let mut names = Vec::new();
     for target in request.targets {
