@@ -125,12 +125,12 @@ fn parade_binary() -> Option<PathBuf> {
     }
     let release = dir.file_name().is_some_and(|d| d == "release");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut build = Command::new(cargo);
-    build.args(["build", "-p", "parade-cli"]);
+    let mut cargo_build = Command::new(cargo);
+    cargo_build.args(["build", "-p", "parade-cli"]);
     if release {
-        build.arg("--release");
+        cargo_build.arg("--release");
     }
-    let built = build
+    let built = cargo_build
         .current_dir(workspace_root())
         .status()
         .is_ok_and(|s| s.success());

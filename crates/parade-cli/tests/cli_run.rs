@@ -4,6 +4,8 @@
 
 mod common;
 
+use std::fmt::Write as _;
+
 use common::{Project, dies, json, pids};
 use predicates::prelude::*;
 
@@ -284,9 +286,10 @@ run = "trap '' TERM; sleep 100 & echo $$ $! > pids.txt; wait"
 fn jobs_1_runs_one_task_at_a_time() {
     let mut file = String::new();
     for i in 0..6 {
-        file.push_str(&format!(
-            "[task.t{i}]\nrun = \"mkdir busy || exit 9; sleep 0.05; rmdir busy\"\n"
-        ));
+        let _ = writeln!(
+            file,
+            "[task.t{i}]\nrun = \"mkdir busy || exit 9; sleep 0.05; rmdir busy\""
+        );
     }
     let p = Project::new(&file);
     let targets: Vec<String> = (0..6).map(|i| format!("t{i}")).collect();
