@@ -4,6 +4,7 @@
 //! other, and prints a table with the ratio between them; `--json` prints one JSON object per
 //! measurement instead. `--quick` shrinks every case so the whole subcommand finishes in seconds.
 
+mod cli;
 mod engine;
 mod flow;
 mod graph;
@@ -48,6 +49,9 @@ enum Bench {
     Flow,
     /// 1,000 trivial procs as a fan-out, each in a worker process, next to threads.
     Process,
+    /// The `parade` command: 1,000 `true` tasks (fan-out/fan-in) against `make -j 2`, and
+    /// `parade list` on 1,000 tasks.
+    Cli,
 }
 
 fn main() {
@@ -63,5 +67,6 @@ fn main() {
         Bench::Slurm => slurm::run(out.named("slurm"), cli.quick),
         Bench::Flow => flow::run(out.named("flow"), cli.quick),
         Bench::Process => process::run(out.named("process"), cli.quick),
+        Bench::Cli => cli::run(out.named("cli"), cli.quick),
     }
 }

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::taskfile::ExecutorKind;
+
 /// Run task files of shell commands in parallel.
 #[derive(Parser, Debug)]
 #[command(name = "parade", version, about, long_about = None)]
@@ -27,6 +29,27 @@ pub enum Command {
     Graph(GraphArgs),
     /// Check the task file and report every problem.
     Check,
+    /// Job directories of template jobs (`parade::exec::slurm::TemplateJob`).
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+}
+
+/// `parade jobs`.
+#[derive(Subcommand, Debug, Clone)]
+pub enum JobsCommand {
+    /// Remove job directories that never finished (a `kwargs.json` without a `result.json`).
+    Clean(CleanArgs),
+}
+
+/// `parade jobs clean`.
+#[derive(Args, Debug, Clone)]
+pub struct CleanArgs {
+    /// Where to look, recursively (default: the current directory).
+    #[arg(value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+    /// Only list what would be removed.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
 }
 
 /// `parade run`.
@@ -50,9 +73,12 @@ pub struct RunArgs {
     /// Show a failed task's whole log, not only the interesting part.
     #[arg(long)]
     pub full_log: bool,
-    /// Stop at the first failure: start nothing new and terminate running tasks.
+    /// After the first failure, start nothing new (running tasks finish).
     #[arg(long)]
     pub fail_fast: bool,
+    /// Where tasks run (default: the task file's `executor`, else threads).
+    #[arg(short = 'x', long, value_enum)]
+    pub executor: Option<ExecutorKind>,
 }
 
 /// `parade list`.

@@ -1,18 +1,24 @@
 //! The `parade` command as a library: the task file, running shell commands, signals, the
-//! command line, and the seam to `parade::flow`. The binary (`main.rs`) only dispatches.
+//! command line, and the task file as a `parade::flow`. The binary (`main.rs`) only dispatches.
 //!
 //! | module | owns |
 //! |---|---|
 //! | [`taskfile`] | `parade.toml`: format, checks, diagnostics |
-//! | [`shell`] | one command: quoting, environment, process group, output, time limit |
-//! | [`signals`] | Ctrl-C and SIGTERM: stop, terminate groups, exit 130 |
+//! | [`shell`] | shell text: `{field}` substitution with quoting, environment names |
+//! | [`task`] | one concrete task: its command, environment, result; run by the library |
+//! | [`runner`] | the task file as a `parade::flow`: plan, run |
+//! | [`slurm`] | `--executor slurm`: a task's command as a Slurm job |
+//! | [`render`] | plans as text: the dry run, `parade graph` |
+//! | [`signals`] | Ctrl-C and SIGTERM: stop the engine, exit 130 |
 //! | [`cli`] | the command line |
-//! | [`runner`] | what the commands ask of a flow, and the job of a task-file proc |
 //! | [`list`] | `parade list` |
 
 pub mod cli;
 pub mod list;
+pub mod render;
 pub mod runner;
 pub mod shell;
 pub mod signals;
+pub mod slurm;
+pub mod task;
 pub mod taskfile;

@@ -3,15 +3,15 @@
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use clap::Parser;
-use parade::display::{JsonReport, LogFiles, PlainObserver, live::LiveOptions, run_dir};
-use parade_cli::cli::{Cli, Command, GraphFormat, Output, RunArgs};
-use parade_cli::runner::{self, RunError, RunRequest};
-use parade_cli::shell::Groups;
+use parade::display::{JsonReport, LogFiles, PlainObserver, live::LiveOptions, run_dir_in};
+use parade::engine::Engine;
+use parade_cli::cli::{Cli, Command, GraphFormat, JobsCommand, Output, RunArgs};
+use parade_cli::runner::{self, RunError, RunReport, RunRequest};
 use parade_cli::taskfile::{self, TaskFile};
-use parade_cli::{list, signals};
+use parade_cli::{list, render, signals};
 
 /// Exit status: a task failed.
 const FAILED: u8 = 1;
@@ -32,6 +32,9 @@ fn main() -> ExitCode {
         )
     }));
     let cli = Cli::parse();
+    if let Command::Jobs(JobsCommand::Clean(args)) = &cli.command {
+        return clean_jobs(&args.dir, args.dry_run);
+    }
     let file = match taskfile::load(cli.file.as_deref()) {
         Ok(f) => f,
         Err(e) => {
@@ -52,24 +55,47 @@ fn main() -> ExitCode {
             print!("{}", list::render(&file, args.expand));
             ExitCode::SUCCESS
         }
-        Command::Graph(args) => {
-            let flow = runner::flow();
-            match flow.plan(&file, &args.targets, &file.params) {
-                Ok(plan) => {
-                    print!(
-                        "{}",
-                        match args.format {
-                            GraphFormat::Dot => runner::render_dot(&plan),
-                            GraphFormat::Mermaid => runner::render_mermaid(&plan),
-                            GraphFormat::Text => runner::render_text(&plan),
-                        }
-                    );
-                    ExitCode::SUCCESS
-                }
-                Err(e) => usage_error(&e),
+        Command::Graph(args) => match runner::plan(&file, &args.targets, &file.params) {
+            Ok(plan) => {
+                print!(
+                    "{}",
+                    match args.format {
+                        GraphFormat::Dot => render::dot(&plan),
+                        GraphFormat::Mermaid => render::mermaid(&plan),
+                        GraphFormat::Text => render::text(&plan),
+                    }
+                );
+                ExitCode::SUCCESS
             }
-        }
+            Err(e) => usage_error(&e),
+        },
         Command::Run(args) => run(&file, &args, color),
+        Command::Jobs(_) => unreachable!("handled before the task file is read"),
+    }
+}
+
+/// `parade jobs clean`: removes (or lists) unfinished job directories under `dir`.
+fn clean_jobs(dir: &std::path::Path, dry_run: bool) -> ExitCode {
+    match parade::exec::slurm::clean_jobs(dir, dry_run) {
+        Ok(found) => {
+            for d in &found {
+                println!(
+                    "{}{}",
+                    if dry_run { "would remove " } else { "removed " },
+                    d.display()
+                );
+            }
+            eprintln!(
+                "parade: {} unfinished job director{}",
+                found.len(),
+                if found.len() == 1 { "y" } else { "ies" }
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("parade: cannot clean {}: {e}", dir.display());
+            ExitCode::from(USAGE)
+        }
     }
 }
 
@@ -82,22 +108,20 @@ fn usage_error(e: &RunError) -> ExitCode {
 fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
     let mut params: BTreeMap<String, String> = file.params.clone();
     params.extend(args.params.iter().cloned());
-    let flow = runner::flow();
     if args.dry_run {
-        return match flow.plan(file, &args.targets, &params) {
+        return match runner::plan(file, &args.targets, &params) {
             Ok(plan) => {
-                print!("{}", runner::render_text(&plan));
+                print!("{}", render::dry_run(&plan));
                 ExitCode::SUCCESS
             }
             Err(e) => usage_error(&e),
         };
     }
-    let base = file
-        .settings
-        .log_dir
-        .as_ref()
-        .map_or_else(|| file.dir(), |d| file.dir().join(d));
-    let logs_dir = match run_dir(&base) {
+    let base = file.settings.log_dir.as_ref().map_or_else(
+        || file.dir().join(".parade").join("logs"),
+        |d| file.dir().join(d),
+    );
+    let logs_dir = match run_dir_in(&base) {
         Ok(d) => d,
         Err(e) => {
             eprintln!(
@@ -114,6 +138,7 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
         jobs: args.jobs.map(|j| j as usize).or(file.settings.parallel),
         fail_fast: args.fail_fast,
         results_dir: logs_dir.join("results"),
+        executor: args.executor.unwrap_or(file.settings.executor),
     };
     let output = args.output.unwrap_or(if std::io::stderr().is_terminal() {
         Output::Live
@@ -123,10 +148,10 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
     let mut live = None;
     let mut json = None;
     let full_log = args.full_log;
-    let engine_slot: Arc<std::sync::Mutex<Option<parade::engine::Engine>>> = Arc::default();
+    let engine_slot: Arc<Mutex<Option<Engine>>> = Arc::default();
     let interrupted = {
         let slot = engine_slot.clone();
-        signals::install(Groups::global(), file.settings.grace, move || {
+        signals::install(move || {
             if let Some(engine) = slot.lock().ok().and_then(|e| e.clone()) {
                 engine.stop();
             }
@@ -139,9 +164,13 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
             return ExitCode::from(USAGE);
         }
     };
-    let result = flow.run(&request, &mut |engine, names| {
+    let result = runner::run(&request, &mut |engine, names| {
         if let Ok(mut slot) = engine_slot.lock() {
             *slot = Some(engine.clone());
+        }
+        // A signal that came before the engine existed stops it now.
+        if interrupted.get() {
+            engine.stop();
         }
         let logs = match LogFiles::new(&logs_dir, names.clone()) {
             Ok(l) => l,
@@ -177,23 +206,44 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
     if let Some(l) = &live {
         l.finish();
     }
+    let report = match result {
+        Err(e) => return usage_error(&e),
+        Ok(report) => report,
+    };
+    if let Some((j, names)) = json {
+        let _ = j.write(std::io::stdout(), |id| {
+            names.name(id).and_then(|n| report.results.get(&n).cloned())
+        });
+    }
+    eprintln!("{}", summary(&report, &base));
     if interrupted.get() {
         eprintln!("parade: run interrupted");
-        return ExitCode::from(u8::try_from(signals::INTERRUPTED).unwrap_or(130));
+        return ExitCode::from(signals::INTERRUPTED);
     }
-    match result {
-        Err(e) => usage_error(&e),
-        Ok(report) => {
-            if let Some((j, names)) = json {
-                let _ = j.write(std::io::stdout(), |id| {
-                    names.name(id).and_then(|n| report.results.get(&n).cloned())
-                });
-            }
-            if report.ok() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(FAILED)
-            }
-        }
+    if let Some(e) = &report.error {
+        eprintln!("parade: {e}");
     }
+    if report.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(FAILED)
+    }
+}
+
+/// One line at the end of a run: how many tasks ended in each state, and where the logs are.
+fn summary(report: &RunReport, logs: &std::path::Path) -> String {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for (_, state) in &report.states {
+        *counts.entry(state.as_str()).or_default() += 1;
+    }
+    let parts: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+    format!(
+        "parade: {} (logs: {})",
+        if parts.is_empty() {
+            "nothing ran".to_owned()
+        } else {
+            parts.join(", ")
+        },
+        logs.join("latest").display()
+    )
 }

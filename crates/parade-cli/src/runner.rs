@@ -1,23 +1,21 @@
-//! The seam between the commands and `parade::flow`: what `run`, `run --dry-run` and `graph`
-//! ask of a flow ([`Flow`]), the job every task-file proc runs ([`run_task`]), and the
-//! renderings of a [`Plan`].
-//!
-//! Until the flow lands, [`Unconnected`] answers every request with
-//! [`RunError::NotConnected`]. Connecting means: implement [`Flow`] over `parade::flow` (one proto
-//! per task, deps/rdeps/locks/waves/timeouts from [`Task`], the proc body calling
-//! [`run_task`]), and return it from [`flow`].
+//! A task file as a `parade::flow`: one proc per plain task and one proto per task pattern,
+//! their deps, rdeps, locks, waves, choices and timeouts as written, each body running the
+//! task's command ([`run_task`]). On that flow: the plan of a dry run or a graph ([`plan`]),
+//! and a run ([`run`]).
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
-use parade::display::{TaskNames, sanitize_file_name};
-use parade::engine::{Engine, Outcome, Reason, Stream, TaskState};
+use parade::display::TaskNames;
+use parade::engine::{Engine, Outcome, Reason, TaskState};
+use parade::flow::{self, Context, Flow, FlowError, FlowOptions, ProcError, Why};
 use serde_json::Value;
 
-use crate::shell::{self, Exit, Groups, ShellCommand};
-use crate::taskfile::{Task, TaskFile};
+use crate::slurm::Slurm;
+use crate::task::{TaskRun, run_task, run_task_with};
+use crate::taskfile::{Dep, ExecutorKind, TaskFile};
 
 /// What `parade run` asks for.
 #[derive(Clone, Debug)]
@@ -30,24 +28,35 @@ pub struct RunRequest<'a> {
     pub params: BTreeMap<String, String>,
     /// Most tasks at once.
     pub jobs: Option<usize>,
-    /// Stop at the first failure.
+    /// After the first failure, start nothing new (running tasks finish).
     pub fail_fast: bool,
     /// Where finished tasks' results go, as `<name>.json`.
     pub results_dir: PathBuf,
+    /// Where tasks run.
+    pub executor: ExecutorKind,
 }
+
+/// How many Slurm jobs are in flight at once unless `-j` or `parallel` says otherwise.
+pub const SLURM_JOBS: usize = 100;
 
 /// One task of a plan.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Planned {
     /// Its concrete name.
     pub name: String,
-    /// The concrete names it waits for.
+    /// The concrete names of the plan it waits for.
     pub deps: Vec<String>,
     /// Its wave.
     pub wave: u32,
+    /// The locks it holds while running.
+    pub locks: Vec<String>,
+    /// Why it is in the plan: `requested`, `dependency of "x"`...
+    pub why: String,
+    /// Whether nothing defines it (it would end as missing).
+    pub missing: bool,
 }
 
-/// What a run would do: tasks in an order that respects dependencies.
+/// What a run would do: tasks in the order they would start one at a time.
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub struct Plan {
     /// The tasks.
@@ -61,263 +70,250 @@ pub struct RunReport {
     pub states: Vec<(String, TaskState)>,
     /// Results tasks wrote to `PARADE_RESULT`, by name.
     pub results: BTreeMap<String, Value>,
+    /// Why waiting ended early (a deadlock), if it did.
+    pub error: Option<String>,
 }
 
 impl RunReport {
-    /// Whether every task succeeded or was skipped.
+    /// Whether every task succeeded or was skipped, and the run was not cut short.
     pub fn ok(&self) -> bool {
-        self.states.iter().all(|(_, s)| s.is_success())
+        self.error.is_none() && self.states.iter().all(|(_, s)| s.is_success())
     }
 }
 
-/// Why a run could not happen.
+/// Why a run could not start: a target or a dependency could not be resolved (unknown name,
+/// a value outside the choices, a cycle...).
 #[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// The flow module is not connected to the command yet.
-    #[error("`parade {0}` needs parade's flow engine, which this build does not connect yet")]
-    NotConnected(&'static str),
-    /// A target or a dependency could not be resolved (unknown name, bad choice, cycle...).
-    #[error("{0}")]
-    Plan(String),
-}
+#[error("{0}")]
+pub struct RunError(pub String);
 
-/// What the commands need from a flow.
-pub trait Flow {
-    /// The tasks `targets` need, in a runnable order, without running anything.
-    fn plan(
-        &self,
-        file: &TaskFile,
-        targets: &[String],
-        params: &BTreeMap<String, String>,
-    ) -> Result<Plan, RunError>;
-
-    /// Runs `targets` and what they need. `observe` is called once, before anything starts,
-    /// with the engine and the task names, to subscribe the display observers.
-    fn run(
-        &self,
-        request: &RunRequest<'_>,
-        observe: &mut dyn FnMut(&Engine, Arc<dyn TaskNames>),
-    ) -> Result<RunReport, RunError>;
-}
-
-/// The flow until `parade::flow` is connected: every request fails with
-/// [`RunError::NotConnected`].
-#[derive(Debug, Default)]
-pub struct Unconnected;
-
-impl Flow for Unconnected {
-    fn plan(
-        &self,
-        _: &TaskFile,
-        _: &[String],
-        _: &BTreeMap<String, String>,
-    ) -> Result<Plan, RunError> {
-        Err(RunError::NotConnected("graph"))
-    }
-
-    fn run(
-        &self,
-        _: &RunRequest<'_>,
-        _: &mut dyn FnMut(&Engine, Arc<dyn TaskNames>),
-    ) -> Result<RunReport, RunError> {
-        Err(RunError::NotConnected("run"))
+impl From<FlowError> for RunError {
+    fn from(e: FlowError) -> Self {
+        RunError(e.to_string())
     }
 }
 
-/// The flow the commands use.
-pub fn flow() -> Box<dyn Flow> {
-    Box::new(Unconnected)
+/// What every task body shares.
+struct Shared {
+    file: TaskFile,
+    params: BTreeMap<String, String>,
+    results_dir: PathBuf,
+    grace: Duration,
+    slurm: Option<Slurm>,
 }
 
-/// One concrete task to run: which task, under which name, with which placeholder values.
-#[derive(Clone, Debug)]
-pub struct TaskRun<'a> {
-    /// The task file.
-    pub file: &'a TaskFile,
-    /// The task (or pattern) it is an instance of.
-    pub task: &'a Task,
-    /// The concrete name.
-    pub name: &'a str,
-    /// Placeholder values.
-    pub args: &'a BTreeMap<String, String>,
-    /// Params, overrides applied.
-    pub params: &'a BTreeMap<String, String>,
-    /// Where results of finished tasks are (`<name>.json`).
-    pub results_dir: &'a Path,
-}
-
-impl TaskRun<'_> {
-    /// The command to run: fields filled with quoted values, the environment set.
-    ///
-    /// The environment holds the task's `env`, `PARADE_TASK` (the name), `PARADE_ARG_<KEY>` per
-    /// placeholder, `PARADE_PARAM_<KEY>` per param, `PARADE_RESULT` (a file the task may write
-    /// JSON to) and `PARADE_RESULTS_DIR`.
-    pub fn command(&self) -> ShellCommand {
-        let script = shell::substitute(&self.task.run, |field| {
-            match field.strip_prefix("params.") {
-                Some(key) => self.params.get(key).cloned(),
-                None => self.args.get(field).cloned(),
-            }
-        });
-        let mut env = self.task.env.clone();
-        env.insert("PARADE_TASK".into(), self.name.to_owned());
-        for (k, v) in self.args {
-            env.insert(format!("PARADE_ARG_{}", shell::env_key(k)), v.clone());
-        }
-        for (k, v) in self.params {
-            env.insert(format!("PARADE_PARAM_{}", shell::env_key(k)), v.clone());
-        }
-        env.insert(
-            "PARADE_RESULT".into(),
-            self.partial_result().display().to_string(),
-        );
-        env.insert(
-            "PARADE_RESULTS_DIR".into(),
-            self.results_dir.display().to_string(),
-        );
-        ShellCommand {
-            shell: self.file.settings.shell.clone(),
-            script,
-            env,
-            cwd: Some(match &self.task.cwd {
-                Some(dir) => self.file.dir().join(dir),
-                None => self.file.dir(),
-            }),
-            timeout: self.task.timeout,
-            grace: self.file.settings.grace,
-        }
+/// The flow of `file`: a proto for each task pattern, a proc for each plain task. With
+/// `fail_fast`, every task runs only if nothing failed before it starts; with `slurm`, every
+/// task's command is a Slurm job.
+///
+/// Errors: what the flow refuses (the task file checks catch most of it first).
+pub fn build(
+    file: &TaskFile,
+    params: BTreeMap<String, String>,
+    results_dir: PathBuf,
+    jobs: Option<usize>,
+    fail_fast: bool,
+    slurm: Option<Slurm>,
+) -> Result<Flow, RunError> {
+    let mut options = FlowOptions::new()
+        .separator(file.settings.separator.clone())
+        .allow_missing_deps(true);
+    if let Some(n) = jobs {
+        options = options.parallel(n);
     }
-
-    /// Where a finished task's result is kept.
-    pub fn result_path(&self) -> PathBuf {
-        self.results_dir
-            .join(format!("{}.json", sanitize_file_name(self.name)))
-    }
-
-    fn partial_result(&self) -> PathBuf {
-        self.results_dir
-            .join(format!(".{}.json.partial", sanitize_file_name(self.name)))
-    }
-}
-
-/// Runs one task's command to the end, passing its output to `emit` (a flow proc passes
-/// `ctx.emit_from`). Returns how it ended and the JSON result it wrote to `PARADE_RESULT`, if
-/// any; a result is kept only when the task succeeds, and an invalid one fails the task.
-pub fn run_task(
-    run: &TaskRun<'_>,
-    groups: &Groups,
-    emit: impl Fn(Stream, String) + Send + Sync + 'static,
-) -> (Outcome, Option<Value>) {
-    let cmd = run.command();
-    let partial = run.partial_result();
-    let _ = std::fs::create_dir_all(run.results_dir);
-    let _ = std::fs::remove_file(&partial);
-    let ended = shell::run(&cmd, groups, emit);
-    let outcome = match ended {
-        Err(e) => Outcome::failed(format!("cannot start {}: {e}", cmd.shell[0])),
-        Ok(Exit::Code(0)) => Outcome::Succeeded,
-        Ok(Exit::Code(code)) => Outcome::Failed(Reason::Exit(code)),
-        Ok(Exit::Signal(sig)) => Outcome::Failed(Reason::Signal(sig)),
-        Ok(Exit::Timeout) => Outcome::Failed(Reason::Timeout(cmd.timeout.unwrap_or_default())),
-        Ok(Exit::Stopped) => Outcome::Failed(Reason::Cancelled),
-    };
-    let written = std::fs::read_to_string(&partial).ok();
-    let _ = std::fs::remove_file(&partial);
-    if outcome != Outcome::Succeeded {
-        return (outcome, None);
-    }
-    let Some(text) = written else {
-        return (outcome, None);
-    };
-    match serde_json::from_str::<Value>(&text) {
-        Ok(value) => {
-            let _ = std::fs::write(run.result_path(), &text);
-            (outcome, Some(value))
-        }
-        Err(e) => (
-            Outcome::failed(format!("PARADE_RESULT is not JSON: {e}")),
-            None,
-        ),
-    }
-}
-
-/// A plan as Graphviz `dot`.
-pub fn render_dot(plan: &Plan) -> String {
-    let mut out = String::from("digraph parade {\n  rankdir=LR;\n");
-    for t in &plan.tasks {
-        let _ = writeln!(out, "  {:?};", t.name);
-        for d in &t.deps {
-            let _ = writeln!(out, "  {:?} -> {:?};", d, t.name);
-        }
-    }
-    out.push_str("}\n");
-    out
-}
-
-/// A plan as a Mermaid flowchart.
-pub fn render_mermaid(plan: &Plan) -> String {
-    let index: BTreeMap<&str, usize> = plan
+    let flow = Flow::with_options(options)?;
+    let shared = Arc::new(Shared {
+        file: file.clone(),
+        params,
+        results_dir,
+        grace: file.settings.grace,
+        slurm,
+    });
+    // Protos first: a proc's dependencies are resolved when it is added, and may name a
+    // pattern's instance.
+    let (protos, procs): (Vec<_>, Vec<_>) = file
         .tasks
         .iter()
         .enumerate()
-        .map(|(i, t)| (t.name.as_str(), i))
-        .collect();
-    let mut out = String::from("flowchart LR\n");
-    for (i, t) in plan.tasks.iter().enumerate() {
-        let _ = writeln!(out, "  t{i}[\"{}\"]", t.name.replace('"', "#quot;"));
-    }
-    for (i, t) in plan.tasks.iter().enumerate() {
-        for d in &t.deps {
-            if let Some(j) = index.get(d.as_str()) {
-                let _ = writeln!(out, "  t{j} --> t{i}");
-            }
-        }
-    }
-    out
-}
-
-/// A plan as text: each task, then what it waits for.
-pub fn render_text(plan: &Plan) -> String {
-    let mut out = String::new();
-    for t in &plan.tasks {
-        let wave = if t.wave > 0 {
-            format!(" (wave {})", t.wave)
+        .partition(|(_, t)| flow::has_placeholders(&t.name));
+    for (i, task) in protos.into_iter().chain(procs) {
+        let s = shared.clone();
+        let body = move |ctx: &Context<'_>| run_body(&s, i, ctx);
+        let mut d = if flow::has_placeholders(&task.name) {
+            flow.proto(&task.name, body)
         } else {
-            String::new()
+            flow.proc(&task.name, body)
         };
-        let _ = writeln!(out, "{}{wave}", t.name);
-        for d in &t.deps {
-            let _ = writeln!(out, "  <- {d}");
+        d = d
+            .deps(task.deps.iter().map(|dep| match dep {
+                Dep::Task(name) => flow::Dep::from(name.as_str()),
+                Dep::NoFailures => flow::Dep::NoFailures,
+            }))
+            .rdeps(task.rdeps.iter().map(String::as_str))
+            .locks(task.locks.iter().cloned())
+            .wave(task.wave);
+        for target in &task.when_scheduled {
+            d = d.when_scheduled(target);
         }
+        for target in &task.when_target_scheduled {
+            d = d.when_target_scheduled(target);
+        }
+        for (key, values) in &task.choices {
+            d = d.choices(key, values.iter().cloned());
+        }
+        if let Some(limit) = task.timeout {
+            d = d.timeout(limit);
+        }
+        if let Some(text) = &task.description {
+            d = d.description(text.clone());
+        }
+        if fail_fast {
+            d = d.no_failures();
+        }
+        d.add()?;
     }
-    out
+    Ok(flow)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// The body of task `index`'s procs: run the command, hand its result to the flow.
+fn run_body(s: &Shared, index: usize, ctx: &Context<'_>) -> Result<Value, ProcError> {
+    let args: BTreeMap<String, String> = ctx.args().iter().cloned().collect();
+    let run = TaskRun {
+        file: &s.file,
+        task: &s.file.tasks[index],
+        name: ctx.name(),
+        args: &args,
+        params: &s.params,
+        results_dir: &s.results_dir,
+    };
+    // Task-file procs run their bodies in this process (threads), never in a flow worker.
+    let task = ctx
+        .task()
+        .ok_or_else(|| ProcError::Failed("task-file procs cannot run in a flow worker".into()))?;
+    let (outcome, value) = match &s.slurm {
+        Some(slurm) => run_task_with(&run, |spec| slurm.run(ctx.name(), spec, task)),
+        None => run_task(&run, s.grace, task),
+    };
+    match outcome {
+        Outcome::Succeeded => Ok(value.unwrap_or(Value::Null)),
+        Outcome::Skipped(why) => Err(ProcError::Skipped(why)),
+        Outcome::Failed(Reason::Exit(code)) => Err(ProcError::Exit(code)),
+        Outcome::Failed(Reason::Signal(sig)) => Err(ProcError::Signal(sig)),
+        Outcome::Failed(Reason::Timeout(_) | Reason::Cancelled) => Err(ProcError::Stopped),
+        Outcome::Failed(Reason::Error(m)) => Err(ProcError::Failed(m)),
+        Outcome::Failed(other) => Err(ProcError::Failed(other.to_string())),
+    }
+}
 
-    fn plan() -> Plan {
-        Plan {
-            tasks: vec![
-                Planned {
-                    name: "setup".into(),
-                    deps: vec![],
-                    wave: 0,
-                },
-                Planned {
-                    name: "build::prod".into(),
-                    deps: vec!["setup".into()],
-                    wave: 0,
-                },
-            ],
+/// The tasks `targets` need, in the order they would start one at a time, with why each is
+/// there. Runs nothing.
+pub fn plan(
+    file: &TaskFile,
+    targets: &[String],
+    params: &BTreeMap<String, String>,
+) -> Result<Plan, RunError> {
+    let flow = build(file, params.clone(), PathBuf::new(), None, false, None)?;
+    let steps = flow.plan(targets)?;
+    let members: HashSet<&str> = steps.iter().map(|s| s.name.as_str()).collect();
+    let infos: HashMap<String, flow::ProcInfo> = flow
+        .procs()
+        .into_iter()
+        .map(|p| (p.name.clone(), p))
+        .collect();
+    // Edges the plan adds on top of declared deps: rdeps run before the task that wants them.
+    let mut extra: HashMap<&str, Vec<String>> = HashMap::new();
+    for s in &steps {
+        match &s.why {
+            Why::RdepOf(task) => extra.entry(task).or_default().push(s.name.clone()),
+            Why::WhenScheduledBy(first) => {
+                extra.entry(&s.name).or_default().push(first.clone());
+            }
+            Why::Requested | Why::DepOf(_) => {}
         }
     }
+    let tasks = steps
+        .iter()
+        .map(|s| {
+            let info = infos.get(&s.name);
+            let mut deps: Vec<String> = info
+                .map(|i| i.deps.clone())
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|d| members.contains(d.as_str()))
+                .collect();
+            for d in extra.get(s.name.as_str()).into_iter().flatten() {
+                if !deps.contains(d) {
+                    deps.push(d.clone());
+                }
+            }
+            Planned {
+                name: s.name.clone(),
+                deps,
+                wave: s.wave,
+                locks: info.map(|i| i.locks.clone()).unwrap_or_default(),
+                why: s.why.to_string(),
+                missing: s.missing,
+            }
+        })
+        .collect();
+    Ok(Plan { tasks })
+}
 
-    #[test]
-    fn renderings() {
-        assert!(render_dot(&plan()).contains("  \"setup\" -> \"build::prod\";\n"));
-        assert!(render_mermaid(&plan()).contains("  t0 --> t1\n"));
-        assert_eq!(render_text(&plan()), "setup\nbuild::prod\n  <- setup\n");
+/// Runs `targets` and what they need. `observe` is called once, before anything starts, with
+/// the engine and the task names: subscribe observers there, and keep the engine to stop it
+/// (Ctrl-C).
+pub fn run(
+    request: &RunRequest<'_>,
+    observe: &mut dyn FnMut(&Engine, Arc<dyn TaskNames>),
+) -> Result<RunReport, RunError> {
+    let (jobs, slurm) = match request.executor {
+        ExecutorKind::Threads | ExecutorKind::Process => (request.jobs, None),
+        ExecutorKind::Slurm => {
+            let logs = request.results_dir.parent().unwrap_or(&request.results_dir);
+            let work = std::path::absolute(logs.join("slurm"))
+                .map_err(|e| RunError(format!("cannot name the Slurm work directory: {e}")))?;
+            let run_id = logs
+                .file_name()
+                .map_or_else(|| "run".to_owned(), |n| n.to_string_lossy().into_owned());
+            let config = parade::exec::SlurmConfig::new(work).run_id(run_id);
+            (
+                Some(request.jobs.unwrap_or(SLURM_JOBS)),
+                Some(Slurm::new(config)),
+            )
+        }
+    };
+    let flow = build(
+        request.file,
+        request.params.clone(),
+        request.results_dir.clone(),
+        jobs,
+        request.fail_fast,
+        slurm,
+    )?;
+    let mut names = Vec::new();
+    for target in request.targets {
+        names.extend(flow.create(target)?);
     }
+    observe(flow.engine(), Arc::new(flow.names()));
+    flow.start(&names)?;
+    let error = match flow.wait_all() {
+        Ok(()) | Err(FlowError::Failed(_)) => None,
+        Err(e) => Some(e.to_string()),
+    };
+    let states = flow
+        .procs()
+        .into_iter()
+        .filter(|p| p.state != TaskState::Idle)
+        .map(|p| (p.name, p.state))
+        .collect();
+    let results = flow
+        .results()
+        .into_iter()
+        .filter(|(_, v)| !v.is_null())
+        .collect();
+    Ok(RunReport {
+        states,
+        results,
+        error,
+    })
 }

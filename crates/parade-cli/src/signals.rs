@@ -1,20 +1,19 @@
-//! Ctrl-C and SIGTERM: stop the run, terminate every running command's process group, wait a
-//! grace period, kill what is left, and leave with status 130.
+//! Ctrl-C, SIGTERM and SIGHUP: stop the run and leave with status 130.
 //!
+//! Stopping is the engine's: [`Engine::stop`](parade::engine::Engine::stop) starts nothing new
+//! and fires each running task's cancel hook, which sends SIGTERM to the task's process group,
+//! waits the grace period and sends SIGKILL to what is left (`parade::exec::CommandJob`).
 //! Signals arrive on a `signal-hook` iterator read by a watcher thread (no unsafe code here):
 //! the handler itself only writes to a pipe, and the thread does the work.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
-use crate::shell::Groups;
-
 /// The exit status after an interrupt.
-pub const INTERRUPTED: i32 = 130;
+pub const INTERRUPTED: u8 = 130;
 
 /// Set once a stop signal arrived.
 #[derive(Clone, Default, Debug)]
@@ -27,14 +26,10 @@ impl Interrupted {
     }
 }
 
-/// Installs the handler for SIGINT, SIGTERM and SIGHUP. On the first signal it calls `on_stop`
-/// (stop scheduling), then terminates every group in `groups` (SIGTERM, `grace`, SIGKILL). A
-/// second signal kills what is left at once.
-pub fn install(
-    groups: &'static Groups,
-    grace: Duration,
-    on_stop: impl Fn() + Send + 'static,
-) -> std::io::Result<Interrupted> {
+/// Installs the handler for SIGINT, SIGTERM and SIGHUP. On the first signal it sets the flag
+/// and calls `on_stop` (which stops the engine); later signals only say that the run is
+/// stopping.
+pub fn install(on_stop: impl Fn() + Send + 'static) -> std::io::Result<Interrupted> {
     let flag = Interrupted::default();
     let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP])?;
     let seen = flag.clone();
@@ -43,13 +38,11 @@ pub fn install(
         .spawn(move || {
             for _ in signals.forever() {
                 if seen.0.swap(true, Ordering::SeqCst) {
-                    groups.terminate_all(Duration::ZERO);
+                    eprintln!("parade: already stopping; tasks get SIGKILL after the grace period");
                     continue;
                 }
                 eprintln!("\nparade: stopping; terminating running tasks");
                 on_stop();
-                let groups_done = std::thread::spawn(move || groups.terminate_all(grace));
-                let _ = groups_done.join();
             }
         })?;
     Ok(flag)

@@ -1,5 +1,5 @@
 //! `parade list`, `-f`, finding the task file in a parent directory, the shipped examples, and
-//! the commands still waiting for the flow.
+//! usage errors.
 
 use assert_cmd::Command;
 use predicates::prelude::*;
@@ -67,18 +67,6 @@ fn examples_are_valid() {
             .assert()
             .success();
     }
-}
-
-#[test]
-fn run_without_the_flow_is_a_clear_usage_error() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("parade.toml"), FILE).unwrap();
-    parade()
-        .current_dir(dir.path())
-        .args(["run", "build::prod", "--output", "plain"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("needs parade's flow engine"));
 }
 
 #[test]

@@ -51,6 +51,7 @@ pub struct RawSettings {
     pub(crate) grace: Option<DurationValue>,
     pub(crate) timeout: Option<DurationValue>,
     pub(crate) log_dir: Option<String>,
+    pub(crate) executor: Option<ExecutorKind>,
 }
 
 /// A `[task."name"]` table as read.
@@ -77,6 +78,13 @@ pub struct RawTask {
     pub(crate) timeout: Option<DurationValue>,
     #[serde(default)]
     pub(crate) wave: u32,
+    pub(crate) cpus: Option<u32>,
+    pub(crate) mem: Option<String>,
+    pub(crate) time: Option<String>,
+    pub(crate) partition: Option<String>,
+    pub(crate) account: Option<String>,
+    #[serde(default)]
+    pub(crate) sbatch_args: Vec<String>,
 }
 
 /// The whole file as read.
@@ -89,6 +97,21 @@ pub struct RawFile {
     pub(crate) params: BTreeMap<String, Scalar>,
     #[serde(default)]
     pub(crate) task: BTreeMap<Spanned<String>, Spanned<RawTask>>,
+}
+
+/// Where tasks run: `[settings] executor` and `parade run --executor`.
+#[derive(Deserialize, clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ExecutorKind {
+    /// Each task's command is a child process of `parade`, started from a pool of threads
+    /// (the default).
+    #[default]
+    Threads,
+    /// The same as `threads`: a task-file task is always a child process of its own.
+    Process,
+    /// Each task is a Slurm job (`sbatch`), with the task's `cpus`, `mem`, `time`,
+    /// `partition`, `account` and `sbatch_args`.
+    Slurm,
 }
 
 /// How the file says to run things.
@@ -108,6 +131,8 @@ pub struct Settings {
     pub timeout: Option<Duration>,
     /// Where run logs go (default `.parade/logs` beside the task file).
     pub log_dir: Option<PathBuf>,
+    /// Where tasks run (default: threads).
+    pub executor: ExecutorKind,
 }
 
 impl Default for Settings {
@@ -120,6 +145,7 @@ impl Default for Settings {
             grace: Duration::from_secs(5),
             timeout: None,
             log_dir: None,
+            executor: ExecutorKind::Threads,
         }
     }
 }
@@ -168,6 +194,8 @@ pub struct Task {
     pub timeout: Option<Duration>,
     /// Wave (0 first).
     pub wave: u32,
+    /// What a Slurm job for it reserves (ignored by other executors).
+    pub resources: parade::exec::Resources,
     /// Where the task's table starts in the file.
     pub offset: usize,
 }

@@ -163,6 +163,7 @@ impl Check<'_> {
         }
         out.timeout = s.timeout.map(|t| t.0);
         out.log_dir = s.log_dir.as_ref().map(PathBuf::from);
+        out.executor = s.executor.unwrap_or_default();
         out
     }
 
@@ -292,6 +293,14 @@ impl Check<'_> {
             cwd: t.cwd.as_ref().map(PathBuf::from),
             timeout: t.timeout.map(|d| d.0).or(settings.timeout),
             wave: t.wave,
+            resources: parade::exec::Resources {
+                cpus: t.cpus,
+                mem: t.mem.clone(),
+                time: t.time.clone(),
+                partition: t.partition.clone(),
+                account: t.account.clone(),
+                extra: t.sbatch_args.clone(),
+            },
             offset: raw.span().start,
         })
     }

@@ -205,8 +205,20 @@ pub fn sanitize_file_name(name: &str) -> String {
 /// assert_eq!(std::fs::canonicalize(latest).unwrap(), std::fs::canonicalize(&dir).unwrap());
 /// ```
 pub fn run_dir(base: &Path) -> io::Result<PathBuf> {
-    let logs = base.join(".parade").join("logs");
-    fs::create_dir_all(&logs)?;
+    run_dir_in(&base.join(".parade").join("logs"))
+}
+
+/// Makes a fresh directory for one run's logs directly under `logs`, `<logs>/<run-id>/`, and
+/// points `<logs>/latest` at it (see [`run_dir`]).
+///
+/// ```
+/// let logs = tempfile::tempdir().unwrap();
+/// let dir = parade::display::run_dir_in(logs.path()).unwrap();
+/// assert_eq!(dir.parent(), Some(logs.path()));
+/// assert!(logs.path().join("latest").is_dir());
+/// ```
+pub fn run_dir_in(logs: &Path) -> io::Result<PathBuf> {
+    fs::create_dir_all(logs)?;
     let id = run_id(SystemTime::now(), std::process::id());
     let dir = logs.join(&id);
     fs::create_dir_all(&dir)?;

@@ -42,7 +42,7 @@ mod symbols;
 pub use buffer::SharedBuffer;
 pub use json::JsonReport;
 pub use live::LiveObserver;
-pub use logs::{LogFiles, run_dir, sanitize_file_name};
+pub use logs::{LogFiles, run_dir, run_dir_in, sanitize_file_name};
 pub use names::{NameTable, TaskNames, describe_reason, display_name};
 pub use plain::PlainObserver;
 pub use snippet::{Chunk, snippet};

@@ -112,7 +112,7 @@ pub fn describe_reason(reason: &Reason, names: &dyn TaskNames) -> String {
         }
         Reason::Skipped(why) => why.clone(),
         Reason::Timeout(limit) => {
-            format!("time limit {}", crate::display::symbols::seconds(*limit))
+            format!("timeout after {}", crate::display::symbols::seconds(*limit))
         }
         Reason::Missing => "never defined".to_owned(),
         other => other.to_string(),

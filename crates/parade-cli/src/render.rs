@@ -1,0 +1,133 @@
+//! Plans as text for people and tools: the dry run, and `parade graph` as Graphviz `dot`,
+//! a Mermaid flowchart or indented text.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::runner::Plan;
+
+/// The dry run: the tasks in the order they would start, grouped by wave, each with its locks
+/// and why it is in the plan.
+pub fn dry_run(plan: &Plan) -> String {
+    let width = plan.tasks.iter().map(|t| t.name.len()).max().unwrap_or(0);
+    let waves = plan.tasks.iter().any(|t| t.wave > 0);
+    let mut out = String::new();
+    let mut wave = None;
+    for (i, t) in plan.tasks.iter().enumerate() {
+        if waves && wave != Some(t.wave) {
+            let _ = writeln!(out, "wave {}:", t.wave);
+            wave = Some(t.wave);
+        }
+        let mut notes = vec![t.why.clone()];
+        if !t.locks.is_empty() {
+            notes.push(format!("locks: {}", t.locks.join(", ")));
+        }
+        if t.missing {
+            notes.push("missing: nothing defines it".to_owned());
+        }
+        let _ = writeln!(
+            out,
+            "{:>4}. {:<width$}  {}",
+            i + 1,
+            t.name,
+            notes.join("; ")
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{} task{} would run (dry run: nothing ran)",
+        plan.tasks.len(),
+        if plan.tasks.len() == 1 { "" } else { "s" }
+    );
+    out
+}
+
+/// A plan as Graphviz `dot`.
+pub fn dot(plan: &Plan) -> String {
+    let mut out = String::from("digraph parade {\n  rankdir=LR;\n");
+    for t in &plan.tasks {
+        let _ = writeln!(out, "  {:?};", t.name);
+        for d in &t.deps {
+            let _ = writeln!(out, "  {:?} -> {:?};", d, t.name);
+        }
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// A plan as a Mermaid flowchart.
+pub fn mermaid(plan: &Plan) -> String {
+    let index: BTreeMap<&str, usize> = plan
+        .tasks
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.name.as_str(), i))
+        .collect();
+    let mut out = String::from("flowchart LR\n");
+    for (i, t) in plan.tasks.iter().enumerate() {
+        let _ = writeln!(out, "  t{i}[\"{}\"]", t.name.replace('"', "#quot;"));
+    }
+    for (i, t) in plan.tasks.iter().enumerate() {
+        for d in &t.deps {
+            if let Some(j) = index.get(d.as_str()) {
+                let _ = writeln!(out, "  t{j} --> t{i}");
+            }
+        }
+    }
+    out
+}
+
+/// A plan as text: each task, then what it waits for.
+pub fn text(plan: &Plan) -> String {
+    let mut out = String::new();
+    for t in &plan.tasks {
+        let wave = if t.wave > 0 {
+            format!(" (wave {})", t.wave)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(out, "{}{wave}", t.name);
+        for d in &t.deps {
+            let _ = writeln!(out, "  <- {d}");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::Planned;
+
+    fn plan() -> Plan {
+        let task = |name: &str, deps: &[&str], wave, why: &str| Planned {
+            name: name.into(),
+            deps: deps.iter().map(|d| (*d).to_owned()).collect(),
+            wave,
+            locks: if wave > 0 {
+                vec!["cluster".into()]
+            } else {
+                vec![]
+            },
+            why: why.into(),
+            missing: false,
+        };
+        Plan {
+            tasks: vec![
+                task("setup", &[], 0, "dependency of \"build::prod\""),
+                task("build::prod", &["setup"], 1, "requested"),
+            ],
+        }
+    }
+
+    #[test]
+    fn renderings() {
+        assert!(dot(&plan()).contains("  \"setup\" -> \"build::prod\";\n"));
+        assert!(mermaid(&plan()).contains("  t0 --> t1\n"));
+        assert_eq!(text(&plan()), "setup\nbuild::prod (wave 1)\n  <- setup\n");
+        assert_eq!(
+            dry_run(&plan()),
+            "wave 0:\n   1. setup        dependency of \"build::prod\"\nwave 1:\n   2. build::prod  requested; locks: cluster\n2 tasks would run (dry run: nothing ran)\n"
+        );
+    }
+}

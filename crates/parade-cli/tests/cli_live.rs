@@ -1,0 +1,145 @@
+//! The live display in a real pseudo-terminal: `parade run` chooses it by itself on a
+//! terminal, and once the run ends the screen holds one line per task, in its final state,
+//! and no running-task region.
+
+mod common;
+
+use std::io::Read;
+use std::process::Stdio;
+
+use common::Project;
+use nix::pty::{Winsize, openpty};
+
+/// Applies what a terminal would do with `bytes` (text, CR, LF and the few CSI sequences the
+/// live display writes: cursor up, column, clear down, clear line, colours, cursor shape) and
+/// returns the lines on the screen.
+fn screen(bytes: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut lines: Vec<Vec<char>> = vec![Vec::new()];
+    let (mut row, mut col) = (0usize, 0usize);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' => col = 0,
+            '\n' => {
+                row += 1;
+                if lines.len() <= row {
+                    lines.push(Vec::new());
+                }
+            }
+            '\x1b' => {
+                if chars.peek() != Some(&'[') {
+                    continue;
+                }
+                chars.next();
+                let mut arg = String::new();
+                let mut cmd = ' ';
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        cmd = c;
+                        break;
+                    }
+                    arg.push(c);
+                }
+                let n: usize = arg.trim_start_matches('?').parse().unwrap_or(1);
+                match cmd {
+                    'A' => row = row.saturating_sub(n),
+                    'G' => col = n.saturating_sub(1),
+                    'J' => {
+                        lines[row].truncate(col);
+                        lines.truncate(row + 1);
+                    }
+                    'K' => lines[row].truncate(col),
+                    _ => {} // colours, cursor shape
+                }
+            }
+            c => {
+                let line = &mut lines[row];
+                while line.len() < col {
+                    line.push(' ');
+                }
+                if col < line.len() {
+                    line[col] = c;
+                } else {
+                    line.push(c);
+                }
+                col += 1;
+            }
+        }
+    }
+    lines
+        .into_iter()
+        .map(|l| l.into_iter().collect::<String>().trim_end().to_owned())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+#[test]
+fn the_final_screen_shows_one_line_per_task_in_its_final_state() {
+    let p = Project::new(
+        r#"
+[task."ok::[n]"]
+choices = { n = ["1", "2", "3"] }
+run = "echo working {n}; sleep 0.2"
+
+[task.broken]
+deps = ["ok::1"]
+run = "echo 'error: it broke'; exit 4"
+
+[task.never]
+deps = ["broken", "ok::*"]
+run = "true"
+"#,
+    );
+    let pty = openpty(
+        Some(&Winsize {
+            ws_row: 40,
+            ws_col: 120,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        }),
+        None,
+    )
+    .unwrap();
+    let mut cmd = p.spawn_parade(&["run", "never"]);
+    cmd.env("TERM", "xterm")
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(pty.slave.try_clone().unwrap()))
+        .stderr(Stdio::from(pty.slave));
+    let mut child = cmd.spawn().unwrap();
+    drop(cmd); // the only other holder of the terminal's slave side
+    let mut master = std::fs::File::from(pty.master);
+    let mut bytes = Vec::new();
+    // Reading ends with an error (EIO) once the child and every copy of the slave are gone.
+    let _ = master.read_to_end(&mut bytes);
+    let status = child.wait().unwrap();
+    // The live display hides the cursor while it redraws: it was chosen on its own.
+    assert!(String::from_utf8_lossy(&bytes).contains("\x1b[?25l"));
+    let screen = screen(&bytes);
+    let shown = screen.join("\n");
+    assert_eq!(status.code(), Some(1), "{shown}");
+    let final_line = |name: &str| {
+        screen
+            .iter()
+            .filter(|l| l.split_whitespace().nth(1) == Some(name))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    for (name, mark) in [
+        ("ok::1", "✓"),
+        ("ok::2", "✓"),
+        ("ok::3", "✓"),
+        ("broken", "✗"),
+        ("never", "🚫"),
+    ] {
+        let lines = final_line(name);
+        assert_eq!(lines.len(), 1, "{name}: {lines:?}\n{shown}");
+        assert!(lines[0].starts_with(mark), "{name}: {}\n{shown}", lines[0]);
+    }
+    assert!(shown.contains("error: it broke"), "{shown}");
+    assert!(
+        shown.contains("1 dep-failed, 1 failed, 3 succeeded"),
+        "{shown}"
+    );
+}

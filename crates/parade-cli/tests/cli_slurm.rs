@@ -1,0 +1,93 @@
+//! `--executor slurm` and `[settings] executor = "slurm"` on a real cluster (ignored without
+//! one), and `parade jobs clean` (no cluster needed).
+
+mod common;
+
+use common::{Project, json};
+use predicates::prelude::*;
+
+#[test]
+#[ignore = "needs a Slurm cluster: run scripts/slurm-up.sh, then cargo test -p parade-cli --test cli_slurm -- --ignored"]
+fn the_parameter_sweep_runs_unchanged_on_slurm() {
+    let p = Project::example("param-sweep");
+    let out = p
+        .parade(&["run", "best", "--executor", "slurm", "--output", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let doc = json(&out);
+    assert_eq!(doc["tasks"].as_object().unwrap().len(), 10);
+    assert_eq!(doc["tasks"]["trial::0.1::64"]["result"]["score"], 1.0);
+    let log = std::fs::read_to_string(p.path(".parade/logs/latest/best.log")).unwrap();
+    assert!(log.contains("\"rate\": 0.1, \"batch\": 64"), "{log}");
+}
+
+#[test]
+#[ignore = "needs a Slurm cluster: run scripts/slurm-up.sh, then cargo test -p parade-cli --test cli_slurm -- --ignored"]
+fn settings_choose_slurm_and_resources_reach_sbatch() {
+    let p = Project::new(
+        r#"
+[settings]
+executor = "slurm"
+
+[task.sized]
+cpus = 1
+mem = "100M"
+time = "5"
+sbatch_args = ["--job-name-is-set-by-parade-so-this-is-not-used"]
+run = "echo cpus=$SLURM_CPUS_PER_TASK"
+
+[task.plain]
+run = "echo on $SLURM_JOB_ID; exit 3"
+"#,
+    );
+    // An unknown sbatch option fails that task's submission; the other runs and fails by itself.
+    let out = p
+        .parade(&["run", "sized", "plain", "--output", "json"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let doc = json(&out);
+    assert_eq!(doc["tasks"]["plain"]["reason"], "exit status 3");
+    assert_eq!(doc["tasks"]["sized"]["state"], "failed");
+    let log = std::fs::read_to_string(p.path(".parade/logs/latest/plain.log")).unwrap();
+    assert!(log.starts_with("on "), "{log}");
+    // With valid resources, the job sees them.
+    let text = std::fs::read_to_string(p.path("parade.toml"))
+        .unwrap()
+        .replace(
+            "sbatch_args = [\"--job-name-is-set-by-parade-so-this-is-not-used\"]",
+            "",
+        );
+    std::fs::write(p.path("parade.toml"), text).unwrap();
+    p.parade(&["run", "sized"]).assert().success();
+    let log = std::fs::read_to_string(p.path(".parade/logs/latest/sized.log")).unwrap();
+    assert_eq!(log.trim(), "cpus=1");
+}
+
+#[test]
+fn jobs_clean_removes_unfinished_job_directories() {
+    let p = Project::new("");
+    for (dir, done) in [("a", true), ("b/c", false)] {
+        let d = p.path(dir);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("kwargs.json"), "{}").unwrap();
+        if done {
+            std::fs::write(d.join("result.json"), "1").unwrap();
+        }
+    }
+    p.parade(&["jobs", "clean", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("would remove"));
+    assert!(p.path("b/c").exists());
+    p.parade(&["jobs", "clean", "."])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("removed"));
+    assert!(!p.path("b/c").exists() && p.path("a").exists());
+}

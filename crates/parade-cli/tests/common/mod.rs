@@ -1,0 +1,97 @@
+//! What the CLI tests share: a project directory with a task file, the `parade` command run
+//! in it, and checks on processes.
+
+#![allow(dead_code)] // each test binary uses part of it
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// A temporary directory holding a `parade.toml`.
+pub struct Project {
+    pub dir: tempfile::TempDir,
+}
+
+impl Project {
+    /// A project whose task file is `toml`.
+    pub fn new(toml: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("parade.toml"), toml).unwrap();
+        Self { dir }
+    }
+
+    /// A copy of the shipped example `name` (examples write files where they run).
+    pub fn example(name: &str) -> Self {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+        let toml = std::fs::read_to_string(root.join(name).join("parade.toml")).unwrap();
+        Self::new(&toml)
+    }
+
+    /// A path in the project.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// `parade ARGS...` in the project, without a terminal.
+    pub fn parade(&self, args: &[&str]) -> assert_cmd::Command {
+        let mut cmd = assert_cmd::Command::cargo_bin("parade").unwrap();
+        cmd.current_dir(self.dir.path()).args(args);
+        cmd
+    }
+
+    /// The same as a `std` command, to run in the background.
+    pub fn spawn_parade(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("parade"));
+        cmd.current_dir(self.dir.path()).args(args);
+        cmd
+    }
+
+    /// The file's text, once it exists and ends with a newline (written completely).
+    pub fn wait_for(&self, rel: &str) -> String {
+        let path = self.path(rel);
+        let until = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(text) = std::fs::read_to_string(&path)
+                && text.ends_with('\n')
+            {
+                return text;
+            }
+            assert!(Instant::now() < until, "{rel} never appeared");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+/// Whether the process exists and is not a zombie waiting to be reaped.
+pub fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        let state = stat.rsplit(')').next().unwrap_or("").trim_start();
+        !state.starts_with('Z') && !state.starts_with('X')
+    })
+}
+
+/// Whether the process is gone within a generous bound (a killed process closes its pipes a
+/// moment before the kernel marks it dead).
+pub fn dies(pid: i32) -> bool {
+    let until = Instant::now() + Duration::from_secs(20);
+    while alive(pid) {
+        if Instant::now() > until {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    true
+}
+
+/// Process ids written as whitespace-separated numbers.
+pub fn pids(text: &str) -> Vec<i32> {
+    text.split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect()
+}
+
+/// The JSON document `--output json` printed.
+pub fn json(out: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(out).unwrap_or_else(|e| {
+        panic!("not JSON ({e}): {}", String::from_utf8_lossy(out));
+    })
+}
