@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+pub use parade::flow::{glob_match, is_glob};
+
 /// A piece of a task name.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum Part {
@@ -24,6 +26,9 @@ pub enum Part {
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Pattern {
     parts: Vec<Part>,
+    /// The flow's own pattern: matching and filling are the flow's, so a task file means
+    /// exactly what the run will do.
+    inner: parade::flow::Pattern,
 }
 
 impl Pattern {
@@ -55,7 +60,10 @@ impl Pattern {
         if !rest.is_empty() {
             parts.push(Part::Literal(rest.to_owned()));
         }
-        Ok(Self { parts })
+        Ok(Self {
+            parts,
+            inner: parade::flow::Pattern::parse(name),
+        })
     }
 
     /// The pieces of the name, in order.
@@ -65,13 +73,7 @@ impl Pattern {
 
     /// The placeholder names, in order.
     pub fn placeholders(&self) -> Vec<&str> {
-        self.parts
-            .iter()
-            .filter_map(|p| match p {
-                Part::Placeholder(n) => Some(n.as_str()),
-                Part::Literal(_) => None,
-            })
-            .collect()
+        self.inner.params().iter().map(String::as_str).collect()
     }
 
     /// Whether the name has no placeholder.
@@ -94,8 +96,9 @@ impl Pattern {
     /// non-empty value without the separator; the last one, if it ends the name, matches the
     /// rest (separators included).
     pub fn matches(&self, name: &str, sep: &str) -> Option<BTreeMap<String, String>> {
-        let mut args = BTreeMap::new();
-        match_parts(&self.parts, name, sep, &mut args).then_some(args)
+        self.inner
+            .matches(name, sep)
+            .map(|args| args.into_iter().collect())
     }
 
     /// The name with placeholders replaced by `args`; placeholders without a value stay.
@@ -107,80 +110,11 @@ impl Pattern {
     /// assert_eq!(p.fill(&args), "build::prod");
     /// ```
     pub fn fill(&self, args: &BTreeMap<String, String>) -> String {
-        self.parts
-            .iter()
-            .map(|p| match p {
-                Part::Literal(l) => l.clone(),
-                Part::Placeholder(n) => args.get(n).cloned().unwrap_or_else(|| format!("[{n}]")),
-            })
-            .collect()
+        self.inner
+            .fill_partial(|k| args.get(k).map(String::as_str))
+            .as_str()
+            .to_owned()
     }
-}
-
-fn match_parts(parts: &[Part], name: &str, sep: &str, args: &mut BTreeMap<String, String>) -> bool {
-    match parts {
-        [] => name.is_empty(),
-        [Part::Literal(l), rest @ ..] => name
-            .strip_prefix(l.as_str())
-            .is_some_and(|n| match_parts(rest, n, sep, args)),
-        [Part::Placeholder(p)] => {
-            args.insert(p.clone(), name.to_owned());
-            true
-        }
-        [Part::Placeholder(p), rest @ ..] => {
-            // Try every end for this value: non-empty, no separator, rest must match.
-            let limit = if sep.is_empty() {
-                name.len()
-            } else {
-                name.find(sep).unwrap_or(name.len())
-            };
-            for (end, _) in name.char_indices().skip(1).chain([(name.len(), ' ')]) {
-                if end > limit {
-                    break;
-                }
-                if match_parts(rest, &name[end..], sep, args) {
-                    args.insert(p.clone(), name[..end].to_owned());
-                    return true;
-                }
-            }
-            false
-        }
-    }
-}
-
-/// Whether `text` holds a glob character (`*` or `?`).
-pub fn is_glob(text: &str) -> bool {
-    text.contains(['*', '?'])
-}
-
-/// Shell-style matching of `*` (any run) and `?` (one character).
-///
-/// ```
-/// use parade_cli::taskfile::glob_match;
-/// assert!(glob_match("shard-*", "shard-07"));
-/// assert!(glob_match("?rod", "prod"));
-/// assert!(!glob_match("p*x", "prod"));
-/// ```
-pub fn glob_match(glob: &str, text: &str) -> bool {
-    let (g, t): (Vec<char>, Vec<char>) = (glob.chars().collect(), text.chars().collect());
-    let (mut gi, mut ti, mut star, mut mark) = (0, 0, None, 0);
-    while ti < t.len() {
-        if gi < g.len() && (g[gi] == '?' || g[gi] == t[ti]) {
-            gi += 1;
-            ti += 1;
-        } else if gi < g.len() && g[gi] == '*' {
-            star = Some(gi);
-            mark = ti;
-            gi += 1;
-        } else if let Some(s) = star {
-            gi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    g[gi..].iter().all(|&c| c == '*')
 }
 
 #[cfg(test)]
