@@ -269,12 +269,14 @@ pub fn run(
     let (jobs, slurm) = match request.executor {
         ExecutorKind::Threads | ExecutorKind::Process => (request.jobs, None),
         ExecutorKind::Slurm => {
-            let logs = request.results_dir.parent().unwrap_or(&request.results_dir);
-            let work = std::path::absolute(logs.join("slurm"))
+            // One work directory and run id per task file, the same in every run: a run
+            // started again finds the jobs the interrupted one left queued or running.
+            let file = std::path::absolute(&request.file.path)
+                .map_err(|e| RunError(format!("cannot name the task file's path: {e}")))?;
+            let work = request.file.dir().join(".parade").join("slurm");
+            let work = std::path::absolute(work)
                 .map_err(|e| RunError(format!("cannot name the Slurm work directory: {e}")))?;
-            let run_id = logs
-                .file_name()
-                .map_or_else(|| "run".to_owned(), |n| n.to_string_lossy().into_owned());
+            let run_id = format!("{:08x}", stable_hash(file.to_string_lossy().as_bytes()));
             let config = parade::exec::SlurmConfig::new(work).run_id(run_id);
             (
                 Some(request.jobs.unwrap_or(SLURM_JOBS)),
@@ -316,4 +318,14 @@ pub fn run(
         results,
         error,
     })
+}
+
+/// FNV-1a of `bytes`, folded to 32 bits: the same in every run and every build.
+fn stable_hash(bytes: &[u8]) -> u32 {
+    let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    #[allow(clippy::cast_possible_truncation)] // folding to 32 bits on purpose
+    let folded = (hash ^ (hash >> 32)) as u32;
+    folded
 }

@@ -7,16 +7,16 @@
 //! has ended, its output files become the task's output lines (logs, display).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parade::engine::{Outcome, Stream, TaskContext};
 use parade::exec::CommandSpec;
 use parade::exec::slurm::{SlurmConfig, SlurmExecutor, job_name};
 
-/// The Slurm side of a run: the executor, and a counter that keeps job names unique.
+/// The Slurm side of a run: the executor. A task's job is named after the task file and the
+/// task, so a run started again after an interruption finds a job of the same task that is
+/// still queued or running and waits for it instead of submitting it twice.
 pub struct Slurm {
     executor: Arc<SlurmExecutor>,
-    next: AtomicUsize,
 }
 
 impl Slurm {
@@ -24,7 +24,6 @@ impl Slurm {
     pub fn new(config: SlurmConfig) -> Self {
         Self {
             executor: Arc::new(SlurmExecutor::new(config)),
-            next: AtomicUsize::new(0),
         }
     }
 
@@ -37,7 +36,10 @@ impl Slurm {
         {
             spec.resources.time = Some(limit.as_secs().div_ceil(60).max(1).to_string());
         }
-        let key = format!("{}-{name}", self.next.fetch_add(1, Ordering::Relaxed));
+        let key: String = name
+            .chars()
+            .map(|c| if c.is_whitespace() { '_' } else { c })
+            .collect();
         let config = self.executor.config();
         let job = job_name(&config.run_id, &key);
         let scancel = config.command("scancel");

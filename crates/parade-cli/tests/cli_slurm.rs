@@ -70,6 +70,52 @@ run = "echo on $SLURM_JOB_ID; exit 3"
 }
 
 #[test]
+#[ignore = "needs a Slurm cluster: run scripts/slurm-up.sh, then cargo test -p parade-cli --test cli_slurm -- --ignored"]
+fn a_run_started_again_waits_for_its_queued_job_instead_of_submitting_it_twice() {
+    let p = Project::new(
+        r#"
+[settings]
+executor = "slurm"
+
+[task.slow]
+run = "echo start >> starts; echo > started; while [ ! -e release ]; do sleep 0.2; done; echo done"
+"#,
+    );
+    // The first run is killed hard (no chance to cancel its job) while the job runs.
+    let mut first = p.spawn_parade(&["run", "slow"]).spawn().unwrap();
+    p.wait_for("started");
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let mut second = p.spawn_parade(&["run", "slow", "--output", "json"]);
+    second.stdout(std::process::Stdio::piped());
+    let second = second.spawn().unwrap();
+    // Only one job of that task exists while the second run waits for it.
+    let jobs = || {
+        let out = std::process::Command::new("squeue")
+            .args(["--noheader", "--format=%j"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.ends_with("-slow"))
+            .count()
+    };
+    std::fs::write(p.path("release"), "").unwrap();
+    let out = second.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let doc = json(&out.stdout);
+    assert_eq!(doc["tasks"]["slow"]["state"], "succeeded");
+    // The second run waited for the first job: the task's command ran once.
+    let starts = std::fs::read_to_string(p.path("starts")).unwrap();
+    assert_eq!(starts.lines().count(), 1, "the task ran twice: {starts}");
+    assert_eq!(jobs(), 0, "nothing left queued");
+}
+
+#[test]
 fn jobs_clean_removes_unfinished_job_directories() {
     let p = Project::new("");
     for (dir, done) in [("a", true), ("b/c", false)] {
