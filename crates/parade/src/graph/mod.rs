@@ -41,6 +41,7 @@ mod named;
 mod render;
 mod split;
 mod submit;
+mod template;
 mod wrap;
 
 use std::any::Any;
