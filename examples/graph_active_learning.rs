@@ -10,6 +10,18 @@
 //! simulations: a config is a point, "compute" evaluates a potential energy there, "train" fits
 //! a small model to every example so far, and "sample" walks new configs under the committee.
 //!
+//! Real simulations would leave this process. Two ways, both with the same workflow code:
+//!
+//! - a step as a **named task** in worker processes: register its function at the top of
+//!   `main` (`parade::graph::Functions::new().add("compute", compute).serve()`), submit it with
+//!   `g.task(..).named("compute").submit_after(c, compute)`, and run the graph on a
+//!   `ProcessExecutor`; configs and examples cross as JSON (see `tests/graph_process.rs`). On
+//!   that executor every task needs a name; `Graph::dry_run_for` reports the ones without.
+//! - a step as a **template job** (a script in a directory template, run locally or on Slurm,
+//!   reused when its parameters are unchanged): `g.task(..).submit_template(&job, c, |c|
+//!   kwargs)` makes the job's `kwargs.json` from the values of handles and reads its
+//!   `result.json` as the task's value (see `tests/graph_template.rs`).
+//!
 //! ```text
 //! cargo run --example graph_active_learning -- --dry-run        # plan only, nothing runs
 //! cargo run --example graph_active_learning -- --dry-run --dot  # the plan as Graphviz DOT

@@ -59,6 +59,13 @@ pub trait Executor: Send + Sync + 'static {
     /// How many jobs it runs at once; an engine's parallel limit starts here.
     fn capacity(&self) -> usize;
 
+    /// Whether it runs jobs in this process ([`Job::run`](crate::engine::Job::run)); `false`
+    /// for executors that run what [`Job::remote`](crate::engine::Job::remote) describes
+    /// elsewhere (processes, a cluster), so a plain closure cannot run there.
+    fn in_process(&self) -> bool {
+        true
+    }
+
     /// Takes started tasks; each must be ended exactly once, by [`Runnable::run`] or
     /// [`Runnable::finish`]. Called outside the engine's lock, possibly from a job's thread.
     fn spawn(&self, jobs: Vec<Runnable>);

@@ -117,6 +117,17 @@ pub enum GraphError {
         /// The executor's name.
         executor: &'static str,
     },
+    /// The executor cannot take the task: a closure without a name on an executor that runs
+    /// tasks in other processes, or a name no registered function has (with these types).
+    #[error("the {executor} executor cannot take {task}: {message}")]
+    Executor {
+        /// The task.
+        task: TaskRef,
+        /// The executor's name.
+        executor: &'static str,
+        /// Why not, and what to do.
+        message: String,
+    },
     /// An ordering dependency would close a cycle; the path starts and ends with the same task.
     #[error("dependency cycle: {}; drop one of these orderings", join(.0))]
     Cycle(Vec<TaskRef>),
@@ -155,7 +166,8 @@ impl GraphError {
             | GraphError::DepCancelled { task, .. }
             | GraphError::NoMock { task }
             | GraphError::Shape { task, .. }
-            | GraphError::Resources { task, .. } => Some(task),
+            | GraphError::Resources { task, .. }
+            | GraphError::Executor { task, .. } => Some(task),
             GraphError::Cycle(_) | GraphError::Many(_) | GraphError::Engine(_) => None,
         }
     }

@@ -34,11 +34,14 @@
 mod after;
 mod dry_run;
 mod error;
+mod functions;
 mod handle;
 mod log;
+mod named;
 mod render;
 mod split;
 mod submit;
+mod template;
 mod wrap;
 
 use std::any::Any;
@@ -51,7 +54,9 @@ use crate::exec::{Executor, Inline, ThreadPool};
 
 pub use dry_run::{Plan, PlannedTask};
 pub use error::{GraphError, TaskRef};
+pub use functions::Functions;
 pub use handle::Handle;
+pub use named::Named;
 pub use submit::{Inputs, Mock, MockFor, MockWith, NoMock, Reader, Resources, TaskBuilder};
 pub use wrap::Wrapped;
 
@@ -71,6 +76,8 @@ pub(crate) struct Inner {
     pub(crate) dry: bool,
     pub(crate) executor: &'static str,
     pub(crate) capacity: usize,
+    /// Whether the executor runs jobs in this process (else only named tasks can run).
+    pub(crate) in_process: bool,
     pub(crate) tasks: Mutex<Vec<Option<TaskInfo>>>,
     pub(crate) problems: Mutex<Vec<GraphError>>,
 }
@@ -165,12 +172,14 @@ impl Graph {
     fn build(engine: Engine, dry: bool) -> Self {
         let executor = engine.executor().name();
         let capacity = engine.executor().capacity();
+        let in_process = engine.executor().in_process();
         Self {
             inner: Arc::new(Inner {
                 engine,
                 dry,
                 executor,
                 capacity,
+                in_process,
                 tasks: Mutex::new(Vec::new()),
                 problems: Mutex::new(Vec::new()),
             }),

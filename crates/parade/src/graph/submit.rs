@@ -11,6 +11,7 @@ use std::sync::Arc;
 use smallvec::SmallVec;
 
 use super::handle::{Slot, Source, Unavailable};
+use super::named::{Wire, named_job, run_here};
 use super::{Graph, GraphError, Handle, TaskInfo};
 use crate::engine::{Outcome, TaskId, TaskSpec};
 
@@ -355,14 +356,35 @@ impl Graph {
         })
     }
 
-    /// The one submission path: record the task, add it to the engine, want it.
-    #[allow(clippy::needless_pass_by_value)] // inputs are kept only as readers
+    /// Submission without a name (see [`Graph::submit_wired`]).
     pub(crate) fn submit_with<I, R, E, F, M>(
         &self,
         description: Option<Arc<str>>,
         resources: Resources,
         mock: M,
         inputs: I,
+        f: F,
+    ) -> Handle<R>
+    where
+        I: Inputs,
+        R: Send + Sync + 'static,
+        E: Display,
+        F: FnOnce(I::Values) -> Result<R, E> + Send + 'static,
+        M: MockFor<I::Values, R>,
+    {
+        self.submit_wired(description, resources, mock, inputs, None, f)
+    }
+
+    /// The one submission path: record the task, add it to the engine, want it. A task with a
+    /// `wire` (a named task) can also run in a worker process.
+    #[allow(clippy::needless_pass_by_value)] // inputs are kept only as readers
+    pub(crate) fn submit_wired<I, R, E, F, M>(
+        &self,
+        description: Option<Arc<str>>,
+        resources: Resources,
+        mock: M,
+        inputs: I,
+        wire: Option<Wire<I, R>>,
         f: F,
     ) -> Handle<R>
     where
@@ -381,6 +403,11 @@ impl Graph {
         let readers = inputs.readers();
         let slot = Arc::new(Slot::<R>::new());
         let too_big = resources.cores.filter(|&c| c > self.inner.capacity);
+        let refusal = match &wire {
+            Some(w) => w.refusal(self),
+            None if !self.inner.in_process => Some(UNNAMED.to_owned()),
+            None => None,
+        };
         let engine = &self.inner.engine;
         let (id, has_mock) = if self.inner.dry {
             let values = I::read(&readers).ok();
@@ -401,22 +428,11 @@ impl Graph {
                         "asks for {needs} cores, but the {executor} executor has {has}; lower the hint or use a bigger executor"
                     ))
                 })
+            } else if let Some(wire) = wire {
+                TaskSpec::from_job(named_job(wire, refusal.clone(), readers, slot.clone(), f))
             } else {
                 let out = slot.clone();
-                TaskSpec::new(move |_| {
-                    let values = match I::read(&readers) {
-                        Ok(v) => v,
-                        Err((id, why)) => return Outcome::failed(input_error(id, why)),
-                    };
-                    drop(readers);
-                    match f(values) {
-                        Ok(value) => {
-                            let _ = out.cell.set(value);
-                            Outcome::Succeeded
-                        }
-                        Err(e) => Outcome::failed(e.to_string()),
-                    }
-                })
+                TaskSpec::new(move |_| run_here::<I, R, E, F>(readers, &out, f))
             };
             let id = engine
                 .add(spec.deps(deps))
@@ -441,6 +457,13 @@ impl Graph {
                     executor: self.inner.executor,
                 });
             }
+            if let Some(message) = refusal {
+                self.problem(GraphError::Executor {
+                    task: self.task_ref(id),
+                    executor: self.inner.executor,
+                    message,
+                });
+            }
         } else {
             engine
                 .want([id])
@@ -454,7 +477,12 @@ impl Graph {
     }
 }
 
-fn input_error(id: TaskId, why: Unavailable) -> String {
+/// Why an executor that runs tasks in other processes cannot take a task without a name.
+const UNNAMED: &str = "it is a closure without a name; give it one with `.named(...)` and \
+                       register the function with `Functions::add` at the top of `main`, or \
+                       use an in-process executor";
+
+pub(crate) fn input_error(id: TaskId, why: Unavailable) -> String {
     match why {
         Unavailable::NotReady => format!("the value of input {id} is missing"),
         Unavailable::Shape { expected, len } => {
@@ -495,6 +523,24 @@ impl<'g> TaskBuilder<'g, NoMock> {
 }
 
 impl<M> TaskBuilder<'_, M> {
+    /// Submits with this builder's description, hints and mock (and a name, for named tasks).
+    pub(crate) fn submit_wired<I, R, E, F>(
+        self,
+        inputs: I,
+        wire: Option<Wire<I, R>>,
+        f: F,
+    ) -> Handle<R>
+    where
+        I: Inputs,
+        R: Send + Sync + 'static,
+        E: Display,
+        F: FnOnce(I::Values) -> Result<R, E> + Send + 'static,
+        M: MockFor<I::Values, R>,
+    {
+        self.graph
+            .submit_wired(self.description, self.resources, self.mock, inputs, wire, f)
+    }
+
     /// Says how many cores the task uses (a hint, checked against the executor's capacity).
     pub fn cores(mut self, cores: usize) -> Self {
         self.resources.cores = Some(cores);

@@ -33,7 +33,29 @@ pub trait WorkerHost: Send + Sync {
     fn done(&self, done: &Done) {
         let _ = done;
     }
+
+    /// Receives how the task ended and may refuse it: an `Err` fails the task with that reason
+    /// (a face whose value cannot be read back, for instance). By default passes `done` to
+    /// [`WorkerHost::done`] and accepts it.
+    ///
+    /// # Errors
+    /// Why the reported end cannot be taken.
+    fn receive(&self, done: &Done) -> Result<(), String> {
+        self.done(done);
+        Ok(())
+    }
 }
+
+/// What a job's [`remote`](crate::engine::Job::remote) gives when it cannot leave this process
+/// although it would have to: the process executor fails the task with this reason.
+///
+/// ```
+/// use parade::exec::process::Refusal;
+/// let why = Refusal("the inputs of `square` cannot be serialized".into());
+/// assert!(why.0.contains("square"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal(pub String);
 
 /// What a worker process should run: a task name registered in the program, its arguments,
 /// and who answers its calls.
@@ -193,6 +215,10 @@ impl Executor for ProcessExecutor {
         "process"
     }
 
+    fn in_process(&self) -> bool {
+        false
+    }
+
     fn capacity(&self) -> usize {
         self.limit
     }
@@ -229,6 +255,9 @@ impl Job for Supervised {
         }
         if let Some(spec) = remote.and_then(|r| r.downcast_ref::<CommandSpec>()) {
             return run_child(spec, &self.shared.options, ctx);
+        }
+        if let Some(Refusal(why)) = remote.and_then(|r| r.downcast_ref::<Refusal>()) {
+            return Outcome::failed(why.clone());
         }
         Outcome::failed(
             "this task cannot run in a worker process: it is a closure with no registered name \
@@ -273,8 +302,10 @@ fn run_worker(shared: &Shared, call: &WorkerCall, ctx: &TaskContext) -> Outcome 
         Ok(ended) => ended,
         Err(failed) => return failed,
     };
-    if let (Some(host), None, Some(done)) = (&call.host, &end.stopped, &done) {
-        host.done(done);
+    if let (Some(host), None, Some(done)) = (&call.host, &end.stopped, &done)
+        && let Err(why) = host.receive(done)
+    {
+        return Outcome::failed(why);
     }
     match (end.stopped.is_some(), done) {
         (false, Some(Done::Ok(_))) => Outcome::Succeeded,

@@ -9,7 +9,7 @@ mod executor;
 mod protocol;
 mod worker;
 
-pub use executor::{ProcessExecutor, WorkerCall, WorkerHost, WorkerJob, socket_dir};
+pub use executor::{ProcessExecutor, Refusal, WorkerCall, WorkerHost, WorkerJob, socket_dir};
 pub use protocol::{Done, Hello};
 pub use worker::{Registry, WORKER_SOCKET_ENV, WorkerFn, WorkerSession, worker_entry};
 pub(crate) use worker::{is_pending_worker, refuse_pending, take_pending};

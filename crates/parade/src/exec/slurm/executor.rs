@@ -175,6 +175,10 @@ impl Executor for SlurmExecutor {
         "slurm"
     }
 
+    fn in_process(&self) -> bool {
+        false
+    }
+
     fn capacity(&self) -> usize {
         self.shared.cfg.capacity
     }

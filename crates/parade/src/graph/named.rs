@@ -1,0 +1,257 @@
+//! Named tasks: a graph task that can also run by name in a worker process ([`Named`]), the
+//! job that says so to an out-of-process executor, and the host that reads its value back.
+//!
+//! On an in-process executor a named task runs its closure like any other. On the
+//! [`ProcessExecutor`](crate::exec::process::ProcessExecutor) its job describes a
+//! [`WorkerCall`]: the name, and the input values as JSON, serialized when the task starts.
+//! The worker runs the function registered under that name in a [`Functions`](super::Functions)
+//! registry; the parent deserializes the value it reports into the handle's slot. A value that
+//! cannot cross (not serializable, or not readable back) fails its task with the reason.
+
+use std::any::Any;
+use std::borrow::Borrow;
+use std::fmt::Display;
+use std::sync::{Arc, OnceLock};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::functions::{Signature, check};
+use super::handle::Slot;
+use super::submit::{Inputs, MockFor, TaskBuilder, input_error};
+use super::{Graph, Handle};
+use crate::engine::{Job, Outcome, TaskContext};
+use crate::exec::process::{Done, Refusal, WorkerCall, WorkerHost};
+
+/// How a named task crosses a process boundary: its name, how its inputs become JSON and how
+/// its value comes back.
+pub(crate) struct Wire<I: Inputs, R> {
+    name: Arc<str>,
+    args: fn(&I::Readers) -> Result<Value, String>,
+    value: fn(&Value) -> Result<R, String>,
+    signature: Signature,
+}
+
+impl<I: Inputs, R> Wire<I, R> {
+    /// Why the executor of `graph` cannot take this task, if it cannot.
+    pub(crate) fn refusal(&self, graph: &Graph) -> Option<String> {
+        if graph.inner.in_process {
+            return None;
+        }
+        check(&self.name, self.signature)
+    }
+}
+
+fn args<I>(readers: &I::Readers) -> Result<Value, String>
+where
+    I: Inputs,
+    I::Values: Serialize,
+{
+    let values = I::read(readers).map_err(|(id, why)| input_error(id, why))?;
+    serde_json::to_value(&values).map_err(|e| format!("its inputs cannot be serialized: {e}"))
+}
+
+fn value<R: DeserializeOwned>(v: &Value) -> Result<R, String> {
+    R::deserialize(v).map_err(|e| format!("its value cannot be read back from the worker: {e}"))
+}
+
+/// Receives a named task's value from its worker.
+struct ValueHost<R> {
+    slot: Arc<Slot<R>>,
+    value: fn(&Value) -> Result<R, String>,
+}
+
+impl<R: Send + Sync + 'static> WorkerHost for ValueHost<R> {
+    fn call(&self, method: &str, _: Value) -> Result<Value, String> {
+        Err(format!("a graph task cannot call `{method}`"))
+    }
+
+    fn receive(&self, done: &Done) -> Result<(), String> {
+        if let Done::Ok(v) = done {
+            let _ = self.slot.cell.set((self.value)(v)?);
+        }
+        Ok(())
+    }
+}
+
+type Local = Box<dyn FnOnce(&TaskContext) -> Outcome + Send>;
+type Remote = Box<dyn Fn() -> Result<WorkerCall, String> + Send + Sync>;
+
+/// The job of a named task: its closure, or a worker call made when an executor asks.
+struct NamedJob {
+    local: Local,
+    remote: Remote,
+    call: OnceLock<Result<WorkerCall, Refusal>>,
+}
+
+impl Job for NamedJob {
+    fn run(self: Box<Self>, ctx: &TaskContext) -> Outcome {
+        (self.local)(ctx)
+    }
+
+    fn remote(&self) -> Option<&(dyn Any + Send + Sync)> {
+        match self.call.get_or_init(|| (self.remote)().map_err(Refusal)) {
+            Ok(call) => Some(call),
+            Err(refusal) => Some(refusal),
+        }
+    }
+}
+
+/// Reads the inputs, runs `f` on them and fills `out`: a graph task's work in this process.
+pub(crate) fn run_here<I, R, E, F>(readers: impl Borrow<I::Readers>, out: &Slot<R>, f: F) -> Outcome
+where
+    I: Inputs,
+    E: Display,
+    F: FnOnce(I::Values) -> Result<R, E>,
+{
+    let values = match I::read(readers.borrow()) {
+        Ok(v) => v,
+        Err((id, why)) => return Outcome::failed(input_error(id, why)),
+    };
+    drop(readers);
+    match f(values) {
+        Ok(value) => {
+            let _ = out.cell.set(value);
+            Outcome::Succeeded
+        }
+        Err(e) => Outcome::failed(e.to_string()),
+    }
+}
+
+/// The job of a named task whose executor may run it elsewhere.
+pub(crate) fn named_job<I, R, E, F>(
+    wire: Wire<I, R>,
+    refusal: Option<String>,
+    readers: I::Readers,
+    out: Arc<Slot<R>>,
+    f: F,
+) -> impl Job
+where
+    I: Inputs,
+    R: Send + Sync + 'static,
+    E: Display,
+    F: FnOnce(I::Values) -> Result<R, E> + Send + 'static,
+{
+    let readers = Arc::new(readers);
+    let (here, slot) = (readers.clone(), out.clone());
+    let local: Local = Box::new(move |_| run_here::<I, R, E, F>(here, &slot, f));
+    let Wire {
+        name,
+        args,
+        value,
+        signature: _,
+    } = wire;
+    let remote: Remote = Box::new(move || {
+        if let Some(why) = &refusal {
+            return Err(why.clone());
+        }
+        Ok(WorkerCall {
+            task: name.to_string(),
+            args: args(&readers).map_err(|e| format!("task `{name}` cannot be sent: {e}"))?,
+            host: Some(Arc::new(ValueHost {
+                slot: out.clone(),
+                value,
+            })),
+        })
+    });
+    NamedJob {
+        local,
+        remote,
+        call: OnceLock::new(),
+    }
+}
+
+/// A task with a name, about to be submitted: on an executor that runs tasks in other
+/// processes, a worker runs the function registered under that name in a
+/// [`Functions`](super::Functions) registry; elsewhere the closure given here runs. Its inputs
+/// and value must be serde values. Made by [`TaskBuilder::named`].
+///
+/// ```
+/// use parade::graph::Graph;
+/// fn square(n: u64) -> u64 {
+///     n * n
+/// }
+/// let g = Graph::new(); // in-process: the closure runs here
+/// let n = g.task("n").named("seven").submit(|| 7_u64);
+/// let sq = g.task("square it").named("square").submit_after(&n, square);
+/// assert_eq!(sq.value().unwrap(), 49);
+/// ```
+#[must_use = "a task builder does nothing until submitted"]
+pub struct Named<'g, M> {
+    builder: TaskBuilder<'g, M>,
+    name: Arc<str>,
+}
+
+impl<'g, M> TaskBuilder<'g, M> {
+    /// Names the task's function, so a worker process can run it (see [`Named`]). Its inputs
+    /// and value must then be serializable and deserializable.
+    pub fn named(self, name: impl Into<String>) -> Named<'g, M> {
+        Named {
+            builder: self,
+            name: Arc::from(name.into()),
+        }
+    }
+}
+
+impl<M> Named<'_, M> {
+    fn wire<I, R>(&self) -> Wire<I, R>
+    where
+        I: Inputs,
+        I::Values: Serialize,
+        R: DeserializeOwned + 'static,
+    {
+        Wire {
+            name: self.name.clone(),
+            args: args::<I>,
+            value: value::<R>,
+            signature: Signature::of::<I::Values, R>(),
+        }
+    }
+
+    /// Submits the named function without inputs (registered as taking `()`).
+    pub fn submit<R, F>(self, f: F) -> Handle<R>
+    where
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+        F: FnOnce() -> R + Send + 'static,
+        M: MockFor<(), R>,
+    {
+        self.submit_after((), move |()| f())
+    }
+
+    /// Submits the named function to run after `inputs`, on their values.
+    pub fn submit_after<I, R, F>(self, inputs: I, f: F) -> Handle<R>
+    where
+        I: Inputs,
+        I::Values: Serialize,
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+        F: FnOnce(I::Values) -> R + Send + 'static,
+        M: MockFor<I::Values, R>,
+    {
+        self.try_submit_after(inputs, move |v| Ok::<R, std::convert::Infallible>(f(v)))
+    }
+
+    /// Submits the named function, which may fail, to run after `inputs`, on their values; an
+    /// `Err` fails the task with its message (register it with
+    /// [`Functions::try_add`](super::Functions::try_add)).
+    ///
+    /// ```
+    /// use parade::graph::Graph;
+    /// let g = Graph::inline();
+    /// let text = g.task("text").named("text").submit(|| "42".to_owned());
+    /// let n = g.task("parse").named("parse").try_submit_after(&text, |s| s.parse::<i32>());
+    /// assert_eq!(n.value().unwrap(), 42);
+    /// ```
+    pub fn try_submit_after<I, R, E, F>(self, inputs: I, f: F) -> Handle<R>
+    where
+        I: Inputs,
+        I::Values: Serialize,
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+        E: Display,
+        F: FnOnce(I::Values) -> Result<R, E> + Send + 'static,
+        M: MockFor<I::Values, R>,
+    {
+        let wire = self.wire::<I, R>();
+        self.builder.submit_wired(inputs, Some(wire), f)
+    }
+}
