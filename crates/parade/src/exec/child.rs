@@ -1,12 +1,15 @@
 //! Running one child process for a task: its own process group, output streamed line by line,
 //! a deadline and cancellation that end the whole group, and nothing left behind.
 
-use std::io::{BufRead, BufReader, Read};
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, ExitStatus, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{RecvTimeoutError, bounded, unbounded};
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
@@ -57,12 +60,6 @@ impl ChildTask for TaskContext {
     }
 }
 
-/// Why the waiting loop woke up.
-enum Wake {
-    Exited(std::io::Result<ExitStatus>),
-    Cancel,
-}
-
 /// Sends `signal` to every process of the group `pgid`; false if the group is gone.
 pub(crate) fn signal_group(pgid: i32, signal: Signal) -> bool {
     killpg(Pid::from_raw(pgid), signal).is_ok()
@@ -93,23 +90,23 @@ pub(crate) fn run_child(
     options: &ChildOptions,
     ctx: &(impl ChildTask + ?Sized),
 ) -> Outcome {
-    match run_child_with(spec, options, ctx, || (), || ()) {
-        Ok((end, ())) => end.outcome(&spec.program),
+    match run_child_with(spec, options, ctx, None::<fn()>, || ()) {
+        Ok((end, _)) => end.outcome(&spec.program),
         Err(failed) => failed,
     }
 }
 
-/// Runs `spec` to its end for the task `ctx`, with `session` running on a thread of its own
-/// while the child lives (it must end by itself once the child is gone; `after_exit` runs
-/// when the child has exited, to help it notice). A child that cannot start is an `Err`
+/// Runs `spec` to its end for the task `ctx`, with `session` (if any) running on a thread of
+/// its own while the child lives (it must end by itself once the child is gone; `after_exit`
+/// runs when the child has exited, to help it notice). A child that cannot start is an `Err`
 /// outcome.
 pub(crate) fn run_child_with<R: Send>(
     spec: &CommandSpec,
     options: &ChildOptions,
     ctx: &(impl ChildTask + ?Sized),
-    session: impl FnOnce() -> R + Send,
+    session: Option<impl FnOnce() -> R + Send>,
     after_exit: impl FnOnce(),
-) -> Result<(ChildEnd, R), Outcome> {
+) -> Result<(ChildEnd, Option<R>), Outcome> {
     let mut command = Command::new(&spec.program);
     command
         .args(&spec.args)
@@ -136,78 +133,224 @@ pub(crate) fn run_child_with<R: Send>(
         }
     };
     let pgid = i32::try_from(child.id()).expect("process ids fit in i32");
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let stderr = child.stderr.take().expect("stderr is piped");
-    let (wake_tx, wakes) = unbounded();
-    let cancel_tx = wake_tx.clone();
+    let stdout = File::from(OwnedFd::from(child.stdout.take().expect("stdout is piped")));
+    let stderr = File::from(OwnedFd::from(child.stderr.take().expect("stderr is piped")));
+    let (wake_read, wake_write) = match nix::unistd::pipe() {
+        Ok((r, w)) => (File::from(r), Arc::new(File::from(w))),
+        Err(e) => {
+            signal_group(pgid, Signal::SIGKILL);
+            let _ = child.wait();
+            return Err(Outcome::failed(format!(
+                "cannot watch `{}`: {e}",
+                spec.program
+            )));
+        }
+    };
+    let cancel_write = wake_write.clone();
     ctx.on_cancel(Box::new(move || {
-        let _ = cancel_tx.send(Wake::Cancel);
+        let _ = (&*cancel_write).write_all(&[CANCEL]);
     }));
     std::thread::scope(|scope| {
-        let (readers_done_tx, readers_done) = bounded::<()>(2);
-        for (pipe, stream) in [
-            (Box::new(stdout) as Box<dyn Read + Send>, Stream::Stdout),
-            (Box::new(stderr), Stream::Stderr),
-        ] {
-            let done = readers_done_tx.clone();
-            scope.spawn(move || {
-                forward_lines(pipe, |line| ctx.emit_from(stream, line));
-                let _ = done.send(());
-            });
-        }
-        drop(readers_done_tx);
-        let session = scope.spawn(session);
+        let session = session.map(|s| scope.spawn(s));
+        // One thread waits for the exit; this one reads both pipes and watches the clock.
+        let (exit_tx, exit) = crossbeam_channel::bounded(1);
         scope.spawn(move || {
-            let _ = wake_tx.send(Wake::Exited(child.wait()));
+            let _ = exit_tx.send(child.wait());
+            let _ = (&*wake_write).write_all(&[EXITED]);
         });
-
-        let mut stopping: Option<(Reason, Instant)> = None;
-        let status = loop {
-            let until = match &stopping {
-                Some((_, kill_at)) => Some(*kill_at),
-                None => ctx.deadline(),
-            };
-            let woke = match until {
-                Some(at) => wakes.recv_deadline(at),
-                None => wakes.recv().map_err(|_| RecvTimeoutError::Disconnected),
-            };
-            match woke {
-                Ok(Wake::Exited(status)) => break status,
-                Ok(Wake::Cancel) if stopping.is_none() => {
-                    signal_group(pgid, Signal::SIGTERM);
-                    stopping = Some((Reason::Cancelled, Instant::now() + options.grace));
-                }
-                Err(RecvTimeoutError::Timeout) if stopping.is_none() => {
-                    signal_group(pgid, Signal::SIGTERM);
-                    let limit = ctx.timeout().unwrap_or_default();
-                    stopping = Some((Reason::Timeout(limit), Instant::now() + options.grace));
-                }
-                Err(RecvTimeoutError::Timeout) => {
-                    signal_group(pgid, Signal::SIGKILL);
-                    if let Some((_, kill_at)) = &mut stopping {
-                        *kill_at = Instant::now() + Duration::from_secs(3600);
-                    }
-                }
-                Ok(Wake::Cancel) | Err(RecvTimeoutError::Disconnected) => {}
-            }
+        let mut watch = Watch {
+            pgid,
+            grace: options.grace,
+            pipes: [
+                Pipe::new(stdout, Stream::Stdout),
+                Pipe::new(stderr, Stream::Stderr),
+            ],
+            status: None,
+            stopped: None,
+            kill_at: None,
         };
-        // The leader is gone; what it left in its group goes too, politely first.
-        if signal_group(pgid, Signal::SIGTERM) && readers_done.recv_timeout(options.grace).is_err()
-        {
-            signal_group(pgid, Signal::SIGKILL);
-        }
+        watch.run(ctx, &wake_read, &exit);
         after_exit();
-        let session = session
-            .join()
-            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        let session = session.map(|s| s.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        let status = watch
+            .status
+            .unwrap_or_else(|| Err(std::io::Error::other("the child's exit was never seen")));
         Ok((
             ChildEnd {
                 status,
-                stopped: stopping.map(|(reason, _)| reason),
+                stopped: watch.stopped,
             },
             session,
         ))
     })
+}
+
+/// What the waiting thread writes to the wake pipe.
+const EXITED: u8 = b'x';
+/// What a cancel writes to the wake pipe.
+const CANCEL: u8 = b'c';
+
+/// One of the child's output pipes, with the part of a line read so far.
+struct Pipe {
+    reader: Option<File>,
+    stream: Stream,
+    partial: Vec<u8>,
+}
+
+impl Pipe {
+    fn new(reader: File, stream: Stream) -> Self {
+        Self {
+            reader: Some(reader),
+            stream,
+            partial: Vec::new(),
+        }
+    }
+
+    /// Reads what is there and emits every complete line; at the end of the pipe, the rest.
+    fn read(&mut self, emit: &mut impl FnMut(Stream, String)) {
+        let Some(reader) = &mut self.reader else {
+            return;
+        };
+        let mut buf = [0u8; 16 * 1024];
+        match reader.read(&mut buf) {
+            Ok(0) | Err(_) => {
+                if !self.partial.is_empty() {
+                    emit(self.stream, line_of(&std::mem::take(&mut self.partial)));
+                }
+                self.reader = None;
+            }
+            Ok(n) => {
+                self.partial.extend_from_slice(&buf[..n]);
+                while let Some(end) = self.partial.iter().position(|&b| b == b'\n') {
+                    let rest = self.partial.split_off(end + 1);
+                    let line = std::mem::replace(&mut self.partial, rest);
+                    emit(self.stream, line_of(&line));
+                }
+            }
+        }
+    }
+}
+
+/// A line without its ending, invalid UTF-8 replaced.
+fn line_of(bytes: &[u8]) -> String {
+    let mut end = bytes.len();
+    while end > 0 && matches!(bytes[end - 1], b'\n' | b'\r') {
+        end -= 1;
+    }
+    String::from_utf8_lossy(&bytes[..end]).into_owned()
+}
+
+/// The supervision of one child: its output, its deadline, cancels, and stopping its group.
+struct Watch {
+    pgid: i32,
+    grace: Duration,
+    pipes: [Pipe; 2],
+    status: Option<std::io::Result<ExitStatus>>,
+    /// Set when parade stopped it: a timeout or a cancel.
+    stopped: Option<Reason>,
+    /// When SIGKILL follows the SIGTERM already sent.
+    kill_at: Option<Instant>,
+}
+
+impl Watch {
+    /// Runs until the child has exited and both pipes are closed (what it left in its group is
+    /// stopped too: SIGTERM, then SIGKILL after the grace period).
+    fn run(
+        &mut self,
+        ctx: &(impl ChildTask + ?Sized),
+        wake: &File,
+        exits: &crossbeam_channel::Receiver<std::io::Result<ExitStatus>>,
+    ) {
+        let mut emit = |stream, line| ctx.emit_from(stream, line);
+        loop {
+            let open = self.pipes.iter().any(|p| p.reader.is_some());
+            if self.status.is_some() && !open {
+                return;
+            }
+            let until = match (self.kill_at, self.stopped.is_none()) {
+                (Some(at), _) => Some(at),
+                (None, true) if self.status.is_none() => ctx.deadline(),
+                _ => None,
+            };
+            // Rounded up: waking before the instant would only loop again.
+            let timeout = until.map_or(PollTimeout::NONE, |at| {
+                let left = at.saturating_duration_since(Instant::now()).as_micros();
+                PollTimeout::try_from(left.div_ceil(1000)).unwrap_or(PollTimeout::MAX)
+            });
+            let [out, err] = &self.pipes;
+            let mut fds: Vec<PollFd<'_>> = vec![PollFd::new(wake.as_fd(), PollFlags::POLLIN)];
+            for pipe in [out, err] {
+                if let Some(r) = &pipe.reader {
+                    fds.push(PollFd::new(r.as_fd(), PollFlags::POLLIN));
+                }
+            }
+            let ready = match poll(&mut fds, timeout) {
+                Ok(n) => n,
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(_) => 0,
+            };
+            let readable: Vec<bool> = fds
+                .iter()
+                .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
+                .collect();
+            drop(fds);
+            if ready == 0 {
+                self.clock_ran_out(ctx);
+                continue;
+            }
+            let mut slot = 1;
+            for pipe in &mut self.pipes {
+                if pipe.reader.is_some() {
+                    if readable[slot] {
+                        pipe.read(&mut emit);
+                    }
+                    slot += 1;
+                }
+            }
+            if readable[0] {
+                let mut bytes = [0u8; 16];
+                let n = (&*wake).read(&mut bytes).unwrap_or(0);
+                for &b in &bytes[..n] {
+                    if b == EXITED {
+                        self.status = exits.recv().ok();
+                        self.exited();
+                    } else if b == CANCEL && self.stopped.is_none() && self.status.is_none() {
+                        self.stop(Reason::Cancelled);
+                    }
+                }
+            }
+        }
+    }
+
+    fn stop(&mut self, reason: Reason) {
+        signal_group(self.pgid, Signal::SIGTERM);
+        self.stopped = Some(reason);
+        self.kill_at = Some(Instant::now() + self.grace);
+    }
+
+    /// The deadline passed (TERM the group) or the grace period after a TERM did (KILL it).
+    fn clock_ran_out(&mut self, ctx: &(impl ChildTask + ?Sized)) {
+        match self.kill_at {
+            Some(at) if Instant::now() >= at => {
+                signal_group(self.pgid, Signal::SIGKILL);
+                self.kill_at = None;
+            }
+            None if self.stopped.is_none()
+                && self.status.is_none()
+                && ctx.deadline().is_some_and(|d| Instant::now() >= d) =>
+            {
+                self.stop(Reason::Timeout(ctx.timeout().unwrap_or_default()));
+            }
+            _ => {}
+        }
+    }
+
+    /// The leader is gone; what it left in its group goes too, politely first.
+    fn exited(&mut self) {
+        if self.kill_at.is_none() && signal_group(self.pgid, Signal::SIGTERM) {
+            self.kill_at = Some(Instant::now() + self.grace);
+        }
+    }
 }
 
 /// Success for exit status 0, else the exit code or the signal.
@@ -217,24 +360,5 @@ pub(crate) fn outcome_of(status: ExitStatus) -> Outcome {
         (Some(code), _) => Outcome::Failed(Reason::Exit(code)),
         (None, Some(sig)) => Outcome::Failed(Reason::Signal(sig)),
         (None, None) => Outcome::failed("ended without an exit status"),
-    }
-}
-
-/// Calls `emit` for each line read from `pipe` (without its line ending; invalid UTF-8 is
-/// replaced), until the pipe closes.
-pub(crate) fn forward_lines(pipe: impl Read, mut emit: impl FnMut(String)) {
-    let mut reader = BufReader::new(pipe);
-    let mut buf = Vec::new();
-    loop {
-        buf.clear();
-        match reader.read_until(b'\n', &mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {
-                while matches!(buf.last(), Some(b'\n' | b'\r')) {
-                    buf.pop();
-                }
-                emit(String::from_utf8_lossy(&buf).into_owned());
-            }
-        }
     }
 }

@@ -104,11 +104,17 @@ impl Context<'_> {
             out: Mutex::new(CommandOutput::default()),
         };
         let spec = spec_of(&cmd);
-        let (end, ()) = run_child_with(&spec, &ChildOptions::default(), &capture, || (), || ())
-            .map_err(|failed| match failed {
-                crate::engine::Outcome::Failed(reason) => ProcError::failed(reason.to_string()),
-                other => ProcError::failed(format!("{other:?}")),
-            })?;
+        let (end, _) = run_child_with(
+            &spec,
+            &ChildOptions::default(),
+            &capture,
+            None::<fn()>,
+            || (),
+        )
+        .map_err(|failed| match failed {
+            crate::engine::Outcome::Failed(reason) => ProcError::failed(reason.to_string()),
+            other => ProcError::failed(format!("{other:?}")),
+        })?;
         if end.stopped.is_some() {
             return Err(ProcError::Stopped);
         }

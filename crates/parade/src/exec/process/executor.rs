@@ -291,7 +291,7 @@ fn run_worker(shared: &Shared, call: &WorkerCall, ctx: &TaskContext) -> Outcome 
         &spec,
         &shared.options,
         ctx,
-        || serve(&listener, call, ctx),
+        Some(|| serve(&listener, call, ctx)),
         || {
             // Wakes `serve` if the worker died before it connected.
             let _ = UnixStream::connect(&path);
@@ -299,7 +299,7 @@ fn run_worker(shared: &Shared, call: &WorkerCall, ctx: &TaskContext) -> Outcome 
     );
     let _ = std::fs::remove_file(&path);
     let (end, done) = match ran {
-        Ok(ended) => ended,
+        Ok((end, done)) => (end, done.flatten()),
         Err(failed) => return failed,
     };
     if let (Some(host), None, Some(done)) = (&call.host, &end.stopped, &done)
