@@ -18,8 +18,9 @@ use super::names::{TaskNames, display_name};
 
 /// Writes every task's output lines to `<dir>/<name>.log`.
 ///
-/// A task's file is created when it starts (so a task that printed nothing still has an empty
-/// log) and flushed and closed when it finishes. Names become file names through
+/// A task's file is created with its first line (a task that printed nothing has no log: on a
+/// thousand silent tasks, creating empty files was most of a run's own cost) and flushed and
+/// closed when it finishes. Names become file names through
 /// [`sanitize_file_name`]. Errors writing a log do not stop the run; the first one is kept for
 /// [`LogFiles::error`].
 ///
@@ -125,10 +126,7 @@ impl Observer for LogFiles {
         let state = &mut *state;
         let result = match event {
             Event::Wanted { .. } => Ok(()),
-            Event::Started { id } => {
-                self.open(state, *id);
-                Ok(())
-            }
+            Event::Started { .. } => Ok(()),
             Event::Output { id, line, .. } => match self.open(state, *id) {
                 Some(w) => w
                     .write_all(line.as_bytes())
