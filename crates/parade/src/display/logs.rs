@@ -125,8 +125,7 @@ impl Observer for LogFiles {
         let mut state = self.inner.state.lock();
         let state = &mut *state;
         let result = match event {
-            Event::Wanted { .. } => Ok(()),
-            Event::Started { .. } => Ok(()),
+            Event::Wanted { .. } | Event::Started { .. } => Ok(()),
             Event::Output { id, line, .. } => match self.open(state, *id) {
                 Some(w) => w
                     .write_all(line.as_bytes())
