@@ -541,3 +541,140 @@ fn try_filter_keeps_order_and_stops_at_the_first_error() {
         .try_collect();
     assert_eq!(r, Err(300));
 }
+
+/// Counts values made and dropped, to show the indexed collect drops nothing twice.
+#[derive(Debug)]
+struct Tracked {
+    value: u64,
+    drops: Arc<AtomicUsize>,
+}
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, SeqCst);
+    }
+}
+
+#[test]
+fn indexed_collect_keeps_order_with_stateful_stages() {
+    let v: Vec<u64> = (0..5000).collect();
+    for workers in [1, 2, 4] {
+        let got = parade::iter_slice(&v)
+            .workers(workers)
+            .map(|&x| jitter(x))
+            .inspect(|x| assert!(*x < 5000))
+            .map_init(
+                || 0u64,
+                |seen, x| {
+                    *seen += 1;
+                    (x, *seen > 0)
+                },
+            )
+            .map_with(3u64, |k, (x, ok)| (x * *k, ok))
+            .collect_vec();
+        let expected: Vec<(u64, bool)> = v.iter().map(|x| (x * 3, true)).collect();
+        assert_eq!(got, expected, "workers {workers}");
+    }
+    let took = parade::iter_slice(&v).map(|x| x + 1).take(7).collect_vec();
+    assert_eq!(took, [1, 2, 3, 4, 5, 6, 7]);
+    assert!(
+        parade::iter_slice(&v)
+            .take(0)
+            .map(|x| x + 1)
+            .collect_vec()
+            .is_empty()
+    );
+}
+
+#[test]
+fn indexed_collect_raises_a_stage_panic_with_its_payload_and_drops_nothing_twice() {
+    let v: Vec<u64> = (0..20_000).collect();
+    for batch in [None, Some(1), Some(64)] {
+        let made = AtomicUsize::new(0);
+        let drops = Arc::new(AtomicUsize::new(0));
+        let run = catch_unwind(AssertUnwindSafe(|| {
+            let mut p = parade::iter_slice(&v).workers(3);
+            if let Some(b) = batch {
+                p = p.batch(b);
+            }
+            p.map(|&x| {
+                assert!(x != 12_345, "boom at {x}");
+                made.fetch_add(1, SeqCst);
+                Tracked {
+                    value: x,
+                    drops: Arc::clone(&drops),
+                }
+            })
+            .collect_vec()
+        }));
+        let payload = run.expect_err("the panic reaches the consumer");
+        let msg = payload
+            .downcast_ref::<String>()
+            .expect("a formatted payload");
+        assert_eq!(msg, "boom at 12345", "batch {batch:?}");
+        // Values written before the panic are leaked by design; none is dropped twice.
+        assert!(drops.load(SeqCst) <= made.load(SeqCst), "batch {batch:?}");
+    }
+    // Without a panic, every value is dropped exactly once, with the vector.
+    let drops = Arc::new(AtomicUsize::new(0));
+    let got = parade::iter_slice(&v[..3000])
+        .workers(3)
+        .map(|&x| Tracked {
+            value: x,
+            drops: Arc::clone(&drops),
+        })
+        .collect_vec();
+    assert!(got.iter().map(|t| t.value).eq(0..3000));
+    assert_eq!(drops.load(SeqCst), 0);
+    drop(got);
+    assert_eq!(drops.load(SeqCst), 3000);
+}
+
+#[test]
+fn collect_vec_falls_back_for_stages_that_change_the_count() {
+    let v: Vec<u64> = (0..3000).collect();
+    let got = parade::iter_slice(&v)
+        .workers(3)
+        .batch(5)
+        .map(|&x| jitter(x))
+        .filter(|x| x % 3 == 0)
+        .map(|x| x * 2)
+        .collect_vec();
+    let expected: Vec<u64> = v.iter().filter(|&&x| x % 3 == 0).map(|x| x * 2).collect();
+    assert_eq!(got, expected);
+    let got = parade::iter_slice(&v[..50])
+        .flat_map(|&x| [x, x])
+        .collect_vec();
+    assert_eq!(got.len(), 100);
+    let got = parade::iter(v.clone()).map(|x| x + 1).take(4).collect_vec();
+    assert_eq!(got, [1, 2, 3, 4]);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn indexed_collect_matches_sequential_iterators(
+        input in prop_oneof![
+            proptest::collection::vec(any::<u32>(), 0..=1),
+            proptest::collection::vec(any::<u32>(), 0..2000),
+        ],
+        take in proptest::option::of(0usize..2100),
+        unordered in any::<bool>(),
+        o in options(),
+    ) {
+        let seq: Vec<u64> = input.iter().map(|&x| u64::from(x) * 3 + 1)
+            .take(take.unwrap_or(usize::MAX)).collect();
+        let p = configure(parade::iter_slice(&input), &o)
+            .map(|&x| jitter(u64::from(x)))
+            .map_init(|| 3u64, |k, x| x * *k)
+            .inspect(|_| ())
+            .map_with(1u64, |one, x| x + *one);
+        let p = if unordered { p.unordered() } else { p };
+        let p = match take {
+            Some(n) => p.take(n),
+            None => p,
+        };
+        // The indexed path keeps input order even when unordered is asked for.
+        prop_assert_eq!(p.collect_vec(), seq);
+    }
+}

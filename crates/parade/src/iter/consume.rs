@@ -1,6 +1,7 @@
 //! Consuming a pipeline: the methods that start the workers and what they return.
 //!
-//! `collect` extends the collection with whole batches, in order; `fold` (and any consumer after
+//! `collect` extends the collection with whole batches, in order; `collect_vec` over a slice with
+//! one output per item has its workers write straight into the result (see `indexed.rs`); `fold` (and any consumer after
 //! `take`) reads items one by one on the calling thread; `count`, `sum` and `reduce` fold each
 //! batch on its worker and combine the partial results in order, with the calling thread
 //! working too; `for_each` runs its closure on the workers. All of these run their workers in a
@@ -13,6 +14,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use super::gather::{Count, Reduce, SumTo, ToVec};
+use super::indexed;
 use super::options::Options;
 use super::pipeline::Pipeline;
 use super::run::{Flat, Items, scoped, scoped_items};
@@ -40,7 +42,9 @@ where
     /// Collects the items, in order, into any collection that can be built from an iterator and
     /// extended (`Vec`, `String`, `HashMap`, `BTreeSet`, `VecDeque`, ...). Each finished batch is added with one
     /// `extend`, which for a `Vec` is a plain copy. For `Result`s, see
-    /// [`try_collect`](Self::try_collect).
+    /// [`try_collect`](Self::try_collect). To collect into a `Vec`, prefer
+    /// [`collect_vec`](Self::collect_vec): over a slice with one output per item, its workers
+    /// write straight into the result, in parallel, which is much faster for cheap maps.
     ///
     /// ```
     /// use std::collections::BTreeSet;
@@ -70,6 +74,40 @@ where
             }
             all
         })
+    }
+
+    /// Collects the items, in order, into a `Vec`.
+    ///
+    /// Over [`iter_slice`](super::iter_slice) with a chain that makes one output per item
+    /// (`map`, `map_init`, `map_with`, `inspect`, `try_map`), the vector is allocated once at
+    /// its full length and each worker writes its outputs straight into its own part of it:
+    /// no copy by the consumer, and the page faults of a large output are taken in parallel.
+    /// The worker count and batch options apply as usual; [`in_flight`](Self::in_flight)
+    /// only caps the batch size there, since no output waits for the consumer, and output is
+    /// in input order even when [`unordered`](Self::unordered). A panic in a stage is raised
+    /// with its payload once every worker has stopped; the outputs already made are then
+    /// leaked, not dropped. Any other pipeline (`filter`, `flat_map`, [`iter`](super::iter()),
+    /// ...) is collected as [`collect`](Self::collect) does.
+    ///
+    /// ```
+    /// let v: Vec<u64> = (0..10_000).collect();
+    /// let doubled = parade::iter_slice(&v).map(|x| x * 2).collect_vec();
+    /// assert_eq!(doubled[9_999], 19_998);
+    /// let odd = parade::iter_slice(&v).filter(|x| *x % 2 == 1).collect_vec();
+    /// assert_eq!(odd.len(), 5_000);
+    /// ```
+    pub fn collect_vec(self) -> Vec<St::Out> {
+        if Src::INDEXED
+            && St::ONE_TO_ONE
+            && let Some(left) = self.source.remaining()
+        {
+            let n = self.options.limit.map_or(left, |limit| limit.min(left));
+            if n == 0 {
+                return Vec::new();
+            }
+            return indexed::collect(self.source, self.stage, self.options.settle(), n);
+        }
+        self.collect()
     }
 
     /// Calls `f` on every item, on the workers, in no particular order. After

@@ -4,7 +4,7 @@
 //! generator) in a [`Pipeline`]; [`iter_slice`] wraps a borrowed slice and hands workers
 //! sub-slices without copying. Adapters (`map`, `filter`, `filter_map`, `flat_map`, `inspect`,
 //! `map_init`, `map_with`, `try_map`) describe the work; nothing runs until the pipeline is
-//! consumed (`collect`, `for_each`, `fold`, `reduce`, `count`, `sum`, the `try_` consumers, or
+//! consumed (`collect`, `collect_vec`, `for_each`, `fold`, `reduce`, `count`, `sum`, the `try_` consumers, or
 //! a plain [`Iterator`] through `into_iter`).
 //!
 //! ```
@@ -52,6 +52,7 @@
 mod consume;
 mod fallible;
 mod gather;
+mod indexed;
 mod options;
 mod pipeline;
 mod run;

@@ -21,6 +21,10 @@ pub trait Source: Send {
     type Item;
     /// A batch of items, consumed on the worker that took it.
     type Batch: ExactSizeIterator<Item = Self::Item>;
+    /// Whether [`remaining`](Self::remaining) is exact and batches come in input order with
+    /// exactly that many items in all (a slice): lets
+    /// [`collect_vec`](super::Pipeline::collect_vec) write every output straight into place.
+    const INDEXED: bool = false;
 
     /// Takes at most `max` (at least 1) items, or `None` once nothing is left.
     fn next_batch(&mut self, max: usize) -> Option<Self::Batch>;
@@ -89,6 +93,7 @@ impl<'a, T> SliceSource<'a, T> {
 impl<'a, T: Sync> Source for SliceSource<'a, T> {
     type Item = &'a T;
     type Batch = std::slice::Iter<'a, T>;
+    const INDEXED: bool = true;
 
     fn next_batch(&mut self, max: usize) -> Option<Self::Batch> {
         if self.rest.is_empty() {

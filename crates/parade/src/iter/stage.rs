@@ -22,6 +22,11 @@ pub trait Stage<In>: Send + Sync {
     type Out: Send;
     /// State each worker keeps for itself across items.
     type Local;
+    /// Whether the chain makes exactly one output per item, in order (`map`, `map_init`,
+    /// `map_with`, `inspect`, `try_map`; not `filter`, `filter_map`, `flat_map`, `try_filter`).
+    /// Lets [`collect_vec`](super::Pipeline::collect_vec) over a slice write every output
+    /// straight into its place in the result.
+    const ONE_TO_ONE: bool = false;
 
     /// Makes the per-worker state; called once on each worker before its first item.
     fn local(&self) -> Self::Local;
@@ -44,6 +49,7 @@ pub(crate) struct Identity;
 impl<T: Send> Stage<T> for Identity {
     type Out = T;
     type Local = ();
+    const ONE_TO_ONE: bool = true;
 
     fn local(&self) {}
 
@@ -69,6 +75,7 @@ where
 {
     type Out = U;
     type Local = P::Local;
+    const ONE_TO_ONE: bool = P::ONE_TO_ONE;
 
     fn local(&self) -> P::Local {
         self.prev.local()
@@ -153,6 +160,7 @@ where
 {
     type Out = U;
     type Local = (P::Local, L);
+    const ONE_TO_ONE: bool = P::ONE_TO_ONE;
 
     fn local(&self) -> Self::Local {
         (self.prev.local(), (self.init)())

@@ -118,7 +118,7 @@ where
 }
 
 /// The next adaptive batch size after `n` items took `elapsed`.
-fn adapt(size: usize, n: usize, elapsed: Duration, max: usize) -> usize {
+pub(crate) fn adapt(size: usize, n: usize, elapsed: Duration, max: usize) -> usize {
     if n < size {
         // A short batch says nothing about speed.
         size
