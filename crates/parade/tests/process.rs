@@ -125,6 +125,7 @@ fn worker(task: &str, args: Value, host: Option<Arc<dyn WorkerHost>>) -> TaskSpe
         task: task.into(),
         args,
         host,
+        resources: None,
     }))
 }
 

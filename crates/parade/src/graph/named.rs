@@ -153,6 +153,7 @@ where
                 slot: out.clone(),
                 value,
             })),
+            resources: None,
         })
     });
     NamedJob {

@@ -13,12 +13,11 @@ use serde_json::Value;
 
 use super::protocol::{Done, Hello, ToParent, ToWorker, receive, send};
 use super::worker::WORKER_SOCKET_ENV;
-use std::process::ExitStatus;
 
-use crate::engine::{Job, Outcome, Reason, Runnable, TaskContext, TaskScope};
+use crate::engine::{Engine, Job, Outcome, Reason, Runnable, TaskContext, TaskId, TaskScope};
 use crate::exec::child::{ChildOptions, run_child, run_child_with};
 use crate::exec::thread_cache::ThreadCache;
-use crate::exec::{CommandSpec, Executor};
+use crate::exec::{CommandSpec, Executor, Resources};
 
 /// Answers what a task running in a worker asks of its parent, and receives its result. A
 /// face (the flow) implements it to give procs in workers their context.
@@ -67,6 +66,9 @@ pub struct WorkerCall {
     pub args: Value,
     /// Who answers the worker's calls and receives its result.
     pub host: Option<Arc<dyn WorkerHost>>,
+    /// What the task needs from a cluster: the [Slurm executor](crate::exec::slurm::SlurmExecutor)
+    /// passes them to `sbatch`; the process executor ignores them. `None` asks for nothing.
+    pub resources: Option<Resources>,
 }
 
 impl std::fmt::Debug for WorkerCall {
@@ -74,6 +76,7 @@ impl std::fmt::Debug for WorkerCall {
         f.debug_struct("WorkerCall")
             .field("task", &self.task)
             .field("args", &self.args)
+            .field("resources", &self.resources)
             .finish_non_exhaustive()
     }
 }
@@ -86,7 +89,12 @@ type LocalFn = Box<dyn FnOnce(&TaskContext) -> Outcome + Send>;
 /// ```
 /// use parade::engine::{Engine, TaskSpec, Outcome, TaskState};
 /// use parade::exec::process::{WorkerCall, WorkerJob};
-/// let call = WorkerCall { task: "square".into(), args: serde_json::json!(7), host: None };
+/// let call = WorkerCall {
+///     task: "square".into(),
+///     args: serde_json::json!(7),
+///     host: None,
+///     resources: None,
+/// };
 /// let job = WorkerJob::new(call).with_local(|_ctx| Outcome::Succeeded);
 /// let engine = Engine::inline(); // in-process: the local closure runs
 /// let t = engine.add(TaskSpec::from_job(job)).unwrap();
@@ -269,62 +277,99 @@ impl Job for Supervised {
 fn run_worker(shared: &Shared, call: &WorkerCall, ctx: &TaskContext) -> Outcome {
     let token = shared.counter.fetch_add(1, Ordering::Relaxed);
     let path = shared.dir.join(format!("w{token}.sock"));
-    let listener = match UnixListener::bind(&path) {
+    let listener = match bind_worker_socket(&path) {
         Ok(l) => l,
-        Err(e) => {
-            return Outcome::failed(format!(
-                "cannot open a socket for the worker at {}: {e}",
-                path.display()
-            ));
-        }
+        Err(why) => return Outcome::failed(why),
     };
-    let spec = CommandSpec {
-        program: shared.program.to_string_lossy().into_owned(),
-        args: shared.args.clone(),
-        env: vec![(
-            WORKER_SOCKET_ENV.to_owned(),
-            path.to_string_lossy().into_owned(),
-        )],
-        ..CommandSpec::default()
-    };
+    let spec = worker_command(&shared.program, &shared.args, &path);
     let ran = run_child_with(
         &spec,
         &shared.options,
         ctx,
-        Some(|| serve(&listener, call, ctx)),
+        Some(|| serve(&listener, call, ctx.engine(), ctx.id())),
         || {
             // Wakes `serve` if the worker died before it connected.
             let _ = UnixStream::connect(&path);
         },
     );
     let _ = std::fs::remove_file(&path);
-    let (end, done) = match ran {
-        Ok((end, done)) => (end, done.flatten()),
-        Err(failed) => return failed,
-    };
-    if let (Some(host), None, Some(done)) = (&call.host, &end.stopped, &done)
+    match ran {
+        Ok((end, done)) => {
+            let stopped = end.stopped.is_some();
+            worker_outcome(call, done.flatten(), stopped, end.outcome(&call.task))
+        }
+        Err(failed) => failed,
+    }
+}
+
+/// Listens at `path` for one worker (a socket left there by an earlier run is replaced); the
+/// error says why it cannot.
+pub(crate) fn bind_worker_socket(path: &Path) -> Result<UnixListener, String> {
+    let _ = std::fs::remove_file(path);
+    UnixListener::bind(path).map_err(|e| {
+        format!(
+            "cannot open a socket for the worker at {}: {e}",
+            path.display()
+        )
+    })
+}
+
+/// The command that starts `program` with `args` as a worker reporting to the socket `socket`.
+pub(crate) fn worker_command(program: &Path, args: &[String], socket: &Path) -> CommandSpec {
+    CommandSpec {
+        program: program.to_string_lossy().into_owned(),
+        args: args.to_vec(),
+        env: vec![(
+            WORKER_SOCKET_ENV.to_owned(),
+            socket.to_string_lossy().into_owned(),
+        )],
+        ..CommandSpec::default()
+    }
+}
+
+/// How a task run by a worker ended. Unless parade stopped it (`stopped`: a cancel or a
+/// timeout, whose outcome `ended` already says), the worker's report `done` decides, once
+/// `call`'s host has received and accepted it; without a report, `ended` (how the worker's
+/// process or job ended) does, and a worker that exited successfully without a report failed
+/// to run the task.
+pub(crate) fn worker_outcome(
+    call: &WorkerCall,
+    done: Option<Done>,
+    stopped: bool,
+    ended: Outcome,
+) -> Outcome {
+    if stopped {
+        return ended;
+    }
+    if let (Some(host), Some(done)) = (&call.host, &done)
         && let Err(why) = host.receive(done)
     {
         return Outcome::failed(why);
     }
-    match (end.stopped.is_some(), done) {
-        (false, Some(Done::Ok(_))) => Outcome::Succeeded,
-        (false, Some(Done::Err(e))) => Outcome::failed(e),
-        (false, Some(Done::Skip(why))) => Outcome::skipped(why),
-        (false, Some(Done::Panic(m))) => Outcome::Failed(Reason::Panic(m)),
-        (false, None) if end.status.as_ref().is_ok_and(ExitStatus::success) => {
-            Outcome::failed(format!(
-                "the worker for `{}` ended without running it (does the program call \
-                 `parade::worker_entry()` at the top of `main`, and define `{}` in every run?)",
-                call.task, call.task
-            ))
-        }
-        (_, _) => end.outcome(&call.task),
+    match done {
+        Some(Done::Ok(_)) => Outcome::Succeeded,
+        Some(Done::Err(e)) => Outcome::failed(e),
+        Some(Done::Skip(why)) => Outcome::skipped(why),
+        Some(Done::Panic(m)) => Outcome::Failed(Reason::Panic(m)),
+        None if matches!(ended, Outcome::Succeeded) => Outcome::failed(format!(
+            "the worker for `{}` ended without running it (does the program call \
+             `parade::worker_entry()` at the top of `main`, and define `{}` in every run?)",
+            call.task, call.task
+        )),
+        None => ended,
     }
 }
 
-/// Talks with one worker until it reports its end or goes away.
-fn serve(listener: &UnixListener, call: &WorkerCall, ctx: &TaskContext) -> Option<Done> {
+/// Talks with one worker until it reports its end or goes away: accepts its connection on
+/// `listener`, sends it `call`'s task, answers its calls with `call`'s host (as task `id` of
+/// `engine`: a wait made for it lends the task's place), and returns its report. The process
+/// and the Slurm executors both serve their workers with it.
+pub(crate) fn serve(
+    listener: &UnixListener,
+    call: &WorkerCall,
+    engine: &Engine,
+    id: TaskId,
+) -> Option<Done> {
     let (stream, _) = listener.accept().ok()?;
     let mut writer = stream.try_clone().ok()?;
     let mut reader = BufReader::new(stream);
@@ -334,7 +379,7 @@ fn serve(listener: &UnixListener, call: &WorkerCall, ctx: &TaskContext) -> Optio
     });
     send(&mut writer, &hello).ok()?;
     // Calls made for the task count as the task's own: a wait lends its place.
-    let _scope = TaskScope::enter(ctx.engine(), ctx.id());
+    let _scope = TaskScope::enter(engine, id);
     loop {
         match receive::<ToParent>(&mut reader) {
             Ok(Some(ToParent::Call { id, method, args })) => {

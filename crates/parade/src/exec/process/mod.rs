@@ -10,6 +10,7 @@ mod protocol;
 mod worker;
 
 pub use executor::{ProcessExecutor, Refusal, WorkerCall, WorkerHost, WorkerJob, socket_dir};
+pub(crate) use executor::{bind_worker_socket, serve, worker_command, worker_outcome};
 pub use protocol::{Done, Hello};
 pub use worker::{Registry, WORKER_SOCKET_ENV, WorkerFn, WorkerSession, worker_entry};
 pub(crate) use worker::{is_pending_worker, refuse_pending, take_pending};

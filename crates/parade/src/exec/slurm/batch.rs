@@ -101,6 +101,7 @@ impl SlurmBatch {
                 sink: Sink::Channel(tx.clone(), i),
                 timeout: None,
                 target: None,
+                adopt: true,
             })
             .collect();
         slurm.submit(subs);

@@ -40,6 +40,18 @@ pub struct SlurmConfig {
     pub sbatch_args: Vec<String>,
     /// How many jobs the executor takes at once (the engine's parallel limit starts here).
     pub capacity: usize,
+    /// Where the Unix sockets for tasks that run in worker mode go (`<job name>.sock`; default:
+    /// the work directory). The parent listens there and the job's worker connects to it, so it
+    /// must be reachable from where the job runs: true when jobs run on this machine (a
+    /// single-node cluster); on a multi-node cluster a Unix socket is not reachable from other
+    /// nodes, and worker tasks need a transport that is (such as a TCP one, not written yet).
+    /// A socket's path must stay under about 100 bytes.
+    pub worker_socket_dir: Option<PathBuf>,
+    /// The program (and its arguments) a task in worker mode runs as its job; `None` starts this
+    /// program again with its own arguments, as the
+    /// [`ProcessExecutor`](crate::exec::process::ProcessExecutor) does. It must call
+    /// [`worker_entry`](crate::worker_entry) at the top of `main`.
+    pub worker_program: Option<(PathBuf, Vec<String>)>,
 }
 
 impl SlurmConfig {
@@ -56,6 +68,8 @@ impl SlurmConfig {
             max_failed_polls: 30,
             sbatch_args: Vec::new(),
             capacity: 1000,
+            worker_socket_dir: None,
+            worker_program: None,
         }
     }
 
@@ -99,6 +113,20 @@ impl SlurmConfig {
     /// Sets how many jobs the executor takes at once.
     pub fn capacity(mut self, jobs: usize) -> Self {
         self.capacity = jobs.max(1);
+        self
+    }
+
+    /// Puts the sockets of tasks in worker mode in `dir` (see
+    /// [`worker_socket_dir`](SlurmConfig::worker_socket_dir)).
+    pub fn worker_socket_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.worker_socket_dir = Some(dir.into());
+        self
+    }
+
+    /// Runs tasks in worker mode as `program` with `args` (see
+    /// [`worker_program`](SlurmConfig::worker_program)).
+    pub fn worker_program(mut self, program: impl Into<PathBuf>, args: Vec<String>) -> Self {
+        self.worker_program = Some((program.into(), args));
         self
     }
 

@@ -17,7 +17,9 @@ use super::SlurmConfig;
 use super::client::{Client, CommandError, JobId, JobState, SlurmStats};
 use super::names::job_name;
 use super::script::{JobFiles, batch_script};
+use super::workers::{self, Ended, WorkerSink};
 use crate::engine::{Engine, Outcome, Reason, Runnable, Stream, TaskId};
+use crate::exec::process::{Refusal, WorkerCall};
 use crate::exec::{CommandSpec, Executor};
 
 /// Which engine task a job runs: the engine's key and the task's id.
@@ -42,6 +44,8 @@ pub(crate) enum Sink {
     Task(Runnable),
     /// A batch waiting on a channel, at this index.
     Channel(Sender<(usize, JobEnd)>, usize),
+    /// An engine task in worker mode: the thread serving its worker ends it.
+    Worker(WorkerSink),
 }
 
 /// One job to submit.
@@ -56,6 +60,9 @@ pub(crate) struct Submission {
     pub sink: Sink,
     pub timeout: Option<Duration>,
     pub target: Option<Target>,
+    /// Whether a queued or running job of the same name left by an earlier run may stand for
+    /// it (a command job: yes; a worker job: no, its worker talks to a socket that is gone).
+    pub adopt: bool,
 }
 
 enum Msg {
@@ -66,8 +73,16 @@ enum Msg {
 /// Runs each task it is given as a Slurm job.
 ///
 /// A task's job must carry a [`CommandSpec`] in [`Job::remote`](crate::engine::Job::remote)
-/// (as [`CommandJob`](crate::exec::CommandJob) does); its [`Resources`](crate::exec::Resources)
-/// become `sbatch` options. The job is named `parade-<run id>-<task index>`, writes its output to
+/// (as [`CommandJob`](crate::exec::CommandJob) does), or a [`WorkerCall`] (flow procs, named
+/// graph tasks and [`WorkerJob`](crate::exec::process::WorkerJob)s do): such a task runs in
+/// worker mode, as under the [`ProcessExecutor`](crate::exec::process::ProcessExecutor): its job
+/// starts this program (or [`SlurmConfig::worker_program`]) with
+/// [`WORKER_SOCKET_ENV`](crate::exec::process::WORKER_SOCKET_ENV) naming a Unix socket in
+/// [`SlurmConfig::worker_socket_dir`], a thread here answers the worker's calls, and the
+/// worker's report (its result, its error) ends the task, or, without one, the job's exit status
+/// or Slurm state. The socket must be reachable from where the job runs: so far, worker tasks
+/// run on clusters whose jobs run on this machine. The command's or the call's
+/// [`Resources`](crate::exec::Resources) become `sbatch` options. The job is named `parade-<run id>-<task index>`, writes its output to
 /// `<name>.out`/`<name>.err` in the work directory (forwarded to the task's output events when
 /// it ends) and its exit status to `<name>.status`, because clusters often have no accounting
 /// database. A task's timeout and a cancel (including [`Engine::stop`]) end its job with
@@ -79,8 +94,9 @@ enum Msg {
 /// (`--dependency=afterok`), use [`SlurmBatch`](super::SlurmBatch).
 ///
 /// A run started again with the same [`run_id`](SlurmConfig::run_id) and work directory does
-/// not submit a second copy of a job that is still queued or running: it finds it by name and
-/// waits for it.
+/// not submit a second copy of a command job that is still queued or running: it finds it by
+/// name and waits for it. A worker job is submitted again (the old one is cancelled): its
+/// worker talked to a socket that went with the earlier run.
 ///
 /// ```no_run
 /// use std::sync::Arc;
@@ -99,9 +115,9 @@ pub struct SlurmExecutor {
     tx: Sender<Msg>,
 }
 
-struct Shared {
-    cfg: SlurmConfig,
-    work_dir: PathBuf,
+pub(crate) struct Shared {
+    pub(crate) cfg: SlurmConfig,
+    pub(crate) work_dir: PathBuf,
     client: Client,
 }
 
@@ -164,6 +180,7 @@ impl SlurmExecutor {
                     None,
                     None,
                     Duration::ZERO,
+                    false,
                 );
             }
         }
@@ -186,29 +203,47 @@ impl Executor for SlurmExecutor {
     fn spawn(&self, jobs: Vec<Runnable>) {
         let mut subs = Vec::with_capacity(jobs.len());
         for job in jobs {
-            let spec = job
-                .job()
-                .remote()
+            let id = job.id();
+            let name = job_name(&self.shared.cfg.run_id, &id.index().to_string());
+            let (timeout, target) = (job.timeout(), Some((job.engine().key(), id)));
+            let remote = job.job().remote();
+            let spec = remote
                 .and_then(|r| r.downcast_ref::<CommandSpec>())
                 .cloned();
-            let Some(spec) = spec else {
-                let why = format!(
-                    "{} has no command to run on Slurm (the Slurm executor runs command jobs, \
-                     such as CommandJob, only)",
-                    job.id()
-                );
-                job.finish(Outcome::failed(why), Duration::ZERO);
-                continue;
+            let call = remote.and_then(|r| r.downcast_ref::<WorkerCall>()).cloned();
+            let refusal = remote.and_then(|r| r.downcast_ref::<Refusal>()).cloned();
+            let (spec, sink, adopt) = match (spec, call, refusal) {
+                (Some(spec), _, _) => (spec, Sink::Task(job), true),
+                (None, Some(call), _) => match workers::start(&self.shared, &name, call, job) {
+                    Ok((spec, sink)) => (spec, sink, false),
+                    Err((job, why)) => {
+                        job.finish(Outcome::failed(why), Duration::ZERO);
+                        continue;
+                    }
+                },
+                (None, None, Some(Refusal(why))) => {
+                    job.finish(Outcome::failed(why), Duration::ZERO);
+                    continue;
+                }
+                (None, None, None) => {
+                    let why = format!(
+                        "{id} has no command to run on Slurm (the Slurm executor runs command jobs, \
+                         such as CommandJob, and tasks in worker mode: flow procs, named graph \
+                         tasks, WorkerJob)"
+                    );
+                    job.finish(Outcome::failed(why), Duration::ZERO);
+                    continue;
+                }
             };
-            let id = job.id();
             subs.push(Submission {
-                name: job_name(&self.shared.cfg.run_id, &id.index().to_string()),
+                name,
                 label: id.to_string(),
                 spec,
                 after: Vec::new(),
-                timeout: job.timeout(),
-                target: Some((job.engine().key(), id)),
-                sink: Sink::Task(job),
+                timeout,
+                target,
+                sink,
+                adopt,
             });
         }
         self.submit(subs);
@@ -281,7 +316,14 @@ impl Worker {
                     "{} was not submitted: a job it depends on was not",
                     sub.label
                 );
-                end(sub.sink, Outcome::failed(why), None, None, Duration::ZERO);
+                end(
+                    sub.sink,
+                    Outcome::failed(why),
+                    None,
+                    None,
+                    Duration::ZERO,
+                    false,
+                );
                 ids.push(None);
                 continue;
             };
@@ -297,7 +339,12 @@ impl Worker {
             .time
             .as_deref()
             .and_then(parse_slurm_time);
-        let adopted = self.live_by_name().remove(&sub.name);
+        let mut adopted = self.live_by_name().remove(&sub.name);
+        if !sub.adopt
+            && let Some(stale) = adopted.take()
+        {
+            self.to_cancel.push(stale);
+        }
         let job = if let Some(job) = adopted {
             job
         } else {
@@ -310,6 +357,7 @@ impl Worker {
                         None,
                         Some(files),
                         Duration::ZERO,
+                        false,
                     );
                     return None;
                 }
@@ -555,32 +603,34 @@ fn final_outcome(job: &InFlight, st: &JobState, status: Option<i32>) -> Outcome 
 /// Reports how `job` ended to its sink.
 fn finish(job: InFlight, outcome: Outcome) {
     let duration = job.submitted.elapsed();
-    end(job.sink, outcome, Some(job.job), Some(job.files), duration);
+    let stopped = job.stopping.is_some();
+    end(
+        job.sink,
+        outcome,
+        Some(job.job),
+        Some(job.files),
+        duration,
+        stopped,
+    );
 }
 
+/// Reports to `sink` that its job ended with `outcome` (`stopped`: parade stopped it).
 fn end(
     sink: Sink,
     outcome: Outcome,
     job: Option<JobId>,
     files: Option<JobFiles>,
     duration: Duration,
+    stopped: bool,
 ) {
     match sink {
-        Sink::Task(runnable) => {
-            if let Some(files) = &files {
-                for (path, stream) in [
-                    (&files.stdout, Stream::Stdout),
-                    (&files.stderr, Stream::Stderr),
-                ] {
-                    if let Ok(text) = std::fs::read(path) {
-                        for line in String::from_utf8_lossy(&text).lines() {
-                            runnable.emit(stream, line);
-                        }
-                    }
-                }
-            }
-            runnable.finish(outcome, duration);
-        }
+        Sink::Task(runnable) => finish_task(runnable, files.as_ref(), outcome, duration),
+        Sink::Worker(worker) => worker.ended(Ended {
+            outcome,
+            stopped,
+            files,
+            duration,
+        }),
         Sink::Channel(tx, index) => {
             let _ = tx.send((
                 index,
@@ -593,6 +643,29 @@ fn end(
             ));
         }
     }
+}
+
+/// Forwards what the job wrote to its output files to the task's output events, then ends the
+/// task with `outcome`.
+pub(crate) fn finish_task(
+    runnable: Runnable,
+    files: Option<&JobFiles>,
+    outcome: Outcome,
+    duration: Duration,
+) {
+    if let Some(files) = files {
+        for (path, stream) in [
+            (&files.stdout, Stream::Stdout),
+            (&files.stderr, Stream::Stderr),
+        ] {
+            if let Ok(text) = std::fs::read(path) {
+                for line in String::from_utf8_lossy(&text).lines() {
+                    runnable.emit(stream, line);
+                }
+            }
+        }
+    }
+    runnable.finish(outcome, duration);
 }
 
 /// A Slurm time limit (`MM`, `MM:SS`, `HH:MM:SS`, `D-HH`, `D-HH:MM`, `D-HH:MM:SS`) as a duration.

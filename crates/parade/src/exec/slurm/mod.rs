@@ -6,6 +6,9 @@
 //!   stops them with `scancel` on a cancel, [`Engine::stop`](crate::engine::Engine::stop) or
 //!   a timeout. Each job writes its own exit status to a file ([`JobFiles`]), because clusters
 //!   often have no accounting database; a job that vanishes without one ends as lost.
+//! * Tasks in worker mode (flow procs, named graph tasks) run as jobs that start the program
+//!   again as a worker, served over a Unix socket with the process executor's protocol (see
+//!   [`SlurmExecutor`]; the socket must be reachable from the job's node).
 //! * [`SlurmBatch`] hands a whole graph to Slurm at once with `--dependency=afterok`.
 //! * [`TemplateJob`] runs a directory template once per job directory (locally or on Slurm),
 //!   reusing a finished job whose parameters and input hashes match; [`clean_jobs`] removes
@@ -24,6 +27,7 @@ mod executor;
 mod names;
 mod script;
 mod template;
+mod workers;
 
 pub use batch::{BatchNode, BatchRun, SlurmBatch};
 pub use client::{

@@ -1,0 +1,238 @@
+//! Tasks in worker mode on the Slurm executor, against a real cluster: flow procs whose
+//! results, errors and calls cross back from Slurm jobs, and a worker job with its own
+//! resources. This test binary is its own worker program: its `main` serves workers first (a
+//! worker is started with `flow <log dir>` or `registry` as arguments).
+//!
+//! With no cluster answering (`scripts/slurm-up.sh --check` fails, e.g. no `sinfo`), the tests
+//! are reported as NOT run, and the binary passes with every test ignored.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parade::engine::{Engine, TaskSpec, TaskState};
+use parade::exec::Inline;
+use parade::exec::Resources;
+use parade::exec::process::{Done, Registry, WORKER_SOCKET_ENV, WorkerCall, WorkerHost, WorkerJob};
+use parade::exec::slurm::{SlurmConfig, SlurmExecutor};
+use parade::flow::{Flow, FlowOptions, ProcError};
+use serde_json::{Value, json};
+
+type Test = fn(&Path);
+
+const TESTS: &[(&str, Test)] = &[
+    ("flow_procs_run_as_slurm_jobs", flow_procs_run_as_slurm_jobs),
+    (
+        "worker_jobs_get_their_resources",
+        worker_jobs_get_their_resources,
+    ),
+];
+
+/// A run id no earlier test run used.
+fn run_id(test: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("w-{test}-{}-{nanos}", std::process::id())
+}
+
+fn config(work: &Path, test: &str, worker_args: &[&str]) -> SlurmConfig {
+    SlurmConfig::new(work.join("slurm"))
+        .run_id(run_id(test))
+        .poll_interval(Duration::from_millis(200))
+        .worker_program(
+            std::env::current_exe().unwrap(),
+            worker_args.iter().map(ToString::to_string).collect(),
+        )
+}
+
+/// The procs of the flow test, defined the same way in the parent and in every worker.
+fn define(flow: &Flow) {
+    flow.proto("square::[n]", |ctx| {
+        let n: u64 = ctx.arg("n")?;
+        Ok(n * n * ctx.param::<u64>("factor").unwrap_or(1))
+    })
+    .add()
+    .unwrap();
+    flow.proc("sum", |ctx| {
+        let names = ["square::1", "square::2"];
+        for n in names {
+            ctx.run(n)?;
+        }
+        ctx.wait(names)?;
+        let sum: u64 = names.iter().map(|n| ctx.result::<u64>(n).unwrap()).sum();
+        Ok((sum, std::env::var("SLURM_JOB_ID").is_ok()))
+    })
+    .add()
+    .unwrap();
+    flow.proc("fails", |_| -> Result<(), ProcError> {
+        Err(ProcError::failed("failed on purpose"))
+    })
+    .add()
+    .unwrap();
+}
+
+fn flow_procs_run_as_slurm_jobs(work: &Path) {
+    let logs = work.join("logs");
+    let cfg = config(work, "flow", &["flow", &logs.to_string_lossy()]);
+    let slurm = Arc::new(SlurmExecutor::new(cfg));
+    let options = FlowOptions::new().parallel(4).log_dir(&logs);
+    let flow = Flow::with_executor(slurm.clone(), options).unwrap();
+    define(&flow);
+    flow.set_param("factor", 10).unwrap();
+    flow.run("sum").unwrap();
+    flow.run("fails").unwrap();
+    assert!(flow.wait_all().is_err());
+    // Each proc ran as a Slurm job of its own, and its result and calls crossed back.
+    let (sum, in_slurm): (u64, bool) = flow.result("sum").unwrap();
+    assert_eq!(sum, 50);
+    assert!(in_slurm, "the proc did not run in a Slurm job");
+    assert_eq!(flow.state("square::2").unwrap(), TaskState::Succeeded);
+    assert!(slurm.stats().sbatch >= 4, "{:?}", slurm.stats());
+    let status = flow.status("fails").unwrap();
+    assert_eq!(status.state, TaskState::Failed);
+    let reason = status.reason.unwrap_or_default();
+    assert!(reason.contains("failed on purpose"), "{reason}");
+    // The worker sockets are gone with their jobs.
+    let sockets = std::fs::read_dir(work.join("slurm"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "sock"))
+        .count();
+    assert_eq!(sockets, 0);
+}
+
+/// Answers the worker's calls and keeps its report.
+#[derive(Default)]
+struct Keep {
+    done: parking_lot::Mutex<Vec<Done>>,
+}
+
+impl WorkerHost for Keep {
+    fn call(&self, method: &str, args: Value) -> Result<Value, String> {
+        match method {
+            "double" => Ok(json!(args.as_u64().ok_or("expected a number")? * 2)),
+            other => Err(format!("no method `{other}`")),
+        }
+    }
+    fn done(&self, done: &Done) {
+        self.done.lock().push(done.clone());
+    }
+}
+
+fn registry() -> Registry {
+    let mut registry = Registry::new();
+    registry.register("describe", |args, session| {
+        let doubled = session.call("double", args.clone())?;
+        let cpus = std::env::var("SLURM_CPUS_PER_TASK").unwrap_or_default();
+        Ok(json!({ "doubled": doubled, "cpus": cpus }))
+    });
+    registry
+}
+
+fn worker_jobs_get_their_resources(work: &Path) {
+    let slurm = SlurmExecutor::new(config(work, "resources", &["registry"]));
+    let engine = Engine::with_executor(Arc::new(slurm));
+    let host = Arc::new(Keep::default());
+    let call = WorkerCall {
+        task: "describe".into(),
+        args: json!(21),
+        host: Some(host.clone()),
+        resources: Some(Resources {
+            cpus: Some(1),
+            time: Some("5".into()),
+            ..Resources::default()
+        }),
+    };
+    let missing = WorkerCall {
+        task: "nope".into(),
+        args: Value::Null,
+        host: None,
+        resources: None,
+    };
+    let ids = [
+        engine
+            .add(TaskSpec::from_job(WorkerJob::new(call)))
+            .unwrap(),
+        engine
+            .add(TaskSpec::from_job(WorkerJob::new(missing)))
+            .unwrap(),
+    ];
+    engine.want(ids).unwrap();
+    let got = engine.wait(ids).unwrap();
+    assert_eq!(got[0].state, TaskState::Succeeded, "{:?}", got[0]);
+    assert_eq!(
+        *host.done.lock(),
+        [Done::Ok(json!({ "doubled": 42, "cpus": "1" }))]
+    );
+    assert_eq!(got[1].state, TaskState::Failed);
+    let reason = got[1]
+        .reason
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    assert!(reason.contains("no task named `nope`"), "{reason}");
+}
+
+/// Why the cluster cannot be used, or `None` when one answers.
+fn no_cluster() -> Option<String> {
+    let check = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/slurm-up.sh");
+    match Command::new(&check).arg("--check").status() {
+        Ok(s) if s.success() => None,
+        Ok(_) => Some(format!(
+            "no Slurm cluster answers (`{} --check` failed; start one with scripts/slurm-up.sh)",
+            check.display()
+        )),
+        Err(e) => Some(format!("cannot run {}: {e}", check.display())),
+    }
+}
+
+fn main() {
+    parade::worker_entry();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if std::env::var_os(WORKER_SOCKET_ENV).is_some() {
+        // A worker: define what the parent defined; the requested task runs and the process
+        // exits there.
+        match args.first().map(String::as_str) {
+            Some("registry") => registry().serve(),
+            Some("flow") => {
+                let options = FlowOptions::new().log_dir(&args[1]);
+                define(&Flow::with_executor(Arc::new(Inline::new()), options).unwrap());
+            }
+            _ => {}
+        }
+        return;
+    }
+    if let Some(why) = no_cluster() {
+        println!("Slurm worker tests NOT run: {why}");
+        println!(
+            "\ntest result: ok. 0 passed; 0 failed; {} ignored; 0 measured; 0 filtered out",
+            TESTS.len()
+        );
+        return;
+    }
+    let filter: Option<&String> = args.iter().find(|a| !a.starts_with('-'));
+    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    for (name, test) in TESTS {
+        if filter.is_some_and(|f| !name.contains(f.as_str())) {
+            skipped += 1;
+            continue;
+        }
+        let work = tempfile::tempdir().unwrap();
+        let ran = std::panic::catch_unwind(|| test(work.path()));
+        if ran.is_ok() {
+            println!("test {name} ... ok");
+            passed += 1;
+        } else {
+            println!("test {name} ... FAILED");
+            failed += 1;
+        }
+    }
+    let verdict = if failed == 0 { "ok" } else { "FAILED" };
+    println!(
+        "\ntest result: {verdict}. {passed} passed; {failed} failed; 0 ignored; 0 measured; {skipped} filtered out"
+    );
+    std::process::exit(i32::from(failed > 0));
+}
