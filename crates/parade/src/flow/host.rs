@@ -80,7 +80,7 @@ impl Flow {
                 flow: Arc::downgrade(&self.inner),
                 name: name.to_owned(),
             })),
-            resources: None,
+            resources: decl.resources.clone(),
         }
     }
 }

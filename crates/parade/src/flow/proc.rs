@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::exec::CommandSpec;
+use crate::exec::{CommandSpec, Resources};
 
 use super::{Context, Dep, DepFn, Flow, FlowError, Lookup, ProcError, Rdep};
 
@@ -73,6 +73,8 @@ pub(crate) struct Decl {
     pub(crate) def: Arc<str>,
     /// What executors outside this process run instead of the body, if given.
     pub(crate) command: Option<CommandSpec>,
+    /// What a cluster should reserve when the proc runs there in worker mode.
+    pub(crate) resources: Option<Resources>,
     pub(crate) deps: Vec<Dep>,
     pub(crate) rdeps: Vec<Rdep>,
     pub(crate) locks: Vec<String>,
@@ -91,6 +93,7 @@ impl Decl {
             body,
             def: Arc::from(""),
             command: None,
+            resources: None,
             deps: Vec::new(),
             rdeps: Vec::new(),
             locks: Vec::new(),
@@ -252,6 +255,21 @@ impl Define<'_> {
     /// ```
     pub fn command_spec(mut self, spec: CommandSpec) -> Self {
         self.decl.command = Some(spec);
+        self
+    }
+
+    /// What a cluster should reserve for each run of this proc when an executor outside this
+    /// process runs it in worker mode (the Slurm executor turns it into `sbatch` options).
+    ///
+    /// ```
+    /// use parade::exec::Resources;
+    /// use parade::flow::Flow;
+    /// let flow = Flow::inline();
+    /// let big = Resources { cpus: Some(8), mem: Some("32G".into()), ..Resources::default() };
+    /// flow.proc("train", |_| Ok(())).resources(big).add().unwrap();
+    /// ```
+    pub fn resources(mut self, resources: Resources) -> Self {
+        self.decl.resources = Some(resources);
         self
     }
 
