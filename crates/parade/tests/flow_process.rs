@@ -17,7 +17,8 @@ mod names;
 #[path = "flow_common/rdeps.rs"]
 mod rdeps;
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
+mod common;
+
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -227,33 +228,26 @@ fn main() {
         case(flow, false);
         return;
     }
-    let filter: Option<&String> = args.iter().find(|a| !a.starts_with('-'));
-    let (mut passed, mut failed) = (0, 0);
+    let mut harness = common::Harness::from_args();
     for (name, case) in cases() {
-        if filter.is_some_and(|f| !name.contains(f.as_str())) {
+        let test = format!("{name}::process");
+        if !harness.selects(&test) {
             continue;
         }
-        let dir = tempfile::tempdir().unwrap();
-        flow_common::set_log_dir(Some(dir.path().to_path_buf()));
-        let executor = ProcessExecutor::with_program(
-            4,
-            std::env::current_exe().unwrap(),
-            vec![name.clone(), dir.path().to_string_lossy().into_owned()],
-        )
-        .unwrap()
-        .grace(Duration::from_millis(500));
-        let flow = Flow::with_executor(Arc::new(executor), FlowOptions::new().parallel(4)).unwrap();
-        if catch_unwind(AssertUnwindSafe(|| case(flow, false))).is_ok() {
-            println!("test {name}::process ... ok");
-            passed += 1;
-        } else {
-            println!("test {name}::process ... FAILED");
-            failed += 1;
-        }
+        harness.run(&test, || {
+            let dir = tempfile::tempdir().unwrap();
+            flow_common::set_log_dir(Some(dir.path().to_path_buf()));
+            let executor = ProcessExecutor::with_program(
+                4,
+                std::env::current_exe().unwrap(),
+                vec![name.clone(), dir.path().to_string_lossy().into_owned()],
+            )
+            .unwrap()
+            .grace(Duration::from_millis(500));
+            let flow =
+                Flow::with_executor(Arc::new(executor), FlowOptions::new().parallel(4)).unwrap();
+            case(flow, false);
+        });
     }
-    let verdict = if failed == 0 { "ok" } else { "FAILED" };
-    println!(
-        "\ntest result: {verdict}. {passed} passed; {failed} failed; 0 ignored; 0 measured; 0 filtered out"
-    );
-    std::process::exit(i32::from(failed > 0));
+    harness.finish()
 }

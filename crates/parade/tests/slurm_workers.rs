@@ -6,6 +6,8 @@
 //! With no cluster answering (`scripts/slurm-up.sh --check` fails, e.g. no `sinfo`), the tests
 //! are reported as NOT run, and the binary passes with every test ignored.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -213,26 +215,10 @@ fn main() {
         );
         return;
     }
-    let filter: Option<&String> = args.iter().find(|a| !a.starts_with('-'));
-    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    let mut harness = common::Harness::from_args();
     for (name, test) in TESTS {
-        if filter.is_some_and(|f| !name.contains(f.as_str())) {
-            skipped += 1;
-            continue;
-        }
         let work = tempfile::tempdir().unwrap();
-        let ran = std::panic::catch_unwind(|| test(work.path()));
-        if ran.is_ok() {
-            println!("test {name} ... ok");
-            passed += 1;
-        } else {
-            println!("test {name} ... FAILED");
-            failed += 1;
-        }
+        harness.run(name, || test(work.path()));
     }
-    let verdict = if failed == 0 { "ok" } else { "FAILED" };
-    println!(
-        "\ntest result: {verdict}. {passed} passed; {failed} failed; 0 ignored; 0 measured; {skipped} filtered out"
-    );
-    std::process::exit(i32::from(failed > 0));
+    harness.finish()
 }
