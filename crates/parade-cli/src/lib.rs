@@ -6,6 +6,7 @@
 //! | [`taskfile`] | `parade.toml`: format, checks, diagnostics |
 //! | [`shell`] | shell text: `{field}` substitution with quoting, environment names |
 //! | [`task`] | one concrete task: its command, environment, result; run by the library |
+//! | [`template`] | a task that is a template job (`template = "DIR"`) |
 //! | [`runner`] | the task file as a `parade::flow`: plan, run |
 //! | [`slurm`] | `--executor slurm`: a task's command as a Slurm job |
 //! | [`render`] | plans as text: the dry run, `parade graph` |
@@ -22,3 +23,4 @@ pub mod signals;
 pub mod slurm;
 pub mod task;
 pub mod taskfile;
+pub mod template;

@@ -16,7 +16,10 @@ pub fn render(file: &TaskFile, expand: bool) -> String {
         .unwrap_or(0);
     let mut out = String::new();
     for t in &file.tasks {
-        let about = t.description.clone().unwrap_or_else(|| first_line(&t.run));
+        let about = t.description.clone().unwrap_or_else(|| match &t.template {
+            Some(spec) => format!("template job: {}", spec.dir),
+            None => first_line(&t.run),
+        });
         let _ = writeln!(out, "{:<width$}  {about}", t.name);
         for (k, v) in &t.choices {
             let _ = writeln!(out, "{:<width$}    {k}: {}", "", v.join(", "));

@@ -16,6 +16,7 @@ use serde_json::Value;
 use crate::slurm::Slurm;
 use crate::task::{TaskRun, run_task, run_task_with};
 use crate::taskfile::{Dep, ExecutorKind, TaskFile};
+use crate::template::run_template;
 
 /// What `parade run` asks for.
 #[derive(Clone, Debug)]
@@ -190,9 +191,10 @@ fn run_body(s: &Shared, index: usize, ctx: &Context<'_>) -> Result<Value, ProcEr
     let task = ctx
         .task()
         .ok_or_else(|| ProcError::Failed("task-file procs cannot run in a flow worker".into()))?;
-    let (outcome, value) = match &s.slurm {
-        Some(slurm) => run_task_with(&run, |spec| slurm.run(ctx.name(), spec, task)),
-        None => run_task(&run, s.grace, task),
+    let (outcome, value) = match (&run.task.template, &s.slurm) {
+        (Some(spec), slurm) => run_template(&run, spec, slurm.as_ref().map(Slurm::executor), task),
+        (None, Some(slurm)) => run_task_with(&run, |spec| slurm.run(ctx.name(), spec, task)),
+        (None, None) => run_task(&run, s.grace, task),
     };
     match outcome {
         Outcome::Succeeded => Ok(value.unwrap_or(Value::Null)),

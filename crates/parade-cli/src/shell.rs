@@ -63,6 +63,25 @@ pub fn fields(template: &str) -> Vec<&str> {
 /// assert_eq!(cmd, "echo '$(touch x)' {ok}");
 /// ```
 pub fn substitute(template: &str, value: impl Fn(&str) -> Option<String>) -> String {
+    replace(template, value, quote)
+}
+
+/// [`substitute`] without quoting: `{field}`s become their values as they are (for paths and
+/// parameters that no shell reads).
+///
+/// ```
+/// use parade_cli::shell::fill;
+/// assert_eq!(fill("runs/{seed} {{x}}", |f| (f == "seed").then(|| "a b".to_owned())), "runs/a b {x}");
+/// ```
+pub fn fill(template: &str, value: impl Fn(&str) -> Option<String>) -> String {
+    replace(template, value, str::to_owned)
+}
+
+fn replace(
+    template: &str,
+    value: impl Fn(&str) -> Option<String>,
+    wrap: impl Fn(&str) -> String,
+) -> String {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(i) = rest.find(['{', '}']) {
@@ -78,7 +97,7 @@ pub fn substitute(template: &str, value: impl Fn(&str) -> Option<String>) -> Str
             && is_field(&after[..end])
             && let Some(v) = value(&after[..end])
         {
-            out.push_str(&quote(&v));
+            out.push_str(&wrap(&v));
             rest = &after[end + 1..];
             continue;
         }

@@ -27,6 +27,11 @@ impl Slurm {
         }
     }
 
+    /// The executor, for template jobs (`TemplateJob::on_slurm`).
+    pub fn executor(&self) -> Arc<SlurmExecutor> {
+        self.executor.clone()
+    }
+
     /// Runs `spec` for task `name` as one Slurm job and waits for it.
     /// A task's timeout becomes the job's `--time` (whole minutes, rounded up) unless its
     /// resources give one.

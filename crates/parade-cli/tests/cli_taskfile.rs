@@ -79,6 +79,33 @@ fn wrong_type() {
 }
 
 #[test]
+fn run_and_template_together() {
+    let err = problem("[task.a]\nrun = \"x\"\ntemplate = \"t\"\n");
+    has(
+        &err,
+        &[
+            "a task has either `run` or `template`, not both",
+            "[parade.toml:3:12]",
+            "remove `run`",
+        ],
+    );
+}
+
+#[test]
+fn template_keys_need_a_template_and_known_fields() {
+    let err = problem("[task.a]\nrun = \"x\"\njob_dir = \"out\"\n");
+    has(&err, &["`job_dir` needs `template`", "[parade.toml:3:11]"]);
+    let err = problem("[task.\"b::[env]\"]\ntemplate = \"t\"\nkwargs = { env = \"{envv}\" }\n");
+    has(
+        &err,
+        &[
+            "`{envv}` is neither a placeholder of this task nor a param",
+            "did you mean",
+        ],
+    );
+}
+
+#[test]
 fn missing_run() {
     let err = problem("[task.a]\ndescription = \"x\"\n");
     has(&err, &["missing key `run`", "parade.toml:", "run = "]);

@@ -59,7 +59,15 @@ pub struct RawSettings {
 #[serde(deny_unknown_fields)]
 pub struct RawTask {
     pub(crate) description: Option<String>,
-    pub(crate) run: Spanned<String>,
+    pub(crate) run: Option<Spanned<String>>,
+    pub(crate) template: Option<Spanned<String>>,
+    pub(crate) job_dir: Option<Spanned<String>>,
+    pub(crate) kwargs: Option<Spanned<toml::Table>>,
+    #[serde(default)]
+    pub(crate) inputs: Vec<Spanned<String>>,
+    pub(crate) script: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) can_resume: bool,
     #[serde(default)]
     pub(crate) choices: BTreeMap<Spanned<String>, Vec<Scalar>>,
     #[serde(default)]
@@ -172,8 +180,11 @@ pub struct Task {
     pub pattern: Pattern,
     /// One line for `parade list`.
     pub description: Option<String>,
-    /// The shell command, with `{placeholder}` and `{params.key}` to fill.
+    /// The shell command, with `{placeholder}` and `{params.key}` to fill (empty for a
+    /// template job).
     pub run: String,
+    /// A template job to run instead of a command.
+    pub template: Option<TemplateSpec>,
     /// Allowed values per placeholder.
     pub choices: BTreeMap<String, Vec<String>>,
     /// What must succeed first.
@@ -198,6 +209,25 @@ pub struct Task {
     pub resources: parade::exec::Resources,
     /// Where the task's table starts in the file.
     pub offset: usize,
+}
+
+/// A task's template job as written: `template`, `job_dir`, `kwargs`, `inputs`, `script`,
+/// `can_resume`. Strings may hold `{placeholder}` and `{params.key}`, filled as they are (not
+/// quoted).
+#[derive(Clone, Debug)]
+pub struct TemplateSpec {
+    /// The template directory, relative to the task file.
+    pub dir: String,
+    /// The job directory, relative to the task file (default `.parade/jobs/<task name>`).
+    pub job_dir: Option<String>,
+    /// The parameters written to `kwargs.json`.
+    pub kwargs: serde_json::Value,
+    /// Files hashed for reuse, relative to the task file.
+    pub inputs: Vec<String>,
+    /// The script to run (default `run`).
+    pub script: Option<String>,
+    /// Whether an unfinished earlier run may run again.
+    pub can_resume: bool,
 }
 
 /// A checked task file.

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use toml::Spanned;
 
 use super::diagnostic::{HELP_MARK, Problem, SourceFile, TaskFileError, did_you_mean, suggest};
-use super::model::{Dep, RawFile, RawTask, SPECIAL_DEPS, Settings, Task, TaskFile};
+use super::model::{Dep, RawFile, RawTask, SPECIAL_DEPS, Settings, Task, TaskFile, TemplateSpec};
 use super::pattern::{Pattern, glob_match, is_glob};
 
 /// Reads and checks a task file's text. Every problem found is reported, in file order.
@@ -78,6 +78,16 @@ fn tasks_snapshot(entries: &[(&Spanned<String>, &Spanned<RawTask>)]) -> Vec<View
             })
         })
         .collect()
+}
+
+/// Every string in `value`, depth first.
+fn strings(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::String(s) => out.push(s.clone()),
+        serde_json::Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
+        serde_json::Value::Object(map) => map.values().for_each(|v| strings(v, out)),
+        _ => {}
+    }
 }
 
 /// A TOML or serde error as a problem, with a friendlier message where we can give one.
@@ -236,7 +246,7 @@ impl Check<'_> {
                 );
             }
         }
-        self.run_fields(&t.run, &holes, params);
+        let template = self.command(raw, &holes, params);
         let deps = t
             .deps
             .iter()
@@ -273,7 +283,12 @@ impl Check<'_> {
             name: name.get_ref().clone(),
             pattern,
             description: t.description.clone(),
-            run: t.run.get_ref().clone(),
+            run: t
+                .run
+                .as_ref()
+                .map(|r| r.get_ref().clone())
+                .unwrap_or_default(),
+            template,
             choices: t
                 .choices
                 .iter()
@@ -305,14 +320,105 @@ impl Check<'_> {
         })
     }
 
-    /// `{name}` and `{params.key}` in `run` must name a placeholder or a param.
-    fn run_fields(
+    /// A task has `run` or `template`, not both and not neither; the template keys go with
+    /// `template`; fields in either must be known. Returns the template job, if it is one.
+    fn command(
         &mut self,
-        run: &Spanned<String>,
+        raw: &Spanned<RawTask>,
+        holes: &[&str],
+        params: &BTreeMap<String, String>,
+    ) -> Option<TemplateSpec> {
+        let t = raw.get_ref();
+        if let Some(run) = &t.run {
+            self.fields(run.get_ref(), run.span(), "run", holes, params);
+        }
+        let Some(template) = &t.template else {
+            if t.run.is_none() {
+                self.push(
+                    Problem::new(self.file, raw.span(), "missing key `run`")
+                        .with_label("in this table")
+                        .with_help(
+                            "every task needs a command: run = \"...\", or a template job: \
+                             template = \"DIR\"",
+                        ),
+                );
+            }
+            let stray = [
+                ("job_dir", t.job_dir.as_ref().map(Spanned::span)),
+                ("kwargs", t.kwargs.as_ref().map(Spanned::span)),
+                ("inputs", t.inputs.first().map(Spanned::span)),
+                ("script", t.script.as_ref().map(Spanned::span)),
+            ];
+            for (key, span) in stray {
+                if let Some(span) = span {
+                    self.push(
+                        Problem::new(self.file, span, format!("`{key}` needs `template`"))
+                            .with_label("only for template jobs")
+                            .with_help("name the template directory: template = \"DIR\""),
+                    );
+                }
+            }
+            return None;
+        };
+        if t.run.is_some() {
+            self.push(
+                Problem::new(
+                    self.file,
+                    template.span(),
+                    "a task has either `run` or `template`, not both",
+                )
+                .with_label("a second command")
+                .with_help(
+                    "a template job runs its template's script: remove `run`, or remove \
+                     `template` to run a shell command",
+                ),
+            );
+        }
+        self.fields(
+            template.get_ref(),
+            template.span(),
+            "template",
+            holes,
+            params,
+        );
+        if let Some(dir) = &t.job_dir {
+            self.fields(dir.get_ref(), dir.span(), "job_dir", holes, params);
+        }
+        for input in &t.inputs {
+            self.fields(input.get_ref(), input.span(), "inputs", holes, params);
+        }
+        let kwargs = match &t.kwargs {
+            Some(table) => {
+                let value = serde_json::to_value(table.get_ref()).unwrap_or_default();
+                let mut texts = Vec::new();
+                strings(&value, &mut texts);
+                for text in texts {
+                    self.fields(&text, table.span(), "kwargs", holes, params);
+                }
+                value
+            }
+            None => serde_json::Value::Object(serde_json::Map::new()),
+        };
+        Some(TemplateSpec {
+            dir: template.get_ref().clone(),
+            job_dir: t.job_dir.as_ref().map(|d| d.get_ref().clone()),
+            kwargs,
+            inputs: t.inputs.iter().map(|i| i.get_ref().clone()).collect(),
+            script: t.script.as_ref().map(|s| s.get_ref().clone()),
+            can_resume: t.can_resume,
+        })
+    }
+
+    /// `{name}` and `{params.key}` in the text of `key` must name a placeholder or a param.
+    fn fields(
+        &mut self,
+        text: &str,
+        span: Range<usize>,
+        key: &str,
         holes: &[&str],
         params: &BTreeMap<String, String>,
     ) {
-        for field in crate::shell::fields(run.get_ref()) {
+        for field in crate::shell::fields(text) {
             let known = match field.strip_prefix("params.") {
                 Some(key) => params.contains_key(key),
                 None => holes.contains(&field),
@@ -321,7 +427,6 @@ impl Check<'_> {
                 continue;
             }
             let token = format!("{{{field}}}");
-            let span = run.span();
             let at = self.file.text[span.clone()]
                 .find(&token)
                 .map_or(span.clone(), |i| {
@@ -333,7 +438,7 @@ impl Check<'_> {
                 .chain(params.keys().map(|k| format!("params.{k}")))
                 .collect();
             let help = did_you_mean(&suggest(field, candidates.iter().map(String::as_str)))
-                .or_else(|| Some("`run` can use the task's placeholders, {params.KEY}, and {{ }} for literal braces".to_owned()));
+                .or_else(|| Some(format!("`{key}` can use the task's placeholders, {{params.KEY}}, and {{{{ }}}} for literal braces")));
             self.push(
                 Problem::new(
                     self.file,

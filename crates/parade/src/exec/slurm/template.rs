@@ -28,7 +28,7 @@ use sha2::{Digest, Sha256};
 use super::SlurmExecutor;
 use super::config::absolute;
 use crate::engine::Outcome;
-use crate::exec::CommandSpec;
+use crate::exec::{CommandSpec, Resources};
 
 /// Why a template job gave no result.
 #[derive(Debug, thiserror::Error)]
@@ -154,6 +154,7 @@ pub struct TemplateJob {
     inputs: Vec<PathBuf>,
     can_resume: bool,
     slurm: Option<Arc<SlurmExecutor>>,
+    resources: Resources,
 }
 
 impl TemplateJob {
@@ -167,6 +168,7 @@ impl TemplateJob {
             inputs: Vec::new(),
             can_resume: false,
             slurm: None,
+            resources: Resources::default(),
         }
     }
 
@@ -199,6 +201,13 @@ impl TemplateJob {
     /// while the job is still queued or running waits for that job instead of submitting another.
     pub fn on_slurm(mut self, slurm: Arc<SlurmExecutor>) -> Self {
         self.slurm = Some(slurm);
+        self
+    }
+
+    /// What its Slurm job reserves (`--cpus-per-task`, `--mem`...; ignored when it runs
+    /// locally).
+    pub fn resources(mut self, resources: Resources) -> Self {
+        self.resources = resources;
         self
     }
 
@@ -323,6 +332,7 @@ impl TemplateJob {
             .cwd(dir)
             .env("PARADE_WORKDIR", workdir.to_string_lossy());
         spec.env.extend(self.env.iter().cloned());
+        spec.resources = self.resources.clone();
         let failure = if let Some(slurm) = &self.slurm {
             match slurm.run_one(&self.slurm_key(), spec).outcome {
                 Outcome::Succeeded | Outcome::Skipped(_) => None,
