@@ -19,7 +19,7 @@ use serde_json::Value;
 
 use super::functions::{Signature, check};
 use super::handle::Slot;
-use super::submit::{Inputs, MockFor, TaskBuilder, input_error};
+use super::submit::{Inputs, MockFor, Resources, TaskBuilder, input_error};
 use super::{Graph, Handle};
 use crate::engine::{Job, Outcome, TaskContext};
 use crate::exec::process::{Done, Refusal, WorkerCall, WorkerHost};
@@ -75,6 +75,33 @@ impl<R: Send + Sync + 'static> WorkerHost for ValueHost<R> {
     }
 }
 
+/// What a graph task's hints ask of a cluster, for a worker call: `cores` → `cpus`; hints
+/// `mem`, `time`, `partition` and `account` → those fields; any other hint → an `sbatch`
+/// option `--key=value`. `None` when there is no hint.
+pub(crate) fn cluster_resources(hints: &Resources) -> Option<crate::exec::Resources> {
+    if hints.is_empty() {
+        return None;
+    }
+    let mut out = crate::exec::Resources {
+        cpus: hints.cores.map(|c| u32::try_from(c).unwrap_or(u32::MAX)),
+        ..crate::exec::Resources::default()
+    };
+    for (key, value) in &hints.hints {
+        let field = match key.as_str() {
+            "mem" => &mut out.mem,
+            "time" => &mut out.time,
+            "partition" => &mut out.partition,
+            "account" => &mut out.account,
+            _ => {
+                out.extra.push(format!("--{key}={value}"));
+                continue;
+            }
+        };
+        *field = Some(value.clone());
+    }
+    Some(out)
+}
+
 type Local = Box<dyn FnOnce(&TaskContext) -> Outcome + Send>;
 type Remote = Box<dyn Fn() -> Result<WorkerCall, String> + Send + Sync>;
 
@@ -123,6 +150,7 @@ where
 pub(crate) fn named_job<I, R, E, F>(
     wire: Wire<I, R>,
     refusal: Option<String>,
+    resources: &Resources,
     readers: I::Readers,
     out: Arc<Slot<R>>,
     f: F,
@@ -134,6 +162,7 @@ where
     F: FnOnce(I::Values) -> Result<R, E> + Send + 'static,
 {
     let readers = Arc::new(readers);
+    let cluster = cluster_resources(resources);
     let (here, slot) = (readers.clone(), out.clone());
     let local: Local = Box::new(move |_| run_here::<I, R, E, F>(here, &slot, f));
     let Wire {
@@ -153,7 +182,7 @@ where
                 slot: out.clone(),
                 value,
             })),
-            resources: None,
+            resources: cluster.clone(),
         })
     });
     NamedJob {
@@ -254,5 +283,42 @@ impl<M> Named<'_, M> {
     {
         let wire = self.wire::<I, R>();
         self.builder.submit_wired(inputs, Some(wire), f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hints_map_to_cluster_resources() {
+        assert!(cluster_resources(&Resources::default()).is_none());
+        let hints = Resources {
+            cores: Some(4),
+            hints: [
+                ("mem", "8G"),
+                ("time", "1:00:00"),
+                ("partition", "gpu"),
+                ("account", "lab"),
+                ("gres", "gpu:1"),
+                ("constraint", "avx2"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        };
+        let r = cluster_resources(&hints).unwrap();
+        assert_eq!(r.cpus, Some(4));
+        assert_eq!(r.mem.as_deref(), Some("8G"));
+        assert_eq!(r.time.as_deref(), Some("1:00:00"));
+        assert_eq!(r.partition.as_deref(), Some("gpu"));
+        assert_eq!(r.account.as_deref(), Some("lab"));
+        assert_eq!(r.extra, ["--gres=gpu:1", "--constraint=avx2"]);
+        let only_cores = Resources {
+            cores: Some(2),
+            hints: Vec::new(),
+        };
+        let r = cluster_resources(&only_cores).unwrap();
+        assert_eq!((r.cpus, r.extra.len()), (Some(2), 0));
     }
 }

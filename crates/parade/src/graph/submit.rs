@@ -429,7 +429,14 @@ impl Graph {
                     ))
                 })
             } else if let Some(wire) = wire {
-                TaskSpec::from_job(named_job(wire, refusal.clone(), readers, slot.clone(), f))
+                TaskSpec::from_job(named_job(
+                    wire,
+                    refusal.clone(),
+                    &resources,
+                    readers,
+                    slot.clone(),
+                    f,
+                ))
             } else {
                 let out = slot.clone();
                 TaskSpec::new(move |_| run_here::<I, R, E, F>(readers, &out, f))
@@ -542,12 +549,16 @@ impl<M> TaskBuilder<'_, M> {
     }
 
     /// Says how many cores the task uses (a hint, checked against the executor's capacity).
+    /// A named task run by the Slurm executor asks `sbatch` for as many CPUs
+    /// (`--cpus-per-task`).
     pub fn cores(mut self, cores: usize) -> Self {
         self.resources.cores = Some(cores);
         self
     }
 
-    /// Adds a free-form resource hint, shown in logs and in the dry run.
+    /// Adds a free-form resource hint, shown in logs and in the dry run. A named task run by
+    /// the Slurm executor passes its hints to `sbatch`: `mem`, `time`, `partition` and
+    /// `account` as those options, any other as `--key=value`.
     pub fn hint(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.resources.hints.push((key.into(), value.into()));
         self
