@@ -76,8 +76,10 @@ impl<R: Send + Sync + 'static> WorkerHost for ValueHost<R> {
 }
 
 /// What a graph task's hints ask of a cluster, for a worker call: `cores` → `cpus`; hints
-/// `mem`, `time`, `partition` and `account` → those fields; any other hint → an `sbatch`
-/// option `--key=value`. `None` when there is no hint.
+/// `mem`, `time`, `partition` and `account` → those fields; hints named `sbatch:OPTION` → the
+/// `sbatch` option `--OPTION=value`. Other hints only describe the task (logs, dry runs) and
+/// reach no cluster, so a descriptive hint can never make a submission fail. `None` when
+/// there is no hint.
 pub(crate) fn cluster_resources(hints: &Resources) -> Option<crate::exec::Resources> {
     if hints.is_empty() {
         return None;
@@ -92,8 +94,10 @@ pub(crate) fn cluster_resources(hints: &Resources) -> Option<crate::exec::Resour
             "time" => &mut out.time,
             "partition" => &mut out.partition,
             "account" => &mut out.account,
-            _ => {
-                out.extra.push(format!("--{key}={value}"));
+            other => {
+                if let Some(option) = other.strip_prefix("sbatch:") {
+                    out.extra.push(format!("--{option}={value}"));
+                }
                 continue;
             }
         };
@@ -300,8 +304,9 @@ mod tests {
                 ("time", "1:00:00"),
                 ("partition", "gpu"),
                 ("account", "lab"),
-                ("gres", "gpu:1"),
-                ("constraint", "avx2"),
+                ("sbatch:gres", "gpu:1"),
+                ("sbatch:constraint", "avx2"),
+                ("gpu", "none"),
             ]
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned()))

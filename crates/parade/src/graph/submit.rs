@@ -557,8 +557,9 @@ impl<M> TaskBuilder<'_, M> {
     }
 
     /// Adds a free-form resource hint, shown in logs and in the dry run. A named task run by
-    /// the Slurm executor passes its hints to `sbatch`: `mem`, `time`, `partition` and
-    /// `account` as those options, any other as `--key=value`.
+    /// the Slurm executor passes `mem`, `time`, `partition` and `account` to `sbatch` as those
+    /// options, and a hint named `sbatch:OPTION` as `--OPTION=value`; other hints only
+    /// describe the task.
     pub fn hint(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.resources.hints.push((key.into(), value.into()));
         self
