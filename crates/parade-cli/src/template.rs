@@ -94,7 +94,7 @@ pub fn run_template(
         dir.display(),
         if finished { " (finished before)" } else { "" }
     ));
-    match job.run::<Value, Value>(&kwargs) {
+    match job.run_in::<Value, Value>(&kwargs, ctx) {
         Ok(value) => {
             let _ = std::fs::create_dir_all(run.results_dir);
             let text = serde_json::to_string_pretty(&value).expect("a JSON value prints");

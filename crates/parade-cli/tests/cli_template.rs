@@ -150,3 +150,47 @@ fn with_the_slurm_executor_the_script_runs_as_a_slurm_job() {
     let job = doc["tasks"]["solo"]["result"]["job"].as_str().unwrap();
     assert!(!job.is_empty(), "{doc}");
 }
+
+#[test]
+fn a_timeout_stops_a_running_template_job_and_leaves_no_process() {
+    let p = Project::new(
+        r#"
+[task.hang]
+template = "templates/hang"
+timeout = "300ms"
+"#,
+    );
+    std::fs::create_dir_all(p.path("templates/hang")).unwrap();
+    let run = p.path("templates/hang/run");
+    // The script and its child both ignore SIGTERM: only the SIGKILL after the grace ends them.
+    std::fs::write(
+        &run,
+        "#!/bin/sh\ntrap '' TERM\nsh -c \"trap '' TERM; sleep 1000\" &\necho \"$$ $!\" > \"$PARADE_WORKDIR/pids\"\nwait\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = p
+        .parade(&["run", "hang", "--output", "json"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let doc = json(&out);
+    assert_eq!(doc["tasks"]["hang"]["state"], "failed");
+    assert!(
+        doc["tasks"]["hang"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("timeout"),
+        "{doc}"
+    );
+    let pids = common::pids(&std::fs::read_to_string(p.path("pids")).unwrap());
+    assert_eq!(pids.len(), 2);
+    for pid in pids {
+        assert!(
+            common::dies(pid),
+            "process {pid} of the stopped template job survived"
+        );
+    }
+}

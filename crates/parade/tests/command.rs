@@ -137,3 +137,21 @@ fn cancelling_a_running_command_terminates_its_group_and_leftovers_are_cleaned_u
     assert_eq!(st.state, TaskState::Succeeded);
     assert!(!common::alive(&leftover));
 }
+
+#[test]
+fn leftovers_that_ignore_sigterm_and_let_go_of_the_output_are_killed_too() {
+    let engine = Engine::new();
+    let marker = format!("parade-detached-{}", std::process::id());
+    // The leftover shell keeps the marker in its command line (no exec), ignores SIGTERM, and
+    // holds none of the task's pipes; the task ends only once the leftover is ready.
+    let dir = tempfile::tempdir().unwrap();
+    let ready = dir.path().join("ready");
+    let ready = ready.display();
+    let script = format!(
+        "sh -c \"trap '' TERM; touch {ready}; sleep 1000; echo {marker}\" > /dev/null 2>&1 & \
+         while [ ! -e {ready} ]; do sleep 0.01; done; echo bye"
+    );
+    let (_, st) = run(&engine, sh(&script));
+    assert_eq!(st.state, TaskState::Succeeded);
+    assert!(!common::alive(&marker), "a detached leftover survived");
+}

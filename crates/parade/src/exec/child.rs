@@ -60,6 +60,11 @@ impl ChildTask for TaskContext {
     }
 }
 
+/// Whether any process of the group `pgid` still exists (zombies included).
+fn group_alive(pgid: i32) -> bool {
+    killpg(Pid::from_raw(pgid), None).is_ok()
+}
+
 /// Sends `signal` to every process of the group `pgid`; false if the group is gone.
 pub(crate) fn signal_group(pgid: i32, signal: Signal) -> bool {
     killpg(Pid::from_raw(pgid), signal).is_ok()
@@ -265,6 +270,7 @@ impl Watch {
         loop {
             let open = self.pipes.iter().any(|p| p.reader.is_some());
             if self.status.is_some() && !open {
+                self.end_leftovers();
                 return;
             }
             let until = match (self.kill_at, self.stopped.is_none()) {
@@ -342,6 +348,24 @@ impl Watch {
                 self.stop(Reason::Timeout(ctx.timeout().unwrap_or_default()));
             }
             _ => {}
+        }
+    }
+
+    /// The leader is gone and no process holds its pipes, but some of its group may live on
+    /// (detached from its output, perhaps ignoring SIGTERM): SIGTERM them, and SIGKILL what is
+    /// left when the grace period ends. Their ends cannot be waited for (they are not our
+    /// children), so this looks every few milliseconds, for at most the grace period.
+    fn end_leftovers(&mut self) {
+        if !signal_group(self.pgid, Signal::SIGTERM) {
+            return;
+        }
+        let kill_at = self.kill_at.unwrap_or_else(|| Instant::now() + self.grace);
+        while group_alive(self.pgid) {
+            if Instant::now() >= kill_at {
+                signal_group(self.pgid, Signal::SIGKILL);
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
         }
     }
 

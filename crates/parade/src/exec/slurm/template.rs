@@ -17,7 +17,6 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -27,7 +26,8 @@ use sha2::{Digest, Sha256};
 
 use super::SlurmExecutor;
 use super::config::absolute;
-use crate::engine::Outcome;
+use crate::engine::{Outcome, Stream, TaskContext};
+use crate::exec::child::{ChildOptions, ChildTask, run_child};
 use crate::exec::{CommandSpec, Resources};
 
 /// Why a template job gave no result.
@@ -223,8 +223,28 @@ impl TemplateJob {
     }
 
     /// Runs the job with parameters `kwargs`, or reuses its finished result, and reads its
-    /// `result.json` as an `R`.
+    /// `result.json` as an `R`. A local script runs in its own process group, and what it left
+    /// behind is stopped when it ends.
     pub fn run<K, R>(&self, kwargs: &K) -> Result<R, JobError>
+    where
+        K: Serialize + ?Sized,
+        R: DeserializeOwned,
+    {
+        self.run_inner(kwargs, None)
+    }
+
+    /// [`TemplateJob::run`] as the work of the running task `ctx`: a cancel of the task (or of
+    /// the whole run) and its timeout stop the script's process group (SIGTERM, then SIGKILL),
+    /// or `scancel` its Slurm job.
+    pub fn run_in<K, R>(&self, kwargs: &K, ctx: &TaskContext) -> Result<R, JobError>
+    where
+        K: Serialize + ?Sized,
+        R: DeserializeOwned,
+    {
+        self.run_inner(kwargs, Some(ctx))
+    }
+
+    fn run_inner<K, R>(&self, kwargs: &K, ctx: Option<&TaskContext>) -> Result<R, JobError>
     where
         K: Serialize + ?Sized,
         R: DeserializeOwned,
@@ -276,7 +296,7 @@ impl TemplateJob {
             if started_before && !self.can_resume && !self.still_queued() {
                 return Err(JobError::Unfinished { dir: dir.clone() });
             }
-            self.execute(&kwargs_text, &hashes)?;
+            self.execute(&kwargs_text, &hashes, ctx)?;
         }
         let text = std::fs::read_to_string(&result_path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
@@ -313,6 +333,7 @@ impl TemplateJob {
         &self,
         kwargs_text: &str,
         hashes: &BTreeMap<String, String>,
+        ctx: Option<&TaskContext>,
     ) -> Result<(), JobError> {
         let dir = &self.dir;
         copy_tree(&self.template, dir)?;
@@ -333,20 +354,30 @@ impl TemplateJob {
             .env("PARADE_WORKDIR", workdir.to_string_lossy());
         spec.env.extend(self.env.iter().cloned());
         spec.resources = self.resources.clone();
-        let failure = if let Some(slurm) = &self.slurm {
-            match slurm.run_one(&self.slurm_key(), spec).outcome {
-                Outcome::Succeeded | Outcome::Skipped(_) => None,
-                Outcome::Failed(reason) => Some(reason.to_string()),
+        let outcome = if let Some(slurm) = &self.slurm {
+            let key = self.slurm_key();
+            if let Some(ctx) = ctx {
+                let scancel = slurm.config().command("scancel");
+                let name = super::job_name(&slurm.config().run_id, &key);
+                ctx.on_cancel(move || {
+                    let _ = std::process::Command::new(&scancel)
+                        .arg(format!("--name={name}"))
+                        .stdout(std::process::Stdio::null())
+                        .stderr(std::process::Stdio::null())
+                        .status();
+                });
             }
+            slurm.run_one(&key, spec).outcome
         } else {
-            let status = Command::new(&spec.program)
-                .args(&spec.args)
-                .envs(spec.env.iter().map(|(k, v)| (k, v)))
-                .current_dir(dir)
-                .stdin(Stdio::null())
-                .status()
-                .map_err(io(dir))?;
-            (!status.success()).then(|| status.to_string())
+            let task: &dyn ChildTask = match ctx {
+                Some(ctx) => ctx,
+                None => &Detached,
+            };
+            run_child(&spec, &ChildOptions::default(), task)
+        };
+        let failure = match outcome {
+            Outcome::Succeeded | Outcome::Skipped(_) => None,
+            Outcome::Failed(reason) => Some(reason.to_string()),
         };
         match failure {
             None => Ok(()),
@@ -361,6 +392,21 @@ impl TemplateJob {
                 })
             }
         }
+    }
+}
+
+/// A script run outside any task: nothing to cancel it, no deadline, and its output already
+/// goes to files.
+struct Detached;
+
+impl ChildTask for Detached {
+    fn emit_from(&self, _: Stream, _: String) {}
+    fn on_cancel(&self, _: Box<dyn FnOnce() + Send>) {}
+    fn deadline(&self) -> Option<std::time::Instant> {
+        None
+    }
+    fn timeout(&self) -> Option<std::time::Duration> {
+        None
     }
 }
 
