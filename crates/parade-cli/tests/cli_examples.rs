@@ -2,20 +2,13 @@
 
 mod common;
 
-use common::{Project, json};
+use common::Project;
 use predicates::prelude::*;
 
 #[test]
 fn build_test_deploy_ships_both_environments() {
     let p = Project::example("build-test-deploy");
-    let out = p
-        .parade(&["run", "deploy::*", "--output", "json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let doc = json(&out);
+    let doc = p.json_report(&["run", "deploy::*"], 0);
     assert_eq!(doc["ok"], true);
     assert_eq!(doc["tasks"].as_object().unwrap().len(), 9);
     assert_eq!(doc["tasks"]["deploy::prod"]["result"]["env"], "prod");
@@ -47,14 +40,7 @@ fn data_pipeline_fans_out_and_in() {
 #[test]
 fn param_sweep_finds_the_best_trial() {
     let p = Project::example("param-sweep");
-    let out = p
-        .parade(&["run", "best", "--output", "json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let doc = json(&out);
+    let doc = p.json_report(&["run", "best"], 0);
     assert_eq!(doc["tasks"].as_object().unwrap().len(), 10);
     assert_eq!(doc["tasks"]["trial::0.1::64"]["result"]["score"], 1.0);
     let log = std::fs::read_to_string(p.path(".parade/logs/latest/best.log")).unwrap();

@@ -6,7 +6,7 @@ mod common;
 
 use std::fmt::Write as _;
 
-use common::{Project, dies, json, pids};
+use common::{Project, dies, pids};
 use predicates::prelude::*;
 
 const CHAIN: &str = r#"
@@ -199,14 +199,7 @@ run = "true"
 run = "echo 'not json' > \"$PARADE_RESULT\""
 "#,
     );
-    let out = p
-        .parade(&["run", "c", "bad-result", "--output", "json"])
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let doc = json(&out);
+    let doc = p.json_report(&["run", "c", "bad-result"], 1);
     assert_eq!(doc["ok"], false);
     let tasks = &doc["tasks"];
     assert_eq!(tasks["a"]["state"], "succeeded");
@@ -261,14 +254,7 @@ timeout = "1s"
 run = "trap '' TERM; sleep 100 & echo $$ $! > pids.txt; wait"
 "#,
     );
-    let out = p
-        .parade(&["run", "slow", "--output", "json"])
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let doc = json(&out);
+    let doc = p.json_report(&["run", "slow"], 1);
     assert_eq!(doc["tasks"]["slow"]["state"], "failed");
     assert!(
         doc["tasks"]["slow"]["reason"]

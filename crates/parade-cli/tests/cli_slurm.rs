@@ -10,14 +10,7 @@ use predicates::prelude::*;
 #[ignore = "needs a Slurm cluster: run scripts/slurm-up.sh, then cargo test -p parade-cli --test cli_slurm -- --ignored"]
 fn the_parameter_sweep_runs_unchanged_on_slurm() {
     let p = Project::example("param-sweep");
-    let out = p
-        .parade(&["run", "best", "--executor", "slurm", "--output", "json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let doc = json(&out);
+    let doc = p.json_report(&["run", "best", "--executor", "slurm"], 0);
     assert_eq!(doc["tasks"].as_object().unwrap().len(), 10);
     assert_eq!(doc["tasks"]["trial::0.1::64"]["result"]["score"], 1.0);
     let log = std::fs::read_to_string(p.path(".parade/logs/latest/best.log")).unwrap();
@@ -44,14 +37,7 @@ run = "echo on $SLURM_JOB_ID; exit 3"
 "#,
     );
     // An unknown sbatch option fails that task's submission; the other runs and fails by itself.
-    let out = p
-        .parade(&["run", "sized", "plain", "--output", "json"])
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let doc = json(&out);
+    let doc = p.json_report(&["run", "sized", "plain"], 1);
     assert_eq!(doc["tasks"]["plain"]["reason"], "exit status 3");
     assert_eq!(doc["tasks"]["sized"]["state"], "failed");
     let log = std::fs::read_to_string(p.path(".parade/logs/latest/plain.log")).unwrap();

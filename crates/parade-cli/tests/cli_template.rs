@@ -6,7 +6,7 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 
-use common::{Project, json};
+use common::Project;
 use predicates::prelude::*;
 
 const FILE: &str = r#"
@@ -54,14 +54,7 @@ fn runs(p: &Project) -> Vec<String> {
 fn a_template_job_runs_once_and_its_result_is_the_task_result() {
     let p = project();
     for _ in 0..2 {
-        let out = p
-            .parade(&["run", "sim::2", "--output", "json"])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
-        let doc = json(&out);
+        let doc = p.json_report(&["run", "sim::2"], 0);
         let result = &doc["tasks"]["sim::2"]["result"];
         assert_eq!(result["dir"], "sim-2");
         assert_eq!(result["kwargs"]["seed"], "2");
@@ -139,14 +132,7 @@ fn with_the_slurm_executor_the_script_runs_as_a_slurm_job() {
         "#!/bin/sh\necho \"{\\\"job\\\": \\\"$SLURM_JOB_ID\\\"}\" > result.json\n",
     )
     .unwrap();
-    let out = p
-        .parade(&["run", "solo", "--executor", "slurm", "--output", "json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let doc = json(&out);
+    let doc = p.json_report(&["run", "solo", "--executor", "slurm"], 0);
     let job = doc["tasks"]["solo"]["result"]["job"].as_str().unwrap();
     assert!(!job.is_empty(), "{doc}");
 }
@@ -169,14 +155,7 @@ timeout = "300ms"
     )
     .unwrap();
     std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let out = p
-        .parade(&["run", "hang", "--output", "json"])
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let doc = json(&out);
+    let doc = p.json_report(&["run", "hang"], 1);
     assert_eq!(doc["tasks"]["hang"]["state"], "failed");
     assert!(
         doc["tasks"]["hang"]["reason"]

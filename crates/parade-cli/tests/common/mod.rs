@@ -31,6 +31,21 @@ impl Project {
         self.dir.path().join(rel)
     }
 
+    /// `parade ARGS... --output json` in the project: checks the exit status is `code` and
+    /// returns the JSON report it printed.
+    pub fn json_report(&self, args: &[&str], code: i32) -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.extend(["--output", "json"]);
+        let out = self
+            .parade(&all)
+            .assert()
+            .code(code)
+            .get_output()
+            .stdout
+            .clone();
+        json(&out)
+    }
+
     /// `parade ARGS...` in the project, without a terminal.
     pub fn parade(&self, args: &[&str]) -> assert_cmd::Command {
         let mut cmd = assert_cmd::Command::cargo_bin("parade").unwrap();
