@@ -60,6 +60,26 @@ fn registry() -> Registry {
         let missing = session.call("nonsense", Value::Null).unwrap_err();
         Ok(json!({"sum": sum, "error": missing}))
     });
+    r.register("child-env", |_, _| {
+        // A command parade starts from a worker does not inherit the worker's socket.
+        let engine = Engine::inline();
+        let seen = Arc::new(parking_lot::Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        engine.subscribe(move |e: &Event| {
+            if let Event::Output { line, .. } = e {
+                sink.lock().push(line.clone());
+            }
+        });
+        let spec =
+            parade::exec::CommandSpec::shell(&["sh", "-c"], "echo ${PARADE_WORKER_SOCKET:-unset}");
+        let t = engine
+            .add(TaskSpec::from_job(parade::exec::CommandJob::new(spec)))
+            .unwrap();
+        engine.want([t]).unwrap();
+        engine.wait_all().unwrap();
+        let lines = seen.lock().clone();
+        Ok(json!(lines))
+    });
     r.register("fan-out", |args, session| {
         session.call("run-children", args.clone())
     });
@@ -84,6 +104,10 @@ fn main() {
         (
             "a_worker_waits_for_tasks_it_started",
             a_worker_waits_for_tasks_it_started,
+        ),
+        (
+            "commands_started_by_a_worker_do_not_inherit_its_socket",
+            commands_started_by_a_worker_do_not_inherit_its_socket,
         ),
         (
             "closures_without_a_name_are_refused",
@@ -313,4 +337,14 @@ fn closures_without_a_name_are_refused() {
         std::fs::read_dir(&dir).unwrap().next().is_none(),
         "no socket left behind"
     );
+}
+
+fn commands_started_by_a_worker_do_not_inherit_its_socket() {
+    let host = Arc::new(Collect::default());
+    let st = run_all(
+        &engine(1),
+        vec![worker("child-env", Value::Null, Some(host.clone()))],
+    );
+    assert_eq!(st[0].state, TaskState::Succeeded, "{st:?}");
+    assert_eq!(*host.done.lock(), [Done::Ok(json!(["unset"]))]);
 }

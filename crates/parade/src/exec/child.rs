@@ -14,6 +14,7 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
 use super::CommandSpec;
+use super::process::WORKER_SOCKET_ENV;
 use crate::engine::{Outcome, Reason, Stream, TaskContext};
 
 /// How a child process is stopped.
@@ -115,6 +116,8 @@ pub(crate) fn run_child_with<R: Send>(
     let mut command = Command::new(&spec.program);
     command
         .args(&spec.args)
+        // A worker's own socket is not for its children (only a spec that names it passes it).
+        .env_remove(WORKER_SOCKET_ENV)
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -11,6 +11,11 @@ use serde_json::Value;
 use super::protocol::{Done, Hello, ToParent, ToWorker, receive, send};
 
 /// The environment variable that makes a process a worker: the path of its parent's socket.
+///
+/// Children that parade starts (commands, tasks, Slurm jobs) never inherit it. A worker that
+/// starts processes of its own with `std::process::Command` should remove it
+/// (`.env_remove(WORKER_SOCKET_ENV)`), or a child that is itself a parade program would take
+/// itself for a worker.
 pub const WORKER_SOCKET_ENV: &str = "PARADE_WORKER_SOCKET";
 
 /// The request of this worker process, kept by [`worker_entry`] until the face that defines

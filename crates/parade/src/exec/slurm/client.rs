@@ -140,8 +140,10 @@ impl Client {
             let shown: Vec<&str> = args.iter().take(3).map(String::as_str).collect();
             format!("{name} {}", shown.join(" "))
         };
+        // Jobs take sbatch's environment: a worker's own socket must not reach them.
         let out = Command::new(self.cfg.command(name))
             .args(args)
+            .env_remove(crate::exec::process::WORKER_SOCKET_ENV)
             .stdin(Stdio::null())
             .output()
             .map_err(|e| CommandError {
