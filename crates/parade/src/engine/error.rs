@@ -28,6 +28,11 @@ pub enum EngineError {
     /// Dependencies can only be added to tasks that have not started.
     #[error("{0} has already started; its dependencies can no longer change")]
     AlreadyStarted(TaskId),
+    /// Waiting for a task nothing wants would never end.
+    #[error(
+        "{0} is not wanted, so it will never run: want it (or a task that depends on it) before waiting for it"
+    )]
+    NotWanted(TaskId),
     /// A placeholder can be defined once; this task already has its job.
     #[error("{0} is already defined")]
     AlreadyDefined(TaskId),

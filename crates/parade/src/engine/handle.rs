@@ -312,7 +312,9 @@ impl Engine {
         {
             let core = self.inner.core.lock();
             for &id in &ids {
-                core.status(id)?;
+                if core.status(id)?.state == TaskState::Idle {
+                    return Err(EngineError::NotWanted(id));
+                }
             }
         }
         self.block(Some(&ids))?;

@@ -61,9 +61,26 @@ impl ChildTask for TaskContext {
     }
 }
 
-/// Whether any process of the group `pgid` still exists (zombies included).
+/// Whether any process of the group `pgid` still lives. Zombies do not count: a leftover's
+/// parent is gone, and whoever inherits it may be slow to reap it. Read from `/proc`; where
+/// that cannot be read, any process of the group counts.
 fn group_alive(pgid: i32) -> bool {
-    killpg(Pid::from_raw(pgid), None).is_ok()
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return killpg(Pid::from_raw(pgid), None).is_ok();
+    };
+    entries.flatten().any(|entry| {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            return false;
+        };
+        // `pid (comm) state ppid pgrp ...`: comm may hold spaces, so read after its `)`.
+        let mut fields = stat
+            .rsplit_once(')')
+            .map_or("", |(_, rest)| rest)
+            .split_whitespace();
+        let state = fields.next().unwrap_or("Z");
+        let pgrp = fields.nth(1).and_then(|f| f.parse::<i32>().ok());
+        pgrp == Some(pgid) && !matches!(state, "Z" | "X")
+    })
 }
 
 /// Sends `signal` to every process of the group `pgid`; false if the group is gone.
@@ -366,6 +383,12 @@ impl Watch {
         while group_alive(self.pgid) {
             if Instant::now() >= kill_at {
                 signal_group(self.pgid, Signal::SIGKILL);
+                // A killed process lingers a moment; give it up to a second to be gone, so the
+                // task ends with nothing of it left (processes no one reaps stay as zombies).
+                let gone_by = Instant::now() + Duration::from_secs(1);
+                while group_alive(self.pgid) && Instant::now() < gone_by {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
                 return;
             }
             std::thread::sleep(Duration::from_millis(5));

@@ -152,6 +152,11 @@ pub enum FlowError {
     /// No proc has this name.
     #[error("no proc named \"{0}\"")]
     UnknownProc(String),
+    /// Waiting for a proc that was never started would never end.
+    #[error(
+        "proc \"{0}\" was never started: start it (or a proc that needs it) before waiting for it"
+    )]
+    NotStarted(String),
     /// The proc has no argument of that name.
     #[error("proc \"{proc}\" has no argument \"{arg}\"")]
     NoArg {

@@ -142,6 +142,7 @@ impl Flow {
             },
             EngineError::Deadlock(ids) => FlowError::Deadlock(ids.into_iter().map(name).collect()),
             EngineError::UnknownTask(id) => FlowError::UnknownProc(name(id)),
+            EngineError::NotWanted(id) => FlowError::NotStarted(name(id)),
             other => FlowError::Engine(other),
         }
     }
