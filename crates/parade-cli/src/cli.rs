@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub use crate::output::{ColorWhen, Output};
 use crate::taskfile::ExecutorKind;
 
 /// Run task files of shell commands in parallel.
@@ -13,6 +14,10 @@ pub struct Cli {
     /// The task file (default: the nearest parade.toml here or above).
     #[arg(short = 'f', long = "file", global = true, value_name = "FILE")]
     pub file: Option<PathBuf>,
+    /// Colours: auto (a terminal, unless `NO_COLOR` or `TERM=dumb`; `CLICOLOR_FORCE` forces
+    /// them), always or never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
+    pub color: ColorWhen,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -67,7 +72,8 @@ pub struct RunArgs {
     /// Show what would run, in order, without running anything.
     #[arg(short = 'n', long)]
     pub dry_run: bool,
-    /// How to show progress (default: live on a terminal, plain otherwise).
+    /// What to show (default: `[settings] output`, else one task's output as it is, the live
+    /// display on a terminal, prefixed lines otherwise).
     #[arg(short = 'o', long, value_enum)]
     pub output: Option<Output>,
     /// Show a failed task's whole log, not only the interesting part.
@@ -98,17 +104,6 @@ pub struct GraphArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
     pub format: GraphFormat,
-}
-
-/// Progress display for `parade run`.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Output {
-    /// A redrawn status region (terminals).
-    Live,
-    /// One line per start and end (pipes, CI).
-    Plain,
-    /// One JSON document at the end.
-    Json,
 }
 
 /// Formats for `parade graph`.

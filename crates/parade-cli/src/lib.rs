@@ -13,9 +13,12 @@
 //! | [`signals`] | Ctrl-C and SIGTERM: stop the engine, exit 130 |
 //! | [`cli`] | the command line |
 //! | [`list`] | `parade list` |
+//! | [`output`] | what `parade run` shows: `--output` modes, `--color`, writes that never panic |
+//! | [`wording`] | run-time errors in the CLI's words, with the nearest names suggested |
 
 pub mod cli;
 pub mod list;
+pub mod output;
 pub mod render;
 pub mod runner;
 pub mod shell;
@@ -24,3 +27,4 @@ pub mod slurm;
 pub mod task;
 pub mod taskfile;
 pub mod template;
+pub mod wording;

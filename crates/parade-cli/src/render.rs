@@ -6,8 +6,9 @@ use std::fmt::Write as _;
 
 use crate::runner::Plan;
 
-/// The dry run: the tasks in the order they would start, grouped by wave, each with its locks
-/// and why it is in the plan.
+/// The dry run: the tasks in the order they would start, grouped by wave, each with its locks,
+/// why it is in the plan, and the command it would run (placeholders filled, indented under it,
+/// as `make -n` prints commands).
 pub fn dry_run(plan: &Plan) -> String {
     let width = plan.tasks.iter().map(|t| t.name.len()).max().unwrap_or(0);
     let waves = plan.tasks.iter().any(|t| t.wave > 0);
@@ -32,6 +33,9 @@ pub fn dry_run(plan: &Plan) -> String {
             t.name,
             notes.join("; ")
         );
+        for line in t.command.iter().flat_map(|c| c.trim_end().lines()) {
+            let _ = writeln!(out, "        $ {line}");
+        }
     }
     let _ = writeln!(
         out,
@@ -111,6 +115,7 @@ mod tests {
             },
             why: why.into(),
             missing: false,
+            command: (wave > 0).then(|| "make build\n  --release\n".to_owned()),
         };
         Plan {
             tasks: vec![
@@ -127,7 +132,7 @@ mod tests {
         assert_eq!(text(&plan()), "setup\nbuild::prod (wave 1)\n  <- setup\n");
         assert_eq!(
             dry_run(&plan()),
-            "wave 0:\n   1. setup        dependency of \"build::prod\"\nwave 1:\n   2. build::prod  requested; locks: cluster\n2 tasks would run (dry run: nothing ran)\n"
+            "wave 0:\n   1. setup        dependency of \"build::prod\"\nwave 1:\n   2. build::prod  requested; locks: cluster\n        $ make build\n        $   --release\n2 tasks would run (dry run: nothing ran)\n"
         );
     }
 }

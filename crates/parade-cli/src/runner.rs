@@ -35,6 +35,22 @@ pub struct RunRequest<'a> {
     pub results_dir: PathBuf,
     /// Where tasks run.
     pub executor: ExecutorKind,
+    /// Called when a task's command has ended, with its name; an `Err` fails the task with that
+    /// reason (`parade run` checks that the task's log was written whole).
+    pub after_task: Option<AfterTask>,
+}
+
+/// A check run when a task's command has ended (see [`RunRequest::after_task`]).
+#[derive(Clone)]
+pub struct AfterTask(pub Arc<AfterTaskFn>);
+
+/// The function of an [`AfterTask`]: the task's name in, `Err(reason)` to fail it.
+pub type AfterTaskFn = dyn Fn(&str) -> Result<(), String> + Send + Sync;
+
+impl std::fmt::Debug for AfterTask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AfterTask(..)")
+    }
 }
 
 /// How many Slurm jobs are in flight at once unless `-j` or `parallel` says otherwise.
@@ -55,6 +71,9 @@ pub struct Planned {
     pub why: String,
     /// Whether nothing defines it (it would end as missing).
     pub missing: bool,
+    /// The shell text it would run, placeholders filled (`None` for a template job or a task
+    /// nothing defines).
+    pub command: Option<String>,
 }
 
 /// What a run would do: tasks in the order they would start one at a time.
@@ -101,6 +120,7 @@ struct Shared {
     results_dir: PathBuf,
     grace: Duration,
     slurm: Option<Slurm>,
+    after_task: Option<AfterTask>,
 }
 
 /// The flow of `file`: a proto for each task pattern, a proc for each plain task. With
@@ -116,6 +136,19 @@ pub fn build(
     fail_fast: bool,
     slurm: Option<Slurm>,
 ) -> Result<Flow, RunError> {
+    build_with(file, params, results_dir, jobs, fail_fast, slurm, None)
+}
+
+/// [`build`], with a check run when each task's command has ended ([`RunRequest::after_task`]).
+pub fn build_with(
+    file: &TaskFile,
+    params: BTreeMap<String, String>,
+    results_dir: PathBuf,
+    jobs: Option<usize>,
+    fail_fast: bool,
+    slurm: Option<Slurm>,
+    after_task: Option<AfterTask>,
+) -> Result<Flow, RunError> {
     let mut options = FlowOptions::new()
         .separator(file.settings.separator.clone())
         .allow_missing_deps(true);
@@ -129,6 +162,7 @@ pub fn build(
         results_dir,
         grace: file.settings.grace,
         slurm,
+        after_task,
     });
     // Protos first: a proc's dependencies are resolved when it is added, and may name a
     // pattern's instance.
@@ -196,6 +230,10 @@ fn run_body(s: &Shared, index: usize, ctx: &Context<'_>) -> Result<Value, ProcEr
         (None, Some(slurm)) => run_task_with(&run, |spec| slurm.run(ctx.name(), spec, task)),
         (None, None) => run_task(&run, s.grace, task),
     };
+    let (outcome, value) = match s.after_task.as_ref().map(|check| (check.0)(ctx.name())) {
+        Some(Err(why)) if outcome == Outcome::Succeeded => (Outcome::failed(why), None),
+        _ => (outcome, value),
+    };
     match outcome {
         Outcome::Succeeded => Ok(value.unwrap_or(Value::Null)),
         Outcome::Skipped(why) => Err(ProcError::Skipped(why)),
@@ -255,10 +293,35 @@ pub fn plan(
                 locks: info.map(|i| i.locks.clone()).unwrap_or_default(),
                 why: s.why.to_string(),
                 missing: s.missing,
+                command: info.and_then(|i| planned_command(file, i, params)),
             }
         })
         .collect();
     Ok(Plan { tasks })
+}
+
+/// The shell text the task `info` would run: its `run` with placeholders filled, as
+/// [`TaskRun::command`] fills it.
+fn planned_command(
+    file: &TaskFile,
+    info: &flow::ProcInfo,
+    params: &BTreeMap<String, String>,
+) -> Option<String> {
+    let defined_as = info.proto.as_deref().unwrap_or(&info.name);
+    let task = file.tasks.iter().find(|t| t.name == defined_as)?;
+    if task.template.is_some() {
+        return None;
+    }
+    let args: BTreeMap<String, String> = info.args.iter().cloned().collect();
+    let run = TaskRun {
+        file,
+        task,
+        name: &info.name,
+        args: &args,
+        params,
+        results_dir: std::path::Path::new(""),
+    };
+    run.command().args.last().cloned()
 }
 
 /// Runs `targets` and what they need. `observe` is called once, before anything starts, with
@@ -286,13 +349,14 @@ pub fn run(
             )
         }
     };
-    let flow = build(
+    let flow = build_with(
         request.file,
         request.params.clone(),
         request.results_dir.clone(),
         jobs,
         request.fail_fast,
         slurm,
+        request.after_task.clone(),
     )?;
     let mut names = Vec::new();
     for target in request.targets {

@@ -63,6 +63,8 @@ impl TaskRun<'_> {
         }
         spec.env("PARADE_RESULT", absolute(&self.partial_result()))
             .env("PARADE_RESULTS_DIR", absolute(self.results_dir))
+            // One pipe for stdout and stderr: their lines keep their order in the log and on screen.
+            .merge_stderr(true)
     }
 
     /// Where a finished task's result is kept.
@@ -113,10 +115,17 @@ pub fn run_task_with(
         return (outcome, None);
     };
     match serde_json::from_str::<Value>(&text) {
-        Ok(value) => {
-            let _ = std::fs::write(run.result_path(), &text);
-            (outcome, Some(value))
-        }
+        Ok(value) => match std::fs::write(run.result_path(), &text) {
+            Ok(()) => (outcome, Some(value)),
+            // A result that could not be kept is lost: the task did not do its job.
+            Err(e) => (
+                Outcome::failed(format!(
+                    "cannot write the result to {}: {e}",
+                    run.result_path().display()
+                )),
+                None,
+            ),
+        },
         Err(e) => (
             Outcome::failed(format!("PARADE_RESULT is not JSON: {e}")),
             None,

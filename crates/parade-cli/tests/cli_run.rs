@@ -87,8 +87,13 @@ run = "touch tested"
         .code(1)
         .stderr(predicate::str::contains("✗ build"))
         .stderr(predicate::str::contains("exit status 3"))
-        .stderr(predicate::str::contains("error: missing semicolon"))
+        .stdout(predicate::str::contains("build | error: missing semicolon"))
         .stderr(predicate::str::contains("test"));
+    // Without the task's output on screen, the failure's snippet shows the useful lines.
+    p.parade(&["run", "test", "--output", "plain"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("error: missing semicolon"));
     assert!(!p.path("tested").exists());
 }
 
@@ -294,7 +299,15 @@ run = "i=0; while [ $i -lt 200 ]; do printf '%0200d\n' 0 | tr 0 {c}; i=$((i+1));
 "#,
     );
     let out = p
-        .parade(&["run", "spam::*", "--full-log", "-j", "3"])
+        .parade(&[
+            "run",
+            "spam::*",
+            "--full-log",
+            "-j",
+            "3",
+            "--output",
+            "plain",
+        ])
         .assert()
         .code(1)
         .get_output()

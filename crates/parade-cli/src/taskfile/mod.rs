@@ -12,9 +12,7 @@ mod validate;
 
 use std::path::{Path, PathBuf};
 
-pub use diagnostic::{
-    Problem, Problems, SourceFile, TaskFileError, did_you_mean, edit_distance, suggest,
-};
+pub use diagnostic::{Problem, Problems, SourceFile, TaskFileError, did_you_mean, suggest};
 pub use duration::{DURATION_HELP, DurationValue, parse_duration};
 pub use model::{Dep, ExecutorKind, RawFile, Scalar, Settings, Task, TaskFile, TemplateSpec};
 pub use pattern::{Part, Pattern, glob_match, is_glob};

@@ -52,6 +52,7 @@ pub struct RawSettings {
     pub(crate) timeout: Option<DurationValue>,
     pub(crate) log_dir: Option<String>,
     pub(crate) executor: Option<ExecutorKind>,
+    pub(crate) output: Option<crate::output::Output>,
 }
 
 /// A `[task."name"]` table as read.
@@ -141,6 +142,8 @@ pub struct Settings {
     pub log_dir: Option<PathBuf>,
     /// Where tasks run (default: threads).
     pub executor: ExecutorKind,
+    /// What `parade run` shows unless `--output` says (default: picked by the run).
+    pub output: Option<crate::output::Output>,
 }
 
 impl Default for Settings {
@@ -154,6 +157,7 @@ impl Default for Settings {
             timeout: None,
             log_dir: None,
             executor: ExecutorKind::Threads,
+            output: None,
         }
     }
 }

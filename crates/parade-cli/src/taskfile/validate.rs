@@ -174,6 +174,7 @@ impl Check<'_> {
         out.timeout = s.timeout.map(|t| t.0);
         out.log_dir = s.log_dir.as_ref().map(PathBuf::from);
         out.executor = s.executor.unwrap_or_default();
+        out.output = s.output;
         out
     }
 

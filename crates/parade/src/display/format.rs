@@ -8,24 +8,57 @@ use std::time::Duration;
 use crate::engine::{Reason, TaskId, TaskState};
 
 use super::names::{TaskNames, describe_reason, display_name};
-use super::snippet::snippet;
+use super::snippet::{Chunk, Limits, SnippetLines};
 use super::symbols::{Mark, Paint, seconds};
 
-/// What the terminal observers remember about tasks between their events.
+/// What the terminal observers remember about tasks between their events: never more than a
+/// bounded part of a task's output (see [`SnippetLines`]).
 #[derive(Default)]
 pub(crate) struct Seen {
-    /// Output lines of tasks that have not finished.
-    pub(crate) lines: HashMap<TaskId, Vec<String>>,
+    /// What may be shown of the output of tasks that have not finished.
+    pub(crate) lines: HashMap<TaskId, SnippetLines>,
     /// Tasks that started and have not finished.
     pub(crate) started: HashMap<TaskId, std::time::Instant>,
 }
 
 /// How a finished block is written.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy)]
 pub(crate) struct Style {
     pub(crate) paint: Paint,
     /// The whole log of a failed task instead of its snippet.
     pub(crate) full_log: bool,
+    /// Whether a failed task's snippet is shown (off when its output was on screen already).
+    pub(crate) snippets: bool,
+}
+
+impl Default for Style {
+    fn default() -> Self {
+        Self {
+            paint: Paint::default(),
+            full_log: false,
+            snippets: true,
+        }
+    }
+}
+
+impl Seen {
+    /// Keeps what may be shown of an output line.
+    pub(crate) fn line(&mut self, id: TaskId, line: &str, style: Style) {
+        if style.snippets {
+            self.lines
+                .entry(id)
+                .or_insert_with(|| SnippetLines::new(Limits::default().full(style.full_log)))
+                .push(line);
+        }
+    }
+
+    /// The chunks to show for a task that ended, forgetting its lines.
+    pub(crate) fn chunks(&mut self, id: TaskId, failed: bool) -> Vec<Chunk> {
+        self.lines
+            .remove(&id)
+            .map(|s| s.finish(failed))
+            .unwrap_or_default()
+    }
 }
 
 /// The finished task's line and, when there is something to show, its snippet, each line
@@ -36,12 +69,13 @@ pub(crate) struct Finished<'a> {
     pub(crate) reason: Option<&'a Reason>,
     /// How long it ran; `None` if it never started.
     pub(crate) duration: Option<Duration>,
-    pub(crate) lines: &'a [String],
+    /// What [`Seen`] kept of its output.
+    pub(crate) seen: &'a mut Seen,
     pub(crate) log: Option<PathBuf>,
 }
 
 impl Finished<'_> {
-    pub(crate) fn render(&self, names: &dyn TaskNames, style: Style) -> String {
+    pub(crate) fn render(&mut self, names: &dyn TaskNames, style: Style) -> String {
         let mark = Mark::of(self.state, self.reason);
         let paint = style.paint;
         let mut out = format!("{} {}", paint.mark(mark), display_name(names, self.id));
@@ -53,11 +87,14 @@ impl Finished<'_> {
             let _ = write!(out, " - {detail}");
         }
         out.push('\n');
-        if matches!(mark, Mark::Skipped | Mark::NoChange(_)) {
+        let failed = mark.is_failure() && self.duration.is_some();
+        let chunks = self.seen.chunks(self.id, failed);
+        if matches!(mark, Mark::Skipped | Mark::NoChange(_)) || !style.snippets {
+            if failed && let Some(log) = &self.log {
+                let _ = writeln!(out, "  {}", paint.dim(&format!("log: {}", log.display())));
+            }
             return out;
         }
-        let failed = mark.is_failure() && self.duration.is_some();
-        let chunks = snippet(self.lines, failed, style.full_log);
         if failed && let Some(log) = &self.log {
             let _ = writeln!(out, "  {}", paint.dim(&format!("log: {}", log.display())));
         }
@@ -99,12 +136,17 @@ mod tests {
 
     #[allow(clippy::needless_pass_by_value)]
     fn render(state: TaskState, reason: Option<Reason>, ran: bool, lines: &[String]) -> String {
+        let id = TaskId::from_index(usize::from(state == TaskState::DepFailed));
+        let mut seen = Seen::default();
+        for line in lines {
+            seen.line(id, line, Style::default());
+        }
         Finished {
-            id: TaskId::from_index(usize::from(state == TaskState::DepFailed)),
+            id,
             state,
             reason: reason.as_ref(),
             duration: ran.then(|| Duration::from_millis(1500)),
-            lines,
+            seen: &mut seen,
             log: None,
         }
         .render(&names(), Style::default())

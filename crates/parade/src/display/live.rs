@@ -1,10 +1,12 @@
-//! [`LiveObserver`]: a status region at the bottom of a terminal, one row per running task,
-//! with finished tasks printed above it.
+//! [`LiveObserver`]: a status region at the bottom of a terminal, one row per running task
+//! with the last line it printed, and finished tasks printed above it.
 //!
 //! Events only change state under a short lock; a render thread draws at most
 //! [`FRAME`]-apart frames, so a run finishing a hundred tasks a second costs ten redraws, not a
 //! hundred. The region is erased and the cursor shown again by [`LiveObserver::finish`] (or when
-//! the last clone is dropped).
+//! the last clone is dropped). The terminal's size is asked with an ioctl each frame
+//! ([`terminal_size`](super::terminal_size)); a terminal that reports 0×0, or is gone, gets no
+//! region: finished lines only, as plain output.
 
 use std::io::{self, Write};
 use std::sync::Arc;
@@ -13,13 +15,19 @@ use std::time::{Duration, Instant};
 
 use crossterm::{cursor, queue, terminal};
 use parking_lot::{Condvar, Mutex};
+use std::collections::HashMap;
 
 use crate::engine::{Event, Observer, TaskId};
 
 use super::format::{Finished, Seen, Style};
 use super::logs::LogFiles;
 use super::names::{TaskNames, display_name};
+use super::sink::{Sink, SinkError};
 use super::symbols::Paint;
+use super::tail::{TailLines, screen_line};
+
+/// How much of a successful task's output is printed above the region when it ends.
+pub const BLOCK_BYTES: usize = 16 * 1024;
 
 /// The shortest time between two frames.
 pub const FRAME: Duration = Duration::from_millis(100);
@@ -61,6 +69,9 @@ struct Shared {
     logs: Option<LogFiles>,
     /// Fixed size (columns, rows), or `None` to ask the terminal each frame.
     size: Option<(u16, u16)>,
+    /// Whether successful tasks' output is printed above when they end.
+    output: bool,
+    error: SinkError,
     state: Mutex<State>,
     wake: Condvar,
 }
@@ -70,6 +81,10 @@ struct State {
     seen: Seen,
     /// Running tasks in the order they started.
     running: Vec<TaskId>,
+    /// The last line each running task printed.
+    last: HashMap<TaskId, String>,
+    /// The end of each running task's output, to print when it succeeds.
+    blocks: HashMap<TaskId, TailLines>,
     /// Finished text not yet printed.
     above: String,
     dirty: bool,
@@ -91,6 +106,7 @@ pub struct LiveOptions {
     full_log: bool,
     size: Option<(u16, u16)>,
     logs: Option<LogFiles>,
+    output: bool,
 }
 
 impl LiveOptions {
@@ -123,27 +139,38 @@ impl LiveOptions {
         self
     }
 
+    /// Prints a successful task's output (its last [`BLOCK_BYTES`]) under its end line, as a
+    /// failed task's snippet is (default off).
+    pub fn output(mut self, on: bool) -> Self {
+        self.output = on;
+        self
+    }
+
     /// Starts the display on `out`, naming tasks with `names`.
     pub fn start(
         self,
         out: impl Write + Send + 'static,
         names: Arc<dyn TaskNames>,
     ) -> LiveObserver {
+        let (out, error) = Sink::new(out);
         let shared = Arc::new(Shared {
             names,
             style: Style {
                 paint: Paint::new(self.color.unwrap_or(true)),
                 full_log: self.full_log,
+                snippets: true,
             },
             logs: self.logs,
             size: self.size,
+            output: self.output,
+            error,
             state: Mutex::new(State::default()),
             wake: Condvar::new(),
         });
         let render = shared.clone();
         let thread = std::thread::Builder::new()
             .name("parade-live".into())
-            .spawn(move || render.run(Box::new(out)))
+            .spawn(move || render.run(out))
             .expect("spawn the live display thread");
         LiveObserver {
             inner: Arc::new(Inner {
@@ -163,6 +190,11 @@ impl LiveObserver {
     /// A live display on `out` with default options.
     pub fn new(out: impl Write + Send + 'static, names: Arc<dyn TaskNames>) -> Self {
         LiveOptions::new().start(out, names)
+    }
+
+    /// The first error writing to the display, shared.
+    pub fn error(&self) -> SinkError {
+        self.inner.shared.error.clone()
     }
 
     /// Draws the last frame, erases the running region, shows the cursor and stops the render
@@ -199,7 +231,14 @@ impl Observer for LiveObserver {
         match event {
             Event::Wanted { .. } => return,
             Event::Output { id, line, .. } => {
-                st.seen.lines.entry(*id).or_default().push(line.clone());
+                st.seen.line(*id, line, shared.style);
+                if shared.output {
+                    st.blocks
+                        .entry(*id)
+                        .or_insert_with(|| TailLines::new(BLOCK_BYTES))
+                        .push(line);
+                }
+                st.last.insert(*id, screen_line(line).into_owned());
                 return;
             }
             Event::Started { id } => {
@@ -216,17 +255,21 @@ impl Observer for LiveObserver {
                 if ran {
                     st.running.retain(|r| r != id);
                 }
-                let lines = st.seen.lines.remove(id).unwrap_or_default();
+                st.last.remove(id);
+                let block = st.blocks.remove(id);
                 let text = Finished {
                     id: *id,
                     state: *state,
                     reason: reason.as_ref(),
                     duration: ran.then_some(*duration),
-                    lines: &lines,
+                    seen: &mut st.seen,
                     log: shared.logs.as_ref().and_then(|l| l.path(*id)),
                 }
                 .render(&*shared.names, shared.style);
                 st.above.push_str(&text);
+                if let Some(block) = block.filter(|_| state.is_success()) {
+                    push_block(&mut st.above, &block, shared.style.paint);
+                }
             }
         }
         st.dirty = true;
@@ -238,12 +281,34 @@ impl Observer for LiveObserver {
 /// One frame's worth of state, taken under the lock and drawn outside it.
 struct Frame {
     above: String,
-    rows: Vec<(String, Duration)>,
+    rows: Vec<Row>,
     done: bool,
 }
 
+/// A running task's row: its name, how long it has run, the last line it printed.
+struct Row {
+    name: String,
+    elapsed: Duration,
+    last: String,
+}
+
+/// A finished task's output under its end line, indented like a snippet.
+fn push_block(above: &mut String, block: &TailLines, paint: Paint) {
+    use std::fmt::Write as _;
+    if block.dropped() > 0 {
+        let _ = writeln!(
+            above,
+            "  {}",
+            paint.dim(&format!("… {} earlier lines in the log", block.dropped()))
+        );
+    }
+    for line in block.lines() {
+        let _ = writeln!(above, "  {line}");
+    }
+}
+
 impl Shared {
-    fn run(&self, mut out: Box<dyn Write + Send>) {
+    fn run(&self, mut out: Sink) {
         let mut drawn = 0u16;
         let mut tick = 0usize;
         let _ = queue!(out, cursor::Hide);
@@ -278,7 +343,11 @@ impl Shared {
                 .iter()
                 .map(|id| {
                     let since = st.seen.started.get(id).copied().unwrap_or(now);
-                    (display_name(&*self.names, *id), now - since)
+                    Row {
+                        name: display_name(&*self.names, *id),
+                        elapsed: now - since,
+                        last: st.last.get(id).cloned().unwrap_or_default(),
+                    }
                 })
                 .collect()
         };
@@ -289,17 +358,17 @@ impl Shared {
         }
     }
 
-    fn draw(
-        &self,
-        out: &mut Box<dyn Write + Send>,
-        drawn: &mut u16,
-        tick: usize,
-        frame: &Frame,
-    ) -> io::Result<()> {
-        let (columns, screen_rows) = self
+    fn draw(&self, out: &mut Sink, drawn: &mut u16, tick: usize, frame: &Frame) -> io::Result<()> {
+        let size = self
             .size
-            .or_else(|| terminal::size().ok())
-            .unwrap_or((80, 24));
+            .or_else(|| super::term::terminal_size(io::stderr()))
+            .filter(|&(c, r)| c > 0 && r > 0);
+        let Some((columns, screen_rows)) = size else {
+            // No usable terminal: what is finished, as plain output, and no region.
+            out.write_all(frame.above.as_bytes())?;
+            *drawn = 0;
+            return out.flush();
+        };
         queue!(out, cursor::MoveToColumn(0))?;
         if *drawn > 0 {
             queue!(out, cursor::MoveUp(*drawn))?;
@@ -322,11 +391,11 @@ impl Shared {
     }
 }
 
-/// The region's rows: `⠋ name  1.2s`, names padded to one width, each cut to fit in `columns`
-/// (so no row wraps and the region's height stays known); when more tasks run than `max_rows`
-/// allows, the last row counts the rest.
+/// The region's rows: `⠋ name  1.2s  last line`, names padded to one width, each cut to fit in
+/// `columns` (so no row wraps and the region's height stays known); when more tasks run than
+/// `max_rows` allows, the last row counts the rest.
 fn render_rows(
-    rows: &[(String, Duration)],
+    rows: &[Row],
     tick: usize,
     columns: u16,
     max_rows: u16,
@@ -341,22 +410,33 @@ fn render_rows(
     };
     let pad = rows[..shown]
         .iter()
-        .map(|(n, _)| n.chars().count())
+        .map(|r| r.name.chars().count())
         .max()
         .unwrap_or(0)
         .min(width / 2);
     let spinner = SPINNER[tick % SPINNER.len()];
     let mut out: Vec<String> = rows[..shown]
         .iter()
-        .map(|(name, elapsed)| {
-            let plain = format!("{spinner} {name:<pad$}  {:.1}s", elapsed.as_secs_f64());
-            let cut: String = plain.chars().take(width).collect();
-            if paint.color() && cut.starts_with(spinner) {
-                format!("\x1b[33m{spinner}\x1b[0m{}", &cut[spinner.len()..])
-            } else {
-                cut
-            }
-        })
+        .map(
+            |Row {
+                 name,
+                 elapsed,
+                 last,
+             }| {
+                let mut plain = format!("{spinner} {name:<pad$}  {:.1}s", elapsed.as_secs_f64());
+                if !last.is_empty() {
+                    plain.push_str("  ");
+                    // Control characters would move the cursor and break the region.
+                    plain.extend(last.chars().map(|c| if c.is_control() { ' ' } else { c }));
+                }
+                let cut: String = plain.chars().take(width).collect();
+                if paint.color() && cut.starts_with(spinner) {
+                    format!("\x1b[33m{spinner}\x1b[0m{}", &cut[spinner.len()..])
+                } else {
+                    cut
+                }
+            },
+        )
         .collect();
     if shown < rows.len() {
         let more = format!("  … and {} more running", rows.len() - shown);
@@ -369,21 +449,33 @@ fn render_rows(
 mod tests {
     use super::*;
 
-    fn rows(n: usize) -> Vec<(String, Duration)> {
+    fn rows(n: usize) -> Vec<Row> {
         (0..n)
-            .map(|i| (format!("task{i}"), Duration::from_millis(1500)))
+            .map(|i| Row {
+                name: format!("task{i}"),
+                elapsed: Duration::from_millis(1500),
+                last: String::new(),
+            })
             .collect()
     }
 
     #[test]
     fn rows_are_padded_and_cut_to_the_width() {
         let mut r = rows(2);
-        r[1].0 = "a-much-longer-name".into();
+        r[1].name = "a-much-longer-name".into();
         let out = render_rows(&r, 0, 80, 10, Paint::new(false));
         assert_eq!(out[0], format!("⠋ task0{}  1.5s", " ".repeat(13)));
         let narrow = render_rows(&r, 1, 12, 10, Paint::new(false));
         assert!(narrow.iter().all(|l| l.chars().count() <= 11), "{narrow:?}");
         assert!(narrow[0].starts_with("⠙ "));
+    }
+
+    #[test]
+    fn rows_show_the_last_line_without_control_characters() {
+        let mut r = rows(1);
+        r[0].last = "compiling\x1b[2J foo".into();
+        let out = render_rows(&r, 0, 80, 10, Paint::new(false));
+        assert_eq!(out[0], "⠋ task0  1.5s  compiling [2J foo");
     }
 
     #[test]

@@ -21,8 +21,9 @@ use super::names::{TaskNames, display_name};
 /// A task's file is created with its first line (a task that printed nothing has no log: on a
 /// thousand silent tasks, creating empty files was most of a run's own cost) and flushed and
 /// closed when it finishes. Names become file names through
-/// [`sanitize_file_name`]. Errors writing a log do not stop the run; the first one is kept for
-/// [`LogFiles::error`].
+/// [`sanitize_file_name`]. Errors writing a log do not stop the run: the first one is kept for
+/// [`LogFiles::error`], and each task's first one for [`LogFiles::task_error`] (that task's
+/// file is not written again: its log is incomplete, and whoever ends the run must say so).
 ///
 /// ```
 /// use std::sync::Arc;
@@ -60,6 +61,8 @@ struct LogState {
     paths: HashMap<TaskId, PathBuf>,
     open: HashMap<TaskId, BufWriter<File>>,
     error: Option<String>,
+    /// Each task's first write error.
+    failed: HashMap<TaskId, String>,
 }
 
 impl LogFiles {
@@ -98,6 +101,59 @@ impl LogFiles {
         self.inner.state.lock().error.clone()
     }
 
+    /// The first error met writing this task's log (`path: error`), if any.
+    pub fn task_error(&self, id: TaskId) -> Option<String> {
+        self.inner.state.lock().failed.get(&id).cloned()
+    }
+
+    /// Every task whose log could not be written whole, with its first error.
+    pub fn task_errors(&self) -> Vec<(TaskId, String)> {
+        let mut all: Vec<_> = self
+            .inner
+            .state
+            .lock()
+            .failed
+            .iter()
+            .map(|(id, e)| (*id, e.clone()))
+            .collect();
+        all.sort();
+        all
+    }
+
+    /// Flushes and closes the log of the task named `name` now (before its end event), and
+    /// says whether it was written whole: `Err` with the first error if not. A task's body calls
+    /// it when its command has ended, so that a log it could not write fails the task.
+    pub fn close_named(&self, name: &str) -> Result<(), String> {
+        let mut state = self.inner.state.lock();
+        let state = &mut *state;
+        let ids: Vec<TaskId> = state
+            .open
+            .keys()
+            .chain(state.failed.keys())
+            .copied()
+            .filter(|id| display_name(&*self.inner.names, *id) == name)
+            .collect();
+        for id in ids {
+            if let Some(mut w) = state.open.remove(&id)
+                && let Err(e) = w.flush()
+            {
+                Self::failed(state, id, &e);
+            }
+            if let Some(e) = state.failed.get(&id) {
+                return Err(e.clone());
+            }
+        }
+        Ok(())
+    }
+
+    fn failed(state: &mut LogState, id: TaskId, e: &io::Error) {
+        let path = state.paths.get(&id).cloned().unwrap_or_default();
+        let text = format!("{}: {e}", path.display());
+        state.error.get_or_insert_with(|| text.clone());
+        state.failed.entry(id).or_insert(text);
+        state.open.remove(&id);
+    }
+
     fn open<'a>(&self, state: &'a mut LogState, id: TaskId) -> Option<&'a mut BufWriter<File>> {
         match state.open.entry(id) {
             std::collections::hash_map::Entry::Occupied(e) => Some(e.into_mut()),
@@ -109,9 +165,9 @@ impl LogFiles {
                         Some(slot.insert(BufWriter::new(file)))
                     }
                     Err(e) => {
-                        state
-                            .error
-                            .get_or_insert_with(|| format!("{}: {e}", path.display()));
+                        let text = format!("{}: {e}", path.display());
+                        state.error.get_or_insert_with(|| text.clone());
+                        state.failed.entry(id).or_insert(text);
                         None
                     }
                 }
@@ -126,6 +182,8 @@ impl Observer for LogFiles {
         let state = &mut *state;
         let result = match event {
             Event::Wanted { .. } | Event::Started { .. } => Ok(()),
+            // A log that failed once stays incomplete: it is not written again.
+            Event::Output { id, .. } if state.failed.contains_key(id) => Ok(()),
             Event::Output { id, line, .. } => match self.open(state, *id) {
                 Some(w) => w
                     .write_all(line.as_bytes())
@@ -138,10 +196,7 @@ impl Observer for LogFiles {
             },
         };
         if let Err(e) = result {
-            let path = state.paths.get(&event.id()).cloned().unwrap_or_default();
-            state
-                .error
-                .get_or_insert_with(|| format!("{}: {e}", path.display()));
+            Self::failed(state, event.id(), &e);
         }
     }
 }

@@ -9,7 +9,8 @@
 //! | observer | for |
 //! |---|---|
 //! | [`PlainObserver`] | pipes, CI logs: one line when a task starts and one when it ends |
-//! | [`LiveObserver`] | terminals: finished lines above a redrawn region of running tasks |
+//! | [`StreamObserver`] | tasks' own output: prefixed lines, grouped blocks or passed through |
+//! | [`LiveObserver`] | terminals: finished lines above a redrawn region of running tasks, each with its last line |
 //! | [`LogFiles`] | one `<name>.log` per task in a run directory ([`run_dir`]) |
 //! | [`JsonReport`] | `--output json`: one JSON document at the end |
 //!
@@ -36,8 +37,12 @@ pub mod live;
 mod logs;
 mod names;
 mod plain;
+mod sink;
 pub mod snippet;
+mod stream;
 mod symbols;
+mod tail;
+mod term;
 
 pub use buffer::SharedBuffer;
 pub use json::JsonReport;
@@ -45,5 +50,9 @@ pub use live::LiveObserver;
 pub use logs::{LogFiles, run_dir, run_dir_in, sanitize_file_name};
 pub use names::{NameTable, TaskNames, describe_reason, display_name};
 pub use plain::PlainObserver;
+pub use sink::{Sink, SinkError};
 pub use snippet::{Chunk, snippet};
+pub use stream::{GROUP_BYTES, StreamObserver, StreamStyle};
 pub use symbols::{Mark, Paint};
+pub use tail::{SCREEN_LINE, TailLines, screen_line};
+pub use term::{terminal_size, usable_terminal};

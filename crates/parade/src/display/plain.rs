@@ -12,6 +12,7 @@ use crate::engine::{Event, Observer};
 use super::format::{Finished, Seen, Style};
 use super::logs::LogFiles;
 use super::names::{TaskNames, display_name};
+use super::sink::{Sink, SinkError};
 use super::symbols::{Mark, Paint};
 
 /// Writes `• name` when a task starts and `SYM name (1.23s) SUFFIX - detail` when it ends,
@@ -19,8 +20,9 @@ use super::symbols::{Mark, Paint};
 /// [`snippet`](super::snippet())).
 ///
 /// Every line is written whole, and a task's end line and snippet are written together, so the
-/// output of concurrent tasks never interleaves mid-line. The observer keeps the output lines of
-/// running tasks in memory until they finish.
+/// output of concurrent tasks never interleaves mid-line. Of running tasks' output it keeps only
+/// what a snippet can show ([`SnippetLines`](super::snippet::SnippetLines)). A failed write is
+/// kept for [`error`](PlainObserver::error), and nothing more is written.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -46,26 +48,49 @@ pub struct PlainObserver {
     names: Arc<dyn TaskNames>,
     style: Style,
     logs: Option<LogFiles>,
+    quiet_starts: bool,
+    error: SinkError,
     state: Mutex<PlainState>,
 }
 
 struct PlainState {
-    out: Box<dyn Write + Send>,
+    out: Sink,
     seen: Seen,
 }
 
 impl PlainObserver {
     /// An observer writing to `out`, naming tasks with `names`, without colours.
     pub fn new(out: impl Write + Send + 'static, names: Arc<dyn TaskNames>) -> Self {
+        let (out, error) = Sink::new(out);
         Self {
             names,
             style: Style::default(),
             logs: None,
+            quiet_starts: false,
+            error,
             state: Mutex::new(PlainState {
-                out: Box::new(out),
+                out,
                 seen: Seen::default(),
             }),
         }
+    }
+
+    /// Whether a failed task's snippet follows its end line (default on; off when its output
+    /// was on screen already). Its log file is named either way.
+    pub fn snippets(mut self, on: bool) -> Self {
+        self.style.snippets = on;
+        self
+    }
+
+    /// Whether `• name` is written when a task starts (default on).
+    pub fn start_lines(mut self, on: bool) -> Self {
+        self.quiet_starts = !on;
+        self
+    }
+
+    /// The first error writing to `out`, shared.
+    pub fn error(&self) -> SinkError {
+        self.error.clone()
     }
 
     /// Colours the marks (for terminals).
@@ -94,11 +119,14 @@ impl Observer for PlainObserver {
         let text = match event {
             Event::Wanted { .. } => return,
             Event::Output { id, line, .. } => {
-                state.seen.lines.entry(*id).or_default().push(line.clone());
+                state.seen.line(*id, line, self.style);
                 return;
             }
             Event::Started { id } => {
                 state.seen.started.insert(*id, Instant::now());
+                if self.quiet_starts {
+                    return;
+                }
                 format!(
                     "{} {}\n",
                     self.style.paint.mark(Mark::Running),
@@ -112,19 +140,18 @@ impl Observer for PlainObserver {
                 reason,
             } => {
                 let ran = state.seen.started.remove(id).is_some();
-                let lines = state.seen.lines.remove(id).unwrap_or_default();
                 Finished {
                     id: *id,
                     state: *task_state,
                     reason: reason.as_ref(),
                     duration: ran.then_some(*duration),
-                    lines: &lines,
+                    seen: &mut state.seen,
                     log: self.logs.as_ref().and_then(|l| l.path(*id)),
                 }
                 .render(&*self.names, self.style)
             }
         };
-        // An observer cannot report a failed write; a closed pipe must not stop the run.
+        // A sink keeps its first error for `error()`; a closed pipe must not stop the run.
         let _ = state.out.write_all(text.as_bytes());
         let _ = state.out.flush();
     }

@@ -74,40 +74,179 @@ pub fn has_keyword(line: &str) -> bool {
 /// assert_eq!((around[0].start, around[0].end), (3, 7));
 /// ```
 pub fn snippet<S: AsRef<str>>(lines: &[S], failed: bool, full: bool) -> Vec<Chunk> {
-    let chunk = |start: usize, end: usize| Chunk {
-        start: start + 1,
-        end: end + 1,
-        lines: lines[start..=end]
-            .iter()
-            .map(|l| l.as_ref().to_owned())
-            .collect(),
-    };
-    if lines.is_empty() {
-        return Vec::new();
+    let mut collect = SnippetLines::new(Limits::none().full(full));
+    for line in lines {
+        collect.push(line.as_ref());
     }
-    let last = lines.len() - 1;
-    if failed && full {
-        return vec![chunk(0, last)];
-    }
-    let mut ranges: Vec<(usize, usize)> = Vec::new();
-    for (i, line) in lines.iter().enumerate() {
-        if !has_keyword(line.as_ref()) {
-            continue;
+    collect.finish(failed)
+}
+
+/// How much a [`SnippetLines`] keeps. The default bounds it for lines that arrive without end.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Most lines kept in keyword chunks; later keyword lines are only counted.
+    pub keyword_lines: usize,
+    /// With `full`: most bytes of the whole output kept (its last lines).
+    pub full_bytes: usize,
+    /// Keep the whole output for a failure (`--full-log`).
+    pub full: bool,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            keyword_lines: 400,
+            full_bytes: 1 << 20,
+            full: false,
         }
-        let (start, end) = (i.saturating_sub(CONTEXT), (i + CONTEXT).min(last));
-        match ranges.last_mut() {
-            // Lines come in order, so a new range can only touch the last one.
-            Some(prev) if start <= prev.1 + 1 => prev.1 = prev.1.max(end),
-            _ => ranges.push((start, end)),
+    }
+}
+
+impl Limits {
+    /// No bounds at all (for output already in memory).
+    pub fn none() -> Self {
+        Self {
+            keyword_lines: usize::MAX,
+            full_bytes: usize::MAX,
+            full: false,
         }
     }
-    if !ranges.is_empty() {
-        return ranges.into_iter().map(|(s, e)| chunk(s, e)).collect();
+
+    /// Keeps the whole output of a failure (within `full_bytes`).
+    pub fn full(mut self, on: bool) -> Self {
+        self.full = on;
+        self
     }
-    if failed {
-        return vec![chunk(lines.len().saturating_sub(TAIL), last)];
+}
+
+/// The [`snippet`] rule applied to lines as they arrive, keeping only what the snippet can show:
+/// the chunks around keywords (bounded by [`Limits::keyword_lines`]), the last [`TAIL`] lines,
+/// and with [`Limits::full`] the last [`Limits::full_bytes`] of output. Lines are cut to
+/// [`SCREEN_LINE`](super::tail::SCREEN_LINE).
+///
+/// ```
+/// use parade::display::snippet::{Limits, SnippetLines};
+/// let mut s = SnippetLines::new(Limits::default());
+/// for i in 1..=1_000_000 {
+///     s.push(&format!("line {i}"));
+/// }
+/// let chunks = s.finish(true);
+/// assert_eq!((chunks[0].start, chunks[0].end), (999_985, 1_000_000));
+/// ```
+#[derive(Clone, Debug)]
+pub struct SnippetLines {
+    limits: Limits,
+    /// Lines seen so far.
+    count: usize,
+    /// The last [`CONTEXT`] lines, for the lines before a keyword.
+    before: std::collections::VecDeque<String>,
+    chunks: Vec<Chunk>,
+    /// Lines still to add to the last chunk after its keyword line.
+    after: usize,
+    kept: usize,
+    tail: super::tail::TailLines,
+    tail_lines: std::collections::VecDeque<String>,
+}
+
+impl SnippetLines {
+    /// An empty collector.
+    pub fn new(limits: Limits) -> Self {
+        Self {
+            limits,
+            count: 0,
+            before: std::collections::VecDeque::with_capacity(CONTEXT + 1),
+            chunks: Vec::new(),
+            after: 0,
+            kept: 0,
+            tail: super::tail::TailLines::new(if limits.full { limits.full_bytes } else { 0 }),
+            tail_lines: std::collections::VecDeque::with_capacity(TAIL + 1),
+        }
     }
-    Vec::new()
+
+    /// Takes the next line.
+    pub fn push(&mut self, line: &str) {
+        let line = super::tail::screen_line(line).into_owned();
+        self.count += 1;
+        let n = self.count;
+        if has_keyword(&line) && self.kept < self.limits.keyword_lines {
+            let start = n.saturating_sub(CONTEXT).max(1);
+            let touching = self.chunks.last().is_some_and(|c| start <= c.end + 1);
+            if !touching {
+                self.chunks.push(Chunk {
+                    start: n - self.before.len(),
+                    end: n - 1,
+                    lines: Vec::new(),
+                });
+                let lines: Vec<String> = self.before.iter().cloned().collect();
+                self.kept += lines.len();
+                if let Some(c) = self.chunks.last_mut() {
+                    c.lines = lines;
+                }
+            } else if let Some(c) = self.chunks.last_mut() {
+                // Fill the gap (at most CONTEXT lines) from the lines just before.
+                let missing = n - 1 - c.end;
+                let skip = self.before.len() - missing;
+                c.lines.extend(self.before.iter().skip(skip).cloned());
+                self.kept += missing;
+                c.end = n - 1;
+            }
+            self.add_to_last(&line);
+            self.after = CONTEXT;
+        } else if self.after > 0 {
+            self.after -= 1;
+            self.add_to_last(&line);
+        }
+        if self.limits.full {
+            self.tail.push(&line);
+        }
+        push_bounded(&mut self.before, line.clone(), CONTEXT);
+        push_bounded(&mut self.tail_lines, line, TAIL);
+    }
+
+    fn add_to_last(&mut self, line: &str) {
+        if let Some(c) = self.chunks.last_mut() {
+            c.lines.push(line.to_owned());
+            c.end = self.count;
+            self.kept += 1;
+        }
+    }
+
+    /// How many lines were pushed.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// The chunks to show for a task that `failed` (or not).
+    pub fn finish(self, failed: bool) -> Vec<Chunk> {
+        if self.count == 0 {
+            return Vec::new();
+        }
+        if failed && self.limits.full {
+            return vec![Chunk {
+                start: self.tail.first_number(),
+                end: self.count,
+                lines: self.tail.lines().map(str::to_owned).collect(),
+            }];
+        }
+        if !self.chunks.is_empty() {
+            return self.chunks;
+        }
+        if failed {
+            return vec![Chunk {
+                start: self.count - self.tail_lines.len() + 1,
+                end: self.count,
+                lines: self.tail_lines.into(),
+            }];
+        }
+        Vec::new()
+    }
+}
+
+fn push_bounded(ring: &mut std::collections::VecDeque<String>, line: String, cap: usize) {
+    if ring.len() == cap {
+        ring.pop_front();
+    }
+    ring.push_back(line);
 }
 
 #[cfg(test)]
@@ -189,6 +328,55 @@ mod tests {
             (full[0].start, full[0].end, full[0].lines.len()),
             (1, 40, 40)
         );
+    }
+
+    /// The batch rule as first written, to check the streaming one against.
+    fn reference(lines: &[String], failed: bool) -> Vec<(usize, usize)> {
+        let last = lines.len().wrapping_sub(1);
+        let mut ranges: Vec<(usize, usize)> = Vec::new();
+        for (i, line) in lines.iter().enumerate() {
+            if has_keyword(line) {
+                let (start, end) = (i.saturating_sub(CONTEXT), (i + CONTEXT).min(last));
+                match ranges.last_mut() {
+                    Some(prev) if start <= prev.1 + 1 => prev.1 = prev.1.max(end),
+                    _ => ranges.push((start, end)),
+                }
+            }
+        }
+        if ranges.is_empty() && failed && !lines.is_empty() {
+            ranges.push((lines.len().saturating_sub(TAIL), last));
+        }
+        ranges.into_iter().map(|(s, e)| (s + 1, e + 1)).collect()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn streaming_matches_the_batch_rule(
+            marks in proptest::collection::vec(0u8..6, 0..60),
+            failed: bool,
+        ) {
+            let lines: Vec<String> = marks
+                .iter()
+                .enumerate()
+                .map(|(i, m)| if *m == 0 { format!("error {i}") } else { format!("line {i}") })
+                .collect();
+            let chunks = snippet(&lines, failed, false);
+            let spans: Vec<_> = chunks.iter().map(|c| (c.start, c.end)).collect();
+            proptest::prop_assert_eq!(&spans, &reference(&lines, failed));
+            for c in &chunks {
+                proptest::prop_assert_eq!(&c.lines[..], &lines[c.start - 1..c.end]);
+            }
+        }
+    }
+
+    #[test]
+    fn bounded_collection_keeps_little_of_endless_problem_lines() {
+        let mut s = SnippetLines::new(Limits::default());
+        for i in 0..100_000 {
+            s.push(&format!("error {i}"));
+        }
+        let kept: usize = s.finish(true).iter().map(|c| c.lines.len()).sum();
+        assert!(kept <= Limits::default().keyword_lines + CONTEXT, "{kept}");
     }
 
     #[test]

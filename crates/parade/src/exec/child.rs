@@ -140,6 +140,7 @@ pub(crate) fn run_child_with<R: Send>(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
+    let merged = merge_stderr(&mut command, spec)?;
     if let Some(dir) = &spec.cwd {
         command.current_dir(dir);
     }
@@ -158,8 +159,17 @@ pub(crate) fn run_child_with<R: Send>(
         }
     };
     let pgid = i32::try_from(child.id()).expect("process ids fit in i32");
-    let stdout = File::from(OwnedFd::from(child.stdout.take().expect("stdout is piped")));
-    let stderr = File::from(OwnedFd::from(child.stderr.take().expect("stderr is piped")));
+    // The parent's copies of the merged pipe's write end must close for end-of-file to come.
+    drop(command);
+    let (stdout, stderr) = match merged {
+        Some(reader) => (File::from(OwnedFd::from(reader)), None),
+        None => (
+            File::from(OwnedFd::from(child.stdout.take().expect("stdout is piped"))),
+            Some(File::from(OwnedFd::from(
+                child.stderr.take().expect("stderr is piped"),
+            ))),
+        ),
+    };
     let (wake_read, wake_write) = match nix::unistd::pipe() {
         Ok((r, w)) => (File::from(r), Arc::new(File::from(w))),
         Err(e) => {
@@ -188,7 +198,10 @@ pub(crate) fn run_child_with<R: Send>(
             grace: options.grace,
             pipes: [
                 Pipe::new(stdout, Stream::Stdout),
-                Pipe::new(stderr, Stream::Stderr),
+                stderr.map_or_else(
+                    || Pipe::closed(Stream::Stderr),
+                    |f| Pipe::new(f, Stream::Stderr),
+                ),
             ],
             status: None,
             stopped: None,
@@ -210,6 +223,25 @@ pub(crate) fn run_child_with<R: Send>(
     })
 }
 
+/// With [`CommandSpec::merge_stderr`], points the command's stdout and stderr at one pipe (so
+/// their lines keep the order the program wrote them) and returns its reading end.
+fn merge_stderr(
+    command: &mut Command,
+    spec: &CommandSpec,
+) -> Result<Option<std::io::PipeReader>, Outcome> {
+    if !spec.merge_stderr {
+        return Ok(None);
+    }
+    let failed = |e: std::io::Error| {
+        Outcome::failed(format!("cannot make a pipe for `{}`: {e}", spec.program))
+    };
+    let (reader, writer) = std::io::pipe().map_err(failed)?;
+    command
+        .stdout(writer.try_clone().map_err(failed)?)
+        .stderr(writer);
+    Ok(Some(reader))
+}
+
 /// What the waiting thread writes to the wake pipe.
 const EXITED: u8 = b'x';
 /// What a cancel writes to the wake pipe.
@@ -226,6 +258,15 @@ impl Pipe {
     fn new(reader: File, stream: Stream) -> Self {
         Self {
             reader: Some(reader),
+            stream,
+            partial: Vec::new(),
+        }
+    }
+
+    /// A pipe already at its end (a stream merged into another).
+    fn closed(stream: Stream) -> Self {
+        Self {
+            reader: None,
             stream,
             partial: Vec::new(),
         }

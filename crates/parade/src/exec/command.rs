@@ -32,6 +32,11 @@ pub struct CommandSpec {
     pub cwd: Option<PathBuf>,
     /// What a cluster scheduler should reserve for it.
     pub resources: Resources,
+    /// Whether the program's standard error goes into the same pipe as its standard output, so
+    /// that the lines of both keep their order (all of them then arrive as
+    /// [`Stream::Stdout`](crate::engine::Stream::Stdout)).
+    #[serde(default)]
+    pub merge_stderr: bool,
 }
 
 impl CommandSpec {
@@ -80,6 +85,19 @@ impl CommandSpec {
     /// Sets what a cluster should reserve for it.
     pub fn resources(mut self, resources: Resources) -> Self {
         self.resources = resources;
+        self
+    }
+
+    /// Sends standard error into the standard output pipe (see
+    /// [`merge_stderr`](Self::merge_stderr)).
+    ///
+    /// ```
+    /// use parade::exec::CommandSpec;
+    /// let spec = CommandSpec::shell(&["sh", "-c"], "echo 1; echo 2 >&2").merge_stderr(true);
+    /// assert!(spec.merge_stderr);
+    /// ```
+    pub fn merge_stderr(mut self, on: bool) -> Self {
+        self.merge_stderr = on;
         self
     }
 

@@ -1,0 +1,257 @@
+//! [`StreamObserver`]: tasks' own output on screen, as go-task's `--output` modes show it:
+//! each line as it comes with its task's name before it ([`StreamStyle::Prefixed`]), each
+//! task's output as one block when it ends ([`StreamStyle::Grouped`]), or the lines as they are
+//! ([`StreamStyle::Raw`], for a run of one task).
+//!
+//! It owns only how output lines are laid out; start and end lines come from the
+//! [`PlainObserver`](super::PlainObserver) beside it. Every line is written whole with one write
+//! under the observer's lock, so two tasks' lines never mix within a line. A grouped block keeps
+//! only the last [`GROUP_BYTES`] of a task's output in memory (the log keeps all of it).
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::engine::{Event, Observer, TaskId};
+
+use super::logs::LogFiles;
+use super::names::{TaskNames, display_name};
+use super::sink::{Sink, SinkError};
+use super::symbols::Paint;
+use super::tail::{TailLines, screen_line};
+
+/// How much of one task's output a grouped block keeps; earlier lines are named as cut.
+pub const GROUP_BYTES: usize = 1 << 20;
+
+/// The widest a name column gets in prefixed output.
+const MAX_PAD: usize = 24;
+
+/// How output lines are laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamStyle {
+    /// `name | line`, as lines come, names padded to one width and coloured.
+    Prefixed,
+    /// A task's lines together when it ends.
+    Grouped,
+    /// The lines as they come, nothing added.
+    Raw,
+}
+
+/// Writes tasks' output lines to `out` (see the [module](self)).
+///
+/// ```
+/// use std::sync::Arc;
+/// use parade::display::{NameTable, SharedBuffer, StreamObserver, StreamStyle};
+/// use parade::engine::{Engine, Outcome, TaskSpec};
+///
+/// let engine = Engine::inline();
+/// let names = Arc::new(NameTable::new());
+/// let out = SharedBuffer::default();
+/// engine.subscribe(StreamObserver::new(out.clone(), names.clone(), StreamStyle::Prefixed));
+/// let t = engine.add(TaskSpec::new(|ctx| { ctx.emit("42"); Outcome::Succeeded })).unwrap();
+/// names.insert(t, "answer");
+/// engine.want([t]).unwrap();
+/// engine.wait_all().unwrap();
+/// assert_eq!(out.contents(), "answer | 42\n");
+/// ```
+pub struct StreamObserver {
+    names: Arc<dyn TaskNames>,
+    style: StreamStyle,
+    paint: Paint,
+    logs: Option<LogFiles>,
+    error: SinkError,
+    state: Mutex<StreamState>,
+}
+
+struct StreamState {
+    out: Sink,
+    pad: usize,
+    groups: HashMap<TaskId, TailLines>,
+    line: Vec<u8>,
+}
+
+/// Colours names cycle through (ANSI SGR): cyan, magenta, blue, green, yellow, bright variants.
+const NAME_COLOURS: [&str; 8] = ["36", "35", "34", "32", "33", "96", "95", "94"];
+
+impl StreamObserver {
+    /// An observer writing `style` output to `out`, without colours.
+    pub fn new(
+        out: impl Write + Send + 'static,
+        names: Arc<dyn TaskNames>,
+        style: StreamStyle,
+    ) -> Self {
+        let (out, error) = Sink::new(out);
+        Self {
+            names,
+            style,
+            paint: Paint::new(false),
+            logs: None,
+            error,
+            state: Mutex::new(StreamState {
+                out,
+                pad: 0,
+                groups: HashMap::new(),
+                line: Vec::new(),
+            }),
+        }
+    }
+
+    /// Colours the name prefixes.
+    pub fn color(mut self, on: bool) -> Self {
+        self.paint = Paint::new(on);
+        self
+    }
+
+    /// Names the log file where a grouped block was cut.
+    pub fn log_files(mut self, logs: LogFiles) -> Self {
+        self.logs = Some(logs);
+        self
+    }
+
+    /// The first error writing to `out`, shared.
+    pub fn error(&self) -> SinkError {
+        self.error.clone()
+    }
+
+    fn prefix(&self, id: TaskId, pad: usize, into: &mut Vec<u8>) {
+        let name = display_name(&*self.names, id);
+        let width = name.chars().count();
+        let spaces = pad.saturating_sub(width);
+        if self.paint.color() {
+            let colour = NAME_COLOURS[id.index() % NAME_COLOURS.len()];
+            let _ = write!(into, "\x1b[{colour}m{name}\x1b[0m");
+        } else {
+            into.extend_from_slice(name.as_bytes());
+        }
+        into.resize(into.len() + spaces, b' ');
+        into.extend_from_slice(b" | ");
+    }
+}
+
+impl Observer for StreamObserver {
+    fn on_event(&self, event: &Event) {
+        let mut state = self.state.lock();
+        let state = &mut *state;
+        match event {
+            Event::Wanted { id } if self.style == StreamStyle::Prefixed => {
+                let width = display_name(&*self.names, *id).chars().count();
+                state.pad = state.pad.max(width.min(MAX_PAD));
+            }
+            Event::Output { id, line, .. } => match self.style {
+                StreamStyle::Grouped => state
+                    .groups
+                    .entry(*id)
+                    .or_insert_with(|| TailLines::new(GROUP_BYTES))
+                    .push(line),
+                StreamStyle::Prefixed | StreamStyle::Raw => {
+                    let mut buf = std::mem::take(&mut state.line);
+                    buf.clear();
+                    if self.style == StreamStyle::Prefixed {
+                        self.prefix(*id, state.pad, &mut buf);
+                    }
+                    buf.extend_from_slice(screen_line(line).as_bytes());
+                    buf.push(b'\n');
+                    let _ = state.out.write_all(&buf);
+                    let _ = state.out.flush();
+                    state.line = buf;
+                }
+            },
+            Event::Finished { id, .. } => {
+                let Some(group) = state.groups.remove(id) else {
+                    return;
+                };
+                let mut block = Vec::new();
+                if group.dropped() > 0 {
+                    let log = self
+                        .logs
+                        .as_ref()
+                        .and_then(|l| l.path(*id))
+                        .map(|p| format!(" (all of it in {})", p.display()))
+                        .unwrap_or_default();
+                    let _ = writeln!(
+                        block,
+                        "{}",
+                        self.paint.dim(&format!(
+                            "… {} earlier lines of {} not shown{log}",
+                            group.dropped(),
+                            display_name(&*self.names, *id)
+                        ))
+                    );
+                }
+                for line in group.lines() {
+                    block.extend_from_slice(line.as_bytes());
+                    block.push(b'\n');
+                }
+                let _ = state.out.write_all(&block);
+                let _ = state.out.flush();
+            }
+            Event::Wanted { .. } | Event::Started { .. } => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::display::{NameTable, SharedBuffer};
+    use crate::engine::{Engine, Outcome, TaskSpec};
+
+    fn run(style: StreamStyle) -> String {
+        let engine = Engine::new();
+        let names = Arc::new(NameTable::new());
+        let out = SharedBuffer::default();
+        engine.subscribe(StreamObserver::new(out.clone(), names.clone(), style));
+        let mut ids = Vec::new();
+        for n in 0..4 {
+            let id = engine
+                .add(TaskSpec::new(move |ctx| {
+                    for i in 0..200 {
+                        ctx.emit(format!("task{n} line {i} {}", "x".repeat(i)));
+                    }
+                    Outcome::Succeeded
+                }))
+                .unwrap();
+            names.insert(
+                id,
+                if n == 0 {
+                    "a".into()
+                } else {
+                    format!("task{n}")
+                },
+            );
+            ids.push(id);
+        }
+        engine.want(ids).unwrap();
+        engine.wait_all().unwrap();
+        out.contents()
+    }
+
+    #[test]
+    fn prefixed_lines_are_whole_and_aligned() {
+        let text = run(StreamStyle::Prefixed);
+        assert_eq!(text.lines().count(), 800);
+        for line in text.lines() {
+            let (name, rest) = line.split_once(" | ").unwrap();
+            let task = rest.split(' ').next().unwrap();
+            assert_eq!(name.trim_end(), if task == "task0" { "a" } else { task });
+            assert_eq!(name.len(), 5, "{line}");
+            let i: usize = rest.split(' ').nth(2).unwrap().parse().unwrap();
+            assert_eq!(rest.split(' ').nth(3).unwrap(), "x".repeat(i));
+        }
+    }
+
+    #[test]
+    fn grouped_blocks_hold_one_task_each() {
+        let text = run(StreamStyle::Grouped);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 800);
+        for block in lines.chunks(200) {
+            let task = block[0].split(' ').next().unwrap();
+            for (i, line) in block.iter().enumerate() {
+                assert!(line.starts_with(&format!("{task} line {i} ")), "{line}");
+            }
+        }
+    }
+}

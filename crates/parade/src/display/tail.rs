@@ -1,0 +1,130 @@
+//! [`TailLines`]: the last lines of a task's output, within a byte budget, and [`screen_line`]:
+//! a line cut to what a screen should show.
+//!
+//! Observers that show a task's output after the fact (grouped blocks, `--full-log`) keep it
+//! here instead of in an ever-growing `Vec`, so what parade holds does not grow with what tasks
+//! print: the log file keeps every line whole.
+
+use std::collections::VecDeque;
+
+/// How many bytes of one line a screen shows; the rest is cut (the log keeps it whole).
+pub const SCREEN_LINE: usize = 4096;
+
+/// The last lines pushed, at most `budget` bytes of them (lines are cut to [`SCREEN_LINE`] first),
+/// and how many earlier lines were dropped to stay within it.
+///
+/// ```
+/// use parade::display::TailLines;
+/// let mut tail = TailLines::new(11); // bytes, a newline counted per line
+/// for line in ["one", "two", "three", "four"] {
+///     tail.push(line);
+/// }
+/// assert_eq!(tail.lines().collect::<Vec<_>>(), ["three", "four"]);
+/// assert_eq!((tail.dropped(), tail.total()), (2, 4));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct TailLines {
+    budget: usize,
+    bytes: usize,
+    lines: VecDeque<String>,
+    total: usize,
+}
+
+impl TailLines {
+    /// An empty tail keeping at most `budget` bytes of lines (always at least the last line).
+    pub fn new(budget: usize) -> Self {
+        Self {
+            budget,
+            ..Self::default()
+        }
+    }
+
+    /// Adds a line, dropping the oldest ones beyond the budget.
+    pub fn push(&mut self, line: &str) {
+        let line = screen_line(line).into_owned();
+        self.total += 1;
+        self.bytes += line.len() + 1;
+        self.lines.push_back(line);
+        while self.bytes > self.budget && self.lines.len() > 1 {
+            if let Some(old) = self.lines.pop_front() {
+                self.bytes -= old.len() + 1;
+            }
+        }
+    }
+
+    /// The lines kept, oldest first.
+    pub fn lines(&self) -> impl Iterator<Item = &str> {
+        self.lines.iter().map(String::as_str)
+    }
+
+    /// How many lines were pushed in all.
+    pub fn total(&self) -> usize {
+        self.total
+    }
+
+    /// How many of the first lines were dropped.
+    pub fn dropped(&self) -> usize {
+        self.total - self.lines.len()
+    }
+
+    /// The line number (from 1) of the first line kept.
+    pub fn first_number(&self) -> usize {
+        self.dropped() + 1
+    }
+
+    /// Whether nothing was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+}
+
+/// `line`, or its first [`SCREEN_LINE`] bytes followed by `… (N bytes cut)`; a `\r` progress
+/// redraw shows its last state (what a terminal would show).
+///
+/// ```
+/// use parade::display::screen_line;
+/// assert_eq!(screen_line("short"), "short");
+/// assert_eq!(screen_line("10%\r50%\r100%"), "100%");
+/// let long = "x".repeat(5000);
+/// assert!(screen_line(&long).ends_with("… (904 bytes cut)"));
+/// ```
+pub fn screen_line(line: &str) -> std::borrow::Cow<'_, str> {
+    let line = match line.trim_end_matches('\r').rsplit_once('\r') {
+        Some((_, last)) => last,
+        None => line,
+    };
+    if line.len() <= SCREEN_LINE {
+        return line.into();
+    }
+    let mut cut = SCREEN_LINE;
+    while !line.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}… ({} bytes cut)", &line[..cut], line.len() - cut).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_bounds_what_is_kept_whatever_is_pushed() {
+        let mut tail = TailLines::new(1000);
+        for i in 0..100_000 {
+            tail.push(&format!("line {i}"));
+        }
+        assert!(tail.lines().map(|l| l.len() + 1).sum::<usize>() <= 1000);
+        assert_eq!(tail.lines().last(), Some("line 99999"));
+        assert_eq!(tail.total(), 100_000);
+        assert_eq!(tail.first_number() + tail.lines().count() - 1, 100_000);
+    }
+
+    #[test]
+    fn one_huge_line_is_cut_and_still_kept() {
+        let mut tail = TailLines::new(10);
+        tail.push(&"é".repeat(10_000));
+        let kept: Vec<_> = tail.lines().collect();
+        assert_eq!(kept.len(), 1);
+        assert!(kept[0].len() < SCREEN_LINE + 40);
+    }
+}
