@@ -143,3 +143,99 @@ run = "true"
         "{shown}"
     );
 }
+
+/// `parade ARGS` in a pseudo-terminal of `cols`×`rows` with `env`: its exit code and every byte
+/// it wrote.
+fn in_pty(p: &Project, args: &[&str], cols: u16, rows: u16, env: &[(&str, &str)]) -> (i32, String) {
+    let pty = openpty(
+        Some(&Winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        }),
+        None,
+    )
+    .unwrap();
+    let mut cmd = p.spawn_parade(args);
+    cmd.env("TERM", "xterm")
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(pty.slave.try_clone().unwrap()))
+        .stderr(Stdio::from(pty.slave));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    drop(cmd);
+    let mut master = std::fs::File::from(pty.master);
+    let mut bytes = Vec::new();
+    let _ = master.read_to_end(&mut bytes);
+    let status = child.wait().unwrap();
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
+}
+
+const SLOW: &str = r#"
+[task.slow]
+run = "echo step one; sleep 1.5; echo step two"
+
+[task.quick]
+run = "echo quick done"
+"#;
+
+#[test]
+fn running_tasks_show_their_last_line_and_a_success_its_output() {
+    let p = Project::new(SLOW);
+    let (code, bytes) = in_pty(&p, &["run", "slow", "quick"], 100, 30, &[]);
+    assert_eq!(code, 0, "{bytes}");
+    // A region row: `⠋ slow   1.2s  step one`.
+    let row = bytes.split(['\n', '\r']).any(|seg| {
+        seg.split_once("slow ").is_some_and(|(_, rest)| {
+            let rest = rest.trim_start();
+            let secs = rest.split_once("s  ").map(|(t, last)| (t, last));
+            secs.is_some_and(|(t, last)| t.parse::<f64>().is_ok() && last.starts_with("step one"))
+        })
+    });
+    assert!(row, "no region row with the last line:\n{bytes:?}");
+    let screen = screen(bytes.as_bytes());
+    let at = screen.iter().position(|l| l.starts_with("✓ slow")).unwrap();
+    assert_eq!(
+        screen[at + 1..at + 3],
+        ["  step one", "  step two"],
+        "{screen:#?}"
+    );
+}
+
+#[test]
+fn a_terminal_of_zero_size_gets_plain_lines() {
+    let p = Project::new(SLOW);
+    let (code, bytes) = in_pty(&p, &["run", "slow", "quick", "--color", "never"], 0, 0, &[]);
+    assert_eq!(code, 0, "{bytes}");
+    assert!(
+        !bytes.contains("\x1b[?25l"),
+        "the live display ran: {bytes:?}"
+    );
+    assert!(bytes.contains("slow  | step two"), "{bytes:?}");
+    // Asked for by name, it falls back too.
+    let args = [
+        "run", "slow", "quick", "--output", "live", "--color", "never",
+    ];
+    let (_, bytes) = in_pty(&p, &args, 0, 0, &[]);
+    assert!(!bytes.contains("\x1b[?25l"), "{bytes:?}");
+    assert!(bytes.contains("quick | quick done"), "{bytes:?}");
+}
+
+#[test]
+fn a_dumb_terminal_gets_no_colours() {
+    let p = Project::new(SLOW);
+    let (_, coloured) = in_pty(&p, &["run", "quick", "slow"], 100, 30, &[]);
+    assert!(coloured.contains("\x1b[1;32m✓"), "{coloured:?}");
+    let (_, dumb) = in_pty(&p, &["run", "quick", "slow"], 100, 30, &[("TERM", "dumb")]);
+    assert!(!dumb.contains("\x1b[1;32m"), "{dumb:?}");
+    let (_, no) = in_pty(&p, &["run", "quick", "slow"], 100, 30, &[("NO_COLOR", "1")]);
+    assert!(!no.contains("\x1b[1;32m"), "{no:?}");
+}

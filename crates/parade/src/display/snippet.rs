@@ -47,15 +47,17 @@ pub struct Chunk {
 /// assert!(!has_keyword("3 errors"));
 /// ```
 pub fn has_keyword(line: &str) -> bool {
-    let lower = line.to_ascii_lowercase();
-    let bytes = lower.as_bytes();
+    // Compared in place, without a lowercased copy: this runs on every line a task prints.
+    let bytes = line.as_bytes();
     let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     KEYWORDS.iter().any(|kw| {
-        lower.match_indices(kw).any(|(at, _)| {
-            let before = at.checked_sub(1).map(|i| bytes[i]);
-            let after = bytes.get(at + kw.len()).copied();
-            !before.is_some_and(is_word) && !after.is_some_and(is_word)
-        })
+        let kw = kw.as_bytes();
+        bytes.len() >= kw.len()
+            && (0..=bytes.len() - kw.len()).any(|at| {
+                bytes[at..at + kw.len()].eq_ignore_ascii_case(kw)
+                    && !at.checked_sub(1).is_some_and(|i| is_word(bytes[i]))
+                    && !bytes.get(at + kw.len()).copied().is_some_and(is_word)
+            })
     })
 }
 
@@ -138,8 +140,6 @@ pub struct SnippetLines {
     limits: Limits,
     /// Lines seen so far.
     count: usize,
-    /// The last [`CONTEXT`] lines, for the lines before a keyword.
-    before: std::collections::VecDeque<String>,
     chunks: Vec<Chunk>,
     /// Lines still to add to the last chunk after its keyword line.
     after: usize,
@@ -154,7 +154,6 @@ impl SnippetLines {
         Self {
             limits,
             count: 0,
-            before: std::collections::VecDeque::with_capacity(CONTEXT + 1),
             chunks: Vec::new(),
             after: 0,
             kept: 0,
@@ -169,26 +168,32 @@ impl SnippetLines {
         self.count += 1;
         let n = self.count;
         if has_keyword(&line) && self.kept < self.limits.keyword_lines {
+            // The lines just before this one are the tail's last (TAIL >= CONTEXT).
+            let before = self.tail_lines.len().min(CONTEXT);
+            let recent = |skip: usize| {
+                let from = self.tail_lines.len() - before + skip;
+                self.tail_lines.range(from..).cloned().collect::<Vec<_>>()
+            };
             let start = n.saturating_sub(CONTEXT).max(1);
             let touching = self.chunks.last().is_some_and(|c| start <= c.end + 1);
-            if !touching {
-                self.chunks.push(Chunk {
-                    start: n - self.before.len(),
-                    end: n - 1,
-                    lines: Vec::new(),
-                });
-                let lines: Vec<String> = self.before.iter().cloned().collect();
-                self.kept += lines.len();
-                if let Some(c) = self.chunks.last_mut() {
-                    c.lines = lines;
-                }
-            } else if let Some(c) = self.chunks.last_mut() {
+            if touching {
                 // Fill the gap (at most CONTEXT lines) from the lines just before.
-                let missing = n - 1 - c.end;
-                let skip = self.before.len() - missing;
-                c.lines.extend(self.before.iter().skip(skip).cloned());
+                let last_end = self.chunks.last().map_or(0, |c| c.end);
+                let missing = n - 1 - last_end;
+                let lines = recent(before - missing);
+                if let Some(c) = self.chunks.last_mut() {
+                    c.lines.extend(lines);
+                    c.end = n - 1;
+                }
                 self.kept += missing;
-                c.end = n - 1;
+            } else {
+                let lines = recent(0);
+                self.kept += lines.len();
+                self.chunks.push(Chunk {
+                    start: n - before,
+                    end: n - 1,
+                    lines,
+                });
             }
             self.add_to_last(&line);
             self.after = CONTEXT;
@@ -199,7 +204,6 @@ impl SnippetLines {
         if self.limits.full {
             self.tail.push(&line);
         }
-        push_bounded(&mut self.before, line.clone(), CONTEXT);
         push_bounded(&mut self.tail_lines, line, TAIL);
     }
 
