@@ -196,7 +196,7 @@ fn running_tasks_show_their_last_line_and_a_success_its_output() {
     let row = bytes.split(['\n', '\r']).any(|seg| {
         seg.split_once("slow ").is_some_and(|(_, rest)| {
             let rest = rest.trim_start();
-            let secs = rest.split_once("s  ").map(|(t, last)| (t, last));
+            let secs = rest.split_once("s  ");
             secs.is_some_and(|(t, last)| t.parse::<f64>().is_ok() && last.starts_with("step one"))
         })
     });
