@@ -3,9 +3,16 @@
 //!
 //! The flow runs procs on threads; each task's proc submits its command with
 //! [`SlurmExecutor::run_one`] and waits for it, so the flow's parallel limit is the number of
-//! jobs in flight. A cancel (Ctrl-C) runs `scancel --name` for the task's job. When the job
-//! has ended, its output files become the task's output lines (logs, display).
+//! jobs in flight. A cancel (Ctrl-C) cancels the task's job (by id, through the executor: jobs
+//! of other runs that share its name are left alone). When the job has ended, its output files
+//! become the task's output lines (logs, display).
+//!
+//! A job is named after the task file (the run id) and the task's full name ([`job_name`]
+//! keeps distinct names apart), and carries the hash of its command, environment and
+//! resources ([`job_identity`](parade::exec::slurm::job_identity)): a run started again after
+//! an interruption adopts a queued or running job only when both match.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use parade::engine::{Outcome, Stream, TaskContext};
@@ -34,28 +41,26 @@ impl Slurm {
 
     /// Runs `spec` for task `name` as one Slurm job and waits for it.
     /// A task's timeout becomes the job's `--time` (whole minutes, rounded up) unless its
-    /// resources give one.
+    /// resources give one. The result file the task writes (`PARADE_RESULT`) is removed when
+    /// its job is submitted, and kept when a job of an earlier run (same task, same command)
+    /// is adopted, so that a result that job wrote before the restart is read.
     pub fn run(&self, name: &str, mut spec: CommandSpec, ctx: &TaskContext) -> Outcome {
         if spec.resources.time.is_none()
             && let Some(limit) = ctx.timeout()
         {
             spec.resources.time = Some(limit.as_secs().div_ceil(60).max(1).to_string());
         }
-        let key: String = name
-            .chars()
-            .map(|c| if c.is_whitespace() { '_' } else { c })
-            .collect();
         let config = self.executor.config();
-        let job = job_name(&config.run_id, &key);
-        let scancel = config.command("scancel");
-        ctx.on_cancel(move || {
-            let _ = std::process::Command::new(&scancel)
-                .arg(format!("--name={job}"))
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .status();
-        });
-        let end = self.executor.run_one(&key, spec);
+        let job = job_name(&config.run_id, name);
+        let executor = self.executor.clone();
+        ctx.on_cancel(move || executor.cancel_named(&job));
+        let stale: Vec<PathBuf> = spec
+            .env
+            .iter()
+            .filter(|(k, _)| k == "PARADE_RESULT")
+            .map(|(_, v)| PathBuf::from(v))
+            .collect();
+        let end = self.executor.run_one_with_stale(name, spec, stale);
         if let Some(files) = &end.files {
             for (path, stream) in [
                 (&files.stdout, Stream::Stdout),

@@ -1,13 +1,14 @@
 //! [`SlurmBatch`]: a graph of commands handed to Slurm at once, each job held by Slurm with
 //! `--dependency=afterok:…` until the jobs it needs have succeeded.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crossbeam_channel::unbounded;
 
 use super::SlurmExecutor;
 use super::executor::{JobEnd, Sink, Submission};
-use super::names::job_name;
+use super::names::{job_identity, job_name};
 use crate::engine::Outcome;
 use crate::exec::CommandSpec;
 
@@ -26,6 +27,7 @@ struct Node {
     key: String,
     spec: CommandSpec,
     after: Vec<usize>,
+    stale: Vec<PathBuf>,
 }
 
 /// A whole graph of commands queued on Slurm in one go: every job is submitted at once, and
@@ -62,14 +64,29 @@ impl SlurmBatch {
         Self::default()
     }
 
-    /// Adds a command, named `key` within the run (its job is `parade-<run id>-<key>`), that
-    /// runs after every node of `after` succeeded.
+    /// Adds a command, named `key` within the run (its job is `parade-<run id>-<key>`, see
+    /// [`job_name`]), that runs after every node of `after` succeeded.
     pub fn add(&mut self, key: &str, spec: CommandSpec, after: &[BatchNode]) -> BatchNode {
+        self.add_with_stale(key, spec, after, Vec::new())
+    }
+
+    /// [`add`](Self::add), with files the command writes (such as a result file) that an
+    /// earlier job may have left: they are removed when the job is submitted, and kept when a
+    /// queued or running job of the same key and command is adopted instead (after a restart),
+    /// since they may already hold what that job wrote.
+    pub fn add_with_stale(
+        &mut self,
+        key: &str,
+        spec: CommandSpec,
+        after: &[BatchNode],
+        stale: Vec<PathBuf>,
+    ) -> BatchNode {
         let node = BatchNode(self.nodes.len());
         self.nodes.push(Node {
             key: key.to_owned(),
             spec,
             after: after.iter().map(|n| n.0).collect(),
+            stale,
         });
         node
     }
@@ -95,6 +112,8 @@ impl SlurmBatch {
             .enumerate()
             .map(|(i, node)| Submission {
                 name: job_name(&run_id, &node.key),
+                identity: job_identity(&node.key, &node.spec),
+                stale: node.stale,
                 label: format!("batch node `{}`", node.key),
                 spec: node.spec,
                 after: node.after,
@@ -134,6 +153,7 @@ impl BatchRun {
                     job: None,
                     files: None,
                     duration: Duration::ZERO,
+                    adopted: false,
                 })
             })
             .collect()
@@ -144,8 +164,15 @@ impl SlurmExecutor {
     /// Submits one command as job `parade-<run id>-<key>` and waits until it ends, outside any
     /// engine (template jobs use it).
     pub fn run_one(&self, key: &str, spec: CommandSpec) -> JobEnd {
+        self.run_one_with_stale(key, spec, Vec::new())
+    }
+
+    /// [`run_one`](Self::run_one), with the files of
+    /// [`SlurmBatch::add_with_stale`]: removed when the job is submitted, kept when a running
+    /// job of an earlier run is adopted.
+    pub fn run_one_with_stale(&self, key: &str, spec: CommandSpec, stale: Vec<PathBuf>) -> JobEnd {
         let mut batch = SlurmBatch::new();
-        batch.add(key, spec, &[]);
+        batch.add_with_stale(key, spec, &[], stale);
         batch.submit(self).wait().remove(0)
     }
 }
