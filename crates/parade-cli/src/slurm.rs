@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use parade::engine::{Outcome, Stream, TaskContext};
 use parade::exec::CommandSpec;
-use parade::exec::slurm::{SlurmConfig, SlurmExecutor, job_name};
+use parade::exec::slurm::{JobOptions, SlurmConfig, SlurmExecutor, job_identity, job_name};
 
 /// The Slurm side of a run: the executor. A task's job is named after the task file and the
 /// task, so a run started again after an interruption finds a job of the same task that is
@@ -41,9 +41,14 @@ impl Slurm {
 
     /// Runs `spec` for task `name` as one Slurm job and waits for it.
     /// A task's timeout becomes the job's `--time` (whole minutes, rounded up) unless its
-    /// resources give one. The result file the task writes (`PARADE_RESULT`) is removed when
-    /// its job is submitted, and kept when a job of an earlier run (same task, same command)
-    /// is adopted, so that a result that job wrote before the restart is read.
+    /// resources give one.
+    ///
+    /// The job's identity leaves out the per-run paths (`PARADE_RESULT`,
+    /// `PARADE_RESULTS_DIR`: each run has its own log directory), so a run started again adopts
+    /// a job of the same task and command. The job writes its result to a file of its own in
+    /// the Slurm work directory (named after the job and its identity), removed when a job is
+    /// submitted and kept when one is adopted, and copied to this run's `PARADE_RESULT` when it
+    /// ends: a result the job wrote before a restart is read.
     pub fn run(&self, name: &str, mut spec: CommandSpec, ctx: &TaskContext) -> Outcome {
         if spec.resources.time.is_none()
             && let Some(limit) = ctx.timeout()
@@ -52,15 +57,46 @@ impl Slurm {
         }
         let config = self.executor.config();
         let job = job_name(&config.run_id, name);
-        let executor = self.executor.clone();
-        ctx.on_cancel(move || executor.cancel_named(&job));
-        let stale: Vec<PathBuf> = spec
+        let mut steady = spec.clone();
+        steady
             .env
-            .iter()
-            .filter(|(k, _)| k == "PARADE_RESULT")
-            .map(|(_, v)| PathBuf::from(v))
-            .collect();
-        let end = self.executor.run_one_with_stale(name, spec, stale);
+            .retain(|(k, _)| !PER_RUN_ENV.contains(&k.as_str()));
+        let identity = job_identity(name, &steady);
+        let work =
+            std::path::absolute(&config.work_dir).unwrap_or_else(|_| config.work_dir.clone());
+        let job_result = work.join(format!("{job}.{identity}.result"));
+        let mut run_result = None;
+        for (k, v) in &mut spec.env {
+            if k == "PARADE_RESULT" {
+                run_result = Some(PathBuf::from(std::mem::replace(
+                    v,
+                    job_result.to_string_lossy().into_owned(),
+                )));
+            }
+        }
+        let executor = self.executor.clone();
+        let cancelled = job.clone();
+        ctx.on_cancel(move || executor.cancel_named(&cancelled));
+        let options = JobOptions {
+            identity: Some(identity),
+            stale: vec![job_result.clone()],
+        };
+        let end = self.executor.run_one_with(name, spec, options);
+        if let Some(to) = run_result
+            && job_result.exists()
+        {
+            // Where run_task_with looks for it; a failed copy leaves the task without result
+            // and says so in its log.
+            if let Err(e) = std::fs::copy(&job_result, &to) {
+                ctx.emit_from(
+                    Stream::Stderr,
+                    format!(
+                        "parade: cannot copy the result of job {job} from {}: {e}",
+                        job_result.display()
+                    ),
+                );
+            }
+        }
         if let Some(files) = &end.files {
             for (path, stream) in [
                 (&files.stdout, Stream::Stdout),
@@ -76,3 +112,6 @@ impl Slurm {
         end.outcome
     }
 }
+
+/// Variables whose values differ from run to run without changing what the task does.
+const PER_RUN_ENV: [&str; 2] = ["PARADE_RESULT", "PARADE_RESULTS_DIR"];

@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use parade::engine::{Engine, Event, Outcome, Reason, Stream, TaskSpec, TaskState, TaskStatus};
-use parade::exec::slurm::{SlurmBatch, SlurmConfig, SlurmExecutor, job_identity, job_name};
+use parade::exec::slurm::{
+    JobOptions, SlurmBatch, SlurmConfig, SlurmExecutor, job_identity, job_name,
+};
 use parade::exec::{CommandJob, CommandSpec};
 
 /// A directory of fake Slurm commands. Jobs live as `jobs/<id>` files holding one squeue line
@@ -463,7 +465,13 @@ fn an_adopted_job_keeps_the_result_it_wrote_and_a_new_one_starts_clean() {
     let slurm = Arc::new(SlurmExecutor::new(fake.config("res")));
     let runner = slurm.clone();
     let (s2, stale) = (spec.clone(), vec![result.clone()]);
-    let waiter = std::thread::spawn(move || runner.run_one_with_stale("t", s2, stale));
+    let waiter = std::thread::spawn(move || {
+        let options = JobOptions {
+            stale,
+            ..JobOptions::default()
+        };
+        runner.run_one_with("t", s2, options)
+    });
     wait_for("a poll", || {
         fake.read("squeue.count").trim().parse::<u32>().unwrap_or(0) >= 2
     });
@@ -478,10 +486,14 @@ fn an_adopted_job_keeps_the_result_it_wrote_and_a_new_one_starts_clean() {
     // A fresh submission removes what an earlier job left before the new job runs.
     fake.write("mode", "run");
     std::fs::write(&result, "left over").unwrap();
-    let end = slurm.run_one_with_stale(
+    let options = JobOptions {
+        stale: vec![result.clone()],
+        ..JobOptions::default()
+    };
+    let end = slurm.run_one_with(
         "t",
         sh("test ! -e \"$R\"").env("R", result.to_string_lossy()),
-        vec![result.clone()],
+        options,
     );
     assert_eq!(end.outcome, Outcome::Succeeded, "the stale result was gone");
 }

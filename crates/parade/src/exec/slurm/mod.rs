@@ -30,7 +30,7 @@ mod script;
 mod template;
 mod workers;
 
-pub use batch::{BatchNode, BatchRun, SlurmBatch};
+pub use batch::{BatchNode, BatchRun, JobOptions, SlurmBatch};
 pub use client::{
     CommandError, JobId, JobState, SlurmStats, Submitted, parse_sbatch, parse_scontrol,
     parse_squeue,
