@@ -3,14 +3,21 @@
 //!
 //! The flow runs procs on threads; each task's proc submits its command with
 //! [`SlurmExecutor::run_one`] and waits for it, so the flow's parallel limit is the number of
-//! jobs in flight. A cancel (Ctrl-C) runs `scancel --name` for the task's job. When the job
-//! has ended, its output files become the task's output lines (logs, display).
+//! jobs in flight. A cancel (Ctrl-C) cancels the task's job (by id, through the executor: jobs
+//! of other runs that share its name are left alone). When the job has ended, its output files
+//! become the task's output lines (logs, display).
+//!
+//! A job is named after the task file (the run id) and the task's full name ([`job_name`]
+//! keeps distinct names apart), and carries the hash of its command, environment and
+//! resources ([`job_identity`](parade::exec::slurm::job_identity)): a run started again after
+//! an interruption adopts a queued or running job only when both match.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use parade::engine::{Outcome, Stream, TaskContext};
 use parade::exec::CommandSpec;
-use parade::exec::slurm::{SlurmConfig, SlurmExecutor, job_name};
+use parade::exec::slurm::{JobOptions, SlurmConfig, SlurmExecutor, job_identity, job_name};
 
 /// The Slurm side of a run: the executor. A task's job is named after the task file and the
 /// task, so a run started again after an interruption finds a job of the same task that is
@@ -35,27 +42,61 @@ impl Slurm {
     /// Runs `spec` for task `name` as one Slurm job and waits for it.
     /// A task's timeout becomes the job's `--time` (whole minutes, rounded up) unless its
     /// resources give one.
+    ///
+    /// The job's identity leaves out the per-run paths (`PARADE_RESULT`,
+    /// `PARADE_RESULTS_DIR`: each run has its own log directory), so a run started again adopts
+    /// a job of the same task and command. The job writes its result to a file of its own in
+    /// the Slurm work directory (named after the job and its identity), removed when a job is
+    /// submitted and kept when one is adopted, and copied to this run's `PARADE_RESULT` when it
+    /// ends: a result the job wrote before a restart is read.
     pub fn run(&self, name: &str, mut spec: CommandSpec, ctx: &TaskContext) -> Outcome {
         if spec.resources.time.is_none()
             && let Some(limit) = ctx.timeout()
         {
             spec.resources.time = Some(limit.as_secs().div_ceil(60).max(1).to_string());
         }
-        let key: String = name
-            .chars()
-            .map(|c| if c.is_whitespace() { '_' } else { c })
-            .collect();
         let config = self.executor.config();
-        let job = job_name(&config.run_id, &key);
-        let scancel = config.command("scancel");
-        ctx.on_cancel(move || {
-            let _ = std::process::Command::new(&scancel)
-                .arg(format!("--name={job}"))
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .status();
-        });
-        let end = self.executor.run_one(&key, spec);
+        let job = job_name(&config.run_id, name);
+        let mut steady = spec.clone();
+        steady
+            .env
+            .retain(|(k, _)| !PER_RUN_ENV.contains(&k.as_str()));
+        let identity = job_identity(name, &steady);
+        let work =
+            std::path::absolute(&config.work_dir).unwrap_or_else(|_| config.work_dir.clone());
+        let job_result = work.join(format!("{job}.{identity}.result"));
+        let mut run_result = None;
+        for (k, v) in &mut spec.env {
+            if k == "PARADE_RESULT" {
+                run_result = Some(PathBuf::from(std::mem::replace(
+                    v,
+                    job_result.to_string_lossy().into_owned(),
+                )));
+            }
+        }
+        let executor = self.executor.clone();
+        let cancelled = job.clone();
+        ctx.on_cancel(move || executor.cancel_named(&cancelled));
+        let options = JobOptions {
+            identity: Some(identity),
+            stale: vec![job_result.clone()],
+        };
+        let end = self.executor.run_one_with(name, spec, options);
+        if let Some(to) = run_result
+            && job_result.exists()
+        {
+            // Where run_task_with looks for it; a failed copy leaves the task without result
+            // and says so in its log.
+            if let Err(e) = std::fs::copy(&job_result, &to) {
+                ctx.emit_from(
+                    Stream::Stderr,
+                    format!(
+                        "parade: cannot copy the result of job {job} from {}: {e}",
+                        job_result.display()
+                    ),
+                );
+            }
+        }
         if let Some(files) = &end.files {
             for (path, stream) in [
                 (&files.stdout, Stream::Stdout),
@@ -71,3 +112,6 @@ impl Slurm {
         end.outcome
     }
 }
+
+/// Variables whose values differ from run to run without changing what the task does.
+const PER_RUN_ENV: [&str; 2] = ["PARADE_RESULT", "PARADE_RESULTS_DIR"];

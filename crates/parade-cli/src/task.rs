@@ -92,19 +92,23 @@ fn absolute(path: &Path) -> String {
 /// `grace`). Returns how it ended and the JSON result it wrote to `PARADE_RESULT`, if any; a
 /// result is kept only when the task succeeds, and an invalid one fails the task.
 pub fn run_task(run: &TaskRun<'_>, grace: Duration, ctx: &TaskContext) -> (Outcome, Option<Value>) {
+    let partial = run.partial_result();
     run_task_with(run, |spec| {
+        let _ = std::fs::remove_file(&partial);
         Box::new(CommandJob::new(spec).grace(grace)).run(ctx)
     })
 }
 
-/// [`run_task`], with `execute` running the command (locally, or as a Slurm job).
+/// [`run_task`], with `execute` running the command (locally, or as a Slurm job). `execute`
+/// removes the result file an earlier run may have left (`PARADE_RESULT`) when it starts the
+/// command anew, and keeps it when it waits for a still-running job of an earlier run instead
+/// (which may have written its result already).
 pub fn run_task_with(
     run: &TaskRun<'_>,
     execute: impl FnOnce(CommandSpec) -> Outcome,
 ) -> (Outcome, Option<Value>) {
     let partial = run.partial_result();
     let _ = std::fs::create_dir_all(run.results_dir);
-    let _ = std::fs::remove_file(&partial);
     let outcome = execute(run.command());
     let written = std::fs::read_to_string(&partial).ok();
     let _ = std::fs::remove_file(&partial);

@@ -1,13 +1,14 @@
 //! [`SlurmBatch`]: a graph of commands handed to Slurm at once, each job held by Slurm with
 //! `--dependency=afterok:…` until the jobs it needs have succeeded.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crossbeam_channel::unbounded;
 
 use super::SlurmExecutor;
 use super::executor::{JobEnd, Sink, Submission};
-use super::names::job_name;
+use super::names::{job_identity, job_name};
 use crate::engine::Outcome;
 use crate::exec::CommandSpec;
 
@@ -26,6 +27,32 @@ struct Node {
     key: String,
     spec: CommandSpec,
     after: Vec<usize>,
+    options: JobOptions,
+}
+
+/// How a job is identified and prepared, beyond its key and command.
+///
+/// ```
+/// use parade::exec::slurm::JobOptions;
+/// let opts = JobOptions {
+///     identity: Some("5f1e".into()),
+///     stale: vec!["/shared/out/result.json".into()],
+/// };
+/// assert!(JobOptions::default().identity.is_none());
+/// # drop(opts);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct JobOptions {
+    /// The job's identity; `None` computes it from the key and the command
+    /// ([`job_identity`]). Give one when the command holds values that change from run to run
+    /// without changing what the job does (such as a per-run log path), so that a restarted
+    /// run still adopts its job.
+    pub identity: Option<String>,
+    /// Files the command writes (such as a result file) that an earlier job may have left:
+    /// they are removed when the job is submitted, and kept when a queued or running job of
+    /// the same identity is adopted instead (after a restart), since they may already hold what
+    /// that job wrote.
+    pub stale: Vec<PathBuf>,
 }
 
 /// A whole graph of commands queued on Slurm in one go: every job is submitted at once, and
@@ -62,14 +89,26 @@ impl SlurmBatch {
         Self::default()
     }
 
-    /// Adds a command, named `key` within the run (its job is `parade-<run id>-<key>`), that
-    /// runs after every node of `after` succeeded.
+    /// Adds a command, named `key` within the run (its job is `parade-<run id>-<key>`, see
+    /// [`job_name`]), that runs after every node of `after` succeeded.
     pub fn add(&mut self, key: &str, spec: CommandSpec, after: &[BatchNode]) -> BatchNode {
+        self.add_with(key, spec, after, JobOptions::default())
+    }
+
+    /// [`add`](Self::add), with [`JobOptions`].
+    pub fn add_with(
+        &mut self,
+        key: &str,
+        spec: CommandSpec,
+        after: &[BatchNode],
+        options: JobOptions,
+    ) -> BatchNode {
         let node = BatchNode(self.nodes.len());
         self.nodes.push(Node {
             key: key.to_owned(),
             spec,
             after: after.iter().map(|n| n.0).collect(),
+            options,
         });
         node
     }
@@ -95,6 +134,11 @@ impl SlurmBatch {
             .enumerate()
             .map(|(i, node)| Submission {
                 name: job_name(&run_id, &node.key),
+                identity: node
+                    .options
+                    .identity
+                    .unwrap_or_else(|| job_identity(&node.key, &node.spec)),
+                stale: node.options.stale,
                 label: format!("batch node `{}`", node.key),
                 spec: node.spec,
                 after: node.after,
@@ -134,6 +178,7 @@ impl BatchRun {
                     job: None,
                     files: None,
                     duration: Duration::ZERO,
+                    adopted: false,
                 })
             })
             .collect()
@@ -144,8 +189,13 @@ impl SlurmExecutor {
     /// Submits one command as job `parade-<run id>-<key>` and waits until it ends, outside any
     /// engine (template jobs use it).
     pub fn run_one(&self, key: &str, spec: CommandSpec) -> JobEnd {
+        self.run_one_with(key, spec, JobOptions::default())
+    }
+
+    /// [`run_one`](Self::run_one), with [`JobOptions`].
+    pub fn run_one_with(&self, key: &str, spec: CommandSpec, options: JobOptions) -> JobEnd {
         let mut batch = SlurmBatch::new();
-        batch.add(key, spec, &[]);
+        batch.add_with(key, spec, &[], options);
         batch.submit(self).wait().remove(0)
     }
 }

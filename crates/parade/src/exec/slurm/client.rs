@@ -1,17 +1,33 @@
 //! The Slurm commands parade calls, and what it reads from their answers: `sbatch --parsable`,
 //! one `squeue` listing for all jobs, `scontrol show job` as a fallback, and `scancel`.
-//! Transient failures (the controller busy or unreachable) are retried with a doubling backoff.
+//! Every call has a time limit ([`SlurmConfig::command_timeout`]); a call that passes it is
+//! killed and counts as a transient failure. Transient failures (the controller busy or
+//! unreachable) are retried with a doubling backoff. A job submitted to a named cluster
+//! (`sbatch --parsable` answering `ID;CLUSTER`) is asked about and cancelled on that cluster
+//! (`--clusters=CLUSTER`).
 
 use std::collections::HashMap;
+use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::sleep;
+use std::time::{Duration, Instant};
 
 use super::SlurmConfig;
 
 /// A Slurm job id, as `sbatch --parsable` printed it (without a cluster suffix).
 pub type JobId = u64;
+
+/// What `sbatch --parsable` answered: the job id and, on a multi-cluster setup, the cluster
+/// that took the job (later calls about the job name it with `--clusters`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Submitted {
+    /// The job id.
+    pub id: JobId,
+    /// The cluster, when `sbatch` named one (`ID;CLUSTER`).
+    pub cluster: Option<String>,
+}
 
 /// A job's state as Slurm reports it, with the reason Slurm gives.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,6 +38,9 @@ pub struct JobState {
     pub state: String,
     /// Slurm's reason, e.g. `None`, `Dependency`, `NonZeroExitCode`.
     pub reason: String,
+    /// The job's comment (`sbatch --comment`): parade's jobs carry their identity there
+    /// (`parade:<identity>`, see [`job_identity`](super::job_identity)).
+    pub comment: String,
 }
 
 impl JobState {
@@ -29,7 +48,9 @@ impl JobState {
     ///
     /// ```
     /// use parade::exec::slurm::JobState;
-    /// let st = |s: &str| JobState { name: "j".into(), state: s.into(), reason: "None".into() };
+    /// let st = |s: &str| JobState {
+    ///     name: "j".into(), state: s.into(), reason: "None".into(), comment: String::new(),
+    /// };
     /// assert!(st("PENDING").is_live() && st("COMPLETING").is_live());
     /// assert!(!st("COMPLETED").is_live() && !st("OUT_OF_MEMORY").is_live());
     /// ```
@@ -127,7 +148,7 @@ impl Client {
         }
     }
 
-    /// Runs `name args` once; its standard output, or the error.
+    /// Runs `name args` once, within the command time limit; its standard output, or the error.
     fn call_once(&self, name: &str, args: &[String]) -> Result<String, CommandError> {
         let counter = match name {
             "sbatch" => &self.sbatch,
@@ -141,23 +162,34 @@ impl Client {
             format!("{name} {}", shown.join(" "))
         };
         // Jobs take sbatch's environment: a worker's own socket must not reach them.
-        let out = Command::new(self.cfg.command(name))
+        let child = Command::new(self.cfg.command(name))
             .args(args)
             .env_remove(crate::exec::process::WORKER_SOCKET_ENV)
             .stdin(Stdio::null())
-            .output()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .map_err(|e| CommandError {
                 command: command(),
                 message: format!("cannot run {}: {e}", self.cfg.command(name).display()),
                 transient: false,
             })?;
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        if out.status.success() {
+        let Some((status, stdout, stderr)) = wait_within(child, self.cfg.command_timeout) else {
+            return Err(CommandError {
+                command: command(),
+                message: format!(
+                    "no answer within {:?} (killed; the controller may be overloaded)",
+                    self.cfg.command_timeout
+                ),
+                transient: true,
+            });
+        };
+        if status.success() {
             return Ok(stdout);
         }
-        let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+        let stderr = stderr.trim().to_owned();
         let message = if stderr.is_empty() {
-            format!("{} with no message", out.status)
+            format!("{status} with no message")
         } else {
             stderr
         };
@@ -194,21 +226,29 @@ impl Client {
         }
     }
 
-    /// Submits `script` as job `name` with `args`; the job id.
+    /// Submits `script` as job `name` with `args`, its identity in its comment; the job id and
+    /// cluster.
     pub(crate) fn sbatch(
         &self,
         name: &str,
+        identity: &str,
         args: &[String],
         script: &Path,
-    ) -> Result<JobId, CommandError> {
-        let mut all = vec!["--parsable".to_owned(), format!("--job-name={name}")];
+    ) -> Result<Submitted, CommandError> {
+        let comment = identity_comment(identity);
+        let mut all = vec![
+            "--parsable".to_owned(),
+            format!("--job-name={name}"),
+            format!("--comment={comment}"),
+        ];
         all.extend(args.iter().cloned());
         all.push(script.to_string_lossy().into_owned());
         let out = self.call("sbatch", &all, || {
-            // The controller may have taken the job and lost only its answer.
-            let live = self.list().ok()?;
+            // The controller may have taken the job and lost only its answer (or sbatch hung
+            // after submitting). Only a job of this identity counts.
+            let live = self.list(None).ok()?;
             live.into_iter()
-                .find(|(_, st)| st.name == name && st.is_live())
+                .find(|(_, st)| st.name == name && st.comment == comment && st.is_live())
                 .map(|(id, _)| id.to_string())
         })?;
         parse_sbatch(&out).ok_or_else(|| CommandError {
@@ -218,31 +258,47 @@ impl Client {
         })
     }
 
-    /// One `squeue` listing of this user's jobs in every state Slurm still remembers.
-    pub(crate) fn list(&self) -> Result<HashMap<JobId, JobState>, CommandError> {
-        let args: Vec<String> = ["--me", "--noheader", "--states=all", "--format=%i|%j|%T|%r"]
-            .map(String::from)
-            .into();
+    /// One `squeue` listing of this user's jobs in every state Slurm still remembers, on the
+    /// default cluster or on `cluster`.
+    pub(crate) fn list(
+        &self,
+        cluster: Option<&str>,
+    ) -> Result<HashMap<JobId, JobState>, CommandError> {
+        let mut args: Vec<String> = [
+            "--me",
+            "--noheader",
+            "--states=all",
+            "--format=%i|%j|%T|%r|%k",
+        ]
+        .map(String::from)
+        .into();
+        args.extend(clusters_arg(cluster));
         let out = self.call("squeue", &args, || None)?;
         Ok(parse_squeue(&out))
     }
 
     /// `scontrol show job ID`: the job's state, or `None` when Slurm does not know the job.
-    pub(crate) fn show(&self, id: JobId) -> Result<Option<JobState>, CommandError> {
-        let args = vec!["show".to_owned(), "job".to_owned(), id.to_string()];
+    pub(crate) fn show(
+        &self,
+        id: JobId,
+        cluster: Option<&str>,
+    ) -> Result<Option<JobState>, CommandError> {
+        let mut args: Vec<String> = clusters_arg(cluster).collect();
+        args.extend(["show".to_owned(), "job".to_owned(), id.to_string()]);
         match self.call("scontrol", &args, || None) {
-            Ok(out) => Ok(parse_scontrol(&out)),
+            Ok(out) => Ok(parse_scontrol(&out).remove(&id)),
             Err(e) if is_invalid_job(&e.message) => Ok(None),
             Err(e) => Err(e),
         }
     }
 
-    /// Cancels the jobs `ids` with one `scancel` call.
-    pub(crate) fn scancel(&self, ids: &[JobId]) -> Result<(), CommandError> {
+    /// Cancels the jobs `ids` of `cluster` with one `scancel` call.
+    pub(crate) fn scancel(&self, ids: &[JobId], cluster: Option<&str>) -> Result<(), CommandError> {
         if ids.is_empty() {
             return Ok(());
         }
-        let args: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        let mut args: Vec<String> = clusters_arg(cluster).collect();
+        args.extend(ids.iter().map(ToString::to_string));
         match self.call("scancel", &args, || None) {
             // Jobs that ended meanwhile are not an error.
             Err(e) if is_invalid_job(&e.message) => Ok(()),
@@ -251,65 +307,172 @@ impl Client {
     }
 }
 
-/// The job id in `sbatch --parsable` output: `ID` or `ID;CLUSTER`.
-///
-/// ```
-/// use parade::exec::slurm::parse_sbatch;
-/// assert_eq!(parse_sbatch("42\n"), Some(42));
-/// assert_eq!(parse_sbatch("42;west\n"), Some(42));
-/// assert_eq!(parse_sbatch("Submitted batch job 42"), None);
-/// ```
-pub fn parse_sbatch(out: &str) -> Option<JobId> {
-    let line = out.lines().map(str::trim).rfind(|l| !l.is_empty())?;
-    line.split(';').next()?.trim().parse().ok()
+/// The comment a job of identity `identity` carries.
+pub(crate) fn identity_comment(identity: &str) -> String {
+    format!("parade:{identity}")
 }
 
-/// Parses `squeue --format=%i|%j|%T|%r` lines into states by job id. Lines that do not parse
-/// (array or het-job ids, messages) are left out.
+/// `--clusters=NAME` when a cluster is named.
+fn clusters_arg(cluster: Option<&str>) -> impl Iterator<Item = String> {
+    cluster.map(|c| format!("--clusters={c}")).into_iter()
+}
+
+/// Waits for `child` at most `limit`, reading its output meanwhile; its status and output, or
+/// `None` (after killing it) when it did not end in time.
+fn wait_within(mut child: Child, limit: Duration) -> Option<(ExitStatus, String, String)> {
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    };
+    let out = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let err = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let deadline = Instant::now() + limit;
+    let mut pause = Duration::from_millis(1);
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if Instant::now() < deadline => {
+                sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+        }
+    };
+    // A killed command's descendants may hold its pipes open: do not wait for them.
+    let status = status?;
+    Some((
+        status,
+        out.join().unwrap_or_default(),
+        err.join().unwrap_or_default(),
+    ))
+}
+
+/// The job id and cluster in `sbatch --parsable` output: `ID` or `ID;CLUSTER`.
+///
+/// ```
+/// use parade::exec::slurm::{Submitted, parse_sbatch};
+/// assert_eq!(parse_sbatch("42\n"), Some(Submitted { id: 42, cluster: None }));
+/// assert_eq!(
+///     parse_sbatch("42;west\n"),
+///     Some(Submitted { id: 42, cluster: Some("west".into()) })
+/// );
+/// assert_eq!(parse_sbatch("Submitted batch job 42"), None);
+/// ```
+pub fn parse_sbatch(out: &str) -> Option<Submitted> {
+    let line = out.lines().map(str::trim).rfind(|l| !l.is_empty())?;
+    let (id, cluster) = match line.split_once(';') {
+        Some((id, cluster)) => (id, Some(cluster.trim()).filter(|c| !c.is_empty())),
+        None => (line, None),
+    };
+    Some(Submitted {
+        id: id.trim().parse().ok()?,
+        cluster: cluster.map(str::to_owned),
+    })
+}
+
+/// Parses `squeue --format=%i|%j|%T|%r|%k` lines into states by job id (the comment field may
+/// be missing). Lines that do not parse (array or het-job ids, `CLUSTER:` headers, messages)
+/// are left out.
 ///
 /// ```
 /// use parade::exec::slurm::parse_squeue;
-/// let jobs = parse_squeue("7|parade-r-0|RUNNING|None\n8|parade-r-1|PENDING|Dependency\n");
+/// let jobs = parse_squeue("7|parade-r-0|RUNNING|None|parade:ab\n8|parade-r-1|PENDING|Dependency\n");
 /// assert_eq!(jobs[&8].state, "PENDING");
 /// assert_eq!(jobs[&7].name, "parade-r-0");
+/// assert_eq!(jobs[&7].comment, "parade:ab");
 /// ```
 pub fn parse_squeue(out: &str) -> HashMap<JobId, JobState> {
     out.lines()
         .filter_map(|line| {
-            let mut f = line.trim().splitn(4, '|');
+            let mut f = line.trim().splitn(5, '|');
             let id = f.next()?.trim().parse().ok()?;
             let name = f.next()?.trim().to_owned();
             let state = f.next()?.trim().to_owned();
             let reason = f.next().unwrap_or("").trim().to_owned();
+            let comment = f.next().unwrap_or("").trim().to_owned();
+            let comment = if comment == "(null)" {
+                String::new()
+            } else {
+                comment
+            };
             Some((
                 id,
                 JobState {
                     name,
                     state,
                     reason,
+                    comment,
                 },
             ))
         })
         .collect()
 }
 
-/// The job state in `scontrol show job` output.
+/// The jobs in `scontrol show job` output, by id: it lists one job or several (an array, a
+/// `scontrol show job` without an id), each starting at its `JobId=`, and each job's fields
+/// are read from its own record only.
 ///
 /// ```
 /// use parade::exec::slurm::parse_scontrol;
-/// let out = "JobId=4 JobName=x\n   JobState=FAILED Reason=NonZeroExitCode Dependency=(null)\n";
-/// let st = parse_scontrol(out).unwrap();
+/// let out = "JobId=4 JobName=x\n   JobState=FAILED Reason=NonZeroExitCode Dependency=(null)\n\
+///            \n\
+///            JobId=5 JobName=y\n   JobState=RUNNING Reason=None Comment=parade:ab\n";
+/// let jobs = parse_scontrol(out);
+/// let st = &jobs[&4];
 /// assert_eq!((st.name.as_str(), st.state.as_str(), st.reason.as_str()), ("x", "FAILED", "NonZeroExitCode"));
+/// assert_eq!((jobs[&5].state.as_str(), jobs[&5].comment.as_str()), ("RUNNING", "parade:ab"));
 /// ```
-pub fn parse_scontrol(out: &str) -> Option<JobState> {
-    let field = |key: &str| {
-        out.split_whitespace()
-            .find_map(|w| w.strip_prefix(key))
-            .map(str::to_owned)
-    };
-    Some(JobState {
-        name: field("JobName=").unwrap_or_default(),
-        state: field("JobState=")?,
-        reason: field("Reason=").unwrap_or_default(),
-    })
+pub fn parse_scontrol(out: &str) -> HashMap<JobId, JobState> {
+    let mut jobs = HashMap::new();
+    let mut words = out.split_whitespace().peekable();
+    while let Some(w) = words.next() {
+        let Some(id) = w.strip_prefix("JobId=") else {
+            continue;
+        };
+        let mut record = Vec::new();
+        while let Some(next) = words.next_if(|n| !n.starts_with("JobId=")) {
+            record.push(next);
+        }
+        let field = |key: &str| {
+            record
+                .iter()
+                .find_map(|w| w.strip_prefix(key))
+                .map(str::to_owned)
+        };
+        let (Ok(id), Some(state)) = (id.parse::<JobId>(), field("JobState=")) else {
+            continue;
+        };
+        let comment = field("Comment=")
+            .filter(|c| c != "(null)")
+            .unwrap_or_default();
+        jobs.insert(
+            id,
+            JobState {
+                name: field("JobName=").unwrap_or_default(),
+                state,
+                reason: field("Reason=").unwrap_or_default(),
+                comment,
+            },
+        );
+    }
+    jobs
 }

@@ -33,6 +33,9 @@ pub struct SlurmConfig {
     pub retries: u32,
     /// The wait before the first retry; it doubles with each further try.
     pub retry_backoff: Duration,
+    /// How long one call of a Slurm command may take; a call that takes longer is killed and
+    /// counts as a transient failure (retried).
+    pub command_timeout: Duration,
     /// After this many polls in a row in which `squeue` failed (retries included), the jobs in
     /// flight end as lost.
     pub max_failed_polls: u32,
@@ -56,7 +59,8 @@ pub struct SlurmConfig {
 
 impl SlurmConfig {
     /// A configuration writing job files under `work_dir`, with defaults for the rest: commands
-    /// from `PATH`, run id `run`, a poll every second, 3 retries from 200 ms, 30 failed polls.
+    /// from `PATH`, run id `run`, a poll every second, 3 retries from 200 ms, 60 s per command
+    /// call, 30 failed polls.
     pub fn new(work_dir: impl Into<PathBuf>) -> Self {
         Self {
             bin_dir: None,
@@ -65,6 +69,7 @@ impl SlurmConfig {
             poll_interval: Duration::from_secs(1),
             retries: 3,
             retry_backoff: Duration::from_millis(200),
+            command_timeout: Duration::from_secs(60),
             max_failed_polls: 30,
             sbatch_args: Vec::new(),
             capacity: 1000,
@@ -95,6 +100,12 @@ impl SlurmConfig {
     pub fn retries(mut self, retries: u32, backoff: Duration) -> Self {
         self.retries = retries;
         self.retry_backoff = backoff;
+        self
+    }
+
+    /// Sets how long one call of a Slurm command may take before it is killed and retried.
+    pub fn command_timeout(mut self, limit: Duration) -> Self {
+        self.command_timeout = limit;
         self
     }
 

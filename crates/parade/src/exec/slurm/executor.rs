@@ -2,11 +2,16 @@
 //! all jobs in flight with one `squeue` call per interval.
 //!
 //! The thread's loop: take submissions and cancels as they come; when the poll interval has
-//! passed, read the exit-status files the jobs write, list the jobs with one `squeue` call, ask
-//! `scontrol show job` only about jobs missing from the listing, and end the jobs that ended.
-//! Cancels and parade's own timeouts are gathered and sent with one `scancel` call.
+//! passed, read the exit-status files the jobs write, list the jobs with one `squeue` call (per
+//! cluster), ask `scontrol show job` only about jobs missing from the listing, and end the jobs
+//! that ended. Cancels and parade's own timeouts are gathered and sent with one `scancel` call.
+//!
+//! How a job ended does not depend on the order in which parade learns things: an exit status
+//! of 0 is a success at once; any other status waits for Slurm's final state, because a command
+//! ended by Slurm's time limit (or by someone's `scancel`) exits 143 like one that failed, and
+//! only the state (`TIMEOUT`, `CANCELLED`, `OUT_OF_MEMORY`, ...) says which.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,8 +19,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
 
 use super::SlurmConfig;
-use super::client::{Client, CommandError, JobId, JobState, SlurmStats};
-use super::names::job_name;
+use super::client::{Client, CommandError, JobId, JobState, SlurmStats, identity_comment};
+use super::names::{is_job_of_run, job_identity, job_name};
 use super::script::{JobFiles, batch_script};
 use super::workers::{self, Ended, WorkerSink};
 use crate::engine::{Engine, Outcome, Reason, Runnable, Stream, TaskId};
@@ -36,6 +41,8 @@ pub struct JobEnd {
     pub files: Option<JobFiles>,
     /// From submission to the moment parade saw it end.
     pub duration: Duration,
+    /// Whether it was a queued or running job of an earlier run, adopted instead of submitted.
+    pub adopted: bool,
 }
 
 /// Where the end of a job is reported.
@@ -52,6 +59,12 @@ pub(crate) enum Sink {
 pub(crate) struct Submission {
     /// The Slurm job name (also names its files).
     pub name: String,
+    /// What the job does, as a hash ([`job_identity`]): a job left by an earlier run is
+    /// adopted only when its identity is this one.
+    pub identity: String,
+    /// Files the job writes that must not be found from an earlier job: removed when the job is
+    /// submitted, kept when a running job is adopted (they may hold what it wrote already).
+    pub stale: Vec<PathBuf>,
     /// How messages name it, e.g. `task #3`.
     pub label: String,
     pub spec: CommandSpec,
@@ -68,6 +81,7 @@ pub(crate) struct Submission {
 enum Msg {
     Submit(Vec<Submission>),
     Cancel(Target),
+    CancelNamed(String),
 }
 
 /// Runs each task it is given as a Slurm job.
@@ -82,12 +96,14 @@ enum Msg {
 /// worker's report (its result, its error) ends the task, or, without one, the job's exit status
 /// or Slurm state. The socket must be reachable from where the job runs: so far, worker tasks
 /// run on clusters whose jobs run on this machine. The command's or the call's
-/// [`Resources`](crate::exec::Resources) become `sbatch` options. The job is named `parade-<run id>-<task index>`, writes its output to
-/// `<name>.out`/`<name>.err` in the work directory (forwarded to the task's output events when
-/// it ends) and its exit status to `<name>.status`, because clusters often have no accounting
+/// [`Resources`](crate::exec::Resources) become `sbatch` options. The job is named
+/// `parade-<run id>-<task index>` ([`job_name`]) and carries its identity
+/// ([`job_identity`]) in its comment; it writes its output to `<name>.<job id>.out`/`.err` in
+/// the work directory (forwarded to the task's output events when it ends) and its exit status
+/// to `<name>.<job id>.status` ([`JobFiles`]), because clusters often have no accounting
 /// database. A task's timeout and a cancel (including [`Engine::stop`]) end its job with
-/// `scancel`. A job that vanishes from Slurm without writing its status ends as failed with
-/// [`Reason::Lost`].
+/// `scancel`. A job that Slurm ends at its time limit fails with [`Reason::Timeout`]. A job that
+/// vanishes from Slurm without writing its status ends as failed with [`Reason::Lost`].
 ///
 /// The engine starts a task only once its dependencies have finished, so through the engine
 /// parade releases each job as its inputs finish. To hand a whole chain to Slurm at once
@@ -95,7 +111,8 @@ enum Msg {
 ///
 /// A run started again with the same [`run_id`](SlurmConfig::run_id) and work directory does
 /// not submit a second copy of a command job that is still queued or running: it finds it by
-/// name and waits for it. A worker job is submitted again (the old one is cancelled): its
+/// name and identity (the same command, arguments, environment, directory and resources) and
+/// waits for it; a job of the same name that does something else is left alone. A worker job is submitted again (the old one is cancelled): its
 /// worker talked to a socket that went with the earlier run.
 ///
 /// ```no_run
@@ -154,14 +171,20 @@ impl SlurmExecutor {
         self.shared.client.stats()
     }
 
-    /// The files of the job named `name` (see [`job_name`]).
-    pub fn files(&self, name: &str) -> JobFiles {
-        JobFiles::new(&self.shared.work_dir, name)
+    /// The files of job `job`, named `name` (see [`job_name`]).
+    pub fn files(&self, name: &str, job: JobId) -> JobFiles {
+        JobFiles::new(&self.shared.work_dir, name, job)
+    }
+
+    /// Cancels this executor's jobs named `name` that are in flight (with `scancel` by job id:
+    /// jobs of other runs that share the name are left alone). They end as cancelled.
+    pub fn cancel_named(&self, name: &str) {
+        let _ = self.tx.send(Msg::CancelNamed(name.to_owned()));
     }
 
     /// One `squeue` listing of this user's jobs.
     pub(crate) fn list(&self) -> Result<HashMap<JobId, JobState>, CommandError> {
-        self.shared.client.list()
+        self.shared.client.list(None)
     }
 
     pub(crate) fn submit(&self, subs: Vec<Submission>) {
@@ -180,7 +203,7 @@ impl SlurmExecutor {
                     None,
                     None,
                     Duration::ZERO,
-                    false,
+                    (false, false),
                 );
             }
         }
@@ -236,6 +259,8 @@ impl Executor for SlurmExecutor {
                 }
             };
             subs.push(Submission {
+                identity: job_identity(&id.index().to_string(), &spec),
+                stale: Vec::new(),
                 name,
                 label: id.to_string(),
                 spec,
@@ -257,6 +282,9 @@ impl Executor for SlurmExecutor {
 /// A job in flight.
 struct InFlight {
     job: JobId,
+    /// The cluster that took it, when `sbatch` named one.
+    cluster: Option<String>,
+    adopted: bool,
     name: String,
     files: JobFiles,
     sink: Sink,
@@ -274,10 +302,11 @@ struct InFlight {
 struct Worker {
     shared: Arc<Shared>,
     in_flight: Vec<InFlight>,
-    /// Queued or running jobs found by name when the first job was submitted (a restart).
-    live_by_name: Option<HashMap<String, JobId>>,
+    /// Queued or running jobs of this run found when the first job was submitted (a
+    /// restart), by name: their ids and comments.
+    live_by_name: Option<HashMap<String, Vec<(JobId, String)>>>,
     failed_polls: u32,
-    to_cancel: Vec<JobId>,
+    to_cancel: Vec<(JobId, Option<String>)>,
 }
 
 impl Worker {
@@ -291,7 +320,8 @@ impl Worker {
             }
             match rx.recv_deadline(next_poll) {
                 Ok(Msg::Submit(subs)) => self.submit(subs),
-                Ok(Msg::Cancel(target)) => self.cancel(target),
+                Ok(Msg::Cancel(target)) => self.cancel(|j| j.target == Some(target)),
+                Ok(Msg::CancelNamed(name)) => self.cancel(|j| j.name == name),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
                     // The executor is gone; jobs of batches still in flight are seen to the end.
@@ -322,7 +352,7 @@ impl Worker {
                     None,
                     None,
                     Duration::ZERO,
-                    false,
+                    (false, false),
                 );
                 ids.push(None);
                 continue;
@@ -332,32 +362,39 @@ impl Worker {
     }
 
     fn submit_one(&mut self, sub: Submission, deps: &[JobId]) -> Option<JobId> {
-        let files = JobFiles::new(&self.shared.work_dir, &sub.name);
         let time_limit = sub
             .spec
             .resources
             .time
             .as_deref()
             .and_then(parse_slurm_time);
-        let mut adopted = self.live_by_name().remove(&sub.name);
-        if !sub.adopt
-            && let Some(stale) = adopted.take()
-        {
-            self.to_cancel.push(stale);
+        let comment = identity_comment(&sub.identity);
+        let found = self.live_by_name().remove(&sub.name).unwrap_or_default();
+        let mut adopted = None;
+        for (id, their_comment) in found {
+            if sub.adopt && adopted.is_none() && their_comment == comment {
+                adopted = Some(id);
+            } else if !sub.adopt {
+                // A worker job of an earlier run talks to a socket that is gone.
+                self.to_cancel.push((id, None));
+            }
         }
-        let job = if let Some(job) = adopted {
-            job
+        let (job, cluster) = if let Some(job) = adopted {
+            (job, None)
         } else {
-            match self.sbatch(&sub, &files, deps) {
-                Ok(job) => job,
+            for f in &sub.stale {
+                let _ = std::fs::remove_file(f);
+            }
+            match self.sbatch(&sub, deps) {
+                Ok(s) => (s.id, s.cluster),
                 Err(why) => {
                     end(
                         sub.sink,
                         Outcome::failed(why),
                         None,
-                        Some(files),
+                        None,
                         Duration::ZERO,
-                        false,
+                        (false, false),
                     );
                     return None;
                 }
@@ -365,8 +402,10 @@ impl Worker {
         };
         self.in_flight.push(InFlight {
             job,
+            cluster,
+            adopted: adopted.is_some(),
+            files: JobFiles::new(&self.shared.work_dir, &sub.name, job),
             name: sub.name,
-            files,
             sink: sub.sink,
             submitted: Instant::now(),
             timeout: sub.timeout,
@@ -378,26 +417,29 @@ impl Worker {
         Some(job)
     }
 
-    /// Writes the batch script and submits it; the job id or a message naming the task.
-    fn sbatch(&self, sub: &Submission, files: &JobFiles, deps: &[JobId]) -> Result<JobId, String> {
+    /// Writes the batch script and submits it; the job or a message naming the task.
+    fn sbatch(&self, sub: &Submission, deps: &[JobId]) -> Result<super::Submitted, String> {
+        let dir = &self.shared.work_dir;
         let cwd = match &sub.spec.cwd {
             Some(dir) => super::config::absolute(dir),
             None => std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
         };
-        let prepared = std::fs::create_dir_all(&self.shared.work_dir).and_then(|()| {
-            files.clear();
-            std::fs::write(&files.script, batch_script(&sub.spec, &cwd, &files.status))
-        });
+        // Named after the identity too: two runs submitting jobs of one name at once never
+        // write each other's script.
+        let script = dir.join(format!("{}.{}.sh", sub.name, &sub.identity));
+        let prepared = std::fs::create_dir_all(dir)
+            .and_then(|()| std::fs::write(&script, batch_script(&sub.spec, &cwd, dir, &sub.name)));
         if let Err(e) = prepared {
             return Err(format!(
                 "cannot write the batch script of {} to {}: {e}",
                 sub.label,
-                files.script.display()
+                script.display()
             ));
         }
+        let (stdout, stderr) = JobFiles::output_patterns(dir, &sub.name);
         let mut args = self.shared.cfg.sbatch_args.clone();
-        args.push(format!("--output={}", files.stdout.display()));
-        args.push(format!("--error={}", files.stderr.display()));
+        args.push(format!("--output={}", stdout.display()));
+        args.push(format!("--error={}", stderr.display()));
         if !deps.is_empty() {
             let ids: Vec<String> = deps.iter().map(ToString::to_string).collect();
             args.push(format!("--dependency=afterok:{}", ids.join(":")));
@@ -406,7 +448,7 @@ impl Worker {
         args.extend(sub.spec.resources.sbatch_args());
         self.shared
             .client
-            .sbatch(&sub.name, &args, &files.script)
+            .sbatch(&sub.name, &sub.identity, &args, &script)
             .map_err(|e: CommandError| {
                 format!(
                     "sbatch refused {} (job {}): {}",
@@ -415,30 +457,30 @@ impl Worker {
             })
     }
 
-    fn live_by_name(&mut self) -> &mut HashMap<String, JobId> {
+    fn live_by_name(&mut self) -> &mut HashMap<String, Vec<(JobId, String)>> {
         self.live_by_name.get_or_insert_with(|| {
-            let prefix = format!("parade-{}-", self.shared.cfg.run_id);
-            self.shared
-                .client
-                .list()
-                .map(|jobs| {
-                    jobs.into_iter()
-                        .filter(|(_, st)| st.is_live() && st.name.starts_with(&prefix))
-                        .map(|(id, st)| (st.name, id))
-                        .collect()
-                })
-                .unwrap_or_default()
+            let run = &self.shared.cfg.run_id;
+            let mut found: HashMap<String, Vec<(JobId, String)>> = HashMap::new();
+            let jobs = self.shared.client.list(None).unwrap_or_default();
+            let mut jobs: Vec<(JobId, JobState)> = jobs
+                .into_iter()
+                .filter(|(_, st)| st.is_live() && is_job_of_run(&st.name, run))
+                .collect();
+            jobs.sort_by_key(|(id, _)| *id);
+            for (id, st) in jobs {
+                found.entry(st.name).or_default().push((id, st.comment));
+            }
+            found
         })
     }
 
-    fn cancel(&mut self, target: Target) {
-        if let Some(job) = self
-            .in_flight
-            .iter_mut()
-            .find(|j| j.target == Some(target) && j.stopping.is_none())
-        {
-            job.stopping = Some(Reason::Cancelled);
-            self.to_cancel.push(job.job);
+    /// Asks Slurm to stop the jobs in flight that `which` picks (and not stopping already).
+    fn cancel(&mut self, which: impl Fn(&InFlight) -> bool) {
+        for job in &mut self.in_flight {
+            if job.stopping.is_none() && which(job) {
+                job.stopping = Some(Reason::Cancelled);
+                self.to_cancel.push((job.job, job.cluster.clone()));
+            }
         }
     }
 
@@ -446,10 +488,21 @@ impl Worker {
         if self.to_cancel.is_empty() {
             return;
         }
-        let ids = std::mem::take(&mut self.to_cancel);
-        if self.shared.client.scancel(&ids).is_err() {
-            // Try again at the next poll; the jobs stay in flight until Slurm ends them.
-            self.to_cancel = ids;
+        let mut by_cluster: BTreeMap<Option<String>, Vec<JobId>> = BTreeMap::new();
+        for (id, cluster) in std::mem::take(&mut self.to_cancel) {
+            by_cluster.entry(cluster).or_default().push(id);
+        }
+        for (cluster, ids) in by_cluster {
+            if self
+                .shared
+                .client
+                .scancel(&ids, cluster.as_deref())
+                .is_err()
+            {
+                // Try again at the next poll; the jobs stay in flight until Slurm ends them.
+                self.to_cancel
+                    .extend(ids.into_iter().map(|id| (id, cluster.clone())));
+            }
         }
     }
 
@@ -459,7 +512,7 @@ impl Worker {
             return;
         }
         let began = Instant::now();
-        let listing = self.shared.client.list();
+        let listing = self.list_all();
         let listing = match listing {
             Ok(l) => {
                 self.failed_polls = 0;
@@ -498,31 +551,50 @@ impl Worker {
                 && job.submitted.elapsed() > limit
             {
                 job.stopping = Some(Reason::Timeout(limit));
-                self.to_cancel.push(job.job);
+                self.to_cancel.push((job.job, job.cluster.clone()));
             }
         }
         // Cancels that failed before are tried again now.
         self.flush_cancels();
     }
 
+    /// One listing of the jobs in flight: one `squeue` call per cluster they were submitted to.
+    fn list_all(&self) -> Result<HashMap<(Option<String>, JobId), JobState>, CommandError> {
+        let mut clusters: Vec<Option<&str>> = self
+            .in_flight
+            .iter()
+            .map(|j| j.cluster.as_deref())
+            .collect();
+        clusters.sort_unstable();
+        clusters.dedup();
+        let mut all = HashMap::new();
+        for cluster in clusters {
+            for (id, st) in self.shared.client.list(cluster)? {
+                all.insert((cluster.map(str::to_owned), id), st);
+            }
+        }
+        Ok(all)
+    }
+
     /// How `job` ended, or `None` while it may still run.
     fn decide(
         &self,
         job: &mut InFlight,
-        listing: Option<&HashMap<JobId, JobState>>,
+        listing: Option<&HashMap<(Option<String>, JobId), JobState>>,
         began: Instant,
     ) -> Option<Outcome> {
         let status = job.files.read_status();
-        if let (Some(code), None) = (status, &job.stopping) {
-            return Some(outcome_of_code(code, None));
+        if status == Some(0) {
+            return Some(Outcome::Succeeded);
         }
+        // Any other status waits for Slurm's final state, which says why the command ended.
         let listing = listing?;
         if job.submitted > began {
             return None; // submitted after the listing was asked for
         }
-        let state = match listing.get(&job.job) {
+        let state = match listing.get(&(job.cluster.clone(), job.job)) {
             Some(st) => Some(st.clone()),
-            None => match self.shared.client.show(job.job) {
+            None => match self.shared.client.show(job.job, job.cluster.as_deref()) {
                 Ok(st) => st,
                 Err(e) => {
                     job.misses += 1;
@@ -565,17 +637,20 @@ fn outcome_of_code(code: i32, stopping: Option<&Reason>) -> Outcome {
     }
 }
 
-/// The outcome of a job Slurm reports in the final state `st`.
+/// The outcome of a job Slurm reports in the final state `st`, having recorded exit status
+/// `status` (if it did). The state decides over the status: a command that Slurm's time limit
+/// or someone's `scancel` ended exits 143 like a command that failed.
 fn final_outcome(job: &InFlight, st: &JobState, status: Option<i32>) -> Outcome {
-    if let Some(code) = status {
-        return outcome_of_code(code, job.stopping.as_ref());
+    if status == Some(0) {
+        return Outcome::Succeeded;
     }
     if let Some(why) = &job.stopping {
         return Outcome::Failed(why.clone());
     }
     let slurm = format!("Slurm job {} ({})", job.job, job.name);
+    let exit = status.map_or_else(String::new, |c| format!(", exit status {c}"));
     let why = match st.state.as_str() {
-        "TIMEOUT" => {
+        "TIMEOUT" | "DEADLINE" => {
             let limit = job.time_limit.unwrap_or_else(|| job.submitted.elapsed());
             return Outcome::Failed(Reason::Timeout(limit));
         }
@@ -584,6 +659,18 @@ fn final_outcome(job: &InFlight, st: &JobState, status: Option<i32>) -> Outcome 
             st.reason
         ),
         "CANCELLED" => return Outcome::Failed(Reason::Cancelled),
+        "OUT_OF_MEMORY" => format!(
+            "{slurm} ran out of memory (Slurm: OUT_OF_MEMORY{exit}); ask for more with `mem`"
+        ),
+        "NODE_FAIL" | "BOOT_FAIL" | "PREEMPTED" => {
+            return Outcome::Failed(Reason::Lost(format!(
+                "{slurm} ended {} ({}{exit})",
+                st.state, st.reason
+            )));
+        }
+        _ if status.is_some() => {
+            return outcome_of_code(status.unwrap_or_default(), None);
+        }
         "COMPLETED" => {
             return Outcome::Failed(Reason::Lost(format!(
                 "{slurm} completed without recording an exit status in {}",
@@ -610,18 +697,19 @@ fn finish(job: InFlight, outcome: Outcome) {
         Some(job.job),
         Some(job.files),
         duration,
-        stopped,
+        (stopped, job.adopted),
     );
 }
 
-/// Reports to `sink` that its job ended with `outcome` (`stopped`: parade stopped it).
+/// Reports to `sink` that its job ended with `outcome` (`stopped`: parade stopped it;
+/// `adopted`: it was a job of an earlier run).
 fn end(
     sink: Sink,
     outcome: Outcome,
     job: Option<JobId>,
     files: Option<JobFiles>,
     duration: Duration,
-    stopped: bool,
+    (stopped, adopted): (bool, bool),
 ) {
     match sink {
         Sink::Task(runnable) => finish_task(runnable, files.as_ref(), outcome, duration),
@@ -639,6 +727,7 @@ fn end(
                     job,
                     files,
                     duration,
+                    adopted,
                 },
             ));
         }

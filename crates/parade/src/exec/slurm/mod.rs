@@ -1,7 +1,8 @@
 //! Slurm, the cluster executor: tasks become Slurm jobs.
 //!
 //! * [`SlurmExecutor`] runs the command jobs an [`Engine`](crate::engine::Engine) starts as
-//!   `sbatch --parsable` jobs named after the run ([`job_name`]), polls all of them with one
+//!   `sbatch --parsable` jobs named after the run ([`job_name`]) and marked with what they do
+//!   ([`job_identity`]), polls all of them with one
 //!   `squeue` call per interval (`scontrol show job` for jobs missing from the listing), and
 //!   stops them with `scancel` on a cancel, [`Engine::stop`](crate::engine::Engine::stop) or
 //!   a timeout. Each job writes its own exit status to a file ([`JobFiles`]), because clusters
@@ -29,12 +30,13 @@ mod script;
 mod template;
 mod workers;
 
-pub use batch::{BatchNode, BatchRun, SlurmBatch};
+pub use batch::{BatchNode, BatchRun, JobOptions, SlurmBatch};
 pub use client::{
-    CommandError, JobId, JobState, SlurmStats, parse_sbatch, parse_scontrol, parse_squeue,
+    CommandError, JobId, JobState, SlurmStats, Submitted, parse_sbatch, parse_scontrol,
+    parse_squeue,
 };
 pub use config::SlurmConfig;
 pub use executor::{JobEnd, SlurmExecutor, parse_slurm_time};
-pub use names::job_name;
+pub use names::{job_identity, job_name};
 pub use script::{JobFiles, batch_script, shell_quote};
 pub use template::{JobError, TemplateJob, clean_jobs};

@@ -6,9 +6,13 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use super::client::JobId;
 use crate::exec::CommandSpec;
 
-/// The files of one submitted job, all named after the job in the work directory.
+/// The files of one submitted job, named after the job and its Slurm job id in the work
+/// directory: `<name>.<id>.out`, `<name>.<id>.err`, `<name>.<id>.status`. The id makes them the
+/// job's own: an earlier job of the same name (a cancelled worker, a job of an earlier run) can
+/// never write into a later one's files.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobFiles {
     /// The batch script.
@@ -22,14 +26,30 @@ pub struct JobFiles {
 }
 
 impl JobFiles {
-    /// The files of job `name` under `dir`.
-    pub fn new(dir: &Path, name: &str) -> Self {
+    /// The files of job `job`, named `name`, under `dir`.
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// let f = parade::exec::slurm::JobFiles::new(Path::new("/w"), "parade-r-0", 42);
+    /// assert_eq!(f.status, Path::new("/w/parade-r-0.42.status"));
+    /// assert_eq!(f.stdout, Path::new("/w/parade-r-0.42.out"));
+    /// ```
+    pub fn new(dir: &Path, name: &str, job: JobId) -> Self {
         Self {
             script: dir.join(format!("{name}.sh")),
-            stdout: dir.join(format!("{name}.out")),
-            stderr: dir.join(format!("{name}.err")),
-            status: dir.join(format!("{name}.status")),
+            stdout: dir.join(format!("{name}.{job}.out")),
+            stderr: dir.join(format!("{name}.{job}.err")),
+            status: dir.join(format!("{name}.{job}.status")),
         }
+    }
+
+    /// The paths given to `sbatch --output`/`--error` for a job named `name` under `dir`
+    /// (Slurm puts the job id in place of `%j`).
+    pub(crate) fn output_patterns(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+        (
+            dir.join(format!("{name}.%j.out")),
+            dir.join(format!("{name}.%j.err")),
+        )
     }
 
     /// The exit status the job recorded, if it recorded one.
@@ -39,13 +59,6 @@ impl JobFiles {
             .trim()
             .parse()
             .ok()
-    }
-
-    /// Removes what an earlier job of the same name left (before submitting a new one).
-    pub(crate) fn clear(&self) {
-        for f in [&self.stdout, &self.stderr, &self.status] {
-            let _ = std::fs::remove_file(f);
-        }
     }
 }
 
@@ -58,29 +71,43 @@ pub fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
-/// The text of the batch script that runs `spec` in `cwd` and records its status in `status`.
-pub fn batch_script(spec: &CommandSpec, cwd: &Path, status: &Path) -> String {
+/// The text of the batch script that runs `spec` in `cwd` and records its exit status in
+/// `<dir>/<name>.<job id>.status` ([`JobFiles::status`]; the id is `$SLURM_JOB_ID`, `0` outside
+/// Slurm).
+pub fn batch_script(spec: &CommandSpec, cwd: &Path, dir: &Path, name: &str) -> String {
     let mut s = String::from(
         "#!/bin/sh\n# Written by parade: runs one task and records its exit status.\n",
     );
-    let status_q = shell_quote(&status.to_string_lossy());
-    let tmp_q = shell_quote(&format!("{}.tmp", status.to_string_lossy()));
+    let stem_q = shell_quote(&dir.join(name).to_string_lossy());
     let _ = writeln!(
         s,
-        "record() {{ printf '%s\\n' \"$1\" > {tmp_q}.$$ && mv -f {tmp_q}.$$ {status_q}; }}"
+        "parade_status_file={stem_q}.\"${{SLURM_JOB_ID:-0}}\".status"
+    );
+    s.push_str(
+        "record() { printf '%s\\n' \"$1\" > \"$parade_status_file.tmp.$$\" && \
+         mv -f \"$parade_status_file.tmp.$$\" \"$parade_status_file\"; }\n",
     );
     let cwd_q = shell_quote(&cwd.to_string_lossy());
     let _ = writeln!(
         s,
         "cd {cwd_q} || {{ echo \"parade: cannot change to directory \"{cwd_q} >&2; record 127; exit 127; }}"
     );
-    for (k, v) in &spec.env {
-        let _ = writeln!(s, "export {k}={}", shell_quote(v));
+    // The environment goes through `env`, quoted: a variable's name is never shell code.
+    let mut argv: Vec<String> = Vec::new();
+    if !spec.env.is_empty() {
+        argv.push("env".to_owned());
+        argv.push("--".to_owned());
+        argv.extend(
+            spec.env
+                .iter()
+                .map(|(k, v)| shell_quote(&format!("{k}={v}"))),
+        );
     }
-    let argv: Vec<String> = std::iter::once(&spec.program)
-        .chain(&spec.args)
-        .map(|a| shell_quote(a))
-        .collect();
+    argv.extend(
+        std::iter::once(&spec.program)
+            .chain(&spec.args)
+            .map(|a| shell_quote(a)),
+    );
     let _ = writeln!(s, "{} </dev/null", argv.join(" "));
     s.push_str("code=$?\nrecord \"$code\"\nexit \"$code\"\n");
     s
@@ -93,12 +120,12 @@ mod tests {
     #[test]
     fn script_runs_and_records() {
         let dir = tempfile::tempdir().unwrap();
-        let files = JobFiles::new(dir.path(), "j");
+        let files = JobFiles::new(dir.path(), "j", 0);
         let spec =
             CommandSpec::shell(&["sh", "-c"], "echo \"$X\" > out.txt; exit 4").env("X", "a'b");
         std::fs::write(
             &files.script,
-            batch_script(&spec, dir.path(), &files.status),
+            batch_script(&spec, dir.path(), dir.path(), "j"),
         )
         .unwrap();
         let st = std::process::Command::new("sh")
@@ -116,9 +143,9 @@ mod tests {
     #[test]
     fn a_missing_directory_is_recorded() {
         let dir = tempfile::tempdir().unwrap();
-        let files = JobFiles::new(dir.path(), "j");
+        let files = JobFiles::new(dir.path(), "j", 0);
         let spec = CommandSpec::new("true", [""; 0]);
-        let script = batch_script(&spec, &dir.path().join("nope"), &files.status);
+        let script = batch_script(&spec, &dir.path().join("nope"), dir.path(), "j");
         std::fs::write(&files.script, script).unwrap();
         let st = std::process::Command::new("sh")
             .arg(&files.script)
@@ -127,5 +154,23 @@ mod tests {
             .unwrap();
         assert_eq!(st.code(), Some(127));
         assert_eq!(files.read_status(), Some(127));
+    }
+
+    #[test]
+    fn each_job_id_has_its_own_status_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = CommandSpec::shell(&["sh", "-c"], "exit \"$CODE\"");
+        let script = dir.path().join("j.sh");
+        std::fs::write(&script, batch_script(&spec, dir.path(), dir.path(), "j")).unwrap();
+        for (job, code) in [(7, "3"), (8, "0")] {
+            std::process::Command::new("sh")
+                .arg(&script)
+                .env("SLURM_JOB_ID", job.to_string())
+                .env("CODE", code)
+                .status()
+                .unwrap();
+        }
+        assert_eq!(JobFiles::new(dir.path(), "j", 7).read_status(), Some(3));
+        assert_eq!(JobFiles::new(dir.path(), "j", 8).read_status(), Some(0));
     }
 }
