@@ -35,6 +35,9 @@ fn main() -> ExitCode {
     if let Command::Jobs(JobsCommand::Clean(args)) = &cli.command {
         return clean_jobs(&args.dir, args.dry_run);
     }
+    if let Some(code) = parade_cli::commands::without_task_file(&cli.command) {
+        return code;
+    }
     let file = match taskfile::load(cli.file.as_deref()) {
         Ok(f) => f,
         Err(e) => {
@@ -44,6 +47,9 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Check => {
+            for warning in &file.warnings {
+                eprintln!("warning: {warning}");
+            }
             println!(
                 "{}: {} tasks, no problems",
                 file.source.name,
@@ -70,7 +76,9 @@ fn main() -> ExitCode {
             Err(e) => usage_error(&e),
         },
         Command::Run(args) => run(&file, &args, color),
-        Command::Jobs(_) => unreachable!("handled before the task file is read"),
+        Command::Jobs(_) | Command::Init | Command::Completions(_) | Command::Man => {
+            unreachable!("handled before the task file is read")
+        }
     }
 }
 
@@ -106,10 +114,19 @@ fn usage_error(e: &RunError) -> ExitCode {
 
 #[allow(clippy::too_many_lines)] // one straight sequence: params, logs, signals, observers, exit
 fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
+    let targets = match parade_cli::commands::targets(file, &args.targets) {
+        Ok(t) => t,
+        Err(e) => return usage_error(&e),
+    };
     let mut params: BTreeMap<String, String> = file.params.clone();
     params.extend(args.params.iter().cloned());
+    if !args.dry_run
+        && let Err(e) = parade_cli::commands::command_params(file, &args.params, &mut params)
+    {
+        return usage_error(&e);
+    }
     if args.dry_run {
-        return match runner::plan(file, &args.targets, &params) {
+        return match runner::plan(file, &targets, &params) {
             Ok(plan) => {
                 print!("{}", render::dry_run(&plan));
                 ExitCode::SUCCESS
@@ -133,12 +150,13 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
     };
     let request = RunRequest {
         file,
-        targets: &args.targets,
+        targets: &targets,
         params,
         jobs: args.jobs.map(|j| j as usize).or(file.settings.parallel),
         fail_fast: args.fail_fast,
         results_dir: logs_dir.join("results"),
         executor: args.executor.unwrap_or(file.settings.executor),
+        extra_args: args.extra_args.clone(),
     };
     let output = args.output.unwrap_or(if std::io::stderr().is_terminal() {
         Output::Live

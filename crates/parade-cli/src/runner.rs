@@ -35,6 +35,8 @@ pub struct RunRequest<'a> {
     pub results_dir: PathBuf,
     /// Where tasks run.
     pub executor: ExecutorKind,
+    /// What followed `--`: the single target's `"$@"`.
+    pub extra_args: Vec<String>,
 }
 
 /// How many Slurm jobs are in flight at once unless `-j` or `parallel` says otherwise.
@@ -101,6 +103,8 @@ struct Shared {
     results_dir: PathBuf,
     grace: Duration,
     slurm: Option<Slurm>,
+    /// The requested task that gets the arguments after `--`, and the arguments.
+    extra: Option<(String, Vec<String>)>,
 }
 
 /// The flow of `file`: a proto for each task pattern, a proc for each plain task. With
@@ -116,6 +120,19 @@ pub fn build(
     fail_fast: bool,
     slurm: Option<Slurm>,
 ) -> Result<Flow, RunError> {
+    build_with(file, params, results_dir, jobs, fail_fast, slurm, None)
+}
+
+/// [`build`], with the arguments after `--` for one task.
+fn build_with(
+    file: &TaskFile,
+    params: BTreeMap<String, String>,
+    results_dir: PathBuf,
+    jobs: Option<usize>,
+    fail_fast: bool,
+    slurm: Option<Slurm>,
+    extra: Option<(String, Vec<String>)>,
+) -> Result<Flow, RunError> {
     let mut options = FlowOptions::new()
         .separator(file.settings.separator.clone())
         .allow_missing_deps(true);
@@ -129,6 +146,7 @@ pub fn build(
         results_dir,
         grace: file.settings.grace,
         slurm,
+        extra,
     });
     // Protos first: a proc's dependencies are resolved when it is added, and may name a
     // pattern's instance.
@@ -179,23 +197,34 @@ pub fn build(
 /// The body of task `index`'s procs: run the command, hand its result to the flow.
 fn run_body(s: &Shared, index: usize, ctx: &Context<'_>) -> Result<Value, ProcError> {
     let args: BTreeMap<String, String> = ctx.args().iter().cloned().collect();
+    let task = &s.file.tasks[index];
+    let instances = crate::instances::glob_instances(task, &args, ctx);
     let run = TaskRun {
         file: &s.file,
-        task: &s.file.tasks[index],
+        task,
         name: ctx.name(),
         args: &args,
         params: &s.params,
         results_dir: &s.results_dir,
+        extra_args: match &s.extra {
+            Some((name, extra)) if name == ctx.name() => extra,
+            _ => &[],
+        },
+        instances: instances.as_deref(),
     };
     // Task-file procs run their bodies in this process (threads), never in a flow worker.
     let task = ctx
         .task()
         .ok_or_else(|| ProcError::Failed("task-file procs cannot run in a flow worker".into()))?;
-    let (outcome, value) = match (&run.task.template, &s.slurm) {
-        (Some(spec), slurm) => run_template(&run, spec, slurm.as_ref().map(Slurm::executor), task),
-        (None, Some(slurm)) => run_task_with(&run, |spec| slurm.run(ctx.name(), spec, task)),
-        (None, None) => run_task(&run, s.grace, task),
-    };
+    let (outcome, value) = crate::retry::with_retries(run.task.retries, task, || {
+        match (&run.task.template, &s.slurm) {
+            (Some(spec), slurm) => {
+                run_template(&run, spec, slurm.as_ref().map(Slurm::executor), task)
+            }
+            (None, Some(slurm)) => run_task_with(&run, |spec| slurm.run(ctx.name(), spec, task)),
+            (None, None) => run_task(&run, s.grace, task),
+        }
+    });
     match outcome {
         Outcome::Succeeded => Ok(value.unwrap_or(Value::Null)),
         Outcome::Skipped(why) => Err(ProcError::Skipped(why)),
@@ -286,17 +315,36 @@ pub fn run(
             )
         }
     };
-    let flow = build(
+    let extra = if request.extra_args.is_empty() {
+        None
+    } else {
+        let [target] = request.targets else {
+            return Err(RunError(format!(
+                "arguments after `--` go to one task, and {} targets are named",
+                request.targets.len()
+            )));
+        };
+        Some((target.clone(), request.extra_args.clone()))
+    };
+    let flow = build_with(
         request.file,
         request.params.clone(),
         request.results_dir.clone(),
         jobs,
         request.fail_fast,
         slurm,
+        extra,
     )?;
     let mut names = Vec::new();
     for target in request.targets {
         names.extend(flow.create(target)?);
+    }
+    if !request.extra_args.is_empty() && names.len() != 1 {
+        return Err(RunError(format!(
+            "arguments after `--` go to one task, and \"{}\" names {}",
+            request.targets.join(" "),
+            names.len()
+        )));
     }
     observe(flow.engine(), Arc::new(flow.names()));
     flow.start(&names)?;
