@@ -38,3 +38,8 @@ pub mod slurm;
 pub mod task;
 pub mod taskfile;
 pub mod template;
+
+/// The README's Rust snippets, compiled and run as doctests (their setup lines are hidden).
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
