@@ -61,7 +61,9 @@ fn main() -> ExitCode {
             print!("{}", list::render(&file, args.expand));
             ExitCode::SUCCESS
         }
-        Command::Graph(args) => match runner::plan(&file, &args.targets, &file.params) {
+        Command::Graph(args) => match parade_cli::commands::targets(&file, &args.targets)
+            .and_then(|targets| runner::plan(&file, &targets, &file.params))
+        {
             Ok(plan) => {
                 print!(
                     "{}",

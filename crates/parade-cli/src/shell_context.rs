@@ -7,7 +7,10 @@
 //! hand-written because no well-kept crate exposes a shell lexer's *context* (the `shell-words`
 //! and `shlex` crates split words; they cannot say "this byte is inside a heredoc body").
 //! It follows POSIX `sh` (with bash's `$'...'`); it does not need to accept every script, only to
-//! never mistake quoted text for unquoted text in scripts people write.
+//! never mistake quoted text for unquoted text in scripts people write. Even where it misreads
+//! a script, no value can execute: what is put in place of a field is always a variable
+//! expansion, and the shell never parses the result of an expansion as code (a misread context
+//! can only cost word splitting or a literal `${PARADE_V_1}`, never an injection).
 
 /// What kind of text a position of a script is in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -359,7 +359,18 @@ fn bad_input_never_panics() {
             .stderr(predicate::str::contains("names are at most 1024 bytes"))
             .stderr(predicate::str::contains("panicked").not());
     }
+    let p = Project::new(&format!(
+        "[task.\"t::[x]\"]\nchoices = {{ x = [\"{long}\"] }}\nrun = \"true\"\n"
+    ));
+    p.parade(&["list", "--expand"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("names are at most 1024 bytes"));
     let p = Project::new("[task.\"t::[x]\"]\nrun = \"true\"\n");
+    p.parade(&["graph", &format!("t::{long}")])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("names are at most 1024 bytes"));
     p.parade(&["run", "--dry-run", &format!("t::{long}")])
         .assert()
         .code(2)

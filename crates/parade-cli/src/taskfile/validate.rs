@@ -802,6 +802,25 @@ impl Check<'_> {
         settings: &Settings,
     ) {
         let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+        for task in tasks {
+            let long = task
+                .choices
+                .iter()
+                .flat_map(|(k, v)| v.iter().map(move |v| (k, v)));
+            if let Some((key, value)) = long.into_iter().find(|(_, v)| v.len() > MAX_NAME_LEN) {
+                self.push(
+                    Problem::new(
+                        self.file,
+                        task.offset..task.offset + 1,
+                        format!(
+                            "a choice of {} bytes for `{key}`; names are at most {MAX_NAME_LEN} bytes",
+                            value.len()
+                        ),
+                    )
+                    .with_label("in this task"),
+                );
+            }
+        }
         for (name, raw) in entries {
             if name.get_ref().len() > MAX_NAME_LEN {
                 self.push(
