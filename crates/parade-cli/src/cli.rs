@@ -37,6 +37,20 @@ pub enum Command {
     /// Job directories of template jobs (`parade::exec::slurm::TemplateJob`).
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// Write a commented starter parade.toml here (never over an existing one).
+    Init,
+    /// Print a shell completion script: `parade completions bash > ~/.local/share/bash-completion/completions/parade`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff): `parade man | man -l -`.
+    Man,
+}
+
+/// `parade completions`.
+#[derive(Args, Debug, Clone)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// `parade jobs`.
@@ -60,11 +74,15 @@ pub struct CleanArgs {
 /// `parade run`.
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
-    /// Tasks to run: names, instances of patterns (`build::prod`) or globs (`build::*`).
-    #[arg(required = true, value_name = "TARGET")]
+    /// Tasks to run: names, aliases, instances of patterns (`build::prod`) or globs
+    /// (`build::*`); none: the task file's `default`.
+    #[arg(value_name = "TARGET")]
     pub targets: Vec<String>,
-    /// Most tasks at once (default: the task file's `parallel`, else one per CPU).
-    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    /// Arguments for the one target's command, after `--`: its `"$@"`.
+    #[arg(last = true, value_name = "ARGS")]
+    pub extra_args: Vec<String>,
+    /// Most tasks at once, at most 4096 (default: the task file's `parallel`, else one per CPU).
+    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_JOBS)))]
     pub jobs: Option<u32>,
     /// Set a param: `--param region=us` (repeatable; overrides `[params]`).
     #[arg(short = 'p', long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
@@ -86,6 +104,9 @@ pub struct RunArgs {
     #[arg(short = 'x', long, value_enum)]
     pub executor: Option<ExecutorKind>,
 }
+
+/// The most tasks `-j` lets run at once (each is a thread of `parade`).
+pub const MAX_JOBS: u32 = 4096;
 
 /// `parade list`.
 #[derive(Args, Debug, Clone)]
@@ -163,5 +184,11 @@ mod tests {
         assert_eq!(cli.file, Some(PathBuf::from("x.toml")));
         assert!(Cli::try_parse_from(["parade", "run", "x", "-j", "0"]).is_err());
         assert!(Cli::try_parse_from(["parade", "run", "x", "-p", "novalue"]).is_err());
+        assert!(Cli::try_parse_from(["parade", "run", "x", "-j", "4294967295"]).is_err());
+        let Command::Run(run) = Cli::parse_from(["parade", "run", "t", "--", "a", "b c"]).command
+        else {
+            panic!()
+        };
+        assert_eq!(run.extra_args, ["a", "b c"]);
     }
 }

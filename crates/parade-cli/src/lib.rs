@@ -4,7 +4,14 @@
 //! | module | owns |
 //! |---|---|
 //! | [`taskfile`] | `parade.toml`: format, checks, diagnostics |
-//! | [`shell`] | shell text: `{field}` substitution with quoting, environment names |
+//! | [`shell`] | shell text: `{field}`s as variable references no value escapes, paths, `#!` |
+//! | [`shell_context`] | where a position of shell text stands (quotes, heredocs) |
+//! | [`env`] | the environment from `dotenv`, `[env]` and a task's `env`, `${VAR}` expanded |
+//! | [`instances`] | what a glob dependency matched, as `$PARADE_INSTANCES` |
+//! | [`retry`] | `retries = N`: attempts of one task |
+//! | [`commands`] | `init`/`completions`/`man` dispatch, `run`'s targets, command params |
+//! | [`init`] | `parade init`: the starter task file |
+//! | [`manual`] | `parade completions`, `parade man` |
 //! | [`task`] | one concrete task: its command, environment, result; run by the library |
 //! | [`template`] | a task that is a template job (`template = "DIR"`) |
 //! | [`runner`] | the task file as a `parade::flow`: plan, run |
@@ -17,14 +24,26 @@
 //! | [`wording`] | run-time errors in the CLI's words, with the nearest names suggested |
 
 pub mod cli;
+pub mod commands;
+pub mod env;
+pub mod init;
+pub mod instances;
 pub mod list;
+pub mod manual;
 pub mod output;
 pub mod render;
+pub mod retry;
 pub mod runner;
 pub mod shell;
+pub mod shell_context;
 pub mod signals;
 pub mod slurm;
 pub mod task;
 pub mod taskfile;
 pub mod template;
 pub mod wording;
+
+/// The README's Rust snippets, compiled and run as doctests (their setup lines are hidden).
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

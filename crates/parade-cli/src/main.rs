@@ -35,6 +35,9 @@ fn main() -> ExitCode {
     if let Command::Jobs(JobsCommand::Clean(args)) = &cli.command {
         return clean_jobs(&args.dir, args.dry_run);
     }
+    if let Some(code) = parade_cli::commands::without_task_file(&cli.command) {
+        return code;
+    }
     let file = match taskfile::load(cli.file.as_deref()) {
         Ok(f) => f,
         Err(e) => {
@@ -43,27 +46,34 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Check => match parade_cli::wording::check_plans(&file) {
-            Err(problems) => {
-                for p in &problems {
-                    say(&format!("parade: {p}"));
-                }
-                say(&format!(
-                    "{}: {} problem{} found",
-                    file.source.name,
-                    problems.len(),
-                    if problems.len() == 1 { "" } else { "s" }
-                ));
-                ExitCode::from(USAGE)
+        Command::Check => {
+            for warning in &file.warnings {
+                say(&format!("warning: {warning}"));
             }
-            Ok(()) => printed(&format!(
-                "{}: {} tasks, no problems\n",
-                file.source.name,
-                file.tasks.len()
-            )),
-        },
+            match parade_cli::wording::check_plans(&file) {
+                Err(problems) => {
+                    for p in &problems {
+                        say(&format!("parade: {p}"));
+                    }
+                    say(&format!(
+                        "{}: {} problem{} found",
+                        file.source.name,
+                        problems.len(),
+                        if problems.len() == 1 { "" } else { "s" }
+                    ));
+                    ExitCode::from(USAGE)
+                }
+                Ok(()) => printed(&format!(
+                    "{}: {} tasks, no problems\n",
+                    file.source.name,
+                    file.tasks.len()
+                )),
+            }
+        }
         Command::List(args) => printed(&list::render(&file, args.expand)),
-        Command::Graph(args) => match runner::plan(&file, &args.targets, &file.params) {
+        Command::Graph(args) => match parade_cli::commands::targets(&file, &args.targets)
+            .and_then(|targets| runner::plan(&file, &targets, &file.params))
+        {
             Ok(plan) => printed(&match args.format {
                 GraphFormat::Dot => render::dot(&plan),
                 GraphFormat::Mermaid => render::mermaid(&plan),
@@ -72,7 +82,9 @@ fn main() -> ExitCode {
             Err(e) => usage_error(&parade_cli::wording::run_error(&e, &file)),
         },
         Command::Run(args) => run(&file, &args, color),
-        Command::Jobs(_) => unreachable!("handled before the task file is read"),
+        Command::Jobs(_) | Command::Init | Command::Completions(_) | Command::Man => {
+            unreachable!("handled before the task file is read")
+        }
     }
 }
 
@@ -120,11 +132,20 @@ fn usage_error(e: &RunError) -> ExitCode {
 
 #[allow(clippy::too_many_lines)] // one straight sequence: params, logs, signals, observers, exit
 fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
+    let targets = match parade_cli::commands::targets(file, &args.targets) {
+        Ok(t) => t,
+        Err(e) => return usage_error(&e),
+    };
     let mut params: BTreeMap<String, String> = file.params.clone();
     params.extend(args.params.iter().cloned());
     let wording = |e: RunError| parade_cli::wording::run_error(&e, file);
+    if !args.dry_run
+        && let Err(e) = parade_cli::commands::command_params(file, &args.params, &mut params)
+    {
+        return usage_error(&e);
+    }
     // The plan: for a dry run, and to know whether one task runs (its output passes through).
-    let plan = match runner::plan(file, &args.targets, &params) {
+    let plan = match runner::plan(file, &targets, &params) {
         Ok(plan) => plan,
         Err(e) => return usage_error(&wording(e)),
     };
@@ -164,13 +185,14 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
     };
     let request = RunRequest {
         file,
-        targets: &args.targets,
+        targets: &targets,
         params,
         jobs: args.jobs.map(|j| j as usize).or(file.settings.parallel),
         fail_fast: args.fail_fast,
         results_dir: logs_dir.join("results"),
         executor: args.executor.unwrap_or(file.settings.executor),
         after_task: Some(after_task),
+        extra_args: args.extra_args.clone(),
     };
     let look = Look {
         color,

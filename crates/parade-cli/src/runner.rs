@@ -35,6 +35,8 @@ pub struct RunRequest<'a> {
     pub results_dir: PathBuf,
     /// Where tasks run.
     pub executor: ExecutorKind,
+    /// What followed `--`: the single target's `"$@"`.
+    pub extra_args: Vec<String>,
     /// Called when a task's command has ended, with its name; an `Err` fails the task with that
     /// reason (`parade run` checks that the task's log was written whole).
     pub after_task: Option<AfterTask>,
@@ -121,6 +123,8 @@ struct Shared {
     grace: Duration,
     slurm: Option<Slurm>,
     after_task: Option<AfterTask>,
+    /// The requested task that gets the arguments after `--`, and the arguments.
+    extra: Option<(String, Vec<String>)>,
 }
 
 /// The flow of `file`: a proto for each task pattern, a proc for each plain task. With
@@ -136,10 +140,20 @@ pub fn build(
     fail_fast: bool,
     slurm: Option<Slurm>,
 ) -> Result<Flow, RunError> {
-    build_with(file, params, results_dir, jobs, fail_fast, slurm, None)
+    build_with(
+        file,
+        params,
+        results_dir,
+        jobs,
+        fail_fast,
+        slurm,
+        None,
+        None,
+    )
 }
 
-/// [`build`], with a check run when each task's command has ended ([`RunRequest::after_task`]).
+/// [`build`], with a check run when each task's command has ended ([`RunRequest::after_task`])
+/// and the arguments after `--` for one task.
 pub fn build_with(
     file: &TaskFile,
     params: BTreeMap<String, String>,
@@ -148,6 +162,7 @@ pub fn build_with(
     fail_fast: bool,
     slurm: Option<Slurm>,
     after_task: Option<AfterTask>,
+    extra: Option<(String, Vec<String>)>,
 ) -> Result<Flow, RunError> {
     let mut options = FlowOptions::new()
         .separator(file.settings.separator.clone())
@@ -163,6 +178,7 @@ pub fn build_with(
         grace: file.settings.grace,
         slurm,
         after_task,
+        extra,
     });
     // Protos first: a proc's dependencies are resolved when it is added, and may name a
     // pattern's instance.
@@ -213,23 +229,34 @@ pub fn build_with(
 /// The body of task `index`'s procs: run the command, hand its result to the flow.
 fn run_body(s: &Shared, index: usize, ctx: &Context<'_>) -> Result<Value, ProcError> {
     let args: BTreeMap<String, String> = ctx.args().iter().cloned().collect();
+    let task = &s.file.tasks[index];
+    let instances = crate::instances::glob_instances(task, &args, ctx);
     let run = TaskRun {
         file: &s.file,
-        task: &s.file.tasks[index],
+        task,
         name: ctx.name(),
         args: &args,
         params: &s.params,
         results_dir: &s.results_dir,
+        extra_args: match &s.extra {
+            Some((name, extra)) if name == ctx.name() => extra,
+            _ => &[],
+        },
+        instances: instances.as_deref(),
     };
     // Task-file procs run their bodies in this process (threads), never in a flow worker.
     let task = ctx
         .task()
         .ok_or_else(|| ProcError::Failed("task-file procs cannot run in a flow worker".into()))?;
-    let (outcome, value) = match (&run.task.template, &s.slurm) {
-        (Some(spec), slurm) => run_template(&run, spec, slurm.as_ref().map(Slurm::executor), task),
-        (None, Some(slurm)) => run_task_with(&run, |spec| slurm.run(ctx.name(), spec, task)),
-        (None, None) => run_task(&run, s.grace, task),
-    };
+    let (outcome, value) = crate::retry::with_retries(run.task.retries, task, || {
+        match (&run.task.template, &s.slurm) {
+            (Some(spec), slurm) => {
+                run_template(&run, spec, slurm.as_ref().map(Slurm::executor), task)
+            }
+            (None, Some(slurm)) => run_task_with(&run, |spec| slurm.run(ctx.name(), spec, task)),
+            (None, None) => run_task(&run, s.grace, task),
+        }
+    });
     let (outcome, value) = match s.after_task.as_ref().map(|check| (check.0)(ctx.name())) {
         Some(Err(why)) if outcome == Outcome::Succeeded => (Outcome::failed(why), None),
         _ => (outcome, value),
@@ -320,8 +347,10 @@ fn planned_command(
         args: &args,
         params,
         results_dir: std::path::Path::new(""),
+        extra_args: &[],
+        instances: None,
     };
-    run.command().args.last().cloned()
+    Some(run.shown_command())
 }
 
 /// Runs `targets` and what they need. `observe` is called once, before anything starts, with
@@ -349,6 +378,17 @@ pub fn run(
             )
         }
     };
+    let extra = if request.extra_args.is_empty() {
+        None
+    } else {
+        let [target] = request.targets else {
+            return Err(RunError(format!(
+                "arguments after `--` go to one task, and {} targets are named",
+                request.targets.len()
+            )));
+        };
+        Some((target.clone(), request.extra_args.clone()))
+    };
     let flow = build_with(
         request.file,
         request.params.clone(),
@@ -357,10 +397,18 @@ pub fn run(
         request.fail_fast,
         slurm,
         request.after_task.clone(),
+        extra,
     )?;
     let mut names = Vec::new();
     for target in request.targets {
         names.extend(flow.create(target)?);
+    }
+    if !request.extra_args.is_empty() && names.len() != 1 {
+        return Err(RunError(format!(
+            "arguments after `--` go to one task, and \"{}\" names {}",
+            request.targets.join(" "),
+            names.len()
+        )));
     }
     observe(flow.engine(), Arc::new(flow.names()));
     flow.start(&names)?;

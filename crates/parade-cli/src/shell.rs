@@ -1,22 +1,9 @@
-//! Shell text: filling a task's `{fields}` with shell-quoted values, and environment variable
+//! Shell text: filling a task's `{fields}` so that no value ever becomes shell text (each is
+//! passed in an environment variable, referred to in the way valid where the field stands, as
+//! [`crate::shell_context`] tells), filling paths and plain text, and environment variable
 //! names. Running the command is the library's job (`parade::exec::CommandJob`).
 
-/// Quotes `value` for a POSIX shell: it reaches the command as one word, exactly as given.
-///
-/// ```
-/// use parade_cli::shell::quote;
-/// assert_eq!(quote("prod"), "prod");
-/// assert_eq!(quote("$(touch x)"), "'$(touch x)'");
-/// assert_eq!(quote("it's"), r"'it'\''s'");
-/// assert_eq!(quote(""), "''");
-/// ```
-pub fn quote(value: &str) -> String {
-    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c);
-    if !value.is_empty() && value.chars().all(safe) {
-        return value.to_owned();
-    }
-    parade::exec::slurm::shell_quote(value)
-}
+use crate::shell_context::{Context, Lexer};
 
 /// Whether `name` can be a field: a letter or `_`, then letters, digits, `_`, `-` or `.`.
 fn is_field(name: &str) -> bool {
@@ -54,58 +41,221 @@ pub fn fields(template: &str) -> Vec<&str> {
     out
 }
 
-/// Fills `{field}`s with the quoted value `value(field)` gives; a field it does not know stays
-/// as written. `{{` and `}}` become `{` and `}`.
-///
-/// ```
-/// use parade_cli::shell::substitute;
-/// let cmd = substitute("echo {env} {{ok}}", |f| (f == "env").then(|| "$(touch x)".to_owned()));
-/// assert_eq!(cmd, "echo '$(touch x)' {ok}");
-/// ```
-pub fn substitute(template: &str, value: impl Fn(&str) -> Option<String>) -> String {
-    replace(template, value, quote)
+/// A task's command with its `{field}`s replaced by references to environment variables that
+/// hold the values ([`Script::vars`]): a value reaches the command as data, never as shell text.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Script {
+    /// The shell text to run.
+    pub text: String,
+    /// The variables the text refers to, with their values.
+    pub vars: Vec<(String, String)>,
 }
 
-/// [`substitute`] without quoting: `{field}`s become their values as they are (for paths and
-/// parameters that no shell reads).
+/// Why a command's fields cannot be filled.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FillError {
+    /// A value holds a NUL byte, which no program can receive in its environment or arguments.
+    #[error("the value of `{{{0}}}` holds a NUL byte, which no command can receive")]
+    Nul(String),
+    /// A field stands in a heredoc whose word is quoted: nothing there is expanded, so no value
+    /// can be put there without becoming part of the text.
+    #[error(
+        "`{{{0}}}` stands in a quoted heredoc (<<'WORD'), where the shell expands nothing; \
+         unquote the word (<<WORD) or use $PARADE_ARG_*/$PARADE_PARAM_* in the command that reads it"
+    )]
+    QuotedHeredoc(String),
+}
+
+/// The prefix of the variables [`script`] passes values in.
+pub const VALUE_VAR: &str = "PARADE_V_";
+
+/// Fills the `{field}`s `value` knows with references to environment variables holding the
+/// values, each valid where the field stands: `"${PARADE_V_1}"` outside quotes,
+/// `${PARADE_V_1}` inside double quotes and unquoted heredocs, `'"${PARADE_V_1}"'` inside single
+/// quotes. `{{field}}` is a literal `{field}`; every other brace is left as written.
+///
+/// ```
+/// use parade_cli::shell::script;
+/// let s = script("echo {msg} \"{msg}\" '{msg}' {{msg}} ${HOME} {a,b}", |f| {
+///     (f == "msg").then(|| "$(touch x)".to_owned())
+/// })
+/// .unwrap();
+/// assert_eq!(
+///     s.text,
+///     r#"echo "${PARADE_V_1}" "${PARADE_V_1}" ''"${PARADE_V_1}"'' {msg} ${HOME} {a,b}"#
+/// );
+/// assert_eq!(s.vars, [("PARADE_V_1".to_owned(), "$(touch x)".to_owned())]);
+/// ```
+pub fn script(template: &str, value: impl Fn(&str) -> Option<String>) -> Result<Script, FillError> {
+    let mut lexer = Lexer::new();
+    let mut out = Script::default();
+    let mut names: Vec<String> = Vec::new();
+    let mut rest = template;
+    while let Some(i) = rest.find('{') {
+        let (before, at) = rest.split_at(i);
+        lexer.feed(before);
+        out.text.push_str(before);
+        if let Some((field, len)) = escaped_field(at, &value) {
+            let literal = format!("{{{field}}}");
+            lexer.feed(&literal);
+            out.text.push_str(&literal);
+            rest = &at[len..];
+            continue;
+        }
+        if let Some((field, v, len)) = field_at(at, &value) {
+            if v.contains('\0') {
+                return Err(FillError::Nul(field.to_owned()));
+            }
+            let n = if let Some(n) = names.iter().position(|f| f == field) {
+                n + 1
+            } else {
+                names.push(field.to_owned());
+                out.vars.push((format!("{VALUE_VAR}{}", names.len()), v));
+                names.len()
+            };
+            let var = format!("${{{VALUE_VAR}{n}}}");
+            let reference = match lexer.context() {
+                Context::Unquoted => format!("\"{var}\""),
+                Context::Double | Context::Heredoc => var,
+                Context::Single => format!("'\"{var}\"'"),
+                Context::Ansi => format!("'\"{var}\"$'"),
+                Context::QuotedHeredoc => return Err(FillError::QuotedHeredoc(field.to_owned())),
+            };
+            out.text.push_str(&reference);
+            rest = &at[len..];
+            continue;
+        }
+        lexer.feed("{");
+        out.text.push('{');
+        rest = &at[1..];
+    }
+    out.text.push_str(rest);
+    Ok(out)
+}
+
+/// `{name}` at the start of `text` where `value` knows `name`: the name, its value, the length.
+fn field_at<'t>(
+    text: &'t str,
+    value: &impl Fn(&str) -> Option<String>,
+) -> Option<(&'t str, String, usize)> {
+    let after = text.strip_prefix('{')?;
+    let end = after.find('}')?;
+    let name = &after[..end];
+    if !is_field(name) {
+        return None;
+    }
+    value(name).map(|v| (name, v, end + 2))
+}
+
+/// `{{name}}` at the start of `text` where `value` knows `name`: the name and the length.
+fn escaped_field<'t>(
+    text: &'t str,
+    value: &impl Fn(&str) -> Option<String>,
+) -> Option<(&'t str, usize)> {
+    let inner = text.strip_prefix('{')?;
+    let (name, _, len) = field_at(inner, value)?;
+    inner[len..].starts_with('}').then_some((name, len + 2))
+}
+
+/// Fills `{field}`s with their values as they are, for text no shell reads (kwargs, env
+/// values). `{{field}}` is a literal `{field}`; every other brace is left as written.
 ///
 /// ```
 /// use parade_cli::shell::fill;
-/// assert_eq!(fill("runs/{seed} {{x}}", |f| (f == "seed").then(|| "a b".to_owned())), "runs/a b {x}");
+/// let v = |f: &str| (f == "seed").then(|| "a b".to_owned());
+/// assert_eq!(fill("runs/{seed} {{seed}} {{.X}} {x}", v), "runs/a b {seed} {{.X}} {x}");
 /// ```
 pub fn fill(template: &str, value: impl Fn(&str) -> Option<String>) -> String {
-    replace(template, value, str::to_owned)
-}
-
-fn replace(
-    template: &str,
-    value: impl Fn(&str) -> Option<String>,
-    wrap: impl Fn(&str) -> String,
-) -> String {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
-    while let Some(i) = rest.find(['{', '}']) {
-        out.push_str(&rest[..i]);
-        let (c, after) = (rest.as_bytes()[i], &rest[i + 1..]);
-        if after.starts_with(char::from(c)) {
-            out.push(char::from(c));
-            rest = &after[1..];
-            continue;
+    while let Some(i) = rest.find('{') {
+        let (before, at) = rest.split_at(i);
+        out.push_str(before);
+        if let Some((field, len)) = escaped_field(at, &value) {
+            out.push('{');
+            out.push_str(field);
+            out.push('}');
+            rest = &at[len..];
+        } else if let Some((_, v, len)) = field_at(at, &value) {
+            out.push_str(&v);
+            rest = &at[len..];
+        } else {
+            out.push('{');
+            rest = &at[1..];
         }
-        if c == b'{'
-            && let Some(end) = after.find('}')
-            && is_field(&after[..end])
-            && let Some(v) = value(&after[..end])
-        {
-            out.push_str(&wrap(&v));
-            rest = &after[end + 1..];
-            continue;
-        }
-        out.push(char::from(c));
-        rest = after;
     }
     out.push_str(rest);
     out
+}
+
+/// [`fill`] for a path: a value may not climb out of where the file's own text points (no
+/// `..` component, not absolute). Returns the field whose value would.
+///
+/// ```
+/// use parade_cli::shell::fill_path;
+/// let v = |x: &'static str| move |f: &str| (f == "x").then(|| x.to_owned());
+/// assert_eq!(fill_path("../jobs/{x}", v("a")).unwrap(), "../jobs/a");
+/// assert!(fill_path("jobs/{x}", v("../../etc")).is_err());
+/// assert!(fill_path("jobs{x}", v("/etc")).is_err());
+/// ```
+pub fn fill_path(template: &str, value: impl Fn(&str) -> Option<String>) -> Result<String, String> {
+    let bad = std::cell::RefCell::new(None);
+    let filled = fill(template, |f| {
+        let v = value(f)?;
+        let climbs =
+            v.starts_with('/') || v.split('/').any(|part| part == "..") || v.contains('\0');
+        if climbs && bad.borrow().is_none() {
+            *bad.borrow_mut() = Some(format!(
+                "the value {v:?} of `{{{f}}}` would take a path out of its directory \
+                 (values in paths may not be absolute, hold `..` or NUL)"
+            ));
+        }
+        Some(v)
+    });
+    bad.into_inner().map_or(Ok(filled), Err)
+}
+
+/// The `#!` line of a script: its interpreter and the one argument Linux passes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shebang {
+    /// The interpreter: `/usr/bin/env`, `/bin/bash`.
+    pub program: String,
+    /// The rest of the line, as one argument (`python3` for `#!/usr/bin/env python3`).
+    pub arg: Option<String>,
+}
+
+impl Shebang {
+    /// Whether the script is a POSIX-family shell script (its fields can be filled safely).
+    pub fn is_shell(&self) -> bool {
+        let name = match (&self.arg, self.program.rsplit('/').next()) {
+            (Some(arg), Some("env")) => arg.split_whitespace().last().unwrap_or(""),
+            (_, program) => program.unwrap_or(""),
+        };
+        let name = name.rsplit('/').next().unwrap_or(name);
+        ["sh", "bash", "dash", "zsh", "ksh", "ash", "mksh", "busybox"].contains(&name)
+    }
+}
+
+/// The `#!` line `run` starts with, if it does (just's shebang recipes).
+///
+/// ```
+/// use parade_cli::shell::shebang;
+/// let s = shebang("#!/usr/bin/env python3\nprint(1)").unwrap();
+/// assert_eq!((s.program.as_str(), s.arg.as_deref()), ("/usr/bin/env", Some("python3")));
+/// assert!(!s.is_shell());
+/// assert!(shebang("#!/bin/bash -eu\necho").unwrap().is_shell());
+/// assert_eq!(shebang("echo hi"), None);
+/// ```
+pub fn shebang(run: &str) -> Option<Shebang> {
+    let line = run.strip_prefix("#!")?.lines().next()?.trim();
+    let (program, arg) = match line.split_once([' ', '\t']) {
+        Some((p, a)) => (p, Some(a.trim().to_owned()).filter(|a| !a.is_empty())),
+        None => (line, None),
+    };
+    (!program.is_empty()).then(|| Shebang {
+        program: program.to_owned(),
+        arg,
+    })
 }
 
 /// Turns a param or placeholder name into an environment variable suffix: `build-dir` →
@@ -127,8 +277,21 @@ mod tests {
     use super::*;
     use std::process::Command;
 
+    /// Runs `script` with the fields of `template` filled with `value`; returns its stdout.
+    fn run(template: &str, value: &str, dir: &std::path::Path) -> String {
+        let s = script(template, |f| (f == "v").then(|| value.to_owned())).unwrap();
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(&s.text)
+            .envs(s.vars.iter().cloned())
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    }
+
     #[test]
-    fn quoting_survives_a_real_shell() {
+    fn values_survive_a_real_shell_in_every_context() {
         let dir = tempfile::tempdir().unwrap();
         for value in [
             "$(touch x)",
@@ -141,28 +304,85 @@ mod tests {
             "",
             "\\n",
             "é",
+            "'\"$(touch x)\"'",
         ] {
-            let cmd = substitute("printf '%s' {v}", |f| (f == "v").then(|| value.to_owned()));
-            let out = Command::new("sh")
-                .arg("-c")
-                .arg(&cmd)
-                .current_dir(dir.path())
-                .output()
-                .unwrap();
-            assert_eq!(String::from_utf8(out.stdout).unwrap(), value, "{cmd}");
+            for template in [
+                "printf '%s' {v}",
+                "printf '%s' \"{v}\"",
+                "printf '%s' '{v}'",
+                "printf '%s' \"a{v}b\" | cut -c2- | rev | cut -c2- | rev | tr -d '\\n'",
+                "cat <<EOF | tr -d '\\n'\n{v}\nEOF",
+                "printf '%s' \"$(printf '%s' '{v}')\"",
+            ] {
+                assert_eq!(run(template, value, dir.path()), value, "{template}");
+            }
         }
         assert!(!dir.path().join("x").exists());
+    }
+
+    #[test]
+    fn shell_code_passes_through() {
+        for text in [
+            "echo ${HOME} $(pwd) {a,b} `date`",
+            "awk '{print $1}'",
+            "find . -exec echo {} \\;",
+            "docker inspect -f '{{.State.Running}}' x",
+            "echo {unknown} {{unknown}}",
+        ] {
+            assert_eq!(script(text, |_| None).unwrap().text, text);
+        }
+    }
+
+    #[test]
+    fn bad_values_are_clear_errors() {
+        let nul = |f: &str| (f == "v").then(|| "a\0b".to_owned());
+        assert_eq!(script("echo {v}", nul), Err(FillError::Nul("v".into())));
+        let v = |f: &str| (f == "v").then(|| "x".to_owned());
+        assert_eq!(
+            script("cat <<'EOF'\n{v}\nEOF", v),
+            Err(FillError::QuotedHeredoc("v".into()))
+        );
     }
 
     #[test]
     fn fields_skip_escaped_braces() {
         assert_eq!(fields("{a}{{b}}{c}"), ["a", "c"]);
         assert_eq!(fields("awk '{print $1}'"), Vec::<&str>::new());
-        assert_eq!(substitute("a {unknown} b", |_| None), "a {unknown} b");
+        assert_eq!(fill("a {unknown} b", |_| None), "a {unknown} b");
     }
 
     #[test]
     fn env_keys_are_upper_snake() {
         assert_eq!(env_key("build-dir.x"), "BUILD_DIR_X");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 64, ..Default::default() })]
+
+        /// Whatever the value, in every quoting context, the command receives exactly it and
+        /// nothing executes; a NUL is an error, never a cut value.
+        #[test]
+        fn no_value_ever_becomes_shell_text(
+            value in "([a-z ]|'|\"|\\$|\\(|\\)|`|\n|\\\\|EOF|;|\\{|\\}|\\*|touch x){0,12}",
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            for template in [
+                "printf '%s' {v}",
+                "printf '%s' \"{v}\"",
+                "printf '%s' '{v}'",
+                "printf '%s' \"$(printf '%s' {v}; echo .)\" | sed '$ s/.$//'",
+                "cat <<EOF | sed '$ s/.$//'\n{v}.\nEOF",
+            ] {
+                let got = run(template, &value, dir.path());
+                let want = if template.contains("<<EOF") { format!("{value}\n") } else { value.clone() };
+                proptest::prop_assert_eq!(&got, &want, "{}", template);
+            }
+            proptest::prop_assert!(!dir.path().join("x").exists());
+            let with_nul = format!("{value}\0");
+            proptest::prop_assert_eq!(
+                script("echo {v}", |f| (f == "v").then(|| with_nul.clone())),
+                Err(FillError::Nul("v".into()))
+            );
+        }
     }
 }

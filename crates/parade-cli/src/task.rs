@@ -29,29 +29,52 @@ pub struct TaskRun<'a> {
     pub params: &'a BTreeMap<String, String>,
     /// Where results of finished tasks are (`<name>.json`).
     pub results_dir: &'a Path,
+    /// What followed `--` on the command line (the requested task only): `"$@"`.
+    pub extra_args: &'a [String],
+    /// The instances a glob dependency matched, when the task has one: `$PARADE_INSTANCES`.
+    pub instances: Option<&'a [String]>,
 }
 
 impl TaskRun<'_> {
-    /// The command to run: the task file's shell with the task's `run`, fields filled with
-    /// quoted values, the environment set, the task's Slurm resources attached.
+    /// The command to run: the task's shell (or its `#!` interpreter) with the task's `run`,
+    /// each `{field}` a reference to a variable holding its value ([`shell::script`]), the
+    /// arguments after `--` as `"$@"`, the environment set, the task's Slurm resources attached.
     ///
-    /// The environment holds the task's `env`, `PARADE_TASK` (the name), `PARADE_ARG_<KEY>` per
-    /// placeholder, `PARADE_PARAM_<KEY>` per param, `PARADE_RESULT` (a file the task may write
-    /// JSON to) and `PARADE_RESULTS_DIR`.
-    pub fn command(&self) -> CommandSpec {
-        let script = shell::substitute(&self.task.run, |field| {
-            match field.strip_prefix("params.") {
-                Some(key) => self.params.get(key).cloned(),
-                None => self.args.get(field).cloned(),
+    /// The environment holds the file's `dotenv` and `[env]`, the task's `env` (values may use
+    /// `${VAR}` of the environment and `{fields}`), `PARADE_TASK` (the name),
+    /// `PARADE_ARG_<KEY>` per placeholder, `PARADE_PARAM_<KEY>` per param, `PARADE_RESULT` (a
+    /// file the task may write JSON to), `PARADE_RESULTS_DIR`, and `PARADE_V_<n>` per field.
+    ///
+    /// Errors: a value that cannot be passed (NUL, a quoted heredoc), a `cwd` a value would take
+    /// out of the project, a script file that cannot be written.
+    pub fn command(&self) -> Result<CommandSpec, String> {
+        let value = |field: &str| self.field_value(field);
+        let (mut spec, vars) = if let Some(line) = shell::shebang(&self.task.run) {
+            self.shebang_command(&line)?
+        } else {
+            let script = shell::script(&self.task.run, value).map_err(|e| e.to_string())?;
+            let shell = self
+                .task
+                .shell
+                .as_ref()
+                .unwrap_or(&self.file.settings.shell);
+            let mut spec = CommandSpec::shell(shell, script.text);
+            if !self.extra_args.is_empty() {
+                // `sh -c SCRIPT NAME ARGS...`: NAME is `$0`, ARGS are `"$@"`.
+                spec.args.push(shell[0].clone());
+                spec.args.extend(self.extra_args.iter().cloned());
             }
-        });
-        let mut spec = CommandSpec::shell(&self.file.settings.shell, script)
-            .cwd(match &self.task.cwd {
-                Some(dir) => self.file.dir().join(dir),
-                None => self.file.dir(),
-            })
-            .resources(self.task.resources.clone());
-        for (k, v) in &self.task.env {
+            (spec, script.vars)
+        };
+        let cwd = match &self.task.cwd {
+            Some(dir) => {
+                let filled = shell::fill_path(&dir.to_string_lossy(), value)?;
+                self.file.dir().join(filled)
+            }
+            None => self.file.dir(),
+        };
+        spec = spec.cwd(cwd).resources(self.task.resources.clone());
+        for (k, v) in crate::env::task_env(self.file, self.task, &value) {
             spec = spec.env(k, v);
         }
         spec = spec.env("PARADE_TASK", self.name);
@@ -61,10 +84,75 @@ impl TaskRun<'_> {
         for (k, v) in self.params {
             spec = spec.env(format!("PARADE_PARAM_{}", shell::env_key(k)), v);
         }
-        spec.env("PARADE_RESULT", absolute(&self.partial_result()))
+        if let Some(instances) = self.instances {
+            spec = spec.env("PARADE_INSTANCES", instances.join("\n"));
+        }
+        for (k, v) in vars {
+            spec = spec.env(k, v);
+        }
+        if let Some((k, _)) = spec.env.iter().find(|(_, v)| v.contains('\0')) {
+            return Err(format!(
+                "the value of `{k}` holds a NUL byte, which no command can receive"
+            ));
+        }
+        Ok(spec
+            .env("PARADE_RESULT", absolute(&self.partial_result()))
             .env("PARADE_RESULTS_DIR", absolute(self.results_dir))
             // One pipe for stdout and stderr: their lines keep their order in the log and on screen.
-            .merge_stderr(true)
+            .merge_stderr(true))
+    }
+
+    /// The command as a reader sees it (a dry run, as `make -n` prints): fields filled with
+    /// their values shell-quoted. Display only: what runs is [`TaskRun::command`], whose values
+    /// never become shell text.
+    pub fn shown_command(&self) -> String {
+        shell::fill(&self.task.run, |f| {
+            self.field_value(f)
+                .map(|v| parade::exec::slurm::shell_quote(&v))
+        })
+    }
+
+    /// A `{field}` of this task: a placeholder's value, `params.KEY`, or `instances`.
+    pub(crate) fn field_value(&self, field: &str) -> Option<String> {
+        match field.strip_prefix("params.") {
+            Some(key) => self.params.get(key).cloned(),
+            None => self.args.get(field).cloned(),
+        }
+    }
+
+    /// A `run` starting with `#!`, written to a file and run with its interpreter (and the
+    /// interpreter's one argument, as Linux reads a `#!` line). Fields are filled only for
+    /// shell interpreters; any other language reads values from the environment.
+    fn shebang_command(
+        &self,
+        line: &shell::Shebang,
+    ) -> Result<(CommandSpec, Vec<(String, String)>), String> {
+        let value = |field: &str| self.field_value(field);
+        let (text, vars) = if line.is_shell() {
+            let s = shell::script(&self.task.run, value).map_err(|e| e.to_string())?;
+            (s.text, s.vars)
+        } else {
+            if let Some(field) = shell::fields(&self.task.run)
+                .into_iter()
+                .find(|f| value(f).is_some())
+            {
+                return Err(format!(
+                    "`{{{field}}}` in a `{}` script: only shell scripts get fields filled; read \
+                     the value from the environment ($PARADE_ARG_*, $PARADE_PARAM_*)",
+                    line.program
+                ));
+            }
+            (self.task.run.clone(), Vec::new())
+        };
+        let dir = self.results_dir.join(".scripts");
+        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
+        let path = dir.join(sanitize_file_name(self.name));
+        std::fs::write(&path, text)
+            .map_err(|e| format!("cannot write the script {}: {e}", path.display()))?;
+        let mut args: Vec<String> = line.arg.iter().cloned().collect();
+        args.push(absolute(&path));
+        args.extend(self.extra_args.iter().cloned());
+        Ok((CommandSpec::new(line.program.clone(), args), vars))
     }
 
     /// Where a finished task's result is kept.
@@ -109,7 +197,11 @@ pub fn run_task_with(
 ) -> (Outcome, Option<Value>) {
     let partial = run.partial_result();
     let _ = std::fs::create_dir_all(run.results_dir);
-    let outcome = execute(run.command());
+    let _ = std::fs::remove_file(&partial);
+    let outcome = match run.command() {
+        Ok(spec) => execute(spec),
+        Err(e) => Outcome::failed(e),
+    };
     let written = std::fs::read_to_string(&partial).ok();
     let _ = std::fs::remove_file(&partial);
     if outcome != Outcome::Succeeded {

@@ -16,22 +16,22 @@ use crate::task::TaskRun;
 use crate::taskfile::TemplateSpec;
 
 impl TaskRun<'_> {
-    /// A `{field}` of this task's strings: a placeholder's value or `params.KEY`.
-    fn field(&self, field: &str) -> Option<String> {
-        match field.strip_prefix("params.") {
-            Some(key) => self.params.get(key).cloned(),
-            None => self.args.get(field).cloned(),
-        }
+    fn fill(&self, text: &str) -> String {
+        shell::fill(text, |f| self.field_value(f))
     }
 
-    fn fill(&self, text: &str) -> String {
-        shell::fill(text, |f| self.field(f))
+    /// A path with its fields filled; a value may not take it out of where the file points.
+    fn fill_path(&self, text: &str) -> Result<String, String> {
+        shell::fill_path(text, |f| self.field_value(f))
     }
 
     /// The template job of this task as the library runs it, and its kwargs, fields filled.
     /// Relative paths are taken from the task file's directory; the job directory defaults to
     /// `.parade/jobs/<task name>`.
-    pub fn template_job(&self, spec: &TemplateSpec) -> (TemplateJob, Value) {
+    ///
+    /// Errors: a value that would take a path out of its directory (`..`, absolute), or the
+    /// task's environment cannot be made.
+    pub fn template_job(&self, spec: &TemplateSpec) -> Result<(TemplateJob, Value), String> {
         let dir = self.file.dir();
         let base = |rel: &str| -> PathBuf {
             if dir == Path::new(".") {
@@ -41,27 +41,27 @@ impl TaskRun<'_> {
             }
         };
         let job_dir = match &spec.job_dir {
-            Some(d) => base(&self.fill(d)),
+            Some(d) => base(&self.fill_path(d)?),
             None => base(".parade/jobs").join(sanitize_file_name(self.name)),
         };
-        let mut job = TemplateJob::new(base(&self.fill(&spec.dir)), job_dir)
+        let mut job = TemplateJob::new(base(&self.fill_path(&spec.dir)?), job_dir)
             .can_resume(spec.can_resume)
             .resources(self.task.resources.clone());
         if let Some(script) = &spec.script {
-            job = job.script(self.fill(script));
+            job = job.script(self.fill_path(script)?);
         }
         for input in &spec.inputs {
-            job = job.input(base(&self.fill(input)));
+            job = job.input(base(&self.fill_path(input)?));
         }
         // The environment a command would see, but for PARADE_RESULT: the result is result.json.
-        for (k, v) in self.command().env {
+        for (k, v) in self.command()?.env {
             if k != "PARADE_RESULT" {
                 job = job.env(k, v);
             }
         }
         let mut kwargs = spec.kwargs.clone();
         self.fill_value(&mut kwargs);
-        (job, kwargs)
+        Ok((job, kwargs))
     }
 
     fn fill_value(&self, value: &mut Value) {
@@ -83,7 +83,10 @@ pub fn run_template(
     slurm: Option<Arc<SlurmExecutor>>,
     ctx: &TaskContext,
 ) -> (Outcome, Option<Value>) {
-    let (mut job, kwargs) = run.template_job(spec);
+    let (mut job, kwargs) = match run.template_job(spec) {
+        Ok(made) => made,
+        Err(e) => return (Outcome::failed(e), None),
+    };
     if let Some(slurm) = slurm {
         job = job.on_slurm(slurm);
     }

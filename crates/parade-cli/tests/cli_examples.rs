@@ -46,3 +46,92 @@ fn param_sweep_finds_the_best_trial() {
     let log = std::fs::read_to_string(p.path(".parade/logs/latest/best.log")).unwrap();
     assert!(log.contains("\"rate\": 0.1, \"batch\": 64"), "{log}");
 }
+
+/// A copy of the whole example directory `name` (for examples of more than one file).
+fn example_dir(name: &str) -> Project {
+    let p = Project::new("");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name);
+    for entry in std::fs::read_dir(root).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, p.path(path.file_name().unwrap().to_str().unwrap())).unwrap();
+    }
+    p
+}
+
+#[test]
+fn justfile_port_runs_its_default_aliases_arguments_and_shebang_recipe() {
+    let p = example_dir("justfile-port");
+    let doc = p.json_report(&["run"], 0);
+    assert_eq!(doc["tasks"].as_object().unwrap().len(), 4, "{doc}");
+    assert_eq!(
+        std::fs::read_to_string(p.path("target/test.txt")).unwrap(),
+        "running all tests\n"
+    );
+    p.parade(&["run", "t", "--output", "plain", "--", "unit"])
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(p.path("target/test.txt")).unwrap(),
+        "running unit tests\n"
+    );
+    p.json_report(&["run", "stats"], 0);
+    assert_eq!(
+        std::fs::read_to_string(p.path("target/stats.txt")).unwrap(),
+        "2\n"
+    );
+}
+
+#[test]
+fn taskfile_port_composes_files_and_reads_a_command_var() {
+    let p = example_dir("taskfile-port");
+    let doc = p.json_report(&["run"], 0);
+    assert_eq!(doc["tasks"].as_object().unwrap().len(), 4, "{doc}");
+    assert_eq!(
+        std::fs::read_to_string(p.path("site/index.html")).unwrap(),
+        "theme=plain\n"
+    );
+    p.parade(&[
+        "run",
+        "build",
+        "--param",
+        "version=2.0",
+        "--output",
+        "plain",
+        "--",
+        "-v",
+    ])
+    .assert()
+    .success();
+    let bin = std::fs::read_to_string(p.path("bin/greeter")).unwrap();
+    assert!(
+        bin.starts_with("greeter 2.0 for linux (flags: -v) from "),
+        "{bin}"
+    );
+}
+
+#[test]
+fn snakemake_port_gathers_every_sample_once() {
+    let p = Project::example("snakemake-port");
+    let doc = p.json_report(&["run", "report"], 0);
+    assert_eq!(doc["tasks"].as_object().unwrap().len(), 14, "{doc}");
+    let calls = std::fs::read_to_string(p.path("calls/all.tsv")).unwrap();
+    let samples: Vec<&str> = calls
+        .lines()
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    assert_eq!(samples, ["A", "B", "C"]);
+    let mapped: u64 = ["A", "B", "C"]
+        .iter()
+        .map(|s| {
+            std::fs::read_to_string(p.path(&format!("sorted/{s}.idx")))
+                .unwrap()
+                .trim()
+                .parse::<u64>()
+                .unwrap()
+        })
+        .sum();
+    let report = std::fs::read_to_string(p.path("report.txt")).unwrap();
+    assert_eq!(report, format!("samples=3 mapped={mapped}\n"));
+}

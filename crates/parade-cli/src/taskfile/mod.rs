@@ -6,6 +6,7 @@
 
 mod diagnostic;
 mod duration;
+mod include;
 mod model;
 mod pattern;
 mod validate;
@@ -16,7 +17,7 @@ pub use diagnostic::{Problem, Problems, SourceFile, TaskFileError, did_you_mean,
 pub use duration::{DURATION_HELP, DurationValue, parse_duration};
 pub use model::{Dep, ExecutorKind, RawFile, Scalar, Settings, Task, TaskFile, TemplateSpec};
 pub use pattern::{Part, Pattern, glob_match, is_glob};
-pub use validate::parse;
+pub use validate::{MAX_NAME_LEN, MAX_PARALLEL, parse};
 
 /// The file name looked for.
 pub const FILE_NAME: &str = "parade.toml";
@@ -60,7 +61,7 @@ pub fn load(path: Option<&Path>) -> Result<TaskFile, TaskFileError> {
                 .map_or(found.clone(), Path::to_path_buf)
         }
     };
-    let text = std::fs::read_to_string(&path).map_err(|e| TaskFileError::Read {
+    let text = read_limited(&path).map_err(|e| TaskFileError::Read {
         path: path.display().to_string(),
         error: e,
     })?;
@@ -68,5 +69,53 @@ pub fn load(path: Option<&Path>) -> Result<TaskFile, TaskFileError> {
         name: path.display().to_string(),
         text,
     };
-    parse(path, source)
+    let mut file = parse(path, source)?;
+    read_dotenv(&mut file)?;
+    Ok(file)
+}
+
+/// The largest task file read, in bytes.
+pub const MAX_FILE_SIZE: u64 = 16 << 20;
+
+/// The text of a regular file of at most [`MAX_FILE_SIZE`] bytes (not a device or a pipe, which
+/// could be read forever).
+pub(crate) fn read_limited(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let invalid = |m: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, m);
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(invalid("not a regular file".to_owned()));
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(MAX_FILE_SIZE + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_FILE_SIZE {
+        return Err(invalid(format!(
+            "larger than {} MiB; a task file is at most that",
+            MAX_FILE_SIZE >> 20
+        )));
+    }
+    Ok(text)
+}
+
+/// Reads `[settings] dotenv` when the file exists (relative to the task file).
+fn read_dotenv(file: &mut TaskFile) -> Result<(), TaskFileError> {
+    let Some(rel) = &file.settings.dotenv else {
+        return Ok(());
+    };
+    let path = file.dir().join(rel);
+    if !path.exists() {
+        return Ok(());
+    }
+    let read_error = |e: &dyn std::fmt::Display| TaskFileError::Read {
+        path: path.display().to_string(),
+        error: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
+    };
+    let text = read_limited(&path).map_err(|e| read_error(&e))?;
+    for item in dotenvy::from_read_iter(text.as_bytes()) {
+        let (k, v) = item.map_err(|e| read_error(&e))?;
+        file.dotenv.push((k, v));
+    }
+    Ok(())
 }

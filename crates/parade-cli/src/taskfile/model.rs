@@ -53,6 +53,9 @@ pub struct RawSettings {
     pub(crate) log_dir: Option<String>,
     pub(crate) executor: Option<ExecutorKind>,
     pub(crate) output: Option<crate::output::Output>,
+    pub(crate) default: Option<Spanned<String>>,
+    pub(crate) dotenv: Option<String>,
+    pub(crate) retries: Option<u32>,
 }
 
 /// A `[task."name"]` table as read.
@@ -94,6 +97,24 @@ pub struct RawTask {
     pub(crate) account: Option<String>,
     #[serde(default)]
     pub(crate) sbatch_args: Vec<String>,
+    pub(crate) shell: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    pub(crate) aliases: Vec<Spanned<String>>,
+    pub(crate) retries: Option<u32>,
+}
+
+/// A `[params]` value as read: a value, or `{ run = "CMD" }`, whose output (trimmed) is the
+/// value, run once per run.
+#[derive(Deserialize, Clone, Debug)]
+#[serde(untagged)]
+pub enum RawParam {
+    /// `"eu"`, `3`...
+    Value(Scalar),
+    /// `{ run = "git rev-parse --short HEAD" }`
+    Command {
+        /// The shell command whose output is the value.
+        run: String,
+    },
 }
 
 /// The whole file as read.
@@ -103,9 +124,15 @@ pub struct RawFile {
     #[serde(default)]
     pub(crate) settings: RawSettings,
     #[serde(default)]
-    pub(crate) params: BTreeMap<String, Scalar>,
+    pub(crate) params: BTreeMap<String, RawParam>,
     #[serde(default)]
     pub(crate) task: BTreeMap<Spanned<String>, Spanned<RawTask>>,
+    #[serde(default)]
+    pub(crate) env: BTreeMap<String, Scalar>,
+    #[serde(default)]
+    pub(crate) choices: BTreeMap<Spanned<String>, Vec<Scalar>>,
+    #[serde(default)]
+    pub(crate) include: Vec<Spanned<String>>,
 }
 
 /// Where tasks run: `[settings] executor` and `parade run --executor`.
@@ -122,6 +149,10 @@ pub enum ExecutorKind {
     /// `partition`, `account` and `sbatch_args`.
     Slurm,
 }
+
+/// The shell a task's `run` goes to unless `shell` says otherwise: POSIX `sh`, stopping at the
+/// first command that fails (`-e`).
+pub const DEFAULT_SHELL: [&str; 3] = ["sh", "-e", "-c"];
 
 /// How the file says to run things.
 #[derive(Clone, Debug)]
@@ -144,6 +175,12 @@ pub struct Settings {
     pub executor: ExecutorKind,
     /// What `parade run` shows unless `--output` says (default: picked by the run).
     pub output: Option<crate::output::Output>,
+    /// The task `parade run` runs when no target is named.
+    pub default: Option<String>,
+    /// A dotenv file read when present (relative to the task file).
+    pub dotenv: Option<PathBuf>,
+    /// How many times a failed task runs again unless it says otherwise.
+    pub retries: u32,
 }
 
 impl Default for Settings {
@@ -151,13 +188,16 @@ impl Default for Settings {
         Self {
             parallel: None,
             separator: "::".to_owned(),
-            shell: vec!["sh".to_owned(), "-c".to_owned()],
+            shell: DEFAULT_SHELL.iter().map(|s| (*s).to_owned()).collect(),
             allow_missing_deps: false,
             grace: Duration::from_secs(5),
             timeout: None,
             log_dir: None,
             executor: ExecutorKind::Threads,
             output: None,
+            default: None,
+            dotenv: None,
+            retries: 0,
         }
     }
 }
@@ -213,6 +253,12 @@ pub struct Task {
     pub resources: parade::exec::Resources,
     /// Where the task's table starts in the file.
     pub offset: usize,
+    /// Its own shell (`None`: the file's).
+    pub shell: Option<Vec<String>>,
+    /// Other names for it on the command line.
+    pub aliases: Vec<String>,
+    /// How many times a failed attempt runs again.
+    pub retries: u32,
 }
 
 /// A task's template job as written: `template`, `job_dir`, `kwargs`, `inputs`, `script`,
@@ -247,6 +293,14 @@ pub struct TaskFile {
     pub params: BTreeMap<String, String>,
     /// The tasks, in file order.
     pub tasks: Vec<Task>,
+    /// Top-level `[env]`, for every task (values may use `${VAR}`).
+    pub env: Vec<(String, String)>,
+    /// The `dotenv` file's variables, when it exists.
+    pub dotenv: Vec<(String, String)>,
+    /// Params whose value is a command's output: name and command, run once per run.
+    pub param_commands: BTreeMap<String, String>,
+    /// Things `check` warns about (a brace that looks like a misspelt field...).
+    pub warnings: Vec<String>,
 }
 
 impl TaskFile {
@@ -262,6 +316,17 @@ impl TaskFile {
     /// The task named exactly `name` (patterns by their pattern).
     pub fn task(&self, name: &str) -> Option<&Task> {
         self.tasks.iter().find(|t| t.name == name)
+    }
+
+    /// The task name `name` stands for: the name itself, or the task it is an alias of.
+    pub fn unalias<'n>(&'n self, name: &'n str) -> &'n str {
+        if self.task(name).is_some() {
+            return name;
+        }
+        self.tasks
+            .iter()
+            .find(|t| t.aliases.iter().any(|a| a == name))
+            .map_or(name, |t| t.name.as_str())
     }
 
     /// The task a concrete name is an instance of, with its placeholder values: an exact name

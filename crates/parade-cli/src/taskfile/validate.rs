@@ -8,45 +8,86 @@ use std::path::PathBuf;
 use toml::Spanned;
 
 use super::diagnostic::{HELP_MARK, Problem, SourceFile, TaskFileError, did_you_mean, suggest};
-use super::model::{Dep, RawFile, RawTask, SPECIAL_DEPS, Settings, Task, TaskFile, TemplateSpec};
+use super::include::{Included, read_includes};
+use super::model::{
+    Dep, RawFile, RawParam, RawTask, SPECIAL_DEPS, Settings, Task, TaskFile, TemplateSpec,
+};
 use super::pattern::{Pattern, glob_match, is_glob};
 
 /// Reads and checks a task file's text. Every problem found is reported, in file order.
 pub fn parse(path: PathBuf, source: SourceFile) -> Result<TaskFile, TaskFileError> {
     let raw: RawFile = toml::from_str(&source.text)
         .map_err(|e| TaskFileError::from_problems(&source, vec![serde_problem(&source, &e)]))?;
+    let mut included = Vec::new();
+    let mut include_problems = Vec::new();
+    read_includes(
+        &path,
+        &source,
+        &raw,
+        &mut Vec::new(),
+        &mut included,
+        &mut include_problems,
+    );
     let mut check = Check {
         file: &source,
-        problems: Vec::new(),
+        problems: include_problems,
+        warnings: Vec::new(),
+        shared_choices: shared_choices(&raw),
     };
-    let settings = check.settings(&raw);
-    let params: BTreeMap<String, String> = raw
-        .params
-        .iter()
-        .map(|(k, v)| (k.clone(), v.text()))
-        .collect();
+    let mut settings = check.settings(&raw);
+    Check::more_settings(&raw, &mut settings);
+    let (mut params, mut param_commands) = params(&raw);
+    let mut env: Vec<(String, String)> =
+        raw.env.iter().map(|(k, v)| (k.clone(), v.text())).collect();
+    merge_included(
+        &included,
+        &mut check,
+        &mut params,
+        &mut param_commands,
+        &mut env,
+    );
     let mut entries: Vec<(&Spanned<String>, &Spanned<RawTask>)> = raw.task.iter().collect();
     entries.sort_by_key(|(k, _)| k.span().start);
-    let tasks: Vec<Task> = entries
+    let mut tasks: Vec<Task> = entries
         .iter()
         .filter_map(|(name, raw)| check.task(name, raw, &settings, &params))
         .collect();
-    let views = tasks_snapshot(&entries);
+    for task in &mut tasks {
+        if let Some((_, raw)) = entries.iter().find(|(k, _)| *k.get_ref() == task.name) {
+            check.task_extras(task, raw, &settings);
+        }
+    }
+    check.names(&tasks, &entries, &raw, &settings);
+    let mut views = tasks_snapshot(&entries, &check.shared_choices);
+    for inc in &included {
+        let inc_entries: Vec<_> = inc.raw.task.iter().collect();
+        views.extend(tasks_snapshot(&inc_entries, &check.shared_choices));
+    }
     for task in &tasks {
         if let Some((_, raw)) = entries.iter().find(|(k, _)| *k.get_ref() == task.name) {
             check.references(raw, task, &views, &settings);
         }
     }
-    if check.problems.is_empty() {
+    check_included(
+        &included, &mut check, &mut tasks, &views, &settings, &params,
+    );
+    let Check {
+        problems, warnings, ..
+    } = check;
+    if problems.is_empty() {
         Ok(TaskFile {
             path,
             source,
             settings,
             params,
             tasks,
+            env,
+            dotenv: Vec::new(),
+            param_commands,
+            warnings,
         })
     } else {
-        Err(TaskFileError::from_problems(&source, check.problems))
+        Err(TaskFileError::from_problems(&source, problems))
     }
 }
 
@@ -57,27 +98,83 @@ struct View {
     choices: BTreeMap<String, Vec<String>>,
 }
 
-fn tasks_snapshot(entries: &[(&Spanned<String>, &Spanned<RawTask>)]) -> Vec<View> {
+fn tasks_snapshot(
+    entries: &[(&Spanned<String>, &Spanned<RawTask>)],
+    shared: &BTreeMap<String, Vec<String>>,
+) -> Vec<View> {
     entries
         .iter()
         .filter_map(|(name, raw)| {
+            let pattern = Pattern::parse(name.get_ref()).ok()?;
+            let choices = with_shared_choices(&pattern, task_choices(raw.get_ref()), shared);
             Some(View {
                 name: name.get_ref().clone(),
-                pattern: Pattern::parse(name.get_ref()).ok()?,
-                choices: raw
-                    .get_ref()
-                    .choices
-                    .iter()
-                    .map(|(k, v)| {
-                        (
-                            k.get_ref().clone(),
-                            v.iter().map(super::Scalar::text).collect(),
-                        )
-                    })
-                    .collect(),
+                pattern,
+                choices,
             })
         })
         .collect()
+}
+
+/// A task's own `choices`, as text.
+fn task_choices(t: &RawTask) -> BTreeMap<String, Vec<String>> {
+    t.choices
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.get_ref().clone(),
+                v.iter().map(super::Scalar::text).collect(),
+            )
+        })
+        .collect()
+}
+
+/// Top-level `[choices]`, as text.
+fn shared_choices(raw: &RawFile) -> BTreeMap<String, Vec<String>> {
+    raw.choices
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.get_ref().clone(),
+                v.iter().map(super::Scalar::text).collect(),
+            )
+        })
+        .collect()
+}
+
+/// A task's choices with the top-level `[choices]` of every placeholder that declares none.
+fn with_shared_choices(
+    pattern: &Pattern,
+    mut own: BTreeMap<String, Vec<String>>,
+    shared: &BTreeMap<String, Vec<String>>,
+) -> BTreeMap<String, Vec<String>> {
+    for hole in pattern.placeholders() {
+        if !own.contains_key(hole)
+            && let Some(values) = shared.get(hole)
+        {
+            own.insert(hole.to_owned(), values.clone());
+        }
+    }
+    own
+}
+
+/// `[params]` as text, and the params whose value is a command's output (their text is empty
+/// until the command runs).
+fn params(raw: &RawFile) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    let mut values = BTreeMap::new();
+    let mut commands = BTreeMap::new();
+    for (k, v) in &raw.params {
+        match v {
+            RawParam::Value(v) => {
+                values.insert(k.clone(), v.text());
+            }
+            RawParam::Command { run } => {
+                values.insert(k.clone(), String::new());
+                commands.insert(k.clone(), run.clone());
+            }
+        }
+    }
+    (values, commands)
 }
 
 /// Every string in `value`, depth first.
@@ -88,6 +185,11 @@ fn strings(value: &serde_json::Value, out: &mut Vec<String>) {
         serde_json::Value::Object(map) => map.values().for_each(|v| strings(v, out)),
         _ => {}
     }
+}
+
+/// A TOML or serde error in `file` as a problem.
+pub(crate) fn toml_problem(file: &SourceFile, e: &toml::de::Error) -> Problem {
+    serde_problem(file, e)
 }
 
 /// A TOML or serde error as a problem, with a friendlier message where we can give one.
@@ -124,6 +226,8 @@ fn serde_problem(file: &SourceFile, e: &toml::de::Error) -> Problem {
 struct Check<'a> {
     file: &'a SourceFile,
     problems: Vec<Problem>,
+    warnings: Vec<String>,
+    shared_choices: BTreeMap<String, Vec<String>>,
 }
 
 impl Check<'_> {
@@ -132,7 +236,15 @@ impl Check<'_> {
         let mut out = Settings::default();
         if let Some(p) = &s.parallel {
             match usize::try_from(*p.get_ref()) {
-                Ok(n) if n >= 1 => out.parallel = Some(n),
+                Ok(n) if (1..=MAX_PARALLEL).contains(&n) => out.parallel = Some(n),
+                Ok(n) if n > MAX_PARALLEL => self.push(
+                    Problem::new(
+                        self.file,
+                        p.span(),
+                        format!("`parallel` must be at most {MAX_PARALLEL}"),
+                    )
+                    .with_label("too many"),
+                ),
                 _ => self.push(
                     Problem::new(self.file, p.span(), "`parallel` must be at least 1")
                         .with_label("not a task count")
@@ -280,6 +392,7 @@ impl Check<'_> {
             })
             .collect();
         let plain = |v: &Vec<Spanned<String>>| v.iter().map(|s| s.get_ref().clone()).collect();
+        let choices = with_shared_choices(&pattern, task_choices(t), &self.shared_choices);
         Some(Task {
             name: name.get_ref().clone(),
             pattern,
@@ -290,16 +403,7 @@ impl Check<'_> {
                 .map(|r| r.get_ref().clone())
                 .unwrap_or_default(),
             template,
-            choices: t
-                .choices
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.get_ref().clone(),
-                        v.iter().map(super::Scalar::text).collect(),
-                    )
-                })
-                .collect(),
+            choices,
             deps,
             rdeps: plain(&t.rdeps),
             when_scheduled: plain(&t.when_scheduled),
@@ -318,6 +422,9 @@ impl Check<'_> {
                 extra: t.sbatch_args.clone(),
             },
             offset: raw.span().start,
+            shell: None,
+            aliases: Vec::new(),
+            retries: 0,
         })
     }
 
@@ -425,6 +532,11 @@ impl Check<'_> {
                 None => holes.contains(&field),
             };
             if known {
+                continue;
+            }
+            if key == "run" && !field.starts_with("params.") {
+                // Shell code: braces that are no field are the shell's (`${x}`, `{a,b}`).
+                self.maybe_misspelt(field, &span, holes, params);
                 continue;
             }
             let token = format!("{{{field}}}");
@@ -619,5 +731,251 @@ impl Check<'_> {
             }
         }
         None
+    }
+}
+
+/// The most tasks `parallel` lets run at once (as `parade run -j`).
+pub const MAX_PARALLEL: usize = 4096;
+
+/// The longest task name, alias or target accepted, in bytes.
+pub const MAX_NAME_LEN: usize = 1024;
+
+/// Checks of the keys for shells, arguments and shared definitions (`shell`, `aliases`,
+/// `retries`, `[settings] default`, `dotenv`), and warnings about misspelt fields.
+impl Check<'_> {
+    fn more_settings(raw: &RawFile, out: &mut Settings) {
+        let s = &raw.settings;
+        out.default = s.default.as_ref().map(|d| d.get_ref().clone());
+        out.dotenv = s.dotenv.as_ref().map(PathBuf::from);
+        out.retries = s.retries.unwrap_or(0);
+    }
+
+    /// A task's `shell`, `aliases` and `retries`; a `#!` script in a language other than the
+    /// shell may not use fields.
+    fn task_extras(&mut self, task: &mut Task, raw: &Spanned<RawTask>, settings: &Settings) {
+        let t = raw.get_ref();
+        if let Some(shell) = &t.shell {
+            if shell.get_ref().is_empty() {
+                self.push(
+                    Problem::new(self.file, shell.span(), "`shell` needs a program")
+                        .with_label("empty")
+                        .with_help(
+                            "for example: shell = [\"bash\", \"-e\", \"-o\", \"pipefail\", \"-c\"]",
+                        ),
+                );
+            } else {
+                task.shell = Some(shell.get_ref().clone());
+            }
+        }
+        task.aliases = t.aliases.iter().map(|a| a.get_ref().clone()).collect();
+        task.retries = t.retries.unwrap_or(settings.retries);
+        if let (Some(run), Some(line)) = (&t.run, crate::shell::shebang(&task.run))
+            && !line.is_shell()
+        {
+            let holes = task.pattern.placeholders();
+            if let Some(field) = crate::shell::fields(&task.run)
+                .into_iter()
+                .find(|f| holes.contains(f) || f.starts_with("params."))
+            {
+                self.push(
+                    Problem::new(
+                        self.file,
+                        run.span(),
+                        format!("`{{{field}}}` in a `{}` script", line.program),
+                    )
+                    .with_label("not a shell script")
+                    .with_help(
+                        "only shell scripts get fields filled (a value must never become code); \
+                         read it from the environment: PARADE_ARG_<NAME>, PARADE_PARAM_<KEY>",
+                    ),
+                );
+            }
+        }
+    }
+
+    /// Names, aliases and the default task: not too long, each alias one task's, the default a
+    /// task.
+    fn names(
+        &mut self,
+        tasks: &[Task],
+        entries: &[(&Spanned<String>, &Spanned<RawTask>)],
+        raw: &RawFile,
+        settings: &Settings,
+    ) {
+        let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+        for task in tasks {
+            let long = task
+                .choices
+                .iter()
+                .flat_map(|(k, v)| v.iter().map(move |v| (k, v)));
+            if let Some((key, value)) = long.into_iter().find(|(_, v)| v.len() > MAX_NAME_LEN) {
+                self.push(
+                    Problem::new(
+                        self.file,
+                        task.offset..task.offset + 1,
+                        format!(
+                            "a choice of {} bytes for `{key}`; names are at most {MAX_NAME_LEN} bytes",
+                            value.len()
+                        ),
+                    )
+                    .with_label("in this task"),
+                );
+            }
+        }
+        for (name, raw) in entries {
+            if name.get_ref().len() > MAX_NAME_LEN {
+                self.push(
+                    Problem::new(
+                        self.file,
+                        name.span().start..name.span().start + 1,
+                        format!(
+                            "a task name of {} bytes; names are at most {MAX_NAME_LEN} bytes",
+                            name.get_ref().len()
+                        ),
+                    )
+                    .with_label("name too long"),
+                );
+            }
+            for alias in &raw.get_ref().aliases {
+                let a = alias.get_ref().as_str();
+                let clash = if tasks.iter().any(|t| t.name == a) {
+                    Some(format!("`{a}` is already the name of a task"))
+                } else {
+                    seen.insert(a, name.get_ref())
+                        .map(|other| format!("`{a}` is already an alias of \"{other}\""))
+                };
+                if let Some(message) = clash {
+                    self.push(
+                        Problem::new(self.file, alias.span(), message)
+                            .with_label("alias taken")
+                            .with_help("an alias names one task"),
+                    );
+                }
+            }
+        }
+        if let (Some(default), Some(name)) = (&raw.settings.default, &settings.default) {
+            let known = tasks.iter().any(|t| {
+                &t.name == name
+                    || t.aliases.contains(name)
+                    || t.pattern.matches(name, &settings.separator).is_some()
+            });
+            if !known {
+                let names = tasks.iter().map(|t| t.name.as_str());
+                let help = did_you_mean(&suggest(name, names.clone()))
+                    .unwrap_or_else(|| format!("tasks: {}", names.collect::<Vec<_>>().join(", ")));
+                self.push(
+                    Problem::new(
+                        self.file,
+                        default.span(),
+                        format!("unknown task \"{name}\""),
+                    )
+                    .with_label("the default task")
+                    .with_help(help),
+                );
+            }
+        }
+    }
+
+    /// `{field}` that is no field is left as written; when it is close to one, `check` warns.
+    fn maybe_misspelt(
+        &mut self,
+        field: &str,
+        span: &Range<usize>,
+        holes: &[&str],
+        params: &BTreeMap<String, String>,
+    ) {
+        let candidates: Vec<String> = holes
+            .iter()
+            .map(|h| (*h).to_owned())
+            .chain(params.keys().map(|k| format!("params.{k}")))
+            .collect();
+        let close = suggest(field, candidates.iter().map(String::as_str));
+        let Some(best) = close.first() else {
+            return;
+        };
+        let token = format!("{{{field}}}");
+        let at = self.file.text[span.clone()]
+            .find(&token)
+            .map_or(span.start, |i| span.start + i);
+        let (line, col) = self.file.line_col(at);
+        self.warnings.push(format!(
+            "{}:{line}:{col}: `{token}` is not a field of this task and is left as written; \
+             did you mean `{{{best}}}`?",
+            self.file.name
+        ));
+    }
+}
+
+/// What included files add to `[params]`, `[env]` and `[choices]`: what the including file
+/// says wins.
+fn merge_included(
+    included: &[Included],
+    check: &mut Check<'_>,
+    params: &mut BTreeMap<String, String>,
+    param_commands: &mut BTreeMap<String, String>,
+    env: &mut Vec<(String, String)>,
+) {
+    for inc in included {
+        for (k, v) in shared_choices(&inc.raw) {
+            check.shared_choices.entry(k).or_insert(v);
+        }
+        let (p, c) = self::params(&inc.raw);
+        for (k, v) in p {
+            if let std::collections::btree_map::Entry::Vacant(slot) = params.entry(k) {
+                if let Some(cmd) = c.get(slot.key()) {
+                    param_commands.insert(slot.key().clone(), cmd.clone());
+                }
+                slot.insert(v);
+            }
+        }
+        for (k, v) in &inc.raw.env {
+            if !env.iter().any(|(e, _)| e == k) {
+                env.insert(0, (k.clone(), v.text()));
+            }
+        }
+    }
+}
+
+/// Checks the tasks of included files, each against its own text (problems point into it),
+/// and adds them to `tasks`; a name defined twice is an error.
+fn check_included(
+    included: &[Included],
+    main: &mut Check<'_>,
+    tasks: &mut Vec<Task>,
+    views: &[View],
+    settings: &Settings,
+    params: &BTreeMap<String, String>,
+) {
+    for inc in included {
+        let mut check = Check {
+            file: &inc.source,
+            problems: Vec::new(),
+            warnings: Vec::new(),
+            shared_choices: main.shared_choices.clone(),
+        };
+        let mut entries: Vec<(&Spanned<String>, &Spanned<RawTask>)> = inc.raw.task.iter().collect();
+        entries.sort_by_key(|(k, _)| k.span().start);
+        for (name, raw) in &entries {
+            if tasks.iter().any(|t| &t.name == name.get_ref()) {
+                check.push(
+                    Problem::new(
+                        &inc.source,
+                        name.span(),
+                        format!("task \"{}\" is defined already", name.get_ref()),
+                    )
+                    .with_label("a second definition")
+                    .with_help("a name is defined in one file; rename one of them"),
+                );
+                continue;
+            }
+            let Some(mut task) = check.task(name, raw, settings, params) else {
+                continue;
+            };
+            check.task_extras(&mut task, raw, settings);
+            check.references(raw, &task, views, settings);
+            tasks.push(task);
+        }
+        main.problems.append(&mut check.problems);
+        main.warnings.append(&mut check.warnings);
     }
 }

@@ -1,0 +1,435 @@
+//! Shell as people write it, arguments, shared definitions and bad input, on the real binary:
+//! the first failing line stops a task, shell code passes through, values never execute in any
+//! quoting context, `--` arguments, the default task, aliases, shared choices, `[env]` and
+//! dotenv, retries, `init`, `completions`, `man`, and inputs that once panicked.
+
+mod common;
+
+use common::Project;
+use predicates::prelude::*;
+
+fn read(p: &Project, rel: &str) -> String {
+    std::fs::read_to_string(p.path(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+#[test]
+fn the_first_failing_line_stops_the_task() {
+    let p = Project::new(
+        "[task.a]\nrun = \"\"\"\necho one > one.txt\nfalse\necho two > two.txt\n\"\"\"\n",
+    );
+    let doc = p.json_report(&["run", "a"], 1);
+    assert_eq!(doc["tasks"]["a"]["state"], "failed");
+    assert!(p.path("one.txt").exists());
+    assert!(!p.path("two.txt").exists(), "the line after `false` ran");
+}
+
+#[test]
+fn a_task_may_name_its_own_shell() {
+    let p = Project::new(
+        "[task.a]\nshell = [\"bash\", \"-e\", \"-o\", \"pipefail\", \"-c\"]\nrun = \"\"\"\nfalse | true\necho no > no.txt\n\"\"\"\n\
+         [task.b]\nshell = [\"bash\", \"-c\"]\nrun = \"[[ x == x ]] && echo yes > yes.txt\"\n",
+    );
+    p.json_report(&["run", "a"], 1);
+    assert!(!p.path("no.txt").exists(), "pipefail did not stop the task");
+    p.json_report(&["run", "b"], 0);
+    assert_eq!(read(&p, "yes.txt"), "yes\n");
+}
+
+#[test]
+fn shebang_scripts_run_with_their_interpreter() {
+    let p = Project::new(
+        "[params]\nwho = \"it's $(me)\"\n\
+         [task.sh]\nrun = \"\"\"#!/bin/sh\nprintf '%s' {params.who} > who.txt\n\"\"\"\n\
+         [task.awk]\nrun = \"\"\"#!/usr/bin/awk -f\nBEGIN { print \"from awk\" > \"awk.txt\" }\n\"\"\"\n",
+    );
+    p.json_report(&["run", "sh", "awk"], 0);
+    assert_eq!(read(&p, "who.txt"), "it's $(me)");
+    assert_eq!(read(&p, "awk.txt"), "from awk\n");
+    // A field in a script of another language is refused: it would become code.
+    let p = Project::new(
+        "[params]\nx = \"1\"\n[task.py]\nrun = \"\"\"#!/usr/bin/env python3\nprint({params.x})\n\"\"\"\n",
+    );
+    p.parade(&["check"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "only shell scripts get fields filled",
+        ));
+}
+
+#[test]
+fn shell_code_passes_through_untouched() {
+    let p = Project::new(concat!(
+        "[task.\"t::[env]\"]\n",
+        "run = '''\n",
+        "printf '%s\\n' \"${HOME}\" > home.txt\n",
+        "printf '%s\\n' \"$(echo sub)\" {a,b} > sub.txt\n",
+        "echo 'x y' | awk '{print $2}' > awk.txt\n",
+        "touch f1 && find . -name f1 -exec echo found {} \\; > find.txt\n",
+        "printf '%s\\n' '{{.State.Running}}' '{{env}}' '{nope}' {env} > braces.txt\n",
+        "'''\n",
+    ));
+    p.json_report(&["run", "t::dev"], 0);
+    assert_eq!(
+        read(&p, "home.txt"),
+        format!("{}\n", std::env::var("HOME").unwrap())
+    );
+    assert_eq!(read(&p, "sub.txt"), "sub\n{a,b}\n");
+    assert_eq!(read(&p, "awk.txt"), "y\n");
+    assert_eq!(read(&p, "find.txt"), "found ./f1\n");
+    assert_eq!(
+        read(&p, "braces.txt"),
+        "{{.State.Running}}\n{env}\n{nope}\ndev\n"
+    );
+}
+
+#[test]
+fn check_warns_about_a_misspelt_field() {
+    let p = Project::new("[task.\"b::[env]\"]\nrun = \"echo {evn}\"\n");
+    p.parade(&["check"])
+        .assert()
+        .success()
+        .stderr(
+            predicate::str::contains("`{evn}` is not a field")
+                .and(predicate::str::contains("did you mean `{env}`?")),
+        )
+        .stderr(predicate::str::contains("parade.toml:2:"));
+}
+
+/// Values that would run `touch PWNED` if they ever became shell text.
+const NASTY: [&str; 6] = [
+    "$(touch PWNED)",
+    "`touch PWNED`",
+    "'; touch PWNED; '",
+    "\"; touch PWNED; \"",
+    "a\nEOF\ntouch PWNED\n",
+    "\\\"$(touch PWNED)\\",
+];
+
+#[test]
+fn no_value_executes_in_any_quoting_context() {
+    let toml = concat!(
+        "[task.t]\n",
+        "env = { V = \"{params.msg}\" }\n",
+        "run = '''\n",
+        "printf '%s' {params.msg} > 1.txt\n",
+        "printf '%s' \"{params.msg}\" > 2.txt\n",
+        "printf '%s' '{params.msg}' > 3.txt\n",
+        "cat > 4.txt <<EOF\n",
+        "{params.msg}\n",
+        "EOF\n",
+        "printf '%s' \"$V\" > 5.txt\n",
+        "printf '%s' \"$(printf '%s' '{params.msg}')\" > 6.txt\n",
+        "'''\n",
+        "[task.\"free::[x]\"]\n",
+        "run = 'printf \"%s\" \"{x}\" > free.txt'\n",
+        "[params]\nmsg = \"\"\n",
+    );
+    for value in NASTY {
+        let p = Project::new(toml);
+        p.json_report(&["run", "t", "--param", &format!("msg={value}")], 0);
+        for n in [1, 2, 3, 5] {
+            assert_eq!(read(&p, &format!("{n}.txt")), value, "context {n}");
+        }
+        // `$(...)` drops trailing newlines, as it does for any output.
+        assert_eq!(read(&p, "6.txt"), value.trim_end_matches('\n'), "in $(...)");
+        assert_eq!(read(&p, "4.txt"), format!("{value}\n"), "heredoc");
+        if !value.contains('\n') {
+            p.json_report(&["run", &format!("free::{value}")], 0);
+            assert_eq!(read(&p, "free.txt"), value);
+        }
+        assert!(!p.path("PWNED").exists(), "{value:?} executed");
+    }
+}
+
+#[test]
+fn values_cannot_take_a_path_out_of_the_project() {
+    let p = Project::new(
+        "[task.\"c::[dir]\"]\ncwd = \"{dir}\"\nrun = \"pwd\"\n\
+         [task.\"j::[dir]\"]\ntemplate = \"tpl\"\njob_dir = \"jobs/{dir}\"\n",
+    );
+    std::fs::create_dir(p.path("tpl")).unwrap();
+    std::fs::write(p.path("tpl/run"), "#!/bin/sh\necho '{}' > result.json\n").unwrap();
+    let doc = p.json_report(&["run", "c::..", "j::..", "--fail-fast"], 1);
+    for task in ["c::..", "j::.."] {
+        assert_eq!(doc["tasks"][task]["state"], "failed", "{doc}");
+        let reason = doc["tasks"][task]["reason"].as_str().unwrap();
+        assert!(reason.contains("out of its directory"), "{reason}");
+    }
+    assert!(!p.dir.path().parent().unwrap().join("result.json").exists());
+}
+
+#[test]
+fn a_nul_in_a_value_is_a_clear_error() {
+    let p = Project::new("[params]\nv = \"a\\u0000b\"\n[task.t]\nrun = \"echo {params.v}\"\n");
+    let doc = p.json_report(&["run", "t"], 1);
+    let reason = doc["tasks"]["t"]["reason"].as_str().unwrap();
+    assert!(reason.contains("NUL"), "{reason}");
+}
+
+#[test]
+fn arguments_after_dashes_reach_the_one_target() {
+    let p = Project::new(
+        "[task.dep]\nrun = 'echo \"$#\" > dep.txt'\n\
+         [task.t]\ndeps = [\"dep\"]\nrun = 'printf \"[%s]\" \"$@\" > args.txt'\n",
+    );
+    p.parade(&[
+        "run",
+        "t",
+        "--output",
+        "plain",
+        "--",
+        "a",
+        "b c",
+        "$(touch PWNED)",
+    ])
+    .assert()
+    .success();
+    assert_eq!(read(&p, "args.txt"), "[a][b c][$(touch PWNED)]");
+    assert_eq!(read(&p, "dep.txt"), "0\n");
+    assert!(!p.path("PWNED").exists());
+    p.parade(&["run", "t", "dep", "--", "x"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "arguments after `--` go to one task",
+        ));
+}
+
+#[test]
+fn the_default_task_and_aliases() {
+    let p = Project::new(
+        "[settings]\ndefault = \"b\"\n\
+         [task.build]\naliases = [\"b\"]\nrun = \"echo built > built.txt\"\n\
+         [task.test]\naliases = [\"t\"]\nrun = \"echo tested > tested.txt\"\n",
+    );
+    p.json_report(&["run"], 0);
+    assert!(p.path("built.txt").exists());
+    let doc = p.json_report(&["run", "t"], 0);
+    assert_eq!(doc["tasks"]["test"]["state"], "succeeded");
+    let p = Project::new("[task.build]\nrun = \"true\"\n[task.test]\nrun = \"true\"\n");
+    p.parade(&["run"]).assert().code(2).stderr(
+        predicate::str::contains("no task named and no `default`")
+            .and(predicate::str::contains("build, test")),
+    );
+    let p = Project::new(
+        "[task.a]\naliases = [\"x\"]\nrun = \"true\"\n[task.b]\naliases = [\"x\"]\nrun = \"true\"\n",
+    );
+    p.parade(&["check"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("`x` is already an alias of \"a\""));
+}
+
+#[test]
+fn shared_choices_serve_every_placeholder_without_its_own() {
+    let p = Project::new(
+        "[choices]\nsample = [\"A\", \"B\", \"C\"]\n\
+         [task.\"count::[sample]\"]\nrun = \"echo {sample} > count-{sample}.txt\"\n\
+         [task.\"trim::[sample]\"]\nchoices = { sample = [\"A\"] }\nrun = \"true\"\n\
+         [task.gather]\ndeps = [\"count::*\"]\nrun = 'printf \"%s,\" $PARADE_INSTANCES > all.txt'\n",
+    );
+    let doc = p.json_report(&["run", "gather"], 0);
+    assert_eq!(doc["tasks"].as_object().unwrap().len(), 4, "{doc}");
+    assert_eq!(read(&p, "all.txt"), "count::A,count::B,count::C,");
+    p.parade(&["run", "trim::B"]).assert().code(2);
+}
+
+#[test]
+fn env_uses_the_environment_and_dotenv() {
+    let p = Project::new(
+        "[settings]\ndotenv = \".env\"\n\
+         [env]\nPATH = \"bin:${PATH}\"\nGREETING = \"hi ${NAME}\"\n\
+         [task.t]\nenv = { WHO = \"$GREETING and {params.p}\" }\nrun = 'printf \"%s|%s|%s\" \"$WHO\" \"$FROM_DOTENV\" \"$(mytool)\" > out.txt'\n\
+         [params]\np = \"$(touch PWNED)\"\n",
+    );
+    std::fs::write(p.path(".env"), "FROM_DOTENV=dot\nNAME=you\n").unwrap();
+    std::fs::create_dir(p.path("bin")).unwrap();
+    let tool = p.path("bin/mytool");
+    std::fs::write(&tool, "#!/bin/sh\necho tool\n").unwrap();
+    std::fs::set_permissions(&tool, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    p.json_report(&["run", "t"], 0);
+    assert_eq!(read(&p, "out.txt"), "hi you and $(touch PWNED)|dot|tool");
+    assert!(!p.path("PWNED").exists());
+    // No dotenv file: nothing to read, not an error.
+    std::fs::remove_file(p.path(".env")).unwrap();
+    p.json_report(&["run", "t"], 0);
+}
+
+#[test]
+fn a_program_that_cannot_start_is_named() {
+    let p = Project::new("[task.t]\nshell = [\"no-such-shell-xyz\", \"-c\"]\nrun = \"true\"\n");
+    let doc = p.json_report(&["run", "t"], 1);
+    let reason = doc["tasks"]["t"]["reason"].as_str().unwrap();
+    assert!(reason.contains("no-such-shell-xyz"), "{reason}");
+}
+
+#[test]
+fn params_may_come_from_a_command() {
+    let p = Project::new(
+        "[params]\nrev = { run = \"echo abc123\" }\n[task.t]\nrun = \"echo {params.rev} > rev.txt\"\n",
+    );
+    p.json_report(&["run", "t"], 0);
+    assert_eq!(read(&p, "rev.txt"), "abc123\n");
+    p.json_report(&["run", "t", "--param", "rev=given"], 0);
+    assert_eq!(read(&p, "rev.txt"), "given\n");
+}
+
+#[test]
+fn retries_run_a_failed_task_again_and_keep_every_attempt() {
+    let p = Project::new(
+        "[task.flaky]\nretries = 2\nrun = '''\necho attempt >> tries.txt\necho \"try $(wc -l < tries.txt)\"\ntest $(wc -l < tries.txt) -ge 2\n'''\n\
+         [task.broken]\nretries = 2\nrun = 'echo failing; exit 3'\n",
+    );
+    let doc = p.json_report(&["run", "flaky"], 0);
+    assert_eq!(doc["tasks"]["flaky"]["state"], "succeeded");
+    assert_eq!(read(&p, "tries.txt").lines().count(), 2);
+    let log = read(&p, ".parade/logs/latest/flaky.log");
+    assert!(
+        log.contains("try 1") && log.contains("try 2") && log.contains("attempt 2 of 3"),
+        "{log}"
+    );
+    let doc = p.json_report(&["run", "broken"], 1);
+    let reason = doc["tasks"]["broken"]["reason"].as_str().unwrap();
+    assert!(reason.contains("after 3 attempts"), "{reason}");
+    let log = read(&p, ".parade/logs/latest/broken.log");
+    assert_eq!(log.matches("failing").count(), 3, "{log}");
+}
+
+#[test]
+fn init_writes_a_starter_that_runs_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let parade = || {
+        let mut c = assert_cmd::Command::cargo_bin("parade").unwrap();
+        c.current_dir(dir.path());
+        c
+    };
+    parade().arg("init").assert().success();
+    let text = std::fs::read_to_string(dir.path().join("parade.toml")).unwrap();
+    assert!(text.starts_with("# parade.toml"));
+    parade()
+        .args(["run", "--output", "plain"])
+        .assert()
+        .success();
+    parade()
+        .args(["run", "deploy::*", "--output", "plain"])
+        .assert()
+        .success();
+    parade()
+        .arg("init")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("exists; not writing over it"));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("parade.toml")).unwrap(),
+        text
+    );
+}
+
+#[test]
+fn completions_and_man_page() {
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef parade"),
+        ("fish", "complete -c parade"),
+    ] {
+        assert_cmd::Command::cargo_bin("parade")
+            .unwrap()
+            .args(["completions", shell])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(marker));
+    }
+    assert_cmd::Command::cargo_bin("parade")
+        .unwrap()
+        .arg("man")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(".TH parade").and(predicate::str::contains("run")));
+}
+
+#[test]
+fn bad_input_never_panics() {
+    let long = "x".repeat(70_000);
+    let p = Project::new(&format!("[task.{long}]\nrun = \"true\"\n"));
+    for args in [&["list"][..], &["run", "--dry-run", &long], &["check"]] {
+        p.parade(args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("names are at most 1024 bytes"))
+            .stderr(predicate::str::contains("panicked").not());
+    }
+    let p = Project::new(&format!(
+        "[task.\"t::[x]\"]\nchoices = {{ x = [\"{long}\"] }}\nrun = \"true\"\n"
+    ));
+    p.parade(&["list", "--expand"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("names are at most 1024 bytes"));
+    let p = Project::new("[task.\"t::[x]\"]\nrun = \"true\"\n");
+    p.parade(&["graph", &format!("t::{long}")])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("names are at most 1024 bytes"));
+    p.parade(&["run", "--dry-run", &format!("t::{long}")])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("names are at most 1024 bytes"));
+    p.parade(&["run", "t::a", "-j", "4294967295"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("4294967295").and(predicate::str::contains("panicked").not()),
+        );
+    p.parade(&["-f", "/dev/zero", "list"])
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not a regular file"));
+    let big = p.path("big.toml");
+    std::fs::write(&big, vec![b'#'; 17 << 20]).unwrap();
+    p.parade(&["-f", big.to_str().unwrap(), "list"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("larger than 16 MiB"));
+}
+
+#[test]
+fn includes_compose_files_and_point_into_them() {
+    let p = Project::new(
+        "include = [\"ci/ci.toml\"]\n[params]\nwho = \"main\"\n\
+         [task.all]\ndeps = [\"lint::*\"]\nrun = 'echo {params.who} > all.txt'\n",
+    );
+    std::fs::create_dir(p.path("ci")).unwrap();
+    std::fs::write(
+        p.path("ci/ci.toml"),
+        "[choices]\nlang = [\"rs\", \"py\"]\n[params]\nwho = \"ci\"\nlevel = \"3\"\n\
+         [task.\"lint::[lang]\"]\nrun = 'echo {lang}{params.level} > lint-{lang}.txt'\n",
+    )
+    .unwrap();
+    let doc = p.json_report(&["run", "all"], 0);
+    assert_eq!(doc["tasks"].as_object().unwrap().len(), 3, "{doc}");
+    assert_eq!(read(&p, "all.txt"), "main\n");
+    assert_eq!(read(&p, "lint-py.txt"), "py3\n");
+    // A problem in the included file points into it.
+    std::fs::write(
+        p.path("ci/ci.toml"),
+        "[task.x]\nrun = \"true\"\ndeps = [\"nope\"]\n",
+    )
+    .unwrap();
+    p.parade(&["check"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("ci/ci.toml:3:"))
+        .stderr(predicate::str::contains("unknown task \"nope\""));
+    std::fs::write(p.path("ci/ci.toml"), "[task.all]\nrun = \"true\"\n").unwrap();
+    p.parade(&["check"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("task \"all\" is defined already"));
+    std::fs::remove_file(p.path("ci/ci.toml")).unwrap();
+    p.parade(&["check"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot read \"ci/ci.toml\""));
+}
