@@ -13,6 +13,24 @@ fn is_field(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
 }
 
+/// Quotes `value` for a POSIX shell, for reading (a dry run's commands): one word, exactly as
+/// given, and bare where that is safe. What runs never holds values as text ([`script`]).
+///
+/// ```
+/// use parade_cli::shell::quote;
+/// assert_eq!(quote("prod"), "prod");
+/// assert_eq!(quote("$(touch x)"), "'$(touch x)'");
+/// assert_eq!(quote("it's"), r"'it'\''s'");
+/// assert_eq!(quote(""), "''");
+/// ```
+pub fn quote(value: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c);
+    if !value.is_empty() && value.chars().all(safe) {
+        return value.to_owned();
+    }
+    parade::exec::slurm::shell_quote(value)
+}
+
 /// The `{field}` names in a command, in order. `{{` and `}}` are literal braces, and braces
 /// around anything but a name (`awk '{print $1}'`) are left alone.
 ///

@@ -107,8 +107,7 @@ impl TaskRun<'_> {
     /// never become shell text.
     pub fn shown_command(&self) -> String {
         shell::fill(&self.task.run, |f| {
-            self.field_value(f)
-                .map(|v| parade::exec::slurm::shell_quote(&v))
+            self.field_value(f).map(|v| shell::quote(&v))
         })
     }
 
