@@ -32,6 +32,37 @@ pub enum Command {
     /// Job directories of template jobs (`parade::exec::slurm::TemplateJob`).
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// What the run store (`.parade/state.db`) remembers: show it, or forget it.
+    #[command(subcommand)]
+    State(StateCommand),
+}
+
+/// `parade state`.
+#[derive(Subcommand, Debug, Clone)]
+pub enum StateCommand {
+    /// Print what is remembered about a task: its recent executions, keys, reasons, results.
+    Show(StateShowArgs),
+    /// Forget a task (or, with `--all`, everything): it runs again next time.
+    Clean(StateCleanArgs),
+}
+
+/// `parade state show`.
+#[derive(Args, Debug, Clone)]
+pub struct StateShowArgs {
+    /// The task's concrete name (none: list the remembered tasks and the last runs).
+    #[arg(value_name = "TASK")]
+    pub task: Option<String>,
+}
+
+/// `parade state clean`.
+#[derive(Args, Debug, Clone)]
+pub struct StateCleanArgs {
+    /// Tasks to forget.
+    #[arg(value_name = "TASK", required_unless_present = "all")]
+    pub tasks: Vec<String>,
+    /// Forget everything: every task, finished runs and file fingerprints.
+    #[arg(long, conflicts_with = "tasks")]
+    pub all: bool,
 }
 
 /// `parade jobs`.
@@ -54,6 +85,7 @@ pub struct CleanArgs {
 
 /// `parade run`.
 #[derive(Args, Debug, Clone)]
+#[allow(clippy::struct_excessive_bools)] // each flag is one switch of the command line
 pub struct RunArgs {
     /// Tasks to run: names, instances of patterns (`build::prod`) or globs (`build::*`).
     #[arg(required = true, value_name = "TARGET")]
@@ -79,6 +111,16 @@ pub struct RunArgs {
     /// Where tasks run (default: the task file's `executor`, else threads).
     #[arg(short = 'x', long, value_enum)]
     pub executor: Option<ExecutorKind>,
+    /// Run every wanted task, up to date or not (make -B).
+    #[arg(short = 'B', long)]
+    pub force: bool,
+    /// Print, for every task, why it runs or is up to date.
+    #[arg(long)]
+    pub explain: bool,
+    /// Reuse tasks that succeeded earlier with the same key, even without sources or outputs
+    /// (to pick up an interrupted run where it stopped).
+    #[arg(long)]
+    pub resume: bool,
 }
 
 /// `parade list`.

@@ -13,6 +13,8 @@
 //! | [`signals`] | Ctrl-C and SIGTERM: stop the engine, exit 130 |
 //! | [`cli`] | the command line |
 //! | [`list`] | `parade list` |
+//! | [`uptodate`] | task keys, up to date or not and why, outputs, file targets |
+//! | [`state`] | `parade state show` / `clean`: what the run store remembers |
 
 pub mod cli;
 pub mod list;
@@ -21,6 +23,8 @@ pub mod runner;
 pub mod shell;
 pub mod signals;
 pub mod slurm;
+pub mod state;
 pub mod task;
 pub mod taskfile;
 pub mod template;
+pub mod uptodate;

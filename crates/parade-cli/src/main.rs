@@ -8,10 +8,12 @@ use std::sync::{Arc, Mutex};
 use clap::Parser;
 use parade::display::{JsonReport, LogFiles, PlainObserver, live::LiveOptions, run_dir_in};
 use parade::engine::Engine;
-use parade_cli::cli::{Cli, Command, GraphFormat, JobsCommand, Output, RunArgs};
+use parade::store::Store;
+use parade_cli::cli::{Cli, Command, GraphFormat, JobsCommand, Output, RunArgs, StateCommand};
 use parade_cli::runner::{self, RunError, RunReport, RunRequest};
 use parade_cli::taskfile::{self, TaskFile};
-use parade_cli::{list, render, signals};
+use parade_cli::uptodate::{self, Memory, Mode};
+use parade_cli::{list, render, signals, state};
 
 /// Exit status: a task failed.
 const FAILED: u8 = 1;
@@ -70,6 +72,7 @@ fn main() -> ExitCode {
             Err(e) => usage_error(&e),
         },
         Command::Run(args) => run(&file, &args, color),
+        Command::State(cmd) => state_command(&file, &cmd),
         Command::Jobs(_) => unreachable!("handled before the task file is read"),
     }
 }
@@ -99,6 +102,42 @@ fn clean_jobs(dir: &std::path::Path, dry_run: bool) -> ExitCode {
     }
 }
 
+/// The run store of `file`'s project, `.parade/state.db` beside it.
+fn open_store(file: &TaskFile) -> Result<Store, ExitCode> {
+    Store::for_project(file.dir()).map_err(|e| {
+        eprintln!("parade: {e}");
+        ExitCode::from(USAGE)
+    })
+}
+
+/// `parade state show` and `parade state clean`.
+fn state_command(file: &TaskFile, cmd: &StateCommand) -> ExitCode {
+    let store = match open_store(file) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let done = match cmd {
+        StateCommand::Show(args) => {
+            state::show(&store, args.task.as_deref()).map(|text| print!("{text}"))
+        }
+        StateCommand::Clean(args) if args.all => store.forget(None).map(|n| {
+            eprintln!("parade: forgot everything ({n} executions)");
+        }),
+        StateCommand::Clean(args) => args.tasks.iter().try_for_each(|t| {
+            store.forget(Some(t)).map(|n| {
+                eprintln!("parade: forgot {t} ({n} executions)");
+            })
+        }),
+    };
+    match done {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("parade: {e}");
+            ExitCode::from(USAGE)
+        }
+    }
+}
+
 fn usage_error(e: &RunError) -> ExitCode {
     eprintln!("parade: {e}");
     ExitCode::from(USAGE)
@@ -108,15 +147,47 @@ fn usage_error(e: &RunError) -> ExitCode {
 fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
     let mut params: BTreeMap<String, String> = file.params.clone();
     params.extend(args.params.iter().cloned());
+    let targets = uptodate::file_targets(file, &args.targets);
+    let mode = Mode {
+        force: args.force,
+        resume: args.resume,
+    };
     if args.dry_run {
-        return match runner::plan(file, &args.targets, &params) {
+        return match runner::plan(file, &targets, &params) {
             Ok(plan) => {
                 print!("{}", render::dry_run(&plan));
+                let db = file.dir().join(".parade").join(parade::store::STATE_DB);
+                let store = if db.exists() {
+                    Store::open(&db)
+                } else {
+                    // Nothing remembered yet: decide against an empty store, made in memory.
+                    Store::open(":memory:")
+                };
+                match store {
+                    Ok(store) => {
+                        for (task, why) in uptodate::dry_run(&store, file, &plan, &params, mode) {
+                            println!("  {task}: {why}");
+                        }
+                    }
+                    Err(e) => eprintln!("parade: {e}"),
+                }
                 ExitCode::SUCCESS
             }
             Err(e) => usage_error(&e),
         };
     }
+    let store = match open_store(file) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let run_id = match store.begin_run(&targets) {
+        Ok(id) => id,
+        Err(e) => {
+            eprintln!("parade: {e}");
+            return ExitCode::from(USAGE);
+        }
+    };
+    let memory = Arc::new(Memory::new(store.clone(), run_id, mode));
     let base = file.settings.log_dir.as_ref().map_or_else(
         || file.dir().join(".parade").join("logs"),
         |d| file.dir().join(d),
@@ -133,12 +204,13 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
     };
     let request = RunRequest {
         file,
-        targets: &args.targets,
+        targets: &targets,
         params,
         jobs: args.jobs.map(|j| j as usize).or(file.settings.parallel),
         fail_fast: args.fail_fast,
         results_dir: logs_dir.join("results"),
         executor: args.executor.unwrap_or(file.settings.executor),
+        memory: Some(memory.clone()),
     };
     let output = args.output.unwrap_or(if std::io::stderr().is_terminal() {
         Output::Live
@@ -207,9 +279,28 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
         l.finish();
     }
     let report = match result {
-        Err(e) => return usage_error(&e),
+        Err(e) => {
+            let _ = store.end_run(run_id, "error");
+            return usage_error(&e);
+        }
         Ok(report) => report,
     };
+    let outcome = if interrupted.get() {
+        "interrupted"
+    } else if report.ok() {
+        "succeeded"
+    } else {
+        "failed"
+    };
+    if let Err(e) = store.end_run(run_id, outcome) {
+        eprintln!("parade: {e}");
+    }
+    if args.explain {
+        eprintln!("parade: why each task runs or is up to date:");
+        for (task, why) in memory.explanations() {
+            eprintln!("  {task}: {why}");
+        }
+    }
     if let Some((j, names)) = json {
         let _ = j.write(std::io::stdout(), |id| {
             names.name(id).and_then(|n| report.results.get(&n).cloned())

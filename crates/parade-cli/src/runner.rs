@@ -11,12 +11,14 @@ use std::time::Duration;
 use parade::display::TaskNames;
 use parade::engine::{Engine, Outcome, Reason, TaskState};
 use parade::flow::{self, Context, Flow, FlowError, FlowOptions, ProcError, Why};
+use parade::store::Recorder;
 use serde_json::Value;
 
 use crate::slurm::Slurm;
 use crate::task::{TaskRun, run_task, run_task_with};
 use crate::taskfile::{Dep, ExecutorKind, TaskFile};
 use crate::template::run_template;
+use crate::uptodate::{Memory, Verdict};
 
 /// What `parade run` asks for.
 #[derive(Clone, Debug)]
@@ -35,6 +37,9 @@ pub struct RunRequest<'a> {
     pub results_dir: PathBuf,
     /// Where tasks run.
     pub executor: ExecutorKind,
+    /// What the run store remembers, to skip up-to-date tasks and record this run (`None`:
+    /// every task runs, nothing is recorded).
+    pub memory: Option<Arc<Memory>>,
 }
 
 /// How many Slurm jobs are in flight at once unless `-j` or `parallel` says otherwise.
@@ -101,11 +106,12 @@ struct Shared {
     results_dir: PathBuf,
     grace: Duration,
     slurm: Option<Slurm>,
+    memory: Option<Arc<Memory>>,
 }
 
 /// The flow of `file`: a proto for each task pattern, a proc for each plain task. With
 /// `fail_fast`, every task runs only if nothing failed before it starts; with `slurm`, every
-/// task's command is a Slurm job.
+/// task's command is a Slurm job; with `memory`, up-to-date tasks do not run.
 ///
 /// Errors: what the flow refuses (the task file checks catch most of it first).
 pub fn build(
@@ -115,6 +121,7 @@ pub fn build(
     jobs: Option<usize>,
     fail_fast: bool,
     slurm: Option<Slurm>,
+    memory: Option<Arc<Memory>>,
 ) -> Result<Flow, RunError> {
     let mut options = FlowOptions::new()
         .separator(file.settings.separator.clone())
@@ -129,6 +136,7 @@ pub fn build(
         results_dir,
         grace: file.settings.grace,
         slurm,
+        memory,
     });
     // Protos first: a proc's dependencies are resolved when it is added, and may name a
     // pattern's instance.
@@ -191,13 +199,54 @@ fn run_body(s: &Shared, index: usize, ctx: &Context<'_>) -> Result<Value, ProcEr
     let task = ctx
         .task()
         .ok_or_else(|| ProcError::Failed("task-file procs cannot run in a flow worker".into()))?;
+    let decision = match &s.memory {
+        Some(memory) => {
+            let deps = ctx
+                .flow()
+                .proc_info(ctx.name())
+                .map(|i| i.deps)
+                .unwrap_or_default();
+            let decision = memory.decide(&run, &deps).map_err(ProcError::Failed)?;
+            if let Verdict::UpToDate { why, last } = &decision.verdict {
+                let result = last.result.clone().unwrap_or(Value::Null);
+                if !result.is_null() {
+                    let _ = std::fs::create_dir_all(run.results_dir);
+                    let _ = std::fs::write(run.result_path(), result.to_string());
+                }
+                memory.note(ctx.name(), &decision, Some(&result), last.outputs.clone());
+                return Err(ProcError::UpToDate {
+                    result,
+                    why: why.clone(),
+                });
+            }
+            Some((memory, decision))
+        }
+        None => None,
+    };
     let (outcome, value) = match (&run.task.template, &s.slurm) {
         (Some(spec), slurm) => run_template(&run, spec, slurm.as_ref().map(Slurm::executor), task),
         (None, Some(slurm)) => run_task_with(&run, |spec| slurm.run(ctx.name(), spec, task)),
         (None, None) => run_task(&run, s.grace, task),
     };
+    if let Some((memory, decision)) = &decision {
+        let outputs = match outcome {
+            Outcome::Succeeded => memory.check_outputs(&run),
+            _ => Ok(Vec::new()),
+        };
+        match outputs {
+            Ok(outputs) => memory.note(ctx.name(), decision, value.as_ref(), outputs),
+            Err(why) => {
+                memory.note(ctx.name(), decision, None, Vec::new());
+                return Err(ProcError::Failed(why));
+            }
+        }
+    }
     match outcome {
         Outcome::Succeeded => Ok(value.unwrap_or(Value::Null)),
+        Outcome::UpToDate(why) => Err(ProcError::UpToDate {
+            result: value.unwrap_or(Value::Null),
+            why,
+        }),
         Outcome::Skipped(why) => Err(ProcError::Skipped(why)),
         Outcome::Failed(Reason::Exit(code)) => Err(ProcError::Exit(code)),
         Outcome::Failed(Reason::Signal(sig)) => Err(ProcError::Signal(sig)),
@@ -214,7 +263,15 @@ pub fn plan(
     targets: &[String],
     params: &BTreeMap<String, String>,
 ) -> Result<Plan, RunError> {
-    let flow = build(file, params.clone(), PathBuf::new(), None, false, None)?;
+    let flow = build(
+        file,
+        params.clone(),
+        PathBuf::new(),
+        None,
+        false,
+        None,
+        None,
+    )?;
     let steps = flow.plan(targets)?;
     let members: HashSet<&str> = steps.iter().map(|s| s.name.as_str()).collect();
     let infos: HashMap<String, flow::ProcInfo> = flow
@@ -293,12 +350,19 @@ pub fn run(
         jobs,
         request.fail_fast,
         slurm,
+        request.memory.clone(),
     )?;
     let mut names = Vec::new();
     for target in request.targets {
         names.extend(flow.create(target)?);
     }
-    observe(flow.engine(), Arc::new(flow.names()));
+    let task_names: Arc<dyn TaskNames> = Arc::new(flow.names());
+    if let Some(memory) = &request.memory {
+        let recorder = Recorder::new(memory.store().clone(), memory.run(), task_names.clone());
+        memory.set_recorder(recorder.clone());
+        flow.engine().subscribe(recorder);
+    }
+    observe(flow.engine(), task_names);
     flow.start(&names)?;
     let error = match flow.wait_all() {
         Ok(()) | Err(FlowError::Failed(_)) => None,

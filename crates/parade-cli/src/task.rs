@@ -39,17 +39,8 @@ impl TaskRun<'_> {
     /// placeholder, `PARADE_PARAM_<KEY>` per param, `PARADE_RESULT` (a file the task may write
     /// JSON to) and `PARADE_RESULTS_DIR`.
     pub fn command(&self) -> CommandSpec {
-        let script = shell::substitute(&self.task.run, |field| {
-            match field.strip_prefix("params.") {
-                Some(key) => self.params.get(key).cloned(),
-                None => self.args.get(field).cloned(),
-            }
-        });
-        let mut spec = CommandSpec::shell(&self.file.settings.shell, script)
-            .cwd(match &self.task.cwd {
-                Some(dir) => self.file.dir().join(dir),
-                None => self.file.dir(),
-            })
+        let mut spec = CommandSpec::shell(&self.file.settings.shell, self.script())
+            .cwd(self.cwd())
             .resources(self.task.resources.clone());
         for (k, v) in &self.task.env {
             spec = spec.env(k, v);
@@ -63,6 +54,19 @@ impl TaskRun<'_> {
         }
         spec.env("PARADE_RESULT", absolute(&self.partial_result()))
             .env("PARADE_RESULTS_DIR", absolute(self.results_dir))
+    }
+
+    /// The task's `run` with its fields filled with quoted values.
+    pub fn script(&self) -> String {
+        shell::substitute(&self.task.run, |f| self.field(f))
+    }
+
+    /// The directory the command runs in: the task's `cwd` under the task file's directory.
+    pub fn cwd(&self) -> PathBuf {
+        match &self.task.cwd {
+            Some(dir) => self.file.dir().join(dir),
+            None => self.file.dir(),
+        }
     }
 
     /// Where a finished task's result is kept.

@@ -17,14 +17,14 @@ use crate::taskfile::TemplateSpec;
 
 impl TaskRun<'_> {
     /// A `{field}` of this task's strings: a placeholder's value or `params.KEY`.
-    fn field(&self, field: &str) -> Option<String> {
+    pub(crate) fn field(&self, field: &str) -> Option<String> {
         match field.strip_prefix("params.") {
             Some(key) => self.params.get(key).cloned(),
             None => self.args.get(field).cloned(),
         }
     }
 
-    fn fill(&self, text: &str) -> String {
+    pub(crate) fn fill(&self, text: &str) -> String {
         shell::fill(text, |f| self.field(f))
     }
 

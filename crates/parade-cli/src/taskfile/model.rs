@@ -93,6 +93,10 @@ pub struct RawTask {
     pub(crate) account: Option<String>,
     #[serde(default)]
     pub(crate) sbatch_args: Vec<String>,
+    #[serde(default)]
+    pub(crate) sources: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) outputs: Vec<Spanned<String>>,
 }
 
 /// The whole file as read.
@@ -209,6 +213,11 @@ pub struct Task {
     pub resources: parade::exec::Resources,
     /// Where the task's table starts in the file.
     pub offset: usize,
+    /// Files whose content the result depends on: paths or globs relative to the task's
+    /// working directory, placeholders unfilled.
+    pub sources: Vec<String>,
+    /// Files the task must produce, relative to the task's working directory.
+    pub outputs: Vec<String>,
 }
 
 /// A task's template job as written: `template`, `job_dir`, `kwargs`, `inputs`, `script`,

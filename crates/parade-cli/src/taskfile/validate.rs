@@ -247,6 +247,11 @@ impl Check<'_> {
             }
         }
         let template = self.command(raw, &holes, params);
+        for (key, list) in [("sources", &t.sources), ("outputs", &t.outputs)] {
+            for path in list {
+                self.fields(path.get_ref(), path.span(), key, &holes, params);
+            }
+        }
         let deps = t
             .deps
             .iter()
@@ -317,6 +322,8 @@ impl Check<'_> {
                 extra: t.sbatch_args.clone(),
             },
             offset: raw.span().start,
+            sources: plain(&t.sources),
+            outputs: plain(&t.outputs),
         })
     }
 
