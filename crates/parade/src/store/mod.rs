@@ -161,3 +161,6 @@ fn classify(path: &Path, conn: Option<&Connection>, e: rusqlite::Error) -> Store
         },
     }
 }
+
+#[cfg(test)]
+mod tests;
