@@ -121,6 +121,10 @@ pub struct RunArgs {
     /// (to pick up an interrupted run where it stopped).
     #[arg(long)]
     pub resume: bool,
+    /// After the run, watch the sources of the wanted tasks and rerun what a change makes
+    /// stale (and its dependents), until Ctrl-C.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub watch: bool,
 }
 
 /// `parade list`.

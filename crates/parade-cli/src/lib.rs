@@ -14,6 +14,7 @@
 //! | [`cli`] | the command line |
 //! | [`list`] | `parade list` |
 //! | [`uptodate`] | task keys, up to date or not and why, outputs, file targets |
+//! | [`watch`] | `parade run --watch`: rerun what a change makes stale |
 //! | [`state`] | `parade state show` / `clean`: what the run store remembers |
 
 pub mod cli;
@@ -28,3 +29,4 @@ pub mod task;
 pub mod taskfile;
 pub mod template;
 pub mod uptodate;
+pub mod watch;

@@ -152,6 +152,12 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
         force: args.force,
         resume: args.resume,
     };
+    if args.watch {
+        return match runner::plan(file, &targets, &params) {
+            Ok(plan) => parade_cli::watch::run(file, &plan, &params),
+            Err(e) => usage_error(&e),
+        };
+    }
     if args.dry_run {
         return match runner::plan(file, &targets, &params) {
             Ok(plan) => {

@@ -387,6 +387,41 @@ fn first_change(old: &Value, new: &Value) -> Option<String> {
         .cloned()
 }
 
+/// What task `name` depends on, to watch: the files its sources name now, and its globs
+/// (absolute), so files a glob will match are seen too.
+pub fn sources_of(
+    file: &TaskFile,
+    name: &str,
+    params: &BTreeMap<String, String>,
+) -> (Vec<PathBuf>, Vec<String>) {
+    let Some((task, args)) = file.resolve(name) else {
+        return (Vec::new(), Vec::new());
+    };
+    let results = PathBuf::new();
+    let run = TaskRun {
+        file,
+        task,
+        name,
+        args: &args,
+        params,
+        results_dir: &results,
+    };
+    let cwd = std::path::absolute(run.cwd()).unwrap_or_else(|_| run.cwd());
+    let (mut files, mut globs) = (Vec::new(), Vec::new());
+    for pattern in &task.sources {
+        let pattern = run.fill(pattern);
+        if pattern.contains(['*', '?', '[']) {
+            globs.push(cwd.join(&pattern).to_string_lossy().into_owned());
+        }
+        match expand(&cwd, &pattern) {
+            Ok(found) => files.extend(found),
+            // Not there yet (a dependency makes it): watch the path itself.
+            Err(_) => files.push(cwd.join(&pattern)),
+        }
+    }
+    (files, globs)
+}
+
 /// The files a source pattern names under `cwd`: a glob (`*`, `?`, `[`) expands to the files
 /// it matches (none is fine), a directory to every file under it, a plain path to itself (it
 /// must exist).

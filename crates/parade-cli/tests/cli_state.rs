@@ -360,3 +360,86 @@ deps = ["train"]
         ["fetch", "prepare", "report", "train"]
     );
 }
+
+/// Waits until `path`'s text contains `needle`; returns the text.
+fn wait_until_contains(path: &std::path::Path, needle: &str) -> String {
+    let until = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if text.contains(needle) {
+            return text;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "{} never said {needle:?}: {text}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn watch_reruns_what_an_edit_makes_stale_and_stops_on_sigint_with_nothing_left() {
+    let p = Project::new(
+        r#"
+[task.compile-a]
+run = "echo compile-a >> ran.txt; echo $$ > a.pid; if grep -q slow src/a.c; then sleep 60; fi"
+sources = ["src/*.c"]
+
+[task.compile-b]
+run = "echo compile-b >> ran.txt"
+sources = ["lib/b.c"]
+
+[task.all]
+run = "echo all >> ran.txt"
+deps = ["compile-a", "compile-b"]
+"#,
+    );
+    std::fs::create_dir_all(p.path("src")).unwrap();
+    std::fs::create_dir_all(p.path("lib")).unwrap();
+    std::fs::write(p.path("src/a.c"), "fast\n").unwrap();
+    std::fs::write(p.path("lib/b.c"), "b\n").unwrap();
+    let log = std::fs::File::create(p.path("watch.log")).unwrap();
+    let mut child = p
+        .spawn_parade(&["run", "all", "--watch", "--output", "plain"])
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    wait_until_contains(&p.path("watch.log"), "watching the sources of 3 tasks");
+    assert_eq!(
+        std::fs::read_to_string(p.path("ran.txt"))
+            .unwrap()
+            .lines()
+            .count(),
+        3
+    );
+    // An edit makes compile-a stale (and `all`, which depends on it); compile-b is untouched.
+    std::fs::remove_file(p.path("a.pid")).unwrap();
+    std::fs::write(p.path("src/a.c"), "slow\n").unwrap();
+    let log = wait_until_contains(&p.path("watch.log"), "rerunning");
+    assert!(
+        log.contains("changed: src/a.c; rerunning: compile-a, all"),
+        "{log}"
+    );
+    let pid: i32 = p.wait_for("a.pid").trim().parse().unwrap();
+    let text = wait_until_contains(&p.path("ran.txt"), "all\ncompile-a\n");
+    assert!(common::alive(pid), "compile-a is not running: {text}");
+    // Ctrl-C while compile-a runs: the run stops, the task's process ends, the watch ends.
+    kill(
+        Pid::from_raw(i32::try_from(child.id()).unwrap()),
+        Signal::SIGINT,
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(dies(pid), "compile-a was left running");
+    // Only compile-a ran again: compile-b was up to date, `all` never started.
+    let ran = std::fs::read_to_string(p.path("ran.txt")).unwrap();
+    assert_eq!(ran.lines().count(), 4, "{ran}");
+    assert!(
+        std::fs::read_to_string(p.path("watch.log"))
+            .unwrap()
+            .contains("watch stopped")
+    );
+}

@@ -29,6 +29,7 @@ mod history;
 mod key;
 mod record;
 mod schema;
+mod watch;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -43,6 +44,7 @@ pub use fingerprint::hash_file;
 pub use history::{Execution, RunRecord};
 pub use key::{KeyHasher, hash_bytes};
 pub use record::Recorder;
+pub use watch::{DEBOUNCE, FileWatch, POLL_INTERVAL};
 
 /// The file name of the store under a project's `.parade` directory.
 pub const STATE_DB: &str = "state.db";
