@@ -43,6 +43,9 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff): `parade man | man -l -`.
     Man,
+    /// What the run store (`.parade/state.db`) remembers: show it, or forget it.
+    #[command(subcommand)]
+    State(StateCommand),
 }
 
 /// `parade completions`.
@@ -51,6 +54,34 @@ pub struct CompletionsArgs {
     /// The shell to complete in.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+/// `parade state`.
+#[derive(Subcommand, Debug, Clone)]
+pub enum StateCommand {
+    /// Print what is remembered about a task: its recent executions, keys, reasons, results.
+    Show(StateShowArgs),
+    /// Forget a task (or, with `--all`, everything): it runs again next time.
+    Clean(StateCleanArgs),
+}
+
+/// `parade state show`.
+#[derive(Args, Debug, Clone)]
+pub struct StateShowArgs {
+    /// The task's concrete name (none: list the remembered tasks and the last runs).
+    #[arg(value_name = "TASK")]
+    pub task: Option<String>,
+}
+
+/// `parade state clean`.
+#[derive(Args, Debug, Clone)]
+pub struct StateCleanArgs {
+    /// Tasks to forget.
+    #[arg(value_name = "TASK", required_unless_present = "all")]
+    pub tasks: Vec<String>,
+    /// Forget everything: every task, finished runs and file fingerprints.
+    #[arg(long, conflicts_with = "tasks")]
+    pub all: bool,
 }
 
 /// `parade jobs`.
@@ -73,6 +104,7 @@ pub struct CleanArgs {
 
 /// `parade run`.
 #[derive(Args, Debug, Clone)]
+#[allow(clippy::struct_excessive_bools)] // each flag is one switch of the command line
 pub struct RunArgs {
     /// Tasks to run: names, aliases, instances of patterns (`build::prod`) or globs
     /// (`build::*`); none: the task file's `default`.
@@ -103,6 +135,20 @@ pub struct RunArgs {
     /// Where tasks run (default: the task file's `executor`, else threads).
     #[arg(short = 'x', long, value_enum)]
     pub executor: Option<ExecutorKind>,
+    /// Run every wanted task, up to date or not (make -B).
+    #[arg(short = 'B', long)]
+    pub force: bool,
+    /// Print, for every task, why it runs or is up to date.
+    #[arg(long)]
+    pub explain: bool,
+    /// Reuse tasks that succeeded earlier with the same key, even without sources or outputs
+    /// (to pick up an interrupted run where it stopped).
+    #[arg(long)]
+    pub resume: bool,
+    /// After the run, watch the sources of the wanted tasks and rerun what a change makes
+    /// stale (and its dependents), until Ctrl-C.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub watch: bool,
 }
 
 /// The most tasks `-j` lets run at once (each is a thread of `parade`).

@@ -22,6 +22,9 @@
 //! | [`list`] | `parade list` |
 //! | [`output`] | what `parade run` shows: `--output` modes, `--color`, writes that never panic |
 //! | [`wording`] | run-time errors in the CLI's words, with the nearest names suggested |
+//! | [`uptodate`] | task keys, up to date or not and why, outputs, file targets |
+//! | [`watch`] | `parade run --watch`: rerun what a change makes stale |
+//! | [`state`] | `parade state show` / `clean`: what the run store remembers |
 
 pub mod cli;
 pub mod commands;
@@ -38,6 +41,7 @@ pub mod shell;
 pub mod shell_context;
 pub mod signals;
 pub mod slurm;
+pub mod state;
 pub mod task;
 pub mod taskfile;
 pub mod template;
@@ -47,3 +51,5 @@ pub mod wording;
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
+pub mod uptodate;
+pub mod watch;

@@ -7,11 +7,13 @@ use std::sync::{Arc, Mutex, OnceLock};
 use clap::Parser;
 use parade::display::{LogFiles, run_dir_in};
 use parade::engine::Engine;
-use parade_cli::cli::{Cli, Command, GraphFormat, JobsCommand, RunArgs};
+use parade::store::Store;
+use parade_cli::cli::{Cli, Command, GraphFormat, JobsCommand, RunArgs, StateCommand};
 use parade_cli::output::{self, Display, Look, Screens, print, say};
 use parade_cli::runner::{self, AfterTask, RunError, RunReport, RunRequest};
 use parade_cli::taskfile::{self, TaskFile};
-use parade_cli::{list, render, signals};
+use parade_cli::uptodate::{self, Memory, Mode};
+use parade_cli::{list, render, signals, state};
 
 /// Exit status: a task failed.
 const FAILED: u8 = 1;
@@ -82,6 +84,7 @@ fn main() -> ExitCode {
             Err(e) => usage_error(&parade_cli::wording::run_error(&e, &file)),
         },
         Command::Run(args) => run(&file, &args, color),
+        Command::State(cmd) => state_command(&file, &cmd),
         Command::Jobs(_) | Command::Init | Command::Completions(_) | Command::Man => {
             unreachable!("handled before the task file is read")
         }
@@ -125,6 +128,43 @@ fn clean_jobs(dir: &std::path::Path, dry_run: bool) -> ExitCode {
     }
 }
 
+/// The run store of `file`'s project, `.parade/state.db` beside it.
+fn open_store(file: &TaskFile) -> Result<Store, ExitCode> {
+    Store::for_project(file.dir()).map_err(|e| {
+        say(&format!("parade: {e}"));
+        ExitCode::from(USAGE)
+    })
+}
+
+/// `parade state show` and `parade state clean`.
+fn state_command(file: &TaskFile, cmd: &StateCommand) -> ExitCode {
+    let store = match open_store(file) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let done = match cmd {
+        StateCommand::Show(args) => match state::show(&store, args.task.as_deref()) {
+            Ok(text) => return printed(&text),
+            Err(e) => Err(e),
+        },
+        StateCommand::Clean(args) if args.all => store.forget(None).map(|n| {
+            say(&format!("parade: forgot everything ({n} executions)"));
+        }),
+        StateCommand::Clean(args) => args.tasks.iter().try_for_each(|t| {
+            store.forget(Some(t)).map(|n| {
+                say(&format!("parade: forgot {t} ({n} executions)"));
+            })
+        }),
+    };
+    match done {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            say(&format!("parade: {e}"));
+            ExitCode::from(USAGE)
+        }
+    }
+}
+
 fn usage_error(e: &RunError) -> ExitCode {
     say(&format!("parade: {e}"));
     ExitCode::from(USAGE)
@@ -135,6 +175,11 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
     let targets = match parade_cli::commands::targets(file, &args.targets) {
         Ok(t) => t,
         Err(e) => return usage_error(&e),
+    };
+    let targets = uptodate::file_targets(file, &targets);
+    let mode = Mode {
+        force: args.force,
+        resume: args.resume,
     };
     let mut params: BTreeMap<String, String> = file.params.clone();
     params.extend(args.params.iter().cloned());
@@ -149,9 +194,40 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
         Ok(plan) => plan,
         Err(e) => return usage_error(&wording(e)),
     };
-    if args.dry_run {
-        return printed(&render::dry_run(&plan));
+    if args.watch {
+        return parade_cli::watch::run(file, &plan, &params);
     }
+    if args.dry_run {
+        let mut text = render::dry_run(&plan);
+        let db = file.dir().join(".parade").join(parade::store::STATE_DB);
+        // Nothing remembered yet: decide against an empty store, made in memory.
+        let store = Store::open(if db.exists() {
+            db.as_path()
+        } else {
+            ":memory:".as_ref()
+        });
+        match store {
+            Ok(store) => {
+                for (task, why) in uptodate::dry_run(&store, file, &plan, &params, mode) {
+                    text.push_str(&format!("  {task}: {why}\n"));
+                }
+            }
+            Err(e) => say(&format!("parade: {e}")),
+        }
+        return printed(&text);
+    }
+    let store = match open_store(file) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let run_id = match store.begin_run(&targets) {
+        Ok(id) => id,
+        Err(e) => {
+            say(&format!("parade: {e}"));
+            return ExitCode::from(USAGE);
+        }
+    };
+    let memory = Arc::new(Memory::new(store.clone(), run_id, mode));
     let shown = output::pick(
         args.output,
         file.settings.output,
@@ -193,6 +269,7 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
         executor: args.executor.unwrap_or(file.settings.executor),
         after_task: Some(after_task),
         extra_args: args.extra_args.clone(),
+        memory: Some(memory.clone()),
     };
     let look = Look {
         color,
@@ -240,9 +317,28 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
         d.finish();
     }
     let report = match result {
-        Err(e) => return usage_error(&wording(e)),
+        Err(e) => {
+            let _ = store.end_run(run_id, "error");
+            return usage_error(&wording(e));
+        }
         Ok(report) => report,
     };
+    let outcome = if interrupted.get() {
+        "interrupted"
+    } else if report.ok() {
+        "succeeded"
+    } else {
+        "failed"
+    };
+    if let Err(e) = store.end_run(run_id, outcome) {
+        say(&format!("parade: {e}"));
+    }
+    if args.explain {
+        say("parade: why each task runs or is up to date:");
+        for (task, why) in memory.explanations() {
+            say(&format!("  {task}: {why}"));
+        }
+    }
     let mut lost = Vec::new();
     if let Some(d) = &display {
         if let Err(e) = d.write_json(|name| report.results.get(name).cloned()) {

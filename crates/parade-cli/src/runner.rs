@@ -11,12 +11,14 @@ use std::time::Duration;
 use parade::display::TaskNames;
 use parade::engine::{Engine, Outcome, Reason, TaskState};
 use parade::flow::{self, Context, Flow, FlowError, FlowOptions, ProcError, Why};
+use parade::store::Recorder;
 use serde_json::Value;
 
 use crate::slurm::Slurm;
 use crate::task::{TaskRun, run_task, run_task_with};
 use crate::taskfile::{Dep, ExecutorKind, TaskFile};
 use crate::template::run_template;
+use crate::uptodate::{Memory, Verdict};
 
 /// What `parade run` asks for.
 #[derive(Clone, Debug)]
@@ -40,6 +42,9 @@ pub struct RunRequest<'a> {
     /// Called when a task's command has ended, with its name; an `Err` fails the task with that
     /// reason (`parade run` checks that the task's log was written whole).
     pub after_task: Option<AfterTask>,
+    /// What the run store remembers, to skip up-to-date tasks and record this run (`None`:
+    /// every task runs, nothing is recorded).
+    pub memory: Option<Arc<Memory>>,
 }
 
 /// A check run when a task's command has ended (see [`RunRequest::after_task`]).
@@ -125,11 +130,23 @@ struct Shared {
     after_task: Option<AfterTask>,
     /// The requested task that gets the arguments after `--`, and the arguments.
     extra: Option<(String, Vec<String>)>,
+    memory: Option<Arc<Memory>>,
+}
+
+/// What a run adds to the flow of a task file: checks, arguments and memory.
+#[derive(Clone, Debug, Default)]
+pub struct RunHooks {
+    /// Called when each task's command has ended ([`RunRequest::after_task`]).
+    pub after_task: Option<AfterTask>,
+    /// The requested task that gets the arguments after `--`, and the arguments.
+    pub extra: Option<(String, Vec<String>)>,
+    /// What the run store remembers: up-to-date tasks do not run ([`RunRequest::memory`]).
+    pub memory: Option<Arc<Memory>>,
 }
 
 /// The flow of `file`: a proto for each task pattern, a proc for each plain task. With
 /// `fail_fast`, every task runs only if nothing failed before it starts; with `slurm`, every
-/// task's command is a Slurm job.
+/// task's command is a Slurm job; `hooks` add a run's checks, arguments and memory.
 ///
 /// Errors: what the flow refuses (the task file checks catch most of it first).
 pub fn build(
@@ -139,30 +156,7 @@ pub fn build(
     jobs: Option<usize>,
     fail_fast: bool,
     slurm: Option<Slurm>,
-) -> Result<Flow, RunError> {
-    build_with(
-        file,
-        params,
-        results_dir,
-        jobs,
-        fail_fast,
-        slurm,
-        None,
-        None,
-    )
-}
-
-/// [`build`], with a check run when each task's command has ended ([`RunRequest::after_task`])
-/// and the arguments after `--` for one task.
-pub fn build_with(
-    file: &TaskFile,
-    params: BTreeMap<String, String>,
-    results_dir: PathBuf,
-    jobs: Option<usize>,
-    fail_fast: bool,
-    slurm: Option<Slurm>,
-    after_task: Option<AfterTask>,
-    extra: Option<(String, Vec<String>)>,
+    hooks: RunHooks,
 ) -> Result<Flow, RunError> {
     let mut options = FlowOptions::new()
         .separator(file.settings.separator.clone())
@@ -177,8 +171,9 @@ pub fn build_with(
         results_dir,
         grace: file.settings.grace,
         slurm,
-        after_task,
-        extra,
+        after_task: hooks.after_task,
+        extra: hooks.extra,
+        memory: hooks.memory,
     });
     // Protos first: a proc's dependencies are resolved when it is added, and may name a
     // pattern's instance.
@@ -248,6 +243,30 @@ fn run_body(s: &Shared, index: usize, ctx: &Context<'_>) -> Result<Value, ProcEr
     let task = ctx
         .task()
         .ok_or_else(|| ProcError::Failed("task-file procs cannot run in a flow worker".into()))?;
+    let decision = match &s.memory {
+        Some(memory) => {
+            let deps = ctx
+                .flow()
+                .proc_info(ctx.name())
+                .map(|i| i.deps)
+                .unwrap_or_default();
+            let decision = memory.decide(&run, &deps).map_err(ProcError::Failed)?;
+            if let Verdict::UpToDate { why, last } = &decision.verdict {
+                let result = last.result.clone().unwrap_or(Value::Null);
+                if !result.is_null() {
+                    let _ = std::fs::create_dir_all(run.results_dir);
+                    let _ = std::fs::write(run.result_path(), result.to_string());
+                }
+                memory.note(ctx.name(), &decision, Some(&result), last.outputs.clone());
+                return Err(ProcError::UpToDate {
+                    result,
+                    why: why.clone(),
+                });
+            }
+            Some((memory, decision))
+        }
+        None => None,
+    };
     let (outcome, value) = crate::retry::with_retries(run.task.retries, task, || {
         match (&run.task.template, &s.slurm) {
             (Some(spec), slurm) => {
@@ -261,8 +280,25 @@ fn run_body(s: &Shared, index: usize, ctx: &Context<'_>) -> Result<Value, ProcEr
         Some(Err(why)) if outcome == Outcome::Succeeded => (Outcome::failed(why), None),
         _ => (outcome, value),
     };
+    if let Some((memory, decision)) = &decision {
+        let outputs = match outcome {
+            Outcome::Succeeded => memory.check_outputs(&run),
+            _ => Ok(Vec::new()),
+        };
+        match outputs {
+            Ok(outputs) => memory.note(ctx.name(), decision, value.as_ref(), outputs),
+            Err(why) => {
+                memory.note(ctx.name(), decision, None, Vec::new());
+                return Err(ProcError::Failed(why));
+            }
+        }
+    }
     match outcome {
         Outcome::Succeeded => Ok(value.unwrap_or(Value::Null)),
+        Outcome::UpToDate(why) => Err(ProcError::UpToDate {
+            result: value.unwrap_or(Value::Null),
+            why,
+        }),
         Outcome::Skipped(why) => Err(ProcError::Skipped(why)),
         Outcome::Failed(Reason::Exit(code)) => Err(ProcError::Exit(code)),
         Outcome::Failed(Reason::Signal(sig)) => Err(ProcError::Signal(sig)),
@@ -279,7 +315,15 @@ pub fn plan(
     targets: &[String],
     params: &BTreeMap<String, String>,
 ) -> Result<Plan, RunError> {
-    let flow = build(file, params.clone(), PathBuf::new(), None, false, None)?;
+    let flow = build(
+        file,
+        params.clone(),
+        PathBuf::new(),
+        None,
+        false,
+        None,
+        RunHooks::default(),
+    )?;
     let steps = flow.plan(targets)?;
     let members: HashSet<&str> = steps.iter().map(|s| s.name.as_str()).collect();
     let infos: HashMap<String, flow::ProcInfo> = flow
@@ -340,16 +384,7 @@ fn planned_command(
         return None;
     }
     let args: BTreeMap<String, String> = info.args.iter().cloned().collect();
-    let run = TaskRun {
-        file,
-        task,
-        name: &info.name,
-        args: &args,
-        params,
-        results_dir: std::path::Path::new(""),
-        extra_args: &[],
-        instances: None,
-    };
+    let run = TaskRun::planned(file, task, &info.name, &args, params);
     Some(run.shown_command())
 }
 
@@ -389,15 +424,18 @@ pub fn run(
         };
         Some((target.clone(), request.extra_args.clone()))
     };
-    let flow = build_with(
+    let flow = build(
         request.file,
         request.params.clone(),
         request.results_dir.clone(),
         jobs,
         request.fail_fast,
         slurm,
-        request.after_task.clone(),
-        extra,
+        RunHooks {
+            after_task: request.after_task.clone(),
+            extra,
+            memory: request.memory.clone(),
+        },
     )?;
     let mut names = Vec::new();
     for target in request.targets {
@@ -410,7 +448,13 @@ pub fn run(
             names.len()
         )));
     }
-    observe(flow.engine(), Arc::new(flow.names()));
+    let task_names: Arc<dyn TaskNames> = Arc::new(flow.names());
+    if let Some(memory) = &request.memory {
+        let recorder = Recorder::new(memory.store().clone(), memory.run(), task_names.clone());
+        memory.set_recorder(recorder.clone());
+        flow.engine().subscribe(recorder);
+    }
+    observe(flow.engine(), task_names);
     flow.start(&names)?;
     let error = match flow.wait_all() {
         Ok(()) | Err(FlowError::Failed(_)) => None,

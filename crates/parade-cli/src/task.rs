@@ -35,6 +35,29 @@ pub struct TaskRun<'a> {
     pub instances: Option<&'a [String]>,
 }
 
+impl<'a> TaskRun<'a> {
+    /// A task to look at rather than run (its key, its dry-run command): no results
+    /// directory, no arguments after `--`, no glob instances.
+    pub fn planned(
+        file: &'a TaskFile,
+        task: &'a Task,
+        name: &'a str,
+        args: &'a BTreeMap<String, String>,
+        params: &'a BTreeMap<String, String>,
+    ) -> Self {
+        TaskRun {
+            file,
+            task,
+            name,
+            args,
+            params,
+            results_dir: Path::new(""),
+            extra_args: &[],
+            instances: None,
+        }
+    }
+}
+
 impl TaskRun<'_> {
     /// The command to run: the task's shell (or its `#!` interpreter) with the task's `run`,
     /// each `{field}` a reference to a variable holding its value ([`shell::script`]), the
@@ -66,14 +89,9 @@ impl TaskRun<'_> {
             }
             (spec, script.vars)
         };
-        let cwd = match &self.task.cwd {
-            Some(dir) => {
-                let filled = shell::fill_path(&dir.to_string_lossy(), value)?;
-                self.file.dir().join(filled)
-            }
-            None => self.file.dir(),
-        };
-        spec = spec.cwd(cwd).resources(self.task.resources.clone());
+        spec = spec
+            .cwd(self.checked_cwd()?)
+            .resources(self.task.resources.clone());
         for (k, v) in crate::env::task_env(self.file, self.task, &value) {
             spec = spec.env(k, v);
         }
@@ -109,6 +127,29 @@ impl TaskRun<'_> {
         shell::fill(&self.task.run, |f| {
             self.field_value(f).map(|v| shell::quote(&v))
         })
+    }
+
+    /// The task's `run` as a key sees it: its fields filled (see [`TaskRun::shown_command`]).
+    pub fn script(&self) -> String {
+        self.shown_command()
+    }
+
+    /// The directory the command runs in: the task's `cwd` (fields filled) under the task
+    /// file's directory. Errors when a value would take it out of the project.
+    pub fn checked_cwd(&self) -> Result<PathBuf, String> {
+        match &self.task.cwd {
+            Some(dir) => {
+                let filled = shell::fill_path(&dir.to_string_lossy(), |f| self.field_value(f))?;
+                Ok(self.file.dir().join(filled))
+            }
+            None => Ok(self.file.dir()),
+        }
+    }
+
+    /// [`TaskRun::checked_cwd`] for fingerprints and keys: a `cwd` that cannot be used is the
+    /// task file's directory here (the command itself then fails with the reason).
+    pub fn cwd(&self) -> PathBuf {
+        self.checked_cwd().unwrap_or_else(|_| self.file.dir())
     }
 
     /// A `{field}` of this task: a placeholder's value, `params.KEY`, or `instances`.

@@ -16,7 +16,7 @@ use crate::task::TaskRun;
 use crate::taskfile::TemplateSpec;
 
 impl TaskRun<'_> {
-    fn fill(&self, text: &str) -> String {
+    pub(crate) fn fill(&self, text: &str) -> String {
         shell::fill(text, |f| self.field_value(f))
     }
 

@@ -33,6 +33,7 @@ pub use exec::process::worker_entry;
 pub mod flow;
 pub mod graph;
 pub mod iter;
+pub mod store;
 pub use iter::{iter, iter_slice};
 pub mod join;
 pub use join::{

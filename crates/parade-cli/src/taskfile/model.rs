@@ -101,6 +101,10 @@ pub struct RawTask {
     #[serde(default)]
     pub(crate) aliases: Vec<Spanned<String>>,
     pub(crate) retries: Option<u32>,
+    #[serde(default)]
+    pub(crate) sources: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) outputs: Vec<Spanned<String>>,
 }
 
 /// A `[params]` value as read: a value, or `{ run = "CMD" }`, whose output (trimmed) is the
@@ -259,6 +263,11 @@ pub struct Task {
     pub aliases: Vec<String>,
     /// How many times a failed attempt runs again.
     pub retries: u32,
+    /// Files whose content the result depends on: paths or globs relative to the task's
+    /// working directory, placeholders unfilled.
+    pub sources: Vec<String>,
+    /// Files the task must produce, relative to the task's working directory.
+    pub outputs: Vec<String>,
 }
 
 /// A task's template job as written: `template`, `job_dir`, `kwargs`, `inputs`, `script`,

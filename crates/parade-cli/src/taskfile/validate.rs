@@ -360,6 +360,11 @@ impl Check<'_> {
             }
         }
         let template = self.command(raw, &holes, params);
+        for (key, list) in [("sources", &t.sources), ("outputs", &t.outputs)] {
+            for path in list {
+                self.fields(path.get_ref(), path.span(), key, &holes, params);
+            }
+        }
         let deps = t
             .deps
             .iter()
@@ -425,6 +430,8 @@ impl Check<'_> {
             shell: None,
             aliases: Vec::new(),
             retries: 0,
+            sources: plain(&t.sources),
+            outputs: plain(&t.outputs),
         })
     }
 

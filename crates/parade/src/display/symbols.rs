@@ -56,6 +56,7 @@ impl Mark {
             },
             TaskState::DepFailed => Mark::DepFailed,
             TaskState::Cancelled => Mark::Cancelled,
+            TaskState::UpToDate => Mark::NoChange(" up-to-date"),
             TaskState::Failed => Mark::Failed(match reason {
                 Some(Reason::Timeout(_)) => " timeout",
                 Some(Reason::Panic(_)) => " exception",

@@ -591,6 +591,7 @@ impl Core {
         let (state, reason) = match outcome {
             Outcome::Succeeded => (TaskState::Succeeded, None),
             Outcome::Skipped(why) => (TaskState::Skipped, Some(Reason::Skipped(why))),
+            Outcome::UpToDate(why) => (TaskState::UpToDate, Some(Reason::UpToDate(why))),
             Outcome::Failed(Reason::Cancelled) => (TaskState::Cancelled, Some(Reason::Cancelled)),
             Outcome::Failed(r) => (TaskState::Failed, Some(r)),
         };

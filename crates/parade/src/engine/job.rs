@@ -23,6 +23,9 @@ pub enum Outcome {
     Skipped(String),
     /// The job failed, for this reason.
     Failed(Reason),
+    /// The job's result from an earlier run still holds, saying why; dependents run as after a
+    /// success.
+    UpToDate(String),
 }
 
 impl Outcome {

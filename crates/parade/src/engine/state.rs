@@ -42,6 +42,9 @@ pub enum TaskState {
     Skipped,
     /// Stopped by a cancel before or while it ran.
     Cancelled,
+    /// Its result from an earlier run still holds (nothing it depends on changed), so it did
+    /// not run again; counts as success for dependents.
+    UpToDate,
 }
 
 impl TaskState {
@@ -56,7 +59,10 @@ impl TaskState {
     /// Whether dependents may run after this state ([`Succeeded`](TaskState::Succeeded) or
     /// [`Skipped`](TaskState::Skipped)).
     pub fn is_success(self) -> bool {
-        matches!(self, TaskState::Succeeded | TaskState::Skipped)
+        matches!(
+            self,
+            TaskState::Succeeded | TaskState::Skipped | TaskState::UpToDate
+        )
     }
 
     /// Whether this final state stops dependents from running.
@@ -79,6 +85,7 @@ impl TaskState {
             TaskState::DepFailed => "dep-failed",
             TaskState::Skipped => "skipped",
             TaskState::Cancelled => "cancelled",
+            TaskState::UpToDate => "up-to-date",
         }
     }
 }
@@ -132,6 +139,8 @@ pub enum Reason {
     },
     /// The task was cancelled.
     Cancelled,
+    /// The task was up to date, saying why (`sources unchanged`).
+    UpToDate(String),
 }
 
 impl fmt::Display for Reason {
@@ -151,6 +160,7 @@ impl fmt::Display for Reason {
             Reason::Missing => write!(f, "missing: never defined"),
             Reason::NoFailures { first } => write!(f, "run aborted: {first} has failed"),
             Reason::Cancelled => write!(f, "cancelled"),
+            Reason::UpToDate(why) => write!(f, "up to date: {why}"),
         }
     }
 }

@@ -271,6 +271,14 @@ pub enum ProcError {
     /// The proc stopped because it was asked to: it ends as timed out if its deadline has
     /// passed, else as cancelled.
     Stopped,
+    /// The proc's result from an earlier run still holds: it ends up to date with this result,
+    /// saying why.
+    UpToDate {
+        /// The result it had then.
+        result: serde_json::Value,
+        /// Why it is up to date.
+        why: String,
+    },
 }
 
 impl ProcError {
@@ -299,6 +307,7 @@ impl fmt::Display for ProcError {
             ProcError::Exit(code) => write!(f, "exit status {code}"),
             ProcError::Signal(sig) => write!(f, "killed by signal {sig}"),
             ProcError::Stopped => f.write_str("stopped"),
+            ProcError::UpToDate { why, .. } => write!(f, "up to date: {why}"),
         }
     }
 }

@@ -52,7 +52,7 @@ impl WorkerHost for ProcHost {
             return;
         };
         match done {
-            Done::Ok(value) => flow.store(id, value.clone(), false),
+            Done::Ok(value) | Done::UpToDate(value, _) => flow.store(id, value.clone(), false),
             Done::Skip(why) => flow.store(id, Value::Null, why == NO_CHANGE),
             Done::Err(_) | Done::Panic(_) => flow.store(id, Value::Null, false),
         }

@@ -36,6 +36,7 @@ pub(crate) fn run_body(body: &Body, ctx: &Context<'_>) -> Ending {
             end(Value::Null, Outcome::failed(m), false)
         }
         Ok(Err(ProcError::Skipped(m))) => end(Value::Null, Outcome::skipped(m), false),
+        Ok(Err(ProcError::UpToDate { result, why })) => end(result, Outcome::UpToDate(why), false),
         Ok(Err(ProcError::NoChange)) => end(Value::Null, Outcome::skipped(NO_CHANGE), true),
         Ok(Err(ProcError::Exit(code))) => {
             end(Value::Null, Outcome::Failed(Reason::Exit(code)), false)

@@ -93,6 +93,7 @@ impl Flow {
         let done = match ending.outcome {
             Outcome::Succeeded => Done::Ok(ending.value),
             Outcome::Skipped(why) => Done::Skip(why),
+            Outcome::UpToDate(why) => Done::UpToDate(ending.value, why),
             Outcome::Failed(Reason::Panic(m)) => Done::Panic(m),
             Outcome::Failed(Reason::Exit(code)) => exit_like(code),
             Outcome::Failed(Reason::Signal(sig)) => signal_like(sig),

@@ -350,6 +350,7 @@ pub(crate) fn worker_outcome(
         Some(Done::Ok(_)) => Outcome::Succeeded,
         Some(Done::Err(e)) => Outcome::failed(e),
         Some(Done::Skip(why)) => Outcome::skipped(why),
+        Some(Done::UpToDate(_, why)) => Outcome::UpToDate(why),
         Some(Done::Panic(m)) => Outcome::Failed(Reason::Panic(m)),
         None if matches!(ended, Outcome::Succeeded) => Outcome::failed(format!(
             "the worker for `{}` ended without running it (does the program call \

@@ -34,6 +34,8 @@ pub enum Done {
     Skip(String),
     /// It panicked, with this message.
     Panic(String),
+    /// Its result from an earlier run still holds: this value, for this reason.
+    UpToDate(Value, String),
 }
 
 /// A message from parent to worker.

@@ -376,7 +376,7 @@ impl TemplateJob {
             run_child(&spec, &ChildOptions::default(), task)
         };
         let failure = match outcome {
-            Outcome::Succeeded | Outcome::Skipped(_) => None,
+            Outcome::Succeeded | Outcome::Skipped(_) | Outcome::UpToDate(_) => None,
             Outcome::Failed(reason) => Some(reason.to_string()),
         };
         match failure {

@@ -1,0 +1,605 @@
+//! Up to date, for task files: a task's key (a blake3 hash of its filled command, shell,
+//! environment, working directory, the content of its `sources`, the keys of its
+//! dependencies and the params it uses), the decision whether it runs or is up to date and
+//! why (`--explain`), the check that a task produced its `outputs`, and file targets
+//! (`parade run build/app`).
+//!
+//! It owns the decision; the run store (`parade::store`) only remembers keys, inputs, results
+//! and fingerprints. A wanted task is up to date when its key equals the key of its last
+//! successful execution, no dependency ran again in this run, and its outputs exist unchanged;
+//! a task with neither `sources` nor `outputs` always runs unless `--resume`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use parade::store::{Execution, Fingerprint, KeyHasher, Recorder, RunId, Store};
+use serde_json::{Value, json};
+
+use crate::shell;
+use crate::task::TaskRun;
+use crate::taskfile::TaskFile;
+
+/// How a run uses what the store remembers: `--force`, `--resume`, `--explain`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Mode {
+    /// Run every wanted task (make -B).
+    pub force: bool,
+    /// Reuse earlier successes with the same key even for tasks without sources or outputs.
+    pub resume: bool,
+}
+
+/// What the store remembers, used by one run: decides per task, notes what each task ran
+/// under, and keeps the explanations.
+pub struct Memory {
+    store: Store,
+    run: RunId,
+    mode: Mode,
+    recorder: OnceLock<Recorder>,
+    decided: Mutex<HashMap<String, Decided>>,
+    explained: Mutex<Vec<(String, String)>>,
+}
+
+/// What a task was decided in this run: its key and whether it runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decided {
+    /// Its key.
+    pub key: String,
+    /// Whether it runs (or ran) in this run, rather than being up to date.
+    pub runs: bool,
+}
+
+/// Whether a task runs, and why.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Verdict {
+    /// It runs, for this reason: `never ran`, `source src/a.c changed`...
+    Run(String),
+    /// Its earlier result holds.
+    UpToDate {
+        /// Why: `unchanged since run 3`.
+        why: String,
+        /// The execution whose result it reuses.
+        last: Box<Execution>,
+    },
+}
+
+/// A task's key, what it is made of, and the verdict.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decision {
+    /// The key.
+    pub key: String,
+    /// What the key is made of (stored, compared by the next run to explain).
+    pub inputs: Value,
+    /// Runs, or up to date.
+    pub verdict: Verdict,
+}
+
+impl Decision {
+    /// The reason, as `--explain` prints it.
+    pub fn explain(&self) -> String {
+        match &self.verdict {
+            Verdict::Run(why) => format!("runs: {why}"),
+            Verdict::UpToDate { why, .. } => format!("up to date: {why}"),
+        }
+    }
+}
+
+impl std::fmt::Debug for Memory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Memory")
+            .field("store", &self.store)
+            .field("run", &self.run)
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Memory {
+    /// Decides with `store` for run `run`.
+    pub fn new(store: Store, run: RunId, mode: Mode) -> Self {
+        Memory {
+            store,
+            run,
+            mode,
+            recorder: OnceLock::new(),
+            decided: Mutex::default(),
+            explained: Mutex::default(),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The run it records into.
+    pub fn run(&self) -> RunId {
+        self.run
+    }
+
+    /// Where task bodies note their facts: set once, before anything runs.
+    pub fn set_recorder(&self, recorder: Recorder) {
+        let _ = self.recorder.set(recorder);
+    }
+
+    /// Every decision so far, in the order it was made: `(task, explanation)`.
+    pub fn explanations(&self) -> Vec<(String, String)> {
+        self.explained.lock().map(|e| e.clone()).unwrap_or_default()
+    }
+
+    /// What was decided for `name` in this run.
+    pub fn decided(&self, name: &str) -> Option<Decided> {
+        self.decided.lock().ok()?.get(name).cloned()
+    }
+
+    /// Decides whether `run` runs, given its dependencies' concrete names (decided before it,
+    /// in this run), and keeps the decision. Errors: a literal source that does not exist, a
+    /// source that cannot be read, the store failing.
+    pub fn decide(&self, run: &TaskRun<'_>, deps: &[String]) -> Result<Decision, String> {
+        let deps: Vec<(String, Option<Decided>)> =
+            deps.iter().map(|d| (d.clone(), self.decided(d))).collect();
+        let inputs = inputs(&self.store, run, &deps)?;
+        let key = key_of(&inputs);
+        let verdict = self.verdict(run, &key, &inputs, &deps)?;
+        let runs = matches!(verdict, Verdict::Run(_));
+        if let Ok(mut d) = self.decided.lock() {
+            d.insert(
+                run.name.to_owned(),
+                Decided {
+                    key: key.clone(),
+                    runs,
+                },
+            );
+        }
+        let decision = Decision {
+            key,
+            inputs,
+            verdict,
+        };
+        if let Ok(mut e) = self.explained.lock() {
+            e.push((run.name.to_owned(), decision.explain()));
+        }
+        Ok(decision)
+    }
+
+    fn verdict(
+        &self,
+        run: &TaskRun<'_>,
+        key: &str,
+        inputs: &Value,
+        deps: &[(String, Option<Decided>)],
+    ) -> Result<Verdict, String> {
+        if self.mode.force {
+            return Ok(Verdict::Run("--force".to_owned()));
+        }
+        let tracked = !run.task.sources.is_empty() || !run.task.outputs.is_empty();
+        if !tracked && !self.mode.resume {
+            return Ok(Verdict::Run(
+                "no sources or outputs (always runs; --resume reuses it)".to_owned(),
+            ));
+        }
+        let Some(last) = self
+            .store
+            .last_success(run.name)
+            .map_err(|e| e.to_string())?
+        else {
+            return Ok(Verdict::Run("never ran".to_owned()));
+        };
+        if last.key.as_deref() != Some(key) {
+            let why = last
+                .inputs
+                .as_ref()
+                .and_then(|old| difference(old, inputs, deps))
+                .unwrap_or_else(|| "its key changed".to_owned());
+            return Ok(Verdict::Run(why));
+        }
+        if let Some((dep, _)) = deps.iter().find(|(_, d)| d.as_ref().is_none_or(|d| d.runs)) {
+            return Ok(Verdict::Run(format!("dependency \"{dep}\" ran again")));
+        }
+        for path in &run.task.outputs {
+            let path = run.fill(path);
+            let now = self
+                .store
+                .fingerprint(run.cwd().join(&path))
+                .map_err(|e| format!("cannot read output {path}: {e}"))?;
+            if now == Fingerprint::Missing {
+                return Ok(Verdict::Run(format!("output {path} missing")));
+            }
+            let before = last.outputs.iter().find(|(p, _)| *p == path);
+            if before.is_some_and(|(_, h)| h != now.as_str()) {
+                return Ok(Verdict::Run(format!("output {path} changed")));
+            }
+        }
+        let why = if tracked {
+            format!("unchanged since run {}", last.run)
+        } else {
+            format!("succeeded in run {} with the same key (--resume)", last.run)
+        };
+        Ok(Verdict::UpToDate {
+            why,
+            last: Box::new(last),
+        })
+    }
+
+    /// Notes for the store what `name` ran under (or reused), and its result.
+    pub fn note(
+        &self,
+        name: &str,
+        decision: &Decision,
+        result: Option<&Value>,
+        outputs: Vec<(String, String)>,
+    ) {
+        let Some(recorder) = self.recorder.get() else {
+            return;
+        };
+        let mut e = Execution::new(name, "");
+        e.key = Some(decision.key.clone());
+        e.inputs = Some(decision.inputs.clone());
+        e.reason = Some(match &decision.verdict {
+            Verdict::Run(why) | Verdict::UpToDate { why, .. } => why.clone(),
+        });
+        e.result = result.cloned();
+        e.outputs = outputs;
+        recorder.note(name, e);
+    }
+
+    /// After `run` succeeded: every declared output must exist. Returns their fingerprints,
+    /// or `outputs not refreshed: <paths>`.
+    pub fn check_outputs(&self, run: &TaskRun<'_>) -> Result<Vec<(String, String)>, String> {
+        let mut missing = Vec::new();
+        let mut found = Vec::new();
+        for path in &run.task.outputs {
+            let path = run.fill(path);
+            match self.store.fingerprint(run.cwd().join(&path)) {
+                Ok(Fingerprint::File(hash)) => found.push((path, hash)),
+                Ok(Fingerprint::Missing) => missing.push(path),
+                Err(e) => return Err(format!("cannot read output {path}: {e}")),
+            }
+        }
+        if missing.is_empty() {
+            Ok(found)
+        } else {
+            Err(format!("outputs not refreshed: {}", missing.join(", ")))
+        }
+    }
+}
+
+/// What `run`'s key is made of.
+fn inputs(
+    store: &Store,
+    run: &TaskRun<'_>,
+    deps: &[(String, Option<Decided>)],
+) -> Result<Value, String> {
+    let cwd = run.cwd();
+    let mut sources = BTreeMap::new();
+    for pattern in &run.task.sources {
+        let pattern = run.fill(pattern);
+        for path in expand(&cwd, &pattern)? {
+            let label = relative(&path, &cwd);
+            let print = store
+                .fingerprint(&path)
+                .map_err(|e| format!("cannot read source {label}: {e}"))?;
+            sources.insert(label, print.as_str().to_owned());
+        }
+    }
+    let env: BTreeMap<&str, &str> = run
+        .task
+        .env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .chain(run.args.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .collect();
+    let texts: Vec<&str> = std::iter::once(run.task.run.as_str())
+        .chain(run.task.sources.iter().map(String::as_str))
+        .chain(run.task.outputs.iter().map(String::as_str))
+        .collect();
+    let params: BTreeMap<&str, &str> = run
+        .params
+        .iter()
+        .filter(|(k, _)| {
+            let field = format!("{{params.{k}}}");
+            let var = format!("PARADE_PARAM_{}", shell::env_key(k));
+            texts.iter().any(|t| t.contains(&field) || t.contains(&var))
+        })
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let dep_keys: BTreeMap<&str, &str> = deps
+        .iter()
+        .map(|(n, d)| (n.as_str(), d.as_ref().map_or("", |d| d.key.as_str())))
+        .collect();
+    let outputs: Vec<String> = run.task.outputs.iter().map(|o| run.fill(o)).collect();
+    Ok(json!({
+        "command": run.script(),
+        "shell": run.file.settings.shell,
+        "env": env,
+        "cwd": cwd.to_string_lossy(),
+        "params": params,
+        "sources": sources,
+        "outputs": outputs,
+        "deps": dep_keys,
+    }))
+}
+
+/// The key of `inputs`: each part hashed under its name.
+fn key_of(inputs: &Value) -> String {
+    let mut k = KeyHasher::new();
+    if let Value::Object(map) = inputs {
+        let mut parts: Vec<(&String, &Value)> = map.iter().collect();
+        parts.sort_by_key(|(name, _)| *name);
+        for (name, value) in parts {
+            k.add(name, value.to_string().as_bytes());
+        }
+    }
+    k.finish()
+}
+
+/// The first thing that differs between the inputs of the last success and now, in words.
+fn difference(old: &Value, new: &Value, deps: &[(String, Option<Decided>)]) -> Option<String> {
+    let part = |v: &Value, name: &str| v.get(name).cloned().unwrap_or(Value::Null);
+    for (name, words) in [
+        ("command", "command changed"),
+        ("shell", "shell changed"),
+        ("cwd", "working directory changed"),
+        ("outputs", "outputs changed"),
+    ] {
+        if part(old, name) != part(new, name) {
+            return Some(words.to_owned());
+        }
+    }
+    for (name, what) in [("env", "env"), ("params", "param")] {
+        if let Some(k) = first_change(&part(old, name), &part(new, name)) {
+            return Some(format!("{what} {k} changed"));
+        }
+    }
+    let (old_src, new_src) = (part(old, "sources"), part(new, "sources"));
+    let empty = serde_json::Map::new();
+    let (o, n) = (
+        old_src.as_object().unwrap_or(&empty),
+        new_src.as_object().unwrap_or(&empty),
+    );
+    for (path, hash) in n {
+        match o.get(path) {
+            None => return Some(format!("source {path} added")),
+            Some(h) if h != hash => return Some(format!("source {path} changed")),
+            Some(_) => {}
+        }
+    }
+    if let Some(path) = o.keys().find(|p| !n.contains_key(*p)) {
+        return Some(format!("source {path} removed"));
+    }
+    if let Some((dep, _)) = deps.iter().find(|(_, d)| d.as_ref().is_none_or(|d| d.runs)) {
+        return Some(format!("dependency \"{dep}\" ran again"));
+    }
+    first_change(&part(old, "deps"), &part(new, "deps"))
+        .map(|dep| format!("dependency \"{dep}\" changed"))
+}
+
+/// The first key whose value differs between two JSON objects.
+fn first_change(old: &Value, new: &Value) -> Option<String> {
+    let empty = serde_json::Map::new();
+    let (o, n) = (
+        old.as_object().unwrap_or(&empty),
+        new.as_object().unwrap_or(&empty),
+    );
+    o.keys()
+        .chain(n.keys())
+        .find(|k| o.get(*k) != n.get(*k))
+        .cloned()
+}
+
+/// What task `name` depends on, to watch: the files its sources name now, and its globs
+/// (absolute), so files a glob will match are seen too.
+pub fn sources_of(
+    file: &TaskFile,
+    name: &str,
+    params: &BTreeMap<String, String>,
+) -> (Vec<PathBuf>, Vec<String>) {
+    let Some((task, args)) = file.resolve(name) else {
+        return (Vec::new(), Vec::new());
+    };
+    let run = TaskRun::planned(file, task, name, &args, params);
+    let cwd = std::path::absolute(run.cwd()).unwrap_or_else(|_| run.cwd());
+    let (mut files, mut globs) = (Vec::new(), Vec::new());
+    for pattern in &task.sources {
+        let pattern = run.fill(pattern);
+        if pattern.contains(['*', '?', '[']) {
+            globs.push(cwd.join(&pattern).to_string_lossy().into_owned());
+        }
+        match expand(&cwd, &pattern) {
+            Ok(found) => files.extend(found),
+            // Not there yet (a dependency makes it): watch the path itself.
+            Err(_) => files.push(cwd.join(&pattern)),
+        }
+    }
+    (files, globs)
+}
+
+/// The files a source pattern names under `cwd`: a glob (`*`, `?`, `[`) expands to the files
+/// it matches (none is fine), a directory to every file under it, a plain path to itself (it
+/// must exist).
+fn expand(cwd: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
+    let full = cwd.join(pattern);
+    if pattern.contains(['*', '?', '[']) {
+        let text = full.to_string_lossy();
+        let paths = glob::glob(&text).map_err(|e| format!("bad source pattern {pattern}: {e}"))?;
+        let mut files: Vec<PathBuf> = paths
+            .filter_map(Result::ok)
+            .filter(|p| p.is_file())
+            .collect();
+        files.sort();
+        return Ok(files);
+    }
+    if full.is_dir() {
+        let mut files = Vec::new();
+        walk(&full, &mut files).map_err(|e| format!("cannot read source {pattern}: {e}"))?;
+        files.sort();
+        return Ok(files);
+    }
+    if full.exists() {
+        Ok(vec![full])
+    } else {
+        Err(format!(
+            "source {pattern} does not exist (sources are relative to {})",
+            cwd.display()
+        ))
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// `path` relative to `base` when it is under it, as text.
+fn relative(path: &Path, base: &Path) -> String {
+    path.strip_prefix(base)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// `path` without `.` and with `..` folded: `./build/../build/app` → `build/app`.
+fn normal(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// File targets: a target that names no task but is an output of a plain task (relative to
+/// the task file's directory, or absolute) becomes that task's name.
+///
+/// ```
+/// # use parade_cli::uptodate::file_targets;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("parade.toml");
+/// # std::fs::write(&path, "[task.link]\nrun = \"true\"\noutputs = [\"build/app\"]\n").unwrap();
+/// let file = parade_cli::taskfile::load(Some(&path)).unwrap();
+/// let targets = file_targets(&file, &["build/app".to_owned(), "link".to_owned()]);
+/// assert_eq!(targets, ["link", "link"]);
+/// ```
+pub fn file_targets(file: &TaskFile, targets: &[String]) -> Vec<String> {
+    let dir = file.dir();
+    let base = std::path::absolute(&dir).unwrap_or(dir.clone());
+    targets
+        .iter()
+        .map(|target| {
+            if file.resolve(target).is_some() || target.contains(['*', '?']) {
+                return target.clone();
+            }
+            let wanted = normal(&base.join(target));
+            file.tasks
+                .iter()
+                .filter(|t| t.pattern.is_concrete())
+                .find(|t| {
+                    let cwd = t.cwd.as_ref().map_or(base.clone(), |c| base.join(c));
+                    t.outputs.iter().any(|o| normal(&cwd.join(o)) == wanted)
+                })
+                .map_or_else(|| target.clone(), |t| t.name.clone())
+        })
+        .collect()
+}
+
+/// The decisions a dry run shows: for each planned task in order, decided as if the tasks
+/// before it had run as decided. Returns `(task, explanation)`.
+pub fn dry_run(
+    store: &Store,
+    file: &TaskFile,
+    plan: &crate::runner::Plan,
+    params: &BTreeMap<String, String>,
+    mode: Mode,
+) -> Vec<(String, String)> {
+    let memory = Arc::new(Memory::new(store.clone(), 0, mode));
+    plan.tasks
+        .iter()
+        .map(|p| {
+            let Some((task, args)) = file.resolve(&p.name) else {
+                return (p.name.clone(), "missing: nothing defines it".to_owned());
+            };
+            let run = TaskRun::planned(file, task, &p.name, &args, params);
+            let text = match memory.decide(&run, &p.deps) {
+                Ok(d) => d.explain(),
+                Err(e) => {
+                    // A source a dependency makes does not exist yet: it would run.
+                    if let Ok(mut d) = memory.decided.lock() {
+                        d.insert(
+                            p.name.clone(),
+                            Decided {
+                                key: String::new(),
+                                runs: true,
+                            },
+                        );
+                    }
+                    format!("runs: {e}")
+                }
+            };
+            (p.name.clone(), text)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn differences_are_named() {
+        let old = json!({"command": "cc a.c", "sources": {"a.c": "1", "b.c": "2"}, "deps": {}});
+        let changed = json!({"command": "cc a.c", "sources": {"a.c": "1", "b.c": "3"}, "deps": {}});
+        assert_eq!(
+            difference(&old, &changed, &[]).as_deref(),
+            Some("source b.c changed")
+        );
+        let cmd = json!({"command": "cc -O2 a.c", "sources": {"a.c": "1", "b.c": "2"}});
+        assert_eq!(
+            difference(&old, &cmd, &[]).as_deref(),
+            Some("command changed")
+        );
+        let removed = json!({"command": "cc a.c", "sources": {"a.c": "1"}, "deps": {}});
+        assert_eq!(
+            difference(&old, &removed, &[]).as_deref(),
+            Some("source b.c removed")
+        );
+        let ran = [(
+            "gen".to_owned(),
+            Some(Decided {
+                key: "k".into(),
+                runs: true,
+            }),
+        )];
+        assert_eq!(
+            difference(&old, &old, &ran).as_deref(),
+            Some("dependency \"gen\" ran again")
+        );
+        assert_eq!(difference(&old, &old, &[]), None);
+    }
+
+    #[test]
+    fn keys_depend_on_every_part() {
+        let a = json!({"command": "x", "env": {"A": "1"}});
+        let b = json!({"command": "x", "env": {"A": "2"}});
+        assert_ne!(key_of(&a), key_of(&b));
+        assert_eq!(key_of(&a), key_of(&a.clone()));
+    }
+
+    #[test]
+    fn paths_are_normalized() {
+        assert_eq!(normal(Path::new("./a/../b/c")), PathBuf::from("b/c"));
+    }
+}

@@ -1,0 +1,445 @@
+//! Memory across runs on the real binary: the run store `.parade/state.db`, up to date
+//! (`sources`/`outputs`), `--force`, `--explain`, `--dry-run` decisions, file targets,
+//! `outputs not refreshed`, `--resume` after `kill -9`, a damaged store, two runs at once, and
+//! `parade state show/clean`.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::{Project, dies};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use predicates::prelude::*;
+
+/// Two compile steps with their own sources, a link that needs both, a test that always runs.
+/// Every command appends its name to `ran.txt`.
+const BUILD: &str = r#"
+[task.compile-a]
+run = "echo compile-a >> ran.txt && mkdir -p build && cat src/a.c > build/a.o"
+sources = ["src/a.c", "include/*.h"]
+outputs = ["build/a.o"]
+
+[task.compile-b]
+run = "echo compile-b >> ran.txt && mkdir -p build && cat src/b.c > build/b.o"
+sources = ["src/b.c"]
+outputs = ["build/b.o"]
+
+[task.link]
+run = "echo link >> ran.txt && cat build/a.o build/b.o > build/app"
+deps = ["compile-a", "compile-b"]
+sources = ["build/a.o", "build/b.o"]
+outputs = ["build/app"]
+
+[task.test]
+run = "echo test >> ran.txt"
+deps = ["link"]
+"#;
+
+fn project() -> Project {
+    let p = Project::new(BUILD);
+    std::fs::create_dir_all(p.path("src")).unwrap();
+    std::fs::create_dir_all(p.path("include")).unwrap();
+    std::fs::write(p.path("src/a.c"), "int a;\n").unwrap();
+    std::fs::write(p.path("src/b.c"), "int b;\n").unwrap();
+    std::fs::write(p.path("include/x.h"), "#define X\n").unwrap();
+    p
+}
+
+/// Runs `args` (plain output), checks it exits 0, and returns the tasks that ran, in order.
+fn ran(p: &Project, args: &[&str]) -> Vec<String> {
+    let _ = std::fs::remove_file(p.path("ran.txt"));
+    let mut all = args.to_vec();
+    all.extend(["--output", "plain"]);
+    p.parade(&all).assert().success();
+    let mut tasks: Vec<String> = std::fs::read_to_string(p.path("ran.txt"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    tasks.sort();
+    tasks
+}
+
+fn states(p: &Project, args: &[&str]) -> serde_json::Value {
+    p.json_report(args, 0)["tasks"].clone()
+}
+
+#[test]
+fn a_second_run_skips_what_is_up_to_date() {
+    let p = project();
+    assert_eq!(
+        ran(&p, &["run", "test"]),
+        ["compile-a", "compile-b", "link", "test"]
+    );
+    assert!(p.path(".parade/state.db").exists());
+    // Only `test` (no sources, no outputs) runs again.
+    assert_eq!(ran(&p, &["run", "test"]), ["test"]);
+    let t = states(&p, &["run", "test"]);
+    assert_eq!(t["compile-a"]["state"], "up-to-date");
+    assert_eq!(t["link"]["state"], "up-to-date");
+    assert_eq!(t["test"]["state"], "succeeded");
+    p.parade(&["run", "link", "--output", "plain"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("↷ link").and(predicate::str::contains("up-to-date")));
+}
+
+#[test]
+fn a_changed_source_reruns_exactly_that_task_and_its_dependents() {
+    let p = project();
+    ran(&p, &["run", "test"]);
+    std::fs::write(p.path("src/b.c"), "int b = 2;\n").unwrap();
+    assert_eq!(ran(&p, &["run", "test"]), ["compile-b", "link", "test"]);
+    // A file a glob newly matches counts too.
+    std::fs::write(p.path("include/y.h"), "#define Y\n").unwrap();
+    assert_eq!(ran(&p, &["run", "test"]), ["compile-a", "link", "test"]);
+}
+
+#[test]
+fn a_touched_but_unchanged_source_reruns_nothing() {
+    let p = project();
+    ran(&p, &["run", "link"]);
+    for f in ["src/a.c", "src/b.c", "include/x.h"] {
+        let file = std::fs::File::options()
+            .append(true)
+            .open(p.path(f))
+            .unwrap();
+        file.set_modified(std::time::SystemTime::now() + Duration::from_secs(60))
+            .unwrap();
+    }
+    assert!(ran(&p, &["run", "link"]).is_empty());
+}
+
+#[test]
+fn a_deleted_output_reruns_its_task_and_dependents() {
+    let p = project();
+    ran(&p, &["run", "link"]);
+    std::fs::remove_file(p.path("build/a.o")).unwrap();
+    let out = p
+        .parade(&["run", "link", "--explain", "--output", "plain"])
+        .assert()
+        .success()
+        .get_output()
+        .stderr
+        .clone();
+    let text = String::from_utf8_lossy(&out);
+    assert!(
+        text.contains("compile-a: runs: output build/a.o missing"),
+        "{text}"
+    );
+    assert!(text.contains("compile-b: up to date"), "{text}");
+    // compile-a wrote the same bytes again, so link is stale only because compile-a ran.
+    assert!(
+        text.contains("link: runs: dependency \"compile-a\" ran again"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_task_that_does_not_make_its_outputs_fails() {
+    let p = Project::new(
+        r#"
+[task.gen]
+run = "true"
+outputs = ["out/one.txt", "out/two.txt"]
+"#,
+    );
+    p.parade(&["run", "gen", "--output", "plain"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "outputs not refreshed: out/one.txt, out/two.txt",
+        ));
+    // A failure is not remembered as a success: it runs (and fails) again.
+    p.parade(&["run", "gen", "--output", "plain"])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn a_changed_command_reruns_and_force_runs_everything() {
+    let p = project();
+    ran(&p, &["run", "link"]);
+    let toml = std::fs::read_to_string(p.path("parade.toml")).unwrap();
+    std::fs::write(
+        p.path("parade.toml"),
+        toml.replace("cat src/b.c > build/b.o", "cat src/b.c src/b.c > build/b.o"),
+    )
+    .unwrap();
+    let out = p
+        .parade(&["run", "link", "--explain", "--output", "plain"])
+        .assert()
+        .success()
+        .get_output()
+        .stderr
+        .clone();
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.contains("compile-b: runs: command changed"), "{text}");
+    assert!(ran(&p, &["run", "link"]).is_empty());
+    assert_eq!(
+        ran(&p, &["run", "link", "--force"]),
+        ["compile-a", "compile-b", "link"]
+    );
+}
+
+#[test]
+fn explain_names_the_changed_file_and_dry_run_shows_the_decision() {
+    let p = project();
+    p.parade(&["run", "link", "--explain", "--output", "plain"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("compile-a: runs: never ran"));
+    std::fs::write(p.path("src/a.c"), "int a = 1;\n").unwrap();
+    std::fs::remove_file(p.path("ran.txt")).unwrap();
+    p.parade(&["run", "link", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("compile-a: runs: source src/a.c changed")
+                .and(predicate::str::contains("compile-b: up to date")),
+        );
+    assert!(!p.path("ran.txt").exists(), "a dry run ran something");
+    p.parade(&["run", "link", "--explain", "--output", "plain"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "compile-a: runs: source src/a.c changed",
+        ));
+}
+
+#[test]
+fn a_file_target_runs_the_task_that_makes_it() {
+    let p = project();
+    assert_eq!(ran(&p, &["run", "build/b.o"]), ["compile-b"]);
+    assert_eq!(
+        ran(&p, &["run", "./build/../build/app"]),
+        ["compile-a", "link"]
+    );
+}
+
+#[test]
+fn state_show_prints_what_is_remembered_and_clean_forgets() {
+    let p = project();
+    ran(&p, &["run", "link"]);
+    p.parade(&["state", "show", "compile-a"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("succeeded")
+                .and(predicate::str::contains("why: never ran"))
+                .and(predicate::str::contains("sources: include/x.h, src/a.c"))
+                .and(predicate::str::contains("outputs: build/a.o")),
+        );
+    p.parade(&["state", "clean", "compile-a"])
+        .assert()
+        .success();
+    assert_eq!(ran(&p, &["run", "link"]), ["compile-a", "link"]);
+    p.parade(&["state", "clean", "--all"]).assert().success();
+    assert_eq!(
+        ran(&p, &["run", "link"]),
+        ["compile-a", "compile-b", "link"]
+    );
+}
+
+#[test]
+fn a_damaged_store_is_a_clear_error_not_a_fresh_start() {
+    let p = project();
+    std::fs::create_dir_all(p.path(".parade")).unwrap();
+    std::fs::write(p.path(".parade/state.db"), vec![b'x'; 8192]).unwrap();
+    p.parade(&["run", "link", "--output", "plain"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("state.db is damaged")
+                .and(predicate::str::contains("mv "))
+                .and(predicate::str::contains("panicked").not()),
+        );
+    assert!(!p.path("ran.txt").exists());
+    // A SQLite database of something else is refused too.
+    std::fs::remove_file(p.path(".parade/state.db")).unwrap();
+    let other = foreign_db(&p.path(".parade/state.db"));
+    if other {
+        p.parade(&["run", "link", "--output", "plain"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("is not a parade run store"));
+    }
+}
+
+/// Makes a `SQLite` database with a table of its own, with the `sqlite3` command when there is
+/// one. Returns whether it made it.
+fn foreign_db(path: &std::path::Path) -> bool {
+    std::process::Command::new("sqlite3")
+        .arg(path)
+        .arg("CREATE TABLE accounts (id INTEGER);")
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[test]
+fn two_runs_at_once_both_finish_correctly() {
+    let p = Project::new(
+        r#"
+[task."a::[i]"]
+choices = { i = ["1", "2", "3", "4", "5", "6", "7", "8"] }
+run = "echo {i} > a{i}.txt"
+outputs = ["a{i}.txt"]
+
+[task."b::[i]"]
+choices = { i = ["1", "2", "3", "4", "5", "6", "7", "8"] }
+run = "echo {i} > b{i}.txt"
+outputs = ["b{i}.txt"]
+"#,
+    );
+    let spawn = |target: &str| {
+        p.spawn_parade(&["run", target, "--output", "json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn("a::*"), spawn("b::*"));
+    for child in [a, b] {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report = common::json(&out.stdout);
+        assert_eq!(report["counts"]["succeeded"], 8, "{report}");
+    }
+    // Both runs were recorded: everything is up to date now.
+    let report = p.json_report(&["run", "a::*", "b::*"], 0);
+    assert_eq!(report["counts"]["up-to-date"], 16, "{report}");
+}
+
+#[test]
+fn resume_after_kill_9_runs_only_what_had_not_finished() {
+    let p = Project::new(
+        r#"
+[task.fetch]
+run = "echo fetch >> ran.txt"
+
+[task.prepare]
+run = "echo prepare >> ran.txt"
+deps = ["fetch"]
+
+[task.train]
+run = "echo train >> ran.txt; echo $$ > train.pid; if [ ! -e resumed ]; then sleep 60; fi"
+deps = ["prepare"]
+
+[task.report]
+run = "echo report >> ran.txt"
+deps = ["train"]
+"#,
+    );
+    let mut child = p
+        .spawn_parade(&["run", "report", "--output", "plain"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid: i32 = p.wait_for("train.pid").trim().parse().unwrap();
+    kill(
+        Pid::from_raw(i32::try_from(child.id()).unwrap()),
+        Signal::SIGKILL,
+    )
+    .unwrap();
+    child.wait().unwrap();
+    // What parade left behind is not this test's subject; end it.
+    let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+    assert!(dies(pid));
+    std::fs::write(p.path("resumed"), "").unwrap();
+    assert_eq!(ran(&p, &["run", "report", "--resume"]), ["report", "train"]);
+    // Without --resume, tasks without sources or outputs always run.
+    assert_eq!(
+        ran(&p, &["run", "report"]),
+        ["fetch", "prepare", "report", "train"]
+    );
+}
+
+/// Waits until `path`'s text contains `needle`; returns the text.
+fn wait_until_contains(path: &std::path::Path, needle: &str) -> String {
+    let until = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if text.contains(needle) {
+            return text;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "{} never said {needle:?}: {text}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn watch_reruns_what_an_edit_makes_stale_and_stops_on_sigint_with_nothing_left() {
+    let p = Project::new(
+        r#"
+[task.compile-a]
+run = "echo compile-a >> ran.txt; echo $$ > a.pid; if grep -q slow src/a.c; then sleep 60; fi"
+sources = ["src/*.c"]
+
+[task.compile-b]
+run = "echo compile-b >> ran.txt"
+sources = ["lib/b.c"]
+
+[task.all]
+run = "echo all >> ran.txt"
+deps = ["compile-a", "compile-b"]
+"#,
+    );
+    std::fs::create_dir_all(p.path("src")).unwrap();
+    std::fs::create_dir_all(p.path("lib")).unwrap();
+    std::fs::write(p.path("src/a.c"), "fast\n").unwrap();
+    std::fs::write(p.path("lib/b.c"), "b\n").unwrap();
+    let log = std::fs::File::create(p.path("watch.log")).unwrap();
+    let mut child = p
+        .spawn_parade(&["run", "all", "--watch", "--output", "plain"])
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    wait_until_contains(&p.path("watch.log"), "watching the sources of 3 tasks");
+    assert_eq!(
+        std::fs::read_to_string(p.path("ran.txt"))
+            .unwrap()
+            .lines()
+            .count(),
+        3
+    );
+    // An edit makes compile-a stale (and `all`, which depends on it); compile-b is untouched.
+    std::fs::remove_file(p.path("a.pid")).unwrap();
+    std::fs::write(p.path("src/a.c"), "slow\n").unwrap();
+    let log = wait_until_contains(&p.path("watch.log"), "rerunning");
+    assert!(
+        log.contains("changed: src/a.c; rerunning: compile-a, all"),
+        "{log}"
+    );
+    let pid: i32 = p.wait_for("a.pid").trim().parse().unwrap();
+    let text = wait_until_contains(&p.path("ran.txt"), "all\ncompile-a\n");
+    assert!(common::alive(pid), "compile-a is not running: {text}");
+    // Ctrl-C while compile-a runs: the run stops, the task's process ends, the watch ends.
+    kill(
+        Pid::from_raw(i32::try_from(child.id()).unwrap()),
+        Signal::SIGINT,
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(dies(pid), "compile-a was left running");
+    // Only compile-a ran again: compile-b was up to date, `all` never started.
+    let ran = std::fs::read_to_string(p.path("ran.txt")).unwrap();
+    assert_eq!(ran.lines().count(), 4, "{ran}");
+    assert!(
+        std::fs::read_to_string(p.path("watch.log"))
+            .unwrap()
+            .contains("watch stopped")
+    );
+}

@@ -1,0 +1,228 @@
+//! Writing to the store: a run begins and ends, executions are recorded (each in its own
+//! transaction, so a killed run loses at most what had not ended), running tasks' pids are
+//! noted and cleared; and [`Recorder`], the engine observer that records every task that
+//! reaches a final state, with what the task's body noted about it (key, inputs, result).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use parking_lot::Mutex;
+use rusqlite::params;
+
+use super::{Execution, RunId, Store, StoreError, millis};
+use crate::display::TaskNames;
+use crate::engine::{Event, Observer, Reason, TaskId, TaskState};
+
+impl Store {
+    /// Records the start of a run of `targets` by this process; returns its id.
+    pub fn begin_run(&self, targets: &[String]) -> Result<RunId, StoreError> {
+        let targets = serde_json::to_string(targets).unwrap_or_else(|_| "[]".to_owned());
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO runs (started, targets, pid) VALUES (?1, ?2, ?3)",
+                params![millis(SystemTime::now()), targets, std::process::id()],
+            )?;
+            Ok(c.last_insert_rowid())
+        })
+    }
+
+    /// Records the end of run `run`: `succeeded`, `failed` or `interrupted`. Also writes the
+    /// file fingerprints learnt during the run, and forgets its running tasks.
+    pub fn end_run(&self, run: RunId, outcome: &str) -> Result<(), StoreError> {
+        self.flush_files()?;
+        self.with(|c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "UPDATE runs SET ended = ?2, outcome = ?3 WHERE id = ?1",
+                params![run, millis(SystemTime::now()), outcome],
+            )?;
+            tx.execute("DELETE FROM running WHERE run = ?1", [run])?;
+            tx.commit()
+        })
+    }
+
+    /// Records one execution in run `run`.
+    pub fn record(&self, run: RunId, e: &Execution) -> Result<(), StoreError> {
+        let json = |v: &Option<serde_json::Value>| v.as_ref().map(ToString::to_string);
+        let outputs =
+            (!e.outputs.is_empty()).then(|| serde_json::to_string(&e.outputs).unwrap_or_default());
+        self.with(|c| {
+            c.prepare_cached(
+                "INSERT INTO executions (run, name, key, state, reason, started, ended, \
+                 exit_status, result, inputs, outputs) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?
+            .execute(params![
+                run,
+                e.name,
+                e.key,
+                e.state,
+                e.reason,
+                e.started.map(millis),
+                e.ended.map(millis),
+                e.exit_status,
+                json(&e.result),
+                json(&e.inputs),
+                outputs,
+            ])?;
+            Ok(())
+        })
+    }
+
+    /// Notes that task `name` of run `run` is running as process `pid` (for cleaning up after a
+    /// `kill -9` of parade: a later run can find and end what was left behind).
+    pub fn set_running(&self, run: RunId, name: &str, pid: u32) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT OR REPLACE INTO running (run, name, pid) VALUES (?1, ?2, ?3)",
+                params![run, name, pid],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Forgets that task `name` of run `run` is running.
+    pub fn clear_running(&self, run: RunId, name: &str) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "DELETE FROM running WHERE run = ?1 AND name = ?2",
+                params![run, name],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Tasks noted as running by runs that never ended and whose parade process is gone:
+    /// `(run, task name, pid)`. Their processes may still be alive.
+    pub fn left_running(&self) -> Result<Vec<(RunId, String, u32)>, StoreError> {
+        let rows: Vec<(RunId, String, u32, u32)> = self.with(|c| {
+            c.prepare_cached(
+                "SELECT running.run, running.name, running.pid, runs.pid FROM running \
+                 JOIN runs ON runs.id = running.run WHERE runs.ended IS NULL",
+            )?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .collect()
+        })?;
+        Ok(rows
+            .into_iter()
+            .filter(|(_, _, _, owner)| !super::history::alive(*owner))
+            .map(|(run, name, pid, _)| (run, name, pid))
+            .collect())
+    }
+}
+
+/// An engine observer that records, in run `run`, every task that reaches a final state:
+/// its name, state, reason, start and end, exit status, and what its body noted with
+/// [`Recorder::note`] (key, inputs, result, outputs). Tasks without a name are not recorded.
+///
+/// A write that fails (a full disk) does not stop the run: the first such error is kept for
+/// [`Recorder::error`].
+///
+/// ```
+/// use std::sync::Arc;
+/// use parade::engine::{Engine, Outcome, TaskSpec};
+/// use parade::store::{Recorder, Store};
+/// let dir = tempfile::tempdir().unwrap();
+/// let store = Store::open(dir.path().join("s.db")).unwrap();
+/// let run = store.begin_run(&[]).unwrap();
+/// let engine = Engine::inline();
+/// let t = engine.add(TaskSpec::new(|_| Outcome::Succeeded)).unwrap();
+/// let recorder = Recorder::new(store.clone(), run, Arc::new(move |_| Some("t".to_owned())));
+/// engine.subscribe(recorder.clone());
+/// engine.want([t]).unwrap();
+/// engine.wait_all().unwrap();
+/// assert_eq!(store.executions(run).unwrap()[0].state, "succeeded");
+/// ```
+#[derive(Clone)]
+pub struct Recorder {
+    store: Store,
+    run: RunId,
+    names: Arc<dyn TaskNames>,
+    state: Arc<Mutex<RecorderState>>,
+}
+
+#[derive(Default)]
+struct RecorderState {
+    started: HashMap<TaskId, SystemTime>,
+    notes: HashMap<String, Execution>,
+    error: Option<StoreError>,
+}
+
+impl Recorder {
+    /// Records into run `run` of `store`, naming tasks with `names`.
+    pub fn new(store: Store, run: RunId, names: Arc<dyn TaskNames>) -> Self {
+        Recorder {
+            store,
+            run,
+            names,
+            state: Arc::default(),
+        }
+    }
+
+    /// The run it records into.
+    pub fn run(&self) -> RunId {
+        self.run
+    }
+
+    /// The store it writes to.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// What task `name`'s body knows about its execution: key, inputs, result, outputs,
+    /// reason (why it ran or was up to date). Merged into the record when the task ends; a
+    /// second note replaces the first.
+    pub fn note(&self, name: &str, facts: Execution) {
+        self.state.lock().notes.insert(name.to_owned(), facts);
+    }
+
+    /// The first write that failed, if one did.
+    pub fn error(&self) -> Option<String> {
+        self.state.lock().error.as_ref().map(ToString::to_string)
+    }
+
+    fn finished(&self, id: TaskId, state: TaskState, reason: Option<&Reason>) {
+        let Some(name) = self.names.name(id) else {
+            return;
+        };
+        let (started, note) = {
+            let mut s = self.state.lock();
+            (s.started.remove(&id), s.notes.remove(&name))
+        };
+        let mut e = note.unwrap_or_default();
+        e.name = name;
+        state.as_str().clone_into(&mut e.state);
+        e.started = started.or(e.started);
+        e.ended = Some(SystemTime::now());
+        if let Some(Reason::Exit(code)) = reason {
+            e.exit_status = Some(*code);
+        }
+        if let Some(r) = reason {
+            e.reason = Some(r.to_string());
+        }
+        if state == TaskState::Succeeded && e.exit_status.is_none() {
+            e.exit_status = Some(0);
+        }
+        if !matches!(state, TaskState::Succeeded | TaskState::UpToDate) {
+            e.result = None;
+        }
+        if let Err(err) = self.store.record(self.run, &e) {
+            self.state.lock().error.get_or_insert(err);
+        }
+    }
+}
+
+impl Observer for Recorder {
+    fn on_event(&self, event: &Event) {
+        match event {
+            Event::Started { id } => {
+                self.state.lock().started.insert(*id, SystemTime::now());
+            }
+            Event::Finished {
+                id, state, reason, ..
+            } => self.finished(*id, *state, reason.as_ref()),
+            Event::Wanted { .. } | Event::Output { .. } => {}
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! The store's tables and their version: made in one transaction on first open, checked on
+//! every open (a foreign database, a damaged file or a newer schema is refused).
+
+use std::path::Path;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::{StoreError, classify};
+
+/// `PRAGMA application_id` of a parade store ("prd1").
+pub(crate) const APPLICATION_ID: i32 = 0x7072_6431;
+
+/// The schema version this build writes and reads (`PRAGMA user_version`).
+pub(crate) const VERSION: i64 = 1;
+
+const TABLES: &str = "
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    started INTEGER NOT NULL,
+    ended INTEGER,
+    targets TEXT NOT NULL,
+    outcome TEXT,
+    pid INTEGER NOT NULL
+);
+CREATE TABLE executions (
+    id INTEGER PRIMARY KEY,
+    run INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    key TEXT,
+    state TEXT NOT NULL,
+    reason TEXT,
+    started INTEGER,
+    ended INTEGER,
+    exit_status INTEGER,
+    result TEXT,
+    inputs TEXT,
+    outputs TEXT
+);
+CREATE INDEX executions_by_name ON executions(name, id);
+CREATE INDEX executions_by_run ON executions(run);
+CREATE TABLE files (
+    path TEXT PRIMARY KEY,
+    mtime INTEGER NOT NULL,
+    ctime INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    inode INTEGER NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE TABLE running (
+    run INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    PRIMARY KEY (run, name)
+);
+";
+
+/// Checks the database at `path` is a parade store of a known version, making the tables if
+/// it is new; then turns on WAL.
+pub(crate) fn prepare(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let fail = |e| classify(path, Some(conn), e);
+    // Reading the header is where a file that is not a database says so.
+    let (app, version): (i32, i64) = conn
+        .query_row(
+            "SELECT application_id, user_version FROM pragma_application_id, pragma_user_version",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(fail)?;
+    if app == 0 && version == 0 {
+        create(conn, path)?;
+    } else if app != APPLICATION_ID {
+        return Err(StoreError::Foreign {
+            path: path.to_path_buf(),
+        });
+    } else if version > VERSION {
+        return Err(StoreError::Newer {
+            path: path.to_path_buf(),
+            found: version,
+            known: VERSION,
+        });
+    }
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(fail)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Io {
+            path: path.to_path_buf(),
+            detail: format!("cannot use WAL mode here (journal mode is {mode})"),
+        });
+    }
+    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+        .map_err(fail)
+}
+
+/// Makes the tables of an empty database, unless another process just did; refuses a database
+/// that has tables of its own.
+fn create(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let fail = |e| classify(path, Some(conn), e);
+    let tx =
+        rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(fail)?;
+    let (app, tables): (i32, i64) = tx
+        .query_row(
+            "SELECT (SELECT application_id FROM pragma_application_id), \
+                    (SELECT count(*) FROM sqlite_master)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(fail)?;
+    if app == APPLICATION_ID {
+        return Ok(()); // made by a process that opened it at the same time
+    }
+    if tables > 0 {
+        return Err(StoreError::Foreign {
+            path: path.to_path_buf(),
+        });
+    }
+    tx.execute_batch(TABLES).map_err(fail)?;
+    tx.execute_batch(&format!(
+        "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {VERSION};"
+    ))
+    .map_err(fail)?;
+    tx.commit().map_err(fail)
+}

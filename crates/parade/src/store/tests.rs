@@ -1,0 +1,230 @@
+//! Unit tests of the run store: schema checks, damage, busy, fingerprints, history, ETA.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::Connection;
+
+use super::*;
+
+fn temp() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(".parade").join(STATE_DB);
+    (dir, path)
+}
+
+#[test]
+fn a_new_store_is_made_in_wal_mode_and_opens_again() {
+    let (_dir, path) = temp();
+    let store = Store::open(&path).unwrap();
+    let run = store.begin_run(&["all".to_owned()]).unwrap();
+    store.end_run(run, "succeeded").unwrap();
+    drop(store);
+    let again = Store::open(&path).unwrap();
+    let runs = again.runs(5).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].targets, ["all"]);
+    assert_eq!(runs[0].outcome.as_deref(), Some("succeeded"));
+    let mode: String = Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[test]
+fn a_damaged_file_is_an_error_that_says_how_to_move_it_aside() {
+    let (_dir, path) = temp();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(
+        &path,
+        b"this is not a database, it is a grocery list\n".repeat(200),
+    )
+    .unwrap();
+    let e = Store::open(&path).unwrap_err();
+    assert!(matches!(e, StoreError::Corrupt { .. }), "{e:?}");
+    assert!(e.to_string().contains("state.db.bad"), "{e}");
+    // The file is left as it was.
+    assert!(std::fs::read(&path).unwrap().starts_with(b"this is not"));
+}
+
+#[test]
+fn a_foreign_or_newer_database_is_refused() {
+    let (_dir, path) = temp();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch("CREATE TABLE accounts (id INTEGER)")
+        .unwrap();
+    assert!(matches!(
+        Store::open(&path).unwrap_err(),
+        StoreError::Foreign { .. }
+    ));
+    let (_dir2, newer) = temp();
+    drop(Store::open(&newer).unwrap());
+    Connection::open(&newer)
+        .unwrap()
+        .execute_batch("PRAGMA user_version = 99")
+        .unwrap();
+    let e = Store::open(&newer).unwrap_err();
+    assert!(matches!(e, StoreError::Newer { found: 99, .. }), "{e:?}");
+}
+
+#[test]
+fn a_writer_that_holds_the_store_too_long_is_named() {
+    let (_dir, path) = temp();
+    let store = Store::open(&path).unwrap();
+    // Another process's run, alive (this test's parent shell stands in for it) and unfinished.
+    let other = Connection::open(&path).unwrap();
+    other
+        .execute(
+            "INSERT INTO runs (started, targets, pid) VALUES (?1, '[\"deploy\"]', ?2)",
+            rusqlite::params![
+                millis(SystemTime::now()),
+                std::os::unix::process::parent_id()
+            ],
+        )
+        .unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let waiting = Store::open_with(&path, Duration::from_millis(50)).unwrap();
+    let e = waiting.begin_run(&[]).unwrap_err();
+    assert!(matches!(e, StoreError::Busy { .. }), "{e:?}");
+    let text = e.to_string();
+    assert!(text.contains("run 1") && text.contains("deploy"), "{text}");
+    other.execute_batch("COMMIT").unwrap();
+    waiting.begin_run(&[]).unwrap();
+    drop(store);
+}
+
+#[test]
+fn fingerprints_follow_content_not_times() {
+    let (dir, path) = temp();
+    let store = Store::open(&path).unwrap();
+    let file = dir.path().join("a.c");
+    std::fs::write(&file, "one").unwrap();
+    let old = SystemTime::now() - Duration::from_secs(60);
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let first = store.fingerprint(&file).unwrap();
+    store.flush_files().unwrap();
+    // A store opened later trusts the remembered hash while the stat is unchanged...
+    drop(store);
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.fingerprint(&file).unwrap(), first);
+    // ...and a touch (new times, same content) gives the same fingerprint.
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(SystemTime::now() - Duration::from_secs(30))
+        .unwrap();
+    assert_eq!(store.fingerprint(&file).unwrap(), first);
+    std::fs::write(&file, "two").unwrap();
+    assert_ne!(store.fingerprint(&file).unwrap(), first);
+}
+
+#[test]
+fn the_fast_path_trusts_the_stat() {
+    // Same size, same mtime, different content, yet the inode and ctime change with a
+    // rewrite: the fast path must not hide the change.
+    let (dir, path) = temp();
+    let store = Store::open(&path).unwrap();
+    let file = dir.path().join("x");
+    let t = SystemTime::now() - Duration::from_secs(100);
+    std::fs::write(&file, "aaaa").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(t)
+        .unwrap();
+    let a = store.fingerprint(&file).unwrap();
+    std::fs::write(&file, "bbbb").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(t)
+        .unwrap();
+    assert_ne!(store.fingerprint(&file).unwrap(), a);
+}
+
+#[test]
+fn executions_are_read_back_per_run_and_per_task() {
+    let (_dir, path) = temp();
+    let store = Store::open(&path).unwrap();
+    let one = store.begin_run(&[]).unwrap();
+    let mut e = Execution::new("build", "succeeded")
+        .key("k1")
+        .exit_status(0);
+    e.result = Some(serde_json::json!({"artifact": "app"}));
+    e.outputs = vec![("build/app".into(), "h".into())];
+    store.record(one, &e).unwrap();
+    store
+        .record(one, &Execution::new("test", "failed").exit_status(3))
+        .unwrap();
+    let two = store.begin_run(&[]).unwrap();
+    store
+        .record(two, &Execution::new("build", "failed").key("k2"))
+        .unwrap();
+    let got = store.executions(one).unwrap();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].result, e.result);
+    assert_eq!(got[0].outputs, e.outputs);
+    assert_eq!(got[1].exit_status, Some(3));
+    // The last success is the one of run 1, not run 2's failure.
+    let last = store.last_success("build").unwrap().unwrap();
+    assert_eq!((last.run, last.key.as_deref()), (one, Some("k1")));
+    assert_eq!(store.history("build", 10).unwrap().len(), 2);
+    assert_eq!(store.unfinished_runs().unwrap().len(), 2);
+    assert_eq!(store.forget(Some("build")).unwrap(), 2);
+    assert!(store.last_success("build").unwrap().is_none());
+}
+
+#[test]
+fn expected_duration_is_the_weighted_mean_of_recent_successes() {
+    let (_dir, path) = temp();
+    let store = Store::open(&path).unwrap();
+    let run = store.begin_run(&[]).unwrap();
+    let at = |secs: u64, state: &str| {
+        let mut e = Execution::new("t", state);
+        e.started = Some(UNIX_EPOCH);
+        e.ended = Some(UNIX_EPOCH + Duration::from_secs(secs));
+        e
+    };
+    assert_eq!(store.expected_duration("t").unwrap(), None);
+    store.record(run, &at(150, "succeeded")).unwrap();
+    store.record(run, &at(999, "failed")).unwrap();
+    store.record(run, &at(50, "succeeded")).unwrap();
+    store
+        .record(run, &Execution::new("t", "up-to-date"))
+        .unwrap();
+    // parproc's case: 0.15 then 0.05 (newest) → (0.05 + 0.8 * 0.15) / 1.8 ≈ 0.094
+    let d = store.expected_duration("t").unwrap().unwrap().as_secs_f64();
+    assert!((d - 94.444).abs() < 0.01, "{d}");
+}
+
+#[test]
+fn running_tasks_are_noted_and_found_after_their_run_died() {
+    let (_dir, path) = temp();
+    let store = Store::open(&path).unwrap();
+    let run = store.begin_run(&[]).unwrap();
+    store.set_running(run, "train", 4242).unwrap();
+    store.set_running(run, "eval", 4343).unwrap();
+    store.clear_running(run, "eval").unwrap();
+    // This process is alive: nothing is left behind yet.
+    assert!(store.left_running().unwrap().is_empty());
+    // A dead owner: the run's pid is one that cannot exist.
+    store
+        .with(|c| c.execute("UPDATE runs SET pid = 2147483647 WHERE id = ?1", [run]))
+        .unwrap();
+    assert_eq!(
+        store.left_running().unwrap(),
+        [(run, "train".to_owned(), 4242)]
+    );
+    store.end_run(run, "interrupted").unwrap();
+    assert!(store.left_running().unwrap().is_empty());
+}
