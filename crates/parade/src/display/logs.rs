@@ -159,7 +159,14 @@ impl LogFiles {
             std::collections::hash_map::Entry::Occupied(e) => Some(e.into_mut()),
             std::collections::hash_map::Entry::Vacant(slot) => {
                 let path = self.path_for_name(&display_name(&*self.inner.names, id));
-                match File::create(&path) {
+                // A log closed once (its command ended) and written again (a retry's
+                // attempts, the final reason) is appended to, never truncated.
+                let opened = if state.paths.contains_key(&id) {
+                    std::fs::OpenOptions::new().append(true).open(&path)
+                } else {
+                    File::create(&path)
+                };
+                match opened {
                     Ok(file) => {
                         state.paths.insert(id, path);
                         Some(slot.insert(BufWriter::new(file)))
