@@ -54,6 +54,7 @@ pub struct CleanArgs {
 
 /// `parade run`.
 #[derive(Args, Debug, Clone)]
+#[allow(clippy::struct_excessive_bools)] // command-line switches
 pub struct RunArgs {
     /// Tasks to run: names, instances of patterns (`build::prod`) or globs (`build::*`).
     #[arg(required = true, value_name = "TARGET")]
@@ -79,6 +80,10 @@ pub struct RunArgs {
     /// Where tasks run (default: the task file's `executor`, else threads).
     #[arg(short = 'x', long, value_enum)]
     pub executor: Option<ExecutorKind>,
+    /// Say more about the run: how tasks' processes are kept together (cgroups or process
+    /// groups), the run file.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
 }
 
 /// `parade list`.

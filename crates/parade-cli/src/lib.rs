@@ -11,16 +11,20 @@
 //! | [`slurm`] | `--executor slurm`: a task's command as a Slurm job |
 //! | [`render`] | plans as text: the dry run, `parade graph` |
 //! | [`signals`] | Ctrl-C and SIGTERM: stop the engine, exit 130 |
+//! | [`runfile`] | `.parade/runs/`: running tasks, and ending a dead run's leftovers |
+//! | [`stderr`] | messages that never panic on a closed terminal or pipe |
 //! | [`cli`] | the command line |
 //! | [`list`] | `parade list` |
 
 pub mod cli;
 pub mod list;
 pub mod render;
+pub mod runfile;
 pub mod runner;
 pub mod shell;
 pub mod signals;
 pub mod slurm;
+pub mod stderr;
 pub mod task;
 pub mod taskfile;
 pub mod template;

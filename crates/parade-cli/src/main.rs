@@ -8,10 +8,12 @@ use std::sync::{Arc, Mutex};
 use clap::Parser;
 use parade::display::{JsonReport, LogFiles, PlainObserver, live::LiveOptions, run_dir_in};
 use parade::engine::Engine;
+use parade::exec::isolation;
 use parade_cli::cli::{Cli, Command, GraphFormat, JobsCommand, Output, RunArgs};
+use parade_cli::runfile::{self, RunFile};
 use parade_cli::runner::{self, RunError, RunReport, RunRequest};
 use parade_cli::taskfile::{self, TaskFile};
-use parade_cli::{list, render, signals};
+use parade_cli::{list, render, signals, stderr};
 
 /// Exit status: a task failed.
 const FAILED: u8 = 1;
@@ -131,13 +133,16 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
             return ExitCode::from(USAGE);
         }
     };
+    let run_file = start_run_file(file, &logs_dir, args.verbose);
+    let results_dir = logs_dir.join("results");
     let request = RunRequest {
         file,
         targets: &args.targets,
         params,
         jobs: args.jobs.map(|j| j as usize).or(file.settings.parallel),
         fail_fast: args.fail_fast,
-        results_dir: logs_dir.join("results"),
+        // Absolute once here, not once per task.
+        results_dir: std::path::absolute(&results_dir).unwrap_or(results_dir),
         executor: args.executor.unwrap_or(file.settings.executor),
     };
     let output = args.output.unwrap_or(if std::io::stderr().is_terminal() {
@@ -206,6 +211,11 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
     if let Some(l) = &live {
         l.finish();
     }
+    // Every task has ended, and what it left with it.
+    if let Some(f) = &run_file {
+        f.remove();
+    }
+    isolation::finish();
     let report = match result {
         Err(e) => return usage_error(&e),
         Ok(report) => report,
@@ -215,18 +225,71 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
             names.name(id).and_then(|n| report.results.get(&n).cloned())
         });
     }
-    eprintln!("{}", summary(&report, &base));
+    // The terminal may be gone (SIGHUP) or stderr a closed pipe: these writes never panic.
+    stderr::line(&summary(&report, &base));
     if interrupted.get() {
-        eprintln!("parade: run interrupted");
+        stderr::line("parade: run interrupted");
         return ExitCode::from(signals::INTERRUPTED);
     }
     if let Some(e) = &report.error {
-        eprintln!("parade: {e}");
+        stderr::line(&format!("parade: {e}"));
     }
     if report.ok() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(FAILED)
+    }
+}
+
+/// Chooses how tasks' processes are kept together (a cgroup each where the machine allows,
+/// else process groups), ends what runs killed before left in this project (and says so), and
+/// starts this run's file in `.parade/runs/` so that the next run can do the same for it.
+fn start_run_file(
+    file: &TaskFile,
+    logs_dir: &std::path::Path,
+    verbose: bool,
+) -> Option<Arc<RunFile>> {
+    isolation::configure(isolation::Mode::Auto);
+    if verbose {
+        stderr::line(&format!("parade: {}", isolation::describe()));
+    }
+    let runs = file.dir().join(".parade").join("runs");
+    for dead in runfile::end_leftovers(&runs) {
+        if !dead.ended.is_empty() {
+            stderr::line(&format!(
+                "parade: run {} (parade pid {}) died with {} task{} running; ended what {} left: {}",
+                dead.id,
+                dead.pid,
+                dead.ended.len(),
+                if dead.ended.len() == 1 { "" } else { "s" },
+                if dead.ended.len() == 1 { "it" } else { "they" },
+                dead.ended.join(", ")
+            ));
+        } else if verbose {
+            stderr::line(&format!(
+                "parade: run {} (parade pid {}) died; nothing of it was left running",
+                dead.id, dead.pid
+            ));
+        }
+    }
+    let id = logs_dir
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    match RunFile::create(&runs, &id) {
+        Ok(f) => {
+            isolation::set_recorder(f.clone());
+            if verbose {
+                stderr::line(&format!("parade: run file {}", f.path().display()));
+            }
+            Some(f)
+        }
+        Err(e) => {
+            stderr::line(&format!(
+                "parade: cannot write the run file in {} ({e}); a run killed with -9 will leave its tasks for no one to end",
+                runs.display()
+            ));
+            None
+        }
     }
 }
 
