@@ -22,7 +22,7 @@ use rustix::event::{EventfdFlags, eventfd};
 use rustix::process::{PidfdFlags, pidfd_open};
 
 use super::CommandSpec;
-use super::isolation::{Cell, Urgent};
+use super::isolation::{Cell, Urgent, signal_pipe_holders};
 use super::process::WORKER_SOCKET_ENV;
 use crate::engine::{Outcome, Reason, Stream, TaskContext};
 
@@ -178,6 +178,8 @@ pub(crate) fn run_child_with<R: Send>(
             kill_at: None,
             abandon_at: None,
             killed: false,
+            holders_killed: false,
+            escaped: false,
         };
         watch.run(ctx);
         after_exit();
@@ -326,17 +328,22 @@ impl Pipe {
         self.reader = None;
     }
 
-    /// Reads what is already in the pipe, without waiting, then stops reading.
-    fn drain_and_close(&mut self, emit: &mut impl FnMut(Stream, String)) {
+    /// Reads what is already in the pipe, without waiting (to its end if it was closed).
+    fn read_ready(&mut self, emit: &mut impl FnMut(Stream, String)) {
         for _ in 0..1024 {
             let Some(reader) = &self.reader else { return };
             let mut fds = [PollFd::new(reader.as_fd(), PollFlags::POLLIN)];
             let ready = poll(&mut fds, PollTimeout::ZERO).unwrap_or(0);
             if ready == 0 {
-                break;
+                return;
             }
             self.read(emit);
         }
+    }
+
+    /// Reads what is already in the pipe, without waiting, then stops reading.
+    fn drain_and_close(&mut self, emit: &mut impl FnMut(Stream, String)) {
+        self.read_ready(emit);
         self.close(emit);
     }
 }
@@ -376,6 +383,10 @@ struct Watch<'a> {
     abandon_at: Option<Instant>,
     /// Whether SIGKILL was sent.
     killed: bool,
+    /// Whether processes holding the output open were looked for and killed.
+    holders_killed: bool,
+    /// Whether processes outside the group held the output when the leader exited.
+    escaped: bool,
 }
 
 impl Watch<'_> {
@@ -443,7 +454,7 @@ impl Watch<'_> {
                 }
             }
             if exit_seen {
-                self.reap();
+                self.reap(&mut emit);
             }
             if readable[0] {
                 self.wake.drain();
@@ -456,14 +467,14 @@ impl Watch<'_> {
     }
 
     /// Takes the child's exit status if it has exited.
-    fn reap(&mut self) {
+    fn reap(&mut self, emit: &mut impl FnMut(Stream, String)) {
         let status = match self.child.try_wait() {
             Ok(Some(status)) => Ok(status),
             Ok(None) => return,
             Err(e) => Err(e),
         };
         self.status = Some(status);
-        self.exited();
+        self.exited(emit);
     }
 
     /// SIGTERM to the whole cell; SIGKILL after the grace period.
@@ -499,7 +510,18 @@ impl Watch<'_> {
             self.killed = true;
             self.kill_at = None;
             if self.status.is_some() {
+                if self.escaped {
+                    self.holders_killed = true;
+                    self.signal_holders(Signal::SIGKILL);
+                }
                 self.abandon_at = earliest(self.abandon_at, Some(now + LINGER));
+            }
+        }
+        if self.abandon_at.is_some_and(|at| now >= at) && !self.holders_killed {
+            // Processes that left the cell still hold the output: they are the task's too.
+            self.holders_killed = true;
+            if self.signal_holders(Signal::SIGKILL) > 0 {
+                self.abandon_at = Some(now + LINGER);
             }
         }
         if self.abandon_at.is_some_and(|at| now >= at) {
@@ -509,14 +531,11 @@ impl Watch<'_> {
                 pipe.drain_and_close(emit);
             }
             if held {
-                let whose = if self.cell.has_cgroup() {
-                    "processes it started still hold it open after SIGKILL"
-                } else {
-                    "processes it started outside its process group still hold it open"
-                };
                 emit(
                     Stream::Stderr,
-                    format!("parade: stopped reading this task's output: {whose}"),
+                    "parade: stopped reading this task's output: processes parade cannot \
+                     kill still hold it open"
+                        .to_owned(),
                 );
             }
         }
@@ -550,15 +569,40 @@ impl Watch<'_> {
     }
 
     /// The leader is gone; what it left in its cell goes too, politely first, and output it
-    /// left open is read for a grace period at most.
-    fn exited(&mut self) {
+    /// left open is read for a grace period at most. Without a cgroup, processes that hold
+    /// the output open though nothing is left in the group escaped it (`setsid`): they are
+    /// found by the pipes they hold and stopped the same way.
+    fn exited(&mut self, emit: &mut impl FnMut(Stream, String)) {
+        // A leader's own end of its pipes closed before its exit was told: read what is
+        // there, so that only pipes others hold stay open.
+        for pipe in &mut self.pipes {
+            pipe.read_ready(emit);
+        }
         let now = Instant::now();
         if !self.killed && self.kill_at.is_none() && self.cell.signal(Signal::SIGTERM) {
             self.kill_at = Some(now + self.grace);
         }
         if self.pipes.iter().any(|p| p.reader.is_some()) {
             self.abandon_at = earliest(self.abandon_at, Some(now + self.grace + LINGER));
+            if !self.killed && !self.cell.has_cgroup() {
+                self.escaped = self.signal_holders(Signal::SIGTERM) > 0;
+                if self.escaped {
+                    self.kill_at = earliest(self.kill_at, Some(now + self.grace));
+                }
+            }
         }
+    }
+
+    /// Sends `signal` to the processes holding the output pipes still open.
+    fn signal_holders(&self, signal: Signal) -> usize {
+        let inodes: Vec<u64> = self
+            .pipes
+            .iter()
+            .filter_map(|p| p.reader.as_ref())
+            .filter_map(|r| rustix::fs::fstat(r).ok())
+            .map(|st| st.st_ino)
+            .collect();
+        signal_pipe_holders(&inodes, signal)
     }
 }
 

@@ -13,9 +13,10 @@
 //! Hand-written: no maintained crate puts a child into a cgroup without an unsafe `pre_exec`
 //! hook (this workspace denies unsafe code), and the cgroup side is a few file writes. The
 //! child is moved into its cgroup right after spawning returns (glibc's `posix_spawn` returns
-//! once the child has called `exec`): a process it forks before that instant stays outside
-//! the cgroup, but inside the process group, which is signalled too. A shell forks only once
-//! it has read its script, after that instant in practice.
+//! once the child has called `exec`), then the children it forked before that instant (read
+//! from `/proc/<pid>/task/<pid>/children`, each moved before its own are read, so nothing
+//! forked later is missed). Only a process orphaned in that instant stays outside; it is in
+//! the process group, which is signalled too.
 //!
 //! The library's default is [`Isolation::ProcessGroup`] without a subreaper: creating cgroups
 //! and adopting orphans changes the whole program, so a program opts in with
@@ -288,6 +289,7 @@ impl Cell {
             let dir = root.join(format!("t{number}"));
             fs::create_dir(&dir).ok()?;
             if fs::write(dir.join("cgroup.procs"), pid.to_string()).is_ok() {
+                adopt_children(&dir, pid);
                 Some(dir)
             } else {
                 let _ = fs::remove_dir(&dir);
@@ -363,6 +365,32 @@ impl Drop for Cell {
             && let Some(r) = RECORDER.get()
         {
             r.ended(&self.record);
+        }
+    }
+}
+
+/// Moves into the cgroup `dir` the processes `pid` forked before it was moved there, and
+/// theirs: each is moved before its children are read, so whatever it forks afterwards is
+/// born inside. (A child that was orphaned in between is missed; its process group is still
+/// signalled.)
+fn adopt_children(dir: &Path, pid: i32) {
+    let mut todo = vec![pid];
+    let mut moved = 0;
+    while let Some(parent) = todo.pop() {
+        let Ok(children) = fs::read_to_string(format!("/proc/{parent}/task/{parent}/children"))
+        else {
+            continue;
+        };
+        for child in children.split_whitespace() {
+            if moved > 10_000 {
+                return;
+            }
+            if fs::write(dir.join("cgroup.procs"), child).is_ok()
+                && let Ok(child) = child.parse()
+            {
+                moved += 1;
+                todo.push(child);
+            }
         }
     }
 }
@@ -462,6 +490,48 @@ fn reap_orphans(group: i32) {
             );
         }
     }
+}
+
+/// Sends `signal` to every other process that holds one of the pipes `inodes` open: the
+/// processes that escaped a child's process group (`setsid`) but kept its output. Found by
+/// their open files in `/proc/<pid>/fd` (those of other users are not readable, and stay).
+/// Returns how many it reached.
+pub(crate) fn signal_pipe_holders(inodes: &[u64], signal: Signal) -> usize {
+    if inodes.is_empty() {
+        return 0;
+    }
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return 0;
+    };
+    let wanted: Vec<String> = inodes.iter().map(|i| format!("pipe:[{i}]")).collect();
+    let me = std::process::id();
+    let mut reached = 0;
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let Ok(fds) = fs::read_dir(entry.path().join("fd")) else {
+            continue;
+        };
+        let holds = fds.flatten().any(|fd| {
+            fs::read_link(fd.path())
+                .is_ok_and(|t| wanted.iter().any(|w| t.as_os_str() == w.as_str()))
+        });
+        if holds
+            && let Ok(pid) = i32::try_from(pid)
+            && kill(Pid::from_raw(pid), signal).is_ok()
+        {
+            reached += 1;
+        }
+    }
+    reached
 }
 
 /// What [`end_leftover`] found.
