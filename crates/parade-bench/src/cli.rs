@@ -1,71 +1,249 @@
-//! `parade-bench cli`: the `parade` command against `make`, and the time of `parade list`.
+//! `parade-bench cli`: the `parade` command against the spawn floor, `make` and `ninja`, and
+//! the time of `parade list`.
 //!
-//! * `fan-out/fan-in`: 1,000 tasks running `true` — `root`, then 998 `work::[i]` that need it,
-//!   then `sink` needing them all — through `parade run -j 2` (plain output to a null device,
-//!   logs written as usual) and the same graph as a generated Makefile through `make -j 2`.
-//!   The target is parade within 1.3x of make.
-//! * `list`: `parade list` on a task file of 1,000 tasks (target: under 50 ms).
+//! Three graphs of 1,000 tasks running `true` at `-j 2`, each as a task file, a Makefile and a
+//! `build.ninja`, beside the floor:
+//! * `fan-out`: `root`, then 998 `work::[i]` that need it, then `sink` needing them all;
+//! * `chain`: `c0` ... `c999`, each needing the one before;
+//! * `layered`: 10 layers of 100, each task needing every task of the layer before.
 //!
-//! Both task files are generated in a temporary directory. The `parade` binary is the one
-//! next to `parade-bench` in the target directory (`cargo run --release -p parade-bench -- cli`
-//! finds `target/release/parade`); when it is missing, this builds it with
-//! `cargo build -p parade-cli` in the same profile first.
+//! The floor is this program's own tight loop: two threads that `posix_spawn` `/bin/sh -c
+//! true` and wait for it, layer by layer (what any runner of the graph must at least do).
+//! parade runs with plain output to a null device and logs written as usual. Targets: parade
+//! within 1.05x the floor, at or ahead of make and ninja. Rounds are interleaved (each round
+//! runs every implementation once) and the best round counts. A peer that is not installed
+//! is reported as "not run".
+//!
+//! `list`: `parade list` on a task file of 1,000 tasks (target: under 50 ms).
+//!
+//! The files are generated in a temporary directory. The `parade` binary is the one next to
+//! `parade-bench` in the target directory (`cargo run --release -p parade-bench -- cli` finds
+//! `target/release/parade`); when it is missing, this builds it with `cargo build -p
+//! parade-cli` in the same profile first.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::report::Report;
 
+/// A graph as layers: every task of a layer needs every task of the layer before.
+struct Graph {
+    name: &'static str,
+    layers: Vec<usize>,
+}
+
+impl Graph {
+    fn tasks(&self) -> usize {
+        self.layers.iter().sum()
+    }
+
+    /// The name of task `i` of layer `l`.
+    fn task(l: usize, i: usize) -> String {
+        format!("l{l}_{i}")
+    }
+
+    /// Each task of layer `l` with the names of what it needs.
+    fn each(&self, mut f: impl FnMut(String, Vec<String>)) {
+        for (l, &width) in self.layers.iter().enumerate() {
+            for i in 0..width {
+                let deps = if l == 0 {
+                    Vec::new()
+                } else {
+                    (0..self.layers[l - 1])
+                        .map(|j| Self::task(l - 1, j))
+                        .collect()
+                };
+                f(Self::task(l, i), deps);
+            }
+        }
+    }
+
+    /// The tasks of the last layer (the targets).
+    fn targets(&self) -> Vec<String> {
+        let l = self.layers.len() - 1;
+        (0..self.layers[l]).map(|i| Self::task(l, i)).collect()
+    }
+
+    fn task_file(&self) -> String {
+        let mut s = String::new();
+        self.each(|name, deps| {
+            let deps: Vec<String> = deps.iter().map(|d| format!("\"{d}\"")).collect();
+            let _ = write!(
+                s,
+                "[task.{name}]\nrun = \"true\"\ndeps = [{}]\n\n",
+                deps.join(", ")
+            );
+        });
+        s
+    }
+
+    fn makefile(&self) -> String {
+        let mut s = String::from(".PHONY: all\nall: ");
+        s.push_str(&self.targets().join(" "));
+        s.push_str("\n\n");
+        let mut phony = Vec::new();
+        self.each(|name, deps| {
+            let _ = write!(s, "{name}: {}\n\ttrue\n", deps.join(" "));
+            phony.push(name);
+        });
+        let _ = writeln!(s, ".PHONY: {}", phony.join(" "));
+        s
+    }
+
+    /// Outputs never written: every edge is a real dependency and every task runs each time.
+    fn ninja(&self) -> String {
+        let mut s = String::from("rule t\n  command = true\n\n");
+        self.each(|name, deps| {
+            let _ = writeln!(s, "build {name}: t {}", deps.join(" "));
+        });
+        let _ = writeln!(s, "build all: phony {}", self.targets().join(" "));
+        s
+    }
+
+    /// The floor: layer by layer, two threads each spawning `/bin/sh -c true` and waiting.
+    fn floor(&self, jobs: usize) {
+        for &width in &self.layers {
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            std::thread::scope(|scope| {
+                for _ in 0..jobs.min(width) {
+                    scope.spawn(|| {
+                        while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < width {
+                            let ok = Command::new("/bin/sh")
+                                .args(["-c", "true"])
+                                .stdin(Stdio::null())
+                                .stdout(Stdio::null())
+                                .stderr(Stdio::null())
+                                .status()
+                                .is_ok_and(|s| s.success());
+                            assert!(ok, "sh -c true failed");
+                        }
+                    });
+                }
+            });
+        }
+    }
+}
+
+/// An implementation to time: its name and one run of it.
+type Impl<'a> = (&'static str, Box<dyn FnMut() + 'a>);
+
+/// Runs each implementation once per round for `rounds` rounds; the best time of each.
+fn interleaved(rounds: usize, impls: &mut [Impl<'_>]) -> Vec<Duration> {
+    let mut best = vec![Duration::MAX; impls.len()];
+    for _ in 0..rounds.max(1) {
+        for (i, (_, f)) in impls.iter_mut().enumerate() {
+            let start = Instant::now();
+            f();
+            best[i] = best[i].min(start.elapsed());
+        }
+    }
+    best
+}
+
+fn installed(program: &str) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+}
+
 /// Runs the `cli` benchmark.
+#[allow(clippy::too_many_lines)] // one sequence: files, rounds, notes per graph
 pub fn run(out: &mut Report, quick: bool) {
     let n: usize = if quick { 200 } else { 1000 };
-    let runs = if quick { 1 } else { 3 };
+    let rounds = if quick { 1 } else { 5 };
     let Some(parade) = parade_binary() else {
         out.note("cannot find or build the `parade` binary");
         return;
     };
     let dir = std::env::temp_dir().join(format!("parade-bench-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a temporary directory");
-    std::fs::write(dir.join("parade.toml"), fan_task_file(n)).expect("write the task file");
-    std::fs::write(dir.join("Makefile"), fan_makefile(n)).expect("write the Makefile");
-
-    let case = format!("fan-out/fan-in {n} x true -j2");
-    out.measure(&case, "parade run", n as u64, runs, || {
-        let _ = std::fs::remove_dir_all(dir.join(".parade"));
-        let ok = Command::new(&parade)
-            .args(["run", "sink", "-j", "2", "--output", "plain"])
-            .current_dir(&dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "parade run failed in {}", dir.display());
-    });
-    let make = Command::new("make").arg("--version").output().is_ok();
-    if make {
-        out.measure(&case, "make", n as u64, runs, || {
-            let ok = Command::new("make")
-                .args(["-s", "-j", "2", "sink"])
+    let graphs = [
+        Graph {
+            name: "fan-out",
+            layers: vec![1, n - 2, 1],
+        },
+        Graph {
+            name: "chain",
+            layers: vec![1; n],
+        },
+        Graph {
+            name: "layered",
+            layers: vec![n / 10; 10],
+        },
+    ];
+    let (make, ninja) = (installed("make"), installed("ninja"));
+    for graph in &graphs {
+        std::fs::write(dir.join("parade.toml"), graph.task_file()).expect("write the task file");
+        std::fs::write(dir.join("Makefile"), graph.makefile()).expect("write the Makefile");
+        std::fs::write(dir.join("build.ninja"), graph.ninja()).expect("write build.ninja");
+        let mut targets = vec!["run".to_owned()];
+        targets.extend(graph.targets());
+        targets.extend(["-j", "2", "--output", "plain"].map(String::from));
+        let quiet = |cmd: &mut Command| {
+            let ok = cmd
                 .current_dir(&dir)
                 .stdout(Stdio::null())
+                .stderr(Stdio::null())
                 .status()
                 .is_ok_and(|s| s.success());
-            assert!(ok, "make failed in {}", dir.display());
-        });
-        if let (Some(p), Some(m)) = (out.find(&case, "parade run"), out.find(&case, "make")) {
-            out.note(&format!(
-                "parade run takes {:.2}x the time of make -j 2 (target: 1.3x or less)",
-                p / m
+            assert!(ok, "{cmd:?} failed in {}", dir.display());
+        };
+        let mut impls: Vec<Impl<'_>> = vec![
+            ("floor (posix_spawn)", Box::new(|| graph.floor(2))),
+            (
+                "parade run",
+                Box::new(|| {
+                    let _ = std::fs::remove_dir_all(dir.join(".parade"));
+                    quiet(Command::new(&parade).args(&targets));
+                }),
+            ),
+        ];
+        if make {
+            impls.push((
+                "make",
+                Box::new(|| quiet(Command::new("make").args(["-s", "-j", "2", "all"]))),
             ));
         }
-    } else {
-        out.note("`make` is not installed: no comparison");
+        if ninja {
+            impls.push((
+                "ninja",
+                Box::new(|| quiet(Command::new("ninja").args(["-j", "2", "all"]))),
+            ));
+        }
+        let best = interleaved(rounds, &mut impls);
+        let case = format!("{} {} x true -j2", graph.name, graph.tasks());
+        let names: Vec<&str> = impls.iter().map(|(name, _)| *name).collect();
+        drop(impls);
+        for (name, took) in names.iter().zip(&best) {
+            out.record(&case, name, graph.tasks() as u64, *took);
+        }
+        for (peer, there) in [("make", make), ("ninja", ninja)] {
+            if !there {
+                out.note(&format!(
+                    "{case}: {peer}: not run ({peer} is not installed)"
+                ));
+            }
+        }
+        let secs = |who: &str| out.find(&case, who);
+        if let (Some(p), Some(f)) = (secs("parade run"), secs("floor (posix_spawn)")) {
+            let mut note = format!("{case}: parade {:.3}x the floor (target: 1.05x)", p / f);
+            for peer in ["make", "ninja"] {
+                if let Some(m) = secs(peer) {
+                    let _ = write!(note, ", {:.3}x {peer}", p / m);
+                }
+            }
+            out.note(&note);
+        }
     }
 
     std::fs::write(dir.join("parade.toml"), flat_task_file(n)).expect("write the task file");
     let case = format!("list {n} tasks");
-    let secs = out.measure(&case, "parade list", n as u64, runs.max(5), || {
+    let secs = out.measure(&case, "parade list", n as u64, rounds.max(5), || {
         let ok = Command::new(&parade)
             .arg("list")
             .current_dir(&dir)
@@ -79,28 +257,6 @@ pub fn run(out: &mut Report, quick: bool) {
         secs * 1000.0
     ));
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// `root`, `work::[i]` for `n - 2` values of `i` needing `root`, and `sink` needing them all.
-fn fan_task_file(n: usize) -> String {
-    let values: Vec<String> = (0..n - 2).map(|i| i.to_string()).collect();
-    format!(
-        "[task.root]\nrun = \"true\"\n\n\
-         [task.\"work::[i]\"]\nchoices = {{ i = [{}] }}\ndeps = [\"root\"]\nrun = \"true\"\n\n\
-         [task.sink]\ndeps = [\"work::*\"]\nrun = \"true\"\n",
-        values.join(", ")
-    )
-}
-
-/// The same graph for `make`: phony targets, each running `true`.
-fn fan_makefile(n: usize) -> String {
-    let work: Vec<String> = (0..n - 2).map(|i| format!("work{i}")).collect();
-    let mut m = format!(".PHONY: root sink {}\n\nroot:\n\ttrue\n\n", work.join(" "));
-    for w in &work {
-        let _ = write!(m, "{w}: root\n\ttrue\n");
-    }
-    let _ = write!(m, "\nsink: {}\n\ttrue\n", work.join(" "));
-    m
 }
 
 /// `n` independent plain tasks with a description each.
@@ -146,9 +302,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn generated_files_have_n_tasks() {
-        assert_eq!(fan_makefile(10).matches("\ttrue").count(), 10);
-        assert!(fan_task_file(10).contains("i = [0, 1, 2, 3, 4, 5, 6, 7]"));
+    fn generated_files_have_every_task_and_edge() {
+        let g = Graph {
+            name: "t",
+            layers: vec![1, 3, 1],
+        };
+        assert_eq!(g.tasks(), 5);
+        assert_eq!(g.makefile().matches("\ttrue").count(), 5);
+        assert!(g.makefile().contains("l2_0: l1_0 l1_1 l1_2\n"));
+        assert!(g.ninja().contains("build l1_2: t l0_0\n"));
+        assert!(
+            g.task_file()
+                .contains("[task.l2_0]\nrun = \"true\"\ndeps = [\"l1_0\", \"l1_1\", \"l1_2\"]")
+        );
+        assert_eq!(g.targets(), ["l2_0"]);
         assert_eq!(flat_task_file(3).matches("[task.").count(), 3);
     }
 }

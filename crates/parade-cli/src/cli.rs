@@ -149,6 +149,10 @@ pub struct RunArgs {
     /// stale (and its dependents), until Ctrl-C.
     #[arg(long, conflicts_with = "dry_run")]
     pub watch: bool,
+    /// Say more about the run: how tasks' processes are kept together (cgroups or process
+    /// groups), the run file.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
 }
 
 /// The most tasks `-j` lets run at once (each is a thread of `parade`).

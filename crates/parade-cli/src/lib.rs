@@ -18,6 +18,8 @@
 //! | [`slurm`] | `--executor slurm`: a task's command as a Slurm job |
 //! | [`render`] | plans as text: the dry run, `parade graph` |
 //! | [`signals`] | Ctrl-C and SIGTERM: stop the engine, exit 130 |
+//! | [`runfile`] | `.parade/runs/`: running tasks, and ending a dead run's leftovers |
+//! | [`stderr`] | messages that never panic on a closed terminal or pipe |
 //! | [`cli`] | the command line |
 //! | [`list`] | `parade list` |
 //! | [`output`] | what `parade run` shows: `--output` modes, `--color`, writes that never panic |
@@ -36,12 +38,14 @@ pub mod manual;
 pub mod output;
 pub mod render;
 pub mod retry;
+pub mod runfile;
 pub mod runner;
 pub mod shell;
 pub mod shell_context;
 pub mod signals;
 pub mod slurm;
 pub mod state;
+pub mod stderr;
 pub mod task;
 pub mod taskfile;
 pub mod template;

@@ -7,9 +7,11 @@ use std::sync::{Arc, Mutex, OnceLock};
 use clap::Parser;
 use parade::display::{LogFiles, run_dir_in};
 use parade::engine::Engine;
+use parade::exec::isolation;
 use parade::store::Store;
 use parade_cli::cli::{Cli, Command, GraphFormat, JobsCommand, RunArgs, StateCommand};
 use parade_cli::output::{self, Display, Look, Screens, print, say};
+use parade_cli::runfile::{self, RunFile};
 use parade_cli::runner::{self, AfterTask, RunError, RunReport, RunRequest};
 use parade_cli::taskfile::{self, TaskFile};
 use parade_cli::uptodate::{self, Memory, Mode};
@@ -259,13 +261,16 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
             None => Ok(()),
         }))
     };
+    let run_file = start_run_file(file, &logs_dir, args.verbose);
+    let results_dir = logs_dir.join("results");
     let request = RunRequest {
         file,
         targets: &targets,
         params,
         jobs: args.jobs.map(|j| j as usize).or(file.settings.parallel),
         fail_fast: args.fail_fast,
-        results_dir: logs_dir.join("results"),
+        // Absolute once here, not once per task.
+        results_dir: std::path::absolute(&results_dir).unwrap_or(results_dir),
         executor: args.executor.unwrap_or(file.settings.executor),
         after_task: Some(after_task),
         extra_args: args.extra_args.clone(),
@@ -316,6 +321,11 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
     if let Some(d) = &display {
         d.finish();
     }
+    // Every task has ended, and what it left with it.
+    if let Some(f) = &run_file {
+        f.remove();
+    }
+    isolation::finish();
     let report = match result {
         Err(e) => {
             let _ = store.end_run(run_id, "error");
@@ -368,6 +378,58 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(FAILED)
+    }
+}
+
+/// Chooses how tasks' processes are kept together (a cgroup each where the machine allows,
+/// else process groups), ends what runs killed before left in this project (and says so), and
+/// starts this run's file in `.parade/runs/` so that the next run can do the same for it.
+fn start_run_file(
+    file: &TaskFile,
+    logs_dir: &std::path::Path,
+    verbose: bool,
+) -> Option<Arc<RunFile>> {
+    isolation::configure(isolation::Mode::Auto);
+    if verbose {
+        say(&format!("parade: {}", isolation::describe()));
+    }
+    let runs = file.dir().join(".parade").join("runs");
+    for dead in runfile::end_leftovers(&runs) {
+        if !dead.ended.is_empty() {
+            say(&format!(
+                "parade: run {} (parade pid {}) died with {} task{} running; ended what {} left: {}",
+                dead.id,
+                dead.pid,
+                dead.ended.len(),
+                if dead.ended.len() == 1 { "" } else { "s" },
+                if dead.ended.len() == 1 { "it" } else { "they" },
+                dead.ended.join(", ")
+            ));
+        } else if verbose {
+            say(&format!(
+                "parade: run {} (parade pid {}) died; nothing of it was left running",
+                dead.id, dead.pid
+            ));
+        }
+    }
+    let id = logs_dir
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    match RunFile::create(&runs, &id) {
+        Ok(f) => {
+            isolation::set_recorder(f.clone());
+            if verbose {
+                say(&format!("parade: run file {}", f.path().display()));
+            }
+            Some(f)
+        }
+        Err(e) => {
+            say(&format!(
+                "parade: cannot write the run file in {} ({e}); a run killed with -9 will leave its tasks for no one to end",
+                runs.display()
+            ));
+            None
+        }
     }
 }
 

@@ -1,16 +1,25 @@
-//! Ctrl-C, SIGTERM and SIGHUP: stop the run and leave with status 130.
+//! Ctrl-C, SIGTERM and SIGHUP: stop the run and leave with status 130; a second one kills
+//! every running task at once.
 //!
 //! Stopping is the engine's: [`Engine::stop`](parade::engine::Engine::stop) starts nothing new
-//! and fires each running task's cancel hook, which sends SIGTERM to the task's process group,
-//! waits the grace period and sends SIGKILL to what is left (`parade::exec::CommandJob`).
+//! and fires each running task's cancel hook, which sends SIGTERM to every process of the task
+//! (its process group, and its cgroup where there is one), waits the grace period and sends
+//! SIGKILL to what is left (`parade::exec::CommandJob`). A second signal kills them all without
+//! waiting ([`parade::exec::isolation::kill_running`]).
+//!
 //! Signals arrive on a `signal-hook` iterator read by a watcher thread (no unsafe code here):
-//! the handler itself only writes to a pipe, and the thread does the work.
+//! the handler itself only writes to a pipe, and the thread does the work. The thread acts
+//! first and speaks after, and speaks through [`crate::stderr`] from a thread of its own: a
+//! closed terminal (SIGHUP, then writes fail with EIO) or a full or closed pipe never panics
+//! it or blocks it, so every later signal is still heard.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
+
+use crate::stderr;
 
 /// The exit status after an interrupt.
 pub const INTERRUPTED: u8 = 130;
@@ -27,8 +36,8 @@ impl Interrupted {
 }
 
 /// Installs the handler for SIGINT, SIGTERM and SIGHUP. On the first signal it sets the flag
-/// and calls `on_stop` (which stops the engine); later signals only say that the run is
-/// stopping.
+/// and calls `on_stop` (which stops the engine); on every later one it kills all running
+/// tasks at once.
 pub fn install(on_stop: impl Fn() + Send + 'static) -> std::io::Result<Interrupted> {
     let flag = Interrupted::default();
     let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP])?;
@@ -38,11 +47,18 @@ pub fn install(on_stop: impl Fn() + Send + 'static) -> std::io::Result<Interrupt
         .spawn(move || {
             for _ in signals.forever() {
                 if seen.0.swap(true, Ordering::SeqCst) {
-                    eprintln!("parade: already stopping; tasks get SIGKILL after the grace period");
+                    let n = parade::exec::isolation::kill_running();
+                    stderr::line_in_background(format!(
+                        "parade: killing {n} running task{} now (SIGKILL)",
+                        if n == 1 { "" } else { "s" }
+                    ));
                     continue;
                 }
-                eprintln!("\nparade: stopping; terminating running tasks");
                 on_stop();
+                stderr::line_in_background(
+                    "\nparade: stopping; terminating running tasks (again to kill them at once)"
+                        .to_owned(),
+                );
             }
         })?;
     Ok(flag)

@@ -1,19 +1,28 @@
-//! Running one child process for a task: its own process group, output streamed line by line,
-//! a deadline and cancellation that end the whole group, and nothing left behind.
+//! Running one child process for a task: its own process group (and cgroup, see
+//! [`isolation`](super::isolation)), output streamed line by line, a deadline and cancellation
+//! that end every process of it, and nothing left behind.
 
+use std::collections::HashMap;
+use std::ffi::OsString;
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Command, ExitStatus, Stdio};
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
+use parking_lot::Mutex;
+use rustix::event::{EventfdFlags, eventfd};
+use rustix::process::{PidfdFlags, pidfd_open};
 
 use super::CommandSpec;
+use super::isolation::{Cell, Urgent, signal_pipe_holders};
 use super::process::WORKER_SOCKET_ENV;
 use crate::engine::{Outcome, Reason, Stream, TaskContext};
 
@@ -61,33 +70,6 @@ impl ChildTask for TaskContext {
     }
 }
 
-/// Whether any process of the group `pgid` still lives. Zombies do not count: a leftover's
-/// parent is gone, and whoever inherits it may be slow to reap it. Read from `/proc`; where
-/// that cannot be read, any process of the group counts.
-fn group_alive(pgid: i32) -> bool {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return killpg(Pid::from_raw(pgid), None).is_ok();
-    };
-    entries.flatten().any(|entry| {
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            return false;
-        };
-        // `pid (comm) state ppid pgrp ...`: comm may hold spaces, so read after its `)`.
-        let mut fields = stat
-            .rsplit_once(')')
-            .map_or("", |(_, rest)| rest)
-            .split_whitespace();
-        let state = fields.next().unwrap_or("Z");
-        let pgrp = fields.nth(1).and_then(|f| f.parse::<i32>().ok());
-        pgrp == Some(pgid) && !matches!(state, "Z" | "X")
-    })
-}
-
-/// Sends `signal` to every process of the group `pgid`; false if the group is gone.
-pub(crate) fn signal_group(pgid: i32, signal: Signal) -> bool {
-    killpg(Pid::from_raw(pgid), signal).is_ok()
-}
-
 /// How a child process ended.
 pub(crate) struct ChildEnd {
     /// Its exit status, as `wait` reported it.
@@ -123,6 +105,9 @@ pub(crate) fn run_child(
 /// its own while the child lives (it must end by itself once the child is gone; `after_exit`
 /// runs when the child has exited, to help it notice). A child that cannot start is an `Err`
 /// outcome.
+///
+/// No thread waits for the exit: one `poll` on this thread watches the child's pidfd, its
+/// two output pipes, an eventfd for cancels and kills, and the clock.
 pub(crate) fn run_child_with<R: Send>(
     spec: &CommandSpec,
     options: &ChildOptions,
@@ -130,7 +115,16 @@ pub(crate) fn run_child_with<R: Send>(
     session: Option<impl FnOnce() -> R + Send>,
     after_exit: impl FnOnce(),
 ) -> Result<(ChildEnd, Option<R>), Outcome> {
-    let mut command = Command::new(&spec.program);
+    let wake = match Wake::new() {
+        Ok(w) => Arc::new(w),
+        Err(e) => {
+            return Err(Outcome::failed(format!(
+                "cannot watch `{}`: {e}",
+                spec.program
+            )));
+        }
+    };
+    let mut command = Command::new(program_path(&spec.program, &spec.env));
     command
         .args(&spec.args)
         // A worker's own socket is not for its children (only a spec that names it passes it).
@@ -158,11 +152,16 @@ pub(crate) fn run_child_with<R: Send>(
             )));
         }
     };
-    let pgid = i32::try_from(child.id()).expect("process ids fit in i32");
+    let pid = i32::try_from(child.id()).expect("process ids fit in i32");
+    let urgent: Arc<dyn Urgent> = wake.clone();
+    let cell = Cell::enclose(pid, spec, Arc::downgrade(&urgent));
+    // Without a pidfd (a kernel before 5.3), the exit is looked for every few milliseconds.
+    let pidfd =
+        rustix::process::Pid::from_raw(pid).and_then(|p| pidfd_open(p, PidfdFlags::empty()).ok());
     // The parent's copies of the merged pipe's write end must close for end-of-file to come.
     drop(command);
     let (stdout, stderr) = match merged {
-        Some(reader) => (File::from(OwnedFd::from(reader)), None),
+        Some(reader) => (File::from(reader), None),
         None => (
             File::from(OwnedFd::from(child.stdout.take().expect("stdout is piped"))),
             Some(File::from(OwnedFd::from(
@@ -170,31 +169,15 @@ pub(crate) fn run_child_with<R: Send>(
             ))),
         ),
     };
-    let (wake_read, wake_write) = match nix::unistd::pipe() {
-        Ok((r, w)) => (File::from(r), Arc::new(File::from(w))),
-        Err(e) => {
-            signal_group(pgid, Signal::SIGKILL);
-            let _ = child.wait();
-            return Err(Outcome::failed(format!(
-                "cannot watch `{}`: {e}",
-                spec.program
-            )));
-        }
-    };
-    let cancel_write = wake_write.clone();
-    ctx.on_cancel(Box::new(move || {
-        let _ = (&*cancel_write).write_all(&[CANCEL]);
-    }));
+    let cancel = wake.clone();
+    ctx.on_cancel(Box::new(move || cancel.cancel()));
     std::thread::scope(|scope| {
         let session = session.map(|s| scope.spawn(s));
-        // One thread waits for the exit; this one reads both pipes and watches the clock.
-        let (exit_tx, exit) = crossbeam_channel::bounded(1);
-        scope.spawn(move || {
-            let _ = exit_tx.send(child.wait());
-            let _ = (&*wake_write).write_all(&[EXITED]);
-        });
         let mut watch = Watch {
-            pgid,
+            cell: &cell,
+            child,
+            pidfd,
+            wake: &wake,
             grace: options.grace,
             pipes: [
                 Pipe::new(stdout, Stream::Stdout),
@@ -206,8 +189,12 @@ pub(crate) fn run_child_with<R: Send>(
             status: None,
             stopped: None,
             kill_at: None,
+            abandon_at: None,
+            killed: false,
+            holders_killed: false,
+            escaped: false,
         };
-        watch.run(ctx, &wake_read, &exit);
+        watch.run(ctx);
         after_exit();
         let session = session.map(|s| s.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
         let status = watch
@@ -224,28 +211,120 @@ pub(crate) fn run_child_with<R: Send>(
 }
 
 /// With [`CommandSpec::merge_stderr`], points the command's stdout and stderr at one pipe (so
-/// their lines keep the order the program wrote them) and returns its reading end.
-fn merge_stderr(
-    command: &mut Command,
-    spec: &CommandSpec,
-) -> Result<Option<std::io::PipeReader>, Outcome> {
-    if !spec.merge_stderr {
-        return Ok(None);
-    }
+/// their lines keep the order the program wrote them), with [`CommandSpec::terminal`] at one
+/// pseudo-terminal, and returns the reading end.
+fn merge_stderr(command: &mut Command, spec: &CommandSpec) -> Result<Option<OwnedFd>, Outcome> {
     let failed = |e: std::io::Error| {
         Outcome::failed(format!("cannot make a pipe for `{}`: {e}", spec.program))
     };
+    if let Some((ws_col, ws_row)) = spec.terminal {
+        let size = nix::pty::Winsize {
+            ws_row,
+            ws_col,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        let pty = nix::pty::openpty(Some(&size), None).map_err(|e| failed(e.into()))?;
+        for fd in [&pty.master, &pty.slave] {
+            let cloexec = nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC);
+            nix::fcntl::fcntl(fd, cloexec).map_err(|e| failed(e.into()))?;
+        }
+        let copy = pty.slave.try_clone().map_err(failed)?;
+        command.stdout(copy).stderr(pty.slave);
+        return Ok(Some(pty.master));
+    }
+    if !spec.merge_stderr {
+        return Ok(None);
+    }
     let (reader, writer) = std::io::pipe().map_err(failed)?;
     command
         .stdout(writer.try_clone().map_err(failed)?)
         .stderr(writer);
-    Ok(Some(reader))
+    Ok(Some(reader.into()))
 }
 
-/// What the waiting thread writes to the wake pipe.
-const EXITED: u8 = b'x';
-/// What a cancel writes to the wake pipe.
-const CANCEL: u8 = b'c';
+/// Where `program` is: looked up on `PATH` (the spec's own, if it sets one) once per
+/// process and remembered, so that a thousand tasks do not each make libc try every `PATH`
+/// entry with `execve`. Names with a slash, and names not found in absolute directories of
+/// `PATH`, are left for `spawn` to find (and to report).
+fn program_path(program: &str, env: &[(String, String)]) -> PathBuf {
+    type Found = HashMap<(String, Option<OsString>), PathBuf>;
+    static FOUND: OnceLock<Mutex<Found>> = OnceLock::new();
+    if program.contains('/') {
+        return PathBuf::from(program);
+    }
+    let path = env
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| OsString::from(v))
+        .or_else(|| std::env::var_os("PATH"));
+    let key = (program.to_owned(), path);
+    let found = FOUND.get_or_init(Mutex::default);
+    if let Some(p) = found.lock().get(&key) {
+        return p.clone();
+    }
+    let Some(dirs) = &key.1 else {
+        return PathBuf::from(program);
+    };
+    for dir in std::env::split_paths(dirs) {
+        if !dir.is_absolute() {
+            // Relative to the child's working directory: leave it to `spawn`.
+            return PathBuf::from(program);
+        }
+        let candidate = dir.join(program);
+        let executable = std::fs::metadata(&candidate)
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
+        if executable {
+            found.lock().insert(key, candidate.clone());
+            return candidate;
+        }
+    }
+    PathBuf::from(program)
+}
+
+/// How the task's side reaches the loop watching its child: a cancel, a kill without grace
+/// ([`kill_running`](super::isolation::kill_running)), and the eventfd that wakes the loop.
+struct Wake {
+    fd: OwnedFd,
+    cancel: AtomicBool,
+    kill: AtomicBool,
+}
+
+impl Wake {
+    fn new() -> std::io::Result<Self> {
+        let fd = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
+        Ok(Self {
+            fd,
+            cancel: AtomicBool::new(false),
+            kill: AtomicBool::new(false),
+        })
+    }
+
+    fn poke(&self) {
+        let _ = rustix::io::write(&self.fd, &1u64.to_ne_bytes());
+    }
+
+    fn cancel(&self) {
+        self.cancel.store(true, Ordering::SeqCst);
+        self.poke();
+    }
+
+    fn drain(&self) {
+        let mut bytes = [0u8; 8];
+        let _ = rustix::io::read(&self.fd, &mut bytes);
+    }
+}
+
+impl Urgent for Wake {
+    fn kill_now(&self) {
+        self.kill.store(true, Ordering::SeqCst);
+        self.poke();
+    }
+}
+
+/// After the final SIGKILL, how long output still held open is read before it is given up.
+const LINGER: Duration = Duration::from_millis(200);
 
 /// One of the child's output pipes, with the part of a line read so far.
 struct Pipe {
@@ -273,27 +352,54 @@ impl Pipe {
     }
 
     /// Reads what is there and emits every complete line; at the end of the pipe, the rest.
+    /// Each byte is looked at once (a long line costs what its bytes cost).
     fn read(&mut self, emit: &mut impl FnMut(Stream, String)) {
         let Some(reader) = &mut self.reader else {
             return;
         };
         let mut buf = [0u8; 16 * 1024];
         match reader.read(&mut buf) {
-            Ok(0) | Err(_) => {
-                if !self.partial.is_empty() {
-                    emit(self.stream, line_of(&std::mem::take(&mut self.partial)));
-                }
-                self.reader = None;
-            }
+            Ok(0) | Err(_) => self.close(emit),
             Ok(n) => {
+                let mut search = self.partial.len();
                 self.partial.extend_from_slice(&buf[..n]);
-                while let Some(end) = self.partial.iter().position(|&b| b == b'\n') {
-                    let rest = self.partial.split_off(end + 1);
-                    let line = std::mem::replace(&mut self.partial, rest);
-                    emit(self.stream, line_of(&line));
+                let mut from = 0;
+                while let Some(i) = self.partial[search..].iter().position(|&b| b == b'\n') {
+                    let end = search + i + 1;
+                    emit(self.stream, line_of(&self.partial[from..end]));
+                    from = end;
+                    search = end;
                 }
+                self.partial.drain(..from);
             }
         }
+    }
+
+    /// Emits the unfinished line, if any, and stops reading.
+    fn close(&mut self, emit: &mut impl FnMut(Stream, String)) {
+        if !self.partial.is_empty() {
+            emit(self.stream, line_of(&std::mem::take(&mut self.partial)));
+        }
+        self.reader = None;
+    }
+
+    /// Reads what is already in the pipe, without waiting (to its end if it was closed).
+    fn read_ready(&mut self, emit: &mut impl FnMut(Stream, String)) {
+        for _ in 0..1024 {
+            let Some(reader) = &self.reader else { return };
+            let mut fds = [PollFd::new(reader.as_fd(), PollFlags::POLLIN)];
+            let ready = poll(&mut fds, PollTimeout::ZERO).unwrap_or(0);
+            if ready == 0 {
+                return;
+            }
+            self.read(emit);
+        }
+    }
+
+    /// Reads what is already in the pipe, without waiting, then stops reading.
+    fn drain_and_close(&mut self, emit: &mut impl FnMut(Stream, String)) {
+        self.read_ready(emit);
+        self.close(emit);
     }
 }
 
@@ -306,9 +412,21 @@ fn line_of(bytes: &[u8]) -> String {
     String::from_utf8_lossy(&bytes[..end]).into_owned()
 }
 
-/// The supervision of one child: its output, its deadline, cancels, and stopping its group.
-struct Watch {
-    pgid: i32,
+/// The earlier of two optional instants.
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// The supervision of one child: its output, its exit, its deadline, cancels, and stopping
+/// every process of its cell.
+struct Watch<'a> {
+    cell: &'a Cell,
+    child: Child,
+    pidfd: Option<OwnedFd>,
+    wake: &'a Wake,
     grace: Duration,
     pipes: [Pipe; 2],
     status: Option<std::io::Result<ExitStatus>>,
@@ -316,56 +434,72 @@ struct Watch {
     stopped: Option<Reason>,
     /// When SIGKILL follows the SIGTERM already sent.
     kill_at: Option<Instant>,
+    /// When reading output that processes out of reach hold open ends.
+    abandon_at: Option<Instant>,
+    /// Whether SIGKILL was sent.
+    killed: bool,
+    /// Whether processes holding the output open were looked for and killed.
+    holders_killed: bool,
+    /// Whether processes outside the group held the output when the leader exited.
+    escaped: bool,
 }
 
-impl Watch {
-    /// Runs until the child has exited and both pipes are closed (what it left in its group is
-    /// stopped too: SIGTERM, then SIGKILL after the grace period).
-    fn run(
-        &mut self,
-        ctx: &(impl ChildTask + ?Sized),
-        wake: &File,
-        exits: &crossbeam_channel::Receiver<std::io::Result<ExitStatus>>,
-    ) {
+impl Watch<'_> {
+    /// Runs until the child has exited and both pipes are closed (what it left in its cell is
+    /// stopped too: SIGTERM, then SIGKILL after the grace period). Output held open by
+    /// processes that escaped the cell is read for a grace period after the child's exit,
+    /// then given up: a timeout or a stop ends within the grace whatever the task left.
+    fn run(&mut self, ctx: &(impl ChildTask + ?Sized)) {
         let mut emit = |stream, line| ctx.emit_from(stream, line);
         loop {
+            if self.wake.kill.load(Ordering::SeqCst) && !self.killed {
+                self.kill_now();
+            }
             let open = self.pipes.iter().any(|p| p.reader.is_some());
             if self.status.is_some() && !open {
                 self.end_leftovers();
                 return;
             }
-            let until = match (self.kill_at, self.stopped.is_none()) {
-                (Some(at), _) => Some(at),
-                (None, true) if self.status.is_none() => ctx.deadline(),
-                _ => None,
-            };
+            let mut until = earliest(self.kill_at, self.abandon_at);
+            if self.stopped.is_none() {
+                until = earliest(until, ctx.deadline());
+            }
+            if self.status.is_none() && self.pidfd.is_none() {
+                until = earliest(until, Some(Instant::now() + Duration::from_millis(10)));
+            }
             // Rounded up: waking before the instant would only loop again.
             let timeout = until.map_or(PollTimeout::NONE, |at| {
                 let left = at.saturating_duration_since(Instant::now()).as_micros();
                 PollTimeout::try_from(left.div_ceil(1000)).unwrap_or(PollTimeout::MAX)
             });
+            let watch_exit = self.status.is_none().then_some(()).and(self.pidfd.as_ref());
             let [out, err] = &self.pipes;
-            let mut fds: Vec<PollFd<'_>> = vec![PollFd::new(wake.as_fd(), PollFlags::POLLIN)];
+            let mut fds: Vec<PollFd<'_>> =
+                vec![PollFd::new(self.wake.fd.as_fd(), PollFlags::POLLIN)];
+            if let Some(fd) = watch_exit {
+                fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
+            }
             for pipe in [out, err] {
                 if let Some(r) = &pipe.reader {
                     fds.push(PollFd::new(r.as_fd(), PollFlags::POLLIN));
                 }
             }
-            let ready = match poll(&mut fds, timeout) {
-                Ok(n) => n,
-                Err(nix::errno::Errno::EINTR) => continue,
-                Err(_) => 0,
-            };
+            match poll(&mut fds, timeout) {
+                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                Err(_) => std::thread::sleep(Duration::from_millis(1)),
+            }
             let readable: Vec<bool> = fds
                 .iter()
                 .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
                 .collect();
             drop(fds);
-            if ready == 0 {
-                self.clock_ran_out(ctx);
-                continue;
-            }
             let mut slot = 1;
+            let exit_seen = if watch_exit.is_some() {
+                slot += 1;
+                readable[1]
+            } else {
+                self.status.is_none()
+            };
             for pipe in &mut self.pipes {
                 if pipe.reader.is_some() {
                     if readable[slot] {
@@ -374,60 +508,113 @@ impl Watch {
                     slot += 1;
                 }
             }
+            if exit_seen {
+                self.reap(&mut emit);
+            }
             if readable[0] {
-                let mut bytes = [0u8; 16];
-                let n = (&*wake).read(&mut bytes).unwrap_or(0);
-                for &b in &bytes[..n] {
-                    if b == EXITED {
-                        self.status = exits.recv().ok();
-                        self.exited();
-                    } else if b == CANCEL && self.stopped.is_none() && self.status.is_none() {
-                        self.stop(Reason::Cancelled);
-                    }
+                self.wake.drain();
+                if self.wake.cancel.load(Ordering::SeqCst) && self.stopped.is_none() {
+                    self.stop(Reason::Cancelled);
                 }
             }
+            self.clock(ctx, &mut emit);
         }
     }
 
+    /// Takes the child's exit status if it has exited.
+    fn reap(&mut self, emit: &mut impl FnMut(Stream, String)) {
+        let status = match self.child.try_wait() {
+            Ok(Some(status)) => Ok(status),
+            Ok(None) => return,
+            Err(e) => Err(e),
+        };
+        self.status = Some(status);
+        self.exited(emit);
+    }
+
+    /// SIGTERM to the whole cell; SIGKILL after the grace period.
     fn stop(&mut self, reason: Reason) {
-        signal_group(self.pgid, Signal::SIGTERM);
+        self.cell.signal(Signal::SIGTERM);
         self.stopped = Some(reason);
-        self.kill_at = Some(Instant::now() + self.grace);
-    }
-
-    /// The deadline passed (TERM the group) or the grace period after a TERM did (KILL it).
-    fn clock_ran_out(&mut self, ctx: &(impl ChildTask + ?Sized)) {
-        match self.kill_at {
-            Some(at) if Instant::now() >= at => {
-                signal_group(self.pgid, Signal::SIGKILL);
-                self.kill_at = None;
-            }
-            None if self.stopped.is_none()
-                && self.status.is_none()
-                && ctx.deadline().is_some_and(|d| Instant::now() >= d) =>
-            {
-                self.stop(Reason::Timeout(ctx.timeout().unwrap_or_default()));
-            }
-            _ => {}
+        let now = Instant::now();
+        if !self.killed {
+            self.kill_at = earliest(self.kill_at, Some(now + self.grace));
+        }
+        if self.status.is_some() {
+            self.abandon_at = earliest(self.abandon_at, Some(now + self.grace + LINGER));
         }
     }
 
-    /// The leader is gone and no process holds its pipes, but some of its group may live on
+    /// SIGKILL to the whole cell at once (a second Ctrl-C).
+    fn kill_now(&mut self) {
+        self.cell.kill();
+        self.killed = true;
+        self.kill_at = None;
+        if self.stopped.is_none() {
+            self.stopped = Some(Reason::Cancelled);
+        }
+        self.abandon_at = earliest(self.abandon_at, Some(Instant::now() + LINGER));
+    }
+
+    /// What the clock says: the grace period after a SIGTERM ended (SIGKILL), output held
+    /// open is given up, the deadline passed (SIGTERM).
+    fn clock(&mut self, ctx: &(impl ChildTask + ?Sized), emit: &mut impl FnMut(Stream, String)) {
+        let now = Instant::now();
+        if self.kill_at.is_some_and(|at| now >= at) {
+            self.cell.kill();
+            self.killed = true;
+            self.kill_at = None;
+            if self.status.is_some() {
+                if self.escaped {
+                    self.holders_killed = true;
+                    self.signal_holders(Signal::SIGKILL);
+                }
+                self.abandon_at = earliest(self.abandon_at, Some(now + LINGER));
+            }
+        }
+        if self.abandon_at.is_some_and(|at| now >= at) && !self.holders_killed {
+            // Processes that left the cell still hold the output: they are the task's too.
+            self.holders_killed = true;
+            if self.signal_holders(Signal::SIGKILL) > 0 {
+                self.abandon_at = Some(now + LINGER);
+            }
+        }
+        if self.abandon_at.is_some_and(|at| now >= at) {
+            self.abandon_at = None;
+            let held = self.pipes.iter().any(|p| p.reader.is_some());
+            for pipe in &mut self.pipes {
+                pipe.drain_and_close(emit);
+            }
+            if held {
+                emit(
+                    Stream::Stderr,
+                    "parade: stopped reading this task's output: processes parade cannot \
+                     kill still hold it open"
+                        .to_owned(),
+                );
+            }
+        }
+        if self.stopped.is_none() && ctx.deadline().is_some_and(|d| now >= d) {
+            self.stop(Reason::Timeout(ctx.timeout().unwrap_or_default()));
+        }
+    }
+
+    /// The leader is gone and no process holds its pipes, but some of its cell may live on
     /// (detached from its output, perhaps ignoring SIGTERM): SIGTERM them, and SIGKILL what is
     /// left when the grace period ends. Their ends cannot be waited for (they are not our
     /// children), so this looks every few milliseconds, for at most the grace period.
     fn end_leftovers(&mut self) {
-        if !signal_group(self.pgid, Signal::SIGTERM) {
+        if !self.cell.signal(Signal::SIGTERM) {
             return;
         }
         let kill_at = self.kill_at.unwrap_or_else(|| Instant::now() + self.grace);
-        while group_alive(self.pgid) {
-            if Instant::now() >= kill_at {
-                signal_group(self.pgid, Signal::SIGKILL);
+        while self.cell.alive() {
+            if Instant::now() >= kill_at || self.wake.kill.load(Ordering::SeqCst) {
+                self.cell.kill();
                 // A killed process lingers a moment; give it up to a second to be gone, so the
                 // task ends with nothing of it left (processes no one reaps stay as zombies).
                 let gone_by = Instant::now() + Duration::from_secs(1);
-                while group_alive(self.pgid) && Instant::now() < gone_by {
+                while self.cell.alive() && Instant::now() < gone_by {
                     std::thread::sleep(Duration::from_millis(5));
                 }
                 return;
@@ -436,11 +623,41 @@ impl Watch {
         }
     }
 
-    /// The leader is gone; what it left in its group goes too, politely first.
-    fn exited(&mut self) {
-        if self.kill_at.is_none() && signal_group(self.pgid, Signal::SIGTERM) {
-            self.kill_at = Some(Instant::now() + self.grace);
+    /// The leader is gone; what it left in its cell goes too, politely first, and output it
+    /// left open is read for a grace period at most. Without a cgroup, processes that hold
+    /// the output open though nothing is left in the group escaped it (`setsid`): they are
+    /// found by the pipes they hold and stopped the same way.
+    fn exited(&mut self, emit: &mut impl FnMut(Stream, String)) {
+        // A leader's own end of its pipes closed before its exit was told: read what is
+        // there, so that only pipes others hold stay open.
+        for pipe in &mut self.pipes {
+            pipe.read_ready(emit);
         }
+        let now = Instant::now();
+        if !self.killed && self.kill_at.is_none() && self.cell.signal(Signal::SIGTERM) {
+            self.kill_at = Some(now + self.grace);
+        }
+        if self.pipes.iter().any(|p| p.reader.is_some()) {
+            self.abandon_at = earliest(self.abandon_at, Some(now + self.grace + LINGER));
+            if !self.killed && !self.cell.has_cgroup() {
+                self.escaped = self.signal_holders(Signal::SIGTERM) > 0;
+                if self.escaped {
+                    self.kill_at = earliest(self.kill_at, Some(now + self.grace));
+                }
+            }
+        }
+    }
+
+    /// Sends `signal` to the processes holding the output pipes still open.
+    fn signal_holders(&self, signal: Signal) -> usize {
+        let inodes: Vec<u64> = self
+            .pipes
+            .iter()
+            .filter_map(|p| p.reader.as_ref())
+            .filter_map(|r| rustix::fs::fstat(r).ok())
+            .map(|st| st.st_ino)
+            .collect();
+        signal_pipe_holders(&inodes, signal)
     }
 }
 

@@ -19,6 +19,7 @@
 pub(crate) mod child;
 mod command;
 mod inline;
+pub mod isolation;
 mod pool;
 pub mod process;
 pub mod slurm;

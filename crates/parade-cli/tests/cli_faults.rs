@@ -1,0 +1,334 @@
+//! Faults of real life around `parade run`: the terminal goes away (SIGHUP, then writes fail),
+//! stderr is a closed pipe, a second Ctrl-C, a task whose processes escape with `setsid`, and
+//! `parade` itself killed with `kill -9`. Each ends with no process of the tasks left.
+//!
+//! Tests that depend on how processes are kept together run under both mechanisms
+//! (`PARADE_ISOLATION=cgroup`, which falls back where the machine has no usable cgroup v2,
+//! and `process-group`).
+
+mod common;
+
+use std::io::Read;
+use std::os::fd::AsFd;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Project, alive, dies, pids};
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::pty::{Winsize, openpty};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+/// Waits for `child` to exit, for at most `limit` (generous: a bound, not a timing).
+fn exits_within(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let until = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        if Instant::now() > until {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn pid_of(child: &Child) -> Pid {
+    Pid::from_raw(i32::try_from(child.id()).unwrap())
+}
+
+/// Kills what a failed test left (by pid).
+fn cleanup(all: &[i32]) {
+    for &pid in all {
+        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+    }
+}
+
+/// A task that runs long, with a child, and writes both pids.
+const LONG: &str = r#"
+[settings]
+grace = "500ms"
+
+[task.long]
+run = "sleep 300 & echo $$ $! > pids.txt; wait"
+"#;
+
+#[test]
+fn closing_the_terminal_stops_the_run_and_its_tasks() {
+    let p = Project::new(LONG);
+    let pty = openpty(
+        Some(&Winsize {
+            ws_row: 40,
+            ws_col: 120,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        }),
+        None,
+    )
+    .unwrap();
+    // Not inherited: a copy of the master side in parade would keep the terminal open.
+    for fd in [pty.master.as_fd(), pty.slave.as_fd()] {
+        nix::fcntl::fcntl(
+            fd,
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+        )
+        .unwrap();
+    }
+    // `setsid -c`: parade leads a session whose controlling terminal is the pty, as in a
+    // terminal window or tmux; closing the master side hangs it up (SIGHUP).
+    let mut cmd = std::process::Command::new("setsid");
+    cmd.arg("-c")
+        .arg(assert_cmd::cargo::cargo_bin("parade"))
+        .args(["run", "long"])
+        .current_dir(p.dir.path())
+        .env("TERM", "xterm")
+        .stdin(Stdio::from(pty.slave.try_clone().unwrap()))
+        .stdout(Stdio::from(pty.slave.try_clone().unwrap()))
+        .stderr(Stdio::from(pty.slave));
+    let mut child = cmd.spawn().unwrap();
+    drop(cmd); // the only other holder of the terminal's slave side
+    let mut master = std::fs::File::from(pty.master);
+    // Read the screen until the task runs (the live display redraws), then close the terminal.
+    let reader = std::thread::spawn({
+        let pids = p.path("pids.txt");
+        move || {
+            let mut buf = [0u8; 4096];
+            let until = Instant::now() + Duration::from_secs(60);
+            while !pids.exists() && Instant::now() < until {
+                let ready = {
+                    let mut fds = [PollFd::new(master.as_fd(), PollFlags::POLLIN)];
+                    poll(&mut fds, PollTimeout::from(100u16)).unwrap_or(0)
+                };
+                if ready > 0 && master.read(&mut buf).unwrap_or(0) == 0 {
+                    break;
+                }
+            }
+            drop(master);
+        }
+    });
+    let all = pids(&p.wait_for("pids.txt"));
+    reader.join().unwrap();
+    let status = exits_within(&mut child, Duration::from_secs(30));
+    if status.is_none() {
+        let _ = child.kill();
+        cleanup(&all);
+    }
+    let status = status.expect("parade outlived its terminal");
+    // Not 101 (a panic writing to the dead terminal): stopped by the hangup.
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    for pid in all {
+        assert!(dies(pid), "process {pid} survived the closed terminal");
+    }
+}
+
+#[test]
+fn a_closed_stderr_does_not_keep_sigterm_from_stopping_the_run() {
+    let p = Project::new(LONG);
+    let (read, write) = nix::unistd::pipe().unwrap();
+    drop(read); // `parade run ... 2>&1 | head -c3` once head is gone
+    let mut child = p
+        .spawn_parade(&["run", "long", "--output", "plain"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(write))
+        .spawn()
+        .unwrap();
+    let all = pids(&p.wait_for("pids.txt"));
+    kill(pid_of(&child), Signal::SIGTERM).unwrap();
+    let status = exits_within(&mut child, Duration::from_secs(30));
+    if status.is_none() {
+        let _ = child.kill();
+        cleanup(&all);
+    }
+    let status = status.expect("SIGTERM did not stop the run");
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    for pid in all {
+        assert!(dies(pid), "process {pid} survived");
+    }
+}
+
+#[test]
+fn a_second_ctrl_c_kills_at_once() {
+    // Everything ignores SIGTERM, and the grace period is far longer than the bound below.
+    let p = Project::new(
+        r#"
+[settings]
+grace = "120s"
+
+[task.stubborn]
+run = "trap '' TERM; sh -c \"trap '' TERM; sleep 300\" & echo $$ $! > pids.txt; wait"
+"#,
+    );
+    let mut child = p
+        .spawn_parade(&["run", "stubborn", "--output", "plain"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let all = pids(&p.wait_for("pids.txt"));
+    kill(pid_of(&child), Signal::SIGINT).unwrap();
+    // The first one is seen (the run is stopping) before the second is sent.
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(all.iter().all(|&pid| alive(pid)), "SIGTERM is ignored");
+    kill(pid_of(&child), Signal::SIGINT).unwrap();
+    let status = exits_within(&mut child, Duration::from_secs(60));
+    if status.is_none() {
+        let _ = child.kill();
+        cleanup(&all);
+    }
+    let status = status.expect("a second Ctrl-C did not end the run before the grace period");
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("SIGKILL"), "{stderr}");
+    for pid in all {
+        assert!(dies(pid), "process {pid} survived");
+    }
+}
+
+/// Whether the `--verbose` output of a run says it keeps tasks in cgroups.
+fn uses_cgroups(stderr: &str) -> bool {
+    stderr.contains("isolation: a cgroup v2 per task")
+}
+
+fn setsid_escape_ends_within_the_grace(mode: &str) {
+    let p = Project::new(
+        r#"
+[settings]
+grace = "2s"
+
+[task.escape]
+run = "setsid sh -c 'echo $$ > a.tmp; mv a.tmp a.txt; exec sleep 300' & while [ ! -e a.txt ]; do sleep 0.01; done; echo started"
+timeout = "1s"
+
+[task.escape_and_wait]
+run = "setsid sh -c 'echo $$ > b.tmp; mv b.tmp b.txt; exec sleep 300' & sleep 300"
+timeout = "1s"
+"#,
+    );
+    let mut child = p
+        .spawn_parade(&[
+            "run",
+            "escape",
+            "escape_and_wait",
+            "--output",
+            "plain",
+            "--verbose",
+        ])
+        .env("PARADE_ISOLATION", mode)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut escaped = pids(&p.wait_for("a.txt"));
+    escaped.extend(pids(&p.wait_for("b.txt")));
+    // The escaped processes hold the tasks' output open for 300 s: the run must not wait
+    // for them past the timeout and its grace period (3 s here; the bound is generous).
+    let status = exits_within(&mut child, Duration::from_secs(60));
+    if status.is_none() {
+        let _ = child.kill();
+        cleanup(&escaped);
+    }
+    assert!(status.is_some(), "the run waited for the escaped process");
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(stderr.contains("isolation:"), "{stderr}");
+    for pid in escaped {
+        assert!(
+            dies(pid),
+            "the escaped process {pid} survived ({mode}): {stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_setsid_escape_ends_within_the_grace_with_cgroups() {
+    setsid_escape_ends_within_the_grace("cgroup");
+}
+
+#[test]
+fn a_setsid_escape_ends_within_the_grace_with_process_groups() {
+    setsid_escape_ends_within_the_grace("process-group");
+}
+
+fn kill_9_leftovers_are_ended_by_the_next_run(mode: &str) {
+    let p = Project::new(
+        r#"
+[task.long]
+run = "sleep 300 & echo $$ $! > pids.txt; wait"
+
+[task.quick]
+run = "true"
+"#,
+    );
+    let mut first = p
+        .spawn_parade(&["run", "long", "--output", "plain", "--verbose"])
+        .env("PARADE_ISOLATION", mode)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let all = pids(&p.wait_for("pids.txt"));
+    // The task runs before parade has noted it (the record follows the spawn): wait for it.
+    let run_file = p.path(&format!(".parade/runs/{}.run", first.id()));
+    let until = Instant::now() + Duration::from_secs(60);
+    while !std::fs::read_to_string(&run_file).is_ok_and(|t| t.contains(r#""task":"long""#)) {
+        assert!(Instant::now() < until, "the run file never named the task");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    kill(pid_of(&first), Signal::SIGKILL).unwrap();
+    first.wait().unwrap();
+    let mut first_err = String::new();
+    first
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut first_err)
+        .unwrap();
+    // Reparented to init, the task runs on without parade.
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(all.iter().all(|&pid| alive(pid)), "{first_err}");
+    let out = p
+        .parade(&["run", "quick", "--output", "plain", "--verbose"])
+        .env("PARADE_ISOLATION", mode)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let ended = all.iter().all(|&pid| dies(pid));
+    if !ended {
+        cleanup(&all);
+    }
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("died with 1 task running; ended what it left: long"),
+        "{stderr}"
+    );
+    assert!(ended, "the leftovers of the killed run survived: {stderr}");
+    assert_eq!(uses_cgroups(&first_err), uses_cgroups(&stderr));
+    // Said once: the dead run's file is gone.
+    let again = p
+        .parade(&["run", "quick", "--output", "plain"])
+        .env("PARADE_ISOLATION", mode)
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&again.stderr).contains("died with"));
+}
+
+#[test]
+fn kill_9_leftovers_are_ended_by_the_next_run_with_cgroups() {
+    kill_9_leftovers_are_ended_by_the_next_run("cgroup");
+}
+
+#[test]
+fn kill_9_leftovers_are_ended_by_the_next_run_with_process_groups() {
+    kill_9_leftovers_are_ended_by_the_next_run("process-group");
+}

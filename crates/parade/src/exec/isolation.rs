@@ -1,0 +1,615 @@
+//! Keeping each child's processes together, so that stopping a task ends every process it
+//! started: those that left its process group (`setsid`), those whose parent died, and, after
+//! `kill -9` of the program that started them, in the program's next run.
+//!
+//! Owns: the choice of mechanism ([`Isolation`]: a cgroup v2 per child where the machine
+//! allows it, as systemd and Slurm's cgroup plugin do, else the child's process group with
+//! this process as child subreaper), the [`Cell`] that holds one child's processes (signal
+//! them, kill them, see whether any lives), the table of live cells behind [`kill_running`]
+//! (a second Ctrl-C), the [`Recorder`] hook through which a program keeps a record of
+//! running children ([`Record`]), and [`end_leftover`], which ends what a record names.
+//! Must not know: engines, tasks, task files, or where records are kept.
+//!
+//! Hand-written: no maintained crate puts a child into a cgroup without an unsafe `pre_exec`
+//! hook (this workspace denies unsafe code), and the cgroup side is a few file writes. The
+//! child is moved into its cgroup right after spawning returns (glibc's `posix_spawn` returns
+//! once the child has called `exec`), then the children it forked before that instant (read
+//! from `/proc/<pid>/task/<pid>/children`, each moved before its own are read, so nothing
+//! forked later is missed). Only a process orphaned in that instant stays outside; it is in
+//! the process group, which is signalled too.
+//!
+//! The library's default is [`Isolation::ProcessGroup`] without a subreaper: creating cgroups
+//! and adopting orphans changes the whole program, so a program opts in with
+//! [`configure`]. The environment variable `PARADE_ISOLATION` (`auto`, `cgroup`,
+//! `process-group`) overrides what [`configure`] asks for.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::unistd::Pid;
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+
+use super::CommandSpec;
+
+/// How children's processes are kept together.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Isolation {
+    /// Each child in its own process group; a stop signals the group.
+    ProcessGroup,
+    /// Each child in its own cgroup v2 (and process group); a stop signals every process of
+    /// the cgroup, and `cgroup.kill` ends them all at once, wherever they went.
+    Cgroup,
+}
+
+/// What a program asks of [`configure`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// A cgroup per child where the machine allows it, else process groups with this process
+    /// as child subreaper.
+    Auto,
+    /// Process groups only (with this process as child subreaper).
+    ProcessGroup,
+}
+
+/// The mechanism in use and, for cgroups, the directory holding this process's children.
+#[derive(Debug)]
+struct Setup {
+    kind: Isolation,
+    /// `<the cgroup this process runs in>/parade-<pid>`.
+    root: Option<PathBuf>,
+    /// Whether this process adopts its children's orphans.
+    subreaper: bool,
+    /// Why cgroups are not in use, when they were asked for.
+    why_not: Option<String>,
+}
+
+static SETUP: OnceLock<Setup> = OnceLock::new();
+
+/// Chooses how children are kept together, once per process (later calls, and children
+/// started before the first, keep the first choice), and says what is in use.
+///
+/// ```
+/// use parade::exec::isolation::{self, Isolation, Mode};
+/// let chosen = isolation::configure(Mode::ProcessGroup);
+/// assert_eq!(isolation::current(), chosen);
+/// ```
+pub fn configure(mode: Mode) -> Isolation {
+    SETUP.get_or_init(|| setup(mode)).kind
+}
+
+/// The mechanism in use ([`Isolation::ProcessGroup`] unless [`configure`] chose otherwise).
+pub fn current() -> Isolation {
+    setup_now().kind
+}
+
+/// One line saying which mechanism is in use and why, for `--verbose` output.
+pub fn describe() -> String {
+    let s = setup_now();
+    match (s.kind, &s.root, &s.why_not) {
+        (Isolation::Cgroup, Some(root), _) => {
+            format!("isolation: a cgroup v2 per task, under {}", root.display())
+        }
+        (_, _, why) => format!(
+            "isolation: a process group per task{}{}",
+            if s.subreaper {
+                ", parade as child subreaper"
+            } else {
+                ""
+            },
+            why.as_ref()
+                .map(|w| format!(" (no cgroups: {w})"))
+                .unwrap_or_default()
+        ),
+    }
+}
+
+/// Removes this process's cgroup directory once its children are gone (call at the end of a
+/// run; a process killed before leaves it for [`end_leftover`] of a later run).
+pub fn finish() {
+    if let Some(root) = SETUP.get().and_then(|s| s.root.as_ref()) {
+        let _ = fs::remove_dir(root);
+    }
+}
+
+fn setup_now() -> &'static Setup {
+    SETUP.get_or_init(|| Setup {
+        kind: Isolation::ProcessGroup,
+        root: None,
+        subreaper: false,
+        why_not: None,
+    })
+}
+
+fn setup(mode: Mode) -> Setup {
+    let wanted = match std::env::var("PARADE_ISOLATION").as_deref() {
+        Ok("process-group" | "pgroup") => Mode::ProcessGroup,
+        Ok("cgroup" | "auto") => Mode::Auto,
+        _ => mode,
+    };
+    let subreaper = rustix::process::set_child_subreaper(Some(rustix::process::getpid())).is_ok();
+    let fallback = |why: Option<String>| Setup {
+        kind: Isolation::ProcessGroup,
+        root: None,
+        subreaper,
+        why_not: why,
+    };
+    if wanted == Mode::ProcessGroup {
+        return fallback(None);
+    }
+    match cgroup_root() {
+        Ok(root) => Setup {
+            kind: Isolation::Cgroup,
+            root: Some(root),
+            subreaper,
+            why_not: None,
+        },
+        Err(e) => fallback(Some(e.to_string())),
+    }
+}
+
+/// Makes `<the cgroup v2 this process runs in>/parade-<pid>`, where children's cgroups go.
+fn cgroup_root() -> io::Result<PathBuf> {
+    let mounts = fs::read_to_string("/proc/self/mountinfo")?;
+    let mount = mounts
+        .lines()
+        .find_map(|line| {
+            let (left, right) = line.split_once(" - ")?;
+            (right.split_whitespace().next()? == "cgroup2")
+                .then(|| left.split_whitespace().nth(4).map(unescape_mount))?
+        })
+        .ok_or_else(|| io::Error::other("no cgroup2 file system is mounted"))?;
+    let own = fs::read_to_string("/proc/self/cgroup")?;
+    let own = own
+        .lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .ok_or_else(|| io::Error::other("this process is in no cgroup v2"))?;
+    let base = Path::new(&mount).join(own.trim_start_matches('/'));
+    if !base.join("cgroup.kill").exists() && own != "/" {
+        return Err(io::Error::other(format!(
+            "{} has no cgroup.kill (a kernel before 5.14)",
+            base.display()
+        )));
+    }
+    let root = base.join(format!("parade-{}", std::process::id()));
+    match fs::create_dir(&root) {
+        Ok(()) => {}
+        // Left by a dead process that had this pid: usable if nothing is in it.
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(io::Error::new(e.kind(), format!("{}: {e}", root.display()))),
+    }
+    if !root.join("cgroup.kill").exists() {
+        let _ = fs::remove_dir(&root);
+        return Err(io::Error::other(
+            "cgroup.kill is missing (a kernel before 5.14)",
+        ));
+    }
+    Ok(root)
+}
+
+/// Mount points in `mountinfo` escape spaces and a few others as `\ooo`.
+fn unescape_mount(field: &str) -> String {
+    let bytes = field.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\'
+            && i + 3 < bytes.len()
+            && let Some(v) = std::str::from_utf8(&bytes[i + 1..i + 4])
+                .ok()
+                .and_then(|d| u8::from_str_radix(d, 8).ok())
+        {
+            out.push(v);
+            i += 4;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// What is known of one running child, enough to end what it left after the program that
+/// started it died: its pid and process group, when it started (to tell it from a later
+/// process given the same pid), and its cgroup.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// The child's pid.
+    pub pid: i32,
+    /// Its process group (the same number: each child leads its own).
+    pub pgid: i32,
+    /// When it started, in clock ticks after boot (`/proc/<pid>/stat`), 0 when unknown.
+    pub start: u64,
+    /// Its cgroup directory, if it has one.
+    pub cgroup: Option<PathBuf>,
+}
+
+/// Told when children start and end: a program keeps these to end a dead run's leftovers.
+/// Calls come from the threads that run children; keep them short.
+pub trait Recorder: Send + Sync {
+    /// A child started running `spec`.
+    fn started(&self, record: &Record, spec: &CommandSpec);
+    /// That child and what it left are gone.
+    fn ended(&self, record: &Record);
+}
+
+static RECORDER: OnceLock<Arc<dyn Recorder>> = OnceLock::new();
+
+/// Installs the recorder told of every child this process starts (once; later calls are
+/// ignored and return false).
+pub fn set_recorder(recorder: Arc<dyn Recorder>) -> bool {
+    RECORDER.set(recorder).is_ok()
+}
+
+/// Something that can be told to kill its child at once.
+pub(crate) trait Urgent: Send + Sync {
+    /// Kill now, without the grace period.
+    fn kill_now(&self);
+}
+
+/// Every live cell's urgent hook, by cell number.
+fn live() -> &'static Mutex<HashMap<u64, Weak<dyn Urgent>>> {
+    static LIVE: OnceLock<Mutex<HashMap<u64, Weak<dyn Urgent>>>> = OnceLock::new();
+    LIVE.get_or_init(Mutex::default)
+}
+
+static NEXT_CELL: AtomicU64 = AtomicU64::new(0);
+
+/// Kills every child this process is running, and what they started, at once (SIGKILL, no
+/// grace period): a second Ctrl-C. Returns how many children it reached.
+pub fn kill_running() -> usize {
+    let hooks: Vec<Arc<dyn Urgent>> = live().lock().values().filter_map(Weak::upgrade).collect();
+    for hook in &hooks {
+        hook.kill_now();
+    }
+    hooks.len()
+}
+
+/// The processes of one child: its process group, and its cgroup where there is one.
+pub(crate) struct Cell {
+    number: u64,
+    record: Record,
+    recorded: bool,
+}
+
+impl Cell {
+    /// Encloses the child `pid` just spawned (in a process group of its own) and registers
+    /// it, with `urgent` for [`kill_running`].
+    pub(crate) fn enclose(pid: i32, spec: &CommandSpec, urgent: Weak<dyn Urgent>) -> Self {
+        let number = NEXT_CELL.fetch_add(1, Ordering::Relaxed);
+        let setup = setup_now();
+        let cgroup = setup.root.as_ref().and_then(|root| {
+            let dir = root.join(format!("t{number}"));
+            fs::create_dir(&dir).ok()?;
+            if fs::write(dir.join("cgroup.procs"), pid.to_string()).is_ok() {
+                adopt_children(&dir, pid);
+                Some(dir)
+            } else {
+                let _ = fs::remove_dir(&dir);
+                None
+            }
+        });
+        live().lock().insert(number, urgent);
+        let recorder = RECORDER.get();
+        let record = Record {
+            pid,
+            pgid: pid,
+            start: if recorder.is_some() {
+                start_ticks(pid).unwrap_or(0)
+            } else {
+                0
+            },
+            cgroup,
+        };
+        if let Some(r) = recorder {
+            r.started(&record, spec);
+        }
+        Self {
+            number,
+            recorded: recorder.is_some(),
+            record,
+        }
+    }
+
+    /// Sends `signal` to every process of the cell; false if none lives.
+    pub(crate) fn signal(&self, signal: Signal) -> bool {
+        let group_hit = killpg(Pid::from_raw(self.record.pgid), signal).is_ok();
+        let mut cgroup_hit = false;
+        if let Some(dir) = &self.record.cgroup {
+            for pid in cgroup_pids(dir) {
+                cgroup_hit |= kill(Pid::from_raw(pid), signal).is_ok();
+            }
+        }
+        group_hit || cgroup_hit
+    }
+
+    /// Kills every process of the cell at once.
+    pub(crate) fn kill(&self) {
+        if let Some(dir) = &self.record.cgroup {
+            let _ = fs::write(dir.join("cgroup.kill"), "1");
+        }
+        let _ = killpg(Pid::from_raw(self.record.pgid), Signal::SIGKILL);
+    }
+
+    /// Whether any process of the cell lives (zombies do not count).
+    pub(crate) fn alive(&self) -> bool {
+        match &self.record.cgroup {
+            Some(dir) => cgroup_populated(dir) || group_alive(self.record.pgid),
+            None => group_alive(self.record.pgid),
+        }
+    }
+
+    /// Whether the cell has a cgroup (then what left its process group is reached too).
+    pub(crate) fn has_cgroup(&self) -> bool {
+        self.record.cgroup.is_some()
+    }
+}
+
+impl Drop for Cell {
+    fn drop(&mut self) {
+        live().lock().remove(&self.number);
+        if let Some(dir) = &self.record.cgroup {
+            remove_cgroup(dir);
+        }
+        if setup_now().subreaper {
+            reap_orphans(self.record.pgid);
+        }
+        if self.recorded
+            && let Some(r) = RECORDER.get()
+        {
+            r.ended(&self.record);
+        }
+    }
+}
+
+/// Moves into the cgroup `dir` the processes `pid` forked before it was moved there, and
+/// theirs: each is moved before its children are read, so whatever it forks afterwards is
+/// born inside. (A child that was orphaned in between is missed; its process group is still
+/// signalled.)
+fn adopt_children(dir: &Path, pid: i32) {
+    let mut todo = vec![pid];
+    let mut moved = 0;
+    while let Some(parent) = todo.pop() {
+        let Ok(children) = fs::read_to_string(format!("/proc/{parent}/task/{parent}/children"))
+        else {
+            continue;
+        };
+        for child in children.split_whitespace() {
+            if moved > 10_000 {
+                return;
+            }
+            if fs::write(dir.join("cgroup.procs"), child).is_ok()
+                && let Ok(child) = child.parse()
+            {
+                moved += 1;
+                todo.push(child);
+            }
+        }
+    }
+}
+
+/// Removes a cgroup directory, killing what is still in it first (a moment's wait for the
+/// kernel to see them gone).
+fn remove_cgroup(dir: &Path) {
+    if fs::remove_dir(dir).is_ok() || !dir.exists() {
+        return;
+    }
+    let _ = fs::write(dir.join("cgroup.kill"), "1");
+    let until = Instant::now() + Duration::from_secs(1);
+    while fs::remove_dir(dir).is_err() && dir.exists() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// The pids in a cgroup.
+fn cgroup_pids(dir: &Path) -> Vec<i32> {
+    fs::read_to_string(dir.join("cgroup.procs"))
+        .map(|t| t.lines().filter_map(|l| l.trim().parse().ok()).collect())
+        .unwrap_or_default()
+}
+
+/// Whether a cgroup (or one below it) holds a live process.
+fn cgroup_populated(dir: &Path) -> bool {
+    fs::read_to_string(dir.join("cgroup.events"))
+        .is_ok_and(|t| t.lines().any(|l| l.trim() == "populated 1"))
+}
+
+/// Fields of `/proc/<pid>/stat` after the command name: state, ppid, pgrp, ... (the name may
+/// hold spaces and parentheses, so read after its last `)`).
+fn stat_fields(pid: i32) -> Option<Vec<String>> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = stat.rsplit_once(')')?.1;
+    Some(rest.split_whitespace().map(str::to_owned).collect())
+}
+
+/// When process `pid` started, in clock ticks after boot.
+pub fn start_ticks(pid: i32) -> Option<u64> {
+    stat_fields(pid)?.get(19)?.parse().ok()
+}
+
+/// Whether any process of the group `group` still lives. Zombies do not count: a leftover's
+/// parent is gone, and whoever inherits it may be slow to reap it. Read from `/proc`; where
+/// that cannot be read, any process of the group counts.
+pub(crate) fn group_alive(group: i32) -> bool {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return killpg(Pid::from_raw(group), None).is_ok();
+    };
+    // Without a member, the group does not exist: one signal-0 call says so cheaply.
+    if killpg(Pid::from_raw(group), None).is_err() {
+        return false;
+    }
+    entries.flatten().any(|entry| {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            return false;
+        };
+        stat_fields(pid).is_some_and(|f| {
+            f.get(2).and_then(|g| g.parse::<i32>().ok()) == Some(group)
+                && !matches!(f.first().map(String::as_str), Some("Z" | "X"))
+        })
+    })
+}
+
+/// Reaps zombies of the group `group` that this process adopted as subreaper (orphans of a
+/// child). Only processes whose parent is this one and that are zombies are waited for, so a
+/// child someone else waits for is never taken.
+fn reap_orphans(group: i32) {
+    if killpg(Pid::from_raw(group), None).is_err() {
+        return;
+    }
+    let me = std::process::id().to_string();
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Some(f) = stat_fields(pid) else { continue };
+        let zombie_of_mine = f.first().map(String::as_str) == Some("Z")
+            && f.get(1) == Some(&me)
+            && f.get(2).and_then(|g| g.parse::<i32>().ok()) == Some(group);
+        if zombie_of_mine {
+            let _ = nix::sys::wait::waitpid(
+                Pid::from_raw(pid),
+                Some(nix::sys::wait::WaitPidFlag::WNOHANG),
+            );
+        }
+    }
+}
+
+/// Sends `signal` to every other process that holds one of the pipes `inodes` open: the
+/// processes that escaped a child's process group (`setsid`) but kept its output. Found by
+/// their open files in `/proc/<pid>/fd` (those of other users are not readable, and stay).
+/// Returns how many it reached.
+pub(crate) fn signal_pipe_holders(inodes: &[u64], signal: Signal) -> usize {
+    if inodes.is_empty() {
+        return 0;
+    }
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return 0;
+    };
+    let wanted: Vec<String> = inodes.iter().map(|i| format!("pipe:[{i}]")).collect();
+    let me = std::process::id();
+    let mut reached = 0;
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let Ok(fds) = fs::read_dir(entry.path().join("fd")) else {
+            continue;
+        };
+        let holds = fds.flatten().any(|fd| {
+            fs::read_link(fd.path())
+                .is_ok_and(|t| wanted.iter().any(|w| t.as_os_str() == w.as_str()))
+        });
+        if holds
+            && let Ok(pid) = i32::try_from(pid)
+            && kill(Pid::from_raw(pid), signal).is_ok()
+        {
+            reached += 1;
+        }
+    }
+    reached
+}
+
+/// What [`end_leftover`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Leftover {
+    /// Processes of the record were alive and are now killed.
+    Ended,
+    /// Nothing of it was alive.
+    Gone,
+}
+
+/// Ends what a [`Record`] of a dead program names: every process of its cgroup, else of its
+/// process group (unless its pid now belongs to a later process). Removes the cgroup
+/// directory, and its parent when that is empty (the dead program's `parade-<pid>`).
+pub fn end_leftover(record: &Record) -> Leftover {
+    let mut ended = false;
+    if let Some(dir) = &record.cgroup
+        && dir.exists()
+    {
+        if cgroup_populated(dir) {
+            let _ = fs::write(dir.join("cgroup.kill"), "1");
+            ended = true;
+            let until = Instant::now() + Duration::from_secs(2);
+            while cgroup_populated(dir) && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        remove_cgroup(dir);
+        if let Some(parent) = dir.parent()
+            && parent
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("parade-"))
+        {
+            let _ = fs::remove_dir(parent);
+        }
+    }
+    // The leader alive with another start time: its pid was given to a later process, so
+    // the group was empty once and is not this record's.
+    let reused = start_ticks(record.pid).is_some_and(|s| record.start != 0 && s != record.start);
+    if !reused && group_alive(record.pgid) {
+        let _ = killpg(Pid::from_raw(record.pgid), Signal::SIGKILL);
+        ended = true;
+    }
+    if ended {
+        Leftover::Ended
+    } else {
+        Leftover::Gone
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mount_points_are_unescaped() {
+        assert_eq!(unescape_mount("/sys/fs/cgroup"), "/sys/fs/cgroup");
+        assert_eq!(unescape_mount(r"/mnt/a\040b"), "/mnt/a b");
+    }
+
+    #[test]
+    fn this_process_has_a_start_time() {
+        let me = i32::try_from(std::process::id()).unwrap();
+        assert!(start_ticks(me).is_some());
+        assert_eq!(start_ticks(me), start_ticks(me));
+    }
+
+    #[test]
+    fn a_record_of_nothing_alive_is_gone() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = i32::try_from(child.id()).unwrap();
+        child.wait().unwrap();
+        let record = Record {
+            pid,
+            pgid: pid,
+            start: 1,
+            cgroup: None,
+        };
+        assert_eq!(end_leftover(&record), Leftover::Gone);
+    }
+}
