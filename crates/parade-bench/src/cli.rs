@@ -4,6 +4,10 @@
 //!   then `sink` needing them all — through `parade run -j 2` (plain output to a null device,
 //!   logs written as usual) and the same graph as a generated Makefile through `make -j 2`.
 //!   The target is parade within 1.3x of make.
+//! * `output visible`: the same graph with each task printing a line (`echo`), through
+//!   `parade run -j 2` in its default output (stdout not a terminal: prefixed lines), in
+//!   `--output plain` (the quiet mode: no task output), and through `make -j 2` (which prints
+//!   the lines too). The target: the default within 1.05x of the quiet mode.
 //! * `list`: `parade list` on a task file of 1,000 tasks (target: under 50 ms).
 //!
 //! Both task files are generated in a temporary directory. The `parade` binary is the one
@@ -63,6 +67,8 @@ pub fn run(out: &mut Report, quick: bool) {
         out.note("`make` is not installed: no comparison");
     }
 
+    output_visible(out, &parade, &dir, n, runs, make);
+
     std::fs::write(dir.join("parade.toml"), flat_task_file(n)).expect("write the task file");
     let case = format!("list {n} tasks");
     let secs = out.measure(&case, "parade list", n as u64, runs.max(5), || {
@@ -79,6 +85,68 @@ pub fn run(out: &mut Report, quick: bool) {
         secs * 1000.0
     ));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The `output visible` case: parade's default output against its quiet mode and make, with
+/// every task printing a line.
+fn output_visible(out: &mut Report, parade: &Path, dir: &Path, n: usize, runs: usize, make: bool) {
+    let echo = |text: String| text.replace("run = \"true\"", "run = \"echo {i} done\"");
+    let task_file = echo(fan_task_file(n)).replacen("echo {i} done", "echo root done", 1);
+    let task_file = task_file.replace(
+        "[task.sink]\ndeps = [\"work::*\"]\nrun = \"echo {i} done\"",
+        "[task.sink]\ndeps = [\"work::*\"]\nrun = \"echo sink done\"",
+    );
+    std::fs::write(dir.join("parade.toml"), task_file).expect("write the task file");
+    std::fs::write(
+        dir.join("Makefile"),
+        fan_makefile(n).replace("\ttrue", "\t@echo $@ done"),
+    )
+    .expect("write the Makefile");
+    let case = format!("output visible: {n} x echo -j2");
+    for (name, extra) in [
+        ("parade run (default output)", None),
+        ("parade run --output plain", Some("plain")),
+    ] {
+        out.measure(&case, name, n as u64, runs, || {
+            let _ = std::fs::remove_dir_all(dir.join(".parade"));
+            let mut cmd = Command::new(parade);
+            cmd.args(["run", "sink", "-j", "2"]);
+            if let Some(mode) = extra {
+                cmd.args(["--output", mode]);
+            }
+            let ok = cmd
+                .current_dir(dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "parade run failed in {}", dir.display());
+        });
+    }
+    if make {
+        out.measure(&case, "make", n as u64, runs, || {
+            let ok = Command::new("make")
+                .args(["-s", "-j", "2", "sink"])
+                .current_dir(dir)
+                .stdout(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "make failed in {}", dir.display());
+        });
+    }
+    let find = |name| out.find(&case, name);
+    if let (Some(d), Some(q)) = (
+        find("parade run (default output)"),
+        find("parade run --output plain"),
+    ) {
+        let vs_make = find("make").map_or_else(String::new, |m| {
+            format!("; default output takes {:.2}x the time of make -j 2", d / m)
+        });
+        out.note(&format!(
+            "default output takes {:.3}x the time of the quiet mode (target: 1.05x or less){vs_make}",
+            d / q
+        ));
+    }
 }
 
 /// `root`, `work::[i]` for `n - 2` values of `i` needing `root`, and `sink` needing them all.
