@@ -244,7 +244,7 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
         return ExitCode::from(signals::INTERRUPTED);
     }
     if let Some(e) = &report.error {
-        say(&format!("parade: {e}"));
+        say(&format!("parade: {}", parade_cli::wording::words(e)));
     }
     if report.ok() && lost.is_empty() && logs_lost.is_empty() {
         ExitCode::SUCCESS
