@@ -171,6 +171,11 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
         results_dir: logs_dir.join("results"),
         executor: args.executor.unwrap_or(file.settings.executor),
         after_task: Some(after_task),
+        // One task passing its output through to a terminal sees a terminal of that size.
+        terminal: (shown == output::Shown::Raw)
+            .then(|| parade::display::terminal_size(std::io::stdout()))
+            .flatten()
+            .filter(|&(c, r)| c > 0 && r > 0),
     };
     let look = Look {
         color,

@@ -12,7 +12,7 @@
 //! | `live` | stderr: the last line of each running task in the region, a successful task's output under its end line | the region, end lines above it |
 //! | `plain` | not shown (the log has it; failures show a snippet) | stderr, both |
 //! | `json` | not shown | one document on stdout at the end |
-//! | (one task) | stdout as it comes, nothing added | end line on stderr |
+//! | (one task) | stdout as it comes, nothing added (on a terminal, the task gets a pseudo-terminal of its size: [`RunRequest::terminal`](crate::runner::RunRequest::terminal)) | end line on stderr |
 
 use std::io::{self, IsTerminal, Write};
 use std::sync::Arc;

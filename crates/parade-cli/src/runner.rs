@@ -38,6 +38,19 @@ pub struct RunRequest<'a> {
     /// Called when a task's command has ended, with its name; an `Err` fails the task with that
     /// reason (`parade run` checks that the task's log was written whole).
     pub after_task: Option<AfterTask>,
+    /// Runs every task's command on a pseudo-terminal of this (columns, rows), so that it sees
+    /// a terminal (`parade run` gives one to a single task whose output passes through to one).
+    pub terminal: Option<(u16, u16)>,
+}
+
+/// What a run adds to each task's body beyond the task file: see [`RunRequest::after_task`]
+/// and [`RunRequest::terminal`].
+#[derive(Clone, Debug, Default)]
+pub struct Hooks {
+    /// [`RunRequest::after_task`].
+    pub after_task: Option<AfterTask>,
+    /// [`RunRequest::terminal`].
+    pub terminal: Option<(u16, u16)>,
 }
 
 /// A check run when a task's command has ended (see [`RunRequest::after_task`]).
@@ -120,7 +133,7 @@ struct Shared {
     results_dir: PathBuf,
     grace: Duration,
     slurm: Option<Slurm>,
-    after_task: Option<AfterTask>,
+    hooks: Hooks,
 }
 
 /// The flow of `file`: a proto for each task pattern, a proc for each plain task. With
@@ -136,10 +149,18 @@ pub fn build(
     fail_fast: bool,
     slurm: Option<Slurm>,
 ) -> Result<Flow, RunError> {
-    build_with(file, params, results_dir, jobs, fail_fast, slurm, None)
+    build_with(
+        file,
+        params,
+        results_dir,
+        jobs,
+        fail_fast,
+        slurm,
+        Hooks::default(),
+    )
 }
 
-/// [`build`], with a check run when each task's command has ended ([`RunRequest::after_task`]).
+/// [`build`], with what a run adds to each task's body ([`Hooks`]).
 pub fn build_with(
     file: &TaskFile,
     params: BTreeMap<String, String>,
@@ -147,7 +168,7 @@ pub fn build_with(
     jobs: Option<usize>,
     fail_fast: bool,
     slurm: Option<Slurm>,
-    after_task: Option<AfterTask>,
+    hooks: Hooks,
 ) -> Result<Flow, RunError> {
     let mut options = FlowOptions::new()
         .separator(file.settings.separator.clone())
@@ -162,7 +183,7 @@ pub fn build_with(
         results_dir,
         grace: file.settings.grace,
         slurm,
-        after_task,
+        hooks,
     });
     // Protos first: a proc's dependencies are resolved when it is added, and may name a
     // pattern's instance.
@@ -220,6 +241,7 @@ fn run_body(s: &Shared, index: usize, ctx: &Context<'_>) -> Result<Value, ProcEr
         args: &args,
         params: &s.params,
         results_dir: &s.results_dir,
+        terminal: s.hooks.terminal,
     };
     // Task-file procs run their bodies in this process (threads), never in a flow worker.
     let task = ctx
@@ -230,7 +252,7 @@ fn run_body(s: &Shared, index: usize, ctx: &Context<'_>) -> Result<Value, ProcEr
         (None, Some(slurm)) => run_task_with(&run, |spec| slurm.run(ctx.name(), spec, task)),
         (None, None) => run_task(&run, s.grace, task),
     };
-    let (outcome, value) = match s.after_task.as_ref().map(|check| (check.0)(ctx.name())) {
+    let (outcome, value) = match s.hooks.after_task.as_ref().map(|c| (c.0)(ctx.name())) {
         Some(Err(why)) if outcome == Outcome::Succeeded => (Outcome::failed(why), None),
         _ => (outcome, value),
     };
@@ -320,6 +342,7 @@ fn planned_command(
         args: &args,
         params,
         results_dir: std::path::Path::new(""),
+        terminal: None,
     };
     run.command().args.last().cloned()
 }
@@ -356,7 +379,10 @@ pub fn run(
         jobs,
         request.fail_fast,
         slurm,
-        request.after_task.clone(),
+        Hooks {
+            after_task: request.after_task.clone(),
+            terminal: request.terminal,
+        },
     )?;
     let mut names = Vec::new();
     for target in request.targets {

@@ -29,6 +29,8 @@ pub struct TaskRun<'a> {
     pub params: &'a BTreeMap<String, String>,
     /// Where results of finished tasks are (`<name>.json`).
     pub results_dir: &'a Path,
+    /// A pseudo-terminal size for the command's output, when it should see a terminal.
+    pub terminal: Option<(u16, u16)>,
 }
 
 impl TaskRun<'_> {
@@ -65,6 +67,7 @@ impl TaskRun<'_> {
             .env("PARADE_RESULTS_DIR", absolute(self.results_dir))
             // One pipe for stdout and stderr: their lines keep their order in the log and on screen.
             .merge_stderr(true)
+            .terminal(self.terminal)
     }
 
     /// Where a finished task's result is kept.

@@ -162,7 +162,7 @@ pub(crate) fn run_child_with<R: Send>(
     // The parent's copies of the merged pipe's write end must close for end-of-file to come.
     drop(command);
     let (stdout, stderr) = match merged {
-        Some(reader) => (File::from(OwnedFd::from(reader)), None),
+        Some(reader) => (File::from(reader), None),
         None => (
             File::from(OwnedFd::from(child.stdout.take().expect("stdout is piped"))),
             Some(File::from(OwnedFd::from(
@@ -224,22 +224,36 @@ pub(crate) fn run_child_with<R: Send>(
 }
 
 /// With [`CommandSpec::merge_stderr`], points the command's stdout and stderr at one pipe (so
-/// their lines keep the order the program wrote them) and returns its reading end.
-fn merge_stderr(
-    command: &mut Command,
-    spec: &CommandSpec,
-) -> Result<Option<std::io::PipeReader>, Outcome> {
-    if !spec.merge_stderr {
-        return Ok(None);
-    }
+/// their lines keep the order the program wrote them), with [`CommandSpec::terminal`] at one
+/// pseudo-terminal, and returns the reading end.
+fn merge_stderr(command: &mut Command, spec: &CommandSpec) -> Result<Option<OwnedFd>, Outcome> {
     let failed = |e: std::io::Error| {
         Outcome::failed(format!("cannot make a pipe for `{}`: {e}", spec.program))
     };
+    if let Some((ws_col, ws_row)) = spec.terminal {
+        let size = nix::pty::Winsize {
+            ws_row,
+            ws_col,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        let pty = nix::pty::openpty(Some(&size), None).map_err(|e| failed(e.into()))?;
+        for fd in [&pty.master, &pty.slave] {
+            let cloexec = nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC);
+            nix::fcntl::fcntl(fd, cloexec).map_err(|e| failed(e.into()))?;
+        }
+        let copy = pty.slave.try_clone().map_err(failed)?;
+        command.stdout(copy).stderr(pty.slave);
+        return Ok(Some(pty.master));
+    }
+    if !spec.merge_stderr {
+        return Ok(None);
+    }
     let (reader, writer) = std::io::pipe().map_err(failed)?;
     command
         .stdout(writer.try_clone().map_err(failed)?)
         .stderr(writer);
-    Ok(Some(reader))
+    Ok(Some(reader.into()))
 }
 
 /// What the waiting thread writes to the wake pipe.
