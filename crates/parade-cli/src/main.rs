@@ -275,6 +275,11 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
         after_task: Some(after_task),
         extra_args: args.extra_args.clone(),
         memory: Some(memory.clone()),
+        // One task passing its output through to a terminal sees a terminal of that size.
+        terminal: (shown == output::Shown::Raw)
+            .then(|| parade::display::terminal_size(std::io::stdout()))
+            .flatten()
+            .filter(|&(c, r)| c > 0 && r > 0),
     };
     let look = Look {
         color,
@@ -372,7 +377,7 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
         return ExitCode::from(signals::INTERRUPTED);
     }
     if let Some(e) = &report.error {
-        say(&format!("parade: {e}"));
+        say(&format!("parade: {}", parade_cli::wording::words(e)));
     }
     if report.ok() && lost.is_empty() && logs_lost.is_empty() {
         ExitCode::SUCCESS

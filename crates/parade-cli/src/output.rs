@@ -12,7 +12,7 @@
 //! | `live` | stderr: the last line of each running task in the region, a successful task's output under its end line | the region, end lines above it |
 //! | `plain` | not shown (the log has it; failures show a snippet) | stderr, both |
 //! | `json` | not shown | one document on stdout at the end |
-//! | (one task) | stdout as it comes, nothing added | end line on stderr |
+//! | (one task) | stdout as it comes, nothing added (on a terminal, the task gets a pseudo-terminal of its size: [`RunRequest::terminal`](crate::runner::RunRequest::terminal)) | end line on stderr |
 
 use std::io::{self, IsTerminal, Write};
 use std::sync::Arc;
@@ -260,11 +260,5 @@ pub fn print(text: &str) -> io::Result<()> {
     }
 }
 
-/// Writes a message line to standard error. Where even that fails there is nobody left to
-/// tell, so the error is dropped (never a panic, as `eprintln!` would).
-pub fn say(text: &str) {
-    let mut err = io::stderr().lock();
-    let _ = err.write_all(text.as_bytes());
-    let _ = err.write_all(b"\n");
-    let _ = err.flush();
-}
+/// Writes a message line to standard error, never panicking (see [`crate::stderr::line`]).
+pub use crate::stderr::line as say;

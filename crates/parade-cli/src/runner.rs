@@ -45,6 +45,9 @@ pub struct RunRequest<'a> {
     /// What the run store remembers, to skip up-to-date tasks and record this run (`None`:
     /// every task runs, nothing is recorded).
     pub memory: Option<Arc<Memory>>,
+    /// Runs every task's command on a pseudo-terminal of this (columns, rows), so that it sees
+    /// a terminal (`parade run` gives one to a single task whose output passes through to one).
+    pub terminal: Option<(u16, u16)>,
 }
 
 /// A check run when a task's command has ended (see [`RunRequest::after_task`]).
@@ -131,6 +134,7 @@ struct Shared {
     /// The requested task that gets the arguments after `--`, and the arguments.
     extra: Option<(String, Vec<String>)>,
     memory: Option<Arc<Memory>>,
+    terminal: Option<(u16, u16)>,
 }
 
 /// What a run adds to the flow of a task file: checks, arguments and memory.
@@ -142,6 +146,8 @@ pub struct RunHooks {
     pub extra: Option<(String, Vec<String>)>,
     /// What the run store remembers: up-to-date tasks do not run ([`RunRequest::memory`]).
     pub memory: Option<Arc<Memory>>,
+    /// A pseudo-terminal for every task's command ([`RunRequest::terminal`]).
+    pub terminal: Option<(u16, u16)>,
 }
 
 /// The flow of `file`: a proto for each task pattern, a proc for each plain task. With
@@ -174,6 +180,7 @@ pub fn build(
         after_task: hooks.after_task,
         extra: hooks.extra,
         memory: hooks.memory,
+        terminal: hooks.terminal,
     });
     // Protos first: a proc's dependencies are resolved when it is added, and may name a
     // pattern's instance.
@@ -238,6 +245,7 @@ fn run_body(s: &Shared, index: usize, ctx: &Context<'_>) -> Result<Value, ProcEr
             _ => &[],
         },
         instances: instances.as_deref(),
+        terminal: s.terminal,
     };
     // Task-file procs run their bodies in this process (threads), never in a flow worker.
     let task = ctx
@@ -435,6 +443,7 @@ pub fn run(
             after_task: request.after_task.clone(),
             extra,
             memory: request.memory.clone(),
+            terminal: request.terminal,
         },
     )?;
     let mut names = Vec::new();

@@ -33,6 +33,8 @@ pub struct TaskRun<'a> {
     pub extra_args: &'a [String],
     /// The instances a glob dependency matched, when the task has one: `$PARADE_INSTANCES`.
     pub instances: Option<&'a [String]>,
+    /// A pseudo-terminal size for the command's output, when it should see a terminal.
+    pub terminal: Option<(u16, u16)>,
 }
 
 impl<'a> TaskRun<'a> {
@@ -54,6 +56,7 @@ impl<'a> TaskRun<'a> {
             results_dir: Path::new(""),
             extra_args: &[],
             instances: None,
+            terminal: None,
         }
     }
 }
@@ -117,7 +120,8 @@ impl TaskRun<'_> {
             .env("PARADE_RESULT", absolute(&self.partial_result()))
             .env("PARADE_RESULTS_DIR", absolute(self.results_dir))
             // One pipe for stdout and stderr: their lines keep their order in the log and on screen.
-            .merge_stderr(true))
+            .merge_stderr(true)
+            .terminal(self.terminal))
     }
 
     /// The command as a reader sees it (a dry run, as `make -n` prints): fields filled with

@@ -212,3 +212,49 @@ pub fn check_plans(file: &TaskFile) -> Result<(), Vec<String>> {
     }
     Err(problems)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::taskfile::SourceFile;
+
+    fn file(text: &str) -> TaskFile {
+        let source = SourceFile {
+            name: "parade.toml".into(),
+            text: text.into(),
+        };
+        crate::taskfile::parse("parade.toml".into(), source).unwrap()
+    }
+
+    #[test]
+    fn every_cycle_is_found_once() {
+        let f = file(
+            "[task.a]\ndeps=[\"b\"]\nrun=\"\"\n[task.b]\ndeps=[\"a\", \"c\"]\nrun=\"\"\n\
+             [task.c]\nrun=\"\"\n[task.s]\ndeps=[\"s\"]\nrun=\"\"\n",
+        );
+        let found = cycles(&f);
+        assert_eq!(found, [vec!["a", "b", "a"], vec!["s", "s"]]);
+        assert!(cycles(&file("[task.x]\nrun=\"\"\n")).is_empty());
+    }
+
+    #[test]
+    fn words_leave_quoted_names_alone() {
+        assert_eq!(
+            words(r#"proc "proc x" depends on "y", which does not exist"#),
+            r#"task "proc x" depends on "y", which does not exist"#
+        );
+        assert_eq!(
+            words("\"a\" matches several protos"),
+            "\"a\" matches several task patterns"
+        );
+    }
+
+    #[test]
+    fn choices_get_the_nearest_value() {
+        let help = choice_help(
+            r#"argument "env" is "prdo", which is not one of its choices: "dev", "prod""#,
+        );
+        assert_eq!(help.as_deref(), Some(r#"did you mean "prod"?"#));
+        assert_eq!(choice_help("something else"), None);
+    }
+}

@@ -239,3 +239,33 @@ fn a_dumb_terminal_gets_no_colours() {
     let (_, no) = in_pty(&p, &["run", "quick", "slow"], 100, 30, &[("NO_COLOR", "1")]);
     assert!(!no.contains("\x1b[1;32m"), "{no:?}");
 }
+
+#[test]
+fn a_single_task_on_a_terminal_sees_a_terminal_of_its_size() {
+    let p = Project::new(
+        "[task.tty]\nrun = \"if [ -t 1 ] && [ -t 2 ]; then echo on a terminal; else echo not a terminal; fi; stty size <&1; echo to stderr >&2\"\n",
+    );
+    let (code, bytes) = in_pty(&p, &["run", "tty", "--color", "never"], 100, 30, &[]);
+    assert_eq!(code, 0, "{bytes}");
+    let screen = screen(bytes.as_bytes());
+    assert_eq!(
+        screen[..3],
+        ["on a terminal", "30 100", "to stderr"],
+        "{screen:#?}"
+    );
+    let log = std::fs::read_to_string(p.path(".parade/logs/latest/tty.log")).unwrap();
+    assert_eq!(log, "on a terminal\n30 100\nto stderr\n");
+    // Off a terminal, the same task gets a pipe.
+    let out = p
+        .parade(&["run", "tty"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert!(
+        String::from_utf8(out)
+            .unwrap()
+            .starts_with("not a terminal\n")
+    );
+}

@@ -362,3 +362,56 @@ run = "echo small"
     assert_eq!(report["tasks"]["small"]["state"], "succeeded");
     assert!(err.contains("1 log incomplete"), "{err}");
 }
+
+/// The peak resident memory of process `pid` so far (`VmHWM`), in KiB.
+fn peak_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[test]
+fn what_parade_keeps_of_a_chatty_tasks_output_stays_bounded() {
+    // 46.5 MB of short lines, each with a problem keyword (the snippet's worst case), and the
+    // same as a grouped block: memory must not grow with what the task prints.
+    let p = Project::new(
+        "[task.chatty]\nrun = \"yes 'error: one more line of output' | head -n 1500000\"\n[task.quiet]\nrun = \"true\"\n",
+    );
+    for mode in ["plain", "grouped"] {
+        let mut child = p
+            .spawn_parade(&["run", "chatty", "quiet", "--output", mode])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut peak = 0;
+        while child.try_wait().unwrap().is_none() {
+            peak = peak.max(peak_kib(child.id()).unwrap_or(0));
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(child.wait().unwrap().success());
+        assert!(peak > 0, "no /proc/PID/status to read");
+        assert!(peak < 64 * 1024, "{mode}: parade peaked at {peak} KiB");
+        let log = std::fs::metadata(p.path(".parade/logs/latest/chatty.log")).unwrap();
+        assert_eq!(log.len(), 31 * 1_500_000, "the log keeps every byte");
+    }
+}
+
+#[test]
+fn long_lines_are_cut_on_screen_and_whole_in_the_log() {
+    let p = Project::new(
+        "[task.long]\nrun = \"head -c 1000000 /dev/zero | tr '\\\\0' y; echo; printf '10%%\\\\r50%%\\\\r100%%\\\\n'\"\n[task.other]\nrun = \"true\"\n",
+    );
+    let out = stdout_of(&p, &["run", "long", "other"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out:.300}");
+    assert!(lines[0].len() < 4200, "{}", lines[0].len());
+    assert!(
+        lines[0].ends_with("… (995904 bytes cut)"),
+        "{:.100}",
+        &lines[0][4000..]
+    );
+    assert_eq!(lines[1], "long  | 100%");
+    let log = std::fs::read(p.path(".parade/logs/latest/long.log")).unwrap();
+    assert_eq!(log.len(), 1_000_000 + 1 + "10%\r50%\r100%\n".len());
+}

@@ -37,6 +37,12 @@ pub struct CommandSpec {
     /// [`Stream::Stdout`](crate::engine::Stream::Stdout)).
     #[serde(default)]
     pub merge_stderr: bool,
+    /// Runs the program with its stdout and stderr on a pseudo-terminal of this many (columns,
+    /// rows) instead of a pipe, so that it sees a terminal (colours, line buffering); the streams
+    /// are merged as with [`merge_stderr`](Self::merge_stderr). Its standard input stays
+    /// `/dev/null`.
+    #[serde(default)]
+    pub terminal: Option<(u16, u16)>,
 }
 
 impl CommandSpec {
@@ -98,6 +104,19 @@ impl CommandSpec {
     /// ```
     pub fn merge_stderr(mut self, on: bool) -> Self {
         self.merge_stderr = on;
+        self
+    }
+
+    /// Gives the program a pseudo-terminal of `columns`×`rows` for stdout and stderr (see
+    /// [`terminal`](Self::terminal)).
+    ///
+    /// ```
+    /// use parade::exec::CommandSpec;
+    /// let spec = CommandSpec::new("ls", ["--color=auto"]).terminal(Some((80, 24)));
+    /// assert_eq!(spec.terminal, Some((80, 24)));
+    /// ```
+    pub fn terminal(mut self, size: Option<(u16, u16)>) -> Self {
+        self.terminal = size;
         self
     }
 
