@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use parade::engine::{Engine, Outcome, Reason, TaskId, TaskSpec, TaskState};
 use parade::exec::slurm::{SlurmBatch, SlurmConfig, SlurmExecutor};
-use parade::exec::{CommandJob, CommandSpec, Resources};
+use parade::exec::{CommandJob, CommandSpec, ResourceHints};
 
 const NEEDS: &str = "needs a Slurm cluster: run scripts/slurm-up.sh, then cargo test -p parade --test slurm_cluster -- --ignored";
 
@@ -138,9 +138,9 @@ fn failing_and_timed_out_jobs_end_failed_and_leave_nothing_queued() {
         .add(job(sh("sleep 300")).timeout(Duration::from_secs(2)))
         .unwrap();
     let theirs = engine
-        .add(job(sh("sleep 300").resources(Resources {
+        .add(job(sh("sleep 300").resources(ResourceHints {
             time: Some("0:01".into()),
-            ..Resources::default()
+            ..ResourceHints::default()
         })))
         .unwrap();
     engine.want([fails, ours, theirs]).unwrap();

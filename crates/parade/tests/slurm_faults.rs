@@ -170,7 +170,7 @@ fn exit_status_and_output_come_from_the_job() {
 fn resources_become_sbatch_options() {
     let fake = Fake::new("run");
     let engine = fake.engine("res");
-    let spec = sh("true").resources(parade::exec::Resources {
+    let spec = sh("true").resources(parade::exec::ResourceHints {
         cpus: Some(2),
         mem: Some("1G".into()),
         ..Default::default()

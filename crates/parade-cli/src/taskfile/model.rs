@@ -206,7 +206,7 @@ pub struct Task {
     /// Wave (0 first).
     pub wave: u32,
     /// What a Slurm job for it reserves (ignored by other executors).
-    pub resources: parade::exec::Resources,
+    pub resources: parade::exec::ResourceHints,
     /// Where the task's table starts in the file.
     pub offset: usize,
 }

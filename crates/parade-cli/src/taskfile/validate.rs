@@ -308,7 +308,7 @@ impl Check<'_> {
             cwd: t.cwd.as_ref().map(PathBuf::from),
             timeout: t.timeout.map(|d| d.0).or(settings.timeout),
             wave: t.wave,
-            resources: parade::exec::Resources {
+            resources: parade::exec::ResourceHints {
                 cpus: t.cpus,
                 mem: t.mem.clone(),
                 time: t.time.clone(),

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::exec::{CommandSpec, Resources};
+use crate::exec::{CommandSpec, ResourceHints};
 
 use super::{Context, Dep, DepFn, Flow, FlowError, Lookup, ProcError, Rdep};
 
@@ -74,7 +74,7 @@ pub(crate) struct Decl {
     /// What executors outside this process run instead of the body, if given.
     pub(crate) command: Option<CommandSpec>,
     /// What a cluster should reserve when the proc runs there in worker mode.
-    pub(crate) resources: Option<Resources>,
+    pub(crate) resources: Option<ResourceHints>,
     pub(crate) deps: Vec<Dep>,
     pub(crate) rdeps: Vec<Rdep>,
     pub(crate) locks: Vec<String>,
@@ -262,13 +262,13 @@ impl Define<'_> {
     /// process runs it in worker mode (the Slurm executor turns it into `sbatch` options).
     ///
     /// ```
-    /// use parade::exec::Resources;
+    /// use parade::exec::ResourceHints;
     /// use parade::flow::Flow;
     /// let flow = Flow::inline();
-    /// let big = Resources { cpus: Some(8), mem: Some("32G".into()), ..Resources::default() };
+    /// let big = ResourceHints { cpus: Some(8), mem: Some("32G".into()), ..ResourceHints::default() };
     /// flow.proc("train", |_| Ok(())).resources(big).add().unwrap();
     /// ```
-    pub fn resources(mut self, resources: Resources) -> Self {
+    pub fn resources(mut self, resources: ResourceHints) -> Self {
         self.decl.resources = Some(resources);
         self
     }

@@ -80,13 +80,13 @@ impl<R: Send + Sync + 'static> WorkerHost for ValueHost<R> {
 /// `sbatch` option `--OPTION=value`. Other hints only describe the task (logs, dry runs) and
 /// reach no cluster, so a descriptive hint can never make a submission fail. `None` when
 /// there is no hint.
-pub(crate) fn cluster_resources(hints: &Resources) -> Option<crate::exec::Resources> {
+pub(crate) fn cluster_resources(hints: &Resources) -> Option<crate::exec::ResourceHints> {
     if hints.is_empty() {
         return None;
     }
-    let mut out = crate::exec::Resources {
+    let mut out = crate::exec::ResourceHints {
         cpus: hints.cores.map(|c| u32::try_from(c).unwrap_or(u32::MAX)),
-        ..crate::exec::Resources::default()
+        ..crate::exec::ResourceHints::default()
     };
     for (key, value) in &hints.hints {
         let field = match key.as_str() {

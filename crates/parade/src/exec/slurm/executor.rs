@@ -82,7 +82,7 @@ enum Msg {
 /// worker's report (its result, its error) ends the task, or, without one, the job's exit status
 /// or Slurm state. The socket must be reachable from where the job runs: so far, worker tasks
 /// run on clusters whose jobs run on this machine. The command's or the call's
-/// [`Resources`](crate::exec::Resources) become `sbatch` options. The job is named `parade-<run id>-<task index>`, writes its output to
+/// [`ResourceHints`](crate::exec::ResourceHints) become `sbatch` options. The job is named `parade-<run id>-<task index>`, writes its output to
 /// `<name>.out`/`<name>.err` in the work directory (forwarded to the task's output events when
 /// it ends) and its exit status to `<name>.status`, because clusters often have no accounting
 /// database. A task's timeout and a cancel (including [`Engine::stop`]) end its job with

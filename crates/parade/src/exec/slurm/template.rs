@@ -28,7 +28,7 @@ use super::SlurmExecutor;
 use super::config::absolute;
 use crate::engine::{Outcome, Stream, TaskContext};
 use crate::exec::child::{ChildOptions, ChildTask, run_child};
-use crate::exec::{CommandSpec, Resources};
+use crate::exec::{CommandSpec, ResourceHints};
 
 /// Why a template job gave no result.
 #[derive(Debug, thiserror::Error)]
@@ -154,7 +154,7 @@ pub struct TemplateJob {
     inputs: Vec<PathBuf>,
     can_resume: bool,
     slurm: Option<Arc<SlurmExecutor>>,
-    resources: Resources,
+    resources: ResourceHints,
 }
 
 impl TemplateJob {
@@ -168,7 +168,7 @@ impl TemplateJob {
             inputs: Vec::new(),
             can_resume: false,
             slurm: None,
-            resources: Resources::default(),
+            resources: ResourceHints::default(),
         }
     }
 
@@ -206,7 +206,7 @@ impl TemplateJob {
 
     /// What its Slurm job reserves (`--cpus-per-task`, `--mem`...; ignored when it runs
     /// locally).
-    pub fn resources(mut self, resources: Resources) -> Self {
+    pub fn resources(mut self, resources: ResourceHints) -> Self {
         self.resources = resources;
         self
     }
