@@ -71,6 +71,8 @@ pub struct RawTask {
     #[serde(default)]
     pub(crate) choices: BTreeMap<Spanned<String>, Vec<Scalar>>,
     #[serde(default)]
+    pub(crate) args: BTreeMap<String, Scalar>,
+    #[serde(default)]
     pub(crate) deps: Vec<Spanned<String>>,
     #[serde(default)]
     pub(crate) rdeps: Vec<Spanned<String>>,
@@ -187,6 +189,9 @@ pub struct Task {
     pub template: Option<TemplateSpec>,
     /// Allowed values per placeholder.
     pub choices: BTreeMap<String, Vec<String>>,
+    /// The task's own arguments (parproc's `args`): a placeholder's default, or a further
+    /// argument; they fill dependency patterns and the command's fields.
+    pub args: BTreeMap<String, String>,
     /// What must succeed first.
     pub deps: Vec<Dep>,
     /// Tasks that depend on this one whenever this one is wanted.

@@ -232,7 +232,26 @@ impl Define<'_> {
         self
     }
 
-    /// Protos: a default value for `param`, used when the proto is addressed by its pattern.
+    /// An argument of the proc (parproc's `args`). On a proto, for a placeholder: its value
+    /// when the name does not give one (addressing the proto by its pattern); for any other
+    /// name: an argument every instance has. On a proc: one of its arguments. Either way the
+    /// body sees it ([`Context::arg`](super::Context::arg)) and dependency patterns are filled
+    /// from it.
+    ///
+    /// ```
+    /// use parade::flow::Flow;
+    /// let flow = Flow::inline();
+    /// flow.proto("dep::[x]::[y]", |ctx| Ok(ctx.name().to_owned())).add().unwrap();
+    /// flow.proto("top::[y]", |ctx| Ok(ctx.arg::<String>("x")?))
+    ///     .default_arg("x", "test")
+    ///     .deps(["dep::[x]::[y]"])
+    ///     .add()
+    ///     .unwrap();
+    /// flow.run("top::1").unwrap();
+    /// flow.wait_all().unwrap();
+    /// assert_eq!(flow.result::<String>("dep::test::1").unwrap(), "dep::test::1");
+    /// assert_eq!(flow.result::<String>("top::1").unwrap(), "test");
+    /// ```
     pub fn default_arg(mut self, param: &str, value: impl Into<String>) -> Self {
         self.decl.defaults.push((param.to_owned(), value.into()));
         self
