@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use super::submit::{Inputs, NoMock, OrderOnly, Resources};
+use super::hints::Resources;
+use super::inputs::{DepList, Inputs, OrderOnly};
+use super::mock::NoMock;
 use super::{Graph, GraphError, Handle};
 
 impl Graph {
@@ -23,7 +25,7 @@ impl Graph {
     /// ```
     #[allow(clippy::needless_pass_by_value)] // `g.after((&a, &b))` reads better than a reference
     pub fn after<I: Inputs>(&self, inputs: I) -> Handle<()> {
-        let mut deps = super::submit::DepList::new();
+        let mut deps = DepList::new();
         inputs.collect(self, &mut deps);
         self.submit_with(
             Some(Arc::from("after")),
@@ -71,7 +73,7 @@ impl Graph {
     /// ```
     #[allow(clippy::needless_pass_by_value)] // like `after`
     pub fn wait_for<I: Inputs>(&self, inputs: I) -> Result<I::Values, GraphError> {
-        let mut deps = super::submit::DepList::new();
+        let mut deps = DepList::new();
         inputs.collect(self, &mut deps);
         if !self.inner.dry {
             for status in self.wait_ids(&deps)? {

@@ -32,16 +32,21 @@
 //! problems found.
 
 mod after;
+mod builder;
 mod dry_run;
 mod error;
 mod functions;
 mod handle;
+mod hints;
+mod inputs;
 mod log;
+mod mock;
 mod named;
 mod render;
 mod split;
 mod submit;
 mod template;
+mod wire;
 mod wrap;
 
 use std::any::Any;
@@ -52,12 +57,15 @@ use parking_lot::Mutex;
 use crate::engine::{Engine, EngineError, Reason, TaskId, TaskSpec, TaskState, TaskStatus};
 use crate::exec::{Executor, Inline, ThreadPool};
 
+pub use builder::TaskBuilder;
 pub use dry_run::{Plan, PlannedTask};
 pub use error::{GraphError, TaskRef};
 pub use functions::Functions;
 pub use handle::Handle;
+pub use hints::Resources;
+pub use inputs::{Inputs, Reader};
+pub use mock::{Mock, MockFor, MockWith, NoMock};
 pub use named::Named;
-pub use submit::{Inputs, Mock, MockFor, MockWith, NoMock, Reader, Resources, TaskBuilder};
 pub use wrap::Wrapped;
 
 use handle::Unavailable;
