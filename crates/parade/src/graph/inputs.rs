@@ -9,7 +9,7 @@ use std::sync::Arc;
 use smallvec::SmallVec;
 
 use super::handle::{Source, Unavailable};
-use super::{Graph, Handle};
+use super::{Graph, GraphError, Handle};
 use crate::engine::TaskId;
 
 pub(crate) mod sealed {
@@ -58,6 +58,13 @@ pub trait Inputs: sealed::Sealed {
     /// Reads the values (the tasks have succeeded), or says which task's value is missing.
     #[doc(hidden)]
     fn read(readers: &Self::Readers) -> Result<Self::Values, (TaskId, Unavailable)>;
+    /// What a settling wait gives ([`Graph::wait_settled`]): the values, with `None` for a
+    /// handle whose task was cancelled.
+    type Settled: Send + 'static;
+    /// Reads the values once every task has ended: `None` for a cancelled one, the first
+    /// failure (in argument order) otherwise.
+    #[doc(hidden)]
+    fn settle(readers: &Self::Readers, graph: &Graph) -> Result<Self::Settled, GraphError>;
 }
 
 /// Reads one input's value inside a job (an implementation detail of [`Inputs`]).
@@ -91,6 +98,10 @@ impl<T: Clone + Send + Sync + 'static> Inputs for &Handle<T> {
     fn read(r: &Reader<T>) -> Result<T, (TaskId, Unavailable)> {
         r.source.get().cloned().map_err(|u| (r.id, u))
     }
+    type Settled = Option<T>;
+    fn settle(r: &Reader<T>, graph: &Graph) -> Result<Option<T>, GraphError> {
+        graph.settle_one(r.id, || r.source.get().cloned())
+    }
 }
 
 impl<T: Clone + Send + Sync + 'static> sealed::Sealed for Handle<T> {}
@@ -105,6 +116,10 @@ impl<T: Clone + Send + Sync + 'static> Inputs for Handle<T> {
     }
     fn read(r: &Reader<T>) -> Result<T, (TaskId, Unavailable)> {
         <&Handle<T>>::read(r)
+    }
+    type Settled = Option<T>;
+    fn settle(r: &Reader<T>, graph: &Graph) -> Result<Option<T>, GraphError> {
+        <&Handle<T>>::settle(r, graph)
     }
 }
 
@@ -123,6 +138,10 @@ impl<T: Clone + Send + Sync + 'static> Inputs for &[Handle<T>] {
     fn read(rs: &Vec<Reader<T>>) -> Result<Vec<T>, (TaskId, Unavailable)> {
         rs.iter().map(<&Handle<T>>::read).collect()
     }
+    type Settled = Vec<Option<T>>;
+    fn settle(rs: &Vec<Reader<T>>, graph: &Graph) -> Result<Vec<Option<T>>, GraphError> {
+        rs.iter().map(|r| <&Handle<T>>::settle(r, graph)).collect()
+    }
 }
 
 impl<T: Clone + Send + Sync + 'static> sealed::Sealed for &Vec<Handle<T>> {}
@@ -137,6 +156,10 @@ impl<T: Clone + Send + Sync + 'static> Inputs for &Vec<Handle<T>> {
     }
     fn read(rs: &Vec<Reader<T>>) -> Result<Vec<T>, (TaskId, Unavailable)> {
         <&[Handle<T>]>::read(rs)
+    }
+    type Settled = Vec<Option<T>>;
+    fn settle(rs: &Vec<Reader<T>>, graph: &Graph) -> Result<Vec<Option<T>>, GraphError> {
+        <&[Handle<T>]>::settle(rs, graph)
     }
 }
 
@@ -153,6 +176,10 @@ impl<T: Clone + Send + Sync + 'static> Inputs for Vec<Handle<T>> {
     fn read(rs: &Vec<Reader<T>>) -> Result<Vec<T>, (TaskId, Unavailable)> {
         <&[Handle<T>]>::read(rs)
     }
+    type Settled = Vec<Option<T>>;
+    fn settle(rs: &Vec<Reader<T>>, graph: &Graph) -> Result<Vec<Option<T>>, GraphError> {
+        <&[Handle<T>]>::settle(rs, graph)
+    }
 }
 
 impl sealed::Sealed for () {}
@@ -162,6 +189,10 @@ impl Inputs for () {
     fn collect(&self, _: &Graph, _: &mut DepList) {}
     fn readers(&self) {}
     fn read((): &()) -> Result<(), (TaskId, Unavailable)> {
+        Ok(())
+    }
+    type Settled = ();
+    fn settle((): &(), _: &Graph) -> Result<(), GraphError> {
         Ok(())
     }
 }
@@ -180,6 +211,10 @@ impl Inputs for OrderOnly {
     fn read((): &()) -> Result<(), (TaskId, Unavailable)> {
         Ok(())
     }
+    type Settled = ();
+    fn settle((): &(), _: &Graph) -> Result<(), GraphError> {
+        Ok(())
+    }
 }
 
 macro_rules! tuple_inputs {
@@ -196,6 +231,10 @@ macro_rules! tuple_inputs {
             }
             fn read(r: &Self::Readers) -> Result<Self::Values, (TaskId, Unavailable)> {
                 Ok(($($name::read(&r.$idx)?,)+))
+            }
+            type Settled = ($($name::Settled,)+);
+            fn settle(r: &Self::Readers, graph: &Graph) -> Result<Self::Settled, GraphError> {
+                Ok(($($name::settle(&r.$idx, graph)?,)+))
             }
         }
     };

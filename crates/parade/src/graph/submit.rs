@@ -80,8 +80,10 @@ impl Graph {
         let mut deps = DepList::new();
         inputs.collect(self, &mut deps);
         if deps.len() > 8 {
-            deps.sort_unstable();
-            deps.dedup();
+            // Once each, in list order: the first failed input in list order is the one a
+            // failure names (see `settle`).
+            let mut seen = std::collections::HashSet::with_capacity(deps.len());
+            deps.retain(|id| seen.insert(*id));
         }
         let readers = inputs.readers();
         let slot = Arc::new(Slot::<R>::new());
@@ -104,7 +106,9 @@ impl Graph {
             (id, has_mock)
         } else {
             drop(mock);
-            let spec = if let Some(needs) = too_big {
+            let spec = if self.is_shut_down() {
+                TaskSpec::new(|_| Outcome::failed(super::scope::SHUT_DOWN))
+            } else if let Some(needs) = too_big {
                 let (has, executor) = (self.inner.capacity, self.inner.executor);
                 TaskSpec::new(move |_| {
                     Outcome::failed(format!(
