@@ -76,8 +76,15 @@ fn main() -> ExitCode {
 
 /// `parade jobs clean`: removes (or lists) unfinished job directories under `dir`.
 fn clean_jobs(dir: &std::path::Path, dry_run: bool) -> ExitCode {
-    match parade::exec::slurm::clean_jobs(dir, dry_run) {
-        Ok(found) => {
+    match parade::exec::slurm::clean_jobs_report(dir, dry_run) {
+        Ok(cleaned) => {
+            for d in &cleaned.running {
+                eprintln!(
+                    "parade: skipped {}: a run is working in it (it is locked)",
+                    d.display()
+                );
+            }
+            let found = cleaned.removed;
             for d in &found {
                 println!(
                     "{}{}",
