@@ -107,8 +107,15 @@ fn printed(text: &str) -> ExitCode {
 
 /// `parade jobs clean`: removes (or lists) unfinished job directories under `dir`.
 fn clean_jobs(dir: &std::path::Path, dry_run: bool) -> ExitCode {
-    match parade::exec::slurm::clean_jobs(dir, dry_run) {
-        Ok(found) => {
+    match parade::exec::slurm::clean_jobs_report(dir, dry_run) {
+        Ok(cleaned) => {
+            for d in &cleaned.running {
+                say(&format!(
+                    "parade: skipped {}: a run is working in it (it is locked)",
+                    d.display()
+                ));
+            }
+            let found = cleaned.removed;
             let mut text = String::new();
             for d in &found {
                 text.push_str(if dry_run { "would remove " } else { "removed " });

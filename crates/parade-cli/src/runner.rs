@@ -214,6 +214,9 @@ pub fn build(
         for (key, values) in &task.choices {
             d = d.choices(key, values.iter().cloned());
         }
+        for (key, value) in &task.args {
+            d = d.default_arg(key, value.clone());
+        }
         if let Some(limit) = task.timeout {
             d = d.timeout(limit);
         }

@@ -37,6 +37,6 @@ pub mod store;
 pub use iter::{iter, iter_slice};
 pub mod join;
 pub use join::{
-    Calls, Join, JoinError, Resources, acquire, acquire_releasable, calls, join, join_all,
+    Acquired, Calls, Join, JoinError, acquire, acquire_releasable, calls, join, join_all,
     try_calls, try_join, try_join_all,
 };

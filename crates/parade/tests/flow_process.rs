@@ -10,6 +10,8 @@ mod flow_common;
 
 #[path = "flow_common/deps.rs"]
 mod deps;
+#[path = "flow_common/fidelity.rs"]
+mod fidelity;
 #[path = "flow_common/lifecycle.rs"]
 mod lifecycle;
 #[path = "flow_common/names.rs"]
@@ -31,7 +33,8 @@ use parade::flow::{Flow, FlowOptions, ProcError};
 type Case = fn(Flow, bool);
 
 fn cases() -> Vec<(String, Case)> {
-    let files: [(&str, &[(&str, Case)]); 5] = [
+    let files: [(&str, &[(&str, Case)]); 6] = [
+        ("fidelity", fidelity::PROCESS),
         ("lifecycle", lifecycle::PROCESS),
         ("deps", deps::PROCESS),
         ("names", names::PROCESS),

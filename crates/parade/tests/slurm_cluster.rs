@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use parade::engine::{Engine, Outcome, Reason, TaskId, TaskSpec, TaskState};
 use parade::exec::slurm::{SlurmBatch, SlurmConfig, SlurmExecutor};
-use parade::exec::{CommandJob, CommandSpec, Resources};
+use parade::exec::{CommandJob, CommandSpec, ResourceHints};
 
 const NEEDS: &str = "needs a Slurm cluster: run scripts/slurm-up.sh, then cargo test -p parade --test slurm_cluster -- --ignored";
 
@@ -138,9 +138,9 @@ fn failing_and_timed_out_jobs_end_failed_and_leave_nothing_queued() {
         .add(job(sh("sleep 300")).timeout(Duration::from_secs(2)))
         .unwrap();
     let theirs = engine
-        .add(job(sh("sleep 300").resources(Resources {
+        .add(job(sh("sleep 300").resources(ResourceHints {
             time: Some("1".into()),
-            ..Resources::default()
+            ..ResourceHints::default()
         })))
         .unwrap();
     engine.want([fails, ours, theirs]).unwrap();
@@ -357,9 +357,9 @@ fn jobs_run_on_the_node_asked_for_with_its_hostname() {
     let slurm = SlurmExecutor::new(config(dir.path(), &run));
     let mut batch = SlurmBatch::new();
     for node in ["node2", "node3"] {
-        let spec = sh("hostname").resources(Resources {
+        let spec = sh("hostname").resources(ResourceHints {
             extra: vec![format!("--nodelist={node}")],
-            ..Resources::default()
+            ..ResourceHints::default()
         });
         batch.add(node, spec, &[]);
     }

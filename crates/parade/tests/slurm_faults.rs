@@ -203,7 +203,7 @@ fn exit_status_and_output_come_from_the_job() {
 fn resources_become_sbatch_options() {
     let fake = Fake::new("run");
     let engine = fake.engine("res");
-    let spec = sh("true").resources(parade::exec::Resources {
+    let spec = sh("true").resources(parade::exec::ResourceHints {
         cpus: Some(2),
         mem: Some("1G".into()),
         ..Default::default()
@@ -504,7 +504,7 @@ fn a_job_ended_by_its_time_limit_is_a_timeout_even_when_its_status_came_first() 
     let slurm = SlurmExecutor::new(fake.config("limit"));
     // The command is killed by SIGTERM (143) and the status file is there before Slurm's
     // listing says TIMEOUT: the state decides.
-    let spec = sh("exit 143").resources(parade::exec::Resources {
+    let spec = sh("exit 143").resources(parade::exec::ResourceHints {
         time: Some("0:01".into()),
         ..Default::default()
     });

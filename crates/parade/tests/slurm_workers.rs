@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use parade::engine::{Engine, TaskSpec, TaskState};
 use parade::exec::Inline;
-use parade::exec::Resources;
+use parade::exec::ResourceHints;
 use parade::exec::process::{Done, Registry, WORKER_SOCKET_ENV, WorkerCall, WorkerHost, WorkerJob};
 use parade::exec::slurm::{SlurmConfig, SlurmExecutor};
 use parade::flow::{Flow, FlowOptions, ProcError};
@@ -142,10 +142,10 @@ fn worker_jobs_get_their_resources(work: &Path) {
         task: "describe".into(),
         args: json!(21),
         host: Some(host.clone()),
-        resources: Some(Resources {
+        resources: Some(ResourceHints {
             cpus: Some(1),
             time: Some("5".into()),
-            ..Resources::default()
+            ..ResourceHints::default()
         }),
     };
     let missing = WorkerCall {

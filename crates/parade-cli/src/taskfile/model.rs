@@ -75,6 +75,8 @@ pub struct RawTask {
     #[serde(default)]
     pub(crate) choices: BTreeMap<Spanned<String>, Vec<Scalar>>,
     #[serde(default)]
+    pub(crate) args: BTreeMap<String, Scalar>,
+    #[serde(default)]
     pub(crate) deps: Vec<Spanned<String>>,
     #[serde(default)]
     pub(crate) rdeps: Vec<Spanned<String>>,
@@ -235,6 +237,9 @@ pub struct Task {
     pub template: Option<TemplateSpec>,
     /// Allowed values per placeholder.
     pub choices: BTreeMap<String, Vec<String>>,
+    /// The task's own arguments (parproc's `args`): a placeholder's default, or a further
+    /// argument; they fill dependency patterns and the command's fields.
+    pub args: BTreeMap<String, String>,
     /// What must succeed first.
     pub deps: Vec<Dep>,
     /// Tasks that depend on this one whenever this one is wanted.
@@ -254,7 +259,7 @@ pub struct Task {
     /// Wave (0 first).
     pub wave: u32,
     /// What a Slurm job for it reserves (ignored by other executors).
-    pub resources: parade::exec::Resources,
+    pub resources: parade::exec::ResourceHints,
     /// Where the task's table starts in the file.
     pub offset: usize,
     /// Its own shell (`None`: the file's).

@@ -359,10 +359,21 @@ impl Check<'_> {
                 );
             }
         }
-        let template = self.command(raw, &holes, params);
+        // The command may use the task's own `args` as well as its placeholders.
+        let fields: Vec<&str> = holes
+            .iter()
+            .copied()
+            .chain(
+                t.args
+                    .keys()
+                    .map(String::as_str)
+                    .filter(|k| !holes.contains(k)),
+            )
+            .collect();
+        let template = self.command(raw, &fields, params);
         for (key, list) in [("sources", &t.sources), ("outputs", &t.outputs)] {
             for path in list {
-                self.fields(path.get_ref(), path.span(), key, &holes, params);
+                self.fields(path.get_ref(), path.span(), key, &fields, params);
             }
         }
         let deps = t
@@ -409,6 +420,7 @@ impl Check<'_> {
                 .unwrap_or_default(),
             template,
             choices,
+            args: t.args.iter().map(|(k, v)| (k.clone(), v.text())).collect(),
             deps,
             rdeps: plain(&t.rdeps),
             when_scheduled: plain(&t.when_scheduled),
@@ -418,7 +430,7 @@ impl Check<'_> {
             cwd: t.cwd.as_ref().map(PathBuf::from),
             timeout: t.timeout.map(|d| d.0).or(settings.timeout),
             wave: t.wave,
-            resources: parade::exec::Resources {
+            resources: parade::exec::ResourceHints {
                 cpus: t.cpus,
                 mem: t.mem.clone(),
                 time: t.time.clone(),
@@ -580,18 +592,23 @@ impl Check<'_> {
         settings: &Settings,
     ) {
         let t = raw.get_ref();
+        // Rdeps (and their `when_*` forms) are rules matched against the tasks wanted: a
+        // placeholder the task lacks stands for any value (parproc's `rdeps=["deploy::[env]"]`
+        // on a plain `setup`: every wanted `deploy::*`).
         let lists = [
-            &t.deps,
-            &t.rdeps,
-            &t.when_scheduled,
-            &t.when_target_scheduled,
+            (&t.deps, false),
+            (&t.rdeps, true),
+            (&t.when_scheduled, true),
+            (&t.when_target_scheduled, true),
         ];
-        for item in lists.into_iter().flatten() {
-            if item.get_ref().starts_with('@') {
-                continue;
-            }
-            if let Some(p) = self.reference(item, task, all, settings) {
-                self.push(p);
+        for (list, rule) in lists {
+            for item in list {
+                if item.get_ref().starts_with('@') {
+                    continue;
+                }
+                if let Some(p) = self.reference(item, task, all, settings, rule) {
+                    self.push(p);
+                }
             }
         }
     }
@@ -602,6 +619,7 @@ impl Check<'_> {
         task: &Task,
         all: &[View],
         settings: &Settings,
+        rule: bool,
     ) -> Option<Problem> {
         let text = item.get_ref();
         let at = item.span();
@@ -609,7 +627,21 @@ impl Check<'_> {
             Ok(p) => p,
             Err(e) => return Some(Problem::new(self.file, at, e).with_label("bad task name")),
         };
-        let holes = task.pattern.placeholders();
+        let mut holes = task.pattern.placeholders();
+        holes.extend(
+            task.args
+                .keys()
+                .map(String::as_str)
+                .filter(|k| !task.pattern.placeholders().contains(k)),
+        );
+        let free: Vec<&str> = dep
+            .placeholders()
+            .into_iter()
+            .filter(|h| !holes.contains(h))
+            .collect();
+        if rule && !free.is_empty() {
+            return self.rule_target(&dep, text, at, task, all, settings);
+        }
         for h in dep.placeholders() {
             if !holes.contains(&h) {
                 let help = did_you_mean(&suggest(h, holes.iter().copied())).or_else(|| {
@@ -640,6 +672,7 @@ impl Check<'_> {
                 .choices
                 .get(h)
                 .cloned()
+                .or_else(|| task.args.get(h).map(|v| vec![v.clone()]))
                 .unwrap_or_else(|| vec!["x".to_owned()]);
             candidates = candidates
                 .into_iter()
@@ -660,6 +693,45 @@ impl Check<'_> {
             }
         }
         None
+    }
+
+    /// An rdep rule with placeholders the task lacks must match some task: filled from the
+    /// task's own values (a stand-in for the free ones), some task's name or pattern takes it.
+    fn rule_target(
+        &self,
+        dep: &Pattern,
+        shown: &str,
+        at: Range<usize>,
+        task: &Task,
+        all: &[View],
+        settings: &Settings,
+    ) -> Option<Problem> {
+        let args: BTreeMap<String, String> = dep
+            .placeholders()
+            .into_iter()
+            .map(|h| {
+                let v = task
+                    .args
+                    .get(h)
+                    .or_else(|| task.choices.get(h).and_then(|c| c.first()))
+                    .map_or("x", String::as_str);
+                (h.to_owned(), v.to_owned())
+            })
+            .collect();
+        let name = dep.fill(&args);
+        let sep = &settings.separator;
+        let known = all
+            .iter()
+            .any(|v| v.name == shown || v.name == name || v.pattern.matches(&name, sep).is_some());
+        if known || settings.allow_missing_deps {
+            return None;
+        }
+        let help = did_you_mean(&suggest(shown, all.iter().map(|v| v.name.as_str())));
+        Some(
+            Problem::new(self.file, at, format!("no task matches \"{shown}\""))
+                .with_label("no such task")
+                .maybe_help(help),
+        )
     }
 
     /// A concrete (possibly globbed) name must be a task or an allowed instance of a pattern.

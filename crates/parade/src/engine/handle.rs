@@ -322,6 +322,58 @@ impl Engine {
         ids.iter().map(|&id| core.status(id)).collect()
     }
 
+    /// Waits until at least one of `ids` is final and returns the position in `ids` of the
+    /// first (in `ids` order) that is; `None` for no ids. Like [`Engine::wait`] otherwise.
+    ///
+    /// ```
+    /// use parade::engine::{Engine, TaskSpec, Outcome};
+    /// let engine = Engine::inline();
+    /// let a = engine.add(TaskSpec::new(|_| Outcome::Succeeded)).unwrap();
+    /// let b = engine.add(TaskSpec::new(|_| Outcome::Succeeded)).unwrap();
+    /// engine.want([b, a]).unwrap();
+    /// assert!(engine.wait_any(&[a, b]).unwrap().is_some());
+    /// assert_eq!(engine.wait_any(&[]).unwrap(), None);
+    /// ```
+    pub fn wait_any(&self, ids: &[TaskId]) -> Result<Option<usize>, EngineError> {
+        if ids.is_empty() {
+            return Ok(None);
+        }
+        {
+            let core = self.inner.core.lock();
+            for &id in ids {
+                if core.status(id)?.state == TaskState::Idle {
+                    return Err(EngineError::NotWanted(id));
+                }
+            }
+        }
+        let first_final = |core: &Core| {
+            ids.iter()
+                .position(|&id| core.status(id).is_ok_and(|s| s.state.is_final()))
+        };
+        let ticket =
+            current_task(self).map(|_| self.with_core(|core, fx| core.begin_wait(Some(ids), fx)));
+        let mut check = || {
+            self.with_core(|core, fx| {
+                if first_final(core).is_some() {
+                    Progress::Done
+                } else {
+                    core.progress(Some(ids), fx)
+                }
+            })
+        };
+        let progress = self
+            .inner
+            .executor
+            .block_until(&mut check, &self.inner.signal);
+        if let Some(ticket) = ticket {
+            self.inner.core.lock().end_wait(ticket);
+        }
+        if let Progress::Stalled(stuck) = progress {
+            return Err(EngineError::Deadlock(stuck));
+        }
+        Ok(first_final(&self.inner.core.lock()))
+    }
+
     /// Waits until every wanted task is final.
     pub fn wait_all(&self) -> Result<(), EngineError> {
         self.block(None)

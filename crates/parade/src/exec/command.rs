@@ -1,5 +1,5 @@
 //! [`CommandSpec`]: a program to run outside this process, with what a cluster needs to know
-//! about it ([`Resources`]), and [`CommandJob`], the job that runs one.
+//! about it ([`ResourceHints`]), and [`CommandJob`], the job that runs one.
 
 use std::any::Any;
 use std::path::PathBuf;
@@ -31,7 +31,7 @@ pub struct CommandSpec {
     /// The working directory; the current one when `None`.
     pub cwd: Option<PathBuf>,
     /// What a cluster scheduler should reserve for it.
-    pub resources: Resources,
+    pub resources: ResourceHints,
     /// Whether the program's standard error goes into the same pipe as its standard output, so
     /// that the lines of both keep their order (all of them then arrive as
     /// [`Stream::Stdout`](crate::engine::Stream::Stdout)).
@@ -89,7 +89,7 @@ impl CommandSpec {
     }
 
     /// Sets what a cluster should reserve for it.
-    pub fn resources(mut self, resources: Resources) -> Self {
+    pub fn resources(mut self, resources: ResourceHints) -> Self {
         self.resources = resources;
         self
     }
@@ -133,12 +133,12 @@ impl CommandSpec {
 /// that have no use for them (threads, local processes) ignore them.
 ///
 /// ```
-/// use parade::exec::Resources;
-/// let r = Resources { cpus: Some(4), mem: Some("8G".into()), ..Resources::default() };
+/// use parade::exec::ResourceHints;
+/// let r = ResourceHints { cpus: Some(4), mem: Some("8G".into()), ..ResourceHints::default() };
 /// assert_eq!(r.sbatch_args(), ["--cpus-per-task=4", "--mem=8G"]);
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Resources {
+pub struct ResourceHints {
     /// CPUs per task.
     pub cpus: Option<u32>,
     /// Memory, in Slurm's notation (`500M`, `8G`).
@@ -153,7 +153,7 @@ pub struct Resources {
     pub extra: Vec<String>,
 }
 
-impl Resources {
+impl ResourceHints {
     /// These resources as `sbatch` options.
     pub fn sbatch_args(&self) -> Vec<String> {
         let mut args = Vec::new();

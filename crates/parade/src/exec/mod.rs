@@ -27,7 +27,7 @@ pub mod thread_cache;
 
 use crate::engine::{Engine, Progress, Runnable, Signal, TaskId};
 
-pub use command::{CommandJob, CommandSpec, Resources};
+pub use command::{CommandJob, CommandSpec, ResourceHints};
 pub use inline::Inline;
 pub use pool::ThreadPool;
 pub use slurm::{SlurmConfig, SlurmExecutor};

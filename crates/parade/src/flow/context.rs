@@ -201,6 +201,12 @@ impl Context<'_> {
         self.ops.create(name)
     }
 
+    /// Creates one proc from the proto `name` addresses under the name `proc_name` (parproc's
+    /// `create(proto_name, proc_name)`; see [`Flow::create_as`]).
+    pub fn create_as(&self, name: &str, proc_name: &str) -> Result<Vec<String>, FlowError> {
+        self.ops.create_as(name, proc_name)
+    }
+
     /// Starts procs (see [`Flow::start`]).
     pub fn start<S: AsRef<str>>(
         &self,

@@ -89,7 +89,7 @@ pub enum FlowError {
         allowed: Vec<String>,
     },
     /// A pattern needs a placeholder value nobody gave.
-    #[error("pattern \"{pattern}\" needs argument \"{arg}\", which was not given")]
+    #[error("pattern \"{pattern}\" requires argument \"{arg}\", which was not given")]
     MissingArg {
         /// The pattern being filled.
         pattern: String,

@@ -348,9 +348,9 @@ impl Flow {
         if has_placeholders(&name) {
             return Err(FlowError::PlaceholderInProcName(name));
         }
-        if !decl.choices.is_empty() || !decl.defaults.is_empty() {
+        if !decl.choices.is_empty() {
             return Err(FlowError::Options(format!(
-                "proc \"{name}\": choices and default arguments belong to protos"
+                "proc \"{name}\": choices belong to protos"
             )));
         }
         let mut t = self.inner.table.lock();
@@ -359,10 +359,13 @@ impl Flow {
         {
             return Err(FlowError::DuplicateProc(name));
         }
-        let deps = self.resolve_deps(&mut t, &name, &[], &decl)?;
+        // A proc's own arguments (`default_arg`, parproc's `Proc(args=...)`) fill its
+        // dependency patterns and are its body's arguments.
+        let deps = self.resolve_deps(&mut t, &name, &decl.defaults, &decl)?;
         // A name already mentioned (even by its own dependencies) has a placeholder to define;
         // a new one is added with its dependencies in one go.
         let id = if let Some(&id) = t.by_name.get(name.as_str()) {
+            t.rec_mut(id).args = Arc::from(decl.defaults.clone());
             self.define_task(&mut t, id, &decl, deps)?;
             id
         } else {

@@ -33,6 +33,10 @@ impl WorkerHost for ProcHost {
         let flow = Flow { inner };
         match method {
             "create" => answer(flow.create(&arg::<String>(args)?)),
+            "create_as" => {
+                let (name, proc_name) = arg::<(String, String)>(args)?;
+                answer(flow.create_as(&name, &proc_name))
+            }
             "start" => answer(flow.start(arg::<Vec<String>>(args)?)),
             "run" => answer(flow.run(&arg::<String>(args)?)),
             "wait" => answer(flow.wait(arg::<Vec<String>>(args)?)),

@@ -14,6 +14,7 @@ use super::{Flow, FlowError};
 /// The flow operations a context offers.
 pub(crate) trait Ops: Sync {
     fn create(&self, name: &str) -> Result<Vec<String>, FlowError>;
+    fn create_as(&self, name: &str, proc_name: &str) -> Result<Vec<String>, FlowError>;
     fn start(&self, names: Vec<String>) -> Result<(), FlowError>;
     fn run(&self, name: &str) -> Result<Vec<String>, FlowError>;
     fn wait(&self, names: Vec<String>) -> Result<(), FlowError>;
@@ -36,6 +37,9 @@ pub(crate) struct Local<'a> {
 impl Ops for Local<'_> {
     fn create(&self, name: &str) -> Result<Vec<String>, FlowError> {
         self.flow.create(name)
+    }
+    fn create_as(&self, name: &str, proc_name: &str) -> Result<Vec<String>, FlowError> {
+        self.flow.create_as(name, proc_name)
     }
     fn start(&self, names: Vec<String>) -> Result<(), FlowError> {
         self.flow.start(names)

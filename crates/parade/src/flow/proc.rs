@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::exec::{CommandSpec, Resources};
+use crate::exec::{CommandSpec, ResourceHints};
 
 use super::{Context, Dep, DepFn, Flow, FlowError, Lookup, ProcError, Rdep};
 
@@ -74,7 +74,7 @@ pub(crate) struct Decl {
     /// What executors outside this process run instead of the body, if given.
     pub(crate) command: Option<CommandSpec>,
     /// What a cluster should reserve when the proc runs there in worker mode.
-    pub(crate) resources: Option<Resources>,
+    pub(crate) resources: Option<ResourceHints>,
     pub(crate) deps: Vec<Dep>,
     pub(crate) rdeps: Vec<Rdep>,
     pub(crate) locks: Vec<String>,
@@ -232,7 +232,26 @@ impl Define<'_> {
         self
     }
 
-    /// Protos: a default value for `param`, used when the proto is addressed by its pattern.
+    /// An argument of the proc (parproc's `args`). On a proto, for a placeholder: its value
+    /// when the name does not give one (addressing the proto by its pattern); for any other
+    /// name: an argument every instance has. On a proc: one of its arguments. Either way the
+    /// body sees it ([`Context::arg`](super::Context::arg)) and dependency patterns are filled
+    /// from it.
+    ///
+    /// ```
+    /// use parade::flow::Flow;
+    /// let flow = Flow::inline();
+    /// flow.proto("dep::[x]::[y]", |ctx| Ok(ctx.name().to_owned())).add().unwrap();
+    /// flow.proto("top::[y]", |ctx| Ok(ctx.arg::<String>("x")?))
+    ///     .default_arg("x", "test")
+    ///     .deps(["dep::[x]::[y]"])
+    ///     .add()
+    ///     .unwrap();
+    /// flow.run("top::1").unwrap();
+    /// flow.wait_all().unwrap();
+    /// assert_eq!(flow.result::<String>("dep::test::1").unwrap(), "dep::test::1");
+    /// assert_eq!(flow.result::<String>("top::1").unwrap(), "test");
+    /// ```
     pub fn default_arg(mut self, param: &str, value: impl Into<String>) -> Self {
         self.decl.defaults.push((param.to_owned(), value.into()));
         self
@@ -262,13 +281,13 @@ impl Define<'_> {
     /// process runs it in worker mode (the Slurm executor turns it into `sbatch` options).
     ///
     /// ```
-    /// use parade::exec::Resources;
+    /// use parade::exec::ResourceHints;
     /// use parade::flow::Flow;
     /// let flow = Flow::inline();
-    /// let big = Resources { cpus: Some(8), mem: Some("32G".into()), ..Resources::default() };
+    /// let big = ResourceHints { cpus: Some(8), mem: Some("32G".into()), ..ResourceHints::default() };
     /// flow.proc("train", |_| Ok(())).resources(big).add().unwrap();
     /// ```
-    pub fn resources(mut self, resources: Resources) -> Self {
+    pub fn resources(mut self, resources: ResourceHints) -> Self {
         self.decl.resources = Some(resources);
         self
     }

@@ -21,6 +21,32 @@ pub(crate) struct Instance {
     pub(crate) proto: usize,
 }
 
+/// Arguments as `(name, text)` pairs.
+type Args = Vec<(String, String)>;
+
+/// A proto's arguments for a name: each placeholder's value (the name's, else the proto's
+/// default), and the proto's further arguments (`default_arg` for a name that is not a
+/// placeholder, as parproc's `Proto(args=...)`), which every instance has after its own.
+fn proto_args(proto: &ProtoRec, extracted: &[(String, String)]) -> (Args, Args) {
+    let params = proto.pattern.params();
+    let args = params
+        .iter()
+        .filter_map(|p| {
+            lookup_in(extracted)(p)
+                .or_else(|| lookup_in(&proto.decl.defaults)(p))
+                .map(|v| (p.clone(), v.to_owned()))
+        })
+        .collect();
+    let extras = proto
+        .decl
+        .defaults
+        .iter()
+        .filter(|(k, _)| !params.contains(k))
+        .cloned()
+        .collect();
+    (args, extras)
+}
+
 pub(crate) fn lookup_in<'a>(args: &'a [(String, String)]) -> impl Fn(&str) -> Option<&'a str> {
     move |k| args.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
 }
@@ -59,16 +85,11 @@ impl Flow {
     pub(crate) fn expand(&self, t: &Table, name: &str) -> Result<Vec<Instance>, FlowError> {
         let (pi, extracted, exact) = self.find_proto(t, name)?;
         let proto = &t.protos[pi];
-        let params = proto.pattern.params();
-        let mut args: Vec<(String, String)> = Vec::with_capacity(params.len());
-        for p in params {
-            let v = lookup_in(&extracted)(p)
-                .or_else(|| lookup_in(&proto.decl.defaults)(p))
-                .map(str::to_owned);
-            if let Some(v) = v {
-                args.push((p.clone(), v));
-            }
-        }
+        let (args, extras) = proto_args(proto, &extracted);
+        let with_extras = |mut a: Vec<(String, String)>| {
+            a.extend(extras.iter().cloned());
+            a
+        };
         let choices: Vec<(String, Vec<String>)> = if proto.decl.choices.is_empty() {
             Vec::new()
         } else {
@@ -128,7 +149,7 @@ impl Flow {
             };
             return Ok(vec![Instance {
                 name: inst_name,
-                args,
+                args: with_extras(args),
                 proto: pi,
             }]);
         }
@@ -152,7 +173,7 @@ impl Flow {
                 let name = proto.pattern.fill(lookup_in(&args))?;
                 Ok(Instance {
                     name,
-                    args,
+                    args: with_extras(args),
                     proto: pi,
                 })
             })

@@ -34,6 +34,9 @@ impl Ops for Remote<'_> {
     fn create(&self, name: &str) -> Result<Vec<String>, FlowError> {
         self.ask("create", name)
     }
+    fn create_as(&self, name: &str, proc_name: &str) -> Result<Vec<String>, FlowError> {
+        self.ask("create_as", (name, proc_name))
+    }
     fn start(&self, names: Vec<String>) -> Result<(), FlowError> {
         self.ask("start", names)
     }

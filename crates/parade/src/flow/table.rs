@@ -301,8 +301,9 @@ impl Flow {
         decl: &Decl,
         deps: &[TaskId],
     ) -> Result<TaskId, FlowError> {
+        let args: Arc<[(String, String)]> = Arc::from(decl.defaults.clone());
         let spec = self
-            .spec(name, decl, Arc::from(Vec::new()))
+            .spec(name, decl, args.clone())
             .deps(deps.iter().copied());
         let id = self
             .inner
@@ -310,6 +311,7 @@ impl Flow {
             .add(spec)
             .map_err(|e| self.translate(t, e, name))?;
         self.insert_rec(t, id, name, Defn::Defined);
+        t.rec_mut(id).args = args;
         Self::fill_rec(t, id, decl, deps);
         self.note_rules(t, id, decl);
         Ok(id)

@@ -4,13 +4,17 @@
 
 use std::sync::Arc;
 
-use super::submit::{Inputs, NoMock, OrderOnly, Resources};
+use super::hints::Resources;
+use super::inputs::{DepList, Inputs, OrderOnly};
+use super::mock::NoMock;
 use super::{Graph, GraphError, Handle};
 
 impl Graph {
     /// A handle that completes when every handle in `inputs` has. It fails with the root failure
-    /// of the first input that fails (and never completes well if one does); a cancelled input
-    /// makes it [`GraphError::DepCancelled`]. With no inputs it completes at once when run.
+    /// of the first input in list order that failed (and never completes well if one does); a
+    /// cancelled input makes it [`GraphError::DepCancelled`]. With no inputs it is done as soon
+    /// as it is made (parman's `WaitGraph.submit([])`; on an inline graph, tasks submitted
+    /// before it that are ready run first).
     ///
     /// ```
     /// use parade::graph::Graph;
@@ -23,15 +27,21 @@ impl Graph {
     /// ```
     #[allow(clippy::needless_pass_by_value)] // `g.after((&a, &b))` reads better than a reference
     pub fn after<I: Inputs>(&self, inputs: I) -> Handle<()> {
-        let mut deps = super::submit::DepList::new();
+        let mut deps = DepList::new();
         inputs.collect(self, &mut deps);
-        self.submit_with(
+        let none = deps.is_empty();
+        let handle = self.submit_with(
             Some(Arc::from("after")),
             Resources::default(),
             super::Mock(()),
             OrderOnly(deps.to_vec()),
             |()| Ok::<(), std::convert::Infallible>(()),
-        )
+        );
+        if none && !self.inner.dry {
+            // Nothing to wait for: done now, not when someone first waits.
+            let _ = self.wait_ids(&[handle.id]);
+        }
+        handle
     }
 
     /// A handle to `combine` applied to the values of `inputs` once they all exist (parman's
@@ -71,7 +81,7 @@ impl Graph {
     /// ```
     #[allow(clippy::needless_pass_by_value)] // like `after`
     pub fn wait_for<I: Inputs>(&self, inputs: I) -> Result<I::Values, GraphError> {
-        let mut deps = super::submit::DepList::new();
+        let mut deps = DepList::new();
         inputs.collect(self, &mut deps);
         if !self.inner.dry {
             for status in self.wait_ids(&deps)? {

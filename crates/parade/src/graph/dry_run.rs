@@ -2,7 +2,7 @@
 //! whether it has a mock, its state) and the problems the workflow would hit before any work
 //! ran. A plan can be taken of any graph, dry or not.
 
-use super::submit::Resources;
+use super::hints::Resources;
 use super::{Graph, GraphError};
 use crate::engine::{TaskId, TaskState};
 

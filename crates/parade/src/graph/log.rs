@@ -53,7 +53,7 @@ impl Graph {
                 Event::Finished { id, .. } => {
                     let status = g.inner.engine.status(*id);
                     match status {
-                        Ok(s) => format!("{:<6} {}", s.state.as_str(), g.error_for(&s)),
+                        Ok(s) => format!("{:<6} {}", s.state.as_str(), g.error_now(&s)),
                         Err(_) => return,
                     }
                 }

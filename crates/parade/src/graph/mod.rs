@@ -18,7 +18,10 @@
 //!
 //! What this module owns: handles and their value slots ([`handle`](Handle)), inputs and
 //! submission ([`Inputs`], [`TaskBuilder`]), structured results (splits and projections),
-//! `after` handles, failures named by their root ([`GraphError`]), the dry run ([`Plan`]),
+//! `after` handles, settling waits and `as_completed` ([`Graph::wait_settled`],
+//! [`Graph::as_completed`]), shutdown and scopes ([`Graph::shutdown`], [`Graph::scope`]),
+//! failures named by their root, the first failed input in list order ([`GraphError`]),
+//! the dry run ([`Plan`]),
 //! pictures of the graph (DOT, Mermaid, text), wrapped functions ([`Wrapped`]) and a log of task
 //! starts and ends. Scheduling, states and cascades belong to the [`engine`](crate::engine);
 //! where jobs run belongs to the [`exec`](crate::exec) executors.
@@ -32,16 +35,23 @@
 //! problems found.
 
 mod after;
+mod builder;
 mod dry_run;
 mod error;
 mod functions;
 mod handle;
+mod hints;
+mod inputs;
 mod log;
+mod mock;
 mod named;
 mod render;
+mod scope;
+mod settle;
 mod split;
 mod submit;
 mod template;
+mod wire;
 mod wrap;
 
 use std::any::Any;
@@ -52,12 +62,16 @@ use parking_lot::Mutex;
 use crate::engine::{Engine, EngineError, Reason, TaskId, TaskSpec, TaskState, TaskStatus};
 use crate::exec::{Executor, Inline, ThreadPool};
 
+pub use builder::TaskBuilder;
 pub use dry_run::{Plan, PlannedTask};
 pub use error::{GraphError, TaskRef};
 pub use functions::Functions;
 pub use handle::Handle;
+pub use hints::Resources;
+pub use inputs::{Inputs, Reader};
+pub use mock::{Mock, MockFor, MockWith, NoMock};
 pub use named::Named;
-pub use submit::{Inputs, Mock, MockFor, MockWith, NoMock, Reader, Resources, TaskBuilder};
+pub use settle::AsCompleted;
 pub use wrap::Wrapped;
 
 use handle::Unavailable;
@@ -80,6 +94,8 @@ pub(crate) struct Inner {
     pub(crate) in_process: bool,
     pub(crate) tasks: Mutex<Vec<Option<TaskInfo>>>,
     pub(crate) problems: Mutex<Vec<GraphError>>,
+    /// Set by [`Graph::shutdown`]: later submissions fail.
+    pub(crate) shut: std::sync::atomic::AtomicBool,
 }
 
 /// A futures workflow: submit closures, get typed [`Handle`]s, wire them into later closures.
@@ -182,6 +198,7 @@ impl Graph {
                 in_process,
                 tasks: Mutex::new(Vec::new()),
                 problems: Mutex::new(Vec::new()),
+                shut: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -291,16 +308,30 @@ impl Graph {
         Ok(self.inner.engine.wait(ids.iter().copied())?)
     }
 
-    /// The error for a task that ended without a value.
+    /// The error for a task that ended without a value. For a dep-failed task this waits
+    /// until its inputs have all ended, to name the first failed one in list order.
     pub(crate) fn error_for(&self, status: &TaskStatus) -> GraphError {
+        self.error_with(status, true)
+    }
+
+    /// Like [`Graph::error_for`] without blocking (for observers): a dep-failed task names
+    /// the first failed input in list order if the inputs before it have ended, else the
+    /// engine's root.
+    pub(crate) fn error_now(&self, status: &TaskStatus) -> GraphError {
+        self.error_with(status, false)
+    }
+
+    fn error_with(&self, status: &TaskStatus, settle: bool) -> GraphError {
         let task = self.task_ref(status.id);
         let message =
             |reason: Option<&Reason>| reason.map_or_else(String::new, ToString::to_string);
         match (status.state, status.reason.as_ref()) {
             (TaskState::Cancelled, _) => GraphError::Cancelled { task },
             (TaskState::DepFailed, Some(Reason::DepFailed { root, .. })) => {
-                let root_status = self.inner.engine.status(*root);
-                let root = self.task_ref(*root);
+                // The first failed input in list order (parman), not the first in time.
+                let root = self.first_failed_root(status.id, settle).unwrap_or(*root);
+                let root_status = self.inner.engine.status(root);
+                let root = self.task_ref(root);
                 match root_status {
                     Ok(s) if s.state == TaskState::Cancelled => {
                         GraphError::DepCancelled { task, root }

@@ -1,200 +1,22 @@
-//! Named tasks: a graph task that can also run by name in a worker process ([`Named`]), the
-//! job that says so to an out-of-process executor, and the host that reads its value back.
+//! Named tasks: a graph task that can also run by name in a worker process ([`Named`]).
 //!
 //! On an in-process executor a named task runs its closure like any other. On the
-//! [`ProcessExecutor`](crate::exec::process::ProcessExecutor) its job describes a
-//! [`WorkerCall`]: the name, and the input values as JSON, serialized when the task starts.
-//! The worker runs the function registered under that name in a [`Functions`](super::Functions)
-//! registry; the parent deserializes the value it reports into the handle's slot. A value that
-//! cannot cross (not serializable, or not readable back) fails its task with the reason.
+//! [`ProcessExecutor`](crate::exec::process::ProcessExecutor) the worker runs the function
+//! registered under that name in a [`Functions`](super::Functions) registry (see
+//! [`wire`](super::wire) for how it crosses).
 
-use std::any::Any;
-use std::borrow::Borrow;
 use std::fmt::Display;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 
-use super::functions::{Signature, check};
-use super::handle::Slot;
-use super::submit::{Inputs, MockFor, Resources, TaskBuilder, input_error};
-use super::{Graph, Handle};
-use crate::engine::{Job, Outcome, TaskContext};
-use crate::exec::process::{Done, Refusal, WorkerCall, WorkerHost};
-
-/// How a named task crosses a process boundary: its name, how its inputs become JSON and how
-/// its value comes back.
-pub(crate) struct Wire<I: Inputs, R> {
-    name: Arc<str>,
-    args: fn(&I::Readers) -> Result<Value, String>,
-    value: fn(&Value) -> Result<R, String>,
-    signature: Signature,
-}
-
-impl<I: Inputs, R> Wire<I, R> {
-    /// Why the executor of `graph` cannot take this task, if it cannot.
-    pub(crate) fn refusal(&self, graph: &Graph) -> Option<String> {
-        if graph.inner.in_process {
-            return None;
-        }
-        check(&self.name, self.signature)
-    }
-}
-
-fn args<I>(readers: &I::Readers) -> Result<Value, String>
-where
-    I: Inputs,
-    I::Values: Serialize,
-{
-    let values = I::read(readers).map_err(|(id, why)| input_error(id, why))?;
-    serde_json::to_value(&values).map_err(|e| format!("its inputs cannot be serialized: {e}"))
-}
-
-fn value<R: DeserializeOwned>(v: &Value) -> Result<R, String> {
-    R::deserialize(v).map_err(|e| format!("its value cannot be read back from the worker: {e}"))
-}
-
-/// Receives a named task's value from its worker.
-struct ValueHost<R> {
-    slot: Arc<Slot<R>>,
-    value: fn(&Value) -> Result<R, String>,
-}
-
-impl<R: Send + Sync + 'static> WorkerHost for ValueHost<R> {
-    fn call(&self, method: &str, _: Value) -> Result<Value, String> {
-        Err(format!("a graph task cannot call `{method}`"))
-    }
-
-    fn receive(&self, done: &Done) -> Result<(), String> {
-        if let Done::Ok(v) = done {
-            let _ = self.slot.cell.set((self.value)(v)?);
-        }
-        Ok(())
-    }
-}
-
-/// What a graph task's hints ask of a cluster, for a worker call: `cores` → `cpus`; hints
-/// `mem`, `time`, `partition` and `account` → those fields; hints named `sbatch:OPTION` → the
-/// `sbatch` option `--OPTION=value`. Other hints only describe the task (logs, dry runs) and
-/// reach no cluster, so a descriptive hint can never make a submission fail. `None` when
-/// there is no hint.
-pub(crate) fn cluster_resources(hints: &Resources) -> Option<crate::exec::Resources> {
-    if hints.is_empty() {
-        return None;
-    }
-    let mut out = crate::exec::Resources {
-        cpus: hints.cores.map(|c| u32::try_from(c).unwrap_or(u32::MAX)),
-        ..crate::exec::Resources::default()
-    };
-    for (key, value) in &hints.hints {
-        let field = match key.as_str() {
-            "mem" => &mut out.mem,
-            "time" => &mut out.time,
-            "partition" => &mut out.partition,
-            "account" => &mut out.account,
-            other => {
-                if let Some(option) = other.strip_prefix("sbatch:") {
-                    out.extra.push(format!("--{option}={value}"));
-                }
-                continue;
-            }
-        };
-        *field = Some(value.clone());
-    }
-    Some(out)
-}
-
-type Local = Box<dyn FnOnce(&TaskContext) -> Outcome + Send>;
-type Remote = Box<dyn Fn() -> Result<WorkerCall, String> + Send + Sync>;
-
-/// The job of a named task: its closure, or a worker call made when an executor asks.
-struct NamedJob {
-    local: Local,
-    remote: Remote,
-    call: OnceLock<Result<WorkerCall, Refusal>>,
-}
-
-impl Job for NamedJob {
-    fn run(self: Box<Self>, ctx: &TaskContext) -> Outcome {
-        (self.local)(ctx)
-    }
-
-    fn remote(&self) -> Option<&(dyn Any + Send + Sync)> {
-        match self.call.get_or_init(|| (self.remote)().map_err(Refusal)) {
-            Ok(call) => Some(call),
-            Err(refusal) => Some(refusal),
-        }
-    }
-}
-
-/// Reads the inputs, runs `f` on them and fills `out`: a graph task's work in this process.
-pub(crate) fn run_here<I, R, E, F>(readers: impl Borrow<I::Readers>, out: &Slot<R>, f: F) -> Outcome
-where
-    I: Inputs,
-    E: Display,
-    F: FnOnce(I::Values) -> Result<R, E>,
-{
-    let values = match I::read(readers.borrow()) {
-        Ok(v) => v,
-        Err((id, why)) => return Outcome::failed(input_error(id, why)),
-    };
-    drop(readers);
-    match f(values) {
-        Ok(value) => {
-            let _ = out.cell.set(value);
-            Outcome::Succeeded
-        }
-        Err(e) => Outcome::failed(e.to_string()),
-    }
-}
-
-/// The job of a named task whose executor may run it elsewhere.
-pub(crate) fn named_job<I, R, E, F>(
-    wire: Wire<I, R>,
-    refusal: Option<String>,
-    resources: &Resources,
-    readers: I::Readers,
-    out: Arc<Slot<R>>,
-    f: F,
-) -> impl Job
-where
-    I: Inputs,
-    R: Send + Sync + 'static,
-    E: Display,
-    F: FnOnce(I::Values) -> Result<R, E> + Send + 'static,
-{
-    let readers = Arc::new(readers);
-    let cluster = cluster_resources(resources);
-    let (here, slot) = (readers.clone(), out.clone());
-    let local: Local = Box::new(move |_| run_here::<I, R, E, F>(here, &slot, f));
-    let Wire {
-        name,
-        args,
-        value,
-        signature: _,
-    } = wire;
-    let remote: Remote = Box::new(move || {
-        if let Some(why) = &refusal {
-            return Err(why.clone());
-        }
-        Ok(WorkerCall {
-            task: name.to_string(),
-            args: args(&readers).map_err(|e| format!("task `{name}` cannot be sent: {e}"))?,
-            host: Some(Arc::new(ValueHost {
-                slot: out.clone(),
-                value,
-            })),
-            resources: cluster.clone(),
-        })
-    });
-    NamedJob {
-        local,
-        remote,
-        call: OnceLock::new(),
-    }
-}
+use super::Handle;
+use super::builder::TaskBuilder;
+use super::functions::Signature;
+use super::inputs::Inputs;
+use super::mock::MockFor;
+use super::wire::{Wire, args, value};
 
 /// A task with a name, about to be submitted: on an executor that runs tasks in other
 /// processes, a worker runs the function registered under that name in a
@@ -287,43 +109,5 @@ impl<M> Named<'_, M> {
     {
         let wire = self.wire::<I, R>();
         self.builder.submit_wired(inputs, Some(wire), f)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hints_map_to_cluster_resources() {
-        assert!(cluster_resources(&Resources::default()).is_none());
-        let hints = Resources {
-            cores: Some(4),
-            hints: [
-                ("mem", "8G"),
-                ("time", "1:00:00"),
-                ("partition", "gpu"),
-                ("account", "lab"),
-                ("sbatch:gres", "gpu:1"),
-                ("sbatch:constraint", "avx2"),
-                ("gpu", "none"),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect(),
-        };
-        let r = cluster_resources(&hints).unwrap();
-        assert_eq!(r.cpus, Some(4));
-        assert_eq!(r.mem.as_deref(), Some("8G"));
-        assert_eq!(r.time.as_deref(), Some("1:00:00"));
-        assert_eq!(r.partition.as_deref(), Some("gpu"));
-        assert_eq!(r.account.as_deref(), Some("lab"));
-        assert_eq!(r.extra, ["--gres=gpu:1", "--constraint=avx2"]);
-        let only_cores = Resources {
-            cores: Some(2),
-            hints: Vec::new(),
-        };
-        let r = cluster_resources(&only_cores).unwrap();
-        assert_eq!((r.cpus, r.extra.len()), (Some(2), 0));
     }
 }

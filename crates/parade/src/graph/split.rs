@@ -54,8 +54,9 @@ impl<T: Send + Sync + 'static> Handle<T> {
 
 impl<T: Send + Sync + 'static> Handle<Vec<T>> {
     /// Splits a handle to a `Vec` of `len` items into `len` handles, one per item. If the value
-    /// turns out shorter, reading a missing item fails with [`GraphError::Shape`]; in a dry run,
-    /// a mock of another length is reported at once.
+    /// turns out to have another length (shorter or longer), every part fails with
+    /// [`GraphError::Shape`] naming the expected and actual length; in a dry run, a mock of
+    /// another length is reported at once.
     ///
     /// ```
     /// use parade::graph::Graph;
@@ -78,10 +79,15 @@ impl<T: Send + Sync + 'static> Handle<Vec<T>> {
         (0..len)
             .map(|i| {
                 self.part(move |v: &Vec<T>| {
-                    v.get(i).ok_or(Unavailable::Shape {
-                        expected: len,
-                        len: v.len(),
-                    })
+                    // A value of another length fails every part: taking the first `len`
+                    // items of a longer one would drop the rest without a word.
+                    if v.len() != len {
+                        return Err(Unavailable::Shape {
+                            expected: len,
+                            len: v.len(),
+                        });
+                    }
+                    Ok(&v[i])
                 })
             })
             .collect()

@@ -5,7 +5,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::Handle;
-use super::submit::{Inputs, MockFor, TaskBuilder};
+use super::builder::TaskBuilder;
+use super::inputs::Inputs;
+use super::mock::MockFor;
 use crate::exec::slurm::TemplateJob;
 
 impl<M> TaskBuilder<'_, M> {

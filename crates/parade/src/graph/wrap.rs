@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use super::submit::{Inputs, Mock, MockFor, NoMock, Resources};
+use super::hints::Resources;
+use super::inputs::Inputs;
+use super::mock::{Mock, MockFor, NoMock};
 use super::{Graph, Handle};
 
 /// A function bound to a graph: each [`Wrapped::call`] with handles submits one task that runs

@@ -11,7 +11,7 @@
 //! | calls to start one by one | [`calls`]`().call(f).call(g).join()` ([`Calls`]) |
 //! | a `Vec` of closures | [`join_all`]`(v)`, [`try_join_all`]`(v)` |
 //! | options: timeout, fail fast, per-call results, first to end | [`Join`] |
-//! | resources to open in parallel | [`acquire`]`((open_a, open_b))` → [`Resources`] guard |
+//! | resources to open in parallel | [`acquire`]`((open_a, open_b))` → [`Acquired`] guard |
 //! | closures borrowing local data | [`scoped::join`], [`scoped::join_all`] |
 //!
 //! # Guarantees
@@ -59,7 +59,7 @@ pub use dynamic::{join_all, try_join_all};
 pub use error::{CallFailure, Failure, JoinError, PanicPayload};
 pub use options::{Join, join, try_join};
 pub use resources::{
-    Acquire, AcquireError, AcquireTuple, BoxError, ByDrop, ByRelease, Release, ReleaseBy,
-    ReleaseError, ReleaseJobBox, Releaser, ResourceTuple, Resources, acquire, acquire_releasable,
+    Acquire, AcquireError, AcquireTuple, Acquired, BoxError, ByDrop, ByRelease, Release, ReleaseBy,
+    ReleaseError, ReleaseJobBox, Releaser, ResourceTuple, acquire, acquire_releasable,
 };
 pub use tuple::{Append, CallTuple, PendingTuple, SettledTuple, Starter, TryCallTuple};

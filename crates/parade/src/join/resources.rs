@@ -2,7 +2,7 @@
 //! in reverse order (or in parallel).
 //!
 //! This module owns [`acquire`], [`acquire_releasable`], the [`Acquire`] options, the
-//! [`Resources`] guard, the [`Release`] trait for resources whose release can fail, and the
+//! [`Acquired`] guard, the [`Release`] trait for resources whose release can fail, and the
 //! errors of both steps. The rules:
 //!
 //! * every acquisition starts at once on a thread of its own (like a join);
@@ -11,7 +11,7 @@
 //! * with a timeout, acquisitions still running are abandoned, and a resource that arrives later
 //!   is **released on its own thread** as soon as it arrives, never leaked;
 //! * dropping the guard releases in reverse order (or all at once with
-//!   [`Acquire::parallel_release`]); errors are only visible through [`Resources::release`].
+//!   [`Acquire::parallel_release`]); errors are only visible through [`Acquired::release`].
 //!
 //! Resources must be `Send`: they are acquired on one thread and used and released on another.
 //! A thread-affine guard is therefore rejected at compile time:
@@ -43,7 +43,7 @@ type ReleaseJob = Box<dyn FnOnce() -> Result<(), BoxError> + Send + 'static>;
 
 /// A resource whose release can fail (a connection that must be closed, a lock file to
 /// remove). Resources acquired with [`acquire_releasable`] are released through this trait,
-/// and [`Resources::release`] reports its errors.
+/// and [`Acquired::release`] reports its errors.
 ///
 /// ```
 /// use parade::join::Release;
@@ -109,7 +109,7 @@ impl<R: Release> ReleaseBy<R> for ByRelease {
     }
 }
 
-/// A tuple of 1 to 12 resources held by a [`Resources`] guard.
+/// A tuple of 1 to 12 resources held by an [`Acquired`] guard.
 pub trait ResourceTuple: Send + Sized + 'static {
     /// One release function per resource.
     #[doc(hidden)]
@@ -282,7 +282,7 @@ impl Acquire {
     /// let g = parade::join::Acquire::new().acquire((|| Ok::<_, ()>('a'), || Ok(2))).unwrap();
     /// assert_eq!(*g, ('a', 2));
     /// ```
-    pub fn acquire<E, C>(&self, calls: C) -> Result<Resources<C::Resources>, AcquireError<E>>
+    pub fn acquire<E, C>(&self, calls: C) -> Result<Acquired<C::Resources>, AcquireError<E>>
     where
         C: AcquireTuple<E, ByDrop>,
     {
@@ -304,14 +304,14 @@ impl Acquire {
     pub fn acquire_releasable<E, C>(
         &self,
         calls: C,
-    ) -> Result<Resources<C::Resources>, AcquireError<E>>
+    ) -> Result<Acquired<C::Resources>, AcquireError<E>>
     where
         C: AcquireTuple<E, ByRelease>,
     {
         self.acquire_by::<E, ByRelease, C>(calls)
     }
 
-    fn acquire_by<E, K, C>(&self, calls: C) -> Result<Resources<C::Resources>, AcquireError<E>>
+    fn acquire_by<E, K, C>(&self, calls: C) -> Result<Acquired<C::Resources>, AcquireError<E>>
     where
         C: AcquireTuple<E, K>,
     {
@@ -324,7 +324,7 @@ impl Acquire {
         });
         let timed_out = self.join.wait(&group, C::LEN, Until::AllDone);
         match C::split(pending.settle()) {
-            Ok(held) => Ok(Resources {
+            Ok(held) => Ok(Acquired {
                 held: Some(held),
                 releasers: C::releasers(),
                 parallel: self.parallel_release.then(|| cache.clone()),
@@ -364,7 +364,7 @@ impl Acquire {
 /// drop(guard);
 /// assert_eq!(*log.lock().unwrap(), ["cache", "db"]); // reverse order
 /// ```
-pub fn acquire<E, C>(calls: C) -> Result<Resources<C::Resources>, AcquireError<E>>
+pub fn acquire<E, C>(calls: C) -> Result<Acquired<C::Resources>, AcquireError<E>>
 where
     C: AcquireTuple<E, ByDrop>,
 {
@@ -372,7 +372,7 @@ where
 }
 
 /// Like [`acquire`], for resources whose release can fail: each implements [`Release`], and
-/// [`Resources::release`] reports every release error.
+/// [`Acquired::release`] reports every release error.
 ///
 /// ```
 /// use parade::join::Release;
@@ -386,7 +386,7 @@ where
 /// let order: Vec<usize> = err.failures().iter().map(|f| f.index).collect();
 /// assert_eq!(order, [1, 0]); // released, and reported, in reverse order
 /// ```
-pub fn acquire_releasable<E, C>(calls: C) -> Result<Resources<C::Resources>, AcquireError<E>>
+pub fn acquire_releasable<E, C>(calls: C) -> Result<Acquired<C::Resources>, AcquireError<E>>
 where
     C: AcquireTuple<E, ByRelease>,
 {
@@ -433,7 +433,7 @@ fn release_all(
 
 /// A guard holding a tuple of acquired resources. Dereferences to the tuple; releases them
 /// when dropped (reverse order, or in parallel when asked), discarding release errors; call
-/// [`Resources::release`] to see them.
+/// [`Acquired::release`] to see them.
 ///
 /// ```
 /// let mut guard = parade::acquire((|| Ok::<_, ()>(vec![1]), || Ok(0_u8))).unwrap();
@@ -441,13 +441,13 @@ fn release_all(
 /// let (v, n) = &*guard;
 /// assert_eq!((v.as_slice(), *n), (&[1, 2][..], 0));
 /// ```
-pub struct Resources<T: ResourceTuple> {
+pub struct Acquired<T: ResourceTuple> {
     held: Option<T>,
     releasers: T::Releasers,
     parallel: Option<ThreadCache>,
 }
 
-impl<T: ResourceTuple> Resources<T> {
+impl<T: ResourceTuple> Acquired<T> {
     /// Releases every resource now (reverse order, or in parallel) and reports every failure.
     ///
     /// ```
@@ -483,7 +483,7 @@ impl<T: ResourceTuple> Resources<T> {
     }
 }
 
-impl<T: ResourceTuple> Deref for Resources<T> {
+impl<T: ResourceTuple> Deref for Acquired<T> {
     type Target = T;
     fn deref(&self) -> &T {
         self.held
@@ -492,7 +492,7 @@ impl<T: ResourceTuple> Deref for Resources<T> {
     }
 }
 
-impl<T: ResourceTuple> DerefMut for Resources<T> {
+impl<T: ResourceTuple> DerefMut for Acquired<T> {
     fn deref_mut(&mut self) -> &mut T {
         self.held
             .as_mut()
@@ -500,15 +500,15 @@ impl<T: ResourceTuple> DerefMut for Resources<T> {
     }
 }
 
-impl<T: ResourceTuple> Drop for Resources<T> {
+impl<T: ResourceTuple> Drop for Acquired<T> {
     fn drop(&mut self) {
         drop(self.release_now());
     }
 }
 
-impl<T: ResourceTuple + fmt::Debug> fmt::Debug for Resources<T> {
+impl<T: ResourceTuple + fmt::Debug> fmt::Debug for Acquired<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Resources").field(&self.held).finish()
+        f.debug_tuple("Acquired").field(&self.held).finish()
     }
 }
 

@@ -73,7 +73,7 @@ both!(dependency_kinds, |flow| {
     let e = flow.create("needy::1").unwrap_err();
     assert_eq!(
         e.to_string(),
-        r#"pattern "dep::[x]::[y]" needs argument "y", which was not given"#
+        r#"pattern "dep::[x]::[y]" requires argument "y", which was not given"#
     );
     // A dep's value outside its proto's choices is an error at creation.
     flow.proto("bad::[env]", rec(&l))

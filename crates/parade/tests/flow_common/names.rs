@@ -132,7 +132,7 @@ both!(name_matching, |flow| {
     let e = flow.create("q::[x]").unwrap_err();
     assert_eq!(
         e.to_string(),
-        r#"pattern "q::[x]" needs argument "x", which was not given"#
+        r#"pattern "q::[x]" requires argument "x", which was not given"#
     );
     let e = flow.create("foo::test").unwrap_err();
     assert_eq!(

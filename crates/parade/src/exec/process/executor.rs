@@ -17,7 +17,7 @@ use super::worker::WORKER_SOCKET_ENV;
 use crate::engine::{Engine, Job, Outcome, Reason, Runnable, TaskContext, TaskId, TaskScope};
 use crate::exec::child::{ChildOptions, run_child, run_child_with};
 use crate::exec::thread_cache::ThreadCache;
-use crate::exec::{CommandSpec, Executor, Resources};
+use crate::exec::{CommandSpec, Executor, ResourceHints};
 
 /// Answers what a task running in a worker asks of its parent, and receives its result. A
 /// face (the flow) implements it to give procs in workers their context.
@@ -68,7 +68,7 @@ pub struct WorkerCall {
     pub host: Option<Arc<dyn WorkerHost>>,
     /// What the task needs from a cluster: the [Slurm executor](crate::exec::slurm::SlurmExecutor)
     /// passes them to `sbatch`; the process executor ignores them. `None` asks for nothing.
-    pub resources: Option<Resources>,
+    pub resources: Option<ResourceHints>,
 }
 
 impl std::fmt::Debug for WorkerCall {

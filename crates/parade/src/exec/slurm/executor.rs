@@ -96,7 +96,7 @@ enum Msg {
 /// worker's report (its result, its error) ends the task, or, without one, the job's exit status
 /// or Slurm state. The socket must be reachable from where the job runs: so far, worker tasks
 /// run on clusters whose jobs run on this machine. The command's or the call's
-/// [`Resources`](crate::exec::Resources) become `sbatch` options. The job is named
+/// [`ResourceHints`](crate::exec::ResourceHints) become `sbatch` options. The job is named
 /// `parade-<run id>-<task index>` ([`job_name`]) and carries its identity
 /// ([`job_identity`]) in its comment; it writes its output to `<name>.<job id>.out`/`.err` in
 /// the work directory (forwarded to the task's output events when it ends) and its exit status

@@ -8,11 +8,17 @@
 //! | file | what |
 //! |---|---|
 //! | `kwargs.json` | the parameters, pretty JSON; `null` means "accept the next parameters" |
-//! | `kwargs.sha256` | `<sha256>  <path>` per input file, sorted by path (`sha256sum` format) |
+//! | `kwargs.sha256` | `<sha256>  <path>` per input file, the path relative to the job directory (`../../input.txt`), sorted by path (`sha256sum` format); recreated when deleted |
+//! | `jobenv.sh` | the environment the script ran with: `export NAME="value"` lines |
 //! | `<script>`, helpers | copied from the template before each run |
 //! | `<script>.out`, `<script>.err` | what the script printed |
 //! | `result.json` | written by the script; its presence means the job finished |
 //! | `kwargs-new.json`, `kwargs-new.sha256` | written on a mismatch, for comparison |
+//!
+//! The script sees `PARMAN_WORKDIR` and `PARADE_WORKDIR` (the workflow's directory), so
+//! parman's run scripts work unchanged. One run at a time works in a job directory: a run
+//! locks it (`flock`), a second run of the same job waits for the first, and
+//! [`clean_jobs`] leaves a locked (running) job alone.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -26,9 +32,10 @@ use sha2::{Digest, Sha256};
 
 use super::SlurmExecutor;
 use super::config::absolute;
+use super::jobdir::{self, DirLock};
 use crate::engine::{Outcome, Stream, TaskContext};
 use crate::exec::child::{ChildOptions, ChildTask, run_child};
-use crate::exec::{CommandSpec, Resources};
+use crate::exec::{CommandSpec, ResourceHints};
 
 /// Why a template job gave no result.
 #[derive(Debug, thiserror::Error)]
@@ -82,8 +89,9 @@ pub enum JobError {
     },
     /// An earlier run of the job did not finish, and the job may not resume.
     #[error(
-        "{} holds an unfinished job (kwargs.json but no result.json): it failed or was \
-         interrupted. Resume it with `can_resume(true)`, or remove it with `parade jobs clean`",
+        "{} holds an unfinished job (kwargs.json but no result.json): an earlier run failed or \
+         was interrupted, and no run works in it now. Resume it with `can_resume(true)` \
+         (`can_resume = true` in a task file), or remove it with `parade jobs clean`",
         dir.display()
     )]
     Unfinished {
@@ -99,6 +107,20 @@ pub enum JobError {
         reason: String,
         /// The last lines of the script's standard error.
         stderr_tail: String,
+    },
+    /// An environment variable for the script has a name the shell cannot take.
+    #[error("{}: `{name}` cannot be an environment variable name (letters, digits and `_`, not starting with a digit)", dir.display())]
+    BadEnvName {
+        /// The job directory.
+        dir: PathBuf,
+        /// The name.
+        name: String,
+    },
+    /// The task was stopped while another run of the same job worked in its directory.
+    #[error("stopped while waiting for another run of {} to finish", dir.display())]
+    Stopped {
+        /// The job directory.
+        dir: PathBuf,
     },
     /// The script succeeded but wrote no `result.json`.
     #[error("no result.json after {} completed", dir.display())]
@@ -154,7 +176,7 @@ pub struct TemplateJob {
     inputs: Vec<PathBuf>,
     can_resume: bool,
     slurm: Option<Arc<SlurmExecutor>>,
-    resources: Resources,
+    resources: ResourceHints,
 }
 
 impl TemplateJob {
@@ -168,7 +190,7 @@ impl TemplateJob {
             inputs: Vec::new(),
             can_resume: false,
             slurm: None,
-            resources: Resources::default(),
+            resources: ResourceHints::default(),
         }
     }
 
@@ -206,7 +228,7 @@ impl TemplateJob {
 
     /// What its Slurm job reserves (`--cpus-per-task`, `--mem`...; ignored when it runs
     /// locally).
-    pub fn resources(mut self, resources: Resources) -> Self {
+    pub fn resources(mut self, resources: ResourceHints) -> Self {
         self.resources = resources;
         self
     }
@@ -251,6 +273,11 @@ impl TemplateJob {
     {
         let dir = &self.dir;
         std::fs::create_dir_all(dir).map_err(io(dir))?;
+        // One run at a time in a job directory; a second one waits for the first, then finds
+        // its result.
+        let Some(_lock) = self.lock(ctx)? else {
+            return Err(JobError::Stopped { dir: dir.clone() });
+        };
         let kwargs = serde_json::to_value(kwargs).map_err(|e| JobError::Json {
             path: dir.join("kwargs.json"),
             message: format!("the parameters do not serialize: {e}"),
@@ -282,7 +309,7 @@ impl TemplateJob {
         let hash_path = dir.join("kwargs.sha256");
         if hash_path.exists() {
             let old = std::fs::read_to_string(&hash_path).map_err(io(&hash_path))?;
-            let old = parse_hashes(&old);
+            let old = self.parse_hashes(&old);
             if old != hashes {
                 let new = dir.join("kwargs-new.sha256");
                 std::fs::write(&new, format_hashes(&hashes)).map_err(io(&new))?;
@@ -297,6 +324,10 @@ impl TemplateJob {
                 return Err(JobError::Unfinished { dir: dir.clone() });
             }
             self.execute(&kwargs_text, &hashes, ctx)?;
+        } else if !hash_path.exists() {
+            // Reused with its hashes deleted (parman's "re-bless the inputs"): record the
+            // current ones, without running again.
+            std::fs::write(&hash_path, format_hashes(&hashes)).map_err(io(&hash_path))?;
         }
         let text = std::fs::read_to_string(&result_path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
@@ -318,12 +349,54 @@ impl TemplateJob {
             .is_some_and(|s| s.is_live(&self.slurm_key()))
     }
 
+    /// Locks the job directory, waiting (and saying so on the task's output) while another
+    /// run holds it; `None` if the task was stopped meanwhile.
+    fn lock(&self, ctx: Option<&TaskContext>) -> Result<Option<DirLock>, JobError> {
+        let dir = &self.dir;
+        jobdir::lock(
+            dir,
+            || {
+                if let Some(ctx) = ctx {
+                    ctx.emit_from(
+                        Stream::Stderr,
+                        format!(
+                            "another run of this job works in {}; waiting for it to finish",
+                            dir.display()
+                        ),
+                    );
+                }
+            },
+            || ctx.is_some_and(TaskContext::is_cancelled),
+        )
+        .map_err(io(dir))
+    }
+
+    /// The SHA-256 of each input, by its path relative to the job directory (as parman
+    /// writes them, so a moved tree, or one parman wrote, is reused).
     fn hash_inputs(&self) -> Result<BTreeMap<String, String>, JobError> {
         self.inputs
             .iter()
             .map(|p| {
                 let bytes = std::fs::read(p).map_err(io(p))?;
-                Ok((p.display().to_string(), hex(&Sha256::digest(&bytes))))
+                let rel = jobdir::relative(p, &self.dir);
+                Ok((rel.display().to_string(), hex(&Sha256::digest(&bytes))))
+            })
+            .collect()
+    }
+
+    /// A `kwargs.sha256` as a map by path relative to the job directory (an absolute path,
+    /// as older parade versions wrote, is made relative).
+    fn parse_hashes(&self, text: &str) -> BTreeMap<String, String> {
+        parse_hashes(text)
+            .into_iter()
+            .map(|(path, sha)| {
+                let p = Path::new(&path);
+                let rel = if p.is_absolute() {
+                    jobdir::relative(p, &self.dir).display().to_string()
+                } else {
+                    path
+                };
+                (rel, sha)
             })
             .collect()
     }
@@ -349,10 +422,23 @@ impl TemplateJob {
             e = super::shell_quote(&format!("{s}.err"))
         );
         let workdir = std::env::current_dir().unwrap_or_default();
-        let mut spec = CommandSpec::shell(&["sh", "-c"], line)
-            .cwd(dir)
-            .env("PARADE_WORKDIR", workdir.to_string_lossy());
-        spec.env.extend(self.env.iter().cloned());
+        let workdir = workdir.to_string_lossy().into_owned();
+        // What the script runs with beyond the inherited environment, recorded in jobenv.sh.
+        let mut vars = vec![
+            ("PARMAN_WORKDIR".to_owned(), workdir.clone()),
+            ("PARADE_WORKDIR".to_owned(), workdir),
+        ];
+        vars.extend(self.env.iter().cloned());
+        if let Some((name, _)) = vars.iter().find(|(k, _)| !jobdir::valid_env_name(k)) {
+            return Err(JobError::BadEnvName {
+                dir: dir.clone(),
+                name: name.clone(),
+            });
+        }
+        let env_path = dir.join("jobenv.sh");
+        std::fs::write(&env_path, jobdir::jobenv(&vars)).map_err(io(&env_path))?;
+        let mut spec = CommandSpec::shell(&["sh", "-c"], line).cwd(dir);
+        spec.env.extend(vars);
         spec.resources = self.resources.clone();
         let outcome = if let Some(slurm) = &self.slurm {
             let key = self.slurm_key();
@@ -419,8 +505,18 @@ impl SlurmExecutor {
     }
 }
 
+/// What [`clean_jobs_report`] found.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Cleaned {
+    /// The unfinished job directories removed (or, in a dry run, that would be), sorted.
+    pub removed: Vec<PathBuf>,
+    /// Unfinished job directories left alone because a run works in them (they are locked).
+    pub running: Vec<PathBuf>,
+}
+
 /// Removes the unfinished job directories under `root` (those with `kwargs.json` and no
-/// `result.json`), or with `dry_run` only lists them. Returns them, sorted.
+/// `result.json`) that no run works in (see [`clean_jobs_report`], which also says which were
+/// left alone), or with `dry_run` only lists them. Returns them, sorted.
 ///
 /// ```
 /// let root = tempfile::tempdir().unwrap();
@@ -436,6 +532,12 @@ impl SlurmExecutor {
 /// assert!(done.exists() && !failed.exists());
 /// ```
 pub fn clean_jobs(root: &Path, dry_run: bool) -> std::io::Result<Vec<PathBuf>> {
+    clean_jobs_report(root, dry_run).map(|c| c.removed)
+}
+
+/// Like [`clean_jobs`], and says which unfinished jobs were left alone because a run holds
+/// their directory's lock (a template job running now).
+pub fn clean_jobs_report(root: &Path, dry_run: bool) -> std::io::Result<Cleaned> {
     let mut found = Vec::new();
     let mut todo = vec![root.to_owned()];
     while let Some(dir) = todo.pop() {
@@ -453,12 +555,20 @@ pub fn clean_jobs(root: &Path, dry_run: bool) -> std::io::Result<Vec<PathBuf>> {
         }
     }
     found.sort();
-    if !dry_run {
-        for dir in &found {
-            std::fs::remove_dir_all(dir)?;
+    let mut cleaned = Cleaned::default();
+    for dir in found {
+        // Held while removing, so no run starts in it meanwhile.
+        let Some(lock) = jobdir::try_lock(&dir)? else {
+            cleaned.running.push(dir);
+            continue;
+        };
+        if !dry_run {
+            std::fs::remove_dir_all(&dir)?;
         }
+        drop(lock);
+        cleaned.removed.push(dir);
     }
-    Ok(found)
+    Ok(cleaned)
 }
 
 /// Copies the files of `from` into `to`, following symbolic links, keeping what `to` holds.

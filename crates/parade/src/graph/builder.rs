@@ -1,0 +1,174 @@
+//! The [`TaskBuilder`]: a task about to be submitted, with its description, resource hints and
+//! mock. Submitting goes through [`submit`](super::submit)'s one path.
+
+use std::fmt::Display;
+use std::sync::Arc;
+
+use super::hints::Resources;
+use super::inputs::Inputs;
+use super::mock::{Mock, MockFor, MockWith, NoMock};
+use super::wire::Wire;
+use super::{Graph, Handle};
+
+/// A task about to be submitted, with its description, resource hints and mock.
+///
+/// ```
+/// use parade::graph::Graph;
+/// # use std::sync::Arc;
+/// let g = Graph::with_executor(Arc::new(parade::exec::ThreadPool::new(2)));
+/// let h = g.task("train model 3").cores(2).hint("gpu", "none").mock(0.0).submit(|| 0.93);
+/// assert_eq!(h.value().unwrap(), 0.93);
+/// assert_eq!(g.plan().tasks[0].resources.to_string(), "cores=2, gpu=none");
+/// ```
+#[must_use = "a task builder does nothing until submitted"]
+pub struct TaskBuilder<'g, M = NoMock> {
+    graph: &'g Graph,
+    description: Option<Arc<str>>,
+    resources: Resources,
+    mock: M,
+}
+
+impl Graph {
+    /// Starts a task with a description, shown in logs, errors and the dry run.
+    pub fn task(&self, description: impl Into<String>) -> TaskBuilder<'_> {
+        TaskBuilder {
+            graph: self,
+            description: Some(Arc::from(description.into())),
+            resources: Resources::default(),
+            mock: NoMock,
+        }
+    }
+}
+
+impl<'g> TaskBuilder<'g, NoMock> {
+    /// Gives the task a mock value: its value during a dry run. Its type is the task's.
+    pub fn mock<T>(self, value: T) -> TaskBuilder<'g, Mock<T>> {
+        TaskBuilder {
+            graph: self.graph,
+            description: self.description,
+            resources: self.resources,
+            mock: Mock(value),
+        }
+    }
+
+    /// Gives the task a mock computed from its inputs' mock values during a dry run (used only
+    /// when every input has one).
+    ///
+    /// ```
+    /// use parade::graph::Graph;
+    /// let g = Graph::dry_run();
+    /// let n = g.task("n").mock(3_usize).submit(|| 3);
+    /// let v = g.task("v").mock_with(|n: &usize| vec![0; *n]).submit_after(&n, |n| vec![1; n]);
+    /// assert_eq!(v.value().unwrap().len(), 3);
+    /// ```
+    pub fn mock_with<F>(self, f: F) -> TaskBuilder<'g, MockWith<F>> {
+        TaskBuilder {
+            graph: self.graph,
+            description: self.description,
+            resources: self.resources,
+            mock: MockWith(f),
+        }
+    }
+}
+
+impl<M> TaskBuilder<'_, M> {
+    /// Submits with this builder's description, hints and mock (and a name, for named tasks).
+    pub(crate) fn submit_wired<I, R, E, F>(
+        self,
+        inputs: I,
+        wire: Option<Wire<I, R>>,
+        f: F,
+    ) -> Handle<R>
+    where
+        I: Inputs,
+        R: Send + Sync + 'static,
+        E: Display,
+        F: FnOnce(I::Values) -> Result<R, E> + Send + 'static,
+        M: MockFor<I::Values, R>,
+    {
+        self.graph
+            .submit_wired(self.description, self.resources, self.mock, inputs, wire, f)
+    }
+
+    /// Says how many cores the task uses (a hint, checked against the executor's capacity).
+    /// A named task run by the Slurm executor asks `sbatch` for as many CPUs
+    /// (`--cpus-per-task`).
+    pub fn cores(mut self, cores: usize) -> Self {
+        self.resources.cores = Some(cores);
+        self
+    }
+
+    /// Adds a free-form resource hint, shown in logs and in the dry run. A named task run by
+    /// the Slurm executor passes `mem`, `time`, `partition` and `account` to `sbatch` as those
+    /// options, and a hint named `sbatch:OPTION` as `--OPTION=value`; other hints only
+    /// describe the task.
+    pub fn hint(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.resources.hints.push((key.into(), value.into()));
+        self
+    }
+
+    /// Submits a closure without inputs.
+    pub fn submit<R, F>(self, f: F) -> Handle<R>
+    where
+        R: Send + Sync + 'static,
+        F: FnOnce() -> R + Send + 'static,
+        M: MockFor<(), R>,
+    {
+        self.graph
+            .submit_with(self.description, self.resources, self.mock, (), move |()| {
+                Ok::<R, std::convert::Infallible>(f())
+            })
+    }
+
+    /// Submits a closure without inputs that may fail; an `Err` fails the task with its message.
+    pub fn try_submit<R, E, F>(self, f: F) -> Handle<R>
+    where
+        R: Send + Sync + 'static,
+        E: Display,
+        F: FnOnce() -> Result<R, E> + Send + 'static,
+        M: MockFor<(), R>,
+    {
+        self.graph
+            .submit_with(self.description, self.resources, self.mock, (), move |()| {
+                f()
+            })
+    }
+
+    /// Submits a closure that runs after `inputs` and receives their values.
+    pub fn submit_after<I, R, F>(self, inputs: I, f: F) -> Handle<R>
+    where
+        I: Inputs,
+        R: Send + Sync + 'static,
+        F: FnOnce(I::Values) -> R + Send + 'static,
+        M: MockFor<I::Values, R>,
+    {
+        self.graph.submit_with(
+            self.description,
+            self.resources,
+            self.mock,
+            inputs,
+            move |v| Ok::<R, std::convert::Infallible>(f(v)),
+        )
+    }
+
+    /// Submits a closure that runs after `inputs`, receives their values, and may fail.
+    ///
+    /// ```
+    /// use parade::graph::Graph;
+    /// let g = Graph::inline();
+    /// let text = g.submit(|| "42".to_owned());
+    /// let n = g.task("parse").try_submit_after(&text, |s| s.parse::<i32>());
+    /// assert_eq!(n.value().unwrap(), 42);
+    /// ```
+    pub fn try_submit_after<I, R, E, F>(self, inputs: I, f: F) -> Handle<R>
+    where
+        I: Inputs,
+        R: Send + Sync + 'static,
+        E: Display,
+        F: FnOnce(I::Values) -> Result<R, E> + Send + 'static,
+        M: MockFor<I::Values, R>,
+    {
+        self.graph
+            .submit_with(self.description, self.resources, self.mock, inputs, f)
+    }
+}
