@@ -35,6 +35,7 @@ pub mod graph;
 pub mod iter;
 pub use iter::{iter, iter_slice};
 pub mod join;
+pub mod report;
 pub use join::{
     Calls, Join, JoinError, Resources, acquire, acquire_releasable, calls, join, join_all,
     try_calls, try_join, try_join_all,
