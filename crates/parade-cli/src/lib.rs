@@ -13,10 +13,12 @@
 //! | [`signals`] | Ctrl-C and SIGTERM: stop the engine, exit 130 |
 //! | [`cli`] | the command line |
 //! | [`list`] | `parade list` |
+//! | [`report`] | a run's record (`run.json`), `--trace`, `parade report` |
 
 pub mod cli;
 pub mod list;
 pub mod render;
+pub mod report;
 pub mod runner;
 pub mod shell;
 pub mod signals;

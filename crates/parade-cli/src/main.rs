@@ -8,10 +8,11 @@ use std::sync::{Arc, Mutex};
 use clap::Parser;
 use parade::display::{JsonReport, LogFiles, PlainObserver, live::LiveOptions, run_dir_in};
 use parade::engine::Engine;
+use parade::report::RunRecorder;
 use parade_cli::cli::{Cli, Command, GraphFormat, JobsCommand, Output, RunArgs};
 use parade_cli::runner::{self, RunError, RunReport, RunRequest};
 use parade_cli::taskfile::{self, TaskFile};
-use parade_cli::{list, render, signals};
+use parade_cli::{list, render, report as reporting, signals};
 
 /// Exit status: a task failed.
 const FAILED: u8 = 1;
@@ -70,6 +71,16 @@ fn main() -> ExitCode {
             Err(e) => usage_error(&e),
         },
         Command::Run(args) => run(&file, &args, color),
+        Command::Report(args) => match reporting::report(&logs_base(&file), &args) {
+            Ok(path) => {
+                println!("{}", path.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("parade: {e}");
+                ExitCode::from(USAGE)
+            }
+        },
         Command::Jobs(_) => unreachable!("handled before the task file is read"),
     }
 }
@@ -117,10 +128,7 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
             Err(e) => usage_error(&e),
         };
     }
-    let base = file.settings.log_dir.as_ref().map_or_else(
-        || file.dir().join(".parade").join("logs"),
-        |d| file.dir().join(d),
-    );
+    let base = logs_base(file);
     let logs_dir = match run_dir_in(&base) {
         Ok(d) => d,
         Err(e) => {
@@ -147,6 +155,7 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
     });
     let mut live = None;
     let mut json = None;
+    let mut recorder = None;
     let full_log = args.full_log;
     let engine_slot: Arc<Mutex<Option<Engine>>> = Arc::default();
     let interrupted = {
@@ -180,6 +189,9 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
             }
         };
         engine.subscribe(logs.clone());
+        let r = RunRecorder::new(names.clone());
+        engine.subscribe(r.clone());
+        recorder = Some((r, engine.clone()));
         match output {
             Output::Live => {
                 let l = LiveOptions::new()
@@ -210,6 +222,19 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
         Err(e) => return usage_error(&e),
         Ok(report) => report,
     };
+    let mut kept = true;
+    if let Some((r, engine)) = &recorder
+        && let Err(e) = reporting::keep_run(
+            r,
+            engine,
+            &logs_dir,
+            &report.commands,
+            args.trace.as_deref(),
+        )
+    {
+        eprintln!("parade: {e}");
+        kept = false;
+    }
     if let Some((j, names)) = json {
         let _ = j.write(std::io::stdout(), |id| {
             names.name(id).and_then(|n| report.results.get(&n).cloned())
@@ -223,11 +248,20 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
     if let Some(e) = &report.error {
         eprintln!("parade: {e}");
     }
-    if report.ok() {
+    if report.ok() && kept {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(FAILED)
     }
+}
+
+/// Where the task file's runs keep their logs: `settings.log_dir`, else `.parade/logs`
+/// beside it.
+fn logs_base(file: &TaskFile) -> std::path::PathBuf {
+    file.settings.log_dir.as_ref().map_or_else(
+        || file.dir().join(".parade").join("logs"),
+        |d| file.dir().join(d),
+    )
 }
 
 /// One line at the end of a run: how many tasks ended in each state, and where the logs are.
