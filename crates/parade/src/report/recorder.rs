@@ -177,8 +177,9 @@ impl Recording {
 
 impl Observer for RunRecorder {
     fn on_event(&self, event: &Event) {
-        let now = self.now();
         let mut rec = self.state.lock();
+        // Read the clock under the lock, so times follow the order events are recorded in.
+        let now = self.now();
         let rec = &mut *rec;
         rec.last = rec.last.max(now);
         match event {
