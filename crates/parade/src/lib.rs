@@ -14,7 +14,8 @@
 //! thread pool, inline on the waiting thread, child processes of the same program
 //! ([`exec::process`]) and a Slurm cluster ([`exec::slurm`]). Everything a run does is told
 //! through engine [`engine::Event`]s to observers, such as the terminal displays and log files
-//! of [`display`].
+//! of [`display`]. A [`report::RunRecorder`] attached to any face's engine gives the
+//! same run as an HTML page and a Chrome trace ([`report`]).
 //!
 //! ```
 //! // Three calls at once, typed results in call order.

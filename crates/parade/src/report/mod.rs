@@ -50,7 +50,7 @@ pub use depgraph::GRAPH_LIMIT;
 pub use escape::{Html, script_json};
 pub use html::html;
 pub use record::{FORMAT, RUN_FILE, RunRecord, TaskRecord};
-pub use recorder::RunRecorder;
+pub use recorder::{EXCERPT_LINES, KEEP_LINES, LINE_BYTES, QUIET_TAIL, RunRecorder};
 pub use source::{LogDirRuns, RunSelector, RunSource, SourceError};
 pub use trace::{NOT_RUN_TID, chrome_trace, write_chrome_trace};
 pub use words::seconds;

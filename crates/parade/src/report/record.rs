@@ -78,7 +78,7 @@ pub struct TaskRecord {
     /// two tasks at once and the number of slots is the run's peak parallelism.
     #[serde(default)]
     pub slot: Option<u32>,
-    /// The useful part of its output (see [`snippet`](crate::display::snippet)), else its
+    /// The useful part of its output (see [`snippet`](mod@crate::display::snippet)), else its
     /// last lines.
     #[serde(default)]
     pub log: Vec<String>,

@@ -23,7 +23,7 @@ pub const LINE_BYTES: usize = 500;
 /// Records a run for a picture of it: attach it to any face's engine (an
 /// [`Engine`], a [`Flow`](crate::flow::Flow) through `flow.observe`, a
 /// [`Graph`](crate::graph::Graph) through `graph.engine()`), then ask for the
-/// [`RunRecord`] and render it ([`html`](super::html), [`chrome_trace`](super::chrome_trace)).
+/// [`RunRecord`] and render it ([`html`](super::html()), [`chrome_trace`](super::chrome_trace())).
 ///
 /// It keeps, per task: when it was wanted, started and ended, its final state and reason, a
 /// worker slot (the lowest slot free when it started) and the last [`KEEP_LINES`] lines of
