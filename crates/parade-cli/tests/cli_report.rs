@@ -240,6 +240,25 @@ fn the_report_of_a_real_run_renders_in_chromium_with_a_bar_per_task() {
         assert_eq!(marked, name == "test::dev", "{name}: {class}");
     }
 
+    // The page opened at a task shows its details, built by the script as text.
+    let out = headless(
+        &chromium,
+        profile.path(),
+        &["--dump-dom"],
+        &format!("{url}#task=test%3A%3Adev"),
+    );
+    let dom = String::from_utf8(out.stdout).unwrap();
+    let panel = &dom[dom.find(r#"<aside id="detail""#).unwrap()..];
+    let panel = &panel[..panel.find("</aside>").unwrap()];
+    assert!(
+        !panel.starts_with(r#"<aside id="detail" hidden"#),
+        "{panel}"
+    );
+    assert!(panel.contains("<h3>test::dev</h3>"), "{panel}");
+    assert!(panel.contains("exit status 3"), "{panel}");
+    assert!(panel.contains("&lt;/script&gt;&lt;img src=x"), "{panel}");
+    assert!(!dom.contains("<img") && !dom.contains("data-pwned"));
+
     let shot = p.path("report.png");
     let shot_arg = format!("--screenshot={}", shot.display());
     let out = headless(&chromium, profile.path(), &[&shot_arg], &url);

@@ -186,7 +186,7 @@ fn legend(page: &mut String, analysis: &Analysis) {
     }
     page.push_str(
         "<span class=\"key crit-key\"></span>critical path · hover a bar for its task, \
-         click it for details</p>",
+         click it for details (or open the page at <code>#task=NAME</code>)</p>",
     );
 }
 

@@ -31,6 +31,9 @@
       body.appendChild(el("pre", t.l.join("\n"), "log"));
     }
     panel.hidden = false;
+    if (window.history && history.replaceState) {
+      history.replaceState(null, "", "#task=" + encodeURIComponent(t.n));
+    }
   }
   document.addEventListener("click", function (e) {
     var target = e.target.closest ? e.target.closest("[data-i]") : null;
@@ -44,5 +47,13 @@
     var ms = Number(w.getAttribute("data-ms"));
     w.textContent = ms > 0 ? new Date(ms).toISOString().replace("T", " ").slice(0, 19) + " UTC" : "at an unknown time";
   });
+  // report.html#task=NAME opens with that task's details shown.
+  var wanted = /^#task=(.*)$/.exec(window.location.hash);
+  if (wanted) {
+    var name = decodeURIComponent(wanted[1]);
+    for (var i = 0; i < data.tasks.length; i++) {
+      if (data.tasks[i].n === name) { show(i); break; }
+    }
+  }
   document.body.setAttribute("data-ready", String(data.tasks.length));
 })();

@@ -20,6 +20,8 @@ const BAR_H: f64 = 15.0;
 const AXIS_H: f64 = 20.0;
 /// The narrowest bar drawn, so every task stays visible and clickable.
 const MIN_BAR: f64 = 2.0;
+/// The narrowest bar of a failed task, so it stands out among a thousand.
+const MIN_FAILED_BAR: f64 = 4.0;
 /// Roughly the width of one character of a bar's label.
 const CHAR_W: f64 = 6.5;
 
@@ -81,7 +83,12 @@ pub fn timeline(run: &RunRecord, analysis: &Analysis) -> String {
         let (x0, w, row, extra) = if let (Some(start), Some(slot)) = (t.start, t.slot) {
             let end = t.end.unwrap_or(span).max(start);
             let x0 = x(start);
-            (x0, (x(end) - x0).max(MIN_BAR), slot as usize, "")
+            let min = if t.is_failure() {
+                MIN_FAILED_BAR
+            } else {
+                MIN_BAR
+            };
+            (x0, (x(end) - x0).max(min), slot as usize, "")
         } else {
             let at = x(t.end.or(t.wanted).unwrap_or(0.0));
             (at - 3.0, 6.0, run.slots as usize, " notrun")
