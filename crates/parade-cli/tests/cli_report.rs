@@ -273,3 +273,38 @@ fn the_report_of_a_real_run_renders_in_chromium_with_a_bar_per_task() {
         std::fs::copy(&shot, keep).unwrap();
     }
 }
+
+#[test]
+fn an_interrupted_run_still_leaves_its_record() {
+    let p = Project::new(
+        "[task.hold]\nrun = \"echo up > up.txt; sleep 100\"\n\n\
+         [task.after]\ndeps = [\"hold\"]\nrun = \"true\"\n",
+    );
+    let child = p
+        .spawn_parade(&["run", "after", "--output", "plain"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    p.wait_for("up.txt");
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    let run: Value = json(&std::fs::read(p.path(".parade/logs/latest/run.json")).unwrap());
+    let states: Vec<(&str, &str)> = run["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["name"].as_str().unwrap(), t["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(states.len(), 2, "{states:?}");
+    for (name, state) in &states {
+        assert!(
+            !["running", "wanted"].contains(state),
+            "{name} is still {state} in the record"
+        );
+    }
+    let page = std::fs::read_to_string(report_path(&p, &["report"])).unwrap();
+    assert!(page.contains(r#"data-task="hold""#) && page.contains(r#"data-task="after""#));
+}

@@ -298,3 +298,30 @@ fn data(run: &RunRecord, analysis: &Analysis) -> Value {
         .collect();
     json!({ "tasks": tasks })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_run_still_makes_a_page() {
+        let page = html(&RunRecord::default());
+        assert!(page.contains("<body>"));
+        assert!(page.contains(r#"id="timeline""#));
+        assert!(!page.contains(r#"id="failures""#));
+        assert!(page.ends_with("</html>\n"));
+    }
+
+    #[test]
+    fn a_record_with_odd_states_gets_no_odd_classes() {
+        let mut t = TaskRecord::new("x", r#"evil" onclick="x"#);
+        (t.start, t.end, t.slot) = (Some(0.0), Some(1.0), Some(0));
+        let page = html(&RunRecord {
+            slots: 1,
+            tasks: vec![t],
+            ..RunRecord::default()
+        });
+        assert!(page.contains(r#"class="bar s-other"#));
+        assert!(!page.contains(r#"onclick="x"#));
+    }
+}

@@ -1,6 +1,6 @@
 //! [`RunRecorder`]: the observer that turns a run's events into a [`RunRecord`].
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -62,11 +62,17 @@ pub struct RunRecorder {
     state: Arc<Mutex<Recording>>,
 }
 
+/// A task id not in [`Recording::tasks`].
+const UNSEEN: u32 = u32::MAX;
+
 #[derive(Default)]
 struct Recording {
-    order: Vec<TaskId>,
-    tasks: HashMap<TaskId, Seen>,
-    free_slots: BTreeSet<u32>,
+    /// Where each task id's entry is in `tasks` ([`UNSEEN`] if nowhere): ids are dense.
+    position: Vec<u32>,
+    /// The tasks in the order they were first heard of.
+    tasks: Vec<(TaskId, Seen)>,
+    /// Slots free for reuse (few: at most the run's peak parallelism).
+    free_slots: Vec<u32>,
     slots: u32,
     last: f64,
 }
@@ -117,10 +123,9 @@ impl RunRecorder {
         let rec = self.state.lock();
         let names = &*self.names;
         let tasks = rec
-            .order
+            .tasks
             .iter()
-            .map(|id| {
-                let seen = &rec.tasks[id];
+            .map(|(id, seen)| {
                 let state = seen.state.unwrap_or(if seen.start.is_some() {
                     TaskState::Running
                 } else {
@@ -167,11 +172,26 @@ impl RunRecorder {
 
 impl Recording {
     fn seen(&mut self, id: TaskId) -> &mut Seen {
-        let order = &mut self.order;
-        self.tasks.entry(id).or_insert_with(|| {
-            order.push(id);
-            Seen::default()
-        })
+        let i = id.index();
+        if i >= self.position.len() {
+            self.position.resize(i + 1, UNSEEN);
+        }
+        if self.position[i] == UNSEEN {
+            self.position[i] = u32::try_from(self.tasks.len()).unwrap_or(UNSEEN);
+            self.tasks.push((id, Seen::default()));
+        }
+        let at = self.position[i] as usize;
+        &mut self.tasks[at].1
+    }
+
+    /// The lowest free slot, or a new one.
+    fn take_slot(&mut self) -> u32 {
+        if let Some(k) = (0..self.free_slots.len()).min_by_key(|&k| self.free_slots[k]) {
+            self.free_slots.swap_remove(k)
+        } else {
+            self.slots += 1;
+            self.slots - 1
+        }
     }
 }
 
@@ -187,10 +207,7 @@ impl Observer for RunRecorder {
                 rec.seen(*id).wanted.get_or_insert(now);
             }
             Event::Started { id } => {
-                let slot = rec.free_slots.pop_first().unwrap_or_else(|| {
-                    rec.slots += 1;
-                    rec.slots - 1
-                });
+                let slot = rec.take_slot();
                 let seen = rec.seen(*id);
                 seen.start = Some(now);
                 seen.slot = Some(slot);
@@ -218,7 +235,7 @@ impl Observer for RunRecorder {
                 let mut lines = std::mem::take(&mut seen.lines);
                 seen.excerpt = excerpt(lines.make_contiguous(), state.is_failure());
                 if let Some(slot) = seen.slot {
-                    rec.free_slots.insert(slot);
+                    rec.free_slots.push(slot);
                 }
             }
         }
