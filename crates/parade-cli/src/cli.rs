@@ -83,7 +83,7 @@ pub struct RunArgs {
     #[arg(short = 'x', long, value_enum)]
     pub executor: Option<ExecutorKind>,
     /// Also write the run as Chrome trace-event JSON (opens in Perfetto or `chrome://tracing`).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "dry_run")]
     pub trace: Option<PathBuf>,
 }
 
@@ -204,5 +204,7 @@ mod tests {
             panic!()
         };
         assert_eq!(run.trace, Some(PathBuf::from("t.json")));
+        // A dry run has nothing to trace: say so rather than write nothing.
+        assert!(Cli::try_parse_from(["parade", "run", "x", "-n", "--trace", "t.json"]).is_err());
     }
 }
