@@ -11,6 +11,7 @@ mod graph;
 mod iter;
 mod join;
 mod process;
+mod record;
 mod report;
 mod slurm;
 
@@ -52,6 +53,9 @@ enum Bench {
     /// The `parade` command: 1,000 `true` tasks (fan-out/fan-in) against `make -j 2`, and
     /// `parade list` on 1,000 tasks.
     Cli,
+    /// What recording a run for its report costs: 100,000 tasks with and without a
+    /// `RunRecorder`, and making the record, `run.json`, the HTML page and the trace.
+    Record,
 }
 
 fn main() {
@@ -68,5 +72,6 @@ fn main() {
         Bench::Flow => flow::run(out.named("flow"), cli.quick),
         Bench::Process => process::run(out.named("process"), cli.quick),
         Bench::Cli => cli::run(out.named("cli"), cli.quick),
+        Bench::Record => record::run(out.named("record"), cli.quick),
     }
 }

@@ -34,6 +34,9 @@ pub enum Command {
     Graph(GraphArgs),
     /// Check the task file and report every problem.
     Check,
+    /// Write a recorded run as one HTML page (timeline, dependency graph, summary) and print
+    /// its path.
+    Report(ReportArgs),
     /// Job directories of template jobs (`parade::exec::slurm::TemplateJob`).
     #[command(subcommand)]
     Jobs(JobsCommand),
@@ -153,6 +156,24 @@ pub struct RunArgs {
     /// groups), the run file.
     #[arg(short = 'v', long)]
     pub verbose: bool,
+    /// Also write the run as Chrome trace-event JSON (opens in Perfetto or `chrome://tracing`).
+    #[arg(long, value_name = "FILE", conflicts_with = "dry_run")]
+    pub trace: Option<PathBuf>,
+}
+
+/// `parade report`.
+#[derive(Args, Debug, Clone)]
+pub struct ReportArgs {
+    /// Which run: a run id (a directory name under the log directory), or -N for the N-th
+    /// latest (-1 is the latest, the default).
+    #[arg(value_name = "RUN", allow_hyphen_values = true)]
+    pub run: Option<String>,
+    /// Where to write the page (default: report.html in the run's log directory).
+    #[arg(short = 'o', long = "out", value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Also write the run as Chrome trace-event JSON.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
 }
 
 /// The most tasks `-j` lets run at once (each is a thread of `parade`).
@@ -240,5 +261,22 @@ mod tests {
             panic!()
         };
         assert_eq!(run.extra_args, ["a", "b c"]);
+    }
+
+    #[test]
+    fn report_takes_a_run_counted_back() {
+        let cli = Cli::parse_from(["parade", "report", "-2", "-o", "r.html"]);
+        let Command::Report(report) = cli.command else {
+            panic!()
+        };
+        assert_eq!(report.run.as_deref(), Some("-2"));
+        assert_eq!(report.out, Some(PathBuf::from("r.html")));
+        let cli = Cli::parse_from(["parade", "run", "x", "--trace", "t.json"]);
+        let Command::Run(run) = cli.command else {
+            panic!()
+        };
+        assert_eq!(run.trace, Some(PathBuf::from("t.json")));
+        // A dry run has nothing to trace: say so rather than write nothing.
+        assert!(Cli::try_parse_from(["parade", "run", "x", "-n", "--trace", "t.json"]).is_err());
     }
 }

@@ -27,6 +27,7 @@
 //! | [`uptodate`] | task keys, up to date or not and why, outputs, file targets |
 //! | [`watch`] | `parade run --watch`: rerun what a change makes stale |
 //! | [`state`] | `parade state show` / `clean`: what the run store remembers |
+//! | [`report`] | a run's record (`run.json`), `--trace`, `parade report` |
 
 pub mod cli;
 pub mod commands;
@@ -37,6 +38,7 @@ pub mod list;
 pub mod manual;
 pub mod output;
 pub mod render;
+pub mod report;
 pub mod retry;
 pub mod runfile;
 pub mod runner;

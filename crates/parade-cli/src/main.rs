@@ -8,6 +8,7 @@ use clap::Parser;
 use parade::display::{LogFiles, run_dir_in};
 use parade::engine::Engine;
 use parade::exec::isolation;
+use parade::report::RunRecorder;
 use parade::store::Store;
 use parade_cli::cli::{Cli, Command, GraphFormat, JobsCommand, RunArgs, StateCommand};
 use parade_cli::output::{self, Display, Look, Screens, print, say};
@@ -15,7 +16,7 @@ use parade_cli::runfile::{self, RunFile};
 use parade_cli::runner::{self, AfterTask, RunError, RunReport, RunRequest};
 use parade_cli::taskfile::{self, TaskFile};
 use parade_cli::uptodate::{self, Memory, Mode};
-use parade_cli::{list, render, signals, state};
+use parade_cli::{list, render, report as reporting, signals, state};
 
 /// Exit status: a task failed.
 const FAILED: u8 = 1;
@@ -87,6 +88,13 @@ fn main() -> ExitCode {
         },
         Command::Run(args) => run(&file, &args, color),
         Command::State(cmd) => state_command(&file, &cmd),
+        Command::Report(args) => match reporting::report(&logs_base(&file), &args) {
+            Ok(path) => printed(&format!("{}\n", path.display())),
+            Err(e) => {
+                say(&format!("parade: {e}"));
+                ExitCode::from(USAGE)
+            }
+        },
         Command::Jobs(_) | Command::Init | Command::Completions(_) | Command::Man => {
             unreachable!("handled before the task file is read")
         }
@@ -243,10 +251,7 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
         plan.tasks.len(),
         Screens::here(),
     );
-    let base = file.settings.log_dir.as_ref().map_or_else(
-        || file.dir().join(".parade").join("logs"),
-        |d| file.dir().join(d),
-    );
+    let base = logs_base(file);
     let logs_dir = match run_dir_in(&base) {
         Ok(d) => d,
         Err(e) => {
@@ -293,6 +298,7 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
         full_log: args.full_log,
     };
     let mut display = None;
+    let mut recorder = None;
     let mut setup_error = None;
     let engine_slot: Arc<Mutex<Option<Engine>>> = Arc::default();
     let interrupted = {
@@ -327,6 +333,9 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
             }
         };
         engine.subscribe(logs.clone());
+        let r = RunRecorder::new(names.clone());
+        engine.subscribe(r.clone());
+        recorder = Some((r, engine.clone()));
         display = Some(Display::attach(shown, engine, &names, &logs, look));
         let _ = log_files.set(logs);
     });
@@ -362,6 +371,17 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
         }
     }
     let mut lost = Vec::new();
+    if let Some((r, engine)) = &recorder
+        && let Err(e) = reporting::keep_run(
+            r,
+            engine,
+            &logs_dir,
+            &report.commands,
+            args.trace.as_deref(),
+        )
+    {
+        lost.push(e.to_string());
+    }
     if let Some(d) = &display {
         if let Err(e) = d.write_json(|name| report.results.get(name).cloned()) {
             lost.push(format!(
@@ -443,6 +463,15 @@ fn start_run_file(
             None
         }
     }
+}
+
+/// Where the task file's runs keep their logs: `settings.log_dir`, else `.parade/logs`
+/// beside it.
+fn logs_base(file: &TaskFile) -> std::path::PathBuf {
+    file.settings.log_dir.as_ref().map_or_else(
+        || file.dir().join(".parade").join("logs"),
+        |d| file.dir().join(d),
+    )
 }
 
 /// One line at the end of a run: how many tasks ended in each state, how many logs are

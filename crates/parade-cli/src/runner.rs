@@ -102,6 +102,8 @@ pub struct RunReport {
     pub results: BTreeMap<String, Value>,
     /// Why waiting ended early (a deadlock), if it did.
     pub error: Option<String>,
+    /// The command each wanted task runs, as a person reads it, by name.
+    pub commands: BTreeMap<String, String>,
 }
 
 impl RunReport {
@@ -472,12 +474,16 @@ pub fn run(
         Ok(()) | Err(FlowError::Failed(_)) => None,
         Err(e) => Some(e.to_string()),
     };
-    let states = flow
+    let wanted: Vec<flow::ProcInfo> = flow
         .procs()
         .into_iter()
         .filter(|p| p.state != TaskState::Idle)
-        .map(|p| (p.name, p.state))
         .collect();
+    let commands = wanted
+        .iter()
+        .filter_map(|p| Some((p.name.clone(), command_text(request, p)?)))
+        .collect();
+    let states = wanted.into_iter().map(|p| (p.name, p.state)).collect();
     let results = flow
         .results()
         .into_iter()
@@ -487,7 +493,21 @@ pub fn run(
         states,
         results,
         error,
+        commands,
     })
+}
+
+/// The command the proc `p` runs, as a person reads it (`None` for a name nothing defines).
+fn command_text(request: &RunRequest<'_>, p: &flow::ProcInfo) -> Option<String> {
+    if !p.defined {
+        return None;
+    }
+    let source = p.proto.as_deref().unwrap_or(&p.name);
+    let task = request.file.tasks.iter().find(|t| t.name == source)?;
+    if let Some(spec) = &task.template {
+        return Some(format!("template job {}", spec.dir));
+    }
+    planned_command(request.file, p, &request.params)
 }
 
 /// FNV-1a of `bytes`, folded to 32 bits: the same in every run and every build.

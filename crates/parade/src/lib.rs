@@ -14,7 +14,8 @@
 //! thread pool, inline on the waiting thread, child processes of the same program
 //! ([`exec::process`]) and a Slurm cluster ([`exec::slurm`]). Everything a run does is told
 //! through engine [`engine::Event`]s to observers, such as the terminal displays and log files
-//! of [`display`].
+//! of [`display`]. A [`report::RunRecorder`] attached to any face's engine gives the
+//! same run as an HTML page and a Chrome trace ([`report`]).
 //!
 //! ```
 //! // Three calls at once, typed results in call order.
@@ -36,6 +37,7 @@ pub mod iter;
 pub mod store;
 pub use iter::{iter, iter_slice};
 pub mod join;
+pub mod report;
 pub use join::{
     Acquired, Calls, Join, JoinError, acquire, acquire_releasable, calls, join, join_all,
     try_calls, try_join, try_join_all,
