@@ -123,20 +123,21 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
     let mut params: BTreeMap<String, String> = file.params.clone();
     params.extend(args.params.iter().cloned());
     let wording = |e: RunError| parade_cli::wording::run_error(&e, file);
-    // The plan: for a dry run, and to know whether one task runs (its output passes through).
-    let plan = match runner::plan(file, &args.targets, &params) {
-        Ok(plan) => plan,
-        Err(e) => return usage_error(&wording(e)),
-    };
-    if args.dry_run {
-        return printed(&render::dry_run(&plan));
+    let asked = args.output.or(file.settings.output);
+    // The plan: for a dry run, and without a mode asked for, to know whether one task runs (its
+    // output then passes through).
+    let mut tasks = 0;
+    if args.dry_run || asked.is_none() {
+        let plan = match runner::plan(file, &args.targets, &params) {
+            Ok(plan) => plan,
+            Err(e) => return usage_error(&wording(e)),
+        };
+        if args.dry_run {
+            return printed(&render::dry_run(&plan));
+        }
+        tasks = plan.tasks.len();
     }
-    let shown = output::pick(
-        args.output,
-        file.settings.output,
-        plan.tasks.len(),
-        Screens::here(),
-    );
+    let shown = output::pick(asked, None, tasks, Screens::here());
     let base = file.settings.log_dir.as_ref().map_or_else(
         || file.dir().join(".parade").join("logs"),
         |d| file.dir().join(d),
