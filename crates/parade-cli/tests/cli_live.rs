@@ -269,3 +269,31 @@ fn a_single_task_on_a_terminal_sees_a_terminal_of_its_size() {
             .starts_with("not a terminal\n")
     );
 }
+
+#[test]
+fn chatty_tasks_never_mix_within_a_line_on_the_live_display() {
+    let p = Project::new(
+        r#"
+[task."spam::[c]"]
+choices = { c = ["a", "b", "c"] }
+run = "i=0; while [ $i -lt 200 ]; do printf '%0300d\n' 0 | tr 0 {c}; i=$((i+1)); done"
+"#,
+    );
+    let (code, bytes) = in_pty(&p, &["run", "spam::*", "-j", "3"], 120, 40, &[]);
+    assert_eq!(code, 0);
+    assert!(bytes.contains("\x1b[?25l"), "the live display did not run");
+    let screen = screen(bytes.as_bytes());
+    let mut long = 0;
+    for line in &screen {
+        let body = line.trim_start();
+        if body.len() >= 100 {
+            long += 1;
+            let first = body.chars().next().unwrap();
+            assert!(body.chars().all(|c| c == first), "mixed line: {line}");
+        }
+    }
+    assert!(
+        long >= 3 * 50,
+        "each success shows its last lines: {screen:#?}"
+    );
+}

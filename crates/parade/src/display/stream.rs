@@ -39,7 +39,9 @@ pub enum StreamStyle {
     Raw,
 }
 
-/// Writes tasks' output lines to `out` (see the [module](self)).
+/// Writes tasks' output lines to `out`: each line whole, with one write, so that two tasks'
+/// lines never mix within a line; a grouped block keeps only the last [`GROUP_BYTES`] of a
+/// task's output (the log keeps all of it).
 ///
 /// ```
 /// use std::sync::Arc;
