@@ -133,6 +133,30 @@ pub fn script(template: &str, value: impl Fn(&str) -> Option<String>) -> Result<
     Ok(out)
 }
 
+/// The command as a person reads it (`--dry-run`, like `make -n`): fields shown as their
+/// values, shell-quoted. Only for showing: what runs is [`script`]'s text, where no value is
+/// shell text.
+///
+/// ```
+/// use parade_cli::shell::preview;
+/// let v = |f: &str| (f == "env").then(|| "prod eu".to_owned());
+/// assert_eq!(preview("deploy {env} {{env}} ${HOME}", v), "deploy 'prod eu' {env} ${HOME}");
+/// ```
+pub fn preview(template: &str, value: impl Fn(&str) -> Option<String>) -> String {
+    fill(template, |f| {
+        value(f).map(|v| {
+            let plain = !v.is_empty()
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c));
+            if plain {
+                v
+            } else {
+                parade::exec::slurm::shell_quote(&v)
+            }
+        })
+    })
+}
+
 /// `{name}` at the start of `text` where `value` knows `name`: the name, its value, the length.
 fn field_at<'t>(
     text: &'t str,

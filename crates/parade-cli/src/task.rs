@@ -100,7 +100,12 @@ impl TaskRun<'_> {
             .env("PARADE_RESULTS_DIR", absolute(self.results_dir)))
     }
 
-    /// A `{field}` of this task: a placeholder's value, `params.KEY`, or `instances`.
+    /// The task's `run` with its fields shown as (quoted) values, for `--dry-run`.
+    pub fn preview(&self) -> String {
+        shell::preview(&self.task.run, |f| self.field_value(f))
+    }
+
+    /// A `{field}` of this task: a placeholder's value or `params.KEY`.
     pub(crate) fn field_value(&self, field: &str) -> Option<String> {
         match field.strip_prefix("params.") {
             Some(key) => self.params.get(key).cloned(),
