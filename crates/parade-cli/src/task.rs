@@ -74,7 +74,7 @@ impl TaskRun<'_> {
             None => self.file.dir(),
         };
         spec = spec.cwd(cwd).resources(self.task.resources.clone());
-        for (k, v) in crate::env::task_env(self.file, self.task, &value) {
+        for (k, v) in crate::environment::task_env(self.file, self.task, &value) {
             spec = spec.env(k, v);
         }
         spec = spec.env("PARADE_TASK", self.name);

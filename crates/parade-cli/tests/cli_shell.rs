@@ -294,6 +294,14 @@ fn retries_run_a_failed_task_again_and_keep_every_attempt() {
     assert!(reason.contains("after 3 attempts"), "{reason}");
     let log = read(&p, ".parade/logs/latest/broken.log");
     assert_eq!(log.matches("failing").count(), 3, "{log}");
+    // `[settings] retries` is every task's unless it sets its own.
+    let p = Project::new(
+        "[settings]\nretries = 1\n[task.a]\nrun = 'echo x >> a.txt; false'\n\
+         [task.b]\nretries = 0\nrun = 'echo x >> b.txt; false'\n",
+    );
+    p.json_report(&["run", "a", "b"], 1);
+    assert_eq!(read(&p, "a.txt").lines().count(), 2);
+    assert_eq!(read(&p, "b.txt").lines().count(), 1);
 }
 
 #[test]

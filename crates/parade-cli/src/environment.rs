@@ -49,7 +49,7 @@ pub fn task_env(
 /// a `$` before anything else stays.
 ///
 /// ```
-/// use parade_cli::env::expand;
+/// use parade_cli::environment::expand;
 /// let look = |n: &str| (n == "PATH").then(|| "/usr/bin".to_owned());
 /// assert_eq!(expand("bin:${PATH}:$PATH:$NOPE:$$:$1", look), "bin:/usr/bin:/usr/bin::$:$1");
 /// ```
