@@ -2,7 +2,7 @@
 //! `[env]`, then the task's `env`, each later layer over the earlier ones. A value may use
 //! `${VAR}` or `$VAR` of the layers below it and of parade's own environment
 //! (`PATH = "bin:${PATH}"`), `$$` for a `$`, and the task's `{fields}` (filled as they are: an
-//! environment value is data, no shell reads it).
+//! environment value is data, no shell reads it; a field's value is never expanded).
 //!
 //! This module knows environment values; it does not run anything. It is hand-written because
 //! the expansion is a few lines and must not run a shell (a value never becomes code).
@@ -37,7 +37,7 @@ pub fn task_env(
                     .cloned()
                     .or_else(|| std::env::var(name).ok())
             };
-            let expanded = expand(&shell::fill(&v, value), lookup);
+            let expanded = shell::fill_with(&v, value, |text| expand(text, lookup));
             seen.insert(k.clone(), expanded.clone());
             out.push((k, expanded));
         }

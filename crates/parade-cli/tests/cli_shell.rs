@@ -441,3 +441,36 @@ fn includes_compose_files_and_point_into_them() {
         .code(2)
         .stderr(predicate::str::contains("cannot read \"ci/ci.toml\""));
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 24, ..Default::default() })]
+
+    /// Random values through the real binary, in every context of one task: what each command
+    /// received equals the value, and nothing ran.
+    #[test]
+    fn random_values_reach_every_context_intact(
+        value in "([a-z ]|'|\"|\\$|\\(|\\)|`|\n|\\\\|EOF|;|\\{|\\}|touch PWNED){1,10}",
+    ) {
+        let toml = concat!(
+            "[params]\nmsg = \"\"\n",
+            "[task.t]\n",
+            "env = { V = \"{params.msg}\" }\n",
+            "run = '''\n",
+            "printf '%s' {params.msg} > 1.txt\n",
+            "printf '%s' \"{params.msg}\" > 2.txt\n",
+            "printf '%s' '{params.msg}' > 3.txt\n",
+            "cat > 4.txt <<EOF\n",
+            "{params.msg}\n",
+            "EOF\n",
+            "printf '%s' \"$V\" > 5.txt\n",
+            "'''\n",
+        );
+        let p = Project::new(toml);
+        p.json_report(&["run", "t", "--param", &format!("msg={value}")], 0);
+        for n in [1, 2, 3, 5] {
+            proptest::prop_assert_eq!(read(&p, &format!("{n}.txt")), value.clone(), "context {}", n);
+        }
+        proptest::prop_assert_eq!(read(&p, "4.txt"), format!("{value}\n"));
+        proptest::prop_assert!(!p.path("PWNED").exists());
+    }
+}
