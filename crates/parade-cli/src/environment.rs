@@ -20,8 +20,12 @@ pub fn task_env(
 ) -> Vec<(String, String)> {
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     let mut out = Vec::new();
+    // The dotenv file's values come expanded already (dotenvy expands `$VAR` as it reads).
+    for (k, v) in &file.dotenv {
+        seen.insert(k.clone(), v.clone());
+        out.push((k.clone(), v.clone()));
+    }
     let layers = [
-        file.dotenv.clone(),
         file.env.clone(),
         task.env
             .iter()
