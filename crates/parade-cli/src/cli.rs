@@ -42,7 +42,7 @@ pub enum Command {
     Jobs(JobsCommand),
     /// Write a commented starter parade.toml here (never over an existing one).
     Init,
-    /// Print a shell completion script: `parade completions bash > ~/.local/share/bash-completion/completions/parade`.
+    /// Print a shell completion script for bash, zsh, fish, elvish or powershell.
     Completions(CompletionsArgs),
     /// Print the man page (roff): `parade man | man -l -`.
     Man,

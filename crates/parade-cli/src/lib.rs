@@ -6,7 +6,7 @@
 //! | [`taskfile`] | `parade.toml`: format, checks, diagnostics |
 //! | [`shell`] | shell text: `{field}`s as variable references no value escapes, paths, `#!` |
 //! | [`shell_context`] | where a position of shell text stands (quotes, heredocs) |
-//! | [`env`] | the environment from `dotenv`, `[env]` and a task's `env`, `${VAR}` expanded |
+//! | [`environment`] | the environment from `dotenv`, `[env]` and a task's `env`, `${VAR}` expanded |
 //! | [`instances`] | what a glob dependency matched, as `$PARADE_INSTANCES` |
 //! | [`retry`] | `retries = N`: attempts of one task |
 //! | [`commands`] | `init`/`completions`/`man` dispatch, `run`'s targets, command params |
@@ -31,7 +31,7 @@
 
 pub mod cli;
 pub mod commands;
-pub mod env;
+pub mod environment;
 pub mod init;
 pub mod instances;
 pub mod list;

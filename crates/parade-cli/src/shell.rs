@@ -151,6 +151,19 @@ pub fn script(template: &str, value: impl Fn(&str) -> Option<String>) -> Result<
     Ok(out)
 }
 
+/// The command as a person reads it (`--dry-run`, like `make -n`): fields shown as their
+/// values, shell-quoted. Only for showing: what runs is [`script`]'s text, where no value is
+/// shell text.
+///
+/// ```
+/// use parade_cli::shell::preview;
+/// let v = |f: &str| (f == "env").then(|| "prod eu".to_owned());
+/// assert_eq!(preview("deploy {env} {{env}} ${HOME}", v), "deploy 'prod eu' {env} ${HOME}");
+/// ```
+pub fn preview(template: &str, value: impl Fn(&str) -> Option<String>) -> String {
+    fill(template, |f| value(f).map(|v| quote(&v)))
+}
+
 /// `{name}` at the start of `text` where `value` knows `name`: the name, its value, the length.
 fn field_at<'t>(
     text: &'t str,
@@ -184,25 +197,44 @@ fn escaped_field<'t>(
 /// assert_eq!(fill("runs/{seed} {{seed}} {{.X}} {x}", v), "runs/a b {seed} {{.X}} {x}");
 /// ```
 pub fn fill(template: &str, value: impl Fn(&str) -> Option<String>) -> String {
+    fill_with(template, value, str::to_owned)
+}
+
+/// [`fill`], with the file's own text between fields passed through `between` (for example
+/// `${VAR}` expansion) and the values not: a value is never expanded or read as a template.
+///
+/// ```
+/// use parade_cli::shell::fill_with;
+/// let v = |f: &str| (f == "x").then(|| "$HOME".to_owned());
+/// assert_eq!(fill_with("a{x}b", v, |t| t.to_uppercase()), "A$HOMEB");
+/// ```
+pub fn fill_with(
+    template: &str,
+    value: impl Fn(&str) -> Option<String>,
+    between: impl Fn(&str) -> String,
+) -> String {
     let mut out = String::with_capacity(template.len());
+    let mut text = String::new();
     let mut rest = template;
     while let Some(i) = rest.find('{') {
         let (before, at) = rest.split_at(i);
-        out.push_str(before);
+        text.push_str(before);
         if let Some((field, len)) = escaped_field(at, &value) {
-            out.push('{');
-            out.push_str(field);
-            out.push('}');
+            text.push('{');
+            text.push_str(field);
+            text.push('}');
             rest = &at[len..];
         } else if let Some((_, v, len)) = field_at(at, &value) {
+            out.push_str(&between(&std::mem::take(&mut text)));
             out.push_str(&v);
             rest = &at[len..];
         } else {
-            out.push('{');
+            text.push('{');
             rest = &at[1..];
         }
     }
-    out.push_str(rest);
+    text.push_str(rest);
+    out.push_str(&between(&text));
     out
 }
 

@@ -95,7 +95,7 @@ impl TaskRun<'_> {
         spec = spec
             .cwd(self.checked_cwd()?)
             .resources(self.task.resources.clone());
-        for (k, v) in crate::env::task_env(self.file, self.task, &value) {
+        for (k, v) in crate::environment::task_env(self.file, self.task, &value) {
             spec = spec.env(k, v);
         }
         spec = spec.env("PARADE_TASK", self.name);
@@ -128,9 +128,7 @@ impl TaskRun<'_> {
     /// their values shell-quoted. Display only: what runs is [`TaskRun::command`], whose values
     /// never become shell text.
     pub fn shown_command(&self) -> String {
-        shell::fill(&self.task.run, |f| {
-            self.field_value(f).map(|v| shell::quote(&v))
-        })
+        shell::preview(&self.task.run, |f| self.field_value(f))
     }
 
     /// The task's `run` as a key sees it: its fields filled (see [`TaskRun::shown_command`]).
@@ -156,7 +154,7 @@ impl TaskRun<'_> {
         self.checked_cwd().unwrap_or_else(|_| self.file.dir())
     }
 
-    /// A `{field}` of this task: a placeholder's value, `params.KEY`, or `instances`.
+    /// A `{field}` of this task: a placeholder's value or `params.KEY`.
     pub(crate) fn field_value(&self, field: &str) -> Option<String> {
         match field.strip_prefix("params.") {
             Some(key) => self.params.get(key).cloned(),

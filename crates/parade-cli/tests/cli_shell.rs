@@ -294,6 +294,14 @@ fn retries_run_a_failed_task_again_and_keep_every_attempt() {
     assert!(reason.contains("after 3 attempts"), "{reason}");
     let log = read(&p, ".parade/logs/latest/broken.log");
     assert_eq!(log.matches("failing").count(), 3, "{log}");
+    // `[settings] retries` is every task's unless it sets its own.
+    let p = Project::new(
+        "[settings]\nretries = 1\n[task.a]\nrun = 'echo x >> a.txt; false'\n\
+         [task.b]\nretries = 0\nrun = 'echo x >> b.txt; false'\n",
+    );
+    p.json_report(&["run", "a", "b"], 1);
+    assert_eq!(read(&p, "a.txt").lines().count(), 2);
+    assert_eq!(read(&p, "b.txt").lines().count(), 1);
 }
 
 #[test]
@@ -432,4 +440,37 @@ fn includes_compose_files_and_point_into_them() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("cannot read \"ci/ci.toml\""));
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 24, ..Default::default() })]
+
+    /// Random values through the real binary, in every context of one task: what each command
+    /// received equals the value, and nothing ran.
+    #[test]
+    fn random_values_reach_every_context_intact(
+        value in "([a-z ]|'|\"|\\$|\\(|\\)|`|\n|\\\\|EOF|;|\\{|\\}|touch PWNED){1,10}",
+    ) {
+        let toml = concat!(
+            "[params]\nmsg = \"\"\n",
+            "[task.t]\n",
+            "env = { V = \"{params.msg}\" }\n",
+            "run = '''\n",
+            "printf '%s' {params.msg} > 1.txt\n",
+            "printf '%s' \"{params.msg}\" > 2.txt\n",
+            "printf '%s' '{params.msg}' > 3.txt\n",
+            "cat > 4.txt <<EOF\n",
+            "{params.msg}\n",
+            "EOF\n",
+            "printf '%s' \"$V\" > 5.txt\n",
+            "'''\n",
+        );
+        let p = Project::new(toml);
+        p.json_report(&["run", "t", "--param", &format!("msg={value}")], 0);
+        for n in [1, 2, 3, 5] {
+            proptest::prop_assert_eq!(read(&p, &format!("{n}.txt")), value.clone(), "context {}", n);
+        }
+        proptest::prop_assert_eq!(read(&p, "4.txt"), format!("{value}\n"));
+        proptest::prop_assert!(!p.path("PWNED").exists());
+    }
 }

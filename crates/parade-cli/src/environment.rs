@@ -2,7 +2,7 @@
 //! `[env]`, then the task's `env`, each later layer over the earlier ones. A value may use
 //! `${VAR}` or `$VAR` of the layers below it and of parade's own environment
 //! (`PATH = "bin:${PATH}"`), `$$` for a `$`, and the task's `{fields}` (filled as they are: an
-//! environment value is data, no shell reads it).
+//! environment value is data, no shell reads it; a field's value is never expanded).
 //!
 //! This module knows environment values; it does not run anything. It is hand-written because
 //! the expansion is a few lines and must not run a shell (a value never becomes code).
@@ -20,8 +20,12 @@ pub fn task_env(
 ) -> Vec<(String, String)> {
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     let mut out = Vec::new();
+    // The dotenv file's values come expanded already (dotenvy expands `$VAR` as it reads).
+    for (k, v) in &file.dotenv {
+        seen.insert(k.clone(), v.clone());
+        out.push((k.clone(), v.clone()));
+    }
     let layers = [
-        file.dotenv.clone(),
         file.env.clone(),
         task.env
             .iter()
@@ -37,7 +41,7 @@ pub fn task_env(
                     .cloned()
                     .or_else(|| std::env::var(name).ok())
             };
-            let expanded = expand(&shell::fill(&v, value), lookup);
+            let expanded = shell::fill_with(&v, value, |text| expand(text, lookup));
             seen.insert(k.clone(), expanded.clone());
             out.push((k, expanded));
         }
@@ -49,7 +53,7 @@ pub fn task_env(
 /// a `$` before anything else stays.
 ///
 /// ```
-/// use parade_cli::env::expand;
+/// use parade_cli::environment::expand;
 /// let look = |n: &str| (n == "PATH").then(|| "/usr/bin".to_owned());
 /// assert_eq!(expand("bin:${PATH}:$PATH:$NOPE:$$:$1", look), "bin:/usr/bin:/usr/bin::$:$1");
 /// ```
