@@ -8,6 +8,7 @@ mod cli;
 mod engine;
 mod flow;
 mod graph;
+mod incremental;
 mod iter;
 mod join;
 mod process;
@@ -52,6 +53,9 @@ enum Bench {
     /// The `parade` command: 1,000 `true` tasks (fan-out/fan-in) against `make -j 2`, and
     /// `parade list` on 1,000 tasks.
     Cli,
+    /// Reruns of a 1,000-task x 10-file build: no-op and one file changed, against ninja and
+    /// make on the same build.
+    Incremental,
 }
 
 fn main() {
@@ -68,5 +72,6 @@ fn main() {
         Bench::Flow => flow::run(out.named("flow"), cli.quick),
         Bench::Process => process::run(out.named("process"), cli.quick),
         Bench::Cli => cli::run(out.named("cli"), cli.quick),
+        Bench::Incremental => incremental::run(out.named("incremental"), cli.quick),
     }
 }

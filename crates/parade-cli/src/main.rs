@@ -194,6 +194,11 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
         }
     };
     let memory = Arc::new(Memory::new(store.clone(), run_id, mode));
+    // The live display's ETA: each task's weighted mean of its recent successful runs.
+    let history: parade::display::eta::Expected = {
+        let store = store.clone();
+        Arc::new(move |name: &str| store.expected_duration(name).ok().flatten())
+    };
     let base = file.settings.log_dir.as_ref().map_or_else(
         || file.dir().join(".parade").join("logs"),
         |d| file.dir().join(d),
@@ -264,6 +269,7 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
                     .color(color)
                     .full_log(full_log)
                     .log_files(logs)
+                    .expected(history.clone())
                     .start(std::io::stderr(), names);
                 engine.subscribe(l.clone());
                 live = Some(l);

@@ -30,6 +30,7 @@
 //! ```
 
 mod buffer;
+pub mod eta;
 mod format;
 mod json;
 pub mod live;
