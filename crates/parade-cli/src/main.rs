@@ -245,6 +245,11 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
         }
     };
     let memory = Arc::new(Memory::new(store.clone(), run_id, mode));
+    // The live display's ETA: each task's weighted mean of its recent successful runs.
+    let history: parade::display::eta::Expected = {
+        let store = store.clone();
+        Arc::new(move |name: &str| store.expected_duration(name).ok().flatten())
+    };
     let shown = output::pick(
         args.output,
         file.settings.output,
@@ -336,7 +341,14 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
         let r = RunRecorder::new(names.clone());
         engine.subscribe(r.clone());
         recorder = Some((r, engine.clone()));
-        display = Some(Display::attach(shown, engine, &names, &logs, look));
+        display = Some(Display::attach(
+            shown,
+            engine,
+            &names,
+            &logs,
+            look,
+            Some(history.clone()),
+        ));
         let _ = log_files.set(logs);
     });
     if let Some(d) = &display {

@@ -161,6 +161,7 @@ impl Display {
         names: &Arc<dyn TaskNames>,
         logs: &LogFiles,
         look: Look,
+        expected: Option<parade::display::eta::Expected>,
     ) -> Self {
         let mut d = Display::default();
         let stream = |style| {
@@ -200,8 +201,12 @@ impl Display {
                     .color(look.color)
                     .full_log(look.full_log)
                     .output(true)
-                    .log_files(logs.clone())
-                    .start(io::stderr(), names.clone());
+                    .log_files(logs.clone());
+                let l = match expected {
+                    Some(f) => l.expected(f),
+                    None => l,
+                }
+                .start(io::stderr(), names.clone());
                 d.stderr.push(l.error());
                 engine.subscribe(l.clone());
                 d.live = Some(l);

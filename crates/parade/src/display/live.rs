@@ -74,6 +74,7 @@ struct Shared {
     error: SinkError,
     state: Mutex<State>,
     wake: Condvar,
+    eta: Option<super::eta::Eta>,
 }
 
 #[derive(Default)]
@@ -107,6 +108,7 @@ pub struct LiveOptions {
     size: Option<(u16, u16)>,
     logs: Option<LogFiles>,
     output: bool,
+    expected: Option<super::eta::Expected>,
 }
 
 impl LiveOptions {
@@ -146,6 +148,13 @@ impl LiveOptions {
         self
     }
 
+    /// Shows each running task's expected remaining time and the run's ETA, from how long a
+    /// task (by name) is expected to take (`parade::store::Store::expected_duration`).
+    pub fn expected(mut self, f: super::eta::Expected) -> Self {
+        self.expected = Some(f);
+        self
+    }
+
     /// Starts the display on `out`, naming tasks with `names`.
     pub fn start(
         self,
@@ -166,6 +175,7 @@ impl LiveOptions {
             error,
             state: Mutex::new(State::default()),
             wake: Condvar::new(),
+            eta: self.expected.map(super::eta::Eta::new),
         });
         let render = shared.clone();
         let thread = std::thread::Builder::new()
@@ -224,6 +234,9 @@ impl Drop for Inner {
 impl Observer for LiveObserver {
     fn on_event(&self, event: &Event) {
         let shared = &self.inner.shared;
+        if let Some(eta) = &shared.eta {
+            eta.on_event(event);
+        }
         let mut st = shared.state.lock();
         if st.done {
             return;
@@ -283,6 +296,8 @@ struct Frame {
     above: String,
     rows: Vec<Row>,
     done: bool,
+    /// The run's ETA line, when known.
+    footer: Option<String>,
 }
 
 /// A running task's row: its name, how long it has run, the last line it printed.
@@ -343,18 +358,35 @@ impl Shared {
                 .iter()
                 .map(|id| {
                     let since = st.seen.started.get(id).copied().unwrap_or(now);
+                    let mut name = display_name(&*self.names, *id);
+                    if let Some(left) = self
+                        .eta
+                        .as_ref()
+                        .and_then(|e| e.remaining(*id, now - since, &*self.names))
+                    {
+                        name = format!("{name}  {}", super::eta::left(left));
+                    }
                     Row {
-                        name: display_name(&*self.names, *id),
+                        name,
                         elapsed: now - since,
                         last: st.last.get(id).cloned().unwrap_or_default(),
                     }
                 })
                 .collect()
         };
+        let footer = (!st.done)
+            .then(|| {
+                self.eta.as_ref()?.run_eta(&*self.names, |id| {
+                    now - st.seen.started.get(&id).copied().unwrap_or(now)
+                })
+            })
+            .flatten()
+            .map(|d| format!("ETA {}", super::eta::left(d)));
         Frame {
             above: std::mem::take(&mut st.above),
             rows,
             done: st.done,
+            footer,
         }
     }
 
@@ -375,13 +407,21 @@ impl Shared {
         }
         queue!(out, terminal::Clear(terminal::ClearType::FromCursorDown))?;
         out.write_all(frame.above.as_bytes())?;
-        let rows = render_rows(
+        let mut rows = render_rows(
             &frame.rows,
             tick,
             columns,
-            screen_rows.saturating_sub(1),
+            screen_rows.saturating_sub(1 + u16::from(frame.footer.is_some())),
             self.style.paint,
         );
+        if let Some(footer) = &frame.footer {
+            rows.push(
+                footer
+                    .chars()
+                    .take(usize::from(columns.max(10)) - 1)
+                    .collect(),
+            );
+        }
         for row in &rows {
             out.write_all(row.as_bytes())?;
             out.write_all(b"\n")?;

@@ -31,6 +31,7 @@
 //! ```
 
 mod buffer;
+pub mod eta;
 mod format;
 mod json;
 pub mod live;
