@@ -13,7 +13,8 @@ pub fn render(file: &TaskFile, expand: bool) -> String {
         .iter()
         .map(|t| t.name.chars().count())
         .max()
-        .unwrap_or(0);
+        .unwrap_or(0)
+        .min(crate::render::MAX_COLUMN);
     let mut out = String::new();
     for t in &file.tasks {
         let about = t.description.clone().unwrap_or_else(|| match &t.template {

@@ -6,11 +6,21 @@ use std::fmt::Write as _;
 
 use crate::runner::Plan;
 
+/// The widest a name column gets in listings; longer names overflow it.
+pub const MAX_COLUMN: usize = 60;
+
 /// The dry run: the tasks in the order they would start, grouped by wave, each with its locks,
 /// why it is in the plan, and the command it would run (placeholders filled, indented under it,
 /// as `make -n` prints commands).
 pub fn dry_run(plan: &Plan) -> String {
-    let width = plan.tasks.iter().map(|t| t.name.len()).max().unwrap_or(0);
+    // Capped: a longer name overflows its column (and a format width must stay small).
+    let width = plan
+        .tasks
+        .iter()
+        .map(|t| t.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(MAX_COLUMN);
     let waves = plan.tasks.iter().any(|t| t.wave > 0);
     let mut out = String::new();
     let mut wave = None;

@@ -415,3 +415,20 @@ fn long_lines_are_cut_on_screen_and_whole_in_the_log() {
     let log = std::fs::read(p.path(".parade/logs/latest/long.log")).unwrap();
     assert_eq!(log.len(), 1_000_000 + 1 + "10%\r50%\r100%\n".len());
 }
+
+#[test]
+fn a_very_long_task_name_never_panics_list_or_the_dry_run() {
+    let name = "a".repeat(70_000);
+    let p = Project::new(&format!(
+        "[task.{name}]\nrun = \"echo hi\"\n[task.b]\nrun = \"true\"\n"
+    ));
+    let listed = stdout_of(&p, &["list"]);
+    assert!(listed.contains(&format!("{name}  $ echo hi")));
+    assert!(listed.contains(&format!("b{}  $ true", " ".repeat(59))));
+    let planned = stdout_of(&p, &["run", "--dry-run", &name]);
+    assert!(
+        planned.contains("        $ echo hi"),
+        "{:.200}",
+        &planned[planned.len() - 200..]
+    );
+}

@@ -53,7 +53,7 @@ pub use names::{NameTable, TaskNames, describe_reason, display_name};
 pub use plain::PlainObserver;
 pub use sink::{Sink, SinkError};
 pub use snippet::{Chunk, snippet};
-pub use stream::{GROUP_BYTES, StreamObserver, StreamStyle};
+pub use stream::{GROUP_BYTES, GROUP_TOTAL_BYTES, StreamObserver, StreamStyle};
 pub use symbols::{Mark, Paint};
 pub use tail::{SCREEN_LINE, TailLines, screen_line};
 pub use term::{terminal_size, usable_terminal};

@@ -6,7 +6,8 @@
 //! It owns only how output lines are laid out; start and end lines come from the
 //! [`PlainObserver`](super::PlainObserver) beside it. Every line is written whole with one write
 //! under the observer's lock, so two tasks' lines never mix within a line. A grouped block keeps
-//! only the last [`GROUP_BYTES`] of a task's output in memory (the log keeps all of it).
+//! only the last [`GROUP_BYTES`] of a task's output in memory, and all blocks together about
+//! [`GROUP_TOTAL_BYTES`] (the log keeps all of it).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -24,6 +25,10 @@ use super::tail::{TailLines, screen_line};
 
 /// How much of one task's output a grouped block keeps; earlier lines are named as cut.
 pub const GROUP_BYTES: usize = 1 << 20;
+
+/// How much all running tasks' grouped blocks keep together: with many tasks running, each
+/// keeps its share (at least 4 KiB).
+pub const GROUP_TOTAL_BYTES: usize = 32 << 20;
 
 /// The widest a name column gets in prefixed output.
 const MAX_PAD: usize = 24;
@@ -142,11 +147,16 @@ impl Observer for StreamObserver {
                 state.pad = state.pad.max(width.min(MAX_PAD));
             }
             Event::Output { id, line, .. } => match self.style {
-                StreamStyle::Grouped => state
-                    .groups
-                    .entry(*id)
-                    .or_insert_with(|| TailLines::new(GROUP_BYTES))
-                    .push(line),
+                StreamStyle::Grouped => {
+                    let share =
+                        (GROUP_TOTAL_BYTES / (state.groups.len() + 1)).clamp(4 << 10, GROUP_BYTES);
+                    let group = state
+                        .groups
+                        .entry(*id)
+                        .or_insert_with(|| TailLines::new(share));
+                    group.set_budget(share);
+                    group.push(line);
+                }
                 StreamStyle::Prefixed | StreamStyle::Raw => {
                     let mut buf = std::mem::take(&mut state.line);
                     buf.clear();
@@ -198,7 +208,7 @@ impl Observer for StreamObserver {
 mod tests {
     use super::*;
     use crate::display::{NameTable, SharedBuffer};
-    use crate::engine::{Engine, Outcome, TaskSpec};
+    use crate::engine::{Engine, Outcome, TaskId, TaskSpec};
 
     fn run(style: StreamStyle) -> String {
         let engine = Engine::new();
@@ -242,6 +252,31 @@ mod tests {
             let i: usize = rest.split(' ').nth(2).unwrap().parse().unwrap();
             assert_eq!(rest.split(' ').nth(3).unwrap(), "x".repeat(i));
         }
+    }
+
+    #[test]
+    fn grouped_blocks_of_many_running_tasks_share_one_budget() {
+        let names = Arc::new(NameTable::new());
+        let observer = StreamObserver::new(SharedBuffer::default(), names, StreamStyle::Grouped);
+        let line = "x".repeat(1023);
+        for round in 0..64 {
+            for task in 0..200 {
+                observer.on_event(&Event::Output {
+                    id: TaskId::from_index(task),
+                    stream: crate::engine::Stream::Stdout,
+                    line: format!("{round} {line}"),
+                });
+            }
+        }
+        let held: usize = observer
+            .state
+            .lock()
+            .groups
+            .values()
+            .flat_map(|g| g.lines().map(str::len))
+            .sum();
+        assert!(held <= GROUP_TOTAL_BYTES, "{held} bytes held");
+        assert!(held > 1 << 20, "{held}: the blocks keep what fits");
     }
 
     #[test]

@@ -39,6 +39,11 @@ impl TailLines {
         }
     }
 
+    /// Changes the budget; the oldest lines beyond it go with the next [`push`](Self::push).
+    pub fn set_budget(&mut self, budget: usize) {
+        self.budget = budget;
+    }
+
     /// Adds a line, dropping the oldest ones beyond the budget.
     pub fn push(&mut self, line: &str) {
         let line = screen_line(line).into_owned();
