@@ -281,7 +281,12 @@ run = "true"
     // The task runs before parade has noted it (the record follows the spawn): wait for it.
     let run_file = p.path(&format!(".parade/runs/{}.run", first.id()));
     let until = Instant::now() + Duration::from_secs(60);
-    while !std::fs::read_to_string(&run_file).is_ok_and(|t| t.contains(r#""task":"long""#)) {
+    // With cgroups, the record that names the task's cgroup (made a moment after it starts).
+    let noted = |t: &str| {
+        t.contains(r#""task":"long""#)
+            && (!t.contains(r#""isolation":"cgroup""#) || t.contains(r#""cgroup":"/"#))
+    };
+    while !std::fs::read_to_string(&run_file).is_ok_and(|t| noted(&t)) {
         assert!(Instant::now() < until, "the run file never named the task");
         std::thread::sleep(Duration::from_millis(5));
     }

@@ -22,7 +22,7 @@ use rustix::event::{EventfdFlags, eventfd};
 use rustix::process::{PidfdFlags, pidfd_open};
 
 use super::CommandSpec;
-use super::isolation::{Cell, Urgent, signal_pipe_holders};
+use super::isolation::{CONTAIN_AFTER, Cell, Urgent, signal_pipe_holders};
 use super::process::WORKER_SOCKET_ENV;
 use crate::engine::{Outcome, Reason, Stream, TaskContext};
 
@@ -153,7 +153,8 @@ pub(crate) fn run_child_with<R: Send>(
     };
     let pid = i32::try_from(child.id()).expect("process ids fit in i32");
     let urgent: Arc<dyn Urgent> = wake.clone();
-    let cell = Cell::enclose(pid, spec, Arc::downgrade(&urgent));
+    let mut cell = Cell::enclose(pid, spec, Arc::downgrade(&urgent));
+    let contain_at = cell.containable().then(|| Instant::now() + CONTAIN_AFTER);
     // Without a pidfd (a kernel before 5.3), the exit is looked for every few milliseconds.
     let pidfd =
         rustix::process::Pid::from_raw(pid).and_then(|p| pidfd_open(p, PidfdFlags::empty()).ok());
@@ -164,7 +165,9 @@ pub(crate) fn run_child_with<R: Send>(
     std::thread::scope(|scope| {
         let session = session.map(|s| scope.spawn(s));
         let mut watch = Watch {
-            cell: &cell,
+            cell: &mut cell,
+            spec,
+            contain_at,
             child,
             pidfd,
             wake: &wake,
@@ -368,7 +371,10 @@ fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
 /// The supervision of one child: its output, its exit, its deadline, cancels, and stopping
 /// every process of its cell.
 struct Watch<'a> {
-    cell: &'a Cell,
+    cell: &'a mut Cell,
+    spec: &'a CommandSpec,
+    /// When the child, if it still runs, moves into a cgroup of its own.
+    contain_at: Option<Instant>,
     child: Child,
     pidfd: Option<OwnedFd>,
     wake: &'a Wake,
@@ -406,6 +412,9 @@ impl Watch<'_> {
                 return;
             }
             let mut until = earliest(self.kill_at, self.abandon_at);
+            if self.status.is_none() {
+                until = earliest(until, self.contain_at);
+            }
             if self.stopped.is_none() {
                 until = earliest(until, ctx.deadline());
             }
@@ -505,6 +514,12 @@ impl Watch<'_> {
     /// open is given up, the deadline passed (SIGTERM).
     fn clock(&mut self, ctx: &(impl ChildTask + ?Sized), emit: &mut impl FnMut(Stream, String)) {
         let now = Instant::now();
+        if self.contain_at.is_some_and(|at| now >= at) {
+            self.contain_at = None;
+            if self.status.is_none() && !self.killed {
+                self.cell.contain(self.spec);
+            }
+        }
         if self.kill_at.is_some_and(|at| now >= at) {
             self.cell.kill();
             self.killed = true;
