@@ -337,3 +337,36 @@ fn kill_9_leftovers_are_ended_by_the_next_run_with_cgroups() {
 fn kill_9_leftovers_are_ended_by_the_next_run_with_process_groups() {
     kill_9_leftovers_are_ended_by_the_next_run("process-group");
 }
+
+#[test]
+fn short_tasks_side_by_side_are_never_taken_for_escaped_ones() {
+    // A child being spawned holds every pipe of parade until its `exec`: a task that ends
+    // meanwhile must not take it for a process that escaped with its output.
+    let n = 500;
+    let values: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+    let p = Project::new(&format!(
+        "[task.\"t::[i]\"]\nchoices = {{ i = [{}] }}\nrun = \"true\"\n",
+        values.join(", ")
+    ));
+    for mode in ["cgroup", "process-group"] {
+        let out = p
+            .parade(&["run", "t::*", "-j", "4", "--output", "plain"])
+            .env("PARADE_ISOLATION", mode)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success(),
+            "{mode}: {}",
+            stderr
+                .lines()
+                .filter(|l| l.contains('✗'))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        assert!(
+            stderr.contains(&format!("{n} succeeded")),
+            "{mode}: {stderr}"
+        );
+    }
+}

@@ -183,6 +183,7 @@ pub(crate) fn run_child_with<R: Send>(
             killed: false,
             holders_killed: false,
             escaped: false,
+            holders_at: None,
         };
         watch.run(ctx);
         after_exit();
@@ -279,6 +280,9 @@ impl Urgent for Wake {
         self.poke();
     }
 }
+
+/// How long after the exit output may still be open before what holds it counts as escaped.
+const HOLDERS_AFTER: Duration = Duration::from_millis(50);
 
 /// After the final SIGKILL, how long output still held open is read before it is given up.
 const LINGER: Duration = Duration::from_millis(200);
@@ -393,6 +397,8 @@ struct Watch<'a> {
     holders_killed: bool,
     /// Whether processes outside the group held the output when the leader exited.
     escaped: bool,
+    /// When processes still holding the output after the exit are stopped.
+    holders_at: Option<Instant>,
 }
 
 impl Watch<'_> {
@@ -411,7 +417,7 @@ impl Watch<'_> {
                 self.end_leftovers();
                 return;
             }
-            let mut until = earliest(self.kill_at, self.abandon_at);
+            let mut until = earliest(earliest(self.kill_at, self.abandon_at), self.holders_at);
             if self.status.is_none() {
                 until = earliest(until, self.contain_at);
             }
@@ -514,6 +520,9 @@ impl Watch<'_> {
     /// open is given up, the deadline passed (SIGTERM).
     fn clock(&mut self, ctx: &(impl ChildTask + ?Sized), emit: &mut impl FnMut(Stream, String)) {
         let now = Instant::now();
+        if self.holders_at.is_some_and(|at| now >= at) {
+            self.stop_holders();
+        }
         if self.contain_at.is_some_and(|at| now >= at) {
             self.contain_at = None;
             if self.status.is_none() && !self.killed {
@@ -600,11 +609,23 @@ impl Watch<'_> {
         if self.pipes.iter().any(|p| p.reader.is_some()) {
             self.abandon_at = earliest(self.abandon_at, Some(now + self.grace + LINGER));
             if !self.killed && !self.cell.has_cgroup() {
-                self.escaped = self.signal_holders(Signal::SIGTERM) > 0;
-                if self.escaped {
-                    self.kill_at = earliest(self.kill_at, Some(now + self.grace));
-                }
+                // Not at once: a child another thread is spawning holds these pipes until its
+                // `exec`, and an ordinary end reaches the pipes a moment after the exit.
+                self.holders_at = Some(now + HOLDERS_AFTER);
             }
+        }
+    }
+
+    /// Output still open a moment after the exit, with nothing left in the group: what holds
+    /// it escaped (`setsid`), and is stopped like the group, politely first.
+    fn stop_holders(&mut self) {
+        self.holders_at = None;
+        if self.killed || !self.pipes.iter().any(|p| p.reader.is_some()) {
+            return;
+        }
+        self.escaped = self.signal_holders(Signal::SIGTERM) > 0;
+        if self.escaped {
+            self.kill_at = earliest(self.kill_at, Some(Instant::now() + self.grace));
         }
     }
 

@@ -565,6 +565,8 @@ pub(crate) fn signal_pipe_holders(inodes: &[u64], signal: Signal) -> usize {
     };
     let wanted: Vec<String> = inodes.iter().map(|i| format!("pipe:[{i}]")).collect();
     let me = std::process::id();
+    let my_exe = fs::read_link("/proc/self/exe").ok();
+    let me_text = me.to_string();
     let mut reached = 0;
     for entry in entries.flatten() {
         let Some(pid) = entry
@@ -575,6 +577,15 @@ pub(crate) fn signal_pipe_holders(inodes: &[u64], signal: Signal) -> usize {
             continue;
         };
         if pid == me {
+            continue;
+        }
+        // A child this process is spawning holds every pipe of this process until its `exec`
+        // closes them: it is not a holder.
+        let spawning = stat_fields(i32::try_from(pid).unwrap_or(0))
+            .is_some_and(|f| f.get(1) == Some(&me_text))
+            && my_exe.is_some()
+            && fs::read_link(entry.path().join("exe")).ok() == my_exe;
+        if spawning {
             continue;
         }
         let Ok(fds) = fs::read_dir(entry.path().join("fd")) else {
