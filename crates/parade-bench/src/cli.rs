@@ -24,6 +24,8 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Barrier;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::report::Report;
@@ -102,14 +104,16 @@ impl Graph {
         s
     }
 
-    /// The floor: layer by layer, two threads each spawning `/bin/sh -c true` and waiting.
+    /// The floor: `jobs` threads, started once, each spawning `/bin/sh -c true` and waiting
+    /// for it, layer by layer (a barrier between layers).
     fn floor(&self, jobs: usize) {
-        for &width in &self.layers {
-            let next = std::sync::atomic::AtomicUsize::new(0);
-            std::thread::scope(|scope| {
-                for _ in 0..jobs.min(width) {
-                    scope.spawn(|| {
-                        while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < width {
+        let next: Vec<AtomicUsize> = self.layers.iter().map(|_| AtomicUsize::new(0)).collect();
+        let barrier = Barrier::new(jobs);
+        std::thread::scope(|scope| {
+            for _ in 0..jobs {
+                scope.spawn(|| {
+                    for (l, &width) in self.layers.iter().enumerate() {
+                        while next[l].fetch_add(1, Ordering::Relaxed) < width {
                             let ok = Command::new("/bin/sh")
                                 .args(["-c", "true"])
                                 .stdin(Stdio::null())
@@ -119,10 +123,11 @@ impl Graph {
                                 .is_ok_and(|s| s.success());
                             assert!(ok, "sh -c true failed");
                         }
-                    });
-                }
-            });
-        }
+                        barrier.wait();
+                    }
+                });
+            }
+        });
     }
 }
 

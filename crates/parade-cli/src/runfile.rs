@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use parade::exec::CommandSpec;
-use parade::exec::isolation::{self, Leftover, Record, Recorder};
+use parade::exec::isolation::{self, Isolation, Leftover, Record, Recorder};
 use serde::{Deserialize, Serialize};
 
 /// One line of a run file.
@@ -35,6 +35,9 @@ enum Line {
         start: u64,
         /// The kernel's boot id.
         boot: String,
+        /// How the run keeps its tasks' processes together.
+        #[serde(default = "process_group")]
+        isolation: Isolation,
     },
     /// A task's child started.
     Started {
@@ -72,6 +75,7 @@ impl RunFile {
             pid,
             start: isolation::start_ticks(pid).unwrap_or(0),
             boot: boot_id(),
+            isolation: isolation::current(),
         };
         file.write_all(line_of(&header).as_bytes())?;
         Ok(Arc::new(Self {
@@ -126,6 +130,10 @@ impl Recorder for RunFile {
     }
 }
 
+fn process_group() -> Isolation {
+    Isolation::ProcessGroup
+}
+
 fn line_of(line: &Line) -> String {
     let mut text = serde_json::to_string(line).expect("run file lines serialize");
     text.push('\n');
@@ -175,6 +183,7 @@ pub fn end_leftovers(dir: &Path) -> Vec<DeadRun> {
             pid,
             start,
             boot,
+            ..
         }) = lines.next()
         else {
             continue;
@@ -190,7 +199,11 @@ pub fn end_leftovers(dir: &Path) -> Vec<DeadRun> {
         let mut running: Vec<(String, Record)> = Vec::new();
         for line in lines {
             match line {
-                Line::Started { task, record } => running.push((task, record)),
+                Line::Started { task, record } => {
+                    // A later record of a pid (with its cgroup) replaces the earlier.
+                    running.retain(|(_, r)| r.pid != record.pid);
+                    running.push((task, record));
+                }
                 Line::Ended { pid } => running.retain(|(_, r)| r.pid != pid),
                 Line::Run { .. } => {}
             }
@@ -242,6 +255,7 @@ mod tests {
                 pid: i32::MAX - 1,
                 start: 1,
                 boot: boot_id(),
+                isolation: Isolation::ProcessGroup,
             },
             Line::Started {
                 task: "left".into(),

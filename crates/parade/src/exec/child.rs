@@ -22,7 +22,7 @@ use rustix::event::{EventfdFlags, eventfd};
 use rustix::process::{PidfdFlags, pidfd_open};
 
 use super::CommandSpec;
-use super::isolation::{Cell, Urgent, signal_pipe_holders};
+use super::isolation::{CONTAIN_AFTER, Cell, Urgent, signal_pipe_holders};
 use super::process::WORKER_SOCKET_ENV;
 use crate::engine::{Outcome, Reason, Stream, TaskContext};
 
@@ -154,7 +154,8 @@ pub(crate) fn run_child_with<R: Send>(
     };
     let pid = i32::try_from(child.id()).expect("process ids fit in i32");
     let urgent: Arc<dyn Urgent> = wake.clone();
-    let cell = Cell::enclose(pid, spec, Arc::downgrade(&urgent));
+    let mut cell = Cell::enclose(pid, spec, Arc::downgrade(&urgent));
+    let contain_at = cell.containable().then(|| Instant::now() + CONTAIN_AFTER);
     // Without a pidfd (a kernel before 5.3), the exit is looked for every few milliseconds.
     let pidfd =
         rustix::process::Pid::from_raw(pid).and_then(|p| pidfd_open(p, PidfdFlags::empty()).ok());
@@ -174,7 +175,9 @@ pub(crate) fn run_child_with<R: Send>(
     std::thread::scope(|scope| {
         let session = session.map(|s| scope.spawn(s));
         let mut watch = Watch {
-            cell: &cell,
+            cell: &mut cell,
+            spec,
+            contain_at,
             child,
             pidfd,
             wake: &wake,
@@ -193,6 +196,7 @@ pub(crate) fn run_child_with<R: Send>(
             killed: false,
             holders_killed: false,
             escaped: false,
+            holders_at: None,
         };
         watch.run(ctx);
         after_exit();
@@ -323,6 +327,9 @@ impl Urgent for Wake {
     }
 }
 
+/// How long after the exit output may still be open before what holds it counts as escaped.
+const HOLDERS_AFTER: Duration = Duration::from_millis(50);
+
 /// After the final SIGKILL, how long output still held open is read before it is given up.
 const LINGER: Duration = Duration::from_millis(200);
 
@@ -423,7 +430,10 @@ fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
 /// The supervision of one child: its output, its exit, its deadline, cancels, and stopping
 /// every process of its cell.
 struct Watch<'a> {
-    cell: &'a Cell,
+    cell: &'a mut Cell,
+    spec: &'a CommandSpec,
+    /// When the child, if it still runs, moves into a cgroup of its own.
+    contain_at: Option<Instant>,
     child: Child,
     pidfd: Option<OwnedFd>,
     wake: &'a Wake,
@@ -442,6 +452,8 @@ struct Watch<'a> {
     holders_killed: bool,
     /// Whether processes outside the group held the output when the leader exited.
     escaped: bool,
+    /// When processes still holding the output after the exit are stopped.
+    holders_at: Option<Instant>,
 }
 
 impl Watch<'_> {
@@ -460,7 +472,10 @@ impl Watch<'_> {
                 self.end_leftovers();
                 return;
             }
-            let mut until = earliest(self.kill_at, self.abandon_at);
+            let mut until = earliest(earliest(self.kill_at, self.abandon_at), self.holders_at);
+            if self.status.is_none() {
+                until = earliest(until, self.contain_at);
+            }
             if self.stopped.is_none() {
                 until = earliest(until, ctx.deadline());
             }
@@ -560,6 +575,15 @@ impl Watch<'_> {
     /// open is given up, the deadline passed (SIGTERM).
     fn clock(&mut self, ctx: &(impl ChildTask + ?Sized), emit: &mut impl FnMut(Stream, String)) {
         let now = Instant::now();
+        if self.holders_at.is_some_and(|at| now >= at) {
+            self.stop_holders();
+        }
+        if self.contain_at.is_some_and(|at| now >= at) {
+            self.contain_at = None;
+            if self.status.is_none() && !self.killed {
+                self.cell.contain(self.spec);
+            }
+        }
         if self.kill_at.is_some_and(|at| now >= at) {
             self.cell.kill();
             self.killed = true;
@@ -640,11 +664,23 @@ impl Watch<'_> {
         if self.pipes.iter().any(|p| p.reader.is_some()) {
             self.abandon_at = earliest(self.abandon_at, Some(now + self.grace + LINGER));
             if !self.killed && !self.cell.has_cgroup() {
-                self.escaped = self.signal_holders(Signal::SIGTERM) > 0;
-                if self.escaped {
-                    self.kill_at = earliest(self.kill_at, Some(now + self.grace));
-                }
+                // Not at once: a child another thread is spawning holds these pipes until its
+                // `exec`, and an ordinary end reaches the pipes a moment after the exit.
+                self.holders_at = Some(now + HOLDERS_AFTER);
             }
+        }
+    }
+
+    /// Output still open a moment after the exit, with nothing left in the group: what holds
+    /// it escaped (`setsid`), and is stopped like the group, politely first.
+    fn stop_holders(&mut self) {
+        self.holders_at = None;
+        if self.killed || !self.pipes.iter().any(|p| p.reader.is_some()) {
+            return;
+        }
+        self.escaped = self.signal_holders(Signal::SIGTERM) > 0;
+        if self.escaped {
+            self.kill_at = earliest(self.kill_at, Some(Instant::now() + self.grace));
         }
     }
 

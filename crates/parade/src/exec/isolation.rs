@@ -11,12 +11,14 @@
 //! Must not know: engines, tasks, task files, or where records are kept.
 //!
 //! Hand-written: no maintained crate puts a child into a cgroup without an unsafe `pre_exec`
-//! hook (this workspace denies unsafe code), and the cgroup side is a few file writes. The
-//! child is moved into its cgroup right after spawning returns (glibc's `posix_spawn` returns
-//! once the child has called `exec`), then the children it forked before that instant (read
-//! from `/proc/<pid>/task/<pid>/children`, each moved before its own are read, so nothing
-//! forked later is missed). Only a process orphaned in that instant stays outside; it is in
-//! the process group, which is signalled too.
+//! hook (this workspace denies unsafe code), and the cgroup side is a few file writes. A child
+//! that still runs a moment after its spawn ([`CONTAIN_AFTER`]) is moved into its cgroup, then
+//! the processes it forked before (read from `/proc/<pid>/task/<pid>/children`, each moved
+//! before its own are read, so nothing forked later is missed). Moving a process costs the
+//! kernel a synchronization with every CPU, more than a short task's whole run: tasks that
+//! end sooner never pay it, and what they leave is found by the output pipes it holds
+//! ([`signal_pipe_holders`]) or in their process group. Only a process orphaned before the
+//! move stays outside the cgroup; it is in the process group, which is signalled too.
 //!
 //! The library's default is [`Isolation::ProcessGroup`] without a subreaper: creating cgroups
 //! and adopting orphans changes the whole program, so a program opts in with
@@ -178,6 +180,7 @@ fn cgroup_root() -> io::Result<PathBuf> {
             base.display()
         )));
     }
+    sweep_dead_roots(&base);
     let root = base.join(format!("parade-{}", std::process::id()));
     match fs::create_dir(&root) {
         Ok(()) => {}
@@ -192,6 +195,36 @@ fn cgroup_root() -> io::Result<PathBuf> {
         ));
     }
     Ok(root)
+}
+
+/// Removes the empty cgroups that dead processes left in `base/parade-<pid>` (killed before
+/// [`finish`]). Cgroups that still hold processes stay, for [`end_leftover`] of the run that
+/// knows them.
+fn sweep_dead_roots(base: &Path) {
+    let Ok(entries) = fs::read_dir(base) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("parade-"))
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if kill(Pid::from_raw(pid), None).is_ok() {
+            continue;
+        }
+        if let Ok(cells) = fs::read_dir(entry.path()) {
+            for cell in cells.flatten().filter(|c| c.path().is_dir()) {
+                if !cgroup_populated(&cell.path()) {
+                    let _ = fs::remove_dir(cell.path());
+                }
+            }
+        }
+        let _ = fs::remove_dir(entry.path());
+    }
 }
 
 /// Mount points in `mountinfo` escape spaces and a few others as `\ooo`.
@@ -234,7 +267,8 @@ pub struct Record {
 /// Told when children start and end: a program keeps these to end a dead run's leftovers.
 /// Calls come from the threads that run children; keep them short.
 pub trait Recorder: Send + Sync {
-    /// A child started running `spec`.
+    /// A child started running `spec`; told again, with its cgroup, once it has one (the
+    /// later record of a pid replaces the earlier).
     fn started(&self, record: &Record, spec: &CommandSpec);
     /// That child and what it left are gone.
     fn ended(&self, record: &Record);
@@ -262,6 +296,9 @@ fn live() -> &'static Mutex<HashMap<u64, Weak<dyn Urgent>>> {
 
 static NEXT_CELL: AtomicU64 = AtomicU64::new(0);
 
+/// How long a child runs before it is moved into a cgroup of its own.
+pub const CONTAIN_AFTER: Duration = Duration::from_millis(20);
+
 /// Kills every child this process is running, and what they started, at once (SIGKILL, no
 /// grace period): a second Ctrl-C. Returns how many children it reached.
 pub fn kill_running() -> usize {
@@ -284,18 +321,6 @@ impl Cell {
     /// it, with `urgent` for [`kill_running`].
     pub(crate) fn enclose(pid: i32, spec: &CommandSpec, urgent: Weak<dyn Urgent>) -> Self {
         let number = NEXT_CELL.fetch_add(1, Ordering::Relaxed);
-        let setup = setup_now();
-        let cgroup = setup.root.as_ref().and_then(|root| {
-            let dir = root.join(format!("t{number}"));
-            fs::create_dir(&dir).ok()?;
-            if fs::write(dir.join("cgroup.procs"), pid.to_string()).is_ok() {
-                adopt_children(&dir, pid);
-                Some(dir)
-            } else {
-                let _ = fs::remove_dir(&dir);
-                None
-            }
-        });
         live().lock().insert(number, urgent);
         let recorder = RECORDER.get();
         let record = Record {
@@ -306,7 +331,7 @@ impl Cell {
             } else {
                 0
             },
-            cgroup,
+            cgroup: None,
         };
         if let Some(r) = recorder {
             r.started(&record, spec);
@@ -315,6 +340,41 @@ impl Cell {
             number,
             recorded: recorder.is_some(),
             record,
+        }
+    }
+
+    /// Whether [`contain`](Self::contain) has something to do: cgroups are in use and this
+    /// cell has none yet.
+    pub(crate) fn containable(&self) -> bool {
+        self.record.cgroup.is_none() && setup_now().root.is_some()
+    }
+
+    /// Moves the child, and what it started that is still its descendant, into a cgroup of
+    /// its own; from then on whatever they start is born inside, wherever it goes. Called a
+    /// moment after the spawn, for children that live that long: moving a process costs
+    /// more than a short task's whole run (the kernel synchronizes with every CPU), and a
+    /// short task's escapees are found by the output they hold, or its process group.
+    pub(crate) fn contain(&mut self, spec: &CommandSpec) {
+        let Some(root) = setup_now().root.as_ref() else {
+            return;
+        };
+        if self.record.cgroup.is_some() {
+            return;
+        }
+        let dir = root.join(format!("t{}", self.number));
+        if fs::create_dir(&dir).is_err() {
+            return;
+        }
+        if fs::write(dir.join("cgroup.procs"), self.record.pid.to_string()).is_err() {
+            let _ = fs::remove_dir(&dir);
+            return;
+        }
+        adopt_children(&dir, self.record.pid);
+        self.record.cgroup = Some(dir);
+        if self.recorded
+            && let Some(r) = RECORDER.get()
+        {
+            r.started(&self.record, spec);
         }
     }
 
@@ -505,6 +565,8 @@ pub(crate) fn signal_pipe_holders(inodes: &[u64], signal: Signal) -> usize {
     };
     let wanted: Vec<String> = inodes.iter().map(|i| format!("pipe:[{i}]")).collect();
     let me = std::process::id();
+    let my_exe = fs::read_link("/proc/self/exe").ok();
+    let me_text = me.to_string();
     let mut reached = 0;
     for entry in entries.flatten() {
         let Some(pid) = entry
@@ -515,6 +577,15 @@ pub(crate) fn signal_pipe_holders(inodes: &[u64], signal: Signal) -> usize {
             continue;
         };
         if pid == me {
+            continue;
+        }
+        // A child this process is spawning holds every pipe of this process until its `exec`
+        // closes them: it is not a holder.
+        let spawning = stat_fields(i32::try_from(pid).unwrap_or(0))
+            .is_some_and(|f| f.get(1) == Some(&me_text))
+            && my_exe.is_some()
+            && fs::read_link(entry.path().join("exe")).ok() == my_exe;
+        if spawning {
             continue;
         }
         let Ok(fds) = fs::read_dir(entry.path().join("fd")) else {
