@@ -11,6 +11,7 @@
 //! | calls to start one by one | [`calls`]`().call(f).call(g).join()` ([`Calls`]) |
 //! | a `Vec` of closures | [`join_all`]`(v)`, [`try_join_all`]`(v)` |
 //! | options: timeout, fail fast, per-call results, first to end | [`Join`] |
+//! | calls to start now and collect later | [`Join::start`] → [`Started`] |
 //! | resources to open in parallel | [`acquire`]`((open_a, open_b))` → [`Acquired`] guard |
 //! | closures borrowing local data | [`scoped::join`], [`scoped::join_all`] |
 //!
@@ -51,6 +52,7 @@ mod error;
 mod options;
 mod resources;
 pub mod scoped;
+mod started;
 mod tuple;
 
 pub use builder::{Calls, calls, try_calls};
@@ -62,4 +64,5 @@ pub use resources::{
     Acquire, AcquireError, AcquireTuple, Acquired, BoxError, ByDrop, ByRelease, Release, ReleaseBy,
     ReleaseError, ReleaseJobBox, Releaser, ResourceTuple, acquire, acquire_releasable,
 };
+pub use started::Started;
 pub use tuple::{Append, CallTuple, PendingTuple, SettledTuple, Starter, TryCallTuple};

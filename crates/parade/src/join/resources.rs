@@ -27,9 +27,9 @@ use std::ops::{Deref, DerefMut};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
-use super::call::{Group, Pending};
+use super::call::{Group, Pending, Until};
 use super::error::{CallFailure, Failure, JoinError};
-use super::options::{Join, Until};
+use super::options::Join;
 use super::tuple::{PendingTuple, Starter, for_each_tuple};
 use crate::exec::thread_cache::ThreadCache;
 
