@@ -49,7 +49,9 @@ mod builder;
 mod call;
 mod dynamic;
 mod error;
+mod guard;
 mod options;
+mod release;
 mod resources;
 pub mod scoped;
 mod started;
@@ -59,10 +61,12 @@ pub use builder::{Calls, calls, try_calls};
 pub use call::Pending;
 pub use dynamic::{join_all, try_join_all};
 pub use error::{CallFailure, Failure, JoinError, PanicPayload};
+pub use guard::Acquired;
 pub use options::{Join, join, try_join};
-pub use resources::{
-    Acquire, AcquireError, AcquireTuple, Acquired, BoxError, ByDrop, ByRelease, Release, ReleaseBy,
-    ReleaseError, ReleaseJobBox, Releaser, ResourceTuple, acquire, acquire_releasable,
+pub use release::{
+    BoxError, ByDrop, ByRelease, Release, ReleaseBy, ReleaseError, ReleaseJobBox, Releaser,
+    ResourceTuple,
 };
+pub use resources::{Acquire, AcquireError, AcquireTuple, acquire, acquire_releasable};
 pub use started::Started;
 pub use tuple::{Append, CallTuple, PendingTuple, SettledTuple, Starter, TryCallTuple};
