@@ -102,3 +102,40 @@ run = "true"
             "`[y]` is not a placeholder of \"top::[z]\"",
         ));
 }
+
+/// A template whose script says it started, then waits for `go` in the project.
+const WAITING_RUN: &str = r#"#!/bin/sh
+echo started > "$PARMAN_WORKDIR/started.txt"
+while [ ! -e "$PARMAN_WORKDIR/go" ]; do sleep 0.05; done
+echo '{"ok": true}' > result.json
+"#;
+
+#[test]
+fn jobs_clean_skips_a_running_template_job_and_says_so() {
+    use std::os::unix::fs::PermissionsExt;
+    let p =
+        Project::new("[task.wait]\ntemplate = \"templates/wait\"\njob_dir = \"results/wait\"\n");
+    std::fs::create_dir_all(p.path("templates/wait")).unwrap();
+    let run = p.path("templates/wait/run");
+    std::fs::write(&run, WAITING_RUN).unwrap();
+    std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut running = p
+        .spawn_parade(&["run", "wait", "--output", "plain"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    p.wait_for("started.txt");
+    p.parade(&["jobs", "clean", "results"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("skipped"))
+        .stderr(predicate::str::contains("a run is working in it"));
+    assert!(
+        p.path("results/wait/kwargs.json").exists(),
+        "the running job was kept"
+    );
+    std::fs::write(p.path("go"), "").unwrap();
+    assert!(running.wait().unwrap().success());
+    assert!(p.path("results/wait/result.json").exists());
+}

@@ -260,11 +260,12 @@ fn fail_fast_returns_at_the_first_failure() {
         .unwrap_err();
     assert_eq!(err.failures().len(), 1);
     assert_eq!(err.failures()[0].index, 1);
-    assert_eq!(err.unfinished(), [0]);
+    assert_eq!(err.not_collected(), [0]);
+    assert!(err.unfinished().is_empty());
     assert_eq!(err.timed_out(), None);
     assert_eq!(
         err.to_string(),
-        "call 1 returned an error: broken; call 0 still running"
+        "call 1 returned an error: broken; call 0 not collected"
     );
     tx.send(()).unwrap();
 }
@@ -404,7 +405,7 @@ fn settle_all_and_fail_fast_on_vectors() {
         }))
         .unwrap_err();
     assert_eq!(err.failures()[0].index, 1);
-    assert!(!err.unfinished().is_empty());
+    assert_eq!(err.not_collected(), [0, 2]);
     drop(tx);
 }
 

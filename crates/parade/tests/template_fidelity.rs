@@ -215,3 +215,70 @@ fn jobs_clean_skips_a_running_job_and_removes_a_dead_one() {
     std::fs::write(&go, "").unwrap();
     assert_eq!(running.join().unwrap().unwrap(), Out { n: 3 });
 }
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn temp_dir_mode_keeps_only_the_listed_results_and_removes_the_temp_dir_on_success() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = template(
+        tmp.path(),
+        "mkdir -p out && echo data > out/a.txt && echo scratch > scratch.txt\nprintf '# kept\\nout\\n\\n' > result.extra",
+    );
+    std::fs::write(t.join("helper.sh"), "true\n").unwrap();
+    let scratch = tmp.path().join("scratch");
+    let dir = tmp.path().join("results/tmpjob");
+    let job = TemplateJob::new(&t, &dir).temp_dir(&scratch);
+    assert_eq!(job.run::<_, Out>(&Args { n: 8 }).unwrap(), Out { n: 8 });
+    assert_eq!(
+        names(&dir),
+        [
+            "kwargs.json",
+            "kwargs.sha256",
+            "out",
+            "result.extra",
+            "result.json",
+            "run",
+            "run.err",
+            "run.out"
+        ]
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("out/a.txt")).unwrap(),
+        "data\n"
+    );
+    assert!(
+        names(&scratch).is_empty(),
+        "the temporary directory is gone"
+    );
+    // Reused from the job directory like any finished job.
+    assert_eq!(job.run::<_, Out>(&Args { n: 8 }).unwrap(), Out { n: 8 });
+}
+
+#[test]
+fn temp_dir_mode_keeps_the_temp_dir_on_failure() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = template(tmp.path(), "echo broken >&2; exit 4");
+    let scratch = tmp.path().join("scratch");
+    let dir = tmp.path().join("results/bad");
+    let job = TemplateJob::new(&t, &dir).temp_dir(&scratch);
+    let err = job.run::<_, Out>(&Args { n: 1 }).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("temporary directory") && msg.contains("is kept"),
+        "{msg}"
+    );
+    assert!(msg.contains("broken"), "{msg}");
+    assert_eq!(names(&dir), ["kwargs.sha256"]);
+    let kept = names(&scratch);
+    assert_eq!(kept.len(), 1);
+    let work = scratch.join(&kept[0]).join("bad");
+    assert!(work.join("run.err").exists() && work.join("jobenv.sh").exists());
+}

@@ -13,9 +13,8 @@ use crate::exec::process::{ProcessExecutor, is_pending_worker};
 use crate::exec::{Executor, Inline, ThreadPool};
 
 use super::names::NameTable;
-use super::proto::ProtoRec;
 use super::results::RunRecord;
-use super::table::{Defn, Table};
+use super::table::{Defn, ProtoRec, Table};
 use super::{
     Context, Decl, Define, FlowError, FlowOptions, Mode, Pattern, ProcError, body, has_placeholders,
 };

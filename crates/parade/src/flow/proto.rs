@@ -1,25 +1,12 @@
 //! Protos: registered templates, which proto a name addresses (its exact pattern, else the one
 //! pattern it matches), and the procs a name stands for once its choices and globs are applied.
 
-use super::table::Table;
-use super::{Decl, Flow, FlowError, Lookup, Pattern, glob_match, is_glob};
-
-/// A registered proto.
-pub(crate) struct ProtoRec {
-    pub(crate) pattern: Pattern,
-    pub(crate) decl: Decl,
-}
+use super::table::{Instance, ProtoRec, Table, lookup_in};
+use super::{Flow, FlowError, Lookup, glob_match, is_glob};
 
 /// The proto a name addresses, the arguments read from the name, and whether the name was
 /// the proto's exact pattern.
 type ProtoMatch = (usize, Vec<(String, String)>, bool);
-
-/// One proc a name expands to: its name, arguments and proto.
-pub(crate) struct Instance {
-    pub(crate) name: String,
-    pub(crate) args: Vec<(String, String)>,
-    pub(crate) proto: usize,
-}
 
 /// Arguments as `(name, text)` pairs.
 type Args = Vec<(String, String)>;
@@ -45,10 +32,6 @@ fn proto_args(proto: &ProtoRec, extracted: &[(String, String)]) -> (Args, Args) 
         .cloned()
         .collect();
     (args, extras)
-}
-
-pub(crate) fn lookup_in<'a>(args: &'a [(String, String)]) -> impl Fn(&str) -> Option<&'a str> {
-    move |k| args.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
 }
 
 impl Flow {

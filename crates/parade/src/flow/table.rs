@@ -1,5 +1,7 @@
 //! The flow's name table: protos, procs (and placeholders for names nothing defines yet), and
-//! how names become procs: matching protos, choices, globs, and dependency resolution.
+//! how names become procs: matching protos, choices, globs, and dependency resolution. It owns
+//! the records protos and instances share ([`ProtoRec`], [`Instance`]); which proto a name
+//! addresses and what it expands to is `proto.rs`'s.
 //!
 //! Making a proc whose dependencies name proto instances does not recurse: instances get a
 //! placeholder task at once and wait in a queue to be defined, so a chain of ten thousand
@@ -10,8 +12,25 @@ use std::sync::Arc;
 
 use crate::engine::{TaskId, TaskSpec};
 
-use super::proto::{Instance, ProtoRec, lookup_in};
 use super::{Decl, Dep, Flow, FlowError, Lookup, Pattern, Rdep, has_placeholders};
+
+/// A registered proto.
+pub(crate) struct ProtoRec {
+    pub(crate) pattern: Pattern,
+    pub(crate) decl: Decl,
+}
+
+/// One proc a name expands to: its name, arguments and proto.
+pub(crate) struct Instance {
+    pub(crate) name: String,
+    pub(crate) args: Vec<(String, String)>,
+    pub(crate) proto: usize,
+}
+
+/// The value of argument `k` among `args`.
+pub(crate) fn lookup_in<'a>(args: &'a [(String, String)]) -> impl Fn(&str) -> Option<&'a str> {
+    move |k| args.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+}
 
 /// Whether a name has its work yet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

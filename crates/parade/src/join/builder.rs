@@ -10,9 +10,9 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::call::{Group, Pending};
+use super::call::{Group, Pending, Until};
 use super::error::JoinError;
-use super::options::{Join, Until};
+use super::options::Join;
 use super::tuple::{Append, PendingTuple, SettledTuple};
 
 /// Calls started one by one and joined at the end.
@@ -212,7 +212,11 @@ impl<P, E: Send + 'static> Calls<P, E> {
         P: PendingTuple<E>,
     {
         let timed_out = self.options.wait(&self.group, self.len, self.options.until);
-        self.pending.settle().gather(timed_out)
+        let (options, len) = (self.options, self.len);
+        self.pending
+            .settle()
+            .gather(timed_out)
+            .map_err(|e| options.policy(e, len))
     }
 
     /// Waits for the calls and returns one `Result` per call, in call order.

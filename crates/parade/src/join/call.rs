@@ -14,8 +14,19 @@ use std::time::Instant;
 use parking_lot::{Condvar, Mutex};
 
 use super::error::Failure;
-use super::options::Until;
 use crate::exec::thread_cache::{ThreadCache, spin_until};
+
+/// When a join stops waiting, short of a timeout.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Until {
+    /// Every call has ended.
+    #[default]
+    AllDone,
+    /// A call has failed (or all ended).
+    FirstFailure,
+    /// A call has ended.
+    FirstCompletion,
+}
 
 /// What a call's value goes through when nobody is waiting for it any more.
 pub(crate) type Late<R> = fn(R);
@@ -39,6 +50,11 @@ struct GroupState {
 impl Group {
     pub(crate) fn new() -> Arc<Self> {
         Arc::new(Self::default())
+    }
+
+    /// How many calls have ended so far.
+    pub(crate) fn done_count(&self) -> usize {
+        self.done.load(Ordering::Acquire)
     }
 
     fn report(&self, index: usize, failed: bool) {

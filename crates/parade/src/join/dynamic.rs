@@ -6,9 +6,9 @@
 
 use std::convert::Infallible;
 
-use super::call::{Group, Pending};
+use super::call::{Group, Pending, Until};
 use super::error::{Failure, JoinError};
-use super::options::{Join, Until};
+use super::options::Join;
 
 /// Runs every closure in parallel, each on a thread of its own, and returns their values in
 /// call order, or every panic.
@@ -87,7 +87,7 @@ impl Join {
         if failures.is_empty() {
             Ok(values)
         } else {
-            Err(JoinError::gather(failures, timed_out))
+            Err(self.policy(JoinError::gather(failures, timed_out), pending.len()))
         }
     }
 

@@ -167,6 +167,8 @@ pub struct JoinError<E = std::convert::Infallible> {
     pub(crate) failures: Vec<CallFailure<E>>,
     pub(crate) unfinished: Vec<usize>,
     pub(crate) timed_out: Option<Duration>,
+    /// Under fail-fast: the other calls, whose outcome the join did not collect.
+    pub(crate) not_collected: Vec<usize>,
 }
 
 impl<E> JoinError<E> {
@@ -265,6 +267,7 @@ impl<E> JoinError<E> {
                 failures: vec![single],
                 unfinished: Vec::new(),
                 timed_out: None,
+                not_collected: Vec::new(),
             }),
             Err(all) => Err(all),
         }
@@ -306,7 +309,44 @@ impl<E> JoinError<E> {
             failures,
             unfinished,
             timed_out,
+            not_collected: Vec::new(),
         }
+    }
+
+    /// python-parallel's `FIRST_EXCEPTION` (what [`Join::fail_fast`](super::Join::fail_fast)
+    /// gives): exactly one failure, a panic preferred over an error, the lowest call index
+    /// among those; every other call, failed, finished or running, is listed as not collected.
+    pub(crate) fn first_exception(mut self, len: usize) -> Self {
+        if self.failures.is_empty() {
+            return self;
+        }
+        let pos = self
+            .failures
+            .iter()
+            .position(|f| f.failure.is_panic())
+            .unwrap_or(0);
+        let kept = self.failures.swap_remove(pos);
+        self.not_collected = (0..len).filter(|&i| i != kept.index).collect();
+        self.failures = vec![kept];
+        self.unfinished.clear();
+        self
+    }
+
+    /// Under [`Join::fail_fast`](super::Join::fail_fast): the calls other than the one failure
+    /// reported, whose outcomes the join did not collect (some may have failed too, some may
+    /// still be running), in call order. Empty otherwise.
+    ///
+    /// ```
+    /// use parade::join::Join;
+    /// let err = Join::new()
+    ///     .fail_fast()
+    ///     .try_join((|| Ok(()), || Err::<(), _>("b"), || Ok(())))
+    ///     .unwrap_err();
+    /// assert_eq!(err.failures().len(), 1);
+    /// assert_eq!(err.not_collected(), [0, 2]);
+    /// ```
+    pub fn not_collected(&self) -> &[usize] {
+        &self.not_collected
     }
 }
 
@@ -338,6 +378,12 @@ impl<E: fmt::Display> fmt::Display for JoinError<E> {
             let list: Vec<String> = self.unfinished.iter().map(ToString::to_string).collect();
             let noun = if list.len() == 1 { "call" } else { "calls" };
             write!(f, "{sep}{noun} {} still running", list.join(", "))?;
+            sep = "; ";
+        }
+        if !self.not_collected.is_empty() {
+            let list: Vec<String> = self.not_collected.iter().map(ToString::to_string).collect();
+            let noun = if list.len() == 1 { "call" } else { "calls" };
+            write!(f, "{sep}{noun} {} not collected", list.join(", "))?;
         }
         Ok(())
     }
@@ -349,6 +395,7 @@ impl<E: fmt::Debug> fmt::Debug for JoinError<E> {
             .field("failures", &self.failures)
             .field("unfinished", &self.unfinished)
             .field("timed_out", &self.timed_out)
+            .field("not_collected", &self.not_collected)
             .finish()
     }
 }

@@ -11,6 +11,7 @@
 //! | calls to start one by one | [`calls`]`().call(f).call(g).join()` ([`Calls`]) |
 //! | a `Vec` of closures | [`join_all`]`(v)`, [`try_join_all`]`(v)` |
 //! | options: timeout, fail fast, per-call results, first to end | [`Join`] |
+//! | calls to start now and collect later | [`Join::start`] → [`Started`] |
 //! | resources to open in parallel | [`acquire`]`((open_a, open_b))` → [`Acquired`] guard |
 //! | closures borrowing local data | [`scoped::join`], [`scoped::join_all`] |
 //!
@@ -48,18 +49,24 @@ mod builder;
 mod call;
 mod dynamic;
 mod error;
+mod guard;
 mod options;
+mod release;
 mod resources;
 pub mod scoped;
+mod started;
 mod tuple;
 
 pub use builder::{Calls, calls, try_calls};
 pub use call::Pending;
 pub use dynamic::{join_all, try_join_all};
 pub use error::{CallFailure, Failure, JoinError, PanicPayload};
+pub use guard::Acquired;
 pub use options::{Join, join, try_join};
-pub use resources::{
-    Acquire, AcquireError, AcquireTuple, Acquired, BoxError, ByDrop, ByRelease, Release, ReleaseBy,
-    ReleaseError, ReleaseJobBox, Releaser, ResourceTuple, acquire, acquire_releasable,
+pub use release::{
+    BoxError, ByDrop, ByRelease, Release, ReleaseBy, ReleaseError, ReleaseJobBox, Releaser,
+    ResourceTuple,
 };
+pub use resources::{Acquire, AcquireError, AcquireTuple, acquire, acquire_releasable};
+pub use started::Started;
 pub use tuple::{Append, CallTuple, PendingTuple, SettledTuple, Starter, TryCallTuple};

@@ -16,22 +16,10 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::call::Group;
+use super::call::{Group, Until};
 use super::error::JoinError;
 use super::tuple::{CallTuple, PendingTuple, SettledTuple, Starter, TryCallTuple};
 use crate::exec::thread_cache::ThreadCache;
-
-/// When a join stops waiting, short of a timeout.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) enum Until {
-    /// Every call has ended.
-    #[default]
-    AllDone,
-    /// A call has failed (or all ended).
-    FirstFailure,
-    /// A call has ended.
-    FirstCompletion,
-}
 
 /// Options for a join: a timeout, failing fast, the thread cache. Build it, then call one of its
 /// entry points.
@@ -83,8 +71,10 @@ impl Join {
         self
     }
 
-    /// Returns as soon as one call fails, instead of waiting for all. The error holds every
-    /// failure seen by then; calls still running are listed as unfinished (and keep running).
+    /// Returns as soon as one call fails, instead of waiting for all: python-parallel's
+    /// `FIRST_EXCEPTION`. The error holds exactly one failure (a panic preferred over an
+    /// error, if both happened by then); every other call is listed in
+    /// [`JoinError::not_collected`] (calls still running keep running).
     ///
     /// ```
     /// use parade::join::Join;
@@ -94,7 +84,7 @@ impl Join {
     ///     .try_join((move || rx.recv().map_err(|_| "gone"), || Err::<(), _>("bad")))
     ///     .unwrap_err();
     /// assert_eq!(err.failures()[0].index, 1);
-    /// assert_eq!(err.unfinished(), [0]);
+    /// assert_eq!(err.not_collected(), [0]);
     /// drop(tx);
     /// ```
     pub fn fail_fast(mut self) -> Self {
@@ -124,7 +114,10 @@ impl Join {
     /// ```
     pub fn join<C: CallTuple>(&self, calls: C) -> Result<C::Output, JoinError> {
         let (pending, timed_out) = self.run(C::LEN, |s| calls.start(s));
-        pending.settle().gather(timed_out)
+        pending
+            .settle()
+            .gather(timed_out)
+            .map_err(|e| self.policy(e, C::LEN))
     }
 
     /// Runs a tuple of `Result`-returning closures in parallel and returns their `Ok` values in
@@ -138,7 +131,19 @@ impl Join {
     /// ```
     pub fn try_join<E, C: TryCallTuple<E>>(&self, calls: C) -> Result<C::Output, JoinError<E>> {
         let (pending, timed_out) = self.run(C::LEN, |s| calls.start(s));
-        pending.settle().gather(timed_out)
+        pending
+            .settle()
+            .gather(timed_out)
+            .map_err(|e| self.policy(e, C::LEN))
+    }
+
+    /// The error as these options report it: under [`Join::fail_fast`], exactly one failure.
+    pub(crate) fn policy<E>(&self, error: JoinError<E>, len: usize) -> JoinError<E> {
+        if self.until == Until::FirstFailure {
+            error.first_exception(len)
+        } else {
+            error
+        }
     }
 
     /// Runs a tuple of closures in parallel and returns one `Result` per call instead of

@@ -1,9 +1,9 @@
 //! Parallel resources: acquire several in parallel, hold them in one typed guard, release them
 //! in reverse order (or in parallel).
 //!
-//! This module owns [`acquire`], [`acquire_releasable`], the [`Acquire`] options, the
-//! [`Acquired`] guard, the [`Release`] trait for resources whose release can fail, and the
-//! errors of both steps. The rules:
+//! This module owns [`acquire`], [`acquire_releasable`], the [`Acquire`] options and the
+//! [`AcquireError`]; the [`Acquired`] guard is in `guard.rs`, releasing (the [`Release`](super::Release)
+//! trait, [`ReleaseError`](super::ReleaseError)) in `release.rs`. The rules:
 //!
 //! * every acquisition starts at once on a thread of its own (like a join);
 //! * if any fails, those that succeeded are released **in reverse call order**, sequentially,
@@ -23,105 +23,18 @@
 //! ```
 
 use std::fmt;
-use std::ops::{Deref, DerefMut};
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
-use super::call::{Group, Pending};
+use super::call::{Group, Pending, Until};
 use super::error::{CallFailure, Failure, JoinError};
-use super::options::{Join, Until};
+use super::guard::Acquired;
+use super::options::Join;
+use super::release::{
+    BoxError, ByDrop, ByRelease, ReleaseBy, ReleaseJobBox, Releaser, ResourceTuple, release_all,
+    release_late, write_release_failures,
+};
 use super::tuple::{PendingTuple, Starter, for_each_tuple};
 use crate::exec::thread_cache::ThreadCache;
-
-/// The error type of a failed release.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
-
-/// How one resource is released.
-pub type Releaser<R> = fn(R) -> Result<(), BoxError>;
-
-type ReleaseJob = Box<dyn FnOnce() -> Result<(), BoxError> + Send + 'static>;
-
-/// A resource whose release can fail (a connection that must be closed, a lock file to
-/// remove). Resources acquired with [`acquire_releasable`] are released through this trait,
-/// and [`Acquired::release`] reports its errors.
-///
-/// ```
-/// use parade::join::Release;
-/// struct Conn(u32);
-/// impl Release for Conn {
-///     type Error = String;
-///     fn release(self) -> Result<(), String> {
-///         if self.0 == 0 { Err("connection 0 was already closed".into()) } else { Ok(()) }
-///     }
-/// }
-/// let guard = parade::acquire_releasable((|| Ok::<_, ()>(Conn(1)), || Ok(Conn(0)))).unwrap();
-/// let err = guard.release().unwrap_err();
-/// assert_eq!(err.to_string(), "release of resource 1 returned an error: connection 0 was already closed");
-/// ```
-pub trait Release: Send + Sized + 'static {
-    /// Why a release failed.
-    type Error: Into<BoxError>;
-    /// Releases the resource.
-    fn release(self) -> Result<(), Self::Error>;
-}
-
-/// How the resources of a tuple are released: by dropping them, or through [`Release`].
-#[doc(hidden)]
-pub trait ReleaseBy<R> {
-    fn releaser() -> Releaser<R>;
-}
-
-/// Resources released by `Drop` ([`acquire`]).
-#[doc(hidden)]
-#[derive(Debug)]
-pub enum ByDrop {}
-
-/// Resources released through [`Release`] ([`acquire_releasable`]).
-#[doc(hidden)]
-#[derive(Debug)]
-pub enum ByRelease {}
-
-#[allow(clippy::unnecessary_wraps)] // must have the shape of a `Releaser`
-fn drop_release<R>(r: R) -> Result<(), BoxError> {
-    drop(r);
-    Ok(())
-}
-
-fn trait_release<R: Release>(r: R) -> Result<(), BoxError> {
-    r.release().map_err(Into::into)
-}
-
-/// What a late resource (one that arrives after a timeout) goes through: released, errors
-/// discarded since nobody is left to see them.
-fn release_late<K: ReleaseBy<R>, R>(r: R) {
-    drop(K::releaser()(r));
-}
-
-impl<R: Send + 'static> ReleaseBy<R> for ByDrop {
-    fn releaser() -> Releaser<R> {
-        drop_release::<R>
-    }
-}
-
-impl<R: Release> ReleaseBy<R> for ByRelease {
-    fn releaser() -> Releaser<R> {
-        trait_release::<R>
-    }
-}
-
-/// A tuple of 1 to 12 resources held by an [`Acquired`] guard.
-pub trait ResourceTuple: Send + Sized + 'static {
-    /// One release function per resource.
-    #[doc(hidden)]
-    type Releasers: Copy + Send + 'static;
-    /// One release job per resource, in call order.
-    #[doc(hidden)]
-    fn into_jobs(self, releasers: Self::Releasers) -> Vec<(usize, ReleaseJobBox)>;
-}
-
-/// A boxed release of one resource (an implementation detail of [`ResourceTuple`]).
-#[doc(hidden)]
-pub struct ReleaseJobBox(ReleaseJob);
 
 /// What a failed acquisition leaves: the failures, and the release jobs of the resources that
 /// were acquired (an implementation detail of [`AcquireTuple`]).
@@ -371,7 +284,7 @@ where
     Acquire::new().acquire(calls)
 }
 
-/// Like [`acquire`], for resources whose release can fail: each implements [`Release`], and
+/// Like [`acquire`], for resources whose release can fail: each implements [`Release`](super::Release), and
 /// [`Acquired::release`] reports every release error.
 ///
 /// ```
@@ -392,179 +305,6 @@ where
 {
     Acquire::new().acquire_releasable(calls)
 }
-
-/// Runs release jobs: in reverse order on this thread, or all at once on `parallel`. Returns
-/// every failure: in release order when sequential, in call order when parallel.
-fn release_all(
-    jobs: Vec<(usize, ReleaseJobBox)>,
-    parallel: Option<&ThreadCache>,
-) -> Vec<CallFailure<BoxError>> {
-    let mut failures = Vec::new();
-    match parallel {
-        None => {
-            for (index, ReleaseJobBox(job)) in jobs.into_iter().rev() {
-                let failure = match catch_unwind(AssertUnwindSafe(job)) {
-                    Ok(Ok(())) => continue,
-                    Ok(Err(e)) => Failure::Error(e),
-                    Err(payload) => Failure::Panic(payload),
-                };
-                failures.push(CallFailure { index, failure });
-            }
-        }
-        Some(cache) => {
-            let group = Group::new();
-            let pending: Vec<(usize, Pending<(), BoxError>)> = jobs
-                .into_iter()
-                .enumerate()
-                .map(|(n, (index, ReleaseJobBox(job)))| {
-                    (index, Pending::start(cache, &group, n, drop::<()>, job))
-                })
-                .collect();
-            group.wait(pending.len(), Until::AllDone, None);
-            for (index, p) in pending {
-                if let Err(failure) = p.finish() {
-                    failures.push(CallFailure { index, failure });
-                }
-            }
-        }
-    }
-    failures
-}
-
-/// A guard holding a tuple of acquired resources. Dereferences to the tuple; releases them
-/// when dropped (reverse order, or in parallel when asked), discarding release errors; call
-/// [`Acquired::release`] to see them.
-///
-/// ```
-/// let mut guard = parade::acquire((|| Ok::<_, ()>(vec![1]), || Ok(0_u8))).unwrap();
-/// guard.0.push(2);
-/// let (v, n) = &*guard;
-/// assert_eq!((v.as_slice(), *n), (&[1, 2][..], 0));
-/// ```
-pub struct Acquired<T: ResourceTuple> {
-    held: Option<T>,
-    releasers: T::Releasers,
-    parallel: Option<ThreadCache>,
-}
-
-impl<T: ResourceTuple> Acquired<T> {
-    /// Releases every resource now (reverse order, or in parallel) and reports every failure.
-    ///
-    /// ```
-    /// let guard = parade::acquire((|| Ok::<_, ()>(1),)).unwrap();
-    /// assert!(guard.release().is_ok());
-    /// ```
-    pub fn release(mut self) -> Result<(), ReleaseError> {
-        let failures = self.release_now();
-        if failures.is_empty() {
-            Ok(())
-        } else {
-            Err(ReleaseError { failures })
-        }
-    }
-
-    /// Takes the resources out of the guard without releasing them.
-    ///
-    /// ```
-    /// let guard = parade::acquire((|| Ok::<_, ()>(1), || Ok('x'))).unwrap();
-    /// assert_eq!(guard.into_inner(), (1, 'x'));
-    /// ```
-    pub fn into_inner(mut self) -> T {
-        self.held
-            .take()
-            .expect("a guard holds its resources until released")
-    }
-
-    fn release_now(&mut self) -> Vec<CallFailure<BoxError>> {
-        match self.held.take() {
-            Some(held) => release_all(held.into_jobs(self.releasers), self.parallel.as_ref()),
-            None => Vec::new(),
-        }
-    }
-}
-
-impl<T: ResourceTuple> Deref for Acquired<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        self.held
-            .as_ref()
-            .expect("a guard holds its resources until released")
-    }
-}
-
-impl<T: ResourceTuple> DerefMut for Acquired<T> {
-    fn deref_mut(&mut self) -> &mut T {
-        self.held
-            .as_mut()
-            .expect("a guard holds its resources until released")
-    }
-}
-
-impl<T: ResourceTuple> Drop for Acquired<T> {
-    fn drop(&mut self) {
-        drop(self.release_now());
-    }
-}
-
-impl<T: ResourceTuple + fmt::Debug> fmt::Debug for Acquired<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Acquired").field(&self.held).finish()
-    }
-}
-
-/// Every release of a guard that failed, with the resource's index.
-///
-/// ```
-/// use parade::join::Release;
-/// struct Bad;
-/// impl Release for Bad {
-///     type Error = &'static str;
-///     fn release(self) -> Result<(), &'static str> { Err("stuck") }
-/// }
-/// let err = parade::acquire_releasable((|| Ok::<_, ()>(Bad),)).unwrap().release().unwrap_err();
-/// assert_eq!(err.failures()[0].index, 0);
-/// ```
-#[derive(Debug)]
-pub struct ReleaseError {
-    failures: Vec<CallFailure<BoxError>>,
-}
-
-impl ReleaseError {
-    /// The failed releases, in the order they were released (reverse call order, unless the
-    /// guard released in parallel: then call order).
-    ///
-    /// ```
-    /// # use parade::join::Release;
-    /// # struct Bad;
-    /// # impl Release for Bad { type Error = String; fn release(self) -> Result<(), String> { Err("x".into()) } }
-    /// let err = parade::acquire_releasable((|| Ok::<_, ()>(Bad),)).unwrap().release().unwrap_err();
-    /// assert_eq!(err.failures().len(), 1);
-    /// ```
-    pub fn failures(&self) -> &[CallFailure<BoxError>] {
-        &self.failures
-    }
-}
-
-fn write_release_failures(
-    f: &mut fmt::Formatter<'_>,
-    failures: &[CallFailure<BoxError>],
-) -> fmt::Result {
-    for (i, one) in failures.iter().enumerate() {
-        if i > 0 {
-            f.write_str("; ")?;
-        }
-        write!(f, "release of resource {} {}", one.index, one.failure)?;
-    }
-    Ok(())
-}
-
-impl fmt::Display for ReleaseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_release_failures(f, &self.failures)
-    }
-}
-
-impl std::error::Error for ReleaseError {}
 
 /// Why acquiring resources failed: every acquisition failure (and those unfinished at a
 /// timeout), plus every failure while releasing the resources that had been acquired.

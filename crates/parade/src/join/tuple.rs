@@ -178,6 +178,23 @@ impl<E> SettledTuple<E> for () {
     }
 }
 
+/// No calls: `parade::join(())` returns `()` at once, as a join of an empty list does.
+impl CallTuple for () {
+    type Output = ();
+    type Settled = ();
+    type Pending = ();
+    const LEN: usize = 0;
+    fn start(self, _: &Starter<'_>) {}
+}
+
+impl<E> TryCallTuple<E> for () {
+    type Output = ();
+    type Settled = ();
+    type Pending = ();
+    const LEN: usize = 0;
+    fn start(self, _: &Starter<'_>) {}
+}
+
 macro_rules! impl_tuples {
     ($($F:ident $R:ident $r:ident $i:tt),+) => {
         impl<$($F, $R),+> CallTuple for ($($F,)+)

@@ -58,6 +58,36 @@ pub(crate) fn lock(
     }
 }
 
+/// A new directory under `root` for one run of job directory `dir` (parman's
+/// `LocalTempClerk`: `<root>/parade-job-<pid>-<n>/<name of dir>`).
+pub(crate) fn make_temp(root: &Path, dir: &Path) -> std::io::Result<PathBuf> {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    std::fs::create_dir_all(root)?;
+    loop {
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let top = root.join(format!("parade-job-{}-{n}", std::process::id()));
+        match std::fs::create_dir(&top) {
+            Ok(()) => {
+                let work = top.join(dir.file_name().unwrap_or_else(|| "job".as_ref()));
+                std::fs::create_dir(&work)?;
+                return Ok(work);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The files `result.extra` lists: one per line, `#` starting a comment, blank lines skipped
+/// (parman's `strip_line`).
+pub(crate) fn extra_files(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| l.split('#').next().unwrap_or_default().trim())
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// `path` without `.` and with `..` applied, lexically.
 fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
@@ -125,6 +155,12 @@ pub(crate) fn jobenv(vars: &[(String, String)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn result_extra_lines_skip_comments_and_blanks() {
+        let text = "# kept files\nout/a.txt\n\n  b.dat  # the big one\n#c\n";
+        assert_eq!(extra_files(text), ["out/a.txt", "b.dat"]);
+    }
 
     #[test]
     fn relative_paths_are_what_relpath_gives() {

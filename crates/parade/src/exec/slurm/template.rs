@@ -14,6 +14,7 @@
 //! | `<script>.out`, `<script>.err` | what the script printed |
 //! | `result.json` | written by the script; its presence means the job finished |
 //! | `kwargs-new.json`, `kwargs-new.sha256` | written on a mismatch, for comparison |
+//! | `result.extra` | written by the script: further files to keep, one a line (temp-dir mode) |
 //!
 //! The script sees `PARMAN_WORKDIR` and `PARADE_WORKDIR` (the workflow's directory), so
 //! parman's run scripts work unchanged. One run at a time works in a job directory: a run
@@ -177,6 +178,7 @@ pub struct TemplateJob {
     can_resume: bool,
     slurm: Option<Arc<SlurmExecutor>>,
     resources: ResourceHints,
+    temp_root: Option<PathBuf>,
 }
 
 impl TemplateJob {
@@ -191,7 +193,19 @@ impl TemplateJob {
             can_resume: false,
             slurm: None,
             resources: ResourceHints::default(),
+            temp_root: None,
         }
+    }
+
+    /// parman's temp-dir mode (`LocalTempClerk`), for local runs: the script runs in a new
+    /// directory under `root`; on success only `kwargs.json`, `kwargs.sha256`, the script, its
+    /// `.out`/`.err`, the files `result.extra` lists (one a line, `#` comments) and
+    /// `result.json` are kept in the job directory, and the temporary directory is removed;
+    /// on failure it is kept (the error names it) and the job directory holds only
+    /// `kwargs.sha256`. Ignored on Slurm.
+    pub fn temp_dir(mut self, root: impl AsRef<Path>) -> Self {
+        self.temp_root = Some(absolute(root.as_ref()));
+        self
     }
 
     /// Runs the script named `name` instead of `run`.
@@ -409,10 +423,21 @@ impl TemplateJob {
         ctx: Option<&TaskContext>,
     ) -> Result<(), JobError> {
         let dir = &self.dir;
-        copy_tree(&self.template, dir)?;
+        let temp = match (&self.temp_root, &self.slurm) {
+            (Some(root), None) => Some(jobdir::make_temp(root, dir).map_err(io(root))?),
+            _ => None,
+        };
+        // Where the script runs: the job directory, or a temporary one.
+        let work: &Path = temp.as_deref().unwrap_or(dir);
+        copy_tree(&self.template, work)?;
+        // The hashes reach the job directory before the script runs (as parman pushes them).
         let hash_path = dir.join("kwargs.sha256");
         std::fs::write(&hash_path, format_hashes(hashes)).map_err(io(&hash_path))?;
-        let kwargs_path = dir.join("kwargs.json");
+        if temp.is_some() {
+            let copy = work.join("kwargs.sha256");
+            std::fs::write(&copy, format_hashes(hashes)).map_err(io(&copy))?;
+        }
+        let kwargs_path = work.join("kwargs.json");
         std::fs::write(&kwargs_path, kwargs_text).map_err(io(&kwargs_path))?;
         let s = &self.script;
         let line = format!(
@@ -435,9 +460,9 @@ impl TemplateJob {
                 name: name.clone(),
             });
         }
-        let env_path = dir.join("jobenv.sh");
+        let env_path = work.join("jobenv.sh");
         std::fs::write(&env_path, jobdir::jobenv(&vars)).map_err(io(&env_path))?;
-        let mut spec = CommandSpec::shell(&["sh", "-c"], line).cwd(dir);
+        let mut spec = CommandSpec::shell(&["sh", "-c"], line).cwd(work);
         spec.env.extend(vars);
         spec.resources = self.resources.clone();
         let outcome = if let Some(slurm) = &self.slurm {
@@ -466,9 +491,20 @@ impl TemplateJob {
             Outcome::Failed(reason) => Some(reason.to_string()),
         };
         match failure {
-            None => Ok(()),
-            Some(reason) => {
-                let err = std::fs::read_to_string(dir.join(format!("{s}.err"))).unwrap_or_default();
+            None => match temp {
+                Some(work) => self.keep_results(&work),
+                None => Ok(()),
+            },
+            Some(mut reason) => {
+                if temp.is_some() {
+                    let _ = write!(
+                        reason,
+                        "; its temporary directory {} is kept",
+                        work.display()
+                    );
+                }
+                let err =
+                    std::fs::read_to_string(work.join(format!("{s}.err"))).unwrap_or_default();
                 let lines: Vec<&str> = err.lines().collect();
                 let tail = lines[lines.len().saturating_sub(20)..].join("\n");
                 Err(JobError::Failed {
@@ -478,6 +514,52 @@ impl TemplateJob {
                 })
             }
         }
+    }
+}
+
+impl TemplateJob {
+    /// Temp-dir mode after a successful run: copies the files to keep from `work` into the
+    /// job directory (`result.json` last, as it marks the job finished), then removes `work`.
+    fn keep_results(&self, work: &Path) -> Result<(), JobError> {
+        if !work.join("result.json").exists() {
+            // No result: the caller says so, and the directory stays to look at.
+            return Ok(());
+        }
+        let s = &self.script;
+        let mut keep: Vec<String> = ["kwargs.json", "kwargs.sha256", s.as_str()]
+            .iter()
+            .map(|n| (*n).to_owned())
+            .chain([format!("{s}.out"), format!("{s}.err")])
+            .collect();
+        let extra = work.join("result.extra");
+        if extra.exists() {
+            let text = std::fs::read_to_string(&extra).map_err(io(&extra))?;
+            keep.extend(jobdir::extra_files(&text));
+            keep.push("result.extra".to_owned());
+        }
+        keep.push("result.json".to_owned());
+        for name in &keep {
+            let (from, to) = (work.join(name), self.dir.join(name));
+            if from.is_dir() {
+                copy_tree(&from, &to)?;
+            } else if from.exists() {
+                if let Some(parent) = to.parent() {
+                    std::fs::create_dir_all(parent).map_err(io(parent))?;
+                }
+                std::fs::copy(&from, &to).map_err(io(&from))?;
+            } else if name != "result.json" {
+                // `result.json` missing is the caller's "no result" error.
+                return Err(JobError::Io {
+                    path: from,
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "listed in result.extra (or written by every run), but not there",
+                    ),
+                });
+            }
+        }
+        let top = work.parent().unwrap_or(work);
+        std::fs::remove_dir_all(top).map_err(io(top))
     }
 }
 
