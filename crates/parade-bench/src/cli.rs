@@ -116,7 +116,7 @@ fn flat_task_file(n: usize) -> String {
 }
 
 /// The `parade` binary beside this one, built first if it is missing.
-fn parade_binary() -> Option<PathBuf> {
+pub(crate) fn parade_binary() -> Option<PathBuf> {
     let here = std::env::current_exe().ok()?;
     let dir = here.parent()?;
     let parade = dir.join("parade");

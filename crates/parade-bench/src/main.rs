@@ -10,6 +10,7 @@ mod flow;
 mod graph;
 mod iter;
 mod join;
+mod plan;
 mod process;
 mod report;
 mod slurm;
@@ -52,6 +53,9 @@ enum Bench {
     /// The `parade` command: 1,000 `true` tasks (fan-out/fan-in) against `make -j 2`, and
     /// `parade list` on 1,000 tasks.
     Cli,
+    /// Planning without running: `parade check`, `list` and `run --dry-run` on 1k to 1M plain
+    /// tasks and a 1,000 x 1,000 glob, against `make -n` on the same graph.
+    Plan,
 }
 
 fn main() {
@@ -68,5 +72,6 @@ fn main() {
         Bench::Flow => flow::run(out.named("flow"), cli.quick),
         Bench::Process => process::run(out.named("process"), cli.quick),
         Bench::Cli => cli::run(out.named("cli"), cli.quick),
+        Bench::Plan => plan::run(out.named("plan"), cli.quick),
     }
 }

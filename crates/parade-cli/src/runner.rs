@@ -3,7 +3,7 @@
 //! task's command ([`run_task`]). On that flow: the plan of a dry run or a graph ([`plan`]),
 //! and a run ([`run`]).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -216,12 +216,6 @@ pub fn plan(
 ) -> Result<Plan, RunError> {
     let flow = build(file, params.clone(), PathBuf::new(), None, false, None)?;
     let steps = flow.plan(targets)?;
-    let members: HashSet<&str> = steps.iter().map(|s| s.name.as_str()).collect();
-    let infos: HashMap<String, flow::ProcInfo> = flow
-        .procs()
-        .into_iter()
-        .map(|p| (p.name.clone(), p))
-        .collect();
     // Edges the plan adds on top of declared deps: rdeps run before the task that wants them.
     let mut extra: HashMap<&str, Vec<String>> = HashMap::new();
     for s in &steps {
@@ -236,13 +230,7 @@ pub fn plan(
     let tasks = steps
         .iter()
         .map(|s| {
-            let info = infos.get(&s.name);
-            let mut deps: Vec<String> = info
-                .map(|i| i.deps.clone())
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|d| members.contains(d.as_str()))
-                .collect();
+            let mut deps = s.deps.clone();
             for d in extra.get(s.name.as_str()).into_iter().flatten() {
                 if !deps.contains(d) {
                     deps.push(d.clone());
@@ -252,7 +240,7 @@ pub fn plan(
                 name: s.name.clone(),
                 deps,
                 wave: s.wave,
-                locks: info.map(|i| i.locks.clone()).unwrap_or_default(),
+                locks: s.locks.clone(),
                 why: s.why.to_string(),
                 missing: s.missing,
             }

@@ -18,7 +18,7 @@ pub use diagnostic::{
 pub use duration::{DURATION_HELP, DurationValue, parse_duration};
 pub use model::{Dep, ExecutorKind, RawFile, Scalar, Settings, Task, TaskFile, TemplateSpec};
 pub use pattern::{Part, Pattern, glob_match, is_glob};
-pub use validate::parse;
+pub use validate::{name_lookups, parse};
 
 /// The file name looked for.
 pub const FILE_NAME: &str = "parade.toml";

@@ -1,7 +1,7 @@
 //! From text to a checked [`TaskFile`]: TOML and serde errors, then the checks serde cannot
 //! make (placeholders, choices, dependencies), every problem with its place in the file.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::ops::Range;
 use std::path::PathBuf;
 
@@ -27,16 +27,17 @@ pub fn parse(path: PathBuf, source: SourceFile) -> Result<TaskFile, TaskFileErro
         .collect();
     let mut entries: Vec<(&Spanned<String>, &Spanned<RawTask>)> = raw.task.iter().collect();
     entries.sort_by_key(|(k, _)| k.span().start);
-    let tasks: Vec<Task> = entries
+    // Each checked task keeps the index of its entry: no search by name per task.
+    let checked: Vec<(usize, Task)> = entries
         .iter()
-        .filter_map(|(name, raw)| check.task(name, raw, &settings, &params))
+        .enumerate()
+        .filter_map(|(i, (name, raw))| Some((i, check.task(name, raw, &settings, &params)?)))
         .collect();
-    let views = tasks_snapshot(&entries);
-    for task in &tasks {
-        if let Some((_, raw)) = entries.iter().find(|(k, _)| *k.get_ref() == task.name) {
-            check.references(raw, task, &views, &settings);
-        }
+    let views = Views::new(&entries);
+    for (i, task) in &checked {
+        check.references(entries[*i].1, task, &views, &settings);
     }
+    let tasks: Vec<Task> = checked.into_iter().map(|(_, t)| t).collect();
     if check.problems.is_empty() {
         Ok(TaskFile {
             path,
@@ -57,27 +58,74 @@ struct View {
     choices: BTreeMap<String, Vec<String>>,
 }
 
-fn tasks_snapshot(entries: &[(&Spanned<String>, &Spanned<RawTask>)]) -> Vec<View> {
-    entries
-        .iter()
-        .filter_map(|(name, raw)| {
-            Some(View {
-                name: name.get_ref().clone(),
-                pattern: Pattern::parse(name.get_ref()).ok()?,
-                choices: raw
-                    .get_ref()
-                    .choices
-                    .iter()
-                    .map(|(k, v)| {
-                        (
-                            k.get_ref().clone(),
-                            v.iter().map(super::Scalar::text).collect(),
-                        )
-                    })
-                    .collect(),
+/// Every task's view, with an index by exact name and the list of patterns, so a reference
+/// costs one hash lookup (and a walk over the patterns only when it names no task): checking
+/// is linear in the number of tasks and references.
+struct Views {
+    all: Vec<View>,
+    by_name: HashSet<String>,
+    patterns: Vec<usize>,
+}
+
+impl Views {
+    fn new(entries: &[(&Spanned<String>, &Spanned<RawTask>)]) -> Self {
+        let all: Vec<View> = entries
+            .iter()
+            .filter_map(|(name, raw)| {
+                Some(View {
+                    name: name.get_ref().clone(),
+                    pattern: Pattern::parse(name.get_ref()).ok()?,
+                    choices: raw
+                        .get_ref()
+                        .choices
+                        .iter()
+                        .map(|(k, v)| {
+                            (
+                                k.get_ref().clone(),
+                                v.iter().map(super::Scalar::text).collect(),
+                            )
+                        })
+                        .collect(),
+                })
             })
+            .collect();
+        let by_name = all.iter().map(|v| v.name.clone()).collect();
+        let patterns = (0..all.len())
+            .filter(|&i| !all[i].pattern.is_concrete())
+            .collect();
+        Self {
+            all,
+            by_name,
+            patterns,
+        }
+    }
+
+    /// Whether a task is named exactly `name`.
+    fn has(&self, name: &str) -> bool {
+        LOOKUPS.with(|c| c.set(c.get() + 1));
+        self.by_name.contains(name)
+    }
+
+    /// The first pattern `name` is an instance of, with its placeholder values.
+    fn matching(&self, name: &str, sep: &str) -> Option<(&View, BTreeMap<String, String>)> {
+        self.patterns.iter().find_map(|&i| {
+            LOOKUPS.with(|c| c.set(c.get() + 1));
+            let v = &self.all[i];
+            v.pattern.matches(name, sep).map(|args| (v, args))
         })
-        .collect()
+    }
+}
+
+thread_local! {
+    /// Name lookups made by reference checks on this thread (for the test that checking stays
+    /// linear).
+    static LOOKUPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many name lookups reference checks have made on this thread so far: one per reference
+/// to a task, plus one per pattern tried for a reference that names no task exactly.
+pub fn name_lookups() -> u64 {
+    LOOKUPS.with(std::cell::Cell::get)
 }
 
 /// Every string in `value`, depth first.
@@ -456,7 +504,7 @@ impl Check<'_> {
         &mut self,
         raw: &Spanned<RawTask>,
         task: &Task,
-        all: &[View],
+        all: &Views,
         settings: &Settings,
     ) {
         let t = raw.get_ref();
@@ -480,7 +528,7 @@ impl Check<'_> {
         &self,
         item: &Spanned<String>,
         task: &Task,
-        all: &[View],
+        all: &Views,
         settings: &Settings,
     ) -> Option<Problem> {
         let text = item.get_ref();
@@ -510,7 +558,7 @@ impl Check<'_> {
                 );
             }
         }
-        if all.iter().any(|v| &v.name == text) {
+        if all.has(text) {
             return None;
         }
         // Fill the dependency's placeholders with the task's choices (or a stand-in value).
@@ -548,26 +596,24 @@ impl Check<'_> {
         name: &str,
         shown: &str,
         at: Range<usize>,
-        all: &[View],
+        all: &Views,
         settings: &Settings,
     ) -> Option<Problem> {
         let sep = &settings.separator;
-        if all.iter().any(|v| v.name == name) {
+        if all.has(name) {
             return None;
         }
-        let matched = all
-            .iter()
-            .filter(|v| !v.pattern.is_concrete())
-            .find_map(|v| v.pattern.matches(name, sep).map(|args| (v, args)));
+        let matched = all.matching(name, sep);
         let Some((view, args)) = matched else {
             if settings.allow_missing_deps {
                 return None;
             }
-            let help =
-                did_you_mean(&suggest(shown, all.iter().map(|v| v.name.as_str()))).or_else(|| {
+            let help = did_you_mean(&suggest(shown, all.all.iter().map(|v| v.name.as_str())))
+                .or_else(|| {
                     Some(format!(
                         "tasks: {}",
-                        all.iter()
+                        all.all
+                            .iter()
                             .map(|v| v.name.as_str())
                             .collect::<Vec<_>>()
                             .join(", ")
@@ -618,5 +664,57 @@ impl Check<'_> {
             }
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write as _;
+
+    use super::*;
+
+    fn parse_text(text: String) -> Result<TaskFile, TaskFileError> {
+        let source = SourceFile {
+            name: "parade.toml".into(),
+            text,
+        };
+        parse(PathBuf::from("parade.toml"), source)
+    }
+
+    /// A 100k-task file checks with a constant number of name lookups per reference: the
+    /// references are resolved through an index, not by a walk over every task.
+    #[test]
+    fn checking_a_100k_task_file_is_linear_in_references() {
+        let n = 100_000;
+        let mut text = String::with_capacity(n * 48);
+        for i in 0..n {
+            let _ = write!(text, "[task.t{i}]\nrun = \"echo {i}\"\n");
+            if i > 0 {
+                let _ = writeln!(text, "deps = [\"t{}\", \"t{}\"]", i - 1, i / 2);
+            }
+        }
+        // One pattern, with references to its instances: each costs a miss and one match.
+        text.push_str("[task.\"p::[x]\"]\nrun = \"echo {x}\"\nchoices = { x = [\"a\", \"b\"] }\n");
+        text.push_str("[task.all]\nrun = \"true\"\ndeps = [\"p::a\", \"p::*\", \"t99999\"]\n");
+        let references = 2 * (n as u64 - 1) + 3;
+        let before = name_lookups();
+        let file = parse_text(text).expect("the file checks");
+        let lookups = name_lookups() - before;
+        assert_eq!(file.tasks.len(), n + 2);
+        assert!(
+            lookups <= 2 * references,
+            "{lookups} name lookups for {references} references"
+        );
+        assert!(lookups >= references, "every reference is looked up");
+    }
+
+    #[test]
+    fn an_unknown_reference_is_still_reported_with_a_suggestion() {
+        let err = parse_text(
+            "[task.build]\nrun = \"true\"\n[task.all]\nrun = \"true\"\ndeps = [\"biuld\"]\n".into(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("unknown task \"biuld\""), "{err}");
     }
 }

@@ -66,6 +66,11 @@ pub struct PlanStep {
     pub wave: u32,
     /// Whether nothing defines it (it would end as missing).
     pub missing: bool,
+    /// Its declared dependencies that are in the plan, in declaration order (the edges the
+    /// plan adds for rdeps and `when_scheduled` are not here: [`PlanStep::why`] tells them).
+    pub deps: Vec<String>,
+    /// Its locks.
+    pub locks: Vec<String>,
 }
 
 impl Flow {
@@ -181,6 +186,7 @@ impl Flow {
                     .collect()
             })
             .collect();
+        let declared: Vec<usize> = deps.iter().map(Vec::len).collect();
         for &(task, dep) in &cl.edges {
             if let (Some(&ti), true) = (members.get(&task), members.contains_key(&dep))
                 && !deps[ti].contains(&dep)
@@ -204,11 +210,14 @@ impl Flow {
         }
         let mut steps = Vec::with_capacity(deps.len());
         while let Some(Reverse((w, id, i))) = ready.pop() {
+            let rec = t.rec(id);
             steps.push(PlanStep {
-                name: t.name(id),
+                name: rec.name.to_string(),
                 why: cl.order[i].1.clone(),
                 wave: w,
-                missing: t.rec(id).defn == Defn::Missing,
+                missing: rec.defn == Defn::Missing,
+                deps: deps[i][..declared[i]].iter().map(|&d| t.name(d)).collect(),
+                locks: rec.locks.clone(),
             });
             for &d in &dependents[i] {
                 blocked[d] -= 1;
