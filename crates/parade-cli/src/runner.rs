@@ -130,6 +130,9 @@ pub fn build(
         grace: file.settings.grace,
         slurm,
     });
+    for (name, &capacity) in &file.settings.resources {
+        flow.resource(name, capacity);
+    }
     // Protos first: a proc's dependencies are resolved when it is added, and may name a
     // pattern's instance.
     let (protos, procs): (Vec<_>, Vec<_>) = file
@@ -153,6 +156,9 @@ pub fn build(
             .rdeps(task.rdeps.iter().map(String::as_str))
             .locks(task.locks.iter().cloned())
             .wave(task.wave);
+        for (name, &amount) in &task.uses {
+            d = d.uses(name, amount);
+        }
         for target in &task.when_scheduled {
             d = d.when_scheduled(target);
         }

@@ -52,6 +52,8 @@ pub struct RawSettings {
     pub(crate) timeout: Option<DurationValue>,
     pub(crate) log_dir: Option<String>,
     pub(crate) executor: Option<ExecutorKind>,
+    #[serde(default)]
+    pub(crate) resources: BTreeMap<Spanned<String>, Spanned<i64>>,
 }
 
 /// A `[task."name"]` table as read.
@@ -80,6 +82,8 @@ pub struct RawTask {
     pub(crate) when_target_scheduled: Vec<Spanned<String>>,
     #[serde(default)]
     pub(crate) locks: Vec<String>,
+    #[serde(default)]
+    pub(crate) uses: BTreeMap<Spanned<String>, Spanned<i64>>,
     #[serde(default)]
     pub(crate) env: BTreeMap<String, Scalar>,
     pub(crate) cwd: Option<String>,
@@ -141,6 +145,8 @@ pub struct Settings {
     pub log_dir: Option<PathBuf>,
     /// Where tasks run (default: threads).
     pub executor: ExecutorKind,
+    /// Counted resources and their capacities (`resources = { gpu = 2 }`).
+    pub resources: BTreeMap<String, u32>,
 }
 
 impl Default for Settings {
@@ -154,6 +160,7 @@ impl Default for Settings {
             timeout: None,
             log_dir: None,
             executor: ExecutorKind::Threads,
+            resources: BTreeMap::new(),
         }
     }
 }
@@ -197,6 +204,8 @@ pub struct Task {
     pub when_target_scheduled: Vec<String>,
     /// Named locks held while running.
     pub locks: Vec<String>,
+    /// Counted resources used while running (`uses = { gpu = 1 }`), each within its capacity.
+    pub uses: BTreeMap<String, u32>,
     /// Extra environment variables.
     pub env: BTreeMap<String, String>,
     /// Working directory, relative to the task file's directory.

@@ -222,6 +222,90 @@ impl Check<'_> {
         out.timeout = s.timeout.map(|t| t.0);
         out.log_dir = s.log_dir.as_ref().map(PathBuf::from);
         out.executor = s.executor.unwrap_or_default();
+        for (name, capacity) in &s.resources {
+            match u32::try_from(*capacity.get_ref()) {
+                Ok(n) if n >= 1 => {
+                    out.resources.insert(name.get_ref().clone(), n);
+                }
+                _ => self.push(
+                    Problem::new(
+                        self.file,
+                        capacity.span(),
+                        format!(
+                            "the capacity of `{}` must be a whole number, at least 1",
+                            name.get_ref()
+                        ),
+                    )
+                    .with_label("not a capacity")
+                    .with_help("for example: resources = { gpu = 2 }"),
+                ),
+            }
+        }
+        out
+    }
+
+    /// A task's `uses`: each names a resource of `[settings] resources` and fits in its
+    /// capacity.
+    fn uses(
+        &mut self,
+        raw: &BTreeMap<Spanned<String>, Spanned<i64>>,
+        settings: &Settings,
+    ) -> BTreeMap<String, u32> {
+        let mut out = BTreeMap::new();
+        for (name, amount) in raw {
+            let Some(&capacity) = settings.resources.get(name.get_ref()) else {
+                let help = did_you_mean(&suggest(
+                    name.get_ref(),
+                    settings.resources.keys().map(String::as_str),
+                ))
+                .or_else(|| {
+                    Some(format!(
+                        "declare it with its capacity: [settings] resources = {{ {} = N }}",
+                        name.get_ref()
+                    ))
+                });
+                self.push(
+                    Problem::new(
+                        self.file,
+                        name.span(),
+                        format!("unknown resource `{}`", name.get_ref()),
+                    )
+                    .with_label("not in [settings] resources")
+                    .maybe_help(help),
+                );
+                continue;
+            };
+            match u32::try_from(*amount.get_ref()) {
+                Ok(n) if n <= capacity => {
+                    out.insert(name.get_ref().clone(), n);
+                }
+                Ok(n) => self.push(
+                    Problem::new(
+                        self.file,
+                        amount.span(),
+                        format!(
+                            "uses {n} of `{}`, whose capacity is {capacity}: it could never run",
+                            name.get_ref()
+                        ),
+                    )
+                    .with_label("over the capacity")
+                    .with_help(format!(
+                        "use at most {capacity}, or raise it in [settings] resources"
+                    )),
+                ),
+                Err(_) => self.push(
+                    Problem::new(
+                        self.file,
+                        amount.span(),
+                        format!(
+                            "a use of `{}` must be a whole number, 0 or more",
+                            name.get_ref()
+                        ),
+                    )
+                    .with_label("not an amount"),
+                ),
+            }
+        }
         out
     }
 
@@ -352,6 +436,7 @@ impl Check<'_> {
             when_scheduled: plain(&t.when_scheduled),
             when_target_scheduled: plain(&t.when_target_scheduled),
             locks: t.locks.clone(),
+            uses: self.uses(&t.uses, settings),
             env: t.env.iter().map(|(k, v)| (k.clone(), v.text())).collect(),
             cwd: t.cwd.as_ref().map(PathBuf::from),
             timeout: t.timeout.map(|d| d.0).or(settings.timeout),

@@ -6,14 +6,15 @@
 //! carries out after releasing the lock. No walk over the graph recurses: long chains are fine.
 
 use std::collections::{HashMap, HashSet};
-use std::mem;
 use std::time::Duration;
 
 use smallvec::SmallVec;
 
 use super::ready::ReadySet;
+use super::resources::{Resources, Uses};
 use super::{
-    EngineError, Event, Job, LockId, Outcome, Reason, TaskId, TaskSpec, TaskState, TaskStatus,
+    EngineError, Event, Job, LockId, Outcome, Reason, ResourceId, TaskId, TaskSpec, TaskState,
+    TaskStatus,
 };
 
 /// One task's scheduling record.
@@ -31,7 +32,8 @@ struct Slot {
     blocked: u32,
     deps: SmallVec<[TaskId; 2]>,
     dependents: SmallVec<[TaskId; 2]>,
-    locks: SmallVec<[LockId; 1]>,
+    /// Locks and counted resources held while running.
+    uses: Uses,
     job: Option<Box<dyn Job>>,
     timeout: Option<Duration>,
     reason: Option<Box<Reason>>,
@@ -43,12 +45,6 @@ impl Slot {
         (self.state == TaskState::Wanted && self.blocked == 0 && self.defined)
             || self.state == TaskState::Running
     }
-}
-
-#[derive(Default)]
-struct LockSlot {
-    held: bool,
-    parked: Vec<TaskId>,
 }
 
 /// A job the executor should run now.
@@ -88,8 +84,7 @@ pub enum Progress {
 pub(crate) struct Core {
     slots: Vec<Slot>,
     ready: ReadySet,
-    locks: Vec<LockSlot>,
-    lock_names: HashMap<String, LockId>,
+    resources: Resources,
     running: usize,
     /// Running tasks blocked in a wait: they lend their place under the limit.
     waiting: usize,
@@ -114,8 +109,7 @@ impl Core {
         Self {
             slots: Vec::new(),
             ready: ReadySet::default(),
-            locks: Vec::new(),
-            lock_names: HashMap::new(),
+            resources: Resources::default(),
             running: 0,
             waiting: 0,
             waits: Vec::new(),
@@ -161,13 +155,62 @@ impl Core {
     }
 
     pub(crate) fn lock_id(&mut self, name: &str) -> LockId {
-        if let Some(&id) = self.lock_names.get(name) {
-            return id;
+        self.resources.lock(name)
+    }
+
+    pub(crate) fn resource_id(
+        &mut self,
+        name: &str,
+        capacity: u32,
+        fx: &mut Effects,
+    ) -> ResourceId {
+        let (id, grew) = self.resources.resource(name, capacity);
+        if grew {
+            let mut woken = Vec::new();
+            let slots = &self.slots;
+            self.resources.wake_index(
+                id.0,
+                |t| slots[t.index()].state == TaskState::Wanted,
+                &mut woken,
+            );
+            self.requeue(&woken);
+            self.dispatch(fx);
         }
-        let id = LockId(u32::try_from(self.locks.len()).expect("at most u32::MAX locks"));
-        self.locks.push(LockSlot::default());
-        self.lock_names.insert(name.to_owned(), id);
         id
+    }
+
+    pub(crate) fn find_resource(&self, name: &str) -> Option<ResourceId> {
+        self.resources.find(name)
+    }
+
+    pub(crate) fn capacity(&self, id: ResourceId) -> u32 {
+        self.resources.capacity(id.0)
+    }
+
+    /// Puts woken tasks back in the ready set (they check their resources again when popped).
+    fn requeue(&mut self, woken: &[TaskId]) {
+        for &t in woken {
+            let wave = self.slot(t).wave;
+            self.ready.push(wave, t);
+        }
+    }
+
+    /// Every resource `uses` names exists and has room for its use at all.
+    fn check_uses(&self, task: TaskId, uses: &Uses) -> Result<(), EngineError> {
+        for u in uses {
+            if !self.resources.exists(u.resource) {
+                return Err(EngineError::UnknownResource(u.resource));
+            }
+            let capacity = self.resources.capacity(u.resource);
+            if u.amount > capacity {
+                return Err(EngineError::OverCapacity {
+                    task,
+                    amount: u.amount,
+                    capacity,
+                });
+            }
+        }
+        Ok(())
     }
 
     pub(crate) fn status(&self, id: TaskId) -> Result<TaskStatus, EngineError> {
@@ -267,6 +310,7 @@ impl Core {
             self.check(dep)?;
             self.check_wave(id, spec.wave, dep)?;
         }
+        self.check_uses(id, &spec.uses)?;
         for &dep in &spec.deps {
             self.slot_mut(dep).dependents.push(id);
         }
@@ -280,7 +324,7 @@ impl Core {
             blocked: 0,
             deps: spec.deps,
             dependents: SmallVec::new(),
-            locks: spec.locks,
+            uses: spec.uses,
             job: spec.job,
             timeout: spec.timeout,
             reason: None,
@@ -310,6 +354,7 @@ impl Core {
             self.check_wave(id, spec.wave, dep)?;
             self.check_acyclic(id, dep)?;
         }
+        self.check_uses(id, &spec.uses)?;
         // Waves of existing dependents must stay at or above the new wave.
         for &d in &self.slot(id).dependents {
             let dw = self.slot(d).wave;
@@ -328,7 +373,7 @@ impl Core {
         slot.defined = slot.job.is_some();
         slot.wave = spec.wave;
         slot.no_failures = spec.no_failures;
-        slot.locks = spec.locks;
+        slot.uses = spec.uses;
         slot.timeout = spec.timeout;
         if wanted && slot.defined {
             self.wanted_placeholders -= 1;
@@ -531,7 +576,8 @@ impl Core {
     }
 
     /// Starts what may start now, in readiness order: the lowest active wave, then locks, then
-    /// the "no failures" condition, then the parallel limit; oldest task first.
+    /// the "no failures" condition, then the parallel limit (locks and
+    /// counted resources: a task that does not fit parks on the first resource it lacks); oldest task first.
     pub(crate) fn dispatch(&mut self, fx: &mut Effects) {
         while !self.stopped && self.running - self.waiting < self.limit {
             let Some(wave) = self.ready.lowest_active_wave() else {
@@ -544,18 +590,15 @@ impl Core {
             if slot.state != TaskState::Wanted || !slot.active {
                 continue; // stale entry
             }
-            if let Some(&held) = slot.locks.iter().find(|l| self.locks[l.0 as usize].held) {
-                self.locks[held.0 as usize].parked.push(id);
+            if let Some(lack) = self.resources.lacking(&slot.uses) {
+                self.resources.park(id, lack);
                 continue;
             }
             if let (true, Some(first)) = (slot.no_failures, self.first_failure) {
                 self.end_unrun(id, TaskState::DepFailed, Reason::NoFailures { first }, fx);
                 continue;
             }
-            for i in 0..slot.locks.len() {
-                let l = self.slot(id).locks[i];
-                self.locks[l.0 as usize].held = true;
-            }
+            self.resources.acquire(&self.slots[id.index()].uses);
             self.running += 1;
             let slot = self.slot_mut(id);
             slot.state = TaskState::Running;
@@ -602,13 +645,15 @@ impl Core {
         slot.duration = duration;
         slot.reason = reason.clone().map(Box::new);
         self.refresh(id);
-        for i in 0..self.slot(id).locks.len() {
-            let l = self.slot(id).locks[i].0 as usize;
-            self.locks[l].held = false;
-            for parked in mem::take(&mut self.locks[l].parked) {
-                let wave = self.slot(parked).wave;
-                self.ready.push(wave, parked);
-            }
+        if !self.slots[id.index()].uses.is_empty() {
+            let mut woken = Vec::new();
+            let slots = &self.slots;
+            self.resources.release(
+                &slots[id.index()].uses,
+                |t| slots[t.index()].state == TaskState::Wanted,
+                &mut woken,
+            );
+            self.requeue(&woken);
         }
         fx.finished_any = true;
         self.event(fx, || Event::Finished {

@@ -9,8 +9,8 @@ use parking_lot::{Mutex, RwLock};
 use super::core::{Core, Effects, Progress};
 use super::runnable::current_task;
 use super::{
-    EngineError, Event, LockId, Observer, Outcome, Runnable, Signal, Stream, TaskId, TaskSpec,
-    TaskState, TaskStatus,
+    EngineError, Event, LockId, Observer, Outcome, ResourceId, Runnable, Signal, Stream, TaskId,
+    TaskSpec, TaskState, TaskStatus,
 };
 use crate::exec::{Executor, Inline, ThreadPool};
 
@@ -28,7 +28,8 @@ struct Inner {
 /// executor that runs ready jobs. Cheap to clone; clones share the same graph.
 ///
 /// Only wanted tasks run. Wanting a task wants its dependencies. A task starts when, in this
-/// order: no task of a lower wave is ready or running; none of its locks is held; its
+/// order: no task of a lower wave is ready or running; none of its locks is held and there is
+/// room for what it uses of each counted resource; its
 /// dependencies succeeded or were skipped; its "no failures" condition holds; and fewer than
 /// the parallel limit are running. Among tasks that may start, the oldest goes first.
 ///
@@ -248,6 +249,23 @@ impl Engine {
     /// The id of the named lock, made on first use.
     pub fn lock(&self, name: &str) -> LockId {
         self.inner.core.lock().lock_id(name)
+    }
+
+    /// The id of the counted resource `name`, with its capacity set to `capacity` (made on
+    /// first use; a later call changes the capacity, and a larger one lets parked tasks start).
+    /// Lock names and resource names are separate.
+    pub fn resource(&self, name: &str, capacity: u32) -> ResourceId {
+        self.with_core(|core, fx| core.resource_id(name, capacity, fx))
+    }
+
+    /// The id of the counted resource `name`, if it was made.
+    pub fn find_resource(&self, name: &str) -> Option<ResourceId> {
+        self.inner.core.lock().find_resource(name)
+    }
+
+    /// The capacity of a counted resource of this engine.
+    pub fn capacity(&self, resource: ResourceId) -> u32 {
+        self.inner.core.lock().capacity(resource)
     }
 
     /// The most tasks that run at once.
