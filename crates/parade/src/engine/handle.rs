@@ -7,12 +7,12 @@ use std::time::Duration;
 use parking_lot::{Mutex, RwLock};
 
 use super::core::{Core, Effects, Progress};
+use super::executor::Executor;
 use super::runnable::current_task;
 use super::{
     EngineError, Event, LockId, Observer, Outcome, ResourceId, Runnable, Signal, Stream, TaskId,
     TaskSpec, TaskState, TaskStatus,
 };
-use crate::exec::{Executor, Inline, ThreadPool};
 
 struct Inner {
     core: Mutex<Core>,
@@ -48,12 +48,6 @@ pub struct Engine {
     inner: Arc<Inner>,
 }
 
-impl Default for Engine {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
@@ -64,17 +58,6 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
-    /// An engine on the process-wide thread pool (one thread per core).
-    pub fn new() -> Self {
-        Self::with_executor(ThreadPool::global())
-    }
-
-    /// An engine that runs every job on the thread that waits, one at a time, in a fixed order:
-    /// deterministic, and a debugger's friend.
-    pub fn inline() -> Self {
-        Self::with_executor(Arc::new(Inline::new()))
-    }
-
     /// An engine on the given executor. Its parallel limit starts at the executor's capacity.
     ///
     /// ```

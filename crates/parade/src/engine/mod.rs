@@ -23,6 +23,8 @@
 mod core;
 mod error;
 mod event;
+mod executor;
+mod finish;
 mod handle;
 mod id;
 mod job;
@@ -36,6 +38,8 @@ mod task;
 pub use self::core::Progress;
 pub use error::EngineError;
 pub use event::{Event, Observer};
+pub use executor::Executor;
+pub(crate) use executor::help_until;
 pub use handle::Engine;
 pub use id::{LockId, ResourceId, TaskId};
 pub use job::{Job, Outcome, Stream, TaskContext, panic_message};
