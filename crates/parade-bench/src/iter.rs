@@ -12,7 +12,7 @@
 //!    `pariter` crate and a sequential loop.
 //!
 //! 3. `small`: 1,000 pipelines of 100 cheap items each, which shows the cost of starting a
-//!    pipeline (parade starts its worker threads per run; rayon keeps a pool).
+//!    pipeline (both borrow the threads of a pool kept between runs).
 //!
 //! Implementations take turns, round after round, and the best round of each is recorded, so
 //! a burst of load from elsewhere on the machine hits all of them alike.

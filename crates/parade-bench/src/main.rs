@@ -11,6 +11,7 @@ mod graph;
 mod incremental;
 mod iter;
 mod join;
+mod plan;
 mod process;
 mod record;
 mod report;
@@ -60,6 +61,9 @@ enum Bench {
     /// Reruns of a 1,000-task x 10-file build: no-op and one file changed, against ninja and
     /// make on the same build.
     Incremental,
+    /// Planning without running: `parade check`, `list` and `run --dry-run` on 1k to 1M plain
+    /// tasks and a 1,000 x 1,000 glob, against `make -n` on the same graph.
+    Plan,
 }
 
 fn main() {
@@ -78,5 +82,6 @@ fn main() {
         Bench::Cli => cli::run(out.named("cli"), cli.quick),
         Bench::Record => record::run(out.named("record"), cli.quick),
         Bench::Incremental => incremental::run(out.named("incremental"), cli.quick),
+        Bench::Plan => plan::run(out.named("plan"), cli.quick),
     }
 }

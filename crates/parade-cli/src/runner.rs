@@ -3,7 +3,7 @@
 //! task's command ([`run_task`]). On that flow: the plan of a dry run or a graph ([`plan`]),
 //! and a run ([`run`]).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -184,6 +184,9 @@ pub fn build(
         memory: hooks.memory,
         terminal: hooks.terminal,
     });
+    for (name, &capacity) in &file.settings.resources {
+        flow.resource(name, capacity);
+    }
     // Protos first: a proc's dependencies are resolved when it is added, and may name a
     // pattern's instance.
     let (protos, procs): (Vec<_>, Vec<_>) = file
@@ -207,6 +210,9 @@ pub fn build(
             .rdeps(task.rdeps.iter().map(String::as_str))
             .locks(task.locks.iter().cloned())
             .wave(task.wave);
+        for (name, &amount) in &task.uses {
+            d = d.uses(name, amount);
+        }
         for target in &task.when_scheduled {
             d = d.when_scheduled(target);
         }
@@ -338,12 +344,6 @@ pub fn plan(
         RunHooks::default(),
     )?;
     let steps = flow.plan(targets)?;
-    let members: HashSet<&str> = steps.iter().map(|s| s.name.as_str()).collect();
-    let infos: HashMap<String, flow::ProcInfo> = flow
-        .procs()
-        .into_iter()
-        .map(|p| (p.name.clone(), p))
-        .collect();
     // Edges the plan adds on top of declared deps: rdeps run before the task that wants them.
     let mut extra: HashMap<&str, Vec<String>> = HashMap::new();
     for s in &steps {
@@ -358,13 +358,7 @@ pub fn plan(
     let tasks = steps
         .iter()
         .map(|s| {
-            let info = infos.get(&s.name);
-            let mut deps: Vec<String> = info
-                .map(|i| i.deps.clone())
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|d| members.contains(d.as_str()))
-                .collect();
+            let mut deps = s.deps.clone();
             for d in extra.get(s.name.as_str()).into_iter().flatten() {
                 if !deps.contains(d) {
                     deps.push(d.clone());
@@ -374,10 +368,13 @@ pub fn plan(
                 name: s.name.clone(),
                 deps,
                 wave: s.wave,
-                locks: info.map(|i| i.locks.clone()).unwrap_or_default(),
+                locks: s.locks.clone(),
                 why: s.why.to_string(),
                 missing: s.missing,
-                command: info.and_then(|i| planned_command(file, i, params)),
+                command: flow
+                    .proc_info(&s.name)
+                    .ok()
+                    .and_then(|i| planned_command(file, &i, params)),
             }
         })
         .collect();

@@ -471,6 +471,99 @@ fn a_long_failure_cascade_does_not_recurse() {
     );
 }
 
+/// Tasks using a counted resource: never more in use than the capacity, across tasks that
+/// use different amounts; a use over the capacity is refused; a larger capacity lets parked
+/// tasks start.
+#[test]
+fn counted_resources_are_never_exceeded_and_uses_over_capacity_are_refused() {
+    for (name, engine) in engines() {
+        engine.set_limit(8);
+        let gpu = engine.resource("gpu", 3);
+        let in_use = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let mut ids = Vec::new();
+        for i in 0..24u32 {
+            let amount = 1 + i % 3;
+            let (in_use, most) = (in_use.clone(), most.clone());
+            let spec = TaskSpec::new(move |_| {
+                let now = in_use.fetch_add(amount as usize, Ordering::SeqCst) + amount as usize;
+                most.fetch_max(now, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(1));
+                in_use.fetch_sub(amount as usize, Ordering::SeqCst);
+                Outcome::Succeeded
+            })
+            .uses(gpu, amount);
+            ids.push(engine.add(spec).unwrap());
+        }
+        engine.want(ids.iter().copied()).unwrap();
+        for s in engine.wait(ids).unwrap() {
+            assert_eq!(s.state, TaskState::Succeeded, "{name}");
+        }
+        assert!(most.load(Ordering::SeqCst) <= 3, "{name}: {most:?} in use");
+        let err = engine.add(ok().uses(gpu, 4)).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                EngineError::OverCapacity {
+                    amount: 4,
+                    capacity: 3,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+}
+
+/// A task parked for room starts when the capacity grows, while the task holding the room is
+/// still running (it waits for the parked one to run).
+#[test]
+fn a_larger_capacity_starts_parked_tasks() {
+    let engine = Engine::with_executor(Arc::new(ThreadPool::new(3)));
+    let licence = engine.resource("licence", 1);
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let holder = engine
+        .add(
+            TaskSpec::new(move |_| match rx.recv_timeout(Duration::from_secs(30)) {
+                Ok(()) => Outcome::Succeeded,
+                Err(_) => Outcome::failed("the parked task never started"),
+            })
+            .uses(licence, 1),
+        )
+        .unwrap();
+    let parked = engine
+        .add(
+            TaskSpec::new(move |_| {
+                let _ = tx.send(());
+                Outcome::Succeeded
+            })
+            .uses(licence, 1),
+        )
+        .unwrap();
+    engine.want([holder]).unwrap();
+    while engine.state(holder).unwrap() != TaskState::Running {
+        std::thread::yield_now();
+    }
+    engine.want([parked]).unwrap();
+    assert_eq!(
+        engine.state(parked).unwrap(),
+        TaskState::Wanted,
+        "no room yet"
+    );
+    assert_eq!(
+        engine.resource("licence", 2),
+        licence,
+        "the same name, the same id"
+    );
+    let states: Vec<_> = engine
+        .wait([holder, parked])
+        .unwrap()
+        .into_iter()
+        .map(|s| s.state)
+        .collect();
+    assert_eq!(states, [TaskState::Succeeded, TaskState::Succeeded]);
+}
+
 mod properties {
     use super::*;
     use proptest::prelude::*;
@@ -479,10 +572,15 @@ mod properties {
     struct Node {
         deps: Vec<usize>,
         locks: Vec<usize>,
+        /// (resource, amount) uses of the counted resources of [`CAPACITIES`].
+        uses: Vec<(usize, u32)>,
         wave: u32,
         fails: bool,
         no_failures: bool,
     }
+
+    /// The counted resources every case has: `res0 = 2`, `res1 = 3`.
+    const CAPACITIES: [u32; 2] = [2, 3];
 
     #[derive(Debug, Clone)]
     struct Case {
@@ -498,19 +596,35 @@ mod properties {
                 (
                     proptest::collection::vec(0..i.max(1), 0..3.min(i + 1)),
                     proptest::collection::vec(0usize..3, 0..2),
+                    proptest::collection::vec((0usize..2, 1u32..4), 0..3),
                     0u32..3,
                     proptest::bool::weighted(0.15),
                     proptest::bool::weighted(0.1),
                 )
-                    .prop_map(move |(deps, locks, wave, fails, no_failures)| {
-                        Node {
-                            deps: if i == 0 { vec![] } else { deps },
-                            locks,
-                            wave,
-                            fails,
-                            no_failures,
-                        }
-                    })
+                    .prop_map(
+                        move |(deps, locks, uses, wave, fails, no_failures)| {
+                            // Uses of one resource add up: keep each total within its capacity.
+                            let mut total = [0u32; 2];
+                            let uses = uses
+                                .into_iter()
+                                .filter(|&(r, a)| {
+                                    let fits = total[r] + a <= CAPACITIES[r];
+                                    if fits {
+                                        total[r] += a;
+                                    }
+                                    fits
+                                })
+                                .collect();
+                            Node {
+                                deps: if i == 0 { vec![] } else { deps },
+                                locks,
+                                uses,
+                                wave,
+                                fails,
+                                no_failures,
+                            }
+                        },
+                    )
             };
             let nodes: Vec<_> = (0..n).map(node).collect();
             (
@@ -550,6 +664,11 @@ mod properties {
         engine.set_limit(case.limit);
         let events = record(&engine);
         let locks: Vec<_> = (0..3).map(|i| engine.lock(&format!("lock{i}"))).collect();
+        let resources: Vec<_> = CAPACITIES
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| engine.resource(&format!("res{i}"), c))
+            .collect();
         let mut ids = Vec::new();
         for node in &case.nodes {
             let fails = node.fails;
@@ -564,6 +683,9 @@ mod properties {
             .deps(node.deps.iter().map(|&d| ids[d]))
             .locks(node.locks.iter().map(|&l| locks[l]))
             .wave(node.wave);
+            for &(r, amount) in &node.uses {
+                spec = spec.uses(resources[r], amount);
+            }
             if node.no_failures {
                 spec = spec.no_failures();
             }
@@ -619,6 +741,19 @@ mod properties {
                                 .any(|l| case.nodes[u].locks.contains(l));
                             prop_assert!(!shared, "tasks {t} and {u} overlap holding one lock");
                         }
+                    }
+                    // Counted resources: what running tasks use never exceeds the capacity.
+                    for (r, &capacity) in CAPACITIES.iter().enumerate() {
+                        let used: u32 = (0..n)
+                            .filter(|&u| running[u] || u == t)
+                            .flat_map(|u| &case.nodes[u].uses)
+                            .filter(|&&(res, _)| res == r)
+                            .map(|&(_, a)| a)
+                            .sum();
+                        prop_assert!(
+                            used <= capacity,
+                            "task {t} started with {used} of res{r} in use (capacity {capacity})"
+                        );
                     }
                     // No lower-wave task may be ready (deps succeeded, unfinished) or running.
                     for l in 0..n {

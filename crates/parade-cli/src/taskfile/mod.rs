@@ -17,7 +17,7 @@ pub use diagnostic::{Problem, Problems, SourceFile, TaskFileError, did_you_mean,
 pub use duration::{DURATION_HELP, DurationValue, parse_duration};
 pub use model::{Dep, ExecutorKind, RawFile, Scalar, Settings, Task, TaskFile, TemplateSpec};
 pub use pattern::{Part, Pattern, glob_match, is_glob};
-pub use validate::{MAX_NAME_LEN, MAX_PARALLEL, parse};
+pub use validate::{MAX_NAME_LEN, MAX_PARALLEL, name_lookups, parse};
 
 /// The file name looked for.
 pub const FILE_NAME: &str = "parade.toml";

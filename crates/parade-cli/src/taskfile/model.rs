@@ -56,6 +56,8 @@ pub struct RawSettings {
     pub(crate) default: Option<Spanned<String>>,
     pub(crate) dotenv: Option<String>,
     pub(crate) retries: Option<u32>,
+    #[serde(default)]
+    pub(crate) resources: BTreeMap<Spanned<String>, Spanned<i64>>,
 }
 
 /// A `[task."name"]` table as read.
@@ -86,6 +88,8 @@ pub struct RawTask {
     pub(crate) when_target_scheduled: Vec<Spanned<String>>,
     #[serde(default)]
     pub(crate) locks: Vec<String>,
+    #[serde(default)]
+    pub(crate) uses: BTreeMap<Spanned<String>, Spanned<i64>>,
     #[serde(default)]
     pub(crate) env: BTreeMap<String, Scalar>,
     pub(crate) cwd: Option<String>,
@@ -187,6 +191,8 @@ pub struct Settings {
     pub dotenv: Option<PathBuf>,
     /// How many times a failed task runs again unless it says otherwise.
     pub retries: u32,
+    /// Counted resources and their capacities (`resources = { gpu = 2 }`).
+    pub resources: BTreeMap<String, u32>,
 }
 
 impl Default for Settings {
@@ -204,6 +210,7 @@ impl Default for Settings {
             default: None,
             dotenv: None,
             retries: 0,
+            resources: BTreeMap::new(),
         }
     }
 }
@@ -250,6 +257,8 @@ pub struct Task {
     pub when_target_scheduled: Vec<String>,
     /// Named locks held while running.
     pub locks: Vec<String>,
+    /// Counted resources used while running (`uses = { gpu = 1 }`), each within its capacity.
+    pub uses: BTreeMap<String, u32>,
     /// Extra environment variables.
     pub env: BTreeMap<String, String>,
     /// Working directory, relative to the task file's directory.

@@ -1,7 +1,7 @@
 //! From text to a checked [`TaskFile`]: TOML and serde errors, then the checks serde cannot
 //! make (placeholders, choices, dependencies), every problem with its place in the file.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 use std::path::PathBuf;
 
@@ -52,8 +52,13 @@ pub fn parse(path: PathBuf, source: SourceFile) -> Result<TaskFile, TaskFileErro
         .iter()
         .filter_map(|(name, raw)| check.task(name, raw, &settings, &params))
         .collect();
+    // Each task's entry by name: no search through the entries per task.
+    let by_name: HashMap<&str, &Spanned<RawTask>> = entries
+        .iter()
+        .map(|(k, raw)| (k.get_ref().as_str(), *raw))
+        .collect();
     for task in &mut tasks {
-        if let Some((_, raw)) = entries.iter().find(|(k, _)| *k.get_ref() == task.name) {
+        if let Some(raw) = by_name.get(task.name.as_str()) {
             check.task_extras(task, raw, &settings);
         }
     }
@@ -63,8 +68,9 @@ pub fn parse(path: PathBuf, source: SourceFile) -> Result<TaskFile, TaskFileErro
         let inc_entries: Vec<_> = inc.raw.task.iter().collect();
         views.extend(tasks_snapshot(&inc_entries, &check.shared_choices));
     }
+    let views = Views::new(views);
     for task in &tasks {
-        if let Some((_, raw)) = entries.iter().find(|(k, _)| *k.get_ref() == task.name) {
+        if let Some(raw) = by_name.get(task.name.as_str()) {
             check.references(raw, task, &views, &settings);
         }
     }
@@ -96,6 +102,56 @@ struct View {
     name: String,
     pattern: Pattern,
     choices: BTreeMap<String, Vec<String>>,
+}
+
+/// Every task's view, with an index by exact name and the list of patterns, so a reference
+/// costs one hash lookup (and a walk over the patterns only when it names no task): checking
+/// is linear in the number of tasks and references.
+struct Views {
+    all: Vec<View>,
+    by_name: HashSet<String>,
+    patterns: Vec<usize>,
+}
+
+impl Views {
+    fn new(all: Vec<View>) -> Self {
+        let by_name = all.iter().map(|v| v.name.clone()).collect();
+        let patterns = (0..all.len())
+            .filter(|&i| !all[i].pattern.is_concrete())
+            .collect();
+        Self {
+            all,
+            by_name,
+            patterns,
+        }
+    }
+
+    /// Whether a task is named exactly `name`.
+    fn has(&self, name: &str) -> bool {
+        LOOKUPS.with(|c| c.set(c.get() + 1));
+        self.by_name.contains(name)
+    }
+
+    /// The first pattern `name` is an instance of, with its placeholder values.
+    fn matching(&self, name: &str, sep: &str) -> Option<(&View, BTreeMap<String, String>)> {
+        self.patterns.iter().find_map(|&i| {
+            LOOKUPS.with(|c| c.set(c.get() + 1));
+            let v = &self.all[i];
+            v.pattern.matches(name, sep).map(|args| (v, args))
+        })
+    }
+}
+
+thread_local! {
+    /// Name lookups made by reference checks on this thread (for the test that checking stays
+    /// linear).
+    static LOOKUPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many name lookups reference checks have made on this thread so far: one per reference
+/// to a task, plus one per pattern tried for a reference that names no task exactly.
+pub fn name_lookups() -> u64 {
+    LOOKUPS.with(std::cell::Cell::get)
 }
 
 fn tasks_snapshot(
@@ -287,6 +343,90 @@ impl Check<'_> {
         out.log_dir = s.log_dir.as_ref().map(PathBuf::from);
         out.executor = s.executor.unwrap_or_default();
         out.output = s.output;
+        for (name, capacity) in &s.resources {
+            match u32::try_from(*capacity.get_ref()) {
+                Ok(n) if n >= 1 => {
+                    out.resources.insert(name.get_ref().clone(), n);
+                }
+                _ => self.push(
+                    Problem::new(
+                        self.file,
+                        capacity.span(),
+                        format!(
+                            "the capacity of `{}` must be a whole number, at least 1",
+                            name.get_ref()
+                        ),
+                    )
+                    .with_label("not a capacity")
+                    .with_help("for example: resources = { gpu = 2 }"),
+                ),
+            }
+        }
+        out
+    }
+
+    /// A task's `uses`: each names a resource of `[settings] resources` and fits in its
+    /// capacity.
+    fn uses(
+        &mut self,
+        raw: &BTreeMap<Spanned<String>, Spanned<i64>>,
+        settings: &Settings,
+    ) -> BTreeMap<String, u32> {
+        let mut out = BTreeMap::new();
+        for (name, amount) in raw {
+            let Some(&capacity) = settings.resources.get(name.get_ref()) else {
+                let help = did_you_mean(&suggest(
+                    name.get_ref(),
+                    settings.resources.keys().map(String::as_str),
+                ))
+                .or_else(|| {
+                    Some(format!(
+                        "declare it with its capacity: [settings] resources = {{ {} = N }}",
+                        name.get_ref()
+                    ))
+                });
+                self.push(
+                    Problem::new(
+                        self.file,
+                        name.span(),
+                        format!("unknown resource `{}`", name.get_ref()),
+                    )
+                    .with_label("not in [settings] resources")
+                    .maybe_help(help),
+                );
+                continue;
+            };
+            match u32::try_from(*amount.get_ref()) {
+                Ok(n) if n <= capacity => {
+                    out.insert(name.get_ref().clone(), n);
+                }
+                Ok(n) => self.push(
+                    Problem::new(
+                        self.file,
+                        amount.span(),
+                        format!(
+                            "uses {n} of `{}`, whose capacity is {capacity}: it could never run",
+                            name.get_ref()
+                        ),
+                    )
+                    .with_label("over the capacity")
+                    .with_help(format!(
+                        "use at most {capacity}, or raise it in [settings] resources"
+                    )),
+                ),
+                Err(_) => self.push(
+                    Problem::new(
+                        self.file,
+                        amount.span(),
+                        format!(
+                            "a use of `{}` must be a whole number, 0 or more",
+                            name.get_ref()
+                        ),
+                    )
+                    .with_label("not an amount"),
+                ),
+            }
+        }
         out
     }
 
@@ -426,6 +566,7 @@ impl Check<'_> {
             when_scheduled: plain(&t.when_scheduled),
             when_target_scheduled: plain(&t.when_target_scheduled),
             locks: t.locks.clone(),
+            uses: self.uses(&t.uses, settings),
             env: t.env.iter().map(|(k, v)| (k.clone(), v.text())).collect(),
             cwd: t.cwd.as_ref().map(PathBuf::from),
             timeout: t.timeout.map(|d| d.0).or(settings.timeout),
@@ -588,7 +729,7 @@ impl Check<'_> {
         &mut self,
         raw: &Spanned<RawTask>,
         task: &Task,
-        all: &[View],
+        all: &Views,
         settings: &Settings,
     ) {
         let t = raw.get_ref();
@@ -617,7 +758,7 @@ impl Check<'_> {
         &self,
         item: &Spanned<String>,
         task: &Task,
-        all: &[View],
+        all: &Views,
         settings: &Settings,
         rule: bool,
     ) -> Option<Problem> {
@@ -662,7 +803,7 @@ impl Check<'_> {
                 );
             }
         }
-        if all.iter().any(|v| &v.name == text) {
+        if all.has(text) {
             return None;
         }
         // Fill the dependency's placeholders with the task's choices (or a stand-in value).
@@ -703,7 +844,7 @@ impl Check<'_> {
         shown: &str,
         at: Range<usize>,
         task: &Task,
-        all: &[View],
+        all: &Views,
         settings: &Settings,
     ) -> Option<Problem> {
         let args: BTreeMap<String, String> = dep
@@ -720,13 +861,11 @@ impl Check<'_> {
             .collect();
         let name = dep.fill(&args);
         let sep = &settings.separator;
-        let known = all
-            .iter()
-            .any(|v| v.name == shown || v.name == name || v.pattern.matches(&name, sep).is_some());
+        let known = all.has(shown) || all.has(&name) || all.matching(&name, sep).is_some();
         if known || settings.allow_missing_deps {
             return None;
         }
-        let help = did_you_mean(&suggest(shown, all.iter().map(|v| v.name.as_str())));
+        let help = did_you_mean(&suggest(shown, all.all.iter().map(|v| v.name.as_str())));
         Some(
             Problem::new(self.file, at, format!("no task matches \"{shown}\""))
                 .with_label("no such task")
@@ -740,26 +879,24 @@ impl Check<'_> {
         name: &str,
         shown: &str,
         at: Range<usize>,
-        all: &[View],
+        all: &Views,
         settings: &Settings,
     ) -> Option<Problem> {
         let sep = &settings.separator;
-        if all.iter().any(|v| v.name == name) {
+        if all.has(name) {
             return None;
         }
-        let matched = all
-            .iter()
-            .filter(|v| !v.pattern.is_concrete())
-            .find_map(|v| v.pattern.matches(name, sep).map(|args| (v, args)));
+        let matched = all.matching(name, sep);
         let Some((view, args)) = matched else {
             if settings.allow_missing_deps {
                 return None;
             }
-            let help =
-                did_you_mean(&suggest(shown, all.iter().map(|v| v.name.as_str()))).or_else(|| {
+            let help = did_you_mean(&suggest(shown, all.all.iter().map(|v| v.name.as_str())))
+                .or_else(|| {
                     Some(format!(
                         "tasks: {}",
-                        all.iter()
+                        all.all
+                            .iter()
                             .map(|v| v.name.as_str())
                             .collect::<Vec<_>>()
                             .join(", ")
@@ -1021,7 +1158,7 @@ fn check_included(
     included: &[Included],
     main: &mut Check<'_>,
     tasks: &mut Vec<Task>,
-    views: &[View],
+    views: &Views,
     settings: &Settings,
     params: &BTreeMap<String, String>,
 ) {
@@ -1056,5 +1193,57 @@ fn check_included(
         }
         main.problems.append(&mut check.problems);
         main.warnings.append(&mut check.warnings);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write as _;
+
+    use super::*;
+
+    fn parse_text(text: String) -> Result<TaskFile, TaskFileError> {
+        let source = SourceFile {
+            name: "parade.toml".into(),
+            text,
+        };
+        parse(PathBuf::from("parade.toml"), source)
+    }
+
+    /// A 100k-task file checks with a constant number of name lookups per reference: the
+    /// references are resolved through an index, not by a walk over every task.
+    #[test]
+    fn checking_a_100k_task_file_is_linear_in_references() {
+        let n = 100_000;
+        let mut text = String::with_capacity(n * 48);
+        for i in 0..n {
+            let _ = write!(text, "[task.t{i}]\nrun = \"echo {i}\"\n");
+            if i > 0 {
+                let _ = writeln!(text, "deps = [\"t{}\", \"t{}\"]", i - 1, i / 2);
+            }
+        }
+        // One pattern, with references to its instances: each costs a miss and one match.
+        text.push_str("[task.\"p::[x]\"]\nrun = \"echo {x}\"\nchoices = { x = [\"a\", \"b\"] }\n");
+        text.push_str("[task.all]\nrun = \"true\"\ndeps = [\"p::a\", \"p::*\", \"t99999\"]\n");
+        let references = 2 * (n as u64 - 1) + 3;
+        let before = name_lookups();
+        let file = parse_text(text).expect("the file checks");
+        let lookups = name_lookups() - before;
+        assert_eq!(file.tasks.len(), n + 2);
+        assert!(
+            lookups <= 2 * references,
+            "{lookups} name lookups for {references} references"
+        );
+        assert!(lookups >= references, "every reference is looked up");
+    }
+
+    #[test]
+    fn an_unknown_reference_is_still_reported_with_a_suggestion() {
+        let err = parse_text(
+            "[task.build]\nrun = \"true\"\n[task.all]\nrun = \"true\"\ndeps = [\"biuld\"]\n".into(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("unknown task \"biuld\""), "{err}");
     }
 }

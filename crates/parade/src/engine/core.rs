@@ -1,4 +1,6 @@
-//! The scheduling state machine: tasks, edges, readiness, constraints and failure cascades.
+//! The scheduling state machine's first half: task records, edges, adding and defining tasks,
+//! wanting, readiness and dispatch (with waves, locks and counted resources). How tasks end,
+//! cascades and waits are in [`finish`](super::finish); the design note is `README.md` here.
 //!
 //! Everything here runs under the engine's one lock and never blocks, spawns or calls user
 //! code: each operation records what must happen next (jobs to hand to the executor, events
@@ -6,49 +8,44 @@
 //! carries out after releasing the lock. No walk over the graph recurses: long chains are fine.
 
 use std::collections::{HashMap, HashSet};
-use std::mem;
 use std::time::Duration;
 
 use smallvec::SmallVec;
 
 use super::ready::ReadySet;
+use super::resources::{Resources, Uses};
 use super::{
-    EngineError, Event, Job, LockId, Outcome, Reason, TaskId, TaskSpec, TaskState, TaskStatus,
+    EngineError, Event, Job, LockId, Reason, ResourceId, TaskId, TaskSpec, TaskState, TaskStatus,
 };
 
 /// One task's scheduling record.
 #[allow(clippy::struct_excessive_bools)] // independent flags, each read on a hot path
-struct Slot {
-    state: TaskState,
-    wave: u32,
-    no_failures: bool,
+pub(super) struct Slot {
+    pub(super) state: TaskState,
+    pub(super) wave: u32,
+    pub(super) no_failures: bool,
     /// Defined (has or had a job), as opposed to a placeholder.
-    defined: bool,
+    pub(super) defined: bool,
     /// Counted in the ready set's active tasks: wanted with nothing blocking it, or running.
-    active: bool,
-    cancel_requested: bool,
+    pub(super) active: bool,
+    pub(super) cancel_requested: bool,
     /// For a wanted task: how many dependencies have not succeeded yet.
-    blocked: u32,
-    deps: SmallVec<[TaskId; 2]>,
-    dependents: SmallVec<[TaskId; 2]>,
-    locks: SmallVec<[LockId; 1]>,
-    job: Option<Box<dyn Job>>,
-    timeout: Option<Duration>,
-    reason: Option<Box<Reason>>,
-    duration: Duration,
+    pub(super) blocked: u32,
+    pub(super) deps: SmallVec<[TaskId; 2]>,
+    pub(super) dependents: SmallVec<[TaskId; 2]>,
+    /// Locks and counted resources held while running.
+    pub(super) uses: Uses,
+    pub(super) job: Option<Box<dyn Job>>,
+    pub(super) timeout: Option<Duration>,
+    pub(super) reason: Option<Box<Reason>>,
+    pub(super) duration: Duration,
 }
 
 impl Slot {
-    fn should_be_active(&self) -> bool {
+    pub(super) fn should_be_active(&self) -> bool {
         (self.state == TaskState::Wanted && self.blocked == 0 && self.defined)
             || self.state == TaskState::Running
     }
-}
-
-#[derive(Default)]
-struct LockSlot {
-    held: bool,
-    parked: Vec<TaskId>,
 }
 
 /// A job the executor should run now.
@@ -86,27 +83,26 @@ pub enum Progress {
 
 /// The whole scheduling state of one engine.
 pub(crate) struct Core {
-    slots: Vec<Slot>,
-    ready: ReadySet,
-    locks: Vec<LockSlot>,
-    lock_names: HashMap<String, LockId>,
-    running: usize,
+    pub(super) slots: Vec<Slot>,
+    pub(super) ready: ReadySet,
+    pub(super) resources: Resources,
+    pub(super) running: usize,
     /// Running tasks blocked in a wait: they lend their place under the limit.
-    waiting: usize,
+    pub(super) waiting: usize,
     /// What each of those waits for, by ticket.
-    waits: Vec<(u64, Option<Vec<TaskId>>)>,
-    next_wait: u64,
-    limit: usize,
+    pub(super) waits: Vec<(u64, Option<Vec<TaskId>>)>,
+    pub(super) next_wait: u64,
+    pub(super) limit: usize,
     /// Wanted or running tasks.
-    unfinished: usize,
-    wanted_placeholders: usize,
-    first_failure: Option<TaskId>,
-    stopped: bool,
+    pub(super) unfinished: usize,
+    pub(super) wanted_placeholders: usize,
+    pub(super) first_failure: Option<TaskId>,
+    pub(super) stopped: bool,
     pub(crate) record_events: bool,
     /// Events waiting for delivery, in the order they happened.
     pub(crate) outbox: Vec<Event>,
     /// What running tasks asked to have run if they are cancelled.
-    hooks: HashMap<TaskId, Vec<CancelHook>>,
+    pub(super) hooks: HashMap<TaskId, Vec<CancelHook>>,
 }
 
 impl Core {
@@ -114,8 +110,7 @@ impl Core {
         Self {
             slots: Vec::new(),
             ready: ReadySet::default(),
-            locks: Vec::new(),
-            lock_names: HashMap::new(),
+            resources: Resources::default(),
             running: 0,
             waiting: 0,
             waits: Vec::new(),
@@ -144,7 +139,7 @@ impl Core {
         self.slots.len()
     }
 
-    fn check(&self, id: TaskId) -> Result<(), EngineError> {
+    pub(super) fn check(&self, id: TaskId) -> Result<(), EngineError> {
         if id.index() < self.slots.len() {
             Ok(())
         } else {
@@ -152,22 +147,71 @@ impl Core {
         }
     }
 
-    fn slot(&self, id: TaskId) -> &Slot {
+    pub(super) fn slot(&self, id: TaskId) -> &Slot {
         &self.slots[id.index()]
     }
 
-    fn slot_mut(&mut self, id: TaskId) -> &mut Slot {
+    pub(super) fn slot_mut(&mut self, id: TaskId) -> &mut Slot {
         &mut self.slots[id.index()]
     }
 
     pub(crate) fn lock_id(&mut self, name: &str) -> LockId {
-        if let Some(&id) = self.lock_names.get(name) {
-            return id;
+        self.resources.lock(name)
+    }
+
+    pub(crate) fn resource_id(
+        &mut self,
+        name: &str,
+        capacity: u32,
+        fx: &mut Effects,
+    ) -> ResourceId {
+        let (id, grew) = self.resources.resource(name, capacity);
+        if grew {
+            let mut woken = Vec::new();
+            let slots = &self.slots;
+            self.resources.wake_index(
+                id.0,
+                |t| slots[t.index()].state == TaskState::Wanted,
+                &mut woken,
+            );
+            self.requeue(&woken);
+            self.dispatch(fx);
         }
-        let id = LockId(u32::try_from(self.locks.len()).expect("at most u32::MAX locks"));
-        self.locks.push(LockSlot::default());
-        self.lock_names.insert(name.to_owned(), id);
         id
+    }
+
+    pub(crate) fn find_resource(&self, name: &str) -> Option<ResourceId> {
+        self.resources.find(name)
+    }
+
+    pub(crate) fn capacity(&self, id: ResourceId) -> u32 {
+        self.resources.capacity(id.0)
+    }
+
+    /// Puts woken tasks back in the ready set (they check their resources again when popped).
+    pub(super) fn requeue(&mut self, woken: &[TaskId]) {
+        for &t in woken {
+            let wave = self.slot(t).wave;
+            self.ready.push(wave, t);
+        }
+    }
+
+    /// Every resource `uses` names exists and has room for its use at all.
+    pub(super) fn check_uses(&self, task: TaskId, uses: &Uses) -> Result<(), EngineError> {
+        for u in uses {
+            if !self.resources.exists(u.resource) {
+                return Err(EngineError::UnknownResource(u.resource));
+            }
+            let capacity = self.resources.capacity(u.resource);
+            if u.amount > capacity {
+                return Err(EngineError::OverCapacity {
+                    task,
+                    amount: u.amount,
+                    capacity,
+                });
+            }
+        }
+        Ok(())
     }
 
     pub(crate) fn status(&self, id: TaskId) -> Result<TaskStatus, EngineError> {
@@ -196,40 +240,14 @@ impl Core {
         Ok(self.slot(id).wave)
     }
 
-    /// Keeps `hook` to run if the running task `id` is cancelled; returns it back if the
-    /// task was cancelled already (the caller runs it at once) or is not running.
-    pub(crate) fn on_cancel(&mut self, id: TaskId, hook: CancelHook) -> Option<CancelHook> {
-        match self.slots.get(id.index()) {
-            Some(s) if s.state == TaskState::Running && !s.cancel_requested => {
-                self.hooks.entry(id).or_default().push(hook);
-                None
-            }
-            _ => Some(hook),
-        }
-    }
-
-    fn request_cancel(&mut self, id: TaskId, fx: &mut Effects) {
-        self.slot_mut(id).cancel_requested = true;
-        fx.to_cancel.push(id);
-        if let Some(hooks) = self.hooks.remove(&id) {
-            fx.cancel_hooks.extend(hooks);
-        }
-    }
-
-    pub(crate) fn cancel_requested(&self, id: TaskId) -> bool {
-        self.slots
-            .get(id.index())
-            .is_some_and(|s| s.cancel_requested)
-    }
-
-    fn event(&mut self, fx: &mut Effects, event: impl FnOnce() -> Event) {
+    pub(super) fn event(&mut self, fx: &mut Effects, event: impl FnOnce() -> Event) {
         if self.record_events {
             fx.events.push(event());
         }
     }
 
     /// Keeps the active counts and the ready queue in line with a slot's state.
-    fn refresh(&mut self, id: TaskId) {
+    pub(super) fn refresh(&mut self, id: TaskId) {
         let slot = &mut self.slots[id.index()];
         let active = slot.should_be_active();
         if active == slot.active {
@@ -247,7 +265,12 @@ impl Core {
         }
     }
 
-    fn check_wave(&self, task: TaskId, task_wave: u32, dep: TaskId) -> Result<(), EngineError> {
+    pub(super) fn check_wave(
+        &self,
+        task: TaskId,
+        task_wave: u32,
+        dep: TaskId,
+    ) -> Result<(), EngineError> {
         let dep_wave = self.slot(dep).wave;
         if dep_wave > task_wave {
             return Err(EngineError::WaveOrder {
@@ -267,6 +290,7 @@ impl Core {
             self.check(dep)?;
             self.check_wave(id, spec.wave, dep)?;
         }
+        self.check_uses(id, &spec.uses)?;
         for &dep in &spec.deps {
             self.slot_mut(dep).dependents.push(id);
         }
@@ -280,7 +304,7 @@ impl Core {
             blocked: 0,
             deps: spec.deps,
             dependents: SmallVec::new(),
-            locks: spec.locks,
+            uses: spec.uses,
             job: spec.job,
             timeout: spec.timeout,
             reason: None,
@@ -310,6 +334,7 @@ impl Core {
             self.check_wave(id, spec.wave, dep)?;
             self.check_acyclic(id, dep)?;
         }
+        self.check_uses(id, &spec.uses)?;
         // Waves of existing dependents must stay at or above the new wave.
         for &d in &self.slot(id).dependents {
             let dw = self.slot(d).wave;
@@ -328,7 +353,7 @@ impl Core {
         slot.defined = slot.job.is_some();
         slot.wave = spec.wave;
         slot.no_failures = spec.no_failures;
-        slot.locks = spec.locks;
+        slot.uses = spec.uses;
         slot.timeout = spec.timeout;
         if wanted && slot.defined {
             self.wanted_placeholders -= 1;
@@ -342,7 +367,7 @@ impl Core {
     }
 
     /// Fails with the cycle if `task` is reachable from `dep` along dependencies.
-    fn check_acyclic(&self, task: TaskId, dep: TaskId) -> Result<(), EngineError> {
+    pub(super) fn check_acyclic(&self, task: TaskId, dep: TaskId) -> Result<(), EngineError> {
         if task == dep {
             return Err(EngineError::Cycle(vec![task, task]));
         }
@@ -414,13 +439,6 @@ impl Core {
         Ok(())
     }
 
-    fn root_of(&self, failed: TaskId) -> TaskId {
-        match self.slot(failed).reason.as_deref() {
-            Some(Reason::DepFailed { root, .. }) => *root,
-            _ => failed,
-        }
-    }
-
     /// Wants `ids` and, transitively, their idle dependencies.
     pub(crate) fn want(&mut self, ids: &[TaskId], fx: &mut Effects) -> Result<(), EngineError> {
         for &id in ids {
@@ -470,68 +488,9 @@ impl Core {
         Ok(())
     }
 
-    /// Ends a task that never ran (dep-failed, cancelled, missing) and cascades to dependents.
-    fn end_unrun(&mut self, id: TaskId, state: TaskState, reason: Reason, fx: &mut Effects) {
-        let was = self.slot(id).state;
-        debug_assert!(matches!(was, TaskState::Idle | TaskState::Wanted));
-        if was == TaskState::Wanted {
-            self.unfinished -= 1;
-            if !self.slot(id).defined {
-                self.wanted_placeholders -= 1;
-            }
-        }
-        let slot = self.slot_mut(id);
-        slot.state = state;
-        slot.job = None;
-        slot.reason = Some(Box::new(reason.clone()));
-        self.refresh(id);
-        if state != TaskState::Cancelled && self.first_failure.is_none() {
-            self.first_failure = Some(self.root_of(id));
-        }
-        fx.finished_any = true;
-        self.event(fx, || Event::Finished {
-            id,
-            state,
-            duration: Duration::ZERO,
-            reason: Some(reason),
-        });
-        self.cascade(id, fx);
-    }
-
-    /// Makes every wanted transitive dependent of `failed` dep-failed, naming the root failure.
-    fn cascade(&mut self, failed: TaskId, fx: &mut Effects) {
-        let root = self.root_of(failed);
-        let mut stack = vec![failed];
-        while let Some(x) = stack.pop() {
-            let dependents = self.slot(x).dependents.clone();
-            for d in dependents {
-                if self.slot(d).state != TaskState::Wanted {
-                    continue;
-                }
-                self.unfinished -= 1;
-                if !self.slot(d).defined {
-                    self.wanted_placeholders -= 1;
-                }
-                let reason = Reason::DepFailed { dep: x, root };
-                let slot = self.slot_mut(d);
-                slot.state = TaskState::DepFailed;
-                slot.job = None;
-                slot.reason = Some(Box::new(reason.clone()));
-                self.refresh(d);
-                fx.finished_any = true;
-                self.event(fx, || Event::Finished {
-                    id: d,
-                    state: TaskState::DepFailed,
-                    duration: Duration::ZERO,
-                    reason: Some(reason),
-                });
-                stack.push(d);
-            }
-        }
-    }
-
     /// Starts what may start now, in readiness order: the lowest active wave, then locks, then
-    /// the "no failures" condition, then the parallel limit; oldest task first.
+    /// the "no failures" condition, then the parallel limit (locks and
+    /// counted resources: a task that does not fit parks on the first resource it lacks); oldest task first.
     pub(crate) fn dispatch(&mut self, fx: &mut Effects) {
         while !self.stopped && self.running - self.waiting < self.limit {
             let Some(wave) = self.ready.lowest_active_wave() else {
@@ -544,18 +503,15 @@ impl Core {
             if slot.state != TaskState::Wanted || !slot.active {
                 continue; // stale entry
             }
-            if let Some(&held) = slot.locks.iter().find(|l| self.locks[l.0 as usize].held) {
-                self.locks[held.0 as usize].parked.push(id);
+            if let Some(lack) = self.resources.lacking(&slot.uses) {
+                self.resources.park(id, lack);
                 continue;
             }
             if let (true, Some(first)) = (slot.no_failures, self.first_failure) {
                 self.end_unrun(id, TaskState::DepFailed, Reason::NoFailures { first }, fx);
                 continue;
             }
-            for i in 0..slot.locks.len() {
-                let l = self.slot(id).locks[i];
-                self.locks[l.0 as usize].held = true;
-            }
+            self.resources.acquire(&self.slots[id.index()].uses);
             self.running += 1;
             let slot = self.slot_mut(id);
             slot.state = TaskState::Running;
@@ -570,180 +526,6 @@ impl Core {
             });
             self.event(fx, || Event::Started { id });
         }
-    }
-
-    /// Records how a running task ended, releases what it held, and starts what that allows.
-    pub(crate) fn finish(
-        &mut self,
-        id: TaskId,
-        outcome: Outcome,
-        duration: Duration,
-        fx: &mut Effects,
-    ) {
-        debug_assert_eq!(self.slot(id).state, TaskState::Running);
-        let slot = self.slot(id);
-        let outcome = match (outcome, slot.timeout) {
-            (Outcome::Failed(r), _) => Outcome::Failed(r),
-            (_, Some(limit)) if duration > limit => Outcome::Failed(Reason::Timeout(limit)),
-            (_, _) if slot.cancel_requested => Outcome::Failed(Reason::Cancelled),
-            (o, _) => o,
-        };
-        let (state, reason) = match outcome {
-            Outcome::Succeeded => (TaskState::Succeeded, None),
-            Outcome::Skipped(why) => (TaskState::Skipped, Some(Reason::Skipped(why))),
-            Outcome::UpToDate(why) => (TaskState::UpToDate, Some(Reason::UpToDate(why))),
-            Outcome::Failed(Reason::Cancelled) => (TaskState::Cancelled, Some(Reason::Cancelled)),
-            Outcome::Failed(r) => (TaskState::Failed, Some(r)),
-        };
-        self.running -= 1;
-        self.unfinished -= 1;
-        self.hooks.remove(&id);
-        let slot = self.slot_mut(id);
-        slot.state = state;
-        slot.duration = duration;
-        slot.reason = reason.clone().map(Box::new);
-        self.refresh(id);
-        for i in 0..self.slot(id).locks.len() {
-            let l = self.slot(id).locks[i].0 as usize;
-            self.locks[l].held = false;
-            for parked in mem::take(&mut self.locks[l].parked) {
-                let wave = self.slot(parked).wave;
-                self.ready.push(wave, parked);
-            }
-        }
-        fx.finished_any = true;
-        self.event(fx, || Event::Finished {
-            id,
-            state,
-            duration,
-            reason,
-        });
-        if state.is_success() {
-            for i in 0..self.slot(id).dependents.len() {
-                let d = self.slot(id).dependents[i];
-                if self.slot(d).state == TaskState::Wanted {
-                    self.slot_mut(d).blocked -= 1;
-                    self.refresh(d);
-                }
-            }
-        } else {
-            if state == TaskState::Failed && self.first_failure.is_none() {
-                self.first_failure = Some(id);
-            }
-            self.cascade(id, fx);
-        }
-        self.dispatch(fx);
-    }
-
-    /// Cancels one task: an idle or wanted one ends now, a running one is asked to stop.
-    pub(crate) fn cancel(&mut self, id: TaskId, fx: &mut Effects) -> Result<(), EngineError> {
-        self.check(id)?;
-        match self.slot(id).state {
-            TaskState::Idle | TaskState::Wanted => {
-                self.end_unrun(id, TaskState::Cancelled, Reason::Cancelled, fx);
-            }
-            TaskState::Running => self.request_cancel(id, fx),
-            _ => {}
-        }
-        self.dispatch(fx);
-        Ok(())
-    }
-
-    /// Stops the run: nothing new starts, wanted tasks are cancelled, running ones asked to stop.
-    pub(crate) fn stop(&mut self, fx: &mut Effects) {
-        self.stopped = true;
-        for i in 0..self.slots.len() {
-            let id = TaskId::from_index(i);
-            match self.slot(id).state {
-                TaskState::Wanted => {
-                    self.end_unrun(id, TaskState::Cancelled, Reason::Cancelled, fx);
-                }
-                TaskState::Running if !self.slot(id).cancel_requested => {
-                    self.request_cancel(id, fx);
-                }
-                _ => {}
-            }
-        }
-    }
-
-    pub(crate) fn is_stopped(&self) -> bool {
-        self.stopped
-    }
-
-    /// A running task starts waiting for `targets` (every wanted task for `None`): its place
-    /// under the limit is lent to others until [`Core::end_wait`] with the returned ticket.
-    pub(crate) fn begin_wait(&mut self, targets: Option<&[TaskId]>, fx: &mut Effects) -> u64 {
-        self.waiting += 1;
-        self.next_wait += 1;
-        self.waits
-            .push((self.next_wait, targets.map(<[TaskId]>::to_vec)));
-        self.dispatch(fx);
-        self.next_wait
-    }
-
-    pub(crate) fn end_wait(&mut self, ticket: u64) {
-        self.waiting -= 1;
-        self.waits.retain(|(t, _)| *t != ticket);
-    }
-
-    /// Whether a waiting task has what it waits for and is about to go on running.
-    fn a_waiter_can_go_on(&self) -> bool {
-        self.waits.iter().any(|(_, targets)| {
-            targets
-                .as_ref()
-                .is_some_and(|ids| ids.iter().all(|&t| self.slot(t).state.is_final()))
-        })
-    }
-
-    /// Whether `targets` (or every wanted task, for `None`) are final; if nothing can move,
-    /// undefined placeholders end as missing, and a true standstill is reported as stalled.
-    pub(crate) fn progress(&mut self, targets: Option<&[TaskId]>, fx: &mut Effects) -> Progress {
-        loop {
-            let pending: Vec<TaskId> = match targets {
-                None if self.unfinished == 0 => return Progress::Done,
-                None => Vec::new(),
-                Some(ids) => {
-                    let p: Vec<TaskId> = ids
-                        .iter()
-                        .copied()
-                        .filter(|&t| !self.slot(t).state.is_final())
-                        .collect();
-                    if p.is_empty() {
-                        return Progress::Done;
-                    }
-                    p
-                }
-            };
-            if self.running > self.waiting || self.a_waiter_can_go_on() {
-                return Progress::Pending;
-            }
-            self.dispatch(fx);
-            if !fx.to_run.is_empty() {
-                return Progress::Pending;
-            }
-            if self.wanted_placeholders == 0 {
-                let stuck = if targets.is_some() {
-                    pending
-                } else {
-                    self.unfinished_ids()
-                };
-                return Progress::Stalled(stuck);
-            }
-            for i in 0..self.slots.len() {
-                let id = TaskId::from_index(i);
-                let slot = self.slot(id);
-                if slot.state == TaskState::Wanted && !slot.defined {
-                    self.end_unrun(id, TaskState::Failed, Reason::Missing, fx);
-                }
-            }
-        }
-    }
-
-    fn unfinished_ids(&self) -> Vec<TaskId> {
-        (0..self.slots.len())
-            .map(TaskId::from_index)
-            .filter(|&t| matches!(self.slot(t).state, TaskState::Wanted | TaskState::Running))
-            .collect()
     }
 }
 

@@ -33,6 +33,21 @@ pub enum EngineError {
         "{0} is not wanted, so it will never run: want it (or a task that depends on it) before waiting for it"
     )]
     NotWanted(TaskId),
+    /// A task uses more of a resource than it has: it could never start.
+    #[error(
+        "{task} uses {amount} of a resource whose capacity is {capacity}: it could never start"
+    )]
+    OverCapacity {
+        /// The task (or the next id, for a task being added).
+        task: TaskId,
+        /// How much it uses.
+        amount: u32,
+        /// The resource's capacity.
+        capacity: u32,
+    },
+    /// The resource id does not belong to this engine.
+    #[error("resource #{0} does not exist in this engine")]
+    UnknownResource(u32),
     /// A placeholder can be defined once; this task already has its job.
     #[error("{0} is already defined")]
     AlreadyDefined(TaskId),

@@ -7,12 +7,12 @@ use std::time::Duration;
 use parking_lot::{Mutex, RwLock};
 
 use super::core::{Core, Effects, Progress};
+use super::executor::Executor;
 use super::runnable::current_task;
 use super::{
-    EngineError, Event, LockId, Observer, Outcome, Runnable, Signal, Stream, TaskId, TaskSpec,
-    TaskState, TaskStatus,
+    EngineError, Event, LockId, Observer, Outcome, ResourceId, Runnable, Signal, Stream, TaskId,
+    TaskSpec, TaskState, TaskStatus,
 };
-use crate::exec::{Executor, Inline, ThreadPool};
 
 struct Inner {
     core: Mutex<Core>,
@@ -28,7 +28,8 @@ struct Inner {
 /// executor that runs ready jobs. Cheap to clone; clones share the same graph.
 ///
 /// Only wanted tasks run. Wanting a task wants its dependencies. A task starts when, in this
-/// order: no task of a lower wave is ready or running; none of its locks is held; its
+/// order: no task of a lower wave is ready or running; none of its locks is held and there is
+/// room for what it uses of each counted resource; its
 /// dependencies succeeded or were skipped; its "no failures" condition holds; and fewer than
 /// the parallel limit are running. Among tasks that may start, the oldest goes first.
 ///
@@ -47,12 +48,6 @@ pub struct Engine {
     inner: Arc<Inner>,
 }
 
-impl Default for Engine {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
@@ -63,17 +58,6 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
-    /// An engine on the process-wide thread pool (one thread per core).
-    pub fn new() -> Self {
-        Self::with_executor(ThreadPool::global())
-    }
-
-    /// An engine that runs every job on the thread that waits, one at a time, in a fixed order:
-    /// deterministic, and a debugger's friend.
-    pub fn inline() -> Self {
-        Self::with_executor(Arc::new(Inline::new()))
-    }
-
     /// An engine on the given executor. Its parallel limit starts at the executor's capacity.
     ///
     /// ```
@@ -248,6 +232,23 @@ impl Engine {
     /// The id of the named lock, made on first use.
     pub fn lock(&self, name: &str) -> LockId {
         self.inner.core.lock().lock_id(name)
+    }
+
+    /// The id of the counted resource `name`, with its capacity set to `capacity` (made on
+    /// first use; a later call changes the capacity, and a larger one lets parked tasks start).
+    /// Lock names and resource names are separate.
+    pub fn resource(&self, name: &str, capacity: u32) -> ResourceId {
+        self.with_core(|core, fx| core.resource_id(name, capacity, fx))
+    }
+
+    /// The id of the counted resource `name`, if it was made.
+    pub fn find_resource(&self, name: &str) -> Option<ResourceId> {
+        self.inner.core.lock().find_resource(name)
+    }
+
+    /// The capacity of a counted resource of this engine.
+    pub fn capacity(&self, resource: ResourceId) -> u32 {
+        self.inner.core.lock().capacity(resource)
     }
 
     /// The most tasks that run at once.

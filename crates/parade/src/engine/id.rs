@@ -1,4 +1,4 @@
-//! Identifiers the engine hands out: tasks and named locks.
+//! Identifiers the engine hands out: tasks, named locks and counted resources.
 
 use std::fmt;
 
@@ -51,3 +51,19 @@ impl fmt::Display for TaskId {
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub struct LockId(pub(crate) u32);
+
+/// A counted resource: a capacity (`gpu = 2`) that the tasks running at one time never use
+/// more of than it has. A task says how much it uses with
+/// [`TaskSpec::uses`](super::TaskSpec::uses); a [`LockId`] is the capacity-1 case.
+///
+/// Get one with [`Engine::resource`](super::Engine::resource); the same name always gives the
+/// same id. Resource names and lock names are separate.
+///
+/// ```
+/// use parade::engine::Engine;
+/// let engine = Engine::inline();
+/// assert_eq!(engine.resource("gpu", 2), engine.resource("gpu", 2));
+/// assert_ne!(engine.resource("gpu", 2), engine.resource("licence", 1));
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct ResourceId(pub(crate) u32);

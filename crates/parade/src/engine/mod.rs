@@ -1,6 +1,7 @@
 //! The scheduling engine: one task graph, its state machine, and nothing else.
 //!
-//! The engine owns task ids, dependencies, constraints (waves, named locks, a parallel limit,
+//! The engine owns task ids, dependencies, constraints (waves, named locks, counted resources,
+//! a parallel limit,
 //! the "no failures so far" condition) and states. It does not know task names, patterns,
 //! shells or terminals: faces ([`flow`](crate::flow), [`graph`](crate::graph), the CLI) map
 //! their names to [`TaskId`]s. It never runs a job itself: ready jobs go to an
@@ -22,10 +23,13 @@
 mod core;
 mod error;
 mod event;
+mod executor;
+mod finish;
 mod handle;
 mod id;
 mod job;
 mod ready;
+mod resources;
 mod runnable;
 mod signal;
 mod state;
@@ -34,8 +38,10 @@ mod task;
 pub use self::core::Progress;
 pub use error::EngineError;
 pub use event::{Event, Observer};
+pub use executor::Executor;
+pub(crate) use executor::help_until;
 pub use handle::Engine;
-pub use id::{LockId, TaskId};
+pub use id::{LockId, ResourceId, TaskId};
 pub use job::{Job, Outcome, Stream, TaskContext, panic_message};
 pub use runnable::Runnable;
 pub(crate) use runnable::{TaskScope, is_finishing};

@@ -3,7 +3,8 @@
 use smallvec::SmallVec;
 use std::time::Duration;
 
-use super::{Job, LockId, Outcome, TaskContext, TaskId};
+use super::resources::{Uses, add_use};
+use super::{Job, LockId, Outcome, ResourceId, TaskContext, TaskId};
 
 /// A task to add to an [`Engine`](super::Engine): its job, dependencies and constraints.
 ///
@@ -21,7 +22,8 @@ use super::{Job, LockId, Outcome, TaskContext, TaskId};
 pub struct TaskSpec {
     pub(crate) job: Option<Box<dyn Job>>,
     pub(crate) deps: SmallVec<[TaskId; 2]>,
-    pub(crate) locks: SmallVec<[LockId; 1]>,
+    /// Locks and counted resources held while running.
+    pub(crate) uses: Uses,
     pub(crate) wave: u32,
     pub(crate) no_failures: bool,
     pub(crate) timeout: Option<Duration>,
@@ -57,7 +59,7 @@ impl TaskSpec {
         Self {
             job: None,
             deps: SmallVec::new(),
-            locks: SmallVec::new(),
+            uses: Uses::new(),
             wave: 0,
             no_failures: false,
             timeout: None,
@@ -78,8 +80,8 @@ impl TaskSpec {
 
     /// Holds `lock` while running: no two tasks holding the same lock overlap.
     pub fn lock(mut self, lock: LockId) -> Self {
-        if !self.locks.contains(&lock) {
-            self.locks.push(lock);
+        if !self.uses.iter().any(|u| u.resource == lock.0) {
+            add_use(&mut self.uses, lock.0, 1);
         }
         self
     }
@@ -87,6 +89,29 @@ impl TaskSpec {
     /// Holds all of `locks` while running.
     pub fn locks(self, locks: impl IntoIterator<Item = LockId>) -> Self {
         locks.into_iter().fold(self, Self::lock)
+    }
+
+    /// Uses `amount` of the counted resource `resource` while running: the tasks running at one
+    /// time never use more of it than its capacity. Uses of one resource add up; a use of 0 is
+    /// no use. Adding a task that uses more than the capacity is an error
+    /// ([`EngineError::OverCapacity`](super::EngineError::OverCapacity)).
+    ///
+    /// ```
+    /// use parade::engine::{Engine, TaskSpec, Outcome};
+    /// let engine = Engine::new();
+    /// let gpu = engine.resource("gpu", 2);
+    /// let ids: Vec<_> = (0..6)
+    ///     .map(|_| engine.add(TaskSpec::new(|_| Outcome::Succeeded).uses(gpu, 1)).unwrap())
+    ///     .collect();
+    /// engine.want(ids).unwrap();
+    /// engine.wait_all().unwrap(); // never more than 2 at once
+    /// assert!(engine.add(TaskSpec::new(|_| Outcome::Succeeded).uses(gpu, 3)).is_err());
+    /// ```
+    pub fn uses(mut self, resource: ResourceId, amount: u32) -> Self {
+        if amount > 0 {
+            add_use(&mut self.uses, resource.0, amount);
+        }
+        self
     }
 
     /// Puts the task in wave `wave` (default 0): it does not start while a task of a lower wave

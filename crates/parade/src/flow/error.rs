@@ -207,6 +207,30 @@ pub enum FlowError {
     /// The engine refused a call in a way the flow does not translate.
     #[error(transparent)]
     Engine(#[from] crate::engine::EngineError),
+    /// A proc uses a counted resource the flow has no capacity for.
+    #[error(
+        "\"{proc}\" uses resource \"{resource}\", which has no capacity: give it one with Flow::resource(\"{resource}\", N)"
+    )]
+    UnknownResource {
+        /// The proc or proto.
+        proc: String,
+        /// The resource it names.
+        resource: String,
+    },
+    /// A proc uses more of a counted resource than its capacity: it could never start.
+    #[error(
+        "\"{proc}\" uses {amount} of resource \"{resource}\", whose capacity is {capacity}: it could never start"
+    )]
+    OverCapacity {
+        /// The proc or proto.
+        proc: String,
+        /// The resource.
+        resource: String,
+        /// How much it uses.
+        amount: u32,
+        /// The capacity.
+        capacity: u32,
+    },
 }
 
 /// One proc that did not succeed, and why, in proc names.

@@ -85,6 +85,7 @@ mod proc;
 mod proto;
 mod rdep;
 mod remote;
+mod resources;
 mod results;
 mod schedule;
 mod table;

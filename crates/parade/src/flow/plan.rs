@@ -6,7 +6,7 @@ use std::collections::{BinaryHeap, HashMap};
 
 use crate::engine::{TaskId, TaskState};
 
-use super::table::Defn;
+use super::table::{Defn, Table};
 use super::{Choices, Flow, FlowError, Why};
 
 /// What a proc declares and where it stands.
@@ -66,6 +66,11 @@ pub struct PlanStep {
     pub wave: u32,
     /// Whether nothing defines it (it would end as missing).
     pub missing: bool,
+    /// Its declared dependencies that are in the plan, in declaration order (the edges the
+    /// plan adds for rdeps and `when_scheduled` are not here: [`PlanStep::why`] tells them).
+    pub deps: Vec<String>,
+    /// Its locks.
+    pub locks: Vec<String>,
 }
 
 impl Flow {
@@ -75,37 +80,41 @@ impl Flow {
         t.procs
             .iter()
             .flatten()
-            .map(|r| {
-                let id = t.by_name[&r.name];
-                ProcInfo {
-                    name: r.name.to_string(),
-                    description: r.description.clone(),
-                    proto: r.proto.map(|p| t.protos[p].pattern.to_string()),
-                    args: r.args.to_vec(),
-                    deps: self
-                        .inner
-                        .engine
-                        .deps(id)
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|d| t.name(d))
-                        .collect(),
-                    rdeps: r.rules.iter().map(ToString::to_string).collect(),
-                    wave: r.wave,
-                    locks: r.locks.clone(),
-                    defined: r.defn != Defn::Missing,
-                    state: self.engine_state(id),
-                }
-            })
+            .map(|r| self.info(&t, t.by_name[&r.name]))
             .collect()
     }
 
-    /// One proc's information.
+    /// One proc's information (a lookup by name, not a walk over every proc).
     pub fn proc_info(&self, name: &str) -> Result<ProcInfo, FlowError> {
-        self.procs()
-            .into_iter()
-            .find(|p| p.name == name)
-            .ok_or_else(|| FlowError::UnknownProc(name.to_owned()))
+        let t = self.inner.table.lock();
+        match t.by_name.get(name) {
+            Some(&id) => Ok(self.info(&t, id)),
+            None => Err(FlowError::UnknownProc(name.to_owned())),
+        }
+    }
+
+    /// What [`Flow::procs`] says of the proc `id`.
+    fn info(&self, t: &Table, id: TaskId) -> ProcInfo {
+        let r = t.rec(id);
+        ProcInfo {
+            name: r.name.to_string(),
+            description: r.description.clone(),
+            proto: r.proto.map(|p| t.protos[p].pattern.to_string()),
+            args: r.args.to_vec(),
+            deps: self
+                .inner
+                .engine
+                .deps(id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|d| t.name(d))
+                .collect(),
+            rdeps: r.rules.iter().map(ToString::to_string).collect(),
+            wave: r.wave,
+            locks: r.locks.clone(),
+            defined: r.defn != Defn::Missing,
+            state: self.engine_state(id),
+        }
     }
 
     /// Every proto, in the order they were defined.
@@ -181,6 +190,7 @@ impl Flow {
                     .collect()
             })
             .collect();
+        let declared: Vec<usize> = deps.iter().map(Vec::len).collect();
         for &(task, dep) in &cl.edges {
             if let (Some(&ti), true) = (members.get(&task), members.contains_key(&dep))
                 && !deps[ti].contains(&dep)
@@ -204,11 +214,14 @@ impl Flow {
         }
         let mut steps = Vec::with_capacity(deps.len());
         while let Some(Reverse((w, id, i))) = ready.pop() {
+            let rec = t.rec(id);
             steps.push(PlanStep {
-                name: t.name(id),
+                name: rec.name.to_string(),
                 why: cl.order[i].1.clone(),
                 wave: w,
-                missing: t.rec(id).defn == Defn::Missing,
+                missing: rec.defn == Defn::Missing,
+                deps: deps[i][..declared[i]].iter().map(|&d| t.name(d)).collect(),
+                locks: rec.locks.clone(),
             });
             for &d in &dependents[i] {
                 blocked[d] -= 1;

@@ -78,6 +78,8 @@ pub(crate) struct Decl {
     pub(crate) deps: Vec<Dep>,
     pub(crate) rdeps: Vec<Rdep>,
     pub(crate) locks: Vec<String>,
+    /// Counted resources used while running, by name.
+    pub(crate) uses: Vec<(String, u32)>,
     pub(crate) wave: u32,
     pub(crate) timeout: Option<Duration>,
     pub(crate) description: Option<String>,
@@ -97,6 +99,7 @@ impl Decl {
             deps: Vec::new(),
             rdeps: Vec::new(),
             locks: Vec::new(),
+            uses: Vec::new(),
             wave: 0,
             timeout: None,
             description: None,
@@ -185,6 +188,32 @@ impl Define<'_> {
     /// Holds these named locks while running.
     pub fn locks<S: Into<String>>(mut self, locks: impl IntoIterator<Item = S>) -> Self {
         self.decl.locks.extend(locks.into_iter().map(Into::into));
+        self
+    }
+
+    /// Uses `amount` of the counted resource `name` while running (ninja's pools, Snakemake's
+    /// `resources`): the procs running at one time never use more of it than the capacity
+    /// given with [`Flow::resource`](super::Flow::resource). [`Define::add`] fails for a
+    /// resource without a capacity or a use over it.
+    ///
+    /// ```
+    /// use parade::flow::Flow;
+    /// let flow = Flow::new();
+    /// flow.resource("gpu", 2);
+    /// flow.proto("train::[seed]", |_| Ok(()))
+    ///     .choices("seed", ["1", "2", "3", "4"])
+    ///     .uses("gpu", 1)
+    ///     .add()
+    ///     .unwrap();
+    /// flow.run("train::*").unwrap(); // two at a time
+    /// flow.wait_all().unwrap();
+    /// let err = flow.proc("big", |_| Ok(())).uses("gpu", 3).add().unwrap_err();
+    /// assert!(err.to_string().contains("capacity is 2"), "{err}");
+    /// let err = flow.proc("tape", |_| Ok(())).uses("drive", 1).add().unwrap_err();
+    /// assert!(err.to_string().contains("has no capacity"), "{err}");
+    /// ```
+    pub fn uses(mut self, name: impl Into<String>, amount: u32) -> Self {
+        self.decl.uses.push((name.into(), amount));
         self
     }
 
@@ -298,6 +327,7 @@ impl Define<'_> {
     /// not split by the separator, or with choices for a name it has no placeholder for; and
     /// for a proc, anything resolving its dependencies reports (a cycle, a wave order).
     pub fn add(mut self) -> Result<(), FlowError> {
+        self.flow.check_uses(&self.name, &self.decl.uses)?;
         self.decl.def = Arc::from(self.name.as_str());
         if self.proto {
             self.flow.add_proto(self.name, self.decl)

@@ -286,6 +286,12 @@ impl Flow {
         let mut spec = TaskSpec::from_box(Box::new(self.job(name, args, decl)))
             .wave(decl.wave)
             .locks(decl.locks.iter().map(|l| engine.lock(l)));
+        for (resource, amount) in &decl.uses {
+            // Checked when the proc was added: every resource used has a capacity.
+            if let Some(id) = engine.find_resource(resource) {
+                spec = spec.uses(id, *amount);
+            }
+        }
         if decl.no_failures || decl.deps.iter().any(|d| matches!(d, Dep::NoFailures)) {
             spec = spec.no_failures();
         }

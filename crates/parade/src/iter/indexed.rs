@@ -11,7 +11,6 @@
 use std::mem::MaybeUninit;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::thread;
 use std::time::Instant;
 
 use parking_lot::Mutex;
@@ -139,19 +138,13 @@ where
         stop: AtomicBool::new(false),
         panic: Mutex::new(None),
     };
-    thread::scope(|scope| {
-        // Nothing waits for a consumer, so the calling thread is one of the workers.
-        for _ in 1..settings.workers {
-            let spawned = thread::Builder::new()
-                .name("parade-iter".into())
-                .spawn_scoped(scope, || run.work());
-            if let Err(err) = spawned {
-                run.stop.store(true, Ordering::Relaxed);
-                panic!("parade: cannot spawn an iter worker: {err}");
-            }
-        }
-        run.work();
-    });
+    // Nothing waits for a consumer, so the calling thread is one of the workers.
+    super::pool::with_workers(
+        settings.workers - 1,
+        &|| run.work(),
+        &|| run.stop.store(true, Ordering::Relaxed),
+        || run.work(),
+    );
     let Run {
         feed,
         written,

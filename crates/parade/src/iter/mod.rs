@@ -18,7 +18,7 @@
 //!
 //! How it runs:
 //!
-//! - Workers (plain threads, as many as the machine's cores unless
+//! - Workers (threads borrowed from a pool kept between runs, as many as the machine's cores unless
 //!   [`workers`](Pipeline::workers) says otherwise) take batches of items from the source
 //!   under a lock and push each item through the whole chain of stages: stages are fused, an
 //!   item never changes thread between them.
@@ -47,7 +47,8 @@
 //! ```
 //!
 //! This module owns the pipeline, its stages and its worker machinery. It does not use the
-//! engine or the executors: each run starts its own threads and joins them.
+//! engine or the executors: a run borrows threads from a pool kept between runs (see
+//! `pool.rs`; threads of its own when it runs on a pool thread itself) and waits for them.
 
 mod consume;
 mod fallible;
@@ -55,6 +56,7 @@ mod gather;
 mod indexed;
 mod options;
 mod pipeline;
+mod pool;
 mod run;
 mod source;
 mod stage;

@@ -1,13 +1,12 @@
 //! Starting and ending a run: worker threads, and the consumer's end of the window.
 //!
-//! Terminal operations (`collect`, `fold`, `sum`, ...) run their workers in a
-//! [`std::thread::scope`], so stages may borrow from the caller; the plain [`Iterator`] made by
+//! Terminal operations (`collect`, `fold`, `sum`, ...) run their workers in a scope on a pool
+//! (`pool.rs`), so stages may borrow from the caller; the plain [`Iterator`] made by
 //! `into_iter` owns its threads instead (see `consume.rs`). Both read batches through the same
 //! [`Taker`], and both stop and join every worker when the consumer is done or dropped, also
 //! while a panic unwinds.
 
 use std::panic::resume_unwind;
-use std::thread;
 
 use super::gather::{Gather, ToVec};
 use super::options::Settings;
@@ -191,17 +190,7 @@ where
     } else {
         settings.workers
     };
-    thread::scope(|scope| {
-        for _ in 0..spawn {
-            let spawned = thread::Builder::new()
-                .name("parade-iter".into())
-                .spawn_scoped(scope, || shared.work());
-            if let Err(err) = spawned {
-                // Let the workers already started leave, so the scope can join them.
-                shared.stop();
-                panic!("parade: cannot spawn an iter worker: {err}");
-            }
-        }
+    super::pool::with_workers(spawn, &|| shared.work(), &|| shared.stop(), || {
         let mut consumer = Consumer {
             shared: &shared,
             taker: Taker::default(),

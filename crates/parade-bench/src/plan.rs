@@ -1,0 +1,268 @@
+//! `parade-bench plan`: planning without running, against `make -n` on the same graph.
+//!
+//! * `plain N`: `N` plain tasks, task `i` needing `t{i-1000}` and `t{i/2}` (layers 1,000 wide
+//!   with long edges back; `make` overflows its stack on a 100k-deep chain), and `all` needing
+//!   the last 1,000. `parade check`, `parade list` and
+//!   `parade run --dry-run all` against `make -n all` on the equivalent Makefile.
+//! * `glob N`: one pattern `t::[a]::[b]` with `sqrt(N)` choices each and `all` needing
+//!   `t::*::*`: `parade run --dry-run all` (and `check`) against `make -n all` with the same
+//!   instances as phony prerequisites of `all`.
+//!
+//! Plain sizes 1k, 10k and 100k (1M with `PARADE_BENCH_PLAN_MAX=1000000`); the slope of the dry
+//! run's time between the two largest sizes is printed (1.00 is linear). Glob sizes 10k, 100k
+//! and 1M instances (1,000 x 1,000). Peak memory per task comes from `/usr/bin/time -f %M` when
+//! it is installed. Each figure is the best of its runs; parade and make alternate, run by run,
+//! so a busy spell on the machine hits both.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::report::Report;
+
+/// Runs the `plan` benchmark.
+pub fn run(out: &mut Report, quick: bool) {
+    let Some(parade) = crate::cli::parade_binary() else {
+        out.note("cannot find or build the `parade` binary");
+        return;
+    };
+    let max: usize = std::env::var("PARADE_BENCH_PLAN_MAX")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if quick { 10_000 } else { 100_000 });
+    let runs = if quick { 1 } else { 3 };
+    let dir = std::env::temp_dir().join(format!("parade-bench-plan-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let make = Command::new("make").arg("--version").output().is_ok();
+    let timer = Path::new("/usr/bin/time").is_file();
+    let mut slopes: Vec<(usize, f64)> = Vec::new();
+    for n in [1_000, 10_000, 100_000, 1_000_000] {
+        if n > max {
+            break;
+        }
+        std::fs::write(dir.join("parade.toml"), plain_task_file(n)).expect("write");
+        std::fs::write(dir.join("Makefile"), plain_makefile(n)).expect("write");
+        let case = format!("plain {n}");
+        let cases: [(&str, Vec<&str>); 3] = [
+            ("parade check", vec!["check"]),
+            ("parade list", vec!["list"]),
+            ("parade run --dry-run", vec!["run", "--dry-run", "all"]),
+        ];
+        let mut best = vec![Duration::MAX; cases.len() + 1];
+        let mut peak = vec![0_u64; cases.len()];
+        for _ in 0..runs {
+            for (i, (_, args)) in cases.iter().enumerate() {
+                let (took, kb) = timed(&parade, args, &dir, timer);
+                best[i] = best[i].min(took);
+                peak[i] = peak[i].max(kb);
+            }
+            if make {
+                let (took, _) = timed(Path::new("make"), &["-n", "-s", "all"], &dir, false);
+                best[cases.len()] = best[cases.len()].min(took);
+            }
+        }
+        for (i, (who, _)) in cases.iter().enumerate() {
+            out.record(&case, who, n as u64, best[i]);
+        }
+        if make {
+            out.record(&case, "make -n", n as u64, best[cases.len()]);
+            out.note(&format!(
+                "plain {n}: dry run {:.2}x make -n (target: 1.0x or less at 100k)",
+                best[2].as_secs_f64() / best[cases.len()].as_secs_f64()
+            ));
+        }
+        if timer {
+            out.note(&format!(
+                "plain {n}: peak RSS check/list/dry run {}/{}/{} KB",
+                peak[0], peak[1], peak[2]
+            ));
+        }
+        slopes.push((n, best[2].as_secs_f64()));
+    }
+    if let [.., (n0, t0), (n1, t1)] = slopes[..] {
+        #[allow(clippy::cast_precision_loss)]
+        let slope = (t1 / t0).ln() / (n1 as f64 / n0 as f64).ln();
+        out.note(&format!(
+            "dry run time grows as n^{slope:.2} from {n0} to {n1} tasks (1.00 is linear)"
+        ));
+    }
+
+    let globs: &[usize] = if quick {
+        &[1_000, 10_000]
+    } else {
+        &[10_000, 100_000, 1_000_000]
+    };
+    for &n in globs {
+        let side = isqrt(n);
+        std::fs::write(dir.join("parade.toml"), glob_task_file(side)).expect("write");
+        std::fs::write(dir.join("Makefile"), glob_makefile(side)).expect("write");
+        let case = format!("glob {side}x{side}");
+        let instances = (side * side) as u64;
+        let mut best = [Duration::MAX; 3];
+        let mut kb = 0;
+        for _ in 0..runs {
+            let (took, k) = timed(&parade, &["run", "--dry-run", "all"], &dir, timer);
+            best[0] = best[0].min(took);
+            kb = kb.max(k);
+            best[1] = best[1].min(timed(&parade, &["check"], &dir, false).0);
+            if make {
+                best[2] =
+                    best[2].min(timed(Path::new("make"), &["-n", "-s", "all"], &dir, false).0);
+            }
+        }
+        out.record(&case, "parade run --dry-run", instances, best[0]);
+        out.record(&case, "parade check", instances, best[1]);
+        if make {
+            out.record(&case, "make -n", instances, best[2]);
+        }
+        if timer {
+            out.note(&format!(
+                "glob {side}x{side}: dry run peak RSS {kb} KB, {} B per instance (target: 300 or less)",
+                kb * 1024 / instances.max(1)
+            ));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs `program args` in `dir` with output discarded; returns the wall time and, with
+/// `timer`, the peak RSS in KB (via `/usr/bin/time`).
+fn timed(program: &Path, args: &[&str], dir: &Path, timer: bool) -> (Duration, u64) {
+    let mut cmd = if timer {
+        let mut c = Command::new("/usr/bin/time");
+        c.args(["-f", "%M"]).arg(program);
+        c
+    } else {
+        Command::new(program)
+    };
+    let start = Instant::now();
+    let output = cmd
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run the planner");
+    let took = start.elapsed();
+    assert!(
+        output.status.success(),
+        "{} {args:?} failed in {}: {}",
+        program.display(),
+        dir.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let kb = if timer {
+        String::from_utf8_lossy(&output.stderr)
+            .lines()
+            .last()
+            .and_then(|l| l.trim().parse().ok())
+            .unwrap_or(0)
+    } else {
+        0
+    };
+    (took, kb)
+}
+
+fn isqrt(n: usize) -> usize {
+    let mut r = 1;
+    while (r + 1) * (r + 1) <= n {
+        r += 1;
+    }
+    r
+}
+
+/// The dependencies of plain task `i`: `t{i-1000}` and `t{i/2}`, those that exist.
+fn plain_deps(i: usize) -> Vec<usize> {
+    let mut deps = Vec::with_capacity(2);
+    if i >= 1000 {
+        deps.push(i - 1000);
+    }
+    if i > 0 && !deps.contains(&(i / 2)) {
+        deps.push(i / 2);
+    }
+    deps
+}
+
+/// `n` plain tasks with [`plain_deps`]; `all` needs the last 1,000.
+pub(crate) fn plain_task_file(n: usize) -> String {
+    let mut s = String::with_capacity(n * 64);
+    for i in 0..n {
+        let _ = write!(s, "[task.t{i}]\nrun = \"echo {i}\"\n");
+        let deps: Vec<String> = plain_deps(i).iter().map(|d| format!("\"t{d}\"")).collect();
+        if !deps.is_empty() {
+            let _ = writeln!(s, "deps = [{}]", deps.join(", "));
+        }
+        s.push('\n');
+    }
+    let last: Vec<String> = (n.saturating_sub(1000)..n)
+        .map(|i| format!("\"t{i}\""))
+        .collect();
+    let _ = write!(
+        s,
+        "[task.all]\nrun = \"true\"\ndeps = [{}]\n",
+        last.join(", ")
+    );
+    s
+}
+
+/// The same graph as phony make targets.
+fn plain_makefile(n: usize) -> String {
+    let mut m = String::with_capacity(n * 48);
+    m.push_str(".PHONY: all");
+    for i in 0..n {
+        let _ = write!(m, " t{i}");
+    }
+    m.push('\n');
+    for i in 0..n {
+        let _ = write!(m, "t{i}:");
+        for d in plain_deps(i) {
+            let _ = write!(m, " t{d}");
+        }
+        let _ = write!(m, "\n\techo {i}\n");
+    }
+    m.push_str("all:");
+    for i in n.saturating_sub(1000)..n {
+        let _ = write!(m, " t{i}");
+    }
+    m.push_str("\n\ttrue\n");
+    m
+}
+
+/// `t::[a]::[b]` with `side` choices each, and `all` needing `t::*::*`.
+fn glob_task_file(side: usize) -> String {
+    let values: Vec<String> = (0..side).map(|i| i.to_string()).collect();
+    let values = values.join(", ");
+    format!(
+        "[task.\"t::[a]::[b]\"]\nchoices = {{ a = [{values}], b = [{values}] }}\n\
+         run = \"echo {{a}} {{b}}\"\n\n[task.all]\nrun = \"true\"\ndeps = [\"t::*::*\"]\n"
+    )
+}
+
+/// The same instances as prerequisites of `all`, one pattern rule for them.
+fn glob_makefile(side: usize) -> String {
+    let mut m = String::with_capacity(side * side * 12);
+    m.push_str("all:");
+    for a in 0..side {
+        for b in 0..side {
+            let _ = write!(m, " t-{a}-{b}");
+        }
+    }
+    m.push_str("\n\ttrue\nt-%:\n\techo $*\n");
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_files_have_the_same_tasks() {
+        assert_eq!(plain_task_file(10).matches("[task.").count(), 11);
+        assert_eq!(plain_makefile(10).matches("\techo").count(), 10);
+        assert_eq!(glob_makefile(3).matches(" t-").count(), 9);
+        assert!(glob_task_file(3).contains("a = [0, 1, 2]"));
+        assert_eq!(isqrt(1_000_000), 1000);
+        assert_eq!(isqrt(10_000), 100);
+    }
+}
