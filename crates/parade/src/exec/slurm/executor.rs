@@ -136,6 +136,30 @@ pub(crate) struct Shared {
     pub(crate) cfg: SlurmConfig,
     pub(crate) work_dir: PathBuf,
     client: Client,
+    /// The run's secret for workers over TCP, made when the first one starts.
+    secret: std::sync::Mutex<Option<Arc<crate::exec::process::Secret>>>,
+}
+
+impl Shared {
+    /// The run's secret for workers over TCP (made on first use, in the work directory).
+    pub(crate) fn secret(&self) -> Result<Arc<crate::exec::process::Secret>, String> {
+        let mut guard = self
+            .secret
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(s) = guard.as_ref() {
+            return Ok(s.clone());
+        }
+        let made = crate::exec::process::Secret::create(&self.work_dir).map_err(|e| {
+            format!(
+                "cannot write the worker secret in {}: {e}",
+                self.work_dir.display()
+            )
+        })?;
+        let made = Arc::new(made);
+        *guard = Some(made.clone());
+        Ok(made)
+    }
 }
 
 impl SlurmExecutor {
@@ -144,6 +168,7 @@ impl SlurmExecutor {
         let shared = Arc::new(Shared {
             work_dir: cfg.absolute_work_dir(),
             client: Client::new(cfg.clone()),
+            secret: std::sync::Mutex::new(None),
             cfg,
         });
         let (tx, rx) = unbounded();
