@@ -46,9 +46,9 @@ pub struct SlurmConfig {
     /// Where the Unix sockets for tasks that run in worker mode go (`<job name>.sock`; default:
     /// the work directory). The parent listens there and the job's worker connects to it, so it
     /// must be reachable from where the job runs: true when jobs run on this machine (a
-    /// single-node cluster); on a multi-node cluster a Unix socket is not reachable from other
-    /// nodes, and worker tasks need a transport that is (such as a TCP one, not written yet).
-    /// A socket's path must stay under about 100 bytes.
+    /// single-node cluster); on a multi-node cluster set
+    /// [`worker_listen`](SlurmConfig::worker_listen) instead. A socket's path must stay under
+    /// about 100 bytes.
     pub worker_socket_dir: Option<PathBuf>,
     /// The address on which the parent listens for workers over TCP, one port per worker task
     /// (chosen by the system); `None` uses Unix sockets in

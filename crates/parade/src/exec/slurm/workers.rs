@@ -12,43 +12,17 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
-use crossbeam_channel::{Sender, bounded};
+use crossbeam_channel::bounded;
 
 use super::config::absolute;
-use super::executor::{Shared, Sink, finish_task};
-use super::script::JobFiles;
+use super::shared::Shared;
+use super::sink::{Ended, Sink, WorkerSink, finish_task};
 use crate::engine::{Outcome, Runnable};
 use crate::exec::CommandSpec;
 use crate::exec::process::{
     Listener, WORKER_SOCKET_ENV, WorkerCall, serve, worker_command, worker_outcome,
 };
 use crate::exec::thread_cache::ThreadCache;
-
-/// How a worker task's Slurm job ended, as the polling thread saw it.
-pub(crate) struct Ended {
-    /// The outcome from the job's exit status or Slurm state.
-    pub outcome: Outcome,
-    /// Whether parade stopped the job (a cancel or a timeout).
-    pub stopped: bool,
-    /// The job's files, if it was submitted.
-    pub files: Option<JobFiles>,
-    /// From submission to its end.
-    pub duration: Duration,
-}
-
-/// Where the polling thread reports the end of a worker task's job: the thread serving it.
-pub(crate) struct WorkerSink {
-    tx: Sender<Ended>,
-    waker: crate::exec::process::Waker,
-}
-
-impl WorkerSink {
-    /// Hands the job's end to the serving thread, waking it if the worker never connected.
-    pub(crate) fn ended(self, ended: Ended) {
-        let _ = self.tx.send(ended);
-        self.waker.wake();
-    }
-}
 
 /// Opens the socket of the job `name` that runs `call` for `runnable`, and starts the thread
 /// serving it; returns the job's command and where to report its end, or the task back with
