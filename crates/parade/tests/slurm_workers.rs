@@ -8,6 +8,7 @@
 
 mod common;
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -28,6 +29,10 @@ const TESTS: &[(&str, Test)] = &[
     (
         "worker_jobs_get_their_resources",
         worker_jobs_get_their_resources,
+    ),
+    (
+        "flow_procs_on_other_nodes_call_back_over_tcp",
+        flow_procs_on_other_nodes_call_back_over_tcp,
     ),
 ];
 
@@ -69,11 +74,87 @@ fn define(flow: &Flow) {
     })
     .add()
     .unwrap();
+    flow.proto("host::[n]", |ctx| {
+        let n: u64 = ctx.arg("n")?;
+        Ok((n, hostname()))
+    })
+    .add()
+    .unwrap();
+    flow.proc("hosts", |ctx| {
+        let names = ["host::1", "host::2", "host::3"];
+        for n in names {
+            ctx.run(n)?;
+        }
+        ctx.wait(names)?;
+        let got: Vec<(u64, String)> = names.iter().map(|n| ctx.result(n).unwrap()).collect();
+        Ok((hostname(), got))
+    })
+    .add()
+    .unwrap();
     flow.proc("fails", |_| -> Result<(), ProcError> {
         Err(ProcError::failed("failed on purpose"))
     })
     .add()
     .unwrap();
+}
+
+fn hostname() -> String {
+    let out = Command::new("hostname").output().expect("hostname runs");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// The address of this machine on the test cluster's bridge (scripts/slurm-up.sh --nodes 3).
+const BRIDGE_HOST: &str = "10.199.77.1";
+
+fn flow_procs_on_other_nodes_call_back_over_tcp(work: &Path) {
+    let sinfo = Command::new("sinfo")
+        .args(["--noheader", "--Node", "--format=%N"])
+        .output()
+        .unwrap();
+    let nodes = String::from_utf8_lossy(&sinfo.stdout).to_string();
+    assert!(
+        ["node1", "node2", "node3"]
+            .iter()
+            .all(|n| nodes.contains(n)),
+        "needs the 3-node cluster (scripts/slurm-up.sh --nodes 3); sinfo lists {nodes}"
+    );
+    let logs = work.join("logs");
+    let cfg = config(work, "tcp", &["flow", &logs.to_string_lossy()])
+        .worker_listen(BRIDGE_HOST.parse().unwrap())
+        .sbatch_arg("--exclude=node1");
+    let slurm = Arc::new(SlurmExecutor::new(cfg));
+    let flow =
+        Flow::with_executor(slurm.clone(), FlowOptions::new().parallel(4).log_dir(&logs)).unwrap();
+    define(&flow);
+    flow.run("hosts").unwrap();
+    flow.wait_all().unwrap();
+    // The proc and those it started ran on node2 or node3 (never here), and their results
+    // crossed back over TCP to the parent and, through it, to the proc that waited for them.
+    let (host, got): (String, Vec<(u64, String)>) = flow.result("hosts").unwrap();
+    let remote = |h: &str| h == "node2" || h == "node3";
+    assert!(remote(&host), "the proc ran on {host}");
+    assert_eq!(got.iter().map(|(n, _)| *n).collect::<Vec<_>>(), [1, 2, 3]);
+    assert!(got.iter().all(|(_, h)| remote(h)), "{got:?}");
+    assert_eq!(slurm.stats().sbatch, 4, "{:?}", slurm.stats());
+    // No socket file, and the secret file is readable by the user only.
+    let files: Vec<PathBuf> = std::fs::read_dir(work.join("slurm"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(
+        !files
+            .iter()
+            .any(|f| f.extension().is_some_and(|x| x == "sock"))
+    );
+    let secret = files
+        .iter()
+        .find(|f| f.to_string_lossy().contains(".worker-secret-"))
+        .expect("a secret file");
+    assert_eq!(
+        std::fs::metadata(secret).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
 }
 
 fn flow_procs_run_as_slurm_jobs(work: &Path) {

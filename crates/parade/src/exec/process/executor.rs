@@ -3,7 +3,6 @@
 
 use std::any::Any;
 use std::io::BufReader;
-use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,7 +11,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::protocol::{Done, Hello, ToParent, ToWorker, receive, send};
-use super::worker::WORKER_SOCKET_ENV;
+use super::transport::Listener;
 
 use crate::engine::{Engine, Job, Outcome, Reason, Runnable, TaskContext, TaskId, TaskScope};
 use crate::exec::child::{ChildOptions, run_child, run_child_with};
@@ -277,22 +276,21 @@ impl Job for Supervised {
 fn run_worker(shared: &Shared, call: &WorkerCall, ctx: &TaskContext) -> Outcome {
     let token = shared.counter.fetch_add(1, Ordering::Relaxed);
     let path = shared.dir.join(format!("w{token}.sock"));
-    let listener = match bind_worker_socket(&path) {
+    let listener = match Listener::unix(&path) {
         Ok(l) => l,
         Err(why) => return Outcome::failed(why),
     };
-    let spec = worker_command(&shared.program, &shared.args, &path);
+    let spec = worker_command(&shared.program, &shared.args, listener.worker_env());
+    let waker = listener.waker();
     let ran = run_child_with(
         &spec,
         &shared.options,
         ctx,
         Some(|| serve(&listener, call, ctx.engine(), ctx.id())),
-        || {
-            // Wakes `serve` if the worker died before it connected.
-            let _ = UnixStream::connect(&path);
-        },
+        // Wakes `serve` if the worker died before it connected.
+        || waker.wake(),
     );
-    let _ = std::fs::remove_file(&path);
+    listener.remove();
     match ran {
         Ok((end, done)) => {
             let stopped = end.stopped.is_some();
@@ -302,27 +300,17 @@ fn run_worker(shared: &Shared, call: &WorkerCall, ctx: &TaskContext) -> Outcome 
     }
 }
 
-/// Listens at `path` for one worker (a socket left there by an earlier run is replaced); the
-/// error says why it cannot.
-pub(crate) fn bind_worker_socket(path: &Path) -> Result<UnixListener, String> {
-    let _ = std::fs::remove_file(path);
-    UnixListener::bind(path).map_err(|e| {
-        format!(
-            "cannot open a socket for the worker at {}: {e}",
-            path.display()
-        )
-    })
-}
-
-/// The command that starts `program` with `args` as a worker reporting to the socket `socket`.
-pub(crate) fn worker_command(program: &Path, args: &[String], socket: &Path) -> CommandSpec {
+/// The command that starts `program` with `args` as a worker, with `env` saying where its
+/// parent listens.
+pub(crate) fn worker_command(
+    program: &Path,
+    args: &[String],
+    env: Vec<(String, String)>,
+) -> CommandSpec {
     CommandSpec {
         program: program.to_string_lossy().into_owned(),
         args: args.to_vec(),
-        env: vec![(
-            WORKER_SOCKET_ENV.to_owned(),
-            socket.to_string_lossy().into_owned(),
-        )],
+        env,
         ..CommandSpec::default()
     }
 }
@@ -363,15 +351,16 @@ pub(crate) fn worker_outcome(
 
 /// Talks with one worker until it reports its end or goes away: accepts its connection on
 /// `listener`, sends it `call`'s task, answers its calls with `call`'s host (as task `id` of
-/// `engine`: a wait made for it lends the task's place), and returns its report. The process
-/// and the Slurm executors both serve their workers with it.
+/// `engine`: a wait made for it lends the task's place), and returns its report. A message
+/// from the worker that is too long or malformed ends the talk and fails the task with a
+/// reason saying so. The process and the Slurm executors both serve their workers with it.
 pub(crate) fn serve(
-    listener: &UnixListener,
+    listener: &Listener,
     call: &WorkerCall,
     engine: &Engine,
     id: TaskId,
 ) -> Option<Done> {
-    let (stream, _) = listener.accept().ok()?;
+    let stream = listener.accept().ok()?;
     let mut writer = stream.try_clone().ok()?;
     let mut reader = BufReader::new(stream);
     let hello = ToWorker::Hello(Hello {
@@ -403,7 +392,13 @@ pub(crate) fn serve(
                 send(&mut writer, &reply).ok()?;
             }
             Ok(Some(ToParent::Done(done))) => return Some(done),
-            Ok(None) | Err(_) => return None,
+            Ok(None) => return None,
+            Err(e) => {
+                return Some(Done::Err(format!(
+                    "the worker for `{}` sent {e}; the connection was closed",
+                    call.task
+                )));
+            }
         }
     }
 }

@@ -8,7 +8,7 @@
 //! worker → parent   {"done":{"ok":<value>}}  |  {"done":{"err":"why"}}  |  {"done":{"skip":"why"}}
 //! ```
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -70,17 +70,28 @@ pub(crate) fn send(out: &mut impl Write, message: &impl Serialize) -> std::io::R
     out.flush()
 }
 
-/// Reads one message; `None` at the end of the stream.
+/// The largest message either side reads (one line of JSON): a longer one is an error, never
+/// a reason to hold unbounded memory.
+pub const MESSAGE_MAX: usize = 64 << 20;
+
+/// Reads one message; `None` at the end of the stream. A message over [`MESSAGE_MAX`] bytes or
+/// that is not the JSON expected is an error saying so.
 pub(crate) fn receive<T: for<'de> Deserialize<'de>>(
     input: &mut impl BufRead,
 ) -> std::io::Result<Option<T>> {
-    let mut line = String::new();
-    if input.read_line(&mut line)? == 0 {
+    let mut line = Vec::new();
+    let limit = u64::try_from(MESSAGE_MAX).unwrap_or(u64::MAX) + 1;
+    if input.by_ref().take(limit).read_until(b'\n', &mut line)? == 0 {
         return Ok(None);
     }
-    serde_json::from_str(&line)
+    if line.len() > MESSAGE_MAX {
+        return Err(std::io::Error::other(format!(
+            "a message over {MESSAGE_MAX} bytes"
+        )));
+    }
+    serde_json::from_slice(&line)
         .map(Some)
-        .map_err(std::io::Error::other)
+        .map_err(|e| std::io::Error::other(format!("a malformed message ({e})")))
 }
 
 #[cfg(test)]
@@ -114,5 +125,15 @@ mod tests {
         let second: ToParent = receive(&mut input).unwrap().unwrap();
         assert!(matches!(second, ToParent::Call { id: 3, .. }));
         assert_eq!(receive::<ToParent>(&mut input).unwrap(), None);
+    }
+
+    #[test]
+    fn an_oversized_or_malformed_message_is_an_error_not_a_hang() {
+        let mut big = vec![b'x'; MESSAGE_MAX + 10];
+        big.push(b'\n');
+        let err = receive::<ToParent>(&mut &big[..]).unwrap_err();
+        assert!(err.to_string().contains("over"), "{err}");
+        let err = receive::<ToParent>(&mut &b"{nope\n"[..]).unwrap_err();
+        assert!(err.to_string().contains("malformed"), "{err}");
     }
 }

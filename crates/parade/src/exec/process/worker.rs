@@ -3,14 +3,16 @@
 
 use std::collections::HashMap;
 use std::io::BufReader;
-use std::os::unix::net::UnixStream;
 
 use parking_lot::Mutex;
 use serde_json::Value;
 
 use super::protocol::{Done, Hello, ToParent, ToWorker, receive, send};
+use super::transport::{self, Conn};
 
-/// The environment variable that makes a process a worker: the path of its parent's socket.
+/// The environment variable that makes a process a worker: the path of its parent's socket,
+/// or `tcp://HOST:PORT` (then the worker proves the run's secret, read from the file named by
+/// [`WORKER_SECRET_FILE_ENV`](super::WORKER_SECRET_FILE_ENV), before anything else).
 ///
 /// Children that parade starts (commands, tasks, Slurm jobs) never inherit it. A worker that
 /// starts processes of its own with `std::process::Command` should remove it
@@ -92,8 +94,8 @@ pub struct WorkerSession {
 }
 
 struct Link {
-    writer: UnixStream,
-    reader: BufReader<UnixStream>,
+    writer: Conn,
+    reader: BufReader<Conn>,
     next_id: u64,
 }
 
@@ -103,12 +105,12 @@ impl WorkerSession {
     /// # Errors
     /// The parent's socket cannot be reached or sent no task.
     pub fn from_env() -> Option<std::io::Result<Self>> {
-        let path = std::env::var_os(WORKER_SOCKET_ENV)?;
-        Some(Self::connect(std::path::Path::new(&path)))
+        let target = std::env::var_os(WORKER_SOCKET_ENV)?;
+        Some(Self::connect(&target))
     }
 
-    fn connect(path: &std::path::Path) -> std::io::Result<Self> {
-        let writer = UnixStream::connect(path)?;
+    fn connect(target: &std::ffi::OsStr) -> std::io::Result<Self> {
+        let writer = transport::connect(target)?;
         let mut reader = BufReader::new(writer.try_clone()?);
         match receive::<ToWorker>(&mut reader)? {
             Some(ToWorker::Hello(hello)) => Ok(Self {

@@ -7,8 +7,9 @@ use std::time::Duration;
 use crossbeam_channel::unbounded;
 
 use super::SlurmExecutor;
-use super::executor::{JobEnd, Sink, Submission};
+use super::executor::Submission;
 use super::names::{job_identity, job_name};
+use super::sink::{JobEnd, Sink};
 use crate::engine::Outcome;
 use crate::exec::CommandSpec;
 

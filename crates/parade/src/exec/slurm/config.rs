@@ -46,10 +46,18 @@ pub struct SlurmConfig {
     /// Where the Unix sockets for tasks that run in worker mode go (`<job name>.sock`; default:
     /// the work directory). The parent listens there and the job's worker connects to it, so it
     /// must be reachable from where the job runs: true when jobs run on this machine (a
-    /// single-node cluster); on a multi-node cluster a Unix socket is not reachable from other
-    /// nodes, and worker tasks need a transport that is (such as a TCP one, not written yet).
-    /// A socket's path must stay under about 100 bytes.
+    /// single-node cluster); on a multi-node cluster set
+    /// [`worker_listen`](SlurmConfig::worker_listen) instead. A socket's path must stay under
+    /// about 100 bytes.
     pub worker_socket_dir: Option<PathBuf>,
+    /// The address on which the parent listens for workers over TCP, one port per worker task
+    /// (chosen by the system); `None` uses Unix sockets in
+    /// [`worker_socket_dir`](SlurmConfig::worker_socket_dir), which only jobs on this machine
+    /// reach. On a cluster, give the address of this machine that the compute nodes reach
+    /// (never `0.0.0.0` unless every network that reaches it may try to connect: every
+    /// connection must still prove the run's secret, which goes to jobs in a file under the
+    /// work directory readable only by the user).
+    pub worker_listen: Option<std::net::IpAddr>,
     /// The program (and its arguments) a task in worker mode runs as its job; `None` starts this
     /// program again with its own arguments, as the
     /// [`ProcessExecutor`](crate::exec::process::ProcessExecutor) does. It must call
@@ -74,6 +82,7 @@ impl SlurmConfig {
             sbatch_args: Vec::new(),
             capacity: 1000,
             worker_socket_dir: None,
+            worker_listen: None,
             worker_program: None,
         }
     }
@@ -131,6 +140,19 @@ impl SlurmConfig {
     /// [`worker_socket_dir`](SlurmConfig::worker_socket_dir)).
     pub fn worker_socket_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.worker_socket_dir = Some(dir.into());
+        self
+    }
+
+    /// Serves tasks in worker mode over TCP on `ip` (see
+    /// [`worker_listen`](SlurmConfig::worker_listen)).
+    ///
+    /// ```
+    /// let cfg = parade::exec::slurm::SlurmConfig::new("/shared/w")
+    ///     .worker_listen("10.199.77.1".parse().unwrap());
+    /// assert_eq!(cfg.worker_listen.unwrap().to_string(), "10.199.77.1");
+    /// ```
+    pub fn worker_listen(mut self, ip: std::net::IpAddr) -> Self {
+        self.worker_listen = Some(ip);
         self
     }
 

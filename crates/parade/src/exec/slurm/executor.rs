@@ -22,38 +22,15 @@ use super::SlurmConfig;
 use super::client::{Client, CommandError, JobId, JobState, SlurmStats, identity_comment};
 use super::names::{is_job_of_run, job_identity, job_name};
 use super::script::{JobFiles, batch_script};
-use super::workers::{self, Ended, WorkerSink};
-use crate::engine::{Engine, Outcome, Reason, Runnable, Stream, TaskId};
+use super::shared::Shared;
+use super::sink::{Sink, end};
+use super::workers;
+use crate::engine::{Engine, Outcome, Reason, Runnable, TaskId};
 use crate::exec::process::{Refusal, WorkerCall};
 use crate::exec::{CommandSpec, Executor};
 
 /// Which engine task a job runs: the engine's key and the task's id.
 type Target = (usize, TaskId);
-
-/// How a job submitted outside an engine ended (see [`SlurmBatch`](super::SlurmBatch)).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JobEnd {
-    /// How it ended.
-    pub outcome: Outcome,
-    /// Its Slurm job id, if it was submitted.
-    pub job: Option<JobId>,
-    /// Its files (script, output, status), if it was submitted.
-    pub files: Option<JobFiles>,
-    /// From submission to the moment parade saw it end.
-    pub duration: Duration,
-    /// Whether it was a queued or running job of an earlier run, adopted instead of submitted.
-    pub adopted: bool,
-}
-
-/// Where the end of a job is reported.
-pub(crate) enum Sink {
-    /// An engine task: its output is forwarded, then it is finished.
-    Task(Runnable),
-    /// A batch waiting on a channel, at this index.
-    Channel(Sender<(usize, JobEnd)>, usize),
-    /// An engine task in worker mode: the thread serving its worker ends it.
-    Worker(WorkerSink),
-}
 
 /// One job to submit.
 pub(crate) struct Submission {
@@ -91,11 +68,12 @@ enum Msg {
 /// graph tasks and [`WorkerJob`](crate::exec::process::WorkerJob)s do): such a task runs in
 /// worker mode, as under the [`ProcessExecutor`](crate::exec::process::ProcessExecutor): its job
 /// starts this program (or [`SlurmConfig::worker_program`]) with
-/// [`WORKER_SOCKET_ENV`](crate::exec::process::WORKER_SOCKET_ENV) naming a Unix socket in
-/// [`SlurmConfig::worker_socket_dir`], a thread here answers the worker's calls, and the
-/// worker's report (its result, its error) ends the task, or, without one, the job's exit status
-/// or Slurm state. The socket must be reachable from where the job runs: so far, worker tasks
-/// run on clusters whose jobs run on this machine. The command's or the call's
+/// [`WORKER_SOCKET_ENV`](crate::exec::process::WORKER_SOCKET_ENV) naming where this process
+/// listens, a thread here answers the worker's calls, and the worker's report (its result, its
+/// error) ends the task, or, without one, the job's exit status or Slurm state. By default the
+/// worker connects to a Unix socket in [`SlurmConfig::worker_socket_dir`] (jobs on this
+/// machine); with [`SlurmConfig::worker_listen`], to a TCP port on that address, proving the
+/// run's secret first (jobs on the cluster's nodes). The command's or the call's
 /// [`ResourceHints`](crate::exec::ResourceHints) become `sbatch` options. The job is named
 /// `parade-<run id>-<task index>` ([`job_name`]) and carries its identity
 /// ([`job_identity`]) in its comment; it writes its output to `<name>.<job id>.out`/`.err` in
@@ -132,18 +110,13 @@ pub struct SlurmExecutor {
     tx: Sender<Msg>,
 }
 
-pub(crate) struct Shared {
-    pub(crate) cfg: SlurmConfig,
-    pub(crate) work_dir: PathBuf,
-    client: Client,
-}
-
 impl SlurmExecutor {
     /// An executor talking to Slurm as `cfg` says. It starts its polling thread at once.
     pub fn new(cfg: SlurmConfig) -> Self {
         let shared = Arc::new(Shared {
             work_dir: cfg.absolute_work_dir(),
             client: Client::new(cfg.clone()),
+            secret: std::sync::Mutex::new(None),
             cfg,
         });
         let (tx, rx) = unbounded();
@@ -699,62 +672,6 @@ fn finish(job: InFlight, outcome: Outcome) {
         duration,
         (stopped, job.adopted),
     );
-}
-
-/// Reports to `sink` that its job ended with `outcome` (`stopped`: parade stopped it;
-/// `adopted`: it was a job of an earlier run).
-fn end(
-    sink: Sink,
-    outcome: Outcome,
-    job: Option<JobId>,
-    files: Option<JobFiles>,
-    duration: Duration,
-    (stopped, adopted): (bool, bool),
-) {
-    match sink {
-        Sink::Task(runnable) => finish_task(runnable, files.as_ref(), outcome, duration),
-        Sink::Worker(worker) => worker.ended(Ended {
-            outcome,
-            stopped,
-            files,
-            duration,
-        }),
-        Sink::Channel(tx, index) => {
-            let _ = tx.send((
-                index,
-                JobEnd {
-                    outcome,
-                    job,
-                    files,
-                    duration,
-                    adopted,
-                },
-            ));
-        }
-    }
-}
-
-/// Forwards what the job wrote to its output files to the task's output events, then ends the
-/// task with `outcome`.
-pub(crate) fn finish_task(
-    runnable: Runnable,
-    files: Option<&JobFiles>,
-    outcome: Outcome,
-    duration: Duration,
-) {
-    if let Some(files) = files {
-        for (path, stream) in [
-            (&files.stdout, Stream::Stdout),
-            (&files.stderr, Stream::Stderr),
-        ] {
-            if let Ok(text) = std::fs::read(path) {
-                for line in String::from_utf8_lossy(&text).lines() {
-                    runnable.emit(stream, line);
-                }
-            }
-        }
-    }
-    runnable.finish(outcome, duration);
 }
 
 /// A Slurm time limit (`MM`, `MM:SS`, `HH:MM:SS`, `D-HH`, `D-HH:MM`, `D-HH:MM:SS`) as a duration.

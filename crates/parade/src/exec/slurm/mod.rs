@@ -8,8 +8,9 @@
 //!   a timeout. Each job writes its own exit status to a file ([`JobFiles`]), because clusters
 //!   often have no accounting database; a job that vanishes without one ends as lost.
 //! * Tasks in worker mode (flow procs, named graph tasks) run as jobs that start the program
-//!   again as a worker, served over a Unix socket with the process executor's protocol (see
-//!   [`SlurmExecutor`]; the socket must be reachable from the job's node).
+//!   again as a worker, served with the process executor's protocol over a Unix socket (jobs
+//!   on this machine) or over TCP with a per-run secret ([`SlurmConfig::worker_listen`], jobs
+//!   on other nodes); see [`SlurmExecutor`].
 //! * [`SlurmBatch`] hands a whole graph to Slurm at once with `--dependency=afterok`.
 //! * [`TemplateJob`] runs a directory template once per job directory (locally or on Slurm),
 //!   reusing a finished job whose parameters and input hashes match; [`clean_jobs`] removes
@@ -28,6 +29,8 @@ mod executor;
 mod jobdir;
 mod names;
 mod script;
+mod shared;
+mod sink;
 mod template;
 mod workers;
 
@@ -37,7 +40,8 @@ pub use client::{
     parse_squeue,
 };
 pub use config::SlurmConfig;
-pub use executor::{JobEnd, SlurmExecutor, parse_slurm_time};
+pub use executor::{SlurmExecutor, parse_slurm_time};
 pub use names::{job_identity, job_name};
 pub use script::{JobFiles, batch_script, shell_quote};
+pub use sink::JobEnd;
 pub use template::{Cleaned, JobError, TemplateJob, clean_jobs, clean_jobs_report};

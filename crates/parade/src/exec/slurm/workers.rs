@@ -1,54 +1,28 @@
 //! Tasks in worker mode on Slurm: a task whose job is a
 //! [`WorkerCall`](crate::exec::process::WorkerCall) (a flow proc, a named graph task, a
 //! [`WorkerJob`](crate::exec::process::WorkerJob)) becomes a Slurm job that starts the worker
-//! program with [`WORKER_SOCKET_ENV`] naming a Unix socket this process listens on. A thread per
+//! program with [`WORKER_SOCKET_ENV`] naming where this process listens: a Unix socket (jobs
+//! on this machine), or, with [`SlurmConfig::worker_listen`](super::SlurmConfig::worker_listen),
+//! a TCP port that every connection must open with the run's secret (jobs on other nodes). A thread per
 //! such job serves the worker with the process executor's code (the task, its calls, its
 //! report); when the polling thread sees the job end, it hands that thread how the job ended,
 //! and the thread ends the task: from the worker's report, else from the job's exit status or
 //! Slurm state.
 
-use std::os::unix::net::UnixStream;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::PathBuf;
 use std::time::Duration;
 
-use crossbeam_channel::{Sender, bounded};
+use crossbeam_channel::bounded;
 
 use super::config::absolute;
-use super::executor::{Shared, Sink, finish_task};
-use super::script::JobFiles;
+use super::shared::Shared;
+use super::sink::{Ended, Sink, WorkerSink, finish_task};
 use crate::engine::{Outcome, Runnable};
 use crate::exec::CommandSpec;
 use crate::exec::process::{
-    WORKER_SOCKET_ENV, WorkerCall, bind_worker_socket, serve, worker_command, worker_outcome,
+    Listener, WORKER_SOCKET_ENV, WorkerCall, serve, worker_command, worker_outcome,
 };
 use crate::exec::thread_cache::ThreadCache;
-
-/// How a worker task's Slurm job ended, as the polling thread saw it.
-pub(crate) struct Ended {
-    /// The outcome from the job's exit status or Slurm state.
-    pub outcome: Outcome,
-    /// Whether parade stopped the job (a cancel or a timeout).
-    pub stopped: bool,
-    /// The job's files, if it was submitted.
-    pub files: Option<JobFiles>,
-    /// From submission to its end.
-    pub duration: Duration,
-}
-
-/// Where the polling thread reports the end of a worker task's job: the thread serving it.
-pub(crate) struct WorkerSink {
-    tx: Sender<Ended>,
-    socket: PathBuf,
-}
-
-impl WorkerSink {
-    /// Hands the job's end to the serving thread, waking it if the worker never connected.
-    pub(crate) fn ended(self, ended: Ended) {
-        let _ = self.tx.send(ended);
-        let _ = UnixStream::connect(&self.socket);
-    }
-}
 
 /// Opens the socket of the job `name` that runs `call` for `runnable`, and starts the thread
 /// serving it; returns the job's command and where to report its end, or the task back with
@@ -71,29 +45,31 @@ pub(crate) fn start(
             Err(e) => return Err((runnable, format!("cannot find this program's path: {e}"))),
         },
     };
-    if let Err(e) = std::fs::create_dir_all(&dir) {
-        let why = format!(
-            "cannot make the worker socket directory {}: {e}",
-            dir.display()
-        );
-        return Err((runnable, why));
-    }
-    let socket = dir.join(format!("{name}.sock"));
-    let listener = match bind_worker_socket(&socket) {
+    let listener = match shared.cfg.worker_listen {
+        Some(ip) => shared.secret().and_then(|secret| Listener::tcp(ip, secret)),
+        None => std::fs::create_dir_all(&dir)
+            .map_err(|e| {
+                format!(
+                    "cannot make the worker socket directory {}: {e}",
+                    dir.display()
+                )
+            })
+            .and_then(|()| Listener::unix(&dir.join(format!("{name}.sock")))),
+    };
+    let listener = match listener {
         Ok(l) => l,
         Err(why) => return Err((runnable, why)),
     };
-    let mut spec = worker_command(&program, &args, &socket);
+    let mut spec = worker_command(&program, &args, listener.worker_env());
     spec.resources = call.resources.clone().unwrap_or_default();
     let (tx, rx) = bounded(1);
-    let path = socket.clone();
+    let waker = listener.waker();
     ThreadCache::global().execute(move || {
         let (engine, id) = (runnable.engine().clone(), runnable.id());
         let done = catch_unwind(AssertUnwindSafe(|| serve(&listener, &call, &engine, id)))
             .ok()
             .flatten();
-        drop(listener);
-        let _ = std::fs::remove_file(&path);
+        listener.remove();
         let ended = rx.recv().unwrap_or_else(|_| Ended {
             outcome: Outcome::failed("the Slurm polling thread has stopped"),
             stopped: true,
@@ -104,5 +80,5 @@ pub(crate) fn start(
         finish_task(runnable, ended.files.as_ref(), outcome, ended.duration);
     });
     debug_assert!(spec.env.iter().any(|(k, _)| k == WORKER_SOCKET_ENV));
-    Ok((spec, Sink::Worker(WorkerSink { tx, socket })))
+    Ok((spec, Sink::Worker(WorkerSink { tx, waker })))
 }
