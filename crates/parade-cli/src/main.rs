@@ -1,6 +1,7 @@
 //! `parade`: run task files of shell commands in parallel. See `docs/taskfile.md`.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -226,7 +227,7 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
         match store {
             Ok(store) => {
                 for (task, why) in uptodate::dry_run(&store, file, &plan, &params, mode) {
-                    text.push_str(&format!("  {task}: {why}\n"));
+                    let _ = writeln!(text, "  {task}: {why}");
                 }
             }
             Err(e) => say(&format!("parade: {e}")),
@@ -392,7 +393,7 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
             args.trace.as_deref(),
         )
     {
-        lost.push(e.to_string());
+        lost.push(e);
     }
     if let Some(d) = &display {
         if let Err(e) = d.write_json(|name| report.results.get(name).cloned()) {
