@@ -418,7 +418,15 @@ fn long_lines_are_cut_on_screen_and_whole_in_the_log() {
 
 #[test]
 fn a_very_long_task_name_never_panics_list_or_the_dry_run() {
-    let name = "a".repeat(70_000);
+    // Past the limit a name is a clear task-file error, never a panic.
+    let p = Project::new(&format!("[task.{}]\nrun = \"echo hi\"\n", "a".repeat(70_000)));
+    p.parade(&["list"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("names are at most 1024 bytes"))
+        .stderr(predicate::str::contains("panicked").not());
+    // The longest name allowed lists and plans with the others' columns kept.
+    let name = "a".repeat(1024);
     let p = Project::new(&format!(
         "[task.{name}]\nrun = \"echo hi\"\n[task.b]\nrun = \"true\"\n"
     ));

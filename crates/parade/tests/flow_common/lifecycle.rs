@@ -368,11 +368,23 @@ fn a_timeout_kills_the_command() {
 
 both!(cancel_and_stop, |flow| {
     let l = log();
-    flow.proc("a", rec(&l)).add().unwrap();
+    // `a` holds until `b` has been cancelled, so `b` cannot have started by then (on threads
+    // it otherwise could, on a loaded machine).
+    let gate = log();
+    let (held, record) = (gate.clone(), rec(&l));
+    flow.proc("a", move |ctx| {
+        while held.names().is_empty() {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        record(ctx)
+    })
+    .add()
+    .unwrap();
     flow.proc("b", rec(&l)).deps(["a"]).add().unwrap();
     flow.proc("c", rec(&l)).deps(["b"]).add().unwrap();
     flow.start(["c"]).unwrap();
     flow.cancel("b").unwrap();
+    gate.push("cancelled");
     assert!(flow.wait_all().is_err());
     assert_eq!(flow.state("b").unwrap(), TaskState::Cancelled);
     assert_eq!(flow.state("c").unwrap(), TaskState::DepFailed);
