@@ -264,11 +264,7 @@ fn run_body(s: &Shared, index: usize, ctx: &Context<'_>) -> Result<Value, ProcEr
         .ok_or_else(|| ProcError::Failed("task-file procs cannot run in a flow worker".into()))?;
     let decision = match &s.memory {
         Some(memory) => {
-            let deps = ctx
-                .flow()
-                .proc_info(ctx.name())
-                .map(|i| i.deps)
-                .unwrap_or_default();
+            let deps = ctx.flow().deps_of(ctx.name());
             let decision = memory.decide(&run, &deps).map_err(ProcError::Failed)?;
             if let Verdict::UpToDate { why, last } = &decision.verdict {
                 let result = last.result.clone().unwrap_or(Value::Null);

@@ -102,7 +102,12 @@ pub fn run_template(
             let _ = std::fs::create_dir_all(run.results_dir);
             let text = serde_json::to_string_pretty(&value).expect("a JSON value prints");
             let _ = std::fs::write(run.result_path(), text);
-            (Outcome::Succeeded, Some(value))
+            let outcome = if finished {
+                Outcome::UpToDate(format!("template job in {} finished before", dir.display()))
+            } else {
+                Outcome::Succeeded
+            };
+            (outcome, Some(value))
         }
         Err(e) => (Outcome::failed(e.to_string()), None),
     }

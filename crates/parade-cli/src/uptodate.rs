@@ -271,11 +271,14 @@ fn inputs(
     deps: &[(String, Option<Decided>)],
 ) -> Result<Value, String> {
     let cwd = run.cwd();
+    // Files are looked up from an absolute directory (no `getcwd` per file); the key keeps the
+    // directory as written, so a moved project stays up to date.
+    let base = std::path::absolute(&cwd).unwrap_or_else(|_| cwd.clone());
     let mut sources = BTreeMap::new();
     for pattern in &run.task.sources {
         let pattern = run.fill(pattern);
-        for path in expand(&cwd, &pattern)? {
-            let label = relative(&path, &cwd);
+        for path in expand(&base, &pattern)? {
+            let label = relative(&path, &base);
             let print = store
                 .fingerprint(&path)
                 .map_err(|e| format!("cannot read source {label}: {e}"))?;

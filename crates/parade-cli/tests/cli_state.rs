@@ -443,3 +443,26 @@ deps = ["compile-a", "compile-b"]
             .contains("watch stopped")
     );
 }
+
+#[test]
+fn an_up_to_date_task_keeps_its_result_for_the_report_and_its_dependents() {
+    let p = Project::new(
+        r#"
+[task.version]
+run = "echo 1.2.3 > version.txt && echo '{\"version\": \"1.2.3\"}' > \"$PARADE_RESULT\""
+outputs = ["version.txt"]
+
+[task.show]
+run = "cat \"$PARADE_RESULTS_DIR/version.json\" > shown.txt"
+deps = ["version"]
+"#,
+    );
+    let first = p.json_report(&["run", "show"], 0);
+    assert_eq!(first["tasks"]["version"]["result"]["version"], "1.2.3");
+    std::fs::remove_file(p.path("shown.txt")).unwrap();
+    let second = p.json_report(&["run", "show"], 0);
+    assert_eq!(second["tasks"]["version"]["state"], "up-to-date");
+    assert_eq!(second["tasks"]["version"]["result"]["version"], "1.2.3");
+    let shown = std::fs::read_to_string(p.path("shown.txt")).unwrap();
+    assert!(shown.contains("1.2.3"), "{shown}");
+}

@@ -53,8 +53,9 @@ fn runs(p: &Project) -> Vec<String> {
 #[test]
 fn a_template_job_runs_once_and_its_result_is_the_task_result() {
     let p = project();
-    for _ in 0..2 {
+    for state in ["succeeded", "up-to-date"] {
         let doc = p.json_report(&["run", "sim::2"], 0);
+        assert_eq!(doc["tasks"]["sim::2"]["state"], state);
         let result = &doc["tasks"]["sim::2"]["result"];
         assert_eq!(result["dir"], "sim-2");
         assert_eq!(result["kwargs"]["seed"], "2");

@@ -101,6 +101,39 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
+    /// The proc's dependencies that changed in this run: those that ran (or failed) rather than
+    /// being up to date or skipped (parproc's `changed_deps`; a succeeded dependency counts as
+    /// changed).
+    ///
+    /// ```
+    /// use parade::flow::{Flow, ProcError};
+    /// let flow = Flow::inline();
+    /// flow.proc("gen", |_| Ok(1)).add().unwrap();
+    /// flow.proc("same", |_| Err::<(), _>(ProcError::no_change())).add().unwrap();
+    /// flow.proc("use", |ctx| Ok(ctx.changed_deps())).deps(["gen", "same"]).add().unwrap();
+    /// flow.run("use").unwrap();
+    /// flow.wait_all().unwrap();
+    /// assert_eq!(flow.result::<Vec<String>>("use").unwrap(), ["gen"]);
+    /// ```
+    pub fn changed_deps(&self) -> Vec<String> {
+        use crate::engine::TaskState;
+        self.flow
+            .deps_of(self.name)
+            .into_iter()
+            .filter(|d| {
+                !matches!(
+                    self.flow.state(d),
+                    Ok(TaskState::UpToDate | TaskState::Skipped)
+                )
+            })
+            .collect()
+    }
+
+    /// Whether any dependency changed in this run ([`Context::changed_deps`] is not empty).
+    pub fn deps_changed(&self) -> bool {
+        !self.changed_deps().is_empty()
+    }
+
     /// The proc's name.
     pub fn name(&self) -> &str {
         self.name

@@ -30,6 +30,8 @@ pub(crate) struct Inner {
     /// Whether the executor runs procs outside this process.
     pub(crate) remote: bool,
     any_rules: AtomicBool,
+    /// The run store, opened when a proc first needs it.
+    pub(crate) memory: super::incremental::Memory,
 }
 
 impl Inner {
@@ -196,6 +198,7 @@ impl Flow {
                 run_id: run_id(),
                 remote,
                 any_rules: AtomicBool::new(false),
+                memory: super::incremental::Memory::new(),
             }),
         }
     }

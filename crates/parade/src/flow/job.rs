@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::engine::{EngineError, Job, Outcome, Reason, TaskContext, TaskId, panic_message};
 use crate::exec::process::refuse_pending;
 
+use super::incremental::Check;
 use super::ops::Local;
 use super::table::Table;
 use super::{Body, Context, Decl, Flow, FlowError, ProcError};
@@ -89,6 +90,7 @@ impl Flow {
         };
         let weak = Arc::downgrade(&self.inner);
         let body = decl.body.clone();
+        let incremental = decl.incremental.clone();
         let local = move |task: &TaskContext| {
             // A worker process runs only the proc it was started for.
             refuse_pending("ran other tasks");
@@ -108,7 +110,30 @@ impl Flow {
                 name: &name,
                 args: &args,
             };
-            let ending = run_body(&body, &ctx);
+            let deps = if flow.has_store() {
+                flow.deps_of(&name)
+            } else {
+                Vec::new()
+            };
+            let key = match flow.check(&name, &args, &incremental, &deps) {
+                Ok(Check::UpToDate(value, why)) => {
+                    flow.store(id, value, false);
+                    return Outcome::UpToDate(why);
+                }
+                Ok(Check::Run(key)) => Some(key),
+                Ok(Check::Untracked) => None,
+                Err(why) => {
+                    flow.store(id, Value::Null, false);
+                    return Outcome::failed(why);
+                }
+            };
+            let mut ending = run_body(&body, &ctx);
+            if let (Some(key), Outcome::Succeeded) = (&key, &ending.outcome)
+                && let Err(why) = flow.finished_ok(&name, key, &incremental, &ending.value)
+            {
+                ctx.emit(format!("error: {why}"));
+                ending.outcome = Outcome::failed(why);
+            }
             flow.store(id, ending.value, ending.no_change);
             ending.outcome
         };

@@ -48,6 +48,11 @@ pub struct FlowOptions {
     pub allow_missing_deps: Option<bool>,
     /// Where per-proc logs go (default `.parade/logs/<run-id>/`).
     pub log_dir: Option<PathBuf>,
+    /// The run store (`.parade/state.db`): with it, procs with inputs or dependencies whose
+    /// fingerprint is unchanged end up to date instead of running (default: none).
+    pub store: Option<PathBuf>,
+    /// Run every proc, up to date or not (parproc's `full`; default false).
+    pub full: Option<bool>,
 }
 
 impl FlowOptions {
@@ -86,6 +91,26 @@ impl FlowOptions {
         self
     }
 
+    /// Names the run store that makes procs up to date across runs.
+    ///
+    /// ```
+    /// use parade::flow::{Flow, FlowOptions};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let db = dir.path().join(".parade/state.db");
+    /// let flow = Flow::with_options(FlowOptions::new().store(&db)).unwrap();
+    /// assert_eq!(flow.options().store, Some(db));
+    /// ```
+    pub fn store(mut self, path: impl Into<PathBuf>) -> Self {
+        self.store = Some(path.into());
+        self
+    }
+
+    /// Runs every proc, up to date or not.
+    pub fn full(mut self, on: bool) -> Self {
+        self.full = Some(on);
+        self
+    }
+
     /// These options, with those `other` gives replacing these.
     pub(crate) fn merged(&self, other: &FlowOptions) -> FlowOptions {
         FlowOptions {
@@ -94,6 +119,8 @@ impl FlowOptions {
             separator: other.separator.clone().or_else(|| self.separator.clone()),
             allow_missing_deps: other.allow_missing_deps.or(self.allow_missing_deps),
             log_dir: other.log_dir.clone().or_else(|| self.log_dir.clone()),
+            store: other.store.clone().or_else(|| self.store.clone()),
+            full: other.full.or(self.full),
         }
     }
 }

@@ -87,6 +87,7 @@ pub(crate) struct Decl {
     pub(crate) now: bool,
     pub(crate) choices: Vec<(String, Choices)>,
     pub(crate) defaults: Vec<(String, String)>,
+    pub(crate) incremental: super::incremental::Incremental,
 }
 
 impl Decl {
@@ -107,6 +108,7 @@ impl Decl {
             now: false,
             choices: Vec::new(),
             defaults: Vec::new(),
+            incremental: super::incremental::Incremental::default(),
         }
     }
 }
@@ -318,6 +320,65 @@ impl Define<'_> {
     /// ```
     pub fn resources(mut self, resources: ResourceHints) -> Self {
         self.decl.resources = Some(resources);
+        self
+    }
+
+    /// Files (paths, directories, globs) whose content the proc's result depends on: with a
+    /// store ([`FlowOptions::store`](super::FlowOptions::store)), a proc whose inputs and
+    /// arguments are unchanged since its last success, and whose dependencies are all up to
+    /// date, ends up to date with its stored result.
+    ///
+    /// ```
+    /// use parade::engine::TaskState;
+    /// use parade::flow::{Flow, FlowOptions, Mode};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// std::fs::write(dir.path().join("a.txt"), "1").unwrap();
+    /// let input = dir.path().join("a.txt").display().to_string();
+    /// for expected in [TaskState::Succeeded, TaskState::UpToDate] {
+    ///     let options = FlowOptions::new().mode(Mode::Inline).store(dir.path().join("s.db"));
+    ///     let flow = Flow::with_options(options).unwrap();
+    ///     flow.proc("read", |_| Ok(1)).inputs([input.as_str()]).add().unwrap();
+    ///     flow.run("read").unwrap();
+    ///     flow.wait_all().unwrap();
+    ///     assert_eq!(flow.state("read").unwrap(), expected);
+    ///     assert_eq!(flow.result::<i32>("read").unwrap(), 1);
+    /// }
+    /// ```
+    pub fn inputs<S: Into<String>>(mut self, inputs: impl IntoIterator<Item = S>) -> Self {
+        self.decl
+            .incremental
+            .inputs
+            .extend(inputs.into_iter().map(Into::into));
+        self
+    }
+
+    /// The same as [`Define::inputs`] (the task-file name).
+    pub fn sources<S: Into<String>>(self, sources: impl IntoIterator<Item = S>) -> Self {
+        self.inputs(sources)
+    }
+
+    /// Paths or globs left out of the inputs (`**/__pycache__`, `*.tmp`).
+    pub fn inputs_ignore<S: Into<String>>(mut self, ignore: impl IntoIterator<Item = S>) -> Self {
+        self.decl
+            .incremental
+            .ignore
+            .extend(ignore.into_iter().map(Into::into));
+        self
+    }
+
+    /// Files the proc must produce (an [`Output`](super::Output) may carry a `max_age`): a
+    /// missing one makes it run, and after a success fails it with `outputs not refreshed`.
+    pub fn outputs<O: Into<super::Output>>(mut self, outputs: impl IntoIterator<Item = O>) -> Self {
+        self.decl
+            .incremental
+            .outputs
+            .extend(outputs.into_iter().map(Into::into));
+        self
+    }
+
+    /// Never up to date: the proc always runs.
+    pub fn no_skip(mut self) -> Self {
+        self.decl.incremental.no_skip = true;
         self
     }
 

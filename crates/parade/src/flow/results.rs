@@ -59,7 +59,7 @@ impl Flow {
                     .inner
                     .engine
                     .state(id)
-                    .is_ok_and(|s| s == TaskState::Succeeded);
+                    .is_ok_and(|s| matches!(s, TaskState::Succeeded | TaskState::UpToDate));
                 Some((name, if ok { v } else { Value::Null }))
             })
             .collect()
@@ -74,7 +74,7 @@ impl Flow {
             .id(name)
             .ok_or_else(|| FlowError::UnknownProc(name.to_owned()))?;
         let state = self.inner.engine.state(id)?;
-        let value = if state == TaskState::Succeeded {
+        let value = if matches!(state, TaskState::Succeeded | TaskState::UpToDate) {
             self.inner
                 .runs
                 .lock()

@@ -1,0 +1,273 @@
+//! Up to date for flows (parproc's incremental builds, over the run store): a proc that
+//! declares `inputs` (files, globs) or has named dependencies, whose fingerprint (its
+//! arguments and the content of its inputs, ignores left out) equals that of its last success,
+//! whose dependencies are all up to date or skipped, and whose `outputs` exist (and are younger
+//! than their `max_age`), ends up to date with its stored result instead of running. After a
+//! success, every declared output must exist (`outputs not refreshed: <paths>`), younger than
+//! its `max_age` (`outputs older than max_age: <paths>`).
+//!
+//! A proc always runs with `full` ([`FlowOptions::full`](super::FlowOptions::full)), with
+//! `no_skip`, without a store, or with neither named dependencies nor inputs (parproc's rule).
+//! Unlike parproc, fingerprints are content hashes, results that are not JSON cannot happen
+//! (bodies return JSON values), and an up-to-date proc is recorded, so its result stays.
+//!
+//! It owns the decision for flow procs; the store keeps keys and results. Procs run in worker
+//! processes ([`Mode::Process`](super::Mode::Process)) are not checked yet: they always run.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime};
+
+use serde_json::{Value, json};
+
+use super::Flow;
+use crate::engine::TaskState;
+use crate::store::{Execution, KeyHasher, RunId, Store};
+
+/// A file a proc must produce, optionally no older than `max_age` after it ran.
+///
+/// ```
+/// use std::time::Duration;
+/// use parade::flow::Output;
+/// let o = Output::from("build/app").max_age(Duration::from_secs(3600));
+/// assert_eq!(o.path, std::path::PathBuf::from("build/app"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Output {
+    /// The file.
+    pub path: PathBuf,
+    /// How old it may be (by mtime) for the proc to count as up to date, and right after a run.
+    pub max_age: Option<Duration>,
+}
+
+impl Output {
+    /// With a maximum age.
+    pub fn max_age(mut self, age: Duration) -> Self {
+        self.max_age = Some(age);
+        self
+    }
+}
+
+impl<P: Into<PathBuf>> From<P> for Output {
+    fn from(path: P) -> Self {
+        Output {
+            path: path.into(),
+            max_age: None,
+        }
+    }
+}
+
+/// What a proc declares about its files.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Incremental {
+    pub(crate) inputs: Vec<String>,
+    pub(crate) ignore: Vec<String>,
+    pub(crate) outputs: Vec<Output>,
+    pub(crate) no_skip: bool,
+}
+
+/// The flow's store, opened on first use, with the run this flow records into.
+pub(crate) type Memory = OnceLock<Option<(Store, RunId)>>;
+
+/// Why a proc runs or is up to date, with the fingerprint it ran under.
+pub(crate) enum Check {
+    /// Nothing to check (no store, or not tracked): just run.
+    Untracked,
+    /// It runs under this key.
+    Run(String),
+    /// Its result still holds.
+    UpToDate(Value, String),
+}
+
+impl Flow {
+    /// The names of proc `name`'s dependencies (injected ones included); empty for an unknown
+    /// name. Cheaper than [`Flow::proc_info`], which describes every proc.
+    ///
+    /// ```
+    /// let flow = parade::flow::Flow::inline();
+    /// flow.proc("a", |_| Ok(())).add().unwrap();
+    /// flow.proc("b", |_| Ok(())).deps(["a"]).add().unwrap();
+    /// assert_eq!(flow.deps_of("b"), ["a"]);
+    /// ```
+    pub fn deps_of(&self, name: &str) -> Vec<String> {
+        let t = self.inner.table.lock();
+        let Some(&id) = t.by_name.get(name) else {
+            return Vec::new();
+        };
+        self.inner
+            .engine
+            .deps(id)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|d| t.name(d))
+            .collect()
+    }
+
+    /// Whether this flow has a store (procs may be up to date).
+    pub(crate) fn has_store(&self) -> bool {
+        self.inner.options.read().store.is_some()
+    }
+
+    fn memory(&self) -> Option<&(Store, RunId)> {
+        self.inner
+            .memory
+            .get_or_init(|| {
+                let path = self.inner.options.read().store.clone()?;
+                let store = match Store::open(&path) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        eprintln!("parade: the flow runs without its store: {e}");
+                        return None;
+                    }
+                };
+                let run = store.begin_run(&[]).ok()?;
+                Some((store, run))
+            })
+            .as_ref()
+    }
+
+    /// Decides whether proc `name` (declaring `inc`, with dependencies `deps`) runs.
+    pub(crate) fn check(
+        &self,
+        name: &str,
+        args: &[(String, String)],
+        inc: &Incremental,
+        deps: &[String],
+    ) -> Result<Check, String> {
+        let Some((store, _)) = self.memory() else {
+            return Ok(Check::Untracked);
+        };
+        let key = fingerprint(store, args, inc)?;
+        let full = self.inner.options.read().full.unwrap_or(false);
+        // parproc: no deps and no inputs never skip.
+        if full || inc.no_skip || (deps.is_empty() && inc.inputs.is_empty()) {
+            return Ok(Check::Run(key));
+        }
+        if deps
+            .iter()
+            .any(|d| !matches!(self.state(d), Ok(TaskState::UpToDate | TaskState::Skipped)))
+        {
+            return Ok(Check::Run(key));
+        }
+        let last = store.last_success(name).map_err(|e| e.to_string())?;
+        let Some(last) = last.filter(|l| l.key.as_deref() == Some(key.as_str())) else {
+            return Ok(Check::Run(key));
+        };
+        if !outputs_problem(&inc.outputs).is_empty() {
+            return Ok(Check::Run(key));
+        }
+        let result = last.result.clone().unwrap_or(Value::Null);
+        self.remember(name, &key, "up-to-date", &result);
+        Ok(Check::UpToDate(
+            result,
+            format!("inputs unchanged since run {}", last.run),
+        ))
+    }
+
+    /// After proc `name` succeeded under `key` with `result`: checks its outputs and records
+    /// the success. Returns the failure message when an output is missing or too old.
+    pub(crate) fn finished_ok(
+        &self,
+        name: &str,
+        key: &str,
+        inc: &Incremental,
+        result: &Value,
+    ) -> Result<(), String> {
+        let problem = outputs_problem(&inc.outputs);
+        if !problem.is_empty() {
+            return Err(problem);
+        }
+        self.remember(name, key, "succeeded", result);
+        Ok(())
+    }
+
+    fn remember(&self, name: &str, key: &str, state: &str, result: &Value) {
+        if let Some((store, run)) = self.memory() {
+            let mut e = Execution::new(name, state).key(key);
+            e.result = Some(result.clone());
+            e.ended = Some(SystemTime::now());
+            let _ = store.record(*run, &e);
+            let _ = store.flush_files();
+        }
+    }
+}
+
+/// The key of a run of a proc: its arguments and the content of its inputs.
+fn fingerprint(
+    store: &Store,
+    args: &[(String, String)],
+    inc: &Incremental,
+) -> Result<String, String> {
+    let ignore: Vec<glob::Pattern> = inc
+        .ignore
+        .iter()
+        .filter_map(|g| glob::Pattern::new(g).ok())
+        .collect();
+    let ignored = |p: &Path| {
+        ignore
+            .iter()
+            .any(|g| g.matches_path(p) || p.ancestors().any(|a| g.matches_path(a)))
+    };
+    let mut files = Vec::new();
+    for spec in &inc.inputs {
+        if spec.contains(['*', '?', '[']) {
+            let found = glob::glob(spec).map_err(|e| format!("bad input pattern {spec}: {e}"))?;
+            files.extend(found.filter_map(Result::ok).filter(|p| p.is_file()));
+        } else {
+            walk(Path::new(spec), &mut files);
+        }
+    }
+    files.retain(|p| !ignored(p));
+    files.sort();
+    files.dedup();
+    let mut k = KeyHasher::new();
+    k.add("args", json!(args).to_string().as_bytes());
+    for f in files {
+        let print = store
+            .fingerprint(&f)
+            .map_err(|e| format!("cannot read input {}: {e}", f.display()))?;
+        k.add(&f.to_string_lossy(), print.as_str().as_bytes());
+    }
+    Ok(k.finish())
+}
+
+/// A path: itself if a file, every file under it if a directory, nothing if missing.
+fn walk(path: &Path, out: &mut Vec<PathBuf>) {
+    if path.is_dir() {
+        if let Ok(entries) = std::fs::read_dir(path) {
+            for e in entries.flatten() {
+                walk(&e.path(), out);
+            }
+        }
+    } else if path.exists() {
+        out.push(path.to_path_buf());
+    }
+}
+
+/// `outputs not refreshed: a, b` / `outputs older than max_age: c`, or empty when all is well.
+fn outputs_problem(outputs: &[Output]) -> String {
+    let missing: Vec<String> = outputs
+        .iter()
+        .filter(|o| std::fs::metadata(&o.path).is_err())
+        .map(|o| o.path.display().to_string())
+        .collect();
+    if !missing.is_empty() {
+        return format!("outputs not refreshed: {}", missing.join(", "));
+    }
+    let old: Vec<String> = outputs
+        .iter()
+        .filter(|o| {
+            o.max_age.is_some_and(|age| {
+                std::fs::metadata(&o.path)
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| SystemTime::now().duration_since(t).unwrap_or_default() > age)
+            })
+        })
+        .map(|o| o.path.display().to_string())
+        .collect();
+    if old.is_empty() {
+        String::new()
+    } else {
+        format!("outputs older than max_age: {}", old.join(", "))
+    }
+}
