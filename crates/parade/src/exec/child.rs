@@ -184,6 +184,7 @@ pub(crate) fn run_child_with<R: Send>(
             holders_killed: false,
             escaped: false,
             holders_at: None,
+            group_gone: false,
         };
         watch.run(ctx);
         after_exit();
@@ -374,6 +375,7 @@ fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
 
 /// The supervision of one child: its output, its exit, its deadline, cancels, and stopping
 /// every process of its cell.
+#[allow(clippy::struct_excessive_bools)] // independent facts of one supervision
 struct Watch<'a> {
     cell: &'a mut Cell,
     spec: &'a CommandSpec,
@@ -399,6 +401,8 @@ struct Watch<'a> {
     escaped: bool,
     /// When processes still holding the output after the exit are stopped.
     holders_at: Option<Instant>,
+    /// Whether the process group had no member left when the leader exited.
+    group_gone: bool,
 }
 
 impl Watch<'_> {
@@ -573,7 +577,7 @@ impl Watch<'_> {
     /// left when the grace period ends. Their ends cannot be waited for (they are not our
     /// children), so this looks every few milliseconds, for at most the grace period.
     fn end_leftovers(&mut self) {
-        if !self.cell.signal(Signal::SIGTERM) {
+        if (self.group_gone && !self.cell.has_cgroup()) || !self.cell.signal(Signal::SIGTERM) {
             return;
         }
         let kill_at = self.kill_at.unwrap_or_else(|| Instant::now() + self.grace);
@@ -603,8 +607,13 @@ impl Watch<'_> {
             pipe.read_ready(emit);
         }
         let now = Instant::now();
-        if !self.killed && self.kill_at.is_none() && self.cell.signal(Signal::SIGTERM) {
-            self.kill_at = Some(now + self.grace);
+        if !self.killed && self.kill_at.is_none() {
+            if self.cell.signal(Signal::SIGTERM) {
+                self.kill_at = Some(now + self.grace);
+            } else {
+                // No member left: the group is gone for good (no process can join it).
+                self.group_gone = true;
+            }
         }
         if self.pipes.iter().any(|p| p.reader.is_some()) {
             self.abandon_at = earliest(self.abandon_at, Some(now + self.grace + LINGER));
