@@ -47,6 +47,12 @@ impl Default for ChildOptions {
 pub(crate) trait ChildTask: Sync {
     /// Takes one line the child printed.
     fn emit_from(&self, stream: Stream, line: String);
+    /// Takes lines the child printed on one stream, in order.
+    fn emit_lines_from(&self, stream: Stream, lines: Vec<String>) {
+        for line in lines {
+            self.emit_from(stream, line);
+        }
+    }
     /// Runs `hook` when the task is cancelled.
     fn on_cancel(&self, hook: Box<dyn FnOnce() + Send>);
     /// When the task's time runs out.
@@ -58,6 +64,9 @@ pub(crate) trait ChildTask: Sync {
 impl ChildTask for TaskContext {
     fn emit_from(&self, stream: Stream, line: String) {
         TaskContext::emit_from(self, stream, line);
+    }
+    fn emit_lines_from(&self, stream: Stream, lines: Vec<String>) {
+        TaskContext::emit_lines_from(self, stream, lines);
     }
     fn on_cancel(&self, hook: Box<dyn FnOnce() + Send>) {
         TaskContext::on_cancel(self, hook);
@@ -365,6 +374,22 @@ fn line_of(bytes: &[u8]) -> String {
     String::from_utf8_lossy(&bytes[..end]).into_owned()
 }
 
+/// Hands `pending` lines to the task, each run of one stream at once.
+fn flush(ctx: &(impl ChildTask + ?Sized), pending: &mut Vec<(Stream, String)>) {
+    let mut lines = Vec::new();
+    let mut current = None;
+    for (stream, line) in pending.drain(..) {
+        if current.is_some_and(|c| c != stream) {
+            ctx.emit_lines_from(current.take().expect("set"), std::mem::take(&mut lines));
+        }
+        current = Some(stream);
+        lines.push(line);
+    }
+    if let Some(stream) = current {
+        ctx.emit_lines_from(stream, lines);
+    }
+}
+
 /// The earlier of two optional instants.
 fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
     match (a, b) {
@@ -411,8 +436,11 @@ impl Watch<'_> {
     /// processes that escaped the cell is read for a grace period after the child's exit,
     /// then given up: a timeout or a stop ends within the grace whatever the task left.
     fn run(&mut self, ctx: &(impl ChildTask + ?Sized)) {
-        let mut emit = |stream, line| ctx.emit_from(stream, line);
+        // Lines read in one turn are handed on together, in order.
+        let mut pending: Vec<(Stream, String)> = Vec::new();
         loop {
+            flush(ctx, &mut pending);
+            let mut emit = |stream, line| pending.push((stream, line));
             if self.wake.kill.load(Ordering::SeqCst) && !self.killed {
                 self.kill_now();
             }
