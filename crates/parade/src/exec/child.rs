@@ -326,7 +326,7 @@ impl Pipe {
                 let mut search = self.partial.len();
                 self.partial.extend_from_slice(&buf[..n]);
                 let mut from = 0;
-                while let Some(i) = self.partial[search..].iter().position(|&b| b == b'\n') {
+                while let Some(i) = memchr::memchr(b'\n', &self.partial[search..]) {
                     let end = search + i + 1;
                     emit(self.stream, line_of(&self.partial[from..end]));
                     from = end;
