@@ -239,13 +239,15 @@ pub fn run_task_with(
 ) -> (Outcome, Option<Value>) {
     let partial = run.partial_result();
     let _ = std::fs::create_dir_all(run.results_dir);
-    let _ = std::fs::remove_file(&partial);
+    // The results directory is the run's own: nothing is there before the task writes it.
     let outcome = match run.command() {
         Ok(spec) => execute(spec),
         Err(e) => Outcome::failed(e),
     };
     let written = std::fs::read_to_string(&partial).ok();
-    let _ = std::fs::remove_file(&partial);
+    if written.is_some() {
+        let _ = std::fs::remove_file(&partial);
+    }
     if outcome != Outcome::Succeeded {
         return (outcome, None);
     }

@@ -419,7 +419,10 @@ fn long_lines_are_cut_on_screen_and_whole_in_the_log() {
 #[test]
 fn a_very_long_task_name_never_panics_list_or_the_dry_run() {
     // Past the limit a name is a clear task-file error, never a panic.
-    let p = Project::new(&format!("[task.{}]\nrun = \"echo hi\"\n", "a".repeat(70_000)));
+    let p = Project::new(&format!(
+        "[task.{}]\nrun = \"echo hi\"\n",
+        "a".repeat(70_000)
+    ));
     p.parade(&["list"])
         .assert()
         .code(2)

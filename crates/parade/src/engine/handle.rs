@@ -434,6 +434,23 @@ impl Engine {
         }
     }
 
+    /// [`emit_output`](Self::emit_output) for many lines at once: one lock and one delivery
+    /// for all (a task printing fast prints many lines per read).
+    pub(crate) fn emit_output_lines(&self, id: TaskId, stream: Stream, lines: Vec<String>) {
+        if self.inner.has_observers.load(Ordering::Acquire) && !lines.is_empty() {
+            self.inner
+                .core
+                .lock()
+                .outbox
+                .extend(
+                    lines
+                        .into_iter()
+                        .map(|line| Event::Output { id, stream, line }),
+                );
+            self.deliver();
+        }
+    }
+
     pub(crate) fn signal(&self) -> &Signal {
         &self.inner.signal
     }

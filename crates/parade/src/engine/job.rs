@@ -146,6 +146,11 @@ impl TaskContext {
         self.engine.emit_output(self.id, stream, line.into());
     }
 
+    /// Emits many lines from one stream at once, in order.
+    pub(crate) fn emit_lines_from(&self, stream: Stream, lines: Vec<String>) {
+        self.engine.emit_output_lines(self.id, stream, lines);
+    }
+
     /// Whether the task was asked to stop (a cancel, or its deadline passed). Long jobs that run
     /// in this process should check it now and then: threads cannot be stopped from outside.
     pub fn is_cancelled(&self) -> bool {

@@ -47,6 +47,12 @@ impl Default for ChildOptions {
 pub(crate) trait ChildTask: Sync {
     /// Takes one line the child printed.
     fn emit_from(&self, stream: Stream, line: String);
+    /// Takes lines the child printed on one stream, in order.
+    fn emit_lines_from(&self, stream: Stream, lines: Vec<String>) {
+        for line in lines {
+            self.emit_from(stream, line);
+        }
+    }
     /// Runs `hook` when the task is cancelled.
     fn on_cancel(&self, hook: Box<dyn FnOnce() + Send>);
     /// When the task's time runs out.
@@ -58,6 +64,9 @@ pub(crate) trait ChildTask: Sync {
 impl ChildTask for TaskContext {
     fn emit_from(&self, stream: Stream, line: String) {
         TaskContext::emit_from(self, stream, line);
+    }
+    fn emit_lines_from(&self, stream: Stream, lines: Vec<String>) {
+        TaskContext::emit_lines_from(self, stream, lines);
     }
     fn on_cancel(&self, hook: Box<dyn FnOnce() + Send>) {
         TaskContext::on_cancel(self, hook);
@@ -197,6 +206,7 @@ pub(crate) fn run_child_with<R: Send>(
             holders_killed: false,
             escaped: false,
             holders_at: None,
+            group_gone: false,
         };
         watch.run(ctx);
         after_exit();
@@ -371,7 +381,7 @@ impl Pipe {
                 let mut search = self.partial.len();
                 self.partial.extend_from_slice(&buf[..n]);
                 let mut from = 0;
-                while let Some(i) = self.partial[search..].iter().position(|&b| b == b'\n') {
+                while let Some(i) = memchr::memchr(b'\n', &self.partial[search..]) {
                     let end = search + i + 1;
                     emit(self.stream, line_of(&self.partial[from..end]));
                     from = end;
@@ -419,6 +429,22 @@ fn line_of(bytes: &[u8]) -> String {
     String::from_utf8_lossy(&bytes[..end]).into_owned()
 }
 
+/// Hands `pending` lines to the task, each run of one stream at once.
+fn flush(ctx: &(impl ChildTask + ?Sized), pending: &mut Vec<(Stream, String)>) {
+    let mut lines = Vec::new();
+    let mut current = None;
+    for (stream, line) in pending.drain(..) {
+        if current.is_some_and(|c| c != stream) {
+            ctx.emit_lines_from(current.take().expect("set"), std::mem::take(&mut lines));
+        }
+        current = Some(stream);
+        lines.push(line);
+    }
+    if let Some(stream) = current {
+        ctx.emit_lines_from(stream, lines);
+    }
+}
+
 /// The earlier of two optional instants.
 fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
     match (a, b) {
@@ -429,6 +455,7 @@ fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
 
 /// The supervision of one child: its output, its exit, its deadline, cancels, and stopping
 /// every process of its cell.
+#[allow(clippy::struct_excessive_bools)] // independent facts of one supervision
 struct Watch<'a> {
     cell: &'a mut Cell,
     spec: &'a CommandSpec,
@@ -454,6 +481,8 @@ struct Watch<'a> {
     escaped: bool,
     /// When processes still holding the output after the exit are stopped.
     holders_at: Option<Instant>,
+    /// Whether the process group had no member left when the leader exited.
+    group_gone: bool,
 }
 
 impl Watch<'_> {
@@ -462,8 +491,11 @@ impl Watch<'_> {
     /// processes that escaped the cell is read for a grace period after the child's exit,
     /// then given up: a timeout or a stop ends within the grace whatever the task left.
     fn run(&mut self, ctx: &(impl ChildTask + ?Sized)) {
-        let mut emit = |stream, line| ctx.emit_from(stream, line);
+        // Lines read in one turn are handed on together, in order.
+        let mut pending: Vec<(Stream, String)> = Vec::new();
         loop {
+            flush(ctx, &mut pending);
+            let mut emit = |stream, line| pending.push((stream, line));
             if self.wake.kill.load(Ordering::SeqCst) && !self.killed {
                 self.kill_now();
             }
@@ -628,7 +660,7 @@ impl Watch<'_> {
     /// left when the grace period ends. Their ends cannot be waited for (they are not our
     /// children), so this looks every few milliseconds, for at most the grace period.
     fn end_leftovers(&mut self) {
-        if !self.cell.signal(Signal::SIGTERM) {
+        if (self.group_gone && !self.cell.has_cgroup()) || !self.cell.signal(Signal::SIGTERM) {
             return;
         }
         let kill_at = self.kill_at.unwrap_or_else(|| Instant::now() + self.grace);
@@ -658,8 +690,13 @@ impl Watch<'_> {
             pipe.read_ready(emit);
         }
         let now = Instant::now();
-        if !self.killed && self.kill_at.is_none() && self.cell.signal(Signal::SIGTERM) {
-            self.kill_at = Some(now + self.grace);
+        if !self.killed && self.kill_at.is_none() {
+            if self.cell.signal(Signal::SIGTERM) {
+                self.kill_at = Some(now + self.grace);
+            } else {
+                // No member left: the group is gone for good (no process can join it).
+                self.group_gone = true;
+            }
         }
         if self.pipes.iter().any(|p| p.reader.is_some()) {
             self.abandon_at = earliest(self.abandon_at, Some(now + self.grace + LINGER));
