@@ -167,7 +167,9 @@ fn both_panics_of_two_panicking_calls_are_reported() {
     assert_eq!(failures[0].failure.panic_message(), Some("left"));
     assert_eq!(failures[1].index, 2);
     match &failures[1].failure {
-        Failure::Panic(payload) => assert_eq!(payload.downcast_ref::<u32>(), Some(&42)),
+        Failure::Panic(payload) => {
+            assert_eq!(payload.with(|p| p.downcast_ref::<u32>().copied()), Some(42));
+        }
         other => panic!("expected a panic, got {other:?}"),
     }
 }

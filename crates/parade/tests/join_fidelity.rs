@@ -121,3 +121,28 @@ fn a_join_of_nothing_returns_unit() {
     let () = Join::new().join(()).unwrap();
     assert!(Join::new().start(()).is_done());
 }
+
+fn into_boxed() -> Result<(i32, i32), Box<dyn std::error::Error + Send + Sync>> {
+    let v = parade::try_join((
+        || Ok::<_, std::io::Error>(1),
+        || Err(std::io::Error::other("disk full")),
+    ))?;
+    Ok(v)
+}
+
+fn into_anyhow() -> anyhow::Result<u8> {
+    let (v,) = parade::join((|| -> u8 { panic!("in a call") },))?;
+    Ok(v)
+}
+
+fn send_sync<T: Send + Sync>() {}
+
+#[test]
+fn the_join_error_converts_with_question_mark_into_anyhow_and_boxed_errors() {
+    let err = into_boxed().unwrap_err();
+    assert_eq!(err.to_string(), "call 1 returned an error: disk full");
+    let err = into_anyhow().unwrap_err();
+    assert_eq!(err.to_string(), "call 0 panicked: in a call");
+    // The JoinError is Send + Sync, so it crosses threads as an error value.
+    send_sync::<parade::join::JoinError<std::io::Error>>();
+}

@@ -160,7 +160,7 @@ impl<R: Send + 'static, E: Send + 'static> Pending<R, E> {
         cache.execute(move || {
             let outcome = match catch_unwind(AssertUnwindSafe(body)) {
                 Ok(outcome) => outcome,
-                Err(payload) => Err(Failure::Panic(payload)),
+                Err(payload) => Err(Failure::Panic(payload.into())),
             };
             let failed = outcome.is_err();
             let mut state = for_call.state.lock();

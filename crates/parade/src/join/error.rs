@@ -9,8 +9,64 @@ use std::any::Any;
 use std::fmt;
 use std::time::Duration;
 
-/// The payload of a panic, as `std::thread::JoinHandle::join` returns it.
-pub type PanicPayload = Box<dyn Any + Send + 'static>;
+/// The payload of a panic (what `std::thread::JoinHandle::join` returns), kept so that a
+/// [`JoinError`] is `Send + Sync` and converts with `?` into `anyhow::Error` or
+/// `Box<dyn Error + Send + Sync>`: the payload sits behind a mutex, its message (when it is a
+/// string) is read once.
+///
+/// ```
+/// use parade::join::PanicPayload;
+/// let p = PanicPayload::new(Box::new(42_u32));
+/// assert_eq!(p.message(), None);
+/// assert_eq!(p.into_inner().downcast_ref::<u32>(), Some(&42));
+/// assert_eq!(PanicPayload::new(Box::new("boom")).message(), Some("boom"));
+/// ```
+pub struct PanicPayload {
+    message: Option<String>,
+    payload: std::sync::Mutex<Box<dyn Any + Send + 'static>>,
+}
+
+impl PanicPayload {
+    /// Keeps `payload`.
+    pub fn new(payload: Box<dyn Any + Send + 'static>) -> Self {
+        Self {
+            message: payload_message(payload.as_ref()).map(str::to_owned),
+            payload: std::sync::Mutex::new(payload),
+        }
+    }
+
+    /// The panic message when the payload is a string.
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+
+    /// Runs `f` on the payload (to `downcast_ref` it in place).
+    ///
+    /// ```
+    /// let p = parade::join::PanicPayload::new(Box::new(7_u8));
+    /// assert_eq!(p.with(|any| any.downcast_ref::<u8>().copied()), Some(7));
+    /// ```
+    pub fn with<R>(&self, f: impl FnOnce(&(dyn Any + Send)) -> R) -> R {
+        let payload = self
+            .payload
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(payload.as_ref())
+    }
+
+    /// The original payload, for [`std::panic::resume_unwind`] or `downcast`.
+    pub fn into_inner(self) -> Box<dyn Any + Send + 'static> {
+        self.payload
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl From<Box<dyn Any + Send + 'static>> for PanicPayload {
+    fn from(payload: Box<dyn Any + Send + 'static>) -> Self {
+        Self::new(payload)
+    }
+}
 
 /// Why one call did not produce a value.
 ///
@@ -34,7 +90,7 @@ impl<E> Failure<E> {
     /// Whether this is a panic.
     ///
     /// ```
-    /// let f: parade::join::Failure<()> = parade::join::Failure::Panic(Box::new("boom"));
+    /// let f: parade::join::Failure<()> = parade::join::Failure::Panic(parade::join::PanicPayload::new(Box::new("boom")));
     /// assert!(f.is_panic());
     /// ```
     pub fn is_panic(&self) -> bool {
@@ -44,12 +100,12 @@ impl<E> Failure<E> {
     /// The panic message when the payload is a string (what `panic!` with a message produces).
     ///
     /// ```
-    /// let f: parade::join::Failure<()> = parade::join::Failure::Panic(Box::new("boom"));
+    /// let f: parade::join::Failure<()> = parade::join::Failure::Panic(parade::join::PanicPayload::new(Box::new("boom")));
     /// assert_eq!(f.panic_message(), Some("boom"));
     /// ```
     pub fn panic_message(&self) -> Option<&str> {
         match self {
-            Self::Panic(payload) => payload_message(payload.as_ref()),
+            Self::Panic(payload) => payload.message(),
             _ => None,
         }
     }
@@ -71,7 +127,7 @@ impl<E> Failure<E> {
     /// with this failure's message.
     ///
     /// ```should_panic
-    /// let f: parade::join::Failure<String> = parade::join::Failure::Panic(Box::new("boom"));
+    /// let f: parade::join::Failure<String> = parade::join::Failure::Panic(parade::join::PanicPayload::new(Box::new("boom")));
     /// f.resume_unwind();
     /// ```
     pub fn resume_unwind(self) -> !
@@ -79,7 +135,7 @@ impl<E> Failure<E> {
         E: fmt::Display,
     {
         match self {
-            Self::Panic(payload) => std::panic::resume_unwind(payload),
+            Self::Panic(payload) => std::panic::resume_unwind(payload.into_inner()),
             other => panic!("{other}"),
         }
     }
@@ -97,7 +153,7 @@ impl<E: fmt::Display> fmt::Display for Failure<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Error(e) => write!(f, "returned an error: {e}"),
-            Self::Panic(p) => match payload_message(p.as_ref()) {
+            Self::Panic(p) => match p.message() {
                 Some(msg) => write!(f, "panicked: {msg}"),
                 None => f.write_str("panicked (with a non-string payload)"),
             },
@@ -110,7 +166,7 @@ impl<E: fmt::Debug> fmt::Debug for Failure<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Error(e) => f.debug_tuple("Error").field(e).finish(),
-            Self::Panic(p) => match payload_message(p.as_ref()) {
+            Self::Panic(p) => match p.message() {
                 Some(msg) => f.debug_tuple("Panic").field(&msg).finish(),
                 None => f.write_str("Panic(<non-string payload>)"),
             },
@@ -419,7 +475,10 @@ mod tests {
             [
                 (3, Failure::Unfinished),
                 (2, Failure::Error("e")),
-                (0, Failure::Panic(Box::new(String::from("p")))),
+                (
+                    0,
+                    Failure::Panic(PanicPayload::new(Box::new(String::from("p")))),
+                ),
                 (4, Failure::Unfinished),
             ],
             Some(Duration::from_millis(5)),
@@ -435,7 +494,7 @@ mod tests {
 
     #[test]
     fn non_string_payload_is_described() {
-        let f: Failure<String> = Failure::Panic(Box::new(5_u8));
+        let f: Failure<String> = Failure::Panic(PanicPayload::new(Box::new(5_u8)));
         assert_eq!(f.to_string(), "panicked (with a non-string payload)");
         assert_eq!(format!("{f:?}"), "Panic(<non-string payload>)");
     }

@@ -113,7 +113,7 @@ pub(crate) fn release_all(
                 let failure = match catch_unwind(AssertUnwindSafe(job)) {
                     Ok(Ok(())) => continue,
                     Ok(Err(e)) => Failure::Error(e),
-                    Err(payload) => Failure::Panic(payload),
+                    Err(payload) => Failure::Panic(payload.into()),
                 };
                 failures.push(CallFailure { index, failure });
             }

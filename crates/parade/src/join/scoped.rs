@@ -48,7 +48,7 @@ fn outcome<R, E>(r: thread::Result<Result<R, E>>) -> Result<R, Failure<E>> {
     match r {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(Failure::Error(e)),
-        Err(payload) => Err(Failure::Panic(payload)),
+        Err(payload) => Err(Failure::Panic(payload.into())),
     }
 }
 
@@ -143,7 +143,7 @@ where
     for (index, r) in outcomes.into_iter().enumerate() {
         match r {
             Ok(v) => values.push(v),
-            Err(payload) => failures.push((index, Failure::Panic(payload))),
+            Err(payload) => failures.push((index, Failure::Panic(payload.into()))),
         }
     }
     if failures.is_empty() {
