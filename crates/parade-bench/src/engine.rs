@@ -96,6 +96,21 @@ pub fn run_engine(engine: &Engine, shape: Shape, n: usize) {
     engine.wait_all().expect("no deadlock");
 }
 
+/// Bytes allocated per task by `f`, which handles `n` tasks: (all allocated, still live
+/// when `f` returns its value, before the value is dropped).
+fn bytes_per_task<T>(n: usize, f: impl FnOnce() -> T) -> (f64, f64) {
+    let region = stats_alloc::Region::new(crate::GLOBAL);
+    let kept = f();
+    let change = region.change();
+    drop(kept);
+    #[allow(clippy::cast_precision_loss)]
+    let per = |bytes: isize| bytes as f64 / n as f64;
+    (
+        per(isize::try_from(change.bytes_allocated).unwrap_or(isize::MAX)),
+        per(change.bytes_allocated.cast_signed() - change.bytes_deallocated.cast_signed()),
+    )
+}
+
 /// Runs the `engine` benchmarks.
 pub fn run(out: &mut Report, quick: bool) {
     let n = if quick { 10_000 } else { 100_000 };
@@ -126,6 +141,28 @@ pub fn run(out: &mut Report, quick: bool) {
         out.measure(shape.name(), "parade inline", n as u64, runs, || {
             run_engine(&Engine::inline(), shape, n);
         });
+    }
+    // Memory at 1M tasks (100k with --quick): gross bytes allocated per task, and what is
+    // still held per task once the run is over (the graph, states and reasons).
+    let big = if quick { 100_000 } else { 1_000_000 };
+    let (rayon_gross, _) = bytes_per_task(big, || {
+        rayon.scope(|s| {
+            for _ in 0..big {
+                s.spawn(|_| {});
+            }
+        });
+    });
+    for shape in [Shape::Independent, Shape::Chain, Shape::LayeredRandom] {
+        let (gross, live) = bytes_per_task(big, || {
+            let engine = Engine::with_executor(pool.clone());
+            run_engine(&engine, shape, big);
+            engine
+        });
+        out.note(&format!(
+            "{} at {big} tasks: parade allocates {gross:.0} B per task, keeps {live:.0} B; \
+             rayon::scope allocates {rayon_gross:.0} B per empty spawn (target: 64 B or less)",
+            shape.name()
+        ));
     }
     let floor = out.find("independent", "rayon::scope (floor)");
     let ours = out.find("independent", "parade threads");

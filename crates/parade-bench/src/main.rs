@@ -18,6 +18,11 @@ mod report;
 mod slurm;
 
 use clap::{Parser, Subcommand};
+use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
+
+/// Counts every allocation, so benchmarks can print bytes per task.
+#[global_allocator]
+static GLOBAL: &StatsAlloc<std::alloc::System> = &INSTRUMENTED_SYSTEM;
 
 /// Command-line options shared by every subcommand.
 #[derive(Parser, Debug)]

@@ -129,8 +129,10 @@ where
         self.map(f).count();
     }
 
-    /// Folds the items in order on the calling thread, starting from `init`: a left fold, so
-    /// `f` needs no special property.
+    /// Folds the items in order on the calling thread, starting from `init`: std's left fold,
+    /// so `f` needs no special property. This is not rayon's `fold`, which keeps one
+    /// accumulator per worker and yields those: for per-worker partial results combined at the
+    /// end, use [`reduce`](Self::reduce) (or [`map_init`](Self::map_init) for per-worker state).
     ///
     /// ```
     /// let s = parade::iter(["a", "b", "c"]).fold(String::from(">"), |acc, x| acc + x);

@@ -4,7 +4,8 @@
 //! generator) in a [`Pipeline`]; [`iter_slice`] wraps a borrowed slice and hands workers
 //! sub-slices without copying. Adapters (`map`, `filter`, `filter_map`, `flat_map`, `inspect`,
 //! `map_init`, `map_with`, `try_map`) describe the work; nothing runs until the pipeline is
-//! consumed (`collect`, `collect_vec`, `for_each`, `fold`, `reduce`, `count`, `sum`, the `try_` consumers, or
+//! consumed (`collect`, `collect_vec`, `for_each`, `fold`, `reduce`, `count`, `sum`, `product`,
+//! `any`, `all`, `find_first`, `find_any`, `position`, `min`/`max` (`_by`, `_by_key`), the `try_` consumers, or
 //! a plain [`Iterator`] through `into_iter`).
 //!
 //! ```
@@ -58,6 +59,7 @@ mod options;
 mod pipeline;
 mod pool;
 mod run;
+mod search;
 mod source;
 mod stage;
 mod window;
