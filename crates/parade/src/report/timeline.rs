@@ -1,6 +1,7 @@
 //! The timeline picture: an inline SVG with one row per worker slot (and a `not run` row),
 //! one bar per task coloured by its final state, time along the top.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::analysis::Analysis;
@@ -22,6 +23,8 @@ const AXIS_H: f64 = 20.0;
 const MIN_BAR: f64 = 2.0;
 /// The narrowest bar of a failed task, so it stands out among a thousand.
 const MIN_FAILED_BAR: f64 = 4.0;
+/// The width of the mark of a task that never started.
+const MARK_W: f64 = 6.0;
 /// Roughly the width of one character of a bar's label.
 const CHAR_W: f64 = 6.5;
 
@@ -79,6 +82,7 @@ pub fn timeline(run: &RunRecord, analysis: &Analysis) -> String {
         );
     }
     let critical: std::collections::HashSet<usize> = analysis.critical.iter().copied().collect();
+    let marks = not_run_marks(run, &x);
     for (i, t) in run.tasks.iter().enumerate() {
         let (x0, w, row, extra) = if let (Some(start), Some(slot)) = (t.start, t.slot) {
             let end = t.end.unwrap_or(span).max(start);
@@ -90,8 +94,7 @@ pub fn timeline(run: &RunRecord, analysis: &Analysis) -> String {
             };
             (x0, (x(end) - x0).max(min), slot as usize, "")
         } else {
-            let at = x(t.end.or(t.wanted).unwrap_or(0.0));
-            (at - 3.0, 6.0, run.slots as usize, " notrun")
+            (marks[&i], MARK_W, run.slots as usize, " notrun")
         };
         let y = row_y(row) + 1.0;
         let crit = if critical.contains(&i) { " crit" } else { "" };
@@ -125,6 +128,29 @@ pub fn timeline(run: &RunRecord, analysis: &Analysis) -> String {
     }
     svg.push_str("</svg>");
     svg
+}
+
+/// Where the marks of tasks that never started go on the `not run` row, by task index: at the
+/// moment each was decided, pushed right so marks decided at once sit side by side (up to the
+/// end of the plot, where they pile up).
+fn not_run_marks(run: &RunRecord, x: &impl Fn(f64) -> f64) -> HashMap<usize, f64> {
+    let mut at: Vec<(f64, usize)> = run
+        .tasks
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.start.is_none() || t.slot.is_none())
+        .map(|(i, t)| (x(t.end.or(t.wanted).unwrap_or(0.0)) - MARK_W / 2.0, i))
+        .collect();
+    at.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let mut next = f64::MIN;
+    let last = LABEL_W + PLOT_W - MARK_W;
+    at.into_iter()
+        .map(|(x0, i)| {
+            let placed = x0.max(next).min(last.max(x0));
+            next = placed + MARK_W + 1.0;
+            (i, placed)
+        })
+        .collect()
 }
 
 /// `name` cut to `max` characters, with `…` when cut (empty when not even one fits).
@@ -161,6 +187,20 @@ mod tests {
         assert!((nice_step(1.3) - 2.0).abs() < 1e-9);
         assert!((nice_step(3.0) - 5.0).abs() < 1e-9);
         assert!((nice_step(0.03) - 0.05).abs() < 1e-9);
+    }
+
+    #[test]
+    fn marks_decided_at_once_sit_side_by_side() {
+        let mut run = RunRecord::default();
+        for (name, end) in [("a", 1.0), ("b", 1.0), ("c", 0.0)] {
+            let mut t = crate::report::TaskRecord::new(name, "dep-failed");
+            t.end = Some(end);
+            run.tasks.push(t);
+        }
+        let marks = not_run_marks(&run, &|t| t * 100.0);
+        assert!((marks[&2] - (0.0 - MARK_W / 2.0)).abs() < 1e-9);
+        assert!((marks[&0] - (100.0 - MARK_W / 2.0)).abs() < 1e-9);
+        assert!(marks[&1] >= marks[&0] + MARK_W, "{marks:?}");
     }
 
     #[test]
