@@ -5,7 +5,7 @@
 //! start and end, removed when the run ends), and [`end_leftovers`], which reads the files of
 //! runs whose `parade` is gone and ends their tasks' processes through
 //! [`parade::exec::isolation::end_leftover`]. Must not know: how processes are kept together
-//! (the library's [`isolation`](parade::exec::isolation) does), or the run store (this is a
+//! (the library's [`isolation`] does), or the run store (this is a
 //! small module so that the record can move there).
 //!
 //! The file is JSON lines, appended with one `write` each (no rewrite per task): a header

@@ -9,7 +9,7 @@
 //!
 //! A job is named after the task file (the run id) and the task's full name ([`job_name`]
 //! keeps distinct names apart), and carries the hash of its command, environment and
-//! resources ([`job_identity`](parade::exec::slurm::job_identity)): a run started again after
+//! resources ([`job_identity`]): a run started again after
 //! an interruption adopts a queued or running job only when both match.
 
 use std::path::PathBuf;

@@ -15,7 +15,7 @@ pub fn line(text: &str) {
     let _ = err.write_all(b"\n");
 }
 
-/// [`line`] from a thread of its own, for callers that must never wait on a stderr nobody
+/// [`line()`] from a thread of its own, for callers that must never wait on a stderr nobody
 /// reads (a terminal on hold, a full pipe).
 pub fn line_in_background(text: String) {
     let spawned = std::thread::Builder::new()

@@ -5,7 +5,7 @@
 //! the "no failures so far" condition) and states. It does not know task names, patterns,
 //! shells or terminals: faces ([`flow`](crate::flow), [`graph`](crate::graph), the CLI) map
 //! their names to [`TaskId`]s. It never runs a job itself: ready jobs go to an
-//! [`Executor`](crate::exec::Executor) as [`Runnable`]s, and news leaves only as [`Event`]s to
+//! [`Executor`] as [`Runnable`]s, and news leaves only as [`Event`]s to
 //! [`Observer`]s, delivered outside scheduling decisions.
 //!
 //! ```

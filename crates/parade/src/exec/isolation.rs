@@ -4,7 +4,7 @@
 //!
 //! Owns: the choice of mechanism ([`Isolation`]: a cgroup v2 per child where the machine
 //! allows it, as systemd and Slurm's cgroup plugin do, else the child's process group with
-//! this process as child subreaper), the [`Cell`] that holds one child's processes (signal
+//! this process as child subreaper), the `Cell` that holds one child's processes (signal
 //! them, kill them, see whether any lives), the table of live cells behind [`kill_running`]
 //! (a second Ctrl-C), the [`Recorder`] hook through which a program keeps a record of
 //! running children ([`Record`]), and [`end_leftover`], which ends what a record names.
@@ -17,7 +17,7 @@
 //! before its own are read, so nothing forked later is missed). Moving a process costs the
 //! kernel a synchronization with every CPU, more than a short task's whole run: tasks that
 //! end sooner never pay it, and what they leave is found by the output pipes it holds
-//! ([`signal_pipe_holders`]) or in their process group. Only a process orphaned before the
+//! (`signal_pipe_holders`) or in their process group. Only a process orphaned before the
 //! move stays outside the cgroup; it is in the process group, which is signalled too.
 //!
 //! The library's default is [`Isolation::ProcessGroup`] without a subreaper: creating cgroups

@@ -13,7 +13,7 @@
 //! starts at once. Executors that run jobs outside the process read
 //! [`Job::remote`](crate::engine::Job::remote) (a [`CommandSpec`] to run, or a
 //! [`process::WorkerCall`] naming a registered task) and end each task with
-//! [`Runnable::finish`] when they learn how it ended. [`CommandJob`] runs a command as a child
+//! [`Runnable::finish`](crate::engine::Runnable::finish) when they learn how it ended. [`CommandJob`] runs a command as a child
 //! process in its own process group, here or on any of them.
 
 pub(crate) mod child;

@@ -191,7 +191,7 @@ impl Store {
     }
 
     /// How long task `name` is expected to run: the weighted mean of its last
-    /// [`ETA_WINDOW`] executions that ran (up-to-date ones did not), counting only the successful
+    /// `ETA_WINDOW` executions that ran (up-to-date ones did not), counting only the successful
     /// ones, the most recent weighing most (weight `0.8^i`, parproc's `get_expected_duration`).
     /// `None` without history.
     ///
