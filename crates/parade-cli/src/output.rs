@@ -58,11 +58,24 @@ pub fn color_on(when: ColorWhen) -> bool {
     match when {
         ColorWhen::Always => true,
         ColorWhen::Never => false,
+        // `TERM=dumb` gets no colours unless `CLICOLOR_FORCE` says so, even where `CI` is set
+        // (anstream colours any terminal under CI).
+        ColorWhen::Auto if dumb_terminal() && !color_forced() => false,
         ColorWhen::Auto => !matches!(
             anstream::AutoStream::choice(&io::stderr()),
             anstream::ColorChoice::Never
         ),
     }
+}
+
+/// Whether `TERM` is `dumb`.
+fn dumb_terminal() -> bool {
+    std::env::var_os("TERM").is_some_and(|t| t == "dumb")
+}
+
+/// Whether `CLICOLOR_FORCE` is set to something other than `0`.
+fn color_forced() -> bool {
+    std::env::var_os("CLICOLOR_FORCE").is_some_and(|v| !v.is_empty() && v != "0")
 }
 
 /// What a run shows, once the default is resolved.
