@@ -103,7 +103,13 @@ down() {
     stop_pidfile "$STATE/slurmctld.pid" slurmctld
     if [[ -f $STATE/netns ]]; then
         while read -r ns; do
-            [[ -n $ns ]] && ip netns del "$ns" 2>/dev/null || true
+            [[ -n $ns ]] || continue
+            # A job's slurmstepd outlives slurmd; whatever still runs in the namespace would
+            # keep it (and its veth) alive after `ip netns del`.
+            for pid in $(ip netns pids "$ns" 2>/dev/null); do
+                kill -9 "$pid" 2>/dev/null || true
+            done
+            ip netns del "$ns" 2>/dev/null || true
         done <"$STATE/netns"
         rm -f "$STATE/netns"
     fi
@@ -179,6 +185,8 @@ else
         addr=$NET.$((10 + k))
         ip netns add "$ns"
         echo "$ns" >>"$STATE/netns"
+        # A veth of ours left by a namespace that outlived an earlier run goes first.
+        ip link del "prdv$k" 2>/dev/null || true
         ip link add "prdv$k" type veth peer name eth0 netns "$ns"
         ip link set "prdv$k" master "$BRIDGE"
         ip link set "prdv$k" up
