@@ -185,6 +185,10 @@ pub struct ListArgs {
     /// Also list every instance of patterns that have choices.
     #[arg(long)]
     pub expand: bool,
+    /// Print the listing as JSON (name, description, aliases, default, choices, deps, and with
+    /// `--expand` instances, per task).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `parade graph`.

@@ -1,12 +1,18 @@
-//! `parade list`: the tasks of a task file, with their descriptions, choices and dependencies.
+//! `parade list`: the tasks of a task file, with their descriptions, aliases, choices and
+//! dependencies, and which one `parade run` runs with no target (`[settings] default`); as text
+//! for people or as JSON (`--json`) for scripts.
+//!
+//! This module reads the checked [`TaskFile`]; it does not know how tasks run.
 
 use std::fmt::Write as _;
 
+use serde_json::{Value, json};
+
 use crate::taskfile::{Dep, Task, TaskFile};
 
-/// The listing: one line per task (`name  description`), then its choices and dependencies
-/// indented. With `expand`, patterns whose placeholders all have choices also list every
-/// instance.
+/// The listing: one line per task (`name  description`, `(default)` after the task that
+/// `parade run` runs with no target), then its aliases, choices and dependencies indented.
+/// With `expand`, patterns whose placeholders all have choices also list every instance.
 pub fn render(file: &TaskFile, expand: bool) -> String {
     let width = file
         .tasks
@@ -17,22 +23,19 @@ pub fn render(file: &TaskFile, expand: bool) -> String {
         .min(crate::render::MAX_COLUMN);
     let mut out = String::new();
     for t in &file.tasks {
-        let about = t.description.clone().unwrap_or_else(|| match &t.template {
-            Some(spec) => format!("template job: {}", spec.dir),
-            None => first_line(&t.run),
-        });
-        let _ = writeln!(out, "{:<width$}  {about}", t.name);
+        let mark = match default_of(file, t) {
+            Some(name) if name == t.name || t.aliases.contains(&name) => " (default)".to_owned(),
+            Some(name) => format!(" (default: {name})"),
+            None => String::new(),
+        };
+        let _ = writeln!(out, "{:<width$}  {}{mark}", t.name, about(t));
+        if !t.aliases.is_empty() {
+            let _ = writeln!(out, "{:<width$}    aliases: {}", "", t.aliases.join(", "));
+        }
         for (k, v) in &t.choices {
             let _ = writeln!(out, "{:<width$}    {k}: {}", "", v.join(", "));
         }
-        let deps: Vec<String> = t
-            .deps
-            .iter()
-            .map(|d| match d {
-                Dep::Task(n) => n.clone(),
-                Dep::NoFailures => "@no-failures".into(),
-            })
-            .collect();
+        let deps = deps(t);
         if !deps.is_empty() {
             let _ = writeln!(out, "{:<width$}    after: {}", "", deps.join(", "));
         }
@@ -43,6 +46,75 @@ pub fn render(file: &TaskFile, expand: bool) -> String {
         }
     }
     out
+}
+
+/// The listing as JSON: `{"default": NAME or null, "tasks": [...]}`, each task with its
+/// `name`, `description` (as the text listing shows it), `aliases`, `default` (whether `parade
+/// run` with no target runs it or one of its instances), `choices`, `deps`, and with `expand`
+/// its `instances`.
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("parade.toml");
+/// # std::fs::write(&path, "[settings]\ndefault = \"b\"\n[task.build]\naliases = [\"b\"]\nrun = \"make\"\n").unwrap();
+/// let file = parade_cli::taskfile::load(Some(&path)).unwrap();
+/// let list = parade_cli::list::json(&file, false);
+/// assert_eq!(list["default"], "b");
+/// assert_eq!(list["tasks"][0]["aliases"][0], "b");
+/// assert_eq!(list["tasks"][0]["default"], true);
+/// ```
+pub fn json(file: &TaskFile, expand: bool) -> Value {
+    let tasks: Vec<Value> = file
+        .tasks
+        .iter()
+        .map(|t| {
+            let mut task = json!({
+                "name": t.name,
+                "description": about(t),
+                "aliases": t.aliases,
+                "default": default_of(file, t).is_some(),
+                "choices": t.choices,
+                "deps": deps(t),
+            });
+            if expand {
+                task["instances"] = json!(instances(t));
+            }
+            task
+        })
+        .collect();
+    json!({ "default": file.settings.default, "tasks": tasks })
+}
+
+/// The name `[settings] default` gives when it names `task`, one of its aliases or one of its
+/// instances.
+fn default_of(file: &TaskFile, task: &Task) -> Option<String> {
+    let name = file.settings.default.as_ref()?;
+    let resolved = file.unalias(name);
+    let ours = resolved == task.name
+        || (file.task(resolved).is_none()
+            && file
+                .resolve(resolved)
+                .is_some_and(|(t, _)| t.name == task.name));
+    ours.then(|| name.clone())
+}
+
+/// What the listing says a task does: its description, else its template or first command line.
+fn about(t: &Task) -> String {
+    t.description.clone().unwrap_or_else(|| match &t.template {
+        Some(spec) => format!("template job: {}", spec.dir),
+        None => first_line(&t.run),
+    })
+}
+
+/// A task's dependencies as written.
+fn deps(t: &Task) -> Vec<String> {
+    t.deps
+        .iter()
+        .map(|d| match d {
+            Dep::Task(n) => n.clone(),
+            Dep::NoFailures => "@no-failures".into(),
+        })
+        .collect()
 }
 
 /// Every instance of a pattern whose placeholders all have choices (in choice order, the first

@@ -76,6 +76,9 @@ fn main() -> ExitCode {
                 )),
             }
         }
+        Command::List(args) if args.json => {
+            printed(&format!("{:#}\n", list::json(&file, args.expand)))
+        }
         Command::List(args) => printed(&list::render(&file, args.expand)),
         Command::Graph(args) => match parade_cli::commands::targets(&file, &args.targets)
             .and_then(|targets| runner::plan(&file, &targets, &file.params))

@@ -96,6 +96,59 @@ fn check_warns_about_a_misspelt_field() {
         .stderr(predicate::str::contains("parade.toml:2:"));
 }
 
+#[test]
+fn check_warns_about_misspelt_fields_in_env_and_cwd() {
+    let p = Project::new(concat!(
+        "[params]\nregion = \"eu\"\n",
+        "[env]\nSHARED = \"{regoin}\"\n",
+        "[task.\"b::[env]\"]\nchoices = { env = [\"dev\"] }\n",
+        "env = { TARGET = \"out/{evn}\", HOME_DIR = \"${HOME}\" }\n",
+        "cwd = \"work/{enb}\"\n",
+        "run = \"echo {env}\"\n",
+    ));
+    std::fs::create_dir_all(p.path("work/{enb}")).unwrap();
+    let out = p.parade(&["check"]).assert().success().get_output().clone();
+    let err = String::from_utf8(out.stderr).unwrap();
+    for (token, line, col, best) in [
+        ("{regoin}", 4, 11, "{params.region}"),
+        ("{evn}", 7, 23, "{env}"),
+        ("{enb}", 8, 13, "{env}"),
+    ] {
+        let warning = format!(
+            "warning: parade.toml:{line}:{col}: `{token}` is not a field of this task and is \
+             left as written; did you mean `{best}`?"
+        );
+        assert!(err.contains(&warning), "missing {warning:?} in\n{err}");
+    }
+    // `${HOME}` is the environment's, never a misspelt field.
+    assert!(!err.contains("{HOME}"), "{err}");
+    // Left as written when run, as `check` says.
+    p.parade(&["run", "b::dev"]).assert().success();
+}
+
+#[test]
+fn an_unknown_param_in_env_or_cwd_is_an_error() {
+    for (key, value) in [
+        ("env", "{ X = \"{params.regoin}\" }"),
+        ("cwd", "\"{params.regoin}\""),
+    ] {
+        let p = Project::new(&format!(
+            "[params]\nregion = \"eu\"\n[task.a]\n{key} = {value}\nrun = \"true\"\n"
+        ));
+        p.parade(&["check"])
+            .env("NO_COLOR", "1")
+            .assert()
+            .code(2)
+            .stderr(
+                predicate::str::contains(
+                    "`{params.regoin}` is neither a placeholder of this task nor a param",
+                )
+                .and(predicate::str::contains("did you mean `params.region`?"))
+                .and(predicate::str::contains("parade.toml:4:")),
+            );
+    }
+}
+
 /// Values that would run `touch PWNED` if they ever became shell text.
 const NASTY: [&str; 6] = [
     "$(touch PWNED)",

@@ -91,8 +91,8 @@ pub struct RawTask {
     #[serde(default)]
     pub(crate) uses: BTreeMap<Spanned<String>, Spanned<i64>>,
     #[serde(default)]
-    pub(crate) env: BTreeMap<String, Scalar>,
-    pub(crate) cwd: Option<String>,
+    pub(crate) env: BTreeMap<String, Spanned<Scalar>>,
+    pub(crate) cwd: Option<Spanned<String>>,
     pub(crate) timeout: Option<DurationValue>,
     #[serde(default)]
     pub(crate) wave: u32,
@@ -138,7 +138,7 @@ pub struct RawFile {
     #[serde(default)]
     pub(crate) task: BTreeMap<Spanned<String>, Spanned<RawTask>>,
     #[serde(default)]
-    pub(crate) env: BTreeMap<String, Scalar>,
+    pub(crate) env: BTreeMap<String, Spanned<Scalar>>,
     #[serde(default)]
     pub(crate) choices: BTreeMap<Spanned<String>, Vec<Scalar>>,
     #[serde(default)]

@@ -37,8 +37,11 @@ pub fn parse(path: PathBuf, source: SourceFile) -> Result<TaskFile, TaskFileErro
     let mut settings = check.settings(&raw);
     Check::more_settings(&raw, &mut settings);
     let (mut params, mut param_commands) = params(&raw);
-    let mut env: Vec<(String, String)> =
-        raw.env.iter().map(|(k, v)| (k.clone(), v.text())).collect();
+    let mut env: Vec<(String, String)> = raw
+        .env
+        .iter()
+        .map(|(k, v)| (k.clone(), v.get_ref().text()))
+        .collect();
     merge_included(
         &included,
         &mut check,
@@ -63,6 +66,7 @@ pub fn parse(path: PathBuf, source: SourceFile) -> Result<TaskFile, TaskFileErro
         }
     }
     check.names(&tasks, &entries, &raw, &settings);
+    check.shared_env(&raw, &tasks, &params);
     let mut views = tasks_snapshot(&entries, &check.shared_choices);
     for inc in &included {
         let inc_entries: Vec<_> = inc.raw.task.iter().collect();
@@ -516,6 +520,18 @@ impl Check<'_> {
                 self.fields(path.get_ref(), path.span(), key, &fields, params);
             }
         }
+        for value in t.env.values() {
+            self.fields(
+                &value.get_ref().text(),
+                value.span(),
+                "env",
+                &fields,
+                params,
+            );
+        }
+        if let Some(cwd) = &t.cwd {
+            self.fields(cwd.get_ref(), cwd.span(), "cwd", &fields, params);
+        }
         let deps = t
             .deps
             .iter()
@@ -567,8 +583,12 @@ impl Check<'_> {
             when_target_scheduled: plain(&t.when_target_scheduled),
             locks: t.locks.clone(),
             uses: self.uses(&t.uses, settings),
-            env: t.env.iter().map(|(k, v)| (k.clone(), v.text())).collect(),
-            cwd: t.cwd.as_ref().map(PathBuf::from),
+            env: t
+                .env
+                .iter()
+                .map(|(k, v)| (k.clone(), v.get_ref().text()))
+                .collect(),
+            cwd: t.cwd.as_ref().map(|c| PathBuf::from(c.get_ref())),
             timeout: t.timeout.map(|d| d.0).or(settings.timeout),
             wave: t.wave,
             resources: parade::exec::ResourceHints {
@@ -652,6 +672,9 @@ impl Check<'_> {
         if let Some(dir) = &t.job_dir {
             self.fields(dir.get_ref(), dir.span(), "job_dir", holes, params);
         }
+        if let Some(script) = &t.script {
+            self.fields(script.get_ref(), script.span(), "script", holes, params);
+        }
         for input in &t.inputs {
             self.fields(input.get_ref(), input.span(), "inputs", holes, params);
         }
@@ -677,7 +700,9 @@ impl Check<'_> {
         })
     }
 
-    /// `{name}` and `{params.key}` in the text of `key` must name a placeholder or a param.
+    /// `{name}` and `{params.key}` in the text of `key` must name a placeholder or a param;
+    /// in the keys whose other braces are left as written ([`LEFT_AS_WRITTEN`]), an unknown
+    /// `{name}` is a warning when it is close to a field.
     fn fields(
         &mut self,
         text: &str,
@@ -694,9 +719,12 @@ impl Check<'_> {
             if known {
                 continue;
             }
-            if key == "run" && !field.starts_with("params.") {
-                // Shell code: braces that are no field are the shell's (`${x}`, `{a,b}`).
-                self.maybe_misspelt(field, &span, holes, params);
+            if LEFT_AS_WRITTEN.contains(&key) && !field.starts_with("params.") {
+                // Shell code and environment values: braces that are no field are left as
+                // written (`${x}`, `{a,b}`); `check` warns when one is close to a field.
+                if !text.contains(&format!("${{{field}}}")) {
+                    self.maybe_misspelt(field, &span, holes, params);
+                }
                 continue;
             }
             let token = format!("{{{field}}}");
@@ -953,6 +981,11 @@ impl Check<'_> {
 /// The most tasks `parallel` lets run at once (as `parade run -j`).
 pub const MAX_PARALLEL: usize = 4096;
 
+/// The keys whose `{name}` that is no field is left as written (shell code, environment
+/// values, the working directory), as `run` leaves it: `check` warns about a misspelt one
+/// instead of refusing it. An unknown `{params.KEY}` is an error everywhere.
+const LEFT_AS_WRITTEN: [&str; 3] = ["run", "env", "cwd"];
+
 /// The longest task name, alias or target accepted, in bytes.
 pub const MAX_NAME_LEN: usize = 1024;
 
@@ -1092,6 +1125,25 @@ impl Check<'_> {
         }
     }
 
+    /// Top-level `[env]` values are filled with each task's fields: a `{name}` that is a field
+    /// of no task is left as written, and warned about when it is close to one.
+    fn shared_env(&mut self, raw: &RawFile, tasks: &[Task], params: &BTreeMap<String, String>) {
+        let mut holes: Vec<&str> = tasks
+            .iter()
+            .flat_map(|t| {
+                t.pattern
+                    .placeholders()
+                    .into_iter()
+                    .chain(t.args.keys().map(String::as_str))
+            })
+            .collect();
+        holes.sort_unstable();
+        holes.dedup();
+        for value in raw.env.values() {
+            self.fields(&value.get_ref().text(), value.span(), "env", &holes, params);
+        }
+    }
+
     /// `{field}` that is no field is left as written; when it is close to one, `check` warns.
     fn maybe_misspelt(
         &mut self,
@@ -1105,8 +1157,16 @@ impl Check<'_> {
             .map(|h| (*h).to_owned())
             .chain(params.keys().map(|k| format!("params.{k}")))
             .collect();
-        let close = suggest(field, candidates.iter().map(String::as_str));
-        let Some(best) = close.first() else {
+        // A param named without `params.` is the likeliest slip of all.
+        let best = suggest(field, candidates.iter().map(String::as_str))
+            .first()
+            .map(|c| (*c).to_owned())
+            .or_else(|| {
+                suggest(field, params.keys().map(String::as_str))
+                    .first()
+                    .map(|k| format!("params.{k}"))
+            });
+        let Some(best) = best else {
             return;
         };
         let token = format!("{{{field}}}");
@@ -1146,7 +1206,7 @@ fn merge_included(
         }
         for (k, v) in &inc.raw.env {
             if !env.iter().any(|(e, _)| e == k) {
-                env.insert(0, (k.clone(), v.text()));
+                env.insert(0, (k.clone(), v.get_ref().text()));
             }
         }
     }

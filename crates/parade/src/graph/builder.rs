@@ -107,6 +107,24 @@ impl<M> TaskBuilder<'_, M> {
         self
     }
 
+    /// Uses `amount` of the counted resource `resource` while the task runs: the tasks running
+    /// at one time never use more of it than the capacity set with
+    /// [`Graph::resource`](super::Graph::resource). A resource with no capacity, or a use above
+    /// it, fails the task (it could never start).
+    ///
+    /// ```
+    /// use parade::graph::Graph;
+    /// let g = Graph::new();
+    /// g.resource("licence", 1);
+    /// let h = g.task("solve").uses("licence", 1).submit(|| 42);
+    /// assert_eq!(h.value().unwrap(), 42);
+    /// assert!(g.task("greedy").uses("licence", 2).submit(|| 0).value().is_err());
+    /// ```
+    pub fn uses(mut self, resource: impl Into<String>, amount: u32) -> Self {
+        self.resources.uses.push((resource.into(), amount));
+        self
+    }
+
     /// Submits a closure without inputs.
     pub fn submit<R, F>(self, f: F) -> Handle<R>
     where

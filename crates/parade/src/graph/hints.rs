@@ -1,5 +1,7 @@
-//! A graph task's resource hints ([`Resources`]): cores and free-form `key=value` hints, shown
-//! in logs and the dry run. What a cluster makes of them belongs to [`wire`](super::wire).
+//! A graph task's resource hints ([`Resources`]): cores, free-form `key=value` hints and the
+//! counted resources it uses, shown in logs and the dry run. What a cluster makes of them
+//! belongs to [`wire`](super::wire); counting uses belongs to the engine (see
+//! [`Graph::resource`](super::Graph::resource)).
 
 use std::fmt::{self, Display};
 
@@ -8,8 +10,12 @@ use std::fmt::{self, Display};
 ///
 /// ```
 /// use parade::graph::Resources;
-/// let r = Resources { cores: Some(4), hints: vec![("mem".into(), "2G".into())] };
-/// assert_eq!(r.to_string(), "cores=4, mem=2G");
+/// let r = Resources {
+///     cores: Some(4),
+///     hints: vec![("mem".into(), "2G".into())],
+///     uses: vec![("gpu".into(), 1)],
+/// };
+/// assert_eq!(r.to_string(), "cores=4, mem=2G, uses gpu=1");
 /// ```
 #[derive(Clone, Default, Debug, PartialEq, Eq)]
 pub struct Resources {
@@ -17,12 +23,15 @@ pub struct Resources {
     pub cores: Option<usize>,
     /// Other hints, in the order given.
     pub hints: Vec<(String, String)>,
+    /// Counted resources used while running, and how much of each (see
+    /// [`Graph::resource`](super::Graph::resource)).
+    pub uses: Vec<(String, u32)>,
 }
 
 impl Resources {
     /// Whether there is no hint at all.
     pub fn is_empty(&self) -> bool {
-        self.cores.is_none() && self.hints.is_empty()
+        self.cores.is_none() && self.hints.is_empty() && self.uses.is_empty()
     }
 }
 
@@ -38,6 +47,13 @@ impl Display for Resources {
                 f.write_str(", ")?;
             }
             write!(f, "{k}={v}")?;
+            first = false;
+        }
+        for (k, n) in &self.uses {
+            if !first {
+                f.write_str(", ")?;
+            }
+            write!(f, "uses {k}={n}")?;
             first = false;
         }
         Ok(())

@@ -51,6 +51,7 @@ mod settle;
 mod split;
 mod submit;
 mod template;
+mod uses;
 mod wire;
 mod wrap;
 

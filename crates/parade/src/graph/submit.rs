@@ -115,6 +115,8 @@ impl Graph {
                         "asks for {needs} cores, but the {executor} executor has {has}; lower the hint or use a bigger executor"
                     ))
                 })
+            } else if let Err(message) = self.engine_uses(&resources) {
+                TaskSpec::new(move |_| Outcome::failed(message))
             } else if let Some(wire) = wire {
                 TaskSpec::from_job(named_job(
                     wire,
@@ -128,6 +130,8 @@ impl Graph {
                 let out = slot.clone();
                 TaskSpec::new(move |_| run_here::<I, R, E, F>(readers, &out, f))
             };
+            let uses = self.engine_uses(&resources).unwrap_or_default();
+            let spec = uses.into_iter().fold(spec, |s, (r, n)| s.uses(r, n));
             let id = engine
                 .add(spec.deps(deps))
                 .expect("a graph task's inputs exist in its engine");

@@ -214,6 +214,7 @@ mod tests {
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect(),
+            uses: Vec::new(),
         };
         let r = cluster_resources(&hints).unwrap();
         assert_eq!(r.cpus, Some(4));
@@ -225,6 +226,7 @@ mod tests {
         let only_cores = Resources {
             cores: Some(2),
             hints: Vec::new(),
+            uses: Vec::new(),
         };
         let r = cluster_resources(&only_cores).unwrap();
         assert_eq!((r.cpus, r.extra.len()), (Some(2), 0));
