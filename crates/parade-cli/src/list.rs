@@ -64,25 +64,33 @@ pub fn render(file: &TaskFile, expand: bool) -> String {
 /// assert_eq!(list["tasks"][0]["default"], true);
 /// ```
 pub fn json(file: &TaskFile, expand: bool) -> Value {
-    let tasks: Vec<Value> = file
+    let tasks: Vec<Listed<'_>> = file
         .tasks
         .iter()
-        .map(|t| {
-            let mut task = json!({
-                "name": t.name,
-                "description": about(t),
-                "aliases": t.aliases,
-                "default": default_of(file, t).is_some(),
-                "choices": t.choices,
-                "deps": deps(t),
-            });
-            if expand {
-                task["instances"] = json!(instances(t));
-            }
-            task
+        .map(|t| Listed {
+            name: &t.name,
+            description: about(t),
+            aliases: &t.aliases,
+            default: default_of(file, t).is_some(),
+            choices: &t.choices,
+            deps: deps(t),
+            instances: expand.then(|| instances(t)),
         })
         .collect();
     json!({ "default": file.settings.default, "tasks": tasks })
+}
+
+/// One task of the JSON listing, its keys in this order.
+#[derive(serde::Serialize)]
+struct Listed<'a> {
+    name: &'a str,
+    description: String,
+    aliases: &'a [String],
+    default: bool,
+    choices: &'a std::collections::BTreeMap<String, Vec<String>>,
+    deps: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    instances: Option<Vec<String>>,
 }
 
 /// The name `[settings] default` gives when it names `task`, one of its aliases or one of its

@@ -155,10 +155,15 @@ pub fn words(message: &str) -> String {
     out
 }
 
-/// Names a target could mean: every task's name, and the instances of patterns whose
-/// placeholders all have choices.
+/// Names a target could mean: every task's name and alias, and the instances of patterns
+/// whose placeholders all have choices.
 fn candidates(file: &TaskFile) -> Vec<String> {
-    let mut names: Vec<String> = file.tasks.iter().map(|t| t.name.clone()).collect();
+    let mut names: Vec<String> = file
+        .tasks
+        .iter()
+        .flat_map(|t| std::iter::once(&t.name).chain(&t.aliases))
+        .cloned()
+        .collect();
     for t in &file.tasks {
         if names.len() >= MAX_CANDIDATES {
             break;

@@ -13,10 +13,7 @@ fn build_test_deploy_ships_both_environments() {
     assert_eq!(doc["tasks"].as_object().unwrap().len(), 9);
     assert_eq!(doc["tasks"]["deploy::prod"]["result"]["env"], "prod");
     assert_eq!(doc["tasks"]["deploy::prod"]["result"]["version"], "1.4.2");
-    assert_eq!(
-        std::fs::read_to_string(p.path("out/app-dev.txt")).unwrap(),
-        "1.4.2-dev\n"
-    );
+    assert_eq!(p.read("out/app-dev.txt"), "1.4.2-dev\n");
 }
 
 #[test]
@@ -26,7 +23,7 @@ fn data_pipeline_fans_out_and_in() {
         .assert()
         .success()
         .stderr(predicate::str::contains("✓ report"));
-    let log = std::fs::read_to_string(p.path(".parade/logs/latest/report.log")).unwrap();
+    let log = p.read(".parade/logs/latest/report.log");
     // 4000 rows over 7 categories: the totals add up to 4000.
     let total: u64 = log
         .lines()
@@ -43,7 +40,7 @@ fn param_sweep_finds_the_best_trial() {
     let doc = p.json_report(&["run", "best"], 0);
     assert_eq!(doc["tasks"].as_object().unwrap().len(), 10);
     assert_eq!(doc["tasks"]["trial::0.1::64"]["result"]["score"], 1.0);
-    let log = std::fs::read_to_string(p.path(".parade/logs/latest/best.log")).unwrap();
+    let log = p.read(".parade/logs/latest/best.log");
     assert!(log.contains("\"rate\": 0.1, \"batch\": 64"), "{log}");
 }
 
@@ -65,22 +62,13 @@ fn justfile_port_runs_its_default_aliases_arguments_and_shebang_recipe() {
     let p = example_dir("justfile-port");
     let doc = p.json_report(&["run"], 0);
     assert_eq!(doc["tasks"].as_object().unwrap().len(), 4, "{doc}");
-    assert_eq!(
-        std::fs::read_to_string(p.path("target/test.txt")).unwrap(),
-        "running all tests\n"
-    );
+    assert_eq!(p.read("target/test.txt"), "running all tests\n");
     p.parade(&["run", "t", "--output", "plain", "--", "unit"])
         .assert()
         .success();
-    assert_eq!(
-        std::fs::read_to_string(p.path("target/test.txt")).unwrap(),
-        "running unit tests\n"
-    );
+    assert_eq!(p.read("target/test.txt"), "running unit tests\n");
     p.json_report(&["run", "stats"], 0);
-    assert_eq!(
-        std::fs::read_to_string(p.path("target/stats.txt")).unwrap(),
-        "2\n"
-    );
+    assert_eq!(p.read("target/stats.txt"), "2\n");
 }
 
 #[test]
@@ -88,10 +76,7 @@ fn taskfile_port_composes_files_and_reads_a_command_var() {
     let p = example_dir("taskfile-port");
     let doc = p.json_report(&["run"], 0);
     assert_eq!(doc["tasks"].as_object().unwrap().len(), 4, "{doc}");
-    assert_eq!(
-        std::fs::read_to_string(p.path("site/index.html")).unwrap(),
-        "theme=plain\n"
-    );
+    assert_eq!(p.read("site/index.html"), "theme=plain\n");
     p.parade(&[
         "run",
         "build",
@@ -104,7 +89,7 @@ fn taskfile_port_composes_files_and_reads_a_command_var() {
     ])
     .assert()
     .success();
-    let bin = std::fs::read_to_string(p.path("bin/greeter")).unwrap();
+    let bin = p.read("bin/greeter");
     assert!(
         bin.starts_with("greeter 2.0 for linux (flags: -v) from "),
         "{bin}"
@@ -116,7 +101,7 @@ fn snakemake_port_gathers_every_sample_once() {
     let p = Project::example("snakemake-port");
     let doc = p.json_report(&["run", "report"], 0);
     assert_eq!(doc["tasks"].as_object().unwrap().len(), 14, "{doc}");
-    let calls = std::fs::read_to_string(p.path("calls/all.tsv")).unwrap();
+    let calls = p.read("calls/all.tsv");
     let samples: Vec<&str> = calls
         .lines()
         .map(|l| l.split('\t').next().unwrap())
@@ -125,13 +110,12 @@ fn snakemake_port_gathers_every_sample_once() {
     let mapped: u64 = ["A", "B", "C"]
         .iter()
         .map(|s| {
-            std::fs::read_to_string(p.path(&format!("sorted/{s}.idx")))
-                .unwrap()
+            p.read(&format!("sorted/{s}.idx"))
                 .trim()
                 .parse::<u64>()
                 .unwrap()
         })
         .sum();
-    let report = std::fs::read_to_string(p.path("report.txt")).unwrap();
+    let report = p.read("report.txt");
     assert_eq!(report, format!("samples=3 mapped={mapped}\n"));
 }

@@ -8,11 +8,7 @@ use common::Project;
 use predicates::prelude::*;
 
 fn order(p: &Project) -> Vec<String> {
-    std::fs::read_to_string(p.path("order.txt"))
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect()
+    p.read("order.txt").lines().map(str::to_owned).collect()
 }
 
 #[test]
@@ -115,9 +111,7 @@ fn jobs_clean_skips_a_running_template_job_and_says_so() {
     use std::os::unix::fs::PermissionsExt;
     let p =
         Project::new("[task.wait]\ntemplate = \"templates/wait\"\njob_dir = \"results/wait\"\n");
-    std::fs::create_dir_all(p.path("templates/wait")).unwrap();
-    let run = p.path("templates/wait/run");
-    std::fs::write(&run, WAITING_RUN).unwrap();
+    let run = p.write("templates/wait/run", WAITING_RUN);
     std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o755)).unwrap();
     let mut running = p
         .spawn_parade(&["run", "wait", "--output", "plain"])
@@ -135,7 +129,7 @@ fn jobs_clean_skips_a_running_template_job_and_says_so() {
         p.path("results/wait/kwargs.json").exists(),
         "the running job was kept"
     );
-    std::fs::write(p.path("go"), "").unwrap();
+    p.write("go", "");
     assert!(running.wait().unwrap().success());
     assert!(p.path("results/wait/result.json").exists());
 }

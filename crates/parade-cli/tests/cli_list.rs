@@ -1,7 +1,9 @@
 //! `parade list`, `-f`, finding the task file in a parent directory, the shipped examples, and
 //! usage errors.
 
-use assert_cmd::Command;
+mod common;
+
+use common::Project;
 use predicates::prelude::*;
 
 const FILE: &str = r#"
@@ -18,15 +20,10 @@ deps = ["setup"]
 run = "echo build {env}"
 "#;
 
-fn parade() -> Command {
-    Command::cargo_bin("parade").unwrap()
-}
-
 #[test]
 fn list_shows_tasks_in_file_order_with_choices_and_deps() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("parade.toml"), FILE).unwrap();
-    let sub = dir.path().join("a/b");
+    let p = Project::new(FILE);
+    let sub = p.path("a/b");
     std::fs::create_dir_all(&sub).unwrap();
     let pad = " ".repeat(16);
     let expected = [
@@ -37,9 +34,8 @@ fn list_shows_tasks_in_file_order_with_choices_and_deps() {
         format!("{pad}- build::dev"),
         format!("{pad}- build::prod"),
     ];
-    parade()
+    p.parade(&["list", "--expand"])
         .current_dir(&sub)
-        .args(["list", "--expand"])
         .assert()
         .success()
         .stdout(expected.join("\n") + "\n");
@@ -47,11 +43,9 @@ fn list_shows_tasks_in_file_order_with_choices_and_deps() {
 
 #[test]
 fn file_flag_names_another_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("other.toml");
-    std::fs::write(&path, FILE).unwrap();
-    parade()
-        .args(["-f", path.to_str().unwrap(), "check"])
+    let p = Project::empty();
+    let path = p.write("other.toml", FILE);
+    common::parade(&["-f", path.to_str().unwrap(), "check"])
         .assert()
         .success()
         .stdout(predicate::str::contains("2 tasks, no problems"));
@@ -62,8 +56,7 @@ fn examples_are_valid() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
     for name in ["build-test-deploy", "data-pipeline", "param-sweep"] {
         let file = root.join(name).join("parade.toml");
-        parade()
-            .args(["-f", file.to_str().unwrap(), "list"])
+        common::parade(&["-f", file.to_str().unwrap(), "list"])
             .assert()
             .success();
     }
@@ -71,8 +64,8 @@ fn examples_are_valid() {
 
 #[test]
 fn bad_usage_exits_2() {
-    parade().args(["run"]).assert().code(2);
-    parade().args(["run", "x", "-j", "0"]).assert().code(2);
+    common::parade(&["run"]).assert().code(2);
+    common::parade(&["run", "x", "-j", "0"]).assert().code(2);
 }
 
 const ALIASED: &str = r#"
@@ -91,8 +84,7 @@ run = "echo {kind}"
 
 #[test]
 fn list_shows_aliases_and_marks_the_default_task() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("parade.toml"), ALIASED).unwrap();
+    let p = Project::new(ALIASED);
     let pad = " ".repeat(16);
     let expected = [
         "build         Build it (default)".to_owned(),
@@ -100,22 +92,13 @@ fn list_shows_aliases_and_marks_the_default_task() {
         "test::[kind]  $ echo {kind}".to_owned(),
         format!("{pad}kind: unit, e2e"),
     ];
-    parade()
-        .current_dir(dir.path())
-        .arg("list")
-        .assert()
-        .success()
-        .stdout(expected.join("\n") + "\n");
+    assert_eq!(p.stdout(&["list"]), expected.join("\n") + "\n");
 }
 
 #[test]
 fn a_default_instance_of_a_pattern_is_named_where_the_pattern_is_listed() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = ALIASED.replace("default = \"b\"", "default = \"test::e2e\"");
-    std::fs::write(dir.path().join("parade.toml"), file).unwrap();
-    parade()
-        .current_dir(dir.path())
-        .arg("list")
+    let p = Project::new(&ALIASED.replace("default = \"b\"", "default = \"test::e2e\""));
+    p.parade(&["list"])
         .assert()
         .success()
         .stdout(predicate::str::contains("build         Build it\n"))
@@ -126,17 +109,8 @@ fn a_default_instance_of_a_pattern_is_named_where_the_pattern_is_listed() {
 
 #[test]
 fn list_json_carries_aliases_default_choices_and_instances() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("parade.toml"), ALIASED).unwrap();
-    let out = parade()
-        .current_dir(dir.path())
-        .args(["list", "--json", "--expand"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let list: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let p = Project::new(ALIASED);
+    let list = common::json(p.stdout(&["list", "--json", "--expand"]).as_bytes());
     assert_eq!(list["default"], "b");
     let tasks = list["tasks"].as_array().unwrap();
     assert_eq!(tasks.len(), 2);
@@ -156,20 +130,8 @@ fn list_json_carries_aliases_default_choices_and_instances() {
         serde_json::json!(["test::unit", "test::e2e"])
     );
     // Without --expand there is no instance list; without a default, `default` is null.
-    std::fs::write(
-        dir.path().join("parade.toml"),
-        ALIASED.replace("default = \"b\"", ""),
-    )
-    .unwrap();
-    let out = parade()
-        .current_dir(dir.path())
-        .args(["list", "--json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let list: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    p.write("parade.toml", &ALIASED.replace("default = \"b\"", ""));
+    let list = common::json(p.stdout(&["list", "--json"]).as_bytes());
     assert!(list["default"].is_null());
     assert_eq!(list["tasks"][0]["default"], false);
     assert!(list["tasks"][1].get("instances").is_none());

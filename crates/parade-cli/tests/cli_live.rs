@@ -253,7 +253,7 @@ fn a_single_task_on_a_terminal_sees_a_terminal_of_its_size() {
         ["on a terminal", "30 100", "to stderr"],
         "{screen:#?}"
     );
-    let log = std::fs::read_to_string(p.path(".parade/logs/latest/tty.log")).unwrap();
+    let log = p.read(".parade/logs/latest/tty.log");
     assert_eq!(log, "on a terminal\n30 100\nto stderr\n");
     // Off a terminal, the same task gets a pipe.
     let out = p

@@ -20,21 +20,10 @@ choices = { c = ["a", "b", "c"] }
 run = "i=0; while [ $i -lt 200 ]; do printf '%0300d\n' 0 | tr 0 {c}; i=$((i+1)); done"
 "#;
 
-fn stdout_of(p: &Project, args: &[&str]) -> String {
-    let out = p
-        .parade(args)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    String::from_utf8(out).unwrap()
-}
-
 #[test]
 fn a_successful_tasks_output_reaches_the_screen_by_default() {
     let p = Project::example("param-sweep");
-    let out = stdout_of(&p, &["run", "best"]);
+    let out = p.stdout(&["run", "best"]);
     let answer = out
         .lines()
         .find(|l| l.starts_with("best "))
@@ -45,13 +34,13 @@ fn a_successful_tasks_output_reaches_the_screen_by_default() {
     );
     // A single task's output passes through as it is.
     let p = Project::new("[task.hello]\nrun = \"echo hello; echo world\"\n");
-    assert_eq!(stdout_of(&p, &["run", "hello"]), "hello\nworld\n");
+    assert_eq!(p.stdout(&["run", "hello"]), "hello\nworld\n");
 }
 
 #[test]
 fn prefixed_lines_are_whole_aligned_and_never_mixed() {
     let p = Project::new(CHATTY);
-    let out = stdout_of(&p, &["run", "spam::*", "-j", "3", "--output", "prefixed"]);
+    let out = p.stdout(&["run", "spam::*", "-j", "3", "--output", "prefixed"]);
     let mut count = 0;
     for line in out.lines() {
         let (name, body) = line.split_once(" | ").unwrap_or_else(|| panic!("{line}"));
@@ -65,7 +54,7 @@ fn prefixed_lines_are_whole_aligned_and_never_mixed() {
 #[test]
 fn grouped_output_is_one_block_per_task() {
     let p = Project::new(CHATTY);
-    let out = stdout_of(&p, &["run", "spam::*", "-j", "3", "--output", "grouped"]);
+    let out = p.stdout(&["run", "spam::*", "-j", "3", "--output", "grouped"]);
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 600, "{out}");
     for block in lines.chunks(200) {
@@ -77,7 +66,7 @@ fn grouped_output_is_one_block_per_task() {
     }
     // `[settings] output` picks the mode too.
     let p = Project::new(&format!("[settings]\noutput = \"grouped\"\n{CHATTY}"));
-    let out = stdout_of(&p, &["run", "spam::*", "-j", "3"]);
+    let out = p.stdout(&["run", "spam::*", "-j", "3"]);
     assert!(!out.contains(" | "), "{out}");
     assert_eq!(out.lines().count(), 600);
 }
@@ -91,8 +80,8 @@ fn stdout_and_stderr_keep_their_order_in_the_log_and_on_screen() {
         let _ = writeln!(s, "out {i}\nerr {i}");
         s
     });
-    assert_eq!(stdout_of(&p, &["run", "both"]), expected);
-    let log = std::fs::read_to_string(p.path(".parade/logs/latest/both.log")).unwrap();
+    assert_eq!(p.stdout(&["run", "both"]), expected);
+    let log = p.read(".parade/logs/latest/both.log");
     assert_eq!(log, expected);
 }
 
@@ -402,7 +391,7 @@ fn long_lines_are_cut_on_screen_and_whole_in_the_log() {
     let p = Project::new(
         "[task.long]\nrun = \"head -c 1000000 /dev/zero | tr '\\\\0' y; echo; printf '10%%\\\\r50%%\\\\r100%%\\\\n'\"\n[task.other]\nrun = \"true\"\n",
     );
-    let out = stdout_of(&p, &["run", "long", "other"]);
+    let out = p.stdout(&["run", "long", "other"]);
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 2, "{out:.300}");
     assert!(lines[0].len() < 4200, "{}", lines[0].len());
@@ -433,10 +422,10 @@ fn a_very_long_task_name_never_panics_list_or_the_dry_run() {
     let p = Project::new(&format!(
         "[task.{name}]\nrun = \"echo hi\"\n[task.b]\nrun = \"true\"\n"
     ));
-    let listed = stdout_of(&p, &["list"]);
+    let listed = p.stdout(&["list"]);
     assert!(listed.contains(&format!("{name}  $ echo hi")));
     assert!(listed.contains(&format!("b{}  $ true", " ".repeat(59))));
-    let planned = stdout_of(&p, &["run", "--dry-run", &name]);
+    let planned = p.stdout(&["run", "--dry-run", &name]);
     assert!(
         planned.contains("        $ echo hi"),
         "{:.200}",

@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Project, json};
+use common::Project;
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -63,7 +63,7 @@ fn a_run_records_itself_and_its_report_shows_every_task_failures_first() {
     p.parade(&["run", "deploy::*", "--trace", "trace.json"])
         .assert()
         .code(1);
-    let run: Value = json(&std::fs::read(p.path(".parade/logs/latest/run.json")).unwrap());
+    let run: Value = p.read_json(".parade/logs/latest/run.json");
     let tasks = run["tasks"].as_array().unwrap();
     assert_eq!(tasks.len(), 9);
     let task = |name: &str| tasks.iter().find(|t| t["name"] == name).unwrap();
@@ -100,7 +100,7 @@ fn a_run_records_itself_and_its_report_shows_every_task_failures_first() {
     assert!(failures < page.find(r#"id="timeline""#).unwrap());
     assert!(page[failures..].contains("test::dev"));
 
-    let trace: Value = json(&std::fs::read(p.path("trace.json")).unwrap());
+    let trace: Value = p.read_json("trace.json");
     let events = trace["traceEvents"].as_array().unwrap();
     let slices = events.iter().filter(|e| e["ph"] == "X").count();
     assert_eq!(slices, 7, "one slice per task that ran");
@@ -120,7 +120,7 @@ fn report_picks_a_run_by_id_or_counting_back() {
         .stderr(predicate::str::contains("no recorded runs yet"));
     p.parade(&["run", "a"]).assert().success();
     std::thread::sleep(std::time::Duration::from_millis(5)); // run ids have milliseconds
-    std::fs::write(p.path("parade.toml"), "[task.b]\nrun = \"exit 1\"\n").unwrap();
+    p.write("parade.toml", "[task.b]\nrun = \"exit 1\"\n");
     p.parade(&["run", "b"]).assert().code(1);
     let ids = run_ids(&p);
     assert_eq!(ids.len(), 2);
@@ -145,7 +145,7 @@ fn report_picks_a_run_by_id_or_counting_back() {
     p.parade(&["report", "-1", "--trace", "t.json", "-o", "x.html"])
         .assert()
         .success();
-    assert!(json(&std::fs::read(p.path("t.json")).unwrap())["traceEvents"].is_array());
+    assert!(p.read_json("t.json")["traceEvents"].is_array());
 }
 
 #[test]
@@ -205,7 +205,7 @@ fn the_report_of_a_real_run_renders_in_chromium_with_a_bar_per_task() {
     let p = failing_example();
     p.parade(&["run", "deploy::*"]).assert().code(1);
     let page = report_path(&p, &["report"]);
-    let run: Value = json(&std::fs::read(p.path(".parade/logs/latest/run.json")).unwrap());
+    let run: Value = p.read_json(".parade/logs/latest/run.json");
     let url = format!("file://{}", page.display());
     let profile = tempfile::tempdir().unwrap();
 
@@ -291,7 +291,7 @@ fn an_interrupted_run_still_leaves_its_record() {
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130));
-    let run: Value = json(&std::fs::read(p.path(".parade/logs/latest/run.json")).unwrap());
+    let run: Value = p.read_json(".parade/logs/latest/run.json");
     let states: Vec<(&str, &str)> = run["tasks"]
         .as_array()
         .unwrap()

@@ -8,10 +8,6 @@ mod common;
 use common::Project;
 use predicates::prelude::*;
 
-fn read(p: &Project, rel: &str) -> String {
-    std::fs::read_to_string(p.path(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
-
 #[test]
 fn the_first_failing_line_stops_the_task() {
     let p = Project::new(
@@ -32,7 +28,7 @@ fn a_task_may_name_its_own_shell() {
     p.json_report(&["run", "a"], 1);
     assert!(!p.path("no.txt").exists(), "pipefail did not stop the task");
     p.json_report(&["run", "b"], 0);
-    assert_eq!(read(&p, "yes.txt"), "yes\n");
+    assert_eq!(p.read("yes.txt"), "yes\n");
 }
 
 #[test]
@@ -43,8 +39,8 @@ fn shebang_scripts_run_with_their_interpreter() {
          [task.awk]\nrun = \"\"\"#!/usr/bin/awk -f\nBEGIN { print \"from awk\" > \"awk.txt\" }\n\"\"\"\n",
     );
     p.json_report(&["run", "sh", "awk"], 0);
-    assert_eq!(read(&p, "who.txt"), "it's $(me)");
-    assert_eq!(read(&p, "awk.txt"), "from awk\n");
+    assert_eq!(p.read("who.txt"), "it's $(me)");
+    assert_eq!(p.read("awk.txt"), "from awk\n");
     // A field in a script of another language is refused: it would become code.
     let p = Project::new(
         "[params]\nx = \"1\"\n[task.py]\nrun = \"\"\"#!/usr/bin/env python3\nprint({params.x})\n\"\"\"\n",
@@ -71,14 +67,14 @@ fn shell_code_passes_through_untouched() {
     ));
     p.json_report(&["run", "t::dev"], 0);
     assert_eq!(
-        read(&p, "home.txt"),
+        p.read("home.txt"),
         format!("{}\n", std::env::var("HOME").unwrap())
     );
-    assert_eq!(read(&p, "sub.txt"), "sub\n{a,b}\n");
-    assert_eq!(read(&p, "awk.txt"), "y\n");
-    assert_eq!(read(&p, "find.txt"), "found ./f1\n");
+    assert_eq!(p.read("sub.txt"), "sub\n{a,b}\n");
+    assert_eq!(p.read("awk.txt"), "y\n");
+    assert_eq!(p.read("find.txt"), "found ./f1\n");
     assert_eq!(
-        read(&p, "braces.txt"),
+        p.read("braces.txt"),
         "{{.State.Running}}\n{env}\n{nope}\ndev\n"
     );
 }
@@ -182,14 +178,14 @@ fn no_value_executes_in_any_quoting_context() {
         let p = Project::new(toml);
         p.json_report(&["run", "t", "--param", &format!("msg={value}")], 0);
         for n in [1, 2, 3, 5] {
-            assert_eq!(read(&p, &format!("{n}.txt")), value, "context {n}");
+            assert_eq!(p.read(&format!("{n}.txt")), value, "context {n}");
         }
         // `$(...)` drops trailing newlines, as it does for any output.
-        assert_eq!(read(&p, "6.txt"), value.trim_end_matches('\n'), "in $(...)");
-        assert_eq!(read(&p, "4.txt"), format!("{value}\n"), "heredoc");
+        assert_eq!(p.read("6.txt"), value.trim_end_matches('\n'), "in $(...)");
+        assert_eq!(p.read("4.txt"), format!("{value}\n"), "heredoc");
         if !value.contains('\n') {
             p.json_report(&["run", &format!("free::{value}")], 0);
-            assert_eq!(read(&p, "free.txt"), value);
+            assert_eq!(p.read("free.txt"), value);
         }
         assert!(!p.path("PWNED").exists(), "{value:?} executed");
     }
@@ -201,8 +197,7 @@ fn values_cannot_take_a_path_out_of_the_project() {
         "[task.\"c::[dir]\"]\ncwd = \"{dir}\"\nrun = \"pwd\"\n\
          [task.\"j::[dir]\"]\ntemplate = \"tpl\"\njob_dir = \"jobs/{dir}\"\n",
     );
-    std::fs::create_dir(p.path("tpl")).unwrap();
-    std::fs::write(p.path("tpl/run"), "#!/bin/sh\necho '{}' > result.json\n").unwrap();
+    p.write("tpl/run", "#!/bin/sh\necho '{}' > result.json\n");
     let doc = p.json_report(&["run", "c::..", "j::..", "--fail-fast"], 1);
     for task in ["c::..", "j::.."] {
         assert_eq!(doc["tasks"][task]["state"], "failed", "{doc}");
@@ -238,8 +233,8 @@ fn arguments_after_dashes_reach_the_one_target() {
     ])
     .assert()
     .success();
-    assert_eq!(read(&p, "args.txt"), "[a][b c][$(touch PWNED)]");
-    assert_eq!(read(&p, "dep.txt"), "0\n");
+    assert_eq!(p.read("args.txt"), "[a][b c][$(touch PWNED)]");
+    assert_eq!(p.read("dep.txt"), "0\n");
     assert!(!p.path("PWNED").exists());
     p.parade(&["run", "t", "dep", "--", "x"])
         .assert()
@@ -275,6 +270,17 @@ fn the_default_task_and_aliases() {
 }
 
 #[test]
+fn a_misspelt_alias_is_suggested() {
+    let p = Project::new("[task.\"deploy::[env]\"]\naliases = [\"ship\"]\nrun = \"true\"\n");
+    p.parade(&["run", "shp"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            r#"no task named "shp"; did you mean "ship"?"#,
+        ));
+}
+
+#[test]
 fn shared_choices_serve_every_placeholder_without_its_own() {
     let p = Project::new(
         "[choices]\nsample = [\"A\", \"B\", \"C\"]\n\
@@ -284,7 +290,7 @@ fn shared_choices_serve_every_placeholder_without_its_own() {
     );
     let doc = p.json_report(&["run", "gather"], 0);
     assert_eq!(doc["tasks"].as_object().unwrap().len(), 4, "{doc}");
-    assert_eq!(read(&p, "all.txt"), "count::A,count::B,count::C,");
+    assert_eq!(p.read("all.txt"), "count::A,count::B,count::C,");
     p.parade(&["run", "trim::B"]).assert().code(2);
 }
 
@@ -296,13 +302,13 @@ fn env_uses_the_environment_and_dotenv() {
          [task.t]\nenv = { WHO = \"$GREETING and {params.p}\" }\nrun = 'printf \"%s|%s|%s\" \"$WHO\" \"$FROM_DOTENV\" \"$(mytool)\" > out.txt'\n\
          [params]\np = \"$(touch PWNED)\"\n",
     );
-    std::fs::write(p.path(".env"), "FROM_DOTENV=dot\nNAME=you\n").unwrap();
+    p.write(".env", "FROM_DOTENV=dot\nNAME=you\n");
     std::fs::create_dir(p.path("bin")).unwrap();
     let tool = p.path("bin/mytool");
     std::fs::write(&tool, "#!/bin/sh\necho tool\n").unwrap();
     std::fs::set_permissions(&tool, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     p.json_report(&["run", "t"], 0);
-    assert_eq!(read(&p, "out.txt"), "hi you and $(touch PWNED)|dot|tool");
+    assert_eq!(p.read("out.txt"), "hi you and $(touch PWNED)|dot|tool");
     assert!(!p.path("PWNED").exists());
     // No dotenv file: nothing to read, not an error.
     std::fs::remove_file(p.path(".env")).unwrap();
@@ -323,9 +329,9 @@ fn params_may_come_from_a_command() {
         "[params]\nrev = { run = \"echo abc123\" }\n[task.t]\nrun = \"echo {params.rev} > rev.txt\"\n",
     );
     p.json_report(&["run", "t"], 0);
-    assert_eq!(read(&p, "rev.txt"), "abc123\n");
+    assert_eq!(p.read("rev.txt"), "abc123\n");
     p.json_report(&["run", "t", "--param", "rev=given"], 0);
-    assert_eq!(read(&p, "rev.txt"), "given\n");
+    assert_eq!(p.read("rev.txt"), "given\n");
 }
 
 #[test]
@@ -336,8 +342,8 @@ fn retries_run_a_failed_task_again_and_keep_every_attempt() {
     );
     let doc = p.json_report(&["run", "flaky"], 0);
     assert_eq!(doc["tasks"]["flaky"]["state"], "succeeded");
-    assert_eq!(read(&p, "tries.txt").lines().count(), 2);
-    let log = read(&p, ".parade/logs/latest/flaky.log");
+    assert_eq!(p.read("tries.txt").lines().count(), 2);
+    let log = p.read(".parade/logs/latest/flaky.log");
     assert!(
         log.contains("try 1") && log.contains("try 2") && log.contains("attempt 2 of 3"),
         "{log}"
@@ -345,7 +351,7 @@ fn retries_run_a_failed_task_again_and_keep_every_attempt() {
     let doc = p.json_report(&["run", "broken"], 1);
     let reason = doc["tasks"]["broken"]["reason"].as_str().unwrap();
     assert!(reason.contains("after 3 attempts"), "{reason}");
-    let log = read(&p, ".parade/logs/latest/broken.log");
+    let log = p.read(".parade/logs/latest/broken.log");
     assert_eq!(log.matches("failing").count(), 3, "{log}");
     // `[settings] retries` is every task's unless it sets its own.
     let p = Project::new(
@@ -353,38 +359,25 @@ fn retries_run_a_failed_task_again_and_keep_every_attempt() {
          [task.b]\nretries = 0\nrun = 'echo x >> b.txt; false'\n",
     );
     p.json_report(&["run", "a", "b"], 1);
-    assert_eq!(read(&p, "a.txt").lines().count(), 2);
-    assert_eq!(read(&p, "b.txt").lines().count(), 1);
+    assert_eq!(p.read("a.txt").lines().count(), 2);
+    assert_eq!(p.read("b.txt").lines().count(), 1);
 }
 
 #[test]
 fn init_writes_a_starter_that_runs_and_never_overwrites() {
-    let dir = tempfile::tempdir().unwrap();
-    let parade = || {
-        let mut c = assert_cmd::Command::cargo_bin("parade").unwrap();
-        c.current_dir(dir.path());
-        c
-    };
-    parade().arg("init").assert().success();
-    let text = std::fs::read_to_string(dir.path().join("parade.toml")).unwrap();
+    let p = Project::empty();
+    p.parade(&["init"]).assert().success();
+    let text = p.read("parade.toml");
     assert!(text.starts_with("# parade.toml"));
-    parade()
-        .args(["run", "--output", "plain"])
+    p.parade(&["run", "--output", "plain"]).assert().success();
+    p.parade(&["run", "deploy::*", "--output", "plain"])
         .assert()
         .success();
-    parade()
-        .args(["run", "deploy::*", "--output", "plain"])
-        .assert()
-        .success();
-    parade()
-        .arg("init")
+    p.parade(&["init"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("exists; not writing over it"));
-    assert_eq!(
-        std::fs::read_to_string(dir.path().join("parade.toml")).unwrap(),
-        text
-    );
+    assert_eq!(p.read("parade.toml"), text);
 }
 
 #[test]
@@ -394,16 +387,12 @@ fn completions_and_man_page() {
         ("zsh", "#compdef parade"),
         ("fish", "complete -c parade"),
     ] {
-        assert_cmd::Command::cargo_bin("parade")
-            .unwrap()
-            .args(["completions", shell])
+        common::parade(&["completions", shell])
             .assert()
             .success()
             .stdout(predicate::str::contains(marker));
     }
-    assert_cmd::Command::cargo_bin("parade")
-        .unwrap()
-        .arg("man")
+    common::parade(&["man"])
         .assert()
         .success()
         .stdout(predicate::str::contains(".TH parade").and(predicate::str::contains("run")));
@@ -470,8 +459,8 @@ fn includes_compose_files_and_point_into_them() {
     .unwrap();
     let doc = p.json_report(&["run", "all"], 0);
     assert_eq!(doc["tasks"].as_object().unwrap().len(), 3, "{doc}");
-    assert_eq!(read(&p, "all.txt"), "main\n");
-    assert_eq!(read(&p, "lint-py.txt"), "py3\n");
+    assert_eq!(p.read("all.txt"), "main\n");
+    assert_eq!(p.read("lint-py.txt"), "py3\n");
     // A problem in the included file points into it.
     std::fs::write(
         p.path("ci/ci.toml"),
@@ -483,7 +472,7 @@ fn includes_compose_files_and_point_into_them() {
         .code(2)
         .stderr(predicate::str::contains("ci/ci.toml:3:"))
         .stderr(predicate::str::contains("unknown task \"nope\""));
-    std::fs::write(p.path("ci/ci.toml"), "[task.all]\nrun = \"true\"\n").unwrap();
+    p.write("ci/ci.toml", "[task.all]\nrun = \"true\"\n");
     p.parade(&["check"])
         .assert()
         .code(2)
@@ -521,9 +510,9 @@ proptest::proptest! {
         let p = Project::new(toml);
         p.json_report(&["run", "t", "--param", &format!("msg={value}")], 0);
         for n in [1, 2, 3, 5] {
-            proptest::prop_assert_eq!(read(&p, &format!("{n}.txt")), value.clone(), "context {}", n);
+            proptest::prop_assert_eq!(p.read(&format!("{n}.txt")), value.clone(), "context {}", n);
         }
-        proptest::prop_assert_eq!(read(&p, "4.txt"), format!("{value}\n"));
+        proptest::prop_assert_eq!(p.read("4.txt"), format!("{value}\n"));
         proptest::prop_assert!(!p.path("PWNED").exists());
     }
 }

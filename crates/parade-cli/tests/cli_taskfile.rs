@@ -1,22 +1,14 @@
 //! Every task-file error, through the real binary: the message, the `file:line:column`, the hint,
 //! and exit status 2.
 
-use assert_cmd::Command;
+mod common;
+
+use common::Project;
 use predicates::prelude::*;
 
 /// Runs `parade list` on a task file with `text`; returns stderr after checking status 2.
 fn problem(text: &str) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("parade.toml"), text).unwrap();
-    let out = Command::cargo_bin("parade")
-        .unwrap()
-        .current_dir(dir.path())
-        .arg("list")
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
-    String::from_utf8(out.stderr).unwrap()
+    Project::new(text).stderr(&["list"], 2)
 }
 
 fn has(stderr: &str, parts: &[&str]) {
@@ -241,27 +233,18 @@ fn bad_settings() {
 
 #[test]
 fn allow_missing_deps_accepts_unknown_dependencies() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("parade.toml"),
+    Project::new(
         "[settings]\nallow_missing_deps = true\n[task.a]\nrun = \"x\"\ndeps = [\"ghost\"]\n",
     )
-    .unwrap();
-    Command::cargo_bin("parade")
-        .unwrap()
-        .current_dir(dir.path())
-        .arg("check")
-        .assert()
-        .success();
+    .parade(&["check"])
+    .assert()
+    .success();
 }
 
 #[test]
 fn no_task_file_is_a_usage_error() {
-    let dir = tempfile::tempdir().unwrap();
-    Command::cargo_bin("parade")
-        .unwrap()
-        .current_dir(dir.path())
-        .arg("list")
+    Project::empty()
+        .parade(&["list"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("no parade.toml in"));

@@ -1,5 +1,6 @@
-//! What the CLI tests share: a project directory with a task file, the `parade` command run
-//! in it, and checks on processes.
+//! What the CLI tests share: a project directory with a task file ([`Project`]: write and
+//! read its files), the `parade` command run in it (its exit status checked, its stdout,
+//! stderr or JSON report read), and checks on processes.
 
 #![allow(dead_code)] // each test binary uses part of it
 
@@ -17,6 +18,28 @@ impl Project {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("parade.toml"), toml).unwrap();
         Self { dir }
+    }
+
+    /// A directory without a task file (for `parade init`, or a file written later).
+    pub fn empty() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// Writes `text` to the file `rel` of the project (its directories made); returns its path.
+    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let path = self.path(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// The text of the file `rel` of the project (a missing file fails the test, naming it).
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
     }
 
     /// A copy of the shipped example `name` (examples write files where they run).
@@ -53,6 +76,38 @@ impl Project {
         cmd
     }
 
+    /// The JSON document in the file `rel` of the project.
+    pub fn read_json(&self, rel: &str) -> serde_json::Value {
+        json(self.read(rel).as_bytes())
+    }
+
+    /// `parade ARGS...` in the project: checks it succeeds and returns what it printed on
+    /// stdout.
+    pub fn stdout(&self, args: &[&str]) -> String {
+        let out = self
+            .parade(args)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// `parade ARGS...` in the project without colours: checks the exit status is `code` and
+    /// returns what it printed on stderr.
+    pub fn stderr(&self, args: &[&str], code: i32) -> String {
+        let out = self
+            .parade(args)
+            .env("NO_COLOR", "1")
+            .assert()
+            .code(code)
+            .get_output()
+            .stderr
+            .clone();
+        String::from_utf8(out).unwrap()
+    }
+
     /// The same as a `std` command, to run in the background.
     pub fn spawn_parade(&self, args: &[&str]) -> std::process::Command {
         let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("parade"));
@@ -74,6 +129,13 @@ impl Project {
             std::thread::sleep(Duration::from_millis(10));
         }
     }
+}
+
+/// `parade ARGS...` outside any project (commands that read no task file).
+pub fn parade(args: &[&str]) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("parade").unwrap();
+    cmd.args(args);
+    cmd
 }
 
 /// Whether the process exists and is not a zombie waiting to be reaped.
