@@ -45,14 +45,7 @@ fn run_ids(p: &Project) -> Vec<String> {
 }
 
 fn report_path(p: &Project, args: &[&str]) -> PathBuf {
-    let out = p
-        .parade(args)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let path = PathBuf::from(String::from_utf8(out).unwrap().trim());
+    let path = PathBuf::from(p.stdout(args).trim());
     assert!(path.is_absolute() && path.is_file(), "{}", path.display());
     path
 }

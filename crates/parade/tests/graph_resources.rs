@@ -44,44 +44,39 @@ fn pool(threads: usize) -> Graph {
     Graph::with_executor(Arc::new(ThreadPool::new(threads)))
 }
 
-#[test]
-fn tasks_never_hold_more_than_the_capacity() {
+/// Runs `amounts.len()` tasks on 6 threads, each using its amount of a resource of
+/// `capacity`; returns the most the running tasks ever held at once.
+fn most_held(capacity: u32, amounts: &[u32], patience: Duration) -> u32 {
     let g = pool(6);
-    g.resource("gpu", 2);
+    g.resource("gpu", capacity);
     let holders = Arc::new(Holders::default());
-    let tasks: Vec<_> = (0..10)
-        .map(|i| {
+    let tasks: Vec<_> = amounts
+        .iter()
+        .enumerate()
+        .map(|(i, &amount)| {
             let holders = holders.clone();
             g.task(format!("train {i}"))
-                .uses("gpu", 1)
-                .submit(move || holders.hold(1, 2, Duration::from_millis(100)))
+                .uses("gpu", amount)
+                .submit(move || holders.hold(amount, capacity, patience))
         })
         .collect();
     for t in &tasks {
         t.value().unwrap();
     }
-    let most = holders.most.load(Ordering::SeqCst);
+    holders.most.load(Ordering::SeqCst)
+}
+
+#[test]
+fn tasks_never_hold_more_than_the_capacity() {
+    let most = most_held(2, &[1; 10], Duration::from_millis(100));
     assert!((1..=2).contains(&most), "{most} gpus held at once");
 }
 
 #[test]
 fn amounts_add_up_within_the_capacity() {
-    let g = pool(6);
-    g.resource("mem", 3);
-    let holders = Arc::new(Holders::default());
-    let tasks: Vec<_> = (0..12_u32)
-        .map(|i| {
-            let (holders, amount) = (holders.clone(), 1 + i % 3);
-            g.task(format!("job {i}"))
-                .uses("mem", amount)
-                .submit(move || holders.hold(amount, 3, Duration::from_millis(60)))
-        })
-        .collect();
-    for t in &tasks {
-        t.value().unwrap();
-    }
-    let most = holders.most.load(Ordering::SeqCst);
-    assert!((1..=3).contains(&most), "{most} of mem held at once");
+    let amounts: Vec<u32> = (0..12).map(|i| 1 + i % 3).collect();
+    let most = most_held(3, &amounts, Duration::from_millis(60));
+    assert!((1..=3).contains(&most), "{most} held at once, capacity 3");
 }
 
 #[test]
