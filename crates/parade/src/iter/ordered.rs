@@ -299,6 +299,49 @@ where
     }
 }
 
+/// Runs the chain on the second part of `(index, item)` and numbers its outputs from the
+/// batch's first index: a batch holds consecutive items and the chain is one-to-one, so output
+/// `k` of a batch is item `first + k` (cheaper than [`Carry`], which keeps a queue).
+pub(crate) struct Numbered<P> {
+    prev: P,
+}
+
+impl<In, P: Stage<In>> Stage<(usize, In)> for Numbered<P> {
+    type Out = (usize, P::Out);
+    type Local = (P::Local, std::cell::Cell<Option<usize>>);
+    const ONE_TO_ONE: bool = P::ONE_TO_ONE;
+
+    fn local(&self) -> Self::Local {
+        (self.prev.local(), std::cell::Cell::new(None))
+    }
+
+    fn pipe<'a, I>(
+        &'a self,
+        local: &'a mut Self::Local,
+        items: I,
+    ) -> impl Iterator<Item = Self::Out>
+    where
+        I: Iterator<Item = (usize, In)>,
+    {
+        let (prev, first) = local;
+        let first: &'a std::cell::Cell<Option<usize>> = first;
+        first.set(None);
+        let inputs = items.map(move |(i, x)| {
+            if first.get().is_none() {
+                first.set(Some(i));
+            }
+            x
+        });
+        self.prev
+            .pipe(prev, inputs)
+            .enumerate()
+            .map(move |(k, out)| {
+                // An output exists only once its item was taken, so `first` is set.
+                (first.get().unwrap_or_default() + k, out)
+            })
+    }
+}
+
 /// Runs the chain over each chunk and collects its outputs.
 pub(crate) struct PerChunk<P> {
     prev: P,
@@ -468,7 +511,7 @@ where
                 src: p.source,
                 next: 0,
             },
-            stage: Carry { prev: p.stage },
+            stage: Numbered { prev: p.stage },
             options: p.options,
         }
     }
