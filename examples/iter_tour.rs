@@ -24,10 +24,11 @@ fn main() -> std::io::Result<()> {
         .collect();
     println!("2. first primes from an endless range: {first_primes:?}");
 
-    // 3. flat_map maps, then flattens; fold is an in-order left fold on the calling thread.
+    // 3. flat_map maps, then flattens; fold_in_order is std's left fold on the calling thread
+    // (`fold` is rayon's: one accumulator per worker's batch).
     let sentence = parade::iter(vec![vec!["a", "b"], vec![], vec!["c"]])
         .flat_map(|v| v)
-        .fold(String::new(), |acc, w| acc + w);
+        .fold_in_order(String::new(), |acc, w| acc + w);
     println!("3. flat_map then fold: {sentence:?}");
 
     // 4. reduce and sum fold batches on the workers; reduce_with starts from a value.
@@ -101,7 +102,7 @@ fn main() -> std::io::Result<()> {
             let (station, value) = line.split_once(',').expect("two fields");
             (station.to_owned(), value.parse::<f64>().expect("a number"))
         })
-        .fold(BTreeMap::new(), |mut acc, (station, value)| {
+        .fold_in_order(BTreeMap::new(), |mut acc, (station, value)| {
             let entry = acc.entry(station).or_insert((0, 0.0));
             entry.0 += 1;
             entry.1 += value;

@@ -30,6 +30,7 @@ pub fn run(out: &mut Report, quick: bool) {
     cheap(out, quick);
     slow(out, quick);
     small(out, quick);
+    crate::iter_adapters::run(out, quick);
 }
 
 fn small(out: &mut Report, quick: bool) {
@@ -63,10 +64,16 @@ fn small(out: &mut Report, quick: bool) {
 }
 
 /// One implementation of a case: its name and one run.
-type Contender<'a> = (&'a str, Box<dyn FnMut() + 'a>);
+pub(crate) type Contender<'a> = (&'a str, Box<dyn FnMut() + 'a>);
 
 /// Runs every contender `rounds` times, taking turns, and records the best time of each.
-fn race(out: &mut Report, case: &str, n: u64, rounds: usize, contenders: &mut [Contender<'_>]) {
+pub(crate) fn race(
+    out: &mut Report,
+    case: &str,
+    n: u64,
+    rounds: usize,
+    contenders: &mut [Contender<'_>],
+) {
     let mut best = vec![Duration::MAX; contenders.len()];
     for _ in 0..rounds.max(1) {
         for ((_, run), best) in contenders.iter_mut().zip(&mut best) {

@@ -10,6 +10,7 @@ mod flow;
 mod graph;
 mod incremental;
 mod iter;
+mod iter_adapters;
 mod join;
 mod plan;
 mod process;

@@ -231,6 +231,9 @@ pub fn build(
         if let Some(text) = &task.description {
             d = d.description(text.clone());
         }
+        d = d
+            .log_ignore(task.log_ignore.iter().cloned())
+            .log_ignore_if_succeeded(task.log_ignore_if_succeeded.iter().cloned());
         if fail_fast {
             d = d.no_failures();
         }

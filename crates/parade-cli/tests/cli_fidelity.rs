@@ -1,6 +1,7 @@
 //! Task files against parproc's behaviour, through the real binary: a task's own `args` fill
 //! its dependency patterns and its command, and a pattern rdep on a plain task (parproc's
-//! README `Proc(name='setup', rdeps=['deploy::[env]'])`) runs it before every wanted instance.
+//! README `Proc(name='setup', rdeps=['deploy::[env]'])`) runs it before every wanted instance;
+//! parproc's log rules (`log_ignore`, `log_ignore_if_succeeded`, the full log on failure).
 
 mod common;
 
@@ -132,4 +133,98 @@ fn jobs_clean_skips_a_running_template_job_and_says_so() {
     p.write("go", "");
     assert!(running.wait().unwrap().success());
     assert!(p.path("results/wait/result.json").exists());
+}
+
+/// The lines `parade run --output plain` wrote for `name`'s end: its end line and snippet.
+fn end_block(stderr: &str, name: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for line in stderr.lines() {
+        if !line.starts_with(' ') {
+            inside = line.contains(&format!(" {name} ")) && !line.starts_with('•');
+        }
+        if inside && !line.trim_start().starts_with("log: ") {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn log_ignore_rules_hide_lines_always_or_only_on_success_for_every_instance() {
+    let p = Project::new(
+        r#"
+[task."build::[t]"]
+choices = { t = ["ok", "bad"] }
+log_ignore = ["^DEBUG"]
+log_ignore_if_succeeded = ["deprecated"]
+run = """
+echo 'DEBUG error probe'
+echo 'warning: api is deprecated'
+if [ {t} = bad ]; then echo 'error: it broke'; exit 3; fi
+"""
+"#,
+    );
+    let out = p
+        .parade(&["run", "build::*", "--output", "plain"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stderr
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    let ok = end_block(&out, "build::ok");
+    assert!(ok.starts_with("✓ build::ok"), "{out}");
+    assert_eq!(ok.lines().count(), 1, "{out}");
+    let bad = end_block(&out, "build::bad");
+    assert!(
+        bad.ends_with("  --- lines 1-3 ---\n  warning: api is deprecated\n  error: it broke\n"),
+        "{out}"
+    );
+    // The log file keeps every line.
+    let dir = p.path(".parade/logs/latest");
+    let log = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|f| f.to_string_lossy().contains("bad"))
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .unwrap();
+    assert!(log.contains("DEBUG error probe"), "{log}");
+}
+
+#[test]
+fn full_log_shows_a_failures_whole_log_less_its_ignored_lines() {
+    let p = Project::new(
+        r#"
+[task.long]
+log_ignore = ["^progress"]
+run = "for i in $(seq 1 30); do echo step $i; echo progress $i%; done; exit 1"
+"#,
+    );
+    let out = p
+        .parade(&["run", "long", "--output", "plain", "--full-log"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stderr
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    let expected: String = (1..=30).fold(String::new(), |acc, i| acc + &format!("  step {i}\n"));
+    assert!(
+        end_block(&out, "long").ends_with(&format!("  --- lines 1-60 ---\n{expected}")),
+        "{out}"
+    );
+}
+
+#[test]
+fn an_invalid_log_ignore_pattern_is_a_task_file_error_with_its_place() {
+    let p = Project::new("[task.a]\nrun = \"true\"\nlog_ignore = [\"ok\", \"a(b\"]\n");
+    p.parade(&["list"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "`log_ignore` pattern \"a(b\" is not a regular expression",
+        ))
+        .stderr(predicate::str::contains("parade.toml:3:"));
 }

@@ -345,7 +345,7 @@ fn consumers_agree_with_sequential_iterators() {
     assert_eq!(p().sum::<u64>(), (1..=1000u64).map(|x| x * 3).sum::<u64>());
     assert_eq!(p().count(), 1000);
     assert_eq!(
-        p().fold(Vec::new(), |mut v, x| {
+        p().fold_in_order(Vec::new(), |mut v, x| {
             v.push(x);
             v
         }),

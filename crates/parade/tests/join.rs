@@ -217,12 +217,20 @@ fn a_single_panic_is_not_an_error_value() {
 }
 
 #[test]
-fn join_error_is_a_std_error_with_a_source() {
+fn join_error_is_a_std_error_keeping_the_calls_errors() {
     use std::error::Error;
     let err = parade::try_join((|| "x".parse::<u8>(),)).unwrap_err();
-    assert!(err.source().is_some());
+    assert!(matches!(
+        &err.failures()[0].failure,
+        parade::join::Failure::Error(e) if *e.kind() == std::num::IntErrorKind::InvalidDigit
+    ));
     let boxed: Box<dyn Error> = Box::new(err);
     assert!(boxed.to_string().starts_with("call 0 returned an error: "));
+    let back = boxed.downcast::<parade::join::JoinError<std::num::ParseIntError>>();
+    assert_eq!(
+        back.unwrap().into_error().unwrap().to_string(),
+        "invalid digit found in string"
+    );
 }
 
 // ---------------------------------------------------------------- options

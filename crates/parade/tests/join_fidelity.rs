@@ -146,3 +146,41 @@ fn the_join_error_converts_with_question_mark_into_anyhow_and_boxed_errors() {
     // The JoinError is Send + Sync, so it crosses threads as an error value.
     send_sync::<parade::join::JoinError<std::io::Error>>();
 }
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Calls that return `anyhow::Error` themselves: the join error still converts with `?`.
+fn anyhow_calls() -> anyhow::Result<(u8, u8)> {
+    let v = parade::try_join((
+        || -> anyhow::Result<u8> { Ok(1) },
+        || -> anyhow::Result<u8> { anyhow::bail!("no quota") },
+    ))?;
+    Ok(v)
+}
+
+/// Calls that return boxed errors themselves.
+fn boxed_calls() -> Result<Vec<u8>, BoxError> {
+    let calls: Vec<Box<dyn FnOnce() -> Result<u8, BoxError> + Send>> = vec![
+        Box::new(|| Ok("4".parse::<u8>()?)),
+        Box::new(|| Ok("x".parse::<u8>()?)),
+    ];
+    Ok(parade::try_join_all(calls)?)
+}
+
+#[test]
+fn the_join_error_converts_with_question_mark_when_the_calls_return_anyhow_or_boxed_errors() {
+    let err = anyhow_calls().unwrap_err();
+    assert_eq!(err.to_string(), "call 1 returned an error: no quota");
+    // The join error is inside, with the call's own error.
+    let join = err
+        .downcast::<parade::join::JoinError<anyhow::Error>>()
+        .unwrap();
+    assert_eq!(join.into_error().unwrap().to_string(), "no quota");
+    let err = boxed_calls().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "call 1 returned an error: invalid digit found in string"
+    );
+    send_sync::<parade::join::JoinError<anyhow::Error>>();
+    send_sync::<parade::join::JoinError<BoxError>>();
+}

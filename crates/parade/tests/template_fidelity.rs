@@ -2,13 +2,15 @@
 //! the job-directory lock (issue "faults of real life"): `kwargs.sha256` relative to the job
 //! directory (a moved tree, or one parman wrote, is reused), a deleted `kwargs.sha256`
 //! recreated without a rerun, `jobenv.sh` and `PARMAN_WORKDIR`, one run at a time in a job
-//! directory, and `jobs clean` leaving a running job alone.
+//! directory, and `jobs clean` leaving a running job alone; path-valued parameters written
+//! relative to the job directory and path results made global ([`JobPath`]); the broken
+//! states of a job directory (rows of parman's `Job.__call__` not covered in `template_job.rs`).
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use parade::exec::slurm::{JobError, TemplateJob, clean_jobs_report};
+use parade::exec::slurm::{JobError, JobPath, TemplateJob, clean_jobs_report};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -281,4 +283,176 @@ fn temp_dir_mode_keeps_the_temp_dir_on_failure() {
     assert_eq!(kept.len(), 1);
     let work = scratch.join(&kept[0]).join("bad");
     assert!(work.join("run.err").exists() && work.join("jobenv.sh").exists());
+}
+
+#[derive(Serialize)]
+struct PathArgs {
+    data: JobPath,
+    n: u32,
+}
+
+#[derive(Deserialize, Debug, PartialEq)]
+struct PathOut {
+    out: JobPath,
+    extra: Vec<JobPath>,
+}
+
+/// A template that copies the `data` parameter (a path relative to the job directory, read
+/// from kwargs.json) into `sample/copy.txt` and returns relative result paths.
+fn path_template(root: &Path) -> PathBuf {
+    let t = root.join("template");
+    std::fs::create_dir_all(&t).unwrap();
+    let run = "#!/bin/sh\necho run >> runs.txt\n\
+        data=$(sed -n 's/.*\"data\": *\"\\([^\"]*\\)\".*/\\1/p' kwargs.json)\n\
+        mkdir -p sample && cp \"$data\" sample/copy.txt\n\
+        echo '{\"out\": \"sample/copy.txt\", \"extra\": [\"runs.txt\", \"/abs/elsewhere\"]}' > result.json\n";
+    std::fs::write(t.join("run"), run).unwrap();
+    std::fs::set_permissions(t.join("run"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    t
+}
+
+#[test]
+fn path_parameters_are_written_relative_to_the_job_dir_and_path_results_are_made_global() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("a");
+    let t = path_template(&a);
+    std::fs::write(a.join("input.txt"), "data\n").unwrap();
+    let dir = a.join("results/one");
+    let job = TemplateJob::new(&t, &dir);
+    let args = PathArgs {
+        data: JobPath::new(a.join("input.txt")),
+        n: 1,
+    };
+    let out: PathOut = job.run(&args).unwrap();
+    // kwargs.json names the file as parman's localize does; it is hashed as an input.
+    let kwargs: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("kwargs.json")).unwrap()).unwrap();
+    assert_eq!(
+        kwargs,
+        serde_json::json!({"data": "../../input.txt", "n": 1})
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("kwargs.sha256")).unwrap(),
+        format!("{}  ../../input.txt\n", sha(b"data\n"))
+    );
+    // Result paths are global: `<job_dir>/<relpath>`; an absolute one stays as it is.
+    assert_eq!(out.out.as_path(), dir.join("sample/copy.txt"));
+    assert_eq!(std::fs::read_to_string(&out.out).unwrap(), "data\n");
+    assert_eq!(
+        out.extra,
+        [
+            JobPath::new(dir.join("runs.txt")),
+            JobPath::new("/abs/elsewhere")
+        ]
+    );
+    // The tree moves: the relative parameters still match, the job is reused, and its result
+    // paths are where the tree now is.
+    let b = tmp.path().join("b");
+    std::fs::rename(&a, &b).unwrap();
+    let moved = TemplateJob::new(b.join("template"), b.join("results/one"));
+    let args = PathArgs {
+        data: JobPath::new(b.join("input.txt")),
+        n: 1,
+    };
+    let out: PathOut = moved.run(&args).unwrap();
+    assert_eq!(runs(&b.join("results/one")), 1, "reused, not run again");
+    assert_eq!(out.out.as_path(), b.join("results/one/sample/copy.txt"));
+    // The path parameter is an input: changing the file is caught.
+    std::fs::write(b.join("input.txt"), "other\n").unwrap();
+    let err = moved.run::<_, PathOut>(&args).unwrap_err();
+    assert!(matches!(err, JobError::InputsChanged { .. }), "{err}");
+}
+
+#[test]
+fn a_tree_parman_wrote_with_path_parameters_and_results_is_reused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = path_template(tmp.path());
+    std::fs::write(tmp.path().join("input.txt"), "x\n").unwrap();
+    let dir = tmp.path().join("results/sim");
+    std::fs::create_dir_all(dir.join("sample")).unwrap();
+    std::fs::write(
+        dir.join("kwargs.json"),
+        "{\n  \"data\": \"../../input.txt\",\n  \"n\": 3\n}",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("kwargs.sha256"),
+        format!("{}  ../../input.txt\n", sha(b"x\n")),
+    )
+    .unwrap();
+    std::fs::write(dir.join("sample/copy.txt"), "x\n").unwrap();
+    std::fs::write(
+        dir.join("result.json"),
+        "{\"out\": \"sample/copy.txt\", \"extra\": []}",
+    )
+    .unwrap();
+    let job = TemplateJob::new(&t, &dir);
+    let args = PathArgs {
+        data: JobPath::new(tmp.path().join("input.txt")),
+        n: 3,
+    };
+    let out: PathOut = job.run(&args).unwrap();
+    assert_eq!(runs(&dir), 0, "parman's finished job was reused");
+    assert_eq!(out.out.as_path(), dir.join("sample/copy.txt"));
+}
+
+#[test]
+fn broken_state_result_json_without_kwargs_json_is_an_error_and_runs_nothing() {
+    // parman: ValueError("Found result.json in L while kwargs.json is absent.")
+    let tmp = tempfile::tempdir().unwrap();
+    let t = template(tmp.path(), "");
+    let dir = tmp.path().join("results/x");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("result.json"), "{\"n\": 1}").unwrap();
+    let err = TemplateJob::new(&t, &dir)
+        .run::<_, Out>(&Args { n: 1 })
+        .unwrap_err();
+    assert!(matches!(err, JobError::ResultWithoutKwargs { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .ends_with("has result.json but no kwargs.json; remove the directory to run the job"),
+        "{err}"
+    );
+    assert_eq!(runs(&dir), 0);
+}
+
+#[test]
+fn broken_state_no_result_json_after_a_successful_script_is_an_error() {
+    // parman: OSError("No result.json after completion of L")
+    let tmp = tempfile::tempdir().unwrap();
+    let t = template(tmp.path(), "exit 0");
+    let dir = tmp.path().join("results/x");
+    let err = TemplateJob::new(&t, &dir)
+        .run::<_, Out>(&Args { n: 1 })
+        .unwrap_err();
+    assert!(matches!(err, JobError::NoResult { .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        format!("no result.json after {} completed", dir.display())
+    );
+    // The job is now unfinished: a plain rerun is refused until resumed or cleaned.
+    let err = TemplateJob::new(&t, &dir)
+        .run::<_, Out>(&Args { n: 1 })
+        .unwrap_err();
+    assert!(matches!(err, JobError::Unfinished { .. }), "{err}");
+}
+
+#[test]
+fn broken_state_nullified_kwargs_json_is_rewritten_and_the_results_kept() {
+    // parman: "Rewriting nullified kwargs.json in L"; the old results are kept.
+    let tmp = tempfile::tempdir().unwrap();
+    let t = template(tmp.path(), "");
+    let dir = tmp.path().join("results/x");
+    let job = TemplateJob::new(&t, &dir);
+    assert_eq!(job.run::<_, Out>(&Args { n: 1 }).unwrap(), Out { n: 1 });
+    std::fs::write(dir.join("kwargs.json"), "null").unwrap();
+    assert_eq!(
+        job.run::<_, Out>(&Args { n: 2 }).unwrap(),
+        Out { n: 1 },
+        "the kept result"
+    );
+    assert_eq!(runs(&dir), 1);
+    let kwargs: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("kwargs.json")).unwrap()).unwrap();
+    assert_eq!(kwargs, serde_json::json!({"n": 2}));
 }

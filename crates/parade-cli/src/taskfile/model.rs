@@ -111,6 +111,10 @@ pub struct RawTask {
     pub(crate) sources: Vec<Spanned<String>>,
     #[serde(default)]
     pub(crate) outputs: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) log_ignore: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) log_ignore_if_succeeded: Vec<Spanned<String>>,
 }
 
 /// A `[params]` value as read: a value, or `{ run = "CMD" }`, whose output (trimmed) is the
@@ -282,6 +286,10 @@ pub struct Task {
     pub sources: Vec<String>,
     /// Files the task must produce, relative to the task's working directory.
     pub outputs: Vec<String>,
+    /// Regular expressions: log lines its snippet leaves out whatever the outcome.
+    pub log_ignore: Vec<String>,
+    /// Regular expressions: log lines its snippet leaves out when it does not fail.
+    pub log_ignore_if_succeeded: Vec<String>,
 }
 
 /// A task's template job as written: `template`, `job_dir`, `kwargs`, `inputs`, `script`,

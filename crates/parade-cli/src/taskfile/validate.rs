@@ -563,6 +563,7 @@ impl Check<'_> {
                 }
             })
             .collect();
+        self.log_ignore(&t.log_ignore, &t.log_ignore_if_succeeded);
         let plain = |v: &Vec<Spanned<String>>| v.iter().map(|s| s.get_ref().clone()).collect();
         let choices = with_shared_choices(&pattern, task_choices(t), &self.shared_choices);
         Some(Task {
@@ -605,7 +606,33 @@ impl Check<'_> {
             retries: 0,
             sources: plain(&t.sources),
             outputs: plain(&t.outputs),
+            log_ignore: plain(&t.log_ignore),
+            log_ignore_if_succeeded: plain(&t.log_ignore_if_succeeded),
         })
+    }
+
+    /// Every `log_ignore` pattern is a valid regular expression.
+    fn log_ignore(&mut self, always: &[Spanned<String>], if_succeeded: &[Spanned<String>]) {
+        for (key, pattern) in always
+            .iter()
+            .map(|p| ("log_ignore", p))
+            .chain(if_succeeded.iter().map(|p| ("log_ignore_if_succeeded", p)))
+        {
+            if let Err(e) = parade::display::LogIgnore::new().always(pattern.get_ref()) {
+                self.push(
+                    Problem::new(
+                        self.file,
+                        pattern.span(),
+                        format!("`{key}` pattern {:?} is not a regular expression", e.pattern),
+                    )
+                    .with_label(e.message)
+                    .maybe_help(Some(
+                        "patterns use Rust's regex syntax (https://docs.rs/regex); escape a literal `(` as `\\(`"
+                            .to_owned(),
+                    )),
+                );
+            }
+        }
     }
 
     /// A task has `run` or `template`, not both and not neither; the template keys go with

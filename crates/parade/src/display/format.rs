@@ -43,11 +43,17 @@ impl Default for Style {
 
 impl Seen {
     /// Keeps what may be shown of an output line.
-    pub(crate) fn line(&mut self, id: TaskId, line: &str, style: Style) {
+    pub(crate) fn line(&mut self, id: TaskId, line: &str, style: Style, names: &dyn TaskNames) {
         if style.snippets {
             self.lines
                 .entry(id)
-                .or_insert_with(|| SnippetLines::new(Limits::default().full(style.full_log)))
+                .or_insert_with(|| {
+                    let limits = Limits::default().full(style.full_log);
+                    match names.log_ignore(id) {
+                        Some(ignore) => SnippetLines::ignoring(limits, &ignore),
+                        None => SnippetLines::new(limits),
+                    }
+                })
                 .push(line);
         }
     }
@@ -139,7 +145,7 @@ mod tests {
         let id = TaskId::from_index(usize::from(state == TaskState::DepFailed));
         let mut seen = Seen::default();
         for line in lines {
-            seen.line(id, line, Style::default());
+            seen.line(id, line, Style::default(), &names());
         }
         Finished {
             id,

@@ -244,7 +244,7 @@ impl Observer for LiveObserver {
         match event {
             Event::Wanted { .. } => return,
             Event::Output { id, line, .. } => {
-                st.seen.line(*id, line, shared.style);
+                st.seen.line(*id, line, shared.style, &*shared.names);
                 if shared.output {
                     st.blocks
                         .entry(*id)

@@ -33,6 +33,7 @@
 mod buffer;
 pub mod eta;
 mod format;
+mod ignore;
 mod json;
 pub mod live;
 mod logs;
@@ -46,6 +47,7 @@ mod tail;
 mod term;
 
 pub use buffer::SharedBuffer;
+pub use ignore::{IgnoreWhen, InvalidLogIgnore, LogIgnore};
 pub use json::JsonReport;
 pub use live::LiveObserver;
 pub use logs::{LogFiles, run_dir, run_dir_in, sanitize_file_name};

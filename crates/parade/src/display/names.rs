@@ -13,6 +13,13 @@ use crate::engine::{Reason, TaskId};
 pub trait TaskNames: Send + Sync {
     /// The task's name, or `None` if it has none (observers then show `task #N`).
     fn name(&self, id: crate::engine::TaskId) -> Option<String>;
+
+    /// The log lines the task's definition says its snippet leaves out (none by default; a
+    /// flow's names give each proc's `log_ignore` rules).
+    fn log_ignore(&self, id: crate::engine::TaskId) -> Option<super::LogIgnore> {
+        let _ = id;
+        None
+    }
 }
 
 impl<F> TaskNames for F

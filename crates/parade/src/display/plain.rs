@@ -119,7 +119,7 @@ impl Observer for PlainObserver {
         let text = match event {
             Event::Wanted { .. } => return,
             Event::Output { id, line, .. } => {
-                state.seen.line(*id, line, self.style);
+                state.seen.line(*id, line, self.style, &*self.names);
                 return;
             }
             Event::Started { id } => {

@@ -1,6 +1,6 @@
 //! The useful part of a task's log: lines around problem keywords, else the tail of a failure.
 //!
-//! The rule (parproc's `extract_error_log`, without its ignore lists):
+//! The rule (parproc's `extract_error_log`):
 //!
 //! 1. With `full` set and a failed task: the whole log, as one chunk.
 //! 2. Every line holding one of the words `exception`, `error`, `warning`, `notice`,
@@ -9,6 +9,15 @@
 //!    overlap merge into one chunk.
 //! 3. No keyword and a failed task: the last 16 lines.
 //! 4. No keyword and a task that did not fail: nothing.
+//!
+//! With a task's [`LogIgnore`] rules, the lines they drop (for this outcome) are never keyword
+//! lines and are left out of every chunk; the chunks' line numbers stay those of the log.
+//! Where everything would be dropped, a failure still shows something, as in parproc: the whole
+//! log (1) or its last 16 lines (3), ignored lines included. Unlike parproc, the rules apply to
+//! what is kept while lines arrive (so memory stays bounded), and a `full` log cut to its last
+//! [`Limits::full_bytes`] is filtered within what was kept.
+
+use super::ignore::LogIgnore;
 
 /// How many lines either side of a keyword line a chunk keeps.
 pub const CONTEXT: usize = 2;
@@ -32,7 +41,7 @@ pub struct Chunk {
     pub start: usize,
     /// The last line's number (inclusive).
     pub end: usize,
-    /// The lines `start..=end`.
+    /// The lines `start..=end`, less those the task's [`LogIgnore`] rules drop.
     pub lines: Vec<String>,
 }
 
@@ -76,7 +85,29 @@ pub fn has_keyword(line: &str) -> bool {
 /// assert_eq!((around[0].start, around[0].end), (3, 7));
 /// ```
 pub fn snippet<S: AsRef<str>>(lines: &[S], failed: bool, full: bool) -> Vec<Chunk> {
-    let mut collect = SnippetLines::new(Limits::none().full(full));
+    snippet_ignoring(lines, failed, full, &LogIgnore::new())
+}
+
+/// [`snippet`] leaving out the lines `ignore` drops for this outcome (see the [module
+/// rule](self)).
+///
+/// ```
+/// use parade::display::LogIgnore;
+/// use parade::display::snippet::snippet_ignoring;
+/// let log = ["compiling", "warning: unused", "DEBUG error probe", "done"];
+/// let quiet = LogIgnore::new().always("^DEBUG").unwrap().if_succeeded("unused").unwrap();
+/// assert!(snippet_ignoring(&log, false, false, &quiet).is_empty());
+/// let failed = snippet_ignoring(&log, true, false, &quiet);
+/// assert_eq!((failed[0].start, failed[0].end), (1, 4));
+/// assert_eq!(failed[0].lines, ["compiling", "warning: unused", "done"]);
+/// ```
+pub fn snippet_ignoring<S: AsRef<str>>(
+    lines: &[S],
+    failed: bool,
+    full: bool,
+    ignore: &LogIgnore,
+) -> Vec<Chunk> {
+    let mut collect = SnippetLines::ignoring(Limits::none().full(full), ignore);
     for line in lines {
         collect.push(line.as_ref());
     }
@@ -137,37 +168,110 @@ impl Limits {
 /// ```
 #[derive(Clone, Debug)]
 pub struct SnippetLines {
-    limits: Limits,
-    /// Lines seen so far.
-    count: usize,
-    chunks: Vec<Chunk>,
-    /// Lines still to add to the last chunk after its keyword line.
-    after: usize,
-    kept: usize,
-    tail: super::tail::TailLines,
-    tail_lines: std::collections::VecDeque<String>,
+    /// What a failure shows (`Always` rules applied).
+    failed: View,
+    /// What a success shows, when some rule applies only then (else `failed` serves both).
+    succeeded: Option<View>,
 }
 
 impl SnippetLines {
     /// An empty collector.
     pub fn new(limits: Limits) -> Self {
+        Self::ignoring(limits, &LogIgnore::new())
+    }
+
+    /// An empty collector leaving out the lines `ignore` drops (see the [module rule](self)).
+    ///
+    /// ```
+    /// use parade::display::LogIgnore;
+    /// use parade::display::snippet::{Limits, SnippetLines};
+    /// let ignore = LogIgnore::new().if_succeeded("harmless").unwrap();
+    /// let mut s = SnippetLines::ignoring(Limits::default(), &ignore);
+    /// s.push("warning: harmless");
+    /// assert!(s.clone().finish(false).is_empty());            // succeeded: hidden
+    /// assert_eq!(s.finish(true)[0].lines, ["warning: harmless"]); // failed: shown
+    /// ```
+    pub fn ignoring(limits: Limits, ignore: &LogIgnore) -> Self {
+        let rules = (!ignore.is_empty()).then(|| ignore.clone());
+        Self {
+            failed: View::new(limits, rules.clone(), false),
+            succeeded: ignore
+                .has_if_succeeded()
+                .then(|| View::new(limits.full(false), rules, true)),
+        }
+    }
+
+    /// Takes the next line.
+    pub fn push(&mut self, line: &str) {
+        let line = super::tail::screen_line(line);
+        self.failed.push(&line);
+        if let Some(v) = &mut self.succeeded {
+            v.push(&line);
+        }
+    }
+
+    /// How many lines were pushed.
+    pub fn count(&self) -> usize {
+        self.failed.count
+    }
+
+    /// The chunks to show for a task that `failed` (or not).
+    pub fn finish(self, failed: bool) -> Vec<Chunk> {
+        match self.succeeded {
+            Some(v) if !failed => v.finish(false),
+            _ => self.failed.finish(failed),
+        }
+    }
+}
+
+/// One outcome's view of the lines: the snippet state with that outcome's rules.
+#[derive(Clone, Debug)]
+struct View {
+    limits: Limits,
+    /// The rules, and whether they are applied as for a success.
+    ignore: Option<LogIgnore>,
+    succeeded: bool,
+    /// Lines seen so far.
+    count: usize,
+    /// Keyword chunks, with the ignored lines still in (dropped by `finish`).
+    chunks: Vec<Chunk>,
+    /// Lines still to add to the last chunk after its keyword line.
+    after: usize,
+    kept: usize,
+    tail: super::tail::TailLines,
+    /// The last lines, ignored ones included.
+    tail_lines: std::collections::VecDeque<String>,
+    /// With rules: the last lines not ignored, with their numbers.
+    shown_tail: std::collections::VecDeque<(usize, String)>,
+}
+
+impl View {
+    fn new(limits: Limits, ignore: Option<LogIgnore>, succeeded: bool) -> Self {
         Self {
             limits,
+            ignore,
+            succeeded,
             count: 0,
             chunks: Vec::new(),
             after: 0,
             kept: 0,
             tail: super::tail::TailLines::new(if limits.full { limits.full_bytes } else { 0 }),
             tail_lines: std::collections::VecDeque::with_capacity(TAIL + 1),
+            shown_tail: std::collections::VecDeque::new(),
         }
     }
 
-    /// Takes the next line.
-    pub fn push(&mut self, line: &str) {
-        let line = super::tail::screen_line(line).into_owned();
+    fn ignored(&self, line: &str) -> bool {
+        self.ignore
+            .as_ref()
+            .is_some_and(|r| r.ignores(line, self.succeeded))
+    }
+
+    fn push(&mut self, line: &str) {
         self.count += 1;
         let n = self.count;
-        if has_keyword(&line) && self.kept < self.limits.keyword_lines {
+        let ignored = self.ignored(line);
+        if !ignored && has_keyword(line) && self.kept < self.limits.keyword_lines {
             // The lines just before this one are the tail's last (TAIL >= CONTEXT).
             let before = self.tail_lines.len().min(CONTEXT);
             let recent = |skip: usize| {
@@ -195,16 +299,19 @@ impl SnippetLines {
                     lines,
                 });
             }
-            self.add_to_last(&line);
+            self.add_to_last(line);
             self.after = CONTEXT;
         } else if self.after > 0 {
             self.after -= 1;
-            self.add_to_last(&line);
+            self.add_to_last(line);
         }
         if self.limits.full {
-            self.tail.push(&line);
+            self.tail.push(line);
         }
-        push_bounded(&mut self.tail_lines, line, TAIL);
+        if self.ignore.is_some() && !ignored {
+            push_bounded(&mut self.shown_tail, (n, line.to_owned()), TAIL);
+        }
+        push_bounded(&mut self.tail_lines, line.to_owned(), TAIL);
     }
 
     fn add_to_last(&mut self, line: &str) {
@@ -215,27 +322,56 @@ impl SnippetLines {
         }
     }
 
-    /// How many lines were pushed.
-    pub fn count(&self) -> usize {
-        self.count
+    /// Leaves out the lines the rules drop.
+    fn shown<'a>(&self, lines: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+        lines
+            .into_iter()
+            .filter(|l| !self.ignored(l))
+            .map(str::to_owned)
+            .collect()
     }
 
-    /// The chunks to show for a task that `failed` (or not).
-    pub fn finish(self, failed: bool) -> Vec<Chunk> {
+    fn finish(self, failed: bool) -> Vec<Chunk> {
         if self.count == 0 {
             return Vec::new();
         }
         if failed && self.limits.full {
+            let mut lines = self.shown(self.tail.lines());
+            if lines.iter().all(|l| l.trim().is_empty()) {
+                // Everything was ignored: the log as it is (parproc's fallback).
+                lines = self.tail.lines().map(str::to_owned).collect();
+            }
             return vec![Chunk {
                 start: self.tail.first_number(),
                 end: self.count,
-                lines: self.tail.lines().map(str::to_owned).collect(),
+                lines,
             }];
         }
         if !self.chunks.is_empty() {
-            return self.chunks;
+            if self.ignore.is_none() {
+                return self.chunks;
+            }
+            let shown: Vec<Chunk> = self
+                .chunks
+                .iter()
+                .map(|c| Chunk {
+                    start: c.start,
+                    end: c.end,
+                    lines: self.shown(c.lines.iter().map(String::as_str)),
+                })
+                .filter(|c| !c.lines.is_empty())
+                .collect();
+            return shown;
         }
         if failed {
+            if let Some(&(first, _)) = self.shown_tail.front() {
+                return vec![Chunk {
+                    start: first,
+                    end: self.shown_tail.back().map_or(first, |(n, _)| *n),
+                    lines: self.shown_tail.into_iter().map(|(_, l)| l).collect(),
+                }];
+            }
+            // No rules, or every line ignored: the last lines as they are.
             return vec![Chunk {
                 start: self.count - self.tail_lines.len() + 1,
                 end: self.count,
@@ -246,7 +382,7 @@ impl SnippetLines {
     }
 }
 
-fn push_bounded(ring: &mut std::collections::VecDeque<String>, line: String, cap: usize) {
+fn push_bounded<T>(ring: &mut std::collections::VecDeque<T>, line: T, cap: usize) {
     if ring.len() == cap {
         ring.pop_front();
     }
@@ -370,6 +506,97 @@ mod tests {
             for c in &chunks {
                 proptest::prop_assert_eq!(&c.lines[..], &lines[c.start - 1..c.end]);
             }
+        }
+    }
+
+    /// parproc's `extract_error_log` with ignore rules, as its reference states it.
+    fn reference_ignoring(
+        lines: &[String],
+        failed: bool,
+        full: bool,
+        ignored: impl Fn(&str) -> bool,
+    ) -> Vec<(usize, usize, Vec<String>)> {
+        let shown = |range: std::ops::Range<usize>| -> Vec<String> {
+            lines[range]
+                .iter()
+                .filter(|l| !ignored(l))
+                .cloned()
+                .collect()
+        };
+        if lines.is_empty() {
+            return Vec::new();
+        }
+        if failed && full {
+            let kept = shown(0..lines.len());
+            let kept = if kept.iter().all(|l| l.trim().is_empty()) {
+                lines.to_vec()
+            } else {
+                kept
+            };
+            return vec![(1, lines.len(), kept)];
+        }
+        let last = lines.len() - 1;
+        let mut ranges: Vec<(usize, usize)> = Vec::new();
+        for (i, line) in lines.iter().enumerate() {
+            if !ignored(line) && has_keyword(line) {
+                let (start, end) = (i.saturating_sub(CONTEXT), (i + CONTEXT).min(last));
+                match ranges.last_mut() {
+                    Some(prev) if start <= prev.1 + 1 => prev.1 = prev.1.max(end),
+                    _ => ranges.push((start, end)),
+                }
+            }
+        }
+        if !ranges.is_empty() {
+            return ranges
+                .into_iter()
+                .map(|(s, e)| (s + 1, e + 1, shown(s..e + 1)))
+                .filter(|c| !c.2.is_empty())
+                .collect();
+        }
+        if !failed {
+            return Vec::new();
+        }
+        let kept: Vec<usize> = (0..lines.len()).filter(|&i| !ignored(&lines[i])).collect();
+        let tail: Vec<usize> = if kept.is_empty() {
+            (lines.len().saturating_sub(TAIL)..lines.len()).collect()
+        } else {
+            kept[kept.len().saturating_sub(TAIL)..].to_vec()
+        };
+        vec![(
+            tail[0] + 1,
+            tail[tail.len() - 1] + 1,
+            tail.iter().map(|&i| lines[i].clone()).collect(),
+        )]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn streaming_with_ignore_rules_matches_parprocs_rule(
+            marks in proptest::collection::vec(0u8..8, 0..60),
+            failed: bool,
+            full: bool,
+        ) {
+            // 0: keyword, 1: ignored keyword, 2: keyword ignored on success, 3: ignored plain.
+            let lines: Vec<String> = marks
+                .iter()
+                .enumerate()
+                .map(|(i, m)| match m {
+                    0 => format!("error {i}"),
+                    1 => format!("DEBUG error {i}"),
+                    2 => format!("warning: deprecated {i}"),
+                    3 => format!("DEBUG {i}"),
+                    _ => format!("line {i}"),
+                })
+                .collect();
+            let rules = LogIgnore::new()
+                .always("^DEBUG")
+                .unwrap()
+                .if_succeeded("deprecated")
+                .unwrap();
+            let chunks = snippet_ignoring(&lines, failed, full, &rules);
+            let got: Vec<_> = chunks.into_iter().map(|c| (c.start, c.end, c.lines)).collect();
+            let want = reference_ignoring(&lines, failed, full, |l| rules.ignores(l, !failed));
+            proptest::prop_assert_eq!(got, want);
         }
     }
 

@@ -231,6 +231,16 @@ pub enum FlowError {
         /// The capacity.
         capacity: u32,
     },
+    /// A `log_ignore` rule of a proc or proto is not a valid regular expression.
+    #[error("{kind} \"{proc}\": {error}")]
+    LogIgnore {
+        /// `proc` or `proto`.
+        kind: &'static str,
+        /// The proc or proto.
+        proc: String,
+        /// The pattern and what is wrong with it.
+        error: crate::display::InvalidLogIgnore,
+    },
 }
 
 /// One proc that did not succeed, and why, in proc names.

@@ -89,6 +89,7 @@ mod remote;
 mod resources;
 mod results;
 mod schedule;
+mod show;
 mod table;
 
 pub use command::CommandOutput;

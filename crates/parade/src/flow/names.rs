@@ -1,28 +1,54 @@
 //! The id → name table observers read, kept apart from the flow's main lock so that naming a
-//! task never waits for a flow call in progress.
+//! task never waits for a flow call in progress; beside each name, the proc's `log_ignore`
+//! rules, which observers read the same way.
 
 use std::sync::Arc;
 
 use parking_lot::RwLock;
 
-use crate::display::TaskNames;
+use crate::display::{LogIgnore, TaskNames};
 use crate::engine::TaskId;
 
-/// Names by task index, shared with [`FlowNames`].
+/// Names (and log-ignore rules) by task index, shared with [`FlowNames`].
 #[derive(Default, Clone)]
-pub(crate) struct NameTable(Arc<RwLock<Vec<Option<Arc<str>>>>>);
+pub(crate) struct NameTable(Arc<RwLock<Vec<Entry>>>);
+
+#[derive(Default, Clone)]
+struct Entry {
+    name: Option<Arc<str>>,
+    log_ignore: Option<LogIgnore>,
+}
 
 impl NameTable {
-    pub(crate) fn set(&self, id: TaskId, name: Arc<str>) {
+    fn with_entry(&self, id: TaskId, f: impl FnOnce(&mut Entry)) {
         let mut v = self.0.write();
         if v.len() <= id.index() {
-            v.resize(id.index() + 1, None);
+            v.resize(id.index() + 1, Entry::default());
         }
-        v[id.index()] = Some(name);
+        f(&mut v[id.index()]);
+    }
+
+    pub(crate) fn set(&self, id: TaskId, name: Arc<str>) {
+        self.with_entry(id, |e| e.name = Some(name));
     }
 
     pub(crate) fn get(&self, id: TaskId) -> Option<Arc<str>> {
-        self.0.read().get(id.index()).cloned().flatten()
+        self.0.read().get(id.index()).and_then(|e| e.name.clone())
+    }
+
+    /// Gives task `id` the rules of its definition (none: forgets earlier ones).
+    pub(crate) fn set_log_ignore(&self, id: TaskId, rules: &LogIgnore) {
+        let rules = (!rules.is_empty()).then(|| rules.clone());
+        if rules.is_some() || self.log_ignore(id).is_some() {
+            self.with_entry(id, |e| e.log_ignore = rules);
+        }
+    }
+
+    pub(crate) fn log_ignore(&self, id: TaskId) -> Option<LogIgnore> {
+        self.0
+            .read()
+            .get(id.index())
+            .and_then(|e| e.log_ignore.clone())
     }
 }
 
@@ -43,6 +69,10 @@ pub struct FlowNames(pub(crate) NameTable);
 impl TaskNames for FlowNames {
     fn name(&self, id: TaskId) -> Option<String> {
         self.0.get(id).map(|n| n.to_string())
+    }
+
+    fn log_ignore(&self, id: TaskId) -> Option<LogIgnore> {
+        self.0.log_ignore(id)
     }
 }
 

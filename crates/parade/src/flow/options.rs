@@ -53,6 +53,10 @@ pub struct FlowOptions {
     pub store: Option<PathBuf>,
     /// Run every proc, up to date or not (parproc's `full`; default false).
     pub full: Option<bool>,
+    /// A failed proc shows its whole log instead of its snippet (parproc's
+    /// `full_log_on_failure`, the command's `--full-log`; default false), in the observers
+    /// [`Flow::plain_observer`](super::Flow::plain_observer) makes.
+    pub full_log_on_failure: Option<bool>,
 }
 
 impl FlowOptions {
@@ -111,6 +115,12 @@ impl FlowOptions {
         self
     }
 
+    /// Shows a failed proc's whole log instead of its snippet.
+    pub fn full_log_on_failure(mut self, on: bool) -> Self {
+        self.full_log_on_failure = Some(on);
+        self
+    }
+
     /// These options, with those `other` gives replacing these.
     pub(crate) fn merged(&self, other: &FlowOptions) -> FlowOptions {
         FlowOptions {
@@ -121,6 +131,7 @@ impl FlowOptions {
             log_dir: other.log_dir.clone().or_else(|| self.log_dir.clone()),
             store: other.store.clone().or_else(|| self.store.clone()),
             full: other.full.or(self.full),
+            full_log_on_failure: other.full_log_on_failure.or(self.full_log_on_failure),
         }
     }
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::display::{IgnoreWhen, LogIgnore};
 use crate::exec::{CommandSpec, ResourceHints};
 
 use super::{Context, Dep, DepFn, Flow, FlowError, Lookup, ProcError, Rdep};
@@ -88,6 +89,10 @@ pub(crate) struct Decl {
     pub(crate) choices: Vec<(String, Choices)>,
     pub(crate) defaults: Vec<(String, String)>,
     pub(crate) incremental: super::incremental::Incremental,
+    /// Log-ignore rules as given, compiled into `log_ignore` by [`Define::add`].
+    pub(crate) log_rules: Vec<(String, IgnoreWhen)>,
+    /// The compiled rules, shared by every instance of a proto.
+    pub(crate) log_ignore: LogIgnore,
 }
 
 impl Decl {
@@ -109,6 +114,8 @@ impl Decl {
             choices: Vec::new(),
             defaults: Vec::new(),
             incremental: super::incremental::Incremental::default(),
+            log_rules: Vec::new(),
+            log_ignore: LogIgnore::new(),
         }
     }
 }
@@ -376,6 +383,57 @@ impl Define<'_> {
         self
     }
 
+    /// Log lines its snippet leaves out, whatever the outcome: regular expressions searched
+    /// anywhere in a line (parproc's `log_ignore` strings and `IgnoreLogAlways`). Instances of
+    /// a proto share its rules. Observers apply them when they name tasks with
+    /// [`Flow::names`](super::Flow::names) (as [`Flow::plain_observer`](super::Flow::plain_observer)
+    /// does); log files keep every line. [`Define::add`] refuses an invalid pattern.
+    ///
+    /// ```
+    /// use parade::display::SharedBuffer;
+    /// use parade::flow::Flow;
+    /// let flow = Flow::inline();
+    /// let out = SharedBuffer::default();
+    /// flow.observe(flow.plain_observer(out.clone()));
+    /// flow.proto("probe::[host]", |ctx| {
+    ///     ctx.log("retrying after error 503");
+    ///     ctx.log("error: host unreachable");
+    ///     Err::<(), _>(parade::flow::ProcError::failed("unreachable"))
+    /// })
+    /// .log_ignore(["retrying after"])
+    /// .add()
+    /// .unwrap();
+    /// flow.run("probe::db").unwrap();
+    /// let _ = flow.wait_all();
+    /// let text = out.contents();
+    /// assert!(text.contains("  error: host unreachable\n"), "{text}");
+    /// assert!(!text.contains("retrying"), "{text}");
+    ///
+    /// let err = flow.proc("bad", |_| Ok(())).log_ignore(["("]).add().unwrap_err();
+    /// assert!(err.to_string().starts_with("proc \"bad\": invalid regex in log_ignore: \"(\""), "{err}");
+    /// ```
+    pub fn log_ignore<S: Into<String>>(mut self, patterns: impl IntoIterator<Item = S>) -> Self {
+        self.decl
+            .log_rules
+            .extend(patterns.into_iter().map(|p| (p.into(), IgnoreWhen::Always)));
+        self
+    }
+
+    /// Log lines its snippet leaves out only when it does not fail (parproc's
+    /// `IgnoreLogIfSucceeded`): a warning it always prints stays hidden on success and shows
+    /// when it may explain a failure. See [`Define::log_ignore`].
+    pub fn log_ignore_if_succeeded<S: Into<String>>(
+        mut self,
+        patterns: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.decl.log_rules.extend(
+            patterns
+                .into_iter()
+                .map(|p| (p.into(), IgnoreWhen::IfSucceeded)),
+        );
+        self
+    }
+
     /// Never up to date: the proc always runs.
     pub fn no_skip(mut self) -> Self {
         self.decl.incremental.no_skip = true;
@@ -384,11 +442,22 @@ impl Define<'_> {
 
     /// Registers the proc or proto.
     ///
-    /// Errors: a duplicate name; a proc name with placeholders; a proto whose placeholders are
+    /// Errors: a duplicate name; a proc name with placeholders; an invalid `log_ignore` pattern; a proto whose placeholders are
     /// not split by the separator, or with choices for a name it has no placeholder for; and
     /// for a proc, anything resolving its dependencies reports (a cycle, a wave order).
     pub fn add(mut self) -> Result<(), FlowError> {
         self.flow.check_uses(&self.name, &self.decl.uses)?;
+        for (pattern, when) in std::mem::take(&mut self.decl.log_rules) {
+            let rules = std::mem::take(&mut self.decl.log_ignore);
+            self.decl.log_ignore =
+                rules
+                    .rule(&pattern, when)
+                    .map_err(|error| FlowError::LogIgnore {
+                        kind: if self.proto { "proto" } else { "proc" },
+                        proc: self.name.clone(),
+                        error,
+                    })?;
+        }
         self.decl.def = Arc::from(self.name.as_str());
         if self.proto {
             self.flow.add_proto(self.name, self.decl)

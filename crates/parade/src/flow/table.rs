@@ -339,6 +339,7 @@ impl Flow {
         t.rec_mut(id).args = args;
         Self::fill_rec(t, id, decl, deps);
         self.note_rules(t, id, decl);
+        self.inner.names.set_log_ignore(id, &decl.log_ignore);
         Ok(id)
     }
 
@@ -377,6 +378,7 @@ impl Flow {
             return Err(e);
         }
         self.note_rules(t, id, decl);
+        self.inner.names.set_log_ignore(id, &decl.log_ignore);
         Ok(())
     }
 }

@@ -129,16 +129,16 @@ where
         self.map(f).count();
     }
 
-    /// Folds the items in order on the calling thread, starting from `init`: std's left fold,
-    /// so `f` needs no special property. This is not rayon's `fold`, which keeps one
-    /// accumulator per worker and yields those: for per-worker partial results combined at the
-    /// end, use [`reduce`](Self::reduce) (or [`map_init`](Self::map_init) for per-worker state).
+    /// Folds the items in order on the calling thread, starting from `init`: std's
+    /// `Iterator::fold`, so `f` needs no special property (the items are still made in
+    /// parallel). Not rayon's [`fold`](Self::fold), which this crate also has under that name:
+    /// one accumulator per worker's batch, yielded as a pipeline.
     ///
     /// ```
-    /// let s = parade::iter(["a", "b", "c"]).fold(String::from(">"), |acc, x| acc + x);
+    /// let s = parade::iter(["a", "b", "c"]).fold_in_order(String::from(">"), |acc, x| acc + x);
     /// assert_eq!(s, ">abc");
     /// ```
-    pub fn fold<A, F>(self, init: A, f: F) -> A
+    pub fn fold_in_order<A, F>(self, init: A, f: F) -> A
     where
         F: FnMut(A, St::Out) -> A,
     {

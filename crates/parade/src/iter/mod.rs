@@ -3,8 +3,10 @@
 //! [`iter`] wraps anything [`IntoIterator`] (a range, a `Vec`, the lines of a file, an endless
 //! generator) in a [`Pipeline`]; [`iter_slice`] wraps a borrowed slice and hands workers
 //! sub-slices without copying. Adapters (`map`, `filter`, `filter_map`, `flat_map`, `inspect`,
-//! `map_init`, `map_with`, `try_map`) describe the work; nothing runs until the pipeline is
-//! consumed (`collect`, `collect_vec`, `for_each`, `fold`, `reduce`, `count`, `sum`, `product`,
+//! `map_init`, `map_with`, `try_map`; on chains that make one output per item, rayon's indexed
+//! adapters `enumerate`, `zip`, `skip`, `take`, `chain`, `chunks`; and rayon's per-worker
+//! `fold`) describe the work; nothing runs until the pipeline is
+//! consumed (`collect`, `collect_vec`, `for_each`, `fold_in_order` (std's left fold), `reduce`, `count`, `sum`, `product`,
 //! `any`, `all`, `find_first`, `find_any`, `position`, `min`/`max` (`_by`, `_by_key`), the `try_` consumers, or
 //! a plain [`Iterator`] through `into_iter`).
 //!
@@ -56,6 +58,7 @@ mod fallible;
 mod gather;
 mod indexed;
 mod options;
+mod ordered;
 mod pipeline;
 mod pool;
 mod run;
@@ -67,6 +70,7 @@ mod worker;
 
 pub use consume::IntoIter;
 pub use options::DEFAULT_IN_FLIGHT;
+pub use ordered::Side;
 pub use pipeline::Pipeline;
 pub use source::Source;
 pub use stage::Stage;

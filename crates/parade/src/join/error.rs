@@ -197,14 +197,9 @@ impl<E: fmt::Display> fmt::Display for CallFailure<E> {
     }
 }
 
-impl<E: std::error::Error + 'static> std::error::Error for CallFailure<E> {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &self.failure {
-            Failure::Error(e) => Some(e),
-            _ => None,
-        }
-    }
-}
+/// An error whenever the call's error can be shown (see [`JoinError`]'s impl for why there is
+/// no source).
+impl<E: fmt::Display + fmt::Debug> std::error::Error for CallFailure<E> {}
 
 /// Every way a join went wrong: the failed calls, in call order, and the calls that had not
 /// finished when it stopped waiting.
@@ -456,14 +451,32 @@ impl<E: fmt::Debug> fmt::Debug for JoinError<E> {
     }
 }
 
-impl<E: std::error::Error + 'static> std::error::Error for JoinError<E> {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.failures.iter().find_map(|f| match &f.failure {
-            Failure::Error(e) => Some(e as &(dyn std::error::Error + 'static)),
-            _ => None,
-        })
-    }
-}
+/// A [`JoinError`] is an error whenever its calls' errors can be shown, so `?` turns it into
+/// `anyhow::Error` or `Box<dyn Error + Send + Sync>` whatever the calls return: `io::Error`,
+/// `String`, or those two themselves (neither implements [`std::error::Error`], which is why
+/// the bound is `Display + Debug`). Its message names every failed call with its own message
+/// (`call 1 returned an error: disk full`); it has no [`source`](std::error::Error::source),
+/// because Rust cannot give one for `E: Error` and none for the others in a single impl: the
+/// calls' errors themselves are in [`JoinError::failures`] and [`JoinError::into_error`].
+///
+/// ```
+/// fn load() -> anyhow::Result<(String, u32)> {
+///     let (text, n) = parade::try_join((
+///         || -> anyhow::Result<String> { Ok("config".into()) },
+///         || -> anyhow::Result<u32> { anyhow::bail!("port not set") },
+///     ))?;
+///     Ok((text, n))
+/// }
+/// assert_eq!(load().unwrap_err().to_string(), "call 1 returned an error: port not set");
+///
+/// type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// fn parse() -> Result<u8, BoxError> {
+///     let (n,) = parade::try_join((|| -> Result<u8, BoxError> { Ok("7".parse()?) },))?;
+///     Ok(n)
+/// }
+/// assert_eq!(parse().unwrap(), 7);
+/// ```
+impl<E: fmt::Display + fmt::Debug> std::error::Error for JoinError<E> {}
 
 #[cfg(test)]
 mod tests {

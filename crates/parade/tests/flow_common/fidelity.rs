@@ -1,11 +1,13 @@
 //! The `flow` face against parproc's own behaviour (issue "fidelity to the seeds"): a proto's
 //! and a proc's own arguments fill dependency patterns, a really missing argument is named,
-//! named instances from the flow and from a running proc.
+//! named instances from the flow and from a running proc; parproc's log rules (`log_ignore`
+//! always or only on success, inherited by instances; `full_log_on_failure`).
 //! Every `both!` case runs inline, on threads and in worker processes (`flow_process`).
 
 #![allow(unused_imports, clippy::wildcard_imports)]
 
 use crate::flow_common::*;
+use parade::display::TaskNames;
 use parade::engine::TaskState;
 use parade::flow::{Dep, Flow, FlowError, FlowOptions, Mode, ProcError};
 
@@ -100,5 +102,128 @@ both!(named_instances_from_the_flow_and_a_running_proc, |flow| {
         flow.create_as("proto::x", "bad::[a]"),
         Err(FlowError::PlaceholderInProcName(_))
     ));
+});
+
+/// The block `PlainObserver` wrote for `name` when it ended: its end line and snippet.
+fn end_block(text: &str, name: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for line in text.lines() {
+        if !line.starts_with(' ') {
+            inside = line.contains(&format!(" {name} ")) && !line.starts_with('•');
+        }
+        if inside {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+both!(log_ignore_rules_hide_lines_always_or_only_on_success_and_instances_inherit_them, |flow| {
+    // parproc: Proto(log_ignore=["^DEBUG", IgnoreLogIfSucceeded("deprecated")]).
+    let out = parade::display::SharedBuffer::default();
+    flow.observe(flow.plain_observer(out.clone()));
+    flow.proto("build::[t]", |ctx| {
+        ctx.log("DEBUG error probe");
+        ctx.log("warning: api is deprecated");
+        if ctx.arg::<String>("t")? == "bad" {
+            ctx.log("error: it broke");
+            return Err(ProcError::failed("broke"));
+        }
+        Ok(())
+    })
+    .log_ignore(["^DEBUG"])
+    .log_ignore_if_succeeded(["deprecated"])
+    .add()
+    .unwrap();
+    flow.proc("setup", |ctx| {
+        ctx.log("noise: error in a harmless place");
+        ctx.log("error: real trouble");
+        Err::<(), _>(ProcError::failed("trouble"))
+    })
+    .log_ignore(["^noise"])
+    .add()
+    .unwrap();
+    flow.create("build::ok").unwrap();
+    flow.create("build::bad").unwrap();
+    flow.start(["build::ok", "build::bad", "setup"]).unwrap();
+    assert!(flow.wait_all().is_err());
+    let text = out.contents();
+    // Succeeded: the DEBUG line (always) and the deprecation (on success) are ignored, so no
+    // keyword remains and nothing is shown.
+    let ok = end_block(&text, "build::ok");
+    assert!(ok.starts_with("✓ build::ok"), "{text}");
+    assert_eq!(ok.lines().count(), 1, "{text}");
+    // Failed: the deprecation shows (it may explain the failure); DEBUG stays hidden; the line
+    // numbers are the log's (whose last line is the failure's message, as in parproc).
+    let bad = end_block(&text, "build::bad");
+    assert!(
+        bad.ends_with(
+            "  --- lines 1-4 ---\n  warning: api is deprecated\n  error: it broke\n  error: broke\n"
+        ),
+        "{text}"
+    );
+    let setup = end_block(&text, "setup");
+    assert!(
+        setup.ends_with("  --- lines 1-3 ---\n  error: real trouble\n  error: trouble\n"),
+        "{text}"
+    );
+    // Instances share their proto's rules (parproc asserts the same rule objects).
+    let names = flow.names();
+    let a = names.log_ignore(flow.id("build::ok").unwrap()).unwrap();
+    let b = names.log_ignore(flow.id("build::bad").unwrap()).unwrap();
+    assert!(a.same_rules(&b));
+    assert_eq!(
+        a.rules().collect::<Vec<_>>(),
+        [
+            ("^DEBUG", parade::display::IgnoreWhen::Always),
+            ("deprecated", parade::display::IgnoreWhen::IfSucceeded)
+        ]
+    );
+});
+
+both!(full_log_on_failure_shows_the_whole_log_less_ignored_lines, |flow| {
+    // parproc: set_options(full_log_on_failure=True).
+    flow.set_options(FlowOptions::new().full_log_on_failure(true)).unwrap();
+    let out = parade::display::SharedBuffer::default();
+    flow.observe(flow.plain_observer(out.clone()));
+    flow.proc("long", |ctx| {
+        for i in 1..=30 {
+            ctx.log(format!("step {i}"));
+        }
+        ctx.log("progress 100%");
+        Err::<(), _>(ProcError::failed("gave up"))
+    })
+    .log_ignore(["^progress"])
+    .add()
+    .unwrap();
+    flow.proc("fine", |ctx| {
+        ctx.log("step 1");
+        Ok(())
+    })
+    .add()
+    .unwrap();
+    flow.start(["long", "fine"]).unwrap();
+    assert!(flow.wait_all().is_err());
+    let text = out.contents();
+    let long = end_block(&text, "long");
+    let expected: String = (1..=30).fold(String::new(), |acc, i| acc + &format!("  step {i}\n"));
+    assert!(
+        long.ends_with(&format!("  --- lines 1-32 ---\n{expected}  error: gave up\n")),
+        "{text}"
+    );
+    // A success shows nothing, full log or not.
+    assert_eq!(end_block(&text, "fine").lines().count(), 1, "{text}");
+});
+
+both!(an_invalid_log_ignore_pattern_is_refused_when_added, |flow| {
+    let e = flow.proto("p::[x]", |_| Ok(())).log_ignore_if_succeeded(["a(b"]).add().unwrap_err();
+    assert!(matches!(&e, FlowError::LogIgnore { kind: "proto", proc, .. } if proc == "p::[x]"), "{e:?}");
+    assert!(
+        e.to_string().starts_with(r#"proto "p::[x]": invalid regex in log_ignore: "a(b": "#),
+        "{e}"
+    );
+    assert!(flow.create("p::1").is_err(), "nothing was registered");
 });
 }

@@ -26,6 +26,7 @@ mod batch;
 mod client;
 mod config;
 mod executor;
+mod job_path;
 mod jobdir;
 mod names;
 mod script;
@@ -41,6 +42,7 @@ pub use client::{
 };
 pub use config::SlurmConfig;
 pub use executor::{SlurmExecutor, parse_slurm_time};
+pub use job_path::JobPath;
 pub use names::{job_identity, job_name};
 pub use script::{JobFiles, batch_script, shell_quote};
 pub use sink::JobEnd;

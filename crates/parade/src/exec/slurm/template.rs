@@ -16,6 +16,10 @@
 //! | `kwargs-new.json`, `kwargs-new.sha256` | written on a mismatch, for comparison |
 //! | `result.extra` | written by the script: further files to keep, one a line (temp-dir mode) |
 //!
+//! Paths in the parameters and the result are [`JobPath`](super::JobPath)s: in `kwargs.json`
+//! a parameter path is written relative to the job directory (and hashed as an input), and a
+//! relative result path is read as `<job_dir>/<relpath>`, as parman's clerks do.
+//!
 //! The script sees `PARMAN_WORKDIR` and `PARADE_WORKDIR` (the workflow's directory), so
 //! parman's run scripts work unchanged. One run at a time works in a job directory: a run
 //! locks it (`flock`), a second run of the same job waits for the first, and
@@ -33,6 +37,7 @@ use sha2::{Digest, Sha256};
 
 use super::SlurmExecutor;
 use super::config::absolute;
+use super::job_path::in_job_dir;
 use super::jobdir::{self, DirLock};
 use crate::engine::{Outcome, Stream, TaskContext};
 use crate::exec::child::{ChildOptions, ChildTask, run_child};
@@ -292,14 +297,16 @@ impl TemplateJob {
         let Some(_lock) = self.lock(ctx)? else {
             return Err(JobError::Stopped { dir: dir.clone() });
         };
-        let kwargs = serde_json::to_value(kwargs).map_err(|e| JobError::Json {
+        // `JobPath`s become relative to the job directory, and inputs.
+        let (kwargs, named) = in_job_dir(dir, || serde_json::to_value(kwargs));
+        let kwargs = kwargs.map_err(|e| JobError::Json {
             path: dir.join("kwargs.json"),
             message: format!("the parameters do not serialize: {e}"),
         })?;
         let kwargs_text = serde_json::to_string_pretty(&kwargs).expect("a JSON value prints");
         let kwargs_path = dir.join("kwargs.json");
         let result_path = dir.join("result.json");
-        let hashes = self.hash_inputs()?;
+        let hashes = self.hash_inputs(&named)?;
         let mut started_before = false;
         match read_json(&kwargs_path)? {
             None if result_path.exists() => {
@@ -350,7 +357,9 @@ impl TemplateJob {
                 io(&result_path)(e)
             }
         })?;
-        serde_json::from_str(&text).map_err(|e| JobError::Json {
+        // Relative `JobPath`s of the result become `<job_dir>/<relpath>`.
+        let (result, _) = in_job_dir(dir, || serde_json::from_str(&text));
+        result.map_err(|e| JobError::Json {
             path: result_path,
             message: format!("the result does not have the expected shape: {e}"),
         })
@@ -387,9 +396,10 @@ impl TemplateJob {
 
     /// The SHA-256 of each input, by its path relative to the job directory (as parman
     /// writes them, so a moved tree, or one parman wrote, is reused).
-    fn hash_inputs(&self) -> Result<BTreeMap<String, String>, JobError> {
+    fn hash_inputs(&self, named: &[PathBuf]) -> Result<BTreeMap<String, String>, JobError> {
         self.inputs
             .iter()
+            .chain(named)
             .map(|p| {
                 let bytes = std::fs::read(p).map_err(io(p))?;
                 let rel = jobdir::relative(p, &self.dir);
