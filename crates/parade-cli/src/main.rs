@@ -1,7 +1,6 @@
 //! `parade`: run task files of shell commands in parallel. See `docs/taskfile.md`.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -219,7 +218,6 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
         return parade_cli::watch::run(file, &plan, &params);
     }
     if args.dry_run {
-        let mut text = render::dry_run(&plan);
         let db = file.dir().join(".parade").join(parade::store::STATE_DB);
         // Nothing remembered yet: decide against an empty store, made in memory.
         let store = Store::open(if db.exists() {
@@ -227,20 +225,28 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
         } else {
             ":memory:".as_ref()
         });
-        match store {
+        let text = match store {
             Ok(store) => {
-                for (task, why) in uptodate::dry_run(&store, file, &plan, &params, mode) {
-                    let _ = writeln!(text, "  {task}: {why}");
-                }
+                let decisions = uptodate::dry_run(&store, file, &plan, &params, mode);
+                render::dry_run_decided(&plan, &decisions)
             }
-            Err(e) => say(&format!("parade: {e}")),
-        }
+            Err(e) => {
+                say(&format!("parade: {e}"));
+                render::dry_run(&plan)
+            }
+        };
         return printed(&text);
     }
     let store = match open_store(file) {
         Ok(s) => s,
         Err(code) => return code,
     };
+    // The file hashes the store remembers are read on a thread of their own while the run is
+    // set up (begin_run waits for them only as long as the read holds the connection).
+    {
+        let store = store.clone();
+        std::thread::spawn(move || store.preload_files());
+    }
     let run_id = match store.begin_run(&targets) {
         Ok(id) => id,
         Err(e) => {

@@ -47,13 +47,37 @@ pub fn dry_run(plan: &Plan) -> String {
             let _ = writeln!(out, "        $ {line}");
         }
     }
-    let _ = writeln!(
-        out,
-        "{} task{} would run (dry run: nothing ran)",
-        plan.tasks.len(),
-        if plan.tasks.len() == 1 { "" } else { "s" }
-    );
+    out.push_str(&dry_run_footer(plan.tasks.len(), 0));
     out
+}
+
+/// The plan of a dry run followed by each task's decision (`(task, "runs: never ran")`, as
+/// [`crate::uptodate::dry_run`] gives them), and a footer counting what would run and what is
+/// up to date.
+pub fn dry_run_decided(plan: &Plan, decisions: &[(String, String)]) -> String {
+    let mut out = dry_run(plan);
+    // The plan's own footer counts every task: replaced by one that knows the decisions.
+    let footer = dry_run_footer(plan.tasks.len(), 0);
+    out.truncate(out.len() - footer.len());
+    for (task, why) in decisions {
+        let _ = writeln!(out, "  {task}: {why}");
+    }
+    let up = decisions
+        .iter()
+        .filter(|(_, why)| why.starts_with("up to date"))
+        .count();
+    out.push_str(&dry_run_footer(plan.tasks.len() - up, up));
+    out
+}
+
+/// `3 tasks would run, 2 up to date (dry run: nothing ran)`.
+fn dry_run_footer(run: usize, up_to_date: usize) -> String {
+    let s = if run == 1 { "" } else { "s" };
+    if up_to_date == 0 {
+        format!("{run} task{s} would run (dry run: nothing ran)\n")
+    } else {
+        format!("{run} task{s} would run, {up_to_date} up to date (dry run: nothing ran)\n")
+    }
 }
 
 /// A plan as Graphviz `dot`.

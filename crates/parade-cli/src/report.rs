@@ -2,8 +2,18 @@
 //! [`RunRecord`] saved as `run.json` in its log directory ([`keep_run`]), `--trace FILE`, and
 //! the HTML page of a recorded run ([`report`]).
 //!
-//! Recorded runs are read through [`RunSource`]; today that is the log directory
-//! ([`LogDirRuns`]), a run store can take its place without changing this module's callers.
+//! Recorded runs are read through [`RunSource`]; that is the log directory ([`LogDirRuns`]).
+//!
+//! Why `run.json` and not the run store (`.parade/state.db`) is the source of a picture: the
+//! store keeps what later runs decide with, one row per execution (key, inputs, state,
+//! reason, start, end, exit status, result, output fingerprints), and is written as tasks end.
+//! A picture needs what only the engine's events of the whole run give, and the store does
+//! not keep: each task's dependencies as the run resolved them, when it was wanted, the worker
+//! slot it ran in, and the excerpt of its log beside the log file. Both are written by the same
+//! run from the same events (the store through `parade::store::Recorder`, the record through
+//! [`RunRecorder`]), so they agree on names, states and times; the log directory holds the
+//! logs the record points into and goes away with them (`rm -r .parade/logs`), while the
+//! store's history outlives them.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -38,6 +38,11 @@ pub struct Memory {
     recorder: OnceLock<Recorder>,
     decided: Mutex<HashMap<String, Decided>>,
     explained: Mutex<Vec<(String, String)>>,
+    /// Every task's last success, read in one query when the first task is decided (`None`:
+    /// the read failed, each task asks the store).
+    last: OnceLock<Option<HashMap<String, Execution>>>,
+    /// Task directories made absolute, once each (not a `getcwd` per task).
+    bases: Mutex<HashMap<PathBuf, PathBuf>>,
 }
 
 /// What a task was decided in this run: its key and whether it runs.
@@ -104,7 +109,31 @@ impl Memory {
             recorder: OnceLock::new(),
             decided: Mutex::default(),
             explained: Mutex::default(),
+            last: OnceLock::new(),
+            bases: Mutex::default(),
         }
+    }
+
+    /// The last success of task `name`.
+    fn last_success(&self, name: &str) -> Result<Option<Execution>, String> {
+        match self.last.get_or_init(|| self.store.last_successes().ok()) {
+            Some(all) => Ok(all.get(name).cloned()),
+            None => self.store.last_success(name).map_err(|e| e.to_string()),
+        }
+    }
+
+    /// The directory `run` runs in, absolute: files are looked up from it (no `getcwd` per
+    /// file).
+    fn base(&self, run: &TaskRun<'_>) -> PathBuf {
+        let cwd = run.cwd();
+        let mut bases = self
+            .bases
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        bases
+            .entry(cwd.clone())
+            .or_insert_with(|| std::path::absolute(&cwd).unwrap_or(cwd))
+            .clone()
     }
 
     /// The store.
@@ -138,7 +167,7 @@ impl Memory {
     pub fn decide(&self, run: &TaskRun<'_>, deps: &[String]) -> Result<Decision, String> {
         let deps: Vec<(String, Option<Decided>)> =
             deps.iter().map(|d| (d.clone(), self.decided(d))).collect();
-        let inputs = inputs(&self.store, run, &deps)?;
+        let inputs = inputs(&self.store, run, &self.base(run), &deps)?;
         let key = key_of(&inputs);
         let verdict = self.verdict(run, &key, &inputs, &deps)?;
         let runs = matches!(verdict, Verdict::Run(_));
@@ -178,16 +207,16 @@ impl Memory {
                 "no sources or outputs (always runs; --resume reuses it)".to_owned(),
             ));
         }
-        let Some(last) = self
-            .store
-            .last_success(run.name)
-            .map_err(|e| e.to_string())?
-        else {
+        let Some(last) = self.last_success(run.name)? else {
             return Ok(Verdict::Run("never ran".to_owned()));
         };
         if last.key.as_deref() != Some(key) {
-            let why = last
-                .inputs
+            let old = match (&last.inputs, &last.key) {
+                (Some(old), _) => Some(old.clone()),
+                (None, Some(k)) => self.store.inputs_of(run.name, k).ok().flatten(),
+                (None, None) => None,
+            };
+            let why = old
                 .as_ref()
                 .and_then(|old| difference(old, inputs, deps))
                 .unwrap_or_else(|| "its key changed".to_owned());
@@ -196,11 +225,12 @@ impl Memory {
         if let Some((dep, _)) = deps.iter().find(|(_, d)| d.as_ref().is_none_or(|d| d.runs)) {
             return Ok(Verdict::Run(format!("dependency \"{dep}\" ran again")));
         }
+        let base = self.base(run);
         for path in &run.task.outputs {
             let path = run.fill(path);
             let now = self
                 .store
-                .fingerprint(run.cwd().join(&path))
+                .fingerprint(base.join(&path))
                 .map_err(|e| format!("cannot read output {path}: {e}"))?;
             if now == Fingerprint::Missing {
                 return Ok(Verdict::Run(format!("output {path} missing")));
@@ -234,7 +264,11 @@ impl Memory {
         };
         let mut e = Execution::new(name, "");
         e.key = Some(decision.key.clone());
-        e.inputs = Some(decision.inputs.clone());
+        // An up-to-date task's inputs are those stored with its key already
+        // (`Store::inputs_of`): a no-op rerun writes a line per task, not its inputs again.
+        if matches!(decision.verdict, Verdict::Run(_)) {
+            e.inputs = Some(decision.inputs.clone());
+        }
         e.reason = Some(match &decision.verdict {
             Verdict::Run(why) | Verdict::UpToDate { why, .. } => why.clone(),
         });
@@ -248,9 +282,10 @@ impl Memory {
     pub fn check_outputs(&self, run: &TaskRun<'_>) -> Result<Vec<(String, String)>, String> {
         let mut missing = Vec::new();
         let mut found = Vec::new();
+        let base = self.base(run);
         for path in &run.task.outputs {
             let path = run.fill(path);
-            match self.store.fingerprint(run.cwd().join(&path)) {
+            match self.store.fingerprint(base.join(&path)) {
                 Ok(Fingerprint::File(hash)) => found.push((path, hash)),
                 Ok(Fingerprint::Missing) => missing.push(path),
                 Err(e) => return Err(format!("cannot read output {path}: {e}")),
@@ -268,17 +303,17 @@ impl Memory {
 fn inputs(
     store: &Store,
     run: &TaskRun<'_>,
+    base: &Path,
     deps: &[(String, Option<Decided>)],
 ) -> Result<Value, String> {
     let cwd = run.cwd();
-    // Files are looked up from an absolute directory (no `getcwd` per file); the key keeps the
-    // directory as written, so a moved project stays up to date.
-    let base = std::path::absolute(&cwd).unwrap_or_else(|_| cwd.clone());
+    // Files are looked up from the absolute directory `base`; the key keeps the directory as
+    // written, so a moved project stays up to date.
     let mut sources = BTreeMap::new();
     for pattern in &run.task.sources {
         let pattern = run.fill(pattern);
-        for path in expand(&base, &pattern)? {
-            let label = relative(&path, &base);
+        for path in expand(base, &pattern)? {
+            let label = relative(&path, base);
             let print = store
                 .fingerprint(&path)
                 .map_err(|e| format!("cannot read source {label}: {e}"))?;
@@ -423,6 +458,9 @@ pub fn sources_of(
 fn expand(cwd: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
     let full = cwd.join(pattern);
     if pattern.contains(['*', '?', '[']) {
+        if let Some(files) = glob_in_one_dir(&full) {
+            return Ok(files);
+        }
         let text = full.to_string_lossy();
         let paths = glob::glob(&text).map_err(|e| format!("bad source pattern {pattern}: {e}"))?;
         let mut files: Vec<PathBuf> = paths
@@ -446,6 +484,44 @@ fn expand(cwd: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
             cwd.display()
         ))
     }
+}
+
+/// The files a glob whose wildcards are all in its last component matches (`src/t1/*.c`, the
+/// common case): one `readdir`, the entries' types from it, no `stat` per entry or per parent
+/// (the `glob` crate makes several for each task). `None` when the pattern is not of that
+/// form (`src/**/*.c`, `src/*/x.c`) or the directory cannot be read: the caller globs.
+/// Matches as `glob::glob` does with its default options (`*` matches a leading dot).
+fn glob_in_one_dir(full: &Path) -> Option<Vec<PathBuf>> {
+    let name = full.file_name()?.to_str()?;
+    let dir = full.parent()?;
+    if name.contains("**") || dir.to_string_lossy().contains(['*', '?', '[']) {
+        return None;
+    }
+    let pattern = glob::Pattern::new(name).ok()?;
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(Vec::new()),
+        Err(_) => return None,
+    };
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.ok()?;
+        let file_name = entry.file_name();
+        let Some(text) = file_name.to_str() else {
+            continue;
+        };
+        if !pattern.matches_with(text, glob::MatchOptions::new()) {
+            continue;
+        }
+        let kind = entry.file_type().ok()?;
+        let path = entry.path();
+        // A symlink counts as what it points to, as with `glob` and `is_file`.
+        if kind.is_file() || (kind.is_symlink() && path.is_file()) {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Some(files)
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -599,6 +675,28 @@ mod tests {
         let b = json!({"command": "x", "env": {"A": "2"}});
         assert_ne!(key_of(&a), key_of(&b));
         assert_eq!(key_of(&a), key_of(&a.clone()));
+    }
+
+    #[test]
+    fn a_glob_in_one_directory_matches_as_the_glob_crate_does() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["a.c", "b.c", ".hidden.c", "x.h", "sub.c/inner.c"] {
+            let path = dir.path().join(f);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "").unwrap();
+        }
+        for pattern in ["*.c", "?.c", "[ab].c", "*", "nothing*", "missing/*.c"] {
+            let full = dir.path().join(pattern);
+            let mut slow: Vec<PathBuf> = glob::glob(&full.to_string_lossy())
+                .unwrap()
+                .filter_map(Result::ok)
+                .filter(|p| p.is_file())
+                .collect();
+            slow.sort();
+            assert_eq!(glob_in_one_dir(&full), Some(slow), "{pattern}");
+        }
+        assert_eq!(glob_in_one_dir(&dir.path().join("*/inner.c")), None);
+        assert_eq!(glob_in_one_dir(&dir.path().join("**")), None);
     }
 
     #[test]

@@ -198,7 +198,11 @@ fn explain_names_the_changed_file_and_dry_run_shows_the_decision() {
         .success()
         .stdout(
             predicate::str::contains("compile-a: runs: source src/a.c changed")
-                .and(predicate::str::contains("compile-b: up to date")),
+                .and(predicate::str::contains("compile-b: up to date"))
+                // link runs because compile-a runs: 2 would run, 1 is up to date.
+                .and(predicate::str::contains(
+                    "2 tasks would run, 1 up to date (dry run: nothing ran)",
+                )),
         );
     assert!(!p.path("ran.txt").exists(), "a dry run ran something");
     p.parade(&["run", "link", "--explain", "--output", "plain"])

@@ -84,3 +84,148 @@ fn the_live_display_shows_the_time_left_from_earlier_runs() {
     );
     assert!(screen.contains("ETA ~"), "{screen:?}");
 }
+
+/// One "program run" of a small cached workflow: a fresh graph and a freshly opened store on
+/// the same file. `calls` counts the calls of the cached function.
+fn cached_square(
+    path: &std::path::Path,
+    x: i32,
+    version: &str,
+    calls: &Arc<std::sync::atomic::AtomicUsize>,
+) -> (i32, Option<parade::graph::CacheUse>) {
+    use parade::graph::Graph;
+    let g = Graph::new();
+    g.cache_in(Store::open(path).unwrap());
+    let input = g.submit(move || x);
+    let calls = calls.clone();
+    let sq = g
+        .task("square")
+        .cache(version)
+        .submit_after(&input, move |x: i32| {
+            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            x * x
+        });
+    let value = sq.value().unwrap();
+    g.wait_all().unwrap();
+    (value, g.cache_use(sq.id()))
+}
+
+#[test]
+fn a_cached_graph_task_is_not_called_again_by_the_next_program_run() {
+    use parade::graph::CacheUse;
+    use std::sync::atomic::Ordering::SeqCst;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    assert_eq!(
+        cached_square(&path, 7, "square@v1", &calls),
+        (49, Some(CacheUse::Stored))
+    );
+    assert_eq!(calls.load(SeqCst), 1);
+    assert_eq!(
+        cached_square(&path, 7, "square@v1", &calls),
+        (49, Some(CacheUse::Reused))
+    );
+    assert_eq!(calls.load(SeqCst), 1, "the second run called the function");
+    // A changed input runs it again; the old result stays for the old input.
+    assert_eq!(
+        cached_square(&path, 8, "square@v1", &calls),
+        (64, Some(CacheUse::Stored))
+    );
+    assert_eq!(calls.load(SeqCst), 2);
+    assert_eq!(cached_square(&path, 7, "square@v1", &calls).0, 49);
+    assert_eq!(calls.load(SeqCst), 2);
+    // A changed version string runs it again.
+    assert_eq!(
+        cached_square(&path, 7, "square@v2", &calls),
+        (49, Some(CacheUse::Stored))
+    );
+    assert_eq!(calls.load(SeqCst), 3);
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.memo_count("square@v1").unwrap(), 2);
+    // Forgetting everything forgets the results too.
+    store.forget(None).unwrap();
+    assert_eq!(store.memo_count("square@v1").unwrap(), 0);
+}
+
+#[test]
+fn a_failed_cached_task_stores_nothing_and_a_store_less_graph_says_what_is_missing() {
+    use parade::graph::Graph;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("state.db")).unwrap();
+    let g = Graph::inline();
+    g.cache_in(store.clone());
+    let h = g
+        .task("flaky")
+        .cache("flaky@v1")
+        .try_submit(|| Err::<i32, _>("no network"));
+    assert!(h.value().unwrap_err().to_string().contains("no network"));
+    assert_eq!(store.memo_count("flaky@v1").unwrap(), 0);
+
+    let bare = Graph::inline();
+    let h = bare.task("t").cache("t@v1").submit(|| 1);
+    let err = h.value().unwrap_err().to_string();
+    assert!(err.contains("Graph::cache_in"), "{err}");
+}
+
+#[test]
+fn a_dry_run_says_which_cached_tasks_would_be_reused() {
+    use parade::graph::{CacheUse, Graph};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("state.db")).unwrap();
+    // What a closure captures is not an input: the version in the name says it changed.
+    let build = |g: &Graph, n: i32| {
+        let a = g
+            .task("load")
+            .mock(0)
+            .cache(format!("load@v{n}"))
+            .submit(move || n);
+        let b = g
+            .task("double")
+            .mock(0)
+            .cache("double@v1")
+            .submit_after(&a, |a: i32| a * 2);
+        let plain = g.task("plain").mock(0).submit_after(&b, |b| b + 1);
+        let c = g
+            .task("after plain")
+            .mock(0)
+            .cache("after@v1")
+            .submit_after(&plain, |p: i32| p);
+        (a, b, c)
+    };
+    let g = Graph::inline();
+    g.cache_in(store.clone());
+    let (_, b, c) = build(&g, 5);
+    assert_eq!((b.value().unwrap(), c.value().unwrap()), (10, 11));
+
+    let dry = Graph::dry_run();
+    dry.cache_in(store.clone());
+    let (a, b, c) = build(&dry, 5);
+    // The reused results stand in for the values.
+    assert_eq!(b.value().unwrap(), 10);
+    assert_eq!(dry.cache_use(a.id()), Some(CacheUse::Reused));
+    assert_eq!(dry.cache_use(b.id()), Some(CacheUse::Reused));
+    // After a task that is not cached, its inputs are not known before running.
+    assert!(matches!(dry.cache_use(c.id()), Some(CacheUse::WouldRun(_))));
+    let text = dry.plan().to_string();
+    assert!(text.contains("#0 load (mock) (cache: reused)"), "{text}");
+    assert!(
+        text.contains("would run: its inputs are known only when they run"),
+        "{text}"
+    );
+
+    // Another version: the first task would run, and so would what depends on it.
+    let other = Graph::dry_run();
+    other.cache_in(store);
+    let (a, b, _) = build(&other, 6);
+    assert_eq!(
+        other.cache_use(a.id()),
+        Some(CacheUse::WouldRun(
+            "no stored result for these inputs".into()
+        ))
+    );
+    assert!(matches!(
+        other.cache_use(b.id()),
+        Some(CacheUse::WouldRun(_))
+    ));
+}

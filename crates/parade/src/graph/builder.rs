@@ -71,7 +71,22 @@ impl<'g> TaskBuilder<'g, NoMock> {
     }
 }
 
-impl<M> TaskBuilder<'_, M> {
+impl<'g, M> TaskBuilder<'g, M> {
+    /// The graph it submits to.
+    pub(crate) fn graph(&self) -> &'g Graph {
+        self.graph
+    }
+
+    /// The same builder with its mock wrapped (a cached task's dry-run value).
+    pub(crate) fn map_mock<N>(self, f: impl FnOnce(M) -> N) -> TaskBuilder<'g, N> {
+        TaskBuilder {
+            graph: self.graph,
+            description: self.description,
+            resources: self.resources,
+            mock: f(self.mock),
+        }
+    }
+
     /// Submits with this builder's description, hints and mock (and a name, for named tasks).
     pub(crate) fn submit_wired<I, R, E, F>(
         self,

@@ -21,6 +21,9 @@ pub struct PlannedTask {
     pub has_mock: bool,
     /// Its state when the plan was taken (idle in a dry run).
     pub state: TaskState,
+    /// For a cached task ([`TaskBuilder::cache`](super::TaskBuilder::cache)): whether its
+    /// stored result is (or would be) reused.
+    pub cache: Option<super::CacheUse>,
 }
 
 /// What a graph holds: its tasks in submission order and the problems found while building it.
@@ -108,6 +111,7 @@ impl Graph {
                 resources,
                 has_mock,
                 state: engine.state(id).unwrap_or(TaskState::Idle),
+                cache: self.cache_use(id),
             })
             .collect();
         Plan {

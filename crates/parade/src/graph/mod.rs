@@ -21,7 +21,7 @@
 //! `after` handles, settling waits and `as_completed` ([`Graph::wait_settled`],
 //! [`Graph::as_completed`]), shutdown and scopes ([`Graph::shutdown`], [`Graph::scope`]),
 //! failures named by their root, the first failed input in list order ([`GraphError`]),
-//! the dry run ([`Plan`]),
+//! the dry run ([`Plan`]), memoization across runs ([`TaskBuilder::cache`]),
 //! pictures of the graph (DOT, Mermaid, text), wrapped functions ([`Wrapped`]) and a log of task
 //! starts and ends. Scheduling, states and cascades belong to the [`engine`](crate::engine);
 //! where jobs run belongs to the [`exec`](crate::exec) executors.
@@ -36,6 +36,7 @@
 
 mod after;
 mod builder;
+mod cache;
 mod dry_run;
 mod error;
 mod functions;
@@ -64,6 +65,7 @@ use crate::engine::{Engine, EngineError, Reason, TaskId, TaskSpec, TaskState, Ta
 use crate::exec::{Executor, Inline, ThreadPool};
 
 pub use builder::TaskBuilder;
+pub use cache::{CacheUse, Cached};
 pub use dry_run::{Plan, PlannedTask};
 pub use error::{GraphError, TaskRef};
 pub use functions::Functions;
@@ -97,6 +99,8 @@ pub(crate) struct Inner {
     pub(crate) problems: Mutex<Vec<GraphError>>,
     /// Set by [`Graph::shutdown`]: later submissions fail.
     pub(crate) shut: std::sync::atomic::AtomicBool,
+    /// Cached tasks' store and what each did ([`TaskBuilder::cache`]).
+    pub(crate) cache: cache::Caches,
 }
 
 /// A futures workflow: submit closures, get typed [`Handle`]s, wire them into later closures.
@@ -200,6 +204,7 @@ impl Graph {
                 tasks: Mutex::new(Vec::new()),
                 problems: Mutex::new(Vec::new()),
                 shut: std::sync::atomic::AtomicBool::new(false),
+                cache: cache::Caches::default(),
             }),
         }
     }

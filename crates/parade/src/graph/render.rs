@@ -102,6 +102,9 @@ impl fmt::Display for Plan {
             } else {
                 write!(f, " ({})", t.state)?;
             }
+            if let Some(cache) = &t.cache {
+                write!(f, " (cache: {cache})")?;
+            }
             if !t.deps.is_empty() {
                 let deps: Vec<String> = t.deps.iter().map(|d| format!("#{}", d.index())).collect();
                 write!(f, " <- {}", deps.join(", "))?;

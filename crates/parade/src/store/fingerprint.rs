@@ -125,35 +125,56 @@ impl Store {
         Ok(Fingerprint::File(hash))
     }
 
-    fn remembered(&self, key: &str, stat: Stat) -> Option<String> {
+    /// Reads the remembered hashes now (else the first fingerprint does). A run calls it on
+    /// a thread of its own as soon as the store is open, so the read overlaps reading the task
+    /// file and planning.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let store = parade::store::Store::open(dir.path().join("s.db")).unwrap();
+    /// let s = store.clone();
+    /// std::thread::spawn(move || s.preload_files()).join().unwrap();
+    /// ```
+    pub fn preload_files(&self) {
         let mut cache = self.inner.files.lock();
-        if !cache.loaded {
-            cache.loaded = true;
-            if let Ok(rows) = self.with(|c| {
-                c.prepare("SELECT path, mtime, ctime, size, inode, hash FROM files")?
-                    .query_map([], |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            Stat {
-                                mtime: r.get(1)?,
-                                ctime: r.get(2)?,
-                                size: r.get(3)?,
-                                inode: r.get(4)?,
-                            },
-                            r.get::<_, String>(5)?,
-                        ))
-                    })?
-                    .collect::<rusqlite::Result<Vec<_>>>()
-            }) {
-                cache.known = rows.into_iter().map(|(p, s, h)| (p, (s, h))).collect();
-            }
+        if cache.loaded {
+            return;
         }
+        // A connection of its own (WAL lets it read beside the run's writes), so that the
+        // run's first writes do not wait for this read.
+        let own = rusqlite::Connection::open_with_flags(
+            self.path(),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        );
+        if let Ok(rows) = own.and_then(|c| read_files(&c)) {
+            cache.known = rows;
+            cache.loaded = true;
+        }
+        drop(self.load_files(cache));
+    }
+
+    fn remembered(&self, key: &str, stat: Stat) -> Option<String> {
+        let cache = self.inner.files.lock();
+        let cache = self.load_files(cache);
         cache
             .fresh
             .get(key)
             .or_else(|| cache.known.get(key))
             .filter(|(s, _)| *s == stat)
             .map(|(_, h)| h.clone())
+    }
+
+    fn load_files<'a>(
+        &self,
+        mut cache: parking_lot::MutexGuard<'a, FileCache>,
+    ) -> parking_lot::MutexGuard<'a, FileCache> {
+        if !cache.loaded {
+            cache.loaded = true;
+            if let Ok(rows) = self.with(|c| read_files(c)) {
+                cache.known = rows;
+            }
+        }
+        cache
     }
 
     /// Writes the hashes learnt since the last flush to the store (one transaction).
@@ -181,6 +202,26 @@ impl Store {
             tx.commit()
         })
     }
+}
+
+/// Every remembered hash in the `files` table.
+fn read_files(c: &rusqlite::Connection) -> rusqlite::Result<HashMap<String, (Stat, String)>> {
+    let mut stmt = c.prepare("SELECT path, mtime, ctime, size, inode, hash FROM files")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            (
+                Stat {
+                    mtime: r.get(1)?,
+                    ctime: r.get(2)?,
+                    size: r.get(3)?,
+                    inode: r.get(4)?,
+                },
+                r.get::<_, String>(5)?,
+            ),
+        ))
+    })?;
+    rows.collect()
 }
 
 /// The blake3 hash of a file's content, as hex.

@@ -178,7 +178,8 @@ impl Store {
     }
 
     /// The last execution of `name` that ran and succeeded, or was found up to date (it carries
-    /// the key, inputs, result and output fingerprints a later run compares with).
+    /// the key, result and output fingerprints a later run compares with, and the inputs when
+    /// it ran: for an up-to-date one, [`Store::inputs_of`] finds them).
     pub fn last_success(&self, name: &str) -> Result<Option<Execution>, StoreError> {
         self.with(|c| {
             c.prepare_cached(&format!(
@@ -188,6 +189,49 @@ impl Store {
             .query_row([name], Execution::from_row)
             .optional()
         })
+    }
+
+    /// The last success of every task ([`Store::last_success`] of each), in one query, by
+    /// name, without their inputs ([`Store::inputs_of`] reads those when they are needed).
+    ///
+    /// ```
+    /// use parade::store::{Execution, Store};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let store = Store::open(dir.path().join("s.db")).unwrap();
+    /// let run = store.begin_run(&[]).unwrap();
+    /// store.record(run, &Execution::new("a", "succeeded").key("k1")).unwrap();
+    /// store.record(run, &Execution::new("a", "failed").key("k2")).unwrap();
+    /// let last = store.last_successes().unwrap();
+    /// assert_eq!(last["a"].key.as_deref(), Some("k1"));
+    /// ```
+    pub fn last_successes(
+        &self,
+    ) -> Result<std::collections::HashMap<String, Execution>, StoreError> {
+        self.with(|c| {
+            c.prepare_cached(
+                "SELECT e.run, e.name, e.key, e.state, e.reason, e.started, e.ended, \
+                 e.exit_status, e.result, NULL, e.outputs \
+                 FROM latest JOIN executions e ON e.id = latest.execution",
+            )?
+            .query_map([], Execution::from_row)?
+            .map(|e| e.map(|e| (e.name.clone(), e)))
+            .collect()
+        })
+    }
+
+    /// What the key `key` of task `name` was made of: the inputs of its newest execution under
+    /// that key that stored them (an up-to-date execution does not store them again: they are
+    /// its last run's).
+    pub fn inputs_of(&self, name: &str, key: &str) -> Result<Option<Value>, StoreError> {
+        let text: Option<String> = self.with(|c| {
+            c.prepare_cached(
+                "SELECT inputs FROM executions WHERE name = ?1 AND key = ?2 \
+                 AND inputs IS NOT NULL ORDER BY id DESC LIMIT 1",
+            )?
+            .query_row(params![name, key], |r| r.get(0))
+            .optional()
+        })?;
+        Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
     }
 
     /// How long task `name` is expected to run: the weighted mean of its last
@@ -239,6 +283,7 @@ impl Store {
                 tx.execute("DELETE FROM running", [])?;
                 tx.execute("DELETE FROM runs WHERE ended IS NOT NULL", [])?;
                 tx.execute("DELETE FROM files", [])?;
+                tx.execute("DELETE FROM memo", [])?;
                 n
             };
             tx.commit()?;

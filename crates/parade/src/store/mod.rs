@@ -27,6 +27,7 @@ mod error;
 mod fingerprint;
 mod history;
 mod key;
+mod memo;
 mod record;
 mod schema;
 mod watch;
@@ -65,6 +66,8 @@ struct Inner {
     path: PathBuf,
     conn: Mutex<Connection>,
     files: Mutex<fingerprint::FileCache>,
+    /// Executions to write with the next write ([`Store::record_later`]).
+    deferred: Mutex<Vec<(RunId, Execution)>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -102,6 +105,7 @@ impl Store {
                 path,
                 conn: Mutex::new(conn),
                 files: Mutex::new(fingerprint::FileCache::default()),
+                deferred: Mutex::default(),
             }),
         })
     }

@@ -1,5 +1,6 @@
-//! Writing to the store: a run begins and ends, executions are recorded (each in its own
-//! transaction, so a killed run loses at most what had not ended), running tasks' pids are
+//! Writing to the store: a run begins and ends, executions are recorded (each that ran in its
+//! own transaction, so a killed run loses at most what had not ended; up-to-date ones batched,
+//! see [`Store::record_later`]), running tasks' pids are
 //! noted and cleared; and [`Recorder`], the engine observer that records every task that
 //! reaches a final state, with what the task's body noted about it (key, inputs, result).
 
@@ -31,8 +32,12 @@ impl Store {
     /// file fingerprints learnt during the run, and forgets its running tasks.
     pub fn end_run(&self, run: RunId, outcome: &str) -> Result<(), StoreError> {
         self.flush_files()?;
+        let deferred = std::mem::take(&mut *self.inner.deferred.lock());
         self.with(|c| {
             let tx = c.transaction()?;
+            for (run, e) in &deferred {
+                insert(&tx, *run, e)?;
+            }
             tx.execute(
                 "UPDATE runs SET ended = ?2, outcome = ?3 WHERE id = ?1",
                 params![run, millis(SystemTime::now()), outcome],
@@ -42,31 +47,42 @@ impl Store {
         })
     }
 
-    /// Records one execution in run `run`.
+    /// Records one execution in run `run` (with the deferred ones before it, in one
+    /// transaction).
     pub fn record(&self, run: RunId, e: &Execution) -> Result<(), StoreError> {
-        let json = |v: &Option<serde_json::Value>| v.as_ref().map(ToString::to_string);
-        let outputs =
-            (!e.outputs.is_empty()).then(|| serde_json::to_string(&e.outputs).unwrap_or_default());
+        let deferred = std::mem::take(&mut *self.inner.deferred.lock());
         self.with(|c| {
-            c.prepare_cached(
-                "INSERT INTO executions (run, name, key, state, reason, started, ended, \
-                 exit_status, result, inputs, outputs) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            )?
-            .execute(params![
-                run,
-                e.name,
-                e.key,
-                e.state,
-                e.reason,
-                e.started.map(millis),
-                e.ended.map(millis),
-                e.exit_status,
-                json(&e.result),
-                json(&e.inputs),
-                outputs,
-            ])?;
-            Ok(())
+            let tx = c.transaction()?;
+            for (run, e) in &deferred {
+                insert(&tx, *run, e)?;
+            }
+            insert(&tx, run, e)?;
+            tx.commit()
+        })
+    }
+
+    /// Records one execution in run `run` later: with the next [`Store::record`], or at
+    /// [`Store::end_run`] or [`Store::flush`], in one transaction with the others. For
+    /// executions a killed run can lose without harm: an up-to-date task's last success is
+    /// already stored, so the next run finds it up to date again. A no-op rerun of a thousand
+    /// tasks writes once, not a thousand times.
+    pub fn record_later(&self, run: RunId, e: Execution) {
+        self.inner.deferred.lock().push((run, e));
+    }
+
+    /// Writes the deferred executions and the file fingerprints learnt so far.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.flush_files()?;
+        let deferred = std::mem::take(&mut *self.inner.deferred.lock());
+        if deferred.is_empty() {
+            return Ok(());
+        }
+        self.with(|c| {
+            let tx = c.transaction()?;
+            for (run, e) in &deferred {
+                insert(&tx, *run, e)?;
+            }
+            tx.commit()
         })
     }
 
@@ -110,6 +126,38 @@ impl Store {
             .map(|(run, name, pid, _)| (run, name, pid))
             .collect())
     }
+}
+
+/// Inserts one execution (a prepared statement, cached per connection).
+fn insert(c: &rusqlite::Connection, run: RunId, e: &Execution) -> rusqlite::Result<()> {
+    let json = |v: &Option<serde_json::Value>| v.as_ref().map(ToString::to_string);
+    let outputs =
+        (!e.outputs.is_empty()).then(|| serde_json::to_string(&e.outputs).unwrap_or_default());
+    c.prepare_cached(
+        "INSERT INTO executions (run, name, key, state, reason, started, ended, \
+         exit_status, result, inputs, outputs) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        run,
+        e.name,
+        e.key,
+        e.state,
+        e.reason,
+        e.started.map(millis),
+        e.ended.map(millis),
+        e.exit_status,
+        json(&e.result),
+        json(&e.inputs),
+        outputs,
+    ])?;
+    if e.key.is_some() && matches!(e.state.as_str(), "succeeded" | "up-to-date") {
+        c.prepare_cached(
+            "INSERT OR REPLACE INTO latest (name, execution) VALUES (?1, last_insert_rowid())",
+        )?
+        .execute([&e.name])?;
+    }
+    Ok(())
 }
 
 /// An engine observer that records, in run `run`, every task that reaches a final state:
@@ -207,7 +255,10 @@ impl Recorder {
         if !matches!(state, TaskState::Succeeded | TaskState::UpToDate) {
             e.result = None;
         }
-        if let Err(err) = self.store.record(self.run, &e) {
+        // An up-to-date task loses nothing if a kill takes its record: written in one batch.
+        if state == TaskState::UpToDate {
+            self.store.record_later(self.run, e);
+        } else if let Err(err) = self.store.record(self.run, &e) {
             self.state.lock().error.get_or_insert(err);
         }
     }

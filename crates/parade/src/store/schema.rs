@@ -89,7 +89,36 @@ pub(crate) fn prepare(conn: &Connection, path: &Path) -> Result<(), StoreError> 
         });
     }
     conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
-        .map_err(fail)
+        .map_err(fail)?;
+    // Additive to version 1: made when missing, ignored by builds that do not know it.
+    conn.execute_batch(super::memo::TABLE).map_err(fail)?;
+    latest(conn).map_err(fail)
+}
+
+/// The `latest` table (each task's last successful execution, kept by every insert, so a run
+/// reads them all in one query): made when missing, filled from the executions already there.
+/// A build that does not know it leaves it behind by at most the executions it wrote (a
+/// pointer to an earlier success, whose key still decides correctly).
+fn latest(conn: &Connection) -> rusqlite::Result<()> {
+    let has: i64 = conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'latest'",
+        [],
+        |r| r.get(0),
+    )?;
+    if has > 0 {
+        return Ok(());
+    }
+    let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS latest (
+            name TEXT PRIMARY KEY,
+            execution INTEGER NOT NULL REFERENCES executions(id) ON DELETE CASCADE
+        );
+        INSERT OR IGNORE INTO latest (name, execution)
+            SELECT name, max(id) FROM executions
+            WHERE state IN ('succeeded', 'up-to-date') AND key IS NOT NULL GROUP BY name;",
+    )?;
+    tx.commit()
 }
 
 /// Makes the tables of an empty database, unless another process just did; refuses a database
