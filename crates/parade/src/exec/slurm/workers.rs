@@ -45,7 +45,7 @@ pub(crate) fn start(
             Err(e) => return Err((runnable, format!("cannot find this program's path: {e}"))),
         },
     };
-    let listener = match shared.cfg.worker_listen {
+    let listener = match shared.tcp_ip() {
         Some(ip) => shared.secret().and_then(|secret| Listener::tcp(ip, secret)),
         None => std::fs::create_dir_all(&dir)
             .map_err(|e| {
@@ -75,9 +75,16 @@ pub(crate) fn start(
             stopped: true,
             files: None,
             duration: Duration::ZERO,
+            output: Vec::new(),
         });
         let outcome = worker_outcome(&call, done, ended.stopped, ended.outcome);
-        finish_task(runnable, ended.files.as_ref(), outcome, ended.duration);
+        finish_task(
+            runnable,
+            ended.files.as_ref(),
+            &ended.output,
+            outcome,
+            ended.duration,
+        );
     });
     debug_assert!(spec.env.iter().any(|(k, _)| k == WORKER_SOCKET_ENV));
     Ok((spec, Sink::Worker(WorkerSink { tx, waker })))
