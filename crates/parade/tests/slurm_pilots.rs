@@ -16,50 +16,17 @@ use parade::exec::slurm::{PilotConfig, SlurmConfig, SlurmExecutor};
 use parade::exec::{CommandJob, CommandSpec, Inline, ResourceHints};
 use parade::flow::{Flow, FlowOptions};
 
-/// Fake Slurm commands. `sbatch` starts the script in a session of its own, in the background,
+/// Fake Slurm commands (in `fake-slurm/`, shared with the CLI's pilot tests). `sbatch` starts the script in a session of its own, in the background,
 /// and lists the job RUNNING (`jobs/<id>`: `id|name|STATE|reason|comment`, its pid in
 /// `pids/<id>`); `squeue` lists a job whose script has ended as COMPLETED; `scancel` sends
 /// SIGTERM to the job's process group and lists it CANCELLED.
-const SBATCH: &str = r#"#!/bin/sh
-D=$(dirname "$0")
-echo "$@" >> "$D/sbatch.log"
-n=$(cat "$D/next" 2>/dev/null || echo 100); echo $((n+1)) > "$D/next"
-for a; do
-  case $a in --job-name=*) name=${a#--job-name=};; --output=*) out=${a#--output=};; --error=*) err=${a#--error=};; --comment=*) comment=${a#--comment=};; esac
-  script=$a
-done
-out=$(echo "$out" | sed "s/%j/$n/"); err=$(echo "$err" | sed "s/%j/$n/")
-echo "$n|$name|RUNNING|None|$comment" > "$D/jobs/$n"
-SLURM_JOB_ID=$n setsid sh "$script" >"$out" 2>"$err" </dev/null &
-echo $! > "$D/pids/$n"
-echo "$n"
-"#;
+const SBATCH: &str = include_str!("fake-slurm/sbatch");
 
-const SQUEUE: &str = r#"#!/bin/sh
-D=$(dirname "$0")
-echo "$@" >> "$D/squeue.log"
-for f in "$D"/jobs/*; do
-  [ -f "$f" ] || continue
-  id=$(basename "$f")
-  if grep -q '|RUNNING|' "$f" && ! kill -0 "$(cat "$D/pids/$id")" 2>/dev/null; then
-    sed -i 's/|RUNNING|/|COMPLETED|/' "$f"
-  fi
-  cat "$f"
-done
-"#;
+const SQUEUE: &str = include_str!("fake-slurm/squeue");
 
-const SCANCEL: &str = r#"#!/bin/sh
-D=$(dirname "$0")
-echo "$@" >> "$D/scancel.log"
-for id; do
-  [ -f "$D/jobs/$id" ] || continue
-  kill -TERM "-$(cat "$D/pids/$id")" 2>/dev/null
-  sed -i 's/|RUNNING|/|CANCELLED|/' "$D/jobs/$id"
-done
-"#;
+const SCANCEL: &str = include_str!("fake-slurm/scancel");
 
-const SCONTROL: &str =
-    "#!/bin/sh\necho 'slurm_load_jobs error: Invalid job id specified' >&2; exit 1\n";
+const SCONTROL: &str = include_str!("fake-slurm/scontrol");
 
 struct Fake {
     dir: tempfile::TempDir,

@@ -63,8 +63,12 @@ struct State {
     next_conn: usize,
     /// Pilot jobs submitted so far.
     submitted: usize,
+    /// A pilot job is being submitted (`sbatch` runs): the shutdown waits for it, to cancel it.
+    submitting: bool,
     /// Why the last pilot job could not be submitted or ended before connecting.
     trouble: Option<String>,
+    /// Pilots lost before their job was recorded (its `sbatch` call had not returned yet).
+    lost_early: Vec<String>,
 }
 
 /// A pilot job submitted to Slurm.
@@ -249,6 +253,19 @@ impl Pool {
                 return;
             }
             st.closed = true;
+            self.inner.tick.notify_all();
+            // A pilot job being submitted is waited for, so that it is cancelled too.
+            let cfg = &self.inner.shared.cfg;
+            let patience = cfg.command_timeout * (cfg.retries + 2);
+            let until = Instant::now() + patience;
+            while st.submitting && Instant::now() < until {
+                st = self
+                    .inner
+                    .tick
+                    .wait_timeout(st, Duration::from_millis(50))
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
+            }
             let mut ended: Vec<Ended> = st
                 .queue
                 .drain(..)
@@ -470,8 +487,9 @@ impl Inner {
             let Some(pilot) = st.pilots.remove(&conn) else {
                 return;
             };
-            if let Some(j) = st.jobs.iter_mut().find(|j| j.id.to_string() == pilot.job) {
-                j.gone = true;
+            match st.jobs.iter_mut().find(|j| j.id.to_string() == pilot.job) {
+                Some(j) => j.gone = true,
+                None => st.lost_early.push(pilot.job.clone()),
             }
             let ids: Vec<u64> = st
                 .running
@@ -545,29 +563,29 @@ impl Inner {
     fn replace_pilots(&self) {
         loop {
             let n = {
-                let st = self.lock();
+                let mut st = self.lock();
                 let live = st.jobs.iter().filter(|j| !j.gone).count();
                 let allowed = self.cfg.count + self.cfg.replacements;
                 if st.closed || live >= self.cfg.count || st.submitted >= allowed {
                     return;
                 }
+                st.submitting = true;
                 st.submitted + 1
             };
             let submitted = self.submit_pilot(n);
             let mut st = self.lock();
             st.submitted = n;
+            st.submitting = false;
+            // The shutdown may be waiting for this job, to cancel it.
+            self.tick.notify_all();
             match submitted {
                 Ok((id, cluster)) => {
-                    if st.closed {
-                        drop(st);
-                        let _ = self.shared.client.scancel(&[id], cluster.as_deref());
-                        return;
-                    }
+                    let lost = st.lost_early.iter().any(|j| *j == id.to_string());
                     st.jobs.push(PilotJob {
                         id,
                         cluster,
-                        connected: false,
-                        gone: false,
+                        connected: lost,
+                        gone: lost,
                         misses: 0,
                     });
                 }
