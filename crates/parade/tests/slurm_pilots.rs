@@ -273,6 +273,16 @@ fn flow_procs_run_on_pilots_and_call_back(work: &Path) {
 
 /// The procs of the flow test, defined the same way in the parent and in every worker.
 fn define(flow: &Flow) {
+    flow.proc("huge", |_| {
+        Ok("x".repeat(parade::exec::process::MESSAGE_MAX + 1))
+    })
+    .add()
+    .unwrap();
+    flow.proc("dies", |_| -> Result<(), parade::flow::ProcError> {
+        std::process::exit(3)
+    })
+    .add()
+    .unwrap();
     flow.proto("square::[n]", |ctx| {
         let n: u64 = ctx.arg("n")?;
         Ok(n * n)
@@ -290,6 +300,41 @@ fn define(flow: &Flow) {
     })
     .add()
     .unwrap();
+}
+
+fn an_oversized_message_or_a_vanished_worker_fails_only_its_task(work: &Path) {
+    let fake = Fake::new();
+    let cfg = fake
+        .config(PilotConfig::new(1).resources(cpus(2)))
+        .worker_program(
+            std::env::current_exe().unwrap(),
+            vec!["flow".into(), work.to_string_lossy().into_owned()],
+        );
+    let slurm = Arc::new(SlurmExecutor::new(cfg));
+    let flow = Flow::with_executor(slurm.clone(), FlowOptions::new().log_dir(work)).unwrap();
+    define(&flow);
+    for name in ["huge", "dies", "sum"] {
+        flow.run(name).unwrap();
+    }
+    assert!(flow.wait_all().is_err());
+    let huge = flow.status("huge").unwrap();
+    assert_eq!(huge.state, TaskState::Failed);
+    let why = huge.reason.unwrap_or_default();
+    assert!(why.contains("a message over"), "{why}");
+    let dies = flow.status("dies").unwrap();
+    let why = dies.reason.unwrap_or_default();
+    assert!(
+        why.starts_with("lost: ")
+            && why.contains("went away without reporting")
+            && why.contains("exit status 3"),
+        "{why}"
+    );
+    // The parent and the other procs go on.
+    let (sum, _): (u64, String) = flow.result("sum").unwrap();
+    assert_eq!(sum, 14);
+    drop(flow);
+    drop(slurm);
+    assert_all_gone(&fake);
 }
 
 type Test = fn(&Path);
@@ -310,6 +355,10 @@ const TESTS: &[(&str, Test)] = &[
     (
         "flow_procs_run_on_pilots_and_call_back",
         flow_procs_run_on_pilots_and_call_back,
+    ),
+    (
+        "an_oversized_message_or_a_vanished_worker_fails_only_its_task",
+        an_oversized_message_or_a_vanished_worker_fails_only_its_task,
     ),
 ];
 
