@@ -170,3 +170,80 @@ fn pilots_need_the_slurm_executor() {
         .code(2)
         .stderr(predicates::str::contains("--executor slurm"));
 }
+
+/// Starts `parade run long --executor slurm --pilots 1` with the fake Slurm, and waits until
+/// its task runs on the pilot (which it reports in `on`).
+fn start_long_run(p: &Project, path: &str) -> std::process::Child {
+    let mut cmd = p.spawn_parade(&["run", "long", "--executor", "slurm", "--pilots", "1"]);
+    let child = cmd
+        .env("PATH", path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    p.wait_for("on");
+    child
+}
+
+fn wait_exit(child: &mut std::process::Child) -> std::process::ExitStatus {
+    for _ in 0..600 {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    panic!("parade did not exit");
+}
+
+const LONG: &str = "[task.long]\nrun = \"echo $SLURM_JOB_ID > on; exec sleep 120.25\"\n";
+
+#[test]
+fn ctrl_c_cancels_the_pilots_and_a_killed_parent_leaves_none() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    let (fake, path) = fake_slurm();
+    let p = Project::new(LONG);
+    // Ctrl-C: the run stops its task, tells the pilot to stop and cancels its job.
+    let mut child = start_long_run(&p, &path);
+    let pilot = std::fs::read_to_string(p.path("on")).unwrap();
+    kill(
+        Pid::from_raw(i32::try_from(child.id()).unwrap()),
+        Signal::SIGINT,
+    )
+    .unwrap();
+    let status = wait_exit(&mut child);
+    assert!(!status.success());
+    let cancelled = std::fs::read_to_string(fake.path().join("scancel.log")).unwrap_or_default();
+    assert_eq!(
+        cancelled.trim(),
+        pilot.trim(),
+        "Ctrl-C cancels the pilot job"
+    );
+    assert_nothing_left(fake.path());
+    // A parent killed outright cancels nothing, but its pilot sees it go and exits, and
+    // stops its task.
+    std::fs::remove_file(p.path("on")).unwrap();
+    let mut child = start_long_run(&p, &path);
+    child.kill().unwrap();
+    wait_exit(&mut child);
+    assert_nothing_left(fake.path());
+    for _ in 0..200 {
+        if !running_marker("sleep 120.25") {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the task outlived its pilot");
+}
+
+/// Whether a live process has `marker` in its command line.
+fn running_marker(marker: &str) -> bool {
+    std::fs::read_dir("/proc").unwrap().flatten().any(|entry| {
+        std::fs::read(entry.path().join("cmdline")).is_ok_and(|c| {
+            String::from_utf8_lossy(&c)
+                .replace('\0', " ")
+                .contains(marker)
+        })
+    })
+}
