@@ -153,9 +153,9 @@ fn pilots_on_the_nodes_run_commands_and_flow_procs(work: &Path) {
         got.iter().all(|(_, h)| NODES.contains(&h.as_str())),
         "{got:?}"
     );
-    // Thirty-four tasks, three pilot jobs.
+    // Thirty-four tasks, three pilot jobs at most.
     let stats = slurm.stats();
-    assert_eq!(stats.sbatch, 3, "{stats:?}");
+    assert!((1..=3).contains(&stats.sbatch), "{stats:?}");
     drop(flow);
     drop(engine);
     drop(slurm);

@@ -155,8 +155,10 @@ fn commands_run_on_a_few_pilots_and_nothing_is_left(_: &Path) {
     );
     let failed = &engine.wait([failing]).unwrap()[0];
     assert_eq!(failed.reason, Some(Reason::Exit(3)));
-    // Two pilot jobs ran every task: forty tasks, two sbatch calls.
-    assert_eq!(fake.read("sbatch.log").lines().count(), 2);
+    // At most two pilot jobs ran every task: forty-one tasks, two sbatch calls at most (the
+    // first pilot may run them all before the second is submitted).
+    let pilots = fake.read("sbatch.log").lines().count();
+    assert!((1..=2).contains(&pilots), "{pilots} sbatch calls");
     let on: std::collections::BTreeSet<String> = (0..40)
         .map(|i| std::fs::read_to_string(out.join(i.to_string())).unwrap())
         .map(|t| t.split_whitespace().last().unwrap().to_owned())
@@ -168,7 +170,7 @@ fn commands_run_on_a_few_pilots_and_nothing_is_left(_: &Path) {
         "{lines:?}"
     );
     assert!(lines.contains(&(Stream::Stderr, "warned 7".to_owned())));
-    assert_eq!(slurm.pilots_connected(), 2);
+    assert!(slurm.pilots_connected() >= 1);
     drop(engine);
     drop(slurm);
     assert_all_gone(&fake);
@@ -191,6 +193,39 @@ fn a_task_bigger_than_a_pilot_fails_at_once(_: &Path) {
         "{why}"
     );
     drop(engine);
+    assert_all_gone(&fake);
+}
+
+fn a_task_past_its_timeout_is_killed_on_its_pilot(_: &Path) {
+    let fake = Fake::new();
+    let slurm = Arc::new(SlurmExecutor::new(
+        fake.config(PilotConfig::new(1).resources(cpus(2))),
+    ));
+    let engine = Engine::with_executor(slurm.clone());
+    // The first task holds the pilot's other CPU long past the second's limit: the limit
+    // counts from when a pilot took the task, not from when it was queued.
+    let slow = engine
+        .add(
+            TaskSpec::from_job(CommandJob::new(sh("exec sleep 59.125")))
+                .timeout(Duration::from_millis(500)),
+        )
+        .unwrap();
+    let quick = engine
+        .add(TaskSpec::from_job(CommandJob::new(sh("sleep 1"))).timeout(Duration::from_secs(20)))
+        .unwrap();
+    engine.want([slow, quick]).unwrap();
+    let ends = engine.wait([slow, quick]).unwrap();
+    assert_eq!(
+        ends[0].reason,
+        Some(Reason::Timeout(Duration::from_millis(500))),
+        "{ends:?}"
+    );
+    assert_eq!(ends[1].state, TaskState::Succeeded, "{ends:?}");
+    wait_for("the timed-out task's process to end", || {
+        !common::alive("sleep 59.125")
+    });
+    drop(engine);
+    drop(slurm);
     assert_all_gone(&fake);
 }
 
@@ -265,7 +300,11 @@ fn flow_procs_run_on_pilots_and_call_back(work: &Path) {
     let (sum, pilot): (u64, String) = flow.result("sum").unwrap();
     assert_eq!(sum, 1 + 4 + 9);
     assert!(pilot == "100" || pilot == "101", "ran on pilot job {pilot}");
-    assert_eq!(fake.read("sbatch.log").lines().count(), 2, "pilots only");
+    let pilots = fake.read("sbatch.log").lines().count();
+    assert!(
+        (1..=2).contains(&pilots),
+        "pilots only: {pilots} sbatch calls"
+    );
     drop(flow);
     drop(slurm);
     assert_all_gone(&fake);
@@ -347,6 +386,10 @@ const TESTS: &[(&str, Test)] = &[
     (
         "a_task_bigger_than_a_pilot_fails_at_once",
         a_task_bigger_than_a_pilot_fails_at_once,
+    ),
+    (
+        "a_task_past_its_timeout_is_killed_on_its_pilot",
+        a_task_past_its_timeout_is_killed_on_its_pilot,
     ),
     (
         "a_cancelled_pilot_loses_only_its_running_tasks",

@@ -98,6 +98,8 @@ struct Task {
 struct Running {
     task: Task,
     conn: usize,
+    /// When a pilot took it: its timeout counts from here.
+    started: Instant,
     stopping: Option<Reason>,
 }
 
@@ -360,6 +362,7 @@ impl Inner {
                 Running {
                     task,
                     conn,
+                    started: Instant::now(),
                     stopping: None,
                 },
             );
@@ -628,7 +631,7 @@ impl Inner {
             for (id, r) in &mut st.running {
                 if let Some(limit) = r.task.sub.timeout
                     && r.stopping.is_none()
-                    && r.task.queued.elapsed() > limit
+                    && r.started.elapsed() > limit
                 {
                     r.stopping = Some(Reason::Timeout(limit));
                     kills.push((*id, r.conn));
