@@ -311,8 +311,9 @@ impl Agent {
     }
 }
 
-/// The lines `input` gives until its end, keeping at most `max` bytes (the rest is read and
-/// dropped, and a last line says how much).
+/// The lines `input` gives until its end, keeping lines that take at most `max` bytes in the
+/// message (as JSON, with the stream's name: `["stdout","..."],`); the rest is read and
+/// dropped, and a last line says how much.
 fn read_lines(input: impl Read, max: usize) -> Vec<String> {
     let mut reader = BufReader::new(input);
     let mut lines = Vec::new();
@@ -323,15 +324,17 @@ fn read_lines(input: impl Read, max: usize) -> Vec<String> {
         match reader.read_until(b'\n', &mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => {
-                if kept + n > max {
-                    dropped += n;
-                    continue;
-                }
-                kept += n;
                 if buf.last() == Some(&b'\n') {
                     buf.pop();
                 }
-                lines.push(String::from_utf8_lossy(&buf).into_owned());
+                let line = String::from_utf8_lossy(&buf).into_owned();
+                let cost = serde_json::to_string(&line).map_or(usize::MAX, |j| j.len()) + 12;
+                if kept.saturating_add(cost) > max {
+                    dropped += n;
+                    continue;
+                }
+                kept += cost;
+                lines.push(line);
             }
         }
     }
@@ -349,10 +352,31 @@ mod tests {
 
     #[test]
     fn output_over_the_limit_is_dropped_and_said() {
+        // Each line costs its JSON ("abc" with quotes: 5) and 12 more.
         let text = "abc\n".repeat(10);
-        let lines = read_lines(text.as_bytes(), 8);
+        let lines = read_lines(text.as_bytes(), 34);
         assert_eq!(lines[..2], ["abc", "abc"]);
         assert_eq!(lines.len(), 3);
         assert!(lines[2].contains("32 more bytes"), "{lines:?}");
+    }
+
+    #[test]
+    fn what_is_kept_fits_in_a_message_whatever_the_bytes() {
+        // Control characters take six bytes each in JSON, and empty lines cost their overhead.
+        let mut text = "\u{1}\u{1}\u{1}\n".repeat(1000);
+        text.push_str(&"\n".repeat(1000));
+        let max = 4096;
+        let lines = read_lines(text.as_bytes(), max);
+        let out: Vec<(StreamName, String)> =
+            lines.into_iter().map(|l| (StreamName::Stdout, l)).collect();
+        let message = FromPilot::Exit {
+            id: 1,
+            code: Some(0),
+            signal: None,
+            output: out,
+            error: None,
+        };
+        let size = serde_json::to_vec(&message).unwrap().len();
+        assert!(size < max + 200, "{size} bytes for a budget of {max}");
     }
 }

@@ -24,9 +24,10 @@ use crate::engine::Stream;
 use crate::exec::CommandSpec;
 use crate::exec::process::MESSAGE_MAX;
 
-/// The most output (bytes, both streams) a pilot keeps of one task; what goes over is
-/// replaced by a line saying so.
-pub(crate) const OUTPUT_MAX: usize = MESSAGE_MAX / 4;
+/// The most output a pilot keeps of one task, counted as the bytes its lines take in the
+/// message (JSON escapes and per-line overhead included, so the message stays under
+/// [`MESSAGE_MAX`]); what goes over is replaced by a line saying so.
+pub(crate) const OUTPUT_MAX: usize = MESSAGE_MAX / 2;
 
 /// A message from the parent to a pilot.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
