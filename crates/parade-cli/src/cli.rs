@@ -138,6 +138,18 @@ pub struct RunArgs {
     /// Where tasks run (default: the task file's `executor`, else threads).
     #[arg(short = 'x', long, value_enum)]
     pub executor: Option<ExecutorKind>,
+    /// With `--executor slurm`: run the tasks on N long-lived pilot jobs that pull them, instead
+    /// of one Slurm job per task.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub pilots: Option<u32>,
+    /// What each pilot job reserves, e.g. `cpus=4,mem=8G,time=1:00:00,gres=gpu:1` (default:
+    /// one CPU); tasks go to pilots with enough of it free.
+    #[arg(long, value_name = "RESOURCES", requires = "pilots", value_parser = crate::slurm::parse_pilot_resources)]
+    pub pilot_resources: Option<parade::exec::ResourceHints>,
+    /// The address of this machine that the pilots (and workers) connect to (default:
+    /// 127.0.0.1, pilots on this machine only).
+    #[arg(long, value_name = "IP", requires = "pilots")]
+    pub listen: Option<std::net::IpAddr>,
     /// Run every wanted task, up to date or not (make -B).
     #[arg(short = 'B', long)]
     pub force: bool,

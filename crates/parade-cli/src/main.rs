@@ -24,6 +24,8 @@ const FAILED: u8 = 1;
 const USAGE: u8 = 2;
 
 fn main() -> ExitCode {
+    // A Slurm pilot job started by `--pilots` runs its tasks and exits here.
+    parade::exec::slurm::pilot_entry();
     let cli = Cli::parse();
     let color = output::color_on(cli.color);
     let _ = miette::set_hook(Box::new(move |_| {
@@ -299,6 +301,11 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
         // Absolute once here, not once per task.
         results_dir: std::path::absolute(&results_dir).unwrap_or(results_dir),
         executor: args.executor.unwrap_or(file.settings.executor),
+        pilots: args.pilots.map(|count| runner::PilotRequest {
+            count: count as usize,
+            resources: args.pilot_resources.clone().unwrap_or_default(),
+            listen: args.listen,
+        }),
         after_task: Some(after_task),
         extra_args: args.extra_args.clone(),
         memory: Some(memory.clone()),

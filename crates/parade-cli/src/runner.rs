@@ -37,6 +37,8 @@ pub struct RunRequest<'a> {
     pub results_dir: PathBuf,
     /// Where tasks run.
     pub executor: ExecutorKind,
+    /// With the Slurm executor: run the tasks on pilot jobs (`--pilots`).
+    pub pilots: Option<PilotRequest>,
     /// What followed `--`: the single target's `"$@"`.
     pub extra_args: Vec<String>,
     /// Called when a task's command has ended, with its name; an `Err` fails the task with that
@@ -49,6 +51,8 @@ pub struct RunRequest<'a> {
     /// a terminal (`parade run` gives one to a single task whose output passes through to one).
     pub terminal: Option<(u16, u16)>,
 }
+
+pub use crate::slurm::PilotRequest;
 
 /// A check run when a task's command has ended (see [`RunRequest::after_task`]).
 #[derive(Clone)]
@@ -405,6 +409,11 @@ pub fn run(
     observe: &mut dyn FnMut(&Engine, Arc<dyn TaskNames>),
 ) -> Result<RunReport, RunError> {
     let (jobs, slurm) = match request.executor {
+        ExecutorKind::Threads | ExecutorKind::Process if request.pilots.is_some() => {
+            return Err(RunError(
+                "--pilots runs tasks on Slurm pilot jobs: add --executor slurm".to_owned(),
+            ));
+        }
         ExecutorKind::Threads | ExecutorKind::Process => (request.jobs, None),
         ExecutorKind::Slurm => {
             // One work directory and run id per task file, the same in every run: a run
@@ -415,7 +424,10 @@ pub fn run(
             let work = std::path::absolute(work)
                 .map_err(|e| RunError(format!("cannot name the Slurm work directory: {e}")))?;
             let run_id = format!("{:08x}", stable_hash(file.to_string_lossy().as_bytes()));
-            let config = parade::exec::SlurmConfig::new(work).run_id(run_id);
+            let mut config = parade::exec::SlurmConfig::new(work).run_id(run_id);
+            if let Some(pilots) = &request.pilots {
+                config = pilots.configure(config);
+            }
             (
                 Some(request.jobs.unwrap_or(SLURM_JOBS)),
                 Some(Slurm::new(config)),
@@ -433,6 +445,8 @@ pub fn run(
         };
         Some((target.clone(), request.extra_args.clone()))
     };
+    // Pilot jobs stop when the run ends, however it ends (an error, Ctrl-C, a panic).
+    let _pilots = slurm.as_ref().map(Slurm::stop_pilots_on_drop);
     let flow = build(
         request.file,
         request.params.clone(),

@@ -11,13 +11,85 @@
 //! keeps distinct names apart), and carries the hash of its command, environment and
 //! resources ([`job_identity`]): a run started again after
 //! an interruption adopts a queued or running job only when both match.
+//!
+//! With `--pilots N` ([`PilotRequest`]) the commands run on N pilot jobs instead, each
+//! reserving `--pilot-resources`; the `parade` program is the pilot (its `main` calls
+//! [`pilot_entry`](parade::exec::slurm::pilot_entry) first).
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use parade::engine::{Outcome, Stream, TaskContext};
-use parade::exec::CommandSpec;
-use parade::exec::slurm::{JobOptions, SlurmConfig, SlurmExecutor, job_identity, job_name};
+use parade::exec::slurm::{
+    JobOptions, PilotConfig, SlurmConfig, SlurmExecutor, job_identity, job_name,
+};
+use parade::exec::{CommandSpec, ResourceHints};
+
+/// `--pilots N`, `--pilot-resources` and `--listen`: tasks on pilot jobs.
+#[derive(Clone, Debug)]
+pub struct PilotRequest {
+    /// How many pilot jobs.
+    pub count: usize,
+    /// What each reserves.
+    pub resources: ResourceHints,
+    /// Where this machine listens for them (default: the loopback address).
+    pub listen: Option<std::net::IpAddr>,
+}
+
+impl PilotRequest {
+    /// `config` with these pilots.
+    pub fn configure(&self, config: SlurmConfig) -> SlurmConfig {
+        let config = config.pilots(PilotConfig::new(self.count).resources(self.resources.clone()));
+        match self.listen {
+            Some(ip) => config.worker_listen(ip),
+            None => config,
+        }
+    }
+}
+
+/// Reads `--pilot-resources`: `cpus=4,mem=8G,time=1:00:00,partition=p,account=a,gres=gpu:1`.
+///
+/// # Errors
+/// An unknown key, a missing `=`, or CPUs that are not a positive number, saying which.
+///
+/// ```
+/// let r = parade_cli::slurm::parse_pilot_resources("cpus=4,mem=8G,gres=gpu:2").unwrap();
+/// assert_eq!(r.cpus, Some(4));
+/// assert_eq!(r.mem.as_deref(), Some("8G"));
+/// assert_eq!(r.extra, ["--gres=gpu:2"]);
+/// assert!(parade_cli::slurm::parse_pilot_resources("cores=4").is_err());
+/// ```
+pub fn parse_pilot_resources(text: &str) -> Result<ResourceHints, String> {
+    let mut hints = ResourceHints::default();
+    for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let Some((key, value)) = item.split_once('=') else {
+            return Err(format!("`{item}` is not KEY=VALUE (e.g. cpus=4)"));
+        };
+        let value = value.trim().to_owned();
+        match key.trim() {
+            "cpus" => {
+                hints.cpus =
+                    Some(
+                        value.parse().ok().filter(|&n: &u32| n > 0).ok_or_else(|| {
+                            format!("cpus must be a positive number, not `{value}`")
+                        })?,
+                    );
+            }
+            "mem" => hints.mem = Some(value),
+            "time" => hints.time = Some(value),
+            "partition" => hints.partition = Some(value),
+            "account" => hints.account = Some(value),
+            "gres" => hints.extra.push(format!("--gres={value}")),
+            other => {
+                return Err(format!(
+                    "unknown pilot resource `{other}` (known: cpus, mem, time, partition, \
+                     account, gres)"
+                ));
+            }
+        }
+    }
+    Ok(hints)
+}
 
 /// The Slurm side of a run: the executor. A task's job is named after the task file and the
 /// task, so a run started again after an interruption finds a job of the same task that is
@@ -37,6 +109,11 @@ impl Slurm {
     /// The executor, for template jobs (`TemplateJob::on_slurm`).
     pub fn executor(&self) -> Arc<SlurmExecutor> {
         self.executor.clone()
+    }
+
+    /// A guard that stops the run's pilot jobs (if any) when dropped.
+    pub fn stop_pilots_on_drop(&self) -> impl Drop + use<> {
+        StopPilots(self.executor.clone())
     }
 
     /// Runs `spec` for task `name` as one Slurm job and waits for it.
@@ -97,6 +174,10 @@ impl Slurm {
                 );
             }
         }
+        // A task run on a pilot sends its output back instead of writing files.
+        for (stream, line) in &end.output {
+            ctx.emit_from(*stream, line.as_str());
+        }
         if let Some(files) = &end.files {
             for (path, stream) in [
                 (&files.stdout, Stream::Stdout),
@@ -110,6 +191,15 @@ impl Slurm {
             }
         }
         end.outcome
+    }
+}
+
+/// Stops an executor's pilot jobs when dropped.
+struct StopPilots(Arc<SlurmExecutor>);
+
+impl Drop for StopPilots {
+    fn drop(&mut self) {
+        self.0.stop_pilots();
     }
 }
 

@@ -30,7 +30,20 @@
 pub mod display;
 pub mod engine;
 pub mod exec;
-pub use exec::process::worker_entry;
+
+/// Call at the top of `main` in a program whose tasks may run in worker processes (the
+/// [process executor](exec::process::ProcessExecutor), Slurm jobs) or that may run as a Slurm
+/// pilot job. In a pilot ([`exec::slurm::pilot_entry`]) it runs the tasks its parent hands it
+/// and exits; in a worker ([`exec::process::worker_entry`]) it keeps the request for the code
+/// that defines the task; in any other process it does nothing.
+///
+/// ```
+/// parade::worker_entry(); // at the top of `main`
+/// ```
+pub fn worker_entry() {
+    exec::slurm::pilot_entry();
+    exec::process::worker_entry();
+}
 pub mod flow;
 pub mod graph;
 pub mod iter;

@@ -7,9 +7,9 @@ use std::time::Duration;
 use crossbeam_channel::unbounded;
 
 use super::SlurmExecutor;
-use super::executor::Submission;
 use super::names::{job_identity, job_name};
 use super::sink::{JobEnd, Sink};
+use super::submit::Submission;
 use crate::engine::Outcome;
 use crate::exec::CommandSpec;
 
@@ -180,6 +180,7 @@ impl BatchRun {
                     files: None,
                     duration: Duration::ZERO,
                     adopted: false,
+                    output: Vec::new(),
                 })
             })
             .collect()

@@ -63,6 +63,12 @@ pub struct SlurmConfig {
     /// [`ProcessExecutor`](crate::exec::process::ProcessExecutor) does. It must call
     /// [`worker_entry`](crate::worker_entry) at the top of `main`.
     pub worker_program: Option<(PathBuf, Vec<String>)>,
+    /// Pilot jobs: with `Some`, tasks do not become Slurm jobs of their own but run on a few
+    /// long-lived pilot jobs that connect back over TCP on
+    /// [`worker_listen`](SlurmConfig::worker_listen) (default `127.0.0.1`: pilots on this
+    /// machine only), proving the run's secret, and pull tasks until the run ends. Jobs held
+    /// for others in a [`SlurmBatch`](super::SlurmBatch) still get jobs of their own.
+    pub pilots: Option<super::PilotConfig>,
 }
 
 impl SlurmConfig {
@@ -84,6 +90,7 @@ impl SlurmConfig {
             worker_socket_dir: None,
             worker_listen: None,
             worker_program: None,
+            pilots: None,
         }
     }
 
@@ -160,6 +167,12 @@ impl SlurmConfig {
     /// [`worker_program`](SlurmConfig::worker_program)).
     pub fn worker_program(mut self, program: impl Into<PathBuf>, args: Vec<String>) -> Self {
         self.worker_program = Some((program.into(), args));
+        self
+    }
+
+    /// Runs tasks on pilot jobs (see [`pilots`](SlurmConfig::pilots)).
+    pub fn pilots(mut self, pilots: super::PilotConfig) -> Self {
+        self.pilots = Some(pilots);
         self
     }
 

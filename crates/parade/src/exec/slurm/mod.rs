@@ -11,6 +11,10 @@
 //!   again as a worker, served with the process executor's protocol over a Unix socket (jobs
 //!   on this machine) or over TCP with a per-run secret ([`SlurmConfig::worker_listen`], jobs
 //!   on other nodes); see [`SlurmExecutor`].
+//! * With [`SlurmConfig::pilots`], tasks run on a few long-lived pilot jobs instead
+//!   ([`PilotConfig`]): each connects back over TCP with the run's secret and pulls tasks that
+//!   fit its resources until the run ends (the pilot program calls [`pilot_entry`], which
+//!   [`worker_entry`](crate::worker_entry) does).
 //! * [`SlurmBatch`] hands a whole graph to Slurm at once with `--dependency=afterok`.
 //! * [`TemplateJob`] runs a directory template once per job directory (locally or on Slurm),
 //!   reusing a finished job whose parameters and input hashes match; [`clean_jobs`] removes
@@ -29,9 +33,12 @@ mod executor;
 mod job_path;
 mod jobdir;
 mod names;
+mod pilot;
+mod poll;
 mod script;
 mod shared;
 mod sink;
+mod submit;
 mod template;
 mod workers;
 
@@ -41,9 +48,11 @@ pub use client::{
     parse_squeue,
 };
 pub use config::SlurmConfig;
-pub use executor::{SlurmExecutor, parse_slurm_time};
+pub use executor::SlurmExecutor;
 pub use job_path::JobPath;
 pub use names::{job_identity, job_name};
+pub use pilot::{PILOT_ENV, PilotConfig, pilot_entry};
 pub use script::{JobFiles, batch_script, shell_quote};
 pub use sink::JobEnd;
+pub use submit::parse_slurm_time;
 pub use template::{Cleaned, JobError, TemplateJob, clean_jobs, clean_jobs_report};

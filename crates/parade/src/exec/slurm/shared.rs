@@ -17,6 +17,24 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// The address the parent listens on for workers and pilots over TCP:
+    /// [`SlurmConfig::worker_listen`], else, with pilots, the loopback address; `None`: Unix
+    /// sockets.
+    pub(crate) fn tcp_ip(&self) -> Option<std::net::IpAddr> {
+        self.cfg.worker_listen.or_else(|| {
+            self.cfg
+                .pilots
+                .as_ref()
+                .map(|_| std::net::IpAddr::from([127, 0, 0, 1]))
+        })
+    }
+
+    /// [`tcp_ip`](Self::tcp_ip), the loopback address without one.
+    pub(crate) fn listen_ip(&self) -> std::net::IpAddr {
+        self.tcp_ip()
+            .unwrap_or_else(|| std::net::IpAddr::from([127, 0, 0, 1]))
+    }
+
     /// The run's secret for workers over TCP (made on first use, in the work directory).
     pub(crate) fn secret(&self) -> Result<Arc<crate::exec::process::Secret>, String> {
         let mut guard = self

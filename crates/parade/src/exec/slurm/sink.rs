@@ -24,6 +24,9 @@ pub struct JobEnd {
     pub duration: Duration,
     /// Whether it was a queued or running job of an earlier run, adopted instead of submitted.
     pub adopted: bool,
+    /// What it printed, when it ran on a pilot (which sends its output back instead of
+    /// writing output files); empty for a job of its own (see `files`).
+    pub output: Vec<(Stream, String)>,
 }
 
 /// Where the end of a job is reported.
@@ -46,6 +49,8 @@ pub(crate) struct Ended {
     pub files: Option<JobFiles>,
     /// From submission to its end.
     pub duration: Duration,
+    /// What it printed, when it ran on a pilot.
+    pub output: Vec<(Stream, String)>,
 }
 
 /// Where the polling thread reports the end of a worker task's job: the thread serving it.
@@ -70,15 +75,29 @@ pub(crate) fn end(
     job: Option<JobId>,
     files: Option<JobFiles>,
     duration: Duration,
+    flags: (bool, bool),
+) {
+    end_with_output(sink, outcome, job, (files, Vec::new()), duration, flags);
+}
+
+/// [`end`], for a job whose output came back as lines (`output`) besides or instead of its
+/// output files.
+pub(crate) fn end_with_output(
+    sink: Sink,
+    outcome: Outcome,
+    job: Option<JobId>,
+    (files, output): (Option<JobFiles>, Vec<(Stream, String)>),
+    duration: Duration,
     (stopped, adopted): (bool, bool),
 ) {
     match sink {
-        Sink::Task(runnable) => finish_task(runnable, files.as_ref(), outcome, duration),
+        Sink::Task(runnable) => finish_task(runnable, files.as_ref(), &output, outcome, duration),
         Sink::Worker(worker) => worker.ended(Ended {
             outcome,
             stopped,
             files,
             duration,
+            output,
         }),
         Sink::Channel(tx, index) => {
             let _ = tx.send((
@@ -89,17 +108,19 @@ pub(crate) fn end(
                     files,
                     duration,
                     adopted,
+                    output,
                 },
             ));
         }
     }
 }
 
-/// Forwards what the job wrote to its output files to the task's output events, then ends the
-/// task with `outcome`.
+/// Forwards what the job wrote to its output files, then the lines it sent back (`output`),
+/// to the task's output events, and ends the task with `outcome`.
 pub(crate) fn finish_task(
     runnable: Runnable,
     files: Option<&JobFiles>,
+    output: &[(Stream, String)],
     outcome: Outcome,
     duration: Duration,
 ) {
@@ -114,6 +135,9 @@ pub(crate) fn finish_task(
                 }
             }
         }
+    }
+    for (stream, line) in output {
+        runnable.emit(*stream, line.as_str());
     }
     runnable.finish(outcome, duration);
 }

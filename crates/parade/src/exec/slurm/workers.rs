@@ -7,7 +7,8 @@
 //! such job serves the worker with the process executor's code (the task, its calls, its
 //! report); when the polling thread sees the job end, it hands that thread how the job ended,
 //! and the thread ends the task: from the worker's report, else from the job's exit status or
-//! Slurm state.
+//! Slurm state. A worker that went away without its report (its connection closed, and its
+//! job failed) is lost, and the reason says so.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
@@ -17,7 +18,7 @@ use crossbeam_channel::bounded;
 use super::config::absolute;
 use super::shared::Shared;
 use super::sink::{Ended, Sink, WorkerSink, finish_task};
-use crate::engine::{Outcome, Runnable};
+use crate::engine::{Outcome, Reason, Runnable};
 use crate::exec::CommandSpec;
 use crate::exec::process::{
     Listener, WORKER_SOCKET_ENV, WorkerCall, serve, worker_command, worker_outcome,
@@ -45,7 +46,7 @@ pub(crate) fn start(
             Err(e) => return Err((runnable, format!("cannot find this program's path: {e}"))),
         },
     };
-    let listener = match shared.cfg.worker_listen {
+    let listener = match shared.tcp_ip() {
         Some(ip) => shared.secret().and_then(|secret| Listener::tcp(ip, secret)),
         None => std::fs::create_dir_all(&dir)
             .map_err(|e| {
@@ -75,10 +76,66 @@ pub(crate) fn start(
             stopped: true,
             files: None,
             duration: Duration::ZERO,
+            output: Vec::new(),
         });
-        let outcome = worker_outcome(&call, done, ended.stopped, ended.outcome);
-        finish_task(runnable, ended.files.as_ref(), outcome, ended.duration);
+        let outcome = lost_without_report(&call.task, done.is_some(), ended.stopped, ended.outcome);
+        let outcome = worker_outcome(&call, done, ended.stopped, outcome);
+        finish_task(
+            runnable,
+            ended.files.as_ref(),
+            &ended.output,
+            outcome,
+            ended.duration,
+        );
     });
     debug_assert!(spec.env.iter().any(|(k, _)| k == WORKER_SOCKET_ENV));
     Ok((spec, Sink::Worker(WorkerSink { tx, waker })))
+}
+
+/// How a worker task's job ended, as the task's outcome when its worker sent no report: a
+/// job that failed on its own (not stopped by parade) lost its worker, and the reason says
+/// how the job ended.
+fn lost_without_report(task: &str, reported: bool, stopped: bool, ended: Outcome) -> Outcome {
+    match ended {
+        Outcome::Failed(why @ (Reason::Exit(_) | Reason::Signal(_) | Reason::Error(_)))
+            if !reported && !stopped =>
+        {
+            Outcome::Failed(Reason::Lost(format!(
+                "the worker for `{task}` went away without reporting to the parent (its \
+                 connection closed; its job: {why})"
+            )))
+        }
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_worker_gone_without_a_report_is_lost_unless_parade_stopped_it() {
+        let lost = lost_without_report("t", false, false, Outcome::Failed(Reason::Exit(3)));
+        let Outcome::Failed(Reason::Lost(why)) = lost else {
+            panic!("{lost:?}")
+        };
+        assert!(
+            why.contains("`t` went away") && why.contains("exit status 3"),
+            "{why}"
+        );
+        let stopped = Outcome::Failed(Reason::Cancelled);
+        assert_eq!(
+            lost_without_report("t", false, true, stopped.clone()),
+            stopped
+        );
+        let reported = Outcome::Failed(Reason::Exit(1));
+        assert_eq!(
+            lost_without_report("t", true, false, reported.clone()),
+            reported
+        );
+        assert_eq!(
+            lost_without_report("t", false, false, Outcome::Succeeded),
+            Outcome::Succeeded
+        );
+    }
 }

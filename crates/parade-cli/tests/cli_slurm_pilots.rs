@@ -1,0 +1,249 @@
+//! `parade run --executor slurm --pilots N` against fake Slurm commands on `PATH` that run
+//! each batch script in the background (the library's `tests/fake-slurm`): the tasks run on
+//! the pilots (two `sbatch` calls for many tasks), a task whose pilot is lost is retried on
+//! another pilot when it allows retries and fails "lost with pilot" otherwise, and no pilot is
+//! left at the end. No Slurm needed.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::Project;
+
+const FAKE: [(&str, &str); 4] = [
+    (
+        "sbatch",
+        include_str!("../../parade/tests/fake-slurm/sbatch"),
+    ),
+    (
+        "squeue",
+        include_str!("../../parade/tests/fake-slurm/squeue"),
+    ),
+    (
+        "scancel",
+        include_str!("../../parade/tests/fake-slurm/scancel"),
+    ),
+    (
+        "scontrol",
+        include_str!("../../parade/tests/fake-slurm/scontrol"),
+    ),
+];
+
+/// A directory of fake Slurm commands, and `PATH` with it first.
+fn fake_slurm() -> (tempfile::TempDir, String) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in FAKE {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::fs::create_dir(dir.path().join("jobs")).unwrap();
+    std::fs::create_dir(dir.path().join("pids")).unwrap();
+    let path = format!(
+        "{}:{}",
+        dir.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    (dir, path)
+}
+
+fn running(fake: &Path) -> Vec<String> {
+    std::fs::read_dir(fake.join("jobs"))
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .filter(|l| l.contains("|RUNNING|"))
+        .collect()
+}
+
+fn pilot_pids(fake: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(fake.join("pids"))
+        .unwrap()
+        .flatten()
+        .map(|e| {
+            let pid = std::fs::read_to_string(e.path()).unwrap();
+            PathBuf::from(format!("/proc/{}", pid.trim()))
+        })
+        .collect()
+}
+
+fn assert_nothing_left(fake: &Path) {
+    // The run has returned: every pilot job has been cancelled (or stopped, which the fake
+    // `squeue` notices).
+    for _ in 0..200 {
+        std::process::Command::new(fake.join("squeue"))
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        let alive = pilot_pids(fake)
+            .iter()
+            .any(|p| std::fs::read_to_string(p.join("stat")).is_ok_and(|s| !s.contains(") Z ")));
+        if running(fake).is_empty() && !alive {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("pilots left: {:?}", running(fake));
+}
+
+/// `parade ARGS... --output json` with the fake Slurm on `path`: the report, once the exit
+/// status is `code`.
+fn run_json(p: &Project, path: &str, args: &[&str], code: i32) -> serde_json::Value {
+    let mut all = args.to_vec();
+    all.extend(["--output", "json"]);
+    let mut cmd = p.parade(&all);
+    cmd.env("PATH", path);
+    common::json(&cmd.assert().code(code).get_output().stdout.clone())
+}
+
+#[test]
+fn tasks_run_on_pilots_and_a_lost_pilot_costs_only_its_tasks() {
+    let (fake, path) = fake_slurm();
+    let p = Project::new(
+        r#"
+[task."many::[n]"]
+run = "echo many {n} on $SLURM_JOB_ID"
+
+[task.all]
+deps = ["many::1", "many::2", "many::3", "many::4", "many::5", "many::6"]
+run = "echo all"
+
+[task.retried]
+retries = 1
+run = """
+echo "try on $SLURM_JOB_ID" >> tries
+if [ "$(wc -l < tries)" -eq 1 ]; then scancel "$SLURM_JOB_ID"; sleep 30; fi
+"""
+
+[task.lost]
+deps = ["retried"]
+run = "echo $SLURM_JOB_ID > lost.job; scancel $SLURM_JOB_ID; sleep 30"
+"#,
+    );
+    let doc = run_json(
+        &p,
+        &path,
+        &["run", "all", "--executor", "slurm", "--pilots", "2"],
+        0,
+    );
+    assert_eq!(doc["tasks"]["all"]["state"], "succeeded", "{doc}");
+    let log = std::fs::read_to_string(p.path(".parade/logs/latest/many::3.log")).unwrap();
+    assert!(log.starts_with("many 3 on 10"), "{log}");
+    let sbatch = std::fs::read_to_string(fake.path().join("sbatch.log")).unwrap();
+    // Seven tasks, at most two pilot jobs (the first may run them all before the second is
+    // submitted); the run's end cancels every one.
+    let pilots = sbatch.lines().count();
+    assert!((1..=2).contains(&pilots), "{sbatch}");
+    let cancelled = std::fs::read_to_string(fake.path().join("scancel.log")).unwrap_or_default();
+    let mut cancelled: Vec<&str> = cancelled.split_whitespace().collect();
+    cancelled.sort_unstable();
+    assert_eq!(
+        cancelled,
+        ["100", "101"][..pilots],
+        "the run's end cancels its pilots"
+    );
+    assert_nothing_left(fake.path());
+
+    let args = ["run", "lost", "--executor", "slurm", "--pilots", "1"];
+    let doc = run_json(&p, &path, &args, 1);
+    let tries = std::fs::read_to_string(p.path("tries")).unwrap();
+    let tries: Vec<&str> = tries.lines().collect();
+    assert_eq!(tries.len(), 2, "{tries:?} {doc}");
+    assert_ne!(tries[0], tries[1], "the retry ran on another pilot");
+    assert_eq!(doc["tasks"]["retried"]["state"], "succeeded", "{doc}");
+    let job = std::fs::read_to_string(p.path("lost.job")).unwrap();
+    let reason = doc["tasks"]["lost"]["reason"].as_str().unwrap().to_owned();
+    assert!(
+        reason.contains(&format!("lost with pilot {}", job.trim())),
+        "{reason}"
+    );
+    assert_nothing_left(fake.path());
+}
+
+#[test]
+fn pilots_need_the_slurm_executor() {
+    let p = Project::new("[task.a]\nrun = \"true\"\n");
+    p.parade(&["run", "a", "--pilots", "2"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--executor slurm"));
+}
+
+/// Starts `parade run long --executor slurm --pilots 1` with the fake Slurm, and waits until
+/// its task runs on the pilot (which it reports in `on`).
+fn start_long_run(p: &Project, path: &str) -> std::process::Child {
+    let mut cmd = p.spawn_parade(&["run", "long", "--executor", "slurm", "--pilots", "1"]);
+    let child = cmd
+        .env("PATH", path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    p.wait_for("on");
+    child
+}
+
+fn wait_exit(child: &mut std::process::Child) -> std::process::ExitStatus {
+    for _ in 0..600 {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    panic!("parade did not exit");
+}
+
+const LONG: &str = "[task.long]\nrun = \"echo $SLURM_JOB_ID > on; exec sleep 120.25\"\n";
+
+#[test]
+fn ctrl_c_cancels_the_pilots_and_a_killed_parent_leaves_none() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    let (fake, path) = fake_slurm();
+    let p = Project::new(LONG);
+    // Ctrl-C: the run stops its task, tells the pilot to stop and cancels its job.
+    let mut child = start_long_run(&p, &path);
+    let pilot = std::fs::read_to_string(p.path("on")).unwrap();
+    kill(
+        Pid::from_raw(i32::try_from(child.id()).unwrap()),
+        Signal::SIGINT,
+    )
+    .unwrap();
+    let status = wait_exit(&mut child);
+    assert!(!status.success());
+    let cancelled = std::fs::read_to_string(fake.path().join("scancel.log")).unwrap_or_default();
+    assert_eq!(
+        cancelled.trim(),
+        pilot.trim(),
+        "Ctrl-C cancels the pilot job"
+    );
+    assert_nothing_left(fake.path());
+    // A parent killed outright cancels nothing, but its pilot sees it go and exits, and
+    // stops its task.
+    std::fs::remove_file(p.path("on")).unwrap();
+    let mut child = start_long_run(&p, &path);
+    child.kill().unwrap();
+    wait_exit(&mut child);
+    assert_nothing_left(fake.path());
+    for _ in 0..200 {
+        if !running_marker("sleep 120.25") {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the task outlived its pilot");
+}
+
+/// Whether a live process has `marker` in its command line.
+fn running_marker(marker: &str) -> bool {
+    std::fs::read_dir("/proc").unwrap().flatten().any(|entry| {
+        std::fs::read(entry.path().join("cmdline")).is_ok_and(|c| {
+            String::from_utf8_lossy(&c)
+                .replace('\0', " ")
+                .contains(marker)
+        })
+    })
+}

@@ -1,0 +1,424 @@
+//! Pilot jobs against fake Slurm commands that run each batch script in the background, as a
+//! cluster of one machine would: tasks (commands and flow procs) pulled by a few pilots, a
+//! pilot cancelled under its tasks, a task too big for any pilot, and nothing left running at
+//! the end. Runs everywhere; no Slurm needed. This test binary is its own pilot and worker
+//! program: its `main` calls `parade::worker_entry()` first.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use parade::engine::{Engine, Reason, Stream, TaskSpec, TaskState};
+use parade::exec::process::WORKER_SOCKET_ENV;
+use parade::exec::slurm::{PilotConfig, SlurmConfig, SlurmExecutor};
+use parade::exec::{CommandJob, CommandSpec, Inline, ResourceHints};
+use parade::flow::{Flow, FlowOptions};
+
+/// Fake Slurm commands (in `fake-slurm/`, shared with the CLI's pilot tests). `sbatch` starts the script in a session of its own, in the background,
+/// and lists the job RUNNING (`jobs/<id>`: `id|name|STATE|reason|comment`, its pid in
+/// `pids/<id>`); `squeue` lists a job whose script has ended as COMPLETED; `scancel` sends
+/// SIGTERM to the job's process group and lists it CANCELLED.
+const SBATCH: &str = include_str!("fake-slurm/sbatch");
+
+const SQUEUE: &str = include_str!("fake-slurm/squeue");
+
+const SCANCEL: &str = include_str!("fake-slurm/scancel");
+
+const SCONTROL: &str = include_str!("fake-slurm/scontrol");
+
+struct Fake {
+    dir: tempfile::TempDir,
+}
+
+impl Fake {
+    fn new() -> Self {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in [
+            ("sbatch", SBATCH),
+            ("squeue", SQUEUE),
+            ("scontrol", SCONTROL),
+            ("scancel", SCANCEL),
+        ] {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        std::fs::create_dir(dir.path().join("jobs")).unwrap();
+        std::fs::create_dir(dir.path().join("pids")).unwrap();
+        Self { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path(name)).unwrap_or_default()
+    }
+
+    fn config(&self, pilots: PilotConfig) -> SlurmConfig {
+        SlurmConfig::new(self.path("work"))
+            .bin_dir(self.dir.path())
+            .run_id("pilots")
+            .poll_interval(Duration::from_millis(100))
+            .worker_program(std::env::current_exe().unwrap(), vec!["flow".into()])
+            .pilots(pilots)
+    }
+
+    /// The jobs the fake lists as running.
+    fn running(&self) -> Vec<String> {
+        std::fs::read_dir(self.path("jobs"))
+            .unwrap()
+            .flatten()
+            .map(|e| std::fs::read_to_string(e.path()).unwrap())
+            .filter(|l| l.contains("|RUNNING|"))
+            .collect()
+    }
+
+    /// Whether the process of job `id` still runs.
+    fn alive(&self, id: &str) -> bool {
+        let pid = self.read(&format!("pids/{id}"));
+        Path::new(&format!("/proc/{}", pid.trim())).exists()
+            && !std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()))
+                .unwrap_or_default()
+                .contains(") Z ")
+    }
+}
+
+fn sh(script: &str) -> CommandSpec {
+    CommandSpec::shell(&["sh", "-c"], script)
+}
+
+fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    for _ in 0..400 {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn cpus(n: u32) -> ResourceHints {
+    ResourceHints {
+        cpus: Some(n),
+        ..ResourceHints::default()
+    }
+}
+
+/// Submits the pilots' jobs, then checks at the end that every pilot's process is gone.
+fn assert_all_gone(fake: &Fake) {
+    wait_for("every pilot job to end", || fake.running().is_empty());
+    for entry in std::fs::read_dir(fake.path("pids")).unwrap().flatten() {
+        let id = entry.file_name().to_string_lossy().into_owned();
+        wait_for("the pilot's process to end", || !fake.alive(&id));
+    }
+}
+
+fn commands_run_on_a_few_pilots_and_nothing_is_left(_: &Path) {
+    let fake = Fake::new();
+    let out = fake.path("out");
+    std::fs::create_dir(&out).unwrap();
+    let slurm = Arc::new(SlurmExecutor::new(
+        fake.config(PilotConfig::new(2).resources(cpus(2))),
+    ));
+    let engine = Engine::with_executor(slurm.clone());
+    let lines = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = lines.clone();
+    engine.subscribe(move |e: &parade::engine::Event| {
+        if let parade::engine::Event::Output { stream, line, .. } = e {
+            seen.lock().unwrap().push((*stream, line.clone()));
+        }
+    });
+    let ids: Vec<_> = (0..40)
+        .map(|i| {
+            let spec = sh(&format!(
+                "echo task {i} on $SLURM_JOB_ID > {i}; echo said {i}; echo warned {i} >&2"
+            ))
+            .cwd(&out);
+            engine
+                .add(TaskSpec::from_job(CommandJob::new(spec)))
+                .unwrap()
+        })
+        .collect();
+    let failing = engine
+        .add(TaskSpec::from_job(CommandJob::new(sh("exit 3"))))
+        .unwrap();
+    engine.want(ids.iter().copied().chain([failing])).unwrap();
+    let ends = engine.wait(ids.iter().copied()).unwrap();
+    assert!(
+        ends.iter().all(|s| s.state == TaskState::Succeeded),
+        "{ends:?}"
+    );
+    let failed = &engine.wait([failing]).unwrap()[0];
+    assert_eq!(failed.reason, Some(Reason::Exit(3)));
+    // At most two pilot jobs ran every task: forty-one tasks, two sbatch calls at most (the
+    // first pilot may run them all before the second is submitted).
+    let pilots = fake.read("sbatch.log").lines().count();
+    assert!((1..=2).contains(&pilots), "{pilots} sbatch calls");
+    let on: std::collections::BTreeSet<String> = (0..40)
+        .map(|i| std::fs::read_to_string(out.join(i.to_string())).unwrap())
+        .map(|t| t.split_whitespace().last().unwrap().to_owned())
+        .collect();
+    assert!(on.iter().all(|j| j == "100" || j == "101"), "{on:?}");
+    let lines = lines.lock().unwrap().clone();
+    assert!(
+        lines.contains(&(Stream::Stdout, "said 7".to_owned())),
+        "{lines:?}"
+    );
+    assert!(lines.contains(&(Stream::Stderr, "warned 7".to_owned())));
+    assert!(slurm.pilots_connected() >= 1);
+    drop(engine);
+    drop(slurm);
+    assert_all_gone(&fake);
+}
+
+fn a_task_bigger_than_a_pilot_fails_at_once(_: &Path) {
+    let fake = Fake::new();
+    let slurm = SlurmExecutor::new(fake.config(PilotConfig::new(1).resources(cpus(2))));
+    let engine = Engine::with_executor(Arc::new(slurm));
+    let mut big = sh("true");
+    big.resources = cpus(3);
+    let t = engine
+        .add(TaskSpec::from_job(CommandJob::new(big)))
+        .unwrap();
+    engine.want([t]).unwrap();
+    let end = &engine.wait([t]).unwrap()[0];
+    let why = end.reason.as_ref().unwrap().to_string();
+    assert!(
+        why.contains("asks for 3 CPUs, more than a pilot has (2 CPUs)"),
+        "{why}"
+    );
+    drop(engine);
+    assert_all_gone(&fake);
+}
+
+fn a_task_past_its_timeout_is_killed_on_its_pilot(_: &Path) {
+    let fake = Fake::new();
+    let slurm = Arc::new(SlurmExecutor::new(
+        fake.config(PilotConfig::new(1).resources(cpus(2))),
+    ));
+    let engine = Engine::with_executor(slurm.clone());
+    // The first task holds the pilot's other CPU long past the second's limit: the limit
+    // counts from when a pilot took the task, not from when it was queued.
+    let slow = engine
+        .add(
+            TaskSpec::from_job(CommandJob::new(sh("exec sleep 59.125")))
+                .timeout(Duration::from_millis(500)),
+        )
+        .unwrap();
+    let quick = engine
+        .add(TaskSpec::from_job(CommandJob::new(sh("sleep 1"))).timeout(Duration::from_secs(20)))
+        .unwrap();
+    engine.want([slow, quick]).unwrap();
+    let ends = engine.wait([slow, quick]).unwrap();
+    assert_eq!(
+        ends[0].reason,
+        Some(Reason::Timeout(Duration::from_millis(500))),
+        "{ends:?}"
+    );
+    assert_eq!(ends[1].state, TaskState::Succeeded, "{ends:?}");
+    wait_for("the timed-out task's process to end", || {
+        !common::alive("sleep 59.125")
+    });
+    drop(engine);
+    drop(slurm);
+    assert_all_gone(&fake);
+}
+
+fn a_cancelled_pilot_loses_only_its_running_tasks(_: &Path) {
+    let fake = Fake::new();
+    let out = fake.path("out");
+    std::fs::create_dir(&out).unwrap();
+    let slurm = Arc::new(SlurmExecutor::new(
+        fake.config(PilotConfig::new(2).resources(cpus(1)).replacements(1)),
+    ));
+    let engine = Engine::with_executor(slurm.clone());
+    // One long task per pilot (one CPU each); each writes which pilot job runs it.
+    let long = |n: u32| {
+        let spec = sh(&format!("echo $SLURM_JOB_ID > long{n}; exec sleep 60.4242")).cwd(&out);
+        engine
+            .add(TaskSpec::from_job(CommandJob::new(spec)))
+            .unwrap()
+    };
+    let (a, b) = (long(1), long(2));
+    engine.want([a, b]).unwrap();
+    wait_for("both long tasks to start", || {
+        out.join("long1").exists() && out.join("long2").exists()
+    });
+    let victim = std::fs::read_to_string(out.join("long1"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let status = std::process::Command::new(fake.path("scancel"))
+        .arg(&victim)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let lost = &engine.wait([a]).unwrap()[0];
+    let why = format!("{lost:?}");
+    assert!(matches!(lost.reason, Some(Reason::Lost(_))), "{why}");
+    assert!(why.contains(&format!("lost with pilot {victim}")), "{why}");
+    // The run goes on: a new task runs on the replacement pilot while the other long one runs.
+    let more = engine
+        .add(TaskSpec::from_job(CommandJob::new(
+            sh("echo $SLURM_JOB_ID > more").cwd(&out),
+        )))
+        .unwrap();
+    engine.want([more]).unwrap();
+    assert_eq!(engine.wait([more]).unwrap()[0].state, TaskState::Succeeded);
+    let ran_on = std::fs::read_to_string(out.join("more")).unwrap();
+    assert_eq!(ran_on.trim(), "102", "the replacement pilot ran it");
+    // Stopping the run ends the other long task and every pilot.
+    engine.stop();
+    let other = &engine.wait([b]).unwrap()[0];
+    assert_eq!(other.reason, Some(Reason::Cancelled));
+    drop(engine);
+    drop(slurm);
+    assert_all_gone(&fake);
+    wait_for("the long tasks' processes to end", || {
+        !common::alive("sleep 60.4242")
+    });
+}
+
+fn flow_procs_run_on_pilots_and_call_back(work: &Path) {
+    let fake = Fake::new();
+    let cfg = fake
+        .config(PilotConfig::new(2).resources(cpus(2)))
+        .worker_program(
+            std::env::current_exe().unwrap(),
+            vec!["flow".into(), work.to_string_lossy().into_owned()],
+        );
+    let slurm = Arc::new(SlurmExecutor::new(cfg));
+    let flow = Flow::with_executor(slurm.clone(), FlowOptions::new().log_dir(work)).unwrap();
+    define(&flow);
+    flow.run("sum").unwrap();
+    flow.wait_all().unwrap();
+    let (sum, pilot): (u64, String) = flow.result("sum").unwrap();
+    assert_eq!(sum, 1 + 4 + 9);
+    assert!(pilot == "100" || pilot == "101", "ran on pilot job {pilot}");
+    let pilots = fake.read("sbatch.log").lines().count();
+    assert!(
+        (1..=2).contains(&pilots),
+        "pilots only: {pilots} sbatch calls"
+    );
+    drop(flow);
+    drop(slurm);
+    assert_all_gone(&fake);
+}
+
+/// The procs of the flow test, defined the same way in the parent and in every worker.
+fn define(flow: &Flow) {
+    flow.proc("huge", |_| {
+        Ok("x".repeat(parade::exec::process::MESSAGE_MAX + 1))
+    })
+    .add()
+    .unwrap();
+    flow.proc("dies", |_| -> Result<(), parade::flow::ProcError> {
+        std::process::exit(3)
+    })
+    .add()
+    .unwrap();
+    flow.proto("square::[n]", |ctx| {
+        let n: u64 = ctx.arg("n")?;
+        Ok(n * n)
+    })
+    .add()
+    .unwrap();
+    flow.proc("sum", |ctx| {
+        let names = ["square::1", "square::2", "square::3"];
+        for n in names {
+            ctx.run(n)?;
+        }
+        ctx.wait(names)?;
+        let sum: u64 = names.iter().map(|n| ctx.result::<u64>(n).unwrap()).sum();
+        Ok((sum, std::env::var("SLURM_JOB_ID").unwrap_or_default()))
+    })
+    .add()
+    .unwrap();
+}
+
+fn an_oversized_message_or_a_vanished_worker_fails_only_its_task(work: &Path) {
+    let fake = Fake::new();
+    let cfg = fake
+        .config(PilotConfig::new(1).resources(cpus(2)))
+        .worker_program(
+            std::env::current_exe().unwrap(),
+            vec!["flow".into(), work.to_string_lossy().into_owned()],
+        );
+    let slurm = Arc::new(SlurmExecutor::new(cfg));
+    let flow = Flow::with_executor(slurm.clone(), FlowOptions::new().log_dir(work)).unwrap();
+    define(&flow);
+    for name in ["huge", "dies", "sum"] {
+        flow.run(name).unwrap();
+    }
+    assert!(flow.wait_all().is_err());
+    let huge = flow.status("huge").unwrap();
+    assert_eq!(huge.state, TaskState::Failed);
+    let why = huge.reason.unwrap_or_default();
+    assert!(why.contains("a message over"), "{why}");
+    let dies = flow.status("dies").unwrap();
+    let why = dies.reason.unwrap_or_default();
+    assert!(
+        why.starts_with("lost: ")
+            && why.contains("went away without reporting")
+            && why.contains("exit status 3"),
+        "{why}"
+    );
+    // The parent and the other procs go on.
+    let (sum, _): (u64, String) = flow.result("sum").unwrap();
+    assert_eq!(sum, 14);
+    drop(flow);
+    drop(slurm);
+    assert_all_gone(&fake);
+}
+
+type Test = fn(&Path);
+
+const TESTS: &[(&str, Test)] = &[
+    (
+        "commands_run_on_a_few_pilots_and_nothing_is_left",
+        commands_run_on_a_few_pilots_and_nothing_is_left,
+    ),
+    (
+        "a_task_bigger_than_a_pilot_fails_at_once",
+        a_task_bigger_than_a_pilot_fails_at_once,
+    ),
+    (
+        "a_task_past_its_timeout_is_killed_on_its_pilot",
+        a_task_past_its_timeout_is_killed_on_its_pilot,
+    ),
+    (
+        "a_cancelled_pilot_loses_only_its_running_tasks",
+        a_cancelled_pilot_loses_only_its_running_tasks,
+    ),
+    (
+        "flow_procs_run_on_pilots_and_call_back",
+        flow_procs_run_on_pilots_and_call_back,
+    ),
+    (
+        "an_oversized_message_or_a_vanished_worker_fails_only_its_task",
+        an_oversized_message_or_a_vanished_worker_fails_only_its_task,
+    ),
+];
+
+fn main() {
+    parade::worker_entry();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if std::env::var_os(WORKER_SOCKET_ENV).is_some() {
+        if args.first().map(String::as_str) == Some("flow") && args.len() > 1 {
+            let options = FlowOptions::new().log_dir(&args[1]);
+            define(&Flow::with_executor(Arc::new(Inline::new()), options).unwrap());
+        }
+        return;
+    }
+    let mut harness = common::Harness::from_args();
+    for (name, test) in TESTS {
+        let work = tempfile::tempdir().unwrap();
+        harness.run(name, || test(work.path()));
+    }
+    harness.finish()
+}
