@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::slurm::Slurm;
 use crate::task::{TaskRun, run_task, run_task_with};
-use crate::taskfile::{Dep, ExecutorKind, TaskFile};
+use crate::taskfile::{Dep, ExecutorKind, Task, TaskFile};
 use crate::template::run_template;
 use crate::uptodate::{Memory, Verdict};
 
@@ -166,14 +166,7 @@ pub fn build(
     slurm: Option<Slurm>,
     hooks: RunHooks,
 ) -> Result<Flow, RunError> {
-    let mut options = FlowOptions::new()
-        .separator(file.settings.separator.clone())
-        .allow_missing_deps(true);
-    if let Some(n) = jobs {
-        options = options.parallel(n);
-    }
-    let flow = Flow::with_options(options)?;
-    let shared = Arc::new(Shared {
+    let shared = Shared {
         file: file.clone(),
         params,
         results_dir,
@@ -183,7 +176,53 @@ pub fn build(
         extra: hooks.extra,
         memory: hooks.memory,
         terminal: hooks.terminal,
-    });
+    };
+    assemble(file, shared, jobs, fail_fast)
+}
+
+/// The flow of a plan: [`build`]'s procs, whose bodies never run (the flow is never started),
+/// so they share a copy of the file without its tasks rather than a copy of every task.
+fn build_for_plan(file: &TaskFile, params: &BTreeMap<String, String>) -> Result<Flow, RunError> {
+    let hollow = TaskFile {
+        path: file.path.clone(),
+        source: file.source.clone(),
+        settings: file.settings.clone(),
+        params: file.params.clone(),
+        tasks: Vec::new(),
+        env: Vec::new(),
+        dotenv: Vec::new(),
+        param_commands: BTreeMap::new(),
+        warnings: Vec::new(),
+    };
+    let shared = Shared {
+        file: hollow,
+        params: params.clone(),
+        results_dir: PathBuf::new(),
+        grace: file.settings.grace,
+        slurm: None,
+        after_task: None,
+        extra: None,
+        memory: None,
+        terminal: None,
+    };
+    assemble(file, shared, None, false)
+}
+
+/// The flow of `file`'s tasks, each body running with `shared`.
+fn assemble(
+    file: &TaskFile,
+    shared: Shared,
+    jobs: Option<usize>,
+    fail_fast: bool,
+) -> Result<Flow, RunError> {
+    let mut options = FlowOptions::new()
+        .separator(file.settings.separator.clone())
+        .allow_missing_deps(true);
+    if let Some(n) = jobs {
+        options = options.parallel(n);
+    }
+    let flow = Flow::with_options(options)?;
+    let shared = Arc::new(shared);
     for (name, &capacity) in &file.settings.resources {
         flow.resource(name, capacity);
     }
@@ -324,21 +363,32 @@ fn run_body(s: &Shared, index: usize, ctx: &Context<'_>) -> Result<Value, ProcEr
 }
 
 /// The tasks `targets` need, in the order they would start one at a time, with why each is
-/// there. Runs nothing.
+/// there and the command each would run (a dry run, `graph`). Runs nothing.
 pub fn plan(
     file: &TaskFile,
     targets: &[String],
     params: &BTreeMap<String, String>,
 ) -> Result<Plan, RunError> {
-    let flow = build(
-        file,
-        params.clone(),
-        PathBuf::new(),
-        None,
-        false,
-        None,
-        RunHooks::default(),
-    )?;
+    plan_with(file, targets, params, true)
+}
+
+/// [`plan`] without the commands (every [`Planned::command`] is `None`): what a real run and
+/// `check` need, without the work only a reader of the plan needs.
+pub fn plan_order(
+    file: &TaskFile,
+    targets: &[String],
+    params: &BTreeMap<String, String>,
+) -> Result<Plan, RunError> {
+    plan_with(file, targets, params, false)
+}
+
+fn plan_with(
+    file: &TaskFile,
+    targets: &[String],
+    params: &BTreeMap<String, String>,
+    commands: bool,
+) -> Result<Plan, RunError> {
+    let flow = build_for_plan(file, params)?;
     let steps = flow.plan(targets)?;
     // Edges the plan adds on top of declared deps: rdeps run before the task that wants them.
     let mut extra: HashMap<&str, Vec<String>> = HashMap::new();
@@ -351,6 +401,12 @@ pub fn plan(
             Why::Requested | Why::DepOf(_) => {}
         }
     }
+    // Tasks by name, looked up once per planned task (not searched).
+    let by_name = if commands {
+        task_index(file)
+    } else {
+        HashMap::new()
+    };
     let tasks = steps
         .iter()
         .map(|s| {
@@ -367,25 +423,41 @@ pub fn plan(
                 locks: s.locks.clone(),
                 why: s.why.to_string(),
                 missing: s.missing,
-                command: flow
-                    .proc_info(&s.name)
-                    .ok()
-                    .and_then(|i| planned_command(file, &i, params)),
+                command: if commands {
+                    flow.proc_info(&s.name)
+                        .ok()
+                        .and_then(|i| planned_command(file, &by_name, &i, params))
+                } else {
+                    None
+                },
             }
         })
         .collect();
     Ok(Plan { tasks })
 }
 
+thread_local! {
+    static TASK_LOOKUPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many tasks of the file planning has looked at on this thread so far, to find the task
+/// a planned name is defined by: one per planned task whose command is shown (a search of
+/// the file's tasks would look at each of them).
+pub fn task_lookups() -> u64 {
+    TASK_LOOKUPS.with(std::cell::Cell::get)
+}
+
 /// The shell text the task `info` would run: its `run` with placeholders filled, as
 /// [`TaskRun::command`] fills it.
 fn planned_command(
     file: &TaskFile,
+    by_name: &HashMap<&str, &Task>,
     info: &flow::ProcInfo,
     params: &BTreeMap<String, String>,
 ) -> Option<String> {
     let defined_as = info.proto.as_deref().unwrap_or(&info.name);
-    let task = file.tasks.iter().find(|t| t.name == defined_as)?;
+    TASK_LOOKUPS.with(|n| n.set(n.get() + 1));
+    let task = *by_name.get(defined_as)?;
     if task.template.is_some() {
         return None;
     }
@@ -455,6 +527,8 @@ pub fn run(
             names.len()
         )));
     }
+    // Made once here, not by every task (a task that cannot write its result there fails then).
+    let _ = std::fs::create_dir_all(&request.results_dir);
     let task_names: Arc<dyn TaskNames> = Arc::new(flow.names());
     if let Some(memory) = &request.memory {
         let recorder = Recorder::new(memory.store().clone(), memory.run(), task_names.clone());
@@ -472,9 +546,10 @@ pub fn run(
         .into_iter()
         .filter(|p| p.state != TaskState::Idle)
         .collect();
+    let by_name = task_index(request.file);
     let commands = wanted
         .iter()
-        .filter_map(|p| Some((p.name.clone(), command_text(request, p)?)))
+        .filter_map(|p| Some((p.name.clone(), command_text(request, &by_name, p)?)))
         .collect();
     let states = wanted.into_iter().map(|p| (p.name, p.state)).collect();
     let results = flow
@@ -491,16 +566,25 @@ pub fn run(
 }
 
 /// The command the proc `p` runs, as a person reads it (`None` for a name nothing defines).
-fn command_text(request: &RunRequest<'_>, p: &flow::ProcInfo) -> Option<String> {
+fn command_text(
+    request: &RunRequest<'_>,
+    by_name: &HashMap<&str, &Task>,
+    p: &flow::ProcInfo,
+) -> Option<String> {
     if !p.defined {
         return None;
     }
     let source = p.proto.as_deref().unwrap_or(&p.name);
-    let task = request.file.tasks.iter().find(|t| t.name == source)?;
+    let task = by_name.get(source)?;
     if let Some(spec) = &task.template {
         return Some(format!("template job {}", spec.dir));
     }
-    planned_command(request.file, p, &request.params)
+    planned_command(request.file, by_name, p, &request.params)
+}
+
+/// The file's tasks by name.
+fn task_index(file: &TaskFile) -> HashMap<&str, &Task> {
+    file.tasks.iter().map(|t| (t.name.as_str(), t)).collect()
 }
 
 /// FNV-1a of `bytes`, folded to 32 bits: the same in every run and every build.
@@ -511,4 +595,65 @@ fn stable_hash(bytes: &[u8]) -> u32 {
     #[allow(clippy::cast_possible_truncation)] // folding to 32 bits on purpose
     let folded = (hash ^ (hash >> 32)) as u32;
     folded
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write as _;
+
+    use super::*;
+    use crate::taskfile::{SourceFile, parse};
+
+    /// `n` plain tasks, task `i` needing task `i / 2`.
+    fn tree(n: usize) -> TaskFile {
+        let mut text = String::new();
+        for i in 0..n {
+            let _ = writeln!(text, "[task.t{i}]\nrun = \"echo {i}\"");
+            if i > 0 {
+                let _ = writeln!(text, "deps = [\"t{}\"]", i / 2);
+            }
+        }
+        let source = SourceFile {
+            name: "parade.toml".into(),
+            text,
+        };
+        parse(PathBuf::from("parade.toml"), source).expect("the file checks")
+    }
+
+    #[test]
+    fn a_plan_looks_up_each_planned_task_once() {
+        let n = 4_000;
+        let file = tree(n);
+        let targets: Vec<String> = (n / 2..n).map(|i| format!("t{i}")).collect();
+        let before = task_lookups();
+        let plan = plan(&file, &targets, &file.params).expect("it plans");
+        let lookups = task_lookups() - before;
+        assert_eq!(plan.tasks.len(), n);
+        assert_eq!(lookups, n as u64, "one lookup per planned task");
+        let t7 = plan.tasks.iter().find(|t| t.name == "t7").expect("planned");
+        assert_eq!(t7.command.as_deref(), Some("echo 7"));
+    }
+
+    #[test]
+    fn a_plan_for_a_run_or_a_check_makes_no_commands() {
+        let file = tree(500);
+        let before = task_lookups();
+        let plan = plan_order(&file, &["t499".to_owned()], &file.params).expect("it plans");
+        assert_eq!(
+            task_lookups(),
+            before,
+            "no task is looked up for its command"
+        );
+        let names: Vec<&str> = plan.tasks.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names.last(), Some(&"t499"));
+        assert!(names.contains(&"t0") && names.contains(&"t249"));
+        assert!(plan.tasks.iter().all(|t| t.command.is_none()));
+        let full = super::plan(&file, &["t499".to_owned()], &file.params).expect("it plans");
+        let order = |p: &Plan| p.tasks.iter().map(|t| t.name.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            order(&full),
+            order(&plan),
+            "the same tasks in the same order"
+        );
+    }
 }

@@ -222,9 +222,9 @@ fn absolute(path: &Path) -> String {
 /// `grace`). Returns how it ended and the JSON result it wrote to `PARADE_RESULT`, if any; a
 /// result is kept only when the task succeeds, and an invalid one fails the task.
 pub fn run_task(run: &TaskRun<'_>, grace: Duration, ctx: &TaskContext) -> (Outcome, Option<Value>) {
-    let partial = run.partial_result();
+    // No result file can be there: the results directory is the run's own, and an earlier
+    // attempt's file was taken (and removed) when it ended.
     run_task_with(run, |spec| {
-        let _ = std::fs::remove_file(&partial);
         Box::new(CommandJob::new(spec).grace(grace)).run(ctx)
     })
 }
@@ -238,8 +238,8 @@ pub fn run_task_with(
     execute: impl FnOnce(CommandSpec) -> Outcome,
 ) -> (Outcome, Option<Value>) {
     let partial = run.partial_result();
-    let _ = std::fs::create_dir_all(run.results_dir);
-    // The results directory is the run's own: nothing is there before the task writes it.
+    // The results directory is the run's own, made when the run starts: nothing is there
+    // before the task writes it.
     let outcome = match run.command() {
         Ok(spec) => execute(spec),
         Err(e) => Outcome::failed(e),

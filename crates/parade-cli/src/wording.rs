@@ -189,7 +189,7 @@ pub fn check_plans(file: &TaskFile) -> Result<(), Vec<String>> {
             })
         })
         .collect();
-    let plan = |targets: &[String]| runner::plan(file, targets, &file.params);
+    let plan = |targets: &[String]| runner::plan_order(file, targets, &file.params);
     let Err(first) = plan(&targets) else {
         return Ok(());
     };

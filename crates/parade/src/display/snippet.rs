@@ -47,19 +47,25 @@ pub struct Chunk {
 /// assert!(!has_keyword("3 errors"));
 /// ```
 pub fn has_keyword(line: &str) -> bool {
-    // Compared in place, without a lowercased copy: this runs on every line a task prints.
+    // This runs on every line a task prints: one pass over the bytes, without a lowercased
+    // copy. The keywords are all word characters, so a keyword as a whole word is exactly a
+    // maximal run of word characters that equals one (any case); only runs of a keyword's
+    // length are compared.
     let bytes = line.as_bytes();
-    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    KEYWORDS.iter().any(|kw| {
-        let kw = kw.as_bytes();
-        bytes.len() >= kw.len()
-            && (0..=bytes.len() - kw.len()).any(|at| {
-                bytes[at..at + kw.len()].eq_ignore_ascii_case(kw)
-                    && !at.checked_sub(1).is_some_and(|i| is_word(bytes[i]))
-                    && !bytes.get(at + kw.len()).copied().is_some_and(is_word)
-            })
-    })
+    let is_word = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
+    bytes
+        .split(|b| !is_word(b))
+        .filter(|w| (MIN_KEYWORD..=MAX_KEYWORD).contains(&w.len()))
+        .any(|w| {
+            KEYWORDS
+                .iter()
+                .any(|kw| w.eq_ignore_ascii_case(kw.as_bytes()))
+        })
 }
+
+/// The shortest and longest keyword.
+const MIN_KEYWORD: usize = 5;
+const MAX_KEYWORD: usize = 11;
 
 /// Picks the chunks of `lines` worth showing (see the [module rule](self)).
 ///
@@ -256,6 +262,7 @@ fn push_bounded(ring: &mut std::collections::VecDeque<String>, line: String, cap
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy as _;
 
     fn log(n: usize) -> Vec<String> {
         (1..=n).map(|i| format!("line {i}")).collect()
@@ -287,6 +294,49 @@ mod tests {
             "error_count",
         ] {
             assert!(!has_keyword(no), "{no}");
+        }
+    }
+
+    /// The rule as written: a keyword at any place, with no word character either side.
+    fn has_keyword_naive(line: &str) -> bool {
+        let bytes = line.as_bytes();
+        let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+        KEYWORDS.iter().any(|kw| {
+            let kw = kw.as_bytes();
+            bytes.len() >= kw.len()
+                && (0..=bytes.len() - kw.len()).any(|at| {
+                    bytes[at..at + kw.len()].eq_ignore_ascii_case(kw)
+                        && !at.checked_sub(1).is_some_and(|i| is_word(bytes[i]))
+                        && !bytes.get(at + kw.len()).copied().is_some_and(is_word)
+                })
+        })
+    }
+
+    #[test]
+    fn keyword_lengths_bound_the_keywords() {
+        assert_eq!(KEYWORDS.iter().map(|k| k.len()).min(), Some(MIN_KEYWORD));
+        assert_eq!(KEYWORDS.iter().map(|k| k.len()).max(), Some(MAX_KEYWORD));
+        assert!(
+            KEYWORDS
+                .iter()
+                .all(|k| k.bytes().all(|b| b.is_ascii_lowercase()))
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn keywords_are_found_as_the_rule_says(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::sample::select(&KEYWORDS[..]).prop_map(str::to_owned),
+                    proptest::sample::select(&KEYWORDS[..]).prop_map(str::to_uppercase),
+                    "[a-zA-Z0-9_ .:()é-]{0,6}",
+                ],
+                0..8,
+            )
+        ) {
+            let line = parts.concat();
+            proptest::prop_assert_eq!(has_keyword(&line), has_keyword_naive(&line), "{}", line);
         }
     }
 

@@ -489,9 +489,33 @@ fn stat_fields(pid: i32) -> Option<Vec<String>> {
     Some(rest.split_whitespace().map(str::to_owned).collect())
 }
 
-/// When process `pid` started, in clock ticks after boot.
+/// When process `pid` started, in clock ticks after boot. Read once per child as it starts,
+/// so with one small read and no allocation per field.
 pub fn start_ticks(pid: i32) -> Option<u64> {
-    stat_fields(pid)?.get(19)?.parse().ok()
+    use std::io::Read as _;
+    let mut buf = [0u8; 1024];
+    let mut file = fs::File::open(format!("/proc/{pid}/stat")).ok()?;
+    let mut len = 0;
+    while len < buf.len() {
+        match file.read(&mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+    start_ticks_of(&buf[..len])
+}
+
+/// The start time in a `/proc/<pid>/stat` line: field 22, the 20th after the command name
+/// (which may hold spaces and parentheses, so counted from its last `)`).
+fn start_ticks_of(stat: &[u8]) -> Option<u64> {
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    let field = stat[close + 1..]
+        .split(u8::is_ascii_whitespace)
+        .filter(|f| !f.is_empty())
+        .nth(19)?;
+    std::str::from_utf8(field).ok()?.parse().ok()
 }
 
 /// Whether any process of the group `group` still lives. Zombies do not count: a leftover's
@@ -661,6 +685,17 @@ mod tests {
     fn mount_points_are_unescaped() {
         assert_eq!(unescape_mount("/sys/fs/cgroup"), "/sys/fs/cgroup");
         assert_eq!(unescape_mount(r"/mnt/a\040b"), "/mnt/a b");
+    }
+
+    #[test]
+    fn the_start_time_is_read_after_the_last_parenthesis() {
+        let stat = b"42 (a) b) (c) S 1 42 42 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 987654 \
+                     1000 100 18446744073709551615";
+        assert_eq!(start_ticks_of(stat), Some(987_654));
+        assert_eq!(start_ticks_of(b"42 (sh) S 1"), None);
+        let mine = std::fs::read(format!("/proc/{}/stat", std::process::id())).unwrap();
+        let fields = stat_fields(i32::try_from(std::process::id()).unwrap()).unwrap();
+        assert_eq!(start_ticks_of(&mine), fields[19].parse().ok());
     }
 
     #[test]
