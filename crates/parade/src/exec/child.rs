@@ -343,11 +343,19 @@ const HOLDERS_AFTER: Duration = Duration::from_millis(50);
 /// After the final SIGKILL, how long output still held open is read before it is given up.
 const LINGER: Duration = Duration::from_millis(200);
 
+/// Bytes read from a pipe at once at first; a read that fills it doubles it, up to
+/// [`MAX_READ`] (a pipe holds 64 KiB), so a task printing much is read in few turns of the
+/// watch loop and one printing little costs one small buffer.
+const FIRST_READ: usize = 16 * 1024;
+const MAX_READ: usize = 64 * 1024;
+
 /// One of the child's output pipes, with the part of a line read so far.
 struct Pipe {
     reader: Option<File>,
     stream: Stream,
     partial: Vec<u8>,
+    /// Where reads go (empty until the first read).
+    buf: Vec<u8>,
 }
 
 impl Pipe {
@@ -356,6 +364,7 @@ impl Pipe {
             reader: Some(reader),
             stream,
             partial: Vec::new(),
+            buf: Vec::new(),
         }
     }
 
@@ -365,6 +374,7 @@ impl Pipe {
             reader: None,
             stream,
             partial: Vec::new(),
+            buf: Vec::new(),
         }
     }
 
@@ -374,12 +384,17 @@ impl Pipe {
         let Some(reader) = &mut self.reader else {
             return;
         };
-        let mut buf = [0u8; 16 * 1024];
-        match reader.read(&mut buf) {
+        if self.buf.is_empty() {
+            self.buf = vec![0; FIRST_READ];
+        }
+        match reader.read(&mut self.buf) {
             Ok(0) | Err(_) => self.close(emit),
             Ok(n) => {
                 let mut search = self.partial.len();
-                self.partial.extend_from_slice(&buf[..n]);
+                self.partial.extend_from_slice(&self.buf[..n]);
+                if n == self.buf.len() && n < MAX_READ {
+                    self.buf.resize(2 * n, 0);
+                }
                 let mut from = 0;
                 while let Some(i) = memchr::memchr(b'\n', &self.partial[search..]) {
                     let end = search + i + 1;
@@ -420,13 +435,19 @@ impl Pipe {
     }
 }
 
-/// A line without its ending, invalid UTF-8 replaced.
+/// A line without its ending, invalid UTF-8 replaced. Valid text (the usual case) is checked
+/// with the fast validator and copied once; only a line with invalid bytes goes through the
+/// slower replacing pass.
 fn line_of(bytes: &[u8]) -> String {
     let mut end = bytes.len();
     while end > 0 && matches!(bytes[end - 1], b'\n' | b'\r') {
         end -= 1;
     }
-    String::from_utf8_lossy(&bytes[..end]).into_owned()
+    let line = &bytes[..end];
+    match std::str::from_utf8(line) {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(line).into_owned(),
+    }
 }
 
 /// Hands `pending` lines to the task, each run of one stream at once.
@@ -741,5 +762,25 @@ pub(crate) fn outcome_of(status: ExitStatus) -> Outcome {
         (Some(code), _) => Outcome::Failed(Reason::Exit(code)),
         (None, Some(sig)) => Outcome::Failed(Reason::Signal(sig)),
         (None, None) => Outcome::failed("ended without an exit status"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::line_of;
+
+    #[test]
+    fn a_line_loses_its_ending_and_keeps_its_text() {
+        assert_eq!(line_of(b"hello\n"), "hello");
+        assert_eq!(line_of(b"progress 50%\r\n"), "progress 50%");
+        assert_eq!(line_of("déjà vu\n".as_bytes()), "déjà vu");
+        assert_eq!(line_of(b"no ending"), "no ending");
+        assert_eq!(line_of(b"\n"), "");
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_not_dropped() {
+        assert_eq!(line_of(b"a\xffb\n"), "a\u{fffd}b");
+        assert_eq!(line_of(b"\xe2\x82\n"), "\u{fffd}");
     }
 }
