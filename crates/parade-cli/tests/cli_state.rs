@@ -470,3 +470,24 @@ deps = ["version"]
     let shown = std::fs::read_to_string(p.path("shown.txt")).unwrap();
     assert!(shown.contains("1.2.3"), "{shown}");
 }
+
+#[test]
+fn explain_names_the_changed_file_after_a_rerun_that_was_up_to_date() {
+    // An up-to-date execution does not store its inputs again: the explanation finds them
+    // under its key.
+    let p = project();
+    assert_eq!(
+        ran(&p, &["run", "link"]),
+        ["compile-a", "compile-b", "link"]
+    );
+    assert!(ran(&p, &["run", "link"]).is_empty());
+    assert!(ran(&p, &["run", "link"]).is_empty());
+    std::fs::write(p.path("src/a.c"), "int a = 2;\n").unwrap();
+    p.parade(&["run", "link", "--explain", "--output", "plain"])
+        .assert()
+        .success()
+        .stderr(
+            predicate::str::contains("compile-a: runs: source src/a.c changed")
+                .and(predicate::str::contains("compile-b: up to date")),
+        );
+}

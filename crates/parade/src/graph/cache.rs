@@ -9,6 +9,8 @@
 //! time). The key is the blake3 hash of the name and the inputs' JSON text: inputs whose JSON
 //! is not stable between runs (a `HashMap`'s order) miss the cache; use a `BTreeMap`. What the
 //! closure captures is not hashed: pass such values as inputs, or put them in the name.
+//! A cached task is a closure of this process (it has no name a worker could look up): on an
+//! executor that runs tasks in other processes it fares as any closure without a name does.
 //!
 //! In a dry run ([`Graph::dry_run`] with [`Graph::cache_in`]) a cached task whose inputs are
 //! known for certain (it has none, or they are all reused results themselves) says whether it
