@@ -229,11 +229,11 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
     if args.dry_run {
         let db = file.dir().join(".parade").join(parade::store::STATE_DB);
         // Nothing remembered yet: decide against an empty store, made in memory.
-        let store = Store::open(if db.exists() {
-            db.as_path()
+        let store = if db.exists() {
+            Store::open(&db)
         } else {
-            ":memory:".as_ref()
-        });
+            Store::in_memory()
+        };
         let text = match store {
             Ok(store) => {
                 let decisions = uptodate::dry_run(&store, file, &plan, &params, mode);

@@ -491,3 +491,21 @@ fn explain_names_the_changed_file_after_a_rerun_that_was_up_to_date() {
                 .and(predicate::str::contains("compile-b: up to date")),
         );
 }
+
+#[test]
+fn a_dry_run_in_a_project_that_remembers_nothing_decides_quietly_and_writes_no_store() {
+    let p = project();
+    p.parade(&["run", "link", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("compile-a: runs: never ran")
+                .and(predicate::str::contains("3 tasks would run")),
+        )
+        // The empty store a dry run decides against is in memory: it has no WAL to complain of.
+        .stderr(predicate::str::is_empty());
+    assert!(
+        !p.path(".parade/state.db").exists(),
+        "a dry run made a store"
+    );
+}

@@ -87,6 +87,18 @@ impl Store {
         Self::open_with(path, BUSY_TIMEOUT)
     }
 
+    /// An empty store that lives in memory and is gone when dropped: what a dry run decides
+    /// against in a project that remembers nothing yet.
+    ///
+    /// ```
+    /// let store = parade::store::Store::in_memory()?;
+    /// # let _ = store;
+    /// # Ok::<(), parade::store::StoreError>(())
+    /// ```
+    pub fn in_memory() -> Result<Store, StoreError> {
+        Self::open(":memory:")
+    }
+
     /// [`Store::open`] with another busy timeout.
     pub fn open_with(path: impl AsRef<Path>, busy: Duration) -> Result<Store, StoreError> {
         let path = path.as_ref().to_path_buf();
