@@ -882,3 +882,55 @@ fn a_panicking_observer_is_dropped_and_the_run_goes_on() {
         assert_eq!(finished, 3, "{kind}: the other observer saw every event");
     }
 }
+
+#[test]
+fn a_slow_observer_does_not_hold_up_scheduling_and_misses_no_finished() {
+    let engine = Engine::new();
+    let (open, gate) = std::sync::mpsc::channel::<()>();
+    let gate = Mutex::new(gate);
+    let finished = Arc::new(AtomicUsize::new(0));
+    let seen = finished.clone();
+    let held = std::sync::atomic::AtomicBool::new(true);
+    engine.subscribe(move |e: &Event| {
+        // Held at its first event until the test lets it go (at most a while: an engine that
+        // delivered on the threads that schedule would otherwise hang here, not fail).
+        if held.swap(false, Ordering::SeqCst)
+            && let Ok(g) = gate.lock()
+        {
+            let _ = g.recv_timeout(Duration::from_secs(10));
+        }
+        if matches!(e, Event::Finished { .. }) {
+            seen.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    let ran = Arc::new(AtomicUsize::new(0));
+    let n = 200;
+    let ids: Vec<TaskId> = (0..n)
+        .map(|_| {
+            let ran = ran.clone();
+            engine
+                .add(TaskSpec::new(move |_| {
+                    ran.fetch_add(1, Ordering::SeqCst);
+                    Outcome::Succeeded
+                }))
+                .unwrap()
+        })
+        .collect();
+    engine.want(ids.iter().copied()).unwrap();
+    // Every task runs while the observer still holds its first event.
+    while ran.load(Ordering::SeqCst) < n {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(
+        finished.load(Ordering::SeqCst),
+        0,
+        "the observer was held, yet saw tasks finish"
+    );
+    drop(open);
+    engine.wait_all().unwrap();
+    assert_eq!(
+        finished.load(Ordering::SeqCst),
+        n,
+        "every Finished reached the observer by the end of the wait"
+    );
+}

@@ -80,6 +80,14 @@ fn registry() -> Registry {
         let lines = seen.lock().clone();
         Ok(json!(lines))
     });
+    r.register("pid", |_, _| Ok(json!(std::process::id())));
+    r.register("hang", |args, _| {
+        // Says which process it is, then never ends by itself.
+        let path = args.as_str().ok_or("expected a path")?;
+        std::fs::write(path, std::process::id().to_string()).map_err(|e| e.to_string())?;
+        std::thread::sleep(Duration::from_secs(1000));
+        Ok(Value::Null)
+    });
     r.register("fan-out", |args, session| {
         session.call("run-children", args.clone())
     });
@@ -112,6 +120,18 @@ fn main() {
         (
             "closures_without_a_name_are_refused",
             closures_without_a_name_are_refused,
+        ),
+        (
+            "warm_workers_serve_many_calls",
+            warm_workers_serve_many_calls,
+        ),
+        (
+            "a_timeout_replaces_only_the_stuck_worker",
+            a_timeout_replaces_only_the_stuck_worker,
+        ),
+        (
+            "a_killed_worker_fails_only_its_call",
+            a_killed_worker_fails_only_its_call,
         ),
     ];
     let mut harness = common::Harness::from_args();
@@ -347,4 +367,161 @@ fn commands_started_by_a_worker_do_not_inherit_its_socket() {
     );
     assert_eq!(st[0].state, TaskState::Succeeded, "{st:?}");
     assert_eq!(*host.done.lock(), [Done::Ok(json!(["unset"]))]);
+}
+
+/// The process ids the `pid` calls returned, as their host received them.
+fn pids(host: &Collect) -> Vec<u64> {
+    host.done
+        .lock()
+        .iter()
+        .filter_map(|d| match d {
+            Done::Ok(v) => v.as_u64(),
+            _ => None,
+        })
+        .collect()
+}
+
+fn warm_workers_serve_many_calls() {
+    let executor = ProcessExecutor::new(2)
+        .unwrap()
+        .grace(Duration::from_millis(300));
+    let executor = Arc::new(executor);
+    let engine = Engine::with_executor(executor.clone());
+    let host = Arc::new(Collect::default());
+    let calls = 40;
+    let specs = (0..calls)
+        .map(|_| worker("pid", Value::Null, Some(host.clone())))
+        .collect();
+    let st = run_all(&engine, specs);
+    assert!(st.iter().all(|s| s.state == TaskState::Succeeded), "{st:?}");
+    let mut pids = pids(&host);
+    assert_eq!(pids.len(), calls);
+    assert!(!pids.contains(&u64::from(std::process::id())));
+    pids.sort_unstable();
+    pids.dedup();
+    let started = parade::exec::process::workers_started(&executor);
+    assert_eq!(
+        u64::try_from(pids.len()).unwrap(),
+        started,
+        "every worker started served calls"
+    );
+    assert!(
+        pids.len() <= 4,
+        "{calls} calls at 2 at a time took {} worker processes",
+        pids.len()
+    );
+}
+
+/// Waits (polling, with no bound on a slow machine but the test's own) for `path` to hold a pid.
+fn pid_in(path: &std::path::Path) -> u32 {
+    loop {
+        if let Some(pid) = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+        {
+            return pid;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn process_exists(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
+fn a_timeout_replaces_only_the_stuck_worker() {
+    let engine = engine(1);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("stuck.pid");
+    let host = Arc::new(Collect::default());
+    let first = run_all(
+        &engine,
+        vec![worker("pid", Value::Null, Some(host.clone()))],
+    );
+    assert_eq!(first[0].state, TaskState::Succeeded);
+    let stuck = run_all(
+        &engine,
+        vec![
+            worker("hang", json!(file.to_string_lossy()), None).timeout(Duration::from_millis(300)),
+        ],
+    );
+    assert_eq!(
+        stuck[0].reason,
+        Some(Reason::Timeout(Duration::from_millis(300)))
+    );
+    let stuck_pid = pid_in(&file);
+    assert_eq!(
+        pids(&host),
+        [u64::from(stuck_pid)],
+        "the stuck call ran on the warm worker of the call before"
+    );
+    assert!(
+        !process_exists(stuck_pid),
+        "the stuck worker was stopped with its call"
+    );
+    let after = run_all(
+        &engine,
+        (0..3)
+            .map(|_| worker("pid", Value::Null, Some(host.clone())))
+            .collect(),
+    );
+    assert!(
+        after.iter().all(|s| s.state == TaskState::Succeeded),
+        "{after:?}"
+    );
+    let later = pids(&host);
+    assert_eq!(later.len(), 4);
+    assert!(
+        later[1..]
+            .iter()
+            .all(|p| *p == later[1] && *p != u64::from(stuck_pid)),
+        "one fresh worker serves the calls after the timeout: {later:?}"
+    );
+}
+
+fn a_killed_worker_fails_only_its_call() {
+    let engine = engine(2);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("victim.pid");
+    let victim = engine
+        .add(worker("hang", json!(file.to_string_lossy()), None))
+        .unwrap();
+    engine.want([victim]).unwrap();
+    let pid = pid_in(&file);
+    let host = Arc::new(Collect::default());
+    let during = run_all(
+        &engine,
+        (0..5)
+            .map(|_| worker("pid", Value::Null, Some(host.clone())))
+            .collect(),
+    );
+    assert!(
+        during.iter().all(|s| s.state == TaskState::Succeeded),
+        "{during:?}"
+    );
+    let killed = std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let st = engine.wait([victim]).unwrap();
+    assert_eq!(st[0].reason, Some(Reason::Signal(9)), "{st:?}");
+    let after = run_all(
+        &engine,
+        (0..5)
+            .map(|_| worker("pid", Value::Null, Some(host.clone())))
+            .collect(),
+    );
+    assert!(
+        after.iter().all(|s| s.state == TaskState::Succeeded),
+        "{after:?}"
+    );
+    assert!(!pids(&host).contains(&u64::from(pid)));
 }

@@ -75,7 +75,8 @@ impl Event {
 /// assert_eq!(seen.lock().unwrap().len(), 3); // wanted, started, finished
 /// ```
 pub trait Observer: Send + Sync {
-    /// Called once for each event.
+    /// Called once for each event, in order, on the engine's own observer thread (a slow
+    /// observer does not slow scheduling; a wait returns once its events were delivered).
     fn on_event(&self, event: &Event);
 }
 

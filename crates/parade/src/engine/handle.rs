@@ -4,9 +4,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use parking_lot::{Mutex, RwLock};
+use parking_lot::Mutex;
 
 use super::core::{Core, Effects, Progress};
+use super::delivery::Delivery;
 use super::executor::Executor;
 use super::runnable::current_task;
 use super::{
@@ -18,10 +19,15 @@ struct Inner {
     core: Mutex<Core>,
     executor: Arc<dyn Executor>,
     signal: Signal,
-    observers: RwLock<Vec<Arc<dyn Observer>>>,
     has_observers: AtomicBool,
-    /// Held while delivering events, so observers see them one at a time and in order.
-    delivery: Mutex<()>,
+    /// The observers, and the thread that hands them events one at a time and in order.
+    delivery: Arc<Delivery>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.delivery.close();
+    }
 }
 
 /// The scheduling engine: a task graph that grows while it runs, its state machine, and the
@@ -73,9 +79,8 @@ impl Engine {
                 core: Mutex::new(Core::new(limit)),
                 executor,
                 signal: Signal::default(),
-                observers: RwLock::new(Vec::new()),
                 has_observers: AtomicBool::new(false),
-                delivery: Mutex::new(()),
+                delivery: Delivery::new(),
             }),
         }
     }
@@ -133,35 +138,31 @@ impl Engine {
         }
     }
 
+    /// Hands the events recorded so far to the observers' thread, in order; waits while too
+    /// many are waiting for slow observers.
     fn deliver(&self) {
-        let _turn = self.inner.delivery.lock();
-        loop {
-            let batch = std::mem::take(&mut self.inner.core.lock().outbox);
-            if batch.is_empty() {
+        {
+            let mut core = self.inner.core.lock();
+            if core.outbox.is_empty() {
                 return;
             }
-            let mut observers = self.inner.observers.read().clone();
-            for event in &batch {
-                observers.retain(|o| {
-                    let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        o.on_event(event);
-                    }));
-                    if delivered.is_err() {
-                        // An observer that panics is dropped; the run and the others go on.
-                        self.inner
-                            .observers
-                            .write()
-                            .retain(|kept| !Arc::ptr_eq(kept, o));
-                    }
-                    delivered.is_ok()
-                });
-            }
+            // Under the core lock: events reach the queue in the order they happened.
+            self.inner.delivery.push(std::mem::take(&mut core.outbox));
+        }
+        self.inner.delivery.throttle();
+    }
+
+    /// Waits until the observers have received every event so far.
+    fn flush_events(&self) {
+        if self.inner.has_observers.load(Ordering::Acquire) {
+            self.deliver();
+            self.inner.delivery.flush();
         }
     }
 
     /// Adds an observer; it receives every event from now on.
     pub fn subscribe(&self, observer: impl Observer + 'static) {
-        self.inner.observers.write().push(Arc::new(observer));
+        self.inner.delivery.subscribe(Arc::new(observer));
         self.inner.has_observers.store(true, Ordering::Release);
         self.inner.core.lock().record_events = true;
     }
@@ -369,6 +370,7 @@ impl Engine {
         if let Some(ticket) = ticket {
             self.inner.core.lock().end_wait(ticket);
         }
+        self.flush_events();
         if let Progress::Stalled(stuck) = progress {
             return Err(EngineError::Deadlock(stuck));
         }
@@ -413,6 +415,7 @@ impl Engine {
         if let Some(ticket) = ticket {
             self.inner.core.lock().end_wait(ticket);
         }
+        self.flush_events();
         match progress {
             Progress::Stalled(stuck) => Err(EngineError::Deadlock(stuck)),
             _ => Ok(()),

@@ -21,6 +21,7 @@
 //! ```
 
 mod core;
+mod delivery;
 mod error;
 mod event;
 mod executor;

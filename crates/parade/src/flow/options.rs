@@ -14,8 +14,11 @@ pub enum Mode {
     /// One at a time on the thread that waits, in a fixed order: deterministic (parproc's
     /// `single` mode, without its recursion limit).
     Inline,
-    /// Each proc in a child process of this same program, started in worker mode: isolation
-    /// and hard timeouts (the process group gets SIGTERM, then SIGKILL after a grace period).
+    /// Procs in worker processes of this same program, started in worker mode (warm: each
+    /// serves proc after proc): isolation and hard timeouts (the worker's process group gets
+    /// SIGTERM, then SIGKILL after a grace period, and a fresh worker serves the next proc).
+    /// What a proc changes in its process (the working directory, the environment, statics)
+    /// stays for the procs its worker serves next.
     /// The program must call [`worker_entry`](crate::exec::process::worker_entry) at the top of
     /// `main`, and define its procs the same way in every run (a worker runs the proc when the
     /// program defines it). Arguments, results and the context's calls cross as JSON.

@@ -1,8 +1,10 @@
 //! The worker's side of a proc running in a worker process: when the program defines the proc
 //! the parent asked for, the worker runs its body with a context whose flow operations go to
-//! the parent, reports how it ended, and exits.
+//! the parent, reports how it ended, and exits. A warm worker (the process executor's) then
+//! serves the parent's next call: at once if the program defined that proc already (the
+//! worker remembers the bodies it passed), or when the program comes to define it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -11,10 +13,11 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::engine::{Outcome, Reason, Stream};
-use crate::exec::process::{Done, WorkerSession, take_pending};
+use crate::exec::process::{Done, WorkerSession, is_pending_worker, set_pending, take_pending};
 
 use super::job::run_body;
 use super::ops::Ops;
+use super::proc::Body;
 use super::{Context, Decl, Flow, FlowError};
 
 /// A context's operations, asked of the parent over the worker protocol.
@@ -73,18 +76,63 @@ impl Ops for Remote<'_> {
     }
 }
 
+/// The bodies a worker process's flows defined so far, by the flow's engine and the name
+/// they were defined under: a warm worker's later call may ask for one of them.
+static DEFINED: parking_lot::Mutex<Option<Bodies>> = parking_lot::Mutex::new(None);
+
+/// Bodies by the flow's engine and the name they were defined under.
+type Bodies = HashMap<(usize, Arc<str>), Body>;
+
 impl Flow {
     /// In a worker process started for the proc or proto `def`: runs it, reports its end and
-    /// exits. Otherwise does nothing.
+    /// exits (a warm worker serves its next calls first, as long as this program defined
+    /// them already). Otherwise does nothing.
     pub(crate) fn serve_if_asked(&self, def: &str, decl: &Decl) {
-        let Some(session) = take_pending(|task| task == def) else {
+        let Some(mut session) = take_pending(|task| task == def) else {
+            self.remember_body(def, decl);
             return;
         };
+        loop {
+            let body = if session.task() == def {
+                decl.body.clone()
+            } else if let Some(body) = self.recall_body(session.task()) {
+                body
+            } else {
+                // Defined further on, or never (the program's next run of a task says so).
+                self.remember_body(def, decl);
+                set_pending(session);
+                return;
+            };
+            let done = self.serve_call(&session, &body);
+            session = session.next(done);
+        }
+    }
+
+    /// Keeps `decl`'s body for a warm worker's later calls (only in a worker process).
+    fn remember_body(&self, def: &str, decl: &Decl) {
+        if is_pending_worker() {
+            DEFINED
+                .lock()
+                .get_or_insert_with(HashMap::new)
+                .insert((self.engine().key(), Arc::from(def)), decl.body.clone());
+        }
+    }
+
+    fn recall_body(&self, def: &str) -> Option<Body> {
+        DEFINED
+            .lock()
+            .as_ref()?
+            .get(&(self.engine().key(), Arc::from(def)))
+            .cloned()
+    }
+
+    /// Runs `body` for the call of `session` and says how it ended.
+    fn serve_call(&self, session: &WorkerSession, body: &Body) -> Done {
         let call = session.args();
-        let name: Arc<str> = Arc::from(call["name"].as_str().unwrap_or(def));
+        let name: Arc<str> = Arc::from(call["name"].as_str().unwrap_or(session.task()));
         let args: Vec<(String, String)> =
             serde_json::from_value(call["args"].clone()).unwrap_or_default();
-        let ops = Remote { session: &session };
+        let ops = Remote { session };
         let ctx = Context {
             ops: &ops,
             task: None,
@@ -92,8 +140,8 @@ impl Flow {
             name: &name,
             args: &args,
         };
-        let ending = run_body(&decl.body, &ctx);
-        let done = match ending.outcome {
+        let ending = run_body(body, &ctx);
+        match ending.outcome {
             Outcome::Succeeded => Done::Ok(ending.value),
             Outcome::Skipped(why) => Done::Skip(why),
             Outcome::UpToDate(why) => Done::UpToDate(ending.value, why),
@@ -101,8 +149,7 @@ impl Flow {
             Outcome::Failed(Reason::Exit(code)) => exit_like(code),
             Outcome::Failed(Reason::Signal(sig)) => signal_like(sig),
             Outcome::Failed(reason) => Done::Err(reason.to_string()),
-        };
-        session.finish(done)
+        }
     }
 }
 

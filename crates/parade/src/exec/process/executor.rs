@@ -11,10 +11,11 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::protocol::{Done, Hello, ToParent, ToWorker, receive, send};
-use super::transport::Listener;
+use super::transport::{Conn, Listener};
+use super::warm::Pool;
 
 use crate::engine::{Engine, Job, Outcome, Reason, Runnable, TaskContext, TaskId, TaskScope};
-use crate::exec::child::{ChildOptions, run_child, run_child_with};
+use crate::exec::child::{ChildOptions, run_child};
 use crate::exec::thread_cache::ThreadCache;
 use crate::exec::{CommandSpec, Executor, ResourceHints};
 
@@ -137,12 +138,15 @@ impl Job for WorkerJob {
     }
 }
 
-struct Shared {
-    program: PathBuf,
-    args: Vec<String>,
-    options: ChildOptions,
-    dir: PathBuf,
-    counter: AtomicU64,
+/// What the executor's tasks share: how workers are started, where their sockets go, and the
+/// warm workers.
+pub(crate) struct Shared {
+    pub(crate) program: PathBuf,
+    pub(crate) args: Vec<String>,
+    pub(crate) options: ChildOptions,
+    pub(crate) dir: PathBuf,
+    pub(crate) counter: AtomicU64,
+    pool: Pool,
 }
 
 impl Drop for Shared {
@@ -151,12 +155,14 @@ impl Drop for Shared {
     }
 }
 
-/// Runs each task in a child process of its own: the same program, started in worker mode
-/// (it must call [`Registry::serve`](super::Registry::serve) or a face's worker entry at the top
-/// of `main`). A crash, an abort or a kill fails only its task, with the exit status or signal;
-/// a timeout or a cancel ends the task's whole process group (SIGTERM, then SIGKILL after a
-/// grace period). The child's stdout and stderr, and what its own subprocesses print, become the
-/// task's output lines; its stdin is closed.
+/// Runs tasks in child processes: the same program, started in worker mode (it must call
+/// [`Registry::serve`](super::Registry::serve) or a face's worker entry at the top of `main`).
+/// Named tasks go to warm workers, each serving call after call (see the protocol); commands
+/// run in a child of their own. A crash, an abort or a kill fails only the task it ran, with
+/// the exit status or signal; a timeout or a cancel ends that worker's whole process group
+/// (SIGTERM, then SIGKILL after a grace period), and a fresh worker serves the next call. The
+/// worker's stdout and stderr, and what its own subprocesses print, become the task's output
+/// lines; its stdin is closed.
 ///
 /// Tasks whose job is a [`WorkerJob`] run by name in a worker; tasks whose job is a
 /// [`CommandJob`](crate::exec::CommandJob) run their command; any other task fails with a
@@ -200,6 +206,7 @@ impl ProcessExecutor {
                 options: ChildOptions::default(),
                 dir,
                 counter: AtomicU64::new(0),
+                pool: Pool::new(limit),
             }),
         })
     }
@@ -274,30 +281,7 @@ impl Job for Supervised {
 }
 
 fn run_worker(shared: &Shared, call: &WorkerCall, ctx: &TaskContext) -> Outcome {
-    let token = shared.counter.fetch_add(1, Ordering::Relaxed);
-    let path = shared.dir.join(format!("w{token}.sock"));
-    let listener = match Listener::unix(&path) {
-        Ok(l) => l,
-        Err(why) => return Outcome::failed(why),
-    };
-    let spec = worker_command(&shared.program, &shared.args, listener.worker_env());
-    let waker = listener.waker();
-    let ran = run_child_with(
-        &spec,
-        &shared.options,
-        ctx,
-        Some(|| serve(&listener, call, ctx.engine(), ctx.id())),
-        // Wakes `serve` if the worker died before it connected.
-        || waker.wake(),
-    );
-    listener.remove();
-    match ran {
-        Ok((end, done)) => {
-            let stopped = end.stopped.is_some();
-            worker_outcome(call, done.flatten(), stopped, end.outcome(&call.task))
-        }
-        Err(failed) => failed,
-    }
+    shared.pool.run(shared, call, ctx)
 }
 
 /// The command that starts `program` with `args` as a worker, with `env` saying where its
@@ -353,7 +337,7 @@ pub(crate) fn worker_outcome(
 /// `listener`, sends it `call`'s task, answers its calls with `call`'s host (as task `id` of
 /// `engine`: a wait made for it lends the task's place), and returns its report. A message
 /// from the worker that is too long or malformed ends the talk and fails the task with a
-/// reason saying so. The process and the Slurm executors both serve their workers with it.
+/// reason saying so. The Slurm executor serves its workers with it (one task each).
 pub(crate) fn serve(
     listener: &Listener,
     call: &WorkerCall,
@@ -370,8 +354,28 @@ pub(crate) fn serve(
     send(&mut writer, &hello).ok()?;
     // Calls made for the task count as the task's own: a wait lends its place.
     let _scope = TaskScope::enter(engine, id);
+    match talk(&mut reader, &mut writer, call) {
+        Talked::Done(done) | Talked::Last(done) | Talked::Broken(done) => Some(done),
+        Talked::Gone => None,
+    }
+}
+
+/// How a talk with a worker about one call ended.
+pub(crate) enum Talked {
+    /// The worker reported the call's end (and, if warm, waits for the next).
+    Done(Done),
+    /// The worker reported the call's end and exits.
+    Last(Done),
+    /// The worker sent what cannot be read: the call fails with this, the worker must go.
+    Broken(Done),
+    /// The connection ended without a report (the worker died, or was stopped).
+    Gone,
+}
+
+/// Answers the worker's calls with `call`'s host until it reports the call's end.
+pub(crate) fn talk(reader: &mut BufReader<Conn>, writer: &mut Conn, call: &WorkerCall) -> Talked {
     loop {
-        match receive::<ToParent>(&mut reader) {
+        match receive::<ToParent>(reader) {
             Ok(Some(ToParent::Call { id, method, args })) => {
                 let answer = match &call.host {
                     Some(host) => host.call(&method, args),
@@ -389,18 +393,28 @@ pub(crate) fn serve(
                         err: Some(err),
                     },
                 };
-                send(&mut writer, &reply).ok()?;
+                if send(writer, &reply).is_err() {
+                    return Talked::Gone;
+                }
             }
-            Ok(Some(ToParent::Done(done))) => return Some(done),
-            Ok(None) => return None,
-            Err(e) => {
-                return Some(Done::Err(format!(
+            Ok(Some(ToParent::Done(done))) => return Talked::Done(done),
+            Ok(Some(ToParent::Last(done))) => return Talked::Last(done),
+            Err(e) if e.kind() == std::io::ErrorKind::Other => {
+                return Talked::Broken(Done::Err(format!(
                     "the worker for `{}` sent {e}; the connection was closed",
                     call.task
                 )));
             }
+            // The end of the stream, or a connection broken by the worker's end.
+            Ok(None) | Err(_) => return Talked::Gone,
         }
     }
+}
+
+/// How many worker processes `executor` started so far (warm workers serve many calls each).
+#[doc(hidden)]
+pub fn workers_started(executor: &ProcessExecutor) -> u64 {
+    executor.shared.pool.started()
 }
 
 /// The path of a worker socket directory, for tests that check nothing is left behind.

@@ -8,12 +8,15 @@
 mod executor;
 mod protocol;
 mod transport;
+mod warm;
 mod worker;
 
-pub use executor::{ProcessExecutor, Refusal, WorkerCall, WorkerHost, WorkerJob, socket_dir};
+pub use executor::{
+    ProcessExecutor, Refusal, WorkerCall, WorkerHost, WorkerJob, socket_dir, workers_started,
+};
 pub(crate) use executor::{serve, worker_command, worker_outcome};
 pub use protocol::{Done, Hello, MESSAGE_MAX};
 pub(crate) use transport::{Listener, Secret, Waker};
 pub use transport::{SECRET_LINE_MAX, SECRET_WAIT, WORKER_SECRET_FILE_ENV};
 pub use worker::{Registry, WORKER_SOCKET_ENV, WorkerFn, WorkerSession, worker_entry};
-pub(crate) use worker::{is_pending_worker, refuse_pending, take_pending};
+pub(crate) use worker::{is_pending_worker, refuse_pending, set_pending, take_pending};

@@ -7,6 +7,17 @@
 //! parent → worker   {"reply":{"id":1,"ok":{...}}}          or {"reply":{"id":1,"err":"..."}}
 //! worker → parent   {"done":{"ok":<value>}}  |  {"done":{"err":"why"}}  |  {"done":{"skip":"why"}}
 //! ```
+//!
+//! A warm worker (the process executor's) is sent `call` instead of `hello`: the same task and
+//! arguments, and a mark. It serves the call, writes the mark as a line of its own to stdout
+//! and to stderr (so the parent knows the call's output has all been read), reports `done`,
+//! and waits for the next `call`; at the end of the stream it exits. A worker that must end
+//! after a call (its program ran other tasks) reports `last` instead of `done`.
+//!
+//! ```text
+//! parent → worker   {"call":{"hello":{"task":"square","args":3},"mark":"\u001eparade-mark-..."}}
+//! worker → parent   {"done":{"ok":9}}                         or {"last":{"err":"why"}}
+//! ```
 
 use std::io::{BufRead, Read, Write};
 
@@ -43,6 +54,11 @@ pub enum Done {
 #[serde(rename_all = "lowercase")]
 pub(crate) enum ToWorker {
     Hello(Hello),
+    /// A call to a warm worker: it stays for the next one.
+    Call {
+        hello: Hello,
+        mark: String,
+    },
     Reply {
         id: u64,
         ok: Option<Value>,
@@ -60,6 +76,8 @@ pub(crate) enum ToParent {
         args: Value,
     },
     Done(Done),
+    /// The end of a warm worker's call, after which the worker exits.
+    Last(Done),
 }
 
 /// Writes one message as one line.

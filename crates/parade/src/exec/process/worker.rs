@@ -60,6 +60,12 @@ pub(crate) fn is_pending_worker() -> bool {
     PENDING.lock().is_some()
 }
 
+/// Makes `session` the pending request again (a warm worker's next call, for a task its
+/// program defines further on).
+pub(crate) fn set_pending(session: WorkerSession) {
+    *PENDING.lock() = Some(session);
+}
+
 /// The pending request, if `wanted` says its task name is one the caller defines.
 pub(crate) fn take_pending(wanted: impl FnOnce(&str) -> bool) -> Option<WorkerSession> {
     let mut pending = PENDING.lock();
@@ -91,6 +97,8 @@ pub(crate) fn refuse_pending(what: &str) {
 pub struct WorkerSession {
     hello: Hello,
     link: Mutex<Link>,
+    /// Set in a warm worker: the line that ends each call's output.
+    mark: Option<String>,
 }
 
 struct Link {
@@ -112,19 +120,24 @@ impl WorkerSession {
     fn connect(target: &std::ffi::OsStr) -> std::io::Result<Self> {
         let writer = transport::connect(target)?;
         let mut reader = BufReader::new(writer.try_clone()?);
-        match receive::<ToWorker>(&mut reader)? {
-            Some(ToWorker::Hello(hello)) => Ok(Self {
-                hello,
-                link: Mutex::new(Link {
-                    writer,
-                    reader,
-                    next_id: 1,
-                }),
+        let (hello, mark) = match receive::<ToWorker>(&mut reader)? {
+            Some(ToWorker::Hello(hello)) => (hello, None),
+            Some(ToWorker::Call { hello, mark }) => (hello, Some(mark)),
+            other => {
+                return Err(std::io::Error::other(format!(
+                    "expected the task from the parent, got {other:?}"
+                )));
+            }
+        };
+        Ok(Self {
+            hello,
+            link: Mutex::new(Link {
+                writer,
+                reader,
+                next_id: 1,
             }),
-            other => Err(std::io::Error::other(format!(
-                "expected the task from the parent, got {other:?}"
-            ))),
-        }
+            mark,
+        })
     }
 
     /// The name of the task to run.
@@ -168,11 +181,61 @@ impl WorkerSession {
     /// Reports how the task ended and ends this process (exit status 0: the parent reads the
     /// outcome from the report, and a crash before it shows as the exit status).
     pub fn finish(self, done: Done) -> ! {
+        let warm = self.mark.is_some();
+        let mut link = self.end_output();
+        let message = if warm {
+            ToParent::Last(done)
+        } else {
+            ToParent::Done(done)
+        };
+        let code = i32::from(send(&mut link.writer, &message).is_err());
+        std::process::exit(code)
+    }
+
+    /// Reports how the task ended and, in a warm worker, waits for the parent's next call:
+    /// its session, or (at the end of the stream) the end of this process with exit status 0.
+    /// A worker started for one task ends here as [`finish`](Self::finish) does.
+    pub(crate) fn next(self, done: Done) -> Self {
+        if self.mark.is_none() {
+            self.finish(done)
+        }
+        let mut link = self.end_output();
+        if send(&mut link.writer, &ToParent::Done(done)).is_err() {
+            std::process::exit(1)
+        }
+        match receive::<ToWorker>(&mut link.reader) {
+            Ok(Some(ToWorker::Call { hello, mark })) => {
+                link.next_id = 1;
+                Self {
+                    hello,
+                    link: Mutex::new(link),
+                    mark: Some(mark),
+                }
+            }
+            Ok(None) => std::process::exit(0),
+            Ok(Some(other)) => {
+                eprintln!("parade worker: expected a call from the parent, got {other:?}");
+                std::process::exit(70)
+            }
+            Err(e) => {
+                eprintln!("parade worker: lost the parent: {e}");
+                std::process::exit(70)
+            }
+        }
+    }
+
+    /// Flushes what the task printed and, in a warm worker, ends the call's output with the
+    /// mark on stdout and on stderr (the parent reads up to it before it ends the call).
+    fn end_output(self) -> Link {
         use std::io::Write;
         let _ = std::io::stdout().flush();
-        let mut link = self.link.into_inner();
-        let code = i32::from(send(&mut link.writer, &ToParent::Done(done)).is_err());
-        std::process::exit(code)
+        if let Some(mark) = &self.mark {
+            let line = format!("{mark}\n");
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(line.as_bytes()).and_then(|()| out.flush());
+            let _ = std::io::stderr().lock().write_all(line.as_bytes());
+        }
+        self.link.into_inner()
     }
 }
 
@@ -215,15 +278,24 @@ impl Registry {
         self
     }
 
-    /// In a worker process: runs the requested task, reports its end and exits. In any other
+    /// In a worker process: runs the requested task, reports its end and exits (a warm worker
+    /// of the process executor first serves every further call its parent sends). In any other
     /// process: returns at once. Call it at the top of `main`.
     pub fn serve(&self) {
         worker_entry();
-        let Some(session) = take_pending(|_| true) else {
+        let Some(mut session) = take_pending(|_| true) else {
             return;
         };
-        let done = if let Some(f) = self.tasks.get(session.task()) {
-            match f(session.args(), &session) {
+        // A warm worker serves call after call until its parent is done with it.
+        loop {
+            let done = self.run(&session);
+            session = session.next(done);
+        }
+    }
+
+    fn run(&self, session: &WorkerSession) -> Done {
+        if let Some(f) = self.tasks.get(session.task()) {
+            match f(session.args(), session) {
                 Ok(value) => Done::Ok(value),
                 Err(e) => Done::Err(e),
             }
@@ -234,7 +306,6 @@ impl Registry {
                 "no task named `{}` in this program (it has: {known:?})",
                 session.task()
             ))
-        };
-        session.finish(done)
+        }
     }
 }

@@ -1,0 +1,149 @@
+//! Delivering events to observers from a thread of their own, so that a slow observer does not
+//! hold up the threads that schedule and run tasks.
+//!
+//! The engine moves the events its operations recorded into this queue in order (under its
+//! core lock); one thread per engine, started with the first observer, hands them to the
+//! observers one at a time and in that order. The queue is bounded: a thread that adds events
+//! while more than [`BOUND`] wait blocks until the observers are down to half of that (it is
+//! slowed, nothing is dropped, `Finished` events included). Waiting for tasks
+//! ([`Engine::wait`](super::Engine::wait) and the others) returns only once the events of
+//! what it waited for were delivered, so code after a wait sees what its observers saw.
+//!
+//! This module knows events and observers; it does not know tasks or executors.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::thread::ThreadId;
+
+use parking_lot::{Condvar, Mutex, RwLock};
+
+use super::{Event, Observer};
+
+/// How many events may wait for the observers before those adding more wait too.
+pub(crate) const BOUND: usize = 64 * 1024;
+
+/// The events waiting for the observers, and the observers.
+pub(crate) struct Delivery {
+    queue: Mutex<Queue>,
+    /// Wakes the delivering thread.
+    ready: Condvar,
+    /// Wakes those waiting for room or for the queue to drain.
+    drained: Condvar,
+    observers: RwLock<Vec<Arc<dyn Observer>>>,
+}
+
+#[derive(Default)]
+struct Queue {
+    events: VecDeque<Event>,
+    /// Events queued so far, and delivered so far.
+    pushed: u64,
+    done: u64,
+    closed: bool,
+    /// The delivering thread, once started.
+    thread: Option<ThreadId>,
+}
+
+impl Delivery {
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new(Self {
+            queue: Mutex::new(Queue::default()),
+            ready: Condvar::new(),
+            drained: Condvar::new(),
+            observers: RwLock::new(Vec::new()),
+        })
+    }
+
+    /// Adds `observer`, starting the delivering thread with the first one.
+    pub(crate) fn subscribe(self: &Arc<Self>, observer: Arc<dyn Observer>) {
+        self.observers.write().push(observer);
+        let mut queue = self.queue.lock();
+        if queue.thread.is_none() {
+            let me = self.clone();
+            let spawned = std::thread::Builder::new()
+                .name("parade-observers".into())
+                .spawn(move || me.run());
+            match spawned {
+                Ok(handle) => queue.thread = Some(handle.thread().id()),
+                Err(e) => panic!("parade: cannot start the thread that delivers events: {e}"),
+            }
+        }
+    }
+
+    /// Queues `events` in order (the caller holds the lock that orders them).
+    pub(crate) fn push(&self, events: Vec<Event>) {
+        if events.is_empty() {
+            return;
+        }
+        let mut queue = self.queue.lock();
+        queue.pushed += events.len() as u64;
+        queue.events.extend(events);
+        self.ready.notify_one();
+    }
+
+    /// Waits while the queue is over its bound (not on the delivering thread: an observer
+    /// that adds events must not wait for itself).
+    pub(crate) fn throttle(&self) {
+        let mut queue = self.queue.lock();
+        if queue.thread == Some(std::thread::current().id()) {
+            return;
+        }
+        if queue.events.len() > BOUND {
+            while queue.events.len() > BOUND / 2 && queue.thread.is_some() {
+                self.drained.wait(&mut queue);
+            }
+        }
+    }
+
+    /// Waits until every event queued so far was delivered (at once on the delivering thread).
+    pub(crate) fn flush(&self) {
+        let mut queue = self.queue.lock();
+        if queue.thread.is_none() || queue.thread == Some(std::thread::current().id()) {
+            return;
+        }
+        let target = queue.pushed;
+        while queue.done < target {
+            self.drained.wait(&mut queue);
+        }
+    }
+
+    /// Lets the delivering thread end once it delivered what is queued.
+    pub(crate) fn close(&self) {
+        self.queue.lock().closed = true;
+        self.ready.notify_all();
+    }
+
+    fn run(&self) {
+        loop {
+            let batch: Vec<Event> = {
+                let mut queue = self.queue.lock();
+                while queue.events.is_empty() && !queue.closed {
+                    self.ready.wait(&mut queue);
+                }
+                if queue.events.is_empty() {
+                    return;
+                }
+                queue.events.drain(..).collect()
+            };
+            let n = batch.len() as u64;
+            self.deliver(&batch);
+            self.queue.lock().done += n;
+            self.drained.notify_all();
+        }
+    }
+
+    fn deliver(&self, batch: &[Event]) {
+        let mut observers = self.observers.read().clone();
+        for event in batch {
+            observers.retain(|o| {
+                let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    o.on_event(event);
+                }));
+                if delivered.is_err() {
+                    // An observer that panics is dropped; the run and the others go on.
+                    self.observers.write().retain(|kept| !Arc::ptr_eq(kept, o));
+                }
+                delivered.is_ok()
+            });
+        }
+    }
+}
