@@ -3,7 +3,7 @@
 //! a child process group of its own, sends back the task's exit status and output, and stops
 //! when the parent says so or goes away. A signal that ends the pilot (`scancel`, the end of
 //! its time) ends it at once: Slurm signals every process of the job, its tasks too. The pilot
-//! blocks no signal (its tasks would inherit the mask, and then ignore SIGTERM).
+//! unblocks every signal first (its tasks inherit its mask, and would ignore SIGTERM).
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{Signal, killpg};
+use nix::sys::signal::{SigSet, Signal, killpg};
 use nix::unistd::Pid;
 
 use super::wire::{FromPilot, OUTPUT_MAX, StreamName, ToPilot, receive, send};
@@ -73,6 +73,12 @@ struct Agent {
 }
 
 fn run(target: &str) -> Result<(), String> {
+    // Tasks inherit the signal mask of the thread that starts them, and the program that
+    // started the pilot may have blocked SIGTERM (a task would then ignore it): none is
+    // blocked here, before any thread starts.
+    SigSet::empty()
+        .thread_set_mask()
+        .map_err(|e| format!("cannot unblock signals: {e}"))?;
     let stream = connect(target)?;
     let agent = Arc::new(Agent {
         writer: Mutex::new(
