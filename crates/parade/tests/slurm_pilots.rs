@@ -19,7 +19,7 @@ use parade::flow::{Flow, FlowOptions};
 /// Fake Slurm commands (in `fake-slurm/`, shared with the CLI's pilot tests). `sbatch` starts the script in a session of its own, in the background,
 /// and lists the job RUNNING (`jobs/<id>`: `id|name|STATE|reason|comment`, its pid in
 /// `pids/<id>`); `squeue` lists a job whose script has ended as COMPLETED; `scancel` sends
-/// SIGTERM to the job's process group and lists it CANCELLED.
+/// SIGTERM to every process of the job (its session) and lists it CANCELLED.
 const SBATCH: &str = include_str!("fake-slurm/sbatch");
 
 const SQUEUE: &str = include_str!("fake-slurm/squeue");

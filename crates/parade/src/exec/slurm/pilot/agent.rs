@@ -2,7 +2,8 @@
 //! the parent named by [`PILOT_ENV`] (proving the run's secret), runs each task it is handed as
 //! a child process group of its own, sends back the task's exit status and output, and stops
 //! when the parent says so or goes away. A signal that ends the pilot (`scancel`, the end of
-//! its time) stops its children first.
+//! its time) ends it at once: Slurm signals every process of the job, its tasks too. The pilot
+//! unblocks every signal first (its tasks inherit its mask, and would ignore SIGTERM).
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -64,21 +65,20 @@ struct Agent {
     writer: Mutex<TcpStream>,
     /// The running tasks' process groups, by task id.
     children: Mutex<HashMap<u64, Pid>>,
+    /// Tasks the parent asked to kill.
+    killed: Mutex<std::collections::HashSet<u64>>,
     /// Set when the pilot ends: the tasks it kills then are not reported as ended by a signal
     /// (the parent learns they were lost with the pilot).
     ending: AtomicBool,
 }
 
 fn run(target: &str) -> Result<(), String> {
-    // The signals that end a pilot go to one thread (blocked here, before any thread starts),
-    // which stops the tasks' process groups first. Children start with no signal blocked.
-    let mut signals = SigSet::empty();
-    for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
-        signals.add(s);
-    }
-    signals
-        .thread_block()
-        .map_err(|e| format!("cannot block signals: {e}"))?;
+    // Tasks inherit the signal mask of the thread that starts them, and the program that
+    // started the pilot may have blocked SIGTERM (a task would then ignore it): none is
+    // blocked here, before any thread starts.
+    SigSet::empty()
+        .thread_set_mask()
+        .map_err(|e| format!("cannot unblock signals: {e}"))?;
     let stream = connect(target)?;
     let agent = Arc::new(Agent {
         writer: Mutex::new(
@@ -88,6 +88,7 @@ fn run(target: &str) -> Result<(), String> {
         ),
         children: Mutex::new(HashMap::new()),
         ending: AtomicBool::new(false),
+        killed: Mutex::new(std::collections::HashSet::new()),
     });
     agent
         .send(&FromPilot::Hello {
@@ -95,12 +96,6 @@ fn run(target: &str) -> Result<(), String> {
             host: hostname(),
         })
         .map_err(|e| format!("cannot greet the parent: {e}"))?;
-    let on_signal = agent.clone();
-    std::thread::spawn(move || {
-        let signal = signals.wait().map_or(15, |s| s as i32);
-        on_signal.stop_all();
-        std::process::exit(128 + signal)
-    });
     let beating = agent.clone();
     std::thread::spawn(move || {
         loop {
@@ -183,6 +178,24 @@ impl Agent {
                 error: Some(e),
             },
         };
+        let asked = self
+            .killed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&id);
+        if matches!(
+            exit,
+            FromPilot::Exit {
+                signal: Some(_),
+                ..
+            }
+        ) && !asked
+        {
+            // A signal parade did not send: Slurm may be ending the whole job (scancel, a
+            // time limit), the pilot with it. A moment's pause lets the pilot go first, so the
+            // parent sees the task lost with its pilot rather than killed by a signal.
+            std::thread::sleep(Duration::from_secs(1));
+        }
         if !self.ending.load(Ordering::SeqCst) {
             // A lost connection is seen by the reading loop, which stops the pilot.
             let _ = self.send(&exit);
@@ -259,6 +272,10 @@ impl Agent {
         let Some(pid) = self.group(id) else {
             return;
         };
+        self.killed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id);
         let _ = killpg(pid, Signal::SIGTERM);
         let agent = self.clone();
         ThreadCache::global().execute(move || {
