@@ -109,7 +109,8 @@ impl<'g, M> TaskBuilder<'g, M> {
     /// Makes the task's result outlive the program: keyed by `name` (give it a version,
     /// `"fit@v2"`, and change it when the function changes) and its input values, stored in
     /// the graph's store ([`Graph::cache_in`]) and reused by a later run with the same inputs.
-    /// See the [module](self) for what is hashed.
+    /// The key is the blake3 hash of the name and the inputs' JSON text; what the closure
+    /// captures is not hashed (pass such values as inputs, or put them in the name).
     pub fn cache(self, name: impl Into<String>) -> Cached<'g, M> {
         Cached {
             builder: self,
