@@ -20,7 +20,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::config::absolute;
 use super::jobdir;
 
-/// A path in a template job's parameters or result (see the [module](self)).
+/// A path in a template job's parameters or result: written relative to the job directory
+/// in `kwargs.json` (and hashed as an input), read back from `result.json` as
+/// `<job_dir>/<relpath>`; outside a job, a plain path.
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
