@@ -42,8 +42,8 @@ use crate::exec::{CommandSpec, Executor};
 /// the work directory (forwarded to the task's output events when it ends) and its exit status
 /// to `<name>.<job id>.status` ([`JobFiles`]), because clusters often have no accounting
 /// database. A task's timeout and a cancel (including [`Engine::stop`]) end its job with
-/// `scancel`. A job that Slurm ends at its time limit fails with [`Reason::Timeout`]. A job that
-/// vanishes from Slurm without writing its status ends as failed with [`Reason::Lost`].
+/// `scancel`. A job that Slurm ends at its time limit fails with [`Reason::Timeout`](crate::engine::Reason::Timeout). A job that
+/// vanishes from Slurm without writing its status ends as failed with [`Reason::Lost`](crate::engine::Reason::Lost).
 ///
 /// The engine starts a task only once its dependencies have finished, so through the engine
 /// parade releases each job as its inputs finish. To hand a whole chain to Slurm at once
