@@ -49,6 +49,40 @@ fn the_recorder_keeps_every_execution_with_its_times() {
     assert_eq!(e.exit_status, Some(0));
 }
 
+/// Observers get events from a thread of their own, later when one of them is slow; the times
+/// the recorder keeps are when things happened, not when it heard of them.
+#[test]
+fn a_slow_observer_does_not_bend_the_times_the_recorder_keeps() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("state.db")).unwrap();
+    let run = store.begin_run(&["build".to_owned()]).unwrap();
+    let engine = Engine::new();
+    let names = Arc::new(NameTable::new());
+    let t = engine
+        .add(TaskSpec::new(|_| {
+            std::thread::sleep(Duration::from_millis(30));
+            Outcome::Succeeded
+        }))
+        .unwrap();
+    names.insert(t, "build");
+    // Subscribed first, so the recorder hears of the start only after this has slept.
+    engine.subscribe(|e: &parade::engine::Event| {
+        if matches!(e, parade::engine::Event::Started { .. }) {
+            std::thread::sleep(Duration::from_millis(400));
+        }
+    });
+    engine.subscribe(Recorder::new(store.clone(), run, names.clone()));
+    engine.want([t]).unwrap();
+    engine.wait_all().unwrap();
+    store.end_run(run, "succeeded").unwrap();
+    let e = &store.executions(run).unwrap()[0];
+    let took = e.duration().unwrap();
+    assert!(
+        took >= Duration::from_millis(30) && took < Duration::from_millis(400),
+        "recorded {took:?} for a 30 ms task"
+    );
+}
+
 #[test]
 fn the_live_display_shows_the_time_left_from_earlier_runs() {
     let dir = tempfile::tempdir().unwrap();

@@ -255,7 +255,7 @@ impl Observer for LiveObserver {
                 return;
             }
             Event::Started { id } => {
-                st.seen.started.insert(*id, Instant::now());
+                st.seen.started.insert(*id, crate::engine::event_time());
                 st.running.push(*id);
             }
             Event::Finished {

@@ -3,7 +3,6 @@
 
 use std::io::Write;
 use std::sync::Arc;
-use std::time::Instant;
 
 use parking_lot::Mutex;
 
@@ -123,7 +122,7 @@ impl Observer for PlainObserver {
                 return;
             }
             Event::Started { id } => {
-                state.seen.started.insert(*id, Instant::now());
+                state.seen.started.insert(*id, crate::engine::event_time());
                 if self.quiet_starts {
                     return;
                 }

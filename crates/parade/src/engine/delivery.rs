@@ -14,9 +14,11 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::thread::ThreadId;
+use std::time::Instant;
 
 use parking_lot::{Condvar, Mutex, RwLock};
 
+use super::event::delivering_at;
 use super::{Event, Observer};
 
 /// How many events may wait for the observers before those adding more wait too.
@@ -34,7 +36,9 @@ pub(crate) struct Delivery {
 
 #[derive(Default)]
 struct Queue {
-    events: VecDeque<Event>,
+    /// Each event with the moment it was queued, which observers read as
+    /// [`event_time`](super::event_time).
+    events: VecDeque<(Event, Instant)>,
     /// Events queued so far, and delivered so far.
     pushed: u64,
     done: u64,
@@ -74,9 +78,10 @@ impl Delivery {
         if events.is_empty() {
             return;
         }
+        let at = Instant::now();
         let mut queue = self.queue.lock();
         queue.pushed += events.len() as u64;
-        queue.events.extend(events);
+        queue.events.extend(events.into_iter().map(|e| (e, at)));
         self.ready.notify_one();
     }
 
@@ -114,7 +119,7 @@ impl Delivery {
 
     fn run(&self) {
         loop {
-            let batch: Vec<Event> = {
+            let batch: Vec<(Event, Instant)> = {
                 let mut queue = self.queue.lock();
                 while queue.events.is_empty() && !queue.closed {
                     self.ready.wait(&mut queue);
@@ -131,12 +136,12 @@ impl Delivery {
         }
     }
 
-    fn deliver(&self, batch: &[Event]) {
+    fn deliver(&self, batch: &[(Event, Instant)]) {
         let mut observers = self.observers.read().clone();
-        for event in batch {
+        for (event, at) in batch {
             observers.retain(|o| {
                 let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    o.on_event(event);
+                    delivering_at(*at, || o.on_event(event));
                 }));
                 if delivered.is_err() {
                     // An observer that panics is dropped; the run and the others go on.

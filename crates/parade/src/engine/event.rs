@@ -1,6 +1,7 @@
 //! Events: the only way news leaves the engine, and the observers that receive them.
 
-use std::time::Duration;
+use std::cell::Cell;
+use std::time::{Duration, Instant, SystemTime};
 
 use super::{Reason, Stream, TaskId, TaskState};
 
@@ -78,6 +79,63 @@ pub trait Observer: Send + Sync {
     /// Called once for each event, in order, on the engine's own observer thread (a slow
     /// observer does not slow scheduling; a wait returns once its events were delivered).
     fn on_event(&self, event: &Event);
+}
+
+thread_local! {
+    /// When the event being delivered on this thread happened (set by the delivering thread).
+    static HAPPENED: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// When the event an observer is being given happened: the moment the engine queued it, not
+/// the moment it is delivered (events reach observers from a thread of their own, later when
+/// an observer is slow). Outside an observer's call, now. Observers that keep times (the run
+/// store's recorder, the report, the displays' elapsed times) read their clock here.
+///
+/// A function rather than a field of [`Event`] so that every observer, also one that another
+/// observer wraps and calls, sees the same time without a change of signature.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use std::time::Instant;
+/// use parade::engine::{Engine, Event, Outcome, TaskSpec, event_time};
+/// let engine = Engine::inline();
+/// let times = Arc::new(Mutex::new(Vec::new()));
+/// let keep = times.clone();
+/// engine.subscribe(move |_: &Event| keep.lock().unwrap().push(event_time()));
+/// let t = engine.add(TaskSpec::new(|_| Outcome::Succeeded)).unwrap();
+/// engine.want([t]).unwrap();
+/// engine.wait_all().unwrap();
+/// let times = times.lock().unwrap();
+/// assert!(times.windows(2).all(|w| w[0] <= w[1]) && times[2] <= Instant::now());
+/// ```
+pub fn event_time() -> Instant {
+    HAPPENED.with(Cell::get).unwrap_or_else(Instant::now)
+}
+
+/// [`event_time`] on the wall clock.
+///
+/// ```
+/// assert!(parade::engine::event_system_time() <= std::time::SystemTime::now());
+/// ```
+pub fn event_system_time() -> SystemTime {
+    let ago = event_time().elapsed();
+    SystemTime::now()
+        .checked_sub(ago)
+        .unwrap_or_else(SystemTime::now)
+}
+
+/// Runs `deliver` with [`event_time`] answering `at`.
+pub(crate) fn delivering_at(at: Instant, deliver: impl FnOnce()) {
+    /// Clears the time again, also when the observer panics.
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            HAPPENED.with(|h| h.set(None));
+        }
+    }
+    HAPPENED.with(|h| h.set(Some(at)));
+    let _reset = Reset;
+    deliver();
 }
 
 impl<F: Fn(&Event) + Send + Sync> Observer for F {

@@ -166,7 +166,9 @@ impl RunRecorder {
     }
 
     fn now(&self) -> f64 {
-        self.origin.elapsed().as_secs_f64()
+        crate::engine::event_time()
+            .saturating_duration_since(self.origin)
+            .as_secs_f64()
     }
 }
 

@@ -60,9 +60,11 @@ pub fn chrome_trace(run: &RunRecord) -> Value {
         match (t.start, t.slot) {
             (Some(start), Some(slot)) => {
                 let end = t.end.unwrap_or(run.elapsed).max(start);
+                // Both ends rounded, the length their difference: a slice that ends when the
+                // next on its track starts never overlaps it by a rounding.
                 events.push(json!({
                     "name": t.name, "cat": t.state, "ph": "X", "pid": 1, "tid": slot + 1,
-                    "ts": micros(start), "dur": micros(end - start), "args": args,
+                    "ts": micros(start), "dur": micros(end) - micros(start), "args": args,
                 }));
                 if t.is_failure() {
                     events.push(json!({

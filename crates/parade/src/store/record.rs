@@ -242,7 +242,7 @@ impl Recorder {
         e.name = name;
         state.as_str().clone_into(&mut e.state);
         e.started = started.or(e.started);
-        e.ended = Some(SystemTime::now());
+        e.ended = Some(crate::engine::event_system_time());
         if let Some(Reason::Exit(code)) = reason {
             e.exit_status = Some(*code);
         }
@@ -268,7 +268,10 @@ impl Observer for Recorder {
     fn on_event(&self, event: &Event) {
         match event {
             Event::Started { id } => {
-                self.state.lock().started.insert(*id, SystemTime::now());
+                self.state
+                    .lock()
+                    .started
+                    .insert(*id, crate::engine::event_system_time());
             }
             Event::Finished {
                 id, state, reason, ..
