@@ -16,6 +16,7 @@ pub use executor::{
 };
 pub(crate) use executor::{serve, worker_command, worker_outcome};
 pub use protocol::{Done, Hello, MESSAGE_MAX};
+pub(crate) use protocol::{receive, send};
 pub(crate) use transport::{Listener, Secret, Waker};
 pub use transport::{SECRET_LINE_MAX, SECRET_WAIT, WORKER_SECRET_FILE_ENV};
 pub use worker::{Registry, WORKER_SOCKET_ENV, WorkerFn, WorkerSession, worker_entry};

@@ -13,16 +13,15 @@
 //! A message over [`MESSAGE_MAX`] bytes is an error on either side, never unbounded memory;
 //! the pilot keeps what a task prints below it ([`OUTPUT_MAX`]).
 //!
-//! Framing is written here rather than shared with the worker protocol's, whose functions are
-//! private to the process executor; both hold to the same limit.
-
-use std::io::{BufRead, Read, Write};
+//! Framing (one line per message, the limit, the errors) is the worker protocol's: [`send`] and
+//! [`receive`] are the process executor's.
 
 use serde::{Deserialize, Serialize};
 
 use crate::engine::Stream;
 use crate::exec::CommandSpec;
 use crate::exec::process::MESSAGE_MAX;
+pub(crate) use crate::exec::process::{receive, send};
 
 /// The most output a pilot keeps of one task, counted as the bytes its lines take in the
 /// message (JSON escapes and per-line overhead included, so the message stays under
@@ -71,34 +70,6 @@ impl From<StreamName> for Stream {
             StreamName::Stderr => Stream::Stderr,
         }
     }
-}
-
-/// Writes one message as one line.
-pub(crate) fn send(out: &mut impl Write, message: &impl Serialize) -> std::io::Result<()> {
-    let mut line = serde_json::to_vec(message).map_err(std::io::Error::other)?;
-    line.push(b'\n');
-    out.write_all(&line)?;
-    out.flush()
-}
-
-/// Reads one message; `None` at the end of the stream. A line over [`MESSAGE_MAX`] bytes, or
-/// one that is not the message expected, is an error saying so.
-pub(crate) fn receive<T: for<'de> Deserialize<'de>>(
-    input: &mut impl BufRead,
-) -> std::io::Result<Option<T>> {
-    let mut line = Vec::new();
-    let limit = u64::try_from(MESSAGE_MAX).unwrap_or(u64::MAX) + 1;
-    if input.by_ref().take(limit).read_until(b'\n', &mut line)? == 0 {
-        return Ok(None);
-    }
-    if line.len() > MESSAGE_MAX {
-        return Err(std::io::Error::other(format!(
-            "a message over {MESSAGE_MAX} bytes"
-        )));
-    }
-    serde_json::from_slice(&line)
-        .map(Some)
-        .map_err(|e| std::io::Error::other(format!("a malformed message ({e})")))
 }
 
 #[cfg(test)]
