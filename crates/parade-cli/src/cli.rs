@@ -150,6 +150,10 @@ pub struct RunArgs {
     /// 127.0.0.1, pilots on this machine only).
     #[arg(long, value_name = "IP", requires = "pilots")]
     pub listen: Option<std::net::IpAddr>,
+    /// With `--executor slurm`: submit one Slurm job per task, never a job array (by default
+    /// tasks submitted together that ask for the same resources share one `sbatch --array`).
+    #[arg(long)]
+    pub no_job_arrays: bool,
     /// Run every wanted task, up to date or not (make -B).
     #[arg(short = 'B', long)]
     pub force: bool,

@@ -313,6 +313,7 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
             resources: args.pilot_resources.clone().unwrap_or_default(),
             listen: args.listen,
         }),
+        job_arrays: !args.no_job_arrays,
         after_task: Some(after_task),
         extra_args: args.extra_args.clone(),
         memory: Some(memory.clone()),

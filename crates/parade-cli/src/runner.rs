@@ -39,6 +39,9 @@ pub struct RunRequest<'a> {
     pub executor: ExecutorKind,
     /// With the Slurm executor: run the tasks on pilot jobs (`--pilots`).
     pub pilots: Option<PilotRequest>,
+    /// With the Slurm executor: whether tasks submitted together share a job array
+    /// (`--no-job-arrays` turns it off).
+    pub job_arrays: bool,
     /// What followed `--`: the single target's `"$@"`.
     pub extra_args: Vec<String>,
     /// Called when a task's command has ended, with its name; an `Err` fails the task with that
@@ -496,7 +499,9 @@ pub fn run(
             let work = std::path::absolute(work)
                 .map_err(|e| RunError(format!("cannot name the Slurm work directory: {e}")))?;
             let run_id = format!("{:08x}", stable_hash(file.to_string_lossy().as_bytes()));
-            let mut config = parade::exec::SlurmConfig::new(work).run_id(run_id);
+            let mut config = parade::exec::SlurmConfig::new(work)
+                .run_id(run_id)
+                .job_arrays(request.job_arrays);
             if let Some(pilots) = &request.pilots {
                 config = pilots.configure(config);
             }

@@ -133,12 +133,15 @@ impl Fake {
         std::fs::read_to_string(self.path(name)).unwrap_or_default()
     }
 
+    /// One job per task: these fakes know no `--array` (job arrays have their own suite,
+    /// `slurm_arrays`, on the fake of `fake-slurm/`).
     fn config(&self, run: &str) -> SlurmConfig {
         SlurmConfig::new(self.path("work"))
             .bin_dir(self.dir.path())
             .run_id(run)
             .poll_interval(Duration::from_millis(50))
             .retries(3, Duration::from_millis(10))
+            .job_arrays(false)
     }
 
     fn engine(&self, run: &str) -> Engine {

@@ -135,7 +135,10 @@ fn flow_procs_on_other_nodes_call_back_over_tcp(work: &Path) {
     assert!(remote(&host), "the proc ran on {host}");
     assert_eq!(got.iter().map(|(n, _)| *n).collect::<Vec<_>>(), [1, 2, 3]);
     assert!(got.iter().all(|(_, h)| remote(h)), "{got:?}");
-    assert_eq!(slurm.stats().sbatch, 4, "{:?}", slurm.stats());
+    // The proc, then its three procs: one job each, or fewer jobs as they share their shape
+    // (the three procs started together become one job array).
+    let sbatch = slurm.stats().sbatch;
+    assert!((2..=4).contains(&sbatch), "{:?}", slurm.stats());
     // No socket file, and the secret file is readable by the user only.
     let files: Vec<PathBuf> = std::fs::read_dir(work.join("slurm"))
         .unwrap()
@@ -173,7 +176,7 @@ fn flow_procs_run_as_slurm_jobs(work: &Path) {
     assert_eq!(sum, 50);
     assert!(in_slurm, "the proc did not run in a Slurm job");
     assert_eq!(flow.state("square::2").unwrap(), TaskState::Succeeded);
-    assert!(slurm.stats().sbatch >= 4, "{:?}", slurm.stats());
+    assert!(slurm.stats().sbatch >= 2, "{:?}", slurm.stats());
     let status = flow.status("fails").unwrap();
     assert_eq!(status.state, TaskState::Failed);
     let reason = status.reason.unwrap_or_default();

@@ -19,6 +19,60 @@ use super::SlurmConfig;
 /// A Slurm job id, as `sbatch --parsable` printed it (without a cluster suffix).
 pub type JobId = u64;
 
+/// A job, or one element of a job array (`sbatch --array`): Slurm names an element
+/// `<array job id>_<index>` in `squeue`, `scontrol`, `scancel` and `--dependency`.
+///
+/// ```
+/// use parade::exec::slurm::JobRef;
+/// assert_eq!(JobRef::job(42).to_string(), "42");
+/// assert_eq!(JobRef::element(42, 3).to_string(), "42_3");
+/// assert_eq!("42_3".parse::<JobRef>(), Ok(JobRef::element(42, 3)));
+/// assert_eq!("42".parse::<JobRef>(), Ok(JobRef::job(42)));
+/// assert!("42_[0-3]".parse::<JobRef>().is_err(), "a range of pending elements is not one");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct JobRef {
+    /// The job id (of the whole array, for an element).
+    pub job: JobId,
+    /// The element's index (`$SLURM_ARRAY_TASK_ID`), for an element of an array.
+    pub element: Option<u32>,
+}
+
+impl JobRef {
+    /// A job of its own (or a whole array).
+    pub fn job(job: JobId) -> Self {
+        Self { job, element: None }
+    }
+
+    /// Element `index` of array `job`.
+    pub fn element(job: JobId, index: u32) -> Self {
+        Self {
+            job,
+            element: Some(index),
+        }
+    }
+}
+
+impl std::fmt::Display for JobRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.element {
+            Some(i) => write!(f, "{}_{i}", self.job),
+            None => write!(f, "{}", self.job),
+        }
+    }
+}
+
+impl std::str::FromStr for JobRef {
+    type Err = std::num::ParseIntError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.split_once('_') {
+            Some((job, index)) => Ok(Self::element(job.parse()?, index.parse()?)),
+            None => Ok(Self::job(s.parse()?)),
+        }
+    }
+}
+
 /// What `sbatch --parsable` answered: the job id and, on a multi-cluster setup, the cluster
 /// that took the job (later calls about the job name it with `--clusters`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -259,14 +313,25 @@ impl Client {
     }
 
     /// One `squeue` listing of this user's jobs in every state Slurm still remembers, on the
-    /// default cluster or on `cluster`.
+    /// default cluster or on `cluster` (jobs of their own only; see
+    /// [`list_elements`](Self::list_elements)).
     pub(crate) fn list(
         &self,
         cluster: Option<&str>,
     ) -> Result<HashMap<JobId, JobState>, CommandError> {
+        Ok(plain_jobs(self.list_elements(cluster)?))
+    }
+
+    /// One `squeue` listing like [`list`](Self::list), with every element of a job array on a
+    /// line of its own (`--array`: pending elements too, as `<id>_<index>`).
+    pub(crate) fn list_elements(
+        &self,
+        cluster: Option<&str>,
+    ) -> Result<HashMap<JobRef, JobState>, CommandError> {
         let mut args: Vec<String> = [
             "--me",
             "--noheader",
+            "--array",
             "--states=all",
             "--format=%i|%j|%T|%r|%k",
         ]
@@ -274,26 +339,39 @@ impl Client {
         .into();
         args.extend(clusters_arg(cluster));
         let out = self.call("squeue", &args, || None)?;
-        Ok(parse_squeue(&out))
+        Ok(parse_squeue_elements(&out))
     }
 
-    /// `scontrol show job ID`: the job's state, or `None` when Slurm does not know the job.
+    /// `scontrol show job ID` (or `ID_INDEX`, an array's element): the job's state, or `None`
+    /// when Slurm does not know the job.
     pub(crate) fn show(
         &self,
-        id: JobId,
+        id: JobRef,
         cluster: Option<&str>,
     ) -> Result<Option<JobState>, CommandError> {
         let mut args: Vec<String> = clusters_arg(cluster).collect();
         args.extend(["show".to_owned(), "job".to_owned(), id.to_string()]);
         match self.call("scontrol", &args, || None) {
-            Ok(out) => Ok(parse_scontrol(&out).remove(&id)),
+            Ok(out) => {
+                let mut jobs = parse_scontrol(&out);
+                Ok(match id.element {
+                    None => jobs.remove(&id.job),
+                    // An element has a job id of its own; asked by name, Slurm shows it alone.
+                    Some(_) if jobs.len() == 1 => jobs.into_values().next(),
+                    Some(_) => None,
+                })
+            }
             Err(e) if is_invalid_job(&e.message) => Ok(None),
             Err(e) => Err(e),
         }
     }
 
-    /// Cancels the jobs `ids` of `cluster` with one `scancel` call.
-    pub(crate) fn scancel(&self, ids: &[JobId], cluster: Option<&str>) -> Result<(), CommandError> {
+    /// Cancels the jobs (whole arrays, elements) `ids` of `cluster` with one `scancel` call.
+    pub(crate) fn scancel<I: std::fmt::Display>(
+        &self,
+        ids: &[I],
+        cluster: Option<&str>,
+    ) -> Result<(), CommandError> {
         if ids.is_empty() {
             return Ok(());
         }
@@ -391,7 +469,7 @@ pub fn parse_sbatch(out: &str) -> Option<Submitted> {
 
 /// Parses `squeue --format=%i|%j|%T|%r|%k` lines into states by job id (the comment field may
 /// be missing). Lines that do not parse (array or het-job ids, `CLUSTER:` headers, messages)
-/// are left out.
+/// are left out; [`parse_squeue_elements`] keeps arrays' elements.
 ///
 /// ```
 /// use parade::exec::slurm::parse_squeue;
@@ -401,6 +479,28 @@ pub fn parse_sbatch(out: &str) -> Option<Submitted> {
 /// assert_eq!(jobs[&7].comment, "parade:ab");
 /// ```
 pub fn parse_squeue(out: &str) -> HashMap<JobId, JobState> {
+    plain_jobs(parse_squeue_elements(out))
+}
+
+/// The jobs of their own in a listing of jobs and elements.
+fn plain_jobs(all: HashMap<JobRef, JobState>) -> HashMap<JobId, JobState> {
+    all.into_iter()
+        .filter_map(|(r, st)| r.element.is_none().then_some((r.job, st)))
+        .collect()
+}
+
+/// [`parse_squeue`], keeping the elements of job arrays (`squeue --array` lists each as
+/// `<id>_<index>`); a range of pending elements (`7_[2-5]`, listed without `--array`) and
+/// het-job parts are left out.
+///
+/// ```
+/// use parade::exec::slurm::{JobRef, parse_squeue_elements};
+/// let jobs = parse_squeue_elements("7_0|a|RUNNING|None|parade:ab\n7_1|a|PENDING|Priority\n8|b|RUNNING|None\n7_[2-5]|a|PENDING|None\n");
+/// assert_eq!(jobs.len(), 3);
+/// assert_eq!(jobs[&JobRef::element(7, 1)].state, "PENDING");
+/// assert_eq!(jobs[&JobRef::job(8)].name, "b");
+/// ```
+pub fn parse_squeue_elements(out: &str) -> HashMap<JobRef, JobState> {
     out.lines()
         .filter_map(|line| {
             let mut f = line.trim().splitn(5, '|');

@@ -69,6 +69,15 @@ pub struct SlurmConfig {
     /// machine only), proving the run's secret, and pull tasks until the run ends. Jobs held
     /// for others in a [`SlurmBatch`](super::SlurmBatch) still get jobs of their own.
     pub pilots: Option<super::PilotConfig>,
+    /// Whether same-shaped jobs submitted together become one Slurm job array (default: yes).
+    /// Tasks handed over at once (a wave of ready tasks, a [`SlurmBatch`](super::SlurmBatch)'s
+    /// nodes, the submissions that arrive while one is made) that ask for the same resources
+    /// and depend on the same jobs are submitted with one `sbatch --array=0-K` (up to
+    /// [`MAX_ARRAY`](super::MAX_ARRAY) elements); each element runs its own task's script and is
+    /// polled, cancelled, timed out and reported for its task alone (Slurm names it
+    /// `<id>_<index>`). A job depending on some elements waits for `afterok:<id>_<index>`, one
+    /// depending on the whole array for `afterok:<id>`. `false` submits one job per task.
+    pub job_arrays: bool,
 }
 
 impl SlurmConfig {
@@ -91,7 +100,21 @@ impl SlurmConfig {
             worker_listen: None,
             worker_program: None,
             pilots: None,
+            job_arrays: true,
         }
+    }
+
+    /// Submits same-shaped jobs handed over together as one job array, or not (see
+    /// [`job_arrays`](SlurmConfig::job_arrays)).
+    ///
+    /// ```
+    /// let cfg = parade::exec::slurm::SlurmConfig::new("/shared/w");
+    /// assert!(cfg.job_arrays);
+    /// assert!(!cfg.job_arrays(false).job_arrays);
+    /// ```
+    pub fn job_arrays(mut self, on: bool) -> Self {
+        self.job_arrays = on;
+        self
     }
 
     /// Uses the Slurm commands in `dir` instead of those on `PATH`.

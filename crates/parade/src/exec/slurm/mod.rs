@@ -15,6 +15,7 @@
 //!   ([`PilotConfig`]): each connects back over TCP with the run's secret and pulls tasks that
 //!   fit its resources until the run ends (the pilot program calls [`pilot_entry`], which
 //!   [`worker_entry`](crate::worker_entry) does).
+//! * Same-shaped jobs handed over together become one job array ([`SlurmConfig::job_arrays`]).
 //! * [`SlurmBatch`] hands a whole graph to Slurm at once with `--dependency=afterok`.
 //! * [`TemplateJob`] runs a directory template once per job directory (locally or on Slurm),
 //!   reusing a finished job whose parameters and input hashes match; [`clean_jobs`] removes
@@ -44,8 +45,8 @@ mod workers;
 
 pub use batch::{BatchNode, BatchRun, JobOptions, SlurmBatch};
 pub use client::{
-    CommandError, JobId, JobState, SlurmStats, Submitted, parse_sbatch, parse_scontrol,
-    parse_squeue,
+    CommandError, JobId, JobRef, JobState, SlurmStats, Submitted, parse_sbatch, parse_scontrol,
+    parse_squeue, parse_squeue_elements,
 };
 pub use config::SlurmConfig;
 pub use executor::SlurmExecutor;
@@ -54,5 +55,5 @@ pub use names::{job_identity, job_name};
 pub use pilot::{PILOT_ENV, PilotConfig, pilot_entry};
 pub use script::{JobFiles, batch_script, shell_quote};
 pub use sink::JobEnd;
-pub use submit::parse_slurm_time;
+pub use submit::{MAX_ARRAY, parse_slurm_time};
 pub use template::{Cleaned, JobError, TemplateJob, clean_jobs, clean_jobs_report};

@@ -63,6 +63,26 @@ pub fn job_identity(key: &str, spec: &CommandSpec) -> String {
     hex(&h.finalize()[..12])
 }
 
+/// The name of the job array whose first element is the job named `first`, of `len`
+/// elements: `<first>_array<len>`. A key escaped by [`job_name`] never holds `_a`, so an array
+/// never takes a task's name.
+pub(crate) fn array_name(first: &str, len: usize) -> String {
+    format!("{first}_array{len}")
+}
+
+/// The identity of a job array whose elements are the jobs `(name, identity)`, in order: a
+/// hash of them all, so a restarted run adopts an array only when each element matches.
+pub(crate) fn array_identity<'a>(elements: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut h = Sha256::new();
+    for (name, identity) in elements {
+        for part in [name, identity] {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part.as_bytes());
+        }
+    }
+    hex(&h.finalize()[..12])
+}
+
 /// `key` escaped for a job name and a file name (injective; see [`job_name`]).
 fn escape_key(key: &str) -> String {
     use std::fmt::Write as _;

@@ -4,6 +4,13 @@
 //! only about jobs missing from the listing, and ends the jobs that ended. Cancels and parade's
 //! own timeouts are gathered and sent with one `scancel` call.
 //!
+//! Submissions that arrive together (and those that follow within [`GATHER_QUIET`] of each
+//! other, for at most [`GATHER_MAX`]) are submitted together: with
+//! [`SlurmConfig::job_arrays`](super::SlurmConfig::job_arrays), those of one shape (the same
+//! resources, the same dependencies, both command or both worker jobs) become one job array,
+//! whose elements are then polled, timed out and cancelled one by one (`<id>_<index>`; a
+//! cancel of every element in flight cancels the array by its id).
+//!
 //! How a job ended does not depend on the order in which parade learns things: an exit status
 //! of 0 is a success at once; any other status waits for Slurm's final state, because a command
 //! ended by Slurm's time limit (or by someone's `scancel`) exits 143 like one that failed, and
@@ -15,12 +22,14 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
-use super::client::{CommandError, JobId, JobState, identity_comment};
-use super::names::is_job_of_run;
+use super::client::{CommandError, JobId, JobRef, JobState, identity_comment};
+use super::names::{array_identity, array_name, is_job_of_run};
 use super::script::JobFiles;
 use super::shared::Shared;
 use super::sink::{Sink, end};
-use super::submit::{Submission, Target, parse_slurm_time, sbatch};
+use super::submit::{
+    Element, MAX_ARRAY, Submission, Target, parse_slurm_time, read_manifest, sbatch, sbatch_array,
+};
 use crate::engine::{Outcome, Reason};
 
 pub(crate) enum Msg {
@@ -29,9 +38,29 @@ pub(crate) enum Msg {
     CancelNamed(String),
 }
 
-/// A job in flight.
+/// How long the thread waits for a further submission before it submits what it has, when
+/// job arrays are on: tasks handed over one by one (each task of a task file submits its own)
+/// still make one array.
+const GATHER_QUIET: Duration = Duration::from_millis(5);
+
+/// The longest it gathers submissions before it submits them.
+const GATHER_MAX: Duration = Duration::from_millis(100);
+
+/// A job array's elements as its manifest lists them: index, job name, identity.
+type Manifest = Vec<(u32, String, String)>;
+
+/// A queued or running job of an earlier run (found on a restart), for the task whose job
+/// name it is listed under.
+struct Live {
+    job: JobRef,
+    /// Its comment: the task's identity (an element: the element's, from the manifest).
+    comment: String,
+    files: JobFiles,
+}
+
+/// A job (or an element of a job array) in flight.
 struct InFlight {
-    job: JobId,
+    job: JobRef,
     /// The cluster that took it, when `sbatch` named one.
     cluster: Option<String>,
     adopted: bool,
@@ -49,14 +78,46 @@ struct InFlight {
     misses: u32,
 }
 
+impl InFlight {
+    /// `sub`, submitted (or adopted) as `job`, with the files it writes.
+    fn new(
+        sub: Submission,
+        job: JobRef,
+        cluster: Option<String>,
+        files: JobFiles,
+        adopted: bool,
+    ) -> Self {
+        let time_limit = sub
+            .spec
+            .resources
+            .time
+            .as_deref()
+            .and_then(parse_slurm_time);
+        Self {
+            job,
+            cluster,
+            adopted,
+            name: sub.name,
+            files,
+            sink: sub.sink,
+            submitted: Instant::now(),
+            timeout: sub.timeout,
+            time_limit,
+            target: sub.target,
+            stopping: None,
+            misses: 0,
+        }
+    }
+}
+
 pub(crate) struct Worker {
     shared: Arc<Shared>,
     in_flight: Vec<InFlight>,
     /// Queued or running jobs of this run found when the first job was submitted (a
-    /// restart), by name: their ids and comments.
-    live_by_name: Option<HashMap<String, Vec<(JobId, String)>>>,
+    /// restart), by the job names of their tasks.
+    live_by_name: Option<HashMap<String, Vec<Live>>>,
     failed_polls: u32,
-    to_cancel: Vec<(JobId, Option<String>)>,
+    to_cancel: Vec<(JobRef, Option<String>)>,
 }
 
 /// Starts the polling thread of `shared`'s executor, taking its messages from `rx`.
@@ -84,9 +145,14 @@ impl Worker {
                 next_poll = Instant::now() + every;
             }
             match rx.recv_deadline(next_poll) {
-                Ok(Msg::Submit(subs)) => self.submit(subs),
-                Ok(Msg::Cancel(target)) => self.cancel(|j| j.target == Some(target)),
-                Ok(Msg::CancelNamed(name)) => self.cancel(|j| j.name == name),
+                Ok(Msg::Submit(subs)) => {
+                    let (subs, next) = self.gather(subs, rx);
+                    self.submit(subs);
+                    if let Some(msg) = next {
+                        self.handle(msg);
+                    }
+                }
+                Ok(msg) => self.handle(msg),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
                     // The executor is gone; jobs of batches still in flight are seen to the end.
@@ -102,102 +168,226 @@ impl Worker {
         }
     }
 
-    fn submit(&mut self, subs: Vec<Submission>) {
-        let mut ids: Vec<Option<JobId>> = Vec::with_capacity(subs.len());
-        for sub in subs {
-            let deps: Option<Vec<JobId>> = sub.after.iter().map(|&i| ids[i]).collect();
-            let Some(deps) = deps else {
-                let why = format!(
-                    "{} was not submitted: a job it depends on was not",
-                    sub.label
-                );
-                end(
-                    sub.sink,
-                    Outcome::failed(why),
-                    None,
-                    None,
-                    Duration::ZERO,
-                    (false, false),
-                );
-                ids.push(None);
-                continue;
-            };
-            ids.push(self.submit_one(sub, &deps));
+    /// Handles a cancel (or a submission).
+    fn handle(&mut self, msg: Msg) {
+        match msg {
+            Msg::Submit(subs) => self.submit(subs),
+            Msg::Cancel(target) => self.cancel(|j| j.target == Some(target)),
+            Msg::CancelNamed(name) => self.cancel(|j| j.name == name),
         }
     }
 
-    fn submit_one(&mut self, sub: Submission, deps: &[JobId]) -> Option<JobId> {
-        let time_limit = sub
-            .spec
-            .resources
-            .time
-            .as_deref()
-            .and_then(parse_slurm_time);
+    /// `subs` and the submissions that follow them closely (see [`GATHER_QUIET`]), as one
+    /// submission (later ones' `after` renumbered), and the first other message, which comes
+    /// after them. Without job arrays, `subs` alone.
+    fn gather(
+        &self,
+        mut subs: Vec<Submission>,
+        rx: &Receiver<Msg>,
+    ) -> (Vec<Submission>, Option<Msg>) {
+        if !self.shared.cfg.job_arrays {
+            return (subs, None);
+        }
+        let until = Instant::now() + GATHER_MAX;
+        loop {
+            let wait = GATHER_QUIET.min(until.saturating_duration_since(Instant::now()));
+            match rx.recv_timeout(wait) {
+                Ok(Msg::Submit(more)) => {
+                    let base = subs.len();
+                    subs.extend(more.into_iter().map(|mut s| {
+                        for a in &mut s.after {
+                            *a += base;
+                        }
+                        s
+                    }));
+                }
+                Ok(other) => return (subs, Some(other)),
+                Err(_) => return (subs, None),
+            }
+        }
+    }
+
+    /// Submits `subs` (in order: each one's `after` names earlier ones): first it adopts
+    /// what a restart finds queued or running, then submits the rest, same-shaped ones as job
+    /// arrays when [`SlurmConfig::job_arrays`](super::SlurmConfig::job_arrays) says so.
+    fn submit(&mut self, subs: Vec<Submission>) {
+        let mut ids: Vec<Option<JobRef>> = vec![None; subs.len()];
+        let mut todo = Vec::with_capacity(subs.len());
+        for (i, sub) in subs.into_iter().enumerate() {
+            match self.adoptable(&sub) {
+                Some(live) => {
+                    ids[i] = Some(live.job);
+                    self.in_flight
+                        .push(InFlight::new(sub, live.job, None, live.files, true));
+                }
+                None => todo.push((i, sub)),
+            }
+        }
+        // The size of each array submitted now, to name a dependency on all of one by its id.
+        let mut arrays: HashMap<JobId, usize> = HashMap::new();
+        for group in shapes(todo, self.shared.cfg.job_arrays) {
+            // A group's members share their dependencies, all earlier than its first member.
+            let deps: Option<Vec<JobRef>> = group[0].1.after.iter().map(|&i| ids[i]).collect();
+            let Some(deps) = deps else {
+                for (_, sub) in group {
+                    let why = format!(
+                        "{} was not submitted: a job it depends on was not",
+                        sub.label
+                    );
+                    fail_unsubmitted(sub.sink, why);
+                }
+                continue;
+            };
+            let deps = whole_arrays(deps, &arrays);
+            if group.len() == 1 {
+                let (i, sub) = group.into_iter().next().expect("a group has a member");
+                ids[i] = self.submit_one(sub, &deps);
+                continue;
+            }
+            let mut group = group.into_iter().peekable();
+            while group.peek().is_some() {
+                let chunk: Vec<(usize, Submission)> = group.by_ref().take(MAX_ARRAY).collect();
+                let len = chunk.len();
+                for (i, job) in self.submit_array(chunk, &deps) {
+                    ids[i] = job;
+                    if let Some(job) = job {
+                        arrays.insert(job.job, len);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The queued or running job of an earlier run (a restart) that may stand for `sub`: one
+    /// of its name and identity. Jobs of its name that may not (an earlier run's worker jobs,
+    /// whose socket is gone) are cancelled.
+    fn adoptable(&mut self, sub: &Submission) -> Option<Live> {
         let comment = identity_comment(&sub.identity);
         let found = self.live_by_name().remove(&sub.name).unwrap_or_default();
         let mut adopted = None;
-        for (id, their_comment) in found {
-            if sub.adopt && adopted.is_none() && their_comment == comment {
-                adopted = Some(id);
+        for live in found {
+            if sub.adopt && adopted.is_none() && live.comment == comment {
+                adopted = Some(live);
             } else if !sub.adopt {
                 // A worker job of an earlier run talks to a socket that is gone.
-                self.to_cancel.push((id, None));
+                self.to_cancel.push((live.job, None));
             }
         }
-        let (job, cluster) = if let Some(job) = adopted {
-            (job, None)
-        } else {
+        adopted
+    }
+
+    fn submit_one(&mut self, sub: Submission, deps: &[JobRef]) -> Option<JobRef> {
+        for f in &sub.stale {
+            let _ = std::fs::remove_file(f);
+        }
+        match sbatch(
+            &self.shared,
+            (&sub.name, &sub.identity, &sub.label),
+            &sub.spec,
+            deps,
+        ) {
+            Ok(s) => {
+                let files = JobFiles::new(&self.shared.work_dir, &sub.name, s.id);
+                let job = JobRef::job(s.id);
+                self.in_flight
+                    .push(InFlight::new(sub, job, s.cluster, files, false));
+                Some(job)
+            }
+            Err(why) => {
+                fail_unsubmitted(sub.sink, why);
+                None
+            }
+        }
+    }
+
+    /// Submits `chunk` (same-shaped, at most [`MAX_ARRAY`]) as one job array held until
+    /// `deps` succeeded; each member's index in the submission and its element.
+    fn submit_array(
+        &mut self,
+        chunk: Vec<(usize, Submission)>,
+        deps: &[JobRef],
+    ) -> Vec<(usize, Option<JobRef>)> {
+        let name = array_name(&chunk[0].1.name, chunk.len());
+        let identity = array_identity(
+            chunk
+                .iter()
+                .map(|(_, s)| (s.name.as_str(), s.identity.as_str())),
+        );
+        for (_, sub) in &chunk {
             for f in &sub.stale {
                 let _ = std::fs::remove_file(f);
             }
-            match sbatch(
-                &self.shared,
-                (&sub.name, &sub.identity, &sub.label),
-                &sub.spec,
-                deps,
-            ) {
-                Ok(s) => (s.id, s.cluster),
-                Err(why) => {
-                    end(
-                        sub.sink,
-                        Outcome::failed(why),
-                        None,
-                        None,
-                        Duration::ZERO,
-                        (false, false),
-                    );
-                    return None;
-                }
-            }
-        };
-        self.in_flight.push(InFlight {
-            job,
-            cluster,
-            adopted: adopted.is_some(),
-            files: JobFiles::new(&self.shared.work_dir, &sub.name, job),
-            name: sub.name,
-            sink: sub.sink,
-            submitted: Instant::now(),
-            timeout: sub.timeout,
-            time_limit,
-            target: sub.target,
-            stopping: None,
-            misses: 0,
-        });
-        Some(job)
+        }
+        let elements: Vec<Element<'_>> = chunk
+            .iter()
+            .map(|(_, s)| Element {
+                name: &s.name,
+                identity: &s.identity,
+                label: &s.label,
+                spec: &s.spec,
+            })
+            .collect();
+        let submitted = sbatch_array(&self.shared, (&name, &identity), &elements, deps);
+        drop(elements);
+        match submitted {
+            Ok(s) => (0u32..)
+                .zip(chunk)
+                .map(|(index, (i, sub))| {
+                    let files =
+                        JobFiles::element(&self.shared.work_dir, &name, &identity, s.id, index);
+                    let job = JobRef::element(s.id, index);
+                    self.in_flight
+                        .push(InFlight::new(sub, job, s.cluster.clone(), files, false));
+                    (i, Some(job))
+                })
+                .collect(),
+            Err(why) => chunk
+                .into_iter()
+                .map(|(i, sub)| {
+                    fail_unsubmitted(sub.sink, why.clone());
+                    (i, None)
+                })
+                .collect(),
+        }
     }
-    fn live_by_name(&mut self) -> &mut HashMap<String, Vec<(JobId, String)>> {
+
+    /// The queued and running jobs of this run (a restart), by their tasks' job names: an
+    /// element of an earlier run's job array is found through the array's manifest.
+    fn live_by_name(&mut self) -> &mut HashMap<String, Vec<Live>> {
         self.live_by_name.get_or_insert_with(|| {
             let run = &self.shared.cfg.run_id;
-            let mut found: HashMap<String, Vec<(JobId, String)>> = HashMap::new();
-            let jobs = self.shared.client.list(None).unwrap_or_default();
-            let mut jobs: Vec<(JobId, JobState)> = jobs
+            let dir = &self.shared.work_dir;
+            let mut found: HashMap<String, Vec<Live>> = HashMap::new();
+            let jobs = self.shared.client.list_elements(None).unwrap_or_default();
+            let mut jobs: Vec<(JobRef, JobState)> = jobs
                 .into_iter()
                 .filter(|(_, st)| st.is_live() && is_job_of_run(&st.name, run))
                 .collect();
             jobs.sort_by_key(|(id, _)| *id);
-            for (id, st) in jobs {
-                found.entry(st.name).or_default().push((id, st.comment));
+            let mut manifests: HashMap<(String, String), Manifest> = HashMap::new();
+            for (job, st) in jobs {
+                let Some(index) = job.element else {
+                    let files = JobFiles::new(dir, &st.name, job.job);
+                    found.entry(st.name).or_default().push(Live {
+                        job,
+                        comment: st.comment,
+                        files,
+                    });
+                    continue;
+                };
+                let Some(array) = st.comment.strip_prefix("parade:") else {
+                    continue;
+                };
+                let manifest = manifests
+                    .entry((st.name.clone(), array.to_owned()))
+                    .or_insert_with(|| read_manifest(dir, &st.name, array));
+                if let Some((_, task, identity)) = manifest.iter().find(|(i, ..)| *i == index) {
+                    found.entry(task.clone()).or_default().push(Live {
+                        job,
+                        comment: identity_comment(identity),
+                        files: JobFiles::element(dir, &st.name, array, job.job, index),
+                    });
+                }
             }
             found
         })
@@ -217,11 +407,33 @@ impl Worker {
         if self.to_cancel.is_empty() {
             return;
         }
-        let mut by_cluster: BTreeMap<Option<String>, Vec<JobId>> = BTreeMap::new();
+        let mut by_cluster: BTreeMap<Option<String>, Vec<JobRef>> = BTreeMap::new();
         for (id, cluster) in std::mem::take(&mut self.to_cancel) {
             by_cluster.entry(cluster).or_default().push(id);
         }
         for (cluster, ids) in by_cluster {
+            // An array all of whose elements in flight are stopping (more than one of them
+            // now) is cancelled by its id.
+            let mut now: HashMap<JobId, usize> = HashMap::new();
+            for id in ids.iter().filter(|id| id.element.is_some()) {
+                *now.entry(id.job).or_default() += 1;
+            }
+            let whole = |array: JobId| {
+                now[&array] > 1
+                    && self
+                        .in_flight
+                        .iter()
+                        .all(|j| j.job.job != array || j.cluster != cluster || j.stopping.is_some())
+            };
+            let mut ids: Vec<JobRef> = ids
+                .into_iter()
+                .map(|id| match id.element {
+                    Some(_) if whole(id.job) => JobRef::job(id.job),
+                    _ => id,
+                })
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
             if self
                 .shared
                 .client
@@ -288,7 +500,7 @@ impl Worker {
     }
 
     /// One listing of the jobs in flight: one `squeue` call per cluster they were submitted to.
-    fn list_all(&self) -> Result<HashMap<(Option<String>, JobId), JobState>, CommandError> {
+    fn list_all(&self) -> Result<HashMap<(Option<String>, JobRef), JobState>, CommandError> {
         let mut clusters: Vec<Option<&str>> = self
             .in_flight
             .iter()
@@ -298,7 +510,7 @@ impl Worker {
         clusters.dedup();
         let mut all = HashMap::new();
         for cluster in clusters {
-            for (id, st) in self.shared.client.list(cluster)? {
+            for (id, st) in self.shared.client.list_elements(cluster)? {
                 all.insert((cluster.map(str::to_owned), id), st);
             }
         }
@@ -309,7 +521,7 @@ impl Worker {
     fn decide(
         &self,
         job: &mut InFlight,
-        listing: Option<&HashMap<(Option<String>, JobId), JobState>>,
+        listing: Option<&HashMap<(Option<String>, JobRef), JobState>>,
         began: Instant,
     ) -> Option<Outcome> {
         let status = job.files.read_status();
@@ -423,9 +635,95 @@ fn finish(job: InFlight, outcome: Outcome) {
     end(
         job.sink,
         outcome,
-        Some(job.job),
+        Some(job.job.job),
         Some(job.files),
         duration,
         (stopped, job.adopted),
     );
+}
+
+/// Ends the task of a job that was not submitted, saying why.
+fn fail_unsubmitted(sink: Sink, why: String) {
+    end(
+        sink,
+        Outcome::failed(why),
+        None,
+        None,
+        Duration::ZERO,
+        (false, false),
+    );
+}
+
+/// The submissions `todo` (with their indices) in groups of one shape, in the order of each
+/// group's first member; with `arrays` off, one group each. Members of a group share their
+/// resources and dependencies, so a group's dependencies all come before its first member.
+fn shapes(todo: Vec<(usize, Submission)>, arrays: bool) -> Vec<Vec<(usize, Submission)>> {
+    if !arrays {
+        return todo.into_iter().map(|x| vec![x]).collect();
+    }
+    let mut groups: Vec<Vec<(usize, Submission)>> = Vec::new();
+    let mut by_shape: HashMap<(Vec<String>, Vec<usize>, bool), usize> = HashMap::new();
+    for (i, sub) in todo {
+        let mut after = sub.after.clone();
+        after.sort_unstable();
+        after.dedup();
+        let key = (sub.spec.resources.sbatch_args(), after, sub.adopt);
+        match by_shape.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => groups[*e.get()].push((i, sub)),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(groups.len());
+                groups.push(vec![(i, sub)]);
+            }
+        }
+    }
+    groups
+}
+
+/// `deps` without repeats, each array of `arrays` (submitted now, by size) all of whose
+/// elements are in it named by its id alone (`afterok:<id>` waits for every element).
+fn whole_arrays(mut deps: Vec<JobRef>, arrays: &HashMap<JobId, usize>) -> Vec<JobRef> {
+    deps.sort_unstable();
+    deps.dedup();
+    let mut count: HashMap<JobId, usize> = HashMap::new();
+    for d in deps.iter().filter(|d| d.element.is_some()) {
+        *count.entry(d.job).or_default() += 1;
+    }
+    let mut out: Vec<JobRef> = Vec::with_capacity(deps.len());
+    for d in deps {
+        let all = d.element.is_some() && arrays.get(&d.job).is_some_and(|n| count[&d.job] == *n);
+        let d = if all { JobRef::job(d.job) } else { d };
+        if out.last() != Some(&d) {
+            out.push(d);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dependency_on_every_element_names_the_array() {
+        let arrays = HashMap::from([(7, 3), (9, 2)]);
+        let deps = vec![
+            JobRef::element(7, 2),
+            JobRef::element(7, 0),
+            JobRef::element(7, 1),
+            JobRef::element(9, 1),
+            JobRef::job(4),
+            JobRef::element(7, 0),
+            JobRef::element(5, 0),
+        ];
+        assert_eq!(
+            whole_arrays(deps, &arrays),
+            [
+                JobRef::job(4),
+                JobRef::element(5, 0),
+                JobRef::job(7),
+                JobRef::element(9, 1)
+            ],
+            "array 7 whole, 9 in part, 5 of an earlier submission by element"
+        );
+    }
 }

@@ -2,6 +2,10 @@
 //! directory, sets its environment, runs it with no input, and writes its exit status to a
 //! file, atomically (a temporary file renamed into place), so the executor learns how the job
 //! ended without an accounting database.
+//!
+//! A job array (`sbatch --array=0-K`) has one such script per element, a file of its own, and
+//! a driver script that runs the file of element `$SLURM_ARRAY_TASK_ID` ([`array_script`]):
+//! the index is checked to be digits and only names a file; no value becomes code.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -43,6 +47,33 @@ impl JobFiles {
         }
     }
 
+    /// The files of element `index` of job array `job`, named `name`, under `dir`:
+    /// `<name>.<job>_<index>.out` and so on, the script being the element's own.
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// let f = parade::exec::slurm::JobFiles::element(Path::new("/w"), "parade-r-0_array2", "5f", 42, 1);
+    /// assert_eq!(f.status, Path::new("/w/parade-r-0_array2.42_1.status"));
+    /// assert_eq!(f.script, Path::new("/w/parade-r-0_array2.5f.1.sh"));
+    /// ```
+    pub fn element(dir: &Path, name: &str, identity: &str, job: JobId, index: u32) -> Self {
+        Self {
+            script: element_script_path(dir, name, identity, index),
+            stdout: dir.join(format!("{name}.{job}_{index}.out")),
+            stderr: dir.join(format!("{name}.{job}_{index}.err")),
+            status: dir.join(format!("{name}.{job}_{index}.status")),
+        }
+    }
+
+    /// The paths given to `sbatch --output`/`--error` for a job array named `name` under
+    /// `dir` (Slurm puts the array's job id in place of `%A`, the element's index for `%a`).
+    pub(crate) fn array_output_patterns(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+        (
+            dir.join(format!("{name}.%A_%a.out")),
+            dir.join(format!("{name}.%A_%a.err")),
+        )
+    }
+
     /// The paths given to `sbatch --output`/`--error` for a job named `name` under `dir`
     /// (Slurm puts the job id in place of `%j`).
     pub(crate) fn output_patterns(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
@@ -75,14 +106,48 @@ pub fn shell_quote(s: &str) -> String {
 /// `<dir>/<name>.<job id>.status` ([`JobFiles::status`]; the id is `$SLURM_JOB_ID`, `0` outside
 /// Slurm).
 pub fn batch_script(spec: &CommandSpec, cwd: &Path, dir: &Path, name: &str) -> String {
+    script_text(spec, cwd, dir, name, "\"${SLURM_JOB_ID:-0}\"")
+}
+
+/// The script of one element of job array `name`: [`batch_script`], recording the exit
+/// status in `<dir>/<name>.<array job id>_<index>.status` ([`JobFiles::element`]).
+pub(crate) fn element_script(spec: &CommandSpec, cwd: &Path, dir: &Path, name: &str) -> String {
+    script_text(
+        spec,
+        cwd,
+        dir,
+        name,
+        "\"${SLURM_ARRAY_JOB_ID:-0}_${SLURM_ARRAY_TASK_ID:-0}\"",
+    )
+}
+
+/// Where the script of element `index` of array `name` (of identity `identity`) goes.
+pub(crate) fn element_script_path(dir: &Path, name: &str, identity: &str, index: u32) -> PathBuf {
+    dir.join(format!("{name}.{identity}.{index}.sh"))
+}
+
+/// The script submitted for job array `name` (of identity `identity`) under `dir`: it runs
+/// the script of element `$SLURM_ARRAY_TASK_ID` ([`element_script_path`]), after checking that
+/// the index is a number.
+pub(crate) fn array_script(dir: &Path, name: &str, identity: &str) -> String {
+    let stem_q = shell_quote(&dir.join(format!("{name}.{identity}.")).to_string_lossy());
+    format!(
+        "#!/bin/sh\n# Written by parade: element $SLURM_ARRAY_TASK_ID of a job array runs its own script.\n\
+         case \"${{SLURM_ARRAY_TASK_ID:-}}\" in\n\
+         ''|*[!0-9]*) echo \"parade: not an element of a job array (SLURM_ARRAY_TASK_ID=${{SLURM_ARRAY_TASK_ID:-}})\" >&2; exit 127 ;;\n\
+         esac\n\
+         exec /bin/sh {stem_q}\"$SLURM_ARRAY_TASK_ID\".sh\n"
+    )
+}
+
+/// The script running `spec`, recording its status in `<dir>/<name>.<id>.status`, `id`
+/// being the shell word `id_word`.
+fn script_text(spec: &CommandSpec, cwd: &Path, dir: &Path, name: &str, id_word: &str) -> String {
     let mut s = String::from(
         "#!/bin/sh\n# Written by parade: runs one task and records its exit status.\n",
     );
     let stem_q = shell_quote(&dir.join(name).to_string_lossy());
-    let _ = writeln!(
-        s,
-        "parade_status_file={stem_q}.\"${{SLURM_JOB_ID:-0}}\".status"
-    );
+    let _ = writeln!(s, "parade_status_file={stem_q}.{id_word}.status");
     s.push_str(
         "record() { printf '%s\\n' \"$1\" > \"$parade_status_file.tmp.$$\" && \
          mv -f \"$parade_status_file.tmp.$$\" \"$parade_status_file\"; }\n",
@@ -172,5 +237,44 @@ mod tests {
         }
         assert_eq!(JobFiles::new(dir.path(), "j", 7).read_status(), Some(3));
         assert_eq!(JobFiles::new(dir.path(), "j", 8).read_status(), Some(0));
+    }
+
+    #[test]
+    fn an_array_element_runs_its_own_file_and_records_its_status() {
+        let dir = tempfile::tempdir().unwrap();
+        let (name, identity) = ("arr", "ab12");
+        for (i, code) in [(0, 5), (1, 0)] {
+            let spec =
+                CommandSpec::shell(&["sh", "-c"], format!("echo el{i} > out{i}; exit {code}"));
+            std::fs::write(
+                element_script_path(dir.path(), name, identity, i),
+                element_script(&spec, dir.path(), dir.path(), name),
+            )
+            .unwrap();
+        }
+        let driver = dir.path().join("arr.sh");
+        std::fs::write(&driver, array_script(dir.path(), name, identity)).unwrap();
+        for (i, code) in [(0, 5), (1, 0)] {
+            let st = std::process::Command::new("sh")
+                .arg(&driver)
+                .env("SLURM_ARRAY_JOB_ID", "9")
+                .env("SLURM_ARRAY_TASK_ID", i.to_string())
+                .status()
+                .unwrap();
+            assert_eq!(st.code(), Some(code));
+            let files = JobFiles::element(dir.path(), name, identity, 9, i);
+            assert_eq!(files.read_status(), Some(code));
+            let out = std::fs::read_to_string(dir.path().join(format!("out{i}"))).unwrap();
+            assert_eq!(out, format!("el{i}\n"));
+        }
+        // An index that is not a number runs nothing.
+        let st = std::process::Command::new("sh")
+            .arg(&driver)
+            .env("SLURM_ARRAY_TASK_ID", "0;touch hacked")
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert_eq!(st.code(), Some(127));
+        assert!(!dir.path().join("hacked").exists());
     }
 }

@@ -16,7 +16,8 @@ use crate::exec::process::Waker;
 pub struct JobEnd {
     /// How it ended.
     pub outcome: Outcome,
-    /// Its Slurm job id, if it was submitted.
+    /// Its Slurm job id, if it was submitted (an element of a job array: the array's id; its
+    /// `files` are the element's own).
     pub job: Option<JobId>,
     /// Its files (script, output, status), if it was submitted.
     pub files: Option<JobFiles>,
