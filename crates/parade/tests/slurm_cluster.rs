@@ -38,7 +38,7 @@ fn sh(script: &str) -> CommandSpec {
 /// The run's jobs that `squeue` still shows as pending or running.
 fn queued(run: &str) -> Vec<String> {
     let out = Command::new("squeue")
-        .args(["--noheader", "--format=%j"])
+        .args(["--noheader", "--array", "--format=%j"])
         .output()
         .expect("squeue runs");
     let prefix = format!("parade-{run}-");
@@ -52,7 +52,7 @@ fn queued(run: &str) -> Vec<String> {
 /// Every job of the run Slurm still remembers, in any state.
 fn all_jobs(run: &str) -> Vec<String> {
     let out = Command::new("squeue")
-        .args(["--noheader", "--states=all", "--format=%j"])
+        .args(["--noheader", "--array", "--states=all", "--format=%j"])
         .output()
         .expect("squeue runs");
     let prefix = format!("parade-{run}-");
@@ -123,7 +123,105 @@ fn fan_out_fan_in_matches_a_local_run() {
     let read = |d: &Path| std::fs::read_to_string(d.join("sum")).unwrap();
     assert_eq!(read(slurm_dir.path()), read(local_dir.path()));
     assert_eq!(read(slurm_dir.path()).trim(), "50500");
-    assert_eq!(slurm.stats().sbatch, 6);
+    // The source, the four workers as one job array (ready together, one shape), the sum.
+    assert_eq!(slurm.stats().sbatch, 3);
+}
+
+#[test]
+#[ignore = "needs a Slurm cluster: run scripts/slurm-up.sh, then cargo test -p parade --test slurm_cluster -- --ignored"]
+fn a_job_array_keeps_each_elements_end_and_its_dependencies() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = run_id("array");
+    let slurm = SlurmExecutor::new(config(dir.path(), &run));
+    let d = dir.path().display().to_string();
+    let mut batch = SlurmBatch::new();
+    // Five nodes of one shape: one array; element 4 fails.
+    let mut wave: Vec<_> = (0..4)
+        .map(|i| {
+            let script = format!("sleep 2; echo \"$SLURM_ARRAY_TASK_ID $(hostname)\" > {d}/a{i}");
+            batch.add(&format!("a{i}"), sh(&script), &[])
+        })
+        .collect();
+    wave.push(batch.add("bad", sh("exit 3"), &[]));
+    // On one element, on two, and on the whole array (which a failed element holds back).
+    let one = batch.add("one", sh(&format!("cat {d}/a1 > {d}/one")), &[wave[1]]);
+    let two = batch.add(
+        "two",
+        sh(&format!("cat {d}/a0 {d}/a2 > {d}/two")),
+        &[wave[0], wave[2]],
+    );
+    let whole = batch.add("whole", sh(&format!("touch {d}/whole")), &wave);
+    let ends = batch.submit(&slurm).wait();
+    for i in 0..4 {
+        assert_eq!(ends[i].outcome, Outcome::Succeeded, "{:?}", ends[i]);
+    }
+    assert_eq!(
+        ends[4].outcome,
+        Outcome::Failed(Reason::Exit(3)),
+        "{:?}",
+        ends[4]
+    );
+    assert_eq!(ends[one.index()].outcome, Outcome::Succeeded);
+    assert_eq!(ends[two.index()].outcome, Outcome::Succeeded);
+    let never = format!("{:?}", ends[whole.index()].outcome);
+    assert!(never.contains("never ran"), "{never}");
+    assert!(!dir.path().join("whole").exists());
+    let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).unwrap();
+    // Each element ran its own task's script: index i wrote a{i}.
+    let mut hosts = std::collections::BTreeSet::new();
+    for i in 0..4 {
+        let line = read(&format!("a{i}"));
+        let (index, host) = line.trim().split_once(' ').unwrap();
+        assert_eq!(index, i.to_string(), "{line}");
+        hosts.insert(host.to_owned());
+    }
+    assert_eq!(read("one"), read("a1"));
+    assert_eq!(read("two"), read("a0") + &read("a2"));
+    assert!(hosts.len() >= 2, "the elements ran side by side: {hosts:?}");
+    assert_eq!(
+        slurm.stats().sbatch,
+        4,
+        "the array, then one job per dependency shape"
+    );
+    wait_for("no job of the run in squeue", || queued(&run).is_empty());
+}
+
+#[test]
+#[ignore = "needs a Slurm cluster: run scripts/slurm-up.sh, then cargo test -p parade --test slurm_cluster -- --ignored"]
+fn an_elements_timeout_is_its_own_and_a_stop_cancels_the_array() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = run_id("arrstop");
+    let slurm = Arc::new(SlurmExecutor::new(config(dir.path(), &run)));
+    let engine = Engine::with_executor(slurm.clone());
+    let slow = engine
+        .add(TaskSpec::from_job(CommandJob::new(sh("sleep 300"))).timeout(Duration::from_secs(2)))
+        .unwrap();
+    let quick = engine
+        .add(TaskSpec::from_job(CommandJob::new(sh("sleep 3"))))
+        .unwrap();
+    engine.want([slow, quick]).unwrap();
+    let st = engine.wait([slow, quick]).unwrap();
+    assert_eq!(
+        st[0].reason,
+        Some(Reason::Timeout(Duration::from_secs(2))),
+        "{st:?}"
+    );
+    assert_eq!(st[1].state, TaskState::Succeeded, "{st:?}");
+    assert_eq!(slurm.stats().sbatch, 1, "one array of two");
+    let ids: Vec<TaskId> = (0..3)
+        .map(|_| {
+            engine
+                .add(TaskSpec::from_job(CommandJob::new(sh("sleep 300"))))
+                .unwrap()
+        })
+        .collect();
+    engine.want(ids.clone()).unwrap();
+    wait_for("three elements queued", || queued(&run).len() == 3);
+    engine.stop();
+    let st = engine.wait(ids).unwrap();
+    assert!(st.iter().all(|s| s.state == TaskState::Cancelled), "{st:?}");
+    assert_eq!(slurm.stats().sbatch, 2, "{:?}", slurm.stats());
+    wait_for("no job of the run in squeue", || queued(&run).is_empty());
 }
 
 #[test]
