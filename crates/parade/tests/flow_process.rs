@@ -12,6 +12,8 @@ mod flow_common;
 mod deps;
 #[path = "flow_common/fidelity.rs"]
 mod fidelity;
+#[path = "flow_common/incremental.rs"]
+mod incremental;
 #[path = "flow_common/lifecycle.rs"]
 mod lifecycle;
 #[path = "flow_common/names.rs"]
@@ -33,8 +35,9 @@ use parade::flow::{Flow, FlowOptions, ProcError};
 type Case = fn(Flow, bool);
 
 fn cases() -> Vec<(String, Case)> {
-    let files: [(&str, &[(&str, Case)]); 6] = [
+    let files: [(&str, &[(&str, Case)]); 7] = [
         ("fidelity", fidelity::PROCESS),
+        ("incremental", incremental::PROCESS),
         ("lifecycle", lifecycle::PROCESS),
         ("deps", deps::PROCESS),
         ("names", names::PROCESS),

@@ -11,17 +11,24 @@
 //! Unlike parproc, fingerprints are content hashes, results that are not JSON cannot happen
 //! (bodies return JSON values), and an up-to-date proc is recorded, so its result stays.
 //!
-//! It owns the decision for flow procs; the store keeps keys and results. Procs run in worker
-//! processes ([`Mode::Process`](super::Mode::Process)) are not checked yet: they always run.
+//! Procs run outside this process ([`Mode::Process`](super::Mode::Process), a custom executor
+//! such as Slurm's) are decided in the parent, which alone knows their dependencies' states:
+//! the flow's gate ([`gate`](super::gate)) checks a proc before it is dispatched and ends an
+//! up-to-date one with its stored result (no worker starts), and the worker's host records the
+//! success the worker reports, after checking the outputs in the parent. Procs that run a
+//! [`command_spec`](super::Define::command_spec) there have no result to keep: they always run.
+//!
+//! It owns the decision for flow procs; the store keeps keys and results.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 
 use super::Flow;
-use crate::engine::TaskState;
+use crate::engine::{Outcome, TaskState};
 use crate::store::{Execution, KeyHasher, RunId, Store};
 
 /// A file a proc must produce, optionally no older than `max_age` after it ran.
@@ -66,8 +73,31 @@ pub(crate) struct Incremental {
     pub(crate) no_skip: bool,
 }
 
-/// The flow's store, opened on first use, with the run this flow records into.
-pub(crate) type Memory = OnceLock<Option<(Store, RunId)>>;
+/// The flow's memory: its store, opened on first use, with the run this flow records into; and
+/// what the parent keeps about procs that run outside this process.
+pub(crate) struct Memory {
+    store: OnceLock<Option<(Store, RunId)>>,
+    /// By proc name: procs whose body runs in a worker.
+    remote: parking_lot::Mutex<HashMap<Arc<str>, Arc<Tracked>>>,
+}
+
+impl Memory {
+    pub(crate) fn new() -> Self {
+        Memory {
+            store: OnceLock::new(),
+            remote: parking_lot::Mutex::default(),
+        }
+    }
+}
+
+/// A proc whose body runs outside this process, as the parent decides and records it: its
+/// arguments and files, and the key it was dispatched under (set by the gate, taken when the
+/// worker reports).
+pub(crate) struct Tracked {
+    pub(crate) args: Arc<[(String, String)]>,
+    pub(crate) inc: Incremental,
+    pub(crate) key: parking_lot::Mutex<Option<String>>,
+}
 
 /// Why a proc runs or is up to date, with the fingerprint it ran under.
 pub(crate) enum Check {
@@ -111,6 +141,7 @@ impl Flow {
     fn memory(&self) -> Option<&(Store, RunId)> {
         self.inner
             .memory
+            .store
             .get_or_init(|| {
                 let path = self.inner.options.read().store.clone()?;
                 let store = match Store::open(&path) {
@@ -124,6 +155,79 @@ impl Flow {
                 Some((store, run))
             })
             .as_ref()
+    }
+
+    /// Keeps what the parent needs to decide and record proc `name`, whose body runs in a
+    /// worker process.
+    pub(crate) fn track(
+        &self,
+        name: &str,
+        args: Arc<[(String, String)]>,
+        inc: &Incremental,
+    ) -> Arc<Tracked> {
+        let tracked = Arc::new(Tracked {
+            args,
+            inc: inc.clone(),
+            key: parking_lot::Mutex::new(None),
+        });
+        self.inner
+            .memory
+            .remote
+            .lock()
+            .insert(Arc::from(name), tracked.clone());
+        tracked
+    }
+
+    /// What [`Flow::track`] kept about proc `name`.
+    pub(crate) fn tracked(&self, name: &str) -> Option<Arc<Tracked>> {
+        self.inner.memory.remote.lock().get(name).cloned()
+    }
+
+    /// In the parent, before proc `name` (tracked as `tracked`) is dispatched to a worker:
+    /// `Some(outcome)` when it ends here (up to date with its stored result, or a failure to
+    /// read its inputs), `None` when it is dispatched (its key kept for [`Flow::received`]).
+    pub(crate) fn decide_remote(&self, name: &str, tracked: &Tracked) -> Option<Outcome> {
+        let deps = self.deps_of(name);
+        let id = self.id(name)?;
+        match self.check(name, &tracked.args, &tracked.inc, &deps) {
+            Ok(Check::UpToDate(value, why)) => {
+                self.store(id, value, false);
+                Some(Outcome::UpToDate(why))
+            }
+            Ok(Check::Run(key)) => {
+                *tracked.key.lock() = Some(key);
+                None
+            }
+            Ok(Check::Untracked) => None,
+            Err(why) => {
+                self.store(id, Value::Null, false);
+                Some(Outcome::failed(why))
+            }
+        }
+    }
+
+    /// In the parent, when the worker of proc `name` reported success with `value`: checks
+    /// the outputs and records the success under the key it was dispatched with. `Err` fails
+    /// the proc (`outputs not refreshed: ...`).
+    pub(crate) fn received(
+        &self,
+        name: &str,
+        tracked: &Tracked,
+        value: &Value,
+    ) -> Result<(), String> {
+        match tracked.key.lock().take() {
+            Some(key) => self.finished_ok(name, &key, &tracked.inc, value),
+            None => Ok(()),
+        }
+    }
+
+    /// The dependencies of proc `name` that changed in this run (see
+    /// [`Context::changed_deps`](super::Context::changed_deps)).
+    pub(crate) fn changed_deps_of(&self, name: &str) -> Vec<String> {
+        self.deps_of(name)
+            .into_iter()
+            .filter(|d| !matches!(self.state(d), Ok(TaskState::UpToDate | TaskState::Skipped)))
+            .collect()
     }
 
     /// Decides whether proc `name` (declaring `inc`, with dependencies `deps`) runs.

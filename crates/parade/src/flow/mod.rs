@@ -71,6 +71,7 @@ mod command;
 mod context;
 mod dep;
 mod error;
+mod gate;
 mod handle;
 mod host;
 mod incremental;

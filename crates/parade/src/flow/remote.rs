@@ -74,6 +74,9 @@ impl Ops for Remote<'_> {
     fn on_cancel(&self, hook: Box<dyn FnOnce() + Send>) {
         drop(hook);
     }
+    fn changed_deps(&self, name: &str) -> Vec<String> {
+        self.ask("changed_deps", name).unwrap_or_default()
+    }
 }
 
 /// The bodies a worker process's flows defined so far, by the flow's engine and the name
