@@ -20,6 +20,8 @@ mod lifecycle;
 mod names;
 #[path = "flow_common/rdeps.rs"]
 mod rdeps;
+#[path = "flow_common/watch.rs"]
+mod watch;
 
 mod common;
 
@@ -35,13 +37,14 @@ use parade::flow::{Flow, FlowOptions, ProcError};
 type Case = fn(Flow, bool);
 
 fn cases() -> Vec<(String, Case)> {
-    let files: [(&str, &[(&str, Case)]); 7] = [
+    let files: [(&str, &[(&str, Case)]); 8] = [
         ("fidelity", fidelity::PROCESS),
         ("incremental", incremental::PROCESS),
         ("lifecycle", lifecycle::PROCESS),
         ("deps", deps::PROCESS),
         ("names", names::PROCESS),
         ("rdeps", rdeps::PROCESS),
+        ("watch", watch::PROCESS),
         ("process", ONLY_IN_PROCESSES),
     ];
     files

@@ -40,6 +40,7 @@ impl Gate {
     /// Binds the gate to the flow whose procs it decides.
     pub(crate) fn bind(&self, flow: &Flow) {
         let _ = self.flow.set(Arc::downgrade(&flow.inner));
+        let _ = flow.inner.memory.base.set(self.inner.clone());
     }
 
     /// The bound flow, if `r` is one of its tasks and the flow has a store.

@@ -183,7 +183,7 @@ impl Flow {
 
     /// A flow whose procs run outside this process on `executor`, behind the gate that
     /// decides in this process which are up to date (see [`super::gate`]).
-    fn gated(executor: Arc<dyn Executor>, mode: Mode, options: FlowOptions) -> Self {
+    pub(super) fn gated(executor: Arc<dyn Executor>, mode: Mode, options: FlowOptions) -> Self {
         let gate = super::gate::Gate::new(executor);
         let flow = Self::build(Engine::with_executor(gate.clone()), mode, true, options);
         gate.bind(&flow);

@@ -95,8 +95,8 @@ impl Flow {
         name: &str,
         decl: &Decl,
         args: &Arc<[(String, String)]>,
+        tracked: Arc<Tracked>,
     ) -> WorkerCall {
-        let tracked = self.track(name, args.clone(), &decl.incremental);
         WorkerCall {
             task: decl.def.to_string(),
             args: json!({ "name": name, "args": &**args }),

@@ -22,6 +22,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
@@ -77,8 +78,16 @@ pub(crate) struct Incremental {
 /// what the parent keeps about procs that run outside this process.
 pub(crate) struct Memory {
     store: OnceLock<Option<(Store, RunId)>>,
-    /// By proc name: procs whose body runs in a worker.
+    /// By proc name: procs whose body runs in a worker, and every proc of a watched flow.
     remote: parking_lot::Mutex<HashMap<Arc<str>, Arc<Tracked>>>,
+    /// Set by [`Flow::watch`](super::Flow::watch): every proc is tracked (its files are
+    /// watched).
+    watching: AtomicBool,
+    /// A watch round's procs that end as they did in the round before (nothing they read
+    /// changed): their outcome and result.
+    keep: parking_lot::Mutex<HashMap<String, (Outcome, Value)>>,
+    /// The executor behind the gate, for the next round of a watch.
+    pub(crate) base: OnceLock<Arc<dyn crate::engine::Executor>>,
 }
 
 impl Memory {
@@ -86,6 +95,9 @@ impl Memory {
         Memory {
             store: OnceLock::new(),
             remote: parking_lot::Mutex::default(),
+            watching: AtomicBool::new(false),
+            keep: parking_lot::Mutex::default(),
+            base: OnceLock::new(),
         }
     }
 }
@@ -136,6 +148,58 @@ impl Flow {
     /// Whether this flow has a store (procs may be up to date).
     pub(crate) fn has_store(&self) -> bool {
         self.inner.options.read().store.is_some()
+            || self.inner.memory.store.get().is_some_and(Option::is_some)
+    }
+
+    /// The flow's store, opened if it was not yet (a watch shares it between its rounds).
+    pub(crate) fn open_store(&self) -> Option<Store> {
+        self.memory().map(|(s, _)| s.clone())
+    }
+
+    /// Makes `store` this flow's store, recording into a new run of it; only before the
+    /// flow first used a store.
+    pub(crate) fn use_store(&self, store: &Store) {
+        if let Ok(run) = store.begin_run(&[]) {
+            let _ = self.inner.memory.store.set(Some((store.clone(), run)));
+        }
+    }
+
+    /// Tracks every proc defined from here on (a watch watches their files).
+    pub(crate) fn set_watching(&self) {
+        self.inner.memory.watching.store(true, Ordering::Release);
+    }
+
+    /// Whether every proc is tracked.
+    pub(crate) fn is_watching(&self) -> bool {
+        self.inner.memory.watching.load(Ordering::Acquire)
+    }
+
+    /// The procs that end as `kept` says instead of being checked or run.
+    pub(crate) fn set_keep(&self, kept: HashMap<String, (Outcome, Value)>) {
+        *self.inner.memory.keep.lock() = kept;
+    }
+
+    /// How proc `name` ends without running, if a watch keeps it; its result is stored.
+    pub(crate) fn kept(&self, name: &str) -> Option<Outcome> {
+        let (outcome, value) = self.inner.memory.keep.lock().get(name).cloned()?;
+        let id = self.id(name)?;
+        self.store(id, value, false);
+        Some(outcome)
+    }
+
+    /// Every tracked proc, with what it reads, in the order the procs were made.
+    pub(crate) fn all_tracked(&self) -> Vec<(Arc<str>, Arc<Tracked>)> {
+        let mut all: Vec<(Arc<str>, Arc<Tracked>)> = self
+            .inner
+            .memory
+            .remote
+            .lock()
+            .iter()
+            .map(|(n, t)| (n.clone(), t.clone()))
+            .collect();
+        let t = self.inner.table.lock();
+        all.sort_by_key(|(n, _)| t.by_name.get(n).map(|id| id.index()));
+        all
     }
 
     fn memory(&self) -> Option<&(Store, RunId)> {
@@ -187,6 +251,9 @@ impl Flow {
     /// `Some(outcome)` when it ends here (up to date with its stored result, or a failure to
     /// read its inputs), `None` when it is dispatched (its key kept for [`Flow::received`]).
     pub(crate) fn decide_remote(&self, name: &str, tracked: &Tracked) -> Option<Outcome> {
+        if let Some(outcome) = self.kept(name) {
+            return Some(outcome);
+        }
         let deps = self.deps_of(name);
         let id = self.id(name)?;
         match self.check(name, &tracked.args, &tracked.inc, &deps) {

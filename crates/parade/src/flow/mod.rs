@@ -92,6 +92,7 @@ mod results;
 mod schedule;
 mod show;
 mod table;
+mod watch;
 
 pub use command::CommandOutput;
 pub use context::{Context, FromArg};
@@ -108,3 +109,4 @@ pub use proc::{Body, BodyFn, Choices, Define, body};
 pub use rdep::{Rdep, RdepKind};
 pub use results::ProcStatus;
 pub use schedule::Why;
+pub use watch::{Watch, WatchEvent, WatchStop};

@@ -102,8 +102,9 @@ impl Flow {
                 body
             } else {
                 // Defined further on, or never (the program's next run of a task says so).
-                self.remember_body(def, decl);
+                // Pending first: only a pending worker remembers bodies.
                 set_pending(session);
+                self.remember_body(def, decl);
                 return;
             };
             let done = self.serve_call(&session, &body);
