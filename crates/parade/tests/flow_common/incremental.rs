@@ -212,4 +212,39 @@ both!(changed_deps_names_the_dependencies_that_ran, |flow| {
         assert_eq!(changed(&second), (vec!["gen".to_owned()], true));
     }
 });
+
+both!(a_result_that_is_not_json_fails_its_proc_only, |flow| {
+    // parproc crashes the run when a result cannot be stored (quirk 11).
+    let p = Project::new(&flow);
+    let input = p.text("src/a.txt");
+    let define = |f: &Flow| {
+        f.proc("map", |_| Ok(std::collections::HashMap::from([((1_u8, 2_u8), 3_u8)])))
+            .inputs([input.as_str()])
+            .add()
+            .unwrap();
+        f.proc("fine", p.body()).inputs([input.as_str()]).add().unwrap();
+    };
+    let both = |f: &Flow| {
+        define(f);
+        f.proc("both", p.body()).deps(["fine"]).add().unwrap();
+    };
+    let step = p.run(plain(), &["map", "fine", "both"], |f| {
+        both(f);
+        if !p.in_worker() {
+            f.run("map").unwrap();
+        }
+    });
+    step.is(&[Failed, Succeeded, Succeeded], 2);
+    if !p.in_worker() {
+        let reason = step.flow().status("map").unwrap().reason.unwrap();
+        assert!(reason.contains("cannot be serialized"), "{reason}");
+    }
+    p.run(plain(), &["map", "fine", "both"], |f| {
+        both(f);
+        if !p.in_worker() {
+            f.run("map").unwrap();
+        }
+    })
+    .is(&[Failed, UpToDate, UpToDate], 0);
+});
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::flow_common::project::Project;
 use crate::flow_common::*;
-use parade::engine::TaskState::{self, Cancelled, Failed, Succeeded, UpToDate};
+use parade::engine::TaskState::{self, Cancelled, Failed, Idle, Succeeded, UpToDate};
 use parade::flow::{Flow, FlowOptions, ProcError, WatchEvent, WatchStop};
 
 /// What one watch round did: its number, the state of each name asked about, and the bodies
@@ -46,7 +46,7 @@ both!(a_change_reruns_the_stale_procs_and_their_dependents_only, |flow| {
     let log = log();
     let stop = WatchStop::new();
     let guard = deadline(&stop);
-    let names = ["gen", "use", "other", "lone"];
+    let names = ["gen", "use", "other", "lone", "idle"];
     let mut rounds: Vec<Round> = Vec::new();
     let mut changes: Vec<(Vec<PathBuf>, Vec<String>)> = Vec::new();
     let mut watching = 0;
@@ -56,7 +56,9 @@ both!(a_change_reruns_the_stale_procs_and_their_dependents_only, |flow| {
             f.proc("gen", rec(&log)).inputs([a.as_str()]).add()?;
             f.proc("use", rec(&log)).deps(["gen"]).add()?;
             f.proc("other", rec(&log)).inputs([b.as_str()]).add()?;
-            f.proc("lone", rec(&log)).add()
+            f.proc("lone", rec(&log)).add()?;
+            // Reads the changed file, but no target wants it: it never starts.
+            f.proc("idle", rec(&log)).inputs([a.as_str()]).add()
         })
         .targets(["use", "other", "lone"])
         .stop_with(stop.clone())
@@ -94,9 +96,9 @@ both!(a_change_reruns_the_stale_procs_and_their_dependents_only, |flow| {
         (vec![p.path("src/b.txt")], s(&["other"])),
     ]);
     assert_eq!(rounds, [
-        (1, vec![Succeeded; 4], s(&["gen", "lone", "other", "use"])),
-        (2, vec![Succeeded, Succeeded, UpToDate, UpToDate], s(&["gen", "use"])),
-        (3, vec![UpToDate; 4], vec![]),
+        (1, vec![Succeeded, Succeeded, Succeeded, Succeeded, Idle], s(&["gen", "lone", "other", "use"])),
+        (2, vec![Succeeded, Succeeded, UpToDate, UpToDate, Idle], s(&["gen", "use"])),
+        (3, vec![UpToDate, UpToDate, UpToDate, UpToDate, Idle], vec![]),
     ]);
 });
 
