@@ -7,68 +7,38 @@
 //! even if it has no sources. What each run does is its own business and its own output; this
 //! module only says what changed and what reruns, and passes Ctrl-C on.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
-use parade::store::{DEBOUNCE, FileWatch};
+use parade::store::{DEBOUNCE, FileWatch, Staleness};
 
 use crate::runner::Plan;
 use crate::signals;
 use crate::taskfile::TaskFile;
 use crate::uptodate::sources_of;
 
-/// What each planned task depends on, to decide what a change makes stale.
-struct Watched {
-    tasks: Vec<WatchedTask>,
-}
-
-/// A task's name, source files, source globs and dependencies.
-type WatchedTask = (String, Vec<PathBuf>, Vec<glob::Pattern>, Vec<String>);
-
-impl Watched {
-    fn new(file: &TaskFile, plan: &Plan, params: &BTreeMap<String, String>) -> (Self, FileWatch) {
-        let mut all_files = Vec::new();
-        let mut all_globs = Vec::new();
-        let mut tasks = Vec::new();
-        for p in &plan.tasks {
-            let (files, globs) = sources_of(file, &p.name, params);
-            all_files.extend(files.iter().cloned());
-            all_globs.extend(globs.iter().cloned());
-            let patterns = globs
-                .iter()
-                .filter_map(|g| glob::Pattern::new(g).ok())
-                .collect();
-            tasks.push((p.name.clone(), files, patterns, p.deps.clone()));
+/// What a change makes stale (the library's [`Staleness`], shared with `Flow::watch`), and the
+/// watch on every source of the planned tasks.
+fn watched(
+    file: &TaskFile,
+    plan: &Plan,
+    params: &BTreeMap<String, String>,
+) -> (Staleness, FileWatch) {
+    let mut staleness = Staleness::new();
+    for p in &plan.tasks {
+        let (files, globs) = sources_of(file, &p.name, params);
+        if let Err(e) = staleness.task(&p.name, files, globs, [], p.deps.iter().cloned()) {
+            eprintln!("parade: cannot watch the sources of {}: {e}", p.name);
+            std::process::exit(2);
         }
-        let watch = FileWatch::new(all_files, all_globs);
-        (
-            Watched { tasks },
-            watch.unwrap_or_else(|e| {
-                eprintln!("parade: cannot watch the sources: {e}");
-                std::process::exit(2);
-            }),
-        )
     }
-
-    /// The tasks `changed` makes stale, and their dependents, in plan order.
-    fn stale(&self, changed: &[PathBuf]) -> Vec<String> {
-        let mut stale: BTreeSet<&str> = BTreeSet::new();
-        for (name, files, globs, deps) in &self.tasks {
-            let direct = changed
-                .iter()
-                .any(|c| files.contains(c) || globs.iter().any(|g| g.matches_path(c)));
-            if direct || deps.iter().any(|d| stale.contains(d.as_str())) {
-                stale.insert(name);
-            }
-        }
-        self.tasks
-            .iter()
-            .filter(|(n, ..)| stale.contains(n.as_str()))
-            .map(|(n, ..)| n.clone())
-            .collect()
-    }
+    let watch = staleness.watch().unwrap_or_else(|e| {
+        eprintln!("parade: cannot watch the sources: {e}");
+        std::process::exit(2);
+    });
+    (staleness, watch)
 }
 
 /// Runs `parade run` (this program's arguments without `--watch`) again and again, each time
@@ -123,7 +93,7 @@ pub fn run(file: &TaskFile, plan: &Plan, params: &BTreeMap<String, String>) -> E
         }
         // Watched from here: what the run itself wrote (outputs that are other tasks' sources)
         // is not a change. The sources are looked up again: a glob may match new files now.
-        let (watched, watch) = Watched::new(file, plan, params);
+        let (staleness, watch) = watched(file, plan, params);
         eprintln!(
             "parade: watching the sources of {} tasks{} (Ctrl-C to stop)",
             plan.tasks.len(),
@@ -132,7 +102,7 @@ pub fn run(file: &TaskFile, plan: &Plan, params: &BTreeMap<String, String>) -> E
         let Some(changed) = watch.next(DEBOUNCE, &|| interrupted.get()) else {
             break;
         };
-        let stale = watched.stale(&changed);
+        let stale = staleness.stale(&changed);
         let names: Vec<String> = changed.iter().map(|p| shown(p, &base)).collect();
         eprintln!(
             "parade: changed: {}; rerunning: {}",

@@ -12,12 +12,16 @@ mod flow_common;
 mod deps;
 #[path = "flow_common/fidelity.rs"]
 mod fidelity;
+#[path = "flow_common/incremental.rs"]
+mod incremental;
 #[path = "flow_common/lifecycle.rs"]
 mod lifecycle;
 #[path = "flow_common/names.rs"]
 mod names;
 #[path = "flow_common/rdeps.rs"]
 mod rdeps;
+#[path = "flow_common/watch.rs"]
+mod watch;
 
 mod common;
 
@@ -33,12 +37,14 @@ use parade::flow::{Flow, FlowOptions, ProcError};
 type Case = fn(Flow, bool);
 
 fn cases() -> Vec<(String, Case)> {
-    let files: [(&str, &[(&str, Case)]); 6] = [
+    let files: [(&str, &[(&str, Case)]); 8] = [
         ("fidelity", fidelity::PROCESS),
+        ("incremental", incremental::PROCESS),
         ("lifecycle", lifecycle::PROCESS),
         ("deps", deps::PROCESS),
         ("names", names::PROCESS),
         ("rdeps", rdeps::PROCESS),
+        ("watch", watch::PROCESS),
         ("process", ONLY_IN_PROCESSES),
     ];
     files

@@ -103,7 +103,7 @@ pub struct Context<'a> {
 impl Context<'_> {
     /// The proc's dependencies that changed in this run: those that ran (or failed) rather than
     /// being up to date or skipped (parproc's `changed_deps`; a succeeded dependency counts as
-    /// changed).
+    /// changed). In a worker process the parent answers.
     ///
     /// ```
     /// use parade::flow::{Flow, ProcError};
@@ -116,17 +116,8 @@ impl Context<'_> {
     /// assert_eq!(flow.result::<Vec<String>>("use").unwrap(), ["gen"]);
     /// ```
     pub fn changed_deps(&self) -> Vec<String> {
-        use crate::engine::TaskState;
-        self.flow
-            .deps_of(self.name)
-            .into_iter()
-            .filter(|d| {
-                !matches!(
-                    self.flow.state(d),
-                    Ok(TaskState::UpToDate | TaskState::Skipped)
-                )
-            })
-            .collect()
+        // In a worker process, only the parent knows the dependencies' states.
+        self.ops.changed_deps(self.name)
     }
 
     /// Whether any dependency changed in this run ([`Context::changed_deps`] is not empty).

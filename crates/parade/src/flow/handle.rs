@@ -128,6 +128,9 @@ impl Flow {
                 ));
             }
         };
+        if mode == Mode::Process && !is_pending_worker() {
+            return Ok(Self::gated(executor, mode, options));
+        }
         Ok(Self::build(
             Engine::with_executor(executor),
             mode,
@@ -166,17 +169,25 @@ impl Flow {
                 "a flow with its own executor has the mode Custom".to_owned(),
             ));
         }
-        let executor: Arc<dyn Executor> = if is_pending_worker() {
-            Arc::new(Inline::new())
-        } else {
-            executor
-        };
-        Ok(Self::build(
-            Engine::with_executor(executor),
-            Mode::Custom,
-            true,
-            options,
-        ))
+        if is_pending_worker() {
+            let inline: Arc<dyn Executor> = Arc::new(Inline::new());
+            return Ok(Self::build(
+                Engine::with_executor(inline),
+                Mode::Custom,
+                true,
+                options,
+            ));
+        }
+        Ok(Self::gated(executor, Mode::Custom, options))
+    }
+
+    /// A flow whose procs run outside this process on `executor`, behind the gate that
+    /// decides in this process which are up to date (see [`super::gate`]).
+    pub(super) fn gated(executor: Arc<dyn Executor>, mode: Mode, options: FlowOptions) -> Self {
+        let gate = super::gate::Gate::new(executor);
+        let flow = Self::build(Engine::with_executor(gate.clone()), mode, true, options);
+        gate.bind(&flow);
+        flow
     }
 
     fn build(engine: Engine, mode: Mode, remote: bool, options: FlowOptions) -> Self {

@@ -1,5 +1,7 @@
 //! The parent's side of a proc running in a worker process: the [`WorkerHost`] that answers
-//! the calls its context makes (by calling the flow) and stores the result it reports.
+//! the calls its context makes (by calling the flow) and stores the result it reports; with a
+//! run store, a success is recorded here once its outputs are checked (see
+//! [`incremental`](super::incremental)).
 
 use std::sync::{Arc, Weak};
 
@@ -9,6 +11,7 @@ use serde_json::{Value, json};
 use crate::exec::process::{Done, WorkerCall, WorkerHost};
 
 use super::handle::Inner;
+use super::incremental::Tracked;
 use super::job::NO_CHANGE;
 use super::{Decl, Flow, FlowError};
 
@@ -16,6 +19,7 @@ use super::{Decl, Flow, FlowError};
 struct ProcHost {
     flow: Weak<Inner>,
     name: String,
+    tracked: Arc<Tracked>,
 }
 
 fn arg<T: DeserializeOwned>(args: Value) -> Result<T, String> {
@@ -43,8 +47,23 @@ impl WorkerHost for ProcHost {
             "result" => answer(flow.result::<Value>(&arg::<String>(args)?)),
             "results" => answer(Ok(flow.results())),
             "params" => answer(Ok(flow.params())),
+            "changed_deps" => answer(Ok(flow.changed_deps_of(&arg::<String>(args)?))),
             other => Err(format!("a flow has no method `{other}`")),
         }
+    }
+
+    fn receive(&self, done: &Done) -> Result<(), String> {
+        if let (Done::Ok(value), Some(inner)) = (done, self.flow.upgrade()) {
+            let flow = Flow { inner };
+            if let Err(why) = flow.received(&self.name, &self.tracked, value) {
+                if let Some(id) = flow.id(&self.name) {
+                    flow.store(id, Value::Null, false);
+                }
+                return Err(why);
+            }
+        }
+        self.done(done);
+        Ok(())
     }
 
     fn done(&self, done: &Done) {
@@ -75,14 +94,16 @@ impl Flow {
         &self,
         name: &str,
         decl: &Decl,
-        args: &[(String, String)],
+        args: &Arc<[(String, String)]>,
+        tracked: Arc<Tracked>,
     ) -> WorkerCall {
         WorkerCall {
             task: decl.def.to_string(),
-            args: json!({ "name": name, "args": args }),
+            args: json!({ "name": name, "args": &**args }),
             host: Some(Arc::new(ProcHost {
                 flow: Arc::downgrade(&self.inner),
                 name: name.to_owned(),
+                tracked,
             })),
             resources: decl.resources.clone(),
         }

@@ -11,17 +11,25 @@
 //! Unlike parproc, fingerprints are content hashes, results that are not JSON cannot happen
 //! (bodies return JSON values), and an up-to-date proc is recorded, so its result stays.
 //!
-//! It owns the decision for flow procs; the store keeps keys and results. Procs run in worker
-//! processes ([`Mode::Process`](super::Mode::Process)) are not checked yet: they always run.
+//! Procs run outside this process ([`Mode::Process`](super::Mode::Process), a custom executor
+//! such as Slurm's) are decided in the parent, which alone knows their dependencies' states:
+//! the flow's gate ([`gate`](super::gate)) checks a proc before it is dispatched and ends an
+//! up-to-date one with its stored result (no worker starts), and the worker's host records the
+//! success the worker reports, after checking the outputs in the parent. Procs that run a
+//! [`command_spec`](super::Define::command_spec) there have no result to keep: they always run.
+//!
+//! It owns the decision for flow procs; the store keeps keys and results.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 
 use super::Flow;
-use crate::engine::TaskState;
+use crate::engine::{Outcome, TaskState};
 use crate::store::{Execution, KeyHasher, RunId, Store};
 
 /// A file a proc must produce, optionally no older than `max_age` after it ran.
@@ -66,8 +74,42 @@ pub(crate) struct Incremental {
     pub(crate) no_skip: bool,
 }
 
-/// The flow's store, opened on first use, with the run this flow records into.
-pub(crate) type Memory = OnceLock<Option<(Store, RunId)>>;
+/// The flow's memory: its store, opened on first use, with the run this flow records into; and
+/// what the parent keeps about procs that run outside this process.
+pub(crate) struct Memory {
+    store: OnceLock<Option<(Store, RunId)>>,
+    /// By proc name: procs whose body runs in a worker, and every proc of a watched flow.
+    remote: parking_lot::Mutex<HashMap<Arc<str>, Arc<Tracked>>>,
+    /// Set by [`Flow::watch`](super::Flow::watch): every proc is tracked (its files are
+    /// watched).
+    watching: AtomicBool,
+    /// A watch round's procs that end as they did in the round before (nothing they read
+    /// changed): their outcome and result.
+    keep: parking_lot::Mutex<HashMap<String, (Outcome, Value)>>,
+    /// The executor behind the gate, for the next round of a watch.
+    pub(crate) base: OnceLock<Arc<dyn crate::engine::Executor>>,
+}
+
+impl Memory {
+    pub(crate) fn new() -> Self {
+        Memory {
+            store: OnceLock::new(),
+            remote: parking_lot::Mutex::default(),
+            watching: AtomicBool::new(false),
+            keep: parking_lot::Mutex::default(),
+            base: OnceLock::new(),
+        }
+    }
+}
+
+/// A proc whose body runs outside this process, as the parent decides and records it: its
+/// arguments and files, and the key it was dispatched under (set by the gate, taken when the
+/// worker reports).
+pub(crate) struct Tracked {
+    pub(crate) args: Arc<[(String, String)]>,
+    pub(crate) inc: Incremental,
+    pub(crate) key: parking_lot::Mutex<Option<String>>,
+}
 
 /// Why a proc runs or is up to date, with the fingerprint it ran under.
 pub(crate) enum Check {
@@ -106,11 +148,64 @@ impl Flow {
     /// Whether this flow has a store (procs may be up to date).
     pub(crate) fn has_store(&self) -> bool {
         self.inner.options.read().store.is_some()
+            || self.inner.memory.store.get().is_some_and(Option::is_some)
+    }
+
+    /// The flow's store, opened if it was not yet (a watch shares it between its rounds).
+    pub(crate) fn open_store(&self) -> Option<Store> {
+        self.memory().map(|(s, _)| s.clone())
+    }
+
+    /// Makes `store` this flow's store, recording into a new run of it; only before the
+    /// flow first used a store.
+    pub(crate) fn use_store(&self, store: &Store) {
+        if let Ok(run) = store.begin_run(&[]) {
+            let _ = self.inner.memory.store.set(Some((store.clone(), run)));
+        }
+    }
+
+    /// Tracks every proc defined from here on (a watch watches their files).
+    pub(crate) fn set_watching(&self) {
+        self.inner.memory.watching.store(true, Ordering::Release);
+    }
+
+    /// Whether every proc is tracked.
+    pub(crate) fn is_watching(&self) -> bool {
+        self.inner.memory.watching.load(Ordering::Acquire)
+    }
+
+    /// The procs that end as `kept` says instead of being checked or run.
+    pub(crate) fn set_keep(&self, kept: HashMap<String, (Outcome, Value)>) {
+        *self.inner.memory.keep.lock() = kept;
+    }
+
+    /// How proc `name` ends without running, if a watch keeps it; its result is stored.
+    pub(crate) fn kept(&self, name: &str) -> Option<Outcome> {
+        let (outcome, value) = self.inner.memory.keep.lock().get(name).cloned()?;
+        let id = self.id(name)?;
+        self.store(id, value, false);
+        Some(outcome)
+    }
+
+    /// Every tracked proc, with what it reads, in the order the procs were made.
+    pub(crate) fn all_tracked(&self) -> Vec<(Arc<str>, Arc<Tracked>)> {
+        let mut all: Vec<(Arc<str>, Arc<Tracked>)> = self
+            .inner
+            .memory
+            .remote
+            .lock()
+            .iter()
+            .map(|(n, t)| (n.clone(), t.clone()))
+            .collect();
+        let t = self.inner.table.lock();
+        all.sort_by_key(|(n, _)| t.by_name.get(n).map(|id| id.index()));
+        all
     }
 
     fn memory(&self) -> Option<&(Store, RunId)> {
         self.inner
             .memory
+            .store
             .get_or_init(|| {
                 let path = self.inner.options.read().store.clone()?;
                 let store = match Store::open(&path) {
@@ -124,6 +219,82 @@ impl Flow {
                 Some((store, run))
             })
             .as_ref()
+    }
+
+    /// Keeps what the parent needs to decide and record proc `name`, whose body runs in a
+    /// worker process.
+    pub(crate) fn track(
+        &self,
+        name: &str,
+        args: Arc<[(String, String)]>,
+        inc: &Incremental,
+    ) -> Arc<Tracked> {
+        let tracked = Arc::new(Tracked {
+            args,
+            inc: inc.clone(),
+            key: parking_lot::Mutex::new(None),
+        });
+        self.inner
+            .memory
+            .remote
+            .lock()
+            .insert(Arc::from(name), tracked.clone());
+        tracked
+    }
+
+    /// What [`Flow::track`] kept about proc `name`.
+    pub(crate) fn tracked(&self, name: &str) -> Option<Arc<Tracked>> {
+        self.inner.memory.remote.lock().get(name).cloned()
+    }
+
+    /// In the parent, before proc `name` (tracked as `tracked`) is dispatched to a worker:
+    /// `Some(outcome)` when it ends here (up to date with its stored result, or a failure to
+    /// read its inputs), `None` when it is dispatched (its key kept for [`Flow::received`]).
+    pub(crate) fn decide_remote(&self, name: &str, tracked: &Tracked) -> Option<Outcome> {
+        if let Some(outcome) = self.kept(name) {
+            return Some(outcome);
+        }
+        let deps = self.deps_of(name);
+        let id = self.id(name)?;
+        match self.check(name, &tracked.args, &tracked.inc, &deps) {
+            Ok(Check::UpToDate(value, why)) => {
+                self.store(id, value, false);
+                Some(Outcome::UpToDate(why))
+            }
+            Ok(Check::Run(key)) => {
+                *tracked.key.lock() = Some(key);
+                None
+            }
+            Ok(Check::Untracked) => None,
+            Err(why) => {
+                self.store(id, Value::Null, false);
+                Some(Outcome::failed(why))
+            }
+        }
+    }
+
+    /// In the parent, when the worker of proc `name` reported success with `value`: checks
+    /// the outputs and records the success under the key it was dispatched with. `Err` fails
+    /// the proc (`outputs not refreshed: ...`).
+    pub(crate) fn received(
+        &self,
+        name: &str,
+        tracked: &Tracked,
+        value: &Value,
+    ) -> Result<(), String> {
+        match tracked.key.lock().take() {
+            Some(key) => self.finished_ok(name, &key, &tracked.inc, value),
+            None => Ok(()),
+        }
+    }
+
+    /// The dependencies of proc `name` that changed in this run (see
+    /// [`Context::changed_deps`](super::Context::changed_deps)).
+    pub(crate) fn changed_deps_of(&self, name: &str) -> Vec<String> {
+        self.deps_of(name)
+            .into_iter()
+            .filter(|d| !matches!(self.state(d), Ok(TaskState::UpToDate | TaskState::Skipped)))
+            .collect()
     }
 
     /// Decides whether proc `name` (declaring `inc`, with dependencies `deps`) runs.

@@ -83,10 +83,16 @@ impl Job for ProcJob {
 impl Flow {
     /// The job the engine runs for proc `name`, defined by `decl`, with arguments `args`.
     pub(crate) fn job(&self, name: &str, args: Arc<[(String, String)]>, decl: &Decl) -> ProcJob {
-        let remote: Option<Box<dyn Any + Send + Sync>> = match (&decl.command, self.runs_remote()) {
-            (Some(spec), true) => Some(Box::new(spec.clone())),
-            (None, true) => Some(Box::new(self.worker_call(name, decl, &args))),
-            (_, false) => None,
+        // The parent decides and records procs that run elsewhere; a watch watches every
+        // proc's files.
+        let tracked = (self.runs_remote() || self.is_watching())
+            .then(|| self.track(name, args.clone(), &decl.incremental));
+        let remote: Option<Box<dyn Any + Send + Sync>> = match (&decl.command, tracked) {
+            (Some(spec), _) if self.runs_remote() => Some(Box::new(spec.clone())),
+            (None, Some(tracked)) if self.runs_remote() => {
+                Some(Box::new(self.worker_call(name, decl, &args, tracked)))
+            }
+            _ => None,
         };
         let weak = Arc::downgrade(&self.inner);
         let body = decl.body.clone();
@@ -110,6 +116,9 @@ impl Flow {
                 name: &name,
                 args: &args,
             };
+            if let Some(outcome) = flow.kept(&name) {
+                return outcome;
+            }
             let deps = if flow.has_store() {
                 flow.deps_of(&name)
             } else {

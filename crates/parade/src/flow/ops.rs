@@ -26,6 +26,8 @@ pub(crate) trait Ops: Sync {
     fn deadline(&self) -> Option<Instant>;
     /// Runs `hook` when the proc is cancelled (in a worker, the process itself is stopped).
     fn on_cancel(&self, hook: Box<dyn FnOnce() + Send>);
+    /// The dependencies of proc `name` that changed in this run.
+    fn changed_deps(&self, name: &str) -> Vec<String>;
 }
 
 /// A proc running in the flow's own process.
@@ -70,5 +72,8 @@ impl Ops for Local<'_> {
     }
     fn on_cancel(&self, hook: Box<dyn FnOnce() + Send>) {
         self.task.on_cancel(hook);
+    }
+    fn changed_deps(&self, name: &str) -> Vec<String> {
+        self.flow.changed_deps_of(name)
     }
 }

@@ -74,6 +74,9 @@ impl Ops for Remote<'_> {
     fn on_cancel(&self, hook: Box<dyn FnOnce() + Send>) {
         drop(hook);
     }
+    fn changed_deps(&self, name: &str) -> Vec<String> {
+        self.ask("changed_deps", name).unwrap_or_default()
+    }
 }
 
 /// The bodies a worker process's flows defined so far, by the flow's engine and the name
@@ -99,8 +102,9 @@ impl Flow {
                 body
             } else {
                 // Defined further on, or never (the program's next run of a task says so).
-                self.remember_body(def, decl);
+                // Pending first: only a pending worker remembers bodies.
                 set_pending(session);
+                self.remember_body(def, decl);
                 return;
             };
             let done = self.serve_call(&session, &body);

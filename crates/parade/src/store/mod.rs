@@ -30,6 +30,7 @@ mod key;
 mod memo;
 mod record;
 mod schema;
+mod stale;
 mod watch;
 
 use std::path::{Path, PathBuf};
@@ -45,6 +46,7 @@ pub use fingerprint::hash_file;
 pub use history::{Execution, RunRecord};
 pub use key::{KeyHasher, hash_bytes};
 pub use record::Recorder;
+pub use stale::Staleness;
 pub use watch::{DEBOUNCE, FileWatch, POLL_INTERVAL};
 
 /// The file name of the store under a project's `.parade` directory.

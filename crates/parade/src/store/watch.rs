@@ -2,7 +2,7 @@
 //! when the system refuses more watches (or when `PARADE_WATCH_POLL=1`), events filtered to
 //! the watched files and globs, bursts coalesced by a quiet period.
 //!
-//! It owns waiting for a change; what a change makes stale is the caller's.
+//! It owns waiting for a change; what a change makes stale is [`Staleness`](super::Staleness)'s.
 
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Component, Path, PathBuf};
@@ -31,6 +31,8 @@ pub struct FileWatch {
     rx: Receiver<notify::Result<notify::Event>>,
     _watcher: Box<dyn Watcher + Send>,
     files: HashSet<PathBuf>,
+    /// Watched directories: a change to any file under one counts.
+    dirs: Vec<PathBuf>,
     patterns: Vec<glob::Pattern>,
     polling: bool,
 }
@@ -46,7 +48,8 @@ impl std::fmt::Debug for FileWatch {
 }
 
 impl FileWatch {
-    /// Watches `files` (paths) and `globs` (patterns such as `src/**/*.c`), both made absolute.
+    /// Watches `files` (paths; a directory stands for every file under it) and `globs`
+    /// (patterns such as `src/**/*.c`), both made absolute.
     /// Errors: a bad glob, or neither inotify nor polling can watch.
     pub fn new(
         files: impl IntoIterator<Item = PathBuf>,
@@ -69,6 +72,7 @@ impl FileWatch {
                 dirs.insert((parent.to_path_buf(), false));
             }
         }
+        let watched_dirs: Vec<PathBuf> = files.iter().filter(|f| f.is_dir()).cloned().collect();
         // A directory that does not exist yet is watched from its nearest existing parent.
         let dirs: BTreeSet<(PathBuf, bool)> = dirs
             .into_iter()
@@ -99,6 +103,7 @@ impl FileWatch {
                     rx,
                     _watcher: Box::new(w),
                     files,
+                    dirs: watched_dirs,
                     patterns,
                     polling: false,
                 });
@@ -111,6 +116,7 @@ impl FileWatch {
             rx,
             _watcher: Box::new(w),
             files,
+            dirs: watched_dirs,
             patterns,
             polling: true,
         })
@@ -156,7 +162,9 @@ impl FileWatch {
     }
 
     fn wanted(&self, path: &Path) -> bool {
-        self.files.contains(path) || self.patterns.iter().any(|p| p.matches_path(path))
+        self.files.contains(path)
+            || self.dirs.iter().any(|d| path.starts_with(d))
+            || self.patterns.iter().any(|p| p.matches_path(path))
     }
 }
 
@@ -228,6 +236,7 @@ mod tests {
                 rx,
                 _watcher: Box::new(pw),
                 files: HashSet::new(),
+                dirs: Vec::new(),
                 patterns: vec![
                     glob::Pattern::new(&format!("{}/*.c", dir.path().display())).unwrap(),
                 ],

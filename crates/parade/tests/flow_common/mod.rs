@@ -21,6 +21,13 @@ use parade::flow::ProcError;
 /// Where the logs of the running process-mode case go, and how many it made so far.
 static LOG_DIR: Mutex<Option<(PathBuf, usize)>> = Mutex::new(None);
 
+pub mod project;
+
+/// The directory of the running process-mode case (shared with its workers), if any.
+pub fn case_dir() -> Option<PathBuf> {
+    LOG_DIR.lock().unwrap().as_ref().map(|(d, _)| d.clone())
+}
+
 /// Makes the logs of the case about to run files in `dir` (`None`: in memory).
 pub fn set_log_dir(dir: Option<PathBuf>) {
     *LOG_DIR.lock().unwrap() = dir.map(|d| (d, 0));
