@@ -25,6 +25,8 @@
 //! | [`output`] | what `parade run` shows: `--output` modes, `--color`, writes that never panic |
 //! | [`wording`] | run-time errors in the CLI's words, with the nearest names suggested |
 //! | [`uptodate`] | task keys, up to date or not and why, outputs, file targets |
+//! | [`ahead`] | up to date decided before the engine: up-to-date tasks no job needs are no jobs |
+//! | [`observers`] | a run's observers: the engine's events and those of tasks decided ahead |
 //! | [`watch`] | `parade run --watch`: rerun what a change makes stale |
 //! | [`state`] | `parade state show` / `clean`: what the run store remembers |
 //! | [`report`] | a run's record (`run.json`), `--trace`, `parade report` |
@@ -57,5 +59,7 @@ pub mod wording;
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
+pub mod ahead;
+pub mod observers;
 pub mod uptodate;
 pub mod watch;

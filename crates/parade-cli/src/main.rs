@@ -11,6 +11,7 @@ use parade::exec::isolation;
 use parade::report::RunRecorder;
 use parade::store::Store;
 use parade_cli::cli::{Cli, Command, GraphFormat, JobsCommand, RunArgs, StateCommand};
+use parade_cli::observers::Subscribe;
 use parade_cli::output::{self, Display, Look, Screens, print, say};
 use parade_cli::runfile::{self, RunFile};
 use parade_cli::runner::{self, AfterTask, RunError, RunReport, RunRequest};
@@ -346,7 +347,7 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
             return ExitCode::from(USAGE);
         }
     };
-    let result = runner::run(&request, &mut |engine, names| {
+    let result = runner::run(&request, &mut |engine, observers, names| {
         if let Ok(mut slot) = engine_slot.lock() {
             *slot = Some(engine.clone());
         }
@@ -362,13 +363,13 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
                 return;
             }
         };
-        engine.subscribe(logs.clone());
+        observers.subscribe(logs.clone());
         let r = RunRecorder::new(names.clone());
-        engine.subscribe(r.clone());
+        observers.subscribe(r.clone());
         recorder = Some((r, engine.clone()));
         display = Some(Display::attach(
             shown,
-            engine,
+            observers,
             &names,
             &logs,
             look,

@@ -21,8 +21,9 @@ use parade::display::{
     JsonReport, LiveObserver, LogFiles, PlainObserver, SinkError, StreamObserver, StreamStyle,
     TaskNames, live::LiveOptions, usable_terminal,
 };
-use parade::engine::Engine;
 use serde::Deserialize;
+
+use crate::observers::Subscribe;
 
 /// `--output` and `[settings] output`.
 #[derive(clap::ValueEnum, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -167,10 +168,11 @@ pub struct Look {
 }
 
 impl Display {
-    /// Subscribes to `engine` what `shown` needs (the log files are subscribed by the caller).
+    /// Subscribes to `engine` (an engine, or a run's observers) what `shown` needs (the log
+    /// files are subscribed by the caller).
     pub fn attach(
         shown: Shown,
-        engine: &Engine,
+        engine: &impl Subscribe,
         names: &Arc<dyn TaskNames>,
         logs: &LogFiles,
         look: Look,

@@ -9,11 +9,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parade::display::TaskNames;
-use parade::engine::{Engine, Outcome, Reason, TaskState};
+use parade::engine::{Engine, Event, Outcome, Reason, TaskState};
 use parade::flow::{self, Context, Flow, FlowError, FlowOptions, ProcError, Why};
 use parade::store::Recorder;
 use serde_json::Value;
 
+use crate::ahead::{self, Ahead};
+use crate::observers::{Observers, Subscribe};
 use crate::slurm::Slurm;
 use crate::task::{TaskRun, run_task, run_task_with};
 use crate::taskfile::{Dep, ExecutorKind, Task, TaskFile};
@@ -313,8 +315,12 @@ fn run_body(s: &Shared, index: usize, ctx: &Context<'_>) -> Result<Value, ProcEr
         .ok_or_else(|| ProcError::Failed("task-file procs cannot run in a flow worker".into()))?;
     let decision = match &s.memory {
         Some(memory) => {
-            let deps = ctx.flow().deps_of(ctx.name());
-            let decision = memory.decide(&run, &deps).map_err(ProcError::Failed)?;
+            let decision = if let Some(decision) = memory.take_ahead(ctx.name()) {
+                decision
+            } else {
+                let deps = ctx.flow().deps_of(ctx.name());
+                memory.decide(&run, &deps).map_err(ProcError::Failed)?
+            };
             if let Verdict::UpToDate { why, last } = &decision.verdict {
                 let result = last.result.clone().unwrap_or(Value::Null);
                 if !result.is_null() {
@@ -476,13 +482,15 @@ fn planned_command(
     Some(run.shown_command())
 }
 
+/// What [`run`] calls before anything starts: the engine, the run's observers, the task names.
+pub type Observe<'o> = dyn FnMut(&Engine, &Observers, Arc<dyn TaskNames>) + 'o;
+
 /// Runs `targets` and what they need. `observe` is called once, before anything starts, with
-/// the engine and the task names: subscribe observers there, and keep the engine to stop it
-/// (Ctrl-C).
-pub fn run(
-    request: &RunRequest<'_>,
-    observe: &mut dyn FnMut(&Engine, Arc<dyn TaskNames>),
-) -> Result<RunReport, RunError> {
+/// the engine, the run's observers and the task names: subscribe observers to the
+/// [`Observers`] there (they get the engine's events and those of up-to-date tasks decided
+/// before it, [`crate::ahead`]), and keep the engine to stop it (Ctrl-C).
+#[allow(clippy::too_many_lines)] // one sequence: executor, flow, observers, decisions, run, report
+pub fn run(request: &RunRequest<'_>, observe: &mut Observe<'_>) -> Result<RunReport, RunError> {
     let (jobs, slurm) = match request.executor {
         ExecutorKind::Threads | ExecutorKind::Process if request.pilots.is_some() => {
             return Err(RunError(
@@ -552,20 +560,64 @@ pub fn run(
     // Made once here, not by every task (a task that cannot write its result there fails then).
     let _ = std::fs::create_dir_all(&request.results_dir);
     let task_names: Arc<dyn TaskNames> = Arc::new(flow.names());
+    let observers = Observers::default();
     if let Some(memory) = &request.memory {
         let recorder = Recorder::new(memory.store().clone(), memory.run(), task_names.clone());
         memory.set_recorder(recorder.clone());
-        flow.engine().subscribe(recorder);
+        observers.subscribe(recorder);
     }
-    observe(flow.engine(), task_names);
-    flow.start(&names)?;
-    let error = match flow.wait_all() {
-        Ok(()) | Err(FlowError::Failed(_)) => None,
-        Err(e) => Some(e.to_string()),
+    observe(flow.engine(), &observers, task_names);
+    // A run stopped already (a signal, a setup error) decides nothing: its tasks end cancelled.
+    let ahead = match &request.memory {
+        Some(memory) if !flow.engine().is_stopped() => ahead::decide(
+            &flow,
+            request.file,
+            &request.params,
+            &request.results_dir,
+            memory,
+            &names,
+        ),
+        _ => Ahead {
+            skipped: Vec::new(),
+            start: names,
+        },
     };
+    // Up-to-date tasks no job needs end here, before the engine's first event, as an engine
+    // job's end would be seen.
+    for s in &ahead.skipped {
+        observers.deliver(&Event::Wanted { id: s.id });
+        observers.deliver(&Event::Started { id: s.id });
+        observers.deliver(&Event::Finished {
+            id: s.id,
+            state: TaskState::UpToDate,
+            duration: Duration::ZERO,
+            reason: Some(Reason::UpToDate(s.why.clone())),
+        });
+    }
+    let error = if ahead.start.is_empty() {
+        None
+    } else {
+        flow.engine().subscribe(observers.clone());
+        flow.start(&ahead.start)?;
+        match flow.wait_all() {
+            Ok(()) | Err(FlowError::Failed(_)) => None,
+            Err(e) => Some(e.to_string()),
+        }
+    };
+    let skipped: HashMap<&str, &Value> = ahead
+        .skipped
+        .iter()
+        .map(|s| (s.name.as_str(), &s.result))
+        .collect();
     let wanted: Vec<flow::ProcInfo> = flow
         .procs()
         .into_iter()
+        .map(|mut p| {
+            if skipped.contains_key(p.name.as_str()) {
+                p.state = TaskState::UpToDate;
+            }
+            p
+        })
         .filter(|p| p.state != TaskState::Idle)
         .collect();
     let by_name = task_index(request.file);
@@ -577,6 +629,7 @@ pub fn run(
     let results = flow
         .results()
         .into_iter()
+        .chain(skipped.iter().map(|(n, v)| ((*n).to_owned(), (*v).clone())))
         .filter(|(_, v)| !v.is_null())
         .collect();
     Ok(RunReport {

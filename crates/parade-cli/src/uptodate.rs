@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use parade::store::{Execution, Fingerprint, KeyHasher, Recorder, RunId, Store};
+use parade::store::{Execution, Fingerprint, KeyHasher, Recorder, RunId, Store, key_hex};
 use serde_json::{Value, json};
 
 use crate::shell;
@@ -43,13 +43,16 @@ pub struct Memory {
     last: OnceLock<Option<HashMap<String, Execution>>>,
     /// Task directories made absolute, once each (not a `getcwd` per task).
     bases: Mutex<HashMap<PathBuf, PathBuf>>,
+    /// Decisions made before the engine started, for the bodies of the tasks they are of
+    /// ([`crate::ahead`]).
+    ahead: Mutex<HashMap<String, Decision>>,
 }
 
 /// What a task was decided in this run: its key and whether it runs.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Decided {
-    /// Its key.
-    pub key: String,
+    /// Its key, as 32 bytes (a dependent hashes them into its own key as they are).
+    pub key: [u8; 32],
     /// Whether it runs (or ran) in this run, rather than being up to date.
     pub runs: bool,
 }
@@ -71,9 +74,10 @@ pub enum Verdict {
 /// A task's key, what it is made of, and the verdict.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Decision {
-    /// The key.
+    /// The key, as 64 hex digits (as stored).
     pub key: String,
-    /// What the key is made of (stored, compared by the next run to explain).
+    /// What the key is made of, for a task that runs (stored, compared by the next run to
+    /// explain); `Null` for an up-to-date task, whose inputs are stored with its key already.
     pub inputs: Value,
     /// Runs, or up to date.
     pub verdict: Verdict,
@@ -111,7 +115,20 @@ impl Memory {
             explained: Mutex::default(),
             last: OnceLock::new(),
             bases: Mutex::default(),
+            ahead: Mutex::default(),
         }
+    }
+
+    /// Keeps `decision`, made for task `name` before the engine started, for its body.
+    pub fn keep_ahead(&self, name: &str, decision: Decision) {
+        if let Ok(mut a) = self.ahead.lock() {
+            a.insert(name.to_owned(), decision);
+        }
+    }
+
+    /// The decision made for task `name` before the engine started, if one was (once).
+    pub fn take_ahead(&self, name: &str) -> Option<Decision> {
+        self.ahead.lock().ok()?.remove(name)
     }
 
     /// The last success of task `name`.
@@ -158,28 +175,32 @@ impl Memory {
 
     /// What was decided for `name` in this run.
     pub fn decided(&self, name: &str) -> Option<Decided> {
-        self.decided.lock().ok()?.get(name).cloned()
+        self.decided.lock().ok()?.get(name).copied()
     }
 
     /// Decides whether `run` runs, given its dependencies' concrete names (decided before it,
     /// in this run), and keeps the decision. Errors: a literal source that does not exist, a
     /// source that cannot be read, the store failing.
     pub fn decide(&self, run: &TaskRun<'_>, deps: &[String]) -> Result<Decision, String> {
-        let deps: Vec<(String, Option<Decided>)> =
-            deps.iter().map(|d| (d.clone(), self.decided(d))).collect();
-        let inputs = inputs(&self.store, run, &self.base(run), &deps)?;
-        let key = key_of(&inputs);
-        let verdict = self.verdict(run, &key, &inputs, &deps)?;
+        // One lock for every dependency, their keys copied as bytes (no name or key cloned).
+        let decided: Vec<Option<Decided>> = match self.decided.lock() {
+            Ok(d) => deps.iter().map(|n| d.get(n).copied()).collect(),
+            Err(_) => vec![None; deps.len()],
+        };
+        let inputs = Inputs::of(&self.store, run, &self.base(run), deps, &decided)?;
+        let bytes = inputs.key();
+        let key = key_hex(&bytes);
+        let json = std::cell::OnceCell::new();
+        let verdict = self.verdict(run, &key, &inputs, &json)?;
         let runs = matches!(verdict, Verdict::Run(_));
         if let Ok(mut d) = self.decided.lock() {
-            d.insert(
-                run.name.to_owned(),
-                Decided {
-                    key: key.clone(),
-                    runs,
-                },
-            );
+            d.insert(run.name.to_owned(), Decided { key: bytes, runs });
         }
+        let inputs = if runs {
+            json.into_inner().unwrap_or_else(|| inputs.json())
+        } else {
+            Value::Null
+        };
         let decision = Decision {
             key,
             inputs,
@@ -195,8 +216,8 @@ impl Memory {
         &self,
         run: &TaskRun<'_>,
         key: &str,
-        inputs: &Value,
-        deps: &[(String, Option<Decided>)],
+        inputs: &Inputs<'_>,
+        json: &std::cell::OnceCell<Value>,
     ) -> Result<Verdict, String> {
         if self.mode.force {
             return Ok(Verdict::Run("--force".to_owned()));
@@ -218,11 +239,14 @@ impl Memory {
             };
             let why = old
                 .as_ref()
-                .and_then(|old| difference(old, inputs, deps))
+                .and_then(|old| {
+                    let new = json.get_or_init(|| inputs.json());
+                    difference(old, new, inputs.ran_again())
+                })
                 .unwrap_or_else(|| "its key changed".to_owned());
             return Ok(Verdict::Run(why));
         }
-        if let Some((dep, _)) = deps.iter().find(|(_, d)| d.as_ref().is_none_or(|d| d.runs)) {
+        if let Some(dep) = inputs.ran_again() {
             return Ok(Verdict::Run(format!("dependency \"{dep}\" ran again")));
         }
         let base = self.base(run);
@@ -299,80 +323,155 @@ impl Memory {
     }
 }
 
-/// What `run`'s key is made of.
-fn inputs(
-    store: &Store,
-    run: &TaskRun<'_>,
-    base: &Path,
-    deps: &[(String, Option<Decided>)],
-) -> Result<Value, String> {
-    let cwd = run.cwd();
-    // Files are looked up from the absolute directory `base`; the key keeps the directory as
-    // written, so a moved project stays up to date.
-    let mut sources = BTreeMap::new();
-    for pattern in &run.task.sources {
-        let pattern = run.fill(pattern);
-        for path in expand(base, &pattern)? {
-            let label = relative(&path, base);
-            let print = store
-                .fingerprint(&path)
-                .map_err(|e| format!("cannot read source {label}: {e}"))?;
-            sources.insert(label, print.as_str().to_owned());
+/// What a task's key is made of, gathered once. The key is hashed from it as bytes (a
+/// dependency's key as its 32 bytes); its JSON, the form the store keeps and `--explain`
+/// compares, is made only for a task that runs.
+struct Inputs<'a> {
+    command: String,
+    shell: &'a [String],
+    env: BTreeMap<&'a str, &'a str>,
+    cwd: String,
+    params: BTreeMap<&'a str, &'a str>,
+    sources: BTreeMap<String, String>,
+    outputs: Vec<String>,
+    deps: &'a [String],
+    decided: &'a [Option<Decided>],
+}
+
+impl<'a> Inputs<'a> {
+    /// What `run`'s key is made of; its dependencies `deps` were decided as `decided`.
+    fn of(
+        store: &Store,
+        run: &'a TaskRun<'a>,
+        base: &Path,
+        deps: &'a [String],
+        decided: &'a [Option<Decided>],
+    ) -> Result<Self, String> {
+        // Files are looked up from the absolute directory `base`; the key keeps the directory
+        // as written, so a moved project stays up to date.
+        let mut sources = BTreeMap::new();
+        for pattern in &run.task.sources {
+            let pattern = run.fill(pattern);
+            for path in expand(base, &pattern)? {
+                let label = relative(&path, base);
+                let print = store
+                    .fingerprint(&path)
+                    .map_err(|e| format!("cannot read source {label}: {e}"))?;
+                let hash = match print {
+                    Fingerprint::File(hash) => hash,
+                    Fingerprint::Missing => "missing".to_owned(),
+                };
+                sources.insert(label, hash);
+            }
         }
-    }
-    let env: BTreeMap<&str, &str> = run
-        .task
-        .env
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .chain(run.args.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .collect();
-    let texts: Vec<&str> = std::iter::once(run.task.run.as_str())
-        .chain(run.task.sources.iter().map(String::as_str))
-        .chain(run.task.outputs.iter().map(String::as_str))
-        .collect();
-    let params: BTreeMap<&str, &str> = run
-        .params
-        .iter()
-        .filter(|(k, _)| {
-            let field = format!("{{params.{k}}}");
-            let var = format!("PARADE_PARAM_{}", shell::env_key(k));
-            texts.iter().any(|t| t.contains(&field) || t.contains(&var))
+        let env: BTreeMap<&str, &str> = run
+            .task
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .chain(run.args.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .collect();
+        let texts: Vec<&str> = std::iter::once(run.task.run.as_str())
+            .chain(run.task.sources.iter().map(String::as_str))
+            .chain(run.task.outputs.iter().map(String::as_str))
+            .collect();
+        let params: BTreeMap<&str, &str> = run
+            .params
+            .iter()
+            .filter(|(k, _)| {
+                let field = format!("{{params.{k}}}");
+                let var = format!("PARADE_PARAM_{}", shell::env_key(k));
+                texts.iter().any(|t| t.contains(&field) || t.contains(&var))
+            })
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        Ok(Inputs {
+            command: run.script(),
+            shell: &run.file.settings.shell,
+            env,
+            cwd: run.cwd().to_string_lossy().into_owned(),
+            params,
+            sources,
+            outputs: run.task.outputs.iter().map(|o| run.fill(o)).collect(),
+            deps,
+            decided,
         })
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let dep_keys: BTreeMap<&str, &str> = deps
-        .iter()
-        .map(|(n, d)| (n.as_str(), d.as_ref().map_or("", |d| d.key.as_str())))
-        .collect();
-    let outputs: Vec<String> = run.task.outputs.iter().map(|o| run.fill(o)).collect();
-    Ok(json!({
-        "command": run.script(),
-        "shell": run.file.settings.shell,
-        "env": env,
-        "cwd": cwd.to_string_lossy(),
-        "params": params,
-        "sources": sources,
-        "outputs": outputs,
-        "deps": dep_keys,
-    }))
-}
-
-/// The key of `inputs`: each part hashed under its name.
-fn key_of(inputs: &Value) -> String {
-    let mut k = KeyHasher::new();
-    if let Value::Object(map) = inputs {
-        let mut parts: Vec<(&String, &Value)> = map.iter().collect();
-        parts.sort_by_key(|(name, _)| *name);
-        for (name, value) in parts {
-            k.add(name, value.to_string().as_bytes());
-        }
     }
-    k.finish()
+
+    /// The key: each part under its name, each list after its length (so no two different
+    /// inputs hash alike), a dependency as its name and its key's 32 bytes.
+    fn key(&self) -> [u8; 32] {
+        fn list<'s>(k: &mut KeyHasher, name: &str, items: impl ExactSizeIterator<Item = &'s str>) {
+            k.add(name, &(items.len() as u64).to_le_bytes());
+            for item in items {
+                k.add("", item.as_bytes());
+            }
+        }
+        fn pairs<'s>(
+            k: &mut KeyHasher,
+            name: &str,
+            items: impl ExactSizeIterator<Item = (&'s str, &'s str)>,
+        ) {
+            k.add(name, &(items.len() as u64).to_le_bytes());
+            for (a, b) in items {
+                k.add(a, b.as_bytes());
+            }
+        }
+        let mut k = KeyHasher::new();
+        k.add("command", self.command.as_bytes());
+        list(&mut k, "shell", self.shell.iter().map(String::as_str));
+        pairs(&mut k, "env", self.env.iter().map(|(a, b)| (*a, *b)));
+        k.add("cwd", self.cwd.as_bytes());
+        pairs(&mut k, "params", self.params.iter().map(|(a, b)| (*a, *b)));
+        pairs(
+            &mut k,
+            "sources",
+            self.sources.iter().map(|(a, b)| (a.as_str(), b.as_str())),
+        );
+        list(&mut k, "outputs", self.outputs.iter().map(String::as_str));
+        k.add("deps", &(self.deps.len() as u64).to_le_bytes());
+        for (name, d) in self.deps.iter().zip(self.decided) {
+            k.add(name, d.as_ref().map_or(&[][..], |d| &d.key[..]));
+        }
+        k.finish_bytes()
+    }
+
+    /// The first dependency that runs (or ran) in this run, or was not decided in it.
+    fn ran_again(&self) -> Option<&str> {
+        self.deps
+            .iter()
+            .zip(self.decided)
+            .find(|(_, d)| d.as_ref().is_none_or(|d| d.runs))
+            .map(|(n, _)| n.as_str())
+    }
+
+    /// The inputs as the store keeps them.
+    fn json(&self) -> Value {
+        let deps: BTreeMap<&str, String> = self
+            .deps
+            .iter()
+            .zip(self.decided)
+            .map(|(n, d)| {
+                let key = d.as_ref().map_or_else(String::new, |d| key_hex(&d.key));
+                (n.as_str(), key)
+            })
+            .collect();
+        json!({
+            "command": self.command,
+            "shell": self.shell,
+            "env": self.env,
+            "cwd": self.cwd,
+            "params": self.params,
+            "sources": self.sources,
+            "outputs": self.outputs,
+            "deps": deps,
+        })
+    }
 }
 
-/// The first thing that differs between the inputs of the last success and now, in words.
-fn difference(old: &Value, new: &Value, deps: &[(String, Option<Decided>)]) -> Option<String> {
+/// The first thing that differs between the inputs of the last success and now, in words
+/// (`ran_again`: the first dependency that runs in this run).
+fn difference(old: &Value, new: &Value, ran_again: Option<&str>) -> Option<String> {
     let part = |v: &Value, name: &str| v.get(name).cloned().unwrap_or(Value::Null);
     for (name, words) in [
         ("command", "command changed"),
@@ -405,7 +504,7 @@ fn difference(old: &Value, new: &Value, deps: &[(String, Option<Decided>)]) -> O
     if let Some(path) = o.keys().find(|p| !n.contains_key(*p)) {
         return Some(format!("source {path} removed"));
     }
-    if let Some((dep, _)) = deps.iter().find(|(_, d)| d.as_ref().is_none_or(|d| d.runs)) {
+    if let Some(dep) = ran_again {
         return Some(format!("dependency \"{dep}\" ran again"));
     }
     first_change(&part(old, "deps"), &part(new, "deps"))
@@ -620,7 +719,7 @@ pub fn dry_run(
                         d.insert(
                             p.name.clone(),
                             Decided {
-                                key: String::new(),
+                                key: [0; 32],
                                 runs: true,
                             },
                         );
@@ -642,39 +741,24 @@ mod tests {
         let old = json!({"command": "cc a.c", "sources": {"a.c": "1", "b.c": "2"}, "deps": {}});
         let changed = json!({"command": "cc a.c", "sources": {"a.c": "1", "b.c": "3"}, "deps": {}});
         assert_eq!(
-            difference(&old, &changed, &[]).as_deref(),
+            difference(&old, &changed, None).as_deref(),
             Some("source b.c changed")
         );
         let cmd = json!({"command": "cc -O2 a.c", "sources": {"a.c": "1", "b.c": "2"}});
         assert_eq!(
-            difference(&old, &cmd, &[]).as_deref(),
+            difference(&old, &cmd, None).as_deref(),
             Some("command changed")
         );
         let removed = json!({"command": "cc a.c", "sources": {"a.c": "1"}, "deps": {}});
         assert_eq!(
-            difference(&old, &removed, &[]).as_deref(),
+            difference(&old, &removed, None).as_deref(),
             Some("source b.c removed")
         );
-        let ran = [(
-            "gen".to_owned(),
-            Some(Decided {
-                key: "k".into(),
-                runs: true,
-            }),
-        )];
         assert_eq!(
-            difference(&old, &old, &ran).as_deref(),
+            difference(&old, &old, Some("gen")).as_deref(),
             Some("dependency \"gen\" ran again")
         );
-        assert_eq!(difference(&old, &old, &[]), None);
-    }
-
-    #[test]
-    fn keys_depend_on_every_part() {
-        let a = json!({"command": "x", "env": {"A": "1"}});
-        let b = json!({"command": "x", "env": {"A": "2"}});
-        assert_ne!(key_of(&a), key_of(&b));
-        assert_eq!(key_of(&a), key_of(&a.clone()));
+        assert_eq!(difference(&old, &old, None), None);
     }
 
     #[test]

@@ -39,6 +39,29 @@ impl KeyHasher {
     pub fn finish(&self) -> String {
         self.hasher.finalize().to_hex().to_string()
     }
+
+    /// The key, as its 32 bytes (what [`KeyHasher::finish`] spells in hex).
+    ///
+    /// ```
+    /// use parade::store::KeyHasher;
+    /// let k = KeyHasher::new().part("command", b"make");
+    /// let hex: String = k.finish_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    /// assert_eq!(hex, k.finish());
+    /// ```
+    pub fn finish_bytes(&self) -> [u8; 32] {
+        *self.hasher.finalize().as_bytes()
+    }
+}
+
+/// A key's 32 bytes as the 64 hex digits the store keeps.
+///
+/// ```
+/// use parade::store::{KeyHasher, key_hex};
+/// let k = KeyHasher::new().part("command", b"make");
+/// assert_eq!(key_hex(&k.finish_bytes()), k.finish());
+/// ```
+pub fn key_hex(key: &[u8; 32]) -> String {
+    blake3::Hash::from_bytes(*key).to_hex().to_string()
 }
 
 /// The blake3 hash of `bytes`, as 64 hex digits.

@@ -44,7 +44,7 @@ pub use error::StoreError;
 pub use fingerprint::Fingerprint;
 pub use fingerprint::hash_file;
 pub use history::{Execution, RunRecord};
-pub use key::{KeyHasher, hash_bytes};
+pub use key::{KeyHasher, hash_bytes, key_hex};
 pub use record::Recorder;
 pub use stale::Staleness;
 pub use watch::{DEBOUNCE, FileWatch, POLL_INTERVAL};

@@ -1,0 +1,329 @@
+//! Up to date, decided before the engine: the tasks a run wants are decided in the order of
+//! its plan (dependencies first), so that an up-to-date task no running task needs never
+//! becomes an engine job. A no-op rerun starts nothing: no job, no worker, no observer thread.
+//!
+//! A task is decided here only when every dependency was decided up to date here (a task is up
+//! to date only if its dependencies are): then nothing can change its sources before it would
+//! start, and the decision is the one its body would make. The rest (a dependency runs, a
+//! source cannot be read yet) is decided by its body, after its dependencies ran, as before.
+//! Decisions made here that a body needs (a task that runs, an up-to-date dependency of one)
+//! are kept in [`Memory`] for it. The up-to-date tasks left out of the engine are noted for
+//! the run store and given back as [`Ahead::skipped`] for the run to report to its observers
+//! and in its report, exactly as an engine job's end would be.
+//!
+//! Plans with rdeps or `when_scheduled` rules are not decided ahead (their edges exist only once
+//! the engine starts them): their tasks are decided by their bodies.
+//!
+//! It owns the order and the split; [`crate::uptodate`] owns each decision. It must not know
+//! how tasks run or are shown.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+
+use parade::engine::TaskId;
+use parade::flow::{Flow, Why};
+use serde_json::Value;
+
+use crate::task::TaskRun;
+use crate::taskfile::{Task, TaskFile};
+use crate::uptodate::{Decision, Memory, Verdict};
+
+/// A task decided up to date here: its decision, its definition, its placeholder values.
+type Up<'t> = (Decision, &'t Task, BTreeMap<String, String>);
+
+/// An up-to-date task that is not an engine job in this run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Skipped {
+    /// Its name.
+    pub name: String,
+    /// Its id in the flow's engine (for its observers' events).
+    pub id: TaskId,
+    /// Why it is up to date: `unchanged since run 3`.
+    pub why: String,
+    /// Its stored result (`Null` for none).
+    pub result: Value,
+}
+
+/// What is decided before the engine starts.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Ahead {
+    /// Up-to-date tasks no engine job needs, in plan order.
+    pub skipped: Vec<Skipped>,
+    /// What to start in the engine (empty: nothing runs).
+    pub start: Vec<String>,
+}
+
+/// Decides the plan of `names` on `flow` (the flow of `file`) with `memory`, writing the result
+/// of each skipped task under `results_dir` (its dependents' `$PARADE_RESULTS_DIR`) and noting
+/// it for the run store. Without a plan (an error the start reports), everything starts.
+pub fn decide(
+    flow: &Flow,
+    file: &TaskFile,
+    params: &BTreeMap<String, String>,
+    results_dir: &Path,
+    memory: &Memory,
+    names: &[String],
+) -> Ahead {
+    let everything = || Ahead {
+        skipped: Vec::new(),
+        start: names.to_vec(),
+    };
+    let Ok(steps) = flow.plan(names) else {
+        return everything();
+    };
+    if steps
+        .iter()
+        .any(|s| matches!(s.why, Why::RdepOf(_) | Why::WhenScheduledBy(_)))
+    {
+        return everything();
+    }
+    let tasks: HashMap<&str, &Task> = file.tasks.iter().map(|t| (t.name.as_str(), t)).collect();
+    // Every planned task: its dependencies, and whether it was decided up to date here.
+    let mut deps: HashMap<&str, Vec<String>> = HashMap::with_capacity(steps.len());
+    let mut up: HashMap<&str, Up<'_>> = HashMap::new();
+    let mut runs: Vec<&str> = Vec::new();
+    for step in &steps {
+        let name = step.name.as_str();
+        let Ok(info) = flow.proc_info(name) else {
+            runs.push(name);
+            continue;
+        };
+        let task = (!step.missing && info.deps.iter().all(|d| up.contains_key(d.as_str())))
+            .then(|| tasks.get(info.proto.as_deref().unwrap_or(name)))
+            .flatten();
+        let decided = task.and_then(|&task| {
+            let args: BTreeMap<String, String> = info.args.iter().cloned().collect();
+            let run = TaskRun::planned(file, task, name, &args, params);
+            // A decision that fails here (a source not there yet) is its body's to make.
+            let d = memory.decide(&run, &info.deps).ok()?;
+            Some((d, task, args))
+        });
+        match decided {
+            Some((d, task, args)) if matches!(d.verdict, Verdict::UpToDate { .. }) => {
+                up.insert(name, (d, task, args));
+            }
+            Some((d, ..)) => {
+                memory.keep_ahead(name, d);
+                runs.push(name);
+            }
+            None => runs.push(name),
+        }
+        deps.insert(name, info.deps);
+    }
+    // The engine's jobs: what runs, and what it needs (its dependencies, transitively).
+    let mut needed: HashSet<&str> = runs.iter().copied().collect();
+    let mut stack = runs.clone();
+    while let Some(n) = stack.pop() {
+        for d in deps.get(n).into_iter().flatten() {
+            if needed.insert(d.as_str()) {
+                stack.push(d.as_str());
+            }
+        }
+    }
+    let mut skipped = Vec::new();
+    for step in &steps {
+        let name = step.name.as_str();
+        let Some((decision, task, args)) = up.remove(name) else {
+            continue;
+        };
+        let (Some(id), false) = (flow.id(name), needed.contains(name)) else {
+            memory.keep_ahead(name, decision);
+            continue;
+        };
+        let Verdict::UpToDate { why, last } = &decision.verdict else {
+            continue;
+        };
+        let result = last.result.clone().unwrap_or(Value::Null);
+        if !result.is_null() {
+            let run = TaskRun {
+                results_dir,
+                ..TaskRun::planned(file, task, name, &args, params)
+            };
+            let _ = std::fs::write(run.result_path(), result.to_string());
+        }
+        memory.note(name, &decision, Some(&result), last.outputs.clone());
+        skipped.push(Skipped {
+            name: name.to_owned(),
+            id,
+            why: why.clone(),
+            result,
+        });
+    }
+    Ahead {
+        skipped,
+        start: runs.into_iter().map(str::to_owned).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use parade::engine::{Event, TaskState};
+    use parade::store::Store;
+
+    use crate::observers::Subscribe;
+    use crate::runner::{self, RunReport, RunRequest};
+    use crate::taskfile::ExecutorKind;
+    use crate::uptodate::{Memory, Mode};
+
+    /// Twenty compile steps joined by `all`, and `other`, which nothing needs.
+    const FILE: &str = r#"
+[task."gen::[i]"]
+choices = { i = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16", "17", "18", "19"] }
+run = "mkdir -p out && cp src/{i}.txt out/{i}.txt"
+sources = ["src/{i}.txt"]
+outputs = ["out/{i}.txt"]
+
+[task.all]
+deps = ["gen::*"]
+run = "cat out/*.txt > out/all"
+sources = ["out/*.txt"]
+outputs = ["out/all"]
+
+[task.other]
+run = "cp src/other.txt out-other.txt"
+sources = ["src/other.txt"]
+outputs = ["out-other.txt"]
+"#;
+
+    /// What one run did: its report, the engine's own events (jobs), and what the run's
+    /// observers saw.
+    struct Seen {
+        report: RunReport,
+        engine_events: usize,
+        engine_started: usize,
+        observed_finished: Vec<(String, TaskState)>,
+    }
+
+    fn run_once(dir: &std::path::Path) -> Seen {
+        let file = crate::taskfile::load(Some(&dir.join("parade.toml"))).expect("the file loads");
+        let store = Store::for_project(dir).expect("a store");
+        let targets = ["all".to_owned(), "other".to_owned()];
+        let run = store.begin_run(&targets).expect("a run");
+        let memory = Arc::new(Memory::new(store.clone(), run, Mode::default()));
+        let request = RunRequest {
+            file: &file,
+            targets: &targets,
+            params: file.params.clone(),
+            jobs: Some(2),
+            fail_fast: false,
+            results_dir: dir.join("results"),
+            executor: ExecutorKind::Threads,
+            pilots: None,
+            extra_args: Vec::new(),
+            after_task: None,
+            memory: Some(memory),
+            terminal: None,
+        };
+        let events = Arc::new(AtomicUsize::new(0));
+        let started = Arc::new(AtomicUsize::new(0));
+        let finished = Arc::new(Mutex::new(Vec::new()));
+        let report = runner::run(&request, &mut |engine, observers, names| {
+            let (events, started) = (events.clone(), started.clone());
+            engine.subscribe(move |e: &Event| {
+                events.fetch_add(1, Ordering::SeqCst);
+                if matches!(e, Event::Started { .. }) {
+                    started.fetch_add(1, Ordering::SeqCst);
+                }
+            });
+            let finished = finished.clone();
+            observers.subscribe(move |e: &Event| {
+                if let Event::Finished { id, state, .. } = e {
+                    let name = names.name(*id).unwrap_or_default();
+                    finished.lock().unwrap().push((name, *state));
+                }
+            });
+        })
+        .expect("it runs");
+        store.end_run(run, "succeeded").expect("the run ends");
+        let observed_finished = finished.lock().unwrap().clone();
+        Seen {
+            report,
+            engine_events: events.load(Ordering::SeqCst),
+            engine_started: started.load(Ordering::SeqCst),
+            observed_finished,
+        }
+    }
+
+    fn state_of(seen: &Seen, name: &str) -> TaskState {
+        seen.report
+            .states
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, s)| *s)
+            .expect("the task is in the report")
+    }
+
+    #[test]
+    fn a_no_op_rerun_makes_no_engine_job_and_its_observers_still_see_every_task() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("parade.toml"), FILE).unwrap();
+        std::fs::create_dir_all(dir.path().join("src")).unwrap();
+        for i in 0..20 {
+            std::fs::write(dir.path().join(format!("src/{i}.txt")), format!("{i}\n")).unwrap();
+        }
+        std::fs::write(dir.path().join("src/other.txt"), "other\n").unwrap();
+
+        let first = run_once(dir.path());
+        assert!(first.report.ok(), "{:?}", first.report.states);
+        assert_eq!(first.engine_started, 22, "every task ran in the engine");
+        assert_eq!(first.observed_finished.len(), 22);
+
+        let second = run_once(dir.path());
+        assert!(second.report.ok(), "{:?}", second.report.states);
+        assert_eq!(second.engine_events, 0, "the engine saw nothing at all");
+        assert_eq!(second.report.states.len(), 22);
+        assert!(
+            second
+                .report
+                .states
+                .iter()
+                .all(|(_, s)| *s == TaskState::UpToDate),
+            "{:?}",
+            second.report.states
+        );
+        // The observers saw each task end up to date, dependencies first.
+        assert_eq!(second.observed_finished.len(), 22);
+        assert!(
+            second
+                .observed_finished
+                .iter()
+                .all(|(_, s)| *s == TaskState::UpToDate)
+        );
+        let at = |name: &str| {
+            second
+                .observed_finished
+                .iter()
+                .position(|(n, _)| n == name)
+                .expect("seen")
+        };
+        assert!(at("gen::7") < at("all"));
+
+        // `other` changes: it is the only engine job; the rest is reported up to date.
+        std::fs::write(dir.path().join("src/other.txt"), "changed\n").unwrap();
+        let third = run_once(dir.path());
+        assert!(third.report.ok(), "{:?}", third.report.states);
+        assert_eq!(third.engine_started, 1, "only `other` became a job");
+        assert_eq!(state_of(&third, "other"), TaskState::Succeeded);
+        assert_eq!(state_of(&third, "all"), TaskState::UpToDate);
+        assert_eq!(third.observed_finished.len(), 22);
+
+        // One source of `all` changes: `gen::3` and `all` run, the other compile steps are
+        // up-to-date jobs `all` waits for; `other` is no job.
+        std::fs::write(dir.path().join("src/3.txt"), "three\n").unwrap();
+        let fourth = run_once(dir.path());
+        assert!(fourth.report.ok(), "{:?}", fourth.report.states);
+        assert_eq!(state_of(&fourth, "gen::3"), TaskState::Succeeded);
+        assert_eq!(state_of(&fourth, "all"), TaskState::Succeeded);
+        assert_eq!(state_of(&fourth, "gen::4"), TaskState::UpToDate);
+        assert_eq!(state_of(&fourth, "other"), TaskState::UpToDate);
+        assert_eq!(
+            fourth.engine_started, 21,
+            "everything `all` needs, not `other`"
+        );
+        let all = std::fs::read_to_string(dir.path().join("out/all")).unwrap();
+        assert!(all.contains("three"), "{all}");
+    }
+}
