@@ -5,7 +5,10 @@
 //! * `pilots`: an engine on a [`SlurmExecutor`] with three pilot jobs of two CPUs (one per
 //!   node of the test cluster) that pull the tasks: 10,000 of them (1,000 with `--quick`), and
 //!   the same 200 as the other two.
-//! * `job per task`: the executor without pilots, polling every second: one `sbatch` per task.
+//! * `job per task`: the executor without pilots or job arrays, polling every second: one
+//!   `sbatch` per task.
+//! * `job per task, arrays`: the same with job arrays (the default): the tasks, ready at once
+//!   and of one shape, are one `sbatch --array`.
 //! * `sbatch --wait (parallel)`: each `sbatch --wait` in its own background shell, then one
 //!   `wait`: how a shell script would queue them.
 //!
@@ -75,7 +78,14 @@ pub fn run(out: &mut Report, quick: bool) {
 
     let case = format!("{few} trivial tasks");
     run_engine(out, &case, "pilots", pilots(), few);
-    run_engine(out, &case, "job per task", config("jobs"), few);
+    run_engine(
+        out,
+        &case,
+        "job per task",
+        config("jobs").job_arrays(false),
+        few,
+    );
+    run_engine(out, &case, "job per task, arrays", config("arrays"), few);
     let shell_dir = work.join("shell");
     std::fs::create_dir_all(&shell_dir).expect("a temp dir");
     let script = format!(
@@ -94,6 +104,8 @@ pub fn run(out: &mut Report, quick: bool) {
         per_task_ms(took, few)
     ));
     out.ratio(&case, "pilots", "job per task");
+    out.ratio(&case, "job per task, arrays", "job per task");
+    out.ratio(&case, "pilots", "job per task, arrays");
     out.ratio(&case, "pilots", "sbatch --wait (parallel)");
     if let (Some(a), Some(b)) = (
         out.find(&case_many, "pilots"),

@@ -143,9 +143,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub pilots: Option<u32>,
     /// What each pilot job reserves, e.g. `cpus=4,mem=8G,time=1:00:00,gres=gpu:1` (default:
-    /// one CPU); tasks go to pilots with enough of it free.
-    #[arg(long, value_name = "RESOURCES", requires = "pilots", value_parser = crate::slurm::parse_pilot_resources)]
-    pub pilot_resources: Option<parade::exec::ResourceHints>,
+    /// one CPU), and the counted resources it offers (`uses=licence:2`); tasks go to pilots
+    /// with enough of it free.
+    #[arg(long, value_name = "RESOURCES", requires = "pilots", value_parser = crate::slurm::parse_pilot_resources_arg)]
+    pub pilot_resources: Option<Box<crate::slurm::PilotResources>>,
     /// The address of this machine that the pilots (and workers) connect to (default:
     /// 127.0.0.1, pilots on this machine only).
     #[arg(long, value_name = "IP", requires = "pilots")]

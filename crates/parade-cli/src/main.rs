@@ -311,7 +311,7 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
         executor: args.executor.unwrap_or(file.settings.executor),
         pilots: args.pilots.map(|count| runner::PilotRequest {
             count: count as usize,
-            resources: args.pilot_resources.clone().unwrap_or_default(),
+            resources: args.pilot_resources.as_deref().cloned().unwrap_or_default(),
             listen: args.listen,
         }),
         job_arrays: !args.no_job_arrays,

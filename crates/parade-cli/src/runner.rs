@@ -342,7 +342,9 @@ fn run_body(s: &Shared, index: usize, ctx: &Context<'_>) -> Result<Value, ProcEr
             (Some(spec), slurm) => {
                 run_template(&run, spec, slurm.as_ref().map(Slurm::executor), task)
             }
-            (None, Some(slurm)) => run_task_with(&run, |spec| slurm.run(ctx.name(), spec, task)),
+            (None, Some(slurm)) => run_task_with(&run, |spec| {
+                slurm.run(ctx.name(), spec, &run.task.uses, task)
+            }),
             (None, None) => run_task(&run, s.grace, task),
         }
     });

@@ -16,6 +16,7 @@
 //! reserving `--pilot-resources`; the `parade` program is the pilot (its `main` calls
 //! [`pilot_entry`](parade::exec::slurm::pilot_entry) first).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -25,13 +26,22 @@ use parade::exec::slurm::{
 };
 use parade::exec::{CommandSpec, ResourceHints};
 
+/// What each pilot job reserves and offers (`--pilot-resources`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PilotResources {
+    /// What it asks Slurm for.
+    pub hints: ResourceHints,
+    /// The counted resources it offers the tasks' `uses` (`uses=gpu:2`).
+    pub uses: BTreeMap<String, u32>,
+}
+
 /// `--pilots N`, `--pilot-resources` and `--listen`: tasks on pilot jobs.
 #[derive(Clone, Debug)]
 pub struct PilotRequest {
     /// How many pilot jobs.
     pub count: usize,
-    /// What each reserves.
-    pub resources: ResourceHints,
+    /// What each reserves and offers.
+    pub resources: PilotResources,
     /// Where this machine listens for them (default: the loopback address).
     pub listen: Option<std::net::IpAddr>,
 }
@@ -39,7 +49,9 @@ pub struct PilotRequest {
 impl PilotRequest {
     /// `config` with these pilots.
     pub fn configure(&self, config: SlurmConfig) -> SlurmConfig {
-        let config = config.pilots(PilotConfig::new(self.count).resources(self.resources.clone()));
+        let pilots = PilotConfig::new(self.count).resources(self.resources.hints.clone());
+        let pilots = (self.resources.uses.iter()).fold(pilots, |p, (k, n)| p.uses(k, *n));
+        let config = config.pilots(pilots);
         match self.listen {
             Some(ip) => config.worker_listen(ip),
             None => config,
@@ -47,19 +59,25 @@ impl PilotRequest {
     }
 }
 
-/// Reads `--pilot-resources`: `cpus=4,mem=8G,time=1:00:00,partition=p,account=a,gres=gpu:1`.
+/// Reads `--pilot-resources`: `cpus=4,mem=8G,time=1:00:00,partition=p,account=a,gres=gpu:1`,
+/// and `uses=NAME:COUNT` (repeatable) for the counted resources each pilot offers the tasks'
+/// `uses` (see the task file's `uses`).
 ///
 /// # Errors
-/// An unknown key, a missing `=`, or CPUs that are not a positive number, saying which.
+/// An unknown key, a missing `=`, CPUs that are not a positive number, or a `uses` that is
+/// not `NAME:COUNT`, saying which.
 ///
 /// ```
-/// let r = parade_cli::slurm::parse_pilot_resources("cpus=4,mem=8G,gres=gpu:2").unwrap();
-/// assert_eq!(r.cpus, Some(4));
-/// assert_eq!(r.mem.as_deref(), Some("8G"));
-/// assert_eq!(r.extra, ["--gres=gpu:2"]);
+/// let r = parade_cli::slurm::parse_pilot_resources("cpus=4,mem=8G,gres=gpu:2,uses=licence:3").unwrap();
+/// assert_eq!(r.hints.cpus, Some(4));
+/// assert_eq!(r.hints.mem.as_deref(), Some("8G"));
+/// assert_eq!(r.hints.extra, ["--gres=gpu:2"]);
+/// assert_eq!(r.uses["licence"], 3);
 /// assert!(parade_cli::slurm::parse_pilot_resources("cores=4").is_err());
+/// assert!(parade_cli::slurm::parse_pilot_resources("uses=gpu").is_err());
 /// ```
-pub fn parse_pilot_resources(text: &str) -> Result<ResourceHints, String> {
+pub fn parse_pilot_resources(text: &str) -> Result<PilotResources, String> {
+    let mut uses = BTreeMap::new();
     let mut hints = ResourceHints::default();
     for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
         let Some((key, value)) = item.split_once('=') else {
@@ -80,15 +98,36 @@ pub fn parse_pilot_resources(text: &str) -> Result<ResourceHints, String> {
             "partition" => hints.partition = Some(value),
             "account" => hints.account = Some(value),
             "gres" => hints.extra.push(format!("--gres={value}")),
+            "uses" => {
+                let counted = value.split_once(':').and_then(|(name, n)| {
+                    let n = n.trim().parse::<u32>().ok().filter(|&n| n > 0)?;
+                    Some((name.trim(), n)).filter(|(name, _)| !name.is_empty())
+                });
+                let Some((name, n)) = counted else {
+                    return Err(format!(
+                        "uses must be NAME:COUNT with a positive count (e.g. uses=gpu:2), not \
+                         `{value}`"
+                    ));
+                };
+                uses.insert(name.to_owned(), n);
+            }
             other => {
                 return Err(format!(
                     "unknown pilot resource `{other}` (known: cpus, mem, time, partition, \
-                     account, gres)"
+                     account, gres, uses)"
                 ));
             }
         }
     }
-    Ok(hints)
+    Ok(PilotResources { hints, uses })
+}
+
+/// [`parse_pilot_resources`], boxed for the command line's arguments (which stay small).
+///
+/// # Errors
+/// As [`parse_pilot_resources`].
+pub fn parse_pilot_resources_arg(text: &str) -> Result<Box<PilotResources>, String> {
+    parse_pilot_resources(text).map(Box::new)
 }
 
 /// The Slurm side of a run: the executor. A task's job is named after the task file and the
@@ -126,7 +165,16 @@ impl Slurm {
     /// the Slurm work directory (named after the job and its identity), removed when a job is
     /// submitted and kept when one is adopted, and copied to this run's `PARADE_RESULT` when it
     /// ends: a result the job wrote before a restart is read.
-    pub fn run(&self, name: &str, mut spec: CommandSpec, ctx: &TaskContext) -> Outcome {
+    ///
+    /// `uses` are the task's counted resources: on pilots, it runs on one that offers them
+    /// free (`--pilot-resources uses=NAME:COUNT`).
+    pub fn run(
+        &self,
+        name: &str,
+        mut spec: CommandSpec,
+        uses: &BTreeMap<String, u32>,
+        ctx: &TaskContext,
+    ) -> Outcome {
         if spec.resources.time.is_none()
             && let Some(limit) = ctx.timeout()
         {
@@ -157,6 +205,7 @@ impl Slurm {
         let options = JobOptions {
             identity: Some(identity),
             stale: vec![job_result.clone()],
+            uses: uses.iter().map(|(k, n)| (k.clone(), *n)).collect(),
         };
         let end = self.executor.run_one_with(name, spec, options);
         if let Some(to) = run_result

@@ -1,8 +1,9 @@
 //! `parade run --executor slurm --pilots N` against fake Slurm commands on `PATH` that run
 //! each batch script in the background (the library's `tests/fake-slurm`): the tasks run on
 //! the pilots (two `sbatch` calls for many tasks), a task whose pilot is lost is retried on
-//! another pilot when it allows retries and fails "lost with pilot" otherwise, and no pilot is
-//! left at the end. No Slurm needed.
+//! another pilot when it allows retries and fails "lost with pilot" otherwise, counted `uses`
+//! are packed within what each pilot offers, and no pilot is left at the end; and, without
+//! pilots, same-shaped tasks share a job array unless `--no-job-arrays`. No Slurm needed.
 
 mod common;
 
@@ -246,4 +247,92 @@ fn running_marker(marker: &str) -> bool {
                 .contains(marker)
         })
     })
+}
+
+#[test]
+fn counted_uses_are_packed_within_what_a_pilot_offers() {
+    let (fake, path) = fake_slurm();
+    let p = Project::new(
+        r#"
+[settings]
+resources = { licence = 4 }
+
+[task."lic::[n]"]
+uses = { licence = 1 }
+run = "touch run.$$; ls run.* | wc -l >> counts; sleep 0.3; rm run.$$"
+
+[task.all]
+deps = ["lic::1", "lic::2", "lic::3", "lic::4", "lic::5"]
+run = "true"
+
+[task.greedy]
+uses = { licence = 3 }
+run = "true"
+"#,
+    );
+    // One pilot of four CPUs with two licences: two licence tasks at a time, though the run
+    // allows four.
+    let args = [
+        "run",
+        "all",
+        "greedy",
+        "--executor",
+        "slurm",
+        "--pilots",
+        "1",
+        "--pilot-resources",
+        "cpus=4,uses=licence:2",
+    ];
+    let doc = run_json(&p, &path, &args, 1);
+    assert_eq!(doc["tasks"]["all"]["state"], "succeeded", "{doc}");
+    let counts = std::fs::read_to_string(p.path("counts")).unwrap();
+    assert_eq!(counts.lines().count(), 5, "{counts}");
+    assert!(
+        counts
+            .lines()
+            .all(|n| n.trim().parse::<u32>().unwrap() <= 2),
+        "{counts}"
+    );
+    let greedy = &doc["tasks"]["greedy"];
+    assert_eq!(greedy["state"], "failed", "{doc}");
+    let why = greedy["reason"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("licence:3, more than a pilot has (4 CPUs, licence:2)"),
+        "{why}"
+    );
+    assert_nothing_left(fake.path());
+}
+
+#[test]
+fn same_shaped_tasks_share_a_job_array_unless_told_not_to() {
+    let p = Project::new(
+        r#"
+[task."t::[n]"]
+run = "echo t {n} in $SLURM_ARRAY_JOB_ID > out.{n}"
+
+[task.all]
+deps = ["t::1", "t::2", "t::3", "t::4", "t::5", "t::6"]
+run = "cat out.* > all"
+"#,
+    );
+    for (extra, arrays) in [(None, true), (Some("--no-job-arrays"), false)] {
+        let (fake, path) = fake_slurm();
+        let mut args = vec!["run", "all", "--executor", "slurm", "--force"];
+        args.extend(extra);
+        let doc = run_json(&p, &path, &args, 0);
+        assert_eq!(doc["tasks"]["all"]["state"], "succeeded", "{doc}");
+        let all = std::fs::read_to_string(p.path("all")).unwrap();
+        assert_eq!(all.lines().count(), 6, "{all}");
+        let sbatch = std::fs::read_to_string(fake.path().join("sbatch.log")).unwrap();
+        let array_calls = sbatch.lines().filter(|l| l.contains("--array=")).count();
+        if arrays {
+            // The six tasks start together: one array (two if the machine is slow to start
+            // their threads), then `all`.
+            assert!(array_calls >= 1 && sbatch.lines().count() < 7, "{sbatch}");
+            assert!(all.lines().any(|l| !l.ends_with(" in")), "{all}");
+        } else {
+            assert_eq!((array_calls, sbatch.lines().count()), (0, 7), "{sbatch}");
+        }
+        assert_nothing_left(fake.path());
+    }
 }

@@ -152,8 +152,8 @@ fn a_job_array_keeps_each_elements_end_and_its_dependencies() {
     );
     let whole = batch.add("whole", sh(&format!("touch {d}/whole")), &wave);
     let ends = batch.submit(&slurm).wait();
-    for i in 0..4 {
-        assert_eq!(ends[i].outcome, Outcome::Succeeded, "{:?}", ends[i]);
+    for end in &ends[..4] {
+        assert_eq!(end.outcome, Outcome::Succeeded, "{end:?}");
     }
     assert_eq!(
         ends[4].outcome,

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use parade::engine::{Engine, Reason, Stream, TaskSpec, TaskState};
 use parade::exec::process::WORKER_SOCKET_ENV;
-use parade::exec::slurm::{PilotConfig, SlurmConfig, SlurmExecutor};
+use parade::exec::slurm::{JobOptions, PilotConfig, SlurmBatch, SlurmConfig, SlurmExecutor};
 use parade::exec::{CommandJob, CommandSpec, Inline, ResourceHints};
 use parade::flow::{Flow, FlowOptions};
 
@@ -193,6 +193,63 @@ fn a_task_bigger_than_a_pilot_fails_at_once(_: &Path) {
         "{why}"
     );
     drop(engine);
+    assert_all_gone(&fake);
+}
+
+fn counted_uses_are_packed_within_what_each_pilot_offers(_: &Path) {
+    let fake = Fake::new();
+    let out = fake.path("out");
+    std::fs::create_dir(&out).unwrap();
+    // One pilot of four CPUs offering two licences: at most two licence tasks at a time.
+    let slurm =
+        SlurmExecutor::new(fake.config(PilotConfig::new(1).resources(cpus(4)).uses("licence", 2)));
+    let licence = |n: u32| JobOptions {
+        uses: vec![("licence".into(), n)],
+        ..JobOptions::default()
+    };
+    // Each task counts the tasks running beside it (itself included) and records the count.
+    let count = "touch run.$$; ls run.* | wc -l >> counts; sleep 0.3; rm run.$$";
+    let mut batch = SlurmBatch::new();
+    for i in 0..6 {
+        batch.add_with(&format!("l{i}"), sh(count).cwd(&out), &[], licence(1));
+    }
+    let too_many = batch.add_with("greedy", sh("true"), &[], licence(3));
+    let tape = batch.add_with(
+        "tape",
+        sh("true"),
+        &[],
+        JobOptions {
+            uses: vec![("tape".into(), 1)],
+            ..JobOptions::default()
+        },
+    );
+    let ends = batch.submit(&slurm).wait();
+    for end in &ends[..6] {
+        assert_eq!(end.outcome, parade::engine::Outcome::Succeeded, "{end:?}");
+    }
+    let counts: Vec<u32> = std::fs::read_to_string(out.join("counts"))
+        .unwrap()
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect();
+    assert_eq!(counts.len(), 6, "{counts:?}");
+    assert!(
+        counts.iter().all(|&n| n <= 2),
+        "never more than the two licences at once: {counts:?}"
+    );
+    let why = |i: usize| format!("{:?}", ends[i].outcome);
+    assert!(
+        why(too_many.index())
+            .contains("asks for 1 CPU, licence:3, more than a pilot has (4 CPUs, licence:2)"),
+        "{}",
+        why(too_many.index())
+    );
+    assert!(
+        why(tape.index()).contains("tape:1"),
+        "{}",
+        why(tape.index())
+    );
+    drop(slurm);
     assert_all_gone(&fake);
 }
 
@@ -390,6 +447,10 @@ const TESTS: &[(&str, Test)] = &[
     (
         "a_task_past_its_timeout_is_killed_on_its_pilot",
         a_task_past_its_timeout_is_killed_on_its_pilot,
+    ),
+    (
+        "counted_uses_are_packed_within_what_each_pilot_offers",
+        counted_uses_are_packed_within_what_each_pilot_offers,
     ),
     (
         "a_cancelled_pilot_loses_only_its_running_tasks",

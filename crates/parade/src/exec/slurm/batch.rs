@@ -38,6 +38,7 @@ struct Node {
 /// let opts = JobOptions {
 ///     identity: Some("5f1e".into()),
 ///     stale: vec!["/shared/out/result.json".into()],
+///     uses: vec![("gpu".into(), 1)],
 /// };
 /// assert!(JobOptions::default().identity.is_none());
 /// # drop(opts);
@@ -54,6 +55,11 @@ pub struct JobOptions {
     /// the same identity is adopted instead (after a restart), since they may already hold what
     /// that job wrote.
     pub stale: Vec<PathBuf>,
+    /// Counted resources the job holds while it runs, by name: on pilots
+    /// ([`SlurmConfig::pilots`](super::SlurmConfig::pilots)), it runs on a pilot that offers
+    /// that much free ([`PilotConfig::uses`](super::PilotConfig::uses)), and fails at once when
+    /// no pilot offers that much. A job of its own ignores them (Slurm does not know them).
+    pub uses: Vec<(String, u32)>,
 }
 
 /// A whole graph of commands queued on Slurm in one go: every job is submitted at once, and
@@ -140,6 +146,7 @@ impl SlurmBatch {
                     .identity
                     .unwrap_or_else(|| job_identity(&node.key, &node.spec)),
                 stale: node.options.stale,
+                uses: node.options.uses,
                 label: format!("batch node `{}`", node.key),
                 spec: node.spec,
                 after: node.after,

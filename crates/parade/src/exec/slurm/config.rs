@@ -71,7 +71,7 @@ pub struct SlurmConfig {
     pub pilots: Option<super::PilotConfig>,
     /// Whether same-shaped jobs submitted together become one Slurm job array (default: yes).
     /// Tasks handed over at once (a wave of ready tasks, a [`SlurmBatch`](super::SlurmBatch)'s
-    /// nodes, the submissions that arrive while one is made) that ask for the same resources
+    /// nodes, submissions following each other within 20 ms) that ask for the same resources
     /// and depend on the same jobs are submitted with one `sbatch --array=0-K` (up to
     /// [`MAX_ARRAY`](super::MAX_ARRAY) elements); each element runs its own task's script and is
     /// polled, cancelled, timed out and reported for its task alone (Slurm names it

@@ -238,6 +238,7 @@ impl Executor for SlurmExecutor {
             subs.push(Submission {
                 identity: job_identity(&id.index().to_string(), &spec),
                 stale: Vec::new(),
+                uses: Vec::new(),
                 name,
                 label: id.to_string(),
                 spec,

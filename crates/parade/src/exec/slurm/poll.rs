@@ -41,10 +41,10 @@ pub(crate) enum Msg {
 /// How long the thread waits for a further submission before it submits what it has, when
 /// job arrays are on: tasks handed over one by one (each task of a task file submits its own)
 /// still make one array.
-const GATHER_QUIET: Duration = Duration::from_millis(5);
+const GATHER_QUIET: Duration = Duration::from_millis(20);
 
 /// The longest it gathers submissions before it submits them.
-const GATHER_MAX: Duration = Duration::from_millis(100);
+const GATHER_MAX: Duration = Duration::from_millis(200);
 
 /// A job array's elements as its manifest lists them: index, job name, identity.
 type Manifest = Vec<(u32, String, String)>;

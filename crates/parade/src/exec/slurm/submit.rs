@@ -35,6 +35,9 @@ pub(crate) struct Submission {
     pub sink: Sink,
     pub timeout: Option<Duration>,
     pub target: Option<Target>,
+    /// Counted resources it holds while it runs (matched to what pilots offer; Slurm jobs of
+    /// their own ignore them).
+    pub uses: Vec<(String, u32)>,
     /// Whether a queued or running job of the same name left by an earlier run may stand for
     /// it (a command job: yes; a worker job: no, its worker talks to a socket that is gone).
     pub adopt: bool,

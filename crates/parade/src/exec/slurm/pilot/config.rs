@@ -7,8 +7,9 @@ use crate::exec::ResourceHints;
 /// Pilot jobs for a [`SlurmExecutor`](crate::exec::slurm::SlurmExecutor): `count` long-lived
 /// Slurm jobs, each reserving `resources`, that connect back to the parent and run the tasks
 /// it hands them until the run ends. A task goes to a pilot with enough of its resources free
-/// (CPUs, memory, counted `--gres` resources); a task asking for more than one pilot has fails
-/// at once, saying so.
+/// (CPUs, memory, counted `--gres` resources, the counted resources it
+/// [`uses`](PilotConfig::uses)); a task asking for more than one pilot has fails at once,
+/// saying so.
 ///
 /// The pilot program (by default this program, with its own arguments, as for workers) must
 /// call [`parade::worker_entry`](crate::worker_entry) (or
@@ -39,6 +40,11 @@ pub struct PilotConfig {
     pub program: Option<(PathBuf, Vec<String>)>,
     /// How many pilots may be submitted in place of pilots that went away, over the run.
     pub replacements: usize,
+    /// Counted resources each pilot offers (such as licences, or GPUs named without `--gres`),
+    /// by name: the tasks running on one pilot never use more of one than it offers (a task's
+    /// uses: [`JobOptions::uses`](crate::exec::slurm::JobOptions::uses)). A name also given
+    /// as `--gres` in [`resources`](PilotConfig::resources) counts once, the larger amount.
+    pub uses: std::collections::BTreeMap<String, u32>,
 }
 
 impl PilotConfig {
@@ -50,7 +56,20 @@ impl PilotConfig {
             resources: ResourceHints::default(),
             program: None,
             replacements: 2 * count,
+            uses: std::collections::BTreeMap::new(),
         }
+    }
+
+    /// Offers `amount` of the counted resource `name` on each pilot (see
+    /// [`uses`](PilotConfig::uses)).
+    ///
+    /// ```
+    /// let p = parade::exec::slurm::PilotConfig::new(2).uses("gpu", 2);
+    /// assert_eq!(p.uses["gpu"], 2);
+    /// ```
+    pub fn uses(mut self, name: impl Into<String>, amount: u32) -> Self {
+        self.uses.insert(name.into(), amount);
+        self
     }
 
     /// Sets what each pilot reserves.

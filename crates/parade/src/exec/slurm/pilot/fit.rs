@@ -1,6 +1,6 @@
 //! [`Fit`]: the resources a task needs or a pilot has free — CPUs, memory (MiB) and counted
-//! resources (`--gres=name:count`) — read from [`ResourceHints`], and whether one fits in the
-//! other.
+//! resources (`--gres=name:count`, and the counted resources a task `uses` and a pilot offers,
+//! [`Fit::with_uses`]) — read from [`ResourceHints`], and whether one fits in the other.
 
 use std::collections::BTreeMap;
 
@@ -22,6 +22,17 @@ impl Fit {
             mem: hints.mem.as_deref().and_then(mebibytes),
             counted: gres(&hints.extra),
         }
+    }
+
+    /// This amount with the counted resources `uses` (a task's `uses`, what a pilot offers):
+    /// a name also given as `--gres` counts once, the larger of the two (both name the same
+    /// devices).
+    pub(crate) fn with_uses<'a>(mut self, uses: impl IntoIterator<Item = (&'a str, u32)>) -> Self {
+        for (name, n) in uses {
+            let have = self.counted.entry(name.to_owned()).or_insert(0);
+            *have = (*have).max(u64::from(n));
+        }
+        self
     }
 
     /// Whether `need` fits in this amount.
@@ -147,6 +158,32 @@ mod tests {
         assert!(pilot.holds(&Fit::need(&hints(None, None, &["--gres=gpu"]))));
         pilot.give(&task);
         assert_eq!(pilot.describe(), "4 CPUs, 4096 MiB, gpu:2");
+    }
+
+    #[test]
+    fn counted_uses_are_packed_within_what_a_pilot_offers() {
+        let offer = Fit::need(&hints(Some(8), None, &["--gres=gpu:2"]))
+            .with_uses([("gpu", 1), ("licence", 3)]);
+        assert_eq!(
+            offer.describe(),
+            "8 CPUs, gpu:2, licence:3",
+            "gres and uses count once"
+        );
+        let mut free = offer.clone();
+        let task = Fit::need(&hints(None, None, &[])).with_uses([("licence", 2)]);
+        assert!(free.holds(&task));
+        free.take(&task);
+        assert!(!free.holds(&task), "one licence left, two asked for");
+        let gpu = Fit::need(&hints(None, None, &[])).with_uses([("gpu", 1)]);
+        free.take(&gpu);
+        free.take(&gpu);
+        assert!(!free.holds(&gpu), "both GPUs taken");
+        assert_eq!(free.describe(), "5 CPUs, gpu:0, licence:1");
+        free.give(&gpu);
+        assert!(free.holds(&gpu));
+        // More than a whole pilot offers, or a resource it does not offer, never fits.
+        assert!(!offer.holds(&Fit::need(&hints(None, None, &[])).with_uses([("gpu", 3)])));
+        assert!(!offer.holds(&Fit::need(&hints(None, None, &[])).with_uses([("tape", 1)])));
     }
 
     #[test]

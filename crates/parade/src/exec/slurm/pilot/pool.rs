@@ -134,7 +134,8 @@ impl Pool {
                 }
             })
             .collect();
-        let mut total = Fit::need(&cfg.resources);
+        let mut total =
+            Fit::need(&cfg.resources).with_uses(cfg.uses.iter().map(|(k, n)| (k.as_str(), *n)));
         if cfg.resources.mem.is_none() {
             total.mem = None;
         }
@@ -175,7 +176,8 @@ impl Pool {
                 }));
             } else {
                 for sub in subs {
-                    let need = Fit::need(&sub.spec.resources);
+                    let need = Fit::need(&sub.spec.resources)
+                        .with_uses(sub.uses.iter().map(|(k, n)| (k.as_str(), *n)));
                     if self.inner.total.holds(&need) {
                         st.queue.push_back(Task {
                             sub,
