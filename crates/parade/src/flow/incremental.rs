@@ -85,7 +85,7 @@ pub(crate) struct Memory {
     watching: AtomicBool,
     /// A watch round's procs that end as they did in the round before (nothing they read
     /// changed): their outcome and result.
-    keep: parking_lot::Mutex<HashMap<String, (Outcome, Value)>>,
+    keep: parking_lot::Mutex<HashMap<String, Kept>>,
     /// The executor behind the gate, for the next round of a watch.
     pub(crate) base: OnceLock<Arc<dyn crate::engine::Executor>>,
 }
@@ -100,6 +100,14 @@ impl Memory {
             base: OnceLock::new(),
         }
     }
+}
+
+/// How a watch round's proc ends without running: as it did in the round before.
+#[derive(Clone)]
+pub(crate) struct Kept {
+    pub(crate) outcome: Outcome,
+    pub(crate) value: Value,
+    pub(crate) no_change: bool,
 }
 
 /// A proc whose body runs outside this process, as the parent decides and records it: its
@@ -175,16 +183,16 @@ impl Flow {
     }
 
     /// The procs that end as `kept` says instead of being checked or run.
-    pub(crate) fn set_keep(&self, kept: HashMap<String, (Outcome, Value)>) {
+    pub(crate) fn set_keep(&self, kept: HashMap<String, Kept>) {
         *self.inner.memory.keep.lock() = kept;
     }
 
     /// How proc `name` ends without running, if a watch keeps it; its result is stored.
     pub(crate) fn kept(&self, name: &str) -> Option<Outcome> {
-        let (outcome, value) = self.inner.memory.keep.lock().get(name).cloned()?;
+        let kept = self.inner.memory.keep.lock().get(name).cloned()?;
         let id = self.id(name)?;
-        self.store(id, value, false);
-        Some(outcome)
+        self.store(id, kept.value, kept.no_change);
+        Some(kept.outcome)
     }
 
     /// Every tracked proc, with what it reads, in the order the procs were made.
