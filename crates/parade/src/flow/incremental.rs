@@ -15,7 +15,8 @@
 //! such as Slurm's) are decided in the parent, which alone knows their dependencies' states:
 //! the flow's gate ([`gate`](super::gate)) checks a proc before it is dispatched and ends an
 //! up-to-date one with its stored result (no worker starts), and the worker's host records the
-//! success the worker reports, after checking the outputs in the parent. Procs that run a
+//! success the worker reports, after checking the outputs in the parent (a store set only
+//! after such procs were defined does not cover them). Procs that run a
 //! [`command_spec`](super::Define::command_spec) there have no result to keep: they always run.
 //!
 //! It owns the decision for flow procs; the store keeps keys and results.
