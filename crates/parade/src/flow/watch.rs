@@ -143,8 +143,12 @@ impl Flow {
     /// parproc's watch mode: `define` (the program: procs, protos, params, observers) is run
     /// on this flow (which must not define them already), the targets are run, then the files
     /// the procs that took part read are watched; each change reruns the procs it makes stale
-    /// and their dependents, nothing else, on a new flow made like this one (see the
-    /// [module](self) doc), until the [`WatchStop`] given to [`Watch::stop_with`] is stopped.
+    /// and their dependents, nothing else, on a new flow made like this one (its options and
+    /// executor; the rounds share one run store), until the [`WatchStop`] given to
+    /// [`Watch::stop_with`] is stopped. In a round, a proc the change leaves alone ends as it
+    /// did in the round before without running (up to date with its result, or skipped); a
+    /// proc that failed runs again; a stale proc is checked as usual, so a touched but
+    /// unchanged file reruns nothing.
     /// This flow keeps the first round; [`WatchEvent::Ran`] gives each round's flow.
     ///
     /// ```
