@@ -19,7 +19,8 @@ use super::{Decl, Flow, FlowError};
 struct ProcHost {
     flow: Weak<Inner>,
     name: String,
-    tracked: Arc<Tracked>,
+    /// What the parent keeps to record it (with a store).
+    tracked: Option<Arc<Tracked>>,
 }
 
 fn arg<T: DeserializeOwned>(args: Value) -> Result<T, String> {
@@ -53,9 +54,11 @@ impl WorkerHost for ProcHost {
     }
 
     fn receive(&self, done: &Done) -> Result<(), String> {
-        if let (Done::Ok(value), Some(inner)) = (done, self.flow.upgrade()) {
+        if let (Done::Ok(value), Some(tracked), Some(inner)) =
+            (done, &self.tracked, self.flow.upgrade())
+        {
             let flow = Flow { inner };
-            if let Err(why) = flow.received(&self.name, &self.tracked, value) {
+            if let Err(why) = flow.received(&self.name, tracked, value) {
                 if let Some(id) = flow.id(&self.name) {
                     flow.store(id, Value::Null, false);
                 }
@@ -95,7 +98,7 @@ impl Flow {
         name: &str,
         decl: &Decl,
         args: &Arc<[(String, String)]>,
-        tracked: Arc<Tracked>,
+        tracked: Option<Arc<Tracked>>,
     ) -> WorkerCall {
         WorkerCall {
             task: decl.def.to_string(),

@@ -15,7 +15,8 @@
 //! such as Slurm's) are decided in the parent, which alone knows their dependencies' states:
 //! the flow's gate ([`gate`](super::gate)) checks a proc before it is dispatched and ends an
 //! up-to-date one with its stored result (no worker starts), and the worker's host records the
-//! success the worker reports, after checking the outputs in the parent. Procs that run a
+//! success the worker reports, after checking the outputs in the parent (a store set only
+//! after such procs were defined does not cover them). Procs that run a
 //! [`command_spec`](super::Define::command_spec) there have no result to keep: they always run.
 //!
 //! It owns the decision for flow procs; the store keeps keys and results.
@@ -85,7 +86,7 @@ pub(crate) struct Memory {
     watching: AtomicBool,
     /// A watch round's procs that end as they did in the round before (nothing they read
     /// changed): their outcome and result.
-    keep: parking_lot::Mutex<HashMap<String, (Outcome, Value)>>,
+    keep: parking_lot::Mutex<HashMap<String, Kept>>,
     /// The executor behind the gate, for the next round of a watch.
     pub(crate) base: OnceLock<Arc<dyn crate::engine::Executor>>,
 }
@@ -100,6 +101,14 @@ impl Memory {
             base: OnceLock::new(),
         }
     }
+}
+
+/// How a watch round's proc ends without running: as it did in the round before.
+#[derive(Clone)]
+pub(crate) struct Kept {
+    pub(crate) outcome: Outcome,
+    pub(crate) value: Value,
+    pub(crate) no_change: bool,
 }
 
 /// A proc whose body runs outside this process, as the parent decides and records it: its
@@ -175,16 +184,16 @@ impl Flow {
     }
 
     /// The procs that end as `kept` says instead of being checked or run.
-    pub(crate) fn set_keep(&self, kept: HashMap<String, (Outcome, Value)>) {
+    pub(crate) fn set_keep(&self, kept: HashMap<String, Kept>) {
         *self.inner.memory.keep.lock() = kept;
     }
 
     /// How proc `name` ends without running, if a watch keeps it; its result is stored.
     pub(crate) fn kept(&self, name: &str) -> Option<Outcome> {
-        let (outcome, value) = self.inner.memory.keep.lock().get(name).cloned()?;
+        let kept = self.inner.memory.keep.lock().get(name).cloned()?;
         let id = self.id(name)?;
-        self.store(id, value, false);
-        Some(outcome)
+        self.store(id, kept.value, kept.no_change);
+        Some(kept.outcome)
     }
 
     /// Every tracked proc, with what it reads, in the order the procs were made.

@@ -83,16 +83,14 @@ impl Job for ProcJob {
 impl Flow {
     /// The job the engine runs for proc `name`, defined by `decl`, with arguments `args`.
     pub(crate) fn job(&self, name: &str, args: Arc<[(String, String)]>, decl: &Decl) -> ProcJob {
-        // The parent decides and records procs that run elsewhere; a watch watches every
-        // proc's files.
-        let tracked = (self.runs_remote() || self.is_watching())
+        // With a store, the parent decides and records procs that run elsewhere; a watch
+        // watches every proc's files. Without either, nothing is kept.
+        let tracked = ((self.runs_remote() && self.has_store()) || self.is_watching())
             .then(|| self.track(name, args.clone(), &decl.incremental));
-        let remote: Option<Box<dyn Any + Send + Sync>> = match (&decl.command, tracked) {
-            (Some(spec), _) if self.runs_remote() => Some(Box::new(spec.clone())),
-            (None, Some(tracked)) if self.runs_remote() => {
-                Some(Box::new(self.worker_call(name, decl, &args, tracked)))
-            }
-            _ => None,
+        let remote: Option<Box<dyn Any + Send + Sync>> = match (&decl.command, self.runs_remote()) {
+            (Some(spec), true) => Some(Box::new(spec.clone())),
+            (None, true) => Some(Box::new(self.worker_call(name, decl, &args, tracked))),
+            (_, false) => None,
         };
         let weak = Arc::downgrade(&self.inner);
         let body = decl.body.clone();

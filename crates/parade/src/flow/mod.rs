@@ -63,6 +63,12 @@
 //! - Timeouts in thread mode: a thread cannot be stopped, so the proc sees
 //!   [`Context::is_cancelled`] turn true and, if it returns late, ends as failed with a
 //!   timeout. Hard timeouts need the process executor.
+//! - Up to date compares inputs' content, not mtimes (a touched file reruns nothing), and holds
+//!   for procs in worker processes too: the parent decides before dispatch, so an up-to-date
+//!   proc starts no worker ([`FlowOptions::store`], [`Define::inputs`]).
+//! - [`Flow::watch`] takes the program (a closure defining the procs) and runs each round on a
+//!   new flow, since a task runs once; procs a change leaves alone end as they did, without
+//!   running, and a failed one runs again.
 //!
 //! Closures given to a flow (dependency closures, computed choices) run under the flow's lock
 //! and must not call the flow. Observers must only use [`FlowNames`] to name tasks.

@@ -24,10 +24,11 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::engine::{Outcome, TaskState};
+use crate::engine::{Outcome, Reason, TaskState};
 use crate::exec::process::is_pending_worker;
 use crate::store::{DEBOUNCE, Staleness, Store};
 
+use super::incremental::Kept;
 use super::{Flow, FlowError, Mode};
 
 /// Ends a [`Flow::watch`] from another thread (or a signal handler's flag): cheap to clone;
@@ -140,10 +141,15 @@ pub struct Watch<'f, D> {
 
 impl Flow {
     /// parproc's watch mode: `define` (the program: procs, protos, params, observers) is run
-    /// on this flow, the targets are run, then the files the procs that took part read are
-    /// watched; each change reruns the procs it makes stale and their dependents, nothing
-    /// else, on a new flow made like this one (see the [module](self) doc), until the
-    /// [`WatchStop`] given to [`Watch::stop_with`] is stopped.
+    /// on this flow (which must not define them already), the targets are run, then the files
+    /// the procs that took part read are watched; each change reruns the procs it makes stale
+    /// and their dependents, nothing else, on a new flow made like this one (its options and
+    /// executor; the rounds share one run store), until the [`WatchStop`] given to
+    /// [`Watch::stop_with`] is stopped. In a round, a proc the change leaves alone ends as it
+    /// did in the round before without running (up to date with its result, or skipped); a
+    /// proc that failed runs again; a stale proc is checked as usual, so a touched but
+    /// unchanged file reruns nothing.
+    /// This flow keeps the first round; [`WatchEvent::Ran`] gives each round's flow.
     ///
     /// ```
     /// use parade::flow::{Flow, FlowOptions, Mode, WatchEvent, WatchStop};
@@ -250,7 +256,7 @@ where
             s
         };
         let mut staleness = Staleness::new();
-        let mut last: HashMap<String, (TaskState, Option<String>, Value)> = HashMap::new();
+        let mut last: HashMap<String, Last> = HashMap::new();
         let mut flow = self.flow.clone();
         let mut round = 1;
         loop {
@@ -280,7 +286,22 @@ where
                     )
                     .map_err(FlowError::Options)?;
                 let value = flow.result::<Value>(&name).unwrap_or(Value::Null);
-                last.insert(name.to_string(), (status.state, status.reason, value));
+                let skipped = flow
+                    .id(&name)
+                    .and_then(|id| flow.engine().status(id).ok()?.reason)
+                    .and_then(|r| match r {
+                        Reason::Skipped(why) => Some(why),
+                        _ => None,
+                    });
+                last.insert(
+                    name.to_string(),
+                    Last {
+                        state: status.state,
+                        skipped,
+                        no_change: status.no_change,
+                        value,
+                    },
+                );
             }
             if self.stop.is_stopped() {
                 return Ok(());
@@ -356,25 +377,36 @@ where
     }
 }
 
+/// How a proc ended in a round.
+struct Last {
+    state: TaskState,
+    /// Why, if it skipped.
+    skipped: Option<String>,
+    no_change: bool,
+    value: Value,
+}
+
 /// The procs of the last round that `rerun` leaves alone, with how they end this round: as
 /// they ended (a success or up to date: up to date with their result; a skip: skipped
-/// again). Failed procs are not kept: they run again.
-fn kept(
-    last: &HashMap<String, (TaskState, Option<String>, Value)>,
-    rerun: &[String],
-) -> HashMap<String, (Outcome, Value)> {
+/// again, for the same reason). Failed procs are not kept: they run again.
+fn kept(last: &HashMap<String, Last>, rerun: &[String]) -> HashMap<String, Kept> {
     let rerun: HashSet<&str> = rerun.iter().map(String::as_str).collect();
     last.iter()
         .filter(|(name, _)| !rerun.contains(name.as_str()))
-        .filter_map(|(name, (state, reason, value))| {
-            let outcome = match state {
+        .filter_map(|(name, l)| {
+            let outcome = match l.state {
                 TaskState::Succeeded | TaskState::UpToDate => {
                     Outcome::UpToDate("nothing it reads changed since the last round".to_owned())
                 }
-                TaskState::Skipped => Outcome::Skipped(reason.clone().unwrap_or_default()),
+                TaskState::Skipped => Outcome::Skipped(l.skipped.clone().unwrap_or_default()),
                 _ => return None,
             };
-            Some((name.clone(), (outcome, value.clone())))
+            let kept = Kept {
+                outcome,
+                value: l.value.clone(),
+                no_change: l.no_change,
+            };
+            Some((name.clone(), kept))
         })
         .collect()
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::flow_common::project::Project;
 use crate::flow_common::*;
-use parade::engine::TaskState::{self, Cancelled, Failed, Idle, Succeeded, UpToDate};
+use parade::engine::TaskState::{self, Cancelled, Failed, Idle, Skipped, Succeeded, UpToDate};
 use parade::flow::{Flow, FlowOptions, ProcError, WatchEvent, WatchStop};
 
 /// What one watch round did: its number, the state of each name asked about, and the bodies
@@ -46,7 +46,8 @@ both!(a_change_reruns_the_stale_procs_and_their_dependents_only, |flow| {
     let log = log();
     let stop = WatchStop::new();
     let guard = deadline(&stop);
-    let names = ["gen", "use", "other", "lone", "idle"];
+    let names = ["gen", "use", "other", "lone", "idle", "skip"];
+    let mut skip_reasons = Vec::new();
     let mut rounds: Vec<Round> = Vec::new();
     let mut changes: Vec<(Vec<PathBuf>, Vec<String>)> = Vec::new();
     let mut watching = 0;
@@ -58,13 +59,20 @@ both!(a_change_reruns_the_stale_procs_and_their_dependents_only, |flow| {
             f.proc("other", rec(&log)).inputs([b.as_str()]).add()?;
             f.proc("lone", rec(&log)).add()?;
             // Reads the changed file, but no target wants it: it never starts.
-            f.proc("idle", rec(&log)).inputs([a.as_str()]).add()
+            f.proc("idle", rec(&log)).inputs([a.as_str()]).add()?;
+            let skip_log = log.clone();
+            f.proc("skip", move |ctx| {
+                skip_log.push(ctx.name());
+                Err::<(), _>(ProcError::skipped("nothing to do"))
+            })
+            .add()
         })
-        .targets(["use", "other", "lone"])
+        .targets(["use", "other", "lone", "skip"])
         .stop_with(stop.clone())
         .on_event(|e| match e {
             WatchEvent::Ran { round, flow } => {
                 let states = names.iter().map(|n| flow.state(n).unwrap()).collect();
+                skip_reasons.push(flow.status("skip").unwrap().reason.unwrap());
                 rounds.push((*round, states, ran_sorted(&log)));
                 if *round == 3 {
                     stop.stop();
@@ -96,10 +104,12 @@ both!(a_change_reruns_the_stale_procs_and_their_dependents_only, |flow| {
         (vec![p.path("src/b.txt")], s(&["other"])),
     ]);
     assert_eq!(rounds, [
-        (1, vec![Succeeded, Succeeded, Succeeded, Succeeded, Idle], s(&["gen", "lone", "other", "use"])),
-        (2, vec![Succeeded, Succeeded, UpToDate, UpToDate, Idle], s(&["gen", "use"])),
-        (3, vec![UpToDate, UpToDate, UpToDate, UpToDate, Idle], vec![]),
+        (1, vec![Succeeded, Succeeded, Succeeded, Succeeded, Idle, Skipped], s(&["gen", "lone", "other", "skip", "use"])),
+        (2, vec![Succeeded, Succeeded, UpToDate, UpToDate, Idle, Skipped], s(&["gen", "use"])),
+        (3, vec![UpToDate, UpToDate, UpToDate, UpToDate, Idle, Skipped], vec![]),
     ]);
+    // A kept skip skips again, for its own reason.
+    assert_eq!(skip_reasons, ["skipped: nothing to do"; 3]);
 });
 
 both!(a_burst_of_changes_is_one_round_and_ignored_files_start_none, |flow| {
