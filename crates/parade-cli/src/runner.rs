@@ -202,6 +202,7 @@ fn build_for_plan(file: &TaskFile, params: &BTreeMap<String, String>) -> Result<
         dotenv: Vec::new(),
         param_commands: BTreeMap::new(),
         warnings: Vec::new(),
+        index: crate::taskfile::TaskIndex::default(),
     };
     let shared = Shared {
         file: hollow,
@@ -406,15 +407,19 @@ fn plan_with(
     params: &BTreeMap<String, String>,
     commands: bool,
 ) -> Result<Plan, RunError> {
-    let flow = build_for_plan(file, params)?;
-    let steps = flow.plan(targets)?;
+    let steps = {
+        let flow = build_for_plan(file, params)?;
+        flow.plan(targets)?
+        // The flow goes here, before the plan is written out: each step shares its name's
+        // definition and arguments, so a large plan never holds both.
+    };
     // Edges the plan adds on top of declared deps: rdeps run before the task that wants them.
-    let mut extra: HashMap<&str, Vec<String>> = HashMap::new();
+    let mut extra: HashMap<String, Vec<String>> = HashMap::new();
     for s in &steps {
         match &s.why {
-            Why::RdepOf(task) => extra.entry(task).or_default().push(s.name.clone()),
+            Why::RdepOf(task) => extra.entry(task.clone()).or_default().push(s.name.clone()),
             Why::WhenScheduledBy(first) => {
-                extra.entry(&s.name).or_default().push(first.clone());
+                extra.entry(s.name.clone()).or_default().push(first.clone());
             }
             Why::Requested | Why::DepOf(_) => {}
         }
@@ -425,29 +430,39 @@ fn plan_with(
     } else {
         HashMap::new()
     };
+    // The text of a reason is made once for a run of steps with the same reason (a glob's
+    // million instances share one).
+    let mut last_why: Option<(Why, String)> = None;
     let tasks = steps
-        .iter()
+        .into_iter()
         .map(|s| {
-            let mut deps = s.deps.clone();
+            let command = if commands {
+                planned_command(file, &by_name, &s.defined_as, &s.name, &s.args, params)
+            } else {
+                None
+            };
+            let mut deps = s.deps;
             for d in extra.get(s.name.as_str()).into_iter().flatten() {
                 if !deps.contains(d) {
                     deps.push(d.clone());
                 }
             }
+            let why = match &last_why {
+                Some((w, text)) if *w == s.why => text.clone(),
+                _ => {
+                    let text = s.why.to_string();
+                    last_why = Some((s.why, text.clone()));
+                    text
+                }
+            };
             Planned {
-                name: s.name.clone(),
+                name: s.name,
                 deps,
                 wave: s.wave,
-                locks: s.locks.clone(),
-                why: s.why.to_string(),
+                locks: s.locks,
+                why,
                 missing: s.missing,
-                command: if commands {
-                    flow.proc_info(&s.name)
-                        .ok()
-                        .and_then(|i| planned_command(file, &by_name, &i, params))
-                } else {
-                    None
-                },
+                command,
             }
         })
         .collect();
@@ -465,22 +480,24 @@ pub fn task_lookups() -> u64 {
     TASK_LOOKUPS.with(std::cell::Cell::get)
 }
 
-/// The shell text the task `info` would run: its `run` with placeholders filled, as
-/// [`TaskRun::command`] fills it.
+/// The shell text the proc `name` (defined as `defined_as`, with `args`) would run: its task's
+/// `run` with placeholders filled, as [`TaskRun::command`] fills it (`None` for a template job
+/// or a name no task defines).
 fn planned_command(
     file: &TaskFile,
     by_name: &HashMap<&str, &Task>,
-    info: &flow::ProcInfo,
+    defined_as: &str,
+    name: &str,
+    args: &[(String, String)],
     params: &BTreeMap<String, String>,
 ) -> Option<String> {
-    let defined_as = info.proto.as_deref().unwrap_or(&info.name);
     TASK_LOOKUPS.with(|n| n.set(n.get() + 1));
     let task = *by_name.get(defined_as)?;
     if task.template.is_some() {
         return None;
     }
-    let args: BTreeMap<String, String> = info.args.iter().cloned().collect();
-    let run = TaskRun::planned(file, task, &info.name, &args, params);
+    let args: BTreeMap<String, String> = args.iter().cloned().collect();
+    let run = TaskRun::planned(file, task, name, &args, params);
     Some(run.shown_command())
 }
 
@@ -656,7 +673,15 @@ fn command_text(
     if let Some(spec) = &task.template {
         return Some(format!("template job {}", spec.dir));
     }
-    planned_command(request.file, by_name, p, &request.params)
+    let defined_as = p.proto.as_deref().unwrap_or(&p.name);
+    planned_command(
+        request.file,
+        by_name,
+        defined_as,
+        &p.name,
+        &p.args,
+        &request.params,
+    )
 }
 
 /// The file's tasks by name.

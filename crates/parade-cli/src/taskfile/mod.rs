@@ -7,6 +7,7 @@
 mod diagnostic;
 mod duration;
 mod include;
+mod index;
 mod model;
 mod pattern;
 mod validate;
@@ -15,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 pub use diagnostic::{Problem, Problems, SourceFile, TaskFileError, did_you_mean, suggest};
 pub use duration::{DURATION_HELP, DurationValue, parse_duration};
+pub use index::{TaskIndex, task_searches};
 pub use model::{Dep, ExecutorKind, RawFile, Scalar, Settings, Task, TaskFile, TemplateSpec};
 pub use pattern::{Part, Pattern, glob_match, is_glob};
 pub use validate::{MAX_NAME_LEN, MAX_PARALLEL, name_lookups, parse};

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::SourceFile;
+use super::TaskIndex;
 use super::duration::DurationValue;
 use super::pattern::Pattern;
 
@@ -332,6 +333,8 @@ pub struct TaskFile {
     pub param_commands: BTreeMap<String, String>,
     /// Things `check` warns about (a brace that looks like a misspelt field...).
     pub warnings: Vec<String>,
+    /// The tasks by name, for [`TaskFile::task`] (`TaskIndex::default()` when making one).
+    pub index: TaskIndex,
 }
 
 impl TaskFile {
@@ -344,9 +347,14 @@ impl TaskFile {
             .unwrap_or_else(|| PathBuf::from("."))
     }
 
-    /// The task named exactly `name` (patterns by their pattern).
+    /// Makes [`TaskFile::task`] see a changed `tasks` list (call it after changing the list).
+    pub fn reindex(&mut self) {
+        self.index.clear();
+    }
+
+    /// The task named exactly `name` (patterns by their pattern), by one hash lookup.
     pub fn task(&self, name: &str) -> Option<&Task> {
-        self.tasks.iter().find(|t| t.name == name)
+        self.index.find(&self.tasks, name)
     }
 
     /// The task name `name` stands for: the name itself, or the task it is an alias of.

@@ -95,6 +95,7 @@ pub fn parse(path: PathBuf, source: SourceFile) -> Result<TaskFile, TaskFileErro
             dotenv: Vec::new(),
             param_commands,
             warnings,
+            index: super::TaskIndex::default(),
         })
     } else {
         Err(TaskFileError::from_problems(&source, problems))

@@ -3,6 +3,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
 
 use crate::engine::{TaskId, TaskState};
 
@@ -71,6 +72,11 @@ pub struct PlanStep {
     pub deps: Vec<String>,
     /// Its locks.
     pub locks: Vec<String>,
+    /// The name it was defined under: its proto's pattern, or its own name. Shared with the
+    /// flow (a count, not a copy per step).
+    pub defined_as: Arc<str>,
+    /// Its arguments, in pattern order, shared with the flow's record of it.
+    pub args: Arc<[(String, String)]>,
 }
 
 impl Flow {
@@ -222,6 +228,10 @@ impl Flow {
                 missing: rec.defn == Defn::Missing,
                 deps: deps[i][..declared[i]].iter().map(|&d| t.name(d)).collect(),
                 locks: rec.locks.clone(),
+                defined_as: rec
+                    .proto
+                    .map_or_else(|| rec.name.clone(), |p| t.protos[p].decl.def.clone()),
+                args: rec.args.clone(),
             });
             for &d in &dependents[i] {
                 blocked[d] -= 1;
