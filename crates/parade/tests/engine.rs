@@ -517,6 +517,38 @@ fn counted_resources_are_never_exceeded_and_uses_over_capacity_are_refused() {
 
 /// A task parked for room starts when the capacity grows, while the task holding the room is
 /// still running (it waits for the parked one to run).
+/// Found by the property test: a parked task woken by a release that then ends without
+/// starting (here its "no failures" condition broke) passes the wake-up on, so the next parked
+/// task is not left waiting for room that is free.
+#[test]
+fn a_woken_task_that_ends_unrun_passes_its_wake_up_on() {
+    for (name, engine) in engines() {
+        engine.set_limit(2);
+        let gpu = engine.resource("gpu", 2);
+        let fails = engine
+            .add(TaskSpec::new(|_| Outcome::failed("boom")).uses(gpu, 2))
+            .unwrap();
+        let strict = engine.add(ok().uses(gpu, 2).no_failures()).unwrap();
+        let last = engine.add(ok().uses(gpu, 2)).unwrap();
+        engine.want([fails, strict, last]).unwrap();
+        let states: Vec<_> = engine
+            .wait([fails, strict, last])
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .into_iter()
+            .map(|s| s.state)
+            .collect();
+        assert_eq!(
+            states,
+            [
+                TaskState::Failed,
+                TaskState::DepFailed,
+                TaskState::Succeeded
+            ],
+            "{name}"
+        );
+    }
+}
+
 #[test]
 fn a_larger_capacity_starts_parked_tasks() {
     let engine = Engine::with_executor(Arc::new(ThreadPool::new(3)));

@@ -81,6 +81,15 @@ fn registry() -> Registry {
         Ok(json!(lines))
     });
     r.register("pid", |_, _| Ok(json!(std::process::id())));
+    r.register("close-stdout", |_, _| {
+        // Points stdout at a pipe nobody reads, as a task that closes its stdout leaves it:
+        // what goes there now fails, and the parent's end of the old stdout sees its end.
+        let (read, write) = nix::unistd::pipe().map_err(|e| e.to_string())?;
+        drop(read);
+        nix::unistd::dup2_stdout(&write).map_err(|e| e.to_string())?;
+        eprintln!("stdout is gone");
+        Ok(json!(std::process::id()))
+    });
     r.register("hang", |args, _| {
         // Says which process it is, then never ends by itself.
         let path = args.as_str().ok_or("expected a path")?;
@@ -132,6 +141,10 @@ fn main() {
         (
             "a_killed_worker_fails_only_its_call",
             a_killed_worker_fails_only_its_call,
+        ),
+        (
+            "a_task_that_closes_its_stdout_ends_on_its_report",
+            a_task_that_closes_its_stdout_ends_on_its_report,
         ),
     ];
     let mut harness = common::Harness::from_args();
@@ -524,4 +537,47 @@ fn a_killed_worker_fails_only_its_call() {
         "{after:?}"
     );
     assert!(!pids(&host).contains(&u64::from(pid)));
+}
+
+/// A task that closes its stdout cannot end its output with the call's mark there: its worker
+/// says so in its report, so the call ends on the report instead of waiting for a mark that
+/// never comes, and that worker serves no more calls (what they print would be lost).
+fn a_task_that_closes_its_stdout_ends_on_its_report() {
+    let executor = Arc::new(
+        ProcessExecutor::new(1)
+            .unwrap()
+            .grace(Duration::from_millis(300)),
+    );
+    let engine = Engine::with_executor(executor.clone());
+    let log = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let sink = log.clone();
+    engine.subscribe(move |e: &Event| {
+        if let Event::Output { line, .. } = e {
+            sink.lock().push(line.clone());
+        }
+    });
+    let host = Arc::new(Collect::default());
+    let st = run_all(
+        &engine,
+        vec![worker("close-stdout", Value::Null, Some(host.clone()))],
+    );
+    assert_eq!(st[0].state, TaskState::Succeeded, "{st:?}");
+    assert_eq!(
+        parade::exec::process::mark_waits_timed_out(&executor),
+        0,
+        "the call waited for a mark its worker could not write"
+    );
+    let next = run_all(
+        &engine,
+        vec![worker("pid", Value::Null, Some(host.clone()))],
+    );
+    assert_eq!(next[0].state, TaskState::Succeeded);
+    let pids = pids(&host);
+    assert_eq!(pids.len(), 2);
+    assert_ne!(pids[0], pids[1], "the worker without a stdout served again");
+    assert!(
+        log.lock().iter().any(|l| l == "stdout is gone"),
+        "stderr still reached the log: {:?}",
+        log.lock()
+    );
 }

@@ -8,45 +8,20 @@
 //! carries out after releasing the lock. No walk over the graph recurses: long chains are fine.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use smallvec::SmallVec;
 
+use super::edges::Arena;
+use super::pending::{Entry, Pending};
 use super::ready::ReadySet;
 use super::resources::{Resources, Uses};
+use super::slot::{NO_ENTRY, Slot};
 use super::{
     EngineError, Event, Job, LockId, Reason, ResourceId, TaskId, TaskSpec, TaskState, TaskStatus,
 };
-
-/// One task's scheduling record.
-#[allow(clippy::struct_excessive_bools)] // independent flags, each read on a hot path
-pub(super) struct Slot {
-    pub(super) state: TaskState,
-    pub(super) wave: u32,
-    pub(super) no_failures: bool,
-    /// Defined (has or had a job), as opposed to a placeholder.
-    pub(super) defined: bool,
-    /// Counted in the ready set's active tasks: wanted with nothing blocking it, or running.
-    pub(super) active: bool,
-    pub(super) cancel_requested: bool,
-    /// For a wanted task: how many dependencies have not succeeded yet.
-    pub(super) blocked: u32,
-    pub(super) deps: SmallVec<[TaskId; 2]>,
-    pub(super) dependents: SmallVec<[TaskId; 2]>,
-    /// Locks and counted resources held while running.
-    pub(super) uses: Uses,
-    pub(super) job: Option<Box<dyn Job>>,
-    pub(super) timeout: Option<Duration>,
-    pub(super) reason: Option<Box<Reason>>,
-    pub(super) duration: Duration,
-}
-
-impl Slot {
-    pub(super) fn should_be_active(&self) -> bool {
-        (self.state == TaskState::Wanted && self.blocked == 0 && self.defined)
-            || self.state == TaskState::Running
-    }
-}
 
 /// A job the executor should run now.
 pub(crate) struct Dispatch {
@@ -63,10 +38,16 @@ pub(crate) type CancelHook = Box<dyn FnOnce() + Send>;
 #[derive(Default)]
 pub(crate) struct Effects {
     pub(crate) events: Vec<Event>,
-    pub(crate) to_run: Vec<Dispatch>,
+    /// Most operations start at most one task: no allocation for that one.
+    pub(crate) to_run: SmallVec<[Dispatch; 1]>,
     pub(crate) to_cancel: Vec<TaskId>,
     pub(crate) cancel_hooks: Vec<CancelHook>,
-    pub(crate) finished_any: bool,
+    /// A task ended: waiters may have what they wait for.
+    pub(crate) ended_any: bool,
+    /// A task someone waits for by id ended.
+    pub(crate) ended_watched: bool,
+    /// Wake the waiters (decided by [`Core::settle`] from the two above).
+    pub(crate) wake: bool,
 }
 
 /// Whether what a waiter waits for is done.
@@ -84,6 +65,15 @@ pub enum Progress {
 /// The whole scheduling state of one engine.
 pub(crate) struct Core {
     pub(super) slots: Vec<Slot>,
+    /// Every task's dependencies and dependents.
+    pub(super) edges: Arena,
+    /// Jobs and constraints of unfinished tasks.
+    pub(super) pending: Pending,
+    /// Why tasks ended where they did, for those that have a reason.
+    pub(super) reasons: HashMap<TaskId, Reason>,
+    /// Each task's wave, by index; empty while every task is in wave 0, and shorter than
+    /// `slots` when the last tasks are in wave 0.
+    pub(super) waves: Vec<u32>,
     pub(super) ready: ReadySet,
     pub(super) resources: Resources,
     pub(super) running: usize,
@@ -103,12 +93,19 @@ pub(crate) struct Core {
     pub(crate) outbox: Vec<Event>,
     /// What running tasks asked to have run if they are cancelled.
     pub(super) hooks: HashMap<TaskId, Vec<CancelHook>>,
+    /// Set (under the lock) before the first cancel of a running task, so that asking whether
+    /// a task was cancelled needs no lock in a run that cancelled nothing.
+    pub(crate) any_cancel: Arc<AtomicBool>,
 }
 
 impl Core {
     pub(crate) fn new(limit: usize) -> Self {
         Self {
             slots: Vec::new(),
+            edges: Arena::default(),
+            pending: Pending::default(),
+            reasons: HashMap::new(),
+            waves: Vec::new(),
             ready: ReadySet::default(),
             resources: Resources::default(),
             running: 0,
@@ -123,6 +120,7 @@ impl Core {
             record_events: false,
             outbox: Vec::new(),
             hooks: HashMap::new(),
+            any_cancel: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -153,6 +151,92 @@ impl Core {
 
     pub(super) fn slot_mut(&mut self, id: TaskId) -> &mut Slot {
         &mut self.slots[id.index()]
+    }
+
+    /// The task's wave (0 unless it was given one).
+    pub(super) fn wave_of(&self, id: TaskId) -> u32 {
+        self.waves.get(id.index()).copied().unwrap_or(0)
+    }
+
+    fn set_wave(&mut self, id: TaskId, wave: u32) {
+        if wave == 0 && id.index() >= self.waves.len() {
+            return;
+        }
+        if id.index() >= self.waves.len() {
+            self.waves.resize(id.index() + 1, 0);
+        }
+        self.waves[id.index()] = wave;
+    }
+
+    /// The dependencies of `id`, in the order they were added.
+    pub(super) fn deps_of(&self, id: TaskId) -> &[TaskId] {
+        self.edges.get(self.slot(id).deps)
+    }
+
+    /// The tasks that depend on `id`, in the order they were added.
+    pub(super) fn dependents_of(&self, id: TaskId) -> &[TaskId] {
+        self.edges.get(self.slot(id).dependents)
+    }
+
+    /// The job and constraints of an unfinished task.
+    pub(super) fn entry(&self, id: TaskId) -> &Entry {
+        self.pending.get(self.slot(id).entry())
+    }
+
+    /// Makes `id` final in `state` with `reason`, dropping its job and constraints.
+    pub(super) fn end_slot(
+        &mut self,
+        id: TaskId,
+        state: TaskState,
+        reason: Option<Reason>,
+        duration: Duration,
+        fx: &mut Effects,
+    ) {
+        let entry = self.slot(id).entry();
+        if entry != NO_ENTRY {
+            let entry = self.pending.remove(entry);
+            if self.slot(id).state == TaskState::Wanted && !entry.uses().is_empty() {
+                // It may have been woken from a resource it now never takes: pass the
+                // wake-up on to the tasks parked behind it.
+                let mut woken = Vec::new();
+                let slots = &self.slots;
+                for u in entry.uses() {
+                    self.resources.wake_index(
+                        u.resource,
+                        |t| t != id && slots[t.index()].state == TaskState::Wanted,
+                        &mut woken,
+                    );
+                }
+                self.requeue(&woken);
+            }
+        }
+        let slot = self.slot_mut(id);
+        slot.end(state, duration);
+        fx.ended_any = true;
+        fx.ended_watched |= slot.watched();
+        if let Some(reason) = reason {
+            self.reasons.insert(id, reason);
+        }
+    }
+
+    /// Marks tasks that a waiter waits for by id: their end wakes it.
+    pub(crate) fn watch(&mut self, ids: &[TaskId]) -> Result<(), EngineError> {
+        for &id in ids {
+            self.check(id)?;
+            self.slot_mut(id).watch();
+        }
+        Ok(())
+    }
+
+    /// Decides, once an operation is over, whether waiters must wake: a task they wait for
+    /// ended, the run is over, nothing but waiters runs (they check for a standstill), or a
+    /// task waits inside a task (it checks on every end).
+    pub(crate) fn settle(&self, fx: &mut Effects) {
+        fx.wake = fx.ended_any
+            && (fx.ended_watched
+                || self.unfinished == 0
+                || self.running <= self.waiting
+                || !self.waits.is_empty());
     }
 
     pub(crate) fn lock_id(&mut self, name: &str) -> LockId {
@@ -191,7 +275,7 @@ impl Core {
     /// Puts woken tasks back in the ready set (they check their resources again when popped).
     pub(super) fn requeue(&mut self, woken: &[TaskId]) {
         for &t in woken {
-            let wave = self.slot(t).wave;
+            let wave = self.wave_of(t);
             self.ready.push(wave, t);
         }
     }
@@ -220,24 +304,32 @@ impl Core {
         Ok(TaskStatus {
             id,
             state: slot.state,
-            reason: slot.reason.as_deref().cloned(),
-            duration: slot.duration,
+            reason: self.reason_of(id).cloned(),
+            duration: slot.duration(),
         })
+    }
+
+    /// Why a final task ended where it did, if it has a reason.
+    pub(super) fn reason_of(&self, id: TaskId) -> Option<&Reason> {
+        if self.reasons.is_empty() {
+            return None;
+        }
+        self.reasons.get(&id)
     }
 
     pub(crate) fn deps(&self, id: TaskId) -> Result<Vec<TaskId>, EngineError> {
         self.check(id)?;
-        Ok(self.slot(id).deps.to_vec())
+        Ok(self.deps_of(id).to_vec())
     }
 
     pub(crate) fn dependents(&self, id: TaskId) -> Result<Vec<TaskId>, EngineError> {
         self.check(id)?;
-        Ok(self.slot(id).dependents.to_vec())
+        Ok(self.dependents_of(id).to_vec())
     }
 
     pub(crate) fn wave(&self, id: TaskId) -> Result<u32, EngineError> {
         self.check(id)?;
-        Ok(self.slot(id).wave)
+        Ok(self.wave_of(id))
     }
 
     pub(super) fn event(&mut self, fx: &mut Effects, event: impl FnOnce() -> Event) {
@@ -250,11 +342,12 @@ impl Core {
     pub(super) fn refresh(&mut self, id: TaskId) {
         let slot = &mut self.slots[id.index()];
         let active = slot.should_be_active();
-        if active == slot.active {
+        if active == slot.active() {
             return;
         }
-        slot.active = active;
-        let (wave, state) = (slot.wave, slot.state);
+        slot.set_active(active);
+        let state = slot.state;
+        let wave = self.wave_of(id);
         if active {
             self.ready.activate(wave);
             if state == TaskState::Wanted {
@@ -271,7 +364,7 @@ impl Core {
         task_wave: u32,
         dep: TaskId,
     ) -> Result<(), EngineError> {
-        let dep_wave = self.slot(dep).wave;
+        let dep_wave = self.wave_of(dep);
         if dep_wave > task_wave {
             return Err(EngineError::WaveOrder {
                 task,
@@ -292,24 +385,18 @@ impl Core {
         }
         self.check_uses(id, &spec.uses)?;
         for &dep in &spec.deps {
-            self.slot_mut(dep).dependents.push(id);
+            let mut list = self.slot(dep).dependents;
+            self.edges.push(&mut list, id);
+            self.slot_mut(dep).dependents = list;
         }
-        self.slots.push(Slot {
-            state: TaskState::Idle,
-            wave: spec.wave,
-            no_failures: spec.no_failures,
-            defined: spec.job.is_some(),
-            active: false,
-            cancel_requested: false,
-            blocked: 0,
-            deps: spec.deps,
-            dependents: SmallVec::new(),
-            uses: spec.uses,
-            job: spec.job,
-            timeout: spec.timeout,
-            reason: None,
-            duration: Duration::ZERO,
-        });
+        let deps = self.edges.list_from(&spec.deps);
+        let defined = spec.job.is_some();
+        let entry = self
+            .pending
+            .insert(Entry::new(spec.job, spec.uses, spec.timeout));
+        self.slots
+            .push(Slot::new(deps, entry, defined, spec.no_failures));
+        self.set_wave(id, spec.wave);
         Ok(id)
     }
 
@@ -322,7 +409,7 @@ impl Core {
     ) -> Result<(), EngineError> {
         self.check(id)?;
         let slot = self.slot(id);
-        if slot.defined {
+        if slot.defined() {
             return Err(EngineError::AlreadyDefined(id));
         }
         if slot.state.is_final() {
@@ -336,8 +423,8 @@ impl Core {
         }
         self.check_uses(id, &spec.uses)?;
         // Waves of existing dependents must stay at or above the new wave.
-        for &d in &self.slot(id).dependents {
-            let dw = self.slot(d).wave;
+        for &d in self.dependents_of(id) {
+            let dw = self.wave_of(d);
             if spec.wave > dw {
                 return Err(EngineError::WaveOrder {
                     task: d,
@@ -348,14 +435,14 @@ impl Core {
             }
         }
         let wanted = self.slot(id).state == TaskState::Wanted;
+        let defined = spec.job.is_some();
+        let entry = self.slot(id).entry();
+        *self.pending.get_mut(entry) = Entry::new(spec.job, spec.uses, spec.timeout);
         let slot = self.slot_mut(id);
-        slot.job = spec.job;
-        slot.defined = slot.job.is_some();
-        slot.wave = spec.wave;
-        slot.no_failures = spec.no_failures;
-        slot.uses = spec.uses;
-        slot.timeout = spec.timeout;
-        if wanted && slot.defined {
+        slot.set_defined(defined);
+        slot.set_no_failures(spec.no_failures);
+        self.set_wave(id, spec.wave);
+        if wanted && defined {
             self.wanted_placeholders -= 1;
         }
         for dep in spec.deps {
@@ -375,7 +462,7 @@ impl Core {
         let mut seen: HashSet<TaskId> = HashSet::from([dep]);
         let mut stack = vec![dep];
         while let Some(x) = stack.pop() {
-            for &next in &self.slot(x).deps {
+            for &next in self.deps_of(x) {
                 if next == task {
                     // task -> dep -> ... -> x -> task
                     let mut path = vec![x];
@@ -410,13 +497,17 @@ impl Core {
         if !matches!(state, TaskState::Idle | TaskState::Wanted) {
             return Err(EngineError::AlreadyStarted(task));
         }
-        if self.slot(task).deps.contains(&dep) {
+        if self.deps_of(task).contains(&dep) {
             return Ok(());
         }
-        self.check_wave(task, self.slot(task).wave, dep)?;
+        self.check_wave(task, self.wave_of(task), dep)?;
         self.check_acyclic(task, dep)?;
-        self.slot_mut(task).deps.push(dep);
-        self.slot_mut(dep).dependents.push(task);
+        let mut deps = self.slot(task).deps;
+        self.edges.push(&mut deps, dep);
+        self.slot_mut(task).deps = deps;
+        let mut dependents = self.slot(dep).dependents;
+        self.edges.push(&mut dependents, task);
+        self.slot_mut(dep).dependents = dependents;
         if state == TaskState::Wanted {
             let dep_state = self.slot(dep).state;
             if dep_state.is_failure() {
@@ -428,7 +519,8 @@ impl Core {
                     fx,
                 );
             } else if !dep_state.is_success() {
-                self.slot_mut(task).blocked += 1;
+                let blocked = self.slot(task).blocked() + 1;
+                self.slot_mut(task).set_blocked(blocked);
                 self.refresh(task);
                 if dep_state == TaskState::Idle {
                     self.want(&[dep], fx)?;
@@ -444,20 +536,31 @@ impl Core {
         for &id in ids {
             self.check(id)?;
         }
-        let mut stack: Vec<TaskId> = ids.iter().rev().copied().collect();
+        let mut stack: Vec<TaskId> = Vec::new();
+        for &id in ids.iter().rev() {
+            if self.slot(id).state == TaskState::Idle {
+                stack.push(id);
+            }
+        }
         while let Some(t) = stack.pop() {
             if self.slot(t).state != TaskState::Idle {
                 continue;
             }
             self.slot_mut(t).state = TaskState::Wanted;
             self.unfinished += 1;
-            if !self.slot(t).defined {
+            if !self.slot(t).defined() {
                 self.wanted_placeholders += 1;
             }
             self.event(fx, || Event::Wanted { id: t });
+            let deps = self.slot(t).deps;
+            if deps.is_empty() {
+                self.slot_mut(t).set_blocked(0);
+                self.refresh(t);
+                continue;
+            }
             let failed = self
-                .slot(t)
-                .deps
+                .edges
+                .get(deps)
                 .iter()
                 .copied()
                 .find(|&d| self.slot(d).state.is_failure());
@@ -468,9 +571,8 @@ impl Core {
             }
             let mut blocked = 0;
             let first_new = stack.len();
-            for i in 0..self.slot(t).deps.len() {
-                let d = self.slot(t).deps[i];
-                match self.slot(d).state {
+            for &d in self.edges.get(deps) {
+                match self.slots[d.index()].state {
                     TaskState::Idle => {
                         blocked += 1;
                         stack.push(d);
@@ -481,7 +583,7 @@ impl Core {
             }
             // Want dependencies in the order they were declared.
             stack[first_new..].reverse();
-            self.slot_mut(t).blocked = blocked;
+            self.slot_mut(t).set_blocked(blocked);
             self.refresh(t);
         }
         self.dispatch(fx);
@@ -500,30 +602,33 @@ impl Core {
                 break;
             };
             let slot = self.slot(id);
-            if slot.state != TaskState::Wanted || !slot.active {
+            if slot.state != TaskState::Wanted || !slot.active() {
                 continue; // stale entry
             }
-            if let Some(lack) = self.resources.lacking(&slot.uses) {
+            let no_failures = slot.no_failures();
+            let entry = self.entry(id);
+            if let Some(lack) = self.resources.lacking(entry.uses()) {
                 self.resources.park(id, lack);
                 continue;
             }
-            if let (true, Some(first)) = (slot.no_failures, self.first_failure) {
+            if let (true, Some(first)) = (no_failures, self.first_failure) {
                 self.end_unrun(id, TaskState::DepFailed, Reason::NoFailures { first }, fx);
                 continue;
             }
-            self.resources.acquire(&self.slots[id.index()].uses);
+            let timeout = entry.timeout();
+            if entry.extra.is_some() {
+                let entry = self.pending.get(self.slot(id).entry());
+                self.resources.acquire(entry.uses());
+            }
             self.running += 1;
-            let slot = self.slot_mut(id);
-            slot.state = TaskState::Running;
-            let job = slot
+            self.slot_mut(id).state = TaskState::Running;
+            let job = self
+                .pending
+                .get_mut(self.slots[id.index()].entry())
                 .job
                 .take()
                 .expect("a defined task has its job until it starts");
-            fx.to_run.push(Dispatch {
-                id,
-                job,
-                timeout: slot.timeout,
-            });
+            fx.to_run.push(Dispatch { id, job, timeout });
             self.event(fx, || Event::Started { id });
         }
     }

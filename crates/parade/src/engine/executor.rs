@@ -44,6 +44,13 @@ pub trait Executor: Send + Sync + 'static {
     /// [`Runnable::finish`]. Called outside the engine's lock, possibly from a job's thread.
     fn spawn(&self, jobs: Vec<Runnable>);
 
+    /// Takes one started task, as [`Executor::spawn`] does. The engine calls this when it
+    /// starts a single task (the common case once a run is under way); executors override it
+    /// to skip the vector.
+    fn spawn_one(&self, job: Runnable) {
+        self.spawn(vec![job]);
+    }
+
     /// Blocks until `check` says [`Progress::Done`] or [`Progress::Stalled`], and returns that.
     /// `signal` is notified whenever what `check` looks at may have changed. Executors whose
     /// jobs run on waiting threads (inline, a pool thread waiting inside a task) run jobs here.

@@ -6,6 +6,7 @@
 //! Like [`core`](super::core), everything here runs under the engine's one lock, records what
 //! must happen next in [`Effects`], and never recurses over the graph.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::core::{CancelHook, Core, Effects, Progress};
@@ -16,7 +17,7 @@ impl Core {
     /// task was cancelled already (the caller runs it at once) or is not running.
     pub(crate) fn on_cancel(&mut self, id: TaskId, hook: CancelHook) -> Option<CancelHook> {
         match self.slots.get(id.index()) {
-            Some(s) if s.state == TaskState::Running && !s.cancel_requested => {
+            Some(s) if s.state == TaskState::Running && !s.cancel_requested() => {
                 self.hooks.entry(id).or_default().push(hook);
                 None
             }
@@ -25,7 +26,8 @@ impl Core {
     }
 
     pub(super) fn request_cancel(&mut self, id: TaskId, fx: &mut Effects) {
-        self.slot_mut(id).cancel_requested = true;
+        self.any_cancel.store(true, Ordering::SeqCst);
+        self.slot_mut(id).request_cancel();
         fx.to_cancel.push(id);
         if let Some(hooks) = self.hooks.remove(&id) {
             fx.cancel_hooks.extend(hooks);
@@ -35,11 +37,11 @@ impl Core {
     pub(crate) fn cancel_requested(&self, id: TaskId) -> bool {
         self.slots
             .get(id.index())
-            .is_some_and(|s| s.cancel_requested)
+            .is_some_and(super::slot::Slot::cancel_requested)
     }
 
     pub(super) fn root_of(&self, failed: TaskId) -> TaskId {
-        match self.slot(failed).reason.as_deref() {
+        match self.reason_of(failed) {
             Some(Reason::DepFailed { root, .. }) => *root,
             _ => failed,
         }
@@ -57,19 +59,15 @@ impl Core {
         debug_assert!(matches!(was, TaskState::Idle | TaskState::Wanted));
         if was == TaskState::Wanted {
             self.unfinished -= 1;
-            if !self.slot(id).defined {
+            if !self.slot(id).defined() {
                 self.wanted_placeholders -= 1;
             }
         }
-        let slot = self.slot_mut(id);
-        slot.state = state;
-        slot.job = None;
-        slot.reason = Some(Box::new(reason.clone()));
+        self.end_slot(id, state, Some(reason.clone()), Duration::ZERO, fx);
         self.refresh(id);
         if state != TaskState::Cancelled && self.first_failure.is_none() {
             self.first_failure = Some(self.root_of(id));
         }
-        fx.finished_any = true;
         self.event(fx, || Event::Finished {
             id,
             state,
@@ -84,22 +82,25 @@ impl Core {
         let root = self.root_of(failed);
         let mut stack = vec![failed];
         while let Some(x) = stack.pop() {
-            let dependents = self.slot(x).dependents.clone();
-            for d in dependents {
+            let dependents = self.slot(x).dependents;
+            for i in 0..dependents.len() {
+                let d = self.edges.get(dependents)[i];
                 if self.slot(d).state != TaskState::Wanted {
                     continue;
                 }
                 self.unfinished -= 1;
-                if !self.slot(d).defined {
+                if !self.slot(d).defined() {
                     self.wanted_placeholders -= 1;
                 }
                 let reason = Reason::DepFailed { dep: x, root };
-                let slot = self.slot_mut(d);
-                slot.state = TaskState::DepFailed;
-                slot.job = None;
-                slot.reason = Some(Box::new(reason.clone()));
+                self.end_slot(
+                    d,
+                    TaskState::DepFailed,
+                    Some(reason.clone()),
+                    Duration::ZERO,
+                    fx,
+                );
                 self.refresh(d);
-                fx.finished_any = true;
                 self.event(fx, || Event::Finished {
                     id: d,
                     state: TaskState::DepFailed,
@@ -120,11 +121,11 @@ impl Core {
         fx: &mut Effects,
     ) {
         debug_assert_eq!(self.slot(id).state, TaskState::Running);
-        let slot = self.slot(id);
-        let outcome = match (outcome, slot.timeout) {
+        let timeout = self.entry(id).timeout();
+        let outcome = match (outcome, timeout) {
             (Outcome::Failed(r), _) => Outcome::Failed(r),
             (_, Some(limit)) if duration > limit => Outcome::Failed(Reason::Timeout(limit)),
-            (_, _) if slot.cancel_requested => Outcome::Failed(Reason::Cancelled),
+            (_, _) if self.slot(id).cancel_requested() => Outcome::Failed(Reason::Cancelled),
             (o, _) => o,
         };
         let (state, reason) = match outcome {
@@ -136,23 +137,22 @@ impl Core {
         };
         self.running -= 1;
         self.unfinished -= 1;
-        self.hooks.remove(&id);
-        let slot = self.slot_mut(id);
-        slot.state = state;
-        slot.duration = duration;
-        slot.reason = reason.clone().map(Box::new);
-        self.refresh(id);
-        if !self.slots[id.index()].uses.is_empty() {
+        if !self.hooks.is_empty() {
+            self.hooks.remove(&id);
+        }
+        let entry = self.pending.get(self.slot(id).entry());
+        if !entry.uses().is_empty() {
             let mut woken = Vec::new();
             let slots = &self.slots;
             self.resources.release(
-                &slots[id.index()].uses,
+                entry.uses(),
                 |t| slots[t.index()].state == TaskState::Wanted,
                 &mut woken,
             );
             self.requeue(&woken);
         }
-        fx.finished_any = true;
+        self.end_slot(id, state, reason.clone(), duration, fx);
+        self.refresh(id);
         self.event(fx, || Event::Finished {
             id,
             state,
@@ -160,10 +160,12 @@ impl Core {
             reason,
         });
         if state.is_success() {
-            for i in 0..self.slot(id).dependents.len() {
-                let d = self.slot(id).dependents[i];
-                if self.slot(d).state == TaskState::Wanted {
-                    self.slot_mut(d).blocked -= 1;
+            let dependents = self.slot(id).dependents;
+            for i in 0..dependents.len() {
+                let d = self.edges.get(dependents)[i];
+                let slot = self.slot_mut(d);
+                if slot.state == TaskState::Wanted {
+                    slot.set_blocked(slot.blocked() - 1);
                     self.refresh(d);
                 }
             }
@@ -199,7 +201,7 @@ impl Core {
                 TaskState::Wanted => {
                     self.end_unrun(id, TaskState::Cancelled, Reason::Cancelled, fx);
                 }
-                TaskState::Running if !self.slot(id).cancel_requested => {
+                TaskState::Running if !self.slot(id).cancel_requested() => {
                     self.request_cancel(id, fx);
                 }
                 _ => {}
@@ -273,7 +275,7 @@ impl Core {
             for i in 0..self.slots.len() {
                 let id = TaskId::from_index(i);
                 let slot = self.slot(id);
-                if slot.state == TaskState::Wanted && !slot.defined {
+                if slot.state == TaskState::Wanted && !slot.defined() {
                     self.end_unrun(id, TaskState::Failed, Reason::Missing, fx);
                 }
             }

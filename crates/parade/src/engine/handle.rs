@@ -20,6 +20,8 @@ struct Inner {
     executor: Arc<dyn Executor>,
     signal: Signal,
     has_observers: AtomicBool,
+    /// The core's "a running task was asked to stop" flag, read without the lock.
+    any_cancel: Arc<AtomicBool>,
     /// The observers, and the thread that hands them events one at a time and in order.
     delivery: Arc<Delivery>,
 }
@@ -74,9 +76,12 @@ impl Engine {
     /// ```
     pub fn with_executor(executor: Arc<dyn Executor>) -> Self {
         let limit = executor.capacity();
+        let core = Core::new(limit);
+        let any_cancel = core.any_cancel.clone();
         Self {
             inner: Arc::new(Inner {
-                core: Mutex::new(Core::new(limit)),
+                core: Mutex::new(core),
+                any_cancel,
                 executor,
                 signal: Signal::default(),
                 has_observers: AtomicBool::new(false),
@@ -101,6 +106,7 @@ impl Engine {
         let result = {
             let mut core = self.inner.core.lock();
             let result = op(&mut core, &mut fx);
+            core.settle(&mut fx);
             if !fx.events.is_empty() {
                 core.outbox.append(&mut fx.events);
             }
@@ -110,8 +116,8 @@ impl Engine {
         result
     }
 
-    fn apply(&self, fx: Effects) {
-        if fx.finished_any {
+    fn apply(&self, mut fx: Effects) {
+        if fx.wake {
             self.inner.signal.notify();
         }
         for id in fx.to_cancel {
@@ -123,7 +129,15 @@ impl Engine {
         if self.inner.has_observers.load(Ordering::Acquire) {
             self.deliver();
         }
-        if !fx.to_run.is_empty() {
+        if fx.to_run.len() == 1 {
+            let d = fx.to_run.pop().expect("one job");
+            self.inner.executor.spawn_one(Runnable {
+                engine: self.clone(),
+                id: d.id,
+                job: d.job,
+                timeout: d.timeout,
+            });
+        } else if !fx.to_run.is_empty() {
             let jobs = fx
                 .to_run
                 .into_iter()
@@ -312,12 +326,13 @@ impl Engine {
     ) -> Result<Vec<TaskStatus>, EngineError> {
         let ids: Vec<TaskId> = ids.into_iter().collect();
         {
-            let core = self.inner.core.lock();
+            let mut core = self.inner.core.lock();
             for &id in &ids {
                 if core.status(id)?.state == TaskState::Idle {
                     return Err(EngineError::NotWanted(id));
                 }
             }
+            core.watch(&ids)?;
         }
         self.block(Some(&ids))?;
         let core = self.inner.core.lock();
@@ -341,12 +356,13 @@ impl Engine {
             return Ok(None);
         }
         {
-            let core = self.inner.core.lock();
+            let mut core = self.inner.core.lock();
             for &id in ids {
                 if core.status(id)?.state == TaskState::Idle {
                     return Err(EngineError::NotWanted(id));
                 }
             }
+            core.watch(ids)?;
         }
         let first_final = |core: &Core| {
             ids.iter()
@@ -466,6 +482,6 @@ impl Engine {
     }
 
     pub(crate) fn cancel_requested(&self, id: TaskId) -> bool {
-        self.inner.core.lock().cancel_requested(id)
+        self.inner.any_cancel.load(Ordering::SeqCst) && self.inner.core.lock().cancel_requested(id)
     }
 }

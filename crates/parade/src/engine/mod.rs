@@ -22,6 +22,7 @@
 
 mod core;
 mod delivery;
+mod edges;
 mod error;
 mod event;
 mod executor;
@@ -29,10 +30,12 @@ mod finish;
 mod handle;
 mod id;
 mod job;
+mod pending;
 mod ready;
 mod resources;
 mod runnable;
 mod signal;
+mod slot;
 mod state;
 mod task;
 

@@ -2,57 +2,121 @@
 //! and the per-wave count of active tasks that decides which wave may start.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::{BinaryHeap, VecDeque};
 
 use super::TaskId;
+
+/// One wave's ready tasks, oldest first. Tasks mostly become ready in the order they were
+/// added (independent tasks, a layer after the one before), so ids that come in rising order
+/// go to a plain queue, O(1) each, and only ids older than the newest queued one go to a
+/// heap; popping takes the older of the two fronts.
+#[derive(Default)]
+struct Queue {
+    rising: VecDeque<TaskId>,
+    older: BinaryHeap<Reverse<TaskId>>,
+}
+
+impl Queue {
+    fn push(&mut self, id: TaskId) {
+        if self.rising.back().is_none_or(|&newest| newest < id) {
+            self.rising.push_back(id);
+        } else {
+            self.older.push(Reverse(id));
+        }
+    }
+
+    fn pop(&mut self) -> Option<TaskId> {
+        match (self.rising.front(), self.older.peek()) {
+            (Some(&a), Some(&Reverse(b))) if b < a => self.older.pop().map(|r| r.0),
+            (Some(_), _) => self.rising.pop_front(),
+            (None, _) => self.older.pop().map(|r| r.0),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.rising.is_empty() && self.older.is_empty()
+    }
+}
+
+/// A wave with ready or active tasks.
+struct Wave {
+    number: u32,
+    active: usize,
+    queue: Queue,
+}
 
 /// Ready tasks by wave, oldest first within a wave, and how many tasks of each wave are active
 /// (ready, parked on a lock, or running).
 ///
 /// Entries may be stale (a task that gained a dependency after it became ready); whoever pops
-/// checks the task is still ready.
+/// checks the task is still ready. Waves are few (most runs have one), so they are a vector
+/// sorted by wave, not a map.
 #[derive(Default)]
 pub(crate) struct ReadySet {
-    queues: BTreeMap<u32, BinaryHeap<Reverse<TaskId>>>,
-    active: BTreeMap<u32, usize>,
+    waves: Vec<Wave>,
 }
 
 impl ReadySet {
+    /// The entry of `wave`, made if missing.
+    fn entry(&mut self, wave: u32) -> &mut Wave {
+        let at = match self.waves.binary_search_by_key(&wave, |w| w.number) {
+            Ok(at) => at,
+            Err(at) => {
+                self.waves.insert(
+                    at,
+                    Wave {
+                        number: wave,
+                        active: 0,
+                        queue: Queue::default(),
+                    },
+                );
+                at
+            }
+        };
+        &mut self.waves[at]
+    }
+
+    /// Drops the entry at `at` once it holds nothing.
+    fn tidy(&mut self, at: usize) {
+        let w = &self.waves[at];
+        if w.active == 0 && w.queue.is_empty() {
+            self.waves.remove(at);
+        }
+    }
+
     /// Adds `id` to the queue of its wave.
     pub(crate) fn push(&mut self, wave: u32, id: TaskId) {
-        self.queues.entry(wave).or_default().push(Reverse(id));
+        self.entry(wave).queue.push(id);
     }
 
     /// Counts one more active task in `wave`.
     pub(crate) fn activate(&mut self, wave: u32) {
-        *self.active.entry(wave).or_default() += 1;
+        self.entry(wave).active += 1;
     }
 
     /// Counts one fewer active task in `wave`.
     pub(crate) fn deactivate(&mut self, wave: u32) {
-        let count = self
-            .active
-            .get_mut(&wave)
+        let at = self
+            .waves
+            .binary_search_by_key(&wave, |w| w.number)
             .expect("deactivating a wave with no active task");
-        *count -= 1;
-        if *count == 0 {
-            self.active.remove(&wave);
-        }
+        let w = &mut self.waves[at];
+        assert!(w.active > 0, "deactivating a wave with no active task");
+        w.active -= 1;
+        self.tidy(at);
     }
 
     /// The lowest wave with an active task: only its tasks may start.
     pub(crate) fn lowest_active_wave(&self) -> Option<u32> {
-        self.active.keys().next().copied()
+        self.waves.iter().find(|w| w.active > 0).map(|w| w.number)
     }
 
     /// Takes the oldest queued task of `wave`.
     pub(crate) fn pop(&mut self, wave: u32) -> Option<TaskId> {
-        let queue = self.queues.get_mut(&wave)?;
-        let Reverse(id) = queue.pop()?;
-        if queue.is_empty() {
-            self.queues.remove(&wave);
-        }
-        Some(id)
+        let at = self.waves.binary_search_by_key(&wave, |w| w.number).ok()?;
+        let id = self.waves[at].queue.pop();
+        self.tidy(at);
+        id
     }
 }
 
@@ -76,5 +140,16 @@ mod tests {
         r.deactivate(0);
         assert_eq!(r.lowest_active_wave(), Some(1));
         assert_eq!(r.pop(1), Some(TaskId(5)));
+    }
+
+    #[test]
+    fn ids_out_of_order_still_pop_oldest_first() {
+        let mut r = ReadySet::default();
+        r.activate(0);
+        for i in [4, 7, 2, 9, 3, 8, 1] {
+            r.push(0, TaskId(i));
+        }
+        let popped: Vec<u32> = std::iter::from_fn(|| r.pop(0)).map(|t| t.0).collect();
+        assert_eq!(popped, [1, 2, 3, 4, 7, 8, 9]);
     }
 }

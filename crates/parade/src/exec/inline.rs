@@ -54,6 +54,12 @@ impl Executor for Inline {
         engine.signal().notify();
     }
 
+    fn spawn_one(&self, job: Runnable) {
+        let engine = job.engine().clone();
+        self.queue.lock().push_back(job);
+        engine.signal().notify();
+    }
+
     fn block_until(&self, check: &mut dyn FnMut() -> Progress, signal: &Signal) -> Progress {
         help_until(check, signal, || self.queue.lock().pop_front())
     }

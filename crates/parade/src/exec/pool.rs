@@ -127,6 +127,36 @@ impl ThreadPool {
     fn on_worker_thread(&self) -> bool {
         POOL.with(Cell::get) == self.shared.key()
     }
+
+    /// Takes `first` and `rest`: a worker reporting the end of a job keeps one for itself
+    /// (it runs it next, without the queue), the others go on the queue.
+    fn enqueue(&self, first: Runnable, mut rest: impl Iterator<Item = Runnable>) {
+        let mut first = Some(first);
+        if self.on_worker_thread() && is_finishing() {
+            NEXT.with(|n| {
+                let mut n = n.borrow_mut();
+                if n.is_none() {
+                    *n = first.take();
+                }
+            });
+        }
+        let Some(first) = first.or_else(|| rest.next()) else {
+            return;
+        };
+        let engine = first.engine().clone();
+        let (count, sleeping) = {
+            let mut q = self.shared.queue.lock();
+            q.jobs.push_back(first);
+            q.jobs.extend(rest);
+            (q.jobs.len(), q.sleeping)
+        };
+        for _ in 0..count.min(sleeping) {
+            self.shared.work.notify_one();
+        }
+        if self.shared.helpers.load(Ordering::SeqCst) > 0 {
+            engine.signal().notify();
+        }
+    }
 }
 
 impl Drop for ThreadPool {
@@ -147,28 +177,12 @@ impl Executor for ThreadPool {
 
     fn spawn(&self, jobs: Vec<Runnable>) {
         let mut jobs = jobs.into_iter();
-        if self.on_worker_thread() && is_finishing() {
-            NEXT.with(|n| {
-                let mut n = n.borrow_mut();
-                if n.is_none() {
-                    *n = jobs.next();
-                }
-            });
-        }
         let Some(first) = jobs.next() else { return };
-        let engine = first.engine().clone();
-        let (count, sleeping) = {
-            let mut q = self.shared.queue.lock();
-            q.jobs.push_back(first);
-            q.jobs.extend(jobs);
-            (q.jobs.len(), q.sleeping)
-        };
-        for _ in 0..count.min(sleeping) {
-            self.shared.work.notify_one();
-        }
-        if self.shared.helpers.load(Ordering::SeqCst) > 0 {
-            engine.signal().notify();
-        }
+        self.enqueue(first, jobs);
+    }
+
+    fn spawn_one(&self, job: Runnable) {
+        self.enqueue(job, std::iter::empty());
     }
 
     fn block_until(&self, check: &mut dyn FnMut() -> Progress, signal: &Signal) -> Progress {

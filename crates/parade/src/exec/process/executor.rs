@@ -355,15 +355,16 @@ pub(crate) fn serve(
     // Calls made for the task count as the task's own: a wait lends its place.
     let _scope = TaskScope::enter(engine, id);
     match talk(&mut reader, &mut writer, call) {
-        Talked::Done(done) | Talked::Last(done) | Talked::Broken(done) => Some(done),
+        Talked::Done(done, _) | Talked::Last(done) | Talked::Broken(done) => Some(done),
         Talked::Gone => None,
     }
 }
 
 /// How a talk with a worker about one call ended.
 pub(crate) enum Talked {
-    /// The worker reported the call's end (and, if warm, waits for the next).
-    Done(Done),
+    /// The worker reported the call's end (and, if warm, waits for the next), and on which
+    /// streams (stdout, stderr) it could not write the call's mark.
+    Done(Done, [bool; 2]),
     /// The worker reported the call's end and exits.
     Last(Done),
     /// The worker sent what cannot be read: the call fails with this, the worker must go.
@@ -374,6 +375,7 @@ pub(crate) enum Talked {
 
 /// Answers the worker's calls with `call`'s host until it reports the call's end.
 pub(crate) fn talk(reader: &mut BufReader<Conn>, writer: &mut Conn, call: &WorkerCall) -> Talked {
+    let mut unmarked = [false; 2];
     loop {
         match receive::<ToParent>(reader) {
             Ok(Some(ToParent::Call { id, method, args })) => {
@@ -397,7 +399,8 @@ pub(crate) fn talk(reader: &mut BufReader<Conn>, writer: &mut Conn, call: &Worke
                     return Talked::Gone;
                 }
             }
-            Ok(Some(ToParent::Done(done))) => return Talked::Done(done),
+            Ok(Some(ToParent::Unmarked { stdout, stderr })) => unmarked = [stdout, stderr],
+            Ok(Some(ToParent::Done(done))) => return Talked::Done(done, unmarked),
             Ok(Some(ToParent::Last(done))) => return Talked::Last(done),
             Err(e) if e.kind() == std::io::ErrorKind::Other => {
                 return Talked::Broken(Done::Err(format!(
@@ -415,6 +418,13 @@ pub(crate) fn talk(reader: &mut BufReader<Conn>, writer: &mut Conn, call: &Worke
 #[doc(hidden)]
 pub fn workers_started(executor: &ProcessExecutor) -> u64 {
     executor.shared.pool.started()
+}
+
+/// How many calls to warm workers of `executor` waited in vain for the marks that end their
+/// output (a task that closed its stdout without its worker noticing).
+#[doc(hidden)]
+pub fn mark_waits_timed_out(executor: &ProcessExecutor) -> u64 {
+    executor.shared.pool.mark_timeouts()
 }
 
 /// The path of a worker socket directory, for tests that check nothing is left behind.

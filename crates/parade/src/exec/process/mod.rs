@@ -12,7 +12,8 @@ mod warm;
 mod worker;
 
 pub use executor::{
-    ProcessExecutor, Refusal, WorkerCall, WorkerHost, WorkerJob, socket_dir, workers_started,
+    ProcessExecutor, Refusal, WorkerCall, WorkerHost, WorkerJob, mark_waits_timed_out, socket_dir,
+    workers_started,
 };
 pub(crate) use executor::{serve, worker_command, worker_outcome};
 pub use protocol::{Done, Hello, MESSAGE_MAX};

@@ -78,6 +78,12 @@ pub(crate) enum ToParent {
     Done(Done),
     /// The end of a warm worker's call, after which the worker exits.
     Last(Done),
+    /// Sent before a warm worker's `done` when the call's mark could not be written to its
+    /// stdout or its stderr (the task closed it): the parent does not wait for that mark.
+    Unmarked {
+        stdout: bool,
+        stderr: bool,
+    },
 }
 
 /// Writes one message as one line.

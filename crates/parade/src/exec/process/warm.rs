@@ -57,6 +57,8 @@ pub(crate) struct Pool {
     keep: usize,
     /// Worker processes started so far.
     started: AtomicU64,
+    /// Calls whose worker's marks did not come within [`MARK_WAIT`].
+    mark_timeouts: Arc<AtomicU64>,
 }
 
 /// One warm worker, between calls or serving one.
@@ -72,7 +74,13 @@ impl Pool {
             idle: Mutex::new(Vec::new()),
             keep: keep.max(1),
             started: AtomicU64::new(0),
+            mark_timeouts: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// How many calls waited [`MARK_WAIT`] in vain for their worker's marks.
+    pub(crate) fn mark_timeouts(&self) -> u64 {
+        self.mark_timeouts.load(Ordering::Relaxed)
     }
 
     /// How many worker processes were started so far.
@@ -129,9 +137,11 @@ impl Pool {
     fn end(&self, worker: Worker, talked: Talked, call: &WorkerCall) -> Outcome {
         let route = worker.route.clone();
         match talked {
-            Talked::Done(done) => {
-                route.wait_marks();
-                if route.end_call() {
+            Talked::Done(done, unmarked) => {
+                route.wait_marks(unmarked);
+                // A worker whose task closed a stream would lose what later calls print
+                // there: it serves no more calls.
+                if route.end_call() && unmarked == [false; 2] {
                     self.keep_idle(worker);
                 } else {
                     drop(worker);
@@ -181,7 +191,7 @@ impl Pool {
         let path = shared.dir.join(format!("w{n}.sock"));
         let listener = Listener::unix(&path).map_err(Outcome::failed)?;
         let spec = worker_command(&shared.program, &shared.args, listener.worker_env());
-        let route = Arc::new(Route::new(mark(n)));
+        let route = Arc::new(Route::new(mark(n), self.mark_timeouts.clone()));
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         let options = shared.options;
         let watched = route.clone();
@@ -241,6 +251,8 @@ fn mark(n: u64) -> String {
 /// and its calls tell each other.
 struct Route {
     mark: String,
+    /// Calls whose marks did not come within [`MARK_WAIT`] (the pool's count).
+    mark_timeouts: Arc<AtomicU64>,
     state: Mutex<RouteState>,
     changed: Condvar,
 }
@@ -261,9 +273,10 @@ struct RouteState {
 }
 
 impl Route {
-    fn new(mark: String) -> Self {
+    fn new(mark: String, mark_timeouts: Arc<AtomicU64>) -> Self {
         Self {
             mark,
+            mark_timeouts,
             state: Mutex::new(RouteState::default()),
             changed: Condvar::new(),
         }
@@ -303,12 +316,14 @@ impl Route {
         }
     }
 
-    /// Waits until both marks of the current call were read (or the worker is gone).
-    fn wait_marks(&self) {
+    /// Waits until both marks of the current call were read (or the worker is gone), except
+    /// those the worker said it could not write (`unmarked`: stdout, stderr).
+    fn wait_marks(&self, unmarked: [bool; 2]) {
         let until = Instant::now() + MARK_WAIT;
         let mut st = self.state.lock();
-        while !(st.gone || st.marks[0] && st.marks[1]) {
+        while !(st.gone || (st.marks[0] || unmarked[0]) && (st.marks[1] || unmarked[1])) {
             if self.changed.wait_until(&mut st, until).timed_out() {
+                self.mark_timeouts.fetch_add(1, Ordering::Relaxed);
                 break;
             }
         }

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::io::BufReader;
+use std::os::fd::AsFd;
 
 use parking_lot::Mutex;
 use serde_json::Value;
@@ -182,7 +183,7 @@ impl WorkerSession {
     /// outcome from the report, and a crash before it shows as the exit status).
     pub fn finish(self, done: Done) -> ! {
         let warm = self.mark.is_some();
-        let mut link = self.end_output();
+        let (mut link, _) = self.end_output();
         let message = if warm {
             ToParent::Last(done)
         } else {
@@ -199,7 +200,16 @@ impl WorkerSession {
         if self.mark.is_none() {
             self.finish(done)
         }
-        let mut link = self.end_output();
+        let (mut link, written) = self.end_output();
+        if written != [true; 2] {
+            let unmarked = ToParent::Unmarked {
+                stdout: !written[0],
+                stderr: !written[1],
+            };
+            if send(&mut link.writer, &unmarked).is_err() {
+                std::process::exit(1)
+            }
+        }
         if send(&mut link.writer, &ToParent::Done(done)).is_err() {
             std::process::exit(1)
         }
@@ -226,16 +236,24 @@ impl WorkerSession {
 
     /// Flushes what the task printed and, in a warm worker, ends the call's output with the
     /// mark on stdout and on stderr (the parent reads up to it before it ends the call).
-    fn end_output(self) -> Link {
+    /// Returns the link and whether each mark (stdout, stderr) was written: one written to a
+    /// stream the task closed is not (the marks are written to the file descriptors, since
+    /// the standard library quietly drops what goes to a closed stdout).
+    fn end_output(self) -> (Link, [bool; 2]) {
         use std::io::Write;
         let _ = std::io::stdout().flush();
+        let _ = std::io::stderr().flush();
+        let mut written = [true; 2];
         if let Some(mark) = &self.mark {
             let line = format!("{mark}\n");
-            let mut out = std::io::stdout().lock();
-            let _ = out.write_all(line.as_bytes()).and_then(|()| out.flush());
-            let _ = std::io::stderr().lock().write_all(line.as_bytes());
+            let _out = std::io::stdout().lock();
+            let _err = std::io::stderr().lock();
+            written = [
+                write_fd(std::io::stdout().as_fd(), line.as_bytes()),
+                write_fd(std::io::stderr().as_fd(), line.as_bytes()),
+            ];
         }
-        self.link.into_inner()
+        (self.link.into_inner(), written)
     }
 }
 
@@ -308,4 +326,17 @@ impl Registry {
             ))
         }
     }
+}
+
+/// Writes all of `bytes` to `fd`; whether it could.
+fn write_fd(fd: std::os::fd::BorrowedFd<'_>, mut bytes: &[u8]) -> bool {
+    while !bytes.is_empty() {
+        match rustix::io::write(fd, bytes) {
+            Ok(0) => return false,
+            Ok(n) => bytes = &bytes[n..],
+            Err(rustix::io::Errno::INTR) => {}
+            Err(_) => return false,
+        }
+    }
+    true
 }
