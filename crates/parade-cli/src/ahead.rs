@@ -212,6 +212,7 @@ outputs = ["out-other.txt"]
             results_dir: dir.join("results"),
             executor: ExecutorKind::Threads,
             pilots: None,
+            job_arrays: true,
             extra_args: Vec::new(),
             after_task: None,
             memory: Some(memory),
