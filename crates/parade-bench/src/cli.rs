@@ -16,6 +16,12 @@
 //!
 //! `list`: `parade list` on a task file of 1,000 tasks (target: under 50 ms).
 //!
+//! `throughput`: one task printing 200 MB of 100-byte lines (`cat` of a file), run in each
+//! `--output` mode with stdout and stderr to a null device, beside the floor (`sh -c 'cat
+//! FILE' > LOG`: the same bytes to a file, nothing in between). It prints MB/s through to the
+//! log, by the clock and per CPU-second of parade's own (all its threads: read by the task
+//! from `/proc/$PPID/stat` as it ends). Target: 200 MB/s in every mode.
+//!
 //! The files are generated in a temporary directory. The `parade` binary is the one next to
 //! `parade-bench` in the target directory (`cargo run --release -p parade-bench -- cli` finds
 //! `target/release/parade`); when it is missing, this builds it with `cargo build -p
@@ -261,7 +267,90 @@ pub fn run(out: &mut Report, quick: bool) {
         "parade list: {:.1} ms (target: under 50 ms)",
         secs * 1000.0
     ));
+    throughput(out, &parade, &dir, quick);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Clock ticks per second in `/proc/<pid>/stat` (`USER_HZ`, 100 on every Linux).
+const TICKS: f64 = 100.0;
+
+/// The `throughput` section (see the module doc).
+fn throughput(out: &mut Report, parade: &Path, dir: &Path, quick: bool) {
+    let lines: usize = if quick { 200_000 } else { 2_000_000 };
+    let rounds = if quick { 1 } else { 3 };
+    let bytes = lines * 100;
+    let mut text = String::with_capacity(bytes);
+    for i in 0..lines {
+        let _ = writeln!(text, "{i:>10} {}", "x".repeat(88));
+    }
+    std::fs::write(dir.join("big.txt"), &text).expect("write the output file");
+    drop(text);
+    std::fs::write(
+        dir.join("parade.toml"),
+        "[task.big]\nrun = \"cat big.txt; cat /proc/$PPID/stat > cpu.txt\"\n",
+    )
+    .expect("write the task file");
+    let case = format!("throughput {} MB", bytes / 1_000_000);
+    let mb = f64::from(u32::try_from(bytes).unwrap_or(u32::MAX)) / 1e6;
+    let floor = (0..rounds)
+        .map(|_| {
+            let start = Instant::now();
+            let ok = Command::new("/bin/sh")
+                .args(["-c", "cat big.txt > floor.log"])
+                .current_dir(dir)
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "cat failed");
+            start.elapsed()
+        })
+        .min()
+        .unwrap_or_default();
+    out.record(&case, "floor (cat > log)", bytes as u64, floor);
+    let mut notes = vec![format!("floor {:.0} MB/s", mb / floor.as_secs_f64())];
+    for mode in ["prefixed", "grouped", "live", "plain", "json"] {
+        let mut best = (Duration::MAX, f64::MAX);
+        for _ in 0..rounds {
+            let _ = std::fs::remove_dir_all(dir.join(".parade"));
+            let start = Instant::now();
+            let ok = Command::new(parade)
+                .args(["run", "big", "--output", mode])
+                .current_dir(dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            let took = start.elapsed();
+            assert!(ok, "parade run --output {mode} failed");
+            let log =
+                std::fs::metadata(dir.join(".parade/logs/latest/big.log")).map_or(0, |m| m.len());
+            assert_eq!(log, bytes as u64, "{mode}: the log holds everything");
+            let cpu = std::fs::read_to_string(dir.join("cpu.txt"))
+                .ok()
+                .and_then(|stat| {
+                    let f: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+                    // utime and stime: fields 14 and 15, the 12th and 13th after the name.
+                    let tick = |i: usize| f.get(i)?.parse::<f64>().ok();
+                    Some((tick(11)? + tick(12)?) / TICKS)
+                })
+                .unwrap_or(f64::NAN);
+            best = (best.0.min(took), best.1.min(cpu));
+        }
+        out.record(
+            &case,
+            &format!("parade --output {mode}"),
+            bytes as u64,
+            best.0,
+        );
+        notes.push(format!(
+            "{mode} {:.0} MB/s ({:.0} per CPU-second)",
+            mb / best.0.as_secs_f64(),
+            mb / best.1
+        ));
+    }
+    out.note(&format!(
+        "{case} to the log (target: 200 MB/s): {}",
+        notes.join(", ")
+    ));
 }
 
 /// `n` independent plain tasks with a description each.

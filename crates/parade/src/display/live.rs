@@ -251,7 +251,11 @@ impl Observer for LiveObserver {
                         .or_insert_with(|| TailLines::new(BLOCK_BYTES))
                         .push(line);
                 }
-                st.last.insert(*id, screen_line(line).into_owned());
+                // The row's text is replaced in place: no allocation per line.
+                let shown = screen_line(line);
+                let last = st.last.entry(*id).or_default();
+                last.clear();
+                last.push_str(&shown);
                 return;
             }
             Event::Started { id } => {

@@ -169,7 +169,8 @@ impl LogFiles {
                 match opened {
                     Ok(file) => {
                         state.paths.insert(id, path);
-                        Some(slot.insert(BufWriter::new(file)))
+                        // Written in few large writes: a task printing much costs few calls.
+                        Some(slot.insert(BufWriter::with_capacity(LOG_BUFFER, file)))
                     }
                     Err(e) => {
                         let text = format!("{}: {e}", path.display());
@@ -190,7 +191,11 @@ impl Observer for LogFiles {
         let result = match event {
             Event::Wanted { .. } | Event::Started { .. } => Ok(()),
             // A log that failed once stays incomplete: it is not written again.
-            Event::Output { id, .. } if state.failed.contains_key(id) => Ok(()),
+            Event::Output { id, .. }
+                if !state.failed.is_empty() && state.failed.contains_key(id) =>
+            {
+                Ok(())
+            }
             Event::Output { id, line, .. } => match self.open(state, *id) {
                 Some(w) => w
                     .write_all(line.as_bytes())
@@ -207,6 +212,9 @@ impl Observer for LogFiles {
         }
     }
 }
+
+/// How much of a log is gathered before it is written.
+const LOG_BUFFER: usize = 64 * 1024;
 
 /// The longest file name stem [`sanitize_file_name`] makes (file systems allow 255 bytes).
 const MAX_STEM: usize = 200;

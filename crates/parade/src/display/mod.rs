@@ -30,6 +30,7 @@
 //! assert!(out.contents().contains("✓ hello"));
 //! ```
 
+mod batch;
 mod buffer;
 pub mod eta;
 mod format;
@@ -46,6 +47,7 @@ mod symbols;
 mod tail;
 mod term;
 
+pub use batch::{BATCH_BYTES, FLUSH_AFTER};
 pub use buffer::SharedBuffer;
 pub use ignore::{IgnoreWhen, InvalidLogIgnore, LogIgnore};
 pub use json::JsonReport;

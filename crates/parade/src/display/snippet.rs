@@ -59,18 +59,43 @@ pub fn has_keyword(line: &str) -> bool {
     // This runs on every line a task prints: one pass over the bytes, without a lowercased
     // copy. The keywords are all word characters, so a keyword as a whole word is exactly a
     // maximal run of word characters that equals one (any case); only runs of a keyword's
-    // length are compared.
+    // length are compared. Word characters are told by a table, and a run too long to be a
+    // keyword is skipped to its end without a comparison.
     let bytes = line.as_bytes();
-    let is_word = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
-    bytes
-        .split(|b| !is_word(b))
-        .filter(|w| (MIN_KEYWORD..=MAX_KEYWORD).contains(&w.len()))
-        .any(|w| {
-            KEYWORDS
+    let mut i = 0;
+    while i < bytes.len() {
+        if !WORD[usize::from(bytes[i])] {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && WORD[usize::from(bytes[i])] {
+            i += 1;
+        }
+        let word = &bytes[start..i];
+        if (MIN_KEYWORD..=MAX_KEYWORD).contains(&word.len())
+            && KEYWORDS
                 .iter()
-                .any(|kw| w.eq_ignore_ascii_case(kw.as_bytes()))
-        })
+                .any(|kw| word.eq_ignore_ascii_case(kw.as_bytes()))
+        {
+            return true;
+        }
+    }
+    false
 }
+
+/// Which bytes are word characters (ASCII letters, digits, `_`).
+const WORD: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut c: u8 = 0;
+    loop {
+        table[c as usize] = c.is_ascii_alphanumeric() || c == b'_';
+        if c == u8::MAX {
+            break table;
+        }
+        c += 1;
+    }
+};
 
 /// The shortest and longest keyword.
 const MIN_KEYWORD: usize = 5;
@@ -315,9 +340,19 @@ impl View {
             self.tail.push(line);
         }
         if self.ignore.is_some() && !ignored {
-            push_bounded(&mut self.shown_tail, (n, line.to_owned()), TAIL);
+            let mut kept = if self.shown_tail.len() == TAIL {
+                self.shown_tail
+                    .pop_front()
+                    .map(|(_, l)| l)
+                    .unwrap_or_default()
+            } else {
+                String::new()
+            };
+            kept.clear();
+            kept.push_str(line);
+            self.shown_tail.push_back((n, kept));
         }
-        push_bounded(&mut self.tail_lines, line.to_owned(), TAIL);
+        push_recycled(&mut self.tail_lines, line, TAIL);
     }
 
     fn add_to_last(&mut self, line: &str) {
@@ -388,17 +423,43 @@ impl View {
     }
 }
 
-fn push_bounded<T>(ring: &mut std::collections::VecDeque<T>, line: T, cap: usize) {
-    if ring.len() == cap {
-        ring.pop_front();
-    }
-    ring.push_back(line);
+/// Adds a copy of `line` to a ring of at most `cap` lines, in the room of the oldest when the
+/// ring is full (this runs on every line a task prints: no allocation once it is full).
+fn push_recycled(ring: &mut std::collections::VecDeque<String>, line: &str, cap: usize) {
+    let mut kept = if ring.len() == cap {
+        ring.pop_front().unwrap_or_default()
+    } else {
+        String::new()
+    };
+    kept.clear();
+    kept.push_str(line);
+    ring.push_back(kept);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::strategy::Strategy as _;
+
+    /// The rule as first written: split into maximal word runs, compare those of a
+    /// keyword's length.
+    fn has_keyword_by_split(line: &str) -> bool {
+        let is_word = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
+        line.as_bytes().split(|b| !is_word(b)).any(|w| {
+            KEYWORDS
+                .iter()
+                .any(|kw| w.eq_ignore_ascii_case(kw.as_bytes()))
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_table_scan_finds_what_the_split_finds(
+            line in "([a-zA-Z_0-9]{0,3}|error|Warning|NOTICE|exception|deprecat(ed|ion)|[ .:/é-]){0,12}"
+        ) {
+            proptest::prop_assert_eq!(has_keyword(&line), has_keyword_by_split(&line), "{:?}", line);
+        }
+    }
 
     fn log(n: usize) -> Vec<String> {
         (1..=n).map(|i| format!("line {i}")).collect()

@@ -4,8 +4,11 @@
 //! ([`StreamStyle::Raw`], for a run of one task).
 //!
 //! It owns only how output lines are laid out; start and end lines come from the
-//! [`PlainObserver`](super::PlainObserver) beside it. Every line is written whole with one write
-//! under the observer's lock, so two tasks' lines never mix within a line. A grouped block keeps
+//! [`PlainObserver`](super::PlainObserver) beside it. Every line is put whole into the
+//! observer's batch under its lock, so two tasks' lines never mix within a line; the batch is
+//! written when it holds [`BATCH_BYTES`](super::BATCH_BYTES), when a task starts or ends (so
+//! an end line on stderr comes after the task's lines), and at the latest
+//! [`FLUSH_AFTER`](super::FLUSH_AFTER) after its first line. A grouped block keeps
 //! only the last [`GROUP_BYTES`] of a task's output in memory, and all blocks together about
 //! [`GROUP_TOTAL_BYTES`] (the log keeps all of it).
 
@@ -17,6 +20,7 @@ use parking_lot::Mutex;
 
 use crate::engine::{Event, Observer, TaskId};
 
+use super::batch::Batch;
 use super::logs::LogFiles;
 use super::names::{TaskNames, display_name};
 use super::sink::{Sink, SinkError};
@@ -44,8 +48,10 @@ pub enum StreamStyle {
     Raw,
 }
 
-/// Writes tasks' output lines to `out`: each line whole, with one write, so that two tasks'
-/// lines never mix within a line; a grouped block keeps only the last [`GROUP_BYTES`] of a
+/// Writes tasks' output lines to `out`: each line whole, lines gathered into writes of up to
+/// [`BATCH_BYTES`](super::BATCH_BYTES) (written when a task starts or ends, and at the latest
+/// [`FLUSH_AFTER`](super::FLUSH_AFTER) after the first), so that two tasks' lines never mix
+/// within a line; a grouped block keeps only the last [`GROUP_BYTES`] of a
 /// task's output (the log keeps all of it).
 ///
 /// ```
@@ -73,9 +79,11 @@ pub struct StreamObserver {
 }
 
 struct StreamState {
-    out: Sink,
+    out: Batch,
     pad: usize,
     groups: HashMap<TaskId, TailLines>,
+    /// Each running task's `name | ` (for the current `pad`), made at its first line.
+    prefixes: HashMap<TaskId, Vec<u8>>,
     line: Vec<u8>,
 }
 
@@ -97,9 +105,10 @@ impl StreamObserver {
             logs: None,
             error,
             state: Mutex::new(StreamState {
-                out,
+                out: Batch::new(out),
                 pad: 0,
                 groups: HashMap::new(),
+                prefixes: HashMap::new(),
                 line: Vec::new(),
             }),
         }
@@ -144,7 +153,11 @@ impl Observer for StreamObserver {
         match event {
             Event::Wanted { id } if self.style == StreamStyle::Prefixed => {
                 let width = display_name(&*self.names, *id).chars().count();
-                state.pad = state.pad.max(width.min(MAX_PAD));
+                let pad = state.pad.max(width.min(MAX_PAD));
+                if pad != state.pad {
+                    state.pad = pad;
+                    state.prefixes.clear();
+                }
             }
             Event::Output { id, line, .. } => match self.style {
                 StreamStyle::Grouped => {
@@ -158,20 +171,31 @@ impl Observer for StreamObserver {
                     group.push(line);
                 }
                 StreamStyle::Prefixed | StreamStyle::Raw => {
+                    // Gathered with the lines before it and written with them (a task's
+                    // start and end write what is gathered: see `Batch`).
                     let mut buf = std::mem::take(&mut state.line);
                     buf.clear();
                     if self.style == StreamStyle::Prefixed {
-                        self.prefix(*id, state.pad, &mut buf);
+                        let pad = state.pad;
+                        let prefix = state.prefixes.entry(*id).or_insert_with(|| {
+                            let mut p = Vec::new();
+                            self.prefix(*id, pad, &mut p);
+                            p
+                        });
+                        buf.extend_from_slice(prefix);
                     }
                     buf.extend_from_slice(screen_line(line).as_bytes());
                     buf.push(b'\n');
-                    let _ = state.out.write_all(&buf);
-                    let _ = state.out.flush();
+                    state.out.push(&buf);
                     state.line = buf;
                 }
             },
+            Event::Started { .. } => state.out.flush(),
             Event::Finished { id, .. } => {
+                state.prefixes.remove(id);
                 let Some(group) = state.groups.remove(id) else {
+                    // What the task printed is out before anything says it ended.
+                    state.out.flush();
                     return;
                 };
                 let mut block = Vec::new();
@@ -196,10 +220,10 @@ impl Observer for StreamObserver {
                     block.extend_from_slice(line.as_bytes());
                     block.push(b'\n');
                 }
-                let _ = state.out.write_all(&block);
-                let _ = state.out.flush();
+                state.out.push(&block);
+                state.out.flush();
             }
-            Event::Wanted { .. } | Event::Started { .. } => {}
+            Event::Wanted { .. } => {}
         }
     }
 }

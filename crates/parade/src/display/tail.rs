@@ -46,15 +46,22 @@ impl TailLines {
 
     /// Adds a line, dropping the oldest ones beyond the budget.
     pub fn push(&mut self, line: &str) {
-        let line = screen_line(line).into_owned();
+        let shown = screen_line(line);
         self.total += 1;
-        self.bytes += line.len() + 1;
-        self.lines.push_back(line);
-        while self.bytes > self.budget && self.lines.len() > 1 {
+        self.bytes += shown.len() + 1;
+        // The oldest lines beyond the budget go first; the last of them gives its room to the
+        // new line (no allocation per line once the tail is full).
+        let mut room = None;
+        while self.bytes > self.budget && !self.lines.is_empty() {
             if let Some(old) = self.lines.pop_front() {
                 self.bytes -= old.len() + 1;
+                room = Some(old);
             }
         }
+        let mut kept = room.unwrap_or_default();
+        kept.clear();
+        kept.push_str(&shown);
+        self.lines.push_back(kept);
     }
 
     /// The lines kept, oldest first.
