@@ -223,7 +223,7 @@ impl Engine {
 
     /// Wants tasks and, transitively, their dependencies: they run when they can.
     pub fn want(&self, ids: impl IntoIterator<Item = TaskId>) -> Result<(), EngineError> {
-        let ids: Vec<TaskId> = ids.into_iter().collect();
+        let ids: smallvec::SmallVec<[TaskId; 4]> = ids.into_iter().collect();
         self.with_core(|core, fx| core.want(&ids, fx))
     }
 

@@ -94,6 +94,7 @@ impl Graph {
             None => None,
         };
         let engine = &self.inner.engine;
+        let uses = self.engine_uses(&resources);
         let (id, has_mock) = if self.inner.dry {
             let values = I::read(&readers).ok();
             let has_mock = match mock.make(values.as_ref()) {
@@ -115,7 +116,8 @@ impl Graph {
                         "asks for {needs} cores, but the {executor} executor has {has}; lower the hint or use a bigger executor"
                     ))
                 })
-            } else if let Err(message) = self.engine_uses(&resources) {
+            } else if let Err(message) = &uses {
+                let message = message.clone();
                 TaskSpec::new(move |_| Outcome::failed(message))
             } else if let Some(wire) = wire {
                 TaskSpec::from_job(named_job(
@@ -130,8 +132,10 @@ impl Graph {
                 let out = slot.clone();
                 TaskSpec::new(move |_| run_here::<I, R, E, F>(readers, &out, f))
             };
-            let uses = self.engine_uses(&resources).unwrap_or_default();
-            let spec = uses.into_iter().fold(spec, |s, (r, n)| s.uses(r, n));
+            let spec = uses
+                .unwrap_or_default()
+                .into_iter()
+                .fold(spec, |s, (r, n)| s.uses(r, n));
             let id = engine
                 .add(spec.deps(deps))
                 .expect("a graph task's inputs exist in its engine");
