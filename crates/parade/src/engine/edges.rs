@@ -37,14 +37,7 @@ impl List {
     }
 }
 
-/// Many lists of task ids in one vector (see the module doc).
-///
-/// ```ignore
-/// let mut arena = Arena::default();
-/// let mut list = arena.list_from(&[TaskId(1), TaskId(2)]);
-/// arena.push(&mut list, TaskId(3));
-/// assert_eq!(arena.get(list), [TaskId(1), TaskId(2), TaskId(3)]);
-/// ```
+/// Many lists of task ids in one vector (see the module doc; the tests below show its use).
 pub(crate) struct Arena {
     ids: Vec<TaskId>,
     /// The first free block of each size class (class `k` holds blocks of `2^k` ids).

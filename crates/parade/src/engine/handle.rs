@@ -221,9 +221,26 @@ impl Engine {
         self.with_core(|core, fx| core.add_dep(task, dep, fx))
     }
 
+    /// Adds a task, hands its id to `added`, and wants it, all under the engine's lock: a face
+    /// records what it knows of the task before anyone can see the task run, and pays one lock
+    /// instead of two. `added` must not call the engine, and may take only locks that are
+    /// never held while calling the engine (the graph's table of tasks).
+    pub(crate) fn add_wanted(
+        &self,
+        spec: TaskSpec,
+        added: impl FnOnce(TaskId),
+    ) -> Result<TaskId, EngineError> {
+        self.with_core(|core, fx| {
+            let id = core.add(spec)?;
+            added(id);
+            core.want(&[id], fx)?;
+            Ok(id)
+        })
+    }
+
     /// Wants tasks and, transitively, their dependencies: they run when they can.
     pub fn want(&self, ids: impl IntoIterator<Item = TaskId>) -> Result<(), EngineError> {
-        let ids: Vec<TaskId> = ids.into_iter().collect();
+        let ids: smallvec::SmallVec<[TaskId; 4]> = ids.into_iter().collect();
         self.with_core(|core, fx| core.want(&ids, fx))
     }
 

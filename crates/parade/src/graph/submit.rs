@@ -94,7 +94,15 @@ impl Graph {
             None => None,
         };
         let engine = &self.inner.engine;
-        let (id, has_mock) = if self.inner.dry {
+        let uses = self.engine_uses(&resources);
+        let weak = Arc::downgrade(&slot) as std::sync::Weak<dyn std::any::Any + Send + Sync>;
+        let info = |has_mock| TaskInfo {
+            description,
+            resources: (!resources.is_empty()).then(|| Box::new(resources.clone())),
+            has_mock,
+            slot: weak,
+        };
+        let id = if self.inner.dry {
             let values = I::read(&readers).ok();
             let has_mock = match mock.make(values.as_ref()) {
                 Some(m) => slot.cell.set(m).is_ok(),
@@ -103,7 +111,8 @@ impl Graph {
             let id = engine
                 .add(Graph::dry_spec(&deps))
                 .expect("a graph task's inputs exist in its engine");
-            (id, has_mock)
+            self.register(id, info(has_mock));
+            id
         } else {
             drop(mock);
             let spec = if self.is_shut_down() {
@@ -115,7 +124,8 @@ impl Graph {
                         "asks for {needs} cores, but the {executor} executor has {has}; lower the hint or use a bigger executor"
                     ))
                 })
-            } else if let Err(message) = self.engine_uses(&resources) {
+            } else if let Err(message) = &uses {
+                let message = message.clone();
                 TaskSpec::new(move |_| Outcome::failed(message))
             } else if let Some(wire) = wire {
                 TaskSpec::from_job(named_job(
@@ -130,22 +140,16 @@ impl Graph {
                 let out = slot.clone();
                 TaskSpec::new(move |_| run_here::<I, R, E, F>(readers, &out, f))
             };
-            let uses = self.engine_uses(&resources).unwrap_or_default();
-            let spec = uses.into_iter().fold(spec, |s, (r, n)| s.uses(r, n));
-            let id = engine
-                .add(spec.deps(deps))
-                .expect("a graph task's inputs exist in its engine");
-            (id, false)
+            let spec = uses
+                .unwrap_or_default()
+                .into_iter()
+                .fold(spec, |s, (r, n)| s.uses(r, n));
+            // Recorded before anyone can see it run (observers name it), added and wanted
+            // under one lock of the engine.
+            engine
+                .add_wanted(spec.deps(deps), |id| self.register(id, info(false)))
+                .expect("a graph task's inputs exist in its engine")
         };
-        self.register(
-            id,
-            TaskInfo {
-                description,
-                resources: (!resources.is_empty()).then(|| Box::new(resources)),
-                has_mock,
-                slot: Arc::downgrade(&slot) as std::sync::Weak<dyn std::any::Any + Send + Sync>,
-            },
-        );
         if self.inner.dry {
             if let Some(needs) = too_big {
                 self.problem(GraphError::Resources {
@@ -162,10 +166,6 @@ impl Graph {
                     message,
                 });
             }
-        } else {
-            engine
-                .want([id])
-                .expect("a graph task exists in its engine");
         }
         Handle {
             graph: self.clone(),

@@ -15,7 +15,9 @@
 //!
 //! What one worker prints goes to the task of its current call. The call ends only once the
 //! worker's mark line has been read from its stdout and its stderr (the worker writes it after
-//! the task and before its report), so no line of one call reaches another.
+//! the task and before its report), so no line of one call reaches another. A task that closed
+//! its stdout or stderr leaves its worker unable to write the mark there: the worker says so
+//! in its report, the call does not wait for that mark, and the worker serves no more calls.
 //!
 //! A hard timeout or a cancel stops the worker of that call (SIGTERM to its group, SIGKILL
 //! after the grace period) and only it: the next call starts a fresh one. A worker that
