@@ -104,7 +104,7 @@ impl Flow {
         let r = t.rec(id);
         ProcInfo {
             name: r.name.to_string(),
-            description: r.description.clone(),
+            description: r.description().map(str::to_owned),
             proto: r.proto.map(|p| t.protos[p].pattern.to_string()),
             args: r.args.to_vec(),
             deps: self
@@ -115,9 +115,9 @@ impl Flow {
                 .into_iter()
                 .map(|d| t.name(d))
                 .collect(),
-            rdeps: r.rules.iter().map(ToString::to_string).collect(),
+            rdeps: r.rules().iter().map(ToString::to_string).collect(),
             wave: r.wave,
-            locks: r.locks.clone(),
+            locks: r.locks().to_vec(),
             defined: r.defn != Defn::Missing,
             state: self.engine_state(id),
         }
@@ -227,7 +227,7 @@ impl Flow {
                 wave: w,
                 missing: rec.defn == Defn::Missing,
                 deps: deps[i][..declared[i]].iter().map(|&d| t.name(d)).collect(),
-                locks: rec.locks.clone(),
+                locks: rec.locks().to_vec(),
                 defined_as: rec
                     .proto
                     .map_or_else(|| rec.name.clone(), |p| t.protos[p].decl.def.clone()),
