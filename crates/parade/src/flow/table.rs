@@ -87,7 +87,9 @@ pub(crate) struct Table {
     pub(crate) by_pattern: HashMap<String, usize>,
     /// By task index.
     pub(crate) procs: Vec<Option<ProcRec>>,
-    pub(crate) by_name: HashMap<Arc<str>, TaskId>,
+    /// By name, hashed with foldhash: a glob's million instances are a million lookups, and
+    /// names are not chosen by an adversary of this process (`SipHash`'s reason to be slow).
+    pub(crate) by_name: HashMap<Arc<str>, TaskId, foldhash::fast::RandomState>,
     /// Procs that declare rdeps, and protos that do.
     pub(crate) rule_procs: Vec<TaskId>,
     pub(crate) rule_protos: Vec<usize>,
