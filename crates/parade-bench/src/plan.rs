@@ -5,8 +5,8 @@
 //!   the last 1,000. `parade check`, `parade list` and
 //!   `parade run --dry-run all` against `make -n all` on the equivalent Makefile.
 //! * `glob N`: one pattern `t::[a]::[b]` with `sqrt(N)` choices each and `all` needing
-//!   `t::*::*`: `parade run --dry-run all` (and `check`) against `make -n all` with the same
-//!   instances as phony prerequisites of `all`.
+//!   `t::*::*`: `parade run --dry-run all`, `check`, `graph all` and `list --expand` against
+//!   `make -n all` with the same instances as phony prerequisites of `all`.
 //!
 //! Plain sizes 1k, 10k and 100k (1M with `PARADE_BENCH_PLAN_MAX=1000000`); the slope of the dry
 //! run's time between the two largest sizes is printed (1.00 is linear). Glob sizes 10k, 100k
@@ -88,6 +88,20 @@ pub fn run(out: &mut Report, quick: bool) {
         ));
     }
 
+    glob_cases(out, &parade, &dir, quick, runs, make, timer);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The glob cases: `t::*::*` over `side` x `side` choices, each command beside `make -n`.
+fn glob_cases(
+    out: &mut Report,
+    parade: &Path,
+    dir: &Path,
+    quick: bool,
+    runs: usize,
+    make: bool,
+    timer: bool,
+) {
     let globs: &[usize] = if quick {
         &[1_000, 10_000]
     } else {
@@ -99,31 +113,40 @@ pub fn run(out: &mut Report, quick: bool) {
         std::fs::write(dir.join("Makefile"), glob_makefile(side)).expect("write");
         let case = format!("glob {side}x{side}");
         let instances = (side * side) as u64;
-        let mut best = [Duration::MAX; 3];
-        let mut kb = 0;
+        let cases: [(&str, &[&str]); 4] = [
+            ("parade run --dry-run", &["run", "--dry-run", "all"]),
+            ("parade check", &["check"]),
+            ("parade graph", &["graph", "all"]),
+            ("parade list --expand", &["list", "--expand"]),
+        ];
+        let mut best = [Duration::MAX; 5];
+        let mut kb = [0; 4];
         for _ in 0..runs {
-            let (took, k) = timed(&parade, &["run", "--dry-run", "all"], &dir, timer);
-            best[0] = best[0].min(took);
-            kb = kb.max(k);
-            best[1] = best[1].min(timed(&parade, &["check"], &dir, false).0);
+            for (i, (_, args)) in cases.iter().enumerate() {
+                let (took, k) = timed(parade, args, dir, timer);
+                best[i] = best[i].min(took);
+                kb[i] = kb[i].max(k);
+            }
             if make {
-                best[2] =
-                    best[2].min(timed(Path::new("make"), &["-n", "-s", "all"], &dir, false).0);
+                best[4] = best[4].min(timed(Path::new("make"), &["-n", "-s", "all"], dir, false).0);
             }
         }
-        out.record(&case, "parade run --dry-run", instances, best[0]);
-        out.record(&case, "parade check", instances, best[1]);
+        for (i, (who, _)) in cases.iter().enumerate() {
+            out.record(&case, who, instances, best[i]);
+        }
         if make {
-            out.record(&case, "make -n", instances, best[2]);
+            out.record(&case, "make -n", instances, best[4]);
         }
         if timer {
-            out.note(&format!(
-                "glob {side}x{side}: dry run peak RSS {kb} KB, {} B per instance (target: 300 or less)",
-                kb * 1024 / instances.max(1)
-            ));
+            for (i, (who, _)) in cases.iter().enumerate() {
+                out.note(&format!(
+                    "glob {side}x{side}: {who} peak RSS {} KB, {} B per instance (target: 300 or less)",
+                    kb[i],
+                    kb[i] * 1024 / instances.max(1)
+                ));
+            }
         }
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Runs `program args` in `dir` with output discarded; returns the wall time and, with

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use crate::taskfile::{Dep, Task, TaskFile};
+use crate::taskfile::{Dep, Part, Task, TaskFile};
 
 /// The listing: one line per task (`name  description`, `(default)` after the task that
 /// `parade run` runs with no target), then its aliases, choices and dependencies indented.
@@ -40,7 +40,7 @@ pub fn render(file: &TaskFile, expand: bool) -> String {
             let _ = writeln!(out, "{:<width$}    after: {}", "", deps.join(", "));
         }
         if expand {
-            for name in instances(t) {
+            for name in instance_names(t) {
                 let _ = writeln!(out, "{:<width$}    - {name}", "");
             }
         }
@@ -128,24 +128,69 @@ fn deps(t: &Task) -> Vec<String> {
 /// Every instance of a pattern whose placeholders all have choices (in choice order, the first
 /// placeholder varying slowest); nothing for a concrete task or an open placeholder.
 pub fn instances(task: &Task) -> Vec<String> {
-    let holes = task.pattern.placeholders();
-    if holes.is_empty() || holes.iter().any(|h| !task.choices.contains_key(*h)) {
-        return Vec::new();
+    instance_names(task).collect()
+}
+
+/// [`instances`], one name at a time: each made from the pattern and the choices' positions
+/// when it is asked for, so a listing of a million instances never holds them all (nor a map
+/// of arguments per instance).
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("parade.toml");
+/// # std::fs::write(&path, r#"[task."t::[a]::[b]"]
+/// # choices = { a = [1, 2], b = ["x", "y"] }
+/// # run = "true"
+/// # "#).unwrap();
+/// let file = parade_cli::taskfile::load(Some(&path)).unwrap();
+/// let names: Vec<String> = parade_cli::list::instance_names(&file.tasks[0]).take(3).collect();
+/// assert_eq!(names, ["t::1::x", "t::1::y", "t::2::x"]);
+/// ```
+pub fn instance_names(task: &Task) -> impl Iterator<Item = String> + '_ {
+    let mut holes: Vec<&str> = Vec::new();
+    for h in task.pattern.placeholders() {
+        if !holes.contains(&h) {
+            holes.push(h);
+        }
     }
-    let mut all = vec![std::collections::BTreeMap::new()];
-    for h in holes {
-        all = all
-            .into_iter()
-            .flat_map(|args| {
-                task.choices[h].iter().map(move |v| {
-                    let mut a = args.clone();
-                    a.insert(h.to_owned(), v.clone());
-                    a
-                })
-            })
-            .collect();
-    }
-    all.iter().map(|a| task.pattern.fill(a)).collect()
+    let lists: Option<Vec<&[String]>> = (!holes.is_empty())
+        .then(|| {
+            holes
+                .iter()
+                .map(|h| task.choices.get(*h).map(Vec::as_slice))
+                .collect::<Option<Vec<_>>>()
+        })
+        .flatten()
+        .filter(|lists| lists.iter().all(|l| !l.is_empty()));
+    let mut at = vec![0_usize; holes.len()];
+    let mut done = lists.is_none();
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let lists = lists.as_ref()?;
+        let mut name = String::new();
+        for part in task.pattern.parts() {
+            match part {
+                Part::Literal(text) => name.push_str(text),
+                Part::Placeholder(h) => {
+                    let k = holes.iter().position(|x| x == h)?;
+                    name.push_str(&lists[k][at[k]]);
+                }
+            }
+        }
+        // The next position: the last placeholder varies fastest.
+        done = true;
+        for k in (0..at.len()).rev() {
+            at[k] += 1;
+            if at[k] < lists[k].len() {
+                done = false;
+                break;
+            }
+            at[k] = 0;
+        }
+        Some(name)
+    })
 }
 
 fn first_line(run: &str) -> String {

@@ -136,3 +136,42 @@ fn list_json_carries_aliases_default_choices_and_instances() {
     assert_eq!(list["tasks"][0]["default"], false);
     assert!(list["tasks"][1].get("instances").is_none());
 }
+
+/// `list --expand` of a 500 x 500 pattern writes each of the 250,000 instances from the choices'
+/// positions as it goes: parade's peak memory stays under 300 bytes an instance (it held a map
+/// of arguments and a name for every instance first: 740 bytes an instance).
+#[test]
+fn expanding_a_large_pattern_does_not_hold_every_instance() {
+    use nix::sys::resource::{UsageWho, getrusage};
+    let side = 500;
+    let values: Vec<String> = (0..side).map(|i| i.to_string()).collect();
+    let values = values.join(", ");
+    let p = Project::new(&format!(
+        "[task.\"t::[a]::[b]\"]\nchoices = {{ a = [{values}], b = [{values}] }}\nrun = \"echo {{a}} {{b}}\"\n"
+    ));
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("parade"))
+        .current_dir(p.path(""))
+        .args(["list", "--expand"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let names: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- "))
+        .collect();
+    assert_eq!(names.len(), side * side);
+    assert_eq!((names[0], names[1]), ("t::0::0", "t::0::1"));
+    assert_eq!(names[side * side - 1], "t::499::499");
+    // The largest child this test process waited for (the others here are small listings).
+    let peak_kb = u64::try_from(getrusage(UsageWho::RUSAGE_CHILDREN).unwrap().max_rss()).unwrap();
+    let per_instance = peak_kb * 1024 / (side * side) as u64;
+    assert!(
+        per_instance <= 300,
+        "{per_instance} bytes an instance ({peak_kb} KB)"
+    );
+}

@@ -2,7 +2,7 @@
 //! run), with why each proc is in it.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 use std::sync::Arc;
 
 use crate::engine::{TaskId, TaskState};
@@ -79,6 +79,33 @@ pub struct PlanStep {
     pub args: Arc<[(String, String)]>,
 }
 
+/// The position of each task of a plan's closure, by task index: a plan looks a task up for
+/// every edge, and a vector indexed by task is a load where a map is a hash.
+struct Members(Vec<usize>);
+
+impl Members {
+    const NONE: usize = usize::MAX;
+
+    fn new(order: &[(TaskId, Why)], tasks: usize) -> Self {
+        let mut at = vec![Self::NONE; tasks];
+        for (i, (id, _)) in order.iter().enumerate() {
+            if id.index() >= at.len() {
+                at.resize(id.index() + 1, Self::NONE);
+            }
+            at[id.index()] = i;
+        }
+        Self(at)
+    }
+
+    fn get(&self, id: TaskId) -> Option<usize> {
+        self.0.get(id.index()).copied().filter(|&i| i != Self::NONE)
+    }
+
+    fn contains_key(&self, id: TaskId) -> bool {
+        self.get(id).is_some()
+    }
+}
+
 impl Flow {
     /// Every proc (and missing name), in the order they were made.
     pub fn procs(&self) -> Vec<ProcInfo> {
@@ -104,7 +131,7 @@ impl Flow {
         let r = t.rec(id);
         ProcInfo {
             name: r.name.to_string(),
-            description: r.description.clone(),
+            description: r.description().map(str::to_owned),
             proto: r.proto.map(|p| t.protos[p].pattern.to_string()),
             args: r.args.to_vec(),
             deps: self
@@ -115,9 +142,9 @@ impl Flow {
                 .into_iter()
                 .map(|d| t.name(d))
                 .collect(),
-            rdeps: r.rules.iter().map(ToString::to_string).collect(),
+            rdeps: r.rules().iter().map(ToString::to_string).collect(),
             wave: r.wave,
-            locks: r.locks.clone(),
+            locks: r.locks().to_vec(),
             defined: r.defn != Defn::Missing,
             state: self.engine_state(id),
         }
@@ -177,12 +204,7 @@ impl Flow {
             roots.extend(self.create_in(&mut t, n.as_ref())?);
         }
         let cl = self.closure(&mut t, &roots, None)?;
-        let members: HashMap<TaskId, usize> = cl
-            .order
-            .iter()
-            .enumerate()
-            .map(|(i, (id, _))| (*id, i))
-            .collect();
+        let members = Members::new(&cl.order, t.procs.len());
         let mut deps: Vec<Vec<TaskId>> = cl
             .order
             .iter()
@@ -192,13 +214,13 @@ impl Flow {
                     .deps(*id)
                     .unwrap_or_default()
                     .into_iter()
-                    .filter(|d| members.contains_key(d))
+                    .filter(|&d| members.contains_key(d))
                     .collect()
             })
             .collect();
         let declared: Vec<usize> = deps.iter().map(Vec::len).collect();
         for &(task, dep) in &cl.edges {
-            if let (Some(&ti), true) = (members.get(&task), members.contains_key(&dep))
+            if let (Some(ti), true) = (members.get(task), members.contains_key(dep))
                 && !deps[ti].contains(&dep)
             {
                 deps[ti].push(dep);
@@ -208,7 +230,7 @@ impl Flow {
         let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); deps.len()];
         for (i, ds) in deps.iter().enumerate() {
             for d in ds {
-                dependents[members[d]].push(i);
+                dependents[members.get(*d).expect("a member")].push(i);
             }
         }
         let wave = |i: usize| t.rec(cl.order[i].0).wave;
@@ -227,7 +249,7 @@ impl Flow {
                 wave: w,
                 missing: rec.defn == Defn::Missing,
                 deps: deps[i][..declared[i]].iter().map(|&d| t.name(d)).collect(),
-                locks: rec.locks.clone(),
+                locks: rec.locks().to_vec(),
                 defined_as: rec
                     .proto
                     .map_or_else(|| rec.name.clone(), |p| t.protos[p].decl.def.clone()),

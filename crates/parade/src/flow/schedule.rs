@@ -210,7 +210,7 @@ impl Flow {
             if p == x {
                 continue;
             }
-            let rules = t.rec(p).rules.clone();
+            let rules = t.rec(p).rules().to_vec();
             for rule in rules {
                 match rule.kind {
                     RdepKind::Plain | RdepKind::WhenTargetScheduled => {
@@ -238,7 +238,7 @@ impl Flow {
         name: &str,
         cl: &mut Closure,
     ) -> Result<(), FlowError> {
-        let rules = t.rec(x).rules.clone();
+        let rules = t.rec(x).rules().to_vec();
         for rule in rules {
             if rule.kind == RdepKind::Plain || rule.pattern.has_params() {
                 continue;

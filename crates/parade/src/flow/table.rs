@@ -43,17 +43,41 @@ pub(crate) enum Defn {
     Defined,
 }
 
-/// One named task of the flow.
+/// One named task of the flow: 80 bytes (a glob's million instances hold a million), what
+/// few procs have (rdep rules, locks, a description) boxed apart.
 pub(crate) struct ProcRec {
     pub(crate) name: Arc<str>,
-    pub(crate) defn: Defn,
-    pub(crate) proto: Option<usize>,
     pub(crate) args: Arc<[(String, String)]>,
-    pub(crate) deps: Vec<TaskId>,
-    pub(crate) rules: Vec<Rdep>,
-    pub(crate) locks: Vec<String>,
+    pub(crate) deps: Box<[TaskId]>,
+    extra: Option<Box<RecExtra>>,
+    pub(crate) proto: Option<usize>,
     pub(crate) wave: u32,
-    pub(crate) description: Option<String>,
+    pub(crate) defn: Defn,
+}
+
+/// The parts of a [`ProcRec`] most procs leave empty.
+#[derive(Default)]
+struct RecExtra {
+    rules: Vec<Rdep>,
+    locks: Vec<String>,
+    description: Option<String>,
+}
+
+impl ProcRec {
+    /// Its rdep rules, filled from its arguments.
+    pub(crate) fn rules(&self) -> &[Rdep] {
+        self.extra.as_ref().map_or(&[], |e| &e.rules)
+    }
+
+    /// Its locks.
+    pub(crate) fn locks(&self) -> &[String] {
+        self.extra.as_ref().map_or(&[], |e| &e.locks)
+    }
+
+    /// Its description.
+    pub(crate) fn description(&self) -> Option<&str> {
+        self.extra.as_ref().and_then(|e| e.description.as_deref())
+    }
 }
 
 /// All names of one flow.
@@ -63,7 +87,9 @@ pub(crate) struct Table {
     pub(crate) by_pattern: HashMap<String, usize>,
     /// By task index.
     pub(crate) procs: Vec<Option<ProcRec>>,
-    pub(crate) by_name: HashMap<Arc<str>, TaskId>,
+    /// By name, hashed with foldhash: a glob's million instances are a million lookups, and
+    /// names are not chosen by an adversary of this process (`SipHash`'s reason to be slow).
+    pub(crate) by_name: HashMap<Arc<str>, TaskId, foldhash::fast::RandomState>,
     /// Procs that declare rdeps, and protos that do.
     pub(crate) rule_procs: Vec<TaskId>,
     pub(crate) rule_protos: Vec<usize>,
@@ -119,14 +145,12 @@ impl Flow {
         }
         t.procs[id.index()] = Some(ProcRec {
             name: name.clone(),
-            defn,
-            proto: None,
             args: Arc::from(Vec::new()),
-            deps: Vec::new(),
-            rules: Vec::new(),
-            locks: Vec::new(),
+            deps: Box::default(),
+            extra: None,
+            proto: None,
             wave: 0,
-            description: None,
+            defn,
         });
         t.by_name.insert(name.clone(), id);
         self.inner.names.set(id, name);
@@ -303,11 +327,15 @@ impl Flow {
 
     fn fill_rec(t: &mut Table, id: TaskId, decl: &Decl, deps: &[TaskId]) {
         let rec = t.rec_mut(id);
-        rec.deps = deps.to_vec();
-        rec.rules = decl.rdeps.iter().map(|r| r.filled(&rec.args)).collect();
-        rec.locks.clone_from(&decl.locks);
+        rec.deps = deps.into();
+        let extra = RecExtra {
+            rules: decl.rdeps.iter().map(|r| r.filled(&rec.args)).collect(),
+            locks: decl.locks.clone(),
+            description: decl.description.clone(),
+        };
+        let empty = extra.rules.is_empty() && extra.locks.is_empty() && extra.description.is_none();
+        rec.extra = (!empty).then(|| Box::new(extra));
         rec.wave = decl.wave;
-        rec.description.clone_from(&decl.description);
         rec.defn = Defn::Defined;
     }
 
@@ -380,5 +408,21 @@ impl Flow {
         self.note_rules(t, id, decl);
         self.inner.names.set_log_ignore(id, &decl.log_ignore);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ProcRec;
+
+    #[test]
+    fn a_proc_record_is_small() {
+        // A million instances of a glob hold a million records (and a vector of them grows
+        // by doubling): what most procs leave empty is boxed apart.
+        assert!(
+            size_of::<Option<ProcRec>>() <= 80,
+            "{}",
+            size_of::<ProcRec>()
+        );
     }
 }
