@@ -11,8 +11,8 @@
 //! the run store and given back as [`Ahead::skipped`] for the run to report to its observers
 //! and in its report, exactly as an engine job's end would be.
 //!
-//! Plans with rdeps or `when_scheduled` rules are not decided ahead (their edges exist only once
-//! the engine starts them): their tasks are decided by their bodies.
+//! Task files with rdeps or `when_scheduled` rules are not decided ahead (their edges exist only
+//! once the engine starts them): their tasks are decided by their bodies.
 //!
 //! It owns the order and the split; [`crate::uptodate`] owns each decision. It must not know
 //! how tasks run or are shown.
@@ -21,9 +21,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use parade::engine::TaskId;
-use parade::flow::{Flow, Why};
+use parade::flow::Flow;
 use serde_json::Value;
 
+use crate::runner::Plan;
 use crate::task::TaskRun;
 use crate::taskfile::{Task, TaskFile};
 use crate::uptodate::{Decision, Memory, Verdict};
@@ -53,12 +54,14 @@ pub struct Ahead {
     pub start: Vec<String>,
 }
 
-/// Decides the plan of `names` on `flow` (the flow of `file`) with `memory`, writing the result
-/// of each skipped task under `results_dir` (its dependents' `$PARADE_RESULTS_DIR`) and noting
-/// it for the run store. Without a plan (an error the start reports), everything starts.
+/// Decides the plan of `names` on `flow` (the flow of `file`; `plan`, when given, is that
+/// plan) with `memory`, writing the result of each skipped task under `results_dir` (its
+/// dependents' `$PARADE_RESULTS_DIR`) and noting it for the run store. Without a plan (an
+/// error the start reports), everything starts.
 pub fn decide(
     flow: &Flow,
     file: &TaskFile,
+    plan: Option<&Plan>,
     params: &BTreeMap<String, String>,
     results_dir: &Path,
     memory: &Memory,
@@ -68,27 +71,36 @@ pub fn decide(
         skipped: Vec::new(),
         start: names.to_vec(),
     };
-    let Ok(steps) = flow.plan(names) else {
-        return everything();
-    };
-    if steps
-        .iter()
-        .any(|s| matches!(s.why, Why::RdepOf(_) | Why::WhenScheduledBy(_)))
-    {
+    if file.tasks.iter().any(|t| {
+        !t.rdeps.is_empty() || !t.when_scheduled.is_empty() || !t.when_target_scheduled.is_empty()
+    }) {
         return everything();
     }
+    // The order: the run's plan when it has one (made once, for the run's start), else the
+    // flow's.
+    let steps: Vec<(String, bool)> = match plan {
+        Some(plan) => plan
+            .tasks
+            .iter()
+            .map(|t| (t.name.clone(), t.missing))
+            .collect(),
+        None => match flow.plan(names) {
+            Ok(steps) => steps.into_iter().map(|s| (s.name, s.missing)).collect(),
+            Err(_) => return everything(),
+        },
+    };
     let tasks: HashMap<&str, &Task> = file.tasks.iter().map(|t| (t.name.as_str(), t)).collect();
     // Every planned task: its dependencies, and whether it was decided up to date here.
     let mut deps: HashMap<&str, Vec<String>> = HashMap::with_capacity(steps.len());
     let mut up: HashMap<&str, Up<'_>> = HashMap::new();
     let mut runs: Vec<&str> = Vec::new();
-    for step in &steps {
-        let name = step.name.as_str();
+    for (name, missing) in &steps {
+        let name = name.as_str();
         let Ok(info) = flow.proc_info(name) else {
             runs.push(name);
             continue;
         };
-        let task = (!step.missing && info.deps.iter().all(|d| up.contains_key(d.as_str())))
+        let task = (!missing && info.deps.iter().all(|d| up.contains_key(d.as_str())))
             .then(|| tasks.get(info.proto.as_deref().unwrap_or(name)))
             .flatten();
         let decided = task.and_then(|&task| {
@@ -121,8 +133,8 @@ pub fn decide(
         }
     }
     let mut skipped = Vec::new();
-    for step in &steps {
-        let name = step.name.as_str();
+    for (name, _) in &steps {
+        let name = name.as_str();
         let Some((decision, task, args)) = up.remove(name) else {
             continue;
         };
@@ -216,6 +228,7 @@ outputs = ["out-other.txt"]
             after_task: None,
             memory: Some(memory),
             terminal: None,
+            plan: None,
         };
         let events = Arc::new(AtomicUsize::new(0));
         let started = Arc::new(AtomicUsize::new(0));
