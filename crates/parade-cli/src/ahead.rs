@@ -18,15 +18,14 @@
 //! how tasks run or are shown.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::Path;
 
 use parade::engine::TaskId;
-use parade::flow::Flow;
+use parade::flow::{Flow, ProcInfo};
 use serde_json::Value;
 
-use crate::runner::Plan;
+use crate::runner::RunRequest;
 use crate::task::TaskRun;
-use crate::taskfile::{Task, TaskFile};
+use crate::taskfile::Task;
 use crate::uptodate::{Decision, Memory, Verdict};
 
 /// A task decided up to date here: its decision, its definition, its placeholder values.
@@ -54,19 +53,24 @@ pub struct Ahead {
     pub start: Vec<String>,
 }
 
-/// Decides the plan of `names` on `flow` (the flow of `file`; `plan`, when given, is that
-/// plan) with `memory`, writing the result of each skipped task under `results_dir` (its
-/// dependents' `$PARADE_RESULTS_DIR`) and noting it for the run store. Without a plan (an
-/// error the start reports), everything starts.
+/// Decides the plan of `names` on `flow` (the flow of `request.file`; `request.plan`, when
+/// given, is that plan) with `memory`, on up to `threads` threads, writing the result of each
+/// skipped task under `request.results_dir` (its dependents' `$PARADE_RESULTS_DIR`) and noting
+/// it for the run store. Without a plan (an error the start reports), everything starts.
+#[allow(clippy::too_many_lines)] // one sequence: order, levels, decisions, the engine's share
 pub fn decide(
     flow: &Flow,
-    file: &TaskFile,
-    plan: Option<&Plan>,
-    params: &BTreeMap<String, String>,
-    results_dir: &Path,
+    request: &RunRequest<'_>,
     memory: &Memory,
     names: &[String],
+    threads: usize,
 ) -> Ahead {
+    let (file, plan, params, results_dir) = (
+        request.file,
+        request.plan,
+        &request.params,
+        request.results_dir.as_path(),
+    );
     let everything = || Ahead {
         skipped: Vec::new(),
         start: names.to_vec(),
@@ -90,43 +94,93 @@ pub fn decide(
         },
     };
     let tasks: HashMap<&str, &Task> = file.tasks.iter().map(|t| (t.name.as_str(), t)).collect();
-    // Every planned task: its dependencies, and whether it was decided up to date here.
-    let mut deps: HashMap<&str, Vec<String>> = HashMap::with_capacity(steps.len());
-    let mut up: HashMap<&str, Up<'_>> = HashMap::new();
-    let mut runs: Vec<&str> = Vec::new();
-    for (name, missing) in &steps {
-        let name = name.as_str();
-        let Ok(info) = flow.proc_info(name) else {
-            runs.push(name);
-            continue;
-        };
-        let task = (!missing && info.deps.iter().all(|d| up.contains_key(d.as_str())))
-            .then(|| tasks.get(info.proto.as_deref().unwrap_or(name)))
-            .flatten();
-        let decided = task.and_then(|&task| {
+    let infos: Vec<Option<ProcInfo>> = steps.iter().map(|(n, _)| flow.proc_info(n).ok()).collect();
+    let index: HashMap<&str, usize> = steps
+        .iter()
+        .enumerate()
+        .map(|(i, (n, _))| (n.as_str(), i))
+        .collect();
+    // Levels: a task comes after all its dependencies (the plan's order is topological), and
+    // the tasks of one level are decided side by side, on `threads` threads.
+    let mut level = vec![0usize; steps.len()];
+    for (i, info) in infos.iter().enumerate() {
+        if let Some(info) = info {
+            level[i] = info
+                .deps
+                .iter()
+                .filter_map(|d| index.get(d.as_str()))
+                .map(|&j| level[j] + 1)
+                .max()
+                .unwrap_or(0);
+        }
+    }
+    let mut by_level: Vec<usize> = (0..steps.len()).collect();
+    by_level.sort_by_key(|&i| level[i]);
+    let mut decided: Vec<Option<(Decision, BTreeMap<String, String>)>> =
+        (0..steps.len()).map(|_| None).collect();
+    let mut is_up = vec![false; steps.len()];
+    for group in by_level.chunk_by(|&a, &b| level[a] == level[b]) {
+        // Decided here: a task every dependency of which was decided up to date here.
+        let candidates: Vec<(usize, &Task)> = group
+            .iter()
+            .filter_map(|&i| {
+                let info = infos[i].as_ref()?;
+                let ready = !steps[i].1
+                    && info
+                        .deps
+                        .iter()
+                        .all(|d| index.get(d.as_str()).is_some_and(|&j| is_up[j]));
+                let task = tasks.get(info.proto.as_deref().unwrap_or(&steps[i].0))?;
+                ready.then_some((i, *task))
+            })
+            .collect();
+        let results = in_parallel(&candidates, threads, |&(i, task)| {
+            let info = infos[i].as_ref()?;
             let args: BTreeMap<String, String> = info.args.iter().cloned().collect();
-            let run = TaskRun::planned(file, task, name, &args, params);
+            let run = TaskRun::planned(file, task, &steps[i].0, &args, params);
             // A decision that fails here (a source not there yet) is its body's to make.
             let d = memory.decide(&run, &info.deps).ok()?;
-            Some((d, task, args))
+            Some((i, d, args))
         });
-        match decided {
-            Some((d, task, args)) if matches!(d.verdict, Verdict::UpToDate { .. }) => {
-                up.insert(name, (d, task, args));
+        for (i, d, args) in results.into_iter().flatten() {
+            is_up[i] = matches!(d.verdict, Verdict::UpToDate { .. });
+            decided[i] = Some((d, args));
+        }
+    }
+    // `--explain` lists what was decided here in the plan's order.
+    memory.order_explanations(&index);
+    let mut deps: HashMap<&str, &[String]> = HashMap::with_capacity(steps.len());
+    let mut up: HashMap<&str, Up<'_>> = HashMap::new();
+    let mut runs: Vec<&str> = Vec::new();
+    for (i, (name, _)) in steps.iter().enumerate() {
+        let name = name.as_str();
+        if let Some(info) = &infos[i] {
+            deps.insert(name, &info.deps);
+        }
+        match decided[i].take() {
+            Some((d, args)) if is_up[i] => {
+                let task = infos[i]
+                    .as_ref()
+                    .and_then(|info| tasks.get(info.proto.as_deref().unwrap_or(name)));
+                match task {
+                    Some(task) => {
+                        up.insert(name, (d, task, args));
+                    }
+                    None => runs.push(name),
+                }
             }
-            Some((d, ..)) => {
+            Some((d, _)) => {
                 memory.keep_ahead(name, d);
                 runs.push(name);
             }
             None => runs.push(name),
         }
-        deps.insert(name, info.deps);
     }
     // The engine's jobs: what runs, and what it needs (its dependencies, transitively).
     let mut needed: HashSet<&str> = runs.iter().copied().collect();
     let mut stack = runs.clone();
     while let Some(n) = stack.pop() {
-        for d in deps.get(n).into_iter().flatten() {
+        for d in deps.get(n).copied().into_iter().flatten() {
             if needed.insert(d.as_str()) {
                 stack.push(d.as_str());
             }
@@ -165,6 +219,29 @@ pub fn decide(
         skipped,
         start: runs.into_iter().map(str::to_owned).collect(),
     }
+}
+
+/// `f` of each item, in order: on this thread for a few items, else on up to `threads` scoped
+/// threads, each a contiguous share.
+fn in_parallel<I: Sync, T: Send>(
+    items: &[I],
+    threads: usize,
+    f: impl Fn(&I) -> T + Sync,
+) -> Vec<T> {
+    if threads <= 1 || items.len() < 64 {
+        return items.iter().map(&f).collect();
+    }
+    let share = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(share)
+            .map(|chunk| scope.spawn(|| chunk.iter().map(&f).collect::<Vec<T>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
 }
 
 #[cfg(test)]

@@ -569,12 +569,13 @@ pub fn run(request: &RunRequest<'_>, observe: &mut Observe<'_>) -> Result<RunRep
     let ahead = match &request.memory {
         Some(memory) if !flow.engine().is_stopped() => ahead::decide(
             &flow,
-            request.file,
-            request.plan,
-            &request.params,
-            &request.results_dir,
+            request,
             memory,
             &names,
+            // As many threads as tasks may run at once, at most one per core.
+            std::thread::available_parallelism()
+                .map_or(1, std::num::NonZero::get)
+                .min(jobs.unwrap_or(usize::MAX)),
         ),
         _ => Ahead {
             skipped: Vec::new(),
