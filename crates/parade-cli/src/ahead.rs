@@ -257,13 +257,19 @@ mod tests {
     use crate::taskfile::ExecutorKind;
     use crate::uptodate::{Memory, Mode};
 
-    /// Twenty compile steps joined by `all`, and `other`, which nothing needs.
-    const FILE: &str = r#"
+    /// Compile steps (enough to be decided on several threads).
+    const STEPS: usize = 100;
+
+    /// `STEPS` compile steps joined by `all`, and `other`, which nothing needs.
+    fn task_file() -> String {
+        let values: Vec<String> = (0..STEPS).map(|i| format!("\"{i}\"")).collect();
+        format!(
+            r#"
 [task."gen::[i]"]
-choices = { i = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16", "17", "18", "19"] }
-run = "mkdir -p out && cp src/{i}.txt out/{i}.txt"
-sources = ["src/{i}.txt"]
-outputs = ["out/{i}.txt"]
+choices = {{ i = [{}] }}
+run = "mkdir -p out && cp src/{{i}}.txt out/{{i}}.txt"
+sources = ["src/{{i}}.txt"]
+outputs = ["out/{{i}}.txt"]
 
 [task.all]
 deps = ["gen::*"]
@@ -275,7 +281,10 @@ outputs = ["out/all"]
 run = "cp src/other.txt out-other.txt"
 sources = ["src/other.txt"]
 outputs = ["out-other.txt"]
-"#;
+"#,
+            values.join(", ")
+        )
+    }
 
     /// What one run did: its report, the engine's own events (jobs), and what the run's
     /// observers saw.
@@ -349,22 +358,23 @@ outputs = ["out-other.txt"]
     #[test]
     fn a_no_op_rerun_makes_no_engine_job_and_its_observers_still_see_every_task() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("parade.toml"), FILE).unwrap();
+        std::fs::write(dir.path().join("parade.toml"), task_file()).unwrap();
         std::fs::create_dir_all(dir.path().join("src")).unwrap();
-        for i in 0..20 {
+        for i in 0..STEPS {
             std::fs::write(dir.path().join(format!("src/{i}.txt")), format!("{i}\n")).unwrap();
         }
         std::fs::write(dir.path().join("src/other.txt"), "other\n").unwrap();
 
         let first = run_once(dir.path());
         assert!(first.report.ok(), "{:?}", first.report.states);
-        assert_eq!(first.engine_started, 22, "every task ran in the engine");
-        assert_eq!(first.observed_finished.len(), 22);
+        let all = STEPS + 2;
+        assert_eq!(first.engine_started, all, "every task ran in the engine");
+        assert_eq!(first.observed_finished.len(), all);
 
         let second = run_once(dir.path());
         assert!(second.report.ok(), "{:?}", second.report.states);
         assert_eq!(second.engine_events, 0, "the engine saw nothing at all");
-        assert_eq!(second.report.states.len(), 22);
+        assert_eq!(second.report.states.len(), all);
         assert!(
             second
                 .report
@@ -375,7 +385,7 @@ outputs = ["out-other.txt"]
             second.report.states
         );
         // The observers saw each task end up to date, dependencies first.
-        assert_eq!(second.observed_finished.len(), 22);
+        assert_eq!(second.observed_finished.len(), all);
         assert!(
             second
                 .observed_finished
@@ -398,7 +408,7 @@ outputs = ["out-other.txt"]
         assert_eq!(third.engine_started, 1, "only `other` became a job");
         assert_eq!(state_of(&third, "other"), TaskState::Succeeded);
         assert_eq!(state_of(&third, "all"), TaskState::UpToDate);
-        assert_eq!(third.observed_finished.len(), 22);
+        assert_eq!(third.observed_finished.len(), all);
 
         // One source of `all` changes: `gen::3` and `all` run, the other compile steps are
         // up-to-date jobs `all` waits for; `other` is no job.
@@ -410,10 +420,11 @@ outputs = ["out-other.txt"]
         assert_eq!(state_of(&fourth, "gen::4"), TaskState::UpToDate);
         assert_eq!(state_of(&fourth, "other"), TaskState::UpToDate);
         assert_eq!(
-            fourth.engine_started, 21,
+            fourth.engine_started,
+            all - 1,
             "everything `all` needs, not `other`"
         );
-        let all = std::fs::read_to_string(dir.path().join("out/all")).unwrap();
-        assert!(all.contains("three"), "{all}");
+        let joined = std::fs::read_to_string(dir.path().join("out/all")).unwrap();
+        assert!(joined.contains("three"), "{joined}");
     }
 }
