@@ -10,11 +10,14 @@
 //! * `one file changed`: one source file's content changes, then a rerun (one task and the
 //!   join run again).
 //!
-//! Peers that are not installed are reported as "not run"; nothing is installed here.
+//! Peers that are not installed are reported as "not run"; nothing is installed here. Rounds
+//! are interleaved (every peer once per round) and each peer's median is recorded;
+//! `PARADE_BENCH_BASELINE` names an earlier parade binary to measure beside this one.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::cli::parade_binary;
 use crate::report::Report;
@@ -22,10 +25,13 @@ use crate::report::Report;
 /// Sources per task.
 const FILES: usize = 10;
 
-/// Runs the `incremental` benchmark.
+/// Runs the `incremental` benchmark: the peers' rounds interleaved (each round runs every
+/// peer once, so a load spike falls on all of them), the median of the rounds recorded.
+/// `PARADE_BENCH_BASELINE=/path/to/parade` adds an earlier build of parade as a peer (in a
+/// project of its own, as its keys may differ), for before/after figures in one run.
 pub fn run(out: &mut Report, quick: bool) {
     let n: usize = if quick { 100 } else { 1000 };
-    let runs = if quick { 2 } else { 5 };
+    let rounds = if quick { 2 } else { 9 };
     let Some(parade) = parade_binary() else {
         out.note("cannot find or build the `parade` binary");
         return;
@@ -33,13 +39,28 @@ pub fn run(out: &mut Report, quick: bool) {
     let dir = std::env::temp_dir().join(format!("parade-bench-incr-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     generate(&dir, n);
-    let parade_cmd = |dir: &Path| {
-        let mut c = Command::new(&parade);
+    let parade_cmd = |program: &Path, dir: &Path| {
+        let mut c = Command::new(program);
         c.args(["run", "all", "-j", "2", "--output", "plain"])
             .current_dir(dir);
         c
     };
-    let mut peers: Vec<(&str, Command)> = vec![("parade run", parade_cmd(&dir))];
+    // Each peer with the file it changes in the second case.
+    let mut peers: Vec<(String, Command, PathBuf)> = vec![(
+        "parade run".to_owned(),
+        parade_cmd(&parade, &dir),
+        dir.clone(),
+    )];
+    let baseline_dir = dir.with_extension("baseline");
+    if let Some(baseline) = std::env::var_os("PARADE_BENCH_BASELINE") {
+        let _ = std::fs::remove_dir_all(&baseline_dir);
+        generate(&baseline_dir, n);
+        peers.push((
+            "parade run (baseline)".to_owned(),
+            parade_cmd(Path::new(&baseline), &baseline_dir),
+            baseline_dir.clone(),
+        ));
+    }
     for (name, program, args) in [
         ("ninja", "ninja", vec!["-j", "2", "out/all"]),
         ("make", "make", vec!["-s", "-j", "2", "out/all"]),
@@ -47,45 +68,78 @@ pub fn run(out: &mut Report, quick: bool) {
         if Command::new(program).arg("--version").output().is_ok() {
             let mut c = Command::new(program);
             c.args(args).current_dir(&dir);
-            peers.push((name, c));
+            peers.push((name.to_owned(), c, dir.clone()));
         } else {
             out.note(&format!("{name}: not run (`{program}` is not installed)"));
         }
     }
-    for (name, cmd) in &mut peers {
+    for (name, cmd, at) in &mut peers {
         assert!(
             quiet(cmd),
             "the full build with {name} failed in {}",
-            dir.display()
+            at.display()
         );
     }
     let noop = format!("no-op rerun, {n} tasks x {FILES} files");
-    for (name, cmd) in &mut peers {
-        out.measure(&noop, name, n as u64, runs, || {
-            assert!(quiet(cmd), "{name} failed");
-        });
-    }
+    let times = interleaved(rounds, &mut peers, |_, _, _| ());
+    record(out, &noop, n, &peers, &times);
     let changed = format!("rerun after 1 of {} files changed", n * FILES);
-    let file = dir.join(format!("src/t{}/f3.c", n / 2));
-    for (name, cmd) in &mut peers {
-        let mut round = 0;
-        out.measure(&changed, name, n as u64, runs, || {
-            round += 1;
-            std::fs::write(
-                &file,
-                format!("int changed_{name}_{round};\n").replace(' ', "_"),
-            )
-            .unwrap();
-            assert!(quiet(cmd), "{name} failed");
-        });
-    }
+    let times = interleaved(rounds, &mut peers, |name, at, round| {
+        std::fs::write(
+            at.join(format!("src/t{}/f3.c", n / 2)),
+            format!("int changed_{name}_{round};\n").replace(' ', "_"),
+        )
+        .unwrap();
+    });
+    record(out, &changed, n, &peers, &times);
     if let (Some(p), Some(k)) = (out.find(&noop, "parade run"), out.find(&noop, "ninja")) {
         out.note(&format!(
-            "no-op: parade takes {:.2}x ninja's time (target: 1.0x or less)",
+            "no-op: parade takes {:.2}x ninja's time (target: 1.0x or less; medians of {rounds} interleaved rounds)",
             p / k
         ));
     }
     let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&baseline_dir);
+}
+
+/// Runs every peer once per round, `before` each run (with the peer's name, project and the
+/// round); returns each peer's times.
+fn interleaved(
+    rounds: usize,
+    peers: &mut [(String, Command, PathBuf)],
+    mut before: impl FnMut(&str, &Path, usize),
+) -> Vec<Vec<Duration>> {
+    let mut times = vec![Vec::new(); peers.len()];
+    for round in 0..rounds.max(1) {
+        for (i, (name, cmd, at)) in peers.iter_mut().enumerate() {
+            before(name, at, round);
+            let start = Instant::now();
+            assert!(quiet(cmd), "{name} failed");
+            times[i].push(start.elapsed());
+        }
+    }
+    times
+}
+
+/// Records each peer's median time for `case`, and notes its fastest and slowest round.
+fn record(
+    out: &mut Report,
+    case: &str,
+    n: usize,
+    peers: &[(String, Command, PathBuf)],
+    times: &[Vec<Duration>],
+) {
+    for ((name, ..), t) in peers.iter().zip(times) {
+        let mut t = t.clone();
+        t.sort();
+        out.record(case, name, n as u64, t[t.len() / 2]);
+        out.note(&format!(
+            "{case}: {name}: median {:.1} ms, fastest {:.1} ms, slowest {:.1} ms",
+            t[t.len() / 2].as_secs_f64() * 1e3,
+            t[0].as_secs_f64() * 1e3,
+            t[t.len() - 1].as_secs_f64() * 1e3
+        ));
+    }
 }
 
 /// Runs `cmd` with its output dropped; whether it succeeded.

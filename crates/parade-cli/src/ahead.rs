@@ -11,21 +11,21 @@
 //! the run store and given back as [`Ahead::skipped`] for the run to report to its observers
 //! and in its report, exactly as an engine job's end would be.
 //!
-//! Plans with rdeps or `when_scheduled` rules are not decided ahead (their edges exist only once
-//! the engine starts them): their tasks are decided by their bodies.
+//! Task files with rdeps or `when_scheduled` rules are not decided ahead (their edges exist only
+//! once the engine starts them): their tasks are decided by their bodies.
 //!
 //! It owns the order and the split; [`crate::uptodate`] owns each decision. It must not know
 //! how tasks run or are shown.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::Path;
 
 use parade::engine::TaskId;
-use parade::flow::{Flow, Why};
+use parade::flow::{Flow, ProcInfo};
 use serde_json::Value;
 
+use crate::runner::RunRequest;
 use crate::task::TaskRun;
-use crate::taskfile::{Task, TaskFile};
+use crate::taskfile::Task;
 use crate::uptodate::{Decision, Memory, Verdict};
 
 /// A task decided up to date here: its decision, its definition, its placeholder values.
@@ -53,76 +53,142 @@ pub struct Ahead {
     pub start: Vec<String>,
 }
 
-/// Decides the plan of `names` on `flow` (the flow of `file`) with `memory`, writing the result
-/// of each skipped task under `results_dir` (its dependents' `$PARADE_RESULTS_DIR`) and noting
+/// Decides the plan of `names` on `flow` (the flow of `request.file`; `request.plan`, when
+/// given, is that plan) with `memory`, on up to `threads` threads, writing the result of each
+/// skipped task under `request.results_dir` (its dependents' `$PARADE_RESULTS_DIR`) and noting
 /// it for the run store. Without a plan (an error the start reports), everything starts.
+#[allow(clippy::too_many_lines)] // one sequence: order, levels, decisions, the engine's share
 pub fn decide(
     flow: &Flow,
-    file: &TaskFile,
-    params: &BTreeMap<String, String>,
-    results_dir: &Path,
+    request: &RunRequest<'_>,
     memory: &Memory,
     names: &[String],
+    threads: usize,
 ) -> Ahead {
+    let (file, plan, params, results_dir) = (
+        request.file,
+        request.plan,
+        &request.params,
+        request.results_dir.as_path(),
+    );
     let everything = || Ahead {
         skipped: Vec::new(),
         start: names.to_vec(),
     };
-    let Ok(steps) = flow.plan(names) else {
-        return everything();
-    };
-    if steps
-        .iter()
-        .any(|s| matches!(s.why, Why::RdepOf(_) | Why::WhenScheduledBy(_)))
-    {
+    if file.tasks.iter().any(|t| {
+        !t.rdeps.is_empty() || !t.when_scheduled.is_empty() || !t.when_target_scheduled.is_empty()
+    }) {
         return everything();
     }
+    // The order: the run's plan when it has one (made once, for the run's start), else the
+    // flow's.
+    let steps: Vec<(String, bool)> = match plan {
+        Some(plan) => plan
+            .tasks
+            .iter()
+            .map(|t| (t.name.clone(), t.missing))
+            .collect(),
+        None => match flow.plan(names) {
+            Ok(steps) => steps.into_iter().map(|s| (s.name, s.missing)).collect(),
+            Err(_) => return everything(),
+        },
+    };
     let tasks: HashMap<&str, &Task> = file.tasks.iter().map(|t| (t.name.as_str(), t)).collect();
-    // Every planned task: its dependencies, and whether it was decided up to date here.
-    let mut deps: HashMap<&str, Vec<String>> = HashMap::with_capacity(steps.len());
-    let mut up: HashMap<&str, Up<'_>> = HashMap::new();
-    let mut runs: Vec<&str> = Vec::new();
-    for step in &steps {
-        let name = step.name.as_str();
-        let Ok(info) = flow.proc_info(name) else {
-            runs.push(name);
-            continue;
-        };
-        let task = (!step.missing && info.deps.iter().all(|d| up.contains_key(d.as_str())))
-            .then(|| tasks.get(info.proto.as_deref().unwrap_or(name)))
-            .flatten();
-        let decided = task.and_then(|&task| {
+    let infos: Vec<Option<ProcInfo>> = steps.iter().map(|(n, _)| flow.proc_info(n).ok()).collect();
+    let index: HashMap<&str, usize> = steps
+        .iter()
+        .enumerate()
+        .map(|(i, (n, _))| (n.as_str(), i))
+        .collect();
+    // Levels: a task comes after all its dependencies (the plan's order is topological), and
+    // the tasks of one level are decided side by side, on `threads` threads.
+    let mut level = vec![0usize; steps.len()];
+    for (i, info) in infos.iter().enumerate() {
+        if let Some(info) = info {
+            level[i] = info
+                .deps
+                .iter()
+                .filter_map(|d| index.get(d.as_str()))
+                .map(|&j| level[j] + 1)
+                .max()
+                .unwrap_or(0);
+        }
+    }
+    let mut by_level: Vec<usize> = (0..steps.len()).collect();
+    by_level.sort_by_key(|&i| level[i]);
+    let mut decided: Vec<Option<(Decision, BTreeMap<String, String>)>> =
+        (0..steps.len()).map(|_| None).collect();
+    let mut is_up = vec![false; steps.len()];
+    for group in by_level.chunk_by(|&a, &b| level[a] == level[b]) {
+        // Decided here: a task every dependency of which was decided up to date here.
+        let candidates: Vec<(usize, &Task)> = group
+            .iter()
+            .filter_map(|&i| {
+                let info = infos[i].as_ref()?;
+                let ready = !steps[i].1
+                    && info
+                        .deps
+                        .iter()
+                        .all(|d| index.get(d.as_str()).is_some_and(|&j| is_up[j]));
+                let task = tasks.get(info.proto.as_deref().unwrap_or(&steps[i].0))?;
+                ready.then_some((i, *task))
+            })
+            .collect();
+        let results = in_parallel(&candidates, threads, |&(i, task)| {
+            let info = infos[i].as_ref()?;
             let args: BTreeMap<String, String> = info.args.iter().cloned().collect();
-            let run = TaskRun::planned(file, task, name, &args, params);
+            let run = TaskRun::planned(file, task, &steps[i].0, &args, params);
             // A decision that fails here (a source not there yet) is its body's to make.
             let d = memory.decide(&run, &info.deps).ok()?;
-            Some((d, task, args))
+            Some((i, d, args))
         });
-        match decided {
-            Some((d, task, args)) if matches!(d.verdict, Verdict::UpToDate { .. }) => {
-                up.insert(name, (d, task, args));
+        for (i, d, args) in results.into_iter().flatten() {
+            is_up[i] = matches!(d.verdict, Verdict::UpToDate { .. });
+            decided[i] = Some((d, args));
+        }
+    }
+    // `--explain` lists what was decided here in the plan's order.
+    memory.order_explanations(&index);
+    let mut deps: HashMap<&str, &[String]> = HashMap::with_capacity(steps.len());
+    let mut up: HashMap<&str, Up<'_>> = HashMap::new();
+    let mut runs: Vec<&str> = Vec::new();
+    for (i, (name, _)) in steps.iter().enumerate() {
+        let name = name.as_str();
+        if let Some(info) = &infos[i] {
+            deps.insert(name, &info.deps);
+        }
+        match decided[i].take() {
+            Some((d, args)) if is_up[i] => {
+                let task = infos[i]
+                    .as_ref()
+                    .and_then(|info| tasks.get(info.proto.as_deref().unwrap_or(name)));
+                match task {
+                    Some(task) => {
+                        up.insert(name, (d, task, args));
+                    }
+                    None => runs.push(name),
+                }
             }
-            Some((d, ..)) => {
+            Some((d, _)) => {
                 memory.keep_ahead(name, d);
                 runs.push(name);
             }
             None => runs.push(name),
         }
-        deps.insert(name, info.deps);
     }
     // The engine's jobs: what runs, and what it needs (its dependencies, transitively).
     let mut needed: HashSet<&str> = runs.iter().copied().collect();
     let mut stack = runs.clone();
     while let Some(n) = stack.pop() {
-        for d in deps.get(n).into_iter().flatten() {
+        for d in deps.get(n).copied().into_iter().flatten() {
             if needed.insert(d.as_str()) {
                 stack.push(d.as_str());
             }
         }
     }
     let mut skipped = Vec::new();
-    for step in &steps {
-        let name = step.name.as_str();
+    for (name, _) in &steps {
+        let name = name.as_str();
         let Some((decision, task, args)) = up.remove(name) else {
             continue;
         };
@@ -155,6 +221,29 @@ pub fn decide(
     }
 }
 
+/// `f` of each item, in order: on this thread for a few items, else on up to `threads` scoped
+/// threads, each a contiguous share.
+fn in_parallel<I: Sync, T: Send>(
+    items: &[I],
+    threads: usize,
+    f: impl Fn(&I) -> T + Sync,
+) -> Vec<T> {
+    if threads <= 1 || items.len() < 64 {
+        return items.iter().map(&f).collect();
+    }
+    let share = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(share)
+            .map(|chunk| scope.spawn(|| chunk.iter().map(&f).collect::<Vec<T>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -168,13 +257,19 @@ mod tests {
     use crate::taskfile::ExecutorKind;
     use crate::uptodate::{Memory, Mode};
 
-    /// Twenty compile steps joined by `all`, and `other`, which nothing needs.
-    const FILE: &str = r#"
+    /// Compile steps (enough to be decided on several threads).
+    const STEPS: usize = 100;
+
+    /// `STEPS` compile steps joined by `all`, and `other`, which nothing needs.
+    fn task_file() -> String {
+        let values: Vec<String> = (0..STEPS).map(|i| format!("\"{i}\"")).collect();
+        format!(
+            r#"
 [task."gen::[i]"]
-choices = { i = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16", "17", "18", "19"] }
-run = "mkdir -p out && cp src/{i}.txt out/{i}.txt"
-sources = ["src/{i}.txt"]
-outputs = ["out/{i}.txt"]
+choices = {{ i = [{}] }}
+run = "mkdir -p out && cp src/{{i}}.txt out/{{i}}.txt"
+sources = ["src/{{i}}.txt"]
+outputs = ["out/{{i}}.txt"]
 
 [task.all]
 deps = ["gen::*"]
@@ -186,7 +281,10 @@ outputs = ["out/all"]
 run = "cp src/other.txt out-other.txt"
 sources = ["src/other.txt"]
 outputs = ["out-other.txt"]
-"#;
+"#,
+            values.join(", ")
+        )
+    }
 
     /// What one run did: its report, the engine's own events (jobs), and what the run's
     /// observers saw.
@@ -217,6 +315,7 @@ outputs = ["out-other.txt"]
             after_task: None,
             memory: Some(memory),
             terminal: None,
+            plan: None,
         };
         let events = Arc::new(AtomicUsize::new(0));
         let started = Arc::new(AtomicUsize::new(0));
@@ -260,22 +359,23 @@ outputs = ["out-other.txt"]
     #[test]
     fn a_no_op_rerun_makes_no_engine_job_and_its_observers_still_see_every_task() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("parade.toml"), FILE).unwrap();
+        std::fs::write(dir.path().join("parade.toml"), task_file()).unwrap();
         std::fs::create_dir_all(dir.path().join("src")).unwrap();
-        for i in 0..20 {
+        for i in 0..STEPS {
             std::fs::write(dir.path().join(format!("src/{i}.txt")), format!("{i}\n")).unwrap();
         }
         std::fs::write(dir.path().join("src/other.txt"), "other\n").unwrap();
 
         let first = run_once(dir.path());
         assert!(first.report.ok(), "{:?}", first.report.states);
-        assert_eq!(first.engine_started, 22, "every task ran in the engine");
-        assert_eq!(first.observed_finished.len(), 22);
+        let all = STEPS + 2;
+        assert_eq!(first.engine_started, all, "every task ran in the engine");
+        assert_eq!(first.observed_finished.len(), all);
 
         let second = run_once(dir.path());
         assert!(second.report.ok(), "{:?}", second.report.states);
         assert_eq!(second.engine_events, 0, "the engine saw nothing at all");
-        assert_eq!(second.report.states.len(), 22);
+        assert_eq!(second.report.states.len(), all);
         assert!(
             second
                 .report
@@ -286,7 +386,7 @@ outputs = ["out-other.txt"]
             second.report.states
         );
         // The observers saw each task end up to date, dependencies first.
-        assert_eq!(second.observed_finished.len(), 22);
+        assert_eq!(second.observed_finished.len(), all);
         assert!(
             second
                 .observed_finished
@@ -309,7 +409,7 @@ outputs = ["out-other.txt"]
         assert_eq!(third.engine_started, 1, "only `other` became a job");
         assert_eq!(state_of(&third, "other"), TaskState::Succeeded);
         assert_eq!(state_of(&third, "all"), TaskState::UpToDate);
-        assert_eq!(third.observed_finished.len(), 22);
+        assert_eq!(third.observed_finished.len(), all);
 
         // One source of `all` changes: `gen::3` and `all` run, the other compile steps are
         // up-to-date jobs `all` waits for; `other` is no job.
@@ -321,10 +421,11 @@ outputs = ["out-other.txt"]
         assert_eq!(state_of(&fourth, "gen::4"), TaskState::UpToDate);
         assert_eq!(state_of(&fourth, "other"), TaskState::UpToDate);
         assert_eq!(
-            fourth.engine_started, 21,
+            fourth.engine_started,
+            all - 1,
             "everything `all` needs, not `other`"
         );
-        let all = std::fs::read_to_string(dir.path().join("out/all")).unwrap();
-        assert!(all.contains("three"), "{all}");
+        let joined = std::fs::read_to_string(dir.path().join("out/all")).unwrap();
+        assert!(joined.contains("three"), "{joined}");
     }
 }

@@ -328,6 +328,7 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
             .then(|| parade::display::terminal_size(std::io::stdout()))
             .flatten()
             .filter(|&(c, r)| c > 0 && r > 0),
+        plan: Some(&plan),
     };
     let look = Look {
         color,

@@ -55,6 +55,9 @@ pub struct RunRequest<'a> {
     /// Runs every task's command on a pseudo-terminal of this (columns, rows), so that it sees
     /// a terminal (`parade run` gives one to a single task whose output passes through to one).
     pub terminal: Option<(u16, u16)>,
+    /// The plan of `targets` ([`plan_order`]), when the caller made it already: up to date is
+    /// decided in its order (`None`: the run plans).
+    pub plan: Option<&'a Plan>,
 }
 
 pub use crate::slurm::PilotRequest;
@@ -590,11 +593,13 @@ pub fn run(request: &RunRequest<'_>, observe: &mut Observe<'_>) -> Result<RunRep
     let ahead = match &request.memory {
         Some(memory) if !flow.engine().is_stopped() => ahead::decide(
             &flow,
-            request.file,
-            &request.params,
-            &request.results_dir,
+            request,
             memory,
             &names,
+            // As many threads as tasks may run at once, at most one per core.
+            std::thread::available_parallelism()
+                .map_or(1, std::num::NonZero::get)
+                .min(jobs.unwrap_or(usize::MAX)),
         ),
         _ => Ahead {
             skipped: Vec::new(),

@@ -93,8 +93,16 @@ impl Store {
     /// assert_eq!(store.fingerprint(dir.path().join("nope")).unwrap(), Fingerprint::Missing);
     /// ```
     pub fn fingerprint(&self, path: impl AsRef<Path>) -> std::io::Result<Fingerprint> {
-        let path = std::path::absolute(path.as_ref())?;
-        let meta = match std::fs::metadata(&path) {
+        let path = path.as_ref();
+        // Sources come absolute already (no copy, no `getcwd`).
+        let owned;
+        let path = if path.is_absolute() {
+            path
+        } else {
+            owned = std::path::absolute(path)?;
+            &owned
+        };
+        let meta = match std::fs::metadata(path) {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Fingerprint::Missing),
             Err(e) => return Err(e),
@@ -105,12 +113,13 @@ impl Store {
                 path.display()
             )));
         }
-        let key = path.to_string_lossy().into_owned();
+        let key = path.to_string_lossy();
         let stat = Stat::of(&meta);
         if let Some(hash) = self.remembered(&key, stat) {
             return Ok(Fingerprint::File(hash));
         }
-        let hash = hash_file(&path)?;
+        let key = key.into_owned();
+        let hash = hash_file(path)?;
         let changed = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
         let settled = SystemTime::now()
             .duration_since(changed)
@@ -156,9 +165,12 @@ impl Store {
     fn remembered(&self, key: &str, stat: Stat) -> Option<String> {
         let cache = self.inner.files.lock();
         let cache = self.load_files(cache);
-        cache
-            .fresh
-            .get(key)
+        let fresh = if cache.fresh.is_empty() {
+            None
+        } else {
+            cache.fresh.get(key)
+        };
+        fresh
             .or_else(|| cache.known.get(key))
             .filter(|(s, _)| *s == stat)
             .map(|(_, h)| h.clone())
