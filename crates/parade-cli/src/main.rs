@@ -19,11 +19,6 @@ use parade_cli::taskfile::{self, TaskFile};
 use parade_cli::uptodate::{self, Memory, Mode};
 use parade_cli::{list, render, report as reporting, signals, state};
 
-/// mimalloc: planning a large task file is mostly small allocations and frees (names, deps,
-/// records), which glibc's allocator spends a third of a `check` on (consolidating, unlinking).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Exit status: a task failed.
 const FAILED: u8 = 1;
 /// Exit status: bad usage or a bad task file.
