@@ -536,6 +536,16 @@ impl Worker {
             Some(st) => Some(st.clone()),
             None => match self.shared.client.show(job.job, job.cluster.as_deref()) {
                 Ok(st) => st,
+                // An element of an array that parade stopped may be neither listed nor
+                // shown once cancelled (Slurm folds a cancelled pending element back into
+                // its array's record): its own status, or why parade stopped it, ends it.
+                Err(_) if job.job.element.is_some() && job.stopping.is_some() => {
+                    let status = status.or_else(|| job.files.read_status());
+                    return Some(match status {
+                        Some(code) => outcome_of_code(code, job.stopping.as_ref()),
+                        None => Outcome::Failed(job.stopping.clone().unwrap_or(Reason::Cancelled)),
+                    });
+                }
                 Err(e) => {
                     job.misses += 1;
                     if job.misses >= self.shared.cfg.max_failed_polls {
