@@ -5,6 +5,8 @@
 //! `parade::worker_entry()` first. With no cluster answering, the tests are reported as NOT run.
 
 mod common;
+#[path = "common/hosts.rs"]
+mod hosts;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -12,6 +14,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
+use hosts::{define, hostname};
 use parade::engine::{Engine, Reason, TaskId, TaskSpec, TaskState};
 use parade::exec::process::WORKER_SOCKET_ENV;
 use parade::exec::slurm::{PilotConfig, SlurmConfig, SlurmExecutor};
@@ -79,34 +82,6 @@ fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(100));
     }
     panic!("timed out waiting for {what}");
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .unwrap()
-        .trim()
-        .to_owned()
-}
-
-/// The procs of the flow, defined the same way in the parent and in every worker.
-fn define(flow: &Flow) {
-    flow.proto("host::[n]", |ctx| {
-        let n: u64 = ctx.arg("n")?;
-        Ok((n, hostname()))
-    })
-    .add()
-    .unwrap();
-    flow.proc("hosts", |ctx| {
-        let names = ["host::1", "host::2", "host::3"];
-        for n in names {
-            ctx.run(n)?;
-        }
-        ctx.wait(names)?;
-        let got: Vec<(u64, String)> = names.iter().map(|n| ctx.result(n).unwrap()).collect();
-        Ok((hostname(), got))
-    })
-    .add()
-    .unwrap();
 }
 
 fn command(engine: &Engine, script: &str, dir: &Path) -> TaskId {

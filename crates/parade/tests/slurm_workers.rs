@@ -7,6 +7,8 @@
 //! are reported as NOT run, and the binary passes with every test ignored.
 
 mod common;
+#[path = "common/hosts.rs"]
+mod hosts;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -74,33 +76,12 @@ fn define(flow: &Flow) {
     })
     .add()
     .unwrap();
-    flow.proto("host::[n]", |ctx| {
-        let n: u64 = ctx.arg("n")?;
-        Ok((n, hostname()))
-    })
-    .add()
-    .unwrap();
-    flow.proc("hosts", |ctx| {
-        let names = ["host::1", "host::2", "host::3"];
-        for n in names {
-            ctx.run(n)?;
-        }
-        ctx.wait(names)?;
-        let got: Vec<(u64, String)> = names.iter().map(|n| ctx.result(n).unwrap()).collect();
-        Ok((hostname(), got))
-    })
-    .add()
-    .unwrap();
+    hosts::define(flow);
     flow.proc("fails", |_| -> Result<(), ProcError> {
         Err(ProcError::failed("failed on purpose"))
     })
     .add()
     .unwrap();
-}
-
-fn hostname() -> String {
-    let out = Command::new("hostname").output().expect("hostname runs");
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 /// The address of this machine on the test cluster's bridge (scripts/slurm-up.sh --nodes 3).

@@ -28,6 +28,7 @@ pub type JobId = u64;
 /// assert_eq!(JobRef::element(42, 3).to_string(), "42_3");
 /// assert_eq!("42_3".parse::<JobRef>(), Ok(JobRef::element(42, 3)));
 /// assert_eq!("42".parse::<JobRef>(), Ok(JobRef::job(42)));
+/// assert_eq!("42_[3]".parse::<JobRef>(), Ok(JobRef::element(42, 3)));
 /// assert!("42_[0-3]".parse::<JobRef>().is_err(), "a range of pending elements is not one");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -67,7 +68,14 @@ impl std::str::FromStr for JobRef {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.split_once('_') {
-            Some((job, index)) => Ok(Self::element(job.parse()?, index.parse()?)),
+            // One pending element may be shown as a range of one: `42_[3]`.
+            Some((job, index)) => {
+                let index = index
+                    .strip_prefix('[')
+                    .and_then(|i| i.strip_suffix(']'))
+                    .unwrap_or(index);
+                Ok(Self::element(job.parse()?, index.parse()?))
+            }
             None => Ok(Self::job(s.parse()?)),
         }
     }

@@ -45,6 +45,12 @@ use crate::exec::{CommandSpec, Executor};
 /// `scancel`. A job that Slurm ends at its time limit fails with [`Reason::Timeout`](crate::engine::Reason::Timeout). A job that
 /// vanishes from Slurm without writing its status ends as failed with [`Reason::Lost`](crate::engine::Reason::Lost).
 ///
+/// Tasks handed over together (a wave of ready tasks) that ask for the same resources are
+/// submitted as one job array (`sbatch --array=0-K`, see [`SlurmConfig::job_arrays`]); each
+/// element runs its own task's script, writes `<array name>.<id>_<index>.status` and is
+/// polled, timed out, cancelled and reported for its task alone, and a restarted run adopts
+/// an element still queued or running as it adopts a plain job.
+///
 /// The engine starts a task only once its dependencies have finished, so through the engine
 /// parade releases each job as its inputs finish. To hand a whole chain to Slurm at once
 /// (`--dependency=afterok`), use [`SlurmBatch`](super::SlurmBatch).

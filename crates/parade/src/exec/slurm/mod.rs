@@ -27,6 +27,7 @@
 //! terminals. Its batch script runs a [`CommandSpec`](crate::exec::CommandSpec) and nothing
 //! else.
 
+mod arrays;
 mod batch;
 mod client;
 mod config;
@@ -43,6 +44,7 @@ mod submit;
 mod template;
 mod workers;
 
+pub use arrays::MAX_ARRAY;
 pub use batch::{BatchNode, BatchRun, JobOptions, SlurmBatch};
 pub use client::{
     CommandError, JobId, JobRef, JobState, SlurmStats, Submitted, parse_sbatch, parse_scontrol,
@@ -55,5 +57,5 @@ pub use names::{job_identity, job_name};
 pub use pilot::{PILOT_ENV, PilotConfig, pilot_entry};
 pub use script::{JobFiles, batch_script, shell_quote};
 pub use sink::JobEnd;
-pub use submit::{MAX_ARRAY, parse_slurm_time};
+pub use submit::parse_slurm_time;
 pub use template::{Cleaned, JobError, TemplateJob, clean_jobs, clean_jobs_report};

@@ -22,14 +22,13 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
+use super::arrays::{Element, MAX_ARRAY, read_manifest, sbatch_array, shapes, whole_arrays};
 use super::client::{CommandError, JobId, JobRef, JobState, identity_comment};
 use super::names::{array_identity, array_name, is_job_of_run};
 use super::script::JobFiles;
 use super::shared::Shared;
 use super::sink::{Sink, end};
-use super::submit::{
-    Element, MAX_ARRAY, Submission, Target, parse_slurm_time, read_manifest, sbatch, sbatch_array,
-};
+use super::submit::{Submission, Target, parse_slurm_time, sbatch};
 use crate::engine::{Outcome, Reason};
 
 pub(crate) enum Msg {
@@ -537,6 +536,16 @@ impl Worker {
             Some(st) => Some(st.clone()),
             None => match self.shared.client.show(job.job, job.cluster.as_deref()) {
                 Ok(st) => st,
+                // An element of an array that parade stopped may be neither listed nor
+                // shown once cancelled (Slurm folds a cancelled pending element back into
+                // its array's record): its own status, or why parade stopped it, ends it.
+                Err(_) if job.job.element.is_some() && job.stopping.is_some() => {
+                    let status = status.or_else(|| job.files.read_status());
+                    return Some(match status {
+                        Some(code) => outcome_of_code(code, job.stopping.as_ref()),
+                        None => Outcome::Failed(job.stopping.clone().unwrap_or(Reason::Cancelled)),
+                    });
+                }
                 Err(e) => {
                     job.misses += 1;
                     if job.misses >= self.shared.cfg.max_failed_polls {
@@ -652,78 +661,4 @@ fn fail_unsubmitted(sink: Sink, why: String) {
         Duration::ZERO,
         (false, false),
     );
-}
-
-/// The submissions `todo` (with their indices) in groups of one shape, in the order of each
-/// group's first member; with `arrays` off, one group each. Members of a group share their
-/// resources and dependencies, so a group's dependencies all come before its first member.
-fn shapes(todo: Vec<(usize, Submission)>, arrays: bool) -> Vec<Vec<(usize, Submission)>> {
-    if !arrays {
-        return todo.into_iter().map(|x| vec![x]).collect();
-    }
-    let mut groups: Vec<Vec<(usize, Submission)>> = Vec::new();
-    let mut by_shape: HashMap<(Vec<String>, Vec<usize>, bool), usize> = HashMap::new();
-    for (i, sub) in todo {
-        let mut after = sub.after.clone();
-        after.sort_unstable();
-        after.dedup();
-        let key = (sub.spec.resources.sbatch_args(), after, sub.adopt);
-        match by_shape.entry(key) {
-            std::collections::hash_map::Entry::Occupied(e) => groups[*e.get()].push((i, sub)),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(groups.len());
-                groups.push(vec![(i, sub)]);
-            }
-        }
-    }
-    groups
-}
-
-/// `deps` without repeats, each array of `arrays` (submitted now, by size) all of whose
-/// elements are in it named by its id alone (`afterok:<id>` waits for every element).
-fn whole_arrays(mut deps: Vec<JobRef>, arrays: &HashMap<JobId, usize>) -> Vec<JobRef> {
-    deps.sort_unstable();
-    deps.dedup();
-    let mut count: HashMap<JobId, usize> = HashMap::new();
-    for d in deps.iter().filter(|d| d.element.is_some()) {
-        *count.entry(d.job).or_default() += 1;
-    }
-    let mut out: Vec<JobRef> = Vec::with_capacity(deps.len());
-    for d in deps {
-        let all = d.element.is_some() && arrays.get(&d.job).is_some_and(|n| count[&d.job] == *n);
-        let d = if all { JobRef::job(d.job) } else { d };
-        if out.last() != Some(&d) {
-            out.push(d);
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_dependency_on_every_element_names_the_array() {
-        let arrays = HashMap::from([(7, 3), (9, 2)]);
-        let deps = vec![
-            JobRef::element(7, 2),
-            JobRef::element(7, 0),
-            JobRef::element(7, 1),
-            JobRef::element(9, 1),
-            JobRef::job(4),
-            JobRef::element(7, 0),
-            JobRef::element(5, 0),
-        ];
-        assert_eq!(
-            whole_arrays(deps, &arrays),
-            [
-                JobRef::job(4),
-                JobRef::element(5, 0),
-                JobRef::job(7),
-                JobRef::element(9, 1)
-            ],
-            "array 7 whole, 9 in part, 5 of an earlier submission by element"
-        );
-    }
 }

@@ -1,14 +1,13 @@
 //! Submission: one job handed to `sbatch` ([`Submission`]), its batch script written to the
-//! work directory first ([`sbatch`]), several same-shaped ones as one job array
-//! ([`sbatch_array`]), and Slurm's time limits read ([`parse_slurm_time`]).
+//! work directory first ([`sbatch`]), and Slurm's time limits read ([`parse_slurm_time`]).
+//! Job arrays are submitted in `arrays`, with the same options.
 //! The polling thread and the pilot pool both submit through here.
 
-use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::client::{CommandError, JobRef, Submitted};
-use super::script::{JobFiles, array_script, batch_script, element_script, element_script_path};
+use super::script::{JobFiles, batch_script};
 use super::shared::Shared;
 use super::sink::Sink;
 use crate::engine::TaskId;
@@ -76,91 +75,8 @@ pub(crate) fn sbatch(
         .map_err(|e: CommandError| format!("sbatch refused {label} (job {name}): {}", e.message))
 }
 
-/// The most elements parade puts in one job array (Slurm's default `MaxArraySize` is 1001,
-/// so indices 0 to 1000); a larger wave becomes several arrays.
-pub const MAX_ARRAY: usize = 1000;
-
-/// One element of a job array: its task's job name, identity, label and command.
-pub(crate) struct Element<'a> {
-    pub name: &'a str,
-    pub identity: &'a str,
-    pub label: &'a str,
-    pub spec: &'a CommandSpec,
-}
-
-/// Submits `elements` (which share their resources) as one job array `name` of identity
-/// `identity` (`sbatch --array=0-K`), held until `deps` succeeded: element `i` runs the
-/// script of `elements[i]`, a file of its own. A manifest (`<name>.<identity>.elements`: a line
-/// `<index> <job name> <identity>` per element) lets a restarted run find each element's
-/// task ([`read_manifest`]). The array, or a message naming its tasks.
-pub(crate) fn sbatch_array(
-    shared: &Shared,
-    (name, identity): (&str, &str),
-    elements: &[Element<'_>],
-    deps: &[JobRef],
-) -> Result<Submitted, String> {
-    let dir = &shared.work_dir;
-    let label = || {
-        let first = elements.first().map_or("", |e| e.label);
-        format!(
-            "the job array of {first} and {} more (job {name})",
-            elements.len().saturating_sub(1)
-        )
-    };
-    let mut manifest = String::new();
-    let written = std::fs::create_dir_all(dir).and_then(|()| {
-        for (i, e) in (0u32..).zip(elements) {
-            let script = element_script_path(dir, name, identity, i);
-            std::fs::write(&script, element_script(e.spec, &cwd_of(e.spec), dir, name))?;
-            let _ = writeln!(manifest, "{i} {} {}", e.name, e.identity);
-        }
-        std::fs::write(manifest_path(dir, name, identity), &manifest)?;
-        let driver = dir.join(format!("{name}.{identity}.sh"));
-        std::fs::write(&driver, array_script(dir, name, identity)).map(|()| driver)
-    });
-    let driver = written.map_err(|e| {
-        format!(
-            "cannot write the batch scripts of {} to {}: {e}",
-            label(),
-            dir.display()
-        )
-    })?;
-    let (stdout, stderr) = JobFiles::array_output_patterns(dir, name);
-    let mut args = shared.cfg.sbatch_args.clone();
-    args.push(format!("--array=0-{}", elements.len().saturating_sub(1)));
-    args.push(format!("--output={}", stdout.display()));
-    args.push(format!("--error={}", stderr.display()));
-    args.extend(dependency_args(deps));
-    if let Some(first) = elements.first() {
-        args.extend(first.spec.resources.sbatch_args());
-    }
-    shared
-        .client
-        .sbatch(name, identity, &args, &driver)
-        .map_err(|e: CommandError| format!("sbatch refused {}: {}", label(), e.message))
-}
-
-/// Where the manifest of job array `name` of identity `identity` goes.
-fn manifest_path(dir: &Path, name: &str, identity: &str) -> PathBuf {
-    dir.join(format!("{name}.{identity}.elements"))
-}
-
-/// The elements of job array `name` of identity `identity` written by [`sbatch_array`]: by
-/// index, the job name and identity of each element's task (empty when the manifest is
-/// missing or unreadable).
-pub(crate) fn read_manifest(dir: &Path, name: &str, identity: &str) -> Vec<(u32, String, String)> {
-    let text = std::fs::read_to_string(manifest_path(dir, name, identity)).unwrap_or_default();
-    text.lines()
-        .filter_map(|line| {
-            let mut f = line.split(' ');
-            let index = f.next()?.parse().ok()?;
-            Some((index, f.next()?.to_owned(), f.next()?.to_owned()))
-        })
-        .collect()
-}
-
 /// The directory a command runs in: its own, made absolute, or this process's.
-fn cwd_of(spec: &CommandSpec) -> PathBuf {
+pub(crate) fn cwd_of(spec: &CommandSpec) -> PathBuf {
     match &spec.cwd {
         Some(dir) => super::config::absolute(dir),
         None => std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
@@ -169,7 +85,7 @@ fn cwd_of(spec: &CommandSpec) -> PathBuf {
 
 /// The `sbatch` options holding a job until `deps` succeeded (none without deps): an element
 /// of an array is named `<id>_<index>`, a whole array by its id.
-fn dependency_args(deps: &[JobRef]) -> Vec<String> {
+pub(crate) fn dependency_args(deps: &[JobRef]) -> Vec<String> {
     if deps.is_empty() {
         return Vec::new();
     }
