@@ -410,6 +410,11 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
         }
     }
     let mut lost = Vec::new();
+    if let Some(e) = memory.record_error() {
+        lost.push(format!(
+            "the run store missed what a task did ({e}); the next run may redo it"
+        ));
+    }
     if let Some((r, engine)) = &recorder
         && let Err(e) = reporting::keep_run(
             r,

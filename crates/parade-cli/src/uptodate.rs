@@ -168,6 +168,12 @@ impl Memory {
         let _ = self.recorder.set(recorder);
     }
 
+    /// The first write of a task's record to the store that failed during the run, if one
+    /// did (the next run may then redo that task).
+    pub fn record_error(&self) -> Option<String> {
+        self.recorder.get().and_then(Recorder::error)
+    }
+
     /// Every decision so far, in the order it was made: `(task, explanation)`.
     pub fn explanations(&self) -> Vec<(String, String)> {
         self.explained.lock().map(|e| e.clone()).unwrap_or_default()

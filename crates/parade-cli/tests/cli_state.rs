@@ -509,3 +509,30 @@ fn a_dry_run_in_a_project_that_remembers_nothing_decides_quietly_and_writes_no_s
         "a dry run made a store"
     );
 }
+
+#[test]
+fn a_task_record_the_store_could_not_write_is_reported_not_lost() {
+    let p = Project::new(
+        "[task.t]\nrun = \"echo started > started.txt; while [ ! -e go ]; do sleep 0.05; done\"\n\
+         outputs = [\"started.txt\"]\n",
+    );
+    let child = p
+        .spawn_parade(&["run", "t", "--output", "plain"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    p.wait_for("started.txt");
+    // Another writer holds the store while the task ends, longer than parade waits for it.
+    let db = rusqlite::Connection::open(p.path(".parade/state.db")).unwrap();
+    db.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    std::fs::write(p.path("go"), "").unwrap();
+    let out = child.wait_with_output().unwrap();
+    db.execute_batch("ROLLBACK").unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the run store missed what a task did"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("the next run may redo it"), "{stderr}");
+}
