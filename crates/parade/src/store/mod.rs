@@ -29,6 +29,7 @@ mod history;
 mod key;
 mod memo;
 mod record;
+mod retention;
 mod schema;
 mod stale;
 mod watch;
@@ -46,6 +47,7 @@ pub use fingerprint::hash_file;
 pub use history::{Execution, RunRecord};
 pub use key::{KeyHasher, hash_bytes, key_hex};
 pub use record::Recorder;
+pub use retention::{KEPT_RUNS, PRUNE_EVERY};
 pub use stale::Staleness;
 pub use watch::{DEBOUNCE, FileWatch, POLL_INTERVAL};
 

@@ -43,6 +43,7 @@ impl Store {
                 params![run, millis(SystemTime::now()), outcome],
             )?;
             tx.execute("DELETE FROM running WHERE run = ?1", [run])?;
+            super::retention::prune(&tx, run)?;
             tx.commit()
         })
     }

@@ -228,3 +228,42 @@ fn running_tasks_are_noted_and_found_after_their_run_died() {
     store.end_run(run, "interrupted").unwrap();
     assert!(store.left_running().unwrap().is_empty());
 }
+
+#[test]
+fn old_runs_are_pruned_but_every_tasks_last_success_stays() {
+    let (_dir, path) = temp();
+    let store = Store::open(&path).unwrap();
+    // `once` succeeded in the first run only; `often` in every run, like a no-op rerun.
+    let first = store.begin_run(&[]).unwrap();
+    store
+        .record(first, &Execution::new("once", "succeeded").key("k-once"))
+        .unwrap();
+    store
+        .record(first, &Execution::new("often", "succeeded").key("k0"))
+        .unwrap();
+    store.end_run(first, "succeeded").unwrap();
+    let runs = 3 * crate::store::KEPT_RUNS;
+    for i in 1..runs {
+        let run = store.begin_run(&[]).unwrap();
+        store
+            .record(
+                run,
+                &Execution::new("often", "up-to-date").key(format!("k{i}")),
+            )
+            .unwrap();
+        store.end_run(run, "succeeded").unwrap();
+    }
+    let kept = store.history("often", usize::MAX).unwrap().len();
+    let bound = usize::try_from(crate::store::KEPT_RUNS + crate::store::PRUNE_EVERY).unwrap();
+    assert!(kept <= bound, "{kept} executions of `often` kept");
+    assert!(kept >= usize::try_from(crate::store::KEPT_RUNS).unwrap());
+    let once = store.last_success("once").unwrap().expect("kept");
+    assert_eq!((once.run, once.key.as_deref()), (first, Some("k-once")));
+    let last = store.last_success("often").unwrap().unwrap();
+    assert_eq!(last.key, Some(format!("k{}", runs - 1)));
+    assert!(
+        store.run(first).unwrap().is_some(),
+        "the run `once` stands on"
+    );
+    assert!(store.runs(usize::MAX).unwrap().len() <= bound + 1);
+}
