@@ -93,7 +93,6 @@ pub fn decide(
             Err(_) => return everything(),
         },
     };
-    let tasks: HashMap<&str, &Task> = file.tasks.iter().map(|t| (t.name.as_str(), t)).collect();
     let infos: Vec<Option<ProcInfo>> = steps.iter().map(|(n, _)| flow.proc_info(n).ok()).collect();
     let index: HashMap<&str, usize> = steps
         .iter()
@@ -130,8 +129,8 @@ pub fn decide(
                         .deps
                         .iter()
                         .all(|d| index.get(d.as_str()).is_some_and(|&j| is_up[j]));
-                let task = tasks.get(info.proto.as_deref().unwrap_or(&steps[i].0))?;
-                ready.then_some((i, *task))
+                let task = file.task(info.proto.as_deref().unwrap_or(&steps[i].0))?;
+                ready.then_some((i, task))
             })
             .collect();
         let results = in_parallel(&candidates, threads, |&(i, task)| {
@@ -161,7 +160,7 @@ pub fn decide(
             Some((d, args)) if is_up[i] => {
                 let task = infos[i]
                     .as_ref()
-                    .and_then(|info| tasks.get(info.proto.as_deref().unwrap_or(name)));
+                    .and_then(|info| file.task(info.proto.as_deref().unwrap_or(name)));
                 match task {
                     Some(task) => {
                         up.insert(name, (d, task, args));

@@ -18,7 +18,7 @@ use crate::ahead::{self, Ahead};
 use crate::observers::{Observers, Subscribe};
 use crate::slurm::Slurm;
 use crate::task::{TaskRun, run_task, run_task_with};
-use crate::taskfile::{Dep, ExecutorKind, Task, TaskFile};
+use crate::taskfile::{Dep, ExecutorKind, TaskFile};
 use crate::template::run_template;
 use crate::uptodate::{Memory, Verdict};
 
@@ -427,12 +427,6 @@ fn plan_with(
             Why::Requested | Why::DepOf(_) => {}
         }
     }
-    // Tasks by name, looked up once per planned task (not searched).
-    let by_name = if commands {
-        task_index(file)
-    } else {
-        HashMap::new()
-    };
     // The text of a reason is made once for a run of steps with the same reason (a glob's
     // million instances share one).
     let mut last_why: Option<(Why, String)> = None;
@@ -440,7 +434,7 @@ fn plan_with(
         .into_iter()
         .map(|s| {
             let command = if commands {
-                planned_command(file, &by_name, &s.defined_as, &s.name, &s.args, params)
+                planned_command(file, &s.defined_as, &s.name, &s.args, params)
             } else {
                 None
             };
@@ -488,14 +482,13 @@ pub fn task_lookups() -> u64 {
 /// or a name no task defines).
 fn planned_command(
     file: &TaskFile,
-    by_name: &HashMap<&str, &Task>,
     defined_as: &str,
     name: &str,
     args: &[(String, String)],
     params: &BTreeMap<String, String>,
 ) -> Option<String> {
     TASK_LOOKUPS.with(|n| n.set(n.get() + 1));
-    let task = *by_name.get(defined_as)?;
+    let task = file.task(defined_as)?;
     if task.template.is_some() {
         return None;
     }
@@ -644,10 +637,9 @@ pub fn run(request: &RunRequest<'_>, observe: &mut Observe<'_>) -> Result<RunRep
         })
         .filter(|p| p.state != TaskState::Idle)
         .collect();
-    let by_name = task_index(request.file);
     let commands = wanted
         .iter()
-        .filter_map(|p| Some((p.name.clone(), command_text(request, &by_name, p)?)))
+        .filter_map(|p| Some((p.name.clone(), command_text(request, p)?)))
         .collect();
     let states = wanted.into_iter().map(|p| (p.name, p.state)).collect();
     let results = flow
@@ -665,33 +657,16 @@ pub fn run(request: &RunRequest<'_>, observe: &mut Observe<'_>) -> Result<RunRep
 }
 
 /// The command the proc `p` runs, as a person reads it (`None` for a name nothing defines).
-fn command_text(
-    request: &RunRequest<'_>,
-    by_name: &HashMap<&str, &Task>,
-    p: &flow::ProcInfo,
-) -> Option<String> {
+fn command_text(request: &RunRequest<'_>, p: &flow::ProcInfo) -> Option<String> {
     if !p.defined {
         return None;
     }
     let source = p.proto.as_deref().unwrap_or(&p.name);
-    let task = by_name.get(source)?;
+    let task = request.file.task(source)?;
     if let Some(spec) = &task.template {
         return Some(format!("template job {}", spec.dir));
     }
-    let defined_as = p.proto.as_deref().unwrap_or(&p.name);
-    planned_command(
-        request.file,
-        by_name,
-        defined_as,
-        &p.name,
-        &p.args,
-        &request.params,
-    )
-}
-
-/// The file's tasks by name.
-fn task_index(file: &TaskFile) -> HashMap<&str, &Task> {
-    file.tasks.iter().map(|t| (t.name.as_str(), t)).collect()
+    planned_command(request.file, source, &p.name, &p.args, &request.params)
 }
 
 /// FNV-1a of `bytes`, folded to 32 bits: the same in every run and every build.

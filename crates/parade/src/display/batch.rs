@@ -78,7 +78,8 @@ impl Batch {
                 }
                 self.shared.wake.notify_one();
             }
-            p.buf.len() >= BATCH_BYTES
+            // Without a flushing thread nothing would write it later: now, then.
+            p.buf.len() >= BATCH_BYTES || !p.flusher
         };
         if full {
             self.shared.write_out(false);
