@@ -10,39 +10,14 @@ mod common;
 
 use std::io::Read;
 use std::os::fd::AsFd;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use common::background::{all_die, cleanup, exits_or_ends, pid_of, start, stderr_of};
 use common::{Project, alive, dies, pids};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::pty::{Winsize, openpty};
 use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
-
-/// Waits for `child` to exit, for at most `limit` (generous: a bound, not a timing).
-fn exits_within(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
-    let until = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return Some(status);
-        }
-        if Instant::now() > until {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn pid_of(child: &Child) -> Pid {
-    Pid::from_raw(i32::try_from(child.id()).unwrap())
-}
-
-/// Kills what a failed test left (by pid).
-fn cleanup(all: &[i32]) {
-    for &pid in all {
-        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-    }
-}
 
 /// A task that runs long, with a child, and writes both pids.
 const LONG: &str = r#"
@@ -108,17 +83,11 @@ fn closing_the_terminal_stops_the_run_and_its_tasks() {
     });
     let all = pids(&p.wait_for("pids.txt"));
     reader.join().unwrap();
-    let status = exits_within(&mut child, Duration::from_secs(30));
-    if status.is_none() {
-        let _ = child.kill();
-        cleanup(&all);
-    }
-    let status = status.expect("parade outlived its terminal");
+    let status = exits_or_ends(&mut child, Duration::from_secs(30), &all)
+        .expect("parade outlived its terminal");
     // Not 101 (a panic writing to the dead terminal): stopped by the hangup.
     assert_eq!(status.code(), Some(130), "{status:?}");
-    for pid in all {
-        assert!(dies(pid), "process {pid} survived the closed terminal");
-    }
+    all_die(&all, "the closed terminal");
 }
 
 #[test]
@@ -134,16 +103,10 @@ fn a_closed_stderr_does_not_keep_sigterm_from_stopping_the_run() {
         .unwrap();
     let all = pids(&p.wait_for("pids.txt"));
     kill(pid_of(&child), Signal::SIGTERM).unwrap();
-    let status = exits_within(&mut child, Duration::from_secs(30));
-    if status.is_none() {
-        let _ = child.kill();
-        cleanup(&all);
-    }
-    let status = status.expect("SIGTERM did not stop the run");
+    let status = exits_or_ends(&mut child, Duration::from_secs(30), &all)
+        .expect("SIGTERM did not stop the run");
     assert_eq!(status.code(), Some(130), "{status:?}");
-    for pid in all {
-        assert!(dies(pid), "process {pid} survived");
-    }
+    all_die(&all, "the stopped run");
 }
 
 #[test]
@@ -158,36 +121,19 @@ grace = "120s"
 run = "trap '' TERM; sh -c \"trap '' TERM; sleep 300\" & echo $$ $! > pids.txt; wait"
 "#,
     );
-    let mut child = p
-        .spawn_parade(&["run", "stubborn", "--output", "plain"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = start(&mut p.spawn_parade(&["run", "stubborn", "--output", "plain"]));
     let all = pids(&p.wait_for("pids.txt"));
     kill(pid_of(&child), Signal::SIGINT).unwrap();
     // The first one is seen (the run is stopping) before the second is sent.
     std::thread::sleep(Duration::from_millis(300));
     assert!(all.iter().all(|&pid| alive(pid)), "SIGTERM is ignored");
     kill(pid_of(&child), Signal::SIGINT).unwrap();
-    let status = exits_within(&mut child, Duration::from_secs(60));
-    if status.is_none() {
-        let _ = child.kill();
-        cleanup(&all);
-    }
-    let status = status.expect("a second Ctrl-C did not end the run before the grace period");
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let status = exits_or_ends(&mut child, Duration::from_secs(60), &all)
+        .expect("a second Ctrl-C did not end the run before the grace period");
+    let stderr = stderr_of(&mut child);
     assert_eq!(status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("SIGKILL"), "{stderr}");
-    for pid in all {
-        assert!(dies(pid), "process {pid} survived");
-    }
+    all_die(&all, "the stopped run");
 }
 
 /// Whether the `--verbose` output of a run says it keeps tasks in cgroups.
@@ -210,8 +156,8 @@ run = "setsid sh -c 'echo $$ > b.tmp; mv b.tmp b.txt; exec sleep 300' & sleep 30
 timeout = "1s"
 "#,
     );
-    let mut child = p
-        .spawn_parade(&[
+    let mut child = start(
+        p.spawn_parade(&[
             "run",
             "escape",
             "escape_and_wait",
@@ -219,35 +165,17 @@ timeout = "1s"
             "plain",
             "--verbose",
         ])
-        .env("PARADE_ISOLATION", mode)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .env("PARADE_ISOLATION", mode),
+    );
     let mut escaped = pids(&p.wait_for("a.txt"));
     escaped.extend(pids(&p.wait_for("b.txt")));
     // The escaped processes hold the tasks' output open for 300 s: the run must not wait
     // for them past the timeout and its grace period (3 s here; the bound is generous).
-    let status = exits_within(&mut child, Duration::from_secs(60));
-    if status.is_none() {
-        let _ = child.kill();
-        cleanup(&escaped);
-    }
+    let status = exits_or_ends(&mut child, Duration::from_secs(60), &escaped);
     assert!(status.is_some(), "the run waited for the escaped process");
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let stderr = stderr_of(&mut child);
     assert!(stderr.contains("isolation:"), "{stderr}");
-    for pid in escaped {
-        assert!(
-            dies(pid),
-            "the escaped process {pid} survived ({mode}): {stderr}"
-        );
-    }
+    all_die(&escaped, &format!("its escape ({mode}): {stderr}"));
 }
 
 #[test]
@@ -270,13 +198,10 @@ run = "sleep 300 & echo $$ $! > pids.txt; wait"
 run = "true"
 "#,
     );
-    let mut first = p
-        .spawn_parade(&["run", "long", "--output", "plain", "--verbose"])
-        .env("PARADE_ISOLATION", mode)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut first = start(
+        p.spawn_parade(&["run", "long", "--output", "plain", "--verbose"])
+            .env("PARADE_ISOLATION", mode),
+    );
     let all = pids(&p.wait_for("pids.txt"));
     // The task runs before parade has noted it (the record follows the spawn): wait for it.
     let run_file = p.path(&format!(".parade/runs/{}.run", first.id()));
@@ -292,13 +217,7 @@ run = "true"
     }
     kill(pid_of(&first), Signal::SIGKILL).unwrap();
     first.wait().unwrap();
-    let mut first_err = String::new();
-    first
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut first_err)
-        .unwrap();
+    let first_err = stderr_of(&mut first);
     // Reparented to init, the task runs on without parade.
     std::thread::sleep(Duration::from_millis(100));
     assert!(all.iter().all(|&pid| alive(pid)), "{first_err}");

@@ -6,7 +6,6 @@
 mod common;
 
 use common::Project;
-use predicates::prelude::*;
 
 fn order(p: &Project) -> Vec<String> {
     p.read("order.txt").lines().map(str::to_owned).collect()
@@ -41,13 +40,11 @@ fn a_pattern_rdep_matching_no_task_is_an_error() {
     let p = Project::new(
         "[task.setup]\nrdeps = [\"deplyo::[env]\"]\nrun = \"true\"\n\n[task.\"deploy::[env]\"]\nrun = \"true\"\n",
     );
-    p.parade(&["list"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "no task matches \"deplyo::[env]\"",
-        ))
-        .stderr(predicate::str::contains("parade.toml:2:"));
+    p.stderr_says(
+        &["list"],
+        2,
+        &["no task matches \"deplyo::[env]\"", "parade.toml:2:"],
+    );
 }
 
 #[test]
@@ -92,12 +89,11 @@ deps = ["dep::[x]::[y]"]
 run = "true"
 "#,
     );
-    p.parade(&["list"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "`[y]` is not a placeholder of \"top::[z]\"",
-        ));
+    p.stderr_says(
+        &["list"],
+        2,
+        &["`[y]` is not a placeholder of \"top::[z]\""],
+    );
 }
 
 /// A template whose script says it started, then waits for `go` in the project.
@@ -121,11 +117,11 @@ fn jobs_clean_skips_a_running_template_job_and_says_so() {
         .spawn()
         .unwrap();
     p.wait_for("started.txt");
-    p.parade(&["jobs", "clean", "results"])
-        .assert()
-        .success()
-        .stderr(predicate::str::contains("skipped"))
-        .stderr(predicate::str::contains("a run is working in it"));
+    p.stderr_says(
+        &["jobs", "clean", "results"],
+        0,
+        &["skipped", "a run is working in it"],
+    );
     assert!(
         p.path("results/wait/kwargs.json").exists(),
         "the running job was kept"
@@ -166,14 +162,7 @@ if [ {t} = bad ]; then echo 'error: it broke'; exit 3; fi
 """
 "#,
     );
-    let out = p
-        .parade(&["run", "build::*", "--output", "plain"])
-        .assert()
-        .code(1)
-        .get_output()
-        .stderr
-        .clone();
-    let out = String::from_utf8(out).unwrap();
+    let out = p.stderr(&["run", "build::*", "--output", "plain"], 1);
     let ok = end_block(&out, "build::ok");
     assert!(ok.starts_with("✓ build::ok"), "{out}");
     assert_eq!(ok.lines().count(), 1, "{out}");
@@ -202,14 +191,7 @@ log_ignore = ["^progress"]
 run = "for i in $(seq 1 30); do echo step $i; echo progress $i%; done; exit 1"
 "#,
     );
-    let out = p
-        .parade(&["run", "long", "--output", "plain", "--full-log"])
-        .assert()
-        .code(1)
-        .get_output()
-        .stderr
-        .clone();
-    let out = String::from_utf8(out).unwrap();
+    let out = p.stderr(&["run", "long", "--output", "plain", "--full-log"], 1);
     let expected: String = (1..=30).fold(String::new(), |acc, i| acc + &format!("  step {i}\n"));
     assert!(
         end_block(&out, "long").ends_with(&format!("  --- lines 1-60 ---\n{expected}")),
@@ -220,11 +202,12 @@ run = "for i in $(seq 1 30); do echo step $i; echo progress $i%; done; exit 1"
 #[test]
 fn an_invalid_log_ignore_pattern_is_a_task_file_error_with_its_place() {
     let p = Project::new("[task.a]\nrun = \"true\"\nlog_ignore = [\"ok\", \"a(b\"]\n");
-    p.parade(&["list"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
+    p.stderr_says(
+        &["list"],
+        2,
+        &[
             "`log_ignore` pattern \"a(b\" is not a regular expression",
-        ))
-        .stderr(predicate::str::contains("parade.toml:3:"));
+            "parade.toml:3:",
+        ],
+    );
 }

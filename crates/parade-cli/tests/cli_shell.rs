@@ -45,12 +45,7 @@ fn shebang_scripts_run_with_their_interpreter() {
     let p = Project::new(
         "[params]\nx = \"1\"\n[task.py]\nrun = \"\"\"#!/usr/bin/env python3\nprint({params.x})\n\"\"\"\n",
     );
-    p.parade(&["check"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "only shell scripts get fields filled",
-        ));
+    p.stderr_says(&["check"], 2, &["only shell scripts get fields filled"]);
 }
 
 #[test]
@@ -82,14 +77,15 @@ fn shell_code_passes_through_untouched() {
 #[test]
 fn check_warns_about_a_misspelt_field() {
     let p = Project::new("[task.\"b::[env]\"]\nrun = \"echo {evn}\"\n");
-    p.parade(&["check"])
-        .assert()
-        .success()
-        .stderr(
-            predicate::str::contains("`{evn}` is not a field")
-                .and(predicate::str::contains("did you mean `{env}`?")),
-        )
-        .stderr(predicate::str::contains("parade.toml:2:"));
+    p.stderr_says(
+        &["check"],
+        0,
+        &[
+            "`{evn}` is not a field",
+            "did you mean `{env}`?",
+            "parade.toml:2:",
+        ],
+    );
 }
 
 #[test]
@@ -103,8 +99,7 @@ fn check_warns_about_misspelt_fields_in_env_and_cwd() {
         "run = \"echo {env}\"\n",
     ));
     std::fs::create_dir_all(p.path("work/{enb}")).unwrap();
-    let out = p.parade(&["check"]).assert().success().get_output().clone();
-    let err = String::from_utf8(out.stderr).unwrap();
+    let err = p.stderr(&["check"], 0);
     for (token, line, col, best) in [
         ("{regoin}", 4, 11, "{params.region}"),
         ("{evn}", 7, 23, "{env}"),
@@ -131,17 +126,15 @@ fn an_unknown_param_in_env_or_cwd_is_an_error() {
         let p = Project::new(&format!(
             "[params]\nregion = \"eu\"\n[task.a]\n{key} = {value}\nrun = \"true\"\n"
         ));
-        p.parade(&["check"])
-            .env("NO_COLOR", "1")
-            .assert()
-            .code(2)
-            .stderr(
-                predicate::str::contains(
-                    "`{params.regoin}` is neither a placeholder of this task nor a param",
-                )
-                .and(predicate::str::contains("did you mean `params.region`?"))
-                .and(predicate::str::contains("parade.toml:4:")),
-            );
+        p.stderr_says(
+            &["check"],
+            2,
+            &[
+                "`{params.regoin}` is neither a placeholder of this task nor a param",
+                "did you mean `params.region`?",
+                "parade.toml:4:",
+            ],
+        );
     }
 }
 
@@ -155,9 +148,12 @@ const NASTY: [&str; 6] = [
     "\\\"$(touch PWNED)\\",
 ];
 
-#[test]
-fn no_value_executes_in_any_quoting_context() {
-    let toml = concat!(
+/// A task `t` whose script writes `{params.msg}` from each quoting context: bare (`1.txt`), in
+/// double quotes (`2.txt`), in single quotes (`3.txt`), in a heredoc (`4.txt`, with its
+/// newline) and through the environment (`5.txt`); then the lines `more` of the script.
+fn quoting_contexts(more: &str) -> String {
+    let head = concat!(
+        "[params]\nmsg = \"\"\n",
         "[task.t]\n",
         "env = { V = \"{params.msg}\" }\n",
         "run = '''\n",
@@ -168,21 +164,39 @@ fn no_value_executes_in_any_quoting_context() {
         "{params.msg}\n",
         "EOF\n",
         "printf '%s' \"$V\" > 5.txt\n",
-        "printf '%s' \"$(printf '%s' '{params.msg}')\" > 6.txt\n",
-        "'''\n",
-        "[task.\"free::[x]\"]\n",
-        "run = 'printf \"%s\" \"{x}\" > free.txt'\n",
-        "[params]\nmsg = \"\"\n",
     );
+    format!("{head}{more}'''\n")
+}
+
+/// Runs task `t` of [`quoting_contexts`] with `msg` set to `value`, and returns, for each
+/// context, its name, its file's text and what the file should hold.
+fn through_every_context(p: &Project, value: &str) -> Vec<(&'static str, String, String)> {
+    p.json_report(&["run", "t", "--param", &format!("msg={value}")], 0);
+    let contexts = [
+        ("bare", 1),
+        ("double quotes", 2),
+        ("single quotes", 3),
+        ("environment", 5),
+    ];
+    let mut got: Vec<_> = contexts
+        .iter()
+        .map(|&(name, n)| (name, p.read(&format!("{n}.txt")), value.to_owned()))
+        .collect();
+    got.push(("heredoc", p.read("4.txt"), format!("{value}\n")));
+    got
+}
+
+#[test]
+fn no_value_executes_in_any_quoting_context() {
+    let toml = quoting_contexts("printf '%s' \"$(printf '%s' '{params.msg}')\" > 6.txt\n")
+        + "[task.\"free::[x]\"]\nrun = 'printf \"%s\" \"{x}\" > free.txt'\n";
     for value in NASTY {
-        let p = Project::new(toml);
-        p.json_report(&["run", "t", "--param", &format!("msg={value}")], 0);
-        for n in [1, 2, 3, 5] {
-            assert_eq!(p.read(&format!("{n}.txt")), value, "context {n}");
+        let p = Project::new(&toml);
+        for (context, got, want) in through_every_context(&p, value) {
+            assert_eq!(got, want, "{context}");
         }
         // `$(...)` drops trailing newlines, as it does for any output.
         assert_eq!(p.read("6.txt"), value.trim_end_matches('\n'), "in $(...)");
-        assert_eq!(p.read("4.txt"), format!("{value}\n"), "heredoc");
         if !value.contains('\n') {
             p.json_report(&["run", &format!("free::{value}")], 0);
             assert_eq!(p.read("free.txt"), value);
@@ -210,9 +224,7 @@ fn values_cannot_take_a_path_out_of_the_project() {
 #[test]
 fn a_nul_in_a_value_is_a_clear_error() {
     let p = Project::new("[params]\nv = \"a\\u0000b\"\n[task.t]\nrun = \"echo {params.v}\"\n");
-    let doc = p.json_report(&["run", "t"], 1);
-    let reason = doc["tasks"]["t"]["reason"].as_str().unwrap();
-    assert!(reason.contains("NUL"), "{reason}");
+    p.task_fails_saying(&["run", "t"], "t", "NUL");
 }
 
 #[test]
@@ -236,12 +248,11 @@ fn arguments_after_dashes_reach_the_one_target() {
     assert_eq!(p.read("args.txt"), "[a][b c][$(touch PWNED)]");
     assert_eq!(p.read("dep.txt"), "0\n");
     assert!(!p.path("PWNED").exists());
-    p.parade(&["run", "t", "dep", "--", "x"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "arguments after `--` go to one task",
-        ));
+    p.stderr_says(
+        &["run", "t", "dep", "--", "x"],
+        2,
+        &["arguments after `--` go to one task"],
+    );
 }
 
 #[test]
@@ -256,28 +267,25 @@ fn the_default_task_and_aliases() {
     let doc = p.json_report(&["run", "t"], 0);
     assert_eq!(doc["tasks"]["test"]["state"], "succeeded");
     let p = Project::new("[task.build]\nrun = \"true\"\n[task.test]\nrun = \"true\"\n");
-    p.parade(&["run"]).assert().code(2).stderr(
-        predicate::str::contains("no task named and no `default`")
-            .and(predicate::str::contains("build, test")),
+    p.stderr_says(
+        &["run"],
+        2,
+        &["no task named and no `default`", "build, test"],
     );
     let p = Project::new(
         "[task.a]\naliases = [\"x\"]\nrun = \"true\"\n[task.b]\naliases = [\"x\"]\nrun = \"true\"\n",
     );
-    p.parade(&["check"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("`x` is already an alias of \"a\""));
+    p.stderr_says(&["check"], 2, &["`x` is already an alias of \"a\""]);
 }
 
 #[test]
 fn a_misspelt_alias_is_suggested() {
     let p = Project::new("[task.\"deploy::[env]\"]\naliases = [\"ship\"]\nrun = \"true\"\n");
-    p.parade(&["run", "shp"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            r#"no task named "shp"; did you mean "ship"?"#,
-        ));
+    p.stderr_says(
+        &["run", "shp"],
+        2,
+        &[r#"no task named "shp"; did you mean "ship"?"#],
+    );
 }
 
 #[test]
@@ -318,9 +326,7 @@ fn env_uses_the_environment_and_dotenv() {
 #[test]
 fn a_program_that_cannot_start_is_named() {
     let p = Project::new("[task.t]\nshell = [\"no-such-shell-xyz\", \"-c\"]\nrun = \"true\"\n");
-    let doc = p.json_report(&["run", "t"], 1);
-    let reason = doc["tasks"]["t"]["reason"].as_str().unwrap();
-    assert!(reason.contains("no-such-shell-xyz"), "{reason}");
+    p.task_fails_saying(&["run", "t"], "t", "no-such-shell-xyz");
 }
 
 #[test]
@@ -348,9 +354,7 @@ fn retries_run_a_failed_task_again_and_keep_every_attempt() {
         log.contains("try 1") && log.contains("try 2") && log.contains("attempt 2 of 3"),
         "{log}"
     );
-    let doc = p.json_report(&["run", "broken"], 1);
-    let reason = doc["tasks"]["broken"]["reason"].as_str().unwrap();
-    assert!(reason.contains("after 3 attempts"), "{reason}");
+    p.task_fails_saying(&["run", "broken"], "broken", "after 3 attempts");
     let log = p.read(".parade/logs/latest/broken.log");
     assert_eq!(log.matches("failing").count(), 3, "{log}");
     // `[settings] retries` is every task's unless it sets its own.
@@ -373,10 +377,7 @@ fn init_writes_a_starter_that_runs_and_never_overwrites() {
     p.parade(&["run", "deploy::*", "--output", "plain"])
         .assert()
         .success();
-    p.parade(&["init"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("exists; not writing over it"));
+    p.stderr_says(&["init"], 2, &["exists; not writing over it"]);
     assert_eq!(p.read("parade.toml"), text);
 }
 
@@ -403,34 +404,26 @@ fn bad_input_never_panics() {
     let long = "x".repeat(70_000);
     let p = Project::new(&format!("[task.{long}]\nrun = \"true\"\n"));
     for args in [&["list"][..], &["run", "--dry-run", &long], &["check"]] {
-        p.parade(args)
-            .assert()
-            .code(2)
-            .stderr(predicate::str::contains("names are at most 1024 bytes"))
-            .stderr(predicate::str::contains("panicked").not());
+        let err = p.stderr_says(args, 2, &["names are at most 1024 bytes"]);
+        assert!(!err.contains("panicked"), "{err}");
     }
     let p = Project::new(&format!(
         "[task.\"t::[x]\"]\nchoices = {{ x = [\"{long}\"] }}\nrun = \"true\"\n"
     ));
-    p.parade(&["list", "--expand"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("names are at most 1024 bytes"));
+    p.stderr_says(&["list", "--expand"], 2, &["names are at most 1024 bytes"]);
     let p = Project::new("[task.\"t::[x]\"]\nrun = \"true\"\n");
-    p.parade(&["graph", &format!("t::{long}")])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("names are at most 1024 bytes"));
-    p.parade(&["run", "--dry-run", &format!("t::{long}")])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("names are at most 1024 bytes"));
-    p.parade(&["run", "t::a", "-j", "4294967295"])
-        .assert()
-        .code(2)
-        .stderr(
-            predicate::str::contains("4294967295").and(predicate::str::contains("panicked").not()),
-        );
+    p.stderr_says(
+        &["graph", &format!("t::{long}")],
+        2,
+        &["names are at most 1024 bytes"],
+    );
+    p.stderr_says(
+        &["run", "--dry-run", &format!("t::{long}")],
+        2,
+        &["names are at most 1024 bytes"],
+    );
+    let err = p.stderr_says(&["run", "t::a", "-j", "4294967295"], 2, &["4294967295"]);
+    assert!(!err.contains("panicked"), "{err}");
     p.parade(&["-f", "/dev/zero", "list"])
         .timeout(std::time::Duration::from_secs(20))
         .assert()
@@ -438,10 +431,11 @@ fn bad_input_never_panics() {
         .stderr(predicate::str::contains("not a regular file"));
     let big = p.path("big.toml");
     std::fs::write(&big, vec![b'#'; 17 << 20]).unwrap();
-    p.parade(&["-f", big.to_str().unwrap(), "list"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("larger than 16 MiB"));
+    p.stderr_says(
+        &["-f", big.to_str().unwrap(), "list"],
+        2,
+        &["larger than 16 MiB"],
+    );
 }
 
 #[test]
@@ -467,21 +461,11 @@ fn includes_compose_files_and_point_into_them() {
         "[task.x]\nrun = \"true\"\ndeps = [\"nope\"]\n",
     )
     .unwrap();
-    p.parade(&["check"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("ci/ci.toml:3:"))
-        .stderr(predicate::str::contains("unknown task \"nope\""));
+    p.stderr_says(&["check"], 2, &["ci/ci.toml:3:", "unknown task \"nope\""]);
     p.write("ci/ci.toml", "[task.all]\nrun = \"true\"\n");
-    p.parade(&["check"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("task \"all\" is defined already"));
+    p.stderr_says(&["check"], 2, &["task \"all\" is defined already"]);
     std::fs::remove_file(p.path("ci/ci.toml")).unwrap();
-    p.parade(&["check"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("cannot read \"ci/ci.toml\""));
+    p.stderr_says(&["check"], 2, &["cannot read \"ci/ci.toml\""]);
 }
 
 proptest::proptest! {
@@ -493,26 +477,10 @@ proptest::proptest! {
     fn random_values_reach_every_context_intact(
         value in "([a-z ]|'|\"|\\$|\\(|\\)|`|\n|\\\\|EOF|;|\\{|\\}|touch PWNED){1,10}",
     ) {
-        let toml = concat!(
-            "[params]\nmsg = \"\"\n",
-            "[task.t]\n",
-            "env = { V = \"{params.msg}\" }\n",
-            "run = '''\n",
-            "printf '%s' {params.msg} > 1.txt\n",
-            "printf '%s' \"{params.msg}\" > 2.txt\n",
-            "printf '%s' '{params.msg}' > 3.txt\n",
-            "cat > 4.txt <<EOF\n",
-            "{params.msg}\n",
-            "EOF\n",
-            "printf '%s' \"$V\" > 5.txt\n",
-            "'''\n",
-        );
-        let p = Project::new(toml);
-        p.json_report(&["run", "t", "--param", &format!("msg={value}")], 0);
-        for n in [1, 2, 3, 5] {
-            proptest::prop_assert_eq!(p.read(&format!("{n}.txt")), value.clone(), "context {}", n);
+        let p = Project::new(&quoting_contexts(""));
+        for (context, got, want) in through_every_context(&p, &value) {
+            proptest::prop_assert_eq!(got, want, "{}", context);
         }
-        proptest::prop_assert_eq!(p.read("4.txt"), format!("{value}\n"));
         proptest::prop_assert!(!p.path("PWNED").exists());
     }
 }

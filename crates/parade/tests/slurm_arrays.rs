@@ -5,87 +5,18 @@
 //! by its id, a restarted run adopts the elements still running, and `job_arrays(false)`
 //! submits one job per task. Runs everywhere; no Slurm needed.
 
-use std::path::PathBuf;
+mod common;
+#[path = "common/fake_slurm.rs"]
+mod fake_slurm;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use parade::engine::{Engine, Outcome, Reason, TaskSpec, TaskState};
-use parade::exec::slurm::{SlurmBatch, SlurmConfig, SlurmExecutor};
-use parade::exec::{CommandJob, CommandSpec, ResourceHints};
-
-struct Fake {
-    dir: tempfile::TempDir,
-}
-
-impl Fake {
-    fn new() -> Self {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        for (name, text) in [
-            ("sbatch", include_str!("fake-slurm/sbatch")),
-            ("squeue", include_str!("fake-slurm/squeue")),
-            ("scontrol", include_str!("fake-slurm/scontrol")),
-            ("scancel", include_str!("fake-slurm/scancel")),
-        ] {
-            let p = dir.path().join(name);
-            std::fs::write(&p, text).unwrap();
-            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-        }
-        std::fs::create_dir(dir.path().join("jobs")).unwrap();
-        std::fs::create_dir(dir.path().join("pids")).unwrap();
-        std::fs::create_dir(dir.path().join("out")).unwrap();
-        Self { dir }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn read(&self, name: &str) -> String {
-        std::fs::read_to_string(self.path(name)).unwrap_or_default()
-    }
-
-    fn config(&self, run: &str) -> SlurmConfig {
-        SlurmConfig::new(self.path("work"))
-            .bin_dir(self.dir.path())
-            .run_id(run)
-            .poll_interval(Duration::from_millis(50))
-    }
-
-    /// The `sbatch` calls that submitted an array.
-    fn arrays(&self) -> Vec<String> {
-        self.read("sbatch.log")
-            .lines()
-            .filter(|l| l.contains("--array="))
-            .map(str::to_owned)
-            .collect()
-    }
-
-    /// Waits until the fake's `squeue` lists no job as running (every element's process
-    /// has ended).
-    fn wait_idle(&self) {
-        wait_for("every job to end", || {
-            let out = std::process::Command::new(self.path("squeue"))
-                .output()
-                .unwrap();
-            !String::from_utf8_lossy(&out.stdout).contains("|RUNNING|")
-        });
-    }
-}
-
-fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
-    for _ in 0..600 {
-        if cond() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("timed out waiting for {what}");
-}
-
-fn sh(script: &str) -> CommandSpec {
-    CommandSpec::shell(&["sh", "-c"], script)
-}
+use common::alive;
+use fake_slurm::{Fake, add, sh, task, wait_for};
+use parade::engine::{Engine, Outcome, Reason, TaskState};
+use parade::exec::ResourceHints;
+use parade::exec::slurm::{SlurmBatch, SlurmExecutor};
 
 #[test]
 fn a_wave_of_same_shaped_tasks_is_one_array_and_each_element_ends_its_own_task() {
@@ -96,26 +27,18 @@ fn a_wave_of_same_shaped_tasks_is_one_array_and_each_element_ends_its_own_task()
     let ok: Vec<_> = (0..5)
         .map(|i| {
             let spec = sh(&format!("echo task {i} > {i}; echo said {i}")).cwd(&out);
-            engine
-                .add(TaskSpec::from_job(CommandJob::new(spec)))
-                .unwrap()
+            add(&engine, spec)
         })
         .collect();
-    let failing = engine
-        .add(TaskSpec::from_job(CommandJob::new(sh("exit 3"))))
-        .unwrap();
+    let failing = add(&engine, sh("exit 3"));
     // Its shell is killed before it records a status: lost, alone.
-    let lost = engine
-        .add(TaskSpec::from_job(CommandJob::new(sh("kill -9 $PPID"))))
-        .unwrap();
+    let lost = add(&engine, sh("kill -9 $PPID"));
     let mut big = sh("echo big > big").cwd(&out);
     big.resources = ResourceHints {
         cpus: Some(2),
         ..ResourceHints::default()
     };
-    let other = engine
-        .add(TaskSpec::from_job(CommandJob::new(big)))
-        .unwrap();
+    let other = add(&engine, big);
     let all: Vec<_> = ok.iter().copied().chain([failing, lost, other]).collect();
     engine.want(all.iter().copied()).unwrap();
     let ends = engine.wait(all.iter().copied()).unwrap();
@@ -162,14 +85,9 @@ fn a_timeout_cancels_one_element_and_a_stop_cancels_the_array() {
     let slurm = Arc::new(SlurmExecutor::new(fake.config("stop")));
     let engine = Engine::with_executor(slurm.clone());
     let slow = engine
-        .add(
-            TaskSpec::from_job(CommandJob::new(sh("exec sleep 58.25")))
-                .timeout(Duration::from_millis(300)),
-        )
+        .add(task("exec sleep 58.25").timeout(Duration::from_millis(300)))
         .unwrap();
-    let quick = engine
-        .add(TaskSpec::from_job(CommandJob::new(sh("true"))))
-        .unwrap();
+    let quick = add(&engine, sh("true"));
     engine.want([slow, quick]).unwrap();
     let ends = engine.wait([slow, quick]).unwrap();
     assert_eq!(
@@ -189,11 +107,7 @@ fn a_timeout_cancels_one_element_and_a_stop_cancels_the_array() {
 
     // Three long tasks in one array; stopping the run cancels the array by its id.
     let long: Vec<_> = (0..3)
-        .map(|_| {
-            engine
-                .add(TaskSpec::from_job(CommandJob::new(sh("exec sleep 57.5"))))
-                .unwrap()
-        })
+        .map(|_| add(&engine, sh("exec sleep 57.5")))
         .collect();
     engine.want(long.iter().copied()).unwrap();
     wait_for("the array to be submitted", || fake.arrays().len() == 2);
@@ -216,17 +130,6 @@ fn a_timeout_cancels_one_element_and_a_stop_cancels_the_array() {
     });
     drop(engine);
     fake.wait_idle();
-}
-
-/// Whether a live process has `marker` in its command line.
-fn alive(marker: &str) -> bool {
-    std::fs::read_dir("/proc").unwrap().flatten().any(|entry| {
-        std::fs::read(entry.path().join("cmdline")).is_ok_and(|c| {
-            String::from_utf8_lossy(&c)
-                .replace('\0', " ")
-                .contains(marker)
-        })
-    })
 }
 
 #[test]
@@ -320,13 +223,7 @@ fn without_job_arrays_each_task_is_a_job() {
     let fake = Fake::new();
     let slurm = Arc::new(SlurmExecutor::new(fake.config("plain").job_arrays(false)));
     let engine = Engine::with_executor(slurm.clone());
-    let ids: Vec<_> = (0..3)
-        .map(|_| {
-            engine
-                .add(TaskSpec::from_job(CommandJob::new(sh("true"))))
-                .unwrap()
-        })
-        .collect();
+    let ids: Vec<_> = (0..3).map(|_| add(&engine, sh("true"))).collect();
     engine.want(ids.iter().copied()).unwrap();
     let ends = engine.wait(ids.iter().copied()).unwrap();
     assert!(

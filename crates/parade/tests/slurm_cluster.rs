@@ -16,51 +16,93 @@ use parade::exec::{CommandJob, CommandSpec, ResourceHints};
 
 const NEEDS: &str = "needs a Slurm cluster: run scripts/slurm-up.sh, then cargo test -p parade --test slurm_cluster -- --ignored";
 
-/// A run id no earlier test run used.
-fn run_id(test: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("{test}-{}-{nanos}", std::process::id())
+/// A test's run on the cluster: a work directory of its own and a run id no earlier test run
+/// used.
+struct Run {
+    dir: tempfile::TempDir,
+    id: String,
 }
 
-fn config(work: &Path, run: &str) -> SlurmConfig {
-    SlurmConfig::new(work.join("slurm"))
-        .run_id(run)
-        .poll_interval(Duration::from_millis(200))
+impl Run {
+    fn new(test: &str) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        Run {
+            dir: tempfile::tempdir().unwrap(),
+            id: format!("{test}-{}-{nanos}", std::process::id()),
+        }
+    }
+
+    /// The work directory.
+    fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A new executor of this run (a restart: the same run id and work directory).
+    fn executor(&self) -> SlurmExecutor {
+        SlurmExecutor::new(
+            SlurmConfig::new(self.dir().join("slurm"))
+                .run_id(&self.id)
+                .poll_interval(Duration::from_millis(200)),
+        )
+    }
+
+    /// The run's jobs that `squeue` still shows as pending or running.
+    fn queued(&self) -> Vec<String> {
+        self.jobs(&[])
+    }
+
+    /// Every job of the run Slurm still remembers, in any state.
+    fn all_jobs(&self) -> Vec<String> {
+        self.jobs(&["--states=all"])
+    }
+
+    fn jobs(&self, args: &[&str]) -> Vec<String> {
+        let out = Command::new("squeue")
+            .args(["--noheader", "--array", "--format=%j"])
+            .args(args)
+            .output()
+            .expect("squeue runs");
+        let prefix = format!("parade-{}-", self.id);
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.trim().starts_with(&prefix))
+            .map(|l| l.trim().to_owned())
+            .collect()
+    }
+
+    /// Waits until `squeue` shows no job of the run.
+    fn wait_unqueued(&self) {
+        wait_for("no job of the run in squeue", || self.queued().is_empty());
+    }
 }
 
 fn sh(script: &str) -> CommandSpec {
     CommandSpec::shell(&["sh", "-c"], script)
 }
 
-/// The run's jobs that `squeue` still shows as pending or running.
-fn queued(run: &str) -> Vec<String> {
-    let out = Command::new("squeue")
-        .args(["--noheader", "--array", "--format=%j"])
-        .output()
-        .expect("squeue runs");
-    let prefix = format!("parade-{run}-");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| l.trim().starts_with(&prefix))
-        .map(|l| l.trim().to_owned())
-        .collect()
+/// A task running `sh -c script`.
+fn task(script: &str) -> TaskSpec {
+    TaskSpec::from_job(CommandJob::new(sh(script)))
 }
 
-/// Every job of the run Slurm still remembers, in any state.
-fn all_jobs(run: &str) -> Vec<String> {
-    let out = Command::new("squeue")
-        .args(["--noheader", "--array", "--states=all", "--format=%j"])
-        .output()
-        .expect("squeue runs");
-    let prefix = format!("parade-{run}-");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| l.trim().starts_with(&prefix))
-        .map(|l| l.trim().to_owned())
-        .collect()
+/// Adds a task running `spec` to `engine`.
+fn add(engine: &Engine, spec: CommandSpec) -> TaskId {
+    engine
+        .add(TaskSpec::from_job(CommandJob::new(spec)))
+        .unwrap()
+}
+
+/// Three long tasks queued, then a stop: each ends cancelled.
+fn a_stop_cancels_three_queued_tasks(engine: &Engine, run: &Run) {
+    let ids: Vec<TaskId> = (0..3).map(|_| add(engine, sh("sleep 300"))).collect();
+    engine.want(ids.clone()).unwrap();
+    wait_for("three tasks queued", || run.queued().len() == 3);
+    engine.stop();
+    let st = engine.wait(ids).unwrap();
+    assert!(st.iter().all(|s| s.state == TaskState::Cancelled), "{st:?}");
 }
 
 fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
@@ -110,19 +152,18 @@ fn fan_out_fan_in_matches_a_local_run() {
             .all(|s| s.state == TaskState::Succeeded)
     );
 
-    let slurm_dir = tempfile::tempdir().unwrap();
-    let run = run_id("fan");
-    let slurm = Arc::new(SlurmExecutor::new(config(slurm_dir.path(), &run)));
+    let run = Run::new("fan");
+    let slurm = Arc::new(run.executor());
     let engine = Engine::with_executor(slurm.clone());
-    let ids = fan(&engine, slurm_dir.path());
+    let ids = fan(&engine, run.dir());
     let states = engine.wait(ids).unwrap();
     assert!(
         states.iter().all(|s| s.state == TaskState::Succeeded),
         "{states:?}\n{NEEDS}"
     );
     let read = |d: &Path| std::fs::read_to_string(d.join("sum")).unwrap();
-    assert_eq!(read(slurm_dir.path()), read(local_dir.path()));
-    assert_eq!(read(slurm_dir.path()).trim(), "50500");
+    assert_eq!(read(run.dir()), read(local_dir.path()));
+    assert_eq!(read(run.dir()).trim(), "50500");
     // The source, the four workers as one job array (ready together, one shape), the sum.
     assert_eq!(slurm.stats().sbatch, 3);
 }
@@ -130,10 +171,9 @@ fn fan_out_fan_in_matches_a_local_run() {
 #[test]
 #[ignore = "needs a Slurm cluster: run scripts/slurm-up.sh, then cargo test -p parade --test slurm_cluster -- --ignored"]
 fn a_job_array_keeps_each_elements_end_and_its_dependencies() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = run_id("array");
-    let slurm = SlurmExecutor::new(config(dir.path(), &run));
-    let d = dir.path().display().to_string();
+    let run = Run::new("array");
+    let slurm = run.executor();
+    let d = run.dir().display().to_string();
     let mut batch = SlurmBatch::new();
     // Five nodes of one shape: one array; element 4 fails.
     let mut wave: Vec<_> = (0..4)
@@ -165,8 +205,8 @@ fn a_job_array_keeps_each_elements_end_and_its_dependencies() {
     assert_eq!(ends[two.index()].outcome, Outcome::Succeeded);
     let never = format!("{:?}", ends[whole.index()].outcome);
     assert!(never.contains("never ran"), "{never}");
-    assert!(!dir.path().join("whole").exists());
-    let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).unwrap();
+    assert!(!run.dir().join("whole").exists());
+    let read = |f: &str| std::fs::read_to_string(run.dir().join(f)).unwrap();
     // Each element ran its own task's script: index i wrote a{i}.
     let mut hosts = std::collections::BTreeSet::new();
     for i in 0..4 {
@@ -183,22 +223,19 @@ fn a_job_array_keeps_each_elements_end_and_its_dependencies() {
         4,
         "the array, then one job per dependency shape"
     );
-    wait_for("no job of the run in squeue", || queued(&run).is_empty());
+    run.wait_unqueued();
 }
 
 #[test]
 #[ignore = "needs a Slurm cluster: run scripts/slurm-up.sh, then cargo test -p parade --test slurm_cluster -- --ignored"]
 fn an_elements_timeout_is_its_own_and_a_stop_cancels_the_array() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = run_id("arrstop");
-    let slurm = Arc::new(SlurmExecutor::new(config(dir.path(), &run)));
+    let run = Run::new("arrstop");
+    let slurm = Arc::new(run.executor());
     let engine = Engine::with_executor(slurm.clone());
     let slow = engine
-        .add(TaskSpec::from_job(CommandJob::new(sh("sleep 300"))).timeout(Duration::from_secs(2)))
+        .add(task("sleep 300").timeout(Duration::from_secs(2)))
         .unwrap();
-    let quick = engine
-        .add(TaskSpec::from_job(CommandJob::new(sh("sleep 3"))))
-        .unwrap();
+    let quick = add(&engine, sh("sleep 3"));
     engine.want([slow, quick]).unwrap();
     let st = engine.wait([slow, quick]).unwrap();
     assert_eq!(
@@ -208,39 +245,28 @@ fn an_elements_timeout_is_its_own_and_a_stop_cancels_the_array() {
     );
     assert_eq!(st[1].state, TaskState::Succeeded, "{st:?}");
     assert_eq!(slurm.stats().sbatch, 1, "one array of two");
-    let ids: Vec<TaskId> = (0..3)
-        .map(|_| {
-            engine
-                .add(TaskSpec::from_job(CommandJob::new(sh("sleep 300"))))
-                .unwrap()
-        })
-        .collect();
-    engine.want(ids.clone()).unwrap();
-    wait_for("three elements queued", || queued(&run).len() == 3);
-    engine.stop();
-    let st = engine.wait(ids).unwrap();
-    assert!(st.iter().all(|s| s.state == TaskState::Cancelled), "{st:?}");
+    // The three are one array, cancelled by its id.
+    a_stop_cancels_three_queued_tasks(&engine, &run);
     assert_eq!(slurm.stats().sbatch, 2, "{:?}", slurm.stats());
-    wait_for("no job of the run in squeue", || queued(&run).is_empty());
+    run.wait_unqueued();
 }
 
 #[test]
 #[ignore = "needs a Slurm cluster: run scripts/slurm-up.sh, then cargo test -p parade --test slurm_cluster -- --ignored"]
 fn failing_and_timed_out_jobs_end_failed_and_leave_nothing_queued() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = run_id("fail");
-    let engine = Engine::with_executor(Arc::new(SlurmExecutor::new(config(dir.path(), &run))));
-    let job = |spec: CommandSpec| TaskSpec::from_job(CommandJob::new(spec));
-    let fails = engine.add(job(sh("echo failing; exit 7"))).unwrap();
+    let run = Run::new("fail");
+    let engine = Engine::with_executor(Arc::new(run.executor()));
+    let fails = add(&engine, sh("echo failing; exit 7"));
     let ours = engine
-        .add(job(sh("sleep 300")).timeout(Duration::from_secs(2)))
+        .add(task("sleep 300").timeout(Duration::from_secs(2)))
         .unwrap();
-    let theirs = engine
-        .add(job(sh("sleep 300").resources(ResourceHints {
+    let theirs = add(
+        &engine,
+        sh("sleep 300").resources(ResourceHints {
             time: Some("1".into()),
             ..ResourceHints::default()
-        })))
-        .unwrap();
+        }),
+    );
     engine.want([fails, ours, theirs]).unwrap();
     let st = engine.wait([fails, ours, theirs]).unwrap();
     assert_eq!(st[0].reason, Some(Reason::Exit(7)));
@@ -253,61 +279,44 @@ fn failing_and_timed_out_jobs_end_failed_and_leave_nothing_queued() {
         "{:?}",
         st[2]
     );
-    wait_for("no job of the run in squeue", || queued(&run).is_empty());
+    run.wait_unqueued();
 }
 
 #[test]
 #[ignore = "needs a Slurm cluster: run scripts/slurm-up.sh, then cargo test -p parade --test slurm_cluster -- --ignored"]
 fn a_stopped_run_cancels_its_jobs() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = run_id("stop");
-    let engine = Engine::with_executor(Arc::new(SlurmExecutor::new(config(dir.path(), &run))));
-    let ids: Vec<TaskId> = (0..3)
-        .map(|_| {
-            engine
-                .add(TaskSpec::from_job(CommandJob::new(sh("sleep 300"))))
-                .unwrap()
-        })
-        .collect();
-    engine.want(ids.clone()).unwrap();
-    wait_for("three jobs queued", || queued(&run).len() == 3);
-    engine.stop();
-    let st = engine.wait(ids).unwrap();
-    assert!(st.iter().all(|s| s.state == TaskState::Cancelled), "{st:?}");
-    wait_for("no job of the run in squeue", || queued(&run).is_empty());
+    let run = Run::new("stop");
+    let engine = Engine::with_executor(Arc::new(run.executor()));
+    a_stop_cancels_three_queued_tasks(&engine, &run);
+    run.wait_unqueued();
 }
 
 #[test]
 #[ignore = "needs a Slurm cluster: run scripts/slurm-up.sh, then cargo test -p parade --test slurm_cluster -- --ignored"]
 fn a_restarted_run_waits_for_its_running_job_instead_of_resubmitting() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = run_id("restart");
-    let marker = dir.path().join("marker");
+    let run = Run::new("restart");
+    let marker = run.dir().join("marker");
     let script = format!(
         "while [ ! -e {m} ]; do sleep 0.2; done; echo ran >> {c}",
         m = marker.display(),
-        c = dir.path().join("count").display()
+        c = run.dir().join("count").display()
     );
     // The first run submits the job and is abandoned while the job runs.
-    let first = Engine::with_executor(Arc::new(SlurmExecutor::new(config(dir.path(), &run))));
-    let t = first
-        .add(TaskSpec::from_job(CommandJob::new(sh(&script))))
-        .unwrap();
+    let first = Engine::with_executor(Arc::new(run.executor()));
+    let t = add(&first, sh(&script));
     first.want([t]).unwrap();
-    wait_for("the job queued", || queued(&run).len() == 1);
+    wait_for("the job queued", || run.queued().len() == 1);
     // The second run, same run id and work directory, finds the job by name.
-    let slurm = Arc::new(SlurmExecutor::new(config(dir.path(), &run)));
+    let slurm = Arc::new(run.executor());
     let second = Engine::with_executor(slurm.clone());
-    let t2 = second
-        .add(TaskSpec::from_job(CommandJob::new(sh(&script))))
-        .unwrap();
+    let t2 = add(&second, sh(&script));
     second.want([t2]).unwrap();
     std::fs::write(&marker, "").unwrap();
     assert_eq!(second.wait([t2]).unwrap()[0].state, TaskState::Succeeded);
     assert_eq!(slurm.stats().sbatch, 0, "the second run submitted nothing");
-    assert_eq!(all_jobs(&run).len(), 1);
+    assert_eq!(run.all_jobs().len(), 1);
     assert_eq!(
-        std::fs::read_to_string(dir.path().join("count")).unwrap(),
+        std::fs::read_to_string(run.dir().join("count")).unwrap(),
         "ran\n"
     );
     assert_eq!(first.wait([t]).unwrap()[0].state, TaskState::Succeeded);
@@ -316,10 +325,9 @@ fn a_restarted_run_waits_for_its_running_job_instead_of_resubmitting() {
 #[test]
 #[ignore = "needs a Slurm cluster: run scripts/slurm-up.sh, then cargo test -p parade --test slurm_cluster -- --ignored"]
 fn a_batch_queues_a_chain_with_afterok() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = run_id("batch");
-    let slurm = SlurmExecutor::new(config(dir.path(), &run));
-    let d = dir.path().display().to_string();
+    let run = Run::new("batch");
+    let slurm = run.executor();
+    let d = run.dir().display().to_string();
     let mut batch = SlurmBatch::new();
     let a = batch.add("a", sh(&format!("echo 1 > {d}/a")), &[]);
     let b = batch.add(
@@ -336,16 +344,16 @@ fn a_batch_queues_a_chain_with_afterok() {
     let never = format!("{:?}", ends[3].outcome);
     assert!(never.contains("never ran"), "{never}");
     assert_eq!(
-        std::fs::read_to_string(dir.path().join("b")).unwrap(),
+        std::fs::read_to_string(run.dir().join("b")).unwrap(),
         "1\n2\n"
     );
-    assert!(!dir.path().join("never").exists());
+    assert!(!run.dir().join("never").exists());
     assert_eq!(
         slurm.stats().sbatch,
         4,
         "the whole chain was submitted at once"
     );
-    wait_for("no job of the run in squeue", || queued(&run).is_empty());
+    run.wait_unqueued();
 }
 
 #[derive(serde::Serialize)]
@@ -379,10 +387,9 @@ echo "{\"square\": $((n*n)), \"host\": \"$(hostname)\"}" > result.json
 #[ignore = "needs a Slurm cluster: run scripts/slurm-up.sh, then cargo test -p parade --test slurm_cluster -- --ignored"]
 fn template_jobs_on_slurm_are_reused_and_check_their_parameters() {
     use parade::exec::slurm::{JobError, TemplateJob};
-    let dir = tempfile::tempdir().unwrap();
-    let run = run_id("template");
-    let slurm = Arc::new(SlurmExecutor::new(config(dir.path(), &run)));
-    let job = TemplateJob::new(square_template(dir.path()), dir.path().join("results/sq"))
+    let run = Run::new("template");
+    let slurm = Arc::new(run.executor());
+    let job = TemplateJob::new(square_template(run.dir()), run.dir().join("results/sq"))
         .on_slurm(slurm.clone());
     let out: Out = job.run(&Args { n: 6 }).unwrap();
     assert_eq!(out.square, 36);
@@ -397,19 +404,18 @@ fn template_jobs_on_slurm_are_reused_and_check_their_parameters() {
 #[ignore = "needs a Slurm cluster: run scripts/slurm-up.sh, then cargo test -p parade --test slurm_cluster -- --ignored"]
 fn an_interrupted_template_job_is_waited_for_not_resubmitted() {
     use parade::exec::slurm::TemplateJob;
-    let dir = tempfile::tempdir().unwrap();
-    let run = run_id("tjrestart");
-    let go = dir.path().join("go");
-    let template = square_template(dir.path());
-    let job_dir = dir.path().join("results/slow");
+    let run = Run::new("tjrestart");
+    let go = run.dir().join("go");
+    let template = square_template(run.dir());
+    let job_dir = run.dir().join("results/slow");
     // The first process submits the job and is interrupted while it runs.
     let first = TemplateJob::new(&template, &job_dir)
         .env("WAIT", go.to_string_lossy())
-        .on_slurm(Arc::new(SlurmExecutor::new(config(dir.path(), &run))));
+        .on_slurm(Arc::new(run.executor()));
     let abandoned = std::thread::spawn(move || first.run::<_, Out>(&Args { n: 3 }));
-    wait_for("the job queued", || queued(&run).len() == 1);
+    wait_for("the job queued", || run.queued().len() == 1);
     // The second finds it by name and waits for it.
-    let slurm = Arc::new(SlurmExecutor::new(config(dir.path(), &run)));
+    let slurm = Arc::new(run.executor());
     let second = TemplateJob::new(&template, &job_dir)
         .env("WAIT", go.to_string_lossy())
         .on_slurm(slurm.clone());
@@ -452,9 +458,8 @@ fn jobs_run_on_the_node_asked_for_with_its_hostname() {
             .all(|n| names.iter().any(|m| m == n)),
         "needs the 3-node cluster (scripts/slurm-up.sh --nodes 3); sinfo lists {names:?}"
     );
-    let dir = tempfile::tempdir().unwrap();
-    let run = run_id("nodes");
-    let slurm = SlurmExecutor::new(config(dir.path(), &run));
+    let run = Run::new("nodes");
+    let slurm = run.executor();
     let mut batch = SlurmBatch::new();
     for node in ["node2", "node3"] {
         let spec = sh("hostname").resources(ResourceHints {
@@ -474,9 +479,8 @@ fn jobs_run_on_the_node_asked_for_with_its_hostname() {
 #[test]
 #[ignore = "needs a Slurm cluster: run scripts/slurm-up.sh, then cargo test -p parade --test slurm_cluster -- --ignored"]
 fn keys_that_sanitize_alike_keep_their_own_jobs_and_files() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = run_id("collide");
-    let slurm = SlurmExecutor::new(config(dir.path(), &run));
+    let run = Run::new("collide");
+    let slurm = run.executor();
     let mut batch = SlurmBatch::new();
     batch.add("a::b", sh("echo colons; exit 3"), &[]);
     batch.add("a__b", sh("echo underscores"), &[]);
@@ -485,6 +489,6 @@ fn keys_that_sanitize_alike_keep_their_own_jobs_and_files() {
     assert_eq!(ends[1].outcome, Outcome::Succeeded);
     let out = |i: usize| std::fs::read_to_string(&ends[i].files.as_ref().unwrap().stdout).unwrap();
     assert_eq!((out(0).trim(), out(1).trim()), ("colons", "underscores"));
-    assert_eq!(all_jobs(&run).len(), 2);
-    wait_for("no job of the run in squeue", || queued(&run).is_empty());
+    assert_eq!(run.all_jobs().len(), 2);
+    run.wait_unqueued();
 }

@@ -2,17 +2,21 @@
 //! real cluster cannot be asked for (a transient failure, a vanished job, a refusal). Runs
 //! everywhere; no Slurm needed.
 
-use std::path::{Path, PathBuf};
+#[path = "common/fake_slurm.rs"]
+mod fake_slurm;
+
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use parade::engine::{Engine, Event, Outcome, Reason, Stream, TaskSpec, TaskState, TaskStatus};
+use fake_slurm::{Fake, run_one, sh, task, wait_for};
+use parade::engine::{Engine, Event, Outcome, Reason, Stream, TaskSpec, TaskState};
+use parade::exec::CommandJob;
 use parade::exec::slurm::{
     JobOptions, SlurmBatch, SlurmConfig, SlurmExecutor, job_identity, job_name,
 };
-use parade::exec::{CommandJob, CommandSpec};
 
-/// A directory of fake Slurm commands. Jobs live as `jobs/<id>` files holding one squeue line
+/// The fake `sbatch` of faults (with `squeue`, `scontrol` and `scancel` below). Jobs live as `jobs/<id>` files holding one squeue line
 /// (`id|name|STATE|reason|comment`). The file `mode` says what sbatch does: `run` (default)
 /// runs the batch script at once and lists the job COMPLETED; `hold` lists it RUNNING and runs
 /// nothing; `hidden` runs the script but never lists the job; `vanish` lists it RUNNING once,
@@ -21,10 +25,6 @@ use parade::exec::{CommandJob, CommandSpec};
 /// first N calls fail transiently), `sbatch.refuse`, `squeue.fail`, `squeue.hide` (job ids
 /// squeue leaves out), `cluster` (sbatch answers
 /// `ID;CLUSTER` and squeue lists the jobs only when asked about that cluster).
-struct Fake {
-    dir: tempfile::TempDir,
-}
-
 const SBATCH: &str = r#"#!/bin/sh
 D=$(dirname "$0")
 echo "$@" >> "$D/sbatch.log"
@@ -102,81 +102,37 @@ for id; do
 done
 "#;
 
-impl Fake {
-    fn new(mode: &str) -> Self {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        for (name, text) in [
+/// The fake of faults in mode `mode` (see [`SBATCH`]).
+fn faulty(mode: &str) -> Fake {
+    let fake = Fake::with(
+        &[
             ("sbatch", SBATCH),
             ("squeue", SQUEUE),
             ("scontrol", SCONTROL),
             ("scancel", SCANCEL),
-        ] {
-            let p = dir.path().join(name);
-            std::fs::write(&p, text).unwrap();
-            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-        }
-        std::fs::create_dir(dir.path().join("jobs")).unwrap();
-        std::fs::write(dir.path().join("mode"), mode).unwrap();
-        Self { dir }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn write(&self, name: &str, text: &str) {
-        std::fs::write(self.path(name), text).unwrap();
-    }
-
-    fn read(&self, name: &str) -> String {
-        std::fs::read_to_string(self.path(name)).unwrap_or_default()
-    }
-
-    /// One job per task: these fakes know no `--array` (job arrays have their own suite,
-    /// `slurm_arrays`, on the fake of `fake-slurm/`).
-    fn config(&self, run: &str) -> SlurmConfig {
-        SlurmConfig::new(self.path("work"))
-            .bin_dir(self.dir.path())
-            .run_id(run)
-            .poll_interval(Duration::from_millis(50))
-            .retries(3, Duration::from_millis(10))
-            .job_arrays(false)
-    }
-
-    fn engine(&self, run: &str) -> Engine {
-        Engine::with_executor(Arc::new(SlurmExecutor::new(self.config(run))))
-    }
+        ],
+        &["jobs"],
+    );
+    fake.write("mode", mode);
+    fake
 }
 
-fn sh(script: &str) -> CommandSpec {
-    CommandSpec::shell(&["sh", "-c"], script)
+/// Run `run`'s configuration: one job per task (these fakes know no `--array`: job arrays
+/// have their own suite, `slurm_arrays`, on the fake of `fake-slurm/`).
+fn config(fake: &Fake, run: &str) -> SlurmConfig {
+    fake.config(run)
+        .retries(3, Duration::from_millis(10))
+        .job_arrays(false)
 }
 
-fn run_one(engine: &Engine, spec: TaskSpec) -> TaskStatus {
-    let t = engine.add(spec).unwrap();
-    engine.want([t]).unwrap();
-    engine.wait([t]).unwrap().remove(0)
-}
-
-fn task(script: &str) -> TaskSpec {
-    TaskSpec::from_job(CommandJob::new(sh(script)))
-}
-
-fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
-    for _ in 0..600 {
-        if cond() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("timed out waiting for {what}");
+fn engine_for(fake: &Fake, run: &str) -> Engine {
+    Engine::with_executor(Arc::new(SlurmExecutor::new(config(fake, run))))
 }
 
 #[test]
 fn exit_status_and_output_come_from_the_job() {
-    let fake = Fake::new("run");
-    let engine = fake.engine("out");
+    let fake = faulty("run");
+    let engine = engine_for(&fake, "out");
     let lines = Arc::new(Mutex::new(Vec::new()));
     let seen = lines.clone();
     engine.subscribe(move |e: &Event| {
@@ -204,8 +160,8 @@ fn exit_status_and_output_come_from_the_job() {
 
 #[test]
 fn resources_become_sbatch_options() {
-    let fake = Fake::new("run");
-    let engine = fake.engine("res");
+    let fake = faulty("run");
+    let engine = engine_for(&fake, "res");
     let spec = sh("true").resources(parade::exec::ResourceHints {
         cpus: Some(2),
         mem: Some("1G".into()),
@@ -219,9 +175,9 @@ fn resources_become_sbatch_options() {
 
 #[test]
 fn a_transient_squeue_failure_is_retried_and_the_run_goes_on() {
-    let fake = Fake::new("hold");
+    let fake = faulty("hold");
     fake.write("squeue.fail", "2");
-    let slurm = Arc::new(SlurmExecutor::new(fake.config("flaky")));
+    let slurm = Arc::new(SlurmExecutor::new(config(&fake, "flaky")));
     let engine = Engine::with_executor(slurm.clone());
     let t = engine.add(task("true")).unwrap();
     engine.want([t]).unwrap();
@@ -252,10 +208,9 @@ fn a_transient_squeue_failure_is_retried_and_the_run_goes_on() {
 
 #[test]
 fn squeue_failing_for_good_ends_the_jobs_as_lost() {
-    let fake = Fake::new("hold");
+    let fake = faulty("hold");
     fake.write("squeue.fail", "1000000");
-    let cfg = fake
-        .config("down")
+    let cfg = config(&fake, "down")
         .retries(1, Duration::from_millis(1))
         .max_failed_polls(3);
     let engine = Engine::with_executor(Arc::new(SlurmExecutor::new(cfg)));
@@ -269,8 +224,8 @@ fn squeue_failing_for_good_ends_the_jobs_as_lost() {
 
 #[test]
 fn invalid_job_id_falls_back_to_the_status_file() {
-    let fake = Fake::new("hidden");
-    let engine = fake.engine("hidden");
+    let fake = faulty("hidden");
+    let engine = engine_for(&fake, "hidden");
     assert_eq!(run_one(&engine, task("exit 0")).state, TaskState::Succeeded);
     assert_eq!(
         run_one(&engine, task("exit 5")).reason,
@@ -280,8 +235,8 @@ fn invalid_job_id_falls_back_to_the_status_file() {
 
 #[test]
 fn a_job_that_vanishes_is_lost() {
-    let fake = Fake::new("vanish");
-    let engine = fake.engine("vanish");
+    let fake = faulty("vanish");
+    let engine = engine_for(&fake, "vanish");
     let st = run_one(&engine, task("true"));
     assert_eq!(st.state, TaskState::Failed);
     match st.reason {
@@ -293,12 +248,12 @@ fn a_job_that_vanishes_is_lost() {
 
 #[test]
 fn sbatch_refusing_a_job_names_the_task() {
-    let fake = Fake::new("run");
+    let fake = faulty("run");
     fake.write(
         "sbatch.refuse",
         "sbatch: error: Batch job submission failed: Invalid account or account/partition combination specified",
     );
-    let engine = fake.engine("refused");
+    let engine = engine_for(&fake, "refused");
     let st = run_one(&engine, task("true"));
     assert_eq!(st.state, TaskState::Failed);
     let why = st.reason.unwrap().to_string();
@@ -308,8 +263,8 @@ fn sbatch_refusing_a_job_names_the_task() {
 
 #[test]
 fn a_job_without_a_command_fails_clearly() {
-    let fake = Fake::new("run");
-    let engine = fake.engine("nocmd");
+    let fake = faulty("run");
+    let engine = engine_for(&fake, "nocmd");
     let st = run_one(&engine, TaskSpec::new(|_| Outcome::Succeeded));
     assert_eq!(st.state, TaskState::Failed);
     assert!(
@@ -322,8 +277,8 @@ fn a_job_without_a_command_fails_clearly() {
 
 #[test]
 fn timeout_and_stop_end_jobs_with_scancel() {
-    let fake = Fake::new("hold");
-    let engine = fake.engine("stop");
+    let fake = faulty("hold");
+    let engine = engine_for(&fake, "stop");
     let slow = engine
         .add(task("sleep 100").timeout(Duration::from_millis(200)))
         .unwrap();
@@ -354,13 +309,13 @@ fn timeout_and_stop_end_jobs_with_scancel() {
 
 #[test]
 fn a_restarted_run_adopts_its_queued_job_instead_of_submitting_again() {
-    let fake = Fake::new("hold");
+    let fake = faulty("hold");
     let comment = format!("parade:{}", job_identity("0", &sh("true")));
     fake.write(
         "jobs/55",
         &format!("55|parade-again-0|PENDING|Priority|{comment}\n"),
     );
-    let slurm = Arc::new(SlurmExecutor::new(fake.config("again")));
+    let slurm = Arc::new(SlurmExecutor::new(config(&fake, "again")));
     let engine = Engine::with_executor(slurm.clone());
     let t = engine.add(task("true")).unwrap();
     engine.want([t]).unwrap();
@@ -380,8 +335,8 @@ fn a_restarted_run_adopts_its_queued_job_instead_of_submitting_again() {
 
 #[test]
 fn a_batch_hands_dependencies_to_slurm() {
-    let fake = Fake::new("run");
-    let slurm = SlurmExecutor::new(fake.config("batch"));
+    let fake = faulty("run");
+    let slurm = SlurmExecutor::new(config(&fake, "batch"));
     let mut batch = SlurmBatch::new();
     let a = batch.add("a", sh("true"), &[]);
     let b = batch.add("b", sh("true"), &[a]);
@@ -400,8 +355,8 @@ fn a_batch_hands_dependencies_to_slurm() {
 
 #[test]
 fn keys_that_sanitize_alike_get_their_own_job_and_files() {
-    let fake = Fake::new("run");
-    let slurm = SlurmExecutor::new(fake.config("coll"));
+    let fake = faulty("run");
+    let slurm = SlurmExecutor::new(config(&fake, "coll"));
     let mut batch = SlurmBatch::new();
     batch.add("a::b", sh("echo colons; exit 3"), &[]);
     batch.add("a__b", sh("echo underscores"), &[]);
@@ -429,14 +384,14 @@ fn keys_that_sanitize_alike_get_their_own_job_and_files() {
 
 #[test]
 fn a_queued_job_doing_something_else_is_not_adopted() {
-    let fake = Fake::new("run");
+    let fake = faulty("run");
     // An earlier run of the same task with another parameter left this job queued.
     let other = format!("parade:{}", job_identity("t", &sh("echo one")));
     fake.write(
         "jobs/55",
         &format!("55|{}|PENDING|Priority|{other}\n", job_name("p", "t")),
     );
-    let slurm = SlurmExecutor::new(fake.config("p"));
+    let slurm = SlurmExecutor::new(config(&fake, "p"));
     // Were it adopted, it would end at once with this status.
     let theirs = slurm.files(&job_name("p", "t"), 55);
     std::fs::create_dir_all(theirs.status.parent().unwrap()).unwrap();
@@ -457,7 +412,7 @@ fn a_queued_job_doing_something_else_is_not_adopted() {
 
 #[test]
 fn an_adopted_job_keeps_the_result_it_wrote_and_a_new_one_starts_clean() {
-    let fake = Fake::new("hold");
+    let fake = faulty("hold");
     let work = tempfile::tempdir().unwrap();
     let result = work.path().join("result.json");
     let spec = sh("echo '{\"v\": 1}' > \"$R\"").env("R", result.to_string_lossy());
@@ -466,7 +421,7 @@ fn an_adopted_job_keeps_the_result_it_wrote_and_a_new_one_starts_clean() {
     // The job of the killed run is still running and has written its result already.
     fake.write("jobs/55", &format!("55|{name}|RUNNING|None|{comment}\n"));
     std::fs::write(&result, "{\"v\": 1}\n").unwrap();
-    let slurm = Arc::new(SlurmExecutor::new(fake.config("res")));
+    let slurm = Arc::new(SlurmExecutor::new(config(&fake, "res")));
     let runner = slurm.clone();
     let (s2, stale) = (spec.clone(), vec![result.clone()]);
     let waiter = std::thread::spawn(move || {
@@ -504,8 +459,8 @@ fn an_adopted_job_keeps_the_result_it_wrote_and_a_new_one_starts_clean() {
 
 #[test]
 fn a_job_ended_by_its_time_limit_is_a_timeout_even_when_its_status_came_first() {
-    let fake = Fake::new("timeout");
-    let slurm = SlurmExecutor::new(fake.config("limit"));
+    let fake = faulty("timeout");
+    let slurm = SlurmExecutor::new(config(&fake, "limit"));
     // The command is killed by SIGTERM (143) and the status file is there before Slurm's
     // listing says TIMEOUT: the state decides.
     let spec = sh("exit 143").resources(parade::exec::ResourceHints {
@@ -526,8 +481,8 @@ fn a_job_ended_by_its_time_limit_is_a_timeout_even_when_its_status_came_first() 
 
 #[test]
 fn an_old_job_writing_its_status_late_does_not_touch_the_new_job() {
-    let fake = Fake::new("hold");
-    let first = fake.engine("late");
+    let fake = faulty("hold");
+    let first = engine_for(&fake, "late");
     let t = first.add(task("sleep 100")).unwrap();
     first.want([t]).unwrap();
     wait_for("the first job submitted", || {
@@ -537,7 +492,7 @@ fn an_old_job_writing_its_status_late_does_not_touch_the_new_job() {
     assert_eq!(first.wait([t]).unwrap()[0].state, TaskState::Cancelled);
     // A new run submits the same task; its job ends (status 0), and the cancelled job writes
     // its status (143) late, just after.
-    let slurm = Arc::new(SlurmExecutor::new(fake.config("late")));
+    let slurm = Arc::new(SlurmExecutor::new(config(&fake, "late")));
     let second = Engine::with_executor(slurm.clone());
     let t = second.add(task("sleep 100")).unwrap();
     second.want([t]).unwrap();
@@ -554,10 +509,9 @@ fn an_old_job_writing_its_status_late_does_not_touch_the_new_job() {
 
 #[test]
 fn a_hanging_sbatch_is_killed_and_reported() {
-    let fake = Fake::new("run");
+    let fake = faulty("run");
     fake.write("sbatch.hang", "");
-    let cfg = fake
-        .config("hang")
+    let cfg = config(&fake, "hang")
         .retries(1, Duration::from_millis(10))
         .command_timeout(Duration::from_millis(300));
     let slurm = SlurmExecutor::new(cfg);
@@ -581,9 +535,9 @@ fn a_hanging_sbatch_is_killed_and_reported() {
 
 #[test]
 fn a_transient_sbatch_failure_is_retried() {
-    let fake = Fake::new("run");
+    let fake = faulty("run");
     fake.write("sbatch.flaky", "2");
-    let slurm = SlurmExecutor::new(fake.config("retry"));
+    let slurm = SlurmExecutor::new(config(&fake, "retry"));
     let end = slurm.run_one("t", sh("echo ok"));
     assert_eq!(end.outcome, Outcome::Succeeded, "{end:?}");
     assert_eq!(slurm.stats().sbatch, 3);
@@ -591,9 +545,9 @@ fn a_transient_sbatch_failure_is_retried() {
 
 #[test]
 fn a_job_on_a_named_cluster_is_polled_and_cancelled_there() {
-    let fake = Fake::new("hold");
+    let fake = faulty("hold");
     fake.write("cluster", "west");
-    let engine = fake.engine("multi");
+    let engine = engine_for(&fake, "multi");
     let st = run_one(
         &engine,
         task("sleep 100").timeout(Duration::from_millis(300)),
@@ -609,10 +563,10 @@ fn a_job_on_a_named_cluster_is_polled_and_cancelled_there() {
 fn scontrol_listing_several_jobs_is_read_job_by_job() {
     // squeue leaves the job out, so scontrol is asked; it answers with another job's record
     // (still running) before the one asked about.
-    let fake = Fake::new("hold");
+    let fake = faulty("hold");
     fake.write("squeue.hide", "100\n");
     fake.write("jobs/7", "7|other|RUNNING|None|\n");
-    let slurm = Arc::new(SlurmExecutor::new(fake.config("show")));
+    let slurm = Arc::new(SlurmExecutor::new(config(&fake, "show")));
     let (tx, rx) = crossbeam_channel::bounded(1);
     let runner = slurm.clone();
     std::thread::spawn(move || {

@@ -5,101 +5,26 @@
 //! program: its `main` calls `parade::worker_entry()` first.
 
 mod common;
+#[path = "common/fake_slurm.rs"]
+mod fake_slurm;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use parade::engine::{Engine, Reason, Stream, TaskSpec, TaskState};
+use fake_slurm::{Fake, add, sh, task, wait_for};
+use parade::engine::{Engine, Reason, Stream, TaskState};
 use parade::exec::process::WORKER_SOCKET_ENV;
 use parade::exec::slurm::{JobOptions, PilotConfig, SlurmBatch, SlurmConfig, SlurmExecutor};
-use parade::exec::{CommandJob, CommandSpec, Inline, ResourceHints};
+use parade::exec::{Inline, ResourceHints};
 use parade::flow::{Flow, FlowOptions};
 
-/// Fake Slurm commands (in `fake-slurm/`, shared with the CLI's pilot tests). `sbatch` starts the script in a session of its own, in the background,
-/// and lists the job RUNNING (`jobs/<id>`: `id|name|STATE|reason|comment`, its pid in
-/// `pids/<id>`); `squeue` lists a job whose script has ended as COMPLETED; `scancel` sends
-/// SIGTERM to every process of the job (its session) and lists it CANCELLED.
-const SBATCH: &str = include_str!("fake-slurm/sbatch");
-
-const SQUEUE: &str = include_str!("fake-slurm/squeue");
-
-const SCANCEL: &str = include_str!("fake-slurm/scancel");
-
-const SCONTROL: &str = include_str!("fake-slurm/scontrol");
-
-struct Fake {
-    dir: tempfile::TempDir,
-}
-
-impl Fake {
-    fn new() -> Self {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        for (name, text) in [
-            ("sbatch", SBATCH),
-            ("squeue", SQUEUE),
-            ("scontrol", SCONTROL),
-            ("scancel", SCANCEL),
-        ] {
-            let p = dir.path().join(name);
-            std::fs::write(&p, text).unwrap();
-            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-        }
-        std::fs::create_dir(dir.path().join("jobs")).unwrap();
-        std::fs::create_dir(dir.path().join("pids")).unwrap();
-        Self { dir }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn read(&self, name: &str) -> String {
-        std::fs::read_to_string(self.path(name)).unwrap_or_default()
-    }
-
-    fn config(&self, pilots: PilotConfig) -> SlurmConfig {
-        SlurmConfig::new(self.path("work"))
-            .bin_dir(self.dir.path())
-            .run_id("pilots")
-            .poll_interval(Duration::from_millis(100))
-            .worker_program(std::env::current_exe().unwrap(), vec!["flow".into()])
-            .pilots(pilots)
-    }
-
-    /// The jobs the fake lists as running.
-    fn running(&self) -> Vec<String> {
-        std::fs::read_dir(self.path("jobs"))
-            .unwrap()
-            .flatten()
-            .map(|e| std::fs::read_to_string(e.path()).unwrap())
-            .filter(|l| l.contains("|RUNNING|"))
-            .collect()
-    }
-
-    /// Whether the process of job `id` still runs.
-    fn alive(&self, id: &str) -> bool {
-        let pid = self.read(&format!("pids/{id}"));
-        Path::new(&format!("/proc/{}", pid.trim())).exists()
-            && !std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()))
-                .unwrap_or_default()
-                .contains(") Z ")
-    }
-}
-
-fn sh(script: &str) -> CommandSpec {
-    CommandSpec::shell(&["sh", "-c"], script)
-}
-
-fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
-    for _ in 0..400 {
-        if cond() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("timed out waiting for {what}");
+/// Run `pilots`' configuration on the fake: this binary is the pilot and worker program.
+fn on_pilots(fake: &Fake, pilots: PilotConfig) -> SlurmConfig {
+    fake.config("pilots")
+        .poll_interval(Duration::from_millis(100))
+        .worker_program(std::env::current_exe().unwrap(), vec!["flow".into()])
+        .pilots(pilots)
 }
 
 fn cpus(n: u32) -> ResourceHints {
@@ -109,22 +34,13 @@ fn cpus(n: u32) -> ResourceHints {
     }
 }
 
-/// Submits the pilots' jobs, then checks at the end that every pilot's process is gone.
-fn assert_all_gone(fake: &Fake) {
-    wait_for("every pilot job to end", || fake.running().is_empty());
-    for entry in std::fs::read_dir(fake.path("pids")).unwrap().flatten() {
-        let id = entry.file_name().to_string_lossy().into_owned();
-        wait_for("the pilot's process to end", || !fake.alive(&id));
-    }
-}
-
 fn commands_run_on_a_few_pilots_and_nothing_is_left(_: &Path) {
     let fake = Fake::new();
     let out = fake.path("out");
-    std::fs::create_dir(&out).unwrap();
-    let slurm = Arc::new(SlurmExecutor::new(
-        fake.config(PilotConfig::new(2).resources(cpus(2))),
-    ));
+    let slurm = Arc::new(SlurmExecutor::new(on_pilots(
+        &fake,
+        PilotConfig::new(2).resources(cpus(2)),
+    )));
     let engine = Engine::with_executor(slurm.clone());
     let lines = Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = lines.clone();
@@ -139,14 +55,10 @@ fn commands_run_on_a_few_pilots_and_nothing_is_left(_: &Path) {
                 "echo task {i} on $SLURM_JOB_ID > {i}; echo said {i}; echo warned {i} >&2"
             ))
             .cwd(&out);
-            engine
-                .add(TaskSpec::from_job(CommandJob::new(spec)))
-                .unwrap()
+            add(&engine, spec)
         })
         .collect();
-    let failing = engine
-        .add(TaskSpec::from_job(CommandJob::new(sh("exit 3"))))
-        .unwrap();
+    let failing = add(&engine, sh("exit 3"));
     engine.want(ids.iter().copied().chain([failing])).unwrap();
     let ends = engine.wait(ids.iter().copied()).unwrap();
     assert!(
@@ -173,18 +85,16 @@ fn commands_run_on_a_few_pilots_and_nothing_is_left(_: &Path) {
     assert!(slurm.pilots_connected() >= 1);
     drop(engine);
     drop(slurm);
-    assert_all_gone(&fake);
+    fake.wait_all_gone();
 }
 
 fn a_task_bigger_than_a_pilot_fails_at_once(_: &Path) {
     let fake = Fake::new();
-    let slurm = SlurmExecutor::new(fake.config(PilotConfig::new(1).resources(cpus(2))));
+    let slurm = SlurmExecutor::new(on_pilots(&fake, PilotConfig::new(1).resources(cpus(2))));
     let engine = Engine::with_executor(Arc::new(slurm));
     let mut big = sh("true");
     big.resources = cpus(3);
-    let t = engine
-        .add(TaskSpec::from_job(CommandJob::new(big)))
-        .unwrap();
+    let t = add(&engine, big);
     engine.want([t]).unwrap();
     let end = &engine.wait([t]).unwrap()[0];
     let why = end.reason.as_ref().unwrap().to_string();
@@ -193,16 +103,17 @@ fn a_task_bigger_than_a_pilot_fails_at_once(_: &Path) {
         "{why}"
     );
     drop(engine);
-    assert_all_gone(&fake);
+    fake.wait_all_gone();
 }
 
 fn counted_uses_are_packed_within_what_each_pilot_offers(_: &Path) {
     let fake = Fake::new();
     let out = fake.path("out");
-    std::fs::create_dir(&out).unwrap();
     // One pilot of four CPUs offering two licences: at most two licence tasks at a time.
-    let slurm =
-        SlurmExecutor::new(fake.config(PilotConfig::new(1).resources(cpus(4)).uses("licence", 2)));
+    let slurm = SlurmExecutor::new(on_pilots(
+        &fake,
+        PilotConfig::new(1).resources(cpus(4)).uses("licence", 2),
+    ));
     let licence = |n: u32| JobOptions {
         uses: vec![("licence".into(), n)],
         ..JobOptions::default()
@@ -250,25 +161,23 @@ fn counted_uses_are_packed_within_what_each_pilot_offers(_: &Path) {
         why(tape.index())
     );
     drop(slurm);
-    assert_all_gone(&fake);
+    fake.wait_all_gone();
 }
 
 fn a_task_past_its_timeout_is_killed_on_its_pilot(_: &Path) {
     let fake = Fake::new();
-    let slurm = Arc::new(SlurmExecutor::new(
-        fake.config(PilotConfig::new(1).resources(cpus(2))),
-    ));
+    let slurm = Arc::new(SlurmExecutor::new(on_pilots(
+        &fake,
+        PilotConfig::new(1).resources(cpus(2)),
+    )));
     let engine = Engine::with_executor(slurm.clone());
     // The first task holds the pilot's other CPU long past the second's limit: the limit
     // counts from when a pilot took the task, not from when it was queued.
     let slow = engine
-        .add(
-            TaskSpec::from_job(CommandJob::new(sh("exec sleep 59.125")))
-                .timeout(Duration::from_millis(500)),
-        )
+        .add(task("exec sleep 59.125").timeout(Duration::from_millis(500)))
         .unwrap();
     let quick = engine
-        .add(TaskSpec::from_job(CommandJob::new(sh("sleep 1"))).timeout(Duration::from_secs(20)))
+        .add(task("sleep 1").timeout(Duration::from_secs(20)))
         .unwrap();
     engine.want([slow, quick]).unwrap();
     let ends = engine.wait([slow, quick]).unwrap();
@@ -283,23 +192,21 @@ fn a_task_past_its_timeout_is_killed_on_its_pilot(_: &Path) {
     });
     drop(engine);
     drop(slurm);
-    assert_all_gone(&fake);
+    fake.wait_all_gone();
 }
 
 fn a_cancelled_pilot_loses_only_its_running_tasks(_: &Path) {
     let fake = Fake::new();
     let out = fake.path("out");
-    std::fs::create_dir(&out).unwrap();
-    let slurm = Arc::new(SlurmExecutor::new(
-        fake.config(PilotConfig::new(2).resources(cpus(1)).replacements(1)),
-    ));
+    let slurm = Arc::new(SlurmExecutor::new(on_pilots(
+        &fake,
+        PilotConfig::new(2).resources(cpus(1)).replacements(1),
+    )));
     let engine = Engine::with_executor(slurm.clone());
     // One long task per pilot (one CPU each); each writes which pilot job runs it.
     let long = |n: u32| {
         let spec = sh(&format!("echo $SLURM_JOB_ID > long{n}; exec sleep 60.4242")).cwd(&out);
-        engine
-            .add(TaskSpec::from_job(CommandJob::new(spec)))
-            .unwrap()
+        add(&engine, spec)
     };
     let (a, b) = (long(1), long(2));
     engine.want([a, b]).unwrap();
@@ -320,11 +227,7 @@ fn a_cancelled_pilot_loses_only_its_running_tasks(_: &Path) {
     assert!(matches!(lost.reason, Some(Reason::Lost(_))), "{why}");
     assert!(why.contains(&format!("lost with pilot {victim}")), "{why}");
     // The run goes on: a new task runs on the replacement pilot while the other long one runs.
-    let more = engine
-        .add(TaskSpec::from_job(CommandJob::new(
-            sh("echo $SLURM_JOB_ID > more").cwd(&out),
-        )))
-        .unwrap();
+    let more = add(&engine, sh("echo $SLURM_JOB_ID > more").cwd(&out));
     engine.want([more]).unwrap();
     assert_eq!(engine.wait([more]).unwrap()[0].state, TaskState::Succeeded);
     let ran_on = std::fs::read_to_string(out.join("more")).unwrap();
@@ -335,7 +238,7 @@ fn a_cancelled_pilot_loses_only_its_running_tasks(_: &Path) {
     assert_eq!(other.reason, Some(Reason::Cancelled));
     drop(engine);
     drop(slurm);
-    assert_all_gone(&fake);
+    fake.wait_all_gone();
     wait_for("the long tasks' processes to end", || {
         !common::alive("sleep 60.4242")
     });
@@ -343,15 +246,7 @@ fn a_cancelled_pilot_loses_only_its_running_tasks(_: &Path) {
 
 fn flow_procs_run_on_pilots_and_call_back(work: &Path) {
     let fake = Fake::new();
-    let cfg = fake
-        .config(PilotConfig::new(2).resources(cpus(2)))
-        .worker_program(
-            std::env::current_exe().unwrap(),
-            vec!["flow".into(), work.to_string_lossy().into_owned()],
-        );
-    let slurm = Arc::new(SlurmExecutor::new(cfg));
-    let flow = Flow::with_executor(slurm.clone(), FlowOptions::new().log_dir(work)).unwrap();
-    define(&flow);
+    let (slurm, flow) = flow_on_pilots(&fake, 2, work);
     flow.run("sum").unwrap();
     flow.wait_all().unwrap();
     let (sum, pilot): (u64, String) = flow.result("sum").unwrap();
@@ -364,7 +259,20 @@ fn flow_procs_run_on_pilots_and_call_back(work: &Path) {
     );
     drop(flow);
     drop(slurm);
-    assert_all_gone(&fake);
+    fake.wait_all_gone();
+}
+
+/// A flow of the procs of [`define`] on `pilots` pilots of two CPUs, its workers logging in
+/// `work`.
+fn flow_on_pilots(fake: &Fake, pilots: usize, work: &Path) -> (Arc<SlurmExecutor>, Flow) {
+    let cfg = on_pilots(fake, PilotConfig::new(pilots).resources(cpus(2))).worker_program(
+        std::env::current_exe().unwrap(),
+        vec!["flow".into(), work.to_string_lossy().into_owned()],
+    );
+    let slurm = Arc::new(SlurmExecutor::new(cfg));
+    let flow = Flow::with_executor(slurm.clone(), FlowOptions::new().log_dir(work)).unwrap();
+    define(&flow);
+    (slurm, flow)
 }
 
 /// The procs of the flow test, defined the same way in the parent and in every worker.
@@ -400,15 +308,7 @@ fn define(flow: &Flow) {
 
 fn an_oversized_message_or_a_vanished_worker_fails_only_its_task(work: &Path) {
     let fake = Fake::new();
-    let cfg = fake
-        .config(PilotConfig::new(1).resources(cpus(2)))
-        .worker_program(
-            std::env::current_exe().unwrap(),
-            vec!["flow".into(), work.to_string_lossy().into_owned()],
-        );
-    let slurm = Arc::new(SlurmExecutor::new(cfg));
-    let flow = Flow::with_executor(slurm.clone(), FlowOptions::new().log_dir(work)).unwrap();
-    define(&flow);
+    let (slurm, flow) = flow_on_pilots(&fake, 1, work);
     for name in ["huge", "dies", "sum"] {
         flow.run(name).unwrap();
     }
@@ -430,7 +330,7 @@ fn an_oversized_message_or_a_vanished_worker_fails_only_its_task(work: &Path) {
     assert_eq!(sum, 14);
     drop(flow);
     drop(slurm);
-    assert_all_gone(&fake);
+    fake.wait_all_gone();
 }
 
 type Test = fn(&Path);

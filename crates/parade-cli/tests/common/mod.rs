@@ -7,6 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+pub mod background;
+
 /// A temporary directory holding a `parade.toml`.
 pub struct Project {
     pub dir: tempfile::TempDir,
@@ -69,6 +71,18 @@ impl Project {
         json(&out)
     }
 
+    /// `parade ARGS... --output json` in the project: checks it fails (status 1) and that the
+    /// reason the report gives for task `task` says `says`; returns the report.
+    #[track_caller]
+    pub fn task_fails_saying(&self, args: &[&str], task: &str, says: &str) -> serde_json::Value {
+        let doc = self.json_report(args, 1);
+        let reason = doc["tasks"][task]["reason"].as_str().unwrap_or_else(|| {
+            panic!("no reason for {task}: {doc}");
+        });
+        assert!(reason.contains(says), "{task}: {reason}");
+        doc
+    }
+
     /// `parade ARGS...` in the project, without a terminal.
     pub fn parade(&self, args: &[&str]) -> assert_cmd::Command {
         let mut cmd = assert_cmd::Command::cargo_bin("parade").unwrap();
@@ -106,6 +120,18 @@ impl Project {
             .stderr
             .clone();
         String::from_utf8(out).unwrap()
+    }
+
+    /// `parade ARGS...` in the project without colours: checks the exit status is `code` and
+    /// that stderr says each of `says` (the whole stderr shown when it does not); returns
+    /// stderr.
+    #[track_caller]
+    pub fn stderr_says(&self, args: &[&str], code: i32, says: &[&str]) -> String {
+        let err = self.stderr(args, code);
+        for s in says {
+            assert!(err.contains(s), "stderr does not say {s:?}:\n{err}");
+        }
+        err
     }
 
     /// The same as a `std` command, to run in the background.
