@@ -1,7 +1,7 @@
 //! The parent's side of a proc running in a worker process: the [`WorkerHost`] that answers
 //! the calls its context makes (by calling the flow) and stores the result it reports; with a
-//! run store, a success is recorded here once its outputs are checked (see
-//! [`incremental`](super::incremental)).
+//! run store, a success is recorded here once its outputs are checked, and a skip as it is
+//! reported (see [`incremental`](super::incremental)).
 
 use std::sync::{Arc, Weak};
 
@@ -64,6 +64,11 @@ impl WorkerHost for ProcHost {
                 }
                 return Err(why);
             }
+        }
+        if let (Done::Skip(_), Some(tracked), Some(inner)) =
+            (done, &self.tracked, self.flow.upgrade())
+        {
+            Flow { inner }.received_skip(&self.name, tracked);
         }
         self.done(done);
         Ok(())

@@ -2,7 +2,9 @@
 //! declares `inputs` (files, globs) or has named dependencies, whose fingerprint (its
 //! arguments and the content of its inputs, ignores left out) equals that of its last success,
 //! whose dependencies are all up to date or skipped, and whose `outputs` exist (and are younger
-//! than their `max_age`), ends up to date with its stored result instead of running. After a
+//! than their `max_age`), ends up to date with its stored result instead of running; a proc
+//! that skipped itself (`ProcError::Skipped`, `NoChange`) is remembered as parproc remembers
+//! it, its fingerprint with no result, and is up to date while nothing it reads changes. After a
 //! success, every declared output must exist (`outputs not refreshed: <paths>`), younger than
 //! its `max_age` (`outputs older than max_age: <paths>`).
 //!
@@ -297,6 +299,14 @@ impl Flow {
         }
     }
 
+    /// In the parent, when the worker of proc `name` reported that it skipped itself: records
+    /// the skip under the key it was dispatched with (see [`Flow::finished_skipped`]).
+    pub(crate) fn received_skip(&self, name: &str, tracked: &Tracked) {
+        if let Some(key) = tracked.key.lock().take() {
+            self.finished_skipped(name, &key);
+        }
+    }
+
     /// The dependencies of proc `name` that changed in this run (see
     /// [`Context::changed_deps`](super::Context::changed_deps)).
     pub(crate) fn changed_deps_of(&self, name: &str) -> Vec<String> {
@@ -329,7 +339,7 @@ impl Flow {
         {
             return Ok(Check::Run(key));
         }
-        let last = store.last_success(name).map_err(|e| e.to_string())?;
+        let last = last_kept(store, name)?;
         let Some(last) = last.filter(|l| l.key.as_deref() == Some(key.as_str())) else {
             return Ok(Check::Run(key));
         };
@@ -361,6 +371,14 @@ impl Flow {
         Ok(())
     }
 
+    /// After proc `name` skipped itself (or said "no change") under `key`: records the skip,
+    /// with no result, so that it is up to date while nothing it reads changes (parproc saves
+    /// the fingerprint of a SKIPPED proc, and None as its result). Its outputs are not
+    /// checked: it made none.
+    pub(crate) fn finished_skipped(&self, name: &str, key: &str) {
+        self.remember(name, key, "skipped", &Value::Null);
+    }
+
     fn remember(&self, name: &str, key: &str, state: &str, result: &Value) {
         if let Some((store, run)) = self.memory() {
             let mut e = Execution::new(name, state).key(key);
@@ -370,6 +388,29 @@ impl Flow {
             let _ = store.flush_files();
         }
     }
+}
+
+/// How many of a proc's newest executions [`last_kept`] looks through for its last success or
+/// skip (a flow records only those, so the newest one is it unless the store is shared with
+/// runs that record failures).
+const KEPT_SCAN: usize = 16;
+
+/// The newest execution of proc `name` that a later run compares with: its last success, up
+/// to date decision or skip, with a key. The store's [`Store::last_success`] leaves skips out
+/// (a task file's skipped task has nothing to keep), so the newest executions are read first.
+fn last_kept(store: &Store, name: &str) -> Result<Option<Execution>, String> {
+    let newest = store.history(name, KEPT_SCAN).map_err(|e| e.to_string())?;
+    let scanned = newest.len();
+    if let Some(kept) = newest
+        .into_iter()
+        .find(|e| e.key.is_some() && e.is_success())
+    {
+        return Ok(Some(kept));
+    }
+    if scanned < KEPT_SCAN {
+        return Ok(None);
+    }
+    store.last_success(name).map_err(|e| e.to_string())
 }
 
 /// The key of a run of a proc: its arguments and the content of its inputs.

@@ -135,11 +135,15 @@ impl Flow {
                 }
             };
             let mut ending = run_body(&body, &ctx);
-            if let (Some(key), Outcome::Succeeded) = (&key, &ending.outcome)
-                && let Err(why) = flow.finished_ok(&name, key, &incremental, &ending.value)
-            {
-                ctx.emit(format!("error: {why}"));
-                ending.outcome = Outcome::failed(why);
+            match (&key, &ending.outcome) {
+                (Some(key), Outcome::Succeeded) => {
+                    if let Err(why) = flow.finished_ok(&name, key, &incremental, &ending.value) {
+                        ctx.emit(format!("error: {why}"));
+                        ending.outcome = Outcome::failed(why);
+                    }
+                }
+                (Some(key), Outcome::Skipped(_)) => flow.finished_skipped(&name, key),
+                _ => {}
             }
             flow.store(id, ending.value, ending.no_change);
             ending.outcome

@@ -3,7 +3,8 @@
 //! input reruns the proc and its dependents (nothing else), a touched one does not (parproc
 //! would: it compares mtimes); `no_skip`; `full`; missing outputs and outputs older than
 //! `max_age` rerun; `outputs not refreshed`; ignores; directories as inputs; a dependency that
-//! ran makes its dependents run and shows in `ctx.changed_deps()`.
+//! ran makes its dependents run and shows in `ctx.changed_deps()`; a proc that skipped itself
+//! (or said "no change") is up to date while nothing it reads changes, as in parproc.
 //! Every case runs inline, on threads and in worker processes (`flow_process`), where the
 //! parent decides (no worker starts for an up-to-date proc) and records.
 
@@ -14,8 +15,8 @@ use std::time::{Duration, SystemTime};
 
 use crate::flow_common::project::Project;
 use crate::flow_common::*;
-use parade::engine::TaskState::{self, Failed, Succeeded, UpToDate};
-use parade::flow::{Flow, FlowOptions, Output};
+use parade::engine::TaskState::{self, Failed, Skipped, Succeeded, UpToDate};
+use parade::flow::{Flow, FlowOptions, Output, ProcError};
 
 fn set_mtime(path: &Path, t: SystemTime) {
     std::fs::File::options()
@@ -246,5 +247,46 @@ both!(a_result_that_is_not_json_fails_its_proc_only, |flow| {
         }
     })
     .is(&[Failed, UpToDate, UpToDate], 0);
+});
+
+both!(a_skipped_proc_is_up_to_date_until_what_it_reads_changes, |flow| {
+    // parproc keeps a skipped proc's fingerprint (and None as its result): nothing changed,
+    // it is up to date and does not run; its dependents are up to date too.
+    let p = Project::new(&flow);
+    p.write("src/b.txt", "b");
+    let (a, b) = (p.text("src/a.txt"), p.text("src/b.txt"));
+    let define = |f: &Flow| {
+        let (log, also) = (p.body(), p.body());
+        f.proc("skips", move |ctx| {
+            log(ctx)?;
+            Err::<(), _>(ProcError::skipped("nothing to do"))
+        })
+        .inputs([a.as_str()])
+        .add()
+        .unwrap();
+        f.proc("same", move |ctx| {
+            also(ctx)?;
+            Err::<(), _>(ProcError::no_change())
+        })
+        .inputs([b.as_str()])
+        .add()
+        .unwrap();
+        f.proc("after", p.body()).deps(["skips", "same"]).add().unwrap();
+    };
+    let names = ["skips", "same", "after"];
+    p.run(plain(), &names, define).is(&[Skipped, Skipped, Succeeded], 3);
+    let again = p.run(plain(), &names, define);
+    again.is(&[UpToDate, UpToDate, UpToDate], 0);
+    if !p.in_worker() {
+        // The result it kept is none, as in parproc.
+        assert_eq!(again.flow().result::<serde_json::Value>("skips").unwrap(), serde_json::Value::Null);
+    }
+    // Its input changed: it runs (and skips) again. A skip changes nothing its dependents
+    // read (parproc: a dependency SKIPPED is not changed), so they stay up to date.
+    p.write("src/a.txt", "changed");
+    p.run(plain(), &names, define).is(&[Skipped, UpToDate, UpToDate], 1);
+    p.run(plain(), &names, define).is(&[UpToDate, UpToDate, UpToDate], 0);
+    // `full` runs it whatever it kept.
+    p.run(plain().full(true), &names, define).is(&[Skipped, Skipped, Succeeded], 3);
 });
 }
