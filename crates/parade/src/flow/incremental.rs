@@ -393,11 +393,11 @@ impl Flow {
 /// How many of a proc's newest executions [`last_kept`] looks through for its last success or
 /// skip (a flow records only those, so the newest one is it unless the store is shared with
 /// runs that record failures).
-const KEPT_SCAN: usize = 16;
+const KEPT_SCAN: usize = 4;
 
 /// The newest execution of proc `name` that a later run compares with: its last success, up
-/// to date decision or skip, with a key. The store's [`Store::last_success`] leaves skips out
-/// (a task file's skipped task has nothing to keep), so the newest executions are read first.
+/// to date decision or skip, with a key. The store's [`Store::last_success`] leaves skips out,
+/// so the newest executions are read first; past them, its answer is the best there is.
 fn last_kept(store: &Store, name: &str) -> Result<Option<Execution>, String> {
     let newest = store.history(name, KEPT_SCAN).map_err(|e| e.to_string())?;
     let scanned = newest.len();
