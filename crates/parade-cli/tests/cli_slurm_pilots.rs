@@ -197,7 +197,8 @@ fn wait_exit(child: &mut std::process::Child) -> std::process::ExitStatus {
     panic!("parade did not exit");
 }
 
-const LONG: &str = "[task.long]\nrun = \"echo $SLURM_JOB_ID > on; exec sleep 120.25\"\n";
+const LONG: &str =
+    "[task.long]\nrun = \"echo $$ > task.pid; echo $SLURM_JOB_ID > on; exec sleep 120.25\"\n";
 
 #[test]
 fn ctrl_c_cancels_the_pilots_and_a_killed_parent_leaves_none() {
@@ -229,8 +230,14 @@ fn ctrl_c_cancels_the_pilots_and_a_killed_parent_leaves_none() {
     child.kill().unwrap();
     wait_exit(&mut child);
     assert_nothing_left(fake.path());
-    for _ in 0..200 {
-        if !running_marker("sleep 120.25") {
+    // This run's task only: another run of this suite on the machine has the same command.
+    let task: u32 = std::fs::read_to_string(p.path("task.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    for _ in 0..600 {
+        if !alive(task) {
             return;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -238,14 +245,11 @@ fn ctrl_c_cancels_the_pilots_and_a_killed_parent_leaves_none() {
     panic!("the task outlived its pilot");
 }
 
-/// Whether a live process has `marker` in its command line.
-fn running_marker(marker: &str) -> bool {
-    std::fs::read_dir("/proc").unwrap().flatten().any(|entry| {
-        std::fs::read(entry.path().join("cmdline")).is_ok_and(|c| {
-            String::from_utf8_lossy(&c)
-                .replace('\0', " ")
-                .contains(marker)
-        })
+/// Whether process `pid` is alive (a zombie has ended).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z'))
     })
 }
 
