@@ -27,6 +27,10 @@ use crate::report::Report;
 
 /// Runs the `iter` benchmarks.
 pub fn run(out: &mut Report, quick: bool) {
+    // PARADE_BENCH_ITER=small runs only the small pipelines (to profile them alone).
+    if std::env::var_os("PARADE_BENCH_ITER").is_some_and(|v| v == "small") {
+        return small(out, quick);
+    }
     cheap(out, quick);
     slow(out, quick);
     small(out, quick);
@@ -60,6 +64,39 @@ fn small(out: &mut Report, quick: bool) {
             );
         }
     });
+    // What the figure above is made of: the pipeline's own work with no helper thread, and
+    // the hand-off to one pool thread alone (an empty spawn in a scope, as a pipeline makes).
+    out.measure(
+        case,
+        "parade iter_slice workers(1)",
+        pipelines,
+        runs,
+        || {
+            for _ in 0..pipelines {
+                assert_eq!(
+                    black_box(
+                        parade::iter_slice(&v)
+                            .workers(1)
+                            .map(|x| x * 3)
+                            .sum::<u64>()
+                    ),
+                    expected
+                );
+            }
+        },
+    );
+    out.measure(
+        case,
+        "rayon in_place_scope + 1 empty spawn",
+        pipelines,
+        runs,
+        || {
+            for _ in 0..pipelines {
+                rayon::in_place_scope(|s| s.spawn(|_| {}));
+                assert_eq!(black_box(v.iter().map(|x| x * 3).sum::<u64>()), expected);
+            }
+        },
+    );
     out.ratio(case, "parade iter_slice", "rayon par_iter");
 }
 

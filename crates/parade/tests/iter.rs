@@ -678,3 +678,35 @@ proptest! {
         prop_assert_eq!(p.collect_vec(), seq);
     }
 }
+
+/// Two items that each wait until the other has started: a caller that starts alone must still
+/// call its helper for a source of few items (they are likely slow), or this would wait forever.
+#[test]
+fn few_items_run_side_by_side_in_folds_and_collect_vec() {
+    static MEETING: (std::sync::Mutex<u32>, std::sync::Condvar) =
+        (std::sync::Mutex::new(0), std::sync::Condvar::new());
+    let meet = |x: &u32| {
+        let (lock, cvar) = &MEETING;
+        let mut started = lock.lock().unwrap();
+        *started += 1;
+        cvar.notify_all();
+        let (started, timeout) = cvar
+            .wait_timeout_while(started, Duration::from_secs(20), |n| *n % 2 == 1)
+            .unwrap();
+        assert!(!timeout.timed_out(), "the other item never started");
+        drop(started);
+        *x
+    };
+    let items = [1u32, 2];
+    assert_eq!(
+        parade::iter_slice(&items).workers(2).map(meet).sum::<u32>(),
+        3
+    );
+    assert_eq!(
+        parade::iter_slice(&items)
+            .workers(2)
+            .map(meet)
+            .collect_vec(),
+        [1, 2]
+    );
+}

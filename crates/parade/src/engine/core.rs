@@ -309,6 +309,15 @@ impl Core {
         })
     }
 
+    /// The tasks that ended `Failed` (each has a reason), in no particular order.
+    pub(super) fn failed_ids(&self) -> Vec<TaskId> {
+        self.reasons
+            .keys()
+            .copied()
+            .filter(|id| self.slot(*id).state == TaskState::Failed)
+            .collect()
+    }
+
     /// Why a final task ended where it did, if it has a reason.
     pub(super) fn reason_of(&self, id: TaskId) -> Option<&Reason> {
         if self.reasons.is_empty() {

@@ -437,6 +437,18 @@ impl Engine {
             .collect()
     }
 
+    /// The status of every task that ended [`Failed`](TaskState::Failed) on its own, in the
+    /// order tasks were added. Costs what the tasks with a reason cost, not a pass over every
+    /// task: a failed task always has a reason.
+    pub(crate) fn failures(&self) -> Vec<TaskStatus> {
+        let core = self.inner.core.lock();
+        let mut ids = core.failed_ids();
+        ids.sort_unstable();
+        ids.into_iter()
+            .filter_map(|id| core.status(id).ok())
+            .collect()
+    }
+
     fn block(&self, targets: Option<&[TaskId]>) -> Result<(), EngineError> {
         let ticket =
             current_task(self).map(|_| self.with_core(|core, fx| core.begin_wait(targets, fx)));

@@ -254,23 +254,18 @@ impl Graph {
             return Ok(());
         }
         self.inner.engine.wait_all()?;
-        let ids: Vec<TaskId> = {
+        // All final now: only the failed tasks are looked at (not a status per task).
+        let failed = self.inner.engine.failures();
+        let mut failures: Vec<GraphError> = {
             let tasks = self.inner.tasks.lock();
-            (0..tasks.len())
-                .filter(|&i| tasks[i].is_some())
-                .map(TaskId::from_index)
-                .collect()
-        };
-        // All final now: one pass under the engine's lock gives every status.
-        let failures: Vec<GraphError> = self
-            .inner
-            .engine
-            .wait(ids)?
-            .iter()
-            .filter(|s| s.state == TaskState::Failed)
-            .map(|s| self.error_for(s))
-            .collect();
-        let mut failures = failures;
+            failed
+                .into_iter()
+                .filter(|s| matches!(tasks.get(s.id.index()), Some(Some(_))))
+                .collect::<Vec<_>>()
+        }
+        .iter()
+        .map(|s| self.error_for(s))
+        .collect();
         match failures.len() {
             0 => Ok(()),
             1 => Err(failures.remove(0)),

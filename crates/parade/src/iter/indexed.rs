@@ -16,6 +16,7 @@ use std::time::Instant;
 use parking_lot::Mutex;
 
 use super::options::Settings;
+use super::pool::Help;
 use super::source::Source;
 use super::stage::Stage;
 use super::window::Payload;
@@ -56,8 +57,9 @@ where
         }
     }
 
-    /// Takes chunks until the output is full, the source ends or something panics.
-    fn work(&self) {
+    /// Takes chunks until the output is full, the source ends or something panics; on the
+    /// calling thread (`help`), calls for the helpers when it is time.
+    fn work(&self, help: Option<&Help<'_>>) {
         let mut local = match catch_unwind(AssertUnwindSafe(|| self.stage.local())) {
             Ok(local) => local,
             Err(payload) => return self.fail(u64::MAX, payload),
@@ -65,7 +67,7 @@ where
         let max = self.settings.max_batch(true);
         let mut size = self.settings.batch.unwrap_or(1);
         while !self.stop.load(Ordering::Relaxed) {
-            let (seq, batch, chunk) = {
+            let (seq, batch, chunk, left) = {
                 let mut feed = self.feed.lock();
                 let left = feed.rest.len();
                 if left == 0 {
@@ -88,8 +90,11 @@ where
                 let (chunk, rest) =
                     std::mem::take(&mut feed.rest).split_at_mut(batch.len().min(left));
                 feed.rest = rest;
-                (seq, batch, chunk)
+                (seq, batch, chunk, feed.rest.len())
             };
+            if let Some(help) = help {
+                help.check(Some(left));
+            }
             let n = chunk.len();
             let started = Instant::now();
             let run = catch_unwind(AssertUnwindSafe(|| {
@@ -139,11 +144,11 @@ where
         panic: Mutex::new(None),
     };
     // Nothing waits for a consumer, so the calling thread is one of the workers.
-    super::pool::with_workers(
+    super::pool::with_helpers(
         settings.workers - 1,
-        &|| run.work(),
+        &|| run.work(None),
         &|| run.stop.store(true, Ordering::Relaxed),
-        || run.work(),
+        |help| run.work(Some(help)),
     );
     let Run {
         feed,

@@ -24,7 +24,11 @@
 //! - Workers (threads borrowed from a pool kept between runs, as many as the machine's cores unless
 //!   [`workers`](Pipeline::workers) says otherwise) take batches of items from the source
 //!   under a lock and push each item through the whole chain of stages: stages are fused, an
-//!   item never changes thread between them.
+//!   item never changes thread between them. Where the calling thread works too (folds,
+//!   sums, `collect_vec`), it starts alone and calls the other workers once it has worked
+//!   about as long as waking one costs (10 µs), so a pipeline of a few cheap items wakes no
+//!   thread; a source of only a few items gets them at once. As with rayon, items may run side
+//!   by side but are never promised to: an item must not wait for another.
 //! - A window bounds memory: the source is never more than [`in_flight`](Pipeline::in_flight)
 //!   items ahead of what the consumer has taken, so one slow item makes the others wait
 //!   instead of piling up. Finished batches are reordered so output keeps input order, unless

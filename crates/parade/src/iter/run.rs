@@ -169,17 +169,18 @@ where
 }
 
 /// Runs `consume` against a running pipeline whose workers live in a thread scope.
-pub(crate) fn scoped<Src, St, G, R>(
+pub(crate) fn scoped<Src, St, G, R, F>(
     source: Src,
     stage: St,
     gather: G,
     settings: Settings,
-    consume: impl FnOnce(&mut Consumer<'_, Src, St, G>) -> R,
+    consume: F,
 ) -> R
 where
     Src: Source,
     St: Stage<Src::Item>,
     G: Gather<St::Out>,
+    F: FnOnce(&mut Consumer<'_, Src, St, G>) -> R,
 {
     let shared = Shared::new(source, stage, gather, settings);
     // Folded batches never wait for the consumer, so the calling thread can be a worker too
@@ -190,15 +191,23 @@ where
     } else {
         settings.workers
     };
-    super::pool::with_workers(spawn, &|| shared.work(), &|| shared.stop(), || {
+    let consumer = |consume: F| {
         let mut consumer = Consumer {
             shared: &shared,
             taker: Taker::default(),
         };
-        if G::FOLDS {
-            shared.work();
-        }
         consume(&mut consumer)
+    };
+    if G::FOLDS {
+        // The calling thread folds too, and calls for helpers once the work outlasts waking
+        // one (see `pool.rs`).
+        return super::pool::with_helpers(spawn, &|| shared.work(), &|| shared.stop(), |help| {
+            shared.work_helped(Some(help));
+            consumer(consume)
+        });
+    }
+    super::pool::with_workers(spawn, &|| shared.work(), &|| shared.stop(), || {
+        consumer(consume)
     })
 }
 

@@ -11,6 +11,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
 use super::gather::Gather;
+use super::pool::Help;
 use super::source::Source;
 use super::stage::Stage;
 use super::window::{Finished, Payload, Shared};
@@ -21,7 +22,8 @@ pub(crate) const TARGET: Duration = Duration::from_micros(500);
 
 /// What a worker got from the source.
 enum Pulled<B> {
-    Batch(u64, B),
+    /// A batch, and how many items the source has left if it knows.
+    Batch(u64, B, Option<usize>),
     Panicked(u64, Payload),
     Ended,
 }
@@ -34,6 +36,12 @@ where
 {
     /// Runs batches until the source ends, the consumer leaves or a stage panics.
     pub fn work(&self) {
+        self.work_helped(None);
+    }
+
+    /// [`work`](Self::work) on the calling thread of a run, which calls for its helpers when
+    /// it is time (see [`Help::check`]).
+    pub fn work_helped(&self, help: Option<&Help<'_>>) {
         let mut local = match catch_unwind(AssertUnwindSafe(|| self.stage.local())) {
             Ok(local) => local,
             Err(payload) => return self.fail(payload),
@@ -54,7 +62,10 @@ where
                     };
                     return self.publish(seq, size, batch);
                 }
-                Pulled::Batch(seq, items) => {
+                Pulled::Batch(seq, items, left) => {
+                    if let Some(help) = help {
+                        help.check(left);
+                    }
                     let n = items.len();
                     let started = Instant::now();
                     let mut acc = self.gather.start(n);
@@ -100,7 +111,7 @@ where
         match got {
             Ok(Some(batch)) => {
                 feed.next_seq += 1;
-                Pulled::Batch(seq, batch)
+                Pulled::Batch(seq, batch, feed.source.remaining())
             }
             Ok(None) => {
                 feed.done = true;
