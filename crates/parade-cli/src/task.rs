@@ -224,8 +224,19 @@ impl TaskRun<'_> {
     }
 }
 
-/// A path as the task sees it from its own working directory: absolute.
+/// A path as the task sees it from its own working directory: absolute. A relative path is
+/// taken from parade's working directory, read once (parade never changes it), so that each
+/// task's paths cost no `getcwd`.
 fn absolute(path: &Path) -> String {
+    static CWD: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    let joined;
+    let path = match CWD.get_or_init(|| std::env::current_dir().ok()) {
+        Some(cwd) if path.is_relative() => {
+            joined = cwd.join(path);
+            joined.as_path()
+        }
+        _ => path,
+    };
     std::path::absolute(path)
         .unwrap_or_else(|_| path.to_path_buf())
         .display()
@@ -326,5 +337,13 @@ mod tests {
         }
         let other = "[settings]\nshell = [\"bash\", \"-c\"]\n[task.simple]\nrun = \"ls -a\"\n";
         assert_eq!(argv(other, "simple"), ["bash", "-c", "ls -a"]);
+    }
+
+    #[test]
+    fn paths_are_absolute_as_std_makes_them() {
+        for p in ["a/b.json", "./a/../b", "/x/./y", "."] {
+            let want = std::path::absolute(p).unwrap().display().to_string();
+            assert_eq!(absolute(Path::new(p)), want, "{p}");
+        }
     }
 }
