@@ -9,7 +9,9 @@
 //!
 //! The floor is this program's own tight loop: two threads that `posix_spawn` `/bin/sh -c
 //! true` and wait for it, layer by layer (what any runner of the graph must at least do).
-//! parade runs with plain output to a null device and logs written as usual. Targets: parade
+//! parade runs with plain output to a null device and logs written as usual, twice: as a user
+//! runs it (`true` is a simple command, run without `sh` as make runs it) and with
+//! `PARADE_FORCE_SHELL=1` (every task through `sh -e -c`, as the floor). Targets: parade
 //! within 1.05x the floor, at or ahead of make and ninja. Rounds are interleaved (each round
 //! runs every implementation once) and the best round counts. A peer that is not installed
 //! is reported as "not run".
@@ -213,6 +215,17 @@ pub fn run(out: &mut Report, quick: bool) {
                     quiet(Command::new(&parade).args(&targets));
                 }),
             ),
+            (
+                "parade run (sh forced)",
+                Box::new(|| {
+                    let _ = std::fs::remove_dir_all(dir.join(".parade"));
+                    quiet(
+                        Command::new(&parade)
+                            .args(&targets)
+                            .env("PARADE_FORCE_SHELL", "1"),
+                    );
+                }),
+            ),
         ];
         if make {
             impls.push((
@@ -247,6 +260,9 @@ pub fn run(out: &mut Report, quick: bool) {
                 if let Some(m) = secs(peer) {
                     let _ = write!(note, ", {:.3}x {peer}", p / m);
                 }
+            }
+            if let Some(forced) = secs("parade run (sh forced)") {
+                let _ = write!(note, "; with the shell forced {:.3}x the floor", forced / f);
             }
             out.note(&note);
         }

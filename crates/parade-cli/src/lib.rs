@@ -5,6 +5,7 @@
 //! |---|---|
 //! | [`taskfile`] | `parade.toml`: format, checks, diagnostics |
 //! | [`shell`] | shell text: `{field}`s as variable references no value escapes, paths, `#!` |
+//! | [`direct`] | a plain simple command run without the shell, as make does |
 //! | [`shell_context`] | where a position of shell text stands (quotes, heredocs) |
 //! | [`environment`] | the environment from `dotenv`, `[env]` and a task's `env`, `${VAR}` expanded |
 //! | [`instances`] | what a glob dependency matched, as `$PARADE_INSTANCES` |
@@ -33,6 +34,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod direct;
 pub mod environment;
 pub mod init;
 pub mod instances;

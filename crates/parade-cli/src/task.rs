@@ -11,8 +11,8 @@ use parade::engine::{Job, Outcome, TaskContext};
 use parade::exec::{CommandJob, CommandSpec};
 use serde_json::Value;
 
-use crate::shell;
 use crate::taskfile::{Task, TaskFile};
+use crate::{direct, shell};
 
 /// One concrete task to run: which task, under which name, with which placeholder values.
 #[derive(Clone, Debug)]
@@ -62,7 +62,8 @@ impl<'a> TaskRun<'a> {
 }
 
 impl TaskRun<'_> {
-    /// The command to run: the task's shell (or its `#!` interpreter) with the task's `run`,
+    /// The command to run: the task's shell (or its `#!` interpreter) with the task's `run`
+    /// (a plain simple command under the default shell runs without it: [`direct`]),
     /// each `{field}` a reference to a variable holding its value ([`shell::script`]), the
     /// arguments after `--` as `"$@"`, the environment set, the task's Slurm resources attached.
     ///
@@ -75,6 +76,8 @@ impl TaskRun<'_> {
     /// out of the project, a script file that cannot be written.
     pub fn command(&self) -> Result<CommandSpec, String> {
         let value = |field: &str| self.field_value(field);
+        // Whether the command may go without the shell, if its text allows (see `direct`).
+        let mut shell_free = false;
         let (mut spec, vars) = if let Some(line) = shell::shebang(&self.task.run) {
             self.shebang_command(&line)?
         } else {
@@ -84,6 +87,10 @@ impl TaskRun<'_> {
                 .shell
                 .as_ref()
                 .unwrap_or(&self.file.settings.shell);
+            shell_free = self.task.shell.is_none()
+                && direct::is_default_shell(shell)
+                && script.vars.is_empty()
+                && !direct::shell_forced();
             let mut spec = CommandSpec::shell(shell, script.text);
             if !self.extra_args.is_empty() {
                 // `sh -c SCRIPT NAME ARGS...`: NAME is `$0`, ARGS are `"$@"`.
@@ -92,9 +99,8 @@ impl TaskRun<'_> {
             }
             (spec, script.vars)
         };
-        spec = spec
-            .cwd(self.checked_cwd()?)
-            .resources(self.task.resources.clone());
+        let cwd = self.checked_cwd()?;
+        spec = spec.resources(self.task.resources.clone());
         for (k, v) in crate::environment::task_env(self.file, self.task, &value) {
             spec = spec.env(k, v);
         }
@@ -116,7 +122,16 @@ impl TaskRun<'_> {
                 "the value of `{k}` holds a NUL byte, which no command can receive"
             ));
         }
+        if shell_free {
+            let text = &spec.args[self.file.settings.shell.len() - 1];
+            if let Some(d) = direct::direct(text, &spec.env, &cwd) {
+                spec.program = d.program;
+                spec.args = d.args;
+                spec = spec.env("PWD", d.pwd).shell_exit_codes(true);
+            }
+        }
         Ok(spec
+            .cwd(cwd)
             .env("PARADE_RESULT", absolute(&self.partial_result()))
             .env("PARADE_RESULTS_DIR", absolute(self.results_dir))
             // One pipe for stdout and stderr: their lines keep their order in the log and on screen.
@@ -209,8 +224,19 @@ impl TaskRun<'_> {
     }
 }
 
-/// A path as the task sees it from its own working directory: absolute.
+/// A path as the task sees it from its own working directory: absolute. A relative path is
+/// taken from parade's working directory, read once (parade never changes it), so that each
+/// task's paths cost no `getcwd`.
 fn absolute(path: &Path) -> String {
+    static CWD: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    let joined;
+    let path = match CWD.get_or_init(|| std::env::current_dir().ok()) {
+        Some(cwd) if path.is_relative() => {
+            joined = cwd.join(path);
+            joined.as_path()
+        }
+        _ => path,
+    };
     std::path::absolute(path)
         .unwrap_or_else(|_| path.to_path_buf())
         .display()
@@ -270,5 +296,54 @@ pub fn run_task_with(
             Outcome::failed(format!("PARADE_RESULT is not JSON: {e}")),
             None,
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::taskfile::SourceFile;
+
+    fn file(text: &str) -> TaskFile {
+        let source = SourceFile {
+            name: "parade.toml".into(),
+            text: text.into(),
+        };
+        crate::taskfile::parse("parade.toml".into(), source).unwrap()
+    }
+
+    /// The program and arguments task `name` of `text` runs with.
+    fn argv(text: &str, name: &str) -> Vec<String> {
+        let f = file(text);
+        let task = f.task(name).unwrap();
+        let (args, params) = (BTreeMap::new(), BTreeMap::new());
+        let spec = TaskRun::planned(&f, task, name, &args, &params)
+            .command()
+            .unwrap();
+        std::iter::once(spec.program).chain(spec.args).collect()
+    }
+
+    #[test]
+    fn a_plain_simple_command_runs_without_the_shell() {
+        let text = "[params]\nv = \"x\"\n\
+                    [task.simple]\nrun = \"ls -a .\"\n\
+                    [task.field]\nrun = \"ls {params.v}\"\n\
+                    [task.pipe]\nrun = \"ls | wc\"\n\
+                    [task.own]\nshell = [\"sh\", \"-e\", \"-c\"]\nrun = \"ls -a\"\n\
+                    [task.missing]\nrun = \"no-such-program-anywhere\"\n";
+        assert_eq!(argv(text, "simple"), ["ls", "-a", "."]);
+        for shelled in ["field", "pipe", "own", "missing"] {
+            assert_eq!(argv(text, shelled)[0], "sh", "{shelled}");
+        }
+        let other = "[settings]\nshell = [\"bash\", \"-c\"]\n[task.simple]\nrun = \"ls -a\"\n";
+        assert_eq!(argv(other, "simple"), ["bash", "-c", "ls -a"]);
+    }
+
+    #[test]
+    fn paths_are_absolute_as_std_makes_them() {
+        for p in ["a/b.json", "./a/../b", "/x/./y", "."] {
+            let want = std::path::absolute(p).unwrap().display().to_string();
+            assert_eq!(absolute(Path::new(p)), want, "{p}");
+        }
     }
 }

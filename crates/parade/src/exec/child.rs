@@ -2,28 +2,24 @@
 //! [`isolation`](super::isolation)), output streamed line by line, a deadline and cancellation
 //! that end every process of it, and nothing left behind.
 
-use std::collections::HashMap;
-use std::ffi::OsString;
 use std::fs::File;
 use std::io::Read;
 use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::Signal;
-use parking_lot::Mutex;
 use rustix::event::{EventfdFlags, eventfd};
 use rustix::process::{PidfdFlags, pidfd_open};
 
 use super::CommandSpec;
-use super::isolation::{CONTAIN_AFTER, Cell, Urgent, signal_pipe_holders};
+use super::isolation::{CONTAIN_AFTER, Cell, Urgent, boot_ticks, signal_pipe_holders};
 use super::process::WORKER_SOCKET_ENV;
+use super::program::program_path;
 use crate::engine::{Outcome, Reason, Stream, TaskContext};
 
 /// How a child process is stopped.
@@ -135,6 +131,8 @@ pub(crate) fn run_child_with<R: Send>(
     };
     let mut command = Command::new(program_path(&spec.program, &spec.env));
     command
+        // The name as given, as a shell passes it (`cc`, not `/usr/bin/cc`).
+        .arg0(&spec.program)
         .args(&spec.args)
         // A worker's own socket is not for its children (only a spec that names it passes it).
         .env_remove(WORKER_SOCKET_ENV)
@@ -147,8 +145,12 @@ pub(crate) fn run_child_with<R: Send>(
     if let Some(dir) = &spec.cwd {
         command.current_dir(dir);
     }
-    let mut child = match command.spawn() {
+    let before = boot_ticks();
+    let spawned = command.spawn();
+    let ticks = (before, boot_ticks());
+    let mut child = match spawned {
         Ok(child) => child,
+        Err(e) if spec.shell_exit_codes => return Err(shell_exit(spec, &e, ctx)),
         Err(e) => {
             let place = spec
                 .cwd
@@ -163,7 +165,7 @@ pub(crate) fn run_child_with<R: Send>(
     };
     let pid = i32::try_from(child.id()).expect("process ids fit in i32");
     let urgent: Arc<dyn Urgent> = wake.clone();
-    let mut cell = Cell::enclose(pid, spec, Arc::downgrade(&urgent));
+    let mut cell = Cell::enclose(pid, spec, Arc::downgrade(&urgent), ticks);
     let contain_at = cell.containable().then(|| Instant::now() + CONTAIN_AFTER);
     // Without a pidfd (a kernel before 5.3), the exit is looked for every few milliseconds.
     let pidfd =
@@ -257,44 +259,28 @@ fn merge_stderr(command: &mut Command, spec: &CommandSpec) -> Result<Option<Owne
     Ok(Some(reader.into()))
 }
 
-/// Where `program` is: looked up on `PATH` (the spec's own, if it sets one) once per
-/// process and remembered, so that a thousand tasks do not each make libc try every `PATH`
-/// entry with `execve`. Names with a slash, and names not found in absolute directories of
-/// `PATH`, are left for `spawn` to find (and to report).
-fn program_path(program: &str, env: &[(String, String)]) -> PathBuf {
-    type Found = HashMap<(String, Option<OsString>), PathBuf>;
-    static FOUND: OnceLock<Mutex<Found>> = OnceLock::new();
-    if program.contains('/') {
-        return PathBuf::from(program);
+/// A program that could not be started, ended as a POSIX shell ends such a command: exit status
+/// 127 when it is not found, 126 when it is there but cannot run, the reason on standard
+/// error. A working directory that cannot be entered is no command's fault and fails as
+/// without [`CommandSpec::shell_exit_codes`].
+fn shell_exit(spec: &CommandSpec, e: &std::io::Error, ctx: &(impl ChildTask + ?Sized)) -> Outcome {
+    if spec.cwd.as_ref().is_some_and(|d| !d.is_dir()) {
+        return Outcome::failed(format!(
+            "cannot start `{}` in {}: {e}",
+            spec.program,
+            spec.cwd
+                .as_deref()
+                .unwrap_or(std::path::Path::new(""))
+                .display()
+        ));
     }
-    let path = env
-        .iter()
-        .rev()
-        .find(|(k, _)| k == "PATH")
-        .map(|(_, v)| OsString::from(v))
-        .or_else(|| std::env::var_os("PATH"));
-    let key = (program.to_owned(), path);
-    let found = FOUND.get_or_init(Mutex::default);
-    if let Some(p) = found.lock().get(&key) {
-        return p.clone();
-    }
-    let Some(dirs) = &key.1 else {
-        return PathBuf::from(program);
+    let (code, what) = if e.kind() == std::io::ErrorKind::NotFound {
+        (127, "command not found".to_owned())
+    } else {
+        (126, format!("cannot run: {e}"))
     };
-    for dir in std::env::split_paths(dirs) {
-        if !dir.is_absolute() {
-            // Relative to the child's working directory: leave it to `spawn`.
-            return PathBuf::from(program);
-        }
-        let candidate = dir.join(program);
-        let executable = std::fs::metadata(&candidate)
-            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
-        if executable {
-            found.lock().insert(key, candidate.clone());
-            return candidate;
-        }
-    }
-    PathBuf::from(program)
+    ctx.emit_from(Stream::Stderr, format!("parade: {}: {what}", spec.program));
+    Outcome::Failed(Reason::Exit(code))
 }
 
 /// How the task's side reaches the loop watching its child: a cancel, a kill without grace

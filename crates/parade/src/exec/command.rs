@@ -43,6 +43,12 @@ pub struct CommandSpec {
     /// `/dev/null`.
     #[serde(default)]
     pub terminal: Option<(u16, u16)>,
+    /// Whether a program that cannot be started ends as a POSIX shell's command would: exit
+    /// status 127 when it is not found, 126 when it cannot run, the reason on standard error
+    /// (for a command a shell would otherwise have started; without it, such a task fails with
+    /// the reason alone).
+    #[serde(default)]
+    pub shell_exit_codes: bool,
 }
 
 impl CommandSpec {
@@ -117,6 +123,23 @@ impl CommandSpec {
     /// ```
     pub fn terminal(mut self, size: Option<(u16, u16)>) -> Self {
         self.terminal = size;
+        self
+    }
+
+    /// Ends a program that cannot be started as a shell would (see
+    /// [`shell_exit_codes`](Self::shell_exit_codes)).
+    ///
+    /// ```
+    /// use parade::engine::{Engine, Reason, TaskSpec};
+    /// use parade::exec::{CommandJob, CommandSpec};
+    /// let spec = CommandSpec::new("no-such-program-anywhere", [""; 0]).shell_exit_codes(true);
+    /// let engine = Engine::new();
+    /// let t = engine.add(TaskSpec::from_job(CommandJob::new(spec))).unwrap();
+    /// engine.want([t]).unwrap();
+    /// assert_eq!(engine.wait([t]).unwrap()[0].reason, Some(Reason::Exit(127)));
+    /// ```
+    pub fn shell_exit_codes(mut self, on: bool) -> Self {
+        self.shell_exit_codes = on;
         self
     }
 

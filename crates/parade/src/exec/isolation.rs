@@ -319,17 +319,24 @@ pub(crate) struct Cell {
 impl Cell {
     /// Encloses the child `pid` just spawned (in a process group of its own) and registers
     /// it, with `urgent` for [`kill_running`].
-    pub(crate) fn enclose(pid: i32, spec: &CommandSpec, urgent: Weak<dyn Urgent>) -> Self {
+    /// `ticks` are [`boot_ticks`] read just before the spawn and just after: when they agree,
+    /// that is the child's start time, and `/proc/<pid>/stat` is not read.
+    pub(crate) fn enclose(
+        pid: i32,
+        spec: &CommandSpec,
+        urgent: Weak<dyn Urgent>,
+        ticks: (u64, u64),
+    ) -> Self {
         let number = NEXT_CELL.fetch_add(1, Ordering::Relaxed);
         live().lock().insert(number, urgent);
         let recorder = RECORDER.get();
         let record = Record {
             pid,
             pgid: pid,
-            start: if recorder.is_some() {
-                start_ticks(pid).unwrap_or(0)
-            } else {
-                0
+            start: match recorder {
+                Some(_) if ticks.0 == ticks.1 && ticks.0 != 0 => ticks.0,
+                Some(_) => start_ticks(pid).unwrap_or(0),
+                None => 0,
             },
             cgroup: None,
         };
@@ -505,6 +512,21 @@ pub fn start_ticks(pid: i32) -> Option<u64> {
         }
     }
     start_ticks_of(&buf[..len])
+}
+
+/// The clock ticks since boot now, as `/proc/<pid>/stat` counts a process's start time
+/// (`CLOCK_BOOTTIME` in `USER_HZ` units, rounded down): a child spawned between two readings
+/// that agree started at that tick. 0 where the clock cannot say.
+pub(crate) fn boot_ticks() -> u64 {
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::Boottime);
+    let hz = rustix::param::clock_ticks_per_second();
+    let (Ok(secs), Ok(nanos)) = (u64::try_from(now.tv_sec), u64::try_from(now.tv_nsec)) else {
+        return 0;
+    };
+    if hz == 0 || 1_000_000_000 % hz != 0 {
+        return 0;
+    }
+    (secs * 1_000_000_000 + nanos) / (1_000_000_000 / hz)
 }
 
 /// The start time in a `/proc/<pid>/stat` line: field 22, the 20th after the command name
@@ -702,6 +724,26 @@ mod tests {
     fn this_process_has_a_start_time() {
         let me = i32::try_from(std::process::id()).unwrap();
         assert!(start_ticks(me).is_some());
+        // A child spawned between two agreeing clock readings started at that tick.
+        let mut agreed = 0;
+        for _ in 0..50 {
+            let before = boot_ticks();
+            let mut child = std::process::Command::new("sleep")
+                .arg("1")
+                .spawn()
+                .unwrap();
+            let after = boot_ticks();
+            let pid = i32::try_from(child.id()).unwrap();
+            if before == after {
+                agreed += 1;
+                assert_eq!(start_ticks(pid), Some(before));
+            } else {
+                assert!((before..=after).contains(&start_ticks(pid).unwrap()));
+            }
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+        assert!(agreed > 0);
         assert_eq!(start_ticks(me), start_ticks(me));
     }
 

@@ -23,12 +23,14 @@ mod inline;
 pub mod isolation;
 mod pool;
 pub mod process;
+mod program;
 pub mod slurm;
 pub mod thread_cache;
 
 pub use command::{CommandJob, CommandSpec, ResourceHints};
 pub use inline::Inline;
 pub use pool::ThreadPool;
+pub use program::find_program;
 pub use slurm::{SlurmConfig, SlurmExecutor};
 
 /// The engine's port to executors (defined with the engine, which must not depend on this
