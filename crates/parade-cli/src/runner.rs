@@ -83,6 +83,9 @@ pub const SLURM_JOBS: usize = 100;
 pub struct Planned {
     /// Its concrete name.
     pub name: String,
+    /// The task (or pattern) of the file that defines it, as written (its name when nothing
+    /// does).
+    pub defined_as: Arc<str>,
     /// The concrete names of the plan it waits for.
     pub deps: Vec<String>,
     /// Its wave.
@@ -412,9 +415,12 @@ fn plan_with(
 ) -> Result<Plan, RunError> {
     let steps = {
         let flow = build_for_plan(file, params)?;
-        flow.plan(targets)?
+        let steps = flow.plan(targets);
         // The flow goes here, before the plan is written out: each step shares its name's
-        // definition and arguments, so a large plan never holds both.
+        // definition and arguments, so a large plan never holds both. A large one is freed
+        // beside the rest of the planning.
+        crate::discard::discard(flow, file.tasks.len());
+        steps?
     };
     // Edges the plan adds on top of declared deps: rdeps run before the task that wants them.
     let mut extra: HashMap<String, Vec<String>> = HashMap::new();
@@ -454,6 +460,7 @@ fn plan_with(
             };
             Planned {
                 name: s.name,
+                defined_as: s.defined_as,
                 deps,
                 wave: s.wave,
                 locks: s.locks,
