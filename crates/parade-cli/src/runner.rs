@@ -92,8 +92,9 @@ pub struct Planned {
     pub wave: u32,
     /// The locks it holds while running.
     pub locks: Vec<String>,
-    /// Why it is in the plan: `requested`, `dependency of "x"`...
-    pub why: String,
+    /// Why it is in the plan: `requested`, `dependency of "x"`... (one text shared by a run of
+    /// steps with the same reason: a glob's million instances).
+    pub why: Arc<str>,
     /// Whether nothing defines it (it would end as missing).
     pub missing: bool,
     /// The shell text it would run, placeholders filled (`None` for a template job or a task
@@ -435,7 +436,7 @@ fn plan_with(
     }
     // The text of a reason is made once for a run of steps with the same reason (a glob's
     // million instances share one).
-    let mut last_why: Option<(Why, String)> = None;
+    let mut last_why: Option<(Why, Arc<str>)> = None;
     let tasks = steps
         .into_iter()
         .map(|s| {
@@ -451,10 +452,10 @@ fn plan_with(
                 }
             }
             let why = match &last_why {
-                Some((w, text)) if *w == s.why => text.clone(),
+                Some((w, text)) if *w == s.why => Arc::clone(text),
                 _ => {
-                    let text = s.why.to_string();
-                    last_why = Some((s.why, text.clone()));
+                    let text: Arc<str> = s.why.to_string().into();
+                    last_why = Some((s.why, Arc::clone(&text)));
                     text
                 }
             };
@@ -721,6 +722,27 @@ mod tests {
         assert_eq!(lookups, n as u64, "one lookup per planned task");
         let t7 = plan.tasks.iter().find(|t| t.name == "t7").expect("planned");
         assert_eq!(t7.command.as_deref(), Some("echo 7"));
+    }
+
+    #[test]
+    fn a_globs_instances_share_one_reason_and_their_definition() {
+        let text = "[task.\"t::[a]::[b]\"]\nchoices = { a = [1, 2, 3], b = [1, 2, 3] }\n\
+                    run = \"echo {a} {b}\"\n[task.all]\nrun = \"true\"\ndeps = [\"t::*::*\"]\n";
+        let source = SourceFile {
+            name: "parade.toml".into(),
+            text: text.into(),
+        };
+        let file = parse(PathBuf::from("parade.toml"), source).expect("the file checks");
+        let plan = plan(&file, &["all".to_owned()], &file.params).expect("it plans");
+        let instances: Vec<&Planned> = plan.tasks.iter().filter(|t| t.name != "all").collect();
+        assert_eq!(instances.len(), 9);
+        for t in &instances {
+            assert!(Arc::ptr_eq(&t.why, &instances[0].why), "one text, shared");
+            assert!(Arc::ptr_eq(&t.defined_as, &instances[0].defined_as));
+            assert_eq!(&*t.defined_as, "t::[a]::[b]");
+        }
+        assert_eq!(&*instances[0].why, "dependency of \"all\"");
+        assert_eq!(instances[4].command.as_deref(), Some("echo 2 2"));
     }
 
     #[test]

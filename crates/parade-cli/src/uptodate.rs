@@ -756,7 +756,7 @@ fn dry_run_with(
     // whatever the keys).
     let mut keyed = vec![false; plan.tasks.len()];
     if !mode.force {
-        let at: HashMap<&str, usize> = plan
+        let at: foldhash::HashMap<&str, usize> = plan
             .tasks
             .iter()
             .enumerate()

@@ -213,7 +213,7 @@ pub fn check_plans(file: &TaskFile) -> Result<(), Vec<String>> {
 /// choices as its glob over all of them (`t::*::*`) unless a plain task depends on that very
 /// glob: its plan holds the same instances, which are then expanded once, not twice.
 fn check_targets(file: &TaskFile) -> Vec<String> {
-    let plain_deps: std::collections::HashSet<&str> = file
+    let plain_deps: foldhash::HashSet<&str> = file
         .tasks
         .iter()
         .filter(|t| t.pattern.is_concrete())
@@ -265,6 +265,23 @@ mod tests {
         let found = cycles(&f);
         assert_eq!(found, [vec!["a", "b", "a"], vec!["s", "s"]]);
         assert!(cycles(&file("[task.x]\nrun=\"\"\n")).is_empty());
+    }
+
+    #[test]
+    fn check_plans_a_glob_a_plain_task_depends_on_once() {
+        let glob = "[task.\"t::[a]\"]\nchoices = { a = [1, 2] }\nrun = \"echo {a}\"\n\
+                    [task.\"u::[a]\"]\nchoices = { a = [1, 2] }\nrun = \"echo {a}\"\n";
+        let f = file(&format!(
+            "{glob}[task.all]\nrun = \"true\"\ndeps = [\"t::*\"]\n"
+        ));
+        // `all` brings every t::*; u::* has no plain task depending on it whole.
+        assert_eq!(check_targets(&f), ["u::*", "all"]);
+        assert!(check_plans(&f).is_ok());
+        let bad = file(&format!(
+            "{glob}[task.all]\nrun = \"true\"\ndeps = [\"t::*\", \"all\"]\n"
+        ));
+        let problems = check_plans(&bad).unwrap_err();
+        assert!(problems[0].contains("cycle"), "{problems:?}");
     }
 
     #[test]

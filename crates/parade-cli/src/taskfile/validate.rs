@@ -1,7 +1,7 @@
 //! From text to a checked [`TaskFile`]: TOML and serde errors, then the checks serde cannot
 //! make (placeholders, choices, dependencies), every problem with its place in the file.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::PathBuf;
 
@@ -57,7 +57,7 @@ pub fn parse(path: PathBuf, source: SourceFile) -> Result<TaskFile, TaskFileErro
         .filter_map(|(name, raw)| check.task(name, raw, &settings, &params))
         .collect();
     // Each task's entry by name: no search through the entries per task.
-    let by_name: HashMap<&str, &Spanned<RawTask>> = entries
+    let by_name: foldhash::HashMap<&str, &Spanned<RawTask>> = entries
         .iter()
         .map(|(k, raw)| (k.get_ref().as_str(), *raw))
         .collect();
@@ -132,7 +132,7 @@ struct Snapshot {
 /// is linear in the number of tasks and references.
 struct Views<'a> {
     all: Vec<View<'a>>,
-    by_name: HashSet<&'a str>,
+    by_name: foldhash::HashSet<&'a str>,
     patterns: Vec<usize>,
 }
 
