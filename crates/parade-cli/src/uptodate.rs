@@ -750,6 +750,12 @@ fn dry_run_with(
 ) -> Vec<std::borrow::Cow<'static, str>> {
     use std::borrow::Cow;
     let mode = memory.mode;
+    // Each step's task, looked up once.
+    let defined: Vec<Option<&crate::taskfile::Task>> = plan
+        .tasks
+        .iter()
+        .map(|p| file.task(&p.defined_as))
+        .collect();
     // Whether each task is decided by its key: its key decides its verdict, or a decided
     // dependent's key is made of it. A plan lists a task's dependencies before it, so one
     // walk from the end finds them all (none under --force: every verdict is "--force"
@@ -763,10 +769,7 @@ fn dry_run_with(
             .map(|(i, p)| (p.name.as_str(), i))
             .collect();
         for (i, p) in plan.tasks.iter().enumerate().rev() {
-            keyed[i] = keyed[i]
-                || file
-                    .task(&p.defined_as)
-                    .is_none_or(|t| runs_anyway(mode, t).is_none());
+            keyed[i] = keyed[i] || defined[i].is_none_or(|t| runs_anyway(mode, t).is_none());
             if keyed[i] {
                 for d in &p.deps {
                     if let Some(&j) = at.get(d.as_str()) {
@@ -779,9 +782,10 @@ fn dry_run_with(
     plan.tasks
         .iter()
         .zip(keyed)
-        .map(|(p, keyed)| {
+        .zip(defined)
+        .map(|((p, keyed), defined)| {
             if !keyed
-                && let Some(task) = file.task(&p.defined_as)
+                && let Some(task) = defined
                 && task.sources.is_empty()
                 && let Some(text) = runs_anyway(mode, task)
             {
