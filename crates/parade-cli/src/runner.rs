@@ -418,9 +418,11 @@ fn plan_with(
         let flow = build_for_plan(file, params)?;
         let steps = flow.plan(targets);
         // The flow goes here, before the plan is written out: each step shares its name's
-        // definition and arguments, so a large plan never holds both. A large one is freed
-        // beside the rest of the planning.
-        crate::discard::discard(flow, file.tasks.len());
+        // definition and arguments, so a large plan never holds both. A large one (counted
+        // in procs: a glob's instances are procs of their own) is freed beside the rest of
+        // the planning.
+        let procs = steps.as_ref().map_or(file.tasks.len(), Vec::len);
+        crate::discard::discard(flow, procs.max(file.tasks.len()));
         steps?
     };
     // Edges the plan adds on top of declared deps: rdeps run before the task that wants them.
