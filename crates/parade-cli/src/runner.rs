@@ -408,23 +408,43 @@ pub fn plan_order(
     plan_with(file, targets, params, false)
 }
 
+/// Whether `targets` can be planned ([`plan_order`]'s errors), without writing the plan out:
+/// what `check` asks.
+pub fn plannable(
+    file: &TaskFile,
+    targets: &[String],
+    params: &BTreeMap<String, String>,
+) -> Result<(), RunError> {
+    let steps = flow_plan(file, targets, params)?;
+    let parts = steps.len();
+    crate::discard::discard(steps, parts);
+    Ok(())
+}
+
+/// The flow's plan of `targets`, the flow freed.
+fn flow_plan(
+    file: &TaskFile,
+    targets: &[String],
+    params: &BTreeMap<String, String>,
+) -> Result<Vec<flow::PlanStep>, RunError> {
+    let flow = build_for_plan(file, params)?;
+    let steps = flow.plan(targets);
+    // The flow goes here, before the plan is written out: each step shares its name's
+    // definition and arguments, so a large plan never holds both. A large one (counted in
+    // procs: a glob's instances are procs of their own) is freed beside the rest of the
+    // planning.
+    let procs = steps.as_ref().map_or(file.tasks.len(), Vec::len);
+    crate::discard::discard(flow, procs.max(file.tasks.len()));
+    Ok(steps?)
+}
+
 fn plan_with(
     file: &TaskFile,
     targets: &[String],
     params: &BTreeMap<String, String>,
     commands: bool,
 ) -> Result<Plan, RunError> {
-    let steps = {
-        let flow = build_for_plan(file, params)?;
-        let steps = flow.plan(targets);
-        // The flow goes here, before the plan is written out: each step shares its name's
-        // definition and arguments, so a large plan never holds both. A large one (counted
-        // in procs: a glob's instances are procs of their own) is freed beside the rest of
-        // the planning.
-        let procs = steps.as_ref().map_or(file.tasks.len(), Vec::len);
-        crate::discard::discard(flow, procs.max(file.tasks.len()));
-        steps?
-    };
+    let steps = flow_plan(file, targets, params)?;
     // Edges the plan adds on top of declared deps: rdeps run before the task that wants them.
     let mut extra: HashMap<String, Vec<String>> = HashMap::new();
     for s in &steps {

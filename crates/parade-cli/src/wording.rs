@@ -180,14 +180,9 @@ fn candidates(file: &TaskFile) -> Vec<String> {
 /// words. One plan of everything when all is well; task by task only to find every problem.
 pub fn check_plans(file: &TaskFile) -> Result<(), Vec<String>> {
     let targets = check_targets(file);
-    let plan = |targets: &[String]| runner::plan_order(file, targets, &file.params);
-    let first = match plan(&targets) {
-        Ok(all) => {
-            let parts = all.tasks.len();
-            crate::discard::discard(all, parts);
-            return Ok(());
-        }
-        Err(e) => e,
+    let plan = |targets: &[String]| runner::plannable(file, targets, &file.params);
+    let Err(first) = plan(&targets) else {
+        return Ok(());
     };
     // Every cycle (the flow stops at the first one it meets).
     let mut problems: Vec<String> = cycles(file)
