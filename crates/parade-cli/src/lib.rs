@@ -31,10 +31,12 @@
 //! | [`watch`] | `parade run --watch`: rerun what a change makes stale |
 //! | [`state`] | `parade state show` / `clean`: what the run store remembers |
 //! | [`report`] | a run's record (`run.json`), `--trace`, `parade report` |
+//! | [`discard`] | large values freed on a thread of their own |
 
 pub mod cli;
 pub mod commands;
 pub mod direct;
+pub mod discard;
 pub mod environment;
 pub mod init;
 pub mod instances;

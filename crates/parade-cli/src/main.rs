@@ -120,6 +120,21 @@ fn printed(text: &str) -> ExitCode {
     }
 }
 
+/// [`printed`] for text written as it is made, through one buffer: a large plan's text is
+/// never held whole.
+fn streamed(write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) -> ExitCode {
+    use std::io::Write as _;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    match write(&mut out).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            say(&format!("parade: cannot write to standard output: {e}"));
+            ExitCode::from(FAILED)
+        }
+    }
+}
+
 /// `parade jobs clean`: removes (or lists) unfinished job directories under `dir`.
 fn clean_jobs(dir: &std::path::Path, dry_run: bool) -> ExitCode {
     match parade::exec::slurm::clean_jobs_report(dir, dry_run) {
@@ -235,17 +250,21 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
         } else {
             Store::in_memory()
         };
-        let text = match store {
+        let code = match store {
             Ok(store) => {
                 let decisions = uptodate::dry_run(&store, file, &plan, &params, mode);
-                render::dry_run_decided(&plan, &decisions)
+                let code = streamed(|out| render::write_dry_run(&plan, Some(&decisions), out));
+                // Freed by the process's exit, not one decision at a time.
+                std::mem::forget(decisions);
+                code
             }
             Err(e) => {
                 say(&format!("parade: {e}"));
-                render::dry_run(&plan)
+                streamed(|out| render::write_dry_run::<&str>(&plan, None, out))
             }
         };
-        return printed(&text);
+        std::mem::forget(plan);
+        return code;
     }
     let store = match open_store(file) {
         Ok(s) => s,

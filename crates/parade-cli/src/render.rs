@@ -13,6 +13,25 @@ pub const MAX_COLUMN: usize = 60;
 /// why it is in the plan, and the command it would run (placeholders filled, indented under it,
 /// as `make -n` prints commands).
 pub fn dry_run(plan: &Plan) -> String {
+    written(|out| write_dry_run::<&str>(plan, None, out))
+}
+
+/// The plan of a dry run followed by each task's decision (one per task of the plan, in its
+/// order: `runs: never ran`, as [`crate::uptodate::dry_run`] gives them), and a footer counting
+/// what would run and what is up to date.
+pub fn dry_run_decided<S: AsRef<str>>(plan: &Plan, decisions: &[S]) -> String {
+    written(|out| write_dry_run(plan, Some(decisions), out))
+}
+
+/// [`dry_run`] (with `decisions`: [`dry_run_decided`]) written to `out` as it is made: the text
+/// of a large plan is never held whole (give a buffered writer).
+///
+/// Errors: those of `out`.
+pub fn write_dry_run<S: AsRef<str>>(
+    plan: &Plan,
+    decisions: Option<&[S]>,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     // Capped: a longer name overflows its column (and a format width must stay small).
     let width = plan
         .tasks
@@ -22,52 +41,41 @@ pub fn dry_run(plan: &Plan) -> String {
         .unwrap_or(0)
         .min(MAX_COLUMN);
     let waves = plan.tasks.iter().any(|t| t.wave > 0);
-    let mut out = String::new();
     let mut wave = None;
     for (i, t) in plan.tasks.iter().enumerate() {
         if waves && wave != Some(t.wave) {
-            let _ = writeln!(out, "wave {}:", t.wave);
+            writeln!(out, "wave {}:", t.wave)?;
             wave = Some(t.wave);
         }
-        let mut notes = vec![t.why.clone()];
+        write!(out, "{:>4}. {:<width$}  {}", i + 1, t.name, t.why)?;
         if !t.locks.is_empty() {
-            notes.push(format!("locks: {}", t.locks.join(", ")));
+            write!(out, "; locks: {}", t.locks.join(", "))?;
         }
         if t.missing {
-            notes.push("missing: nothing defines it".to_owned());
+            out.write_all(b"; missing: nothing defines it")?;
         }
-        let _ = writeln!(
-            out,
-            "{:>4}. {:<width$}  {}",
-            i + 1,
-            t.name,
-            notes.join("; ")
-        );
+        out.write_all(b"\n")?;
         for line in t.command.iter().flat_map(|c| c.trim_end().lines()) {
-            let _ = writeln!(out, "        $ {line}");
+            writeln!(out, "        $ {line}")?;
         }
     }
-    out.push_str(&dry_run_footer(plan.tasks.len(), 0));
-    out
+    let Some(decisions) = decisions else {
+        return out.write_all(dry_run_footer(plan.tasks.len(), 0).as_bytes());
+    };
+    let mut up = 0;
+    for (t, why) in plan.tasks.iter().zip(decisions) {
+        let why = why.as_ref();
+        up += usize::from(why.starts_with("up to date"));
+        writeln!(out, "  {}: {why}", t.name)?;
+    }
+    out.write_all(dry_run_footer(plan.tasks.len() - up, up).as_bytes())
 }
 
-/// The plan of a dry run followed by each task's decision (`(task, "runs: never ran")`, as
-/// [`crate::uptodate::dry_run`] gives them), and a footer counting what would run and what is
-/// up to date.
-pub fn dry_run_decided(plan: &Plan, decisions: &[(String, String)]) -> String {
-    let mut out = dry_run(plan);
-    // The plan's own footer counts every task: replaced by one that knows the decisions.
-    let footer = dry_run_footer(plan.tasks.len(), 0);
-    out.truncate(out.len() - footer.len());
-    for (task, why) in decisions {
-        let _ = writeln!(out, "  {task}: {why}");
-    }
-    let up = decisions
-        .iter()
-        .filter(|(_, why)| why.starts_with("up to date"))
-        .count();
-    out.push_str(&dry_run_footer(plan.tasks.len() - up, up));
-    out
+/// What `write` wrote, as text.
+fn written(write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) -> String {
+    let mut out = Vec::new();
+    write(&mut out).expect("writing to memory does not fail");
+    String::from_utf8(out).expect("the plan's text is text")
 }
 
 /// `3 tasks would run, 2 up to date (dry run: nothing ran)`.
@@ -140,6 +148,7 @@ mod tests {
     fn plan() -> Plan {
         let task = |name: &str, deps: &[&str], wave, why: &str| Planned {
             name: name.into(),
+            defined_as: name.into(),
             deps: deps.iter().map(|d| (*d).to_owned()).collect(),
             wave,
             locks: if wave > 0 {

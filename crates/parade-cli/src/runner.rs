@@ -83,14 +83,18 @@ pub const SLURM_JOBS: usize = 100;
 pub struct Planned {
     /// Its concrete name.
     pub name: String,
+    /// The task (or pattern) of the file that defines it, as written (its name when nothing
+    /// does).
+    pub defined_as: Arc<str>,
     /// The concrete names of the plan it waits for.
     pub deps: Vec<String>,
     /// Its wave.
     pub wave: u32,
     /// The locks it holds while running.
     pub locks: Vec<String>,
-    /// Why it is in the plan: `requested`, `dependency of "x"`...
-    pub why: String,
+    /// Why it is in the plan: `requested`, `dependency of "x"`... (one text shared by a run of
+    /// steps with the same reason: a glob's million instances).
+    pub why: Arc<str>,
     /// Whether nothing defines it (it would end as missing).
     pub missing: bool,
     /// The shell text it would run, placeholders filled (`None` for a template job or a task
@@ -404,18 +408,43 @@ pub fn plan_order(
     plan_with(file, targets, params, false)
 }
 
+/// Whether `targets` can be planned ([`plan_order`]'s errors), without writing the plan out:
+/// what `check` asks.
+pub fn plannable(
+    file: &TaskFile,
+    targets: &[String],
+    params: &BTreeMap<String, String>,
+) -> Result<(), RunError> {
+    let steps = flow_plan(file, targets, params)?;
+    let parts = steps.len();
+    crate::discard::discard(steps, parts);
+    Ok(())
+}
+
+/// The flow's plan of `targets`, the flow freed.
+fn flow_plan(
+    file: &TaskFile,
+    targets: &[String],
+    params: &BTreeMap<String, String>,
+) -> Result<Vec<flow::PlanStep>, RunError> {
+    let flow = build_for_plan(file, params)?;
+    let steps = flow.plan(targets);
+    // The flow goes here, before the plan is written out: each step shares its name's
+    // definition and arguments, so a large plan never holds both. A large one (counted in
+    // procs: a glob's instances are procs of their own) is freed beside the rest of the
+    // planning.
+    let procs = steps.as_ref().map_or(file.tasks.len(), Vec::len);
+    crate::discard::discard(flow, procs.max(file.tasks.len()));
+    Ok(steps?)
+}
+
 fn plan_with(
     file: &TaskFile,
     targets: &[String],
     params: &BTreeMap<String, String>,
     commands: bool,
 ) -> Result<Plan, RunError> {
-    let steps = {
-        let flow = build_for_plan(file, params)?;
-        flow.plan(targets)?
-        // The flow goes here, before the plan is written out: each step shares its name's
-        // definition and arguments, so a large plan never holds both.
-    };
+    let steps = flow_plan(file, targets, params)?;
     // Edges the plan adds on top of declared deps: rdeps run before the task that wants them.
     let mut extra: HashMap<String, Vec<String>> = HashMap::new();
     for s in &steps {
@@ -429,7 +458,7 @@ fn plan_with(
     }
     // The text of a reason is made once for a run of steps with the same reason (a glob's
     // million instances share one).
-    let mut last_why: Option<(Why, String)> = None;
+    let mut last_why: Option<(Why, Arc<str>)> = None;
     let tasks = steps
         .into_iter()
         .map(|s| {
@@ -445,15 +474,16 @@ fn plan_with(
                 }
             }
             let why = match &last_why {
-                Some((w, text)) if *w == s.why => text.clone(),
+                Some((w, text)) if *w == s.why => Arc::clone(text),
                 _ => {
-                    let text = s.why.to_string();
-                    last_why = Some((s.why, text.clone()));
+                    let text: Arc<str> = s.why.to_string().into();
+                    last_why = Some((s.why, Arc::clone(&text)));
                     text
                 }
             };
             Planned {
                 name: s.name,
+                defined_as: s.defined_as,
                 deps,
                 wave: s.wave,
                 locks: s.locks,
@@ -714,6 +744,27 @@ mod tests {
         assert_eq!(lookups, n as u64, "one lookup per planned task");
         let t7 = plan.tasks.iter().find(|t| t.name == "t7").expect("planned");
         assert_eq!(t7.command.as_deref(), Some("echo 7"));
+    }
+
+    #[test]
+    fn a_globs_instances_share_one_reason_and_their_definition() {
+        let text = "[task.\"t::[a]::[b]\"]\nchoices = { a = [1, 2, 3], b = [1, 2, 3] }\n\
+                    run = \"echo {a} {b}\"\n[task.all]\nrun = \"true\"\ndeps = [\"t::*::*\"]\n";
+        let source = SourceFile {
+            name: "parade.toml".into(),
+            text: text.into(),
+        };
+        let file = parse(PathBuf::from("parade.toml"), source).expect("the file checks");
+        let plan = plan(&file, &["all".to_owned()], &file.params).expect("it plans");
+        let instances: Vec<&Planned> = plan.tasks.iter().filter(|t| t.name != "all").collect();
+        assert_eq!(instances.len(), 9);
+        for t in &instances {
+            assert!(Arc::ptr_eq(&t.why, &instances[0].why), "one text, shared");
+            assert!(Arc::ptr_eq(&t.defined_as, &instances[0].defined_as));
+            assert_eq!(&*t.defined_as, "t::[a]::[b]");
+        }
+        assert_eq!(&*instances[0].why, "dependency of \"all\"");
+        assert_eq!(instances[4].command.as_deref(), Some("echo 2 2"));
     }
 
     #[test]

@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Component, Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 
 use parade::store::{Execution, Fingerprint, KeyHasher, Recorder, RunId, Store, key_hex};
 use serde_json::{Value, json};
@@ -87,7 +87,7 @@ impl Decision {
     /// The reason, as `--explain` prints it.
     pub fn explain(&self) -> String {
         match &self.verdict {
-            Verdict::Run(why) => format!("runs: {why}"),
+            Verdict::Run(why) => format!("{RUNS}{why}"),
             Verdict::UpToDate { why, .. } => format!("up to date: {why}"),
         }
     }
@@ -234,15 +234,10 @@ impl Memory {
         inputs: &Inputs<'_>,
         json: &std::cell::OnceCell<Value>,
     ) -> Result<Verdict, String> {
-        if self.mode.force {
-            return Ok(Verdict::Run("--force".to_owned()));
+        if let Some(text) = runs_anyway(self.mode, run.task) {
+            return Ok(Verdict::Run(text[RUNS.len()..].to_owned()));
         }
         let tracked = !run.task.sources.is_empty() || !run.task.outputs.is_empty();
-        if !tracked && !self.mode.resume {
-            return Ok(Verdict::Run(
-                "no sources or outputs (always runs; --resume reuses it)".to_owned(),
-            ));
-        }
         let Some(last) = self.last_success(run.name)? else {
             return Ok(Verdict::Run("never ran".to_owned()));
         };
@@ -709,22 +704,97 @@ pub fn file_targets(file: &TaskFile, targets: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// The decisions a dry run shows: for each planned task in order, decided as if the tasks
-/// before it had run as decided. Returns `(task, explanation)`.
+thread_local! {
+    /// Tasks a dry run on this thread decided by their inputs and key (for the test that a
+    /// task that runs anyway is not).
+    static DRY_RUN_DECIDED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How [`Decision::explain`] begins for a task that runs.
+const RUNS: &str = "runs: ";
+
+/// Why a task runs whatever the store remembers and whatever its inputs are, as
+/// [`Decision::explain`] words it: `--force`, or neither sources nor outputs without
+/// `--resume`. `None`: its key decides.
+fn runs_anyway(mode: Mode, task: &crate::taskfile::Task) -> Option<&'static str> {
+    if mode.force {
+        return Some("runs: --force");
+    }
+    let tracked = !task.sources.is_empty() || !task.outputs.is_empty();
+    (!tracked && !mode.resume)
+        .then_some("runs: no sources or outputs (always runs; --resume reuses it)")
+}
+
+/// The decisions a dry run shows: for each planned task in order (one per task of the plan),
+/// decided as if the tasks before it had run as decided.
+///
+/// A task that runs anyway ([`runs_anyway`]) and has no sources (so no input can fail to be
+/// read) is not decided: no inputs gathered nor key hashed, unless a dependent's key needs its
+/// key. Its explanation is the verdict's text, borrowed.
 pub fn dry_run(
     store: &Store,
     file: &TaskFile,
     plan: &crate::runner::Plan,
     params: &BTreeMap<String, String>,
     mode: Mode,
-) -> Vec<(String, String)> {
-    let memory = Arc::new(Memory::new(store.clone(), 0, mode));
+) -> Vec<std::borrow::Cow<'static, str>> {
+    dry_run_with(&Memory::new(store.clone(), 0, mode), file, plan, params)
+}
+
+/// [`dry_run`], deciding with `memory`.
+fn dry_run_with(
+    memory: &Memory,
+    file: &TaskFile,
+    plan: &crate::runner::Plan,
+    params: &BTreeMap<String, String>,
+) -> Vec<std::borrow::Cow<'static, str>> {
+    use std::borrow::Cow;
+    let mode = memory.mode;
+    // Each step's task, looked up once.
+    let defined: Vec<Option<&crate::taskfile::Task>> = plan
+        .tasks
+        .iter()
+        .map(|p| file.task(&p.defined_as))
+        .collect();
+    // Whether each task is decided by its key: its key decides its verdict, or a decided
+    // dependent's key is made of it. A plan lists a task's dependencies before it, so one
+    // walk from the end finds them all (none under --force: every verdict is "--force"
+    // whatever the keys).
+    let mut keyed = vec![false; plan.tasks.len()];
+    if !mode.force {
+        let at: foldhash::HashMap<&str, usize> = plan
+            .tasks
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.name.as_str(), i))
+            .collect();
+        for (i, p) in plan.tasks.iter().enumerate().rev() {
+            keyed[i] = keyed[i] || defined[i].is_none_or(|t| runs_anyway(mode, t).is_none());
+            if keyed[i] {
+                for d in &p.deps {
+                    if let Some(&j) = at.get(d.as_str()) {
+                        keyed[j] = true;
+                    }
+                }
+            }
+        }
+    }
     plan.tasks
         .iter()
-        .map(|p| {
+        .zip(keyed)
+        .zip(defined)
+        .map(|((p, keyed), defined)| {
+            if !keyed
+                && let Some(task) = defined
+                && task.sources.is_empty()
+                && let Some(text) = runs_anyway(mode, task)
+            {
+                return Cow::Borrowed(text);
+            }
             let Some((task, args)) = file.resolve(&p.name) else {
-                return (p.name.clone(), "missing: nothing defines it".to_owned());
+                return Cow::Borrowed("missing: nothing defines it");
             };
+            DRY_RUN_DECIDED.with(|n| n.set(n.get() + 1));
             let run = TaskRun::planned(file, task, &p.name, &args, params);
             let text = match memory.decide(&run, &p.deps) {
                 Ok(d) => d.explain(),
@@ -742,7 +812,7 @@ pub fn dry_run(
                     format!("runs: {e}")
                 }
             };
-            (p.name.clone(), text)
+            Cow::Owned(text)
         })
         .collect()
 }
@@ -750,6 +820,81 @@ pub fn dry_run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The dry run's decisions, each made as the run makes it: every task's inputs gathered
+    /// and its key hashed, in plan order.
+    fn every_task_decided(
+        memory: &Memory,
+        file: &TaskFile,
+        plan: &crate::runner::Plan,
+    ) -> Vec<String> {
+        plan.tasks
+            .iter()
+            .map(|p| {
+                let (task, args) = file.resolve(&p.name).unwrap();
+                let run = TaskRun::planned(file, task, &p.name, &args, &file.params);
+                match memory.decide(&run, &p.deps) {
+                    Ok(d) => d.explain(),
+                    Err(e) => format!("runs: {e}"),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_dry_run_decides_by_key_only_the_tasks_whose_keys_count() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.c"), "int a;").unwrap();
+        let path = dir.path().join("parade.toml");
+        std::fs::write(
+            &path,
+            "[task.gen]\nrun = \"true\"\n[task.\"t::[x]\"]\nchoices = { x = [1, 2, 3] }\n\
+             run = \"echo {x}\"\ndeps = [\"gen\"]\n[task.lint]\nrun = \"true\"\n\
+             [task.cc]\nrun = \"cc a.c\"\nsources = [\"a.c\"]\ndeps = [\"t::*\"]\n\
+             [task.gone]\nrun = \"true\"\nsources = [\"b.c\"]\n\
+             [task.all]\nrun = \"true\"\ndeps = [\"cc\", \"lint\", \"gone\"]\n",
+        )
+        .unwrap();
+        let file = crate::taskfile::load(Some(&path)).unwrap();
+        let plan = crate::runner::plan(&file, &["all".to_owned()], &file.params).unwrap();
+        assert_eq!(plan.tasks.len(), 8);
+        let store = Store::in_memory().unwrap();
+        for (mode, decided) in [
+            // cc and gone have sources; the t::* instances (and gen, theirs) are what cc's
+            // key is made of.
+            (Mode::default(), 6),
+            // Every task runs, whatever its key: only the tasks with sources gather them
+            // (one that cannot be read is the reason given).
+            (
+                Mode {
+                    force: true,
+                    resume: false,
+                },
+                2,
+            ),
+            (
+                Mode {
+                    force: false,
+                    resume: true,
+                },
+                8,
+            ),
+        ] {
+            let before = DRY_RUN_DECIDED.with(std::cell::Cell::get);
+            let dry = Memory::new(store.clone(), 0, mode);
+            let texts = dry_run_with(&dry, &file, &plan, &file.params);
+            let made = DRY_RUN_DECIDED.with(std::cell::Cell::get) - before;
+            assert_eq!(made, decided, "{mode:?}");
+            let texts: Vec<&str> = texts.iter().map(AsRef::as_ref).collect();
+            let every = Memory::new(store.clone(), 0, mode);
+            assert_eq!(texts, every_task_decided(&every, &file, &plan), "{mode:?}");
+            // The keys that decide are the run's own.
+            if !mode.force {
+                assert_eq!(dry.decided("cc"), every.decided("cc"), "{mode:?}");
+                assert!(dry.decided("cc").is_some());
+            }
+        }
+    }
 
     #[test]
     fn differences_are_named() {

@@ -165,10 +165,12 @@ fn candidates(file: &TaskFile) -> Vec<String> {
         .cloned()
         .collect();
     for t in &file.tasks {
-        if names.len() >= MAX_CANDIDATES {
+        let room = MAX_CANDIDATES.saturating_sub(names.len());
+        if room == 0 {
             break;
         }
-        names.extend(crate::list::instances(t).into_iter().take(MAX_CANDIDATES));
+        // Made one at a time, so only the names taken are ever built.
+        names.extend(crate::list::instance_names(t).take(room));
     }
     names
 }
@@ -177,24 +179,8 @@ fn candidates(file: &TaskFile) -> Vec<String> {
 /// all of them) can be planned as `parade run` would: `Err` with every problem, in task-file
 /// words. One plan of everything when all is well; task by task only to find every problem.
 pub fn check_plans(file: &TaskFile) -> Result<(), Vec<String>> {
-    let targets: Vec<String> = file
-        .tasks
-        .iter()
-        .filter_map(|t| {
-            let holes = t.pattern.placeholders();
-            if holes.is_empty() {
-                return Some(t.name.clone());
-            }
-            holes.iter().all(|h| t.choices.contains_key(*h)).then(|| {
-                let every: BTreeMap<String, String> = holes
-                    .iter()
-                    .map(|h| ((*h).to_owned(), "*".to_owned()))
-                    .collect();
-                t.pattern.fill(&every)
-            })
-        })
-        .collect();
-    let plan = |targets: &[String]| runner::plan_order(file, targets, &file.params);
+    let targets = check_targets(file);
+    let plan = |targets: &[String]| runner::plannable(file, targets, &file.params);
     let Err(first) = plan(&targets) else {
         return Ok(());
     };
@@ -216,6 +202,40 @@ pub fn check_plans(file: &TaskFile) -> Result<(), Vec<String>> {
         problems.push(run_error(&first, file).0);
     }
     Err(problems)
+}
+
+/// What [`check_plans`] plans: every plain task, and every pattern whose placeholders all have
+/// choices as its glob over all of them (`t::*::*`) unless a plain task depends on that very
+/// glob: its plan holds the same instances, which are then expanded once, not twice.
+fn check_targets(file: &TaskFile) -> Vec<String> {
+    let plain_deps: foldhash::HashSet<&str> = file
+        .tasks
+        .iter()
+        .filter(|t| t.pattern.is_concrete())
+        .flat_map(|t| &t.deps)
+        .filter_map(|d| match d {
+            crate::taskfile::Dep::Task(n) => Some(n.as_str()),
+            crate::taskfile::Dep::NoFailures => None,
+        })
+        .collect();
+    file.tasks
+        .iter()
+        .filter_map(|t| {
+            let holes = t.pattern.placeholders();
+            if holes.is_empty() {
+                return Some(t.name.clone());
+            }
+            if !holes.iter().all(|h| t.choices.contains_key(*h)) {
+                return None;
+            }
+            let every: BTreeMap<String, String> = holes
+                .iter()
+                .map(|h| ((*h).to_owned(), "*".to_owned()))
+                .collect();
+            let glob = t.pattern.fill(&every);
+            (!plain_deps.contains(glob.as_str())).then_some(glob)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -240,6 +260,23 @@ mod tests {
         let found = cycles(&f);
         assert_eq!(found, [vec!["a", "b", "a"], vec!["s", "s"]]);
         assert!(cycles(&file("[task.x]\nrun=\"\"\n")).is_empty());
+    }
+
+    #[test]
+    fn check_plans_a_glob_a_plain_task_depends_on_once() {
+        let glob = "[task.\"t::[a]\"]\nchoices = { a = [1, 2] }\nrun = \"echo {a}\"\n\
+                    [task.\"u::[a]\"]\nchoices = { a = [1, 2] }\nrun = \"echo {a}\"\n";
+        let f = file(&format!(
+            "{glob}[task.all]\nrun = \"true\"\ndeps = [\"t::*\"]\n"
+        ));
+        // `all` brings every t::*; u::* has no plain task depending on it whole.
+        assert_eq!(check_targets(&f), ["u::*", "all"]);
+        assert!(check_plans(&f).is_ok());
+        let bad = file(&format!(
+            "{glob}[task.all]\nrun = \"true\"\ndeps = [\"t::*\", \"all\"]\n"
+        ));
+        let problems = check_plans(&bad).unwrap_err();
+        assert!(problems[0].contains("cycle"), "{problems:?}");
     }
 
     #[test]

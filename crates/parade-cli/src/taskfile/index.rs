@@ -7,9 +7,12 @@
 //! public field: code that changes the list after lookups calls
 //! [`TaskFile::reindex`](super::TaskFile::reindex). Short of that, a list whose length is not
 //! the one the index was built for, or a slot that holds another name, is searched instead.
+//! Names are hashed with `foldhash` (a lookup per planned task: the default hasher's
+//! resistance to chosen keys buys nothing for the names of one's own file).
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
+
+use foldhash::{HashMap, HashMapExt as _};
 
 use super::model::Task;
 

@@ -76,8 +76,9 @@ pub fn load(path: Option<&Path>) -> Result<TaskFile, TaskFileError> {
     Ok(file)
 }
 
-/// The largest task file read, in bytes.
-pub const MAX_FILE_SIZE: u64 = 16 << 20;
+/// The largest task file read, in bytes: room for a million plain tasks (about 65 bytes each),
+/// and a clear error before a runaway generated file is read whole.
+pub const MAX_FILE_SIZE: u64 = 256 << 20;
 
 /// The text of a regular file of at most [`MAX_FILE_SIZE`] bytes (not a device or a pipe, which
 /// could be read forever).
@@ -88,15 +89,22 @@ pub(crate) fn read_limited(path: &Path) -> std::io::Result<String> {
     if !meta.is_file() {
         return Err(invalid("not a regular file".to_owned()));
     }
-    let mut text = String::new();
+    let too_large = || {
+        invalid(format!(
+            "larger than {} MiB; a task file is at most that",
+            MAX_FILE_SIZE >> 20
+        ))
+    };
+    // Known too large before a byte is read; the limit on the read catches a file that grows.
+    if meta.len() > MAX_FILE_SIZE {
+        return Err(too_large());
+    }
+    let mut text = String::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
     std::fs::File::open(path)?
         .take(MAX_FILE_SIZE + 1)
         .read_to_string(&mut text)?;
     if text.len() as u64 > MAX_FILE_SIZE {
-        return Err(invalid(format!(
-            "larger than {} MiB; a task file is at most that",
-            MAX_FILE_SIZE >> 20
-        )));
+        return Err(too_large());
     }
     Ok(text)
 }

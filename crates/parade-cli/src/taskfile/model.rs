@@ -140,14 +140,43 @@ pub struct RawFile {
     pub(crate) settings: RawSettings,
     #[serde(default)]
     pub(crate) params: BTreeMap<String, RawParam>,
-    #[serde(default)]
-    pub(crate) task: BTreeMap<Spanned<String>, Spanned<RawTask>>,
+    /// The `[task.NAME]` tables as they come (TOML refuses a table defined twice): a list, not
+    /// a map ordered by name, so reading a large file makes no name comparisons.
+    #[serde(default, deserialize_with = "entries")]
+    pub(crate) task: Vec<(Spanned<String>, Spanned<RawTask>)>,
     #[serde(default)]
     pub(crate) env: BTreeMap<String, Spanned<Scalar>>,
     #[serde(default)]
     pub(crate) choices: BTreeMap<Spanned<String>, Vec<Scalar>>,
     #[serde(default)]
     pub(crate) include: Vec<Spanned<String>>,
+}
+
+/// A table's entries, in the order the reader gives them.
+fn entries<'de, D, K, V>(d: D) -> Result<Vec<(K, V)>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    K: Deserialize<'de>,
+    V: Deserialize<'de>,
+{
+    struct Entries<K, V>(std::marker::PhantomData<(K, V)>);
+    impl<'de, K: Deserialize<'de>, V: Deserialize<'de>> serde::de::Visitor<'de> for Entries<K, V> {
+        type Value = Vec<(K, V)>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a table")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::with_capacity(map.size_hint().unwrap_or(0));
+            while let Some(entry) = map.next_entry()? {
+                out.push(entry);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(Entries(std::marker::PhantomData))
 }
 
 /// Where tasks run: `[settings] executor` and `parade run --executor`.

@@ -1,7 +1,7 @@
 //! From text to a checked [`TaskFile`]: TOML and serde errors, then the checks serde cannot
 //! make (placeholders, choices, dependencies), every problem with its place in the file.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::PathBuf;
 
@@ -49,14 +49,15 @@ pub fn parse(path: PathBuf, source: SourceFile) -> Result<TaskFile, TaskFileErro
         &mut param_commands,
         &mut env,
     );
-    let mut entries: Vec<(&Spanned<String>, &Spanned<RawTask>)> = raw.task.iter().collect();
+    let mut entries: Vec<(&Spanned<String>, &Spanned<RawTask>)> =
+        raw.task.iter().map(|(k, v)| (k, v)).collect();
     entries.sort_by_key(|(k, _)| k.span().start);
     let mut tasks: Vec<Task> = entries
         .iter()
         .filter_map(|(name, raw)| check.task(name, raw, &settings, &params))
         .collect();
     // Each task's entry by name: no search through the entries per task.
-    let by_name: HashMap<&str, &Spanned<RawTask>> = entries
+    let by_name: foldhash::HashMap<&str, &Spanned<RawTask>> = entries
         .iter()
         .map(|(k, raw)| (k.get_ref().as_str(), *raw))
         .collect();
@@ -67,23 +68,33 @@ pub fn parse(path: PathBuf, source: SourceFile) -> Result<TaskFile, TaskFileErro
     }
     check.names(&tasks, &entries, &raw, &settings);
     check.shared_env(&raw, &tasks, &params);
-    let mut views = tasks_snapshot(&entries, &check.shared_choices);
-    for inc in &included {
-        let inc_entries: Vec<_> = inc.raw.task.iter().collect();
-        views.extend(tasks_snapshot(&inc_entries, &check.shared_choices));
-    }
-    let views = Views::new(views);
+    // The main file's tasks are their own views (a task is made from every entry whose name
+    // parses); an included file's tasks are seen before they are checked.
+    let snapshots: Vec<Snapshot> = included
+        .iter()
+        .flat_map(|inc| {
+            let inc_entries: Vec<_> = inc.raw.task.iter().map(|(k, v)| (k, v)).collect();
+            tasks_snapshot(&inc_entries, &check.shared_choices)
+        })
+        .collect();
+    let views = Views::of(&tasks, &snapshots);
     for task in &tasks {
         if let Some(raw) = by_name.get(task.name.as_str()) {
             check.references(raw, task, &views, &settings);
         }
     }
+    let mut added = Vec::new();
     check_included(
-        &included, &mut check, &mut tasks, &views, &settings, &params,
+        &included, &mut check, &tasks, &mut added, &views, &settings, &params,
     );
+    drop(views);
+    tasks.append(&mut added);
     let Check {
         problems, warnings, ..
     } = check;
+    drop(by_name);
+    drop(entries);
+    crate::discard::discard((raw, included), tasks.len());
     if problems.is_empty() {
         Ok(TaskFile {
             path,
@@ -103,7 +114,14 @@ pub fn parse(path: PathBuf, source: SourceFile) -> Result<TaskFile, TaskFileErro
 }
 
 /// A lightweight view of every task for reference checks: name, pattern, choices.
-struct View {
+struct View<'a> {
+    name: &'a str,
+    pattern: &'a Pattern,
+    choices: &'a BTreeMap<String, Vec<String>>,
+}
+
+/// What a [`View`] of an included file's task is made from, before the task is checked.
+struct Snapshot {
     name: String,
     pattern: Pattern,
     choices: BTreeMap<String, Vec<String>>,
@@ -112,15 +130,34 @@ struct View {
 /// Every task's view, with an index by exact name and the list of patterns, so a reference
 /// costs one hash lookup (and a walk over the patterns only when it names no task): checking
 /// is linear in the number of tasks and references.
-struct Views {
-    all: Vec<View>,
-    by_name: HashSet<String>,
+struct Views<'a> {
+    all: Vec<View<'a>>,
+    by_name: foldhash::HashSet<&'a str>,
     patterns: Vec<usize>,
 }
 
-impl Views {
-    fn new(all: Vec<View>) -> Self {
-        let by_name = all.iter().map(|v| v.name.clone()).collect();
+impl<'a> Views<'a> {
+    /// The views of checked tasks, then of included files' tasks.
+    fn of(tasks: &'a [Task], snapshots: &'a [Snapshot]) -> Self {
+        Self::new(
+            tasks
+                .iter()
+                .map(|t| View {
+                    name: &t.name,
+                    pattern: &t.pattern,
+                    choices: &t.choices,
+                })
+                .chain(snapshots.iter().map(|s| View {
+                    name: &s.name,
+                    pattern: &s.pattern,
+                    choices: &s.choices,
+                }))
+                .collect(),
+        )
+    }
+
+    fn new(all: Vec<View<'a>>) -> Self {
+        let by_name = all.iter().map(|v| v.name).collect();
         let patterns = (0..all.len())
             .filter(|&i| !all[i].pattern.is_concrete())
             .collect();
@@ -138,7 +175,7 @@ impl Views {
     }
 
     /// The first pattern `name` is an instance of, with its placeholder values.
-    fn matching(&self, name: &str, sep: &str) -> Option<(&View, BTreeMap<String, String>)> {
+    fn matching(&self, name: &str, sep: &str) -> Option<(&View<'a>, BTreeMap<String, String>)> {
         self.patterns.iter().find_map(|&i| {
             LOOKUPS.with(|c| c.set(c.get() + 1));
             let v = &self.all[i];
@@ -162,13 +199,13 @@ pub fn name_lookups() -> u64 {
 fn tasks_snapshot(
     entries: &[(&Spanned<String>, &Spanned<RawTask>)],
     shared: &BTreeMap<String, Vec<String>>,
-) -> Vec<View> {
+) -> Vec<Snapshot> {
     entries
         .iter()
         .filter_map(|(name, raw)| {
             let pattern = Pattern::parse(name.get_ref()).ok()?;
             let choices = with_shared_choices(&pattern, task_choices(raw.get_ref()), shared);
-            Some(View {
+            Some(Snapshot {
                 name: name.get_ref().clone(),
                 pattern,
                 choices,
@@ -785,7 +822,7 @@ impl Check<'_> {
         &mut self,
         raw: &Spanned<RawTask>,
         task: &Task,
-        all: &Views,
+        all: &Views<'_>,
         settings: &Settings,
     ) {
         let t = raw.get_ref();
@@ -814,12 +851,21 @@ impl Check<'_> {
         &self,
         item: &Spanned<String>,
         task: &Task,
-        all: &Views,
+        all: &Views<'_>,
         settings: &Settings,
         rule: bool,
     ) -> Option<Problem> {
         let text = item.get_ref();
         let at = item.span();
+        if !text.contains(['[', ']']) {
+            // No placeholders (most references): the name is looked up as it is, with no
+            // pattern parsed nor placeholders gathered.
+            return if all.has(text) {
+                None
+            } else {
+                self.concrete(text, text, at, all, settings)
+            };
+        }
         let dep = match Pattern::parse(text) {
             Ok(p) => p,
             Err(e) => return Some(Problem::new(self.file, at, e).with_label("bad task name")),
@@ -900,7 +946,7 @@ impl Check<'_> {
         shown: &str,
         at: Range<usize>,
         task: &Task,
-        all: &Views,
+        all: &Views<'_>,
         settings: &Settings,
     ) -> Option<Problem> {
         let args: BTreeMap<String, String> = dep
@@ -921,7 +967,7 @@ impl Check<'_> {
         if known || settings.allow_missing_deps {
             return None;
         }
-        let help = did_you_mean(&suggest(shown, all.all.iter().map(|v| v.name.as_str())));
+        let help = did_you_mean(&suggest(shown, all.all.iter().map(|v| v.name)));
         Some(
             Problem::new(self.file, at, format!("no task matches \"{shown}\""))
                 .with_label("no such task")
@@ -935,7 +981,7 @@ impl Check<'_> {
         name: &str,
         shown: &str,
         at: Range<usize>,
-        all: &Views,
+        all: &Views<'_>,
         settings: &Settings,
     ) -> Option<Problem> {
         let sep = &settings.separator;
@@ -947,13 +993,13 @@ impl Check<'_> {
             if settings.allow_missing_deps {
                 return None;
             }
-            let help = did_you_mean(&suggest(shown, all.all.iter().map(|v| v.name.as_str())))
-                .or_else(|| {
+            let help =
+                did_you_mean(&suggest(shown, all.all.iter().map(|v| v.name))).or_else(|| {
                     Some(format!(
                         "tasks: {}",
                         all.all
                             .iter()
-                            .map(|v| v.name.as_str())
+                            .map(|v| v.name)
                             .collect::<Vec<_>>()
                             .join(", ")
                     ))
@@ -1245,8 +1291,9 @@ fn merge_included(
 fn check_included(
     included: &[Included],
     main: &mut Check<'_>,
-    tasks: &mut Vec<Task>,
-    views: &Views,
+    tasks: &[Task],
+    added: &mut Vec<Task>,
+    views: &Views<'_>,
     settings: &Settings,
     params: &BTreeMap<String, String>,
 ) {
@@ -1257,10 +1304,15 @@ fn check_included(
             warnings: Vec::new(),
             shared_choices: main.shared_choices.clone(),
         };
-        let mut entries: Vec<(&Spanned<String>, &Spanned<RawTask>)> = inc.raw.task.iter().collect();
+        let mut entries: Vec<(&Spanned<String>, &Spanned<RawTask>)> =
+            inc.raw.task.iter().map(|(k, v)| (k, v)).collect();
         entries.sort_by_key(|(k, _)| k.span().start);
         for (name, raw) in &entries {
-            if tasks.iter().any(|t| &t.name == name.get_ref()) {
+            if tasks
+                .iter()
+                .chain(added.iter())
+                .any(|t| &t.name == name.get_ref())
+            {
                 check.push(
                     Problem::new(
                         &inc.source,
@@ -1277,7 +1329,7 @@ fn check_included(
             };
             check.task_extras(&mut task, raw, settings);
             check.references(raw, &task, views, settings);
-            tasks.push(task);
+            added.push(task);
         }
         main.problems.append(&mut check.problems);
         main.warnings.append(&mut check.warnings);
