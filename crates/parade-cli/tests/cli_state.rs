@@ -550,7 +550,7 @@ fn a_task_record_the_store_could_not_write_is_reported_not_lost() {
 /// dependent started).
 #[test]
 fn a_run_killed_anywhere_in_a_chain_resumes_exactly_what_had_not_finished() {
-    const N: usize = 12;
+    const N: usize = 6;
     let mut toml = String::new();
     for i in 0..N {
         let _ = writeln!(
