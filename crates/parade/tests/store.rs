@@ -383,3 +383,22 @@ fn an_up_to_date_task_is_counted_not_written() {
     // Nothing to keep: no journal was made.
     assert!(!store.journal_path(run).unwrap().exists());
 }
+
+#[test]
+fn a_journal_that_cannot_be_written_is_reported_until_the_run_end_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("state.db")).unwrap();
+    // A directory where the first run's journal goes: no line can be written.
+    std::fs::create_dir(store.journal_path(1).unwrap()).unwrap();
+    let run = run_unended(&store);
+    assert_eq!(run, 1);
+    let recorder = Recorder::new(store.clone(), run, Arc::new(NameTable::new()));
+    let error = recorder
+        .error()
+        .expect("the failed journal write is reported");
+    assert!(error.contains("journal-1.jsonl"), "{error}");
+    // The end is written: the records are in, nothing is lost.
+    store.end_run(run, "failed").unwrap();
+    assert_eq!(recorder.error(), None);
+    assert_eq!(store.executions(run).unwrap().len(), 2);
+}

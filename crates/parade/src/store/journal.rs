@@ -247,7 +247,10 @@ fn fold(conn: &mut Connection, path: &Path, run: RunId) -> rusqlite::Result<bool
         return Ok(false);
     };
     // A fold cut short after its commit and before the file went is done again, whole.
-    tx.execute("DELETE FROM executions WHERE run = ?1", params![run])?;
+    for e in &executions {
+        tx.prepare_cached("DELETE FROM executions WHERE run = ?1 AND name = ?2")?
+            .execute(params![run, e.name])?;
+    }
     super::record::insert_all(&tx, executions.iter().map(|e| (run, e)))?;
     tx.commit()?;
     let _ = std::fs::remove_file(path);

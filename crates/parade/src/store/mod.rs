@@ -78,7 +78,8 @@ struct Inner {
     deferred: Mutex<Vec<(RunId, Execution)>>,
     /// The runs this handle records and has not ended: their journals and notes.
     live: Mutex<std::collections::HashMap<RunId, record::Live>>,
-    /// The first journal line that could not be written.
+    /// The first journal line that could not be written, of a run whose end could not be
+    /// written either.
     lost: Mutex<Option<String>>,
 }
 

@@ -30,6 +30,9 @@ pub(crate) struct Live {
     notes: HashMap<String, (Execution, bool)>,
     /// Tasks found up to date (no row each).
     up_to_date: i64,
+    /// The first line that could not be written to the journal (a kill before the run's end
+    /// would lose it; once the end is written, nothing is lost).
+    lost: Option<String>,
 }
 
 impl Store {
@@ -71,6 +74,10 @@ impl Store {
             }
         } else {
             self.inner.deferred.lock().extend(deferred);
+            // Neither in the database nor (for these) in the journal.
+            if let Some(lost) = live.lost {
+                self.inner.lost.lock().get_or_insert(lost);
+            }
         }
         written
     }
@@ -146,9 +153,7 @@ impl Store {
             }),
         };
         if let Err(err) = written {
-            self.inner
-                .lost
-                .lock()
+            live.lost
                 .get_or_insert_with(|| format!("cannot write {}: {err}", path.display()));
         }
     }
@@ -345,9 +350,13 @@ impl Recorder {
         self.store.note(self.run, name, facts);
     }
 
-    /// The first record that could not be written to the run's journal, if one could not (a
-    /// kill of parade before the run's end would lose it).
+    /// Why a record could not be written to the run's journal, if one could not: while the
+    /// run goes on (a kill of parade would lose it), and after an end that could not be
+    /// written either (the record is lost). `None` once the end is written: nothing is lost.
     pub fn error(&self) -> Option<String> {
+        if let Some(l) = self.store.inner.live.lock().get(&self.run) {
+            return l.lost.clone();
+        }
         self.store.inner.lost.lock().clone()
     }
 
