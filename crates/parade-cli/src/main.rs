@@ -411,8 +411,8 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
             None => say(&format!("parade: {e}")),
         }
     }
-    // Closed whoever holds a clone still (the signal handler's engine, its recorder): the
-    // last connection checkpoints the WAL.
+    // Closed whoever holds a clone still (the signal handler's engine, its recorder), so a
+    // grown WAL is checkpointed (Store::close).
     store.close();
     if args.explain {
         say("parade: why each task runs or is up to date:");
