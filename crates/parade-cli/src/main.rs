@@ -408,6 +408,7 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
     let report = match result {
         Err(e) => {
             let _ = store.end_run(run_id, "error");
+            store.close();
             return usage_error(&wording(e));
         }
         Ok(report) => report,
@@ -420,8 +421,18 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
         "failed"
     };
     if let Err(e) = store.end_run(run_id, outcome) {
-        say(&format!("parade: {e}"));
+        let kept = store.journal_path(run_id).filter(|j| j.exists());
+        match kept {
+            Some(j) => say(&format!(
+                "parade: {e}; what this run did is kept in {} for the next run to take in",
+                j.display()
+            )),
+            None => say(&format!("parade: {e}")),
+        }
     }
+    // Closed whoever holds a clone still (the signal handler's engine, its recorder), so a
+    // grown WAL is checkpointed (Store::close).
+    store.close();
     if args.explain {
         say("parade: why each task runs or is up to date:");
         for (task, why) in memory.explanations() {

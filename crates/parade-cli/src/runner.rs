@@ -366,7 +366,15 @@ fn run_body(s: &Shared, index: usize, ctx: &Context<'_>) -> Result<Value, ProcEr
             _ => Ok(Vec::new()),
         };
         match outputs {
-            Ok(outputs) => memory.note(ctx.name(), decision, value.as_ref(), outputs),
+            Ok(outputs) => {
+                memory.note(ctx.name(), decision, value.as_ref(), outputs);
+                // In the run's journal before a dependent can start (a kill, then --resume).
+                if outcome == Outcome::Succeeded {
+                    memory
+                        .store()
+                        .finished(memory.run(), ctx.name(), "succeeded");
+                }
+            }
             Err(why) => {
                 memory.note(ctx.name(), decision, None, Vec::new());
                 return Err(ProcError::Failed(why));

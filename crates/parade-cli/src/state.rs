@@ -27,7 +27,7 @@ pub fn show(store: &Store, task: Option<&str>) -> Result<String, StoreError> {
         }
         let _ = writeln!(out, "last runs:");
         for r in store.runs(SHOWN)? {
-            let _ = writeln!(
+            let _ = write!(
                 out,
                 "  run {}: {} {} [{}]",
                 r.id,
@@ -35,6 +35,11 @@ pub fn show(store: &Store, task: Option<&str>) -> Result<String, StoreError> {
                 r.outcome.as_deref().unwrap_or("unfinished"),
                 r.targets.join(" ")
             );
+            // Up-to-date tasks have no execution of their own: the run counts them.
+            if r.up_to_date > 0 {
+                let _ = write!(out, ", {} up to date", r.up_to_date);
+            }
+            let _ = writeln!(out);
         }
         return Ok(out);
     };

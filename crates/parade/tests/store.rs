@@ -7,7 +7,7 @@ use std::time::Duration;
 use parade::display::live::LiveOptions;
 use parade::display::{NameTable, SharedBuffer};
 use parade::engine::{Engine, Outcome, TaskSpec};
-use parade::store::{Recorder, Store};
+use parade::store::{Execution, Recorder, Store};
 
 /// Runs one task named `name` that takes `took`, recorded in a new run of `store`.
 fn run_once(store: &Store, name: &str, took: Duration, live: Option<&LiveOptions>) -> String {
@@ -262,4 +262,143 @@ fn a_dry_run_says_which_cached_tasks_would_be_reused() {
         other.cache_use(b.id()),
         Some(CacheUse::WouldRun(_))
     ));
+}
+
+/// A process id no process has now (a child that ran and was reaped).
+fn dead_pid() -> u32 {
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    pid
+}
+
+/// Runs, recorded in a new run of `store` that never ends, `fetch` (which says where it ends
+/// that it succeeded, as a face's body does) and `lint` (which fails); returns the run.
+fn run_unended(store: &Store) -> i64 {
+    let run = store.begin_run(&["all".to_owned()]).unwrap();
+    let engine = Engine::new();
+    let names = Arc::new(NameTable::new());
+    let recorder = Recorder::new(store.clone(), run, names.clone());
+    let (s, r) = (store.clone(), recorder.clone());
+    let fetch = engine
+        .add(TaskSpec::new(move |_| {
+            r.note("fetch", Execution::new("fetch", "").key("k-fetch"));
+            s.finished(run, "fetch", "succeeded");
+            Outcome::Succeeded
+        }))
+        .unwrap();
+    let lint = engine
+        .add(TaskSpec::new(|_| Outcome::failed("bad style")))
+        .unwrap();
+    names.insert(fetch, "fetch");
+    names.insert(lint, "lint");
+    engine.subscribe(recorder);
+    engine.want([fetch, lint]).unwrap();
+    let _ = engine.wait_all();
+    run
+}
+
+#[test]
+fn a_run_writes_its_records_once_at_its_end_and_a_killed_run_is_taken_in_by_the_next_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    let store = Store::open(&db).unwrap();
+    let run = run_unended(&store);
+    let journal = store.journal_path(run).unwrap();
+    assert!(journal.exists());
+    // No transaction per task: the database has none of the run's records yet, and another
+    // open while this process (the run's owner) lives leaves the journal alone.
+    let other = Store::open(&db).unwrap();
+    assert!(other.executions(run).unwrap().is_empty());
+    assert!(journal.exists());
+    drop(other);
+    drop(store);
+    // The run's process dies (as with kill -9), a torn line at the end of its journal.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute("UPDATE runs SET pid = ?1", [dead_pid()])
+        .unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&journal)
+        .unwrap();
+    std::io::Write::write_all(&mut f, b"{\"name\":\"half\",\"sta").unwrap();
+    drop(f);
+    let again = Store::open(&db).unwrap();
+    assert!(!journal.exists(), "the journal was taken in");
+    let mut got: Vec<(String, String)> = again
+        .executions(run)
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.name, e.state))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("fetch".to_owned(), "succeeded".to_owned()),
+            ("lint".to_owned(), "failed".to_owned())
+        ]
+    );
+    let last = again.last_success("fetch").unwrap().unwrap();
+    assert_eq!(last.key.as_deref(), Some("k-fetch"));
+    // Taken in once: a later open adds nothing.
+    drop(again);
+    assert_eq!(Store::open(&db).unwrap().executions(run).unwrap().len(), 2);
+}
+
+#[test]
+fn a_run_that_ends_writes_its_records_and_removes_its_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("state.db")).unwrap();
+    let run = run_unended(&store);
+    store.end_run(run, "failed").unwrap();
+    assert!(!store.journal_path(run).unwrap().exists());
+    let fetch = store.last_success("fetch").unwrap().unwrap();
+    // The recorder completed the record written where the task ended.
+    assert!(
+        fetch.started.is_some() && fetch.exit_status == Some(0),
+        "{fetch:?}"
+    );
+    assert_eq!(store.executions(run).unwrap().len(), 2);
+}
+
+#[test]
+fn an_up_to_date_task_is_counted_not_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("state.db")).unwrap();
+    let run = store.begin_run(&[]).unwrap();
+    let engine = Engine::new();
+    let names = Arc::new(NameTable::new());
+    let t = engine
+        .add(TaskSpec::new(|_| Outcome::UpToDate("unchanged".into())))
+        .unwrap();
+    names.insert(t, "t");
+    engine.subscribe(Recorder::new(store.clone(), run, names.clone()));
+    engine.want([t]).unwrap();
+    engine.wait_all().unwrap();
+    store.end_run(run, "succeeded").unwrap();
+    assert!(store.executions(run).unwrap().is_empty());
+    assert_eq!(store.run(run).unwrap().unwrap().up_to_date, 1);
+    // Nothing to keep: no journal was made.
+    assert!(!store.journal_path(run).unwrap().exists());
+}
+
+#[test]
+fn a_journal_that_cannot_be_written_is_reported_until_the_run_end_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("state.db")).unwrap();
+    // A directory where the first run's journal goes: no line can be written.
+    std::fs::create_dir(store.journal_path(1).unwrap()).unwrap();
+    let run = run_unended(&store);
+    assert_eq!(run, 1);
+    let recorder = Recorder::new(store.clone(), run, Arc::new(NameTable::new()));
+    let error = recorder
+        .error()
+        .expect("the failed journal write is reported");
+    assert!(error.contains("journal-1.jsonl"), "{error}");
+    // The end is written: the records are in, nothing is lost.
+    store.end_run(run, "failed").unwrap();
+    assert_eq!(recorder.error(), None);
+    assert_eq!(store.executions(run).unwrap().len(), 2);
 }

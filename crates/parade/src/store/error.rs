@@ -69,6 +69,12 @@ pub enum StoreError {
         /// What failed.
         detail: String,
     },
+    /// Used after [`super::Store::close`].
+    #[error("the run store {path} is closed", path = path.display())]
+    Closed {
+        /// The database file.
+        path: PathBuf,
+    },
     /// Any other `SQLite` error.
     #[error("run store {path}: {source}", path = path.display())]
     Sqlite {

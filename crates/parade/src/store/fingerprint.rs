@@ -25,7 +25,7 @@ pub const RACY: Duration = Duration::from_secs(2);
 
 /// What the fast path compares.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-struct Stat {
+pub(crate) struct Stat {
     mtime: i64,
     ctime: i64,
     size: i64,
@@ -191,29 +191,45 @@ impl Store {
 
     /// Writes the hashes learnt since the last flush to the store (one transaction).
     pub fn flush_files(&self) -> Result<(), StoreError> {
-        let fresh: Vec<(String, (Stat, String))> = {
-            let mut cache = self.inner.files.lock();
-            let fresh: Vec<_> = cache.fresh.drain().collect();
-            cache.known.extend(fresh.iter().cloned());
-            fresh
-        };
+        let fresh = self.take_fresh_files();
         if fresh.is_empty() {
             return Ok(());
         }
         self.with(|c| {
             let tx = c.transaction()?;
-            {
-                let mut stmt = tx.prepare_cached(
-                    "INSERT OR REPLACE INTO files (path, mtime, ctime, size, inode, hash) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )?;
-                for (path, (s, hash)) in &fresh {
-                    stmt.execute(params![path, s.mtime, s.ctime, s.size, s.inode, hash])?;
-                }
-            }
+            write_files(&tx, &fresh)?;
             tx.commit()
         })
     }
+
+    /// The hashes learnt since the last flush, kept as known from now on.
+    pub(crate) fn take_fresh_files(&self) -> Vec<(String, (Stat, String))> {
+        let mut cache = self.inner.files.lock();
+        if cache.fresh.is_empty() {
+            return Vec::new();
+        }
+        let fresh: Vec<_> = cache.fresh.drain().collect();
+        cache.known.extend(fresh.iter().cloned());
+        fresh
+    }
+}
+
+/// Writes learnt hashes into the `files` table, in the caller's transaction.
+pub(crate) fn write_files(
+    c: &rusqlite::Connection,
+    fresh: &[(String, (Stat, String))],
+) -> rusqlite::Result<()> {
+    if fresh.is_empty() {
+        return Ok(());
+    }
+    let mut stmt = c.prepare_cached(
+        "INSERT OR REPLACE INTO files (path, mtime, ctime, size, inode, hash) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for (path, (s, hash)) in fresh {
+        stmt.execute(params![path, s.mtime, s.ctime, s.size, s.inode, hash])?;
+    }
+    Ok(())
 }
 
 /// Every remembered hash in the `files` table.

@@ -24,6 +24,8 @@ pub struct RunRecord {
     pub outcome: Option<String>,
     /// The process that ran it.
     pub pid: u32,
+    /// How many of its tasks were up to date (they have no execution of their own in it).
+    pub up_to_date: u64,
 }
 
 /// One execution of a task in a run, as remembered.
@@ -131,10 +133,14 @@ fn run_from_row(r: &Row<'_>) -> rusqlite::Result<RunRecord> {
         targets: serde_json::from_str(&targets).unwrap_or_default(),
         outcome: r.get(4)?,
         pid: r.get(5)?,
+        up_to_date: r
+            .get::<_, Option<i64>>(6)?
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(0),
     })
 }
 
-const RUN: &str = "SELECT id, started, ended, targets, outcome, pid FROM runs";
+const RUN: &str = "SELECT id, started, ended, targets, outcome, pid, up_to_date FROM runs";
 
 impl Store {
     /// The last `limit` runs, newest first.

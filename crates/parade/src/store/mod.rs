@@ -8,8 +8,10 @@
 //! stores keys and inputs, and answers questions about them.
 //!
 //! The database is in WAL mode with `synchronous = NORMAL`; every write is one transaction, so
-//! a run killed at any instant leaves it consistent (at worst the last execution is missing
-//! and runs again). A second process waits up to the busy timeout for a write, then gets
+//! a run killed at any instant leaves it consistent. A run's task records go to its journal
+//! first (one `write(2)` each, see `journal.rs`), before a task's dependents start, and into
+//! the database in one transaction at the run's end; a run killed (`kill -9`) leaves its
+//! journal, and the next open folds it in, so `--resume` reruns exactly what had not ended. A second process waits up to the busy timeout for a write, then gets
 //! [`StoreError::Busy`] naming the run that holds it. A damaged or foreign file is an error
 //! saying how to move it aside: the store never starts afresh on its own.
 //!
@@ -26,6 +28,7 @@
 mod error;
 mod fingerprint;
 mod history;
+mod journal;
 mod key;
 mod memo;
 mod record;
@@ -68,10 +71,16 @@ pub struct Store {
 
 struct Inner {
     path: PathBuf,
-    conn: Mutex<Connection>,
+    /// `None` once [`Store::close`]d.
+    conn: Mutex<Option<Connection>>,
     files: Mutex<fingerprint::FileCache>,
     /// Executions to write with the next write ([`Store::record_later`]).
     deferred: Mutex<Vec<(RunId, Execution)>>,
+    /// The runs this handle records and has not ended: their journals and notes.
+    live: Mutex<std::collections::HashMap<RunId, record::Live>>,
+    /// The first journal line that could not be written, of a run whose end could not be
+    /// written either.
+    lost: Mutex<Option<String>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -112,16 +121,32 @@ impl Store {
                 detail: e.to_string(),
             })?;
         }
-        let conn = Connection::open(&path).map_err(|e| classify(&path, None, e))?;
+        let mut conn = Connection::open(&path).map_err(|e| classify(&path, None, e))?;
         conn.busy_timeout(busy)
             .map_err(|e| classify(&path, None, e))?;
         schema::prepare(&conn, &path)?;
+        if path.as_os_str() != ":memory:" {
+            // What runs that died left in their journals (a busy store: a later open).
+            match journal::recover(&mut conn, &path) {
+                Err(e)
+                    if !matches!(
+                        e.sqlite_error_code(),
+                        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+                    ) =>
+                {
+                    return Err(classify(&path, Some(&conn), e));
+                }
+                _ => {}
+            }
+        }
         Ok(Store {
             inner: Arc::new(Inner {
                 path,
-                conn: Mutex::new(conn),
+                conn: Mutex::new(Some(conn)),
                 files: Mutex::new(fingerprint::FileCache::default()),
                 deferred: Mutex::default(),
+                live: Mutex::default(),
+                lost: Mutex::default(),
             }),
         })
     }
@@ -143,9 +168,49 @@ impl Store {
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
     ) -> Result<T, StoreError> {
         let mut conn = self.inner.conn.lock();
-        f(&mut conn).map_err(|e| classify(&self.inner.path, Some(&conn), e))
+        let Some(conn) = conn.as_mut() else {
+            return Err(StoreError::Closed {
+                path: self.inner.path.clone(),
+            });
+        };
+        f(conn).map_err(|e| classify(&self.inner.path, Some(conn), e))
+    }
+
+    /// Closes the database for every clone of this handle (what uses it later gets
+    /// [`StoreError::Closed`]); a run calls it once it has ended, whoever still holds a clone
+    /// (a signal handler, a display thread). A WAL grown past [`CHECKPOINT_AT`] is checkpointed
+    /// into the database and removed as the connection closes; a smaller one is left for a
+    /// later close or `SQLite`'s own checkpoint, as a checkpoint syncs the disk twice (a
+    /// no-op rerun writes a few pages and should not wait for that).
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let store = parade::store::Store::open(dir.path().join("s.db")).unwrap();
+    /// let run = store.begin_run(&[]).unwrap();
+    /// store.end_run(run, "succeeded").unwrap();
+    /// store.clone().close();
+    /// assert!(store.runs(1).is_err());
+    /// ```
+    pub fn close(&self) {
+        let Some(conn) = self.inner.conn.lock().take() else {
+            return;
+        };
+        let mut wal = self.inner.path.clone().into_os_string();
+        wal.push("-wal");
+        let small = std::fs::metadata(&wal).map_or(true, |m| m.len() <= CHECKPOINT_AT);
+        if small {
+            let _ = conn.set_db_config(
+                rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+                true,
+            );
+        }
+        drop(conn);
     }
 }
+
+/// How large the WAL may be left at [`Store::close`]: `SQLite`'s own checkpoint threshold
+/// (1000 pages of 4 KiB).
+pub const CHECKPOINT_AT: u64 = 1000 * 4096;
 
 /// Milliseconds since the Unix epoch, as stored.
 pub(crate) fn millis(t: SystemTime) -> i64 {

@@ -1,8 +1,12 @@
-//! Writing to the store: a run begins and ends, executions are recorded (each that ran in its
-//! own transaction, so a killed run loses at most what had not ended; up-to-date ones batched,
-//! see [`Store::record_later`]), running tasks' pids are
-//! noted and cleared; and [`Recorder`], the engine observer that records every task that
+//! Writing to the store: a run begins and ends, executions are recorded, running tasks' pids
+//! are noted and cleared; and [`Recorder`], the engine observer that records every task that
 //! reaches a final state, with what the task's body noted about it (key, inputs, result).
+//!
+//! A run's records cost no `SQLite` transaction each: a task that ended is one line in the
+//! run's journal (`journal.rs`), written by [`Store::finished`] where the task ends (before its
+//! dependents can start) or by the recorder when the engine reports the end, and kept in memory
+//! to be written in the one transaction of [`Store::end_run`]. An up-to-date task writes no row
+//! at all: its decision stands on its last success, which is kept; the run counts it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,9 +15,25 @@ use std::time::SystemTime;
 use parking_lot::Mutex;
 use rusqlite::params;
 
+use super::journal::Journal;
 use super::{Execution, RunId, Store, StoreError, millis};
 use crate::display::TaskNames;
 use crate::engine::{Event, Observer, Reason, TaskId, TaskState};
+
+/// What a handle keeps of a run it records, until the run ends.
+#[derive(Debug, Default)]
+pub(crate) struct Live {
+    /// Made with the first line (a run of up-to-date tasks makes none).
+    journal: Option<Journal>,
+    /// What task bodies noted ([`Recorder::note`]), by task; and whether [`Store::finished`]
+    /// journaled it in the state it holds.
+    notes: HashMap<String, (Execution, bool)>,
+    /// Tasks found up to date (no row each).
+    up_to_date: i64,
+    /// The first line that could not be written to the journal (a kill before the run's end
+    /// would lose it; once the end is written, nothing is lost).
+    lost: Option<String>,
+}
 
 impl Store {
     /// Records the start of a run of `targets` by this process; returns its id.
@@ -28,35 +48,129 @@ impl Store {
         })
     }
 
-    /// Records the end of run `run`: `succeeded`, `failed` or `interrupted`. Also writes the
-    /// file fingerprints learnt during the run, and forgets its running tasks.
+    /// Records the end of run `run`: `succeeded`, `failed` or `interrupted`, in one
+    /// transaction with the executions recorded during the run, how many tasks were up to date,
+    /// and the file fingerprints learnt; forgets its running tasks, and removes its journal.
+    /// When it fails the journal stays, and the next open of the store folds it in.
     pub fn end_run(&self, run: RunId, outcome: &str) -> Result<(), StoreError> {
-        self.flush_files()?;
+        let fresh = self.take_fresh_files();
         let deferred = std::mem::take(&mut *self.inner.deferred.lock());
-        self.with(|c| {
+        let live = self.inner.live.lock().remove(&run).unwrap_or_default();
+        let written = self.with(|c| {
             let tx = c.transaction()?;
-            for (run, e) in &deferred {
-                insert(&tx, *run, e)?;
-            }
+            super::fingerprint::write_files(&tx, &fresh)?;
+            insert_all(&tx, deferred.iter().map(|(run, e)| (*run, e)))?;
             tx.execute(
-                "UPDATE runs SET ended = ?2, outcome = ?3 WHERE id = ?1",
-                params![run, millis(SystemTime::now()), outcome],
+                "UPDATE runs SET ended = ?2, outcome = ?3, up_to_date = ?4 WHERE id = ?1",
+                params![run, millis(SystemTime::now()), outcome, live.up_to_date],
             )?;
             tx.execute("DELETE FROM running WHERE run = ?1", [run])?;
             super::retention::prune(&tx, run)?;
             tx.commit()
-        })
+        });
+        if written.is_ok() {
+            if let Some(j) = live.journal {
+                j.remove();
+            }
+        } else {
+            self.inner.deferred.lock().extend(deferred);
+            // Neither in the database nor (for these) in the journal.
+            if let Some(lost) = live.lost {
+                self.inner.lost.lock().get_or_insert(lost);
+            }
+        }
+        written
     }
 
-    /// Records one execution in run `run` (with the deferred ones before it, in one
-    /// transaction).
+    /// Where run `run`'s journal is while the run goes on, or after an end that could not be
+    /// written (then the next open of the store folds it); `None` for a store in memory.
+    pub fn journal_path(&self, run: RunId) -> Option<std::path::PathBuf> {
+        (self.path().as_os_str() != ":memory:").then(|| super::journal::path_of(self.path(), run))
+    }
+
+    /// Keeps `facts`, what task `name`'s body knows about its execution in run `run`, for its
+    /// record ([`Recorder::note`]).
+    pub(crate) fn note(&self, run: RunId, name: &str, facts: Execution) {
+        self.inner
+            .live
+            .lock()
+            .entry(run)
+            .or_default()
+            .notes
+            .insert(name.to_owned(), (facts, false));
+    }
+
+    /// Takes what was noted for task `name` of run `run`.
+    fn take_note(&self, run: RunId, name: &str) -> Option<(Execution, bool)> {
+        self.inner.live.lock().get_mut(&run)?.notes.remove(name)
+    }
+
+    /// Records now that task `name` of run `run` ended in `state` (`succeeded`...), with what
+    /// its body noted ([`Recorder::note`]): one line in the run's journal, kept by the kernel
+    /// against a kill of parade (`kill -9`) from the moment this returns, and no `SQLite`
+    /// transaction. Call it where the task ends, before its dependents can start: a run killed
+    /// after a dependent started never runs the task again with `--resume`. The [`Recorder`]
+    /// completes the record when the engine reports the end.
+    ///
+    /// A line that cannot be written (a full disk) does not stop the run: it is kept for
+    /// [`Recorder::error`] (the record is still written at the run's end).
+    ///
+    /// ```
+    /// use parade::store::{Execution, Store};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let store = Store::open(dir.path().join("s.db")).unwrap();
+    /// let run = store.begin_run(&[]).unwrap();
+    /// store.finished(run, "fetch", "succeeded");
+    /// // Killed here, the next open finds fetch's success in the journal.
+    /// assert!(store.journal_path(run).unwrap().exists());
+    /// ```
+    pub fn finished(&self, run: RunId, name: &str, state: &str) {
+        let mut live = self.inner.live.lock();
+        let live = live.entry(run).or_default();
+        let (e, journaled) = live.notes.entry(name.to_owned()).or_default();
+        *journaled = true;
+        name.clone_into(&mut e.name);
+        state.clone_into(&mut e.state);
+        e.ended = Some(SystemTime::now());
+        if state == "succeeded" && e.exit_status.is_none() {
+            e.exit_status = Some(0);
+        }
+        let e = e.clone();
+        self.journal(live, run, &e);
+    }
+
+    /// Appends `e` to run `run`'s journal (made with its first line), or keeps why it could not.
+    fn journal(&self, live: &mut Live, run: RunId, e: &Execution) {
+        let Some(path) = self.journal_path(run) else {
+            return;
+        };
+        let written = match &live.journal {
+            Some(j) => j.append(e),
+            None => Journal::create(self.path(), run).and_then(|j| {
+                let r = j.append(e);
+                live.journal = Some(j);
+                r
+            }),
+        };
+        if let Err(err) = written {
+            live.lost
+                .get_or_insert_with(|| format!("cannot write {}: {err}", path.display()));
+        }
+    }
+
+    /// Counts a task of run `run` found up to date.
+    fn up_to_date(&self, run: RunId) {
+        self.inner.live.lock().entry(run).or_default().up_to_date += 1;
+    }
+
+    /// Records one execution in run `run` now, in its own transaction (with the deferred ones
+    /// before it): for a face that records a task where it ends. A run's [`Recorder`] does not
+    /// (see [`Store::finished`]).
     pub fn record(&self, run: RunId, e: &Execution) -> Result<(), StoreError> {
         let deferred = std::mem::take(&mut *self.inner.deferred.lock());
         self.with(|c| {
             let tx = c.transaction()?;
-            for (run, e) in &deferred {
-                insert(&tx, *run, e)?;
-            }
+            insert_all(&tx, deferred.iter().map(|(run, e)| (*run, e)))?;
             insert(&tx, run, e)?;
             tx.commit()
         })
@@ -80,9 +194,7 @@ impl Store {
         }
         self.with(|c| {
             let tx = c.transaction()?;
-            for (run, e) in &deferred {
-                insert(&tx, *run, e)?;
-            }
+            insert_all(&tx, deferred.iter().map(|(run, e)| (*run, e)))?;
             tx.commit()
         })
     }
@@ -129,6 +241,17 @@ impl Store {
     }
 }
 
+/// Inserts executions, each of its run.
+pub(crate) fn insert_all<'a>(
+    c: &rusqlite::Connection,
+    all: impl IntoIterator<Item = (RunId, &'a Execution)>,
+) -> rusqlite::Result<()> {
+    for (run, e) in all {
+        insert(c, run, e)?;
+    }
+    Ok(())
+}
+
 /// Inserts one execution (a prepared statement, cached per connection).
 fn insert(c: &rusqlite::Connection, run: RunId, e: &Execution) -> rusqlite::Result<()> {
     let json = |v: &Option<serde_json::Value>| v.as_ref().map(ToString::to_string);
@@ -165,6 +288,8 @@ fn insert(c: &rusqlite::Connection, run: RunId, e: &Execution) -> rusqlite::Resu
 /// its name, state, reason, start and end, exit status, and what its body noted with
 /// [`Recorder::note`] (key, inputs, result, outputs). Tasks without a name are not recorded.
 ///
+/// Each record is a line in the run's journal when the task ends, and a row at
+/// [`Store::end_run`]; an up-to-date task is counted, not written (its last success stands).
 /// A write that fails (a full disk) does not stop the run: the first such error is kept for
 /// [`Recorder::error`].
 ///
@@ -181,6 +306,7 @@ fn insert(c: &rusqlite::Connection, run: RunId, e: &Execution) -> rusqlite::Resu
 /// engine.subscribe(recorder.clone());
 /// engine.want([t]).unwrap();
 /// engine.wait_all().unwrap();
+/// store.end_run(run, "succeeded").unwrap();
 /// assert_eq!(store.executions(run).unwrap()[0].state, "succeeded");
 /// ```
 #[derive(Clone)]
@@ -194,8 +320,6 @@ pub struct Recorder {
 #[derive(Default)]
 struct RecorderState {
     started: HashMap<TaskId, SystemTime>,
-    notes: HashMap<String, Execution>,
-    error: Option<StoreError>,
 }
 
 impl Recorder {
@@ -223,23 +347,33 @@ impl Recorder {
     /// reason (why it ran or was up to date). Merged into the record when the task ends; a
     /// second note replaces the first.
     pub fn note(&self, name: &str, facts: Execution) {
-        self.state.lock().notes.insert(name.to_owned(), facts);
+        self.store.note(self.run, name, facts);
     }
 
-    /// The first write that failed, if one did.
+    /// Why a record could not be written to the run's journal, if one could not: while the
+    /// run goes on (a kill of parade would lose it), and after an end that could not be
+    /// written either (the record is lost). `None` once the end is written: nothing is lost.
     pub fn error(&self) -> Option<String> {
-        self.state.lock().error.as_ref().map(ToString::to_string)
+        if let Some(l) = self.store.inner.live.lock().get(&self.run) {
+            return l.lost.clone();
+        }
+        self.store.inner.lost.lock().clone()
     }
 
     fn finished(&self, id: TaskId, state: TaskState, reason: Option<&Reason>) {
         let Some(name) = self.names.name(id) else {
             return;
         };
-        let (started, note) = {
-            let mut s = self.state.lock();
-            (s.started.remove(&id), s.notes.remove(&name))
-        };
-        let mut e = note.unwrap_or_default();
+        let started = self.state.lock().started.remove(&id);
+        let note = self.store.take_note(self.run, &name);
+        // Up to date: its last success stands; a row each would only grow the store.
+        if state == TaskState::UpToDate {
+            self.store.up_to_date(self.run);
+            return;
+        }
+        let (mut e, journaled) = note.unwrap_or_default();
+        // Journaled where it ended ([`Store::finished`]) in the state it ended in.
+        let journaled = journaled && e.state == state.as_str();
         e.name = name;
         state.as_str().clone_into(&mut e.state);
         e.started = started.or(e.started);
@@ -253,15 +387,15 @@ impl Recorder {
         if state == TaskState::Succeeded && e.exit_status.is_none() {
             e.exit_status = Some(0);
         }
-        if !matches!(state, TaskState::Succeeded | TaskState::UpToDate) {
+        if state != TaskState::Succeeded {
             e.result = None;
         }
-        // An up-to-date task loses nothing if a kill takes its record: written in one batch.
-        if state == TaskState::UpToDate {
-            self.store.record_later(self.run, e);
-        } else if let Err(err) = self.store.record(self.run, &e) {
-            self.state.lock().error.get_or_insert(err);
+        if !journaled {
+            let mut live = self.store.inner.live.lock();
+            let live = live.entry(self.run).or_default();
+            self.store.journal(live, self.run, &e);
         }
+        self.store.record_later(self.run, e);
     }
 }
 

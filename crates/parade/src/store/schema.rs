@@ -20,7 +20,8 @@ CREATE TABLE runs (
     ended INTEGER,
     targets TEXT NOT NULL,
     outcome TEXT,
-    pid INTEGER NOT NULL
+    pid INTEGER NOT NULL,
+    up_to_date INTEGER
 );
 CREATE TABLE executions (
     id INTEGER PRIMARY KEY,
@@ -94,7 +95,26 @@ pub(crate) fn prepare(conn: &Connection, path: &Path) -> Result<(), StoreError> 
         .map_err(fail)?;
     // Additive to version 1: made when missing, ignored by builds that do not know it.
     conn.execute_batch(super::memo::TABLE).map_err(fail)?;
-    latest(conn).map_err(fail)
+    latest(conn).map_err(fail)?;
+    up_to_date(conn).map_err(fail)
+}
+
+/// `runs.up_to_date` (how many tasks of a run were up to date: they write no row each), added
+/// to version 1 when missing; a build that does not know it leaves it empty.
+fn up_to_date(conn: &Connection) -> rusqlite::Result<()> {
+    let has: i64 = conn.query_row(
+        "SELECT count(*) FROM pragma_table_info('runs') WHERE name = 'up_to_date'",
+        [],
+        |r| r.get(0),
+    )?;
+    if has > 0 {
+        return Ok(());
+    }
+    match conn.execute_batch("ALTER TABLE runs ADD COLUMN up_to_date INTEGER") {
+        // Another process added it meanwhile.
+        Err(e) if e.to_string().contains("duplicate column") => Ok(()),
+        r => r,
+    }
 }
 
 /// The `latest` table (each task's last successful execution, kept by every insert, so a run

@@ -267,3 +267,31 @@ fn old_runs_are_pruned_but_every_tasks_last_success_stays() {
     );
     assert!(store.runs(usize::MAX).unwrap().len() <= bound + 1);
 }
+
+#[test]
+fn close_checkpoints_a_large_wal_and_leaves_a_small_one() {
+    let (_dir, path) = temp();
+    let wal = path.with_file_name(format!("{STATE_DB}-wal"));
+    let store = Store::open(&path).unwrap();
+    let run = store.begin_run(&[]).unwrap();
+    store.end_run(run, "succeeded").unwrap();
+    store.clone().close();
+    assert!(store.runs(1).is_err(), "closed for every clone");
+    assert!(wal.exists(), "a small WAL is not checkpointed at close");
+    let store = Store::open(&path).unwrap();
+    let run = store.begin_run(&[]).unwrap();
+    let mut big = Execution::new("big", "succeeded").key("k");
+    big.result = Some(serde_json::Value::String("x".repeat(5 << 20)));
+    store.record(run, &big).unwrap();
+    store.end_run(run, "succeeded").unwrap();
+    assert!(std::fs::metadata(&wal).unwrap().len() > CHECKPOINT_AT);
+    store.close();
+    assert!(
+        !wal.exists(),
+        "a large WAL is checkpointed and removed at close"
+    );
+    // Nothing was lost either way.
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.runs(5).unwrap().len(), 2);
+    assert!(store.last_success("big").unwrap().is_some());
+}
