@@ -68,9 +68,17 @@ impl Batch {
     /// Adds `bytes`; they are written with the next full batch, the next [`flush`](Self::flush),
     /// or [`FLUSH_AFTER`] from now, whichever comes first.
     pub(crate) fn push(&self, bytes: &[u8]) {
+        self.push_parts(&[bytes]);
+    }
+
+    /// [`push`](Self::push) of `parts` one after the other, as one piece (a line and its
+    /// prefix go into the batch without being put together first).
+    pub(crate) fn push_parts(&self, parts: &[&[u8]]) {
         let full = {
             let mut p = self.shared.pending.lock();
-            p.buf.extend_from_slice(bytes);
+            for part in parts {
+                p.buf.extend_from_slice(part);
+            }
             if p.since.is_none() {
                 p.since = Some(Instant::now());
                 if !p.flusher {

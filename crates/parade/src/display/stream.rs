@@ -12,7 +12,6 @@
 //! only the last [`GROUP_BYTES`] of a task's output in memory, and all blocks together about
 //! [`GROUP_TOTAL_BYTES`] (the log keeps all of it).
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Arc;
 
@@ -20,6 +19,7 @@ use parking_lot::Mutex;
 
 use crate::engine::{Event, Observer, TaskId};
 
+use super::ById;
 use super::batch::Batch;
 use super::logs::LogFiles;
 use super::names::{TaskNames, display_name};
@@ -81,10 +81,9 @@ pub struct StreamObserver {
 struct StreamState {
     out: Batch,
     pad: usize,
-    groups: HashMap<TaskId, TailLines>,
+    groups: ById<TailLines>,
     /// Each running task's `name | ` (for the current `pad`), made at its first line.
-    prefixes: HashMap<TaskId, Vec<u8>>,
-    line: Vec<u8>,
+    prefixes: ById<Vec<u8>>,
 }
 
 /// Colours names cycle through (ANSI SGR): cyan, magenta, blue, green, yellow, bright variants.
@@ -107,9 +106,8 @@ impl StreamObserver {
             state: Mutex::new(StreamState {
                 out: Batch::new(out),
                 pad: 0,
-                groups: HashMap::new(),
-                prefixes: HashMap::new(),
-                line: Vec::new(),
+                groups: ById::default(),
+                prefixes: ById::default(),
             }),
         }
     }
@@ -173,8 +171,7 @@ impl Observer for StreamObserver {
                 StreamStyle::Prefixed | StreamStyle::Raw => {
                     // Gathered with the lines before it and written with them (a task's
                     // start and end write what is gathered: see `Batch`).
-                    let mut buf = std::mem::take(&mut state.line);
-                    buf.clear();
+                    let shown = screen_line(line);
                     if self.style == StreamStyle::Prefixed {
                         let pad = state.pad;
                         let prefix = state.prefixes.entry(*id).or_insert_with(|| {
@@ -182,12 +179,10 @@ impl Observer for StreamObserver {
                             self.prefix(*id, pad, &mut p);
                             p
                         });
-                        buf.extend_from_slice(prefix);
+                        state.out.push_parts(&[prefix, shown.as_bytes(), b"\n"]);
+                    } else {
+                        state.out.push_parts(&[shown.as_bytes(), b"\n"]);
                     }
-                    buf.extend_from_slice(screen_line(line).as_bytes());
-                    buf.push(b'\n');
-                    state.out.push(&buf);
-                    state.line = buf;
                 }
             },
             Event::Started { .. } => state.out.flush(),

@@ -217,10 +217,15 @@ impl Observer for RunRecorder {
             Event::Output { id, line, .. } => {
                 let seen = rec.seen(*id);
                 seen.line_count += 1;
-                if seen.lines.len() == KEEP_LINES {
-                    seen.lines.pop_front();
-                }
-                seen.lines.push_back(cut(line));
+                // Once a task kept its last KEEP_LINES lines, the oldest line's room takes
+                // the new one: no allocation per line.
+                let mut kept = if seen.lines.len() == KEEP_LINES {
+                    seen.lines.pop_front().unwrap_or_default()
+                } else {
+                    String::new()
+                };
+                cut_into(line, &mut kept);
+                seen.lines.push_back(kept);
             }
             Event::Finished {
                 id,
@@ -260,15 +265,20 @@ fn excerpt(lines: &[String], failed: bool) -> Vec<String> {
     out
 }
 
-fn cut(line: &str) -> String {
+/// `line` into `kept` (replacing what it held; its room is reused), cut to [`LINE_BYTES`]
+/// with `…` when longer.
+fn cut_into(line: &str, kept: &mut String) {
+    kept.clear();
     if line.len() <= LINE_BYTES {
-        return line.to_owned();
+        kept.push_str(line);
+        return;
     }
     let mut end = LINE_BYTES;
     while !line.is_char_boundary(end) {
         end -= 1;
     }
-    format!("{}…", &line[..end])
+    kept.push_str(&line[..end]);
+    kept.push('…');
 }
 
 #[cfg(test)]
