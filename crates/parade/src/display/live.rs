@@ -245,14 +245,15 @@ impl Observer for LiveObserver {
             Event::Wanted { .. } => return,
             Event::Output { id, line, .. } => {
                 st.seen.line(*id, line, shared.style, &*shared.names);
+                // Cut once for the block and the row.
+                let shown = screen_line(line);
                 if shared.output {
                     st.blocks
                         .entry(*id)
                         .or_insert_with(|| TailLines::new(BLOCK_BYTES))
-                        .push(line);
+                        .push_shown(&shown);
                 }
                 // The row's text is replaced in place: no allocation per line.
-                let shown = screen_line(line);
                 let last = st.last.entry(*id).or_default();
                 last.clear();
                 last.push_str(&shown);
