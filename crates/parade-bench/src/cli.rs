@@ -23,6 +23,8 @@
 //! FILE' > LOG`: the same bytes to a file, nothing in between). It prints MB/s through to the
 //! log, by the clock and per CPU-second of parade's own (all its threads: read by the task
 //! from `/proc/$PPID/stat` as it ends). Target: 200 MB/s in every mode.
+//! `PARADE_BENCH_BASELINE=/path/to/parade` measures an earlier parade beside this one, the
+//! rounds interleaved (each round runs both), for before/after figures in one run.
 //!
 //! The files are generated in a temporary directory. The `parade` binary is the one next to
 //! `parade-bench` in the target directory (`cargo run --release -p parade-bench -- cli` finds
@@ -323,50 +325,64 @@ fn throughput(out: &mut Report, parade: &Path, dir: &Path, quick: bool) {
         .unwrap_or_default();
     out.record(&case, "floor (cat > log)", bytes as u64, floor);
     let mut notes = vec![format!("floor {:.0} MB/s", mb / floor.as_secs_f64())];
+    // This parade and, with PARADE_BENCH_BASELINE, an earlier one, their rounds interleaved.
+    let mut peers = vec![("parade".to_owned(), parade.to_path_buf())];
+    if let Some(baseline) = std::env::var_os("PARADE_BENCH_BASELINE") {
+        peers.push(("parade (baseline)".to_owned(), PathBuf::from(baseline)));
+    }
     for mode in ["prefixed", "grouped", "live", "plain", "json"] {
-        let mut best = (Duration::MAX, f64::MAX);
+        let mut best = vec![(Duration::MAX, f64::MAX); peers.len()];
         for _ in 0..rounds {
-            let _ = std::fs::remove_dir_all(dir.join(".parade"));
-            let start = Instant::now();
-            let ok = Command::new(parade)
-                .args(["run", "big", "--output", mode])
-                .current_dir(dir)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success());
-            let took = start.elapsed();
-            assert!(ok, "parade run --output {mode} failed");
-            let log =
-                std::fs::metadata(dir.join(".parade/logs/latest/big.log")).map_or(0, |m| m.len());
-            assert_eq!(log, bytes as u64, "{mode}: the log holds everything");
-            let cpu = std::fs::read_to_string(dir.join("cpu.txt"))
-                .ok()
-                .and_then(|stat| {
-                    let f: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-                    // utime and stime: fields 14 and 15, the 12th and 13th after the name.
-                    let tick = |i: usize| f.get(i)?.parse::<f64>().ok();
-                    Some((tick(11)? + tick(12)?) / TICKS)
-                })
-                .unwrap_or(f64::NAN);
-            best = (best.0.min(took), best.1.min(cpu));
+            for ((_, program), best) in peers.iter().zip(&mut best) {
+                let took = throughput_round(program, dir, mode, bytes as u64);
+                *best = (best.0.min(took.0), best.1.min(took.1));
+            }
         }
-        out.record(
-            &case,
-            &format!("parade --output {mode}"),
-            bytes as u64,
-            best.0,
-        );
-        notes.push(format!(
-            "{mode} {:.0} MB/s ({:.0} per CPU-second)",
-            mb / best.0.as_secs_f64(),
-            mb / best.1
-        ));
+        for ((name, _), best) in peers.iter().zip(&best) {
+            out.record(
+                &case,
+                &format!("{name} --output {mode}"),
+                bytes as u64,
+                best.0,
+            );
+            notes.push(format!(
+                "{name} {mode} {:.0} MB/s ({:.0} per CPU-second)",
+                mb / best.0.as_secs_f64(),
+                mb / best.1
+            ));
+        }
     }
     out.note(&format!(
         "{case} to the log (target: 200 MB/s): {}",
         notes.join(", ")
     ));
+}
+
+/// One run of `program` in `mode`: its time by the clock and parade's CPU seconds.
+fn throughput_round(program: &Path, dir: &Path, mode: &str, bytes: u64) -> (Duration, f64) {
+    let _ = std::fs::remove_dir_all(dir.join(".parade"));
+    let start = Instant::now();
+    let ok = Command::new(program)
+        .args(["run", "big", "--output", mode])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let took = start.elapsed();
+    assert!(ok, "{} run --output {mode} failed", program.display());
+    let log = std::fs::metadata(dir.join(".parade/logs/latest/big.log")).map_or(0, |m| m.len());
+    assert_eq!(log, bytes, "{mode}: the log holds everything");
+    let cpu = std::fs::read_to_string(dir.join("cpu.txt"))
+        .ok()
+        .and_then(|stat| {
+            let f: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+            // utime and stime: fields 14 and 15, the 12th and 13th after the name.
+            let tick = |i: usize| f.get(i)?.parse::<f64>().ok();
+            Some((tick(11)? + tick(12)?) / TICKS)
+        })
+        .unwrap_or(f64::NAN);
+    (took, cpu)
 }
 
 /// `n` independent plain tasks with a description each.

@@ -72,6 +72,43 @@ fn grouped_output_is_one_block_per_task() {
 }
 
 #[test]
+fn a_tasks_end_line_comes_after_all_its_lines_on_one_screen() {
+    // stdout and stderr into one pipe, as a terminal shows them: the lines (gathered into
+    // batches on stdout) are out before the end line on stderr says the task ended.
+    let p = Project::new(CHATTY);
+    for mode in ["prefixed", "grouped"] {
+        let (mut reader, writer) = std::io::pipe().unwrap();
+        let mut child = p
+            .spawn_parade(&["run", "spam::*", "-j", "3", "--output", mode])
+            .stdout(writer.try_clone().unwrap())
+            .stderr(writer)
+            .spawn()
+            .unwrap();
+        let mut screen = String::new();
+        reader.read_to_string(&mut screen).unwrap();
+        assert!(child.wait().unwrap().success(), "{screen}");
+        let lines: Vec<&str> = screen.lines().collect();
+        for c in ["a", "b", "c"] {
+            let body = c.repeat(300);
+            let last = lines
+                .iter()
+                .rposition(|l| l.ends_with(&body))
+                .unwrap_or_else(|| panic!("{mode}: no line of spam::{c}: {screen}"));
+            let end = lines
+                .iter()
+                .position(|l| l.starts_with(&format!("✓ spam::{c} ")))
+                .unwrap_or_else(|| panic!("{mode}: no end line of spam::{c}: {screen}"));
+            assert!(
+                last < end,
+                "{mode}: spam::{c} printed after its end line: {screen}"
+            );
+            let count = lines.iter().filter(|l| l.ends_with(&body)).count();
+            assert_eq!(count, 200, "{mode}: spam::{c}");
+        }
+    }
+}
+
+#[test]
 fn stdout_and_stderr_keep_their_order_in_the_log_and_on_screen() {
     let p = Project::new(
         "[task.both]\nrun = \"i=0; while [ $i -lt 200 ]; do echo out $i; echo err $i >&2; i=$((i+1)); done\"\n",

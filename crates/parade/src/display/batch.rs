@@ -30,30 +30,33 @@ pub const BATCH_BYTES: usize = 64 * 1024;
 /// How long a piece waits at most before it is written.
 pub const FLUSH_AFTER: Duration = Duration::from_millis(10);
 
-/// Pieces gathered for one [`Sink`], written in order in few writes.
-pub(crate) struct Batch {
-    shared: Arc<Shared>,
+/// Pieces gathered for one [`Sink`], written in order in few writes. `X` is what the writer
+/// keeps beside the pieces under the same lock ([`Batch::push_with`]: one lock per piece,
+/// not one for the writer's state and one for the batch).
+pub(crate) struct Batch<X = ()> {
+    shared: Arc<Shared<X>>,
 }
 
-struct Shared {
+struct Shared<X> {
     /// Taken first by whoever writes, so that batches go out in the order they were gathered.
     out: Mutex<Sink>,
-    pending: Mutex<Pending>,
+    pending: Mutex<Pending<X>>,
     /// Wakes the flushing thread: something to write, or the batch is gone.
     wake: Condvar,
 }
 
 #[derive(Default)]
-struct Pending {
+struct Pending<X> {
     buf: Vec<u8>,
     /// When the oldest piece in `buf` was pushed.
     since: Option<Instant>,
     /// Whether the flushing thread was started.
     flusher: bool,
     closed: bool,
+    extra: X,
 }
 
-impl Batch {
+impl<X: Default + Send + 'static> Batch<X> {
     /// A batch writing to `out`.
     pub(crate) fn new(out: Sink) -> Self {
         Self {
@@ -68,9 +71,26 @@ impl Batch {
     /// Adds `bytes`; they are written with the next full batch, the next [`flush`](Self::flush),
     /// or [`FLUSH_AFTER`] from now, whichever comes first.
     pub(crate) fn push(&self, bytes: &[u8]) {
+        self.push_parts(&[bytes]);
+    }
+
+    /// [`push`](Self::push) of `parts` one after the other, as one piece (a line and its
+    /// prefix go into the batch without being put together first).
+    pub(crate) fn push_parts(&self, parts: &[&[u8]]) {
+        self.push_with(|buf, _| {
+            for part in parts {
+                buf.extend_from_slice(part);
+            }
+        });
+    }
+
+    /// Adds what `piece` writes into the buffer, given the writer's own state too, under one
+    /// lock; like [`push`](Self::push) otherwise.
+    pub(crate) fn push_with(&self, piece: impl FnOnce(&mut Vec<u8>, &mut X)) {
         let full = {
             let mut p = self.shared.pending.lock();
-            p.buf.extend_from_slice(bytes);
+            let p = &mut *p;
+            piece(&mut p.buf, &mut p.extra);
             if p.since.is_none() {
                 p.since = Some(Instant::now());
                 if !p.flusher {
@@ -84,6 +104,11 @@ impl Batch {
         if full {
             self.shared.write_out(false);
         }
+    }
+
+    /// Runs `f` on the writer's state kept with the batch.
+    pub(crate) fn with_extra<T>(&self, f: impl FnOnce(&mut X) -> T) -> T {
+        f(&mut self.shared.pending.lock().extra)
     }
 
     /// Writes what is gathered and flushes the sink (a task's boundary: what other observers
@@ -103,7 +128,7 @@ impl Batch {
     }
 }
 
-impl Shared {
+impl<X> Shared<X> {
     /// Writes what is gathered, in order; with `flush`, flushes the sink too.
     fn write_out(&self, flush: bool) {
         let mut out = self.out.lock();
@@ -131,7 +156,7 @@ impl Shared {
 
 /// The flushing thread: writes a batch [`FLUSH_AFTER`] after its first piece, until the batch
 /// is dropped.
-fn flusher(shared: &Weak<Shared>) {
+fn flusher<X>(shared: &Weak<Shared<X>>) {
     loop {
         let Some(shared) = shared.upgrade() else {
             return;
@@ -159,7 +184,7 @@ fn flusher(shared: &Weak<Shared>) {
     }
 }
 
-impl Drop for Batch {
+impl<X> Drop for Batch<X> {
     fn drop(&mut self) {
         self.shared.write_out(true);
         self.shared.pending.lock().closed = true;
@@ -176,7 +201,7 @@ mod tests {
     fn pieces_go_out_in_order_and_none_is_lost() {
         let out = SharedBuffer::default();
         let (sink, error) = Sink::new(out.clone());
-        let batch = Batch::new(sink);
+        let batch = Batch::<()>::new(sink);
         let mut expected = String::new();
         for i in 0..20_000 {
             let line = format!("line {i}\n");
@@ -192,7 +217,7 @@ mod tests {
     fn a_lone_piece_is_written_soon_without_a_flush() {
         let out = SharedBuffer::default();
         let (sink, _) = Sink::new(out.clone());
-        let batch = Batch::new(sink);
+        let batch = Batch::<()>::new(sink);
         batch.push(b"hello\n");
         let until = Instant::now() + Duration::from_secs(10);
         while out.contents().is_empty() && Instant::now() < until {
@@ -205,7 +230,7 @@ mod tests {
     fn a_dropped_batch_writes_what_it_held() {
         let out = SharedBuffer::default();
         let (sink, _) = Sink::new(out.clone());
-        let batch = Batch::new(sink);
+        let batch = Batch::<()>::new(sink);
         batch.push(b"last words\n");
         drop(batch);
         assert_eq!(out.contents(), "last words\n");
@@ -217,7 +242,7 @@ mod tests {
             return; // no /dev/full here
         };
         let (sink, error) = Sink::new(full);
-        let batch = Batch::new(sink);
+        let batch = Batch::<()>::new(sink);
         batch.push(b"x\n");
         batch.flush();
         assert!(

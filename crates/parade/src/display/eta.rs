@@ -58,6 +58,10 @@ impl Eta {
 
     /// Follows the run: wanted tasks wait, started ones run, finished ones are done.
     pub fn on_event(&self, event: &Event) {
+        if matches!(event, Event::Output { .. }) {
+            // A line changes nothing here: not even the lock (this runs on every line).
+            return;
+        }
         let mut st = self.state.lock();
         match event {
             Event::Wanted { id } => {

@@ -1,12 +1,12 @@
 //! The text both terminal observers print when a task ends: its line and its log snippet.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::engine::{Reason, TaskId, TaskState};
 
+use super::ById;
 use super::names::{TaskNames, describe_reason, display_name};
 use super::snippet::{Chunk, Limits, SnippetLines};
 use super::symbols::{Mark, Paint, seconds};
@@ -16,9 +16,9 @@ use super::symbols::{Mark, Paint, seconds};
 #[derive(Default)]
 pub(crate) struct Seen {
     /// What may be shown of the output of tasks that have not finished.
-    pub(crate) lines: HashMap<TaskId, SnippetLines>,
+    pub(crate) lines: ById<SnippetLines>,
     /// Tasks that started and have not finished.
-    pub(crate) started: HashMap<TaskId, std::time::Instant>,
+    pub(crate) started: ById<std::time::Instant>,
 }
 
 /// How a finished block is written.

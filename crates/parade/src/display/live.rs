@@ -15,10 +15,10 @@ use std::time::{Duration, Instant};
 
 use crossterm::{cursor, queue, terminal};
 use parking_lot::{Condvar, Mutex};
-use std::collections::HashMap;
 
 use crate::engine::{Event, Observer, TaskId};
 
+use super::ById;
 use super::format::{Finished, Seen, Style};
 use super::logs::LogFiles;
 use super::names::{TaskNames, display_name};
@@ -83,9 +83,9 @@ struct State {
     /// Running tasks in the order they started.
     running: Vec<TaskId>,
     /// The last line each running task printed.
-    last: HashMap<TaskId, String>,
+    last: ById<String>,
     /// The end of each running task's output, to print when it succeeds.
-    blocks: HashMap<TaskId, TailLines>,
+    blocks: ById<TailLines>,
     /// Finished text not yet printed.
     above: String,
     dirty: bool,
@@ -245,14 +245,15 @@ impl Observer for LiveObserver {
             Event::Wanted { .. } => return,
             Event::Output { id, line, .. } => {
                 st.seen.line(*id, line, shared.style, &*shared.names);
+                // Cut once for the block and the row.
+                let shown = screen_line(line);
                 if shared.output {
                     st.blocks
                         .entry(*id)
                         .or_insert_with(|| TailLines::new(BLOCK_BYTES))
-                        .push(line);
+                        .push_shown(&shown);
                 }
                 // The row's text is replaced in place: no allocation per line.
-                let shown = screen_line(line);
                 let last = st.last.entry(*id).or_default();
                 last.clear();
                 last.push_str(&shown);

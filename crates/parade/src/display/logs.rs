@@ -1,7 +1,6 @@
 //! [`LogFiles`]: each task's output in `<dir>/<name>.log`, and [`run_dir`]: one directory per
 //! run under `.parade/logs/`, with a `latest` link.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::fs::{self, File};
 use std::hash::{Hash, Hasher};
@@ -14,6 +13,7 @@ use parking_lot::Mutex;
 
 use crate::engine::{Event, Observer, TaskId};
 
+use super::ById;
 use super::names::{TaskNames, display_name};
 
 /// Writes every task's output lines to `<dir>/<name>.log`.
@@ -58,11 +58,11 @@ struct LogInner {
 
 #[derive(Default)]
 struct LogState {
-    paths: HashMap<TaskId, PathBuf>,
-    open: HashMap<TaskId, BufWriter<File>>,
+    paths: ById<PathBuf>,
+    open: ById<BufWriter<File>>,
     error: Option<String>,
     /// Each task's first write error.
-    failed: HashMap<TaskId, String>,
+    failed: ById<String>,
 }
 
 impl LogFiles {

@@ -47,6 +47,11 @@ mod symbols;
 mod tail;
 mod term;
 
+/// A map keyed by task id, hashed with foldhash: observers look one up per output line, and
+/// the default `SipHash` was a measured share of that (`parade-bench cli`, throughput).
+pub(crate) type ById<V> =
+    std::collections::HashMap<crate::engine::TaskId, V, foldhash::fast::RandomState>;
+
 pub use batch::{BATCH_BYTES, FLUSH_AFTER};
 pub use buffer::SharedBuffer;
 pub use ignore::{IgnoreWhen, InvalidLogIgnore, LogIgnore};

@@ -113,6 +113,10 @@ impl PlainObserver {
 
 impl Observer for PlainObserver {
     fn on_event(&self, event: &Event) {
+        if !self.style.snippets && matches!(event, Event::Output { .. }) {
+            // Nothing of a line is kept when no snippet is shown: not even the lock.
+            return;
+        }
         let mut state = self.state.lock();
         let state = &mut *state;
         let text = match event {

@@ -12,7 +12,6 @@
 //! only the last [`GROUP_BYTES`] of a task's output in memory, and all blocks together about
 //! [`GROUP_TOTAL_BYTES`] (the log keeps all of it).
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Arc;
 
@@ -20,6 +19,7 @@ use parking_lot::Mutex;
 
 use crate::engine::{Event, Observer, TaskId};
 
+use super::ById;
 use super::batch::Batch;
 use super::logs::LogFiles;
 use super::names::{TaskNames, display_name};
@@ -75,16 +75,21 @@ pub struct StreamObserver {
     paint: Paint,
     logs: Option<LogFiles>,
     error: SinkError,
+    /// The lines gathered, with the prefixes they need, under the batch's one lock.
+    out: Batch<Prefixes>,
     state: Mutex<StreamState>,
 }
 
 struct StreamState {
-    out: Batch,
+    groups: ById<TailLines>,
+}
+
+/// Kept with the batch, so that a prefixed line takes one lock.
+#[derive(Default)]
+struct Prefixes {
     pad: usize,
-    groups: HashMap<TaskId, TailLines>,
     /// Each running task's `name | ` (for the current `pad`), made at its first line.
-    prefixes: HashMap<TaskId, Vec<u8>>,
-    line: Vec<u8>,
+    by_id: ById<Vec<u8>>,
 }
 
 /// Colours names cycle through (ANSI SGR): cyan, magenta, blue, green, yellow, bright variants.
@@ -104,12 +109,9 @@ impl StreamObserver {
             paint: Paint::new(false),
             logs: None,
             error,
+            out: Batch::new(out),
             state: Mutex::new(StreamState {
-                out: Batch::new(out),
-                pad: 0,
-                groups: HashMap::new(),
-                prefixes: HashMap::new(),
-                line: Vec::new(),
+                groups: ById::default(),
             }),
         }
     }
@@ -148,54 +150,63 @@ impl StreamObserver {
 
 impl Observer for StreamObserver {
     fn on_event(&self, event: &Event) {
-        let mut state = self.state.lock();
-        let state = &mut *state;
         match event {
-            Event::Wanted { id } if self.style == StreamStyle::Prefixed => {
-                let width = display_name(&*self.names, *id).chars().count();
-                let pad = state.pad.max(width.min(MAX_PAD));
-                if pad != state.pad {
-                    state.pad = pad;
-                    state.prefixes.clear();
-                }
-            }
-            Event::Output { id, line, .. } => match self.style {
-                StreamStyle::Grouped => {
-                    let share =
-                        (GROUP_TOTAL_BYTES / (state.groups.len() + 1)).clamp(4 << 10, GROUP_BYTES);
-                    let group = state
-                        .groups
-                        .entry(*id)
-                        .or_insert_with(|| TailLines::new(share));
-                    group.set_budget(share);
-                    group.push(line);
-                }
-                StreamStyle::Prefixed | StreamStyle::Raw => {
-                    // Gathered with the lines before it and written with them (a task's
-                    // start and end write what is gathered: see `Batch`).
-                    let mut buf = std::mem::take(&mut state.line);
-                    buf.clear();
+            Event::Output { id, line, .. } if self.style != StreamStyle::Grouped => {
+                // Gathered with the lines before it and written with them (a task's start and
+                // end write what is gathered: see `Batch`); one lock, the batch's.
+                let shown = screen_line(line);
+                self.out.push_with(|buf, prefixes| {
                     if self.style == StreamStyle::Prefixed {
-                        let pad = state.pad;
-                        let prefix = state.prefixes.entry(*id).or_insert_with(|| {
+                        let pad = prefixes.pad;
+                        let prefix = prefixes.by_id.entry(*id).or_insert_with(|| {
                             let mut p = Vec::new();
                             self.prefix(*id, pad, &mut p);
                             p
                         });
                         buf.extend_from_slice(prefix);
                     }
-                    buf.extend_from_slice(screen_line(line).as_bytes());
+                    buf.extend_from_slice(shown.as_bytes());
                     buf.push(b'\n');
-                    state.out.push(&buf);
-                    state.line = buf;
+                });
+                return;
+            }
+            Event::Wanted { id } => {
+                if self.style == StreamStyle::Prefixed {
+                    let width = display_name(&*self.names, *id).chars().count();
+                    self.out.with_extra(|p| {
+                        let pad = p.pad.max(width.min(MAX_PAD));
+                        if pad != p.pad {
+                            p.pad = pad;
+                            p.by_id.clear();
+                        }
+                    });
                 }
-            },
-            Event::Started { .. } => state.out.flush(),
+                return;
+            }
+            Event::Started { .. } => {
+                self.out.flush();
+                return;
+            }
+            Event::Output { .. } | Event::Finished { .. } => {}
+        }
+        let mut state = self.state.lock();
+        let state = &mut *state;
+        match event {
+            Event::Output { id, line, .. } => {
+                let share =
+                    (GROUP_TOTAL_BYTES / (state.groups.len() + 1)).clamp(4 << 10, GROUP_BYTES);
+                let group = state
+                    .groups
+                    .entry(*id)
+                    .or_insert_with(|| TailLines::new(share));
+                group.set_budget(share);
+                group.push(line);
+            }
             Event::Finished { id, .. } => {
-                state.prefixes.remove(id);
+                self.out.with_extra(|p| p.by_id.remove(id));
                 let Some(group) = state.groups.remove(id) else {
                     // What the task printed is out before anything says it ended.
-                    state.out.flush();
+                    self.out.flush();
                     return;
                 };
                 let mut block = Vec::new();
@@ -220,10 +231,10 @@ impl Observer for StreamObserver {
                     block.extend_from_slice(line.as_bytes());
                     block.push(b'\n');
                 }
-                state.out.push(&block);
-                state.out.flush();
+                self.out.push(&block);
+                self.out.flush();
             }
-            Event::Wanted { .. } => {}
+            Event::Wanted { .. } | Event::Started { .. } => {}
         }
     }
 }

@@ -118,8 +118,11 @@ impl Delivery {
     }
 
     fn run(&self) {
+        // The batch being delivered; its room is kept for the next one (swapped with the
+        // queue's, not copied out of it).
+        let mut batch: VecDeque<(Event, Instant)> = VecDeque::new();
         loop {
-            let batch: Vec<(Event, Instant)> = {
+            {
                 let mut queue = self.queue.lock();
                 while queue.events.is_empty() && !queue.closed {
                     self.ready.wait(&mut queue);
@@ -127,28 +130,129 @@ impl Delivery {
                 if queue.events.is_empty() {
                     return;
                 }
-                queue.events.drain(..).collect()
-            };
+                std::mem::swap(&mut queue.events, &mut batch);
+            }
             let n = batch.len() as u64;
-            self.deliver(&batch);
+            self.deliver(batch.make_contiguous());
+            // The events (and their lines) are dropped outside the queue's lock.
+            batch.clear();
+            if batch.capacity() > 2 * BOUND {
+                batch = VecDeque::new();
+            }
             self.queue.lock().done += n;
             self.drained.notify_all();
         }
     }
 
+    /// Hands each event of `batch` to each observer, event by event in order. One
+    /// `catch_unwind` covers the whole batch rather than one per event and observer: when an
+    /// observer panics it is dropped, and delivery goes on from the observer after it, for the
+    /// same event, so the others miss nothing.
     fn deliver(&self, batch: &[(Event, Instant)]) {
         let mut observers = self.observers.read().clone();
-        for (event, at) in batch {
-            observers.retain(|o| {
-                let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    delivering_at(*at, || o.on_event(event));
-                }));
-                if delivered.is_err() {
-                    // An observer that panics is dropped; the run and the others go on.
-                    self.observers.write().retain(|kept| !Arc::ptr_eq(kept, o));
+        // Where delivery is: the event, and the observer it is being given to.
+        let (mut event, mut observer) = (0, 0);
+        while event < batch.len() {
+            let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                while event < batch.len() {
+                    let (e, at) = &batch[event];
+                    while observer < observers.len() {
+                        let o = &observers[observer];
+                        delivering_at(*at, || o.on_event(e));
+                        observer += 1;
+                    }
+                    observer = 0;
+                    event += 1;
                 }
-                delivered.is_ok()
-            });
+            }));
+            if delivered.is_err() {
+                // An observer that panics is dropped; the run and the others go on.
+                let gone = observers.remove(observer);
+                self.observers
+                    .write()
+                    .retain(|kept| !Arc::ptr_eq(kept, &gone));
+                if observer == observers.len() {
+                    observer = 0;
+                    event += 1;
+                }
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::engine::TaskId;
+
+    /// Counts the events it is given; panics at the `panic_at`-th one (counting from 1).
+    struct Counting {
+        seen: AtomicUsize,
+        panic_at: usize,
+    }
+
+    impl Observer for Counting {
+        fn on_event(&self, _: &Event) {
+            let n = self.seen.fetch_add(1, Ordering::SeqCst) + 1;
+            assert!(n != self.panic_at, "observer fails on purpose");
+        }
+    }
+
+    #[test]
+    fn an_observer_panicking_inside_a_batch_is_dropped_and_the_others_get_every_event() {
+        let delivery = Delivery::new();
+        let counting = |panic_at| {
+            Arc::new(Counting {
+                seen: AtomicUsize::new(0),
+                panic_at,
+            })
+        };
+        // Kept ones before, between and after the panicking ones; the last in the list panics.
+        let (first, early, middle, fourth, late) = (
+            counting(0),
+            counting(2),
+            counting(0),
+            counting(0),
+            counting(5),
+        );
+        let observers: [Arc<dyn Observer>; 5] = [
+            first.clone(),
+            early.clone(),
+            middle.clone(),
+            fourth.clone(),
+            late.clone(),
+        ];
+        delivery.observers.write().extend(observers);
+        let at = Instant::now();
+        let batch: Vec<(Event, Instant)> = (0..7)
+            .map(|i| {
+                (
+                    Event::Started {
+                        id: TaskId::from_index(i),
+                    },
+                    at,
+                )
+            })
+            .collect();
+        delivery.deliver(&batch);
+        for kept in [&first, &middle, &fourth] {
+            assert_eq!(kept.seen.load(Ordering::SeqCst), 7, "{}", kept.panic_at);
+        }
+        assert_eq!(
+            early.seen.load(Ordering::SeqCst),
+            2,
+            "not called after its panic"
+        );
+        assert_eq!(
+            late.seen.load(Ordering::SeqCst),
+            5,
+            "not called after its panic"
+        );
+        assert_eq!(delivery.observers.read().len(), 3, "both dropped for good");
+        delivery.deliver(&batch);
+        assert_eq!(first.seen.load(Ordering::SeqCst), 14);
+        assert_eq!(early.seen.load(Ordering::SeqCst), 2);
     }
 }

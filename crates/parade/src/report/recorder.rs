@@ -92,6 +92,22 @@ struct Seen {
     command: Option<String>,
 }
 
+impl Seen {
+    /// Keeps `line` among the task's last [`KEEP_LINES`].
+    fn line(&mut self, line: &str) {
+        self.line_count += 1;
+        // Once a task kept its last KEEP_LINES lines, the oldest line's room takes the new
+        // one: no allocation per line.
+        let mut kept = if self.lines.len() == KEEP_LINES {
+            self.lines.pop_front().unwrap_or_default()
+        } else {
+            String::new()
+        };
+        cut_into(line, &mut kept);
+        self.lines.push_back(kept);
+    }
+}
+
 impl RunRecorder {
     /// A recorder naming tasks with `names`; its clock starts now.
     pub fn new(names: Arc<dyn TaskNames>) -> Self {
@@ -200,6 +216,11 @@ impl Recording {
 impl Observer for RunRecorder {
     fn on_event(&self, event: &Event) {
         let mut rec = self.state.lock();
+        if let Event::Output { id, line, .. } = event {
+            // No clock for a line: nothing keeps its time, and the task's end comes later.
+            rec.seen(*id).line(line);
+            return;
+        }
         // Read the clock under the lock, so times follow the order events are recorded in.
         let now = self.now();
         let rec = &mut *rec;
@@ -214,14 +235,7 @@ impl Observer for RunRecorder {
                 seen.start = Some(now);
                 seen.slot = Some(slot);
             }
-            Event::Output { id, line, .. } => {
-                let seen = rec.seen(*id);
-                seen.line_count += 1;
-                if seen.lines.len() == KEEP_LINES {
-                    seen.lines.pop_front();
-                }
-                seen.lines.push_back(cut(line));
-            }
+            Event::Output { .. } => {}
             Event::Finished {
                 id,
                 state,
@@ -260,15 +274,20 @@ fn excerpt(lines: &[String], failed: bool) -> Vec<String> {
     out
 }
 
-fn cut(line: &str) -> String {
+/// `line` into `kept` (replacing what it held; its room is reused), cut to [`LINE_BYTES`]
+/// with `…` when longer.
+fn cut_into(line: &str, kept: &mut String) {
+    kept.clear();
     if line.len() <= LINE_BYTES {
-        return line.to_owned();
+        kept.push_str(line);
+        return;
     }
     let mut end = LINE_BYTES;
     while !line.is_char_boundary(end) {
         end -= 1;
     }
-    format!("{}…", &line[..end])
+    kept.push_str(&line[..end]);
+    kept.push('…');
 }
 
 #[cfg(test)]
