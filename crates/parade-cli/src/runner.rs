@@ -733,11 +733,7 @@ mod tests {
                 let _ = writeln!(text, "deps = [\"t{}\"]", i / 2);
             }
         }
-        let source = SourceFile {
-            name: "parade.toml".into(),
-            text,
-        };
-        parse(PathBuf::from("parade.toml"), source).expect("the file checks")
+        crate::taskfile::parse_text(text).expect("the file checks")
     }
 
     #[test]

@@ -302,14 +302,9 @@ pub fn run_task_with(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::taskfile::SourceFile;
 
     fn file(text: &str) -> TaskFile {
-        let source = SourceFile {
-            name: "parade.toml".into(),
-            text: text.into(),
-        };
-        crate::taskfile::parse("parade.toml".into(), source).unwrap()
+        crate::taskfile::parse_text(text).unwrap()
     }
 
     /// The program and arguments task `name` of `text` runs with.

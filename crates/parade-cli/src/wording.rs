@@ -241,14 +241,9 @@ fn check_targets(file: &TaskFile) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::taskfile::SourceFile;
 
     fn file(text: &str) -> TaskFile {
-        let source = SourceFile {
-            name: "parade.toml".into(),
-            text: text.into(),
-        };
-        crate::taskfile::parse("parade.toml".into(), source).unwrap()
+        crate::taskfile::parse_text(text).unwrap()
     }
 
     #[test]

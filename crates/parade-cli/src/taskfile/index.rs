@@ -61,10 +61,9 @@ impl TaskIndex {
 #[cfg(test)]
 mod tests {
     use std::fmt::Write as _;
-    use std::path::PathBuf;
 
     use super::task_searches;
-    use crate::taskfile::{SourceFile, TaskFile, parse};
+    use crate::taskfile::TaskFile;
 
     fn file(n: usize) -> TaskFile {
         let mut text = String::new();
@@ -72,11 +71,7 @@ mod tests {
             let _ = writeln!(text, "[task.t{i}]\nrun = \"echo {i}\"");
         }
         text.push_str("[task.\"p::[x]\"]\nchoices = { x = [\"a\", \"b\"] }\nrun = \"echo {x}\"\n");
-        let source = SourceFile {
-            name: "parade.toml".into(),
-            text,
-        };
-        parse(PathBuf::from("parade.toml"), source).expect("the file checks")
+        crate::taskfile::parse_text(text).expect("the file checks")
     }
 
     #[test]

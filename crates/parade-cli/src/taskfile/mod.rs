@@ -76,6 +76,16 @@ pub fn load(path: Option<&Path>) -> Result<TaskFile, TaskFileError> {
     Ok(file)
 }
 
+/// Parses `text` as a task file named `parade.toml`: the unit tests' one way to make one.
+#[cfg(test)]
+pub(crate) fn parse_text(text: impl Into<String>) -> Result<TaskFile, TaskFileError> {
+    let source = SourceFile {
+        name: FILE_NAME.into(),
+        text: text.into(),
+    };
+    parse(PathBuf::from(FILE_NAME), source)
+}
+
 /// The largest task file read, in bytes: room for a million plain tasks (about 65 bytes each),
 /// and a clear error before a runaway generated file is read whole.
 pub const MAX_FILE_SIZE: u64 = 256 << 20;

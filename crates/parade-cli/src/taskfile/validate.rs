@@ -1342,13 +1342,7 @@ mod tests {
 
     use super::*;
 
-    fn parse_text(text: String) -> Result<TaskFile, TaskFileError> {
-        let source = SourceFile {
-            name: "parade.toml".into(),
-            text,
-        };
-        parse(PathBuf::from("parade.toml"), source)
-    }
+    use crate::taskfile::parse_text;
 
     /// A 100k-task file checks with a constant number of name lookups per reference: the
     /// references are resolved through an index, not by a walk over every task.
@@ -1380,7 +1374,7 @@ mod tests {
     #[test]
     fn an_unknown_reference_is_still_reported_with_a_suggestion() {
         let err = parse_text(
-            "[task.build]\nrun = \"true\"\n[task.all]\nrun = \"true\"\ndeps = [\"biuld\"]\n".into(),
+            "[task.build]\nrun = \"true\"\n[task.all]\nrun = \"true\"\ndeps = [\"biuld\"]\n",
         )
         .unwrap_err()
         .to_string();

@@ -99,15 +99,19 @@ pub(crate) fn prepare(conn: &Connection, path: &Path) -> Result<(), StoreError> 
     up_to_date(conn).map_err(fail)
 }
 
+/// Whether the count `query` selects is above zero (a schema part is there).
+fn any(conn: &Connection, query: &str) -> rusqlite::Result<bool> {
+    conn.query_row(query, [], |r| r.get::<_, i64>(0))
+        .map(|n| n > 0)
+}
+
 /// `runs.up_to_date` (how many tasks of a run were up to date: they write no row each), added
 /// to version 1 when missing; a build that does not know it leaves it empty.
 fn up_to_date(conn: &Connection) -> rusqlite::Result<()> {
-    let has: i64 = conn.query_row(
+    if any(
+        conn,
         "SELECT count(*) FROM pragma_table_info('runs') WHERE name = 'up_to_date'",
-        [],
-        |r| r.get(0),
-    )?;
-    if has > 0 {
+    )? {
         return Ok(());
     }
     match conn.execute_batch("ALTER TABLE runs ADD COLUMN up_to_date INTEGER") {
@@ -122,12 +126,10 @@ fn up_to_date(conn: &Connection) -> rusqlite::Result<()> {
 /// A build that does not know it leaves it behind by at most the executions it wrote (a
 /// pointer to an earlier success, whose key still decides correctly).
 fn latest(conn: &Connection) -> rusqlite::Result<()> {
-    let has: i64 = conn.query_row(
+    if any(
+        conn,
         "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'latest'",
-        [],
-        |r| r.get(0),
-    )?;
-    if has > 0 {
+    )? {
         return Ok(());
     }
     let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
