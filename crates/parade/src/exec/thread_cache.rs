@@ -12,7 +12,7 @@
 //! exit when their call returns).
 //!
 //! A caller that knows the current call is about to return (the engine's report of a job's end,
-//! see [`ThreadCache::execute_next`]) may instead keep one call for this very thread: it runs
+//! see `ThreadCache::execute_next`) may instead keep one call for this very thread: it runs
 //! as soon as the current call returns, with no wake-up of another thread (a continuation, as
 //! rayon's and tokio's workers run the job their last one made ready). It still waits for no
 //! other call, only for the return already under way.

@@ -243,7 +243,7 @@ impl Executor for ProcessExecutor {
     /// queued): a worker that waits for tasks it started must not keep them from starting.
     /// A supervisor reporting its task's end keeps the first job that end made ready and
     /// supervises it next, without waking another thread (see
-    /// [`ThreadCache::execute_next`]).
+    /// `ThreadCache::execute_next`).
     fn spawn(&self, jobs: Vec<Runnable>) {
         let mut keep = is_finishing_outermost();
         for r in jobs {
