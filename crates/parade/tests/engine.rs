@@ -966,3 +966,37 @@ fn a_slow_observer_does_not_hold_up_scheduling_and_misses_no_finished() {
         "every Finished reached the observer by the end of the wait"
     );
 }
+
+/// The end of a task hands the task it made ready to the thread that ran it (a continuation):
+/// on a pool of one thread with room for two jobs, a chain runs link after link, ahead of an
+/// independent task that was queued first. Without the continuation each link would go to
+/// the back of the pool's queue, behind that task, and the two would interleave.
+#[test]
+fn the_task_an_end_makes_ready_runs_next_on_the_thread_that_ended() {
+    let engine = Engine::with_executor(Arc::new(ThreadPool::new(1)));
+    engine.set_limit(2);
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let labels = ["a0", "a1", "a2", "a3", "a4", "a5"];
+    let mut prev = None;
+    let mut chain = Vec::new();
+    for label in labels {
+        let spec = logs(&order, label);
+        let id = engine
+            .add(match prev {
+                Some(p) => spec.dep(p),
+                None => spec,
+            })
+            .unwrap();
+        chain.push(id);
+        prev = Some(id);
+    }
+    let b = engine.add(logs(&order, "b")).unwrap();
+    engine.want(chain.iter().copied().chain([b])).unwrap();
+    engine.wait_all().unwrap();
+    // Both a0 and b were queued at the start; every later link came from an end on the
+    // pool's thread and ran there next.
+    assert_eq!(
+        *order.lock().unwrap(),
+        ["a0", "a1", "a2", "a3", "a4", "a5", "b"]
+    );
+}

@@ -48,7 +48,7 @@ pub use handle::Engine;
 pub use id::{LockId, ResourceId, TaskId};
 pub use job::{Job, Outcome, Stream, TaskContext, panic_message};
 pub use runnable::Runnable;
-pub(crate) use runnable::{TaskScope, is_finishing};
+pub(crate) use runnable::{TaskScope, is_finishing, is_finishing_outermost};
 pub use signal::{Signal, Ticket};
 pub use state::{Reason, TaskState, TaskStatus};
 pub use task::TaskSpec;

@@ -21,6 +21,15 @@ pub(crate) fn is_finishing() -> bool {
     FINISHING.with(Cell::get)
 }
 
+/// Whether the current thread is reporting the end of a job it ran as its outermost task (no
+/// task of any engine is running further out on this thread), so the thread is free as soon
+/// as the report returns. An executor whose threads run one call each (the process executor
+/// on the thread cache) keeps a newly ready job for this thread only then: a thread still
+/// inside another task might wait for the kept job and never reach it.
+pub(crate) fn is_finishing_outermost() -> bool {
+    is_finishing() && CURRENT.with(|c| c.borrow().is_empty())
+}
+
 /// Marks the current thread as working for task `id` of `engine` until the guard drops, so
 /// that waits made on this thread lend the task's place under the parallel limit (threads that
 /// serve a task running elsewhere, such as in a worker process, use it).

@@ -11,10 +11,17 @@
 //! expires; when the last handle to a cache is dropped its idle threads exit at once (busy ones
 //! exit when their call returns).
 //!
+//! A caller that knows the current call is about to return (the engine's report of a job's end,
+//! see `ThreadCache::execute_next`) may instead keep one call for this very thread: it runs
+//! as soon as the current call returns, with no wake-up of another thread (a continuation, as
+//! rayon's and tokio's workers run the job their last one made ready). It still waits for no
+//! other call, only for the return already under way.
+//!
 //! It knows nothing about results, errors or joins: a job is a `FnOnce() + Send + 'static`, and a
 //! panic in a job is caught and dropped so the thread survives (callers that care about panics,
 //! like `join`, catch them inside the job).
 
+use std::cell::{Cell, RefCell};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -24,6 +31,13 @@ use std::time::Duration;
 use parking_lot::{Condvar, Mutex};
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
+
+thread_local! {
+    /// The cache this thread belongs to (its `Inner`'s address), or 0 off the cache's threads.
+    static CACHE: Cell<usize> = const { Cell::new(0) };
+    /// The call this thread runs when its current call returns ([`ThreadCache::execute_next`]).
+    static NEXT: RefCell<Option<Job>> = const { RefCell::new(None) };
+}
 
 /// How long an idle thread of [`ThreadCache::global`] waits for a new call before it exits.
 pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(60);
@@ -145,6 +159,38 @@ impl ThreadCache {
         self.execute_boxed(Box::new(job));
     }
 
+    /// Runs `job` on this thread as soon as its current call returns, if this is one of the
+    /// cache's threads and it keeps no such call yet; otherwise starts it as
+    /// [`ThreadCache::execute`] does.
+    ///
+    /// The caller promises that the current call returns without waiting for anything (in
+    /// parade, the engine reporting the end of the outermost task a thread ran): `job` then
+    /// waits for nothing but that return, and no other thread is woken for it.
+    pub(crate) fn execute_next<F: FnOnce() + Send + 'static>(&self, job: F) {
+        let job: Job = Box::new(job);
+        let job = if CACHE.with(Cell::get) == self.key() {
+            NEXT.with(|n| {
+                let mut n = n.borrow_mut();
+                if n.is_none() {
+                    *n = Some(job);
+                    None
+                } else {
+                    Some(job)
+                }
+            })
+        } else {
+            Some(job)
+        };
+        if let Some(job) = job {
+            self.execute_boxed(job);
+        }
+    }
+
+    /// This cache's identity, as its threads record it.
+    fn key(&self) -> usize {
+        Arc::as_ptr(&self.owner.inner) as usize
+    }
+
     fn execute_boxed(&self, job: Job) {
         let inner = &self.owner.inner;
         let parked = inner.idle.lock().pop();
@@ -252,10 +298,15 @@ fn spawn_worker(inner: &Arc<Inner>, job: Job) {
 }
 
 fn worker_loop(inner: &Inner, me: &Arc<Worker>, first: Job) {
+    CACHE.with(|c| c.set(std::ptr::from_ref(inner) as usize));
     let mut job = first;
     loop {
         // The job is expected to catch its own panics; this keeps the thread alive regardless.
         drop(catch_unwind(AssertUnwindSafe(job)));
+        if let Some(next) = NEXT.with(|n| n.borrow_mut().take()) {
+            job = next;
+            continue;
+        }
         let Some(next) = next_job(inner, me) else {
             inner.alive.fetch_sub(1, Ordering::AcqRel);
             return;
@@ -349,6 +400,47 @@ mod tests {
         }
         barrier.wait();
         assert!(cache.spawned() >= n);
+    }
+
+    #[test]
+    fn a_kept_call_runs_on_the_same_thread_once_the_current_call_returned() {
+        let cache = ThreadCache::new();
+        let (tx, rx) = mpsc::channel();
+        let inner_cache = cache.clone();
+        let returned = Arc::new(AtomicBool::new(false));
+        let seen = Arc::clone(&returned);
+        cache.execute(move || {
+            let first = thread::current().id();
+            let tx2 = tx.clone();
+            inner_cache.execute_next(move || {
+                let _ = tx2.send((first, thread::current().id(), seen.load(Ordering::SeqCst)));
+            });
+            // A second kept call does not fit: it starts elsewhere at once, as `execute` does.
+            inner_cache.execute_next(move || {
+                let _ = tx.send((first, thread::current().id(), false));
+            });
+            // Still inside the first call: the kept one must not have run.
+            thread::sleep(Duration::from_millis(20));
+            returned.store(true, Ordering::SeqCst);
+        });
+        let mut got = [rx.recv().unwrap(), rx.recv().unwrap()];
+        got.sort_by_key(|&(first, ran_on, _)| first == ran_on);
+        let [(first, elsewhere, _), (_, same, after_return)] = got;
+        assert_ne!(first, elsewhere, "the second call did not wait");
+        assert_eq!(first, same, "the kept call ran on the thread that kept it");
+        assert!(
+            after_return,
+            "the kept call ran only after the current call returned"
+        );
+        assert_eq!(cache.spawned(), 2);
+    }
+
+    #[test]
+    fn a_call_kept_off_the_cache_threads_starts_at_once() {
+        let cache = ThreadCache::new();
+        let (tx, rx) = mpsc::channel();
+        cache.execute_next(move || tx.send(thread::current().id()).unwrap());
+        assert_ne!(rx.recv().unwrap(), thread::current().id());
     }
 
     #[test]

@@ -14,7 +14,9 @@ use super::protocol::{Done, Hello, ToParent, ToWorker, receive, send};
 use super::transport::{Conn, Listener};
 use super::warm::Pool;
 
-use crate::engine::{Engine, Job, Outcome, Reason, Runnable, TaskContext, TaskId, TaskScope};
+use crate::engine::{
+    Engine, Job, Outcome, Reason, Runnable, TaskContext, TaskId, TaskScope, is_finishing_outermost,
+};
 use crate::exec::child::{ChildOptions, run_child};
 use crate::exec::thread_cache::ThreadCache;
 use crate::exec::{CommandSpec, Executor, ResourceHints};
@@ -239,7 +241,11 @@ impl Executor for ProcessExecutor {
 
     /// Each child gets a supervising thread at once (from the shared thread cache, never
     /// queued): a worker that waits for tasks it started must not keep them from starting.
+    /// A supervisor reporting its task's end keeps the first job that end made ready and
+    /// supervises it next, without waking another thread (see
+    /// `ThreadCache::execute_next`).
     fn spawn(&self, jobs: Vec<Runnable>) {
+        let mut keep = is_finishing_outermost();
         for r in jobs {
             let supervised = Runnable {
                 engine: r.engine,
@@ -250,7 +256,11 @@ impl Executor for ProcessExecutor {
                     shared: self.shared.clone(),
                 }),
             };
-            ThreadCache::global().execute(move || supervised.run());
+            if std::mem::take(&mut keep) {
+                ThreadCache::global().execute_next(move || supervised.run());
+            } else {
+                ThreadCache::global().execute(move || supervised.run());
+            }
         }
     }
 }
