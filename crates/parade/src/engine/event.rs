@@ -78,7 +78,8 @@ impl Event {
 /// ```
 pub trait Observer: Send + Sync {
     /// Called once for each event, in order, on the engine's own observer thread (a slow
-    /// observer does not slow scheduling; a wait returns once its events were delivered).
+    /// observer does not slow scheduling; a wait returns once its events were delivered),
+    /// by [`Observer::on_events`] unless an observer overrides that.
     fn on_event(&self, event: &Event);
 
     /// Called once for each batch of events, in order, instead of [`Observer::on_event`] for
