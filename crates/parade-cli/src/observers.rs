@@ -9,7 +9,7 @@
 
 use std::sync::{Arc, PoisonError, RwLock};
 
-use parade::engine::{Engine, Event, Observer};
+use parade::engine::{Engine, Event, Events, Observer};
 
 /// Something observers are subscribed to: an [`Engine`], or a run's [`Observers`].
 pub trait Subscribe {
@@ -23,9 +23,9 @@ impl Subscribe for Engine {
     }
 }
 
-/// The observers of a run: one [`Observer`] handing each event to each of them in the order
-/// they were added. Subscribe it to the engine once; [`Observers::deliver`] gives them events
-/// that do not come from the engine. Cheap to clone; clones share the list.
+/// The observers of a run: one [`Observer`] handing each event (each batch of events) to each
+/// of them in the order they were added. Subscribe it to the engine once;
+/// [`Observers::deliver`] gives them events that do not come from the engine. Cheap to clone; clones share the list.
 ///
 /// ```
 /// use std::sync::{Arc, Mutex};
@@ -86,5 +86,14 @@ impl Subscribe for Observers {
 impl Observer for Observers {
     fn on_event(&self, event: &Event) {
         self.deliver(event);
+    }
+
+    /// Hands the whole batch to each observer in turn (each takes its lock once per batch);
+    /// the list is read once per batch.
+    fn on_events(&self, events: Events<'_>) {
+        let list = self.list.read().unwrap_or_else(PoisonError::into_inner);
+        for o in list.iter() {
+            o.on_events(events.clone());
+        }
     }
 }

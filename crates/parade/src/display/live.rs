@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use crossterm::{cursor, queue, terminal};
 use parking_lot::{Condvar, Mutex};
 
-use crate::engine::{Event, Observer, TaskId};
+use crate::engine::{Event, Events, Observer, TaskId};
 
 use super::ById;
 use super::format::{Finished, Seen, Style};
@@ -233,16 +233,36 @@ impl Drop for Inner {
 
 impl Observer for LiveObserver {
     fn on_event(&self, event: &Event) {
+        self.on_events(Events::from_slice(std::slice::from_ref(event)));
+    }
+
+    /// One lock, and one wake of the drawing thread, for the whole batch.
+    fn on_events(&self, events: Events<'_>) {
         let shared = &self.inner.shared;
-        if let Some(eta) = &shared.eta {
-            eta.on_event(event);
-        }
         let mut st = shared.state.lock();
-        if st.done {
-            return;
+        let mut dirty = false;
+        for event in events {
+            if let Some(eta) = &shared.eta {
+                eta.on_event(event);
+            }
+            if !st.done {
+                dirty |= Self::take(shared, &mut st, event);
+            }
         }
+        if dirty {
+            st.dirty = true;
+            drop(st);
+            shared.wake.notify_all();
+        }
+    }
+}
+
+impl LiveObserver {
+    /// Takes `event` into the display's state (the caller holds the lock): whether a frame
+    /// must be drawn again.
+    fn take(shared: &Shared, st: &mut State, event: &Event) -> bool {
         match event {
-            Event::Wanted { .. } => return,
+            Event::Wanted { .. } => return false,
             Event::Output { id, line, .. } => {
                 st.seen.line(*id, line, shared.style, &*shared.names);
                 // Cut once for the block and the row.
@@ -257,7 +277,7 @@ impl Observer for LiveObserver {
                 let last = st.last.entry(*id).or_default();
                 last.clear();
                 last.push_str(&shown);
-                return;
+                return false;
             }
             Event::Started { id } => {
                 st.seen.started.insert(*id, crate::engine::event_time());
@@ -290,9 +310,7 @@ impl Observer for LiveObserver {
                 }
             }
         }
-        st.dirty = true;
-        drop(st);
-        shared.wake.notify_all();
+        true
     }
 }
 

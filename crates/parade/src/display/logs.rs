@@ -11,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
 
-use crate::engine::{Event, Observer, TaskId};
+use crate::engine::{Event, Events, Observer, TaskId};
 
 use super::ById;
 use super::names::{TaskNames, display_name};
@@ -186,8 +186,21 @@ impl LogFiles {
 
 impl Observer for LogFiles {
     fn on_event(&self, event: &Event) {
+        self.take(&mut self.inner.state.lock(), event);
+    }
+
+    /// One lock for the whole batch.
+    fn on_events(&self, events: Events<'_>) {
         let mut state = self.inner.state.lock();
-        let state = &mut *state;
+        for event in events {
+            self.take(&mut state, event);
+        }
+    }
+}
+
+impl LogFiles {
+    /// Writes what `event` adds to a log (the caller holds the lock).
+    fn take(&self, state: &mut LogState, event: &Event) {
         let result = match event {
             Event::Wanted { .. } | Event::Started { .. } => Ok(()),
             // A log that failed once stays incomplete: it is not written again.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use crate::engine::{Event, Observer};
+use crate::engine::{Event, Events, Observer};
 
 use super::format::{Finished, Seen, Style};
 use super::logs::LogFiles;
@@ -118,17 +118,38 @@ impl Observer for PlainObserver {
             return;
         }
         let mut state = self.state.lock();
-        let state = &mut *state;
+        if self.take(&mut state, event) {
+            let _ = state.out.flush();
+        }
+    }
+
+    /// One lock and one flush for the whole batch.
+    fn on_events(&self, events: Events<'_>) {
+        let mut state = self.state.lock();
+        let mut wrote = false;
+        for event in events {
+            wrote |= self.take(&mut state, event);
+        }
+        if wrote {
+            let _ = state.out.flush();
+        }
+    }
+}
+
+impl PlainObserver {
+    /// Takes `event` (the caller holds the lock): whether it wrote something, not flushed.
+    fn take(&self, state: &mut PlainState, event: &Event) -> bool {
         let text = match event {
-            Event::Wanted { .. } => return,
+            Event::Wanted { .. } => return false,
+            Event::Output { .. } if !self.style.snippets => return false,
             Event::Output { id, line, .. } => {
                 state.seen.line(*id, line, self.style, &*self.names);
-                return;
+                return false;
             }
             Event::Started { id } => {
                 state.seen.started.insert(*id, crate::engine::event_time());
                 if self.quiet_starts {
-                    return;
+                    return false;
                 }
                 format!(
                     "{} {}\n",
@@ -156,6 +177,6 @@ impl Observer for PlainObserver {
         };
         // A sink keeps its first error for `error()`; a closed pipe must not stop the run.
         let _ = state.out.write_all(text.as_bytes());
-        let _ = state.out.flush();
+        true
     }
 }

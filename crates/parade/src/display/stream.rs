@@ -17,10 +17,10 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use crate::engine::{Event, Observer, TaskId};
+use crate::engine::{Event, Events, Observer, TaskId};
 
 use super::ById;
-use super::batch::Batch;
+use super::batch::{BATCH_BYTES, Batch};
 use super::logs::LogFiles;
 use super::names::{TaskNames, display_name};
 use super::sink::{Sink, SinkError};
@@ -149,25 +149,34 @@ impl StreamObserver {
 }
 
 impl Observer for StreamObserver {
+    /// The lines of a batch that follow each other go into the output's buffer under one lock
+    /// (up to [`BATCH_BYTES`] at a time); every other event as [`Observer::on_event`].
+    fn on_events(&self, events: Events<'_>) {
+        let mut events = events.peekable();
+        while let Some(event) = events.next() {
+            if self.style == StreamStyle::Grouped || !matches!(event, Event::Output { .. }) {
+                self.on_event(event);
+                continue;
+            }
+            self.out.push_with(|buf, prefixes| {
+                self.put_line(buf, prefixes, event);
+                while buf.len() < BATCH_BYTES {
+                    let Some(next) = events.next_if(|e| matches!(e, Event::Output { .. })) else {
+                        break;
+                    };
+                    self.put_line(buf, prefixes, next);
+                }
+            });
+        }
+    }
+
     fn on_event(&self, event: &Event) {
         match event {
-            Event::Output { id, line, .. } if self.style != StreamStyle::Grouped => {
+            Event::Output { .. } if self.style != StreamStyle::Grouped => {
                 // Gathered with the lines before it and written with them (a task's start and
                 // end write what is gathered: see `Batch`); one lock, the batch's.
-                let shown = screen_line(line);
-                self.out.push_with(|buf, prefixes| {
-                    if self.style == StreamStyle::Prefixed {
-                        let pad = prefixes.pad;
-                        let prefix = prefixes.by_id.entry(*id).or_insert_with(|| {
-                            let mut p = Vec::new();
-                            self.prefix(*id, pad, &mut p);
-                            p
-                        });
-                        buf.extend_from_slice(prefix);
-                    }
-                    buf.extend_from_slice(shown.as_bytes());
-                    buf.push(b'\n');
-                });
+                self.out
+                    .push_with(|buf, prefixes| self.put_line(buf, prefixes, event));
                 return;
             }
             Event::Wanted { id } => {
@@ -236,6 +245,27 @@ impl Observer for StreamObserver {
             }
             Event::Wanted { .. } | Event::Started { .. } => {}
         }
+    }
+}
+
+impl StreamObserver {
+    /// Adds the line of an [`Event::Output`] to `buf`, with its prefix when prefixed.
+    fn put_line(&self, buf: &mut Vec<u8>, prefixes: &mut Prefixes, event: &Event) {
+        let Event::Output { id, line, .. } = event else {
+            return;
+        };
+        let shown = screen_line(line);
+        if self.style == StreamStyle::Prefixed {
+            let pad = prefixes.pad;
+            let prefix = prefixes.by_id.entry(*id).or_insert_with(|| {
+                let mut p = Vec::new();
+                self.prefix(*id, pad, &mut p);
+                p
+            });
+            buf.extend_from_slice(prefix);
+        }
+        buf.extend_from_slice(shown.as_bytes());
+        buf.push(b'\n');
     }
 }
 

@@ -3,7 +3,8 @@
 //!
 //! The engine moves the events its operations recorded into this queue in order (under its
 //! core lock); one thread per engine, started with the first observer, hands them to the
-//! observers one at a time and in that order. The queue is bounded: a thread that adds events
+//! observers a batch at a time (all that waited), to each observer the whole batch in that
+//! order ([`Observer::on_events`]). The queue is bounded: a thread that adds events
 //! while more than [`BOUND`] wait blocks until the observers are down to half of that (it is
 //! slowed, nothing is dropped, `Finished` events included). Waiting for tasks
 //! ([`Engine::wait`](super::Engine::wait) and the others) returns only once the events of
@@ -18,8 +19,8 @@ use std::time::Instant;
 
 use parking_lot::{Condvar, Mutex, RwLock};
 
-use super::event::delivering_at;
-use super::{Event, Observer};
+use super::event::delivering;
+use super::{Event, Events, Observer};
 
 /// How many events may wait for the observers before those adding more wait too.
 pub(crate) const BOUND: usize = 64 * 1024;
@@ -144,37 +145,19 @@ impl Delivery {
         }
     }
 
-    /// Hands each event of `batch` to each observer, event by event in order. One
-    /// `catch_unwind` covers the whole batch rather than one per event and observer: when an
-    /// observer panics it is dropped, and delivery goes on from the observer after it, for the
-    /// same event, so the others miss nothing.
+    /// Hands `batch` to each observer in turn, whole and in order ([`Observer::on_events`]:
+    /// an observer takes its lock once per batch, not once per event). One `catch_unwind`
+    /// per observer and batch: an observer that panics is dropped, and the others get the
+    /// whole batch, so they miss nothing.
     fn deliver(&self, batch: &[(Event, Instant)]) {
-        let mut observers = self.observers.read().clone();
-        // Where delivery is: the event, and the observer it is being given to.
-        let (mut event, mut observer) = (0, 0);
-        while event < batch.len() {
+        let observers = self.observers.read().clone();
+        for o in &observers {
             let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                while event < batch.len() {
-                    let (e, at) = &batch[event];
-                    while observer < observers.len() {
-                        let o = &observers[observer];
-                        delivering_at(*at, || o.on_event(e));
-                        observer += 1;
-                    }
-                    observer = 0;
-                    event += 1;
-                }
+                delivering(|| o.on_events(Events::timed(batch)));
             }));
             if delivered.is_err() {
                 // An observer that panics is dropped; the run and the others go on.
-                let gone = observers.remove(observer);
-                self.observers
-                    .write()
-                    .retain(|kept| !Arc::ptr_eq(kept, &gone));
-                if observer == observers.len() {
-                    observer = 0;
-                    event += 1;
-                }
+                self.observers.write().retain(|kept| !Arc::ptr_eq(kept, o));
             }
         }
     }
@@ -198,6 +181,68 @@ mod tests {
             let n = self.seen.fetch_add(1, Ordering::SeqCst) + 1;
             assert!(n != self.panic_at, "observer fails on purpose");
         }
+    }
+
+    /// Keeps the ids it is given and when each happened, and how many batches it got.
+    #[derive(Default)]
+    struct Batching {
+        seen: parking_lot::Mutex<Vec<(usize, Instant)>>,
+        batches: AtomicUsize,
+    }
+
+    impl Observer for Batching {
+        fn on_event(&self, _: &Event) {
+            unreachable!("given batches only");
+        }
+        fn on_events(&self, events: Events<'_>) {
+            self.batches.fetch_add(1, Ordering::SeqCst);
+            let mut seen = self.seen.lock();
+            for e in events {
+                seen.push((e.id().index(), crate::engine::event_time()));
+            }
+        }
+    }
+
+    #[test]
+    fn a_batch_observer_gets_the_batch_once_in_order_and_a_default_one_every_event() {
+        let delivery = Delivery::new();
+        let batching = Arc::new(Batching::default());
+        let plain = Arc::new(Counting {
+            seen: AtomicUsize::new(0),
+            panic_at: 0,
+        });
+        let kept: [Arc<dyn Observer>; 2] = [batching.clone(), plain.clone()];
+        delivery.observers.write().extend(kept);
+        // Times well before now, so that after the batch `event_time` (now again) is later.
+        let before = Instant::now();
+        let start = before
+            .checked_sub(std::time::Duration::from_secs(10))
+            .unwrap_or(before);
+        let batch: Vec<(Event, Instant)> = (0..5)
+            .map(|i| {
+                let id = TaskId::from_index(i);
+                let at = start + std::time::Duration::from_millis(i as u64);
+                (Event::Started { id }, at)
+            })
+            .collect();
+        delivery.deliver(&batch);
+        assert_eq!(batching.batches.load(Ordering::SeqCst), 1);
+        let want: Vec<(usize, Instant)> =
+            batch.iter().map(|(e, at)| (e.id().index(), *at)).collect();
+        assert_eq!(
+            *batching.seen.lock(),
+            want,
+            "in order, each with its own time"
+        );
+        assert_eq!(
+            plain.seen.load(Ordering::SeqCst),
+            5,
+            "the default gives each event"
+        );
+        assert!(
+            crate::engine::event_time() >= before,
+            "no event's time is left after its batch"
+        );
     }
 
     #[test]

@@ -60,7 +60,8 @@ impl Event {
 
 /// Receives events. Any `Fn(&Event) + Send + Sync` is an observer.
 ///
-/// Observers are called outside the engine's scheduling decisions, one event at a time, in order.
+/// Observers are called outside the engine's scheduling decisions, in order, a batch of events
+/// at a time ([`Observer::on_events`], which by default gives each to [`Observer::on_event`]).
 /// They should be quick: a slow observer slows the threads that deliver to it.
 ///
 /// ```
@@ -77,9 +78,102 @@ impl Event {
 /// ```
 pub trait Observer: Send + Sync {
     /// Called once for each event, in order, on the engine's own observer thread (a slow
-    /// observer does not slow scheduling; a wait returns once its events were delivered).
+    /// observer does not slow scheduling; a wait returns once its events were delivered),
+    /// by [`Observer::on_events`] unless an observer overrides that.
     fn on_event(&self, event: &Event);
+
+    /// Called once for each batch of events, in order, instead of [`Observer::on_event`] for
+    /// each: an observer that keeps state behind a lock overrides it to take its lock once per
+    /// batch rather than once per event. The default gives each event to `on_event`.
+    /// While an event is being taken from `events`, [`event_time`] answers when it happened.
+    ///
+    /// ```
+    /// use std::sync::Mutex;
+    /// use parade::engine::{Event, Events, Observer, TaskId};
+    /// #[derive(Default)]
+    /// struct Count(Mutex<usize>);
+    /// impl Observer for Count {
+    ///     fn on_event(&self, event: &Event) {
+    ///         self.on_events(Events::from_slice(std::slice::from_ref(event)));
+    ///     }
+    ///     fn on_events(&self, events: Events<'_>) {
+    ///         let mut n = self.0.lock().unwrap(); // once per batch
+    ///         *n += events.count();
+    ///     }
+    /// }
+    /// let count = Count::default();
+    /// let batch = [Event::Wanted { id: TaskId::from_index(0) }, Event::Started { id: TaskId::from_index(0) }];
+    /// count.on_events(Events::from_slice(&batch));
+    /// assert_eq!(*count.0.lock().unwrap(), 2);
+    /// ```
+    fn on_events(&self, events: Events<'_>) {
+        for event in events {
+            self.on_event(event);
+        }
+    }
 }
+
+/// A batch of events given to [`Observer::on_events`], in order. Iterating it sets
+/// [`event_time`] to the time of the event just taken (for a batch the engine delivers);
+/// cheap to clone, so that one observer can hand the same batch to several.
+#[derive(Clone, Debug)]
+pub struct Events<'a> {
+    inner: Batch<'a>,
+}
+
+#[derive(Clone, Debug)]
+enum Batch<'a> {
+    /// Events the engine queued, each with when it was queued.
+    Timed(std::slice::Iter<'a, (Event, Instant)>),
+    /// Events without a time of their own: [`event_time`] answers as it does around them.
+    Plain(std::slice::Iter<'a, Event>),
+}
+
+impl<'a> Events<'a> {
+    /// The events of `events`, in order, with no time of their own.
+    ///
+    /// ```
+    /// use parade::engine::{Event, Events, TaskId};
+    /// let batch = [Event::Wanted { id: TaskId::from_index(4) }];
+    /// assert_eq!(Events::from_slice(&batch).map(Event::id).collect::<Vec<_>>(), [TaskId::from_index(4)]);
+    /// ```
+    pub fn from_slice(events: &'a [Event]) -> Self {
+        Self {
+            inner: Batch::Plain(events.iter()),
+        }
+    }
+
+    /// Events with the moments they were queued at (the delivering thread's batches).
+    pub(crate) fn timed(events: &'a [(Event, Instant)]) -> Self {
+        Self {
+            inner: Batch::Timed(events.iter()),
+        }
+    }
+}
+
+impl<'a> Iterator for Events<'a> {
+    type Item = &'a Event;
+
+    fn next(&mut self) -> Option<&'a Event> {
+        match &mut self.inner {
+            Batch::Timed(it) => {
+                let (event, at) = it.next()?;
+                HAPPENED.with(|h| h.set(Some(*at)));
+                Some(event)
+            }
+            Batch::Plain(it) => it.next(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match &self.inner {
+            Batch::Timed(it) => it.size_hint(),
+            Batch::Plain(it) => it.size_hint(),
+        }
+    }
+}
+
+impl ExactSizeIterator for Events<'_> {}
 
 thread_local! {
     /// When the event being delivered on this thread happened (set by the delivering thread).
@@ -124,8 +218,9 @@ pub fn event_system_time() -> SystemTime {
         .unwrap_or_else(SystemTime::now)
 }
 
-/// Runs `deliver` with [`event_time`] answering `at`.
-pub(crate) fn delivering_at(at: Instant, deliver: impl FnOnce()) {
+/// Runs `deliver`, which hands a batch of [`Events`] to an observer, and clears
+/// [`event_time`] after it, also when the observer panics.
+pub(crate) fn delivering(deliver: impl FnOnce()) {
     /// Clears the time again, also when the observer panics.
     struct Reset;
     impl Drop for Reset {
@@ -133,7 +228,6 @@ pub(crate) fn delivering_at(at: Instant, deliver: impl FnOnce()) {
             HAPPENED.with(|h| h.set(None));
         }
     }
-    HAPPENED.with(|h| h.set(Some(at)));
     let _reset = Reset;
     deliver();
 }

@@ -41,7 +41,7 @@ mod task;
 
 pub use self::core::Progress;
 pub use error::EngineError;
-pub use event::{Event, Observer, event_system_time, event_time};
+pub use event::{Event, Events, Observer, event_system_time, event_time};
 pub use executor::Executor;
 pub(crate) use executor::help_until;
 pub use handle::Engine;

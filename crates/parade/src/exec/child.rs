@@ -436,18 +436,21 @@ fn line_of(bytes: &[u8]) -> String {
     }
 }
 
-/// Hands `pending` lines to the task, each run of one stream at once.
-fn flush(ctx: &(impl ChildTask + ?Sized), pending: &mut Vec<(Stream, String)>) {
-    let mut lines = Vec::new();
-    let mut current = None;
-    for (stream, line) in pending.drain(..) {
-        if current.is_some_and(|c| c != stream) {
-            ctx.emit_lines_from(current.take().expect("set"), std::mem::take(&mut lines));
-        }
-        current = Some(stream);
-        lines.push(line);
+/// Lines read in one turn, in order, gathered as runs of one stream: each run goes to the
+/// task as it is, not moved line by line into another vector.
+type Pending = Vec<(Stream, Vec<String>)>;
+
+/// Adds `line` of `stream` to the last run of `pending` if it is of that stream, else starts one.
+fn gather(pending: &mut Pending, stream: Stream, line: String) {
+    match pending.last_mut() {
+        Some((s, lines)) if *s == stream => lines.push(line),
+        _ => pending.push((stream, vec![line])),
     }
-    if let Some(stream) = current {
+}
+
+/// Hands `pending` lines to the task, each run of one stream at once.
+fn flush(ctx: &(impl ChildTask + ?Sized), pending: &mut Pending) {
+    for (stream, lines) in pending.drain(..) {
         ctx.emit_lines_from(stream, lines);
     }
 }
@@ -499,10 +502,10 @@ impl Watch<'_> {
     /// then given up: a timeout or a stop ends within the grace whatever the task left.
     fn run(&mut self, ctx: &(impl ChildTask + ?Sized)) {
         // Lines read in one turn are handed on together, in order.
-        let mut pending: Vec<(Stream, String)> = Vec::new();
+        let mut pending = Pending::new();
         loop {
             flush(ctx, &mut pending);
-            let mut emit = |stream, line| pending.push((stream, line));
+            let mut emit = |stream, line| gather(&mut pending, stream, line);
             if self.wake.kill.load(Ordering::SeqCst) && !self.killed {
                 self.kill_now();
             }
@@ -753,7 +756,32 @@ pub(crate) fn outcome_of(status: ExitStatus) -> Outcome {
 
 #[cfg(test)]
 mod tests {
-    use super::line_of;
+    use super::{Pending, Stream, gather, line_of};
+
+    #[test]
+    fn lines_gather_in_runs_of_one_stream_in_order() {
+        let mut pending = Pending::new();
+        let lines = [
+            (Stream::Stdout, "a"),
+            (Stream::Stdout, "b"),
+            (Stream::Stderr, "c"),
+            (Stream::Stdout, "d"),
+            (Stream::Stdout, "e"),
+        ];
+        for (stream, line) in lines {
+            gather(&mut pending, stream, line.to_owned());
+        }
+        let want = [
+            (Stream::Stdout, vec!["a", "b"]),
+            (Stream::Stderr, vec!["c"]),
+            (Stream::Stdout, vec!["d", "e"]),
+        ];
+        let got: Vec<(Stream, Vec<&str>)> = pending
+            .iter()
+            .map(|(s, l)| (*s, l.iter().map(String::as_str).collect()))
+            .collect();
+        assert_eq!(got, want);
+    }
 
     #[test]
     fn a_line_loses_its_ending_and_keeps_its_text() {

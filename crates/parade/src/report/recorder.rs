@@ -7,7 +7,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use parking_lot::Mutex;
 
 use crate::display::{TaskNames, describe_reason, display_name, snippet};
-use crate::engine::{Engine, Event, Observer, TaskId, TaskState};
+use crate::engine::{Engine, Event, Events, Observer, TaskId, TaskState};
 
 use super::record::{FORMAT, RunRecord, TaskRecord};
 
@@ -215,7 +215,21 @@ impl Recording {
 
 impl Observer for RunRecorder {
     fn on_event(&self, event: &Event) {
+        self.take(&mut self.state.lock(), event);
+    }
+
+    /// One lock for the whole batch.
+    fn on_events(&self, events: Events<'_>) {
         let mut rec = self.state.lock();
+        for event in events {
+            self.take(&mut rec, event);
+        }
+    }
+}
+
+impl RunRecorder {
+    /// Records `event` (the caller holds the lock).
+    fn take(&self, rec: &mut Recording, event: &Event) {
         if let Event::Output { id, line, .. } = event {
             // No clock for a line: nothing keeps its time, and the task's end comes later.
             rec.seen(*id).line(line);
@@ -223,7 +237,6 @@ impl Observer for RunRecorder {
         }
         // Read the clock under the lock, so times follow the order events are recorded in.
         let now = self.now();
-        let rec = &mut *rec;
         rec.last = rec.last.max(now);
         match event {
             Event::Wanted { id } => {

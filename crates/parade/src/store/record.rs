@@ -18,7 +18,7 @@ use rusqlite::params;
 use super::journal::Journal;
 use super::{Execution, RunId, Store, StoreError, millis};
 use crate::display::TaskNames;
-use crate::engine::{Event, Observer, Reason, TaskId, TaskState};
+use crate::engine::{Event, Events, Observer, Reason, TaskId, TaskState};
 
 /// What a handle keeps of a run it records, until the run ends.
 #[derive(Debug, Default)]
@@ -412,6 +412,28 @@ impl Observer for Recorder {
                 id, state, reason, ..
             } => self.finished(*id, *state, reason.as_ref()),
             Event::Wanted { .. } | Event::Output { .. } => {}
+        }
+    }
+
+    /// Lines and wants take nothing; the starts of a batch take the lock once between ends.
+    fn on_events(&self, events: Events<'_>) {
+        let mut held = None;
+        for event in events {
+            match event {
+                Event::Started { id } => {
+                    held.get_or_insert_with(|| self.state.lock())
+                        .started
+                        .insert(*id, crate::engine::event_system_time());
+                }
+                Event::Finished {
+                    id, state, reason, ..
+                } => {
+                    // `finished` takes the lock itself.
+                    held = None;
+                    self.finished(*id, *state, reason.as_ref());
+                }
+                Event::Wanted { .. } | Event::Output { .. } => {}
+            }
         }
     }
 }
