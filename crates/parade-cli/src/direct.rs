@@ -125,9 +125,10 @@ fn plain(c: char) -> bool {
 }
 
 /// The words of `text` when it is a simple command a shell would run as those words: words
-/// of [`plain`] characters separated by spaces or tabs, the first neither a shell word
-/// ([`SHELL_WORDS`]; `true`/`false` alone are allowed), an assignment (`A=1`) nor a path
-/// (`./x`: run from a directory, it is the shell's to find). `None` for anything else.
+/// of plain characters (`A-Z a-z 0-9 - _ . / : = @ % + ,`) separated by spaces or tabs, the
+/// first neither a shell word (a builtin, keyword or reserved word; `true`/`false` alone are
+/// allowed), an assignment (`A=1`) nor a path (`./x`: run from a directory, it is the shell's
+/// to find). `None` for anything else.
 ///
 /// ```
 /// use parade_cli::direct::simple_words;

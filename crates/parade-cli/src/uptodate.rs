@@ -728,7 +728,7 @@ fn runs_anyway(mode: Mode, task: &crate::taskfile::Task) -> Option<&'static str>
 /// The decisions a dry run shows: for each planned task in order (one per task of the plan),
 /// decided as if the tasks before it had run as decided.
 ///
-/// A task that runs anyway ([`runs_anyway`]) and has no sources (so no input can fail to be
+/// A task that runs anyway (forced, or always running without `--resume`) and has no sources (so no input can fail to be
 /// read) is not decided: no inputs gathered nor key hashed, unless a dependent's key needs its
 /// key. Its explanation is the verdict's text, borrowed.
 pub fn dry_run(
