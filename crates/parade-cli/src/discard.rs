@@ -31,20 +31,28 @@ pub fn discard<T: Send + 'static>(value: T, parts: usize) {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
+    use std::sync::mpsc;
+    use std::thread::ThreadId;
 
     use super::*;
 
-    #[test]
-    fn a_small_value_is_dropped_at_once_and_a_large_one_soon() {
-        let small = Arc::new(());
-        discard(Arc::clone(&small), 1);
-        assert_eq!(Arc::strong_count(&small), 1);
-        let large = Arc::new(());
-        discard(Arc::clone(&large), LARGE);
-        // Dropped by the other thread: wait for it, however slow the machine.
-        while Arc::strong_count(&large) > 1 {
-            std::thread::yield_now();
+    /// Says on which thread it was dropped.
+    struct Tell(mpsc::Sender<ThreadId>);
+
+    impl Drop for Tell {
+        fn drop(&mut self) {
+            let _ = self.0.send(std::thread::current().id());
         }
+    }
+
+    #[test]
+    fn a_small_value_is_dropped_here_and_a_large_one_on_a_thread_of_its_own() {
+        let here = std::thread::current().id();
+        let (tx, rx) = mpsc::channel();
+        discard(Tell(tx.clone()), LARGE - 1);
+        assert_eq!(rx.try_recv(), Ok(here), "dropped before discard returned");
+        discard(Tell(tx), LARGE);
+        let dropped_on = rx.recv().expect("the large value is dropped");
+        assert_ne!(dropped_on, here);
     }
 }

@@ -12,7 +12,7 @@ use parade::report::RunRecorder;
 use parade::store::Store;
 use parade_cli::cli::{Cli, Command, GraphFormat, JobsCommand, RunArgs, StateCommand};
 use parade_cli::observers::Subscribe;
-use parade_cli::output::{self, Display, Look, Screens, print, say};
+use parade_cli::output::{self, Display, Look, Screens, say};
 use parade_cli::runfile::{self, RunFile};
 use parade_cli::runner::{self, AfterTask, RunError, RunReport, RunRequest};
 use parade_cli::taskfile::{self, TaskFile};
@@ -111,13 +111,7 @@ fn main() -> ExitCode {
 /// Prints `text` on stdout: success, or a clear error when it could not be written (a reader
 /// that went away is not an error).
 fn printed(text: &str) -> ExitCode {
-    match print(text) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            say(&format!("parade: cannot write to standard output: {e}"));
-            ExitCode::from(FAILED)
-        }
-    }
+    streamed(|out| out.write_all(text.as_bytes()))
 }
 
 /// [`printed`] for text written as it is made, through one buffer: a large plan's text is

@@ -14,7 +14,7 @@
 //! | `json` | not shown | one document on stdout at the end |
 //! | (one task) | stdout as it comes, nothing added (on a terminal, the task gets a pseudo-terminal of its size: [`RunRequest::terminal`](crate::runner::RunRequest::terminal)) | end line on stderr |
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, IsTerminal};
 use std::sync::Arc;
 
 use parade::display::{
@@ -267,16 +267,6 @@ impl Display {
             ));
         }
         out
-    }
-}
-
-/// Writes `text` to standard output. A reader that went away (`parade list | head -1`) ends
-/// the output quietly (`Ok`); any other error is returned for the caller to report.
-pub fn print(text: &str) -> io::Result<()> {
-    let mut out = io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        other => other,
     }
 }
 

@@ -16,15 +16,10 @@ pub fn dry_run(plan: &Plan) -> String {
     written(|out| write_dry_run::<&str>(plan, None, out))
 }
 
-/// The plan of a dry run followed by each task's decision (one per task of the plan, in its
-/// order: `runs: never ran`, as [`crate::uptodate::dry_run`] gives them), and a footer counting
-/// what would run and what is up to date.
-pub fn dry_run_decided<S: AsRef<str>>(plan: &Plan, decisions: &[S]) -> String {
-    written(|out| write_dry_run(plan, Some(decisions), out))
-}
-
-/// [`dry_run`] (with `decisions`: [`dry_run_decided`]) written to `out` as it is made: the text
-/// of a large plan is never held whole (give a buffered writer).
+/// [`dry_run`] written to `out` as it is made: the text of a large plan is never held whole
+/// (give a buffered writer). With `decisions` (one per task of the plan, in its order:
+/// `runs: never ran`, as [`crate::uptodate::dry_run`] gives them), each task's decision follows
+/// it, and a footer counts what would run and what is up to date.
 ///
 /// Errors: those of `out`.
 pub fn write_dry_run<S: AsRef<str>>(

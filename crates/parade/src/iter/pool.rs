@@ -148,19 +148,8 @@ pub(crate) fn with_workers<R>(
     stop: &(dyn Fn() + Sync),
     main: impl FnOnce() -> R,
 ) -> R {
-    if extra == 0 {
-        return main();
-    }
-    if rayon::current_thread_index().is_none() {
-        return rayon::in_place_scope(|scope| {
-            for _ in 0..extra {
-                scope.spawn(|_| work());
-            }
-            main()
-        });
-    }
-    thread::scope(|scope| {
-        spawn_threads(scope, extra, work, stop);
+    with_helpers(extra, work, stop, |help| {
+        help.now();
         main()
     })
 }

@@ -11,7 +11,8 @@
 //! a run killed at any instant leaves it consistent. A run's task records go to its journal
 //! first (one `write(2)` each, see `journal.rs`), before a task's dependents start, and into
 //! the database in one transaction at the run's end; a run killed (`kill -9`) leaves its
-//! journal, and the next open folds it in, so `--resume` reruns exactly what had not ended. A second process waits up to the busy timeout for a write, then gets
+//! journal, and the next open folds it in, so `--resume` reruns exactly what had not ended.
+//! A second process waits up to the busy timeout for a write, then gets
 //! [`StoreError::Busy`] naming the run that holds it. A damaged or foreign file is an error
 //! saying how to move it aside: the store never starts afresh on its own.
 //!
