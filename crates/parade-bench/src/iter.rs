@@ -133,24 +133,15 @@ fn cheap(out: &mut Report, quick: bool) {
     let check = |got: &Vec<u64>| assert!(*got == expected, "a pipeline lost order or items");
 
     let case = "cheap-map (collect)";
-    race(
+    race_slices(
         out,
-        case,
-        n,
-        rounds,
-        &mut [
-            (
-                "sequential",
-                Box::new(|| check(&black_box(v.iter().map(f).collect()))),
-            ),
-            (
-                "rayon par_iter",
-                Box::new(|| check(&black_box(v.par_iter().map(f).collect()))),
-            ),
-            (
-                "parade iter_slice",
-                Box::new(|| check(&black_box(parade::iter_slice(&v).map(f).collect_vec()))),
-            ),
+        (case, n, rounds),
+        (
+            || check(&black_box(v.iter().map(f).collect())),
+            || check(&black_box(v.par_iter().map(f).collect())),
+            || check(&black_box(parade::iter_slice(&v).map(f).collect_vec())),
+        ),
+        vec![
             (
                 "parade iter_slice collect",
                 Box::new(|| check(&black_box(parade::iter_slice(&v).map(f).collect()))),
@@ -161,34 +152,41 @@ fn cheap(out: &mut Report, quick: bool) {
             ),
         ],
     );
-    out.ratio(case, "parade iter_slice", "rayon par_iter");
     out.ratio(case, "parade iter_slice", "sequential");
 
     let case = "cheap-map (sum)";
     let total: u64 = expected.iter().sum();
     let check = |got: u64| assert_eq!(got, total, "a pipeline lost items");
-    race(
+    race_slices(
         out,
-        case,
-        n,
-        rounds,
-        &mut [
-            (
-                "sequential",
-                Box::new(|| check(black_box(v.iter().map(f).sum()))),
-            ),
-            (
-                "rayon par_iter",
-                Box::new(|| check(black_box(v.par_iter().map(f).sum()))),
-            ),
-            (
-                "parade iter_slice",
-                Box::new(|| check(black_box(parade::iter_slice(&v).map(f).sum()))),
-            ),
-        ],
+        (case, n, rounds),
+        (
+            || check(black_box(v.iter().map(f).sum())),
+            || check(black_box(v.par_iter().map(f).sum())),
+            || check(black_box(parade::iter_slice(&v).map(f).sum())),
+        ),
+        Vec::new(),
     );
-    out.ratio(case, "parade iter_slice", "rayon par_iter");
     out.ratio(case, "parade iter_slice", "sequential");
+}
+
+/// Races what most cases compare, in this order: a `sequential` loop, `rayon par_iter` and
+/// `parade iter_slice` (`runs`), then `more`; records parade's time against rayon's.
+/// The second argument is the case, its item count and its rounds.
+pub(crate) fn race_slices<'a>(
+    out: &mut Report,
+    (case, n, rounds): (&str, u64, usize),
+    runs: (impl FnMut() + 'a, impl FnMut() + 'a, impl FnMut() + 'a),
+    more: Vec<Contender<'a>>,
+) {
+    let mut contenders: Vec<Contender<'a>> = vec![
+        ("sequential", Box::new(runs.0)),
+        ("rayon par_iter", Box::new(runs.1)),
+        ("parade iter_slice", Box::new(runs.2)),
+    ];
+    contenders.extend(more);
+    race(out, case, n, rounds, &mut contenders);
+    out.ratio(case, "parade iter_slice", "rayon par_iter");
 }
 
 /// How many rounds of [`spin`] take about 10 µs here.

@@ -9,7 +9,7 @@ use std::hint::black_box;
 
 use rayon::prelude::*;
 
-use crate::iter::race;
+use crate::iter::race_slices;
 use crate::report::Report;
 
 /// Runs the adapter cases.
@@ -29,31 +29,20 @@ fn enumerate(out: &mut Report, v: &[u64], rounds: usize) {
     let case = "enumerate-map (collect)";
     let expected: Vec<u64> = v.iter().enumerate().map(at).collect();
     let check = |got: &Vec<u64>| assert!(*got == expected, "enumerate lost order or items");
-    race(
+    race_slices(
         out,
-        case,
-        n,
-        rounds,
-        &mut [
-            (
-                "sequential",
-                Box::new(|| check(&black_box(v.iter().enumerate().map(at).collect()))),
-            ),
-            (
-                "rayon par_iter",
-                Box::new(|| check(&black_box(v.par_iter().enumerate().map(at).collect()))),
-            ),
-            (
-                "parade iter_slice",
-                Box::new(|| {
-                    check(&black_box(
-                        parade::iter_slice(v).enumerate().map(at).collect_vec(),
-                    ));
-                }),
-            ),
-        ],
+        (case, n, rounds),
+        (
+            || check(&black_box(v.iter().enumerate().map(at).collect())),
+            || check(&black_box(v.par_iter().enumerate().map(at).collect())),
+            || {
+                check(&black_box(
+                    parade::iter_slice(v).enumerate().map(at).collect_vec(),
+                ));
+            },
+        ),
+        Vec::new(),
     );
-    out.ratio(case, "parade iter_slice", "rayon par_iter");
 }
 
 fn zip(out: &mut Report, v: &[u64], rounds: usize) {
@@ -62,38 +51,27 @@ fn zip(out: &mut Report, v: &[u64], rounds: usize) {
     let case = "zip-map (collect)";
     let expected: Vec<u64> = v.iter().zip(&w).map(|(a, b)| a + b).collect();
     let check = |got: &Vec<u64>| assert!(*got == expected, "zip lost order or items");
-    race(
+    race_slices(
         out,
-        case,
-        n,
-        rounds,
-        &mut [
-            (
-                "sequential",
-                Box::new(|| check(&black_box(v.iter().zip(&w).map(|(a, b)| a + b).collect()))),
-            ),
-            (
-                "rayon par_iter",
-                Box::new(|| {
-                    check(&black_box(
-                        v.par_iter().zip(&w).map(|(a, b)| a + b).collect(),
-                    ));
-                }),
-            ),
-            (
-                "parade iter_slice",
-                Box::new(|| {
-                    check(&black_box(
-                        parade::iter_slice(v)
-                            .zip(&w)
-                            .map(|(a, b)| a + b)
-                            .collect_vec(),
-                    ));
-                }),
-            ),
-        ],
+        (case, n, rounds),
+        (
+            || check(&black_box(v.iter().zip(&w).map(|(a, b)| a + b).collect())),
+            || {
+                check(&black_box(
+                    v.par_iter().zip(&w).map(|(a, b)| a + b).collect(),
+                ));
+            },
+            || {
+                check(&black_box(
+                    parade::iter_slice(v)
+                        .zip(&w)
+                        .map(|(a, b)| a + b)
+                        .collect_vec(),
+                ));
+            },
+        ),
+        Vec::new(),
     );
-    out.ratio(case, "parade iter_slice", "rayon par_iter");
 }
 
 fn fold(out: &mut Report, v: &[u64], rounds: usize) {
@@ -102,33 +80,22 @@ fn fold(out: &mut Report, v: &[u64], rounds: usize) {
     let f = |x: &u64| x * 2 + 1;
     let total: u64 = v.iter().map(f).sum();
     let check = |got: u64| assert_eq!(got, total, "fold lost items");
-    race(
+    race_slices(
         out,
-        case,
-        n,
-        rounds,
-        &mut [
-            (
-                "sequential",
-                Box::new(|| check(black_box(v.iter().map(f).sum()))),
-            ),
-            (
-                "rayon par_iter",
-                Box::new(|| {
-                    check(black_box(
-                        v.par_iter().map(f).fold(|| 0, |a, x| a + x).sum(),
-                    ));
-                }),
-            ),
-            (
-                "parade iter_slice",
-                Box::new(|| {
-                    check(black_box(
-                        parade::iter_slice(v).map(f).fold(|| 0, |a, x| a + x).sum(),
-                    ));
-                }),
-            ),
-        ],
+        (case, n, rounds),
+        (
+            || check(black_box(v.iter().map(f).sum())),
+            || {
+                check(black_box(
+                    v.par_iter().map(f).fold(|| 0, |a, x| a + x).sum(),
+                ));
+            },
+            || {
+                check(black_box(
+                    parade::iter_slice(v).map(f).fold(|| 0, |a, x| a + x).sum(),
+                ));
+            },
+        ),
+        Vec::new(),
     );
-    out.ratio(case, "parade iter_slice", "rayon par_iter");
 }

@@ -12,14 +12,11 @@ fn a_50_mb_line_without_a_newline_is_whole_in_the_log() {
     let p = Project::new(&format!(
         "[task.long_line]\nrun = \"head -c {n} /dev/zero | tr '\\\\0' x\"\n"
     ));
-    let out = p
-        .parade(&["run", "long_line", "--output", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    common::succeeded(
+        "",
+        p.parade(&["run", "long_line", "--output", "json"])
+            .output()
+            .unwrap(),
     );
     let log = std::fs::read(p.path(".parade/logs/latest/long_line.log")).unwrap();
     assert_eq!(log.len(), n + 1, "the log holds the line and its newline");
@@ -45,16 +42,13 @@ fn memory_does_not_grow_with_what_a_task_prints_in_any_output_mode() {
     ));
     for mode in ["prefixed", "grouped", "live", "plain", "json"] {
         let _ = std::fs::remove_file(p.path("hwm.txt"));
-        let out = p
-            .spawn_parade(&["run", "big", "--output", mode])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{mode}: {}",
-            String::from_utf8_lossy(&out.stderr)
+        common::succeeded(
+            &format!("{mode}: "),
+            p.spawn_parade(&["run", "big", "--output", mode])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .output()
+                .unwrap(),
         );
         let hwm = std::fs::read_to_string(p.path("hwm.txt")).unwrap();
         let kb: u64 = hwm

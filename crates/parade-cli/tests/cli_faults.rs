@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 use common::background::{all_die, cleanup, exits_or_ends, pid_of, start, stderr_of};
 use common::{Project, alive, dies, pids};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use nix::pty::{Winsize, openpty};
 use nix::sys::signal::{Signal, kill};
 
 /// A task that runs long, with a child, and writes both pids.
@@ -31,24 +30,8 @@ run = "sleep 300 & echo $$ $! > pids.txt; wait"
 #[test]
 fn closing_the_terminal_stops_the_run_and_its_tasks() {
     let p = Project::new(LONG);
-    let pty = openpty(
-        Some(&Winsize {
-            ws_row: 40,
-            ws_col: 120,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        }),
-        None,
-    )
-    .unwrap();
     // Not inherited: a copy of the master side in parade would keep the terminal open.
-    for fd in [pty.master.as_fd(), pty.slave.as_fd()] {
-        nix::fcntl::fcntl(
-            fd,
-            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
-        )
-        .unwrap();
-    }
+    let pty = common::pty::terminal(120, 40);
     // `setsid -c`: parade leads a session whose controlling terminal is the pty, as in a
     // terminal window or tmux; closing the master side hangs it up (SIGHUP).
     let mut cmd = std::process::Command::new("setsid");

@@ -149,15 +149,13 @@ fn expanding_a_large_pattern_does_not_hold_every_instance() {
     let p = Project::new(&format!(
         "[task.\"t::[a]::[b]\"]\nchoices = {{ a = [{values}], b = [{values}] }}\nrun = \"echo {{a}} {{b}}\"\n"
     ));
-    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("parade"))
-        .current_dir(p.path(""))
-        .args(["list", "--expand"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = common::succeeded(
+        "",
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("parade"))
+            .current_dir(p.path(""))
+            .args(["list", "--expand"])
+            .output()
+            .unwrap(),
     );
     let text = String::from_utf8(out.stdout).unwrap();
     let names: Vec<&str> = text

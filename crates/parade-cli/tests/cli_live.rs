@@ -8,7 +8,6 @@ use std::io::Read;
 use std::process::Stdio;
 
 use common::Project;
-use nix::pty::{Winsize, openpty};
 
 /// Applies what a terminal would do with `bytes` (text, CR, LF and the few CSI sequences the
 /// live display writes: cursor up, column, clear down, clear line, colours, cursor shape) and
@@ -91,16 +90,7 @@ deps = ["broken", "ok::*"]
 run = "true"
 "#,
     );
-    let pty = openpty(
-        Some(&Winsize {
-            ws_row: 40,
-            ws_col: 120,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        }),
-        None,
-    )
-    .unwrap();
+    let pty = common::pty::terminal(120, 40);
     let mut cmd = p.spawn_parade(&["run", "never"]);
     cmd.env("TERM", "xterm")
         .env_remove("NO_COLOR")
@@ -147,16 +137,7 @@ run = "true"
 /// `parade ARGS` in a pseudo-terminal of `cols`×`rows` with `env`: its exit code and every byte
 /// it wrote.
 fn in_pty(p: &Project, args: &[&str], cols: u16, rows: u16, env: &[(&str, &str)]) -> (i32, String) {
-    let pty = openpty(
-        Some(&Winsize {
-            ws_row: rows,
-            ws_col: cols,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        }),
-        None,
-    )
-    .unwrap();
+    let pty = common::pty::terminal(cols, rows);
     let mut cmd = p.spawn_parade(args);
     cmd.env("TERM", "xterm")
         .env_remove("NO_COLOR")

@@ -186,14 +186,7 @@ fn run_time_errors_speak_of_tasks_and_suggest_names() {
     let p = Project::new(
         "[task.build]\nrun = \"true\"\n[task.\"test::[kind]\"]\nchoices = { kind = [\"unit\", \"e2e\"] }\nrun = \"true\"\n",
     );
-    let out = p
-        .parade(&["run", "biuld"])
-        .assert()
-        .code(2)
-        .get_output()
-        .stderr
-        .clone();
-    let text = String::from_utf8(out).unwrap();
+    let text = p.stderr(&["run", "biuld"], 2);
     assert!(
         text.contains(r#"no task named "biuld"; did you mean "build"?"#),
         "{text}"
@@ -227,14 +220,7 @@ run = "true"
 run = "true"
 "#,
     );
-    let out = p
-        .parade(&["check"])
-        .assert()
-        .code(2)
-        .get_output()
-        .stderr
-        .clone();
-    let text = String::from_utf8(out).unwrap();
+    let text = p.stderr(&["check"], 2);
     assert_eq!(text.matches("dependency cycle").count(), 2, "{text}");
     assert!(
         text.contains("a -> b -> a") || text.contains("b -> a -> b"),

@@ -202,11 +202,9 @@ fn the_report_of_a_real_run_renders_in_chromium_with_a_bar_per_task() {
     let url = format!("file://{}", page.display());
     let profile = tempfile::tempdir().unwrap();
 
-    let out = headless(&chromium, profile.path(), &["--dump-dom"], &url);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = common::succeeded(
+        "",
+        headless(&chromium, profile.path(), &["--dump-dom"], &url),
     );
     let dom = String::from_utf8(out.stdout).unwrap();
     // The page's script ran (it marks the body with the number of tasks it read)...
@@ -254,12 +252,7 @@ fn the_report_of_a_real_run_renders_in_chromium_with_a_bar_per_task() {
 
     let shot = p.path("report.png");
     let shot_arg = format!("--screenshot={}", shot.display());
-    let out = headless(&chromium, profile.path(), &[&shot_arg], &url);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::succeeded("", headless(&chromium, profile.path(), &[&shot_arg], &url));
     let png = std::fs::read(&shot).unwrap();
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000);
     if let Some(keep) = std::env::var_os("PARADE_REPORT_SCREENSHOT") {

@@ -298,8 +298,8 @@ choices = { c = ["a", "b", "c"] }
 run = "i=0; while [ $i -lt 200 ]; do printf '%0200d\n' 0 | tr 0 {c}; i=$((i+1)); done; exit 1"
 "#,
     );
-    let out = p
-        .parade(&[
+    let out = p.stderr(
+        &[
             "run",
             "spam::*",
             "--full-log",
@@ -307,13 +307,9 @@ run = "i=0; while [ $i -lt 200 ]; do printf '%0200d\n' 0 | tr 0 {c}; i=$((i+1));
             "3",
             "--output",
             "plain",
-        ])
-        .assert()
-        .code(1)
-        .get_output()
-        .stderr
-        .clone();
-    let out = String::from_utf8(out).unwrap();
+        ],
+        1,
+    );
     let mut long = 0;
     for line in out.lines() {
         let body = line.trim_start_matches(|c: char| !c.is_ascii_alphabetic());

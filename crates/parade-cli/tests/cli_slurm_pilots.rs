@@ -6,87 +6,30 @@
 //! pilots, same-shaped tasks share a job array unless `--no-job-arrays`. No Slurm needed.
 
 mod common;
+#[path = "../../parade/tests/common/fake_slurm.rs"]
+mod fake_slurm;
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::Project;
+use fake_slurm::Fake;
 
-const FAKE: [(&str, &str); 4] = [
-    (
-        "sbatch",
-        include_str!("../../parade/tests/fake-slurm/sbatch"),
-    ),
-    (
-        "squeue",
-        include_str!("../../parade/tests/fake-slurm/squeue"),
-    ),
-    (
-        "scancel",
-        include_str!("../../parade/tests/fake-slurm/scancel"),
-    ),
-    (
-        "scontrol",
-        include_str!("../../parade/tests/fake-slurm/scontrol"),
-    ),
-];
-
-/// A directory of fake Slurm commands, and `PATH` with it first.
-fn fake_slurm() -> (tempfile::TempDir, String) {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
-    for (name, text) in FAKE {
-        let p = dir.path().join(name);
-        std::fs::write(&p, text).unwrap();
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    std::fs::create_dir(dir.path().join("jobs")).unwrap();
-    std::fs::create_dir(dir.path().join("pids")).unwrap();
+/// The library's fake Slurm, and `PATH` with its commands first.
+fn fake_slurm() -> (Fake, String) {
+    let fake = Fake::new();
     let path = format!(
         "{}:{}",
-        dir.path().display(),
+        fake.path("").display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    (dir, path)
+    (fake, path)
 }
 
-fn running(fake: &Path) -> Vec<String> {
-    std::fs::read_dir(fake.join("jobs"))
-        .unwrap()
-        .flatten()
-        .map(|e| std::fs::read_to_string(e.path()).unwrap())
-        .filter(|l| l.contains("|RUNNING|"))
-        .collect()
-}
-
-fn pilot_pids(fake: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(fake.join("pids"))
-        .unwrap()
-        .flatten()
-        .map(|e| {
-            let pid = std::fs::read_to_string(e.path()).unwrap();
-            PathBuf::from(format!("/proc/{}", pid.trim()))
-        })
-        .collect()
-}
-
-fn assert_nothing_left(fake: &Path) {
-    // The run has returned: every pilot job has been cancelled (or stopped, which the fake
-    // `squeue` notices).
-    for _ in 0..200 {
-        std::process::Command::new(fake.join("squeue"))
-            .stdout(std::process::Stdio::null())
-            .status()
-            .unwrap();
-        let alive = pilot_pids(fake)
-            .iter()
-            .any(|p| std::fs::read_to_string(p.join("stat")).is_ok_and(|s| !s.contains(") Z ")));
-        if running(fake).is_empty() && !alive {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("pilots left: {:?}", running(fake));
+/// The run has returned: every pilot job has been cancelled (or stopped, which the fake
+/// `squeue` notices), and every pilot's process is gone.
+fn assert_nothing_left(fake: &Fake) {
+    fake.wait_idle();
+    fake.wait_all_gone();
 }
 
 /// `parade ARGS... --output json` with the fake Slurm on `path`: the report, once the exit
@@ -132,12 +75,12 @@ run = "echo $SLURM_JOB_ID > lost.job; scancel $SLURM_JOB_ID; sleep 30"
     assert_eq!(doc["tasks"]["all"]["state"], "succeeded", "{doc}");
     let log = std::fs::read_to_string(p.path(".parade/logs/latest/many::3.log")).unwrap();
     assert!(log.starts_with("many 3 on 10"), "{log}");
-    let sbatch = std::fs::read_to_string(fake.path().join("sbatch.log")).unwrap();
+    let sbatch = fake.read("sbatch.log");
     // Seven tasks, at most two pilot jobs (the first may run them all before the second is
     // submitted); the run's end cancels every one.
     let pilots = sbatch.lines().count();
     assert!((1..=2).contains(&pilots), "{sbatch}");
-    let cancelled = std::fs::read_to_string(fake.path().join("scancel.log")).unwrap_or_default();
+    let cancelled = fake.read("scancel.log");
     let mut cancelled: Vec<&str> = cancelled.split_whitespace().collect();
     cancelled.sort_unstable();
     assert_eq!(
@@ -145,7 +88,7 @@ run = "echo $SLURM_JOB_ID > lost.job; scancel $SLURM_JOB_ID; sleep 30"
         ["100", "101"][..pilots],
         "the run's end cancels its pilots"
     );
-    assert_nothing_left(fake.path());
+    assert_nothing_left(&fake);
 
     let args = ["run", "lost", "--executor", "slurm", "--pilots", "1"];
     let doc = run_json(&p, &path, &args, 1);
@@ -160,7 +103,7 @@ run = "echo $SLURM_JOB_ID > lost.job; scancel $SLURM_JOB_ID; sleep 30"
         reason.contains(&format!("lost with pilot {}", job.trim())),
         "{reason}"
     );
-    assert_nothing_left(fake.path());
+    assert_nothing_left(&fake);
 }
 
 #[test]
@@ -216,20 +159,20 @@ fn ctrl_c_cancels_the_pilots_and_a_killed_parent_leaves_none() {
     .unwrap();
     let status = wait_exit(&mut child);
     assert!(!status.success());
-    let cancelled = std::fs::read_to_string(fake.path().join("scancel.log")).unwrap_or_default();
+    let cancelled = fake.read("scancel.log");
     assert_eq!(
         cancelled.trim(),
         pilot.trim(),
         "Ctrl-C cancels the pilot job"
     );
-    assert_nothing_left(fake.path());
+    assert_nothing_left(&fake);
     // A parent killed outright cancels nothing, but its pilot sees it go and exits, and
     // stops its task.
     std::fs::remove_file(p.path("on")).unwrap();
     let mut child = start_long_run(&p, &path);
     child.kill().unwrap();
     wait_exit(&mut child);
-    assert_nothing_left(fake.path());
+    assert_nothing_left(&fake);
     // This run's task only: another run of this suite on the machine has the same command.
     let task: u32 = std::fs::read_to_string(p.path("task.pid"))
         .unwrap()
@@ -304,7 +247,7 @@ run = "true"
         why.contains("licence:3, more than a pilot has (4 CPUs, licence:2)"),
         "{why}"
     );
-    assert_nothing_left(fake.path());
+    assert_nothing_left(&fake);
 }
 
 #[test]
@@ -327,7 +270,7 @@ run = "cat out.* > all"
         assert_eq!(doc["tasks"]["all"]["state"], "succeeded", "{doc}");
         let all = std::fs::read_to_string(p.path("all")).unwrap();
         assert_eq!(all.lines().count(), 6, "{all}");
-        let sbatch = std::fs::read_to_string(fake.path().join("sbatch.log")).unwrap();
+        let sbatch = fake.read("sbatch.log");
         let array_calls = sbatch.lines().filter(|l| l.contains("--array=")).count();
         if arrays {
             // The six tasks start together: one array (two if the machine is slow to start
@@ -337,6 +280,6 @@ run = "cat out.* > all"
         } else {
             assert_eq!((array_calls, sbatch.lines().count()), (0, 7), "{sbatch}");
         }
-        assert_nothing_left(fake.path());
+        assert_nothing_left(&fake);
     }
 }

@@ -118,14 +118,7 @@ fn a_deleted_output_reruns_its_task_and_dependents() {
     let p = project();
     ran(&p, &["run", "link"]);
     std::fs::remove_file(p.path("build/a.o")).unwrap();
-    let out = p
-        .parade(&["run", "link", "--explain", "--output", "plain"])
-        .assert()
-        .success()
-        .get_output()
-        .stderr
-        .clone();
-    let text = String::from_utf8_lossy(&out);
+    let text = p.stderr(&["run", "link", "--explain", "--output", "plain"], 0);
     assert!(
         text.contains("compile-a: runs: output build/a.o missing"),
         "{text}"
@@ -169,14 +162,7 @@ fn a_changed_command_reruns_and_force_runs_everything() {
         toml.replace("cat src/b.c > build/b.o", "cat src/b.c src/b.c > build/b.o"),
     )
     .unwrap();
-    let out = p
-        .parade(&["run", "link", "--explain", "--output", "plain"])
-        .assert()
-        .success()
-        .get_output()
-        .stderr
-        .clone();
-    let text = String::from_utf8_lossy(&out);
+    let text = p.stderr(&["run", "link", "--explain", "--output", "plain"], 0);
     assert!(text.contains("compile-b: runs: command changed"), "{text}");
     assert!(ran(&p, &["run", "link"]).is_empty());
     assert_eq!(
@@ -307,12 +293,7 @@ outputs = ["b{i}.txt"]
     };
     let (a, b) = (spawn("a::*"), spawn("b::*"));
     for child in [a, b] {
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = common::succeeded("", child.wait_with_output().unwrap());
         let report = common::json(&out.stdout);
         assert_eq!(report["counts"]["succeeded"], 8, "{report}");
     }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 pub mod background;
+pub mod pty;
 
 /// A temporary directory holding a `parade.toml`.
 pub struct Project {
@@ -190,6 +191,18 @@ pub fn pids(text: &str) -> Vec<i32> {
     text.split_whitespace()
         .map(|p| p.parse().unwrap())
         .collect()
+}
+
+/// Checks that a process `output` came from exited with status 0 (its stderr shown when it did
+/// not, after `what`); returns it.
+#[track_caller]
+pub fn succeeded(what: &str, out: std::process::Output) -> std::process::Output {
+    assert!(
+        out.status.success(),
+        "{what}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
 
 /// The JSON document `--output json` printed.

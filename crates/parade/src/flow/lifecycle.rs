@@ -2,6 +2,7 @@
 
 use crate::engine::TaskId;
 
+use super::table::Table;
 use super::{Flow, FlowError, Pattern, has_placeholders};
 
 impl Flow {
@@ -109,14 +110,7 @@ impl Flow {
         names: impl IntoIterator<Item = S>,
     ) -> Result<(), FlowError> {
         let mut t = self.inner.table.lock();
-        let ids = names
-            .into_iter()
-            .map(|n| {
-                t.existing(n.as_ref())
-                    .ok_or_else(|| FlowError::UnknownProc(n.as_ref().to_owned()))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        self.start_closure(&mut t, &ids, None)?;
+        self.want_existing(&mut t, names)?;
         self.start_now(&mut t)
     }
 
@@ -136,15 +130,7 @@ impl Flow {
     pub fn wait<S: AsRef<str>>(&self, names: impl IntoIterator<Item = S>) -> Result<(), FlowError> {
         let ids = {
             let mut t = self.inner.table.lock();
-            let ids = names
-                .into_iter()
-                .map(|n| {
-                    t.existing(n.as_ref())
-                        .ok_or_else(|| FlowError::UnknownProc(n.as_ref().to_owned()))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            self.start_closure(&mut t, &ids, None)?;
-            ids
+            self.want_existing(&mut t, names)?
         };
         let statuses = self
             .inner
@@ -178,5 +164,23 @@ impl Flow {
         } else {
             Err(FlowError::Failed(failures))
         }
+    }
+
+    /// Wants the existing procs `names` name (with their closure) and returns their ids; an
+    /// unknown name wants nothing.
+    fn want_existing<S: AsRef<str>>(
+        &self,
+        t: &mut Table,
+        names: impl IntoIterator<Item = S>,
+    ) -> Result<Vec<TaskId>, FlowError> {
+        let ids = names
+            .into_iter()
+            .map(|n| {
+                t.existing(n.as_ref())
+                    .ok_or_else(|| FlowError::UnknownProc(n.as_ref().to_owned()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.start_closure(t, &ids, None)?;
+        Ok(ids)
     }
 }

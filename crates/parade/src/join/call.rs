@@ -136,22 +136,6 @@ impl<R: Send + 'static, E: Send + 'static> Pending<R, E> {
     where
         F: FnOnce() -> Result<R, E> + Send + 'static,
     {
-        Self::start_raw(cache, group, index, late, move || {
-            body().map_err(Failure::Error)
-        })
-    }
-
-    /// Starts a call whose body already speaks in [`Failure`]s.
-    pub(crate) fn start_raw<F>(
-        cache: &ThreadCache,
-        group: &Arc<Group>,
-        index: usize,
-        late: Late<R>,
-        body: F,
-    ) -> Self
-    where
-        F: FnOnce() -> Result<R, Failure<E>> + Send + 'static,
-    {
         let slot = Arc::new(Slot {
             state: Mutex::new(SlotState::Running),
         });
@@ -159,7 +143,7 @@ impl<R: Send + 'static, E: Send + 'static> Pending<R, E> {
         let group_for_call = Arc::clone(group);
         cache.execute(move || {
             let outcome = match catch_unwind(AssertUnwindSafe(body)) {
-                Ok(outcome) => outcome,
+                Ok(outcome) => outcome.map_err(Failure::Error),
                 Err(payload) => Err(Failure::Panic(payload.into())),
             };
             let failed = outcome.is_err();

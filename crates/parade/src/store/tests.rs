@@ -102,12 +102,7 @@ fn fingerprints_follow_content_not_times() {
     let file = dir.path().join("a.c");
     std::fs::write(&file, "one").unwrap();
     let old = SystemTime::now() - Duration::from_secs(60);
-    std::fs::File::options()
-        .write(true)
-        .open(&file)
-        .unwrap()
-        .set_modified(old)
-        .unwrap();
+    set_mtime(&file, old);
     let first = store.fingerprint(&file).unwrap();
     store.flush_files().unwrap();
     // A store opened later trusts the remembered hash while the stat is unchanged...
@@ -115,12 +110,7 @@ fn fingerprints_follow_content_not_times() {
     let store = Store::open(&path).unwrap();
     assert_eq!(store.fingerprint(&file).unwrap(), first);
     // ...and a touch (new times, same content) gives the same fingerprint.
-    std::fs::File::options()
-        .write(true)
-        .open(&file)
-        .unwrap()
-        .set_modified(SystemTime::now() - Duration::from_secs(30))
-        .unwrap();
+    set_mtime(&file, SystemTime::now() - Duration::from_secs(30));
     assert_eq!(store.fingerprint(&file).unwrap(), first);
     std::fs::write(&file, "two").unwrap();
     assert_ne!(store.fingerprint(&file).unwrap(), first);
@@ -135,20 +125,10 @@ fn the_fast_path_trusts_the_stat() {
     let file = dir.path().join("x");
     let t = SystemTime::now() - Duration::from_secs(100);
     std::fs::write(&file, "aaaa").unwrap();
-    std::fs::File::options()
-        .write(true)
-        .open(&file)
-        .unwrap()
-        .set_modified(t)
-        .unwrap();
+    set_mtime(&file, t);
     let a = store.fingerprint(&file).unwrap();
     std::fs::write(&file, "bbbb").unwrap();
-    std::fs::File::options()
-        .write(true)
-        .open(&file)
-        .unwrap()
-        .set_modified(t)
-        .unwrap();
+    set_mtime(&file, t);
     assert_ne!(store.fingerprint(&file).unwrap(), a);
 }
 
@@ -294,4 +274,14 @@ fn close_checkpoints_a_large_wal_and_leaves_a_small_one() {
     let store = Store::open(&path).unwrap();
     assert_eq!(store.runs(5).unwrap().len(), 2);
     assert!(store.last_success("big").unwrap().is_some());
+}
+
+/// Sets `file`'s modification time to `t`.
+fn set_mtime(file: &std::path::Path, t: SystemTime) {
+    std::fs::File::options()
+        .write(true)
+        .open(file)
+        .unwrap()
+        .set_modified(t)
+        .unwrap();
 }

@@ -10,7 +10,7 @@
 //! COMPLETED; `scancel` sends SIGTERM to every process of the job (its session) and lists it
 //! CANCELLED. [`Fake::with`] installs other scripts (`slurm_faults`' fakes of faults).
 //! Every call is logged in `<command>.log`. It knows nothing of what a suite asserts.
-//! Included with `#[path]` by the suites that use it (the other users of `common` start no
+//! Included with `#[path]` by the suites that use it and by the CLI's `cli_slurm_pilots` (the other users of `common` start no
 //! Slurm job).
 
 #![allow(dead_code)] // each suite uses part of it

@@ -113,6 +113,21 @@ type Ended = (
     bool,
 );
 
+impl Task {
+    /// How a task cancelled before any pilot took it ends: after the time it waited.
+    fn cancelled_in_queue(self) -> Ended {
+        let waited = self.queued.elapsed();
+        (
+            self.sub,
+            Outcome::Failed(Reason::Cancelled),
+            None,
+            Vec::new(),
+            waited,
+            true,
+        )
+    }
+}
+
 impl Pool {
     /// Listens for the pilots of `shared`'s run on `ip` and starts the pool's threads; pilots
     /// are submitted when the first task comes.
@@ -216,17 +231,7 @@ impl Pool {
             let (gone, kept): (Vec<Task>, Vec<Task>) =
                 st.queue.drain(..).partition(|t| which(&t.sub));
             st.queue = kept.into();
-            for t in gone {
-                let waited = t.queued.elapsed();
-                ended.push((
-                    t.sub,
-                    Outcome::Failed(Reason::Cancelled),
-                    None,
-                    Vec::new(),
-                    waited,
-                    true,
-                ));
-            }
+            ended.extend(gone.into_iter().map(Task::cancelled_in_queue));
             let mut kills = Vec::new();
             for (id, r) in &mut st.running {
                 if r.stopping.is_none() && which(&r.task.sub) {
@@ -270,21 +275,7 @@ impl Pool {
                     .unwrap_or_else(PoisonError::into_inner)
                     .0;
             }
-            let mut ended: Vec<Ended> = st
-                .queue
-                .drain(..)
-                .map(|t| {
-                    let waited = t.queued.elapsed();
-                    (
-                        t.sub,
-                        Outcome::Failed(Reason::Cancelled),
-                        None,
-                        Vec::new(),
-                        waited,
-                        true,
-                    )
-                })
-                .collect();
+            let mut ended: Vec<Ended> = st.queue.drain(..).map(Task::cancelled_in_queue).collect();
             let running: Vec<Running> = st.running.drain().map(|(_, r)| r).collect();
             for r in running {
                 let job = st.pilots.get(&r.conn).and_then(|p| p.job.parse().ok());
