@@ -24,6 +24,8 @@ mod rdeps;
 mod watch;
 
 mod common;
+#[path = "common/squares.rs"]
+mod squares;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -196,12 +198,7 @@ fn timeouts_kill_everything(flow: Flow, _: bool) {
 
 fn contexts_call_back_into_the_flow(flow: Flow, _: bool) {
     flow.set_param("factor", 10).unwrap();
-    flow.proto("square::[n]", |ctx| {
-        let n: u64 = ctx.arg("n")?;
-        Ok(n * n * ctx.param::<u64>("factor").unwrap_or(1))
-    })
-    .add()
-    .unwrap();
+    squares::square(&flow);
     flow.proc("sum", |ctx| {
         let names: Vec<String> = (1..=3).map(|n| format!("square::{n}")).collect();
         ctx.create("square::1")?;

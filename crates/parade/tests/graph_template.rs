@@ -1,7 +1,11 @@
 //! Template jobs as graph tasks: parameters from handles, reuse across runs, and a job error
 //! failing its task (and naming the root for its dependents).
 
-use std::os::unix::fs::PermissionsExt;
+#[path = "common/templates.rs"]
+mod templates;
+
+use templates::runs;
+
 use std::path::{Path, PathBuf};
 
 use parade::exec::slurm::TemplateJob;
@@ -21,23 +25,12 @@ struct Out {
 
 /// A template whose `run` counts its runs in `runs.txt` and writes `{"square": n * n}`.
 fn template(root: &Path) -> PathBuf {
-    let t = root.join("template");
-    std::fs::create_dir_all(&t).unwrap();
     let run = r#"#!/bin/sh
 echo run >> runs.txt
 n=$(sed -n 's/.*"n": *\([0-9]*\).*/\1/p' kwargs.json)
 echo "{\"square\": $((n * n))}" > result.json
 "#;
-    std::fs::write(t.join("run"), run).unwrap();
-    std::fs::set_permissions(t.join("run"), std::fs::Permissions::from_mode(0o755)).unwrap();
-    t
-}
-
-fn runs(job: &TemplateJob) -> usize {
-    std::fs::read_to_string(job.dir().join("runs.txt"))
-        .unwrap_or_default()
-        .lines()
-        .count()
+    templates::template_with(root, run)
 }
 
 fn workflow(g: &Graph, job: &TemplateJob, n: u64) -> parade::graph::Handle<u64> {

@@ -26,12 +26,9 @@ const BRIDGE_HOST: &str = "10.199.77.1";
 
 const NODES: [&str; 3] = ["node1", "node2", "node3"];
 
+/// A run id no earlier test run used.
 fn run_id(test: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("p-{test}-{}-{nanos}", std::process::id())
+    common::unique_run_id("p", test)
 }
 
 fn config(work: &Path, run: &str, pilots: PilotConfig) -> SlurmConfig {
@@ -324,18 +321,9 @@ fn main() {
         return;
     }
     if let Some(why) = no_cluster() {
-        println!("Slurm pilot cluster tests NOT run: {why}");
-        println!(
-            "\ntest result: ok. 0 passed; 0 failed; {} ignored; 0 measured; 0 filtered out",
-            TESTS.len()
-        );
+        common::Harness::not_run("Slurm pilot cluster tests", &why, TESTS.len());
         return;
     }
-    let mut harness = common::Harness::from_args();
-    for (name, test) in TESTS {
-        // On the shared file system of the cluster: the work directory (jobs write there).
-        let work = tempfile::tempdir().unwrap();
-        harness.run(name, || test(work.path()));
-    }
-    harness.finish()
+    // Each test's work directory is on the cluster's shared file system (jobs write there).
+    common::Harness::from_args().run_all(TESTS)
 }

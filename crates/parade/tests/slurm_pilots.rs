@@ -7,6 +7,8 @@
 mod common;
 #[path = "common/fake_slurm.rs"]
 mod fake_slurm;
+#[path = "common/squares.rs"]
+mod squares;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -287,23 +289,10 @@ fn define(flow: &Flow) {
     })
     .add()
     .unwrap();
-    flow.proto("square::[n]", |ctx| {
-        let n: u64 = ctx.arg("n")?;
-        Ok(n * n)
-    })
-    .add()
-    .unwrap();
-    flow.proc("sum", |ctx| {
-        let names = ["square::1", "square::2", "square::3"];
-        for n in names {
-            ctx.run(n)?;
-        }
-        ctx.wait(names)?;
-        let sum: u64 = names.iter().map(|n| ctx.result::<u64>(n).unwrap()).sum();
-        Ok((sum, std::env::var("SLURM_JOB_ID").unwrap_or_default()))
-    })
-    .add()
-    .unwrap();
+    squares::square(flow);
+    squares::sum(flow, 3, || {
+        std::env::var("SLURM_JOB_ID").unwrap_or_default()
+    });
 }
 
 fn an_oversized_message_or_a_vanished_worker_fails_only_its_task(work: &Path) {
@@ -376,10 +365,5 @@ fn main() {
         }
         return;
     }
-    let mut harness = common::Harness::from_args();
-    for (name, test) in TESTS {
-        let work = tempfile::tempdir().unwrap();
-        harness.run(name, || test(work.path()));
-    }
-    harness.finish()
+    common::Harness::from_args().run_all(TESTS)
 }

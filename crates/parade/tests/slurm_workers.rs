@@ -9,6 +9,8 @@
 mod common;
 #[path = "common/hosts.rs"]
 mod hosts;
+#[path = "common/squares.rs"]
+mod squares;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -40,11 +42,7 @@ const TESTS: &[(&str, Test)] = &[
 
 /// A run id no earlier test run used.
 fn run_id(test: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("w-{test}-{}-{nanos}", std::process::id())
+    common::unique_run_id("w", test)
 }
 
 fn config(work: &Path, test: &str, worker_args: &[&str]) -> SlurmConfig {
@@ -59,23 +57,8 @@ fn config(work: &Path, test: &str, worker_args: &[&str]) -> SlurmConfig {
 
 /// The procs of the flow test, defined the same way in the parent and in every worker.
 fn define(flow: &Flow) {
-    flow.proto("square::[n]", |ctx| {
-        let n: u64 = ctx.arg("n")?;
-        Ok(n * n * ctx.param::<u64>("factor").unwrap_or(1))
-    })
-    .add()
-    .unwrap();
-    flow.proc("sum", |ctx| {
-        let names = ["square::1", "square::2"];
-        for n in names {
-            ctx.run(n)?;
-        }
-        ctx.wait(names)?;
-        let sum: u64 = names.iter().map(|n| ctx.result::<u64>(n).unwrap()).sum();
-        Ok((sum, std::env::var("SLURM_JOB_ID").is_ok()))
-    })
-    .add()
-    .unwrap();
+    squares::square(flow);
+    squares::sum(flow, 2, || std::env::var("SLURM_JOB_ID").is_ok());
     hosts::define(flow);
     flow.proc("fails", |_| -> Result<(), ProcError> {
         Err(ProcError::failed("failed on purpose"))
@@ -273,17 +256,8 @@ fn main() {
         return;
     }
     if let Some(why) = no_cluster() {
-        println!("Slurm worker tests NOT run: {why}");
-        println!(
-            "\ntest result: ok. 0 passed; 0 failed; {} ignored; 0 measured; 0 filtered out",
-            TESTS.len()
-        );
+        common::Harness::not_run("Slurm worker tests", &why, TESTS.len());
         return;
     }
-    let mut harness = common::Harness::from_args();
-    for (name, test) in TESTS {
-        let work = tempfile::tempdir().unwrap();
-        harness.run(name, || test(work.path()));
-    }
-    harness.finish()
+    common::Harness::from_args().run_all(TESTS)
 }

@@ -1,6 +1,10 @@
 //! Template jobs run locally: reuse, mismatch errors, failures, resume and clean.
 
-use std::os::unix::fs::PermissionsExt;
+#[path = "common/templates.rs"]
+mod templates;
+
+use templates::runs;
+
 use std::path::{Path, PathBuf};
 
 use parade::exec::slurm::{JobError, TemplateJob, clean_jobs};
@@ -21,8 +25,6 @@ struct Out {
 /// A template whose `run` counts its runs in `runs.txt`, fails if `FAIL` is set, and writes
 /// `{"lines": <lines of data>, "n": <n>}`.
 fn template(root: &Path) -> PathBuf {
-    let t = root.join("template");
-    std::fs::create_dir_all(&t).unwrap();
     let run = r#"#!/bin/sh
 echo run >> runs.txt
 if [ -n "$FAIL" ]; then echo "broken on purpose" >&2; exit 3; fi
@@ -30,16 +32,7 @@ data=$(sed -n 's/.*"data": *"\([^"]*\)".*/\1/p' kwargs.json)
 n=$(sed -n 's/.*"n": *\([0-9]*\).*/\1/p' kwargs.json)
 echo "{\"lines\": $(wc -l < "$data"), \"n\": $n}" > result.json
 "#;
-    std::fs::write(t.join("run"), run).unwrap();
-    std::fs::set_permissions(t.join("run"), std::fs::Permissions::from_mode(0o755)).unwrap();
-    t
-}
-
-fn runs(job: &TemplateJob) -> usize {
-    std::fs::read_to_string(job.dir().join("runs.txt"))
-        .unwrap_or_default()
-        .lines()
-        .count()
+    templates::template_with(root, run)
 }
 
 #[test]

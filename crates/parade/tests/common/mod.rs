@@ -12,6 +12,10 @@ pub fn alive(marker: &str) -> bool {
     })
 }
 
+/// A test of [`Harness::run_all`]: it is given a work directory of its own.
+#[allow(dead_code)] // not every test target that shares this module runs its own harness
+pub type WorkTest = fn(&std::path::Path);
+
 /// The test runner of `harness = false` targets: programs that must serve worker processes
 /// before anything else, so libtest cannot own their `main`. It prints libtest's lines, so CI
 /// reads the result the same way.
@@ -61,6 +65,25 @@ impl Harness {
         }
     }
 
+    /// Runs each of `tests` (name, body) that the filter selects, each in a new temporary
+    /// work directory, then [`finish`](Self::finish)es.
+    pub fn run_all(mut self, tests: &[(&str, WorkTest)]) -> ! {
+        for (name, test) in tests {
+            let work = tempfile::tempdir().unwrap();
+            self.run(name, || test(work.path()));
+        }
+        self.finish()
+    }
+
+    /// Says that the `count` tests of `what` are not run, and `why`, in libtest's lines (the
+    /// binary passes with every test ignored).
+    pub fn not_run(what: &str, why: &str, count: usize) {
+        println!("{what} NOT run: {why}");
+        println!(
+            "\ntest result: ok. 0 passed; 0 failed; {count} ignored; 0 measured; 0 filtered out"
+        );
+    }
+
     /// Prints the closing line and exits: 0 when nothing failed.
     pub fn finish(self) -> ! {
         let verdict = if self.failed == 0 { "ok" } else { "FAILED" };
@@ -70,4 +93,14 @@ impl Harness {
         );
         std::process::exit(i32::from(self.failed > 0));
     }
+}
+
+/// A Slurm run id no earlier test run used: `kind`, `test`, this process and the clock.
+#[allow(dead_code)] // used by the suites that submit to a real cluster
+pub fn unique_run_id(kind: &str, test: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{kind}-{test}-{}-{nanos}", std::process::id())
 }

@@ -31,6 +31,23 @@ fn deadline(stop: &WatchStop) -> std::thread::JoinHandle<()> {
     })
 }
 
+/// In a worker, false. In the parent: checks the watch ended well, stops it and the
+/// [`deadline`] thread, and says true.
+fn in_parent_ended(
+    p: &Project,
+    result: Result<(), parade::flow::FlowError>,
+    stop: &WatchStop,
+    guard: std::thread::JoinHandle<()>,
+) -> bool {
+    if p.in_worker() {
+        return false;
+    }
+    result.unwrap();
+    stop.stop();
+    guard.join().unwrap();
+    true
+}
+
 fn ran_sorted(log: &Log) -> Vec<String> {
     let mut ran = log.names();
     ran.sort();
@@ -92,12 +109,9 @@ both!(a_change_reruns_the_stale_procs_and_their_dependents_only, |flow| {
             }
         })
         .run();
-    if p.in_worker() {
+    if !in_parent_ended(&p, result, &stop, guard) {
         return;
     }
-    result.unwrap();
-    stop.stop();
-    guard.join().unwrap();
     let s = |v: &[&str]| v.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
     assert_eq!(changes, [
         (vec![p.path("src/a.txt")], s(&["gen", "use"])),
@@ -161,12 +175,9 @@ both!(a_burst_of_changes_is_one_round_and_ignored_files_start_none, |flow| {
             }
         })
         .run();
-    if p.in_worker() {
+    if !in_parent_ended(&p, result, &stop, guard) {
         return;
     }
-    result.unwrap();
-    stop.stop();
-    guard.join().unwrap();
     assert_eq!(events, [
         r#"ran 1: ["after", "read"]"#,
         r#"changed ["skip.txt"]: []"#,
