@@ -275,11 +275,27 @@ fn insert(c: &rusqlite::Connection, run: RunId, e: &Execution) -> rusqlite::Resu
         json(&e.inputs),
         outputs,
     ])?;
-    if e.key.is_some() && matches!(e.state.as_str(), "succeeded" | "up-to-date") {
-        c.prepare_cached(
-            "INSERT OR REPLACE INTO latest (name, execution) VALUES (?1, last_insert_rowid())",
-        )?
-        .execute([&e.name])?;
+    if e.key.is_none() {
+        return Ok(());
+    }
+    // What a task's next decision stands on, kept from pruning (`retention.rs`).
+    match e.state.as_str() {
+        "succeeded" | "up-to-date" => {
+            c.prepare_cached(
+                "INSERT OR REPLACE INTO latest (name, execution) VALUES (?1, last_insert_rowid())",
+            )?
+            .execute([&e.name])?;
+            c.prepare_cached("DELETE FROM latest_skip WHERE name = ?1")?
+                .execute([&e.name])?;
+        }
+        "skipped" => {
+            c.prepare_cached(
+                "INSERT OR REPLACE INTO latest_skip (name, execution) \
+                 VALUES (?1, last_insert_rowid())",
+            )?
+            .execute([&e.name])?;
+        }
+        _ => {}
     }
     Ok(())
 }

@@ -96,6 +96,7 @@ pub(crate) fn prepare(conn: &Connection, path: &Path) -> Result<(), StoreError> 
     // Additive to version 1: made when missing, ignored by builds that do not know it.
     conn.execute_batch(super::memo::TABLE).map_err(fail)?;
     latest(conn).map_err(fail)?;
+    latest_skip(conn).map_err(fail)?;
     up_to_date(conn).map_err(fail)
 }
 
@@ -141,6 +142,34 @@ fn latest(conn: &Connection) -> rusqlite::Result<()> {
         INSERT OR IGNORE INTO latest (name, execution)
             SELECT name, max(id) FROM executions
             WHERE state IN ('succeeded', 'up-to-date') AND key IS NOT NULL GROUP BY name;",
+    )?;
+    tx.commit()
+}
+
+/// The `latest_skip` table (each task's last skip under a key, which a flow's next decision
+/// stands on as it does on a success: a proc that skipped itself is up to date while nothing it
+/// reads changes), kept by every insert so that pruning keeps that execution: made when
+/// missing, filled from the executions already there. A success after the skip takes its
+/// place (the newest of the two is what a decision reads).
+fn latest_skip(conn: &Connection) -> rusqlite::Result<()> {
+    if any(
+        conn,
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'latest_skip'",
+    )? {
+        return Ok(());
+    }
+    let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS latest_skip (
+            name TEXT PRIMARY KEY,
+            execution INTEGER NOT NULL REFERENCES executions(id) ON DELETE CASCADE
+        );
+        INSERT OR IGNORE INTO latest_skip (name, execution)
+            SELECT name, max(id) FROM executions s
+            WHERE state = 'skipped' AND key IS NOT NULL
+            AND NOT EXISTS (SELECT 1 FROM executions e WHERE e.name = s.name AND e.id > s.id
+                            AND e.state IN ('succeeded', 'up-to-date') AND e.key IS NOT NULL)
+            GROUP BY name;",
     )?;
     tx.commit()
 }

@@ -249,6 +249,86 @@ fn old_runs_are_pruned_but_every_tasks_last_success_stays() {
 }
 
 #[test]
+fn a_tasks_last_skip_outlives_pruning_until_a_success_follows_it() {
+    let (_dir, path) = temp();
+    let store = Store::open(&path).unwrap();
+    // `skips` succeeded, then skipped itself (a flow records the skip under its key), then sat
+    // out many runs; `later` skipped, then succeeded.
+    let first = store.begin_run(&[]).unwrap();
+    for e in [
+        Execution::new("skips", "succeeded").key("k-ran"),
+        Execution::new("later", "skipped").key("k-skip"),
+    ] {
+        store.record(first, &e).unwrap();
+    }
+    store.end_run(first, "succeeded").unwrap();
+    let second = store.begin_run(&[]).unwrap();
+    for e in [
+        Execution::new("skips", "skipped").key("k-skip"),
+        Execution::new("later", "succeeded").key("k-ran"),
+    ] {
+        store.record(second, &e).unwrap();
+    }
+    store.end_run(second, "succeeded").unwrap();
+    for i in 0..2 * crate::store::KEPT_RUNS {
+        let run = store.begin_run(&[]).unwrap();
+        store
+            .record(
+                run,
+                &Execution::new("other", "succeeded").key(format!("k{i}")),
+            )
+            .unwrap();
+        store.end_run(run, "succeeded").unwrap();
+    }
+    // What a flow's next decision reads: the newest execution, the skip, with its key.
+    let newest = store.history("skips", 4).unwrap();
+    assert_eq!(
+        newest
+            .iter()
+            .map(|e| (e.state.as_str(), e.key.as_deref()))
+            .collect::<Vec<_>>(),
+        [("skipped", Some("k-skip")), ("succeeded", Some("k-ran"))]
+    );
+    // A success after a skip replaces it: the old skip is pruned like any old execution.
+    let later = store.history("later", 4).unwrap();
+    assert_eq!(later.len(), 1, "{later:?}");
+    assert_eq!(later[0].state, "succeeded");
+}
+
+#[test]
+fn a_store_without_last_skips_gets_them_when_opened() {
+    let (_dir, path) = temp();
+    let store = Store::open(&path).unwrap();
+    let run = store.begin_run(&[]).unwrap();
+    for e in [
+        Execution::new("skips", "succeeded").key("k1"),
+        Execution::new("skips", "skipped").key("k2"),
+        Execution::new("later", "skipped").key("k3"),
+        Execution::new("later", "succeeded").key("k4"),
+        Execution::new("keyless", "skipped"),
+    ] {
+        store.record(run, &e).unwrap();
+    }
+    store.end_run(run, "succeeded").unwrap();
+    drop(store);
+    // As a build before the table left it.
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch("DROP TABLE latest_skip")
+        .unwrap();
+    drop(Store::open(&path).unwrap());
+    let kept: Vec<(String, String)> = Connection::open(&path)
+        .unwrap()
+        .prepare("SELECT l.name, e.key FROM latest_skip l JOIN executions e ON e.id = l.execution")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(kept, [("skips".to_owned(), "k2".to_owned())]);
+}
+
+#[test]
 fn close_checkpoints_a_large_wal_and_leaves_a_small_one() {
     let (_dir, path) = temp();
     let wal = path.with_file_name(format!("{STATE_DB}-wal"));
