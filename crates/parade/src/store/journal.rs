@@ -7,8 +7,12 @@
 //! A line is in the kernel once `write` returns: it survives a kill of parade (`kill -9`), as
 //! a commit in the WAL with `synchronous = NORMAL` does; like that commit it is not synced, so
 //! a power cut may take the last lines. A run that died leaves its journal behind, and the
-//! next open of the store folds it ([`recover`]): the run it names never ended and its process
-//! is gone. A torn last line (parade killed inside a write) is ignored, and a later line of a
+//! next open of the store folds it ([`recover`]): the run it names never ended and its writer
+//! is gone. The writer holds an exclusive `flock` on its journal from the moment it makes it;
+//! the kernel releases it when the process dies, however it dies, so a journal whose lock can
+//! be taken has no writer, even when the run's pid now belongs to another process (a pid is
+//! reused). A journal of format 1 (a build before the lock) is judged by its run's pid. A
+//! torn last line (parade killed inside a write) is ignored, and a later line of a
 //! task replaces an earlier one (the line written where the task ended, then the recorder's
 //! fuller one).
 //!
@@ -40,7 +44,20 @@ fn run_of(file_name: &str) -> Option<RunId> {
         .ok()
 }
 
-/// An open journal, appended to.
+/// The format a journal's header names: 2, its writer holds a `flock` on it while it lives.
+const FORMAT: u32 = 2;
+
+/// Takes the exclusive `flock` of `file` if no other open of it holds it; false when one does
+/// (the writer of a journal, alive).
+fn try_lock(file: &File) -> std::io::Result<bool> {
+    match rustix::fs::flock(file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(true),
+        Err(rustix::io::Errno::WOULDBLOCK) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// An open journal, appended to; its file is locked while it is open.
 #[derive(Debug)]
 pub(crate) struct Journal {
     path: PathBuf,
@@ -94,20 +111,28 @@ struct LineIn {
 
 impl Journal {
     /// Makes the journal of run `run` beside the database at `db` (an earlier file of that
-    /// name, of a run the database no longer knows, is replaced), with its header.
+    /// name, of a run the database no longer knows, is replaced), locked, with its header.
     pub(crate) fn create(db: &Path, run: RunId) -> std::io::Result<Journal> {
         let path = path_of(db, run);
+        // Appended to: each line lands at the end in one write.
         let file = std::fs::OpenOptions::new()
-            .write(true)
+            .append(true)
             .create(true)
-            .truncate(true)
             .open(&path)?;
-        let mut header = serde_json::to_vec(&Header { journal: 1, run })?;
+        // Locked before it is emptied: an open elsewhere never takes it for a dead run's.
+        if !try_lock(&file)? {
+            return Err(std::io::Error::other(format!(
+                "{} is held by another process",
+                path.display()
+            )));
+        }
+        file.set_len(0)?;
+        let mut header = serde_json::to_vec(&Header {
+            journal: FORMAT,
+            run,
+        })?;
         header.push(b'\n');
         (&file).write_all(&header)?;
-        // Appended from here on: each line lands at the end in one write.
-        drop(file);
-        let file = std::fs::OpenOptions::new().append(true).open(&path)?;
         Ok(Journal { path, file })
     }
 
@@ -140,6 +165,12 @@ impl Journal {
     pub(crate) fn remove(self) {
         let _ = std::fs::remove_file(&self.path);
     }
+}
+
+/// The format the header of journal text `text` names (0 when it has none).
+fn format_of(text: &[u8]) -> u32 {
+    let header = text.split(|&b| b == b'\n').next().unwrap_or_default();
+    serde_json::from_slice::<Header>(header).map_or(0, |h| h.journal)
 }
 
 /// The executions in the journal text `text` of run `run`, a task's last line for each task,
@@ -223,21 +254,30 @@ fn fold(conn: &mut Connection, path: &Path, run: RunId) -> rusqlite::Result<bool
         })
         .optional()
     };
-    match owner(conn)? {
+    let pid = match owner(conn)? {
         None | Some((Some(_), _)) => {
             let _ = std::fs::remove_file(path);
             return Ok(false);
         }
-        Some((None, pid)) if pid == std::process::id() || super::history::alive(pid) => {
-            return Ok(false);
-        }
-        Some((None, _)) => {}
-    }
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    // Another process may have folded it while this one waited for the lock.
-    let Ok(text) = std::fs::read(path) else {
+        Some((None, pid)) => pid,
+    };
+    // Its writer lives while it holds the lock; held here from now on, until the fold is done.
+    let Ok(file) = File::open(path) else {
         return Ok(false);
     };
+    if !try_lock(&file).unwrap_or(false) {
+        return Ok(false);
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Read once locked (a dead writer wrote its last line before); another process may have
+    // folded it while this one waited for the database.
+    let mut text = Vec::new();
+    if std::io::Read::read_to_end(&mut &file, &mut text).is_err() || !path.exists() {
+        return Ok(false);
+    }
+    if format_of(&text) < FORMAT && (pid == std::process::id() || super::history::alive(pid)) {
+        return Ok(false);
+    }
     if !matches!(owner(&tx)?, Some((None, _))) {
         return Ok(false);
     }
@@ -303,6 +343,91 @@ mod tests {
             .map(|e| (e.name.as_str(), e.started.map(millis)))
             .collect();
         assert_eq!(names, [("a", Some(5)), ("b", None)]);
+    }
+
+    /// A store at `dir` with run 1 unended, its task `fetch` journaled, and its writer gone
+    /// (the store dropped, as a killed process drops it): the journal's path.
+    fn left_by_a_dead_writer(db: &Path) -> PathBuf {
+        let store = crate::store::Store::open(db).unwrap();
+        let run = store.begin_run(&[]).unwrap();
+        store.finished(run, "fetch", "succeeded");
+        let journal = store.journal_path(run).unwrap();
+        drop(store);
+        assert!(journal.exists());
+        journal
+    }
+
+    /// Says the run's process is `pid` (as a pid reused by another process would).
+    fn set_pid(db: &Path, pid: u32) {
+        Connection::open(db)
+            .unwrap()
+            .execute("UPDATE runs SET pid = ?1", [pid])
+            .unwrap();
+    }
+
+    fn folded(db: &Path) -> Vec<String> {
+        let store = crate::store::Store::open(db).unwrap();
+        store
+            .executions(1)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.name)
+            .collect()
+    }
+
+    #[test]
+    fn a_dead_writers_journal_is_folded_while_its_pid_is_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("state.db");
+        let journal = left_by_a_dead_writer(&db);
+        // The run's pid now names a live process that is not parade.
+        let mut reused = std::process::Command::new("sleep")
+            .arg("60")
+            .spawn()
+            .unwrap();
+        set_pid(&db, reused.id());
+        let got = folded(&db);
+        let _ = reused.kill();
+        let _ = reused.wait();
+        assert_eq!(got, ["fetch"]);
+        assert!(!journal.exists(), "the journal was taken in");
+    }
+
+    #[test]
+    fn a_live_writers_journal_is_left_alone_whatever_its_pid_says() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("state.db");
+        let writer = crate::store::Store::open(&db).unwrap();
+        let run = writer.begin_run(&[]).unwrap();
+        writer.finished(run, "fetch", "succeeded");
+        // A pid that no process has (a process that has exited and been reaped).
+        let mut gone = std::process::Command::new("true").spawn().unwrap();
+        gone.wait().unwrap();
+        set_pid(&db, gone.id());
+        assert!(folded(&db).is_empty(), "a live run's journal was folded");
+        assert!(writer.journal_path(run).unwrap().exists());
+        // Once the writer is gone, the next open takes it in.
+        drop(writer);
+        assert_eq!(folded(&db), ["fetch"]);
+    }
+
+    #[test]
+    fn a_journal_of_the_format_before_the_lock_is_judged_by_its_pid() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("state.db");
+        let journal = left_by_a_dead_writer(&db);
+        let text = std::fs::read_to_string(&journal).unwrap();
+        std::fs::write(&journal, text.replacen("\"journal\":2", "\"journal\":1", 1)).unwrap();
+        let mut alive = std::process::Command::new("sleep")
+            .arg("60")
+            .spawn()
+            .unwrap();
+        set_pid(&db, alive.id());
+        let while_alive = folded(&db);
+        let _ = alive.kill();
+        let _ = alive.wait();
+        assert!(while_alive.is_empty(), "{while_alive:?}");
+        assert_eq!(folded(&db), ["fetch"]);
     }
 
     #[test]
