@@ -203,40 +203,81 @@ fn usage_error(e: &RunError) -> ExitCode {
     ExitCode::from(USAGE)
 }
 
-#[allow(clippy::too_many_lines)] // one straight sequence: params, logs, signals, observers, exit
+/// `parade run`: planned ([`Planned::new`]); then watched, shown as a dry run, or run: begun
+/// in the store and its log directory ([`Run::begin`]), run on the engine with its observers
+/// ([`Run::on_engine`]), and ended ([`Run::end`]).
 fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
-    let targets = match parade_cli::commands::targets(file, &args.targets) {
-        Ok(t) => t,
-        Err(e) => return usage_error(&e),
-    };
-    let targets = uptodate::file_targets(file, &targets);
-    let mode = Mode {
-        force: args.force,
-        resume: args.resume,
-    };
-    let mut params: BTreeMap<String, String> = file.params.clone();
-    params.extend(args.params.iter().cloned());
-    let wording = |e: RunError| parade_cli::wording::run_error(&e, file);
-    if !args.dry_run
-        && let Err(e) = parade_cli::commands::command_params(file, &args.params, &mut params)
-    {
-        return usage_error(&e);
-    }
-    // The plan: for a dry run, and to know whether one task runs (its output passes through).
-    // A real run does not pay for the commands only a reader of the plan needs.
-    let planned = if args.dry_run {
-        runner::plan
-    } else {
-        runner::plan_order
-    };
-    let plan = match planned(file, &targets, &params) {
-        Ok(plan) => plan,
-        Err(e) => return usage_error(&wording(e)),
+    let planned = match Planned::new(file, args) {
+        Ok(p) => p,
+        Err(code) => return code,
     };
     if args.watch {
-        return parade_cli::watch::run(file, &plan, &params);
+        return parade_cli::watch::run(file, &planned.plan, &planned.params);
     }
     if args.dry_run {
+        return planned.dry_run(file);
+    }
+    let Planned {
+        targets,
+        mode,
+        params,
+        plan,
+    } = planned;
+    let run = match Run::begin(file, args, &targets, mode) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let ran = match run.on_engine(&targets, params, &plan, color) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    run.end(ran)
+}
+
+/// What a run wants before anything starts: its targets, how it uses the store, its params
+/// and its plan.
+struct Planned {
+    targets: Vec<String>,
+    mode: Mode,
+    params: BTreeMap<String, String>,
+    plan: runner::Plan,
+}
+
+impl Planned {
+    /// The targets, params and plan `args` ask for (a usage error says why not).
+    fn new(file: &TaskFile, args: &RunArgs) -> Result<Self, ExitCode> {
+        let targets =
+            parade_cli::commands::targets(file, &args.targets).map_err(|e| usage_error(&e))?;
+        let targets = uptodate::file_targets(file, &targets);
+        let mode = Mode {
+            force: args.force,
+            resume: args.resume,
+        };
+        let mut params: BTreeMap<String, String> = file.params.clone();
+        params.extend(args.params.iter().cloned());
+        if !args.dry_run {
+            parade_cli::commands::command_params(file, &args.params, &mut params)
+                .map_err(|e| usage_error(&e))?;
+        }
+        // The plan: for a dry run, and to know whether one task runs (its output passes
+        // through). A real run does not pay for the commands only a reader of the plan needs.
+        let planned = if args.dry_run {
+            runner::plan
+        } else {
+            runner::plan_order
+        };
+        let plan = planned(file, &targets, &params)
+            .map_err(|e| usage_error(&parade_cli::wording::run_error(&e, file)))?;
+        Ok(Self {
+            targets,
+            mode,
+            params,
+            plan,
+        })
+    }
+
+    /// `--dry-run`: the plan, with what the store would decide for each task.
+    fn dry_run(self, file: &TaskFile) -> ExitCode {
         let db = file.dir().join(".parade").join(parade::store::STATE_DB);
         // Nothing remembered yet: decide against an empty store, made in memory.
         let store = if db.exists() {
@@ -246,238 +287,319 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
         };
         let code = match store {
             Ok(store) => {
-                let decisions = uptodate::dry_run(&store, file, &plan, &params, mode);
-                let code = streamed(|out| render::write_dry_run(&plan, Some(&decisions), out));
+                let decisions =
+                    uptodate::dry_run(&store, file, &self.plan, &self.params, self.mode);
+                let code = streamed(|out| render::write_dry_run(&self.plan, Some(&decisions), out));
                 // Freed by the process's exit, not one decision at a time.
                 std::mem::forget(decisions);
                 code
             }
             Err(e) => {
                 say(&format!("parade: {e}"));
-                streamed(|out| render::write_dry_run::<&str>(&plan, None, out))
+                streamed(|out| render::write_dry_run::<&str>(&self.plan, None, out))
             }
         };
-        std::mem::forget(plan);
-        return code;
+        std::mem::forget(self);
+        code
     }
-    let store = match open_store(file) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    // The file hashes the store remembers are read on a thread of their own while the run is
-    // set up (begin_run waits for them only as long as the read holds the connection).
-    {
-        let store = store.clone();
-        std::thread::spawn(move || store.preload_files());
-    }
-    let run_id = match store.begin_run(&targets) {
-        Ok(id) => id,
-        Err(e) => {
-            say(&format!("parade: {e}"));
-            return ExitCode::from(USAGE);
+}
+
+/// A run begun in the store, with its log directory: what its run on the engine and its end
+/// share.
+struct Run<'a> {
+    file: &'a TaskFile,
+    args: &'a RunArgs,
+    store: Store,
+    id: parade::store::RunId,
+    memory: Arc<Memory>,
+    /// Where the task file's runs keep their logs, and this run's directory there.
+    base: std::path::PathBuf,
+    logs_dir: std::path::PathBuf,
+    /// Each task's log, once the engine's tasks are known.
+    log_files: Arc<OnceLock<LogFiles>>,
+}
+
+/// What the engine's run left for the run's end.
+struct Ran {
+    result: Result<RunReport, RunError>,
+    interrupted: signals::Interrupted,
+    display: Option<Display>,
+    recorder: Option<(RunRecorder, Engine)>,
+    /// Why the observers could not be set up, if they could not.
+    setup_error: Option<String>,
+}
+
+impl<'a> Run<'a> {
+    /// Opens the store, begins the run in it and makes the run's log directory.
+    fn begin(
+        file: &'a TaskFile,
+        args: &'a RunArgs,
+        targets: &[String],
+        mode: Mode,
+    ) -> Result<Self, ExitCode> {
+        let store = open_store(file)?;
+        // The file hashes the store remembers are read on a thread of their own while the run
+        // is set up (begin_run waits for them only as long as the read holds the connection).
+        {
+            let store = store.clone();
+            std::thread::spawn(move || store.preload_files());
         }
-    };
-    let memory = Arc::new(Memory::new(store.clone(), run_id, mode));
-    // The live display's ETA: each task's weighted mean of its recent successful runs.
-    let history: parade::display::eta::Expected = {
-        let store = store.clone();
-        Arc::new(move |name: &str| store.expected_duration(name).ok().flatten())
-    };
-    let shown = output::pick(
-        args.output,
-        file.settings.output,
-        plan.tasks.len(),
-        Screens::here(),
-    );
-    let base = logs_base(file);
-    let logs_dir = match run_dir_in(&base) {
-        Ok(d) => d,
-        Err(e) => {
+        let id = store.begin_run(targets).map_err(|e| {
+            say(&format!("parade: {e}"));
+            ExitCode::from(USAGE)
+        })?;
+        let memory = Arc::new(Memory::new(store.clone(), id, mode));
+        let base = logs_base(file);
+        let logs_dir = run_dir_in(&base).map_err(|e| {
             say(&format!(
                 "parade: cannot make the log directory under {}: {e}",
                 base.display()
             ));
-            return ExitCode::from(USAGE);
-        }
-    };
-    // Each task's log must be whole: a task whose log could not be written fails.
-    let log_files: Arc<OnceLock<LogFiles>> = Arc::default();
-    let after_task = {
-        let logs = log_files.clone();
-        AfterTask(Arc::new(move |name: &str| match logs.get() {
-            Some(l) => l
-                .close_named(name)
-                .map_err(|e| format!("its log is incomplete: {e}")),
-            None => Ok(()),
-        }))
-    };
-    let run_file = start_run_file(file, &logs_dir, args.verbose);
-    let results_dir = logs_dir.join("results");
-    let request = RunRequest {
-        file,
-        targets: &targets,
-        params,
-        jobs: args.jobs.map(|j| j as usize).or(file.settings.parallel),
-        fail_fast: args.fail_fast,
-        // Absolute once here, not once per task.
-        results_dir: std::path::absolute(&results_dir).unwrap_or(results_dir),
-        executor: args.executor.unwrap_or(file.settings.executor),
-        pilots: args.pilots.map(|count| runner::PilotRequest {
-            count: count as usize,
-            resources: args.pilot_resources.as_deref().cloned().unwrap_or_default(),
-            listen: args.listen,
-        }),
-        job_arrays: !args.no_job_arrays,
-        after_task: Some(after_task),
-        extra_args: args.extra_args.clone(),
-        memory: Some(memory.clone()),
-        // One task passing its output through to a terminal sees a terminal of that size.
-        terminal: (shown == output::Shown::Raw)
-            .then(|| parade::display::terminal_size(std::io::stdout()))
-            .flatten()
-            .filter(|&(c, r)| c > 0 && r > 0),
-        plan: Some(&plan),
-    };
-    let look = Look {
-        color,
-        full_log: args.full_log,
-    };
-    let mut display = None;
-    let mut recorder = None;
-    let mut setup_error = None;
-    let engine_slot: Arc<Mutex<Option<Engine>>> = Arc::default();
-    let interrupted = {
-        let slot = engine_slot.clone();
-        signals::install(move || {
-            if let Some(engine) = slot.lock().ok().and_then(|e| e.clone()) {
-                engine.stop();
-            }
+            ExitCode::from(USAGE)
+        })?;
+        Ok(Self {
+            file,
+            args,
+            store,
+            id,
+            memory,
+            base,
+            logs_dir,
+            log_files: Arc::default(),
         })
-    };
-    let interrupted = match interrupted {
-        Ok(i) => i,
-        Err(e) => {
-            say(&format!("parade: cannot install signal handlers: {e}"));
-            return ExitCode::from(USAGE);
-        }
-    };
-    let result = runner::run(&request, &mut |engine, observers, names| {
-        if let Ok(mut slot) = engine_slot.lock() {
-            *slot = Some(engine.clone());
-        }
-        // A signal that came before the engine existed stops it now.
-        if interrupted.get() {
-            engine.stop();
-        }
-        let logs = match LogFiles::new(&logs_dir, names.clone()) {
-            Ok(l) => l,
-            Err(e) => {
-                setup_error = Some(format!("cannot make {}: {e}", logs_dir.display()));
-                engine.stop();
-                return;
-            }
+    }
+
+    /// Runs the plan on the engine: the run file, signals, logs, recorder and display set up
+    /// around it; returns once every task has ended and what it left with it.
+    fn on_engine(
+        &self,
+        targets: &[String],
+        params: BTreeMap<String, String>,
+        plan: &runner::Plan,
+        color: bool,
+    ) -> Result<Ran, ExitCode> {
+        let (file, args) = (self.file, self.args);
+        // The live display's ETA: each task's weighted mean of its recent successful runs.
+        let history: parade::display::eta::Expected = {
+            let store = self.store.clone();
+            Arc::new(move |name: &str| store.expected_duration(name).ok().flatten())
         };
-        observers.subscribe(logs.clone());
-        let r = RunRecorder::new(names.clone());
-        observers.subscribe(r.clone());
-        recorder = Some((r, engine.clone()));
-        display = Some(Display::attach(
-            shown,
-            observers,
-            &names,
-            &logs,
-            look,
-            Some(history.clone()),
-        ));
-        let _ = log_files.set(logs);
-    });
-    if let Some(d) = &display {
-        d.finish();
-    }
-    // Every task has ended, and what it left with it.
-    if let Some(f) = &run_file {
-        f.remove();
-    }
-    isolation::finish();
-    let report = match result {
-        Err(e) => {
-            let _ = store.end_run(run_id, "error");
-            store.close();
-            return usage_error(&wording(e));
+        let shown = output::pick(
+            args.output,
+            file.settings.output,
+            plan.tasks.len(),
+            Screens::here(),
+        );
+        let run_file = start_run_file(file, &self.logs_dir, args.verbose);
+        let request = self.request(targets, params, plan, shown);
+        let look = Look {
+            color,
+            full_log: args.full_log,
+        };
+        let mut display = None;
+        let mut recorder = None;
+        let mut setup_error = None;
+        let engine_slot: Arc<Mutex<Option<Engine>>> = Arc::default();
+        let interrupted = {
+            let slot = engine_slot.clone();
+            signals::install(move || {
+                if let Some(engine) = slot.lock().ok().and_then(|e| e.clone()) {
+                    engine.stop();
+                }
+            })
+        };
+        let interrupted = interrupted.map_err(|e| {
+            say(&format!("parade: cannot install signal handlers: {e}"));
+            ExitCode::from(USAGE)
+        })?;
+        let logs_dir = &self.logs_dir;
+        let result = runner::run(&request, &mut |engine, observers, names| {
+            if let Ok(mut slot) = engine_slot.lock() {
+                *slot = Some(engine.clone());
+            }
+            // A signal that came before the engine existed stops it now.
+            if interrupted.get() {
+                engine.stop();
+            }
+            let logs = match LogFiles::new(logs_dir, names.clone()) {
+                Ok(l) => l,
+                Err(e) => {
+                    setup_error = Some(format!("cannot make {}: {e}", logs_dir.display()));
+                    engine.stop();
+                    return;
+                }
+            };
+            observers.subscribe(logs.clone());
+            let r = RunRecorder::new(names.clone());
+            observers.subscribe(r.clone());
+            recorder = Some((r, engine.clone()));
+            display = Some(Display::attach(
+                shown,
+                observers,
+                &names,
+                &logs,
+                look,
+                Some(history.clone()),
+            ));
+            let _ = self.log_files.set(logs);
+        });
+        if let Some(d) = &display {
+            d.finish();
         }
-        Ok(report) => report,
-    };
-    let outcome = if interrupted.get() {
-        "interrupted"
-    } else if report.ok() {
-        "succeeded"
-    } else {
-        "failed"
-    };
-    if let Err(e) = store.end_run(run_id, outcome) {
-        let kept = store.journal_path(run_id).filter(|j| j.exists());
-        match kept {
-            Some(j) => say(&format!(
-                "parade: {e}; what this run did is kept in {} for the next run to take in",
-                j.display()
-            )),
-            None => say(&format!("parade: {e}")),
+        // Every task has ended, and what it left with it.
+        if let Some(f) = &run_file {
+            f.remove();
+        }
+        isolation::finish();
+        Ok(Ran {
+            result,
+            interrupted,
+            display,
+            recorder,
+            setup_error,
+        })
+    }
+
+    /// What the runner is asked: the plan and the options `args` give, the run's memory, and
+    /// a check after each task that its log is whole.
+    fn request<'r>(
+        &'r self,
+        targets: &'r [String],
+        params: BTreeMap<String, String>,
+        plan: &'r runner::Plan,
+        shown: output::Shown,
+    ) -> RunRequest<'r> {
+        let (file, args) = (self.file, self.args);
+        // Each task's log must be whole: a task whose log could not be written fails.
+        let after_task = {
+            let logs = self.log_files.clone();
+            AfterTask(Arc::new(move |name: &str| match logs.get() {
+                Some(l) => l
+                    .close_named(name)
+                    .map_err(|e| format!("its log is incomplete: {e}")),
+                None => Ok(()),
+            }))
+        };
+        let results_dir = self.logs_dir.join("results");
+        RunRequest {
+            file,
+            targets,
+            params,
+            jobs: args.jobs.map(|j| j as usize).or(file.settings.parallel),
+            fail_fast: args.fail_fast,
+            // Absolute once here, not once per task.
+            results_dir: std::path::absolute(&results_dir).unwrap_or(results_dir),
+            executor: args.executor.unwrap_or(file.settings.executor),
+            pilots: args.pilots.map(|count| runner::PilotRequest {
+                count: count as usize,
+                resources: args.pilot_resources.as_deref().cloned().unwrap_or_default(),
+                listen: args.listen,
+            }),
+            job_arrays: !args.no_job_arrays,
+            after_task: Some(after_task),
+            extra_args: args.extra_args.clone(),
+            memory: Some(self.memory.clone()),
+            // One task passing its output through to a terminal sees a terminal of that size.
+            terminal: (shown == output::Shown::Raw)
+                .then(|| parade::display::terminal_size(std::io::stdout()))
+                .flatten()
+                .filter(|&(c, r)| c > 0 && r > 0),
+            plan: Some(plan),
         }
     }
-    // Closed whoever holds a clone still (the signal handler's engine, its recorder), so a
-    // grown WAL is checkpointed (Store::close).
-    store.close();
-    if args.explain {
-        say("parade: why each task runs or is up to date:");
-        for (task, why) in memory.explanations() {
-            say(&format!("  {task}: {why}"));
+
+    /// Ends the run in the store and says how it went: explanations, what was lost, the
+    /// summary; its exit status.
+    fn end(self, ran: Ran) -> ExitCode {
+        let (store, run_id, args) = (&self.store, self.id, self.args);
+        let Ran {
+            result,
+            interrupted,
+            display,
+            recorder,
+            setup_error,
+        } = ran;
+        let report = match result {
+            Err(e) => {
+                let _ = store.end_run(run_id, "error");
+                store.close();
+                return usage_error(&parade_cli::wording::run_error(&e, self.file));
+            }
+            Ok(report) => report,
+        };
+        let outcome = if interrupted.get() {
+            "interrupted"
+        } else if report.ok() {
+            "succeeded"
+        } else {
+            "failed"
+        };
+        if let Err(e) = store.end_run(run_id, outcome) {
+            let kept = store.journal_path(run_id).filter(|j| j.exists());
+            match kept {
+                Some(j) => say(&format!(
+                    "parade: {e}; what this run did is kept in {} for the next run to take in",
+                    j.display()
+                )),
+                None => say(&format!("parade: {e}")),
+            }
         }
-    }
-    let mut lost = Vec::new();
-    if let Some(e) = memory.record_error() {
-        lost.push(format!(
-            "the run store missed what a task did ({e}); the next run may redo it"
-        ));
-    }
-    if let Some((r, engine)) = &recorder
-        && let Err(e) = reporting::keep_run(
-            r,
-            engine,
-            &logs_dir,
-            &report.commands,
-            args.trace.as_deref(),
-        )
-    {
-        lost.push(e);
-    }
-    if let Some(d) = &display {
-        if let Err(e) = d.write_json(|name| report.results.get(name).cloned()) {
+        // Closed whoever holds a clone still (the signal handler's engine, its recorder), so a
+        // grown WAL is checkpointed (Store::close).
+        store.close();
+        if args.explain {
+            say("parade: why each task runs or is up to date:");
+            for (task, why) in self.memory.explanations() {
+                say(&format!("  {task}: {why}"));
+            }
+        }
+        let mut lost = Vec::new();
+        if let Some(e) = self.memory.record_error() {
             lost.push(format!(
-                "the JSON report was lost: cannot write to standard output: {e}"
+                "the run store missed what a task did ({e}); the next run may redo it"
             ));
         }
-        lost.extend(d.errors());
-    }
-    lost.extend(setup_error);
-    let logs_lost = log_files
-        .get()
-        .map(LogFiles::task_errors)
-        .unwrap_or_default();
-    say(&summary(&report, &base, logs_lost.len()));
-    for e in &lost {
-        say(&format!("parade: {e}"));
-    }
-    if interrupted.get() {
-        say("parade: run interrupted");
-        return ExitCode::from(signals::INTERRUPTED);
-    }
-    if let Some(e) = &report.error {
-        say(&format!("parade: {}", parade_cli::wording::words(e)));
-    }
-    if report.ok() && lost.is_empty() && logs_lost.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(FAILED)
+        if let Some((r, engine)) = &recorder
+            && let Err(e) = reporting::keep_run(
+                r,
+                engine,
+                &self.logs_dir,
+                &report.commands,
+                args.trace.as_deref(),
+            )
+        {
+            lost.push(e);
+        }
+        if let Some(d) = &display {
+            if let Err(e) = d.write_json(|name| report.results.get(name).cloned()) {
+                lost.push(format!(
+                    "the JSON report was lost: cannot write to standard output: {e}"
+                ));
+            }
+            lost.extend(d.errors());
+        }
+        lost.extend(setup_error);
+        let logs_lost = self
+            .log_files
+            .get()
+            .map(LogFiles::task_errors)
+            .unwrap_or_default();
+        say(&summary(&report, &self.base, logs_lost.len()));
+        for e in &lost {
+            say(&format!("parade: {e}"));
+        }
+        if interrupted.get() {
+            say("parade: run interrupted");
+            return ExitCode::from(signals::INTERRUPTED);
+        }
+        if let Some(e) = &report.error {
+            say(&format!("parade: {}", parade_cli::wording::words(e)));
+        }
+        if report.ok() && lost.is_empty() && logs_lost.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(FAILED)
+        }
     }
 }
 
