@@ -204,20 +204,12 @@ fn run_time_errors_speak_of_tasks_and_suggest_names() {
 fn check_reports_cycles_and_every_problem() {
     let p = Project::new(
         r#"
-[task.a]
-deps = ["b"]
-run = "true"
-[task.b]
-deps = ["a"]
-run = "true"
-[task.c]
-deps = ["d"]
-run = "true"
-[task.d]
-deps = ["c"]
-run = "true"
-[task.fine]
-run = "true"
+[task]
+a = { deps = ["b"], run = "true" }
+b = { deps = ["a"], run = "true" }
+c = { deps = ["d"], run = "true" }
+d = { deps = ["c"], run = "true" }
+fine = { run = "true" }
 "#,
     );
     let text = p.stderr(&["check"], 2);

@@ -5,6 +5,9 @@
 //! Tests wait on states, never on fixed sleeps: the scheduler takes a few seconds to start
 //! jobs and to release dependencies.
 
+#[path = "common/colliding_keys.rs"]
+mod colliding_keys;
+
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
@@ -481,12 +484,7 @@ fn jobs_run_on_the_node_asked_for_with_its_hostname() {
 fn keys_that_sanitize_alike_keep_their_own_jobs_and_files() {
     let run = Run::new("collide");
     let slurm = run.executor();
-    let mut batch = SlurmBatch::new();
-    batch.add("a::b", sh("echo colons; exit 3"), &[]);
-    batch.add("a__b", sh("echo underscores"), &[]);
-    let ends = batch.submit(&slurm).wait();
-    assert_eq!(ends[0].outcome, Outcome::Failed(Reason::Exit(3)));
-    assert_eq!(ends[1].outcome, Outcome::Succeeded);
+    let ends = colliding_keys::submit_colliding_keys(&slurm);
     let out = |i: usize| std::fs::read_to_string(&ends[i].files.as_ref().unwrap().stdout).unwrap();
     assert_eq!((out(0).trim(), out(1).trim()), ("colons", "underscores"));
     assert_eq!(run.all_jobs().len(), 2);

@@ -5,6 +5,9 @@
 #[path = "common/fake_slurm.rs"]
 mod fake_slurm;
 
+#[path = "common/colliding_keys.rs"]
+mod colliding_keys;
+
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -357,12 +360,7 @@ fn a_batch_hands_dependencies_to_slurm() {
 fn keys_that_sanitize_alike_get_their_own_job_and_files() {
     let fake = faulty("run");
     let slurm = SlurmExecutor::new(config(&fake, "coll"));
-    let mut batch = SlurmBatch::new();
-    batch.add("a::b", sh("echo colons; exit 3"), &[]);
-    batch.add("a__b", sh("echo underscores"), &[]);
-    let ends = batch.submit(&slurm).wait();
-    assert_eq!(ends[0].outcome, Outcome::Failed(Reason::Exit(3)));
-    assert_eq!(ends[1].outcome, Outcome::Succeeded);
+    let ends = colliding_keys::submit_colliding_keys(&slurm);
     let (f0, f1) = (
         ends[0].files.clone().unwrap(),
         ends[1].files.clone().unwrap(),
