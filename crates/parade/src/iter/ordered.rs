@@ -475,6 +475,12 @@ where
                  do: put them before filter, filter_map or flat_map, or collect first"
             );
         }
+        self.cut_at_source()
+    }
+
+    /// The source cut after as many items as a `take` given so far lets through (all of them
+    /// without one); the pipeline's own limit is gone.
+    fn cut_at_source(self) -> Pipeline<Taken<Src>, St> {
         let mut options = self.options;
         let left = options.limit.take().unwrap_or(usize::MAX);
         Pipeline {
@@ -673,19 +679,15 @@ where
             self.options.limit.is_none() || St::ONE_TO_ONE,
             "fold after take on a filtering pipeline: put take after fold, or collect first"
         );
-        let mut options = self.options;
-        let left = options.limit.take().unwrap_or(usize::MAX);
+        let p = self.cut_at_source();
         Pipeline {
-            source: Taken {
-                src: self.source,
-                left,
-            },
+            source: p.source,
             stage: FoldBatch {
-                prev: self.stage,
+                prev: p.stage,
                 identity,
                 f,
             },
-            options,
+            options: p.options,
         }
     }
 }
