@@ -375,21 +375,26 @@ mod tests {
             .collect()
     }
 
+    /// [`folded`] while the run's pid names a live process (not parade: a pid reused).
+    fn folded_while_its_pid_lives(db: &Path) -> Vec<String> {
+        let mut other = std::process::Command::new("sleep")
+            .arg("60")
+            .spawn()
+            .unwrap();
+        set_pid(db, other.id());
+        let got = folded(db);
+        let _ = other.kill();
+        let _ = other.wait();
+        got
+    }
+
     #[test]
     fn a_dead_writers_journal_is_folded_while_its_pid_is_reused() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("state.db");
         let journal = left_by_a_dead_writer(&db);
         // The run's pid now names a live process that is not parade.
-        let mut reused = std::process::Command::new("sleep")
-            .arg("60")
-            .spawn()
-            .unwrap();
-        set_pid(&db, reused.id());
-        let got = folded(&db);
-        let _ = reused.kill();
-        let _ = reused.wait();
-        assert_eq!(got, ["fetch"]);
+        assert_eq!(folded_while_its_pid_lives(&db), ["fetch"]);
         assert!(!journal.exists(), "the journal was taken in");
     }
 
@@ -418,14 +423,7 @@ mod tests {
         let journal = left_by_a_dead_writer(&db);
         let text = std::fs::read_to_string(&journal).unwrap();
         std::fs::write(&journal, text.replacen("\"journal\":2", "\"journal\":1", 1)).unwrap();
-        let mut alive = std::process::Command::new("sleep")
-            .arg("60")
-            .spawn()
-            .unwrap();
-        set_pid(&db, alive.id());
-        let while_alive = folded(&db);
-        let _ = alive.kill();
-        let _ = alive.wait();
+        let while_alive = folded_while_its_pid_lives(&db);
         assert!(while_alive.is_empty(), "{while_alive:?}");
         assert_eq!(folded(&db), ["fetch"]);
     }

@@ -127,23 +127,11 @@ fn up_to_date(conn: &Connection) -> rusqlite::Result<()> {
 /// A build that does not know it leaves it behind by at most the executions it wrote (a
 /// pointer to an earlier success, whose key still decides correctly).
 fn latest(conn: &Connection) -> rusqlite::Result<()> {
-    if any(
+    pointer_table(
         conn,
-        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'latest'",
-    )? {
-        return Ok(());
-    }
-    let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
-    tx.execute_batch(
-        "CREATE TABLE IF NOT EXISTS latest (
-            name TEXT PRIMARY KEY,
-            execution INTEGER NOT NULL REFERENCES executions(id) ON DELETE CASCADE
-        );
-        INSERT OR IGNORE INTO latest (name, execution)
-            SELECT name, max(id) FROM executions
-            WHERE state IN ('succeeded', 'up-to-date') AND key IS NOT NULL GROUP BY name;",
-    )?;
-    tx.commit()
+        "latest",
+        "state IN ('succeeded', 'up-to-date') AND key IS NOT NULL",
+    )
 }
 
 /// The `latest_skip` table (each task's last skip under a key, which a flow's next decision
@@ -152,25 +140,36 @@ fn latest(conn: &Connection) -> rusqlite::Result<()> {
 /// missing, filled from the executions already there. A success after the skip takes its
 /// place (the newest of the two is what a decision reads).
 fn latest_skip(conn: &Connection) -> rusqlite::Result<()> {
-    if any(
+    pointer_table(
         conn,
-        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'latest_skip'",
-    )? {
+        "latest_skip",
+        "state = 'skipped' AND key IS NOT NULL \
+         AND NOT EXISTS (SELECT 1 FROM executions e WHERE e.name = s.name AND e.id > s.id \
+                         AND e.state IN ('succeeded', 'up-to-date') AND e.key IS NOT NULL)",
+    )
+}
+
+/// Makes table `table` (a task's name to one of its executions, gone with it) in one
+/// transaction, unless it is there, and fills it with each task's newest execution `s` that
+/// matches `which` (both constants of this file).
+fn pointer_table(conn: &Connection, table: &str, which: &str) -> rusqlite::Result<()> {
+    let there: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+        [table],
+        |r| r.get(0),
+    )?;
+    if there {
         return Ok(());
     }
     let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
-    tx.execute_batch(
-        "CREATE TABLE IF NOT EXISTS latest_skip (
+    tx.execute_batch(&format!(
+        "CREATE TABLE IF NOT EXISTS {table} (
             name TEXT PRIMARY KEY,
             execution INTEGER NOT NULL REFERENCES executions(id) ON DELETE CASCADE
         );
-        INSERT OR IGNORE INTO latest_skip (name, execution)
-            SELECT name, max(id) FROM executions s
-            WHERE state = 'skipped' AND key IS NOT NULL
-            AND NOT EXISTS (SELECT 1 FROM executions e WHERE e.name = s.name AND e.id > s.id
-                            AND e.state IN ('succeeded', 'up-to-date') AND e.key IS NOT NULL)
-            GROUP BY name;",
-    )?;
+        INSERT OR IGNORE INTO {table} (name, execution)
+            SELECT name, max(id) FROM executions s WHERE {which} GROUP BY name;"
+    ))?;
     tx.commit()
 }
 
