@@ -8,10 +8,11 @@
 //! Hand-written over `std::process::Command` for the common case, because a thousand short
 //! tasks pay Command's per-spawn work over and over: it copies this process's whole
 //! environment into a map and then into new C strings for every spawn that adds a variable,
-//! and opens `/dev/null` anew each time. Here the environment is read once (nothing in this
-//! workspace changes it after start: `set_var` is unsafe, and unsafe code is denied), each
-//! spawn borrows those entries and makes C strings only for what it adds, and `/dev/null` is
-//! opened once. The spawn is glibc's `posix_spawn` through `nix` (a `vfork`-like clone, as
+//! and opens `/dev/null` anew each time. Here the environment is read once, at the first spawn
+//! (nothing in this workspace changes it after start: `set_var` is unsafe, and unsafe code is
+//! denied; a program that changes its own environment later passes what its children need in
+//! [`CommandSpec::env`]), each spawn borrows those entries and makes C strings only for what
+//! it adds, and `/dev/null` is opened once. The spawn is glibc's `posix_spawn` through `nix` (a `vfork`-like clone, as
 //! Command uses too), with the signal mask emptied and `SIGPIPE` reset to its default as
 //! Command does. `posix_spawn` cannot change the working directory (`nix` has no
 //! `addchdir`), so a child that runs elsewhere than this process, or whose program was not
