@@ -24,7 +24,8 @@
 //! log, by the clock and per CPU-second of parade's own (all its threads: read by the task
 //! from `/proc/$PPID/stat` as it ends). Target: 200 MB/s in every mode.
 //! `PARADE_BENCH_BASELINE=/path/to/parade` measures an earlier parade beside this one, the
-//! rounds interleaved (each round runs both), for before/after figures in one run.
+//! rounds interleaved (each round runs both), for before/after figures in one run (in the
+//! three graphs too). `PARADE_BENCH_CLI=graphs` runs the three graphs alone.
 //!
 //! The files are generated in a temporary directory. The `parade` binary is the one next to
 //! `parade-bench` in the target directory (`cargo run --release -p parade-bench -- cli` finds
@@ -192,6 +193,7 @@ pub fn run(out: &mut Report, quick: bool) {
         },
     ];
     let (make, ninja) = (installed("make"), installed("ninja"));
+    let baseline = std::env::var_os("PARADE_BENCH_BASELINE").map(PathBuf::from);
     for graph in &graphs {
         std::fs::write(dir.join("parade.toml"), graph.task_file()).expect("write the task file");
         std::fs::write(dir.join("Makefile"), graph.makefile()).expect("write the Makefile");
@@ -229,6 +231,16 @@ pub fn run(out: &mut Report, quick: bool) {
                 }),
             ),
         ];
+        if let Some(baseline) = baseline.as_deref() {
+            let (dir, targets, quiet) = (&dir, &targets, &quiet);
+            impls.push((
+                "parade run (baseline)",
+                Box::new(move || {
+                    let _ = std::fs::remove_dir_all(dir.join(".parade"));
+                    quiet(Command::new(baseline).args(targets));
+                }),
+            ));
+        }
         if make {
             impls.push((
                 "make",
@@ -266,10 +278,17 @@ pub fn run(out: &mut Report, quick: bool) {
             if let Some(forced) = secs("parade run (sh forced)") {
                 let _ = write!(note, "; with the shell forced {:.3}x the floor", forced / f);
             }
+            if let Some(base) = secs("parade run (baseline)") {
+                let _ = write!(note, "; the baseline {:.3}x the floor", base / f);
+            }
             out.note(&note);
         }
     }
 
+    if std::env::var("PARADE_BENCH_CLI").as_deref() == Ok("graphs") {
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
     std::fs::write(dir.join("parade.toml"), flat_task_file(n)).expect("write the task file");
     let case = format!("list {n} tasks");
     let secs = out.measure(&case, "parade list", n as u64, rounds.max(5), || {

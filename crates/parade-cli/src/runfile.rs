@@ -10,7 +10,11 @@
 //!
 //! The file is JSON lines, appended with one `write` each (no rewrite per task): a header
 //! naming the run, `parade`'s pid, its start time and the boot (a pid alone may be reused),
-//! then `started` and `ended` lines.
+//! then `started` and `ended` lines. A `started` line is written at once; `ended` lines wait
+//! and go out with the next `started` line, in the same `write` (one write per task, not two).
+//! A run killed in between leaves a finished task marked running, which costs nothing: the
+//! next run finds none of its processes alive (a pid given to a later process is told apart
+//! by its start time) and ends nothing.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -56,7 +60,15 @@ enum Line {
 /// The run file of this run: a [`Recorder`] for the library to tell of children.
 pub struct RunFile {
     path: PathBuf,
-    file: Mutex<Option<File>>,
+    file: Mutex<Open>,
+}
+
+/// The open file and the `ended` lines not written yet.
+struct Open {
+    file: Option<File>,
+    ended: String,
+    /// `write` calls made after the header (for tests).
+    writes: u64,
 }
 
 impl RunFile {
@@ -80,7 +92,11 @@ impl RunFile {
         file.write_all(line_of(&header).as_bytes())?;
         Ok(Arc::new(Self {
             path,
-            file: Mutex::new(Some(file)),
+            file: Mutex::new(Open {
+                file: Some(file),
+                ended: String::new(),
+                writes: 0,
+            }),
         }))
     }
 
@@ -94,20 +110,37 @@ impl RunFile {
         self.file
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+            .file
             .take();
         let _ = fs::remove_file(&self.path);
     }
 
+    /// Appends `line` after the `ended` lines waiting, in one write (a kill between two writes
+    /// leaves whole lines).
     fn append(&self, line: &Line) {
-        // One write per line, so that a kill between two leaves whole lines.
-        if let Some(file) = self
-            .file
+        let text = line_of(line);
+        let mut open = self.file.lock().unwrap_or_else(PoisonError::into_inner);
+        let open = &mut *open;
+        let Some(file) = open.file.as_mut() else {
+            return;
+        };
+        open.writes += 1;
+        if open.ended.is_empty() {
+            let _ = file.write_all(text.as_bytes());
+        } else {
+            open.ended.push_str(&text);
+            let _ = file.write_all(open.ended.as_bytes());
+            open.ended.clear();
+        }
+    }
+
+    /// How many writes the file took after its header.
+    #[cfg(test)]
+    fn writes(&self) -> u64 {
+        self.file
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .as_mut()
-        {
-            let _ = file.write_all(line_of(line).as_bytes());
-        }
+            .writes
     }
 }
 
@@ -126,7 +159,13 @@ impl Recorder for RunFile {
     }
 
     fn ended(&self, record: &Record) {
-        self.append(&Line::Ended { pid: record.pid });
+        // Written with the next `started` line (see the module doc).
+        let text = line_of(&Line::Ended { pid: record.pid });
+        self.file
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .ended
+            .push_str(&text);
     }
 }
 
@@ -295,5 +334,39 @@ mod tests {
         assert!(copy.exists());
         file.remove();
         assert!(!file.path().exists());
+    }
+
+    #[test]
+    fn a_task_costs_one_write_and_its_end_goes_out_with_the_next_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = RunFile::create(dir.path(), "mine").unwrap();
+        let spec = CommandSpec::new("true", [""; 0]).env("PARADE_TASK", "t");
+        let record = |pid| Record {
+            pid,
+            pgid: pid,
+            start: 1,
+            cgroup: None,
+        };
+        for pid in [10, 11, 12] {
+            file.started(&record(pid), &spec);
+            file.ended(&record(pid));
+        }
+        assert_eq!(file.writes(), 3, "one write per task");
+        let text = fs::read_to_string(file.path()).unwrap();
+        let lines: Vec<Line> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let ended: Vec<i32> = lines
+            .iter()
+            .filter_map(|l| match l {
+                Line::Ended { pid } => Some(*pid),
+                _ => None,
+            })
+            .collect();
+        // The last end waits for a start that never comes: the file says 12 runs.
+        assert_eq!(ended, [10, 11]);
+        assert_eq!(lines.len(), 1 + 3 + 2);
+        file.remove();
     }
 }

@@ -360,14 +360,14 @@ fn run_body(s: &Shared, index: usize, ctx: &Context<'_>) -> Result<Value, ProcEr
         Some(Err(why)) if outcome == Outcome::Succeeded => (Outcome::failed(why), None),
         _ => (outcome, value),
     };
-    if let Some((memory, decision)) = &decision {
+    if let Some((memory, decision)) = decision {
         let outputs = match outcome {
             Outcome::Succeeded => memory.check_outputs(&run),
             _ => Ok(Vec::new()),
         };
         match outputs {
             Ok(outputs) => {
-                memory.note(ctx.name(), decision, value.as_ref(), outputs);
+                memory.note_owned(ctx.name(), decision, value.as_ref(), outputs);
                 // In the run's journal before a dependent can start (a kill, then --resume).
                 if outcome == Outcome::Succeeded {
                     memory
@@ -376,7 +376,7 @@ fn run_body(s: &Shared, index: usize, ctx: &Context<'_>) -> Result<Value, ProcEr
                 }
             }
             Err(why) => {
-                memory.note(ctx.name(), decision, None, Vec::new());
+                memory.note_owned(ctx.name(), decision, None, Vec::new());
                 return Err(ProcError::Failed(why));
             }
         }

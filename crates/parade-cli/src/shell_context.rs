@@ -185,17 +185,13 @@ impl Lexer {
                     self.newline();
                 }
             }
-            Frame::Double => match c {
-                '\\' => self.escaped = true,
-                '"' => self.pop(),
-                '`' => self.stack.push(Frame::Backtick),
-                '(' if prev == Some('$') => self.stack.push(Frame::Code {
-                    subst: true,
-                    parens: 0,
-                }),
-                '{' if prev == Some('$') => self.stack.push(Frame::Param(0)),
-                _ => {}
-            },
+            Frame::Double => {
+                if c == '"' {
+                    self.pop();
+                } else {
+                    self.expansion(c, prev);
+                }
+            }
             Frame::Single => {
                 if c == '\'' {
                     self.pop();
@@ -208,18 +204,24 @@ impl Lexer {
             },
             Frame::Heredoc { quoted } => {
                 if !quoted {
-                    match c {
-                        '\\' => self.escaped = true,
-                        '`' => self.stack.push(Frame::Backtick),
-                        '(' if prev == Some('$') => self.stack.push(Frame::Code {
-                            subst: true,
-                            parens: 0,
-                        }),
-                        '{' if prev == Some('$') => self.stack.push(Frame::Param(0)),
-                        _ => {}
-                    }
+                    self.expansion(c, prev);
                 }
             }
+        }
+    }
+
+    /// Inside double quotes and an unquoted heredoc alike: a backslash escapes the next
+    /// character, and `` ` ``, `$(` and `${` open what they open.
+    fn expansion(&mut self, c: char, prev: Option<char>) {
+        match c {
+            '\\' => self.escaped = true,
+            '`' => self.stack.push(Frame::Backtick),
+            '(' if prev == Some('$') => self.stack.push(Frame::Code {
+                subst: true,
+                parens: 0,
+            }),
+            '{' if prev == Some('$') => self.stack.push(Frame::Param(0)),
+            _ => {}
         }
     }
 

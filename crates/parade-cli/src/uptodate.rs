@@ -293,19 +293,54 @@ impl Memory {
         result: Option<&Value>,
         outputs: Vec<(String, String)>,
     ) {
+        if self.recorder.get().is_none() {
+            return;
+        }
+        // An up-to-date task's inputs are those stored with its key already
+        // (`Store::inputs_of`): a no-op rerun writes a line per task, not its inputs again.
+        let (inputs, why) = match &decision.verdict {
+            Verdict::Run(why) => (Some(decision.inputs.clone()), why.clone()),
+            Verdict::UpToDate { why, .. } => (None, why.clone()),
+        };
+        self.record(name, decision.key.clone(), inputs, why, result, outputs);
+    }
+
+    /// [`Memory::note`] of a decision no longer needed: its inputs (a task with many
+    /// dependencies has many) are moved into the record, not copied.
+    pub fn note_owned(
+        &self,
+        name: &str,
+        decision: Decision,
+        result: Option<&Value>,
+        outputs: Vec<(String, String)>,
+    ) {
+        if self.recorder.get().is_none() {
+            return;
+        }
+        let (inputs, why) = match decision.verdict {
+            Verdict::Run(why) => (Some(decision.inputs), why),
+            Verdict::UpToDate { why, .. } => (None, why),
+        };
+        self.record(name, decision.key, inputs, why, result, outputs);
+    }
+
+    /// Hands the store's recorder what `name` ran under (or reused), and its result.
+    fn record(
+        &self,
+        name: &str,
+        key: String,
+        inputs: Option<Value>,
+        why: String,
+        result: Option<&Value>,
+        outputs: Vec<(String, String)>,
+    ) {
         let Some(recorder) = self.recorder.get() else {
             return;
         };
         let mut e = Execution::new(name, "");
-        e.key = Some(decision.key.clone());
-        // An up-to-date task's inputs are those stored with its key already
-        // (`Store::inputs_of`): a no-op rerun writes a line per task, not its inputs again.
-        if matches!(decision.verdict, Verdict::Run(_)) {
-            e.inputs = Some(decision.inputs.clone());
-        }
-        e.reason = Some(match &decision.verdict {
-            Verdict::Run(why) | Verdict::UpToDate { why, .. } => why.clone(),
-        });
+        e.key = Some(key);
+        e.inputs = inputs;
+        e.reason = Some(why);
         e.result = result.cloned();
         e.outputs = outputs;
         recorder.note(name, e);

@@ -1,12 +1,13 @@
 //! Running one child process for a task: its own process group (and cgroup, see
 //! [`isolation`](super::isolation)), output streamed line by line, a deadline and cancellation
-//! that end every process of it, and nothing left behind.
+//! that end every process of it, and nothing left behind. Starting and reaping the process is
+//! [`spawn`](super::spawn)'s; this module watches it.
 
 use std::fs::File;
 use std::io::Read;
 use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::os::unix::process::ExitStatusExt;
+use std::process::ExitStatus;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -18,8 +19,7 @@ use rustix::process::{PidfdFlags, pidfd_open};
 
 use super::CommandSpec;
 use super::isolation::{CONTAIN_AFTER, Cell, Urgent, boot_ticks, signal_pipe_holders};
-use super::process::WORKER_SOCKET_ENV;
-use super::program::program_path;
+use super::spawn::{SpawnError, spawn, try_reap};
 use crate::engine::{Outcome, Reason, Stream, TaskContext};
 
 /// How a child process is stopped.
@@ -129,29 +129,21 @@ pub(crate) fn run_child_with<R: Send>(
             )));
         }
     };
-    let mut command = Command::new(program_path(&spec.program, &spec.env));
-    command
-        // The name as given, as a shell passes it (`cc`, not `/usr/bin/cc`).
-        .arg0(&spec.program)
-        .args(&spec.args)
-        // A worker's own socket is not for its children (only a spec that names it passes it).
-        .env_remove(WORKER_SOCKET_ENV)
-        .envs(spec.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    let merged = merge_stderr(&mut command, spec)?;
-    if let Some(dir) = &spec.cwd {
-        command.current_dir(dir);
-    }
     let before = boot_ticks();
-    let spawned = command.spawn();
+    let spawned = spawn(spec);
     let ticks = (before, boot_ticks());
-    let mut child = match spawned {
+    let child = match spawned {
         Ok(child) => child,
-        Err(e) if spec.shell_exit_codes => return Err(shell_exit(spec, &e, ctx)),
-        Err(e) => {
+        Err(SpawnError::Output(e)) => {
+            return Err(Outcome::failed(format!(
+                "cannot make a pipe for `{}`: {e}",
+                spec.program
+            )));
+        }
+        Err(SpawnError::Start(e)) if spec.shell_exit_codes => {
+            return Err(shell_exit(spec, &e, ctx));
+        }
+        Err(SpawnError::Start(e)) => {
             let place = spec
                 .cwd
                 .as_ref()
@@ -163,24 +155,14 @@ pub(crate) fn run_child_with<R: Send>(
             )));
         }
     };
-    let pid = i32::try_from(child.id()).expect("process ids fit in i32");
+    let pid = child.pid;
     let urgent: Arc<dyn Urgent> = wake.clone();
     let mut cell = Cell::enclose(pid, spec, Arc::downgrade(&urgent), ticks);
     let contain_at = cell.containable().then(|| Instant::now() + CONTAIN_AFTER);
     // Without a pidfd (a kernel before 5.3), the exit is looked for every few milliseconds.
     let pidfd =
         rustix::process::Pid::from_raw(pid).and_then(|p| pidfd_open(p, PidfdFlags::empty()).ok());
-    // The parent's copies of the merged pipe's write end must close for end-of-file to come.
-    drop(command);
-    let (stdout, stderr) = match merged {
-        Some(reader) => (File::from(reader), None),
-        None => (
-            File::from(OwnedFd::from(child.stdout.take().expect("stdout is piped"))),
-            Some(File::from(OwnedFd::from(
-                child.stderr.take().expect("stderr is piped"),
-            ))),
-        ),
-    };
+    let (stdout, stderr) = (child.stdout, child.stderr);
     let cancel = wake.clone();
     ctx.on_cancel(Box::new(move || cancel.cancel()));
     std::thread::scope(|scope| {
@@ -189,7 +171,7 @@ pub(crate) fn run_child_with<R: Send>(
             cell: &mut cell,
             spec,
             contain_at,
-            child,
+            pid,
             pidfd,
             wake: &wake,
             grace: options.grace,
@@ -211,6 +193,7 @@ pub(crate) fn run_child_with<R: Send>(
             group_gone: false,
         };
         watch.run(ctx);
+        wake.give_back();
         after_exit();
         let session = session.map(|s| s.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
         let status = watch
@@ -224,39 +207,6 @@ pub(crate) fn run_child_with<R: Send>(
             session,
         ))
     })
-}
-
-/// With [`CommandSpec::merge_stderr`], points the command's stdout and stderr at one pipe (so
-/// their lines keep the order the program wrote them), with [`CommandSpec::terminal`] at one
-/// pseudo-terminal, and returns the reading end.
-fn merge_stderr(command: &mut Command, spec: &CommandSpec) -> Result<Option<OwnedFd>, Outcome> {
-    let failed = |e: std::io::Error| {
-        Outcome::failed(format!("cannot make a pipe for `{}`: {e}", spec.program))
-    };
-    if let Some((ws_col, ws_row)) = spec.terminal {
-        let size = nix::pty::Winsize {
-            ws_row,
-            ws_col,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        let pty = nix::pty::openpty(Some(&size), None).map_err(|e| failed(e.into()))?;
-        for fd in [&pty.master, &pty.slave] {
-            let cloexec = nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC);
-            nix::fcntl::fcntl(fd, cloexec).map_err(|e| failed(e.into()))?;
-        }
-        let copy = pty.slave.try_clone().map_err(failed)?;
-        command.stdout(copy).stderr(pty.slave);
-        return Ok(Some(pty.master));
-    }
-    if !spec.merge_stderr {
-        return Ok(None);
-    }
-    let (reader, writer) = std::io::pipe().map_err(failed)?;
-    command
-        .stdout(writer.try_clone().map_err(failed)?)
-        .stderr(writer);
-    Ok(Some(reader.into()))
 }
 
 /// A program that could not be started, ended as a POSIX shell ends such a command: exit status
@@ -285,20 +235,53 @@ fn shell_exit(spec: &CommandSpec, e: &std::io::Error, ctx: &(impl ChildTask + ?S
 
 /// How the task's side reaches the loop watching its child: a cancel, a kill without grace
 /// ([`kill_running`](super::isolation::kill_running)), and the eventfd that wakes the loop.
+///
+/// The eventfd is the thread's, made once and lent to one watch at a time (a thousand tasks on
+/// a thread make one, not a thousand): a poke a finished task's hook makes late only wakes the
+/// next watch once, which finds none of its own flags set and drains it. What it means is in
+/// the flags, which are each task's own.
 struct Wake {
-    fd: OwnedFd,
+    fd: Arc<OwnedFd>,
     cancel: AtomicBool,
     kill: AtomicBool,
 }
 
+thread_local! {
+    /// The eventfd this thread's next watch borrows (`None` while one has it).
+    static THREAD_WAKE: std::cell::RefCell<Option<Arc<OwnedFd>>> = const { std::cell::RefCell::new(None) };
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How many eventfds this thread's watches made.
+    static EVENTFDS_MADE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 impl Wake {
+    /// A wake with this thread's eventfd, or a new one if another watch of this thread has it.
     fn new() -> std::io::Result<Self> {
-        let fd = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
+        let fd = if let Some(fd) = THREAD_WAKE.with(|slot| slot.borrow_mut().take()) {
+            fd
+        } else {
+            #[cfg(test)]
+            EVENTFDS_MADE.with(|n| n.set(n.get() + 1));
+            Arc::new(eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?)
+        };
         Ok(Self {
             fd,
             cancel: AtomicBool::new(false),
             kill: AtomicBool::new(false),
         })
+    }
+
+    /// Gives the eventfd back to this thread for its next watch.
+    fn give_back(&self) {
+        THREAD_WAKE.with(|slot| {
+            let mut slot = slot.borrow_mut();
+            if slot.is_none() {
+                *slot = Some(self.fd.clone());
+            }
+        });
     }
 
     fn poke(&self) {
@@ -471,7 +454,8 @@ struct Watch<'a> {
     spec: &'a CommandSpec,
     /// When the child, if it still runs, moves into a cgroup of its own.
     contain_at: Option<Instant>,
-    child: Child,
+    /// The child's pid, reaped by this watch.
+    pid: i32,
     pidfd: Option<OwnedFd>,
     wake: &'a Wake,
     grace: Duration,
@@ -580,10 +564,8 @@ impl Watch<'_> {
 
     /// Takes the child's exit status if it has exited.
     fn reap(&mut self, emit: &mut impl FnMut(Stream, String)) {
-        let status = match self.child.try_wait() {
-            Ok(Some(status)) => Ok(status),
-            Ok(None) => return,
-            Err(e) => Err(e),
+        let Some(status) = try_reap(self.pid) else {
+            return;
         };
         self.status = Some(status);
         self.exited(emit);
@@ -756,7 +738,42 @@ pub(crate) fn outcome_of(status: ExitStatus) -> Outcome {
 
 #[cfg(test)]
 mod tests {
-    use super::{Pending, Stream, gather, line_of};
+    use super::{
+        ChildOptions, ChildTask, EVENTFDS_MADE, Pending, Stream, gather, line_of, run_child,
+    };
+    use crate::engine::Outcome;
+    use crate::exec::CommandSpec;
+    use std::time::{Duration, Instant};
+
+    /// A task that keeps nothing and is never cancelled.
+    struct Quiet;
+
+    impl ChildTask for Quiet {
+        fn emit_from(&self, _: Stream, _: String) {}
+        fn on_cancel(&self, _: Box<dyn FnOnce() + Send>) {}
+        fn deadline(&self) -> Option<Instant> {
+            None
+        }
+        fn timeout(&self) -> Option<Duration> {
+            None
+        }
+    }
+
+    #[test]
+    fn the_children_of_a_thread_share_one_eventfd() {
+        std::thread::spawn(|| {
+            let spec = CommandSpec::new("true", [""; 0]);
+            for _ in 0..5 {
+                assert_eq!(
+                    run_child(&spec, &ChildOptions::default(), &Quiet),
+                    Outcome::Succeeded
+                );
+            }
+            assert_eq!(EVENTFDS_MADE.with(std::cell::Cell::get), 1);
+        })
+        .join()
+        .unwrap();
+    }
 
     #[test]
     fn lines_gather_in_runs_of_one_stream_in_order() {

@@ -26,7 +26,8 @@ pub struct CommandSpec {
     pub program: String,
     /// Its arguments.
     pub args: Vec<String>,
-    /// Variables added to the inherited environment.
+    /// Variables added to the inherited environment (this process's, as it was when it first
+    /// started a child; a later entry of a key wins).
     pub env: Vec<(String, String)>,
     /// The working directory; the current one when `None`.
     pub cwd: Option<PathBuf>,

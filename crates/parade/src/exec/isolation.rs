@@ -314,6 +314,10 @@ pub(crate) struct Cell {
     number: u64,
     record: Record,
     recorded: bool,
+    /// Set when a signal found no process of the group (and there is no cgroup): the group is
+    /// gone for good (no process can join a group without members), and nothing of it is
+    /// left to reap.
+    empty: std::sync::atomic::AtomicBool,
 }
 
 impl Cell {
@@ -347,6 +351,7 @@ impl Cell {
             number,
             recorded: recorder.is_some(),
             record,
+            empty: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -393,6 +398,8 @@ impl Cell {
             for pid in cgroup_pids(dir) {
                 cgroup_hit |= kill(Pid::from_raw(pid), signal).is_ok();
             }
+        } else if !group_hit {
+            self.empty.store(true, Ordering::Relaxed);
         }
         group_hit || cgroup_hit
     }
@@ -425,7 +432,7 @@ impl Drop for Cell {
         if let Some(dir) = &self.record.cgroup {
             remove_cgroup(dir);
         }
-        if setup_now().subreaper {
+        if setup_now().subreaper && !self.empty.load(Ordering::Relaxed) {
             reap_orphans(self.record.pgid);
         }
         if self.recorded

@@ -25,6 +25,7 @@ mod pool;
 pub mod process;
 mod program;
 pub mod slurm;
+mod spawn;
 pub mod thread_cache;
 
 pub use command::{CommandJob, CommandSpec, ResourceHints};

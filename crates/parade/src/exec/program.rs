@@ -63,12 +63,6 @@ pub fn find_program(program: &str, env: &[(String, String)]) -> Option<PathBuf> 
     None
 }
 
-/// Where `program` is for a spawn: [`find_program`]'s answer, else the name as given (a name
-/// with a slash, or one left for `spawn` to look for and report).
-pub(crate) fn program_path(program: &str, env: &[(String, String)]) -> PathBuf {
-    find_program(program, env).unwrap_or_else(|| PathBuf::from(program))
-}
-
 #[cfg(test)]
 mod tests {
     use super::find_program;
