@@ -60,26 +60,40 @@ fn raw_engine(exec: Arc<dyn Executor>, n: usize) {
     engine.wait_all().expect("the layered DAG runs");
 }
 
-/// Runs the `graph` benchmark.
+/// Runs the `graph` benchmark. `PARADE_BENCH_GRAPH=raw|graph` (with `-inline` or `-threads`,
+/// e.g. `graph-inline`) runs that one measurement alone, to profile it.
 pub fn run(out: &mut Report, quick: bool) {
     let n: usize = if quick { 10_000 } else { 100_000 };
     let runs = if quick { 1 } else { 3 };
+    let only = std::env::var("PARADE_BENCH_GRAPH").ok();
+    let runs_case = |face: &str, exec: &str| {
+        only.as_deref()
+            .is_none_or(|o| o == format!("{face}-{exec}") || o == face || o == exec)
+    };
     let pool = pool();
     let case = "layered-dag-w100";
-    out.measure(case, "raw-engine", n as u64, runs, || {
-        raw_engine(pool.clone(), n);
-    });
-    out.measure(case, "parade-graph", n as u64, runs, || {
-        std::hint::black_box(graph_face(pool.clone(), n));
-    });
+    if runs_case("raw", "threads") {
+        out.measure(case, "raw-engine", n as u64, runs, || {
+            raw_engine(pool.clone(), n);
+        });
+    }
+    if runs_case("graph", "threads") {
+        out.measure(case, "parade-graph", n as u64, runs, || {
+            std::hint::black_box(graph_face(pool.clone(), n));
+        });
+    }
     out.ratio(case, "parade-graph", "raw-engine");
     // The same on one thread (inline executor): the per-task cost without contention.
     let case = "layered-dag-w100-inline";
-    out.measure(case, "raw-engine", n as u64, runs, || {
-        raw_engine(Arc::new(Inline::new()), n);
-    });
-    out.measure(case, "parade-graph", n as u64, runs, || {
-        std::hint::black_box(graph_face(Arc::new(Inline::new()), n));
-    });
+    if runs_case("raw", "inline") {
+        out.measure(case, "raw-engine", n as u64, runs, || {
+            raw_engine(Arc::new(Inline::new()), n);
+        });
+    }
+    if runs_case("graph", "inline") {
+        out.measure(case, "parade-graph", n as u64, runs, || {
+            std::hint::black_box(graph_face(Arc::new(Inline::new()), n));
+        });
+    }
     out.ratio(case, "parade-graph", "raw-engine");
 }

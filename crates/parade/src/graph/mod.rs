@@ -48,6 +48,7 @@ mod mock;
 mod named;
 mod render;
 mod scope;
+mod serde_submit;
 mod settle;
 mod split;
 mod submit;

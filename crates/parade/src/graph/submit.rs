@@ -21,7 +21,7 @@ impl Graph {
         R: Send + Sync + 'static,
         F: FnOnce() -> R + Send + 'static,
     {
-        self.submit_with(None, Resources::default(), NoMock, (), move |()| {
+        self.submit_wired(None, Resources::default(), NoMock, (), None, move |()| {
             Ok::<R, std::convert::Infallible>(f())
         })
     }
@@ -34,28 +34,9 @@ impl Graph {
         R: Send + Sync + 'static,
         F: FnOnce(I::Values) -> R + Send + 'static,
     {
-        self.submit_with(None, Resources::default(), NoMock, inputs, move |v| {
+        self.submit_wired(None, Resources::default(), NoMock, inputs, None, move |v| {
             Ok::<R, std::convert::Infallible>(f(v))
         })
-    }
-
-    /// Submission without a name (see [`Graph::submit_wired`]).
-    pub(crate) fn submit_with<I, R, E, F, M>(
-        &self,
-        description: Option<Arc<str>>,
-        resources: Resources,
-        mock: M,
-        inputs: I,
-        f: F,
-    ) -> Handle<R>
-    where
-        I: Inputs,
-        R: Send + Sync + 'static,
-        E: Display,
-        F: FnOnce(I::Values) -> Result<R, E> + Send + 'static,
-        M: MockFor<I::Values, R>,
-    {
-        self.submit_wired(description, resources, mock, inputs, None, f)
     }
 
     /// The one submission path: record the task, add it to the engine, want it. A task with a
