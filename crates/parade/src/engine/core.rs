@@ -20,13 +20,13 @@ use super::ready::ReadySet;
 use super::resources::{Resources, Uses};
 use super::slot::{NO_ENTRY, Slot};
 use super::{
-    EngineError, Event, Job, LockId, Reason, ResourceId, TaskId, TaskSpec, TaskState, TaskStatus,
+    EngineError, Event, JobBox, LockId, Reason, ResourceId, TaskId, TaskSpec, TaskState, TaskStatus,
 };
 
 /// A job the executor should run now.
 pub(crate) struct Dispatch {
     pub(crate) id: TaskId,
-    pub(crate) job: Box<dyn Job>,
+    pub(crate) job: JobBox,
     pub(crate) timeout: Option<Duration>,
 }
 

@@ -5,7 +5,7 @@ use std::cell::{Cell, RefCell};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
-use super::{Engine, Job, Outcome, Reason, Stream, TaskContext, TaskId, panic_message};
+use super::{Engine, Job, JobBox, Outcome, Reason, Stream, TaskContext, TaskId, panic_message};
 
 thread_local! {
     /// The tasks this thread is running, innermost last (a waiting task may run others).
@@ -76,7 +76,7 @@ pub(crate) fn current_task(engine: &Engine) -> Option<TaskId> {
 pub struct Runnable {
     pub(crate) engine: Engine,
     pub(crate) id: TaskId,
-    pub(crate) job: Box<dyn Job>,
+    pub(crate) job: JobBox,
     pub(crate) timeout: Option<Duration>,
 }
 
@@ -88,7 +88,7 @@ impl Runnable {
 
     /// The job, for executors that look at [`Job::remote`].
     pub fn job(&self) -> &dyn Job {
-        &*self.job
+        self.job.as_job()
     }
 
     /// The engine the task belongs to.

@@ -37,6 +37,7 @@
 mod after;
 mod builder;
 mod cache;
+mod cell;
 mod dry_run;
 mod error;
 mod functions;
