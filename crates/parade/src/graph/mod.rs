@@ -282,7 +282,12 @@ impl Graph {
     pub(crate) fn register(&self, id: TaskId, info: TaskInfo) {
         let mut tasks = self.inner.tasks.lock();
         let i = id.index();
-        if tasks.len() <= i {
+        if tasks.len() == i {
+            // The usual case: the graph's tasks are the engine's newest.
+            tasks.push(Some(info));
+            return;
+        }
+        if tasks.len() < i {
             tasks.resize_with(i + 1, || None);
         }
         tasks[i] = Some(info);

@@ -85,14 +85,15 @@ impl Graph {
         };
         // Recorded before anyone can see it run (observers name it), added and wanted under
         // one lock of the engine.
-        let add = |spec: TaskSpec, info: TaskInfo| {
+        let add = |mut spec: TaskSpec, info: TaskInfo| {
+            spec.deps.extend_from_slice(&deps);
             let spec = uses
                 .clone()
                 .unwrap_or_default()
                 .into_iter()
                 .fold(spec, |s, (r, n)| s.uses(r, n));
             engine
-                .add_wanted(spec.deps(deps.iter().copied()), |id| {
+                .add_wanted(spec, |id| {
                     self.register(id, info);
                 })
                 .expect("a graph task's inputs exist in its engine")
