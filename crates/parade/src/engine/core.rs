@@ -28,6 +28,8 @@ pub(crate) struct Dispatch {
     pub(crate) id: TaskId,
     pub(crate) job: JobBox,
     pub(crate) timeout: Option<Duration>,
+    /// The counted resources it uses, by name (empty for most tasks).
+    pub(crate) uses: Vec<(String, u32)>,
 }
 
 /// Something a running job asked to have run when it is cancelled (for example: terminate the
@@ -625,9 +627,11 @@ impl Core {
                 continue;
             }
             let timeout = entry.timeout();
+            let mut uses = Vec::new();
             if entry.extra.is_some() {
                 let entry = self.pending.get(self.slot(id).entry());
                 self.resources.acquire(entry.uses());
+                uses = self.resources.counted_uses(entry.uses());
             }
             self.running += 1;
             self.slot_mut(id).state = TaskState::Running;
@@ -637,7 +641,12 @@ impl Core {
                 .job
                 .take()
                 .expect("a defined task has its job until it starts");
-            fx.to_run.push(Dispatch { id, job, timeout });
+            fx.to_run.push(Dispatch {
+                id,
+                job,
+                timeout,
+                uses,
+            });
             self.event(fx, || Event::Started { id });
         }
     }

@@ -136,6 +136,7 @@ impl Engine {
                 id: d.id,
                 job: d.job,
                 timeout: d.timeout,
+                uses: d.uses,
             });
         } else if !fx.to_run.is_empty() {
             let jobs = fx
@@ -146,6 +147,7 @@ impl Engine {
                     id: d.id,
                     job: d.job,
                     timeout: d.timeout,
+                    uses: d.uses,
                 })
                 .collect();
             self.inner.executor.spawn(jobs);

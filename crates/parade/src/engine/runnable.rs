@@ -78,6 +78,7 @@ pub struct Runnable {
     pub(crate) id: TaskId,
     pub(crate) job: JobBox,
     pub(crate) timeout: Option<Duration>,
+    pub(crate) uses: Vec<(String, u32)>,
 }
 
 impl Runnable {
@@ -101,6 +102,41 @@ impl Runnable {
         self.timeout
     }
 
+    /// The counted resources the task uses while it runs, by name, with their amounts (see
+    /// [`TaskSpec::uses`](super::TaskSpec::uses); locks are not listed). An executor that
+    /// packs tasks into slots of its own (Slurm pilots) fits them by these.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use parade::engine::{Engine, Outcome, Runnable, TaskSpec};
+    /// use parade::exec::Executor;
+    ///
+    /// /// Records what each task uses, then runs it here.
+    /// #[derive(Default)]
+    /// struct Recorder(Mutex<Vec<Vec<(String, u32)>>>);
+    /// impl Executor for Recorder {
+    ///     fn name(&self) -> &'static str { "recorder" }
+    ///     fn capacity(&self) -> usize { 1 }
+    ///     fn spawn(&self, jobs: Vec<Runnable>) {
+    ///         for job in jobs {
+    ///             self.0.lock().unwrap().push(job.uses().to_vec());
+    ///             job.run();
+    ///         }
+    ///     }
+    /// }
+    /// let recorder = Arc::new(Recorder::default());
+    /// let engine = Engine::with_executor(recorder.clone());
+    /// let gpu = engine.resource("gpu", 2);
+    /// let db = engine.lock("db");
+    /// let t = engine.add(TaskSpec::new(|_| Outcome::Succeeded).uses(gpu, 2).lock(db)).unwrap();
+    /// engine.want([t]).unwrap();
+    /// engine.wait_all().unwrap();
+    /// assert_eq!(*recorder.0.lock().unwrap(), [vec![("gpu".to_owned(), 2)]]);
+    /// ```
+    pub fn uses(&self) -> &[(String, u32)] {
+        &self.uses
+    }
+
     /// Emits one line of the task's output for observers, as [`TaskContext::emit_from`] does
     /// for jobs that run in this process. Executors that run jobs elsewhere use it to forward
     /// what the job printed (for instance, read back from a Slurm job's output file).
@@ -117,6 +153,7 @@ impl Runnable {
             id,
             job,
             timeout,
+            uses: _,
         } = self;
         if engine.cancel_requested(id) {
             drop(job);

@@ -252,6 +252,7 @@ impl Executor for ProcessExecutor {
                 engine: r.engine,
                 id: r.id,
                 timeout: r.timeout,
+                uses: r.uses,
                 job: JobBox::Owned(Box::new(Supervised {
                     inner: r.job,
                     shared: self.shared.clone(),
