@@ -116,8 +116,9 @@ fn bytes_per_task<T>(n: usize, f: impl FnOnce() -> T) -> (f64, f64) {
 }
 
 /// Records, for each of `impls`, its best of `rounds` runs of `case`, the rounds taken in
-/// turn (a, b, a, b, ...) rather than one implementation's runs after the other's.
-fn interleaved(
+/// turn (a, b, a, b, ...) rather than one implementation's runs after the other's, so that
+/// the load of a shared machine falls on all alike.
+pub(crate) fn interleaved(
     out: &mut Report,
     case: &str,
     n: usize,
