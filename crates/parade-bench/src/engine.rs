@@ -115,6 +115,29 @@ fn bytes_per_task<T>(n: usize, f: impl FnOnce() -> T) -> (f64, f64) {
     )
 }
 
+/// Records, for each of `impls`, its best of `rounds` runs of `case`, the rounds taken in
+/// turn (a, b, a, b, ...) rather than one implementation's runs after the other's, so that
+/// the load of a shared machine falls on all alike.
+pub(crate) fn interleaved(
+    out: &mut Report,
+    case: &str,
+    n: usize,
+    rounds: usize,
+    impls: &mut [(&str, &mut dyn FnMut())],
+) {
+    let mut best = vec![std::time::Duration::MAX; impls.len()];
+    for _ in 0..rounds.max(1) {
+        for (i, (_, f)) in impls.iter_mut().enumerate() {
+            let start = std::time::Instant::now();
+            f();
+            best[i] = best[i].min(start.elapsed());
+        }
+    }
+    for ((name, _), took) in impls.iter().zip(best) {
+        out.record(case, name, n as u64, took);
+    }
+}
+
 /// Runs the `engine` benchmarks.
 pub fn run(out: &mut Report, quick: bool) {
     let n = if quick { 10_000 } else { 100_000 };
@@ -125,23 +148,32 @@ pub fn run(out: &mut Report, quick: bool) {
         .num_threads(threads)
         .build()
         .expect("rayon pool");
-    out.measure(
+    // The floor and parade's threads in alternating rounds, so that the load of a shared
+    // machine falls on both alike (best round of each).
+    interleaved(
+        out,
         "independent",
-        "rayon::scope (floor)",
-        n as u64,
-        runs,
-        || {
-            rayon.scope(|s| {
-                for _ in 0..n {
-                    s.spawn(|_| {});
-                }
-            });
-        },
+        n,
+        if quick { 1 } else { 5 },
+        &mut [
+            ("rayon::scope (floor)", &mut || {
+                rayon.scope(|s| {
+                    for _ in 0..n {
+                        s.spawn(|_| {});
+                    }
+                });
+            }),
+            ("parade threads", &mut || {
+                run_engine(&Engine::with_executor(pool.clone()), Shape::Independent, n);
+            }),
+        ],
     );
     for shape in Shape::ALL {
-        out.measure(shape.name(), "parade threads", n as u64, runs, || {
-            run_engine(&Engine::with_executor(pool.clone()), shape, n);
-        });
+        if !matches!(shape, Shape::Independent) {
+            out.measure(shape.name(), "parade threads", n as u64, runs, || {
+                run_engine(&Engine::with_executor(pool.clone()), shape, n);
+            });
+        }
         out.measure(shape.name(), "parade inline", n as u64, runs, || {
             run_engine(&Engine::inline(), shape, n);
         });

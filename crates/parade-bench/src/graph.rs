@@ -60,26 +60,38 @@ fn raw_engine(exec: Arc<dyn Executor>, n: usize) {
     engine.wait_all().expect("the layered DAG runs");
 }
 
-/// Runs the `graph` benchmark.
+/// Runs the `graph` benchmark. `PARADE_BENCH_GRAPH=raw|graph` (with `-inline` or `-threads`,
+/// e.g. `graph-inline`) runs that one measurement alone, to profile it.
 pub fn run(out: &mut Report, quick: bool) {
     let n: usize = if quick { 10_000 } else { 100_000 };
-    let runs = if quick { 1 } else { 3 };
+    let only = std::env::var("PARADE_BENCH_GRAPH").ok();
+    let runs_case = |face: &str, exec: &str| {
+        only.as_deref()
+            .is_none_or(|o| o == format!("{face}-{exec}") || o == face || o == exec)
+    };
+    let rounds = if quick { 1 } else { 5 };
     let pool = pool();
-    let case = "layered-dag-w100";
-    out.measure(case, "raw-engine", n as u64, runs, || {
-        raw_engine(pool.clone(), n);
-    });
-    out.measure(case, "parade-graph", n as u64, runs, || {
-        std::hint::black_box(graph_face(pool.clone(), n));
-    });
-    out.ratio(case, "parade-graph", "raw-engine");
+    // Each case times the raw engine and the graph in alternating rounds (best of each), so
+    // that a shared machine's load falls on both alike.
+    let measure =
+        |out: &mut Report, case: &str, exec: &str, make: &dyn Fn() -> Arc<dyn Executor>| {
+            let mut raw = || raw_engine(make(), n);
+            let mut graph = || {
+                std::hint::black_box(graph_face(make(), n));
+            };
+            let mut impls: Vec<(&str, &mut dyn FnMut())> = Vec::new();
+            if runs_case("raw", exec) {
+                impls.push(("raw-engine", &mut raw));
+            }
+            if runs_case("graph", exec) {
+                impls.push(("parade-graph", &mut graph));
+            }
+            crate::engine::interleaved(out, case, n, rounds, &mut impls);
+            out.ratio(case, "parade-graph", "raw-engine");
+        };
+    measure(out, "layered-dag-w100", "threads", &|| pool.clone());
     // The same on one thread (inline executor): the per-task cost without contention.
-    let case = "layered-dag-w100-inline";
-    out.measure(case, "raw-engine", n as u64, runs, || {
-        raw_engine(Arc::new(Inline::new()), n);
+    measure(out, "layered-dag-w100-inline", "inline", &|| {
+        Arc::new(Inline::new())
     });
-    out.measure(case, "parade-graph", n as u64, runs, || {
-        std::hint::black_box(graph_face(Arc::new(Inline::new()), n));
-    });
-    out.ratio(case, "parade-graph", "raw-engine");
 }

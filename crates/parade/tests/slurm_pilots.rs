@@ -15,10 +15,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fake_slurm::{Fake, add, sh, task, wait_for};
-use parade::engine::{Engine, Reason, Stream, TaskState};
+use parade::engine::{Engine, Reason, Stream, TaskSpec, TaskState};
 use parade::exec::process::WORKER_SOCKET_ENV;
 use parade::exec::slurm::{JobOptions, PilotConfig, SlurmBatch, SlurmConfig, SlurmExecutor};
-use parade::exec::{Inline, ResourceHints};
+use parade::exec::{CommandJob, Inline, ResourceHints};
 use parade::flow::{Flow, FlowOptions};
 
 /// Run `pilots`' configuration on the fake: this binary is the pilot and worker program.
@@ -162,6 +162,58 @@ fn counted_uses_are_packed_within_what_each_pilot_offers(_: &Path) {
         "{}",
         why(tape.index())
     );
+    drop(slurm);
+    fake.wait_all_gone();
+}
+
+/// The counted resources of tasks that come through the engine (not a `SlurmBatch`) are
+/// matched to what each pilot offers: the engine's capacity (5) would let more run.
+fn engine_uses_are_packed_within_what_each_pilot_offers(_: &Path) {
+    let fake = Fake::new();
+    let out = fake.path("out");
+    let slurm = Arc::new(SlurmExecutor::new(on_pilots(
+        &fake,
+        PilotConfig::new(1).resources(cpus(4)).uses("licence", 2),
+    )));
+    let engine = Engine::with_executor(slurm.clone());
+    engine.set_limit(8);
+    let licence = engine.resource("licence", 5);
+    let count = "touch run.$$; ls run.* | wc -l >> counts; sleep 0.3; rm run.$$";
+    let ids: Vec<_> = (0..6)
+        .map(|_| {
+            let job = CommandJob::new(sh(count).cwd(&out));
+            engine
+                .add(TaskSpec::from_job(job).uses(licence, 1))
+                .unwrap()
+        })
+        .collect();
+    let greedy = engine
+        .add(TaskSpec::from_job(CommandJob::new(sh("true"))).uses(licence, 3))
+        .unwrap();
+    engine.want(ids.iter().copied().chain([greedy])).unwrap();
+    let ends = engine.wait(ids.iter().copied()).unwrap();
+    assert!(
+        ends.iter().all(|s| s.state == TaskState::Succeeded),
+        "{ends:?}"
+    );
+    let counts: Vec<u32> = std::fs::read_to_string(out.join("counts"))
+        .unwrap()
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect();
+    assert_eq!(counts.len(), 6, "{counts:?}");
+    assert!(
+        counts.iter().all(|&n| n <= 2),
+        "never more than the pilot's two licences at once: {counts:?}"
+    );
+    let end = &engine.wait([greedy]).unwrap()[0];
+    assert_eq!(end.state, TaskState::Failed, "{end:?}");
+    let why = end.reason.as_ref().unwrap().to_string();
+    assert!(
+        why.contains("licence:3, more than a pilot has (4 CPUs, licence:2)"),
+        "{why}"
+    );
+    drop(engine);
     drop(slurm);
     fake.wait_all_gone();
 }
@@ -352,6 +404,10 @@ const TESTS: &[(&str, Test)] = &[
     (
         "an_oversized_message_or_a_vanished_worker_fails_only_its_task",
         an_oversized_message_or_a_vanished_worker_fails_only_its_task,
+    ),
+    (
+        "engine_uses_are_packed_within_what_each_pilot_offers",
+        engine_uses_are_packed_within_what_each_pilot_offers,
     ),
 ];
 

@@ -20,14 +20,16 @@ use super::ready::ReadySet;
 use super::resources::{Resources, Uses};
 use super::slot::{NO_ENTRY, Slot};
 use super::{
-    EngineError, Event, Job, LockId, Reason, ResourceId, TaskId, TaskSpec, TaskState, TaskStatus,
+    EngineError, Event, JobBox, LockId, Reason, ResourceId, TaskId, TaskSpec, TaskState, TaskStatus,
 };
 
 /// A job the executor should run now.
 pub(crate) struct Dispatch {
     pub(crate) id: TaskId,
-    pub(crate) job: Box<dyn Job>,
+    pub(crate) job: JobBox,
     pub(crate) timeout: Option<Duration>,
+    /// The counted resources it uses, by name (empty for most tasks).
+    pub(crate) uses: Vec<(String, u32)>,
 }
 
 /// Something a running job asked to have run when it is cancelled (for example: terminate the
@@ -625,9 +627,11 @@ impl Core {
                 continue;
             }
             let timeout = entry.timeout();
+            let mut uses = Vec::new();
             if entry.extra.is_some() {
                 let entry = self.pending.get(self.slot(id).entry());
                 self.resources.acquire(entry.uses());
+                uses = self.resources.counted_uses(entry.uses());
             }
             self.running += 1;
             self.slot_mut(id).state = TaskState::Running;
@@ -637,7 +641,12 @@ impl Core {
                 .job
                 .take()
                 .expect("a defined task has its job until it starts");
-            fx.to_run.push(Dispatch { id, job, timeout });
+            fx.to_run.push(Dispatch {
+                id,
+                job,
+                timeout,
+                uses,
+            });
             self.event(fx, || Event::Started { id });
         }
     }

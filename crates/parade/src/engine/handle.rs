@@ -136,6 +136,7 @@ impl Engine {
                 id: d.id,
                 job: d.job,
                 timeout: d.timeout,
+                uses: d.uses,
             });
         } else if !fx.to_run.is_empty() {
             let jobs = fx
@@ -146,6 +147,7 @@ impl Engine {
                     id: d.id,
                     job: d.job,
                     timeout: d.timeout,
+                    uses: d.uses,
                 })
                 .collect();
             self.inner.executor.spawn(jobs);
@@ -342,15 +344,7 @@ impl Engine {
         ids: impl IntoIterator<Item = TaskId>,
     ) -> Result<Vec<TaskStatus>, EngineError> {
         let ids: Vec<TaskId> = ids.into_iter().collect();
-        {
-            let mut core = self.inner.core.lock();
-            for &id in &ids {
-                if core.status(id)?.state == TaskState::Idle {
-                    return Err(EngineError::NotWanted(id));
-                }
-            }
-            core.watch(&ids)?;
-        }
+        self.watch_wanted(&ids)?;
         self.block(Some(&ids))?;
         let core = self.inner.core.lock();
         ids.iter().map(|&id| core.status(id)).collect()
@@ -372,41 +366,18 @@ impl Engine {
         if ids.is_empty() {
             return Ok(None);
         }
-        {
-            let mut core = self.inner.core.lock();
-            for &id in ids {
-                if core.status(id)?.state == TaskState::Idle {
-                    return Err(EngineError::NotWanted(id));
-                }
-            }
-            core.watch(ids)?;
-        }
+        self.watch_wanted(ids)?;
         let first_final = |core: &Core| {
             ids.iter()
                 .position(|&id| core.status(id).is_ok_and(|s| s.state.is_final()))
         };
-        let ticket =
-            current_task(self).map(|_| self.with_core(|core, fx| core.begin_wait(Some(ids), fx)));
-        let mut check = || {
-            self.with_core(|core, fx| {
-                if first_final(core).is_some() {
-                    Progress::Done
-                } else {
-                    core.progress(Some(ids), fx)
-                }
-            })
-        };
-        let progress = self
-            .inner
-            .executor
-            .block_until(&mut check, &self.inner.signal);
-        if let Some(ticket) = ticket {
-            self.inner.core.lock().end_wait(ticket);
-        }
-        self.flush_events();
-        if let Progress::Stalled(stuck) = progress {
-            return Err(EngineError::Deadlock(stuck));
-        }
+        self.block_while(Some(ids), |core, fx| {
+            if first_final(core).is_some() {
+                Progress::Done
+            } else {
+                core.progress(Some(ids), fx)
+            }
+        })?;
         Ok(first_final(&self.inner.core.lock()))
     }
 
@@ -449,10 +420,31 @@ impl Engine {
             .collect()
     }
 
+    /// Marks `ids` as waited for by id, refusing a task nothing wants (it would never end).
+    fn watch_wanted(&self, ids: &[TaskId]) -> Result<(), EngineError> {
+        let mut core = self.inner.core.lock();
+        for &id in ids {
+            if core.status(id)?.state == TaskState::Idle {
+                return Err(EngineError::NotWanted(id));
+            }
+        }
+        core.watch(ids)
+    }
+
     fn block(&self, targets: Option<&[TaskId]>) -> Result<(), EngineError> {
+        self.block_while(targets, |core, fx| core.progress(targets, fx))
+    }
+
+    /// Blocks until `check` (run under the lock) says the wait is over; inside a task, the
+    /// task lends its place under the limit while it waits for `targets`.
+    fn block_while(
+        &self,
+        targets: Option<&[TaskId]>,
+        mut check: impl FnMut(&mut Core, &mut Effects) -> Progress,
+    ) -> Result<(), EngineError> {
         let ticket =
             current_task(self).map(|_| self.with_core(|core, fx| core.begin_wait(targets, fx)));
-        let mut check = || self.with_core(|core, fx| core.progress(targets, fx));
+        let mut check = || self.with_core(&mut check);
         let progress = self
             .inner
             .executor

@@ -1,6 +1,7 @@
 //! What a task runs: a [`Job`], the [`Outcome`] it reports, and the [`TaskContext`] it gets.
 
 use std::any::Any;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{Engine, Reason, TaskId};
@@ -89,6 +90,79 @@ where
 {
     fn run(self: Box<Self>, ctx: &TaskContext) -> Outcome {
         (*self)(ctx)
+    }
+}
+
+/// A job that shares its allocation with what its face keeps of the task (the graph's value
+/// slot): the engine holds it by reference count, so such a task costs one allocation, not a
+/// boxed job beside a shared slot.
+pub(crate) trait SharedJob: Send + Sync + 'static {
+    /// Runs the job on the current thread (at most once: the engine hands each task's job to
+    /// one run).
+    fn run_shared(self: Arc<Self>, ctx: &TaskContext) -> Outcome;
+
+    /// The engine drops the job without running it (the task was cancelled, dep-failed, or
+    /// the engine went away): let go of what only the run needed, as dropping a boxed job
+    /// would, although the face still holds the allocation.
+    fn abandon(&self);
+}
+
+impl Job for Arc<dyn SharedJob> {
+    fn run(self: Box<Self>, ctx: &TaskContext) -> Outcome {
+        (*self).run_shared(ctx)
+    }
+}
+
+/// The engine's hold on a shared job: dropped unrun, it abandons the job.
+pub(crate) struct SharedHold(Option<Arc<dyn SharedJob>>);
+
+impl Drop for SharedHold {
+    fn drop(&mut self) {
+        if let Some(job) = self.0.take() {
+            job.abandon();
+        }
+    }
+}
+
+/// A job as the engine keeps it until it runs: boxed, or shared with its face.
+pub(crate) enum JobBox {
+    Owned(Box<dyn Job>),
+    Shared(SharedHold),
+}
+
+impl JobBox {
+    /// A shared job.
+    pub(crate) fn shared(job: Arc<dyn SharedJob>) -> Self {
+        JobBox::Shared(SharedHold(Some(job)))
+    }
+
+    /// Runs the job on the current thread.
+    pub(crate) fn run(self, ctx: &TaskContext) -> Outcome {
+        match self {
+            JobBox::Owned(job) => job.run(ctx),
+            JobBox::Shared(mut hold) => match hold.0.take() {
+                Some(job) => job.run_shared(ctx),
+                None => Outcome::failed("its job was taken before it ran"),
+            },
+        }
+    }
+
+    /// The job, for executors that look at [`Job::remote`].
+    pub(crate) fn as_job(&self) -> &dyn Job {
+        match self {
+            JobBox::Owned(job) => &**job,
+            JobBox::Shared(SharedHold(Some(job))) => job,
+            JobBox::Shared(SharedHold(None)) => &NoJob,
+        }
+    }
+}
+
+/// What a shared job that has been taken looks like to an executor: nothing to run elsewhere.
+struct NoJob;
+
+impl Job for NoJob {
+    fn run(self: Box<Self>, _: &TaskContext) -> Outcome {
+        Outcome::failed("its job was taken before it ran")
     }
 }
 

@@ -47,6 +47,7 @@ pub(crate) use executor::help_until;
 pub use handle::Engine;
 pub use id::{LockId, ResourceId, TaskId};
 pub use job::{Job, Outcome, Stream, TaskContext, panic_message};
+pub(crate) use job::{JobBox, SharedJob};
 pub use runnable::Runnable;
 pub(crate) use runnable::{TaskScope, is_finishing, is_finishing_outermost};
 pub use signal::{Signal, Ticket};

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use super::Job;
+use super::JobBox;
 use super::resources::{Use, Uses};
 
 /// Constraints most tasks do not have: kept out of line, only for tasks that do.
@@ -20,13 +20,13 @@ pub(crate) struct Extra {
 
 /// One unfinished task's job and constraints.
 pub(crate) struct Entry {
-    pub(crate) job: Option<Box<dyn Job>>,
+    pub(crate) job: Option<JobBox>,
     pub(crate) extra: Option<Box<Extra>>,
 }
 
 impl Entry {
     /// A task's entry from its parts (`extra` only when it has a constraint).
-    pub(crate) fn new(job: Option<Box<dyn Job>>, uses: Uses, timeout: Option<Duration>) -> Self {
+    pub(crate) fn new(job: Option<JobBox>, uses: Uses, timeout: Option<Duration>) -> Self {
         let extra =
             (!uses.is_empty() || timeout.is_some()).then(|| Box::new(Extra { uses, timeout }));
         Self { job, extra }

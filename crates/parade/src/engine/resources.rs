@@ -32,6 +32,8 @@ pub(crate) fn add_use(uses: &mut Uses, resource: u32, amount: u32) {
 /// One resource: its capacity, how much running tasks hold, and who waits for it (oldest
 /// first, with what each needs of it).
 struct Slot {
+    /// A counted resource's name (`None` for a lock).
+    name: Option<std::sync::Arc<str>>,
     capacity: u32,
     in_use: u32,
     parked: VecDeque<(TaskId, u32)>,
@@ -46,9 +48,10 @@ pub(crate) struct Resources {
 }
 
 impl Resources {
-    fn push(&mut self, capacity: u32) -> u32 {
+    fn push(&mut self, capacity: u32, name: Option<&str>) -> u32 {
         let index = u32::try_from(self.slots.len()).expect("at most u32::MAX resources");
         self.slots.push(Slot {
+            name: name.map(std::sync::Arc::from),
             capacity,
             in_use: 0,
             parked: VecDeque::new(),
@@ -61,7 +64,7 @@ impl Resources {
         if let Some(&i) = self.locks.get(name) {
             return LockId(i);
         }
-        let i = self.push(1);
+        let i = self.push(1, None);
         self.locks.insert(name.to_owned(), i);
         LockId(i)
     }
@@ -75,7 +78,7 @@ impl Resources {
             slot.capacity = capacity;
             return (ResourceId(i), grew);
         }
-        let i = self.push(capacity);
+        let i = self.push(capacity, Some(name));
         self.counted.insert(name.to_owned(), i);
         (ResourceId(i), false)
     }
@@ -93,6 +96,18 @@ impl Resources {
     /// The capacity of resource `index`.
     pub(crate) fn capacity(&self, index: u32) -> u32 {
         self.slots[index as usize].capacity
+    }
+
+    /// The counted resources in `uses`, by name, with their amounts (locks are left out: they
+    /// only order tasks of this engine). What an executor that packs tasks into its own
+    /// slots (Slurm pilots) matches against what each slot offers.
+    pub(crate) fn counted_uses(&self, uses: &[Use]) -> Vec<(String, u32)> {
+        uses.iter()
+            .filter_map(|u| {
+                let name = self.slots[u.resource as usize].name.as_deref()?;
+                Some((name.to_owned(), u.amount))
+            })
+            .collect()
     }
 
     /// The first use that does not fit in what is free now, if any.

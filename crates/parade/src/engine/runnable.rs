@@ -5,7 +5,7 @@ use std::cell::{Cell, RefCell};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
-use super::{Engine, Job, Outcome, Reason, Stream, TaskContext, TaskId, panic_message};
+use super::{Engine, Job, JobBox, Outcome, Reason, Stream, TaskContext, TaskId, panic_message};
 
 thread_local! {
     /// The tasks this thread is running, innermost last (a waiting task may run others).
@@ -76,8 +76,9 @@ pub(crate) fn current_task(engine: &Engine) -> Option<TaskId> {
 pub struct Runnable {
     pub(crate) engine: Engine,
     pub(crate) id: TaskId,
-    pub(crate) job: Box<dyn Job>,
+    pub(crate) job: JobBox,
     pub(crate) timeout: Option<Duration>,
+    pub(crate) uses: Vec<(String, u32)>,
 }
 
 impl Runnable {
@@ -88,7 +89,7 @@ impl Runnable {
 
     /// The job, for executors that look at [`Job::remote`].
     pub fn job(&self) -> &dyn Job {
-        &*self.job
+        self.job.as_job()
     }
 
     /// The engine the task belongs to.
@@ -99,6 +100,41 @@ impl Runnable {
     /// The task's time limit, if it has one.
     pub fn timeout(&self) -> Option<Duration> {
         self.timeout
+    }
+
+    /// The counted resources the task uses while it runs, by name, with their amounts (see
+    /// [`TaskSpec::uses`](super::TaskSpec::uses); locks are not listed). An executor that
+    /// packs tasks into slots of its own (Slurm pilots) fits them by these.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use parade::engine::{Engine, Outcome, Runnable, TaskSpec};
+    /// use parade::exec::Executor;
+    ///
+    /// /// Records what each task uses, then runs it here.
+    /// #[derive(Default)]
+    /// struct Recorder(Mutex<Vec<Vec<(String, u32)>>>);
+    /// impl Executor for Recorder {
+    ///     fn name(&self) -> &'static str { "recorder" }
+    ///     fn capacity(&self) -> usize { 1 }
+    ///     fn spawn(&self, jobs: Vec<Runnable>) {
+    ///         for job in jobs {
+    ///             self.0.lock().unwrap().push(job.uses().to_vec());
+    ///             job.run();
+    ///         }
+    ///     }
+    /// }
+    /// let recorder = Arc::new(Recorder::default());
+    /// let engine = Engine::with_executor(recorder.clone());
+    /// let gpu = engine.resource("gpu", 2);
+    /// let db = engine.lock("db");
+    /// let t = engine.add(TaskSpec::new(|_| Outcome::Succeeded).uses(gpu, 2).lock(db)).unwrap();
+    /// engine.want([t]).unwrap();
+    /// engine.wait_all().unwrap();
+    /// assert_eq!(*recorder.0.lock().unwrap(), [vec![("gpu".to_owned(), 2)]]);
+    /// ```
+    pub fn uses(&self) -> &[(String, u32)] {
+        &self.uses
     }
 
     /// Emits one line of the task's output for observers, as [`TaskContext::emit_from`] does
@@ -117,6 +153,7 @@ impl Runnable {
             id,
             job,
             timeout,
+            uses: _,
         } = self;
         if engine.cancel_requested(id) {
             drop(job);

@@ -4,7 +4,8 @@ use smallvec::SmallVec;
 use std::time::Duration;
 
 use super::resources::{Uses, add_use};
-use super::{Job, LockId, Outcome, ResourceId, TaskContext, TaskId};
+use super::{Job, JobBox, LockId, Outcome, ResourceId, SharedJob, TaskContext, TaskId};
+use std::sync::Arc;
 
 /// A task to add to an [`Engine`](super::Engine): its job, dependencies and constraints.
 ///
@@ -20,7 +21,7 @@ use super::{Job, LockId, Outcome, ResourceId, TaskContext, TaskId};
 /// engine.wait_all().unwrap();
 /// ```
 pub struct TaskSpec {
-    pub(crate) job: Option<Box<dyn Job>>,
+    pub(crate) job: Option<JobBox>,
     pub(crate) deps: SmallVec<[TaskId; 2]>,
     /// Locks and counted resources held while running.
     pub(crate) uses: Uses,
@@ -46,7 +47,15 @@ impl TaskSpec {
     /// A task that runs an already boxed job.
     pub fn from_box(job: Box<dyn Job>) -> Self {
         Self {
-            job: Some(job),
+            job: Some(JobBox::Owned(job)),
+            ..Self::placeholder()
+        }
+    }
+
+    /// A task whose job shares its allocation with what a face keeps of the task.
+    pub(crate) fn from_shared(job: Arc<dyn SharedJob>) -> Self {
+        Self {
+            job: Some(JobBox::shared(job)),
             ..Self::placeholder()
         }
     }

@@ -30,11 +30,12 @@ impl Graph {
         let mut deps = DepList::new();
         inputs.collect(self, &mut deps);
         let none = deps.is_empty();
-        let handle = self.submit_with(
+        let handle = self.submit_wired(
             Some(Arc::from("after")),
             Resources::default(),
             super::Mock(()),
             OrderOnly(deps.to_vec()),
+            None,
             |()| Ok::<(), std::convert::Infallible>(()),
         );
         if none && !self.inner.dry {
@@ -60,11 +61,12 @@ impl Graph {
         R: Send + Sync + 'static,
         F: FnOnce(I::Values) -> R + Send + 'static,
     {
-        self.submit_with(
+        self.submit_wired(
             Some(Arc::from("after")),
             Resources::default(),
             NoMock,
             inputs,
+            None,
             move |v| Ok::<R, std::convert::Infallible>(combine(v)),
         )
     }

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use super::hints::Resources;
 use super::inputs::Inputs;
 use super::mock::{Mock, MockFor, MockWith, NoMock};
-use super::wire::Wire;
 use super::{Graph, Handle};
 
 /// A task about to be submitted, with its description, resource hints and mock.
@@ -87,22 +86,9 @@ impl<'g, M> TaskBuilder<'g, M> {
         }
     }
 
-    /// Submits with this builder's description, hints and mock (and a name, for named tasks).
-    pub(crate) fn submit_wired<I, R, E, F>(
-        self,
-        inputs: I,
-        wire: Option<Wire<I, R>>,
-        f: F,
-    ) -> Handle<R>
-    where
-        I: Inputs,
-        R: Send + Sync + 'static,
-        E: Display,
-        F: FnOnce(I::Values) -> Result<R, E> + Send + 'static,
-        M: MockFor<I::Values, R>,
-    {
-        self.graph
-            .submit_wired(self.description, self.resources, self.mock, inputs, wire, f)
+    /// Its description, hints and mock, for a submission that takes them apart (a named one).
+    pub(crate) fn into_parts(self) -> (Option<Arc<str>>, Resources, M) {
+        (self.description, self.resources, self.mock)
     }
 
     /// Says how many cores the task uses (a hint, checked against the executor's capacity).
@@ -147,10 +133,7 @@ impl<'g, M> TaskBuilder<'g, M> {
         F: FnOnce() -> R + Send + 'static,
         M: MockFor<(), R>,
     {
-        self.graph
-            .submit_with(self.description, self.resources, self.mock, (), move |()| {
-                Ok::<R, std::convert::Infallible>(f())
-            })
+        self.try_submit_after((), move |()| Ok::<R, std::convert::Infallible>(f()))
     }
 
     /// Submits a closure without inputs that may fail; an `Err` fails the task with its message.
@@ -161,10 +144,7 @@ impl<'g, M> TaskBuilder<'g, M> {
         F: FnOnce() -> Result<R, E> + Send + 'static,
         M: MockFor<(), R>,
     {
-        self.graph
-            .submit_with(self.description, self.resources, self.mock, (), move |()| {
-                f()
-            })
+        self.try_submit_after((), move |()| f())
     }
 
     /// Submits a closure that runs after `inputs` and receives their values.
@@ -175,13 +155,7 @@ impl<'g, M> TaskBuilder<'g, M> {
         F: FnOnce(I::Values) -> R + Send + 'static,
         M: MockFor<I::Values, R>,
     {
-        self.graph.submit_with(
-            self.description,
-            self.resources,
-            self.mock,
-            inputs,
-            move |v| Ok::<R, std::convert::Infallible>(f(v)),
-        )
+        self.try_submit_after(inputs, move |v| Ok::<R, std::convert::Infallible>(f(v)))
     }
 
     /// Submits a closure that runs after `inputs`, receives their values, and may fail.
@@ -202,6 +176,6 @@ impl<'g, M> TaskBuilder<'g, M> {
         M: MockFor<I::Values, R>,
     {
         self.graph
-            .submit_with(self.description, self.resources, self.mock, inputs, f)
+            .submit_wired(self.description, self.resources, self.mock, inputs, None, f)
     }
 }

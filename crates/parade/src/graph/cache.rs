@@ -47,6 +47,7 @@ use serde::de::DeserializeOwned;
 use super::builder::TaskBuilder;
 use super::inputs::{DepList, Inputs, sealed};
 use super::mock::MockFor;
+use super::serde_submit::serde_submitters;
 use super::{Graph, Handle};
 use crate::engine::TaskId;
 use crate::store::{KeyHasher, Store};
@@ -127,38 +128,7 @@ pub struct Cached<'g, M> {
 }
 
 impl<M> Cached<'_, M> {
-    /// Submits a cached closure without inputs.
-    pub fn submit<R, F>(self, f: F) -> Handle<R>
-    where
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
-        F: FnOnce() -> R + Send + 'static,
-        M: MockFor<(), R>,
-    {
-        self.try_submit_after((), move |()| Ok::<R, std::convert::Infallible>(f()))
-    }
-
-    /// Submits a cached closure that may fail (a failure is not stored).
-    pub fn try_submit<R, E, F>(self, f: F) -> Handle<R>
-    where
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
-        E: Display,
-        F: FnOnce() -> Result<R, E> + Send + 'static,
-        M: MockFor<(), R>,
-    {
-        self.try_submit_after((), move |()| f())
-    }
-
-    /// Submits a cached closure that runs after `inputs` and receives their values.
-    pub fn submit_after<I, R, F>(self, inputs: I, f: F) -> Handle<R>
-    where
-        I: Inputs,
-        I::Values: Serialize,
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
-        F: FnOnce(I::Values) -> R + Send + 'static,
-        M: MockFor<I::Values, R>,
-    {
-        self.try_submit_after(inputs, move |v| Ok::<R, std::convert::Infallible>(f(v)))
-    }
+    serde_submitters!("cached closure");
 
     /// Submits a cached closure that runs after `inputs`, receives their values, and may fail
     /// (a failure is not stored).
@@ -189,7 +159,7 @@ impl<M> Cached<'_, M> {
                 pending,
                 note: note.clone(),
             });
-            builder.submit_wired(inputs, None, f)
+            builder.try_submit_after(inputs, f)
         } else {
             let job_note = note.clone();
             let body = move |values: I::Values| -> Result<R, String> {
@@ -213,7 +183,7 @@ impl<M> Cached<'_, M> {
                 *job_note.lock() = Some(CacheUse::Stored);
                 Ok(value)
             };
-            self.builder.submit_wired(inputs, None, body)
+            self.builder.try_submit_after(inputs, body)
         };
         graph.inner.cache.used.lock().insert(handle.id(), note);
         handle

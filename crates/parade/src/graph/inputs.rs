@@ -144,43 +144,31 @@ impl<T: Clone + Send + Sync + 'static> Inputs for &[Handle<T>] {
     }
 }
 
-impl<T: Clone + Send + Sync + 'static> sealed::Sealed for &Vec<Handle<T>> {}
-impl<T: Clone + Send + Sync + 'static> Inputs for &Vec<Handle<T>> {
-    type Values = Vec<T>;
-    type Readers = Vec<Reader<T>>;
-    fn collect(&self, graph: &Graph, deps: &mut DepList) {
-        self.as_slice().collect(graph, deps);
-    }
-    fn readers(&self) -> Vec<Reader<T>> {
-        self.as_slice().readers()
-    }
-    fn read(rs: &Vec<Reader<T>>) -> Result<Vec<T>, (TaskId, Unavailable)> {
-        <&[Handle<T>]>::read(rs)
-    }
-    type Settled = Vec<Option<T>>;
-    fn settle(rs: &Vec<Reader<T>>, graph: &Graph) -> Result<Vec<Option<T>>, GraphError> {
-        <&[Handle<T>]>::settle(rs, graph)
-    }
+/// A vector of handles reads as the slice it holds (owned or borrowed).
+macro_rules! vec_inputs {
+    ($($vec:ty),+) => {$(
+        impl<T: Clone + Send + Sync + 'static> sealed::Sealed for $vec {}
+        impl<T: Clone + Send + Sync + 'static> Inputs for $vec {
+            type Values = Vec<T>;
+            type Readers = Vec<Reader<T>>;
+            fn collect(&self, graph: &Graph, deps: &mut DepList) {
+                self.as_slice().collect(graph, deps);
+            }
+            fn readers(&self) -> Vec<Reader<T>> {
+                self.as_slice().readers()
+            }
+            fn read(rs: &Vec<Reader<T>>) -> Result<Vec<T>, (TaskId, Unavailable)> {
+                <&[Handle<T>]>::read(rs)
+            }
+            type Settled = Vec<Option<T>>;
+            fn settle(rs: &Vec<Reader<T>>, graph: &Graph) -> Result<Vec<Option<T>>, GraphError> {
+                <&[Handle<T>]>::settle(rs, graph)
+            }
+        }
+    )+};
 }
 
-impl<T: Clone + Send + Sync + 'static> sealed::Sealed for Vec<Handle<T>> {}
-impl<T: Clone + Send + Sync + 'static> Inputs for Vec<Handle<T>> {
-    type Values = Vec<T>;
-    type Readers = Vec<Reader<T>>;
-    fn collect(&self, graph: &Graph, deps: &mut DepList) {
-        self.as_slice().collect(graph, deps);
-    }
-    fn readers(&self) -> Vec<Reader<T>> {
-        self.as_slice().readers()
-    }
-    fn read(rs: &Vec<Reader<T>>) -> Result<Vec<T>, (TaskId, Unavailable)> {
-        <&[Handle<T>]>::read(rs)
-    }
-    type Settled = Vec<Option<T>>;
-    fn settle(rs: &Vec<Reader<T>>, graph: &Graph) -> Result<Vec<Option<T>>, GraphError> {
-        <&[Handle<T>]>::settle(rs, graph)
-    }
-}
+vec_inputs!(&Vec<Handle<T>>, Vec<Handle<T>>);
 
 impl sealed::Sealed for () {}
 impl Inputs for () {
@@ -208,14 +196,34 @@ impl Inputs for OrderOnly {
         deps.extend_from_slice(&self.0);
     }
     fn readers(&self) {}
-    fn read((): &()) -> Result<(), (TaskId, Unavailable)> {
-        Ok(())
+    fn read(none: &()) -> Result<(), (TaskId, Unavailable)> {
+        <()>::read(none)
     }
     type Settled = ();
-    fn settle((): &(), _: &Graph) -> Result<(), GraphError> {
-        Ok(())
+    fn settle(none: &(), graph: &Graph) -> Result<(), GraphError> {
+        <()>::settle(none, graph)
     }
 }
+
+/// Calls `$mac!` for every tuple arity inputs and splits take (1 to 12), with each element's
+/// type parameter and index: one list for both.
+macro_rules! for_tuples {
+    ($mac:ident) => {
+        $mac!(A.0);
+        $mac!(A.0, B.1);
+        $mac!(A.0, B.1, C.2);
+        $mac!(A.0, B.1, C.2, D.3);
+        $mac!(A.0, B.1, C.2, D.3, E.4);
+        $mac!(A.0, B.1, C.2, D.3, E.4, F.5);
+        $mac!(A.0, B.1, C.2, D.3, E.4, F.5, G.6);
+        $mac!(A.0, B.1, C.2, D.3, E.4, F.5, G.6, H.7);
+        $mac!(A.0, B.1, C.2, D.3, E.4, F.5, G.6, H.7, I.8);
+        $mac!(A.0, B.1, C.2, D.3, E.4, F.5, G.6, H.7, I.8, J.9);
+        $mac!(A.0, B.1, C.2, D.3, E.4, F.5, G.6, H.7, I.8, J.9, K.10);
+        $mac!(A.0, B.1, C.2, D.3, E.4, F.5, G.6, H.7, I.8, J.9, K.10, L.11);
+    };
+}
+pub(crate) use for_tuples;
 
 macro_rules! tuple_inputs {
     ($($name:ident . $idx:tt),+) => {
@@ -240,18 +248,7 @@ macro_rules! tuple_inputs {
     };
 }
 
-tuple_inputs!(A.0);
-tuple_inputs!(A.0, B.1);
-tuple_inputs!(A.0, B.1, C.2);
-tuple_inputs!(A.0, B.1, C.2, D.3);
-tuple_inputs!(A.0, B.1, C.2, D.3, E.4);
-tuple_inputs!(A.0, B.1, C.2, D.3, E.4, F.5);
-tuple_inputs!(A.0, B.1, C.2, D.3, E.4, F.5, G.6);
-tuple_inputs!(A.0, B.1, C.2, D.3, E.4, F.5, G.6, H.7);
-tuple_inputs!(A.0, B.1, C.2, D.3, E.4, F.5, G.6, H.7, I.8);
-tuple_inputs!(A.0, B.1, C.2, D.3, E.4, F.5, G.6, H.7, I.8, J.9);
-tuple_inputs!(A.0, B.1, C.2, D.3, E.4, F.5, G.6, H.7, I.8, J.9, K.10);
-tuple_inputs!(A.0, B.1, C.2, D.3, E.4, F.5, G.6, H.7, I.8, J.9, K.10, L.11);
+for_tuples!(tuple_inputs);
 
 pub(crate) fn input_error(id: TaskId, why: Unavailable) -> String {
     match why {

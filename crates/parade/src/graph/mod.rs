@@ -37,6 +37,7 @@
 mod after;
 mod builder;
 mod cache;
+mod cell;
 mod dry_run;
 mod error;
 mod functions;
@@ -48,6 +49,7 @@ mod mock;
 mod named;
 mod render;
 mod scope;
+mod serde_submit;
 mod settle;
 mod split;
 mod submit;
@@ -280,7 +282,12 @@ impl Graph {
     pub(crate) fn register(&self, id: TaskId, info: TaskInfo) {
         let mut tasks = self.inner.tasks.lock();
         let i = id.index();
-        if tasks.len() <= i {
+        if tasks.len() == i {
+            // The usual case: the graph's tasks are the engine's newest.
+            tasks.push(Some(info));
+            return;
+        }
+        if tasks.len() < i {
             tasks.resize_with(i + 1, || None);
         }
         tasks[i] = Some(info);

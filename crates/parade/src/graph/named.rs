@@ -16,6 +16,7 @@ use super::builder::TaskBuilder;
 use super::functions::Signature;
 use super::inputs::Inputs;
 use super::mock::MockFor;
+use super::serde_submit::serde_submitters;
 use super::wire::{Wire, args, value};
 
 /// A task with a name, about to be submitted: on an executor that runs tasks in other
@@ -65,27 +66,7 @@ impl<M> Named<'_, M> {
         }
     }
 
-    /// Submits the named function without inputs (registered as taking `()`).
-    pub fn submit<R, F>(self, f: F) -> Handle<R>
-    where
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
-        F: FnOnce() -> R + Send + 'static,
-        M: MockFor<(), R>,
-    {
-        self.submit_after((), move |()| f())
-    }
-
-    /// Submits the named function to run after `inputs`, on their values.
-    pub fn submit_after<I, R, F>(self, inputs: I, f: F) -> Handle<R>
-    where
-        I: Inputs,
-        I::Values: Serialize,
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
-        F: FnOnce(I::Values) -> R + Send + 'static,
-        M: MockFor<I::Values, R>,
-    {
-        self.try_submit_after(inputs, move |v| Ok::<R, std::convert::Infallible>(f(v)))
-    }
+    serde_submitters!("named function (registered as taking its inputs' values)");
 
     /// Submits the named function, which may fail, to run after `inputs`, on their values; an
     /// `Err` fails the task with its message (register it with
@@ -108,6 +89,8 @@ impl<M> Named<'_, M> {
         M: MockFor<I::Values, R>,
     {
         let wire = self.wire::<I, R>();
-        self.builder.submit_wired(inputs, Some(wire), f)
+        let graph = self.builder.graph();
+        let (description, resources, mock) = self.builder.into_parts();
+        graph.submit_wired(description, resources, mock, inputs, Some(wire), f)
     }
 }

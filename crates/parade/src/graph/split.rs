@@ -11,6 +11,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use super::handle::{Proj, Source, Unavailable};
+use super::inputs::for_tuples;
 use super::{GraphError, Handle};
 
 impl<T: Send + Sync + 'static> Handle<T> {
@@ -127,15 +128,4 @@ macro_rules! tuple_split {
     };
 }
 
-tuple_split!(A.0);
-tuple_split!(A.0, B.1);
-tuple_split!(A.0, B.1, C.2);
-tuple_split!(A.0, B.1, C.2, D.3);
-tuple_split!(A.0, B.1, C.2, D.3, E.4);
-tuple_split!(A.0, B.1, C.2, D.3, E.4, F.5);
-tuple_split!(A.0, B.1, C.2, D.3, E.4, F.5, G.6);
-tuple_split!(A.0, B.1, C.2, D.3, E.4, F.5, G.6, H.7);
-tuple_split!(A.0, B.1, C.2, D.3, E.4, F.5, G.6, H.7, I.8);
-tuple_split!(A.0, B.1, C.2, D.3, E.4, F.5, G.6, H.7, I.8, J.9);
-tuple_split!(A.0, B.1, C.2, D.3, E.4, F.5, G.6, H.7, I.8, J.9, K.10);
-tuple_split!(A.0, B.1, C.2, D.3, E.4, F.5, G.6, H.7, I.8, J.9, K.10, L.11);
+for_tuples!(tuple_split);

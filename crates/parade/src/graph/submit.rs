@@ -3,16 +3,18 @@
 //! the builder in [`builder`](super::builder), how a job runs here or elsewhere in
 //! [`wire`](super::wire).
 
+use std::any::Any;
 use std::fmt::Display;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
+use super::cell::TaskCell;
 use super::handle::Slot;
 use super::hints::Resources;
 use super::inputs::{DepList, Inputs};
 use super::mock::{MockFor, NoMock};
-use super::wire::{Wire, named_job, run_here};
+use super::wire::{Wire, named_job};
 use super::{Graph, GraphError, Handle, TaskInfo};
-use crate::engine::{Outcome, TaskSpec};
+use crate::engine::{Outcome, TaskId, TaskSpec};
 
 impl Graph {
     /// Submits a closure without inputs; returns its handle at once.
@@ -21,7 +23,7 @@ impl Graph {
         R: Send + Sync + 'static,
         F: FnOnce() -> R + Send + 'static,
     {
-        self.submit_with(None, Resources::default(), NoMock, (), move |()| {
+        self.submit_wired(None, Resources::default(), NoMock, (), None, move |()| {
             Ok::<R, std::convert::Infallible>(f())
         })
     }
@@ -34,28 +36,9 @@ impl Graph {
         R: Send + Sync + 'static,
         F: FnOnce(I::Values) -> R + Send + 'static,
     {
-        self.submit_with(None, Resources::default(), NoMock, inputs, move |v| {
+        self.submit_wired(None, Resources::default(), NoMock, inputs, None, move |v| {
             Ok::<R, std::convert::Infallible>(f(v))
         })
-    }
-
-    /// Submission without a name (see [`Graph::submit_wired`]).
-    pub(crate) fn submit_with<I, R, E, F, M>(
-        &self,
-        description: Option<Arc<str>>,
-        resources: Resources,
-        mock: M,
-        inputs: I,
-        f: F,
-    ) -> Handle<R>
-    where
-        I: Inputs,
-        R: Send + Sync + 'static,
-        E: Display,
-        F: FnOnce(I::Values) -> Result<R, E> + Send + 'static,
-        M: MockFor<I::Values, R>,
-    {
-        self.submit_wired(description, resources, mock, inputs, None, f)
     }
 
     /// The one submission path: record the task, add it to the engine, want it. A task with a
@@ -86,7 +69,6 @@ impl Graph {
             deps.retain(|id| seen.insert(*id));
         }
         let readers = inputs.readers();
-        let slot = Arc::new(Slot::<R>::new());
         let too_big = resources.cores.filter(|&c| c > self.inner.capacity);
         let refusal = match &wire {
             Some(w) => w.refusal(self),
@@ -95,13 +77,43 @@ impl Graph {
         };
         let engine = &self.inner.engine;
         let uses = self.engine_uses(&resources);
-        let weak = Arc::downgrade(&slot) as std::sync::Weak<dyn std::any::Any + Send + Sync>;
-        let info = |has_mock| TaskInfo {
+        let info = |has_mock, slot| TaskInfo {
             description,
             resources: (!resources.is_empty()).then(|| Box::new(resources.clone())),
             has_mock,
-            slot: weak,
+            slot,
         };
+        // Recorded before anyone can see it run (observers name it), added and wanted under
+        // one lock of the engine.
+        let add = |mut spec: TaskSpec, info: TaskInfo| {
+            spec.deps.extend_from_slice(&deps);
+            let spec = uses
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .fold(spec, |s, (r, n)| s.uses(r, n));
+            engine
+                .add_wanted(spec, |id| {
+                    self.register(id, info);
+                })
+                .expect("a graph task's inputs exist in its engine")
+        };
+        let shut = self.is_shut_down();
+        let plain = !self.inner.dry && wire.is_none() && too_big.is_none() && uses.is_ok() && !shut;
+        if plain {
+            // The common case: the value slot is the job (one allocation).
+            drop(mock);
+            let cell = Arc::new(TaskCell::new(readers, I::read, f));
+            let weak = Arc::downgrade(&cell) as Weak<dyn Any + Send + Sync>;
+            let id = add(TaskSpec::from_shared(cell.clone()), info(false, weak));
+            return Handle {
+                graph: self.clone(),
+                id,
+                source: cell,
+            };
+        }
+        let slot = Arc::new(Slot::<R>::new());
+        let weak = Arc::downgrade(&slot) as Weak<dyn Any + Send + Sync>;
         let id = if self.inner.dry {
             let values = I::read(&readers).ok();
             let has_mock = match mock.make(values.as_ref()) {
@@ -111,11 +123,11 @@ impl Graph {
             let id = engine
                 .add(Graph::dry_spec(&deps))
                 .expect("a graph task's inputs exist in its engine");
-            self.register(id, info(has_mock));
+            self.register(id, info(has_mock, weak));
             id
         } else {
             drop(mock);
-            let spec = if self.is_shut_down() {
+            let spec = if shut {
                 TaskSpec::new(|_| Outcome::failed(super::scope::SHUT_DOWN))
             } else if let Some(needs) = too_big {
                 let (has, executor) = (self.inner.capacity, self.inner.executor);
@@ -137,40 +149,37 @@ impl Graph {
                     f,
                 ))
             } else {
-                let out = slot.clone();
-                TaskSpec::new(move |_| run_here::<I, R, E, F>(readers, &out, f))
+                unreachable!("a plain task was submitted above")
             };
-            let spec = uses
-                .unwrap_or_default()
-                .into_iter()
-                .fold(spec, |s, (r, n)| s.uses(r, n));
-            // Recorded before anyone can see it run (observers name it), added and wanted
-            // under one lock of the engine.
-            engine
-                .add_wanted(spec.deps(deps), |id| self.register(id, info(false)))
-                .expect("a graph task's inputs exist in its engine")
+            add(spec, info(false, weak))
         };
         if self.inner.dry {
-            if let Some(needs) = too_big {
-                self.problem(GraphError::Resources {
-                    task: self.task_ref(id),
-                    needs,
-                    has: self.inner.capacity,
-                    executor: self.inner.executor,
-                });
-            }
-            if let Some(message) = refusal {
-                self.problem(GraphError::Executor {
-                    task: self.task_ref(id),
-                    executor: self.inner.executor,
-                    message,
-                });
-            }
+            self.dry_problems(id, too_big, refusal);
         }
         Handle {
             graph: self.clone(),
             id,
             source: slot,
+        }
+    }
+
+    /// A dry run's problems with a task: more cores than the executor has, or an executor
+    /// that cannot take it.
+    fn dry_problems(&self, id: TaskId, too_big: Option<usize>, refusal: Option<String>) {
+        if let Some(needs) = too_big {
+            self.problem(GraphError::Resources {
+                task: self.task_ref(id),
+                needs,
+                has: self.inner.capacity,
+                executor: self.inner.executor,
+            });
+        }
+        if let Some(message) = refusal {
+            self.problem(GraphError::Executor {
+                task: self.task_ref(id),
+                executor: self.inner.executor,
+                message,
+            });
         }
     }
 }

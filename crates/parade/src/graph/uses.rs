@@ -30,6 +30,9 @@ impl Graph {
     /// The engine's resources a task's hints use, or why the task could never start: a
     /// resource with no capacity, or more than its capacity.
     pub(crate) fn engine_uses(&self, hints: &Resources) -> Result<Vec<(ResourceId, u32)>, String> {
+        if hints.uses.is_empty() {
+            return Ok(Vec::new());
+        }
         let engine = &self.inner.engine;
         hints
             .uses

@@ -5,7 +5,6 @@
 //! fails its task with the reason. It does not know builders or submission.
 
 use std::any::Any;
-use std::borrow::Borrow;
 use std::fmt::Display;
 use std::sync::{Arc, OnceLock};
 
@@ -15,10 +14,10 @@ use serde_json::Value;
 
 use super::Graph;
 use super::functions::{Signature, check};
-use super::handle::Slot;
+use super::handle::{Slot, Unavailable};
 use super::hints::Resources;
 use super::inputs::{Inputs, input_error};
-use crate::engine::{Job, Outcome, TaskContext};
+use crate::engine::{Job, Outcome, TaskContext, TaskId};
 use crate::exec::process::{Done, Refusal, WorkerCall, WorkerHost};
 
 /// How a named task crosses a process boundary: its name, how its inputs become JSON and how
@@ -126,21 +125,24 @@ impl Job for NamedJob {
     }
 }
 
-/// Reads the inputs, runs `f` on them and fills `out`: a graph task's work in this process.
-pub(crate) fn run_here<I, R, E, F>(readers: impl Borrow<I::Readers>, out: &Slot<R>, f: F) -> Outcome
+/// Runs `f` on the inputs' values (or fails naming the input that has none) and fills
+/// `out`: a graph task's work in this process.
+pub(crate) fn run_here<V, R, E, F>(
+    values: Result<V, (TaskId, Unavailable)>,
+    out: &OnceLock<R>,
+    f: F,
+) -> Outcome
 where
-    I: Inputs,
     E: Display,
-    F: FnOnce(I::Values) -> Result<R, E>,
+    F: FnOnce(V) -> Result<R, E>,
 {
-    let values = match I::read(readers.borrow()) {
+    let values = match values {
         Ok(v) => v,
         Err((id, why)) => return Outcome::failed(input_error(id, why)),
     };
-    drop(readers);
     match f(values) {
         Ok(value) => {
-            let _ = out.cell.set(value);
+            let _ = out.set(value);
             Outcome::Succeeded
         }
         Err(e) => Outcome::failed(e.to_string()),
@@ -165,7 +167,11 @@ where
     let readers = Arc::new(readers);
     let cluster = cluster_resources(resources);
     let (here, slot) = (readers.clone(), out.clone());
-    let local: Local = Box::new(move |_| run_here::<I, R, E, F>(here, &slot, f));
+    let local: Local = Box::new(move |_| {
+        let values = I::read(&here);
+        drop(here);
+        run_here(values, &slot.cell, f)
+    });
     let Wire {
         name,
         args,

@@ -74,11 +74,12 @@ impl<F, M> Wrapped<F, M> {
         M: MockFor<I::Values, R> + Clone,
     {
         let f = self.f.clone();
-        self.graph.submit_with(
+        self.graph.submit_wired(
             Some(self.description.clone()),
             self.resources.clone(),
             self.mock.clone(),
             inputs,
+            None,
             move |v| Ok::<R, std::convert::Infallible>(f(v)),
         )
     }

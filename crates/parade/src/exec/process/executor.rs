@@ -15,7 +15,8 @@ use super::transport::{Conn, Listener};
 use super::warm::Pool;
 
 use crate::engine::{
-    Engine, Job, Outcome, Reason, Runnable, TaskContext, TaskId, TaskScope, is_finishing_outermost,
+    Engine, Job, JobBox, Outcome, Reason, Runnable, TaskContext, TaskId, TaskScope,
+    is_finishing_outermost,
 };
 use crate::exec::child::{ChildOptions, run_child};
 use crate::exec::thread_cache::ThreadCache;
@@ -251,10 +252,11 @@ impl Executor for ProcessExecutor {
                 engine: r.engine,
                 id: r.id,
                 timeout: r.timeout,
-                job: Box::new(Supervised {
+                uses: r.uses,
+                job: JobBox::Owned(Box::new(Supervised {
                     inner: r.job,
                     shared: self.shared.clone(),
-                }),
+                })),
             };
             if std::mem::take(&mut keep) {
                 ThreadCache::global().execute_next(move || supervised.run());
@@ -267,13 +269,13 @@ impl Executor for ProcessExecutor {
 
 /// A job as the process executor runs it: a supervisor thread watching one child.
 struct Supervised {
-    inner: Box<dyn Job>,
+    inner: JobBox,
     shared: Arc<Shared>,
 }
 
 impl Job for Supervised {
     fn run(self: Box<Self>, ctx: &TaskContext) -> Outcome {
-        let remote = self.inner.remote();
+        let remote = self.inner.as_job().remote();
         if let Some(call) = remote.and_then(|r| r.downcast_ref::<WorkerCall>()) {
             return run_worker(&self.shared, call, ctx);
         }

@@ -212,6 +212,7 @@ impl Executor for SlurmExecutor {
             let id = job.id();
             let name = job_name(&self.shared.cfg.run_id, &id.index().to_string());
             let (timeout, target) = (job.timeout(), Some((job.engine().key(), id)));
+            let uses = job.uses().to_vec();
             let remote = job.job().remote();
             let spec = remote
                 .and_then(|r| r.downcast_ref::<CommandSpec>())
@@ -244,7 +245,7 @@ impl Executor for SlurmExecutor {
             subs.push(Submission {
                 identity: job_identity(&id.index().to_string(), &spec),
                 stale: Vec::new(),
-                uses: Vec::new(),
+                uses,
                 name,
                 label: id.to_string(),
                 spec,
