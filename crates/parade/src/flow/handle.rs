@@ -378,7 +378,7 @@ impl Flow {
         // A name already mentioned (even by its own dependencies) has a placeholder to define;
         // a new one is added with its dependencies in one go.
         let id = if let Some(&id) = t.by_name.get(name.as_str()) {
-            t.rec_mut(id).args = Arc::from(decl.defaults.clone());
+            t.rec_mut(id).args = decl.defaults.clone().into();
             self.define_task(&mut t, id, &decl, deps)?;
             id
         } else {

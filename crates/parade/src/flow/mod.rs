@@ -73,6 +73,7 @@
 //! Closures given to a flow (dependency closures, computed choices) run under the flow's lock
 //! and must not call the flow. Observers must only use [`FlowNames`] to name tasks.
 
+mod args;
 mod command;
 mod context;
 mod dep;
@@ -100,6 +101,7 @@ mod show;
 mod table;
 mod watch;
 
+pub use args::ArgList;
 pub use command::CommandOutput;
 pub use context::{Context, FromArg};
 pub use dep::{Dep, DepFn, Lookup};

@@ -28,6 +28,11 @@ impl NameTable {
         f(&mut v[id.index()]);
     }
 
+    /// Room for `more` names.
+    pub(crate) fn reserve(&self, more: usize) {
+        self.0.write().reserve(more);
+    }
+
     pub(crate) fn set(&self, id: TaskId, name: Arc<str>) {
         self.with_entry(id, |e| e.name = Some(name));
     }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::engine::{TaskId, TaskState};
 
 use super::table::{Defn, Table};
-use super::{Choices, Flow, FlowError, Why};
+use super::{ArgList, Choices, Flow, FlowError, Why};
 
 /// What a proc declares and where it stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,8 +75,9 @@ pub struct PlanStep {
     /// The name it was defined under: its proto's pattern, or its own name. Shared with the
     /// flow (a count, not a copy per step).
     pub defined_as: Arc<str>,
-    /// Its arguments, in pattern order, shared with the flow's record of it.
-    pub args: Arc<[(String, String)]>,
+    /// Its arguments, in pattern order, shared with the flow's record of it (a glob's
+    /// instances share the glob's values).
+    pub args: ArgList,
 }
 
 /// The position of each task of a plan's closure, by task index: a plan looks a task up for
@@ -106,6 +107,43 @@ impl Members {
     }
 }
 
+/// Each member's dependents (positions in the plan's closure), in one vector: where a task's
+/// begin is `start[i]`. A glob's million instances, each the dependency of one task, are a
+/// million entries, not a million vectors of one.
+struct Dependents {
+    start: Vec<usize>,
+    of: Vec<usize>,
+}
+
+impl Dependents {
+    fn new(deps: &[Vec<TaskId>], members: &Members) -> Self {
+        let mut start = vec![0_usize; deps.len() + 1];
+        for ds in deps {
+            for d in ds {
+                start[members.get(*d).expect("a member") + 1] += 1;
+            }
+        }
+        for i in 0..deps.len() {
+            start[i + 1] += start[i];
+        }
+        let mut fill = start.clone();
+        let mut of = vec![0; start[deps.len()]];
+        for (i, ds) in deps.iter().enumerate() {
+            for d in ds {
+                let at = &mut fill[members.get(*d).expect("a member")];
+                of[*at] = i;
+                *at += 1;
+            }
+        }
+        Self { start, of }
+    }
+
+    /// Member `i`'s dependents, in the order of the closure.
+    fn of(&self, i: usize) -> &[usize] {
+        &self.of[self.start[i]..self.start[i + 1]]
+    }
+}
+
 impl Flow {
     /// Every proc (and missing name), in the order they were made.
     pub fn procs(&self) -> Vec<ProcInfo> {
@@ -132,7 +170,7 @@ impl Flow {
         ProcInfo {
             name: r.name.to_string(),
             description: r.description().map(str::to_owned),
-            proto: r.proto.map(|p| t.protos[p].pattern.to_string()),
+            proto: r.proto().map(|p| t.protos[p].pattern.to_string()),
             args: r.args.to_vec(),
             deps: self
                 .inner
@@ -227,12 +265,7 @@ impl Flow {
             }
         }
         let mut blocked: Vec<usize> = deps.iter().map(Vec::len).collect();
-        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); deps.len()];
-        for (i, ds) in deps.iter().enumerate() {
-            for d in ds {
-                dependents[members.get(*d).expect("a member")].push(i);
-            }
-        }
+        let dependents = Dependents::new(&deps, &members);
         let wave = |i: usize| t.rec(cl.order[i].0).wave;
         let mut ready: BinaryHeap<Reverse<(u32, TaskId, usize)>> = BinaryHeap::new();
         for (i, b) in blocked.iter().enumerate() {
@@ -251,11 +284,11 @@ impl Flow {
                 deps: deps[i][..declared[i]].iter().map(|&d| t.name(d)).collect(),
                 locks: rec.locks().to_vec(),
                 defined_as: rec
-                    .proto
+                    .proto()
                     .map_or_else(|| rec.name.clone(), |p| t.protos[p].decl.def.clone()),
                 args: rec.args.clone(),
             });
-            for &d in &dependents[i] {
+            for &d in dependents.of(i) {
                 blocked[d] -= 1;
                 if blocked[d] == 0 {
                     ready.push(Reverse((wave(d), cl.order[d].0, d)));
