@@ -423,10 +423,12 @@ pub fn plannable(
     targets: &[String],
     params: &BTreeMap<String, String>,
 ) -> Result<(), RunError> {
-    let steps = flow_plan(file, targets, params)?;
-    let parts = steps.len();
-    crate::discard::discard(steps, parts);
-    Ok(())
+    let flow = build_for_plan(file, params)?;
+    // No step is written out (Flow::plannable): a glob's instances are checked, not listed.
+    let planned = flow.plannable(targets);
+    let procs = planned.as_ref().map_or(0, |n| *n).max(file.tasks.len());
+    crate::discard::discard(flow, procs);
+    planned.map(|_| ()).map_err(RunError::from)
 }
 
 /// The flow's plan of `targets`, the flow freed.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::engine::{TaskId, TaskState};
 
+use super::schedule::Closure;
 use super::table::{Defn, Table};
 use super::{ArgList, Choices, Flow, FlowError, Why};
 
@@ -236,6 +237,57 @@ impl Flow {
         &self,
         names: impl IntoIterator<Item = S>,
     ) -> Result<Vec<PlanStep>, FlowError> {
+        let mut steps = Vec::new();
+        self.in_plan_order(names, |t, cl, i, wave, declared| {
+            if steps.capacity() == 0 {
+                steps.reserve_exact(cl.order.len());
+            }
+            let (id, why) = &cl.order[i];
+            let rec = t.rec(*id);
+            steps.push(PlanStep {
+                name: rec.name.to_string(),
+                why: why.clone(),
+                wave,
+                missing: rec.defn == Defn::Missing,
+                deps: declared.iter().map(|&d| t.name(d)).collect(),
+                locks: rec.locks().to_vec(),
+                defined_as: rec
+                    .proto()
+                    .map_or_else(|| rec.name.clone(), |p| t.protos[p].decl.def.clone()),
+                args: rec.args.clone(),
+            });
+        })?;
+        Ok(steps)
+    }
+
+    /// Whether starting `names` can be planned ([`Flow::plan`]'s errors: unknown names, values
+    /// outside their choices, cycles...), and how many procs the plan has, without writing the
+    /// plan out (no step, name or reason per proc): what a check asks.
+    ///
+    /// ```
+    /// use parade::flow::Flow;
+    /// let flow = Flow::inline();
+    /// flow.proto("t::[n]", |_| Ok(())).choices("n", ["1", "2"]).add().unwrap();
+    /// flow.proc("all", |_| Ok(())).deps(["t::*"]).add().unwrap();
+    /// assert_eq!(flow.plannable(["all"]).unwrap(), 3);
+    /// assert!(flow.plannable(["nothing"]).is_err());
+    /// ```
+    pub fn plannable<S: AsRef<str>>(
+        &self,
+        names: impl IntoIterator<Item = S>,
+    ) -> Result<usize, FlowError> {
+        self.in_plan_order(names, |_, _, _, _, _| {})
+    }
+
+    /// Creates what starting `names` brings in and calls `visit` for each proc of its plan
+    /// (as many as the closure's order has) in the order inline mode would run them, with the
+    /// table, the closure, the proc's position in the closure's order, its wave and its
+    /// declared dependencies in the plan; gives how many there were.
+    fn in_plan_order<S: AsRef<str>>(
+        &self,
+        names: impl IntoIterator<Item = S>,
+        mut visit: impl FnMut(&Table, &Closure, usize, u32, &[TaskId]),
+    ) -> Result<usize, FlowError> {
         let mut t = self.inner.table.lock();
         let mut roots = Vec::new();
         for n in names {
@@ -273,21 +325,10 @@ impl Flow {
                 ready.push(Reverse((wave(i), cl.order[i].0, i)));
             }
         }
-        let mut steps = Vec::with_capacity(deps.len());
-        while let Some(Reverse((w, id, i))) = ready.pop() {
-            let rec = t.rec(id);
-            steps.push(PlanStep {
-                name: rec.name.to_string(),
-                why: cl.order[i].1.clone(),
-                wave: w,
-                missing: rec.defn == Defn::Missing,
-                deps: deps[i][..declared[i]].iter().map(|&d| t.name(d)).collect(),
-                locks: rec.locks().to_vec(),
-                defined_as: rec
-                    .proto()
-                    .map_or_else(|| rec.name.clone(), |p| t.protos[p].decl.def.clone()),
-                args: rec.args.clone(),
-            });
+        let mut visited = 0;
+        while let Some(Reverse((w, _, i))) = ready.pop() {
+            visit(&t, &cl, i, w, &deps[i][..declared[i]]);
+            visited += 1;
             for &d in dependents.of(i) {
                 blocked[d] -= 1;
                 if blocked[d] == 0 {
@@ -295,13 +336,13 @@ impl Flow {
                 }
             }
         }
-        if steps.len() < deps.len() {
+        if visited < deps.len() {
             let stuck: Vec<String> = (0..deps.len())
                 .filter(|&i| blocked[i] > 0)
                 .map(|i| t.name(cl.order[i].0))
                 .collect();
             return Err(FlowError::Cycle(stuck));
         }
-        Ok(steps)
+        Ok(visited)
     }
 }
