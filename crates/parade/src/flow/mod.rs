@@ -84,6 +84,7 @@ mod host;
 mod incremental;
 mod job;
 mod lifecycle;
+mod name_index;
 mod names;
 mod ops;
 mod options;

@@ -89,7 +89,7 @@ impl super::Flow {
 
     /// The task id of proc `name` (missing placeholders included).
     pub fn id(&self, name: &str) -> Option<TaskId> {
-        self.inner.table.lock().by_name.get(name).copied()
+        self.inner.table.lock().id_of(name)
     }
 
     /// The name of task `id`.

@@ -149,18 +149,17 @@ impl Flow {
     /// Every proc (and missing name), in the order they were made.
     pub fn procs(&self) -> Vec<ProcInfo> {
         let t = self.inner.table.lock();
-        t.procs
-            .iter()
-            .flatten()
-            .map(|r| self.info(&t, t.by_name[&r.name]))
+        (0..t.procs.len())
+            .filter(|&i| t.procs[i].is_some())
+            .map(|i| self.info(&t, TaskId(u32::try_from(i).expect("task ids are u32"))))
             .collect()
     }
 
     /// One proc's information (a lookup by name, not a walk over every proc).
     pub fn proc_info(&self, name: &str) -> Result<ProcInfo, FlowError> {
         let t = self.inner.table.lock();
-        match t.by_name.get(name) {
-            Some(&id) => Ok(self.info(&t, id)),
+        match t.id_of(name) {
+            Some(id) => Ok(self.info(&t, id)),
             None => Err(FlowError::UnknownProc(name.to_owned())),
         }
     }
@@ -319,14 +318,28 @@ impl Flow {
         let mut blocked: Vec<usize> = deps.iter().map(Vec::len).collect();
         let dependents = Dependents::new(&deps, &members);
         let wave = |i: usize| t.rec(cl.order[i].0).wave;
+        // What is ready from the start, sorted once (a glob's instances come sorted): taken
+        // in order beside a heap of what becomes ready later, the smaller first.
+        let mut first: Vec<(u32, TaskId, usize)> = (0..blocked.len())
+            .filter(|&i| blocked[i] == 0)
+            .map(|i| (wave(i), cl.order[i].0, i))
+            .collect();
+        first.sort_unstable();
+        let mut first = first.into_iter().peekable();
         let mut ready: BinaryHeap<Reverse<(u32, TaskId, usize)>> = BinaryHeap::new();
-        for (i, b) in blocked.iter().enumerate() {
-            if *b == 0 {
-                ready.push(Reverse((wave(i), cl.order[i].0, i)));
-            }
-        }
         let mut visited = 0;
-        while let Some(Reverse((w, _, i))) = ready.pop() {
+        loop {
+            let from_heap = match (first.peek(), ready.peek()) {
+                (Some(a), Some(Reverse(b))) => b < a,
+                (None, Some(_)) => true,
+                (_, None) => false,
+            };
+            let taken = if from_heap {
+                ready.pop().map(|Reverse(x)| x)
+            } else {
+                first.next()
+            };
+            let Some((w, _, i)) = taken else { break };
             visit(&t, &cl, i, w, &deps[i][..declared[i]]);
             visited += 1;
             for &d in dependents.of(i) {

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use crate::engine::{TaskId, TaskSpec};
 
 use super::args::ArgList;
+use super::name_index::NameIndex;
 use super::proto::Expansion;
 use super::{Decl, Dep, Flow, FlowError, Lookup, Pattern, Rdep, has_placeholders};
 
@@ -95,9 +96,8 @@ pub(crate) struct Table {
     pub(crate) by_pattern: HashMap<String, usize>,
     /// By task index.
     pub(crate) procs: Vec<Option<ProcRec>>,
-    /// By name, hashed with foldhash: a glob's million instances are a million lookups, and
-    /// names are not chosen by an adversary of this process (`SipHash`'s reason to be slow).
-    pub(crate) by_name: HashMap<Arc<str>, TaskId, foldhash::fast::RandomState>,
+    /// By name: ids, each compared by its record's name.
+    by_name: NameIndex,
     /// Procs that declare rdeps, and protos that do.
     pub(crate) rule_procs: Vec<TaskId>,
     pub(crate) rule_protos: Vec<usize>,
@@ -106,7 +106,23 @@ pub(crate) struct Table {
     pub(crate) now: Vec<TaskId>,
 }
 
+/// The name of `id` among `procs` (every id in the index has a record).
+fn name_in<'a>(procs: &'a [Option<ProcRec>]) -> impl Fn(TaskId) -> &'a str {
+    move |id| procs[id.index()].as_ref().map_or("", |r| &*r.name)
+}
+
 impl Table {
+    /// The task named `name` (missing placeholders included).
+    pub(crate) fn id_of(&self, name: &str) -> Option<TaskId> {
+        self.by_name.get(name, name_in(&self.procs))
+    }
+
+    /// Room for `more` procs.
+    fn reserve(&mut self, more: usize) {
+        self.procs.reserve(more);
+        self.by_name.reserve(more, name_in(&self.procs));
+    }
+
     pub(crate) fn rec(&self, id: TaskId) -> &ProcRec {
         self.procs[id.index()]
             .as_ref()
@@ -121,7 +137,7 @@ impl Table {
 
     /// The id of a proc that exists (defined or being defined), not a missing placeholder.
     pub(crate) fn existing(&self, name: &str) -> Option<TaskId> {
-        let &id = self.by_name.get(name)?;
+        let id = self.id_of(name)?;
         (self.rec(id).defn != Defn::Missing).then_some(id)
     }
 
@@ -160,14 +176,14 @@ impl Flow {
             wave: 0,
             defn,
         });
-        t.by_name.insert(name.clone(), id);
+        t.by_name.insert(&name, id, name_in(&t.procs));
         self.inner.names.set(id, name);
     }
 
     /// The id for `name`: the existing task, or a new missing placeholder.
     fn ensure(&self, t: &mut Table, name: &str) -> TaskId {
-        match t.by_name.get(name) {
-            Some(&id) => id,
+        match t.id_of(name) {
+            Some(id) => id,
             None => self.placeholder(t, name, Defn::Missing),
         }
     }
@@ -180,9 +196,9 @@ impl Flow {
         args: ArgList,
         proto: usize,
     ) -> TaskId {
-        let id = match t.by_name.get(name) {
-            Some(&id) if t.rec(id).defn != Defn::Missing => return id,
-            Some(&id) => id,
+        let id = match t.id_of(name) {
+            Some(id) if t.rec(id).defn != Defn::Missing => return id,
+            Some(id) => id,
             None => self.placeholder(t, name, Defn::Missing),
         };
         let rec = t.rec_mut(id);
@@ -210,8 +226,7 @@ impl Flow {
                 let mut name = String::new();
                 // Room for all at once: tables grown by doubling would hold up to twice that.
                 ids.reserve(span.len());
-                t.procs.reserve(span.len());
-                t.by_name.reserve(span.len());
+                t.reserve(span.len());
                 self.inner.names.reserve(span.len());
                 for at in 0..span.len() {
                     let args = ArgList::of_span(&span, at);
@@ -321,8 +336,15 @@ impl Flow {
                 Dep::NoFailures => {}
             }
         }
-        let mut seen = std::collections::HashSet::with_capacity(ids.len());
-        ids.retain(|id| seen.insert(*id));
+        // Each once, in order: a bit per task index (a glob's million dependencies hashed
+        // nothing).
+        let mut seen = vec![0_u64; ids.iter().map(|id| id.index() / 64 + 1).max().unwrap_or(0)];
+        ids.retain(|id| {
+            let (word, bit) = (id.index() / 64, 1 << (id.index() % 64));
+            let new = seen[word] & bit == 0;
+            seen[word] |= bit;
+            new
+        });
         Ok(ids)
     }
 
