@@ -48,4 +48,12 @@ fn a_glob_plan_shares_definitions_and_arguments() {
         assert!(std::ptr::eq(a, same_a), "{}: arguments copied", step.name);
         assert!(std::ptr::eq(b, same_b), "{}: arguments copied", step.name);
     }
+    // Found by name, and named for observers (the glob's names are given to them at once).
+    for name in ["t::0::0", "t::29::0", "t::29::29"] {
+        let id = flow.id(name).unwrap();
+        assert_eq!(flow.name_of(id).as_deref(), Some(name));
+        let names = flow.names();
+        assert_eq!(parade::display::TaskNames::name(&names, id).as_deref(), Some(name));
+    }
+    assert_eq!(flow.id("t::30::0"), None);
 }

@@ -28,9 +28,17 @@ impl NameTable {
         f(&mut v[id.index()]);
     }
 
-    /// Room for `more` names.
-    pub(crate) fn reserve(&self, more: usize) {
-        self.0.write().reserve(more);
+    /// [`NameTable::set`] for each of `named`, under one lock (a glob's million instances).
+    pub(crate) fn set_all(&self, named: Vec<(TaskId, Arc<str>)>) {
+        let mut v = self.0.write();
+        if let Some(last) = named.iter().map(|(id, _)| id.index()).max()
+            && v.len() <= last
+        {
+            v.resize(last + 1, Entry::default());
+        }
+        for (id, name) in named {
+            v[id.index()].name = Some(name);
+        }
     }
 
     pub(crate) fn set(&self, id: TaskId, name: Arc<str>) {

@@ -104,6 +104,9 @@ pub(crate) struct Table {
     pending: VecDeque<TaskId>,
     /// Procs made with `now`, to start once the call that made them is done.
     pub(crate) now: Vec<TaskId>,
+    /// While a glob's instances are made: their names, given to the observers' name table
+    /// in one go when the last is made (before any of them is defined, so before any runs).
+    deferred_names: Option<Vec<(TaskId, Arc<str>)>>,
 }
 
 /// The name of `id` among `procs` (every id in the index has a record).
@@ -177,7 +180,10 @@ impl Flow {
             defn,
         });
         t.by_name.insert(&name, id, name_in(&t.procs));
-        self.inner.names.set(id, name);
+        match &mut t.deferred_names {
+            Some(named) => named.push((id, name)),
+            None => self.inner.names.set(id, name),
+        }
     }
 
     /// The id for `name`: the existing task, or a new missing placeholder.
@@ -227,12 +233,20 @@ impl Flow {
                 // Room for all at once: tables grown by doubling would hold up to twice that.
                 ids.reserve(span.len());
                 t.reserve(span.len());
-                self.inner.names.reserve(span.len());
+                t.deferred_names = Some(Vec::with_capacity(span.len()));
+                let mut made = Ok(());
                 for at in 0..span.len() {
                     let args = ArgList::of_span(&span, at);
-                    rec.pattern.fill_into(&mut name, |k| args.get(k))?;
+                    made = rec.pattern.fill_into(&mut name, |k| args.get(k));
+                    if made.is_err() {
+                        break;
+                    }
                     ids.push(self.instantiate(t, &name, args, proto));
                 }
+                if let Some(named) = t.deferred_names.take() {
+                    self.inner.names.set_all(named);
+                }
+                made?;
             }
         }
         Ok(())
