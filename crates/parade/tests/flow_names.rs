@@ -53,7 +53,10 @@ fn a_glob_plan_shares_definitions_and_arguments() {
         let id = flow.id(name).unwrap();
         assert_eq!(flow.name_of(id).as_deref(), Some(name));
         let names = flow.names();
-        assert_eq!(parade::display::TaskNames::name(&names, id).as_deref(), Some(name));
+        assert_eq!(
+            parade::display::TaskNames::name(&names, id).as_deref(),
+            Some(name)
+        );
     }
     assert_eq!(flow.id("t::30::0"), None);
 }
