@@ -423,10 +423,12 @@ pub fn plannable(
     targets: &[String],
     params: &BTreeMap<String, String>,
 ) -> Result<(), RunError> {
-    let steps = flow_plan(file, targets, params)?;
-    let parts = steps.len();
-    crate::discard::discard(steps, parts);
-    Ok(())
+    let flow = build_for_plan(file, params)?;
+    // No step is written out (Flow::plannable): a glob's instances are checked, not listed.
+    let planned = flow.plannable(targets);
+    let procs = planned.as_ref().map_or(0, |n| *n).max(file.tasks.len());
+    crate::discard::discard(flow, procs);
+    planned.map(|_| ()).map_err(RunError::from)
 }
 
 /// The flow's plan of `targets`, the flow freed.
@@ -457,9 +459,15 @@ fn plan_with(
     let mut extra: HashMap<String, Vec<String>> = HashMap::new();
     for s in &steps {
         match &s.why {
-            Why::RdepOf(task) => extra.entry(task.clone()).or_default().push(s.name.clone()),
+            Why::RdepOf(task) => extra
+                .entry(task.to_string())
+                .or_default()
+                .push(s.name.clone()),
             Why::WhenScheduledBy(first) => {
-                extra.entry(s.name.clone()).or_default().push(first.clone());
+                extra
+                    .entry(s.name.clone())
+                    .or_default()
+                    .push(first.to_string());
             }
             Why::Requested | Why::DepOf(_) => {}
         }
@@ -471,7 +479,7 @@ fn plan_with(
         .into_iter()
         .map(|s| {
             let command = if commands {
-                planned_command(file, &s.defined_as, &s.name, &s.args, params)
+                planned_command(file, &s.defined_as, &s.name, s.args.iter(), params)
             } else {
                 None
             };
@@ -518,11 +526,11 @@ pub fn task_lookups() -> u64 {
 /// The shell text the proc `name` (defined as `defined_as`, with `args`) would run: its task's
 /// `run` with placeholders filled, as [`TaskRun::command`] fills it (`None` for a template job
 /// or a name no task defines).
-fn planned_command(
+fn planned_command<'a>(
     file: &TaskFile,
     defined_as: &str,
     name: &str,
-    args: &[(String, String)],
+    args: impl Iterator<Item = (&'a str, &'a str)>,
     params: &BTreeMap<String, String>,
 ) -> Option<String> {
     TASK_LOOKUPS.with(|n| n.set(n.get() + 1));
@@ -530,7 +538,7 @@ fn planned_command(
     if task.template.is_some() {
         return None;
     }
-    let args: BTreeMap<String, String> = args.iter().cloned().collect();
+    let args: BTreeMap<String, String> = args.map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
     let run = TaskRun::planned(file, task, name, &args, params);
     Some(run.shown_command())
 }
@@ -704,7 +712,8 @@ fn command_text(request: &RunRequest<'_>, p: &flow::ProcInfo) -> Option<String> 
     if let Some(spec) = &task.template {
         return Some(format!("template job {}", spec.dir));
     }
-    planned_command(request.file, source, &p.name, &p.args, &request.params)
+    let args = p.args.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    planned_command(request.file, source, &p.name, args, &request.params)
 }
 
 /// FNV-1a of `bytes`, folded to 32 bits: the same in every run and every build.

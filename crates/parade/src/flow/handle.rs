@@ -367,7 +367,7 @@ impl Flow {
             )));
         }
         let mut t = self.inner.table.lock();
-        if let Some(&id) = t.by_name.get(name.as_str())
+        if let Some(id) = t.id_of(&name)
             && t.rec(id).defn != Defn::Missing
         {
             return Err(FlowError::DuplicateProc(name));
@@ -377,8 +377,8 @@ impl Flow {
         let deps = self.resolve_deps(&mut t, &name, &decl.defaults, &decl)?;
         // A name already mentioned (even by its own dependencies) has a placeholder to define;
         // a new one is added with its dependencies in one go.
-        let id = if let Some(&id) = t.by_name.get(name.as_str()) {
-            t.rec_mut(id).args = Arc::from(decl.defaults.clone());
+        let id = if let Some(id) = t.id_of(&name) {
+            t.rec_mut(id).args = decl.defaults.clone().into();
             self.define_task(&mut t, id, &decl, deps)?;
             id
         } else {

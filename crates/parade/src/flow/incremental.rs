@@ -144,7 +144,7 @@ impl Flow {
     /// ```
     pub fn deps_of(&self, name: &str) -> Vec<String> {
         let t = self.inner.table.lock();
-        let Some(&id) = t.by_name.get(name) else {
+        let Some(id) = t.id_of(name) else {
             return Vec::new();
         };
         self.inner
@@ -209,7 +209,7 @@ impl Flow {
             .map(|(n, t)| (n.clone(), t.clone()))
             .collect();
         let t = self.inner.table.lock();
-        all.sort_by_key(|(n, _)| t.by_name.get(n).map(|id| id.index()));
+        all.sort_by_key(|(n, _)| t.id_of(n).map(crate::engine::TaskId::index));
         all
     }
 

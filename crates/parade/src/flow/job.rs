@@ -3,17 +3,18 @@
 
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use serde_json::Value;
 
 use crate::engine::{EngineError, Job, Outcome, Reason, TaskContext, TaskId, panic_message};
 use crate::exec::process::refuse_pending;
 
-use super::incremental::Check;
+use super::handle::Inner;
+use super::incremental::{Check, Incremental};
 use super::ops::Local;
 use super::table::Table;
-use super::{Body, Context, Decl, Flow, FlowError, ProcError};
+use super::{ArgList, Body, Context, Decl, Flow, FlowError, ProcError};
 
 /// How a proc's body ended: the value to store, the outcome, and whether it said "no change".
 pub(crate) struct Ending {
@@ -64,15 +65,20 @@ pub(crate) fn run_body(body: &Body, ctx: &Context<'_>) -> Ending {
 pub(crate) const NO_CHANGE: &str = "no change";
 
 /// The engine job of a proc: its body, run here, and what an executor outside this process
-/// runs instead (a worker call naming the proc, or the proc's command).
+/// runs instead (a worker call naming the proc, or the proc's command). One allocation a
+/// proc: the body and what decides up to date are its definition's, shared, and a glob's
+/// instance holds its place in the glob's span for arguments.
 pub(crate) struct ProcJob {
-    local: Box<dyn FnOnce(&TaskContext) -> Outcome + Send>,
+    flow: Weak<Inner>,
+    body: Body,
+    incremental: Arc<Incremental>,
+    args: ArgList,
     remote: Option<Box<dyn Any + Send + Sync>>,
 }
 
 impl Job for ProcJob {
-    fn run(self: Box<Self>, ctx: &TaskContext) -> Outcome {
-        (self.local)(ctx)
+    fn run(self: Box<Self>, task: &TaskContext) -> Outcome {
+        self.run_here(task)
     }
 
     fn remote(&self) -> Option<&(dyn Any + Send + Sync)> {
@@ -80,76 +86,88 @@ impl Job for ProcJob {
     }
 }
 
+impl ProcJob {
+    /// Runs the body on this thread: unless up to date, with its result stored.
+    fn run_here(&self, task: &TaskContext) -> Outcome {
+        // A worker process runs only the proc it was started for.
+        refuse_pending("ran other tasks");
+        let Some(inner) = self.flow.upgrade() else {
+            return Outcome::failed("the flow was dropped before this proc ran");
+        };
+        let flow = Flow { inner };
+        let id = task.id();
+        let Some(name) = flow.inner.names.get(id) else {
+            return Outcome::failed("the flow has no name for this task");
+        };
+        let ops = Local { flow: &flow, task };
+        // A glob's instance has its arguments made here, when it runs.
+        let args = self.args.as_slice();
+        let ctx = Context {
+            ops: &ops,
+            task: Some(task),
+            flow: &flow,
+            name: &name,
+            args: &args,
+        };
+        if let Some(outcome) = flow.kept(&name) {
+            return outcome;
+        }
+        let deps = if flow.has_store() {
+            flow.deps_of(&name)
+        } else {
+            Vec::new()
+        };
+        let incremental = &*self.incremental;
+        let key = match flow.check(&name, &args, incremental, &deps) {
+            Ok(Check::UpToDate(value, why)) => {
+                flow.store(id, value, false);
+                return Outcome::UpToDate(why);
+            }
+            Ok(Check::Run(key)) => Some(key),
+            Ok(Check::Untracked) => None,
+            Err(why) => {
+                flow.store(id, Value::Null, false);
+                return Outcome::failed(why);
+            }
+        };
+        let mut ending = run_body(&self.body, &ctx);
+        match (&key, &ending.outcome) {
+            (Some(key), Outcome::Succeeded) => {
+                if let Err(why) = flow.finished_ok(&name, key, incremental, &ending.value) {
+                    ctx.emit(format!("error: {why}"));
+                    ending.outcome = Outcome::failed(why);
+                }
+            }
+            (Some(key), Outcome::Skipped(_)) => flow.finished_skipped(&name, key),
+            _ => {}
+        }
+        flow.store(id, ending.value, ending.no_change);
+        ending.outcome
+    }
+}
+
 impl Flow {
     /// The job the engine runs for proc `name`, defined by `decl`, with arguments `args`.
-    pub(crate) fn job(&self, name: &str, args: Arc<[(String, String)]>, decl: &Decl) -> ProcJob {
+    pub(crate) fn job(&self, name: &str, args: ArgList, decl: &Decl) -> ProcJob {
         // With a store, the parent decides and records procs that run elsewhere; a watch
         // watches every proc's files. Without either, nothing is kept.
         let tracked = ((self.runs_remote() && self.has_store()) || self.is_watching())
-            .then(|| self.track(name, args.clone(), &decl.incremental));
+            .then(|| self.track(name, args.to_shared(), &decl.incremental));
         let remote: Option<Box<dyn Any + Send + Sync>> = match (&decl.command, self.runs_remote()) {
             (Some(spec), true) => Some(Box::new(spec.clone())),
-            (None, true) => Some(Box::new(self.worker_call(name, decl, &args, tracked))),
+            (None, true) => Some(Box::new(self.worker_call(
+                name,
+                decl,
+                &args.to_shared(),
+                tracked,
+            ))),
             (_, false) => None,
         };
-        let weak = Arc::downgrade(&self.inner);
-        let body = decl.body.clone();
-        let incremental = decl.incremental.clone();
-        let local = move |task: &TaskContext| {
-            // A worker process runs only the proc it was started for.
-            refuse_pending("ran other tasks");
-            let Some(inner) = weak.upgrade() else {
-                return Outcome::failed("the flow was dropped before this proc ran");
-            };
-            let flow = Flow { inner };
-            let id = task.id();
-            let Some(name) = flow.inner.names.get(id) else {
-                return Outcome::failed("the flow has no name for this task");
-            };
-            let ops = Local { flow: &flow, task };
-            let ctx = Context {
-                ops: &ops,
-                task: Some(task),
-                flow: &flow,
-                name: &name,
-                args: &args,
-            };
-            if let Some(outcome) = flow.kept(&name) {
-                return outcome;
-            }
-            let deps = if flow.has_store() {
-                flow.deps_of(&name)
-            } else {
-                Vec::new()
-            };
-            let key = match flow.check(&name, &args, &incremental, &deps) {
-                Ok(Check::UpToDate(value, why)) => {
-                    flow.store(id, value, false);
-                    return Outcome::UpToDate(why);
-                }
-                Ok(Check::Run(key)) => Some(key),
-                Ok(Check::Untracked) => None,
-                Err(why) => {
-                    flow.store(id, Value::Null, false);
-                    return Outcome::failed(why);
-                }
-            };
-            let mut ending = run_body(&body, &ctx);
-            match (&key, &ending.outcome) {
-                (Some(key), Outcome::Succeeded) => {
-                    if let Err(why) = flow.finished_ok(&name, key, &incremental, &ending.value) {
-                        ctx.emit(format!("error: {why}"));
-                        ending.outcome = Outcome::failed(why);
-                    }
-                }
-                (Some(key), Outcome::Skipped(_)) => flow.finished_skipped(&name, key),
-                _ => {}
-            }
-            flow.store(id, ending.value, ending.no_change);
-            ending.outcome
-        };
         ProcJob {
-            local: Box::new(local),
+            flow: Arc::downgrade(&self.inner),
+            body: decl.body.clone(),
+            incremental: Arc::clone(&decl.incremental),
+            args,
             remote,
         }
     }

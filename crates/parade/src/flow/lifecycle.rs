@@ -41,14 +41,12 @@ impl Flow {
         if let Some(id) = t.existing(proc_name) {
             return Ok(vec![t.name(id)]);
         }
-        let mut instances = self.expand(&t, name)?;
-        if let [one] = instances.as_mut_slice() {
+        let mut expansion = self.expand(&t, name)?;
+        if let super::proto::Expansion::One(one) = &mut expansion {
             proc_name.clone_into(&mut one.name);
         }
-        let ids: Vec<TaskId> = instances
-            .into_iter()
-            .map(|inst| self.instantiate(&mut t, inst))
-            .collect();
+        let mut ids: Vec<TaskId> = Vec::new();
+        self.instantiate_all(&mut t, expansion, &mut ids)?;
         self.drain(&mut t)?;
         self.start_now(&mut t)?;
         Ok(ids.into_iter().map(|id| t.name(id)).collect())

@@ -73,6 +73,7 @@
 //! Closures given to a flow (dependency closures, computed choices) run under the flow's lock
 //! and must not call the flow. Observers must only use [`FlowNames`] to name tasks.
 
+mod args;
 mod command;
 mod context;
 mod dep;
@@ -83,6 +84,7 @@ mod host;
 mod incremental;
 mod job;
 mod lifecycle;
+mod name_index;
 mod names;
 mod ops;
 mod options;
@@ -100,6 +102,7 @@ mod show;
 mod table;
 mod watch;
 
+pub use args::ArgList;
 pub use command::CommandOutput;
 pub use context::{Context, FromArg};
 pub use dep::{Dep, DepFn, Lookup};

@@ -28,6 +28,19 @@ impl NameTable {
         f(&mut v[id.index()]);
     }
 
+    /// [`NameTable::set`] for each of `named`, under one lock (a glob's million instances).
+    pub(crate) fn set_all(&self, named: Vec<(TaskId, Arc<str>)>) {
+        let mut v = self.0.write();
+        if let Some(last) = named.iter().map(|(id, _)| id.index()).max()
+            && v.len() <= last
+        {
+            v.resize(last + 1, Entry::default());
+        }
+        for (id, name) in named {
+            v[id.index()].name = Some(name);
+        }
+    }
+
     pub(crate) fn set(&self, id: TaskId, name: Arc<str>) {
         self.with_entry(id, |e| e.name = Some(name));
     }
@@ -84,7 +97,7 @@ impl super::Flow {
 
     /// The task id of proc `name` (missing placeholders included).
     pub fn id(&self, name: &str) -> Option<TaskId> {
-        self.inner.table.lock().by_name.get(name).copied()
+        self.inner.table.lock().id_of(name)
     }
 
     /// The name of task `id`.

@@ -250,11 +250,23 @@ impl Pattern {
     /// Fills every placeholder from `lookup`; fails naming the first one it has no value for.
     pub fn fill<'a>(&self, lookup: impl Fn(&str) -> Option<&'a str>) -> Result<String, FlowError> {
         let mut s = String::with_capacity(self.text.len() + 8);
+        self.fill_into(&mut s, lookup)?;
+        Ok(s)
+    }
+
+    /// [`Pattern::fill`] into `out` (cleared first), so that many names can be made in one
+    /// buffer.
+    pub(crate) fn fill_into<'a>(
+        &self,
+        out: &mut String,
+        lookup: impl Fn(&str) -> Option<&'a str>,
+    ) -> Result<(), FlowError> {
+        out.clear();
         for seg in &self.segs {
             match seg {
-                Seg::Lit(l) => s.push_str(l),
+                Seg::Lit(l) => out.push_str(l),
                 Seg::Param(p) => match lookup(p) {
-                    Some(v) => s.push_str(v),
+                    Some(v) => out.push_str(v),
                     None => {
                         return Err(FlowError::MissingArg {
                             pattern: self.text.clone(),
@@ -264,7 +276,7 @@ impl Pattern {
                 },
             }
         }
-        Ok(s)
+        Ok(())
     }
 
     /// Fills the placeholders `lookup` knows and keeps the others as `[name]`.

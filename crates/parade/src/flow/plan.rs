@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use crate::engine::{TaskId, TaskState};
 
+use super::schedule::Closure;
 use super::table::{Defn, Table};
-use super::{Choices, Flow, FlowError, Why};
+use super::{ArgList, Choices, Flow, FlowError, Why};
 
 /// What a proc declares and where it stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,8 +76,9 @@ pub struct PlanStep {
     /// The name it was defined under: its proto's pattern, or its own name. Shared with the
     /// flow (a count, not a copy per step).
     pub defined_as: Arc<str>,
-    /// Its arguments, in pattern order, shared with the flow's record of it.
-    pub args: Arc<[(String, String)]>,
+    /// Its arguments, in pattern order, shared with the flow's record of it (a glob's
+    /// instances share the glob's values).
+    pub args: ArgList,
 }
 
 /// The position of each task of a plan's closure, by task index: a plan looks a task up for
@@ -106,22 +108,58 @@ impl Members {
     }
 }
 
+/// Each member's dependents (positions in the plan's closure), in one vector: where a task's
+/// begin is `start[i]`. A glob's million instances, each the dependency of one task, are a
+/// million entries, not a million vectors of one.
+struct Dependents {
+    start: Vec<usize>,
+    of: Vec<usize>,
+}
+
+impl Dependents {
+    fn new(deps: &[Vec<TaskId>], members: &Members) -> Self {
+        let mut start = vec![0_usize; deps.len() + 1];
+        for ds in deps {
+            for d in ds {
+                start[members.get(*d).expect("a member") + 1] += 1;
+            }
+        }
+        for i in 0..deps.len() {
+            start[i + 1] += start[i];
+        }
+        let mut fill = start.clone();
+        let mut of = vec![0; start[deps.len()]];
+        for (i, ds) in deps.iter().enumerate() {
+            for d in ds {
+                let at = &mut fill[members.get(*d).expect("a member")];
+                of[*at] = i;
+                *at += 1;
+            }
+        }
+        Self { start, of }
+    }
+
+    /// Member `i`'s dependents, in the order of the closure.
+    fn of(&self, i: usize) -> &[usize] {
+        &self.of[self.start[i]..self.start[i + 1]]
+    }
+}
+
 impl Flow {
     /// Every proc (and missing name), in the order they were made.
     pub fn procs(&self) -> Vec<ProcInfo> {
         let t = self.inner.table.lock();
-        t.procs
-            .iter()
-            .flatten()
-            .map(|r| self.info(&t, t.by_name[&r.name]))
+        (0..t.procs.len())
+            .filter(|&i| t.procs[i].is_some())
+            .map(|i| self.info(&t, TaskId(u32::try_from(i).expect("task ids are u32"))))
             .collect()
     }
 
     /// One proc's information (a lookup by name, not a walk over every proc).
     pub fn proc_info(&self, name: &str) -> Result<ProcInfo, FlowError> {
         let t = self.inner.table.lock();
-        match t.by_name.get(name) {
-            Some(&id) => Ok(self.info(&t, id)),
+        match t.id_of(name) {
+            Some(id) => Ok(self.info(&t, id)),
             None => Err(FlowError::UnknownProc(name.to_owned())),
         }
     }
@@ -132,7 +170,7 @@ impl Flow {
         ProcInfo {
             name: r.name.to_string(),
             description: r.description().map(str::to_owned),
-            proto: r.proto.map(|p| t.protos[p].pattern.to_string()),
+            proto: r.proto().map(|p| t.protos[p].pattern.to_string()),
             args: r.args.to_vec(),
             deps: self
                 .inner
@@ -198,6 +236,57 @@ impl Flow {
         &self,
         names: impl IntoIterator<Item = S>,
     ) -> Result<Vec<PlanStep>, FlowError> {
+        let mut steps = Vec::new();
+        self.in_plan_order(names, |t, cl, i, wave, declared| {
+            if steps.capacity() == 0 {
+                steps.reserve_exact(cl.order.len());
+            }
+            let (id, why) = &cl.order[i];
+            let rec = t.rec(*id);
+            steps.push(PlanStep {
+                name: rec.name.to_string(),
+                why: why.clone(),
+                wave,
+                missing: rec.defn == Defn::Missing,
+                deps: declared.iter().map(|&d| t.name(d)).collect(),
+                locks: rec.locks().to_vec(),
+                defined_as: rec
+                    .proto()
+                    .map_or_else(|| rec.name.clone(), |p| t.protos[p].decl.def.clone()),
+                args: rec.args.clone(),
+            });
+        })?;
+        Ok(steps)
+    }
+
+    /// Whether starting `names` can be planned ([`Flow::plan`]'s errors: unknown names, values
+    /// outside their choices, cycles...), and how many procs the plan has, without writing the
+    /// plan out (no step, name or reason per proc): what a check asks.
+    ///
+    /// ```
+    /// use parade::flow::Flow;
+    /// let flow = Flow::inline();
+    /// flow.proto("t::[n]", |_| Ok(())).choices("n", ["1", "2"]).add().unwrap();
+    /// flow.proc("all", |_| Ok(())).deps(["t::*"]).add().unwrap();
+    /// assert_eq!(flow.plannable(["all"]).unwrap(), 3);
+    /// assert!(flow.plannable(["nothing"]).is_err());
+    /// ```
+    pub fn plannable<S: AsRef<str>>(
+        &self,
+        names: impl IntoIterator<Item = S>,
+    ) -> Result<usize, FlowError> {
+        self.in_plan_order(names, |_, _, _, _, _| {})
+    }
+
+    /// Creates what starting `names` brings in and calls `visit` for each proc of its plan
+    /// (as many as the closure's order has) in the order inline mode would run them, with the
+    /// table, the closure, the proc's position in the closure's order, its wave and its
+    /// declared dependencies in the plan; gives how many there were.
+    fn in_plan_order<S: AsRef<str>>(
+        &self,
+        names: impl IntoIterator<Item = S>,
+        mut visit: impl FnMut(&Table, &Closure, usize, u32, &[TaskId]),
+    ) -> Result<usize, FlowError> {
         let mut t = self.inner.table.lock();
         let mut roots = Vec::new();
         for n in names {
@@ -227,48 +316,46 @@ impl Flow {
             }
         }
         let mut blocked: Vec<usize> = deps.iter().map(Vec::len).collect();
-        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); deps.len()];
-        for (i, ds) in deps.iter().enumerate() {
-            for d in ds {
-                dependents[members.get(*d).expect("a member")].push(i);
-            }
-        }
+        let dependents = Dependents::new(&deps, &members);
         let wave = |i: usize| t.rec(cl.order[i].0).wave;
+        // What is ready from the start, sorted once (a glob's instances come sorted): taken
+        // in order beside a heap of what becomes ready later, the smaller first.
+        let mut first: Vec<(u32, TaskId, usize)> = (0..blocked.len())
+            .filter(|&i| blocked[i] == 0)
+            .map(|i| (wave(i), cl.order[i].0, i))
+            .collect();
+        first.sort_unstable();
+        let mut first = first.into_iter().peekable();
         let mut ready: BinaryHeap<Reverse<(u32, TaskId, usize)>> = BinaryHeap::new();
-        for (i, b) in blocked.iter().enumerate() {
-            if *b == 0 {
-                ready.push(Reverse((wave(i), cl.order[i].0, i)));
-            }
-        }
-        let mut steps = Vec::with_capacity(deps.len());
-        while let Some(Reverse((w, id, i))) = ready.pop() {
-            let rec = t.rec(id);
-            steps.push(PlanStep {
-                name: rec.name.to_string(),
-                why: cl.order[i].1.clone(),
-                wave: w,
-                missing: rec.defn == Defn::Missing,
-                deps: deps[i][..declared[i]].iter().map(|&d| t.name(d)).collect(),
-                locks: rec.locks().to_vec(),
-                defined_as: rec
-                    .proto
-                    .map_or_else(|| rec.name.clone(), |p| t.protos[p].decl.def.clone()),
-                args: rec.args.clone(),
-            });
-            for &d in &dependents[i] {
+        let mut visited = 0;
+        loop {
+            let from_heap = match (first.peek(), ready.peek()) {
+                (Some(a), Some(Reverse(b))) => b < a,
+                (None, Some(_)) => true,
+                (_, None) => false,
+            };
+            let taken = if from_heap {
+                ready.pop().map(|Reverse(x)| x)
+            } else {
+                first.next()
+            };
+            let Some((w, _, i)) = taken else { break };
+            visit(&t, &cl, i, w, &deps[i][..declared[i]]);
+            visited += 1;
+            for &d in dependents.of(i) {
                 blocked[d] -= 1;
                 if blocked[d] == 0 {
                     ready.push(Reverse((wave(d), cl.order[d].0, d)));
                 }
             }
         }
-        if steps.len() < deps.len() {
+        if visited < deps.len() {
             let stuck: Vec<String> = (0..deps.len())
                 .filter(|&i| blocked[i] > 0)
                 .map(|i| t.name(cl.order[i].0))
                 .collect();
             return Err(FlowError::Cycle(stuck));
         }
-        Ok(steps)
+        Ok(visited)
     }
 }

@@ -88,7 +88,8 @@ pub(crate) struct Decl {
     pub(crate) now: bool,
     pub(crate) choices: Vec<(String, Choices)>,
     pub(crate) defaults: Vec<(String, String)>,
-    pub(crate) incremental: super::incremental::Incremental,
+    /// Shared by every job of the proc (a glob's million instances hold one).
+    pub(crate) incremental: Arc<super::incremental::Incremental>,
     /// Log-ignore rules as given, compiled into `log_ignore` by [`Define::add`].
     pub(crate) log_rules: Vec<(String, IgnoreWhen)>,
     /// The compiled rules, shared by every instance of a proto.
@@ -113,7 +114,7 @@ impl Decl {
             now: false,
             choices: Vec::new(),
             defaults: Vec::new(),
-            incremental: super::incremental::Incremental::default(),
+            incremental: Arc::default(),
             log_rules: Vec::new(),
             log_ignore: LogIgnore::new(),
         }
@@ -352,8 +353,7 @@ impl Define<'_> {
     /// }
     /// ```
     pub fn inputs<S: Into<String>>(mut self, inputs: impl IntoIterator<Item = S>) -> Self {
-        self.decl
-            .incremental
+        Arc::make_mut(&mut self.decl.incremental)
             .inputs
             .extend(inputs.into_iter().map(Into::into));
         self
@@ -366,8 +366,7 @@ impl Define<'_> {
 
     /// Paths or globs left out of the inputs (`**/__pycache__`, `*.tmp`).
     pub fn inputs_ignore<S: Into<String>>(mut self, ignore: impl IntoIterator<Item = S>) -> Self {
-        self.decl
-            .incremental
+        Arc::make_mut(&mut self.decl.incremental)
             .ignore
             .extend(ignore.into_iter().map(Into::into));
         self
@@ -376,8 +375,7 @@ impl Define<'_> {
     /// Files the proc must produce (an [`Output`](super::Output) may carry a `max_age`): a
     /// missing one makes it run, and after a success fails it with `outputs not refreshed`.
     pub fn outputs<O: Into<super::Output>>(mut self, outputs: impl IntoIterator<Item = O>) -> Self {
-        self.decl
-            .incremental
+        Arc::make_mut(&mut self.decl.incremental)
             .outputs
             .extend(outputs.into_iter().map(Into::into));
         self
@@ -436,7 +434,7 @@ impl Define<'_> {
 
     /// Never up to date: the proc always runs.
     pub fn no_skip(mut self) -> Self {
-        self.decl.incremental.no_skip = true;
+        Arc::make_mut(&mut self.decl.incremental).no_skip = true;
         self
     }
 

@@ -1,8 +1,19 @@
 //! Protos: registered templates, which proto a name addresses (its exact pattern, else the one
 //! pattern it matches), and the procs a name stands for once its choices and globs are applied.
 
+use std::sync::Arc;
+
+use super::args::{ArgList, Span};
 use super::table::{Instance, ProtoRec, Table, lookup_in};
 use super::{Flow, FlowError, Lookup, glob_match, is_glob};
+
+/// What a name stands for: one proc, or the instances of a glob, in order.
+pub(crate) enum Expansion {
+    /// One proc.
+    One(Instance),
+    /// Every combination of `span`, instances of proto `proto`.
+    Span { proto: usize, span: Arc<Span> },
+}
 
 /// The proto a name addresses, the arguments read from the name, and whether the name was
 /// the proto's exact pattern.
@@ -64,8 +75,8 @@ impl Flow {
     }
 
     /// The procs `name` stands for: one, or every combination of choices its globs match, in
-    /// pattern order (the first placeholder varies slowest).
-    pub(crate) fn expand(&self, t: &Table, name: &str) -> Result<Vec<Instance>, FlowError> {
+    /// pattern order (the first placeholder varies slowest), as one span of arguments.
+    pub(crate) fn expand(&self, t: &Table, name: &str) -> Result<Expansion, FlowError> {
         let (pi, extracted, exact) = self.find_proto(t, name)?;
         let proto = &t.protos[pi];
         let (args, extras) = proto_args(proto, &extracted);
@@ -130,36 +141,24 @@ impl Flow {
             } else {
                 name.to_owned()
             };
-            return Ok(vec![Instance {
+            return Ok(Expansion::One(Instance {
                 name: inst_name,
-                args: with_extras(args),
+                args: with_extras(args).into(),
                 proto: pi,
-            }]);
+            }));
         }
-        // Cartesian product, first placeholder slowest.
-        let mut combos: Vec<Vec<(String, String)>> = vec![Vec::new()];
-        for ((k, _), values) in args.iter().zip(&per_param) {
-            combos = combos
-                .into_iter()
-                .flat_map(|c| {
-                    values.iter().map(move |v| {
-                        let mut c = c.clone();
-                        c.push((k.clone(), v.clone()));
-                        c
-                    })
-                })
-                .collect();
+        let keys = args.into_iter().map(|(k, _)| k).collect();
+        let span = Arc::new(Span::new(keys, per_param, extras));
+        // Every combination has the same arguments, so if the first fills the pattern, all do.
+        let first = ArgList::of_span(&span, 0);
+        let one = proto.pattern.fill(|k| first.get(k))?;
+        if span.len() == 1 {
+            return Ok(Expansion::One(Instance {
+                name: one,
+                args: first.to_vec().into(),
+                proto: pi,
+            }));
         }
-        combos
-            .into_iter()
-            .map(|args| {
-                let name = proto.pattern.fill(lookup_in(&args))?;
-                Ok(Instance {
-                    name,
-                    args: with_extras(args),
-                    proto: pi,
-                })
-            })
-            .collect()
+        Ok(Expansion::Span { proto: pi, span })
     }
 }

@@ -2,25 +2,26 @@
 //! `WhenScheduled` targets), computed and checked in full before the engine wants any of it,
 //! so a refused start leaves nothing wanted.
 
-use std::collections::{HashSet, VecDeque};
 use std::fmt;
+use std::sync::Arc;
 
 use crate::engine::{TaskId, TaskState};
 
 use super::table::{Defn, Table};
 use super::{Flow, FlowError, RdepKind};
 
-/// Why a proc is in a start's closure.
+/// Why a proc is in a start's closure. The proc it names is shared with the flow's record of
+/// it (a glob's million instances, dependencies of one task, hold one name).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Why {
     /// It was asked for.
     Requested,
     /// A dependency of this proc.
-    DepOf(String),
+    DepOf(Arc<str>),
     /// Injected by its rdep as a dependency of this proc.
-    RdepOf(String),
+    RdepOf(Arc<str>),
     /// Pulled in by this proc's `WhenScheduled` rule.
-    WhenScheduledBy(String),
+    WhenScheduledBy(Arc<str>),
 }
 
 impl fmt::Display for Why {
@@ -38,22 +39,38 @@ impl fmt::Display for Why {
 #[derive(Default)]
 pub(crate) struct Closure {
     pub(crate) order: Vec<(TaskId, Why)>,
-    set: HashSet<TaskId>,
+    /// Which tasks are in `order`, a bit per task index (a glob brings in a million: a bit
+    /// each, not a hashed entry).
+    set: Vec<u64>,
     /// New edges (task, dependency).
     pub(crate) edges: Vec<(TaskId, TaskId)>,
-    queue: VecDeque<TaskId>,
+    /// How much of `order` has been looked at: the rest is the queue.
+    next: usize,
 }
 
 impl Closure {
     fn add(&mut self, id: TaskId, why: Why) {
-        if self.set.insert(id) {
+        let (word, bit) = (id.index() / 64, 1 << (id.index() % 64));
+        if self.set.len() <= word {
+            self.set.resize(word + 1, 0);
+        }
+        if self.set[word] & bit == 0 {
+            self.set[word] |= bit;
             self.order.push((id, why));
-            self.queue.push_back(id);
         }
     }
 
     pub(crate) fn contains(&self, id: TaskId) -> bool {
-        self.set.contains(&id)
+        self.set
+            .get(id.index() / 64)
+            .is_some_and(|w| w & (1 << (id.index() % 64)) != 0)
+    }
+
+    /// The next task brought in and not looked at yet, in the order they came.
+    fn pop(&mut self) -> Option<TaskId> {
+        let &(id, _) = self.order.get(self.next)?;
+        self.next += 1;
+        Some(id)
     }
 
     /// Adds the edge `task` → `dep`, bringing `dep` in if nothing wants it yet.
@@ -129,7 +146,7 @@ impl Flow {
         }
         let allow_missing = self.allow_missing();
         let rules = self.inner.has_rules();
-        while let Some(x) = cl.queue.pop_front() {
+        while let Some(x) = cl.pop() {
             let (name, defn, deps) = {
                 let rec = t.rec(x);
                 (rec.name.clone(), rec.defn, rec.deps.clone())
@@ -141,7 +158,7 @@ impl Flow {
                     .find(|(id, _)| *id == x)
                     .map(|(_, why)| why.clone());
                 let proc = match by {
-                    Some(Why::DepOf(p) | Why::RdepOf(p) | Why::WhenScheduledBy(p)) => p,
+                    Some(Why::DepOf(p) | Why::RdepOf(p) | Why::WhenScheduledBy(p)) => p.to_string(),
                     _ => name.to_string(),
                 };
                 return Err(FlowError::MissingDep {
@@ -151,7 +168,7 @@ impl Flow {
             }
             for d in deps {
                 if self.engine_state(d) == TaskState::Idle {
-                    cl.add(d, Why::DepOf(name.to_string()));
+                    cl.add(d, Why::DepOf(Arc::clone(&name)));
                 }
             }
             if rules {
@@ -164,7 +181,7 @@ impl Flow {
 
     /// Plain and `WhenTargetScheduled` rdeps aimed at `x`, and `WhenScheduled` declarers
     /// already wanted whose target is `x`.
-    fn inject_rdeps(&self, t: &mut Table, x: TaskId, name: &str, cl: &mut Closure) {
+    fn inject_rdeps(&self, t: &mut Table, x: TaskId, name: &Arc<str>, cl: &mut Closure) {
         let sep = self.separator();
         for pi in t.rule_protos.clone() {
             let proto = t.protos[pi].clone();
@@ -194,14 +211,14 @@ impl Flow {
                 } else {
                     proto.pattern.as_str().to_owned()
                 };
-                if instance == name {
+                if *instance == **name {
                     continue;
                 }
                 // A proto that cannot make this instance (a value outside its choices, say)
                 // simply does not apply.
                 if let Ok(ids) = self.create_in(t, &instance) {
                     for d in ids {
-                        cl.link(self, x, d, || Why::RdepOf(name.to_owned()));
+                        cl.link(self, x, d, || Why::RdepOf(Arc::clone(name)));
                     }
                 }
             }
@@ -215,13 +232,14 @@ impl Flow {
                 match rule.kind {
                     RdepKind::Plain | RdepKind::WhenTargetScheduled => {
                         if rule.pattern.matches(name, &sep).is_some() {
-                            cl.link(self, x, p, || Why::RdepOf(name.to_owned()));
+                            cl.link(self, x, p, || Why::RdepOf(Arc::clone(name)));
                         }
                     }
                     RdepKind::WhenScheduled => {
                         let state = self.engine_state(p);
                         let wanted = matches!(state, TaskState::Wanted | TaskState::Running);
-                        if !rule.pattern.has_params() && rule.pattern.as_str() == name && wanted {
+                        if !rule.pattern.has_params() && rule.pattern.as_str() == &**name && wanted
+                        {
                             cl.edges.push((x, p));
                         }
                     }
@@ -235,7 +253,7 @@ impl Flow {
         &self,
         t: &mut Table,
         x: TaskId,
-        name: &str,
+        name: &Arc<str>,
         cl: &mut Closure,
     ) -> Result<(), FlowError> {
         let rules = t.rec(x).rules().to_vec();
@@ -259,7 +277,7 @@ impl Flow {
             let state = self.engine_state(target);
             if started(state) {
                 return Err(FlowError::TooLate {
-                    declarer: name.to_owned(),
+                    declarer: name.to_string(),
                     rule: rule.kind.as_str(),
                     target: target_name.to_owned(),
                     state,
@@ -269,7 +287,7 @@ impl Flow {
                 RdepKind::WhenScheduled => {
                     cl.edges.push((target, x));
                     if state == TaskState::Idle {
-                        cl.add(target, Why::WhenScheduledBy(name.to_owned()));
+                        cl.add(target, Why::WhenScheduledBy(Arc::clone(name)));
                     }
                 }
                 RdepKind::WhenTargetScheduled => {

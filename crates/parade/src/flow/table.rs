@@ -12,6 +12,9 @@ use std::sync::Arc;
 
 use crate::engine::{TaskId, TaskSpec};
 
+use super::args::ArgList;
+use super::name_index::NameIndex;
+use super::proto::Expansion;
 use super::{Decl, Dep, Flow, FlowError, Lookup, Pattern, Rdep, has_placeholders};
 
 /// A registered proto.
@@ -23,7 +26,7 @@ pub(crate) struct ProtoRec {
 /// One proc a name expands to: its name, arguments and proto.
 pub(crate) struct Instance {
     pub(crate) name: String,
-    pub(crate) args: Vec<(String, String)>,
+    pub(crate) args: ArgList,
     pub(crate) proto: usize,
 }
 
@@ -44,13 +47,14 @@ pub(crate) enum Defn {
 }
 
 /// One named task of the flow: 80 bytes (a glob's million instances hold a million), what
-/// few procs have (rdep rules, locks, a description) boxed apart.
+/// few procs have (rdep rules, locks, a description) boxed apart, a glob's instances'
+/// arguments read from the glob's span ([`ArgList`]).
 pub(crate) struct ProcRec {
     pub(crate) name: Arc<str>,
-    pub(crate) args: Arc<[(String, String)]>,
+    pub(crate) args: ArgList,
     pub(crate) deps: Box<[TaskId]>,
     extra: Option<Box<RecExtra>>,
-    pub(crate) proto: Option<usize>,
+    proto: Option<u32>,
     pub(crate) wave: u32,
     pub(crate) defn: Defn,
 }
@@ -64,6 +68,11 @@ struct RecExtra {
 }
 
 impl ProcRec {
+    /// The proto it was made from.
+    pub(crate) fn proto(&self) -> Option<usize> {
+        self.proto.map(|p| p as usize)
+    }
+
     /// Its rdep rules, filled from its arguments.
     pub(crate) fn rules(&self) -> &[Rdep] {
         self.extra.as_ref().map_or(&[], |e| &e.rules)
@@ -87,18 +96,36 @@ pub(crate) struct Table {
     pub(crate) by_pattern: HashMap<String, usize>,
     /// By task index.
     pub(crate) procs: Vec<Option<ProcRec>>,
-    /// By name, hashed with foldhash: a glob's million instances are a million lookups, and
-    /// names are not chosen by an adversary of this process (`SipHash`'s reason to be slow).
-    pub(crate) by_name: HashMap<Arc<str>, TaskId, foldhash::fast::RandomState>,
+    /// By name: ids, each compared by its record's name.
+    by_name: NameIndex,
     /// Procs that declare rdeps, and protos that do.
     pub(crate) rule_procs: Vec<TaskId>,
     pub(crate) rule_protos: Vec<usize>,
     pending: VecDeque<TaskId>,
     /// Procs made with `now`, to start once the call that made them is done.
     pub(crate) now: Vec<TaskId>,
+    /// While a glob's instances are made: their names, given to the observers' name table
+    /// in one go when the last is made (before any of them is defined, so before any runs).
+    deferred_names: Option<Vec<(TaskId, Arc<str>)>>,
+}
+
+/// The name of `id` among `procs` (every id in the index has a record).
+fn name_in<'a>(procs: &'a [Option<ProcRec>]) -> impl Fn(TaskId) -> &'a str {
+    move |id| procs[id.index()].as_ref().map_or("", |r| &*r.name)
 }
 
 impl Table {
+    /// The task named `name` (missing placeholders included).
+    pub(crate) fn id_of(&self, name: &str) -> Option<TaskId> {
+        self.by_name.get(name, name_in(&self.procs))
+    }
+
+    /// Room for `more` procs.
+    fn reserve(&mut self, more: usize) {
+        self.procs.reserve(more);
+        self.by_name.reserve(more, name_in(&self.procs));
+    }
+
     pub(crate) fn rec(&self, id: TaskId) -> &ProcRec {
         self.procs[id.index()]
             .as_ref()
@@ -113,7 +140,7 @@ impl Table {
 
     /// The id of a proc that exists (defined or being defined), not a missing placeholder.
     pub(crate) fn existing(&self, name: &str) -> Option<TaskId> {
-        let &id = self.by_name.get(name)?;
+        let id = self.id_of(name)?;
         (self.rec(id).defn != Defn::Missing).then_some(id)
     }
 
@@ -145,38 +172,84 @@ impl Flow {
         }
         t.procs[id.index()] = Some(ProcRec {
             name: name.clone(),
-            args: Arc::from(Vec::new()),
+            args: ArgList::default(),
             deps: Box::default(),
             extra: None,
             proto: None,
             wave: 0,
             defn,
         });
-        t.by_name.insert(name.clone(), id);
-        self.inner.names.set(id, name);
+        t.by_name.insert(&name, id, name_in(&t.procs));
+        match &mut t.deferred_names {
+            Some(named) => named.push((id, name)),
+            None => self.inner.names.set(id, name),
+        }
     }
 
     /// The id for `name`: the existing task, or a new missing placeholder.
     fn ensure(&self, t: &mut Table, name: &str) -> TaskId {
-        match t.by_name.get(name) {
-            Some(&id) => id,
+        match t.id_of(name) {
+            Some(id) => id,
             None => self.placeholder(t, name, Defn::Missing),
         }
     }
 
     /// The task of a proto instance, queued to be defined if it is new.
-    pub(crate) fn instantiate(&self, t: &mut Table, inst: Instance) -> TaskId {
-        let id = match t.by_name.get(inst.name.as_str()) {
-            Some(&id) if t.rec(id).defn != Defn::Missing => return id,
-            Some(&id) => id,
-            None => self.placeholder(t, &inst.name, Defn::Missing),
+    pub(crate) fn instantiate(
+        &self,
+        t: &mut Table,
+        name: &str,
+        args: ArgList,
+        proto: usize,
+    ) -> TaskId {
+        let id = match t.id_of(name) {
+            Some(id) if t.rec(id).defn != Defn::Missing => return id,
+            Some(id) => id,
+            None => self.placeholder(t, name, Defn::Missing),
         };
         let rec = t.rec_mut(id);
         rec.defn = Defn::Pending;
-        rec.proto = Some(inst.proto);
-        rec.args = Arc::from(inst.args);
+        rec.proto = Some(u32::try_from(proto).expect("fewer than 2^32 protos"));
+        rec.args = args;
         t.pending.push_back(id);
         id
+    }
+
+    /// The tasks of what `name` expanded to, in order, pushed onto `ids`: a glob's names made
+    /// one at a time in one buffer, each instance's arguments its place in the glob's span.
+    pub(crate) fn instantiate_all(
+        &self,
+        t: &mut Table,
+        expansion: Expansion,
+        ids: &mut Vec<TaskId>,
+    ) -> Result<(), FlowError> {
+        match expansion {
+            Expansion::One(inst) => {
+                ids.push(self.instantiate(t, &inst.name, inst.args, inst.proto));
+            }
+            Expansion::Span { proto, span } => {
+                let rec = Arc::clone(&t.protos[proto]);
+                let mut name = String::new();
+                // Room for all at once: tables grown by doubling would hold up to twice that.
+                ids.reserve(span.len());
+                t.reserve(span.len());
+                t.deferred_names = Some(Vec::with_capacity(span.len()));
+                let mut made = Ok(());
+                for at in 0..span.len() {
+                    let args = ArgList::of_span(&span, at);
+                    made = rec.pattern.fill_into(&mut name, |k| args.get(k));
+                    if made.is_err() {
+                        break;
+                    }
+                    ids.push(self.instantiate(t, &name, args, proto));
+                }
+                if let Some(named) = t.deferred_names.take() {
+                    self.inner.names.set_all(named);
+                }
+                made?;
+            }
+        }
+        Ok(())
     }
 
     /// Creates the procs `name` stands for and defines them (and the instances their
@@ -185,11 +258,9 @@ impl Flow {
         if let Some(id) = t.existing(name) {
             return Ok(vec![id]);
         }
-        let ids: Vec<TaskId> = self
-            .expand(t, name)?
-            .into_iter()
-            .map(|inst| self.instantiate(t, inst))
-            .collect();
+        let expansion = self.expand(t, name)?;
+        let mut ids = Vec::new();
+        self.instantiate_all(t, expansion, &mut ids)?;
         self.drain(t)?;
         Ok(ids)
     }
@@ -211,9 +282,14 @@ impl Flow {
 
     fn define_instance(&self, t: &mut Table, id: TaskId) -> Result<(), FlowError> {
         let rec = t.rec(id);
-        let proto = t.protos[rec.proto.expect("a pending task has a proto")].clone();
+        let proto = t.protos[rec.proto().expect("a pending task has a proto")].clone();
         let (name, args) = (rec.name.clone(), rec.args.clone());
-        let deps = self.resolve_deps(t, &name, &args, &proto.decl)?;
+        // A glob's instance has its arguments made only when its dependencies need them.
+        let deps = if proto.decl.deps.is_empty() {
+            Vec::new()
+        } else {
+            self.resolve_deps(t, &name, &args.as_slice(), &proto.decl)?
+        };
         self.define_task(t, id, &proto.decl, deps)?;
         if proto.decl.now {
             t.now.push(id);
@@ -274,8 +350,15 @@ impl Flow {
                 Dep::NoFailures => {}
             }
         }
-        let mut seen = std::collections::HashSet::with_capacity(ids.len());
-        ids.retain(|id| seen.insert(*id));
+        // Each once, in order: a bit per task index (a glob's million dependencies hashed
+        // nothing).
+        let mut seen = vec![0_u64; ids.iter().map(|id| id.index() / 64 + 1).max().unwrap_or(0)];
+        ids.retain(|id| {
+            let (word, bit) = (id.index() / 64, 1 << (id.index() % 64));
+            let new = seen[word] & bit == 0;
+            seen[word] |= bit;
+            new
+        });
         Ok(ids)
     }
 
@@ -290,12 +373,7 @@ impl Flow {
             return Ok(());
         }
         match self.expand(t, name) {
-            Ok(instances) => {
-                for inst in instances {
-                    ids.push(self.instantiate(t, inst));
-                }
-                Ok(())
-            }
+            Ok(expansion) => self.instantiate_all(t, expansion, ids),
             Err(FlowError::NoProto(_)) => {
                 ids.push(self.ensure(t, name));
                 Ok(())
@@ -305,7 +383,7 @@ impl Flow {
     }
 
     /// The engine task for `decl`, without dependencies.
-    fn spec(&self, name: &str, decl: &Decl, args: Arc<[(String, String)]>) -> TaskSpec {
+    fn spec(&self, name: &str, decl: &Decl, args: ArgList) -> TaskSpec {
         let engine = &self.inner.engine;
         let mut spec = TaskSpec::from_box(Box::new(self.job(name, args, decl)))
             .wave(decl.wave)
@@ -328,8 +406,14 @@ impl Flow {
     fn fill_rec(t: &mut Table, id: TaskId, decl: &Decl, deps: &[TaskId]) {
         let rec = t.rec_mut(id);
         rec.deps = deps.into();
+        let rules = if decl.rdeps.is_empty() {
+            Vec::new()
+        } else {
+            let args = rec.args.as_slice();
+            decl.rdeps.iter().map(|r| r.filled(&args)).collect()
+        };
         let extra = RecExtra {
-            rules: decl.rdeps.iter().map(|r| r.filled(&rec.args)).collect(),
+            rules,
             locks: decl.locks.clone(),
             description: decl.description.clone(),
         };
@@ -354,7 +438,7 @@ impl Flow {
         decl: &Decl,
         deps: &[TaskId],
     ) -> Result<TaskId, FlowError> {
-        let args: Arc<[(String, String)]> = Arc::from(decl.defaults.clone());
+        let args = ArgList::from(decl.defaults.clone());
         let spec = self
             .spec(name, decl, args.clone())
             .deps(deps.iter().copied());
