@@ -10,6 +10,7 @@ mod include;
 mod index;
 mod model;
 mod pattern;
+mod raw_task;
 mod validate;
 
 use std::path::{Path, PathBuf};

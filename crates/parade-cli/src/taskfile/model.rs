@@ -12,6 +12,7 @@ use super::SourceFile;
 use super::TaskIndex;
 use super::duration::DurationValue;
 use super::pattern::Pattern;
+pub use super::raw_task::RawTask;
 
 /// A scalar as written in `[params]` or `choices`: strings, integers, floats and booleans all
 /// become text.
@@ -59,63 +60,6 @@ pub struct RawSettings {
     pub(crate) retries: Option<u32>,
     #[serde(default)]
     pub(crate) resources: BTreeMap<Spanned<String>, Spanned<i64>>,
-}
-
-/// A `[task."name"]` table as read.
-#[derive(Deserialize, Debug)]
-#[serde(deny_unknown_fields)]
-pub struct RawTask {
-    pub(crate) description: Option<String>,
-    pub(crate) run: Option<Spanned<String>>,
-    pub(crate) template: Option<Spanned<String>>,
-    pub(crate) job_dir: Option<Spanned<String>>,
-    pub(crate) kwargs: Option<Spanned<toml::Table>>,
-    #[serde(default)]
-    pub(crate) inputs: Vec<Spanned<String>>,
-    pub(crate) script: Option<Spanned<String>>,
-    #[serde(default)]
-    pub(crate) can_resume: bool,
-    #[serde(default)]
-    pub(crate) choices: BTreeMap<Spanned<String>, Vec<Scalar>>,
-    #[serde(default)]
-    pub(crate) args: BTreeMap<String, Scalar>,
-    #[serde(default)]
-    pub(crate) deps: Vec<Spanned<String>>,
-    #[serde(default)]
-    pub(crate) rdeps: Vec<Spanned<String>>,
-    #[serde(default)]
-    pub(crate) when_scheduled: Vec<Spanned<String>>,
-    #[serde(default)]
-    pub(crate) when_target_scheduled: Vec<Spanned<String>>,
-    #[serde(default)]
-    pub(crate) locks: Vec<String>,
-    #[serde(default)]
-    pub(crate) uses: BTreeMap<Spanned<String>, Spanned<i64>>,
-    #[serde(default)]
-    pub(crate) env: BTreeMap<String, Spanned<Scalar>>,
-    pub(crate) cwd: Option<Spanned<String>>,
-    pub(crate) timeout: Option<DurationValue>,
-    #[serde(default)]
-    pub(crate) wave: u32,
-    pub(crate) cpus: Option<u32>,
-    pub(crate) mem: Option<String>,
-    pub(crate) time: Option<String>,
-    pub(crate) partition: Option<String>,
-    pub(crate) account: Option<String>,
-    #[serde(default)]
-    pub(crate) sbatch_args: Vec<String>,
-    pub(crate) shell: Option<Spanned<Vec<String>>>,
-    #[serde(default)]
-    pub(crate) aliases: Vec<Spanned<String>>,
-    pub(crate) retries: Option<u32>,
-    #[serde(default)]
-    pub(crate) sources: Vec<Spanned<String>>,
-    #[serde(default)]
-    pub(crate) outputs: Vec<Spanned<String>>,
-    #[serde(default)]
-    pub(crate) log_ignore: Vec<Spanned<String>>,
-    #[serde(default)]
-    pub(crate) log_ignore_if_succeeded: Vec<Spanned<String>>,
 }
 
 /// A `[params]` value as read: a value, or `{ run = "CMD" }`, whose output (trimmed) is the
