@@ -52,21 +52,17 @@ pub fn parse(path: PathBuf, source: SourceFile) -> Result<TaskFile, TaskFileErro
     let mut entries: Vec<(&Spanned<String>, &Spanned<RawTask>)> =
         raw.task.iter().map(|(k, v)| (k, v)).collect();
     entries.sort_by_key(|(k, _)| k.span().start);
+    // Each task with the entry it is made from (no map of names to entries).
     let mut tasks: Vec<Task> = Vec::with_capacity(entries.len());
-    tasks.extend(
-        entries
-            .iter()
-            .filter_map(|(name, raw)| check.task(name, raw, &settings, &params)),
-    );
-    // Each task's entry by name: no search through the entries per task.
-    let by_name: foldhash::HashMap<&str, &Spanned<RawTask>> = entries
-        .iter()
-        .map(|(k, raw)| (k.get_ref().as_str(), *raw))
-        .collect();
-    for task in &mut tasks {
-        if let Some(raw) = by_name.get(task.name.as_str()) {
-            check.task_extras(task, raw, &settings);
+    let mut made_from: Vec<&Spanned<RawTask>> = Vec::with_capacity(entries.len());
+    for (name, raw) in &entries {
+        if let Some(task) = check.task(name, raw, &settings, &params) {
+            tasks.push(task);
+            made_from.push(raw);
         }
+    }
+    for (task, raw) in tasks.iter_mut().zip(&made_from) {
+        check.task_extras(task, raw, &settings);
     }
     check.names(&tasks, &entries, &raw, &settings);
     check.shared_env(&raw, &tasks, &params);
@@ -80,10 +76,8 @@ pub fn parse(path: PathBuf, source: SourceFile) -> Result<TaskFile, TaskFileErro
         })
         .collect();
     let views = Views::of(&tasks, &snapshots);
-    for task in &tasks {
-        if let Some(raw) = by_name.get(task.name.as_str()) {
-            check.references(raw, task, &views, &settings);
-        }
+    for (task, raw) in tasks.iter().zip(&made_from) {
+        check.references(raw, task, &views, &settings);
     }
     let mut added = Vec::new();
     check_included(
@@ -94,7 +88,7 @@ pub fn parse(path: PathBuf, source: SourceFile) -> Result<TaskFile, TaskFileErro
     let Check {
         problems, warnings, ..
     } = check;
-    drop(by_name);
+    drop(made_from);
     drop(entries);
     crate::discard::discard((raw, included), tasks.len());
     if problems.is_empty() {

@@ -121,7 +121,7 @@ impl Table {
         self.procs
             .get(id.index())
             .and_then(Option::as_ref)
-            .map_or_else(|| id.to_string(), |r| r.name.to_string())
+            .map_or_else(|| id.to_string(), |r| String::from(&*r.name))
     }
 }
 
@@ -274,8 +274,14 @@ impl Flow {
                 Dep::NoFailures => {}
             }
         }
-        let mut seen = std::collections::HashSet::with_capacity(ids.len());
-        ids.retain(|id| seen.insert(*id));
+        if ids.len() > 1 {
+            // foldhash: a proc of a layered graph has hundreds of deps, each hashed here.
+            let mut seen = foldhash::HashSet::with_capacity_and_hasher(
+                ids.len(),
+                foldhash::fast::RandomState::default(),
+            );
+            ids.retain(|id| seen.insert(*id));
+        }
         Ok(ids)
     }
 
