@@ -258,14 +258,20 @@ fn assemble(
         } else {
             flow.proc(&task.name, body)
         };
+        // What a task leaves empty is not passed on (a plain task's definition is a name,
+        // a body and its deps).
         d = d
             .deps(task.deps.iter().map(|dep| match dep {
                 Dep::Task(name) => flow::Dep::from(name.as_str()),
                 Dep::NoFailures => flow::Dep::NoFailures,
             }))
-            .rdeps(task.rdeps.iter().map(String::as_str))
-            .locks(task.locks.iter().cloned())
             .wave(task.wave);
+        if !task.rdeps.is_empty() {
+            d = d.rdeps(task.rdeps.iter().map(String::as_str));
+        }
+        if !task.locks.is_empty() {
+            d = d.locks(task.locks.iter().cloned());
+        }
         for (name, &amount) in &task.uses {
             d = d.uses(name, amount);
         }
@@ -287,9 +293,11 @@ fn assemble(
         if let Some(text) = &task.description {
             d = d.description(text.clone());
         }
-        d = d
-            .log_ignore(task.log_ignore.iter().cloned())
-            .log_ignore_if_succeeded(task.log_ignore_if_succeeded.iter().cloned());
+        if !task.log_ignore.is_empty() || !task.log_ignore_if_succeeded.is_empty() {
+            d = d
+                .log_ignore(task.log_ignore.iter().cloned())
+                .log_ignore_if_succeeded(task.log_ignore_if_succeeded.iter().cloned());
+        }
         if fail_fast {
             d = d.no_failures();
         }

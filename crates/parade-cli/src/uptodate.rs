@@ -795,8 +795,17 @@ fn dry_run_with(
     // dependent's key is made of it. A plan lists a task's dependencies before it, so one
     // walk from the end finds them all (none under --force: every verdict is "--force"
     // whatever the keys).
-    let mut keyed = vec![false; plan.tasks.len()];
-    if !mode.force {
+    // The steps' positions by name are made only when some step's own key counts (none in a
+    // plan of tasks that all run anyway).
+    let mut keyed: Vec<bool> = if mode.force {
+        vec![false; plan.tasks.len()]
+    } else {
+        defined
+            .iter()
+            .map(|t| t.is_none_or(|t| runs_anyway(mode, t).is_none()))
+            .collect()
+    };
+    if keyed.contains(&true) {
         let at: foldhash::HashMap<&str, usize> = plan
             .tasks
             .iter()
@@ -804,7 +813,6 @@ fn dry_run_with(
             .map(|(i, p)| (p.name.as_str(), i))
             .collect();
         for (i, p) in plan.tasks.iter().enumerate().rev() {
-            keyed[i] = keyed[i] || defined[i].is_none_or(|t| runs_anyway(mode, t).is_none());
             if keyed[i] {
                 for d in &p.deps {
                     if let Some(&j) = at.get(d.as_str()) {

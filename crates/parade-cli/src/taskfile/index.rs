@@ -6,19 +6,28 @@
 //! Built on the first lookup (a file nobody looks up in pays nothing). `TaskFile::tasks` is a
 //! public field: code that changes the list after lookups calls
 //! [`TaskFile::reindex`](super::TaskFile::reindex). Short of that, a list whose length is not
-//! the one the index was built for, or a slot that holds another name, is searched instead.
+//! the one the index was built for is searched instead, and a position whose task has another
+//! name now is never an answer.
 //! Names are hashed with `foldhash` (a lookup per planned task: the default hasher's
-//! resistance to chosen keys buys nothing for the names of one's own file).
+//! resistance to chosen keys buys nothing for the names of one's own file). The index holds
+//! positions only, in a `hashbrown::HashTable` whose entries are compared with the tasks'
+//! own names: no copy of a million names.
 
+use std::hash::BuildHasher as _;
 use std::sync::OnceLock;
 
-use foldhash::{HashMap, HashMapExt as _};
+use hashbrown::HashTable;
 
 use super::model::Task;
 
 /// Task positions by name, made on first use.
 #[derive(Clone, Debug, Default)]
-pub struct TaskIndex(OnceLock<(usize, HashMap<String, usize>)>);
+pub struct TaskIndex(OnceLock<(usize, HashTable<usize>)>);
+
+/// The hash of a name (fixed: the same in every index).
+fn hash(name: &str) -> u64 {
+    foldhash::fast::FixedState::default().hash_one(name)
+}
 
 thread_local! {
     static SEARCHES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
@@ -39,19 +48,26 @@ impl TaskIndex {
     /// The task of `tasks` named exactly `name`.
     pub(crate) fn find<'t>(&self, tasks: &'t [Task], name: &str) -> Option<&'t Task> {
         let (len, by_name) = self.0.get_or_init(|| {
-            let mut by_name = HashMap::with_capacity(tasks.len());
+            let mut by_name = HashTable::with_capacity(tasks.len());
             for (i, t) in tasks.iter().enumerate() {
                 // The first task of a name wins, as a search from the start finds it.
-                by_name.entry(t.name.clone()).or_insert(i);
+                let h = hash(&t.name);
+                if by_name
+                    .find(h, |&j: &usize| tasks[j].name == t.name)
+                    .is_none()
+                {
+                    by_name.insert_unique(h, i, |&j| hash(&tasks[j].name));
+                }
             }
             (tasks.len(), by_name)
         });
         if *len == tasks.len() {
-            match by_name.get(name) {
-                None => return None,
-                Some(&i) if tasks[i].name == name => return Some(&tasks[i]),
-                Some(_) => {}
-            }
+            // Positions are compared by the names the list holds now.
+            return by_name
+                .find(hash(name), |&j| {
+                    tasks.get(j).is_some_and(|t| t.name == name)
+                })
+                .map(|&i| &tasks[i]);
         }
         SEARCHES.with(|n| n.set(n.get() + 1));
         tasks.iter().find(|t| t.name == name)

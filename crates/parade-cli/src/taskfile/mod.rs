@@ -10,6 +10,7 @@ mod include;
 mod index;
 mod model;
 mod pattern;
+mod raw_task;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -17,7 +18,7 @@ use std::path::{Path, PathBuf};
 pub use diagnostic::{Problem, Problems, SourceFile, TaskFileError, did_you_mean, suggest};
 pub use duration::{DURATION_HELP, DurationValue, parse_duration};
 pub use index::{TaskIndex, task_searches};
-pub use model::{Dep, ExecutorKind, RawFile, Scalar, Settings, Task, TaskFile, TemplateSpec};
+pub use model::{Dep, ExecutorKind, Rare, RawFile, Scalar, Settings, Task, TaskFile, TemplateSpec};
 pub use pattern::{Part, Pattern, glob_match, is_glob};
 pub use validate::{MAX_NAME_LEN, MAX_PARALLEL, name_lookups, parse};
 

@@ -12,6 +12,7 @@ use super::SourceFile;
 use super::TaskIndex;
 use super::duration::DurationValue;
 use super::pattern::Pattern;
+pub use super::raw_task::RawTask;
 
 /// A scalar as written in `[params]` or `choices`: strings, integers, floats and booleans all
 /// become text.
@@ -59,63 +60,6 @@ pub struct RawSettings {
     pub(crate) retries: Option<u32>,
     #[serde(default)]
     pub(crate) resources: BTreeMap<Spanned<String>, Spanned<i64>>,
-}
-
-/// A `[task."name"]` table as read.
-#[derive(Deserialize, Debug)]
-#[serde(deny_unknown_fields)]
-pub struct RawTask {
-    pub(crate) description: Option<String>,
-    pub(crate) run: Option<Spanned<String>>,
-    pub(crate) template: Option<Spanned<String>>,
-    pub(crate) job_dir: Option<Spanned<String>>,
-    pub(crate) kwargs: Option<Spanned<toml::Table>>,
-    #[serde(default)]
-    pub(crate) inputs: Vec<Spanned<String>>,
-    pub(crate) script: Option<Spanned<String>>,
-    #[serde(default)]
-    pub(crate) can_resume: bool,
-    #[serde(default)]
-    pub(crate) choices: BTreeMap<Spanned<String>, Vec<Scalar>>,
-    #[serde(default)]
-    pub(crate) args: BTreeMap<String, Scalar>,
-    #[serde(default)]
-    pub(crate) deps: Vec<Spanned<String>>,
-    #[serde(default)]
-    pub(crate) rdeps: Vec<Spanned<String>>,
-    #[serde(default)]
-    pub(crate) when_scheduled: Vec<Spanned<String>>,
-    #[serde(default)]
-    pub(crate) when_target_scheduled: Vec<Spanned<String>>,
-    #[serde(default)]
-    pub(crate) locks: Vec<String>,
-    #[serde(default)]
-    pub(crate) uses: BTreeMap<Spanned<String>, Spanned<i64>>,
-    #[serde(default)]
-    pub(crate) env: BTreeMap<String, Spanned<Scalar>>,
-    pub(crate) cwd: Option<Spanned<String>>,
-    pub(crate) timeout: Option<DurationValue>,
-    #[serde(default)]
-    pub(crate) wave: u32,
-    pub(crate) cpus: Option<u32>,
-    pub(crate) mem: Option<String>,
-    pub(crate) time: Option<String>,
-    pub(crate) partition: Option<String>,
-    pub(crate) account: Option<String>,
-    #[serde(default)]
-    pub(crate) sbatch_args: Vec<String>,
-    pub(crate) shell: Option<Spanned<Vec<String>>>,
-    #[serde(default)]
-    pub(crate) aliases: Vec<Spanned<String>>,
-    pub(crate) retries: Option<u32>,
-    #[serde(default)]
-    pub(crate) sources: Vec<Spanned<String>>,
-    #[serde(default)]
-    pub(crate) outputs: Vec<Spanned<String>>,
-    #[serde(default)]
-    pub(crate) log_ignore: Vec<Spanned<String>>,
-    #[serde(default)]
-    pub(crate) log_ignore_if_succeeded: Vec<Spanned<String>>,
 }
 
 /// A `[params]` value as read: a value, or `{ run = "CMD" }`, whose output (trimmed) is the
@@ -263,6 +207,11 @@ pub enum Dep {
 pub const SPECIAL_DEPS: [&str; 1] = ["@no-failures"];
 
 /// One checked task (or task pattern).
+///
+/// What most tasks leave empty (templates, choices, arguments, rdeps, locks, counted
+/// resources, environment, Slurm hints, shells, aliases, log filters) is a [`Rare`] boxed
+/// apart, read through the task as its own fields (`task.choices`, `task.env`): a plain task
+/// of a large file is a name, a command and its deps, with no room for the rest.
 #[derive(Clone, Debug)]
 pub struct Task {
     /// The name as written, placeholders included: `build::[env]`.
@@ -274,6 +223,38 @@ pub struct Task {
     /// The shell command, with `{placeholder}` and `{params.key}` to fill (empty for a
     /// template job).
     pub run: String,
+    /// What must succeed first.
+    pub deps: Vec<Dep>,
+    /// Time limit.
+    pub timeout: Option<Duration>,
+    /// Wave (0 first).
+    pub wave: u32,
+    /// How many times a failed attempt runs again.
+    pub retries: u32,
+    /// Where the task's table starts in the file.
+    pub offset: usize,
+    /// Files whose content the result depends on: paths or globs relative to the task's
+    /// working directory, placeholders unfilled.
+    pub sources: Vec<String>,
+    /// Files the task must produce, relative to the task's working directory.
+    pub outputs: Vec<String>,
+    /// The rest, when the task says any of it (`None`: all empty, [`Rare::NONE`]).
+    rare: Option<Box<Rare>>,
+}
+
+/// The parts of a [`Task`] most tasks leave empty, read through the task
+/// (`task.choices` is `task.rare().choices`).
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("parade.toml");
+/// std::fs::write(&path, "[task.a]\nrun = \"true\"\n[task.b]\nrun = \"true\"\nlocks = [\"db\"]\n").unwrap();
+/// let file = parade_cli::taskfile::load(Some(&path)).unwrap();
+/// assert!(file.tasks[0].locks.is_empty() && file.tasks[0].env.is_empty());
+/// assert_eq!(file.tasks[1].locks, ["db"]);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Rare {
     /// A template job to run instead of a command.
     pub template: Option<TemplateSpec>,
     /// Allowed values per placeholder.
@@ -281,8 +262,6 @@ pub struct Task {
     /// The task's own arguments (parproc's `args`): a placeholder's default, or a further
     /// argument; they fill dependency patterns and the command's fields.
     pub args: BTreeMap<String, String>,
-    /// What must succeed first.
-    pub deps: Vec<Dep>,
     /// Tasks that depend on this one whenever this one is wanted.
     pub rdeps: Vec<String>,
     /// Tasks that run after this one if both are scheduled.
@@ -297,35 +276,99 @@ pub struct Task {
     pub env: BTreeMap<String, String>,
     /// Working directory, relative to the task file's directory.
     pub cwd: Option<PathBuf>,
-    /// Time limit.
-    pub timeout: Option<Duration>,
-    /// Wave (0 first).
-    pub wave: u32,
     /// What a Slurm job for it reserves (ignored by other executors).
     pub resources: parade::exec::ResourceHints,
-    /// Where the task's table starts in the file.
-    pub offset: usize,
     /// Its own shell (`None`: the file's).
     pub shell: Option<Vec<String>>,
     /// Other names for it on the command line.
     pub aliases: Vec<String>,
-    /// How many times a failed attempt runs again.
-    pub retries: u32,
-    /// Files whose content the result depends on: paths or globs relative to the task's
-    /// working directory, placeholders unfilled.
-    pub sources: Vec<String>,
-    /// Files the task must produce, relative to the task's working directory.
-    pub outputs: Vec<String>,
     /// Regular expressions: log lines its snippet leaves out whatever the outcome.
     pub log_ignore: Vec<String>,
     /// Regular expressions: log lines its snippet leaves out when it does not fail.
     pub log_ignore_if_succeeded: Vec<String>,
 }
 
+impl Rare {
+    /// Every part empty: what a task without a [`Rare`] of its own reads.
+    pub const NONE: Rare = Rare {
+        template: None,
+        choices: BTreeMap::new(),
+        args: BTreeMap::new(),
+        rdeps: Vec::new(),
+        when_scheduled: Vec::new(),
+        when_target_scheduled: Vec::new(),
+        locks: Vec::new(),
+        uses: BTreeMap::new(),
+        env: BTreeMap::new(),
+        cwd: None,
+        resources: parade::exec::ResourceHints {
+            cpus: None,
+            mem: None,
+            time: None,
+            partition: None,
+            account: None,
+            extra: Vec::new(),
+        },
+        shell: None,
+        aliases: Vec::new(),
+        log_ignore: Vec::new(),
+        log_ignore_if_succeeded: Vec::new(),
+    };
+}
+
+/// The one empty [`Rare`] every task without one of its own reads.
+static NO_RARE: Rare = Rare::NONE;
+
+impl Task {
+    /// A task of these parts (`rare` kept only when some part of it is not empty).
+    pub(crate) fn new(
+        name: String,
+        pattern: Pattern,
+        run: String,
+        deps: Vec<Dep>,
+        offset: usize,
+        rare: Rare,
+    ) -> Self {
+        Self {
+            name,
+            pattern,
+            description: None,
+            run,
+            deps,
+            timeout: None,
+            wave: 0,
+            retries: 0,
+            offset,
+            sources: Vec::new(),
+            outputs: Vec::new(),
+            rare: (rare != Rare::NONE).then(|| Box::new(rare)),
+        }
+    }
+
+    /// What most tasks leave empty ([`Rare::NONE`] when it says none of it).
+    pub fn rare(&self) -> &Rare {
+        self.rare.as_deref().unwrap_or(&NO_RARE)
+    }
+
+    /// The rare parts, to change (made when the task had none).
+    pub(crate) fn rare_mut(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_with(Box::default)
+    }
+}
+
+impl std::ops::Deref for Task {
+    type Target = Rare;
+
+    /// The rare parts, read as the task's own fields.
+    fn deref(&self) -> &Rare {
+        self.rare()
+    }
+}
+
 /// A task's template job as written: `template`, `job_dir`, `kwargs`, `inputs`, `script`,
 /// `can_resume`. Strings may hold `{placeholder}` and `{params.key}`, filled as they are (not
 /// quoted).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TemplateSpec {
     /// The template directory, relative to the task file.
     pub dir: String,

@@ -25,15 +25,24 @@ pub enum Part {
 /// ```
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Pattern {
-    parts: Vec<Part>,
+    parts: Box<[Part]>,
     /// The flow's own pattern: matching and filling are the flow's, so a task file means
-    /// exactly what the run will do.
-    inner: parade::flow::Pattern,
+    /// exactly what the run will do. `None` for a name without placeholders (most names of a
+    /// large file), which matches and fills as itself: no second copy of the name per task.
+    inner: Option<Box<parade::flow::Pattern>>,
 }
 
 impl Pattern {
     /// Parses a name. Errors: an unclosed `[`, a stray `]`, an empty `[]`, a nested `[`.
     pub fn parse(name: &str) -> Result<Self, String> {
+        if !name.contains(['[', ']']) {
+            // Most names: one literal part, made at its size.
+            let parts = (!name.is_empty()).then(|| Part::Literal(name.to_owned()));
+            return Ok(Self {
+                parts: parts.into_iter().collect(),
+                inner: None,
+            });
+        }
         let mut parts = Vec::new();
         let mut rest = name;
         while let Some(open) = rest.find(['[', ']']) {
@@ -60,9 +69,10 @@ impl Pattern {
         if !rest.is_empty() {
             parts.push(Part::Literal(rest.to_owned()));
         }
+        let holes = parts.iter().any(|p| matches!(p, Part::Placeholder(_)));
         Ok(Self {
-            parts,
-            inner: parade::flow::Pattern::parse(name),
+            parts: parts.into_boxed_slice(),
+            inner: holes.then(|| Box::new(parade::flow::Pattern::parse(name))),
         })
     }
 
@@ -73,12 +83,22 @@ impl Pattern {
 
     /// The placeholder names, in order.
     pub fn placeholders(&self) -> Vec<&str> {
-        self.inner.params().iter().map(String::as_str).collect()
+        self.inner.as_ref().map_or_else(Vec::new, |p| {
+            p.params().iter().map(String::as_str).collect()
+        })
     }
 
     /// Whether the name has no placeholder.
     pub fn is_concrete(&self) -> bool {
-        self.placeholders().is_empty()
+        self.inner.is_none()
+    }
+
+    /// The name of a pattern without placeholders (its one literal part).
+    fn literal(&self) -> &str {
+        match self.parts.first() {
+            Some(Part::Literal(text)) => text,
+            _ => "",
+        }
     }
 
     /// The text between two placeholders that is not the separator, if any (placeholders must
@@ -96,9 +116,10 @@ impl Pattern {
     /// non-empty value without the separator; the last one, if it ends the name, matches the
     /// rest (separators included).
     pub fn matches(&self, name: &str, sep: &str) -> Option<BTreeMap<String, String>> {
-        self.inner
-            .matches(name, sep)
-            .map(|args| args.into_iter().collect())
+        match &self.inner {
+            Some(p) => p.matches(name, sep).map(|args| args.into_iter().collect()),
+            None => (name == self.literal()).then(BTreeMap::new),
+        }
     }
 
     /// The name with placeholders replaced by `args`; placeholders without a value stay.
@@ -110,10 +131,13 @@ impl Pattern {
     /// assert_eq!(p.fill(&args), "build::prod");
     /// ```
     pub fn fill(&self, args: &BTreeMap<String, String>) -> String {
-        self.inner
-            .fill_partial(|k| args.get(k).map(String::as_str))
-            .as_str()
-            .to_owned()
+        match &self.inner {
+            Some(p) => p
+                .fill_partial(|k| args.get(k).map(String::as_str))
+                .as_str()
+                .to_owned(),
+            None => self.literal().to_owned(),
+        }
     }
 }
 
@@ -153,6 +177,23 @@ mod tests {
                 .matches("setup2", "::")
                 .is_none()
         );
+    }
+
+    #[test]
+    fn a_name_without_placeholders_matches_and_fills_as_the_flow_would() {
+        for name in ["setup", "a::b", "x-1", ""] {
+            let ours = Pattern::parse(name).unwrap();
+            let flow = parade::flow::Pattern::parse(name);
+            assert!(ours.is_concrete() && ours.placeholders().is_empty());
+            for other in [name, "setup2", "a::", "", "x-1 "] {
+                assert_eq!(
+                    ours.matches(other, "::").is_some(),
+                    flow.matches(other, "::").is_some(),
+                    "{name:?} against {other:?}"
+                );
+            }
+            assert_eq!(ours.fill(&BTreeMap::new()), name);
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@ use toml::Spanned;
 use super::diagnostic::{HELP_MARK, Problem, SourceFile, TaskFileError, did_you_mean, suggest};
 use super::include::{Included, read_includes};
 use super::model::{
-    Dep, RawFile, RawParam, RawTask, SPECIAL_DEPS, Settings, Task, TaskFile, TemplateSpec,
+    Dep, Rare, RawFile, RawParam, RawTask, SPECIAL_DEPS, Settings, Task, TaskFile, TemplateSpec,
 };
 use super::pattern::{Pattern, glob_match, is_glob};
 
@@ -52,19 +52,17 @@ pub fn parse(path: PathBuf, source: SourceFile) -> Result<TaskFile, TaskFileErro
     let mut entries: Vec<(&Spanned<String>, &Spanned<RawTask>)> =
         raw.task.iter().map(|(k, v)| (k, v)).collect();
     entries.sort_by_key(|(k, _)| k.span().start);
-    let mut tasks: Vec<Task> = entries
-        .iter()
-        .filter_map(|(name, raw)| check.task(name, raw, &settings, &params))
-        .collect();
-    // Each task's entry by name: no search through the entries per task.
-    let by_name: foldhash::HashMap<&str, &Spanned<RawTask>> = entries
-        .iter()
-        .map(|(k, raw)| (k.get_ref().as_str(), *raw))
-        .collect();
-    for task in &mut tasks {
-        if let Some(raw) = by_name.get(task.name.as_str()) {
-            check.task_extras(task, raw, &settings);
+    // Each task with the entry it is made from (no map of names to entries).
+    let mut tasks: Vec<Task> = Vec::with_capacity(entries.len());
+    let mut made_from: Vec<&Spanned<RawTask>> = Vec::with_capacity(entries.len());
+    for (name, raw) in &entries {
+        if let Some(task) = check.task(name, raw, &settings, &params) {
+            tasks.push(task);
+            made_from.push(raw);
         }
+    }
+    for (task, raw) in tasks.iter_mut().zip(&made_from) {
+        check.task_extras(task, raw, &settings);
     }
     check.names(&tasks, &entries, &raw, &settings);
     check.shared_env(&raw, &tasks, &params);
@@ -78,10 +76,8 @@ pub fn parse(path: PathBuf, source: SourceFile) -> Result<TaskFile, TaskFileErro
         })
         .collect();
     let views = Views::of(&tasks, &snapshots);
-    for task in &tasks {
-        if let Some(raw) = by_name.get(task.name.as_str()) {
-            check.references(raw, task, &views, &settings);
-        }
+    for (task, raw) in tasks.iter().zip(&made_from) {
+        check.references(raw, task, &views, &settings);
     }
     let mut added = Vec::new();
     check_included(
@@ -92,7 +88,7 @@ pub fn parse(path: PathBuf, source: SourceFile) -> Result<TaskFile, TaskFileErro
     let Check {
         problems, warnings, ..
     } = check;
-    drop(by_name);
+    drop(made_from);
     drop(entries);
     crate::discard::discard((raw, included), tasks.len());
     if problems.is_empty() {
@@ -570,53 +566,38 @@ impl Check<'_> {
         if let Some(cwd) = &t.cwd {
             self.fields(cwd.get_ref(), cwd.span(), "cwd", &fields, params);
         }
-        let deps = t
-            .deps
-            .iter()
-            .filter_map(|d| {
-                if d.get_ref().starts_with('@') {
-                    if d.get_ref() == "@no-failures" {
-                        Some(Dep::NoFailures)
-                    } else {
-                        self.push(
-                            Problem::new(
-                                self.file,
-                                d.span(),
-                                format!("unknown special dependency `{}`", d.get_ref()),
-                            )
-                            .with_label("unknown")
-                            .maybe_help(
-                                did_you_mean(&suggest(d.get_ref(), SPECIAL_DEPS)).or_else(|| {
-                                    Some(format!(
-                                        "special dependencies: {}",
-                                        SPECIAL_DEPS.join(", ")
-                                    ))
-                                }),
-                            ),
-                        );
-                        None
-                    }
+        let mut deps = Vec::with_capacity(t.deps.len());
+        deps.extend(t.deps.iter().filter_map(|d| {
+            if d.get_ref().starts_with('@') {
+                if d.get_ref() == "@no-failures" {
+                    Some(Dep::NoFailures)
                 } else {
-                    Some(Dep::Task(d.get_ref().clone()))
+                    self.push(
+                        Problem::new(
+                            self.file,
+                            d.span(),
+                            format!("unknown special dependency `{}`", d.get_ref()),
+                        )
+                        .with_label("unknown")
+                        .maybe_help(
+                            did_you_mean(&suggest(d.get_ref(), SPECIAL_DEPS)).or_else(|| {
+                                Some(format!("special dependencies: {}", SPECIAL_DEPS.join(", ")))
+                            }),
+                        ),
+                    );
+                    None
                 }
-            })
-            .collect();
+            } else {
+                Some(Dep::Task(d.get_ref().clone()))
+            }
+        }));
         self.log_ignore(&t.log_ignore, &t.log_ignore_if_succeeded);
         let plain = |v: &Vec<Spanned<String>>| v.iter().map(|s| s.get_ref().clone()).collect();
         let choices = with_shared_choices(&pattern, task_choices(t), &self.shared_choices);
-        Some(Task {
-            name: name.get_ref().clone(),
-            pattern,
-            description: t.description.clone(),
-            run: t
-                .run
-                .as_ref()
-                .map(|r| r.get_ref().clone())
-                .unwrap_or_default(),
+        let rare = Rare {
             template,
             choices,
             args: t.args.iter().map(|(k, v)| (k.clone(), v.text())).collect(),
-            deps,
             rdeps: plain(&t.rdeps),
             when_scheduled: plain(&t.when_scheduled),
             when_target_scheduled: plain(&t.when_target_scheduled),
@@ -628,8 +609,6 @@ impl Check<'_> {
                 .map(|(k, v)| (k.clone(), v.get_ref().text()))
                 .collect(),
             cwd: t.cwd.as_ref().map(|c| PathBuf::from(c.get_ref())),
-            timeout: t.timeout.map(|d| d.0).or(settings.timeout),
-            wave: t.wave,
             resources: parade::exec::ResourceHints {
                 cpus: t.cpus,
                 mem: t.mem.clone(),
@@ -638,15 +617,30 @@ impl Check<'_> {
                 account: t.account.clone(),
                 extra: t.sbatch_args.clone(),
             },
-            offset: raw.span().start,
             shell: None,
             aliases: Vec::new(),
-            retries: 0,
-            sources: plain(&t.sources),
-            outputs: plain(&t.outputs),
             log_ignore: plain(&t.log_ignore),
             log_ignore_if_succeeded: plain(&t.log_ignore_if_succeeded),
-        })
+        };
+        let run = t
+            .run
+            .as_ref()
+            .map(|r| r.get_ref().clone())
+            .unwrap_or_default();
+        let mut task = Task::new(
+            name.get_ref().clone(),
+            pattern,
+            run,
+            deps,
+            raw.span().start,
+            rare,
+        );
+        task.description.clone_from(&t.description);
+        task.timeout = t.timeout.map(|d| d.0).or(settings.timeout);
+        task.wave = t.wave;
+        task.sources = plain(&t.sources);
+        task.outputs = plain(&t.outputs);
+        Some(task)
     }
 
     /// Every `log_ignore` pattern is a valid regular expression.
@@ -1087,10 +1081,12 @@ impl Check<'_> {
                         ),
                 );
             } else {
-                task.shell = Some(shell.get_ref().clone());
+                task.rare_mut().shell = Some(shell.get_ref().clone());
             }
         }
-        task.aliases = t.aliases.iter().map(|a| a.get_ref().clone()).collect();
+        if !t.aliases.is_empty() {
+            task.rare_mut().aliases = t.aliases.iter().map(|a| a.get_ref().clone()).collect();
+        }
         task.retries = t.retries.unwrap_or(settings.retries);
         if let (Some(run), Some(line)) = (&t.run, crate::shell::shebang(&task.run))
             && !line.is_shell()
@@ -1126,6 +1122,8 @@ impl Check<'_> {
         settings: &Settings,
     ) {
         let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+        // The task names, to find an alias that is one, made only when some task has aliases.
+        let mut names: Option<foldhash::HashSet<&str>> = None;
         for task in tasks {
             let long = task
                 .choices
@@ -1161,7 +1159,9 @@ impl Check<'_> {
             }
             for alias in &raw.get_ref().aliases {
                 let a = alias.get_ref().as_str();
-                let clash = if tasks.iter().any(|t| t.name == a) {
+                let names =
+                    names.get_or_insert_with(|| tasks.iter().map(|t| t.name.as_str()).collect());
+                let clash = if names.contains(a) {
                     Some(format!("`{a}` is already the name of a task"))
                 } else {
                     seen.insert(a, name.get_ref())
@@ -1288,15 +1288,18 @@ fn merge_included(
 
 /// Checks the tasks of included files, each against its own text (problems point into it),
 /// and adds them to `tasks`; a name defined twice is an error.
-fn check_included(
-    included: &[Included],
+fn check_included<'a>(
+    included: &'a [Included],
     main: &mut Check<'_>,
-    tasks: &[Task],
+    tasks: &'a [Task],
     added: &mut Vec<Task>,
     views: &Views<'_>,
     settings: &Settings,
     params: &BTreeMap<String, String>,
 ) {
+    // Every name defined so far (the main file's, then each included file's in turn): one
+    // lookup per included task, not a search of every task.
+    let mut defined: foldhash::HashSet<&'a str> = tasks.iter().map(|t| t.name.as_str()).collect();
     for inc in included {
         let mut check = Check {
             file: &inc.source,
@@ -1308,11 +1311,7 @@ fn check_included(
             inc.raw.task.iter().map(|(k, v)| (k, v)).collect();
         entries.sort_by_key(|(k, _)| k.span().start);
         for (name, raw) in &entries {
-            if tasks
-                .iter()
-                .chain(added.iter())
-                .any(|t| &t.name == name.get_ref())
-            {
+            if defined.contains(name.get_ref().as_str()) {
                 check.push(
                     Problem::new(
                         &inc.source,
@@ -1329,6 +1328,7 @@ fn check_included(
             };
             check.task_extras(&mut task, raw, settings);
             check.references(raw, &task, views, settings);
+            defined.insert(name.get_ref());
             added.push(task);
         }
         main.problems.append(&mut check.problems);

@@ -148,7 +148,7 @@ impl Table {
         self.procs
             .get(id.index())
             .and_then(Option::as_ref)
-            .map_or_else(|| id.to_string(), |r| r.name.to_string())
+            .map_or_else(|| id.to_string(), |r| String::from(&*r.name))
     }
 }
 
@@ -350,15 +350,28 @@ impl Flow {
                 Dep::NoFailures => {}
             }
         }
-        // Each once, in order: a bit per task index (a glob's million dependencies hashed
-        // nothing).
-        let mut seen = vec![0_u64; ids.iter().map(|id| id.index() / 64 + 1).max().unwrap_or(0)];
-        ids.retain(|id| {
-            let (word, bit) = (id.index() / 64, 1 << (id.index() % 64));
-            let new = seen[word] & bit == 0;
-            seen[word] |= bit;
-            new
-        });
+        if ids.len() > 1 {
+            let words = ids.iter().map(|id| id.index() / 64 + 1).max().unwrap_or(0);
+            if words <= ids.len() {
+                // Each once, in order: a bit per task index, no more words than deps (a glob's
+                // million dependencies hashed nothing).
+                let mut seen = vec![0_u64; words];
+                ids.retain(|id| {
+                    let (word, bit) = (id.index() / 64, 1 << (id.index() % 64));
+                    let new = seen[word] & bit == 0;
+                    seen[word] |= bit;
+                    new
+                });
+            } else {
+                // A few deps among many tasks: a set as big as the deps (foldhash: a proc of a
+                // layered graph has hundreds, each hashed here).
+                let mut seen = foldhash::HashSet::with_capacity_and_hasher(
+                    ids.len(),
+                    foldhash::fast::RandomState::default(),
+                );
+                ids.retain(|id| seen.insert(*id));
+            }
+        }
         Ok(ids)
     }
 
