@@ -389,7 +389,8 @@ impl Core {
 
     pub(crate) fn add(&mut self, mut spec: TaskSpec) -> Result<TaskId, EngineError> {
         let id = TaskId::from_index(self.slots.len());
-        dedup_keeping_order(&mut spec.deps);
+        let unique = super::id::dedup_keeping_order(&mut spec.deps);
+        spec.deps.truncate(unique);
         for &dep in &spec.deps {
             self.check(dep)?;
             self.check_wave(id, spec.wave, dep)?;
@@ -426,7 +427,8 @@ impl Core {
         if slot.state.is_final() {
             return Err(EngineError::AlreadyStarted(id));
         }
-        dedup_keeping_order(&mut spec.deps);
+        let unique = super::id::dedup_keeping_order(&mut spec.deps);
+        spec.deps.truncate(unique);
         for &dep in &spec.deps {
             self.check(dep)?;
             self.check_wave(id, spec.wave, dep)?;
@@ -649,22 +651,5 @@ impl Core {
             });
             self.event(fx, || Event::Started { id });
         }
-    }
-}
-
-/// Drops repeated ids, keeping the first of each in place.
-fn dedup_keeping_order(ids: &mut SmallVec<[TaskId; 2]>) {
-    if ids.len() <= 8 {
-        let mut i = 0;
-        while i < ids.len() {
-            if ids[..i].contains(&ids[i]) {
-                ids.remove(i);
-            } else {
-                i += 1;
-            }
-        }
-    } else {
-        let mut seen = HashSet::with_capacity(ids.len());
-        ids.retain(|id| seen.insert(*id));
     }
 }

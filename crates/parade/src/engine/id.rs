@@ -33,6 +33,48 @@ impl TaskId {
     }
 }
 
+/// Drops repeated ids from `ids`, keeping the first of each in place: the new length (the
+/// caller truncates). A few ids are compared pairwise; more are marked in a bit per task index
+/// when that is no bigger than the ids themselves (a glob's million dependencies), else in a
+/// hash set as big as the ids (a few dependencies among many tasks). The flow and the engine both
+/// use it, so a dependency list is checked by one rule.
+pub(crate) fn dedup_keeping_order(ids: &mut [TaskId]) -> usize {
+    let mut keep = 0;
+    if ids.len() <= 8 {
+        for i in 0..ids.len() {
+            if !ids[..keep].contains(&ids[i]) {
+                ids[keep] = ids[i];
+                keep += 1;
+            }
+        }
+        return keep;
+    }
+    let words = ids.iter().map(|id| id.index() / 64 + 1).max().unwrap_or(0);
+    if words <= ids.len() {
+        let mut seen = vec![0_u64; words];
+        for i in 0..ids.len() {
+            let (word, bit) = (ids[i].index() / 64, 1_u64 << (ids[i].index() % 64));
+            if seen[word] & bit == 0 {
+                seen[word] |= bit;
+                ids[keep] = ids[i];
+                keep += 1;
+            }
+        }
+    } else {
+        let mut seen = foldhash::HashSet::with_capacity_and_hasher(
+            ids.len(),
+            foldhash::fast::RandomState::default(),
+        );
+        for i in 0..ids.len() {
+            if seen.insert(ids[i]) {
+                ids[keep] = ids[i];
+                keep += 1;
+            }
+        }
+    }
+    keep
+}
+
 impl fmt::Display for TaskId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "task #{}", self.0)
@@ -67,3 +109,25 @@ pub struct LockId(pub(crate) u32);
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub struct ResourceId(pub(crate) u32);
+
+#[cfg(test)]
+mod tests {
+    use super::{TaskId, dedup_keeping_order};
+
+    fn deduped(ids: &[usize]) -> Vec<usize> {
+        let mut ids: Vec<TaskId> = ids.iter().map(|&i| TaskId::from_index(i)).collect();
+        let n = dedup_keeping_order(&mut ids);
+        ids[..n].iter().map(|id| id.index()).collect()
+    }
+
+    #[test]
+    fn repeats_go_and_the_first_of_each_stays_in_place_by_every_rule() {
+        // Pairwise (few), a bit per index (dense), a hash set (sparse among many tasks).
+        assert_eq!(deduped(&[3, 1, 3, 2, 1]), [3, 1, 2]);
+        let dense: Vec<usize> = (0..100).chain((0..100).rev()).collect();
+        assert_eq!(deduped(&dense), (0..100).collect::<Vec<_>>());
+        let sparse = [900_000, 5, 900_000, 7, 5, 1_000_000, 7, 8, 9, 10, 11];
+        assert_eq!(deduped(&sparse), [900_000, 5, 7, 1_000_000, 8, 9, 10, 11]);
+        assert!(deduped(&[]).is_empty());
+    }
+}

@@ -45,6 +45,7 @@ pub use event::{Event, Events, Observer, event_system_time, event_time};
 pub use executor::Executor;
 pub(crate) use executor::help_until;
 pub use handle::Engine;
+pub(crate) use id::dedup_keeping_order;
 pub use id::{LockId, ResourceId, TaskId};
 pub use job::{Job, Outcome, Stream, TaskContext, panic_message};
 pub(crate) use job::{JobBox, SharedJob};

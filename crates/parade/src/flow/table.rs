@@ -350,28 +350,8 @@ impl Flow {
                 Dep::NoFailures => {}
             }
         }
-        if ids.len() > 1 {
-            let words = ids.iter().map(|id| id.index() / 64 + 1).max().unwrap_or(0);
-            if words <= ids.len() {
-                // Each once, in order: a bit per task index, no more words than deps (a glob's
-                // million dependencies hashed nothing).
-                let mut seen = vec![0_u64; words];
-                ids.retain(|id| {
-                    let (word, bit) = (id.index() / 64, 1 << (id.index() % 64));
-                    let new = seen[word] & bit == 0;
-                    seen[word] |= bit;
-                    new
-                });
-            } else {
-                // A few deps among many tasks: a set as big as the deps (foldhash: a proc of a
-                // layered graph has hundreds, each hashed here).
-                let mut seen = foldhash::HashSet::with_capacity_and_hasher(
-                    ids.len(),
-                    foldhash::fast::RandomState::default(),
-                );
-                ids.retain(|id| seen.insert(*id));
-            }
-        }
+        let unique = crate::engine::dedup_keeping_order(&mut ids);
+        ids.truncate(unique);
         Ok(ids)
     }
 
