@@ -140,11 +140,7 @@ fn counted_uses_are_packed_within_what_each_pilot_offers(_: &Path) {
     for end in &ends[..6] {
         assert_eq!(end.outcome, parade::engine::Outcome::Succeeded, "{end:?}");
     }
-    let counts: Vec<u32> = std::fs::read_to_string(out.join("counts"))
-        .unwrap()
-        .lines()
-        .map(|l| l.trim().parse().unwrap())
-        .collect();
+    let counts = running_counts(&out);
     assert_eq!(counts.len(), 6, "{counts:?}");
     assert!(
         counts.iter().all(|&n| n <= 2),
@@ -196,11 +192,7 @@ fn engine_uses_are_packed_within_what_each_pilot_offers(_: &Path) {
         ends.iter().all(|s| s.state == TaskState::Succeeded),
         "{ends:?}"
     );
-    let counts: Vec<u32> = std::fs::read_to_string(out.join("counts"))
-        .unwrap()
-        .lines()
-        .map(|l| l.trim().parse().unwrap())
-        .collect();
+    let counts = running_counts(&out);
     assert_eq!(counts.len(), 6, "{counts:?}");
     assert!(
         counts.iter().all(|&n| n <= 2),
@@ -422,4 +414,14 @@ fn main() {
         return;
     }
     common::Harness::from_args().run_all(TESTS)
+}
+
+/// The numbers the tasks of a licence test appended to `out/counts`: how many of them were
+/// running when each started.
+fn running_counts(out: &Path) -> Vec<u32> {
+    std::fs::read_to_string(out.join("counts"))
+        .unwrap()
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect()
 }
