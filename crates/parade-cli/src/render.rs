@@ -1,9 +1,6 @@
 //! Plans as text for people and tools: the dry run, and `parade graph` as Graphviz `dot`,
 //! a Mermaid flowchart or indented text.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-
 use crate::runner::Plan;
 
 /// The widest a name column gets in listings; longer names overflow it.
@@ -85,54 +82,109 @@ fn dry_run_footer(run: usize, up_to_date: usize) -> String {
 
 /// A plan as Graphviz `dot`.
 pub fn dot(plan: &Plan) -> String {
-    let mut out = String::from("digraph parade {\n  rankdir=LR;\n");
+    written(|out| write_dot(plan, out))
+}
+
+/// [`dot`] written to `out` as it is made (give a buffered writer): a large plan's text is
+/// never held whole.
+///
+/// Errors: those of `out`.
+pub fn write_dot(plan: &Plan, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    out.write_all(b"digraph parade {\n  rankdir=LR;\n")?;
     for t in &plan.tasks {
-        let _ = writeln!(out, "  {:?};", t.name);
+        out.write_all(b"  ")?;
+        write_quoted(out, &t.name)?;
+        out.write_all(b";\n")?;
         for d in &t.deps {
-            let _ = writeln!(out, "  {:?} -> {:?};", d, t.name);
+            out.write_all(b"  ")?;
+            write_quoted(out, d)?;
+            out.write_all(b" -> ")?;
+            write_quoted(out, &t.name)?;
+            out.write_all(b";\n")?;
         }
     }
-    out.push_str("}\n");
-    out
+    out.write_all(b"}\n")
+}
+
+/// `name` quoted as Rust's `{:?}` quotes it: as is between quotes when nothing in it needs an
+/// escape (a printable ASCII name without `"` or `\\`, the common case, copied without the
+/// formatting machinery), else through `{:?}`.
+fn write_quoted(out: &mut dyn std::io::Write, name: &str) -> std::io::Result<()> {
+    let plain = name
+        .bytes()
+        .all(|b| (b.is_ascii_graphic() || b == b' ') && b != b'"' && b != b'\\');
+    if plain {
+        out.write_all(b"\"")?;
+        out.write_all(name.as_bytes())?;
+        out.write_all(b"\"")
+    } else {
+        write!(out, "{name:?}")
+    }
 }
 
 /// A plan as a Mermaid flowchart.
 pub fn mermaid(plan: &Plan) -> String {
-    let index: BTreeMap<&str, usize> = plan
-        .tasks
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.name.as_str(), i))
-        .collect();
-    let mut out = String::from("flowchart LR\n");
+    written(|out| write_mermaid(plan, out))
+}
+
+/// [`mermaid`] written to `out` as it is made (give a buffered writer). Nodes are numbered by
+/// their position in the plan; a dependency's number is looked up in a hash map of the names,
+/// made only when some task has dependencies.
+///
+/// Errors: those of `out`.
+pub fn write_mermaid(plan: &Plan, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    out.write_all(b"flowchart LR\n")?;
     for (i, t) in plan.tasks.iter().enumerate() {
-        let _ = writeln!(out, "  t{i}[\"{}\"]", t.name.replace('"', "#quot;"));
+        write!(out, "  t{i}[\"")?;
+        if t.name.contains('"') {
+            out.write_all(t.name.replace('"', "#quot;").as_bytes())?;
+        } else {
+            out.write_all(t.name.as_bytes())?;
+        }
+        out.write_all(b"\"]\n")?;
+    }
+    if plan.tasks.iter().all(|t| t.deps.is_empty()) {
+        return Ok(());
+    }
+    let mut index: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();
+    index.reserve(plan.tasks.len());
+    for (i, t) in plan.tasks.iter().enumerate() {
+        // The last task of a name wins, as it did in the ordered map this replaced (a plan's
+        // names are unique).
+        index.insert(t.name.as_str(), i);
     }
     for (i, t) in plan.tasks.iter().enumerate() {
         for d in &t.deps {
             if let Some(j) = index.get(d.as_str()) {
-                let _ = writeln!(out, "  t{j} --> t{i}");
+                writeln!(out, "  t{j} --> t{i}")?;
             }
         }
     }
-    out
+    Ok(())
 }
 
 /// A plan as text: each task, then what it waits for.
 pub fn text(plan: &Plan) -> String {
-    let mut out = String::new();
+    written(|out| write_text(plan, out))
+}
+
+/// [`text`] written to `out` as it is made (give a buffered writer).
+///
+/// Errors: those of `out`.
+pub fn write_text(plan: &Plan, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     for t in &plan.tasks {
-        let wave = if t.wave > 0 {
-            format!(" (wave {})", t.wave)
-        } else {
-            String::new()
-        };
-        let _ = writeln!(out, "{}{wave}", t.name);
+        out.write_all(t.name.as_bytes())?;
+        if t.wave > 0 {
+            write!(out, " (wave {})", t.wave)?;
+        }
+        out.write_all(b"\n")?;
         for d in &t.deps {
-            let _ = writeln!(out, "  <- {d}");
+            out.write_all(b"  <- ")?;
+            out.write_all(d.as_bytes())?;
+            out.write_all(b"\n")?;
         }
     }
-    out
+    Ok(())
 }
 
 #[cfg(test)]
@@ -160,6 +212,23 @@ mod tests {
                 task("setup", &[], 0, "dependency of \"build::prod\""),
                 task("build::prod", &["setup"], 1, "requested"),
             ],
+        }
+    }
+
+    #[test]
+    fn dot_quotes_names_as_debug_does() {
+        for name in [
+            "t::0::1",
+            "a b",
+            "say \"hi\"",
+            "back\\slash",
+            "tab\there",
+            "é",
+            "\u{7f}",
+        ] {
+            let mut out = Vec::new();
+            write_quoted(&mut out, name).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), format!("{name:?}"));
         }
     }
 
