@@ -84,7 +84,8 @@ fn main() -> ExitCode {
         }
         Command::List(args) => printed(&list::render(file, args.expand)),
         Command::Graph(args) => match parade_cli::commands::targets(file, &args.targets)
-            .and_then(|targets| runner::plan(file, &targets, &file.params))
+            // The order and edges only: a graph shows no commands.
+            .and_then(|targets| runner::plan_order(file, &targets, &file.params))
         {
             Ok(plan) => {
                 // Written as it is made, through one buffer: a large plan's text is never
