@@ -388,7 +388,9 @@ impl Flow {
         first.sort_unstable();
         let mut first = first.into_iter().peekable();
         let mut ready: BinaryHeap<Reverse<(u32, TaskId, Pos)>> = BinaryHeap::new();
-        let mut visited = 0;
+        // The order first, its working set freed before any step is visited: a plan's steps
+        // are made beside the flow and the dependencies only.
+        let mut order: Vec<Pos> = Vec::with_capacity(deps.len());
         loop {
             let from_heap = match (first.peek(), ready.peek()) {
                 (Some(a), Some(Reverse(b))) => b < a,
@@ -400,10 +402,9 @@ impl Flow {
             } else {
                 first.next()
             };
-            let Some((w, _, i)) = taken else { break };
+            let Some((_, _, i)) = taken else { break };
+            order.push(i);
             let i = i as usize;
-            visit(&t, &cl, i, w, deps.declared(i));
-            visited += 1;
             for &d in dependents.of(i) {
                 let d = d as usize;
                 blocked[d] -= 1;
@@ -412,13 +413,19 @@ impl Flow {
                 }
             }
         }
-        if visited < deps.len() {
+        drop((first, ready, dependents, members));
+        if order.len() < deps.len() {
             let stuck: Vec<String> = (0..deps.len())
                 .filter(|&i| blocked[i] > 0)
                 .map(|i| t.name(cl.order[i].0))
                 .collect();
             return Err(FlowError::Cycle(stuck));
         }
-        Ok(visited)
+        drop(blocked);
+        for &i in &order {
+            let i = i as usize;
+            visit(&t, &cl, i, wave(i), deps.declared(i));
+        }
+        Ok(order.len())
     }
 }
