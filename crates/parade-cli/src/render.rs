@@ -181,7 +181,9 @@ pub fn mermaid(plan: &Plan) -> String {
 pub fn write_mermaid(plan: &Plan, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     out.write_all(b"flowchart LR\n")?;
     for (i, t) in plan.tasks.iter().enumerate() {
-        write!(out, "  t{i}[\"")?;
+        out.write_all(b"  t")?;
+        out.write_all(decimal(i, &mut itoa_buffer()))?;
+        out.write_all(b"[\"")?;
         if t.name.contains('"') {
             out.write_all(t.name.replace('"', "#quot;").as_bytes())?;
         } else {
@@ -201,8 +203,12 @@ pub fn write_mermaid(plan: &Plan, out: &mut dyn std::io::Write) -> std::io::Resu
     }
     for (i, t) in plan.tasks.iter().enumerate() {
         for d in &t.deps {
-            if let Some(j) = index.get(d.as_str()) {
-                writeln!(out, "  t{j} --> t{i}")?;
+            if let Some(&j) = index.get(d.as_str()) {
+                out.write_all(b"  t")?;
+                out.write_all(decimal(j, &mut itoa_buffer()))?;
+                out.write_all(b" --> t")?;
+                out.write_all(decimal(i, &mut itoa_buffer()))?;
+                out.write_all(b"\n")?;
             }
         }
     }
