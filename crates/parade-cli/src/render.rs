@@ -134,6 +134,20 @@ pub fn dot(plan: &Plan) -> String {
 /// [`dot`] written to `out` as it is made (give a buffered writer): a large plan's text is
 /// never held whole.
 ///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("parade.toml");
+/// # std::fs::write(&path, "[task.a]\nrun = \"true\"\n[task.b]\nrun = \"true\"\ndeps = [\"a\"]\n").unwrap();
+/// let file = parade_cli::taskfile::load(Some(&path)).unwrap();
+/// let plan = parade_cli::runner::plan_order(&file, &["b".to_owned()], &file.params).unwrap();
+/// let mut out = Vec::new();
+/// parade_cli::render::write_dot(&plan, &mut out).unwrap();
+/// assert_eq!(
+///     String::from_utf8(out).unwrap(),
+///     "digraph parade {\n  rankdir=LR;\n  \"a\";\n  \"b\";\n  \"a\" -> \"b\";\n}\n"
+/// );
+/// ```
+///
 /// Errors: those of `out`.
 pub fn write_dot(plan: &Plan, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     out.write_all(b"digraph parade {\n  rankdir=LR;\n")?;
