@@ -84,13 +84,20 @@ fn main() -> ExitCode {
         }
         Command::List(args) => printed(&list::render(file, args.expand)),
         Command::Graph(args) => match parade_cli::commands::targets(file, &args.targets)
-            .and_then(|targets| runner::plan(file, &targets, &file.params))
+            // The order and edges only: a graph shows no commands.
+            .and_then(|targets| runner::plan_order(file, &targets, &file.params))
         {
-            Ok(plan) => printed(&match args.format {
-                GraphFormat::Dot => render::dot(&plan),
-                GraphFormat::Mermaid => render::mermaid(&plan),
-                GraphFormat::Text => render::text(&plan),
-            }),
+            Ok(plan) => {
+                // Written as it is made, through one buffer: a large plan's text is never
+                // held whole; the plan is freed by the process's exit.
+                let code = streamed(|out| match args.format {
+                    GraphFormat::Dot => render::write_dot(&plan, out),
+                    GraphFormat::Mermaid => render::write_mermaid(&plan, out),
+                    GraphFormat::Text => render::write_text(&plan, out),
+                });
+                std::mem::forget(plan);
+                code
+            }
             Err(e) => usage_error(&parade_cli::wording::run_error(&e, file)),
         },
         Command::Run(args) => run(file, &args, color),

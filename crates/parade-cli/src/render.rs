@@ -1,9 +1,6 @@
 //! Plans as text for people and tools: the dry run, and `parade graph` as Graphviz `dot`,
 //! a Mermaid flowchart or indented text.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-
 use crate::runner::Plan;
 
 /// The widest a name column gets in listings; longer names overflow it.
@@ -42,7 +39,17 @@ pub fn write_dry_run<S: AsRef<str>>(
             writeln!(out, "wave {}:", t.wave)?;
             wave = Some(t.wave);
         }
-        write!(out, "{:>4}. {:<width$}  {}", i + 1, t.name, t.why)?;
+        // `{:>4}. {:<width$}  {}`, written without the formatting machinery (a million
+        // lines of it were a tenth of a glob's dry run).
+        let mut number = itoa_buffer();
+        let number = decimal(i + 1, &mut number);
+        out.write_all(&b"    "[number.len().min(4)..])?;
+        out.write_all(number)?;
+        out.write_all(b". ")?;
+        out.write_all(t.name.as_bytes())?;
+        pad(out, width.saturating_sub(t.name.chars().count()))?;
+        out.write_all(b"  ")?;
+        out.write_all(t.why.as_bytes())?;
         if !t.locks.is_empty() {
             write!(out, "; locks: {}", t.locks.join(", "))?;
         }
@@ -51,7 +58,9 @@ pub fn write_dry_run<S: AsRef<str>>(
         }
         out.write_all(b"\n")?;
         for line in t.command.iter().flat_map(|c| c.trim_end().lines()) {
-            writeln!(out, "        $ {line}")?;
+            out.write_all(b"        $ ")?;
+            out.write_all(line.as_bytes())?;
+            out.write_all(b"\n")?;
         }
     }
     let Some(decisions) = decisions else {
@@ -61,9 +70,43 @@ pub fn write_dry_run<S: AsRef<str>>(
     for (t, why) in plan.tasks.iter().zip(decisions) {
         let why = why.as_ref();
         up += usize::from(why.starts_with("up to date"));
-        writeln!(out, "  {}: {why}", t.name)?;
+        out.write_all(b"  ")?;
+        out.write_all(t.name.as_bytes())?;
+        out.write_all(b": ")?;
+        out.write_all(why.as_bytes())?;
+        out.write_all(b"\n")?;
     }
     out.write_all(dry_run_footer(plan.tasks.len() - up, up).as_bytes())
+}
+
+/// Room for a `usize` in decimal.
+fn itoa_buffer() -> [u8; 20] {
+    [0; 20]
+}
+
+/// `n` in decimal, written at the end of `buf`.
+fn decimal(mut n: usize, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        // A digit: `n % 10` is below 10.
+        buf[at] = b'0' + u8::try_from(n % 10).expect("a digit");
+        n /= 10;
+        if n == 0 {
+            return &buf[at..];
+        }
+    }
+}
+
+/// `n` spaces.
+fn pad(out: &mut dyn std::io::Write, mut n: usize) -> std::io::Result<()> {
+    const SPACES: &[u8; 64] = &[b' '; 64];
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        out.write_all(&SPACES[..k])?;
+        n -= k;
+    }
+    Ok(())
 }
 
 /// What `write` wrote, as text.
@@ -85,54 +128,129 @@ fn dry_run_footer(run: usize, up_to_date: usize) -> String {
 
 /// A plan as Graphviz `dot`.
 pub fn dot(plan: &Plan) -> String {
-    let mut out = String::from("digraph parade {\n  rankdir=LR;\n");
+    written(|out| write_dot(plan, out))
+}
+
+/// [`dot`] written to `out` as it is made (give a buffered writer): a large plan's text is
+/// never held whole.
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("parade.toml");
+/// # std::fs::write(&path, "[task.a]\nrun = \"true\"\n[task.b]\nrun = \"true\"\ndeps = [\"a\"]\n").unwrap();
+/// let file = parade_cli::taskfile::load(Some(&path)).unwrap();
+/// let plan = parade_cli::runner::plan_order(&file, &["b".to_owned()], &file.params).unwrap();
+/// let mut out = Vec::new();
+/// parade_cli::render::write_dot(&plan, &mut out).unwrap();
+/// assert_eq!(
+///     String::from_utf8(out).unwrap(),
+///     "digraph parade {\n  rankdir=LR;\n  \"a\";\n  \"b\";\n  \"a\" -> \"b\";\n}\n"
+/// );
+/// ```
+///
+/// Errors: those of `out`.
+pub fn write_dot(plan: &Plan, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    out.write_all(b"digraph parade {\n  rankdir=LR;\n")?;
     for t in &plan.tasks {
-        let _ = writeln!(out, "  {:?};", t.name);
+        out.write_all(b"  ")?;
+        write_quoted(out, &t.name)?;
+        out.write_all(b";\n")?;
         for d in &t.deps {
-            let _ = writeln!(out, "  {:?} -> {:?};", d, t.name);
+            out.write_all(b"  ")?;
+            write_quoted(out, d)?;
+            out.write_all(b" -> ")?;
+            write_quoted(out, &t.name)?;
+            out.write_all(b";\n")?;
         }
     }
-    out.push_str("}\n");
-    out
+    out.write_all(b"}\n")
+}
+
+/// `name` quoted as Rust's `{:?}` quotes it: as is between quotes when nothing in it needs an
+/// escape (a printable ASCII name without `"` or `\\`, the common case, copied without the
+/// formatting machinery), else through `{:?}`.
+fn write_quoted(out: &mut dyn std::io::Write, name: &str) -> std::io::Result<()> {
+    let plain = name
+        .bytes()
+        .all(|b| (b.is_ascii_graphic() || b == b' ') && b != b'"' && b != b'\\');
+    if plain {
+        out.write_all(b"\"")?;
+        out.write_all(name.as_bytes())?;
+        out.write_all(b"\"")
+    } else {
+        write!(out, "{name:?}")
+    }
 }
 
 /// A plan as a Mermaid flowchart.
 pub fn mermaid(plan: &Plan) -> String {
-    let index: BTreeMap<&str, usize> = plan
-        .tasks
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.name.as_str(), i))
-        .collect();
-    let mut out = String::from("flowchart LR\n");
+    written(|out| write_mermaid(plan, out))
+}
+
+/// [`mermaid`] written to `out` as it is made (give a buffered writer). Nodes are numbered by
+/// their position in the plan; a dependency's number is looked up in a hash map of the names,
+/// made only when some task has dependencies.
+///
+/// Errors: those of `out`.
+pub fn write_mermaid(plan: &Plan, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    out.write_all(b"flowchart LR\n")?;
     for (i, t) in plan.tasks.iter().enumerate() {
-        let _ = writeln!(out, "  t{i}[\"{}\"]", t.name.replace('"', "#quot;"));
+        out.write_all(b"  t")?;
+        out.write_all(decimal(i, &mut itoa_buffer()))?;
+        out.write_all(b"[\"")?;
+        if t.name.contains('"') {
+            out.write_all(t.name.replace('"', "#quot;").as_bytes())?;
+        } else {
+            out.write_all(t.name.as_bytes())?;
+        }
+        out.write_all(b"\"]\n")?;
+    }
+    if plan.tasks.iter().all(|t| t.deps.is_empty()) {
+        return Ok(());
+    }
+    let mut index: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();
+    index.reserve(plan.tasks.len());
+    for (i, t) in plan.tasks.iter().enumerate() {
+        // The last task of a name wins, as it did in the ordered map this replaced (a plan's
+        // names are unique).
+        index.insert(t.name.as_str(), i);
     }
     for (i, t) in plan.tasks.iter().enumerate() {
         for d in &t.deps {
-            if let Some(j) = index.get(d.as_str()) {
-                let _ = writeln!(out, "  t{j} --> t{i}");
+            if let Some(&j) = index.get(d.as_str()) {
+                out.write_all(b"  t")?;
+                out.write_all(decimal(j, &mut itoa_buffer()))?;
+                out.write_all(b" --> t")?;
+                out.write_all(decimal(i, &mut itoa_buffer()))?;
+                out.write_all(b"\n")?;
             }
         }
     }
-    out
+    Ok(())
 }
 
 /// A plan as text: each task, then what it waits for.
 pub fn text(plan: &Plan) -> String {
-    let mut out = String::new();
+    written(|out| write_text(plan, out))
+}
+
+/// [`text`] written to `out` as it is made (give a buffered writer).
+///
+/// Errors: those of `out`.
+pub fn write_text(plan: &Plan, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     for t in &plan.tasks {
-        let wave = if t.wave > 0 {
-            format!(" (wave {})", t.wave)
-        } else {
-            String::new()
-        };
-        let _ = writeln!(out, "{}{wave}", t.name);
+        out.write_all(t.name.as_bytes())?;
+        if t.wave > 0 {
+            write!(out, " (wave {})", t.wave)?;
+        }
+        out.write_all(b"\n")?;
         for d in &t.deps {
-            let _ = writeln!(out, "  <- {d}");
+            out.write_all(b"  <- ")?;
+            out.write_all(d.as_bytes())?;
+            out.write_all(b"\n")?;
         }
     }
-    out
+    Ok(())
 }
 
 #[cfg(test)]
@@ -160,6 +278,36 @@ mod tests {
                 task("setup", &[], 0, "dependency of \"build::prod\""),
                 task("build::prod", &["setup"], 1, "requested"),
             ],
+        }
+    }
+
+    #[test]
+    fn numbers_and_padding_are_those_of_format() {
+        for n in [0, 1, 9, 10, 999, 1000, 9999, 10_000, 1_000_001, usize::MAX] {
+            let mut buf = itoa_buffer();
+            assert_eq!(decimal(n, &mut buf), n.to_string().as_bytes());
+        }
+        for n in [0, 1, 63, 64, 65, 200] {
+            let mut out = Vec::new();
+            pad(&mut out, n).unwrap();
+            assert_eq!(out, format!("{:n$}", "").into_bytes());
+        }
+    }
+
+    #[test]
+    fn dot_quotes_names_as_debug_does() {
+        for name in [
+            "t::0::1",
+            "a b",
+            "say \"hi\"",
+            "back\\slash",
+            "tab\there",
+            "é",
+            "\u{7f}",
+        ] {
+            let mut out = Vec::new();
+            write_quoted(&mut out, name).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), format!("{name:?}"));
         }
     }
 

@@ -483,11 +483,20 @@ fn plan_with(
     // The text of a reason is made once for a run of steps with the same reason (a glob's
     // million instances share one).
     let mut last_why: Option<(Why, Arc<str>)> = None;
+    // One map of arguments for every command: a glob's instances fill the same keys.
+    let mut scratch = BTreeMap::new();
     let tasks = steps
         .into_iter()
         .map(|s| {
             let command = if commands {
-                planned_command(file, &s.defined_as, &s.name, s.args.iter(), params)
+                planned_command(
+                    file,
+                    &s.defined_as,
+                    &s.name,
+                    || s.args.iter(),
+                    params,
+                    &mut scratch,
+                )
             } else {
                 None
             };
@@ -531,24 +540,46 @@ pub fn task_lookups() -> u64 {
     TASK_LOOKUPS.with(std::cell::Cell::get)
 }
 
-/// The shell text the proc `name` (defined as `defined_as`, with `args`) would run: its task's
-/// `run` with placeholders filled, as [`TaskRun::command`] fills it (`None` for a template job
-/// or a name no task defines).
-fn planned_command<'a>(
+/// The shell text the proc `name` (defined as `defined_as`, with the arguments `args` gives)
+/// would run: its task's `run` with placeholders filled, as [`TaskRun::command`] fills it
+/// (`None` for a template job or a name no task defines). The arguments are written into `scratch`, a map kept from the
+/// last call: when it holds the same keys (a glob's instances), their values are overwritten
+/// in place, not a map of new strings made per command.
+fn planned_command<'a, I: Iterator<Item = (&'a str, &'a str)>>(
     file: &TaskFile,
     defined_as: &str,
     name: &str,
-    args: impl Iterator<Item = (&'a str, &'a str)>,
+    args: impl Fn() -> I,
     params: &BTreeMap<String, String>,
+    scratch: &mut BTreeMap<String, String>,
 ) -> Option<String> {
     TASK_LOOKUPS.with(|n| n.set(n.get() + 1));
     let task = file.task(defined_as)?;
     if task.template.is_some() {
         return None;
     }
-    let args: BTreeMap<String, String> = args.map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
-    let run = TaskRun::planned(file, task, name, &args, params);
+    fill_args(scratch, args);
+    let run = TaskRun::planned(file, task, name, scratch, params);
     Some(run.shown_command())
+}
+
+/// Makes `map` hold exactly `args` (keys unique, as a proc's are): values overwritten in place
+/// when the keys are those it holds, else the map made anew.
+fn fill_args<'a, I: Iterator<Item = (&'a str, &'a str)>>(
+    map: &mut BTreeMap<String, String>,
+    args: impl Fn() -> I,
+) {
+    let same_keys = map.len() == args().count() && args().all(|(k, _)| map.contains_key(k));
+    if same_keys {
+        for (k, v) in args() {
+            if let Some(value) = map.get_mut(k) {
+                v.clone_into(value);
+            }
+        }
+    } else {
+        map.clear();
+        map.extend(args().map(|(k, v)| (k.to_owned(), v.to_owned())));
+    }
 }
 
 /// What [`run`] calls before anything starts: the engine, the run's observers, the task names.
@@ -720,8 +751,15 @@ fn command_text(request: &RunRequest<'_>, p: &flow::ProcInfo) -> Option<String> 
     if let Some(spec) = &task.template {
         return Some(format!("template job {}", spec.dir));
     }
-    let args = p.args.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-    planned_command(request.file, source, &p.name, args, &request.params)
+    let args = || p.args.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    planned_command(
+        request.file,
+        source,
+        &p.name,
+        args,
+        &request.params,
+        &mut BTreeMap::new(),
+    )
 }
 
 /// FNV-1a of `bytes`, folded to 32 bits: the same in every run and every build.
@@ -751,6 +789,26 @@ mod tests {
             }
         }
         crate::taskfile::parse_text(text).expect("the file checks")
+    }
+
+    #[test]
+    fn arguments_fill_one_map_in_place_or_anew() {
+        let mut map = BTreeMap::new();
+        fill_args(&mut map, || [("a", "1"), ("b", "2")].into_iter());
+        let kept = std::ptr::from_ref(map.get("a").unwrap());
+        fill_args(&mut map, || [("a", "3"), ("b", "4")].into_iter());
+        assert_eq!(
+            map,
+            BTreeMap::from([("a".into(), "3".into()), ("b".into(), "4".into())])
+        );
+        assert!(
+            std::ptr::eq(kept, map.get("a").unwrap()),
+            "overwritten in place"
+        );
+        fill_args(&mut map, || [("c", "5")].into_iter());
+        assert_eq!(map, BTreeMap::from([("c".into(), "5".into())]));
+        fill_args(&mut map, std::iter::empty);
+        assert!(map.is_empty());
     }
 
     #[test]

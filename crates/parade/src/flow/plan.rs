@@ -81,12 +81,21 @@ pub struct PlanStep {
     pub args: ArgList,
 }
 
+/// A position in a plan's closure: 4 bytes, as a task id is (a closure never holds more
+/// procs than there are task ids).
+type Pos = u32;
+
+/// `i` as a [`Pos`].
+fn pos(i: usize) -> Pos {
+    Pos::try_from(i).expect("a closure's positions fit task ids")
+}
+
 /// The position of each task of a plan's closure, by task index: a plan looks a task up for
 /// every edge, and a vector indexed by task is a load where a map is a hash.
-struct Members(Vec<usize>);
+struct Members(Vec<Pos>);
 
 impl Members {
-    const NONE: usize = usize::MAX;
+    const NONE: Pos = Pos::MAX;
 
     fn new(order: &[(TaskId, Why)], tasks: usize) -> Self {
         let mut at = vec![Self::NONE; tasks];
@@ -94,13 +103,17 @@ impl Members {
             if id.index() >= at.len() {
                 at.resize(id.index() + 1, Self::NONE);
             }
-            at[id.index()] = i;
+            at[id.index()] = pos(i);
         }
         Self(at)
     }
 
     fn get(&self, id: TaskId) -> Option<usize> {
-        self.0.get(id.index()).copied().filter(|&i| i != Self::NONE)
+        self.0
+            .get(id.index())
+            .copied()
+            .filter(|&i| i != Self::NONE)
+            .map(|i| i as usize)
     }
 
     fn contains_key(&self, id: TaskId) -> bool {
@@ -108,31 +121,99 @@ impl Members {
     }
 }
 
+/// Each member's dependencies in the plan, in one vector: member `i`'s are
+/// `of[start[i]..start[i + 1]]`, its declared ones first (the first `declared[i]`), then the
+/// edges the plan adds. A glob's million instances, none with dependencies, are a start each
+/// (4 bytes), not a million empty vectors (24 bytes each).
+struct Deps {
+    start: Vec<Pos>,
+    declared: Vec<Pos>,
+    of: Vec<TaskId>,
+}
+
+impl Deps {
+    fn new(flow: &Flow, cl: &Closure, members: &Members) -> Self {
+        // The plan's own edges, by the position of the task that waits (few: rdeps and
+        // `when_scheduled` rules).
+        let mut added: Vec<(usize, TaskId)> = cl
+            .edges
+            .iter()
+            .filter_map(|&(task, dep)| {
+                let ti = members.get(task)?;
+                members.contains_key(dep).then_some((ti, dep))
+            })
+            .collect();
+        added.sort_by_key(|&(ti, _)| ti);
+        let mut added = added.into_iter().peekable();
+        let n = cl.order.len();
+        let mut start = Vec::with_capacity(n + 1);
+        let mut declared = Vec::with_capacity(n);
+        let mut of = Vec::new();
+        start.push(0);
+        for (i, (id, _)) in cl.order.iter().enumerate() {
+            let first = of.len();
+            of.extend(
+                flow.inner
+                    .engine
+                    .deps(*id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|&d| members.contains_key(d)),
+            );
+            declared.push(pos(of.len() - first));
+            while let Some((_, dep)) = added.next_if(|&(ti, _)| ti == i) {
+                if !of[first..].contains(&dep) {
+                    of.push(dep);
+                }
+            }
+            start.push(pos(of.len()));
+        }
+        Self {
+            start,
+            declared,
+            of,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.declared.len()
+    }
+
+    /// Member `i`'s dependencies in the plan.
+    fn all(&self, i: usize) -> &[TaskId] {
+        &self.of[self.start[i] as usize..self.start[i + 1] as usize]
+    }
+
+    /// Member `i`'s declared dependencies in the plan, in declaration order.
+    fn declared(&self, i: usize) -> &[TaskId] {
+        &self.all(i)[..self.declared[i] as usize]
+    }
+}
+
 /// Each member's dependents (positions in the plan's closure), in one vector: where a task's
 /// begin is `start[i]`. A glob's million instances, each the dependency of one task, are a
 /// million entries, not a million vectors of one.
 struct Dependents {
-    start: Vec<usize>,
-    of: Vec<usize>,
+    start: Vec<Pos>,
+    of: Vec<Pos>,
 }
 
 impl Dependents {
-    fn new(deps: &[Vec<TaskId>], members: &Members) -> Self {
-        let mut start = vec![0_usize; deps.len() + 1];
-        for ds in deps {
-            for d in ds {
-                start[members.get(*d).expect("a member") + 1] += 1;
-            }
+    fn new(deps: &Deps, members: &Members) -> Self {
+        let n = deps.len();
+        let mut start = vec![0; n + 1];
+        for d in &deps.of {
+            start[members.get(*d).expect("a member") + 1] += 1;
         }
-        for i in 0..deps.len() {
+        for i in 0..n {
             start[i + 1] += start[i];
         }
         let mut fill = start.clone();
-        let mut of = vec![0; start[deps.len()]];
-        for (i, ds) in deps.iter().enumerate() {
-            for d in ds {
+        let mut of = vec![0; start[n] as usize];
+        for i in 0..n {
+            for d in deps.all(i) {
                 let at = &mut fill[members.get(*d).expect("a member")];
-                of[*at] = i;
+                of[*at as usize] = pos(i);
                 *at += 1;
             }
         }
@@ -140,8 +221,8 @@ impl Dependents {
     }
 
     /// Member `i`'s dependents, in the order of the closure.
-    fn of(&self, i: usize) -> &[usize] {
-        &self.of[self.start[i]..self.start[i + 1]]
+    fn of(&self, i: usize) -> &[Pos] {
+        &self.of[self.start[i] as usize..self.start[i + 1] as usize]
     }
 }
 
@@ -294,40 +375,22 @@ impl Flow {
         }
         let cl = self.closure(&mut t, &roots, None)?;
         let members = Members::new(&cl.order, t.procs.len());
-        let mut deps: Vec<Vec<TaskId>> = cl
-            .order
-            .iter()
-            .map(|(id, _)| {
-                self.inner
-                    .engine
-                    .deps(*id)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(|&d| members.contains_key(d))
-                    .collect()
-            })
-            .collect();
-        let declared: Vec<usize> = deps.iter().map(Vec::len).collect();
-        for &(task, dep) in &cl.edges {
-            if let (Some(ti), true) = (members.get(task), members.contains_key(dep))
-                && !deps[ti].contains(&dep)
-            {
-                deps[ti].push(dep);
-            }
-        }
-        let mut blocked: Vec<usize> = deps.iter().map(Vec::len).collect();
+        let deps = Deps::new(self, &cl, &members);
+        let mut blocked: Vec<Pos> = (0..deps.len()).map(|i| pos(deps.all(i).len())).collect();
         let dependents = Dependents::new(&deps, &members);
         let wave = |i: usize| t.rec(cl.order[i].0).wave;
         // What is ready from the start, sorted once (a glob's instances come sorted): taken
         // in order beside a heap of what becomes ready later, the smaller first.
-        let mut first: Vec<(u32, TaskId, usize)> = (0..blocked.len())
+        let mut first: Vec<(u32, TaskId, Pos)> = (0..blocked.len())
             .filter(|&i| blocked[i] == 0)
-            .map(|i| (wave(i), cl.order[i].0, i))
+            .map(|i| (wave(i), cl.order[i].0, pos(i)))
             .collect();
         first.sort_unstable();
         let mut first = first.into_iter().peekable();
-        let mut ready: BinaryHeap<Reverse<(u32, TaskId, usize)>> = BinaryHeap::new();
-        let mut visited = 0;
+        let mut ready: BinaryHeap<Reverse<(u32, TaskId, Pos)>> = BinaryHeap::new();
+        // The order first, its working set freed before any step is visited: a plan's steps
+        // are made beside the flow and the dependencies only.
+        let mut order: Vec<Pos> = Vec::with_capacity(deps.len());
         loop {
             let from_heap = match (first.peek(), ready.peek()) {
                 (Some(a), Some(Reverse(b))) => b < a,
@@ -339,23 +402,30 @@ impl Flow {
             } else {
                 first.next()
             };
-            let Some((w, _, i)) = taken else { break };
-            visit(&t, &cl, i, w, &deps[i][..declared[i]]);
-            visited += 1;
+            let Some((_, _, i)) = taken else { break };
+            order.push(i);
+            let i = i as usize;
             for &d in dependents.of(i) {
+                let d = d as usize;
                 blocked[d] -= 1;
                 if blocked[d] == 0 {
-                    ready.push(Reverse((wave(d), cl.order[d].0, d)));
+                    ready.push(Reverse((wave(d), cl.order[d].0, pos(d))));
                 }
             }
         }
-        if visited < deps.len() {
+        drop((first, ready, dependents, members));
+        if order.len() < deps.len() {
             let stuck: Vec<String> = (0..deps.len())
                 .filter(|&i| blocked[i] > 0)
                 .map(|i| t.name(cl.order[i].0))
                 .collect();
             return Err(FlowError::Cycle(stuck));
         }
-        Ok(visited)
+        drop(blocked);
+        for &i in &order {
+            let i = i as usize;
+            visit(&t, &cl, i, wave(i), deps.declared(i));
+        }
+        Ok(order.len())
     }
 }
