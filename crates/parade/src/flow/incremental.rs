@@ -21,6 +21,13 @@
 //! after such procs were defined does not cover them). Procs that run a
 //! [`command_spec`](super::Define::command_spec) there have no result to keep: they always run.
 //!
+//! A flow records into one run of its store at a time, as `parade run` does: the run begins
+//! with the flow's first record and ends, with its outcome, when [`Flow::wait_all`] returns
+//! (the next record begins another), or `interrupted` when the flow is dropped with its run
+//! open (records made since it was last waited for to its end); so a
+//! flow's runs are ended (`parade history`, `--resume`) and its store is pruned
+//! (`store/retention.rs`) as the CLI's are.
+//!
 //! It owns the decision for flow procs; the store keeps keys and results.
 
 use std::collections::HashMap;
@@ -32,7 +39,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::{Value, json};
 
 use super::Flow;
-use crate::engine::{Outcome, TaskState};
+use crate::engine::{Engine, Outcome, TaskState};
 use crate::store::{Execution, KeyHasher, RunId, Store};
 
 /// A file a proc must produce, optionally no older than `max_age` after it ran.
@@ -80,7 +87,11 @@ pub(crate) struct Incremental {
 /// The flow's memory: its store, opened on first use, with the run this flow records into; and
 /// what the parent keeps about procs that run outside this process.
 pub(crate) struct Memory {
-    store: OnceLock<Option<(Store, RunId)>>,
+    /// `None`: no store, or it could not be opened.
+    store: OnceLock<Option<Store>>,
+    /// The store's run this flow records into, begun with its first record and ended with the
+    /// flow's run ([`Flow::end_store_run`]) or at the latest when the flow is dropped.
+    run: parking_lot::Mutex<Option<OpenRun>>,
     /// By proc name: procs whose body runs in a worker, and every proc of a watched flow.
     remote: parking_lot::Mutex<HashMap<Arc<str>, Arc<Tracked>>>,
     /// Set by [`Flow::watch`](super::Flow::watch): every proc is tracked (its files are
@@ -97,11 +108,47 @@ impl Memory {
     pub(crate) fn new() -> Self {
         Memory {
             store: OnceLock::new(),
+            run: parking_lot::Mutex::new(None),
             remote: parking_lot::Mutex::default(),
             watching: AtomicBool::new(false),
             keep: parking_lot::Mutex::default(),
             base: OnceLock::new(),
         }
+    }
+}
+
+/// A run of the store that a flow records into and has not ended.
+struct OpenRun {
+    store: Store,
+    id: RunId,
+}
+
+impl Drop for Memory {
+    /// A flow dropped with its run open (records made since it was last waited for to its
+    /// end): the run ends `interrupted`, as a `parade run` cut short does. The engine is not
+    /// asked how its tasks ended: the last handle may go while its lock is held (a gate's
+    /// dispatch), so this drop must not take it.
+    fn drop(&mut self) {
+        if let Some(run) = self.run.get_mut().take() {
+            let _ = run.store.end_run(run.id, "interrupted");
+        }
+    }
+}
+
+/// How a flow's run ends in its store, in the words `parade run` uses: `interrupted` when it
+/// was stopped, or procs it wanted had not ended (a deadlock); `failed` when a proc failed,
+/// was cancelled or could not run for a dependency; else `succeeded`.
+fn outcome(engine: &Engine) -> &'static str {
+    if engine.is_stopped() {
+        return "interrupted";
+    }
+    let all = engine.outcomes();
+    if all.iter().any(|s| !s.state.is_final()) {
+        "interrupted"
+    } else if all.iter().any(|s| s.state.is_failure()) {
+        "failed"
+    } else {
+        "succeeded"
     }
 }
 
@@ -164,15 +211,36 @@ impl Flow {
 
     /// The flow's store, opened if it was not yet (a watch shares it between its rounds).
     pub(crate) fn open_store(&self) -> Option<Store> {
-        self.memory().map(|(s, _)| s.clone())
+        self.memory().cloned()
     }
 
-    /// Makes `store` this flow's store, recording into a new run of it; only before the
-    /// flow first used a store.
+    /// Makes `store` this flow's store; only before the flow first used a store.
     pub(crate) fn use_store(&self, store: &Store) {
-        if let Ok(run) = store.begin_run(&[]) {
-            let _ = self.inner.memory.store.set(Some((store.clone(), run)));
+        let _ = self.inner.memory.store.set(Some(store.clone()));
+    }
+
+    /// Ends the store's run this flow recorded into, if one is open, with how the flow's
+    /// procs ended: the flow's run has ended ([`Flow::wait_all`] returned). A later record
+    /// begins another run.
+    pub(crate) fn end_store_run(&self) {
+        let open = self.inner.memory.run.lock().take();
+        if let Some(run) = open {
+            let _ = run.store.end_run(run.id, outcome(&self.inner.engine));
         }
+    }
+
+    /// The flow's store and the run it records into, begun if none is open.
+    fn recording(&self) -> Option<(Store, RunId)> {
+        let store = self.memory()?;
+        let mut open = self.inner.memory.run.lock();
+        if open.is_none() {
+            let id = store.begin_run(&[]).ok()?;
+            *open = Some(OpenRun {
+                store: store.clone(),
+                id,
+            });
+        }
+        open.as_ref().map(|r| (r.store.clone(), r.id))
     }
 
     /// Tracks every proc defined from here on (a watch watches their files).
@@ -213,21 +281,15 @@ impl Flow {
         all
     }
 
-    fn memory(&self) -> Option<&(Store, RunId)> {
+    fn memory(&self) -> Option<&Store> {
         self.inner
             .memory
             .store
             .get_or_init(|| {
                 let path = self.inner.options.read().store.clone()?;
-                let store = match Store::open(&path) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        eprintln!("parade: the flow runs without its store: {e}");
-                        return None;
-                    }
-                };
-                let run = store.begin_run(&[]).ok()?;
-                Some((store, run))
+                Store::open(&path)
+                    .map_err(|e| eprintln!("parade: the flow runs without its store: {e}"))
+                    .ok()
             })
             .as_ref()
     }
@@ -324,7 +386,7 @@ impl Flow {
         inc: &Incremental,
         deps: &[String],
     ) -> Result<Check, String> {
-        let Some((store, _)) = self.memory() else {
+        let Some(store) = self.memory() else {
             return Ok(Check::Untracked);
         };
         let key = fingerprint(store, args, inc)?;
@@ -380,11 +442,11 @@ impl Flow {
     }
 
     fn remember(&self, name: &str, key: &str, state: &str, result: &Value) {
-        if let Some((store, run)) = self.memory() {
+        if let Some((store, run)) = self.recording() {
             let mut e = Execution::new(name, state).key(key);
             e.result = Some(result.clone());
             e.ended = Some(SystemTime::now());
-            let _ = store.record(*run, &e);
+            let _ = store.record(run, &e);
             let _ = store.flush_files();
         }
     }

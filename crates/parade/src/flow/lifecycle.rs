@@ -151,11 +151,15 @@ impl Flow {
     ///
     /// Errors: any proc of the flow failed (every failure listed, root causes first), or a
     /// deadlock.
+    ///
+    /// The flow's run has ended then: with a store, the run it recorded into ends with its
+    /// outcome (`succeeded`, `failed`, `interrupted` after [`Flow::stop`]), so it is not left
+    /// unfinished and the store is pruned as the CLI's runs prune it; what is recorded later
+    /// goes into a new run.
     pub fn wait_all(&self) -> Result<(), FlowError> {
-        self.inner
-            .engine
-            .wait_all()
-            .map_err(|e| self.translate_unlocked(e))?;
+        let waited = self.inner.engine.wait_all();
+        self.end_store_run();
+        waited.map_err(|e| self.translate_unlocked(e))?;
         let failures = self.failures();
         if failures.is_empty() {
             Ok(())
