@@ -364,8 +364,44 @@ pub(crate) fn holder(conn: &Connection) -> Option<String> {
         })
 }
 
-/// Whether process `pid` exists.
+/// Whether process `pid` exists (`kill(pid, 0)`, read by [`exists`]). Not a pid of 0, which
+/// `kill` reads as this process's group.
 pub(crate) fn alive(pid: u32) -> bool {
     i32::try_from(pid)
-        .is_ok_and(|p| nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), None).is_ok())
+        .is_ok_and(|p| p > 0 && exists(nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), None)))
+}
+
+/// What `kill(pid, 0)` answered, read as whether the process exists: it does when it may be
+/// signalled, and when it may not be (`EPERM`: it is another user's); it does not when there is
+/// none (`ESRCH`).
+fn exists(answer: nix::Result<()>) -> bool {
+    matches!(answer, Ok(()) | Err(nix::errno::Errno::EPERM))
+}
+
+#[cfg(test)]
+mod alive_tests {
+    use nix::errno::Errno;
+
+    use super::{alive, exists};
+
+    #[test]
+    fn a_process_of_another_user_is_alive() {
+        // kill(pid, 0) of a process this user may not signal fails with EPERM: it exists.
+        assert!(exists(Err(Errno::EPERM)));
+        assert!(exists(Ok(())));
+        assert!(!exists(Err(Errno::ESRCH)));
+        // Init is always there (root's: EPERM for any other user).
+        assert!(alive(1));
+        assert!(alive(std::process::id()));
+    }
+
+    #[test]
+    fn a_pid_that_names_no_process_is_dead() {
+        assert!(!alive(0), "kill(0) is this process's group, not a process");
+        assert!(!alive(u32::MAX), "not a pid");
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        assert!(!alive(pid), "a reaped child");
+    }
 }
