@@ -16,9 +16,8 @@ use std::time::Duration;
 
 use hosts::{define, hostname};
 use parade::engine::{Engine, Reason, TaskId, TaskSpec, TaskState};
-use parade::exec::process::WORKER_SOCKET_ENV;
 use parade::exec::slurm::{PilotConfig, SlurmConfig, SlurmExecutor};
-use parade::exec::{CommandJob, CommandSpec, Inline, ResourceHints};
+use parade::exec::{CommandJob, CommandSpec, ResourceHints};
 use parade::flow::{Flow, FlowOptions};
 
 /// The address of this machine on the test cluster's bridge.
@@ -292,28 +291,16 @@ fn no_cluster() -> Option<String> {
     })
 }
 
-type Test = fn(&Path);
-
-const TESTS: &[(&str, Test)] = &[
-    (
-        "pilots_on_the_nodes_run_commands_and_flow_procs",
-        pilots_on_the_nodes_run_commands_and_flow_procs,
-    ),
-    (
-        "a_lost_pilot_costs_only_its_tasks_and_nothing_is_left",
-        a_lost_pilot_costs_only_its_tasks_and_nothing_is_left,
-    ),
-    ("a_wrong_secret_is_refused", a_wrong_secret_is_refused),
+const TESTS: &[(&str, common::WorkTest)] = common::work_tests![
+    pilots_on_the_nodes_run_commands_and_flow_procs,
+    a_lost_pilot_costs_only_its_tasks_and_nothing_is_left,
+    a_wrong_secret_is_refused,
 ];
 
 fn main() {
     parade::worker_entry();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if std::env::var_os(WORKER_SOCKET_ENV).is_some() {
-        if args.first().map(String::as_str) == Some("flow") && args.len() > 1 {
-            let options = FlowOptions::new().log_dir(&args[1]);
-            define(&Flow::with_executor(Arc::new(Inline::new()), options).unwrap());
-        }
+    if common::served_as_worker(&args, define) {
         return;
     }
     if args.first().map(String::as_str) == Some("intruder") {

@@ -16,9 +16,8 @@ use std::time::Duration;
 
 use fake_slurm::{Fake, add, sh, task, wait_for};
 use parade::engine::{Engine, Reason, Stream, TaskSpec, TaskState};
-use parade::exec::process::WORKER_SOCKET_ENV;
 use parade::exec::slurm::{JobOptions, PilotConfig, SlurmBatch, SlurmConfig, SlurmExecutor};
-use parade::exec::{CommandJob, Inline, ResourceHints};
+use parade::exec::{CommandJob, ResourceHints};
 use parade::flow::{Flow, FlowOptions};
 
 /// Run `pilots`' configuration on the fake: this binary is the pilot and worker program.
@@ -366,51 +365,21 @@ fn an_oversized_message_or_a_vanished_worker_fails_only_its_task(work: &Path) {
     fake.wait_all_gone();
 }
 
-type Test = fn(&Path);
-
-const TESTS: &[(&str, Test)] = &[
-    (
-        "commands_run_on_a_few_pilots_and_nothing_is_left",
-        commands_run_on_a_few_pilots_and_nothing_is_left,
-    ),
-    (
-        "a_task_bigger_than_a_pilot_fails_at_once",
-        a_task_bigger_than_a_pilot_fails_at_once,
-    ),
-    (
-        "a_task_past_its_timeout_is_killed_on_its_pilot",
-        a_task_past_its_timeout_is_killed_on_its_pilot,
-    ),
-    (
-        "counted_uses_are_packed_within_what_each_pilot_offers",
-        counted_uses_are_packed_within_what_each_pilot_offers,
-    ),
-    (
-        "a_cancelled_pilot_loses_only_its_running_tasks",
-        a_cancelled_pilot_loses_only_its_running_tasks,
-    ),
-    (
-        "flow_procs_run_on_pilots_and_call_back",
-        flow_procs_run_on_pilots_and_call_back,
-    ),
-    (
-        "an_oversized_message_or_a_vanished_worker_fails_only_its_task",
-        an_oversized_message_or_a_vanished_worker_fails_only_its_task,
-    ),
-    (
-        "engine_uses_are_packed_within_what_each_pilot_offers",
-        engine_uses_are_packed_within_what_each_pilot_offers,
-    ),
+const TESTS: &[(&str, common::WorkTest)] = common::work_tests![
+    commands_run_on_a_few_pilots_and_nothing_is_left,
+    a_task_bigger_than_a_pilot_fails_at_once,
+    a_task_past_its_timeout_is_killed_on_its_pilot,
+    counted_uses_are_packed_within_what_each_pilot_offers,
+    a_cancelled_pilot_loses_only_its_running_tasks,
+    flow_procs_run_on_pilots_and_call_back,
+    an_oversized_message_or_a_vanished_worker_fails_only_its_task,
+    engine_uses_are_packed_within_what_each_pilot_offers,
 ];
 
 fn main() {
     parade::worker_entry();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if std::env::var_os(WORKER_SOCKET_ENV).is_some() {
-        if args.first().map(String::as_str) == Some("flow") && args.len() > 1 {
-            let options = FlowOptions::new().log_dir(&args[1]);
-            define(&Flow::with_executor(Arc::new(Inline::new()), options).unwrap());
-        }
+    if common::served_as_worker(&args, define) {
         return;
     }
     common::Harness::from_args().run_all(TESTS)

@@ -26,18 +26,10 @@ use parade::exec::slurm::{SlurmConfig, SlurmExecutor};
 use parade::flow::{Flow, FlowOptions, ProcError};
 use serde_json::{Value, json};
 
-type Test = fn(&Path);
-
-const TESTS: &[(&str, Test)] = &[
-    ("flow_procs_run_as_slurm_jobs", flow_procs_run_as_slurm_jobs),
-    (
-        "worker_jobs_get_their_resources",
-        worker_jobs_get_their_resources,
-    ),
-    (
-        "flow_procs_on_other_nodes_call_back_over_tcp",
-        flow_procs_on_other_nodes_call_back_over_tcp,
-    ),
+const TESTS: &[(&str, common::WorkTest)] = common::work_tests![
+    flow_procs_run_as_slurm_jobs,
+    worker_jobs_get_their_resources,
+    flow_procs_on_other_nodes_call_back_over_tcp,
 ];
 
 /// A run id no earlier test run used.

@@ -149,10 +149,15 @@ impl Context<'_> {
 
     /// An argument's text.
     pub fn arg_str(&self, key: &str) -> Option<&str> {
-        self.args
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        static NO_PARAMS: std::sync::LazyLock<serde_json::Map<String, Value>> =
+            std::sync::LazyLock::new(serde_json::Map::new);
+        // A dependency closure's view of the proc reads its arguments: one rule for both.
+        let args = super::Lookup {
+            name: self.name,
+            args: self.args,
+            params: &NO_PARAMS,
+        };
+        args.arg(key)
     }
 
     /// Every argument, in pattern order.

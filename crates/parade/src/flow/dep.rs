@@ -14,14 +14,14 @@ pub struct Lookup<'a> {
     pub(crate) params: &'a serde_json::Map<String, Value>,
 }
 
-impl Lookup<'_> {
+impl<'a> Lookup<'a> {
     /// The name of the proc being made.
     pub fn name(&self) -> &str {
         self.name
     }
 
     /// An argument's text, if the proc has it.
-    pub fn arg(&self, key: &str) -> Option<&str> {
+    pub fn arg(&self, key: &str) -> Option<&'a str> {
         self.args
             .iter()
             .find(|(k, _)| k == key)

@@ -18,15 +18,17 @@ use std::collections::VecDeque;
 
 use super::pipeline::Pipeline;
 use super::source::Source;
-use super::stage::{Map, Stage};
+use super::stage::{Adapted, Adapter, Map, Stage};
 
-/// A source cut off after `left` items (a `take` moved to the source).
-pub(crate) struct Taken<Src> {
+/// A source whose first `skip` items are dropped when the first batch is taken, cut off after
+/// `left` items more: a `take` moved to the source, and `skip`.
+pub(crate) struct Cut<Src> {
     src: Src,
+    skip: usize,
     left: usize,
 }
 
-impl<Src: Source> Source for Taken<Src> {
+impl<Src: Source> Source for Cut<Src> {
     type Item = Src::Item;
     type Batch = Src::Batch;
     const INDEXED: bool = Src::INDEXED;
@@ -34,6 +36,10 @@ impl<Src: Source> Source for Taken<Src> {
     fn next_batch(&mut self, max: usize) -> Option<Src::Batch> {
         if self.left == 0 {
             return None;
+        }
+        while self.skip > 0 {
+            let dropped = self.src.next_batch(self.skip.min(4096))?;
+            self.skip -= dropped.len();
         }
         let batch = self.src.next_batch(max.min(self.left))?;
         self.left -= batch.len();
@@ -44,31 +50,9 @@ impl<Src: Source> Source for Taken<Src> {
         if self.left == 0 {
             return Some(0);
         }
-        self.src.remaining().map(|r| r.min(self.left))
-    }
-}
-
-/// A source whose first `skip` items are dropped when the first batch is taken.
-pub(crate) struct Skipped<Src> {
-    src: Src,
-    skip: usize,
-}
-
-impl<Src: Source> Source for Skipped<Src> {
-    type Item = Src::Item;
-    type Batch = Src::Batch;
-    const INDEXED: bool = Src::INDEXED;
-
-    fn next_batch(&mut self, max: usize) -> Option<Src::Batch> {
-        while self.skip > 0 {
-            let dropped = self.src.next_batch(self.skip.min(4096))?;
-            self.skip -= dropped.len();
-        }
-        self.src.next_batch(max)
-    }
-
-    fn remaining(&self) -> Option<usize> {
-        self.src.remaining().map(|r| r.saturating_sub(self.skip))
+        self.src
+            .remaining()
+            .map(|r| r.saturating_sub(self.skip).min(self.left))
     }
 }
 
@@ -420,35 +404,21 @@ impl<In, P: Stage<In>> Stage<Side<In, P::Out>> for ChainStage<P> {
 
 /// Rayon's `fold`: each batch a worker takes is folded into one accumulator, which is the
 /// batch's one output.
-pub(crate) struct FoldBatch<P, Id, F> {
-    prev: P,
+pub(crate) struct Fold<Id, F> {
     identity: Id,
     f: F,
 }
 
-impl<In, P, Id, F, A> Stage<In> for FoldBatch<P, Id, F>
+impl<T, Id, F, A> Adapter<T> for Fold<Id, F>
 where
-    P: Stage<In>,
     Id: Fn() -> A + Send + Sync,
-    F: Fn(A, P::Out) -> A + Send + Sync,
+    F: Fn(A, T) -> A + Send + Sync,
     A: Send,
 {
     type Out = A;
-    type Local = P::Local;
 
-    fn local(&self) -> P::Local {
-        self.prev.local()
-    }
-
-    fn pipe<'a, I>(&'a self, local: &'a mut P::Local, items: I) -> impl Iterator<Item = A>
-    where
-        I: Iterator<Item = In>,
-    {
-        std::iter::once(
-            self.prev
-                .pipe(local, items)
-                .fold((self.identity)(), &self.f),
-        )
+    fn adapt<I: Iterator<Item = T>>(&self, items: I) -> impl Iterator<Item = A> {
+        std::iter::once(items.fold((self.identity)(), &self.f))
     }
 }
 
@@ -466,7 +436,7 @@ where
 {
     /// The source cut where a `take` given so far cuts the output (the same place, since the
     /// chain is one-to-one), so that what follows counts from there.
-    fn taken_at_source(self) -> Pipeline<Taken<Src>, St> {
+    fn taken_at_source(self) -> Pipeline<Cut<Src>, St> {
         const {
             assert!(
                 St::ONE_TO_ONE,
@@ -480,12 +450,13 @@ where
 
     /// The source cut after as many items as a `take` given so far lets through (all of them
     /// without one); the pipeline's own limit is gone.
-    fn cut_at_source(self) -> Pipeline<Taken<Src>, St> {
+    fn cut_at_source(self) -> Pipeline<Cut<Src>, St> {
         let mut options = self.options;
         let left = options.limit.take().unwrap_or(usize::MAX);
         Pipeline {
-            source: Taken {
+            source: Cut {
                 src: self.source,
+                skip: 0,
                 left,
             },
             stage: self.stage,
@@ -552,9 +523,9 @@ where
                 other: other.into_iter(),
                 done: false,
             },
-            stage: Map {
+            stage: Adapted {
                 prev: Carry { prev: p.stage },
-                f: swap,
+                then: Map(swap),
             },
             options: p.options,
         }
@@ -570,15 +541,11 @@ where
     /// assert_eq!(w, [3, 4]);
     /// ```
     pub fn skip(self, n: usize) -> Pipeline<impl Source<Item = Src::Item>, St> {
-        let p = self.taken_at_source();
-        Pipeline {
-            source: Skipped {
-                src: p.source,
-                skip: n,
-            },
-            stage: p.stage,
-            options: p.options,
-        }
+        let mut p = self.taken_at_source();
+        // Within the cut: the items skipped count against a `take` given before.
+        p.source.skip = n;
+        p.source.left = p.source.left.saturating_sub(n);
+        p
     }
 
     /// This pipeline's items, then those of `other` (as they are: the chain runs on this
@@ -682,10 +649,9 @@ where
         let p = self.cut_at_source();
         Pipeline {
             source: p.source,
-            stage: FoldBatch {
+            stage: Adapted {
                 prev: p.stage,
-                identity,
-                f,
+                then: Fold { identity, f },
             },
             options: p.options,
         }
@@ -703,16 +669,24 @@ mod tests {
 
     #[test]
     fn sources_cut_skip_number_and_chunk_in_order() {
-        let taken = Taken {
+        let taken = Cut {
             src: IterSource::new(0..10),
+            skip: 0,
             left: 5,
         };
         assert_eq!(drain(taken, 2), [vec![0, 1], vec![2, 3], vec![4]]);
-        let skipped = Skipped {
+        let skipped = Cut {
             src: IterSource::new(0..10),
             skip: 7,
+            left: usize::MAX,
         };
         assert_eq!(drain(skipped, 5), [vec![7, 8, 9]]);
+        let both = Cut {
+            src: IterSource::new(0..10),
+            skip: 2,
+            left: 3,
+        };
+        assert_eq!(drain(both, 2), [vec![2, 3], vec![4]]);
         let numbered = Enumerated {
             src: IterSource::new("ab".chars()),
             next: 0,

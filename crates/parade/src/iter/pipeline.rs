@@ -7,7 +7,7 @@ use parking_lot::Mutex;
 
 use super::options::Options;
 use super::source::Source;
-use super::stage::{CloneSeed, FilterMap, FlatMap, Map, MapInit, Stage};
+use super::stage::{Adapted, CloneSeed, FilterMap, FlatMap, Map, MapInit, Stage};
 
 /// A lazy parallel pipeline: a source, a fused chain of stages and options.
 ///
@@ -60,7 +60,7 @@ where
         F: Fn(St::Out) -> U + Send + Sync,
         U: Send,
     {
-        self.then(|prev| Map { prev, f })
+        self.then(|prev| Adapted { prev, then: Map(f) })
     }
 
     /// Keeps the items for which `keep` is true.
@@ -87,7 +87,10 @@ where
         F: Fn(St::Out) -> Option<U> + Send + Sync,
         U: Send,
     {
-        self.then(|prev| FilterMap { prev, f })
+        self.then(|prev| Adapted {
+            prev,
+            then: FilterMap(f),
+        })
     }
 
     /// Maps every item to an iterable, then hands out its elements in order (map, then
@@ -103,7 +106,10 @@ where
         I: IntoIterator,
         I::Item: Send,
     {
-        self.then(|prev| FlatMap { prev, f })
+        self.then(|prev| Adapted {
+            prev,
+            then: FlatMap(f),
+        })
     }
 
     /// Calls `f` on every item as it passes, on the worker.

@@ -61,86 +61,83 @@ impl<T: Send> Stage<T> for Identity {
     }
 }
 
-/// `map`: one output per input.
-pub(crate) struct Map<P, F> {
+/// A stage that keeps the per-worker state of the chain before it and only adapts the iterator
+/// of that chain's outputs: `map`, `filter_map`, `flat_map` and rayon's `fold` are its
+/// [`Adapter`]s, so how a stage wraps the one before it is written once, here.
+pub(crate) struct Adapted<P, A> {
     pub prev: P,
-    pub f: F,
+    pub then: A,
 }
 
-impl<In, P, F, U> Stage<In> for Map<P, F>
+/// What an [`Adapted`] stage does to the outputs of the chain before it: one standard iterator
+/// adapter, so the chain stays one fused loop.
+pub(crate) trait Adapter<T>: Send + Sync {
+    /// What comes out.
+    type Out: Send;
+    /// Whether it makes exactly one output per input, in order (see [`Stage::ONE_TO_ONE`]).
+    const ONE_TO_ONE: bool = false;
+
+    /// Adapts the outputs of the chain before it.
+    fn adapt<I: Iterator<Item = T>>(&self, items: I) -> impl Iterator<Item = Self::Out>;
+}
+
+impl<In, P, A> Stage<In> for Adapted<P, A>
 where
     P: Stage<In>,
-    F: Fn(P::Out) -> U + Send + Sync,
-    U: Send,
+    A: Adapter<P::Out>,
 {
-    type Out = U;
+    type Out = A::Out;
     type Local = P::Local;
-    const ONE_TO_ONE: bool = P::ONE_TO_ONE;
+    const ONE_TO_ONE: bool = P::ONE_TO_ONE && A::ONE_TO_ONE;
 
     fn local(&self) -> P::Local {
         self.prev.local()
     }
 
-    fn pipe<'a, I>(&'a self, local: &'a mut P::Local, items: I) -> impl Iterator<Item = U>
+    fn pipe<'a, I>(&'a self, local: &'a mut P::Local, items: I) -> impl Iterator<Item = A::Out>
     where
         I: Iterator<Item = In>,
     {
-        self.prev.pipe(local, items).map(&self.f)
+        self.then.adapt(self.prev.pipe(local, items))
+    }
+}
+
+/// `map`: one output per input.
+pub(crate) struct Map<F>(pub F);
+
+impl<T, F: Fn(T) -> U + Send + Sync, U: Send> Adapter<T> for Map<F> {
+    type Out = U;
+    const ONE_TO_ONE: bool = true;
+
+    fn adapt<I: Iterator<Item = T>>(&self, items: I) -> impl Iterator<Item = U> {
+        items.map(&self.0)
     }
 }
 
 /// `filter_map`: zero or one output per input; `filter` is built on it.
-pub(crate) struct FilterMap<P, F> {
-    pub prev: P,
-    pub f: F,
-}
+pub(crate) struct FilterMap<F>(pub F);
 
-impl<In, P, F, U> Stage<In> for FilterMap<P, F>
-where
-    P: Stage<In>,
-    F: Fn(P::Out) -> Option<U> + Send + Sync,
-    U: Send,
-{
+impl<T, F: Fn(T) -> Option<U> + Send + Sync, U: Send> Adapter<T> for FilterMap<F> {
     type Out = U;
-    type Local = P::Local;
 
-    fn local(&self) -> P::Local {
-        self.prev.local()
-    }
-
-    fn pipe<'a, I>(&'a self, local: &'a mut P::Local, items: I) -> impl Iterator<Item = U>
-    where
-        I: Iterator<Item = In>,
-    {
-        self.prev.pipe(local, items).filter_map(&self.f)
+    fn adapt<I: Iterator<Item = T>>(&self, items: I) -> impl Iterator<Item = U> {
+        items.filter_map(&self.0)
     }
 }
 
 /// `flat_map`: map, then hand out every element of the result, in order.
-pub(crate) struct FlatMap<P, F> {
-    pub prev: P,
-    pub f: F,
-}
+pub(crate) struct FlatMap<F>(pub F);
 
-impl<In, P, F, It> Stage<In> for FlatMap<P, F>
+impl<T, F, It> Adapter<T> for FlatMap<F>
 where
-    P: Stage<In>,
-    F: Fn(P::Out) -> It + Send + Sync,
+    F: Fn(T) -> It + Send + Sync,
     It: IntoIterator,
     It::Item: Send,
 {
     type Out = It::Item;
-    type Local = P::Local;
 
-    fn local(&self) -> P::Local {
-        self.prev.local()
-    }
-
-    fn pipe<'a, I>(&'a self, local: &'a mut P::Local, items: I) -> impl Iterator<Item = It::Item>
-    where
-        I: Iterator<Item = In>,
-    {
-        self.prev.pipe(local, items).flat_map(&self.f)
+    fn adapt<I: Iterator<Item = T>>(&self, items: I) -> impl Iterator<Item = It::Item> {
+        items.flat_map(&self.0)
     }
 }
 
@@ -199,15 +196,15 @@ mod tests {
 
     #[test]
     fn stages_fuse_in_order() {
-        let chain = FlatMap {
-            prev: FilterMap {
-                prev: Map {
+        let chain = Adapted {
+            prev: Adapted {
+                prev: Adapted {
                     prev: Identity,
-                    f: |x: u32| x + 1,
+                    then: Map(|x: u32| x + 1),
                 },
-                f: |x: u32| x.is_multiple_of(2).then_some(x),
+                then: FilterMap(|x: u32| x.is_multiple_of(2).then_some(x)),
             },
-            f: |x: u32| [x, x * 10],
+            then: FlatMap(|x: u32| [x, x * 10]),
         };
         assert_eq!(run(&chain, 0..5), [2, 20, 4, 40]);
     }

@@ -16,6 +16,35 @@ pub fn alive(marker: &str) -> bool {
 #[allow(dead_code)] // not every test target that shares this module runs its own harness
 pub type WorkTest = fn(&std::path::Path);
 
+/// The tests of a [`Harness::run_all`], each named by its function:
+/// `work_tests![a, b]` is `&[("a", a), ("b", b)]`.
+#[allow(unused_macros)] // not every test target that shares this module runs its own harness
+macro_rules! work_tests {
+    ($($test:ident),* $(,)?) => {
+        &[$((stringify!($test), $test as $crate::common::WorkTest)),*]
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use work_tests;
+
+/// In a worker process of a Slurm test (its socket in
+/// [`WORKER_SOCKET_ENV`](parade::exec::process::WORKER_SOCKET_ENV)): when asked for
+/// `flow <log dir>`, defines the test's procs with `define` on an inline flow logging there, so
+/// the worker serves the proc it was started for; true, as the program has nothing else to do.
+/// False in the test itself.
+#[allow(dead_code)] // used by the suites whose flows run in Slurm workers
+pub fn served_as_worker(args: &[String], define: fn(&parade::flow::Flow)) -> bool {
+    if std::env::var_os(parade::exec::process::WORKER_SOCKET_ENV).is_none() {
+        return false;
+    }
+    if args.first().map(String::as_str) == Some("flow") && args.len() > 1 {
+        let options = parade::flow::FlowOptions::new().log_dir(&args[1]);
+        let inline = std::sync::Arc::new(parade::exec::Inline::new());
+        define(&parade::flow::Flow::with_executor(inline, options).unwrap());
+    }
+    true
+}
+
 /// The test runner of `harness = false` targets: programs that must serve worker processes
 /// before anything else, so libtest cannot own their `main`. It prints libtest's lines, so CI
 /// reads the result the same way.
