@@ -172,15 +172,10 @@ fn a_setsid_escape_ends_within_the_grace_with_process_groups() {
 }
 
 fn kill_9_leftovers_are_ended_by_the_next_run(mode: &str) {
-    let p = Project::new(
-        r#"
-[task.long]
-run = "sleep 300 & echo $$ $! > pids.txt; wait"
-
-[task.quick]
-run = "true"
-"#,
-    );
+    let p = Project::new(&common::task_file(&[
+        ("long", "sleep 300 & echo $$ $! > pids.txt; wait", &[]),
+        ("quick", "true", &[]),
+    ]));
     let mut first = start(
         p.spawn_parade(&["run", "long", "--output", "plain", "--verbose"])
             .env("PARADE_ISOLATION", mode),

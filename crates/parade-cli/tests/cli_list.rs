@@ -6,33 +6,27 @@ mod common;
 use common::Project;
 use predicates::prelude::*;
 
-const FILE: &str = r#"
-[params]
-region = "eu"
-
-[task.setup]
-run = "echo setting up"
-
-[task."build::[env]"]
-description = "Build for one environment"
-choices = { env = ["dev", "prod"] }
-deps = ["setup"]
-run = "echo build {env}"
-"#;
+/// The task file `parade init` writes: plain tasks, a pattern with choices, deps, an alias and
+/// a default.
+const FILE: &str = parade_cli::init::STARTER;
 
 #[test]
 fn list_shows_tasks_in_file_order_with_choices_and_deps() {
     let p = Project::new(FILE);
     let sub = p.path("a/b");
     std::fs::create_dir_all(&sub).unwrap();
-    let pad = " ".repeat(16);
+    let pad = " ".repeat(17);
     let expected = [
-        "setup         $ echo setting up".to_owned(),
-        "build::[env]  Build for one environment".to_owned(),
+        "build          Build the project".to_owned(),
+        "test           Test what was built (arguments after -- are \"$@\") (default)".to_owned(),
+        format!("{pad}aliases: t"),
+        format!("{pad}after: build"),
+        "deploy::[env]  Deploy to one environment: parade run deploy::dev, or deploy::* for all"
+            .to_owned(),
         format!("{pad}env: dev, prod"),
-        format!("{pad}after: setup"),
-        format!("{pad}- build::dev"),
-        format!("{pad}- build::prod"),
+        format!("{pad}after: test"),
+        format!("{pad}- deploy::dev"),
+        format!("{pad}- deploy::prod"),
     ];
     p.parade(&["list", "--expand"])
         .current_dir(&sub)
@@ -48,7 +42,7 @@ fn file_flag_names_another_file() {
     common::parade(&["-f", path.to_str().unwrap(), "check"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("2 tasks, no problems"));
+        .stdout(predicate::str::contains("3 tasks, no problems"));
 }
 
 #[test]

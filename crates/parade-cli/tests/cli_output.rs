@@ -248,13 +248,7 @@ fn a_closed_pipe_never_panics() {
         .unwrap();
     let mut first = [0u8; 5];
     child.stdout.take().unwrap().read_exact(&mut first).unwrap(); // then closed, as `head -c5`
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    let err = common::background::stderr_of(&mut child);
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0), "{err}");
     assert!(!err.contains("panicked"), "{err}");

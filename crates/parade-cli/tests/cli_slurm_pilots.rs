@@ -25,6 +25,16 @@ fn fake_slurm() -> (Fake, String) {
     (fake, path)
 }
 
+/// A task file's pattern task `NAME::[n]` running `run`, and `all`, which depends on its
+/// instances 1 to 6 and runs `all_run` (commands as TOML basic strings: no `"` or `\\`).
+fn fan_in(name: &str, run: &str, all_run: &str) -> String {
+    let deps: Vec<String> = (1..=6).map(|n| format!("\"{name}::{n}\"")).collect();
+    format!(
+        "[task.\"{name}::[n]\"]\nrun = \"{run}\"\n\n[task.all]\ndeps = [{}]\nrun = \"{all_run}\"\n",
+        deps.join(", ")
+    )
+}
+
 /// The run has returned: every pilot job has been cancelled (or stopped, which the fake
 /// `squeue` notices), and every pilot's process is gone.
 fn assert_nothing_left(fake: &Fake) {
@@ -46,14 +56,8 @@ fn run_json(p: &Project, path: &str, args: &[&str], code: i32) -> serde_json::Va
 fn tasks_run_on_pilots_and_a_lost_pilot_costs_only_its_tasks() {
     let (fake, path) = fake_slurm();
     let p = Project::new(
-        r#"
-[task."many::[n]"]
-run = "echo many {n} on $SLURM_JOB_ID"
-
-[task.all]
-deps = ["many::1", "many::2", "many::3", "many::4", "many::5", "many::6"]
-run = "echo all"
-
+        &(fan_in("many", "echo many {n} on $SLURM_JOB_ID", "echo all")
+            + r#"
 [task.retried]
 retries = 1
 run = """
@@ -64,7 +68,7 @@ if [ "$(wc -l < tries)" -eq 1 ]; then scancel "$SLURM_JOB_ID"; sleep 30; fi
 [task.lost]
 deps = ["retried"]
 run = "echo $SLURM_JOB_ID > lost.job; scancel $SLURM_JOB_ID; sleep 30"
-"#,
+"#),
     );
     let doc = run_json(
         &p,
@@ -252,16 +256,11 @@ run = "true"
 
 #[test]
 fn same_shaped_tasks_share_a_job_array_unless_told_not_to() {
-    let p = Project::new(
-        r#"
-[task."t::[n]"]
-run = "echo t {n} in $SLURM_ARRAY_JOB_ID > out.{n}"
-
-[task.all]
-deps = ["t::1", "t::2", "t::3", "t::4", "t::5", "t::6"]
-run = "cat out.* > all"
-"#,
-    );
+    let p = Project::new(&fan_in(
+        "t",
+        "echo t {n} in $SLURM_ARRAY_JOB_ID > out.{n}",
+        "cat out.* > all",
+    ));
     for (extra, arrays) in [(None, true), (Some("--no-job-arrays"), false)] {
         let (fake, path) = fake_slurm();
         let mut args = vec!["run", "all", "--executor", "slurm", "--force"];

@@ -304,24 +304,16 @@ outputs = ["b{i}.txt"]
 
 #[test]
 fn resume_after_kill_9_runs_only_what_had_not_finished() {
-    let p = Project::new(
-        r#"
-[task.fetch]
-run = "echo fetch >> ran.txt"
-
-[task.prepare]
-run = "echo prepare >> ran.txt"
-deps = ["fetch"]
-
-[task.train]
-run = "echo train >> ran.txt; echo $$ > train.pid; if [ ! -e resumed ]; then sleep 60; fi"
-deps = ["prepare"]
-
-[task.report]
-run = "echo report >> ran.txt"
-deps = ["train"]
-"#,
-    );
+    let p = Project::new(&common::task_file(&[
+        ("fetch", "echo fetch >> ran.txt", &[]),
+        ("prepare", "echo prepare >> ran.txt", &["fetch"]),
+        (
+            "train",
+            "echo train >> ran.txt; echo $$ > train.pid; if [ ! -e resumed ]; then sleep 60; fi",
+            &["prepare"],
+        ),
+        ("report", "echo report >> ran.txt", &["train"]),
+    ]));
     let mut child = p
         .spawn_parade(&["run", "report", "--output", "plain"])
         .stdout(Stdio::null())

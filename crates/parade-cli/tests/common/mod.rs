@@ -211,3 +211,26 @@ pub fn json(out: &[u8]) -> serde_json::Value {
         panic!("not JSON ({e}): {}", String::from_utf8_lossy(out));
     })
 }
+
+/// A task file of plain tasks, in order: `(name, run, deps)`, each command written as a TOML
+/// string (quoted by `toml`, so any text is fine).
+///
+/// `task_file(&[("a", "true", &[]), ("b", "echo b", &["a"])])` is two tasks, `b` after `a`.
+pub fn task_file(tasks: &[(&str, &str, &[&str])]) -> String {
+    use std::fmt::Write as _;
+    let mut file = String::new();
+    for (name, run, deps) in tasks {
+        let run = toml::Value::String((*run).to_owned());
+        let _ = writeln!(file, "[task.{name}]\nrun = {run}");
+        if !deps.is_empty() {
+            let deps = toml::Value::Array(
+                deps.iter()
+                    .map(|d| toml::Value::String((*d).to_owned()))
+                    .collect(),
+            );
+            let _ = writeln!(file, "deps = {deps}");
+        }
+        file.push('\n');
+    }
+    file
+}
