@@ -13,7 +13,8 @@
 //! runs it (`true` is a simple command, run without `sh` as make runs it) and with
 //! `PARADE_FORCE_SHELL=1` (every task through `sh -e -c`, as the floor). Targets: parade
 //! within 1.05x the floor, at or ahead of make and ninja. Rounds are interleaved (each round
-//! runs every implementation once) and the best round counts. A peer that is not installed
+//! runs every implementation once) and the best round counts, the median printed beside it
+//! (`Report::rounds`, as every comparison here). A peer that is not installed
 //! is reported as "not run".
 //!
 //! `list`: `parade list` on a task file of 1,000 tasks (target: under 50 ms).
@@ -145,19 +146,6 @@ impl Graph {
 /// An implementation to time: its name and one run of it.
 type Impl<'a> = (&'static str, Box<dyn FnMut() + 'a>);
 
-/// Runs each implementation once per round for `rounds` rounds; the best time of each.
-fn interleaved(rounds: usize, impls: &mut [Impl<'_>]) -> Vec<Duration> {
-    let mut best = vec![Duration::MAX; impls.len()];
-    for _ in 0..rounds.max(1) {
-        for (i, (_, f)) in impls.iter_mut().enumerate() {
-            let start = Instant::now();
-            f();
-            best[i] = best[i].min(start.elapsed());
-        }
-    }
-    best
-}
-
 fn installed(program: &str) -> bool {
     Command::new(program)
         .arg("--version")
@@ -253,13 +241,9 @@ pub fn run(out: &mut Report, quick: bool) {
                 Box::new(|| quiet(Command::new("ninja").args(["-j", "2", "all"]))),
             ));
         }
-        let best = interleaved(rounds, &mut impls);
         let case = format!("{} {} x true -j2", graph.name, graph.tasks());
-        let names: Vec<&str> = impls.iter().map(|(name, _)| *name).collect();
+        out.interleaved(&case, graph.tasks() as u64, rounds, &mut impls);
         drop(impls);
-        for (name, took) in names.iter().zip(&best) {
-            out.record(&case, name, graph.tasks() as u64, *took);
-        }
         for (peer, there) in [("make", make), ("ninja", ninja)] {
             if !there {
                 out.note(&format!(
@@ -329,46 +313,59 @@ fn throughput(out: &mut Report, parade: &Path, dir: &Path, quick: bool) {
     .expect("write the task file");
     let case = format!("throughput {} MB", bytes / 1_000_000);
     let mb = f64::from(u32::try_from(bytes).unwrap_or(u32::MAX)) / 1e6;
-    let floor = (0..rounds)
-        .map(|_| {
-            let start = Instant::now();
-            let ok = Command::new("/bin/sh")
-                .args(["-c", "cat big.txt > floor.log"])
-                .current_dir(dir)
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(ok, "cat failed");
-            start.elapsed()
-        })
-        .min()
-        .unwrap_or_default();
-    out.record(&case, "floor (cat > log)", bytes as u64, floor);
-    let mut notes = vec![format!("floor {:.0} MB/s", mb / floor.as_secs_f64())];
-    // This parade and, with PARADE_BENCH_BASELINE, an earlier one, their rounds interleaved.
-    let mut peers = vec![("parade".to_owned(), parade.to_path_buf())];
+    let floor = || {
+        let start = Instant::now();
+        let ok = Command::new("/bin/sh")
+            .args(["-c", "cat big.txt > floor.log"])
+            .current_dir(dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "cat failed");
+        start.elapsed()
+    };
+    let mut notes = Vec::new();
+    // The floor, this parade and, with PARADE_BENCH_BASELINE, an earlier one, their rounds
+    // interleaved: each implementation the program it runs (none: the floor) and its least
+    // CPU seconds.
+    let mut peers = vec![("parade".to_owned(), Some(parade.to_path_buf()))];
     if let Some(baseline) = std::env::var_os("PARADE_BENCH_BASELINE") {
-        peers.push(("parade (baseline)".to_owned(), PathBuf::from(baseline)));
+        peers.push((
+            "parade (baseline)".to_owned(),
+            Some(PathBuf::from(baseline)),
+        ));
     }
     for mode in ["prefixed", "grouped", "live", "plain", "json"] {
-        let mut best = vec![(Duration::MAX, f64::MAX); peers.len()];
-        for _ in 0..rounds {
-            for ((_, program), best) in peers.iter().zip(&mut best) {
-                let took = throughput_round(program, dir, mode, bytes as u64);
-                *best = (best.0.min(took.0), best.1.min(took.1));
-            }
+        let mut impls: Vec<(String, (Option<PathBuf>, f64))> = peers
+            .iter()
+            .map(|(name, program)| {
+                (
+                    format!("{name} --output {mode}"),
+                    (program.clone(), f64::MAX),
+                )
+            })
+            .collect();
+        if notes.is_empty() {
+            impls.insert(0, ("floor (cat > log)".to_owned(), (None, f64::MAX)));
         }
-        for ((name, _), best) in peers.iter().zip(&best) {
-            out.record(
-                &case,
-                &format!("{name} --output {mode}"),
-                bytes as u64,
-                best.0,
-            );
-            notes.push(format!(
-                "{name} {mode} {:.0} MB/s ({:.0} per CPU-second)",
-                mb / best.0.as_secs_f64(),
-                mb / best.1
-            ));
+        let best = out.rounds(&case, bytes as u64, rounds, &mut impls, |(program, cpu)| {
+            let Some(program) = program else {
+                return floor();
+            };
+            let (took, secs) = throughput_round(program, dir, mode, bytes as u64);
+            *cpu = cpu.min(secs);
+            took
+        });
+        for ((name, (program, cpu)), best) in impls.iter().zip(&best) {
+            notes.push(if program.is_some() {
+                let name = name.replace(" --output", "");
+                format!(
+                    "{name} {:.0} MB/s ({:.0} per CPU-second)",
+                    mb / best.as_secs_f64(),
+                    mb / cpu
+                )
+            } else {
+                format!("floor {:.0} MB/s", mb / best.as_secs_f64())
+            });
         }
     }
     out.note(&format!(

@@ -115,9 +115,8 @@ fn bytes_per_task<T>(n: usize, f: impl FnOnce() -> T) -> (f64, f64) {
     )
 }
 
-/// Records, for each of `impls`, its best of `rounds` runs of `case`, the rounds taken in
-/// turn (a, b, a, b, ...) rather than one implementation's runs after the other's, so that
-/// the load of a shared machine falls on all alike.
+/// Records, for each of `impls`, its best of `rounds` runs of `case` (and their median), the
+/// rounds taken in turn (a, b, a, b, ...): [`Report::interleaved`].
 pub(crate) fn interleaved(
     out: &mut Report,
     case: &str,
@@ -125,17 +124,7 @@ pub(crate) fn interleaved(
     rounds: usize,
     impls: &mut [(&str, &mut dyn FnMut())],
 ) {
-    let mut best = vec![std::time::Duration::MAX; impls.len()];
-    for _ in 0..rounds.max(1) {
-        for (i, (_, f)) in impls.iter_mut().enumerate() {
-            let start = std::time::Instant::now();
-            f();
-            best[i] = best[i].min(start.elapsed());
-        }
-    }
-    for ((name, _), took) in impls.iter().zip(best) {
-        out.record(case, name, n as u64, took);
-    }
+    out.interleaved(case, n as u64, rounds, impls);
 }
 
 /// Runs the `engine` benchmarks.

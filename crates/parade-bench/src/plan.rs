@@ -11,8 +11,8 @@
 //! Plain sizes 1k, 10k and 100k (1M with `PARADE_BENCH_PLAN_MAX=1000000`); the slope of the dry
 //! run's time between the two largest sizes is printed (1.00 is linear). Glob sizes 10k, 100k
 //! and 1M instances (1,000 x 1,000). Peak memory per task comes from `/usr/bin/time -f %M` when
-//! it is installed. Each figure is the best of its runs; parade and make alternate, run by run,
-//! so a busy spell on the machine hits both.
+//! it is installed. Each figure is the best of its runs, its median printed beside it; parade
+//! and make alternate, run by run, so a busy spell on the machine hits both.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -49,24 +49,12 @@ pub fn run(out: &mut Report, quick: bool) {
             ("parade list", vec!["list"]),
             ("parade run --dry-run", vec!["run", "--dry-run", "all"]),
         ];
-        let mut best = vec![Duration::MAX; cases.len() + 1];
-        let mut peak = vec![0_u64; cases.len()];
-        for _ in 0..runs {
-            for (i, (_, args)) in cases.iter().enumerate() {
-                let (took, kb) = timed(&parade, args, &dir, timer);
-                best[i] = best[i].min(took);
-                peak[i] = peak[i].max(kb);
-            }
-            if make {
-                let (took, _) = timed(Path::new("make"), &["-n", "-s", "all"], &dir, false);
-                best[cases.len()] = best[cases.len()].min(took);
-            }
-        }
-        for (i, (who, _)) in cases.iter().enumerate() {
-            out.record(&case, who, n as u64, best[i]);
-        }
+        let best = alternate(
+            out, &case, n as u64, runs, &parade, &cases, make, &dir, timer,
+        );
+        let peak: Vec<u64> = best.iter().map(|b| b.1).collect();
+        let best: Vec<Duration> = best.iter().map(|b| b.0).collect();
         if make {
-            out.record(&case, "make -n", n as u64, best[cases.len()]);
             out.note(&format!(
                 "plain {n}: dry run {:.2}x make -n (target: 1.0x or less at 100k)",
                 best[2].as_secs_f64() / best[cases.len()].as_secs_f64()
@@ -119,24 +107,11 @@ fn glob_cases(
             ("parade graph", &["graph", "all"]),
             ("parade list --expand", &["list", "--expand"]),
         ];
-        let mut best = [Duration::MAX; 5];
-        let mut kb = [0; 4];
-        for _ in 0..runs {
-            for (i, (_, args)) in cases.iter().enumerate() {
-                let (took, k) = timed(parade, args, dir, timer);
-                best[i] = best[i].min(took);
-                kb[i] = kb[i].max(k);
-            }
-            if make {
-                best[4] = best[4].min(timed(Path::new("make"), &["-n", "-s", "all"], dir, false).0);
-            }
-        }
-        for (i, (who, _)) in cases.iter().enumerate() {
-            out.record(&case, who, instances, best[i]);
-        }
-        if make {
-            out.record(&case, "make -n", instances, best[4]);
-        }
+        let cases = cases.map(|(who, args)| (who, args.to_vec()));
+        let best = alternate(
+            out, &case, instances, runs, parade, &cases, make, dir, timer,
+        );
+        let kb: Vec<u64> = best.iter().map(|b| b.1).collect();
         if timer {
             for (i, (who, _)) in cases.iter().enumerate() {
                 out.note(&format!(
@@ -147,6 +122,55 @@ fn glob_cases(
             }
         }
     }
+}
+
+/// Times each of parade's `cases` (a name and its arguments) and, with `make`, `make -n all`, in
+/// alternating rounds ([`Report::rounds`]); returns, in that order, each one's best time and its
+/// peak RSS in KB (with `timer`; 0 for make).
+#[allow(clippy::too_many_arguments)] // the case, and how each of its commands runs
+fn alternate(
+    out: &mut Report,
+    case: &str,
+    n: u64,
+    runs: usize,
+    parade: &Path,
+    cases: &[(&str, Vec<&str>)],
+    make: bool,
+    dir: &Path,
+    timer: bool,
+) -> Vec<(Duration, u64)> {
+    let command = |program, args, timer| Planner {
+        program,
+        args,
+        timer,
+        kb: 0,
+    };
+    let mut impls: Vec<(&str, Planner<'_>)> = cases
+        .iter()
+        .map(|(who, args)| (*who, command(parade, args.as_slice(), timer)))
+        .collect();
+    if make {
+        let args: &[&str] = &["-n", "-s", "all"];
+        impls.push(("make -n", command(Path::new("make"), args, false)));
+    }
+    let best = out.rounds(case, n, runs, &mut impls, |p| {
+        let (took, kb) = timed(p.program, p.args, dir, p.timer);
+        p.kb = p.kb.max(kb);
+        took
+    });
+    best.into_iter()
+        .zip(&impls)
+        .map(|(took, (_, p))| (took, p.kb))
+        .collect()
+}
+
+/// One command of a planning case, as [`alternate`] runs it: with `timer`, under
+/// `/usr/bin/time`, the most memory it took in KB kept.
+struct Planner<'a> {
+    program: &'a Path,
+    args: &'a [&'a str],
+    timer: bool,
+    kb: u64,
 }
 
 /// Runs `program args` in `dir` with output discarded; returns the wall time and, with
