@@ -13,8 +13,9 @@
 //!
 //! This file owns these sources and stages; it knows nothing about threads or the window.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
+use std::marker::PhantomData;
 
 use super::pipeline::Pipeline;
 use super::source::Source;
@@ -239,90 +240,111 @@ where
 }
 
 /// Runs the chain on the second part of `(carried, item)` and pairs each output with what its
-/// item carried. Exact for one-to-one chains only (which is all it is used with).
-pub(crate) struct Carry<P> {
+/// item carried, kept meanwhile by `K`. Exact for one-to-one chains only (which is all it is
+/// used with).
+pub(crate) struct Carry<P, K> {
     prev: P,
+    kept: PhantomData<fn() -> K>,
 }
 
-impl<C, In, P> Stage<(C, In)> for Carry<P>
+impl<P, K> Carry<P, K> {
+    fn new(prev: P) -> Self {
+        Carry {
+            prev,
+            kept: PhantomData,
+        }
+    }
+}
+
+/// How a [`Carry`] keeps what a batch's items carry until their outputs come out of the chain
+/// (a worker's, for one batch at a time).
+pub(crate) trait Carried<C>: Default {
+    /// Forgets what a batch that panicked left.
+    fn reset(&self);
+    /// The next item of the batch, carrying `c`, goes into the chain.
+    fn put(&self, c: C);
+    /// What the batch's `k`th output carries.
+    fn take(&self, k: usize) -> C;
+}
+
+/// Anything carried, in a queue.
+pub(crate) struct Queue<C>(RefCell<VecDeque<C>>);
+
+impl<C> Default for Queue<C> {
+    fn default() -> Self {
+        Queue(RefCell::new(VecDeque::new()))
+    }
+}
+
+impl<C> Carried<C> for Queue<C> {
+    fn reset(&self) {
+        self.0.borrow_mut().clear();
+    }
+
+    fn put(&self, c: C) {
+        self.0.borrow_mut().push_back(c);
+    }
+
+    fn take(&self, _: usize) -> C {
+        let c = self.0.borrow_mut().pop_front();
+        c.expect("a one-to-one chain makes one output per item")
+    }
+}
+
+/// The indices of a batch's items: a batch holds consecutive items and the chain is
+/// one-to-one, so output `k` is item `first + k` (cheaper than a [`Queue`]).
+#[derive(Default)]
+pub(crate) struct Index(Cell<Option<usize>>);
+
+impl Carried<usize> for Index {
+    fn reset(&self) {
+        self.0.set(None);
+    }
+
+    fn put(&self, i: usize) {
+        if self.0.get().is_none() {
+            self.0.set(Some(i));
+        }
+    }
+
+    fn take(&self, k: usize) -> usize {
+        // An output exists only once its item was taken, so `first` is set.
+        self.0.get().unwrap_or_default() + k
+    }
+}
+
+impl<C, In, P, K> Stage<(C, In)> for Carry<P, K>
 where
     C: Send,
     P: Stage<In>,
+    K: Carried<C>,
 {
     type Out = (C, P::Out);
-    type Local = (P::Local, RefCell<VecDeque<C>>);
+    type Local = (P::Local, K);
     const ONE_TO_ONE: bool = P::ONE_TO_ONE;
 
     fn local(&self) -> Self::Local {
-        (self.prev.local(), RefCell::new(VecDeque::new()))
+        (self.prev.local(), K::default())
     }
 
     fn pipe<'a, I>(
         &'a self,
-        local: &'a mut Self::Local,
+        (prev, kept): &'a mut Self::Local,
         items: I,
     ) -> impl Iterator<Item = Self::Out>
     where
         I: Iterator<Item = (C, In)>,
     {
-        let (prev, carried) = local;
-        let carried: &'a RefCell<VecDeque<C>> = carried;
-        // Left over by a batch that panicked.
-        carried.borrow_mut().clear();
+        let kept: &'a K = kept;
+        kept.reset();
         let inputs = items.map(move |(c, x)| {
-            carried.borrow_mut().push_back(c);
-            x
-        });
-        self.prev.pipe(prev, inputs).map(move |out| {
-            let c = carried.borrow_mut().pop_front();
-            (
-                c.expect("a one-to-one chain makes one output per item"),
-                out,
-            )
-        })
-    }
-}
-
-/// Runs the chain on the second part of `(index, item)` and numbers its outputs from the
-/// batch's first index: a batch holds consecutive items and the chain is one-to-one, so output
-/// `k` of a batch is item `first + k` (cheaper than [`Carry`], which keeps a queue).
-pub(crate) struct Numbered<P> {
-    prev: P,
-}
-
-impl<In, P: Stage<In>> Stage<(usize, In)> for Numbered<P> {
-    type Out = (usize, P::Out);
-    type Local = (P::Local, std::cell::Cell<Option<usize>>);
-    const ONE_TO_ONE: bool = P::ONE_TO_ONE;
-
-    fn local(&self) -> Self::Local {
-        (self.prev.local(), std::cell::Cell::new(None))
-    }
-
-    fn pipe<'a, I>(
-        &'a self,
-        local: &'a mut Self::Local,
-        items: I,
-    ) -> impl Iterator<Item = Self::Out>
-    where
-        I: Iterator<Item = (usize, In)>,
-    {
-        let (prev, first) = local;
-        let first: &'a std::cell::Cell<Option<usize>> = first;
-        first.set(None);
-        let inputs = items.map(move |(i, x)| {
-            if first.get().is_none() {
-                first.set(Some(i));
-            }
+            kept.put(c);
             x
         });
         self.prev
             .pipe(prev, inputs)
             .enumerate()
-            .map(move |(k, out)| {
-                // An output exists only once its item was taken, so `first` is set.
-                (first.get().unwrap_or_default() + k, out)
-            })
+            .map(move |(k, out)| (kept.take(k), out))
     }
 }
 
@@ -488,7 +510,7 @@ where
                 src: p.source,
                 next: 0,
             },
-            stage: Numbered { prev: p.stage },
+            stage: Carry::<_, Index>::new(p.stage),
             options: p.options,
         }
     }
@@ -524,7 +546,7 @@ where
                 done: false,
             },
             stage: Adapted {
-                prev: Carry { prev: p.stage },
+                prev: Carry::<_, Queue<_>>::new(p.stage),
                 then: Map(swap),
             },
             options: p.options,
