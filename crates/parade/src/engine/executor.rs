@@ -68,12 +68,15 @@ pub trait Executor: Send + Sync + 'static {
     }
 }
 
-/// Waits for `check`, running jobs from `next` on this thread while there are any.
+/// Waits for `check`, running jobs from `next` on this thread while there are any. Jobs run
+/// back to back (nothing but `check` between them, no sleep) count their time from the end of
+/// the one before ([`Runnable::run_from`]).
 pub(crate) fn help_until(
     check: &mut dyn FnMut() -> Progress,
     signal: &Signal,
     mut next: impl FnMut() -> Option<Runnable>,
 ) -> Progress {
+    let mut ended = None;
     loop {
         let ticket = signal.ticket();
         let progress = check();
@@ -82,9 +85,10 @@ pub(crate) fn help_until(
         }
         if let Some(job) = next() {
             drop(ticket);
-            job.run();
+            ended = job.run_from(ended);
             continue;
         }
+        ended = None;
         ticket.wait();
     }
 }
