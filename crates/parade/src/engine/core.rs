@@ -433,10 +433,12 @@ impl Core {
             self.check(dep)?;
             self.check_wave(id, spec.wave, dep)?;
         }
-        // A cycle needs a path from a dependency back to this task: none exists while
-        // nothing depends on it (a placeholder defined before anything names it).
-        if !self.slot(id).dependents.is_empty() {
-            for &dep in &spec.deps {
+        // A cycle needs the task itself among its dependencies, or a path from one back to
+        // it: none exists while nothing depends on it (a placeholder defined before anything
+        // names it).
+        let walk = !self.slot(id).dependents.is_empty();
+        for &dep in &spec.deps {
+            if walk || dep == id {
                 self.check_acyclic(id, dep)?;
             }
         }
