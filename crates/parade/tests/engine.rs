@@ -93,6 +93,15 @@ fn cycles_are_refused_with_their_path() {
         engine.add_dep(a, a).unwrap_err().to_string(),
         "dependency cycle: task #0 -> task #0"
     );
+    // A placeholder that nothing depends on yet cannot be given itself as a dependency.
+    let p = engine.add(TaskSpec::placeholder()).unwrap();
+    assert_eq!(
+        engine
+            .define(p, ok().dep(a).dep(p))
+            .unwrap_err()
+            .to_string(),
+        "dependency cycle: task #3 -> task #3"
+    );
     // The refused edge was not added: the graph still runs.
     engine.want([c]).unwrap();
     engine.wait_all().unwrap();

@@ -432,7 +432,15 @@ impl Core {
         for &dep in &spec.deps {
             self.check(dep)?;
             self.check_wave(id, spec.wave, dep)?;
-            self.check_acyclic(id, dep)?;
+        }
+        // A cycle needs the task itself among its dependencies, or a path from one back to
+        // it: none exists while nothing depends on it (a placeholder defined before anything
+        // names it).
+        let walk = !self.slot(id).dependents.is_empty();
+        for &dep in &spec.deps {
+            if walk || dep == id {
+                self.check_acyclic(id, dep)?;
+            }
         }
         self.check_uses(id, &spec.uses)?;
         // Waves of existing dependents must stay at or above the new wave.
@@ -458,8 +466,23 @@ impl Core {
         if wanted && defined {
             self.wanted_placeholders -= 1;
         }
+        // Checked above, all at once: a path that an earlier of these edges opened would
+        // start at this task, so it cannot close a cycle through a later one.
+        let had = self.slot(id).deps;
+        if had.is_empty() {
+            // The usual case: the list is made at its size, not grown edge by edge.
+            self.slot_mut(id).deps = self.edges.list_from(&spec.deps);
+        }
         for dep in spec.deps {
-            self.add_dep(id, dep, fx)?;
+            if !had.is_empty() {
+                if self.deps_of(id).contains(&dep) {
+                    continue;
+                }
+                let mut deps = self.slot(id).deps;
+                self.edges.push(&mut deps, dep);
+                self.slot_mut(id).deps = deps;
+            }
+            self.linked(id, dep, fx)?;
         }
         self.refresh(id);
         self.dispatch(fx);
@@ -518,10 +541,18 @@ impl Core {
         let mut deps = self.slot(task).deps;
         self.edges.push(&mut deps, dep);
         self.slot_mut(task).deps = deps;
+        self.linked(task, dep, fx)?;
+        self.dispatch(fx);
+        Ok(())
+    }
+
+    /// `dep` was just added to the dependencies of `task` (checked already): records `task`
+    /// among its dependents, and brings a wanted task's count of what it waits for in line.
+    fn linked(&mut self, task: TaskId, dep: TaskId, fx: &mut Effects) -> Result<(), EngineError> {
         let mut dependents = self.slot(dep).dependents;
         self.edges.push(&mut dependents, task);
         self.slot_mut(dep).dependents = dependents;
-        if state == TaskState::Wanted {
+        if self.slot(task).state == TaskState::Wanted {
             let dep_state = self.slot(dep).state;
             if dep_state.is_failure() {
                 let root = self.root_of(dep);
@@ -540,7 +571,6 @@ impl Core {
                 }
             }
         }
-        self.dispatch(fx);
         Ok(())
     }
 

@@ -68,23 +68,37 @@ pub trait Executor: Send + Sync + 'static {
     }
 }
 
-/// Waits for `check`, running jobs from `next` on this thread while there are any.
+/// Waits for `check`, running jobs from `next` on this thread while there are any. Jobs run
+/// back to back (nothing but `check` between them, no sleep) count their time from the end of
+/// the one before ([`Runnable::run_from`]).
+///
+/// After a job, the next look is made without a ticket of `signal`: a thread running job
+/// after job pays no ticket per job. Any look that may be followed by a sleep holds a ticket
+/// taken before it, so a change made after that look wakes the sleep.
 pub(crate) fn help_until(
     check: &mut dyn FnMut() -> Progress,
     signal: &Signal,
     mut next: impl FnMut() -> Option<Runnable>,
 ) -> Progress {
+    let mut ended = None;
+    let mut ran = false;
     loop {
-        let ticket = signal.ticket();
+        let ticket = (!ran).then(|| signal.ticket());
         let progress = check();
         if progress != Progress::Pending {
             return progress;
         }
         if let Some(job) = next() {
             drop(ticket);
-            job.run();
+            ended = job.run_from(ended);
+            ran = true;
             continue;
         }
-        ticket.wait();
+        ran = false;
+        if let Some(ticket) = ticket {
+            ended = None;
+            ticket.wait();
+        }
+        // Without a ticket: look again with one before sleeping.
     }
 }

@@ -148,6 +148,17 @@ impl Runnable {
     /// A task cancelled while it waited in the executor's queue ends as cancelled without
     /// running its job.
     pub fn run(self) {
+        self.run_from(None);
+    }
+
+    /// [`Runnable::run`] for a job this thread takes straight after reporting the end of the
+    /// one before, which ended at `previous_end`: a task without a time limit counts its time
+    /// from there, so a chain of jobs on one thread reads the clock once per job, not twice.
+    /// Its duration then also holds the previous job's report (the engine's lock): that can
+    /// only make it look longer, and without a limit no length can fail it. A task with a
+    /// limit reads the clock itself, so a slow report never times it out. Returns when this
+    /// job ended, for the next.
+    pub(crate) fn run_from(self, previous_end: Option<Instant>) -> Option<Instant> {
         let Runnable {
             engine,
             id,
@@ -158,9 +169,12 @@ impl Runnable {
         if engine.cancel_requested(id) {
             drop(job);
             engine.finish(id, Outcome::Failed(Reason::Cancelled), Duration::ZERO);
-            return;
+            return None;
         }
-        let started = Instant::now();
+        let started = match previous_end {
+            Some(end) if timeout.is_none() => end,
+            _ => Instant::now(),
+        };
         let ctx = TaskContext {
             id,
             engine,
@@ -172,9 +186,11 @@ impl Runnable {
             Outcome::Failed(Reason::Panic(panic_message(payload.as_ref())))
         });
         drop(scope);
+        let ended = Instant::now();
         let was = FINISHING.with(|f| f.replace(true));
-        ctx.engine.finish(id, outcome, started.elapsed());
+        ctx.engine.finish(id, outcome, ended - started);
         FINISHING.with(|f| f.set(was));
+        Some(ended)
     }
 
     /// Reports how a job that ran elsewhere ended, without running it here.

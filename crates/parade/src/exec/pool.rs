@@ -35,14 +35,16 @@ impl Shared {
         std::ptr::from_ref(self) as usize
     }
 
-    fn next_job(&self) -> Option<Runnable> {
+    /// The next job, and whether it is the one this worker kept when it reported its last
+    /// job's end (it runs straight on: see [`Runnable::run_from`]).
+    fn next_job(&self) -> Option<(Runnable, bool)> {
         if let Some(job) = NEXT.with(|n| n.borrow_mut().take()) {
-            return Some(job);
+            return Some((job, true));
         }
         let mut q = self.queue.lock();
         loop {
             if let Some(job) = q.jobs.pop_front() {
-                return Some(job);
+                return Some((job, false));
             }
             if q.shutdown {
                 return None;
@@ -99,8 +101,9 @@ impl ThreadPool {
                 .name(format!("parade-worker-{i}"))
                 .spawn(move || {
                     POOL.with(|p| p.set(shared.key()));
-                    while let Some(job) = shared.next_job() {
-                        job.run();
+                    let mut ended = None;
+                    while let Some((job, kept)) = shared.next_job() {
+                        ended = job.run_from(ended.filter(|_| kept));
                     }
                 })
                 .expect("the operating system refused to start a worker thread");

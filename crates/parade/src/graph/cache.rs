@@ -128,65 +128,58 @@ pub struct Cached<'g, M> {
 }
 
 impl<M> Cached<'_, M> {
-    serde_submitters!("cached closure");
-
-    /// Submits a cached closure that runs after `inputs`, receives their values, and may fail
-    /// (a failure is not stored).
-    pub fn try_submit_after<I, R, E, F>(self, inputs: I, f: F) -> Handle<R>
-    where
-        I: Inputs,
-        I::Values: Serialize,
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
-        E: Display,
-        F: FnOnce(I::Values) -> Result<R, E> + Send + 'static,
-        M: MockFor<I::Values, R>,
-    {
-        let graph = self.builder.graph();
-        let store = graph.cache_store();
-        let note: Note = Arc::default();
-        let name = self.name;
-        let handle = if graph.is_dry_run() {
-            let mut deps = DepList::new();
-            inputs.collect(graph, &mut deps);
-            let pending = deps
-                .iter()
-                .find(|d| graph.cache_use(**d) != Some(CacheUse::Reused))
-                .copied();
-            let builder = self.builder.map_mock(|m| CacheMock {
-                inner: Some(m),
-                name: name.clone(),
-                store,
-                pending,
-                note: note.clone(),
-            });
-            builder.try_submit_after(inputs, f)
-        } else {
-            let job_note = note.clone();
-            let body = move |values: I::Values| -> Result<R, String> {
-                let store = store.ok_or_else(|| NO_STORE.to_owned())?;
-                let key = key_of(&name, &values)?;
-                let stored = store
-                    .memo(&name, &key)
-                    .map_err(|e| format!("cannot read its cached result: {e}"))?;
-                // A stored value of another shape (the type changed, the version did not) is
-                // computed again and replaced.
-                if let Some(value) = stored.and_then(|v| R::deserialize(v).ok()) {
-                    *job_note.lock() = Some(CacheUse::Reused);
-                    return Ok(value);
-                }
-                let value = f(values).map_err(|e| e.to_string())?;
-                let json = serde_json::to_value(&value)
-                    .map_err(|e| format!("its result cannot be stored: {e}"))?;
-                store
-                    .set_memo(&name, &key, &json)
-                    .map_err(|e| format!("its result could not be stored: {e}"))?;
-                *job_note.lock() = Some(CacheUse::Stored);
-                Ok(value)
+    serde_submitters! {
+        "cached closure",
+        /// Submits a cached closure that runs after `inputs`, receives their values, and may fail
+        /// (a failure is not stored).
+        fn try_submit_after(self, inputs, f) {
+            let graph = self.builder.graph();
+            let store = graph.cache_store();
+            let note: Note = Arc::default();
+            let name = self.name;
+            let handle = if graph.is_dry_run() {
+                let mut deps = DepList::new();
+                inputs.collect(graph, &mut deps);
+                let pending = deps
+                    .iter()
+                    .find(|d| graph.cache_use(**d) != Some(CacheUse::Reused))
+                    .copied();
+                let builder = self.builder.map_mock(|m| CacheMock {
+                    inner: Some(m),
+                    name: name.clone(),
+                    store,
+                    pending,
+                    note: note.clone(),
+                });
+                builder.try_submit_after(inputs, f)
+            } else {
+                let job_note = note.clone();
+                let body = move |values: I::Values| -> Result<R, String> {
+                    let store = store.ok_or_else(|| NO_STORE.to_owned())?;
+                    let key = key_of(&name, &values)?;
+                    let stored = store
+                        .memo(&name, &key)
+                        .map_err(|e| format!("cannot read its cached result: {e}"))?;
+                    // A stored value of another shape (the type changed, the version did not) is
+                    // computed again and replaced.
+                    if let Some(value) = stored.and_then(|v| R::deserialize(v).ok()) {
+                        *job_note.lock() = Some(CacheUse::Reused);
+                        return Ok(value);
+                    }
+                    let value = f(values).map_err(|e| e.to_string())?;
+                    let json = serde_json::to_value(&value)
+                        .map_err(|e| format!("its result cannot be stored: {e}"))?;
+                    store
+                        .set_memo(&name, &key, &json)
+                        .map_err(|e| format!("its result could not be stored: {e}"))?;
+                    *job_note.lock() = Some(CacheUse::Stored);
+                    Ok(value)
+                };
+                self.builder.try_submit_after(inputs, body)
             };
-            self.builder.try_submit_after(inputs, body)
-        };
-        graph.inner.cache.used.lock().insert(handle.id(), note);
-        handle
+            graph.inner.cache.used.lock().insert(handle.id(), note);
+            handle
+        }
     }
 }
 

@@ -66,31 +66,24 @@ impl<M> Named<'_, M> {
         }
     }
 
-    serde_submitters!("named function (registered as taking its inputs' values)");
-
-    /// Submits the named function, which may fail, to run after `inputs`, on their values; an
-    /// `Err` fails the task with its message (register it with
-    /// [`Functions::try_add`](super::Functions::try_add)).
-    ///
-    /// ```
-    /// use parade::graph::Graph;
-    /// let g = Graph::inline();
-    /// let text = g.task("text").named("text").submit(|| "42".to_owned());
-    /// let n = g.task("parse").named("parse").try_submit_after(&text, |s| s.parse::<i32>());
-    /// assert_eq!(n.value().unwrap(), 42);
-    /// ```
-    pub fn try_submit_after<I, R, E, F>(self, inputs: I, f: F) -> Handle<R>
-    where
-        I: Inputs,
-        I::Values: Serialize,
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
-        E: Display,
-        F: FnOnce(I::Values) -> Result<R, E> + Send + 'static,
-        M: MockFor<I::Values, R>,
-    {
-        let wire = self.wire::<I, R>();
-        let graph = self.builder.graph();
-        let (description, resources, mock) = self.builder.into_parts();
-        graph.submit_wired(description, resources, mock, inputs, Some(wire), f)
+    serde_submitters! {
+        "named function (registered as taking its inputs' values)",
+        /// Submits the named function, which may fail, to run after `inputs`, on their values; an
+        /// `Err` fails the task with its message (register it with
+        /// [`Functions::try_add`](super::Functions::try_add)).
+        ///
+        /// ```
+        /// use parade::graph::Graph;
+        /// let g = Graph::inline();
+        /// let text = g.task("text").named("text").submit(|| "42".to_owned());
+        /// let n = g.task("parse").named("parse").try_submit_after(&text, |s| s.parse::<i32>());
+        /// assert_eq!(n.value().unwrap(), 42);
+        /// ```
+        fn try_submit_after(self, inputs, f) {
+            let wire = self.wire::<I, R>();
+            let graph = self.builder.graph();
+            let (description, resources, mock) = self.builder.into_parts();
+            graph.submit_wired(description, resources, mock, inputs, Some(wire), f)
+        }
     }
 }

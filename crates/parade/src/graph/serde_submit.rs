@@ -1,12 +1,28 @@
 //! The submit methods that builders of serde tasks ([`Cached`](super::Cached),
-//! [`Named`](super::Named)) share: `submit`, `try_submit` and `submit_after`, each a
-//! `try_submit_after` of the builder's own, written once here. It knows nothing of what the
-//! builders do with a submission.
+//! [`Named`](super::Named)) share: `try_submit_after`'s signature (its body is the builder's
+//! own) and `submit`, `try_submit` and `submit_after`, each a `try_submit_after`, written once
+//! here. It knows nothing of what the builders do with a submission.
 
-/// Defines `submit`, `try_submit` and `submit_after` on a builder of serde tasks that has a
-/// `try_submit_after(inputs, f)`; `$what` names what is submitted in their docs.
+/// Defines `try_submit_after` on a builder of serde tasks, with the documentation and body
+/// given (the receiver and the parameters named as given), and `submit`, `try_submit` and
+/// `submit_after` through it; `$what` names what is submitted in their docs.
 macro_rules! serde_submitters {
-    ($what:literal) => {
+    (
+        $what:literal,
+        $(#[$doc:meta])*
+        fn try_submit_after($this:ident, $inputs:ident, $f:ident) $body:block
+    ) => {
+        $(#[$doc])*
+        pub fn try_submit_after<I, R, E, F>($this, $inputs: I, $f: F) -> Handle<R>
+        where
+            I: Inputs,
+            I::Values: Serialize,
+            R: Serialize + DeserializeOwned + Send + Sync + 'static,
+            E: Display,
+            F: FnOnce(I::Values) -> Result<R, E> + Send + 'static,
+            M: MockFor<I::Values, R>,
+        $body
+
         #[doc = concat!("Submits the ", $what, " without inputs.")]
         pub fn submit<R, F>(self, f: F) -> Handle<R>
         where
