@@ -4,64 +4,19 @@
 //!
 //! One test in this binary, so that nothing else allocates while it counts.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+#[path = "common/peaked.rs"]
+mod peaked;
 
 use parade::flow::Flow;
-use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
-
-/// The system allocator, counted (`stats_alloc`) and with the peak of bytes live (what a
-/// process's peak RSS follows; `stats_alloc` keeps no peak).
-struct Peaked(&'static StatsAlloc<System>);
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-fn grew(by: usize) {
-    let live = LIVE.fetch_add(by, Ordering::Relaxed) + by;
-    PEAK.fetch_max(live, Ordering::Relaxed);
-}
-
-// SAFETY: every call is passed on to the system allocator as it came; the counters only add.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Peaked {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        grew(layout.size());
-        // SAFETY: the caller's contract, passed on.
-        unsafe { self.0.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: the caller's contract, passed on.
-        unsafe { self.0.dealloc(ptr, layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        grew(layout.size());
-        // SAFETY: the caller's contract, passed on.
-        unsafe { self.0.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        grew(new_size);
-        // SAFETY: the caller's contract, passed on.
-        unsafe { self.0.realloc(ptr, layout, new_size) }
-    }
-}
+use peaked::Peaked;
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region};
 
 #[global_allocator]
 static GLOBAL: Peaked = Peaked(&INSTRUMENTED_SYSTEM);
 
 /// The most bytes live at once while `f` runs, over those live before it, per instance.
 fn peak_per_instance<T>(f: impl FnOnce() -> T) -> (f64, T) {
-    let before = LIVE.load(Ordering::Relaxed);
-    PEAK.store(before, Ordering::Relaxed);
-    let out = f();
-    #[allow(clippy::cast_precision_loss)] // counts far below 2^52
-    let peak = (PEAK.load(Ordering::Relaxed) - before) as f64 / INSTANCES as f64;
-    (peak, out)
+    peaked::peak_per(INSTANCES, f)
 }
 
 const SIDE: usize = 100;
@@ -133,7 +88,7 @@ fn a_globs_instances_cost_few_allocations_and_bytes() {
     assert_eq!(plan.len(), INSTANCES + 1);
     assert!(calls <= 5.5, "{calls:.2} allocations per instance");
     assert!(bytes <= 760.0, "{bytes:.0} bytes kept per instance");
-    assert_eq!(plan[INSTANCES - 1].name, "t::99::99");
+    assert_eq!(&*plan[INSTANCES - 1].name, "t::99::99");
     assert_eq!(plan[INSTANCES - 1].args.get("b"), Some("99"));
 
     drop(plan);
