@@ -92,6 +92,7 @@ mod tests {
                 .unwrap();
             flow.proto("deploy::[env]", |_| Ok(()))
                 .deps(["build::[env]", "nothing"])
+                .choices("env", ["dev", "prod"])
                 .locks(["cluster"])
                 .add()
                 .unwrap();
