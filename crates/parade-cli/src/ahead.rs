@@ -82,7 +82,7 @@ pub fn decide(
     }
     // The order: the run's plan when it has one (made once, for the run's start), else the
     // flow's.
-    let steps: Vec<(String, bool)> = match plan {
+    let steps: Vec<(std::sync::Arc<str>, bool)> = match plan {
         Some(plan) => plan
             .tasks
             .iter()
@@ -97,7 +97,7 @@ pub fn decide(
     let index: HashMap<&str, usize> = steps
         .iter()
         .enumerate()
-        .map(|(i, (n, _))| (n.as_str(), i))
+        .map(|(i, (n, _))| (&**n, i))
         .collect();
     // Levels: a task comes after all its dependencies (the plan's order is topological), and
     // the tasks of one level are decided side by side, on `threads` threads.
@@ -152,7 +152,7 @@ pub fn decide(
     let mut up: HashMap<&str, Up<'_>> = HashMap::new();
     let mut runs: Vec<&str> = Vec::new();
     for (i, (name, _)) in steps.iter().enumerate() {
-        let name = name.as_str();
+        let name = &**name;
         if let Some(info) = &infos[i] {
             deps.insert(name, &info.deps);
         }
@@ -187,7 +187,7 @@ pub fn decide(
     }
     let mut skipped = Vec::new();
     for (name, _) in &steps {
-        let name = name.as_str();
+        let name = &**name;
         let Some((decision, task, args)) = up.remove(name) else {
             continue;
         };

@@ -213,11 +213,11 @@ pub fn write_mermaid(plan: &Plan, out: &mut dyn std::io::Write) -> std::io::Resu
     for (i, t) in plan.tasks.iter().enumerate() {
         // The last task of a name wins, as it did in the ordered map this replaced (a plan's
         // names are unique).
-        index.insert(t.name.as_str(), i);
+        index.insert(&t.name, i);
     }
     for (i, t) in plan.tasks.iter().enumerate() {
         for d in &t.deps {
-            if let Some(&j) = index.get(d.as_str()) {
+            if let Some(&j) = index.get(&**d) {
                 out.write_all(b"  t")?;
                 out.write_all(decimal(j, &mut itoa_buffer()))?;
                 out.write_all(b" --> t")?;
@@ -262,7 +262,7 @@ mod tests {
         let task = |name: &str, deps: &[&str], wave, why: &str| Planned {
             name: name.into(),
             defined_as: name.into(),
-            deps: deps.iter().map(|d| (*d).to_owned()).collect(),
+            deps: deps.iter().map(|d| (*d).into()).collect(),
             wave,
             locks: if wave > 0 {
                 vec!["cluster".into()]

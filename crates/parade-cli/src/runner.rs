@@ -81,13 +81,13 @@ pub const SLURM_JOBS: usize = 100;
 /// One task of a plan.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Planned {
-    /// Its concrete name.
-    pub name: String,
+    /// Its concrete name (the flow's, shared: a count, not a copy).
+    pub name: Arc<str>,
     /// The task (or pattern) of the file that defines it, as written (its name when nothing
     /// does).
     pub defined_as: Arc<str>,
-    /// The concrete names of the plan it waits for.
-    pub deps: Vec<String>,
+    /// The concrete names of the plan it waits for (shared with the steps they name).
+    pub deps: Vec<Arc<str>>,
     /// Its wave.
     pub wave: u32,
     /// The locks it holds while running.
@@ -193,7 +193,7 @@ pub fn build(
         memory: hooks.memory,
         terminal: hooks.terminal,
     };
-    assemble(file, shared, jobs, fail_fast)
+    assemble(file, shared, jobs, fail_fast, false)
 }
 
 /// The flow of a plan: [`build`]'s procs, whose bodies never run (the flow is never started),
@@ -222,15 +222,17 @@ fn build_for_plan(file: &TaskFile, params: &BTreeMap<String, String>) -> Result<
         memory: None,
         terminal: None,
     };
-    assemble(file, shared, None, false)
+    assemble(file, shared, None, false, true)
 }
 
-/// The flow of `file`'s tasks, each body running with `shared`.
+/// The flow of `file`'s tasks, each body running with `shared` (with `planning`, a
+/// [`Flow::planner`]: planned, never run).
 fn assemble(
     file: &TaskFile,
     shared: Shared,
     jobs: Option<usize>,
     fail_fast: bool,
+    planning: bool,
 ) -> Result<Flow, RunError> {
     let mut options = FlowOptions::new()
         .separator(file.settings.separator.clone())
@@ -238,7 +240,11 @@ fn assemble(
     if let Some(n) = jobs {
         options = options.parallel(n);
     }
-    let flow = Flow::with_options(options)?;
+    let flow = if planning {
+        Flow::planner(options)?
+    } else {
+        Flow::with_options(options)?
+    };
     let shared = Arc::new(shared);
     for (name, &capacity) in &file.settings.resources {
         flow.resource(name, capacity);
@@ -464,18 +470,18 @@ fn plan_with(
 ) -> Result<Plan, RunError> {
     let steps = flow_plan(file, targets, params)?;
     // Edges the plan adds on top of declared deps: rdeps run before the task that wants them.
-    let mut extra: HashMap<String, Vec<String>> = HashMap::new();
+    let mut extra: HashMap<Arc<str>, Vec<Arc<str>>> = HashMap::new();
     for s in &steps {
         match &s.why {
             Why::RdepOf(task) => extra
-                .entry(task.to_string())
+                .entry(Arc::clone(task))
                 .or_default()
-                .push(s.name.clone()),
+                .push(Arc::clone(&s.name)),
             Why::WhenScheduledBy(first) => {
                 extra
-                    .entry(s.name.clone())
+                    .entry(Arc::clone(&s.name))
                     .or_default()
-                    .push(first.to_string());
+                    .push(Arc::clone(first));
             }
             Why::Requested | Why::DepOf(_) => {}
         }
@@ -501,9 +507,9 @@ fn plan_with(
                 None
             };
             let mut deps = s.deps;
-            for d in extra.get(s.name.as_str()).into_iter().flatten() {
+            for d in extra.get(&s.name).into_iter().flatten() {
                 if !deps.contains(d) {
-                    deps.push(d.clone());
+                    deps.push(Arc::clone(d));
                 }
             }
             let why = match &last_why {
@@ -821,7 +827,11 @@ mod tests {
         let lookups = task_lookups() - before;
         assert_eq!(plan.tasks.len(), n);
         assert_eq!(lookups, n as u64, "one lookup per planned task");
-        let t7 = plan.tasks.iter().find(|t| t.name == "t7").expect("planned");
+        let t7 = plan
+            .tasks
+            .iter()
+            .find(|t| &*t.name == "t7")
+            .expect("planned");
         assert_eq!(t7.command.as_deref(), Some("echo 7"));
     }
 
@@ -835,7 +845,7 @@ mod tests {
         };
         let file = parse(PathBuf::from("parade.toml"), source).expect("the file checks");
         let plan = plan(&file, &["all".to_owned()], &file.params).expect("it plans");
-        let instances: Vec<&Planned> = plan.tasks.iter().filter(|t| t.name != "all").collect();
+        let instances: Vec<&Planned> = plan.tasks.iter().filter(|t| &*t.name != "all").collect();
         assert_eq!(instances.len(), 9);
         for t in &instances {
             assert!(Arc::ptr_eq(&t.why, &instances[0].why), "one text, shared");
@@ -856,7 +866,7 @@ mod tests {
             before,
             "no task is looked up for its command"
         );
-        let names: Vec<&str> = plan.tasks.iter().map(|t| t.name.as_str()).collect();
+        let names: Vec<&str> = plan.tasks.iter().map(|t| &*t.name).collect();
         assert_eq!(names.last(), Some(&"t499"));
         assert!(names.contains(&"t0") && names.contains(&"t249"));
         assert!(plan.tasks.iter().all(|t| t.command.is_none()));

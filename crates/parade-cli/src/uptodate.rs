@@ -196,13 +196,14 @@ impl Memory {
     /// Decides whether `run` runs, given its dependencies' concrete names (decided before it,
     /// in this run), and keeps the decision. Errors: a literal source that does not exist, a
     /// source that cannot be read, the store failing.
-    pub fn decide(&self, run: &TaskRun<'_>, deps: &[String]) -> Result<Decision, String> {
+    pub fn decide<D: AsRef<str>>(&self, run: &TaskRun<'_>, deps: &[D]) -> Result<Decision, String> {
         // One lock for every dependency, their keys copied as bytes (no name or key cloned).
+        let deps: Vec<&str> = deps.iter().map(AsRef::as_ref).collect();
         let decided: Vec<Option<Decided>> = match self.decided.lock() {
-            Ok(d) => deps.iter().map(|n| d.get(n).copied()).collect(),
+            Ok(d) => deps.iter().map(|n| d.get(*n).copied()).collect(),
             Err(_) => vec![None; deps.len()],
         };
-        let inputs = Inputs::of(&self.store, run, &self.base(run), deps, &decided)?;
+        let inputs = Inputs::of(&self.store, run, &self.base(run), &deps, &decided)?;
         let bytes = inputs.key();
         let key = key_hex(&bytes);
         let json = std::cell::OnceCell::new();
@@ -379,7 +380,7 @@ struct Inputs<'a> {
     params: BTreeMap<&'a str, &'a str>,
     sources: BTreeMap<String, String>,
     outputs: Vec<String>,
-    deps: &'a [String],
+    deps: &'a [&'a str],
     decided: &'a [Option<Decided>],
 }
 
@@ -389,7 +390,7 @@ impl<'a> Inputs<'a> {
         store: &Store,
         run: &'a TaskRun<'a>,
         base: &Path,
-        deps: &'a [String],
+        deps: &'a [&'a str],
         decided: &'a [Option<Decided>],
     ) -> Result<Self, String> {
         // Files are looked up from the absolute directory `base`; the key keeps the directory
@@ -487,7 +488,7 @@ impl<'a> Inputs<'a> {
             .iter()
             .zip(self.decided)
             .find(|(_, d)| d.as_ref().is_none_or(|d| d.runs))
-            .map(|(n, _)| n.as_str())
+            .map(|(n, _)| *n)
     }
 
     /// The inputs as the store keeps them.
@@ -498,7 +499,7 @@ impl<'a> Inputs<'a> {
             .zip(self.decided)
             .map(|(n, d)| {
                 let key = d.as_ref().map_or_else(String::new, |d| key_hex(&d.key));
-                (n.as_str(), key)
+                (*n, key)
             })
             .collect();
         json!({
@@ -810,12 +811,12 @@ fn dry_run_with(
             .tasks
             .iter()
             .enumerate()
-            .map(|(i, p)| (p.name.as_str(), i))
+            .map(|(i, p)| (&*p.name, i))
             .collect();
         for (i, p) in plan.tasks.iter().enumerate().rev() {
             if keyed[i] {
                 for d in &p.deps {
-                    if let Some(&j) = at.get(d.as_str()) {
+                    if let Some(&j) = at.get(&**d) {
                         keyed[j] = true;
                     }
                 }
@@ -845,7 +846,7 @@ fn dry_run_with(
                     // A source a dependency makes does not exist yet: it would run.
                     if let Ok(mut d) = memory.decided.lock() {
                         d.insert(
-                            p.name.clone(),
+                            p.name.to_string(),
                             Decided {
                                 key: [0; 32],
                                 runs: true,

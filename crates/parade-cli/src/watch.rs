@@ -29,7 +29,8 @@ fn watched(
     let mut staleness = Staleness::new();
     for p in &plan.tasks {
         let (files, globs) = sources_of(file, &p.name, params);
-        if let Err(e) = staleness.task(&p.name, files, globs, [], p.deps.iter().cloned()) {
+        let deps = p.deps.iter().map(ToString::to_string);
+        if let Err(e) = staleness.task(&p.name, files, globs, [], deps) {
             eprintln!("parade: cannot watch the sources of {}: {e}", p.name);
             std::process::exit(2);
         }

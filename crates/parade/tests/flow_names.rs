@@ -38,7 +38,7 @@ fn a_glob_plan_shares_definitions_and_arguments() {
             "one pattern string"
         );
         let (a, b) = (step.args.get("a").unwrap(), step.args.get("b").unwrap());
-        assert_eq!(step.name, format!("t::{a}::{b}"));
+        assert_eq!(*step.name, format!("t::{a}::{b}"));
         assert_eq!(step.args.iter().collect::<Vec<_>>(), [("a", a), ("b", b)]);
         // Instances are in order, `a` slowest: each reads the very strings of the instances
         // with its `a` and `b` that came first (the glob's choices, not copies).

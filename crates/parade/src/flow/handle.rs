@@ -32,6 +32,8 @@ pub(crate) struct Inner {
     any_rules: AtomicBool,
     /// The run store, opened when a proc first needs it.
     pub(crate) memory: super::incremental::Memory,
+    /// For a planner ([`Flow::planner`]): the job its tasks share.
+    pub(crate) planning: std::sync::OnceLock<Arc<dyn crate::engine::SharedJob>>,
 }
 
 impl Inner {
@@ -210,6 +212,7 @@ impl Flow {
                 remote,
                 any_rules: AtomicBool::new(false),
                 memory: super::incremental::Memory::new(),
+                planning: std::sync::OnceLock::new(),
             }),
         }
     }

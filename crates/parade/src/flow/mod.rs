@@ -91,6 +91,7 @@ mod options;
 mod params;
 mod pattern;
 mod plan;
+mod planner;
 mod proc;
 mod proto;
 mod rdep;

@@ -57,11 +57,12 @@ pub struct ProtoInfo {
     pub locks: Vec<String>,
 }
 
-/// One proc of a plan.
+/// One proc of a plan. Its names are the flow's own, shared (a count each, not a copy: a
+/// glob's million instances, and the million dependencies of the task after them).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PlanStep {
     /// The proc.
-    pub name: String,
+    pub name: Arc<str>,
     /// Why it is in the plan.
     pub why: Why,
     /// Its wave.
@@ -70,7 +71,7 @@ pub struct PlanStep {
     pub missing: bool,
     /// Its declared dependencies that are in the plan, in declaration order (the edges the
     /// plan adds for rdeps and `when_scheduled` are not here: [`PlanStep::why`] tells them).
-    pub deps: Vec<String>,
+    pub deps: Vec<Arc<str>>,
     /// Its locks.
     pub locks: Vec<String>,
     /// The name it was defined under: its proto's pattern, or its own name. Shared with the
@@ -97,9 +98,9 @@ struct Members(Vec<Pos>);
 impl Members {
     const NONE: Pos = Pos::MAX;
 
-    fn new(order: &[(TaskId, Why)], tasks: usize) -> Self {
+    fn new(cl: &Closure, tasks: usize) -> Self {
         let mut at = vec![Self::NONE; tasks];
-        for (i, (id, _)) in order.iter().enumerate() {
+        for (i, id) in cl.ids().enumerate() {
             if id.index() >= at.len() {
                 at.resize(id.index() + 1, Self::NONE);
             }
@@ -145,17 +146,17 @@ impl Deps {
             .collect();
         added.sort_by_key(|&(ti, _)| ti);
         let mut added = added.into_iter().peekable();
-        let n = cl.order.len();
+        let n = cl.len();
         let mut start = Vec::with_capacity(n + 1);
         let mut declared = Vec::with_capacity(n);
         let mut of = Vec::new();
         start.push(0);
-        for (i, (id, _)) in cl.order.iter().enumerate() {
+        for (i, id) in cl.ids().enumerate() {
             let first = of.len();
             of.extend(
                 flow.inner
                     .engine
-                    .deps(*id)
+                    .deps(id)
                     .unwrap_or_default()
                     .into_iter()
                     .filter(|&d| members.contains_key(d)),
@@ -309,7 +310,7 @@ impl Flow {
     /// flow.proto("build::[env]", |_| Ok(())).add().unwrap();
     /// flow.proto("deploy::[env]", |_| Ok(())).deps(["build::[env]"]).add().unwrap();
     /// let plan = flow.plan(["deploy::prod"]).unwrap();
-    /// let names: Vec<_> = plan.iter().map(|s| s.name.as_str()).collect();
+    /// let names: Vec<_> = plan.iter().map(|s| &*s.name).collect();
     /// assert_eq!(names, ["setup", "build::prod", "deploy::prod"]);
     /// assert_eq!(plan[0].why, Why::RdepOf("deploy::prod".into()));
     /// ```
@@ -320,16 +321,15 @@ impl Flow {
         let mut steps = Vec::new();
         self.in_plan_order(names, |t, cl, i, wave, declared| {
             if steps.capacity() == 0 {
-                steps.reserve_exact(cl.order.len());
+                steps.reserve_exact(cl.len());
             }
-            let (id, why) = &cl.order[i];
-            let rec = t.rec(*id);
+            let rec = t.rec(cl.id(i));
             steps.push(PlanStep {
-                name: rec.name.to_string(),
-                why: why.clone(),
+                name: rec.name.clone(),
+                why: cl.why(i).clone(),
                 wave,
                 missing: rec.defn == Defn::Missing,
-                deps: declared.iter().map(|&d| t.name(d)).collect(),
+                deps: declared.iter().map(|&d| t.shared_name(d)).collect(),
                 locks: rec.locks().to_vec(),
                 defined_as: rec
                     .proto()
@@ -374,16 +374,16 @@ impl Flow {
             roots.extend(self.create_in(&mut t, n.as_ref())?);
         }
         let cl = self.closure(&mut t, &roots, None)?;
-        let members = Members::new(&cl.order, t.procs.len());
+        let members = Members::new(&cl, t.procs.len());
         let deps = Deps::new(self, &cl, &members);
         let mut blocked: Vec<Pos> = (0..deps.len()).map(|i| pos(deps.all(i).len())).collect();
         let dependents = Dependents::new(&deps, &members);
-        let wave = |i: usize| t.rec(cl.order[i].0).wave;
+        let wave = |i: usize| t.rec(cl.id(i)).wave;
         // What is ready from the start, sorted once (a glob's instances come sorted): taken
         // in order beside a heap of what becomes ready later, the smaller first.
         let mut first: Vec<(u32, TaskId, Pos)> = (0..blocked.len())
             .filter(|&i| blocked[i] == 0)
-            .map(|i| (wave(i), cl.order[i].0, pos(i)))
+            .map(|i| (wave(i), cl.id(i), pos(i)))
             .collect();
         first.sort_unstable();
         let mut first = first.into_iter().peekable();
@@ -409,7 +409,7 @@ impl Flow {
                 let d = d as usize;
                 blocked[d] -= 1;
                 if blocked[d] == 0 {
-                    ready.push(Reverse((wave(d), cl.order[d].0, pos(d))));
+                    ready.push(Reverse((wave(d), cl.id(d), pos(d))));
                 }
             }
         }
@@ -417,7 +417,7 @@ impl Flow {
         if order.len() < deps.len() {
             let stuck: Vec<String> = (0..deps.len())
                 .filter(|&i| blocked[i] > 0)
-                .map(|i| t.name(cl.order[i].0))
+                .map(|i| t.name(cl.id(i)))
                 .collect();
             return Err(FlowError::Cycle(stuck));
         }

@@ -38,7 +38,12 @@ impl fmt::Display for Why {
 /// Everything a start brings in.
 #[derive(Default)]
 pub(crate) struct Closure {
-    pub(crate) order: Vec<(TaskId, Why)>,
+    /// What was brought in, in the order it came, each with its reason's place in `whys`:
+    /// 8 bytes a task (a glob's million instances, all a dependency of one task, share one
+    /// reason; a reason beside each would be 24 bytes more).
+    order: Vec<(TaskId, u32)>,
+    /// The reasons, each once for a run of tasks brought in for the same one.
+    whys: Vec<Why>,
     /// Which tasks are in `order`, a bit per task index (a glob brings in a million: a bit
     /// each, not a hashed entry).
     set: Vec<u64>,
@@ -46,6 +51,21 @@ pub(crate) struct Closure {
     pub(crate) edges: Vec<(TaskId, TaskId)>,
     /// How much of `order` has been looked at: the rest is the queue.
     next: usize,
+}
+
+/// Whether two reasons are one: the same kind naming the same shared name (a pointer
+/// compare, as every reason for one proc shares its record's name), or equal.
+fn same_why(a: &Why, b: &Why) -> bool {
+    match (a, b) {
+        (Why::DepOf(x), Why::DepOf(y))
+        | (Why::RdepOf(x), Why::RdepOf(y))
+        | (Why::WhenScheduledBy(x), Why::WhenScheduledBy(y))
+            if Arc::ptr_eq(x, y) =>
+        {
+            true
+        }
+        _ => a == b,
+    }
 }
 
 impl Closure {
@@ -56,7 +76,11 @@ impl Closure {
         }
         if self.set[word] & bit == 0 {
             self.set[word] |= bit;
-            self.order.push((id, why));
+            if !self.whys.last().is_some_and(|last| same_why(last, &why)) {
+                self.whys.push(why);
+            }
+            let at = u32::try_from(self.whys.len() - 1).expect("fewer reasons than task ids");
+            self.order.push((id, at));
         }
     }
 
@@ -64,6 +88,26 @@ impl Closure {
         self.set
             .get(id.index() / 64)
             .is_some_and(|w| w & (1 << (id.index() % 64)) != 0)
+    }
+
+    /// How many tasks were brought in.
+    pub(crate) fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    /// The `i`th task brought in.
+    pub(crate) fn id(&self, i: usize) -> TaskId {
+        self.order[i].0
+    }
+
+    /// Why the `i`th task was brought in.
+    pub(crate) fn why(&self, i: usize) -> &Why {
+        &self.whys[self.order[i].1 as usize]
+    }
+
+    /// The tasks brought in, in the order they came.
+    pub(crate) fn ids(&self) -> impl Iterator<Item = TaskId> + '_ {
+        self.order.iter().map(|&(id, _)| id)
     }
 
     /// The next task brought in and not looked at yet, in the order they came.
@@ -105,6 +149,7 @@ impl Flow {
         roots: &[TaskId],
         forced: Option<TaskId>,
     ) -> Result<(), FlowError> {
+        self.refuse_if_planner()?;
         if forced.is_none() && !self.inner.has_rules() && self.allow_missing() {
             return self
                 .inner
@@ -119,11 +164,7 @@ impl Flow {
                 .add_dep(task, dep)
                 .map_err(|e| self.translate(t, e, ""))?;
         }
-        let ids = cl
-            .order
-            .iter()
-            .map(|(id, _)| *id)
-            .filter(|&id| Some(id) != forced);
+        let ids = cl.ids().filter(|&id| Some(id) != forced);
         self.inner
             .engine
             .want(ids)
@@ -152,11 +193,7 @@ impl Flow {
                 (rec.name.clone(), rec.defn, rec.deps.clone())
             };
             if defn == Defn::Missing && !allow_missing {
-                let by = cl
-                    .order
-                    .iter()
-                    .find(|(id, _)| *id == x)
-                    .map(|(_, why)| why.clone());
+                let by = (0..cl.len()).find(|&i| cl.id(i) == x).map(|i| cl.why(i));
                 let proc = match by {
                     Some(Why::DepOf(p) | Why::RdepOf(p) | Why::WhenScheduledBy(p)) => p.to_string(),
                     _ => name.to_string(),

@@ -144,6 +144,14 @@ impl Table {
         (self.rec(id).defn != Defn::Missing).then_some(id)
     }
 
+    /// The name of `id`, shared with its record (a count, not a copy).
+    pub(crate) fn shared_name(&self, id: TaskId) -> Arc<str> {
+        self.procs
+            .get(id.index())
+            .and_then(Option::as_ref)
+            .map_or_else(|| Arc::from(id.to_string()), |r| Arc::clone(&r.name))
+    }
+
     pub(crate) fn name(&self, id: TaskId) -> String {
         self.procs
             .get(id.index())
@@ -180,6 +188,10 @@ impl Flow {
             defn,
         });
         t.by_name.insert(&name, id, name_in(&t.procs));
+        if self.planning().is_some() {
+            // Nothing of a planner runs, so nothing is observed.
+            return;
+        }
         match &mut t.deferred_names {
             Some(named) => named.push((id, name)),
             None => self.inner.names.set(id, name),
@@ -233,7 +245,9 @@ impl Flow {
                 // Room for all at once: tables grown by doubling would hold up to twice that.
                 ids.reserve(span.len());
                 t.reserve(span.len());
-                t.deferred_names = Some(Vec::with_capacity(span.len()));
+                if self.planning().is_none() {
+                    t.deferred_names = Some(Vec::with_capacity(span.len()));
+                }
                 let mut made = Ok(());
                 for at in 0..span.len() {
                     let args = ArgList::of_span(&span, at);
@@ -378,7 +392,15 @@ impl Flow {
     /// The engine task for `decl`, without dependencies.
     fn spec(&self, name: &str, decl: &Decl, args: ArgList) -> TaskSpec {
         let engine = &self.inner.engine;
-        let mut spec = TaskSpec::from_box(Box::new(self.job(name, args, decl)))
+        // A planner's tasks share its one job (they never run): no job made per proc.
+        let spec = match self.planning() {
+            Some(shared) => TaskSpec {
+                job: Some(crate::engine::JobBox::shared(Arc::clone(shared))),
+                ..TaskSpec::placeholder()
+            },
+            None => TaskSpec::from_box(Box::new(self.job(name, args, decl))),
+        };
+        let mut spec = spec
             .wave(decl.wave)
             .locks(decl.locks.iter().map(|l| engine.lock(l)));
         for (resource, amount) in &decl.uses {

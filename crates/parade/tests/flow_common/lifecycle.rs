@@ -233,7 +233,7 @@ both!(plan_lists_what_would_run_and_why, |flow| {
         .add()
         .unwrap();
     let plan = flow.plan(["notify::prod"]).unwrap();
-    let got: Vec<(&str, &Why)> = plan.iter().map(|s| (s.name.as_str(), &s.why)).collect();
+    let got: Vec<(&str, &Why)> = plan.iter().map(|s| (&*s.name, &s.why)).collect();
     assert_eq!(
         got,
         [
