@@ -22,7 +22,7 @@ pub fn glob_instances(
         .iter()
         .filter_map(|d| match d {
             Dep::Task(name) if is_glob(name) => {
-                Some(Pattern::parse(name).map_or_else(|_| name.clone(), |p| p.fill(args)))
+                Some(Pattern::parse(name).map_or_else(|_| name.to_string(), |p| p.fill(args)))
             }
             _ => None,
         })

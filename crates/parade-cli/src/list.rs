@@ -119,7 +119,7 @@ fn deps(t: &Task) -> Vec<String> {
     t.deps
         .iter()
         .map(|d| match d {
-            Dep::Task(n) => n.clone(),
+            Dep::Task(n) => n.to_string(),
             Dep::NoFailures => "@no-failures".into(),
         })
         .collect()

@@ -268,7 +268,7 @@ fn assemble(
         // a body and its deps).
         d = d
             .deps(task.deps.iter().map(|dep| match dep {
-                Dep::Task(name) => flow::Dep::from(name.as_str()),
+                Dep::Task(name) => flow::Dep::from(name),
                 Dep::NoFailures => flow::Dep::NoFailures,
             }))
             .wave(task.wave);

@@ -248,11 +248,21 @@ impl Memory {
                 (None, Some(k)) => self.store.inputs_of(run.name, k).ok().flatten(),
                 (None, None) => None,
             };
+            // A dependency that succeeded after this task did: what changed its key, when the
+            // inputs keep the dependencies as one digest.
+            let newer = || {
+                inputs.deps.iter().find_map(|dep| {
+                    let theirs = self.last_success(dep).ok().flatten();
+                    theirs
+                        .is_none_or(|e| e.run > last.run)
+                        .then_some(dep.as_str())
+                })
+            };
             let why = old
                 .as_ref()
                 .and_then(|old| {
                     let new = json.get_or_init(|| inputs.json());
-                    difference(old, new, inputs.ran_again())
+                    difference(old, new, inputs.ran_again(), &newer)
                 })
                 .unwrap_or_else(|| "its key changed".to_owned());
             return Ok(Verdict::Run(why));
@@ -475,11 +485,17 @@ impl<'a> Inputs<'a> {
             self.sources.iter().map(|(a, b)| (a.as_str(), b.as_str())),
         );
         list(&mut k, "outputs", self.outputs.iter().map(String::as_str));
+        self.add_deps(&mut k);
+        k.finish_bytes()
+    }
+
+    /// Hashes the dependencies into `k`: their number, then each as its name and its key's
+    /// 32 bytes.
+    fn add_deps(&self, k: &mut KeyHasher) {
         k.add("deps", &(self.deps.len() as u64).to_le_bytes());
         for (name, d) in self.deps.iter().zip(self.decided) {
             k.add(name, d.as_ref().map_or(&[][..], |d| &d.key[..]));
         }
-        k.finish_bytes()
     }
 
     /// The first dependency that runs (or ran) in this run, or was not decided in it.
@@ -491,17 +507,18 @@ impl<'a> Inputs<'a> {
             .map(|(n, _)| *n)
     }
 
-    /// The inputs as the store keeps them.
+    /// The dependencies as the store keeps them: one digest of their names and keys, 64 hex
+    /// digits however many there are (a map of each one's key was 7 KB for 100, built, written
+    /// to the journal, to the database, and freed again for every task that ran).
+    fn deps_digest(&self) -> String {
+        let mut k = KeyHasher::new();
+        self.add_deps(&mut k);
+        k.finish()
+    }
+
+    /// The inputs as the store keeps them (`deps`: [`Inputs::deps_digest`]).
     fn json(&self) -> Value {
-        let deps: BTreeMap<&str, String> = self
-            .deps
-            .iter()
-            .zip(self.decided)
-            .map(|(n, d)| {
-                let key = d.as_ref().map_or_else(String::new, |d| key_hex(&d.key));
-                (*n, key)
-            })
-            .collect();
+        let deps = self.deps_digest();
         json!({
             "command": self.command,
             "shell": self.shell,
@@ -516,8 +533,14 @@ impl<'a> Inputs<'a> {
 }
 
 /// The first thing that differs between the inputs of the last success and now, in words
-/// (`ran_again`: the first dependency that runs in this run).
-fn difference(old: &Value, new: &Value, ran_again: Option<&str>) -> Option<String> {
+/// (`ran_again`: the first dependency that runs in this run; `newer`: the first that
+/// succeeded after the last success, asked only when the dependencies' digests differ).
+fn difference<'d>(
+    old: &Value,
+    new: &Value,
+    ran_again: Option<&str>,
+    newer: &dyn Fn() -> Option<&'d str>,
+) -> Option<String> {
     let part = |v: &Value, name: &str| v.get(name).cloned().unwrap_or(Value::Null);
     for (name, words) in [
         ("command", "command changed"),
@@ -553,8 +576,25 @@ fn difference(old: &Value, new: &Value, ran_again: Option<&str>) -> Option<Strin
     if let Some(dep) = ran_again {
         return Some(format!("dependency \"{dep}\" ran again"));
     }
-    first_change(&part(old, "deps"), &part(new, "deps"))
-        .map(|dep| format!("dependency \"{dep}\" changed"))
+    match (part(old, "deps"), part(new, "deps")) {
+        (Value::String(before), Value::String(now)) if before == now => None,
+        // Digests (this format): the dependency that succeeded since, if one did.
+        (Value::String(_), Value::String(_)) => Some(newer().map_or_else(
+            || "dependencies changed".to_owned(),
+            |dep| format!("dependency \"{dep}\" changed"),
+        )),
+        // Maps of each dependency's key (stores written before the digest).
+        (before @ Value::Object(_), now @ Value::Object(_)) => {
+            first_change(&before, &now).map(|dep| format!("dependency \"{dep}\" changed"))
+        }
+        // One of each (a store written before the digest, read now): what else there is to
+        // compare is equal, so the dependencies made the key differ.
+        (before, now) if before != now => Some(newer().map_or_else(
+            || "dependencies changed".to_owned(),
+            |dep| format!("dependency \"{dep}\" changed"),
+        )),
+        _ => None,
+    }
 }
 
 /// The first key whose value differs between two JSON objects.
@@ -940,29 +980,89 @@ mod tests {
         }
     }
 
+    /// The bytes a decision of `all`, needing `n` tasks, keeps and hands the store.
+    fn inputs_bytes(n: usize) -> usize {
+        use std::fmt::Write as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("parade.toml");
+        let mut text = String::new();
+        for i in 0..n {
+            let _ = write!(text, "[task.dependency{i}]\nrun = \"true\"\n");
+        }
+        let deps: Vec<String> = (0..n).map(|i| format!("\"dependency{i}\"")).collect();
+        text += "[task.all]\nrun = \"true\"\ndeps = [";
+        text += &deps.join(", ");
+        text += "]\n";
+        std::fs::write(&path, text).unwrap();
+        let file = crate::taskfile::load(Some(&path)).unwrap();
+        let plan = crate::runner::plan(&file, &["all".to_owned()], &file.params).unwrap();
+        let memory = Memory::new(Store::in_memory().unwrap(), 0, Mode::default());
+        let mut last = None;
+        for p in &plan.tasks {
+            let (task, args) = file.resolve(&p.name).unwrap();
+            let run = TaskRun::planned(&file, task, &p.name, &args, &file.params);
+            last = Some(memory.decide(&run, &p.deps).unwrap());
+        }
+        let all = last.unwrap();
+        assert!(matches!(all.verdict, Verdict::Run(_)));
+        all.inputs.to_string().len()
+    }
+
+    #[test]
+    fn a_decisions_inputs_do_not_grow_with_its_dependencies() {
+        // The dependencies are one digest: as many bytes for 100 as for 1 (a map of their
+        // keys was 7 KB for 100).
+        let (one, hundred) = (inputs_bytes(1), inputs_bytes(100));
+        assert_eq!(
+            one, hundred,
+            "{one} bytes for 1 dependency, {hundred} for 100"
+        );
+        assert!(hundred < 512, "{hundred}");
+    }
+
     #[test]
     fn differences_are_named() {
         let old = json!({"command": "cc a.c", "sources": {"a.c": "1", "b.c": "2"}, "deps": {}});
         let changed = json!({"command": "cc a.c", "sources": {"a.c": "1", "b.c": "3"}, "deps": {}});
         assert_eq!(
-            difference(&old, &changed, None).as_deref(),
+            difference(&old, &changed, None, &|| None).as_deref(),
             Some("source b.c changed")
         );
         let cmd = json!({"command": "cc -O2 a.c", "sources": {"a.c": "1", "b.c": "2"}});
         assert_eq!(
-            difference(&old, &cmd, None).as_deref(),
+            difference(&old, &cmd, None, &|| None).as_deref(),
             Some("command changed")
         );
         let removed = json!({"command": "cc a.c", "sources": {"a.c": "1"}, "deps": {}});
         assert_eq!(
-            difference(&old, &removed, None).as_deref(),
+            difference(&old, &removed, None, &|| None).as_deref(),
             Some("source b.c removed")
         );
         assert_eq!(
-            difference(&old, &old, Some("gen")).as_deref(),
+            difference(&old, &old, Some("gen"), &|| None).as_deref(),
             Some("dependency \"gen\" ran again")
         );
-        assert_eq!(difference(&old, &old, None), None);
+        assert_eq!(difference(&old, &old, None, &|| None), None);
+        // Dependencies as one digest: the one that succeeded since is named, if one did.
+        let digest = |d: &str| json!({"command": "cc a.c", "deps": d});
+        assert_eq!(
+            difference(&digest("1"), &digest("2"), None, &|| Some("gen")).as_deref(),
+            Some("dependency \"gen\" changed")
+        );
+        assert_eq!(
+            difference(&digest("1"), &digest("2"), None, &|| None).as_deref(),
+            Some("dependencies changed")
+        );
+        assert_eq!(
+            difference(&digest("1"), &digest("1"), None, &|| Some("gen")),
+            None
+        );
+        // A store written before the digest: its map against a digest.
+        let map = json!({"command": "cc a.c", "deps": {"gen": "ab"}});
+        assert_eq!(
+            difference(&map, &digest("2"), None, &|| None).as_deref(),
+            Some("dependencies changed")
+        );
     }
 
     #[test]

@@ -79,7 +79,7 @@ fn cycles(file: &TaskFile) -> Vec<Vec<String>> {
             t.deps
                 .iter()
                 .filter_map(|d| match d {
-                    crate::taskfile::Dep::Task(n) => index.get(n.as_str()).copied(),
+                    crate::taskfile::Dep::Task(n) => index.get(&**n).copied(),
                     crate::taskfile::Dep::NoFailures => None,
                 })
                 .collect()
@@ -214,7 +214,7 @@ fn check_targets(file: &TaskFile) -> Vec<String> {
         .filter(|t| t.pattern.is_concrete())
         .flat_map(|t| &t.deps)
         .filter_map(|d| match d {
-            crate::taskfile::Dep::Task(n) => Some(n.as_str()),
+            crate::taskfile::Dep::Task(n) => Some(&**n),
             crate::taskfile::Dep::NoFailures => None,
         })
         .collect();

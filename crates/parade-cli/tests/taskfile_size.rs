@@ -27,6 +27,9 @@ fn plain(n: usize) -> String {
     text
 }
 
+/// One counted test at a time: the counts are the process's.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn parse_counted(text: String) -> (TaskFile, stats_alloc::Stats) {
     let source = SourceFile {
         name: "parade.toml".into(),
@@ -39,6 +42,9 @@ fn parse_counted(text: String) -> (TaskFile, stats_alloc::Stats) {
 
 #[test]
 fn a_plain_task_keeps_a_few_hundred_bytes_and_reading_it_allocates_a_bounded_number_of_times() {
+    let _one = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let n = 5_000;
     let text = plain(n);
     let text_bytes = text.capacity();
@@ -64,4 +70,52 @@ fn a_plain_task_keeps_a_few_hundred_bytes_and_reading_it_allocates_a_bounded_num
         allocations <= 16,
         "{allocations} allocations per plain task read"
     );
+}
+
+/// `layers` layers of `width` plain tasks, each needing every task of the layer before (the
+/// shape of `parade-bench cli`'s `layered`), or without their `deps`.
+fn layered(layers: usize, width: usize, deps: bool) -> String {
+    let mut text = String::new();
+    for l in 0..layers {
+        for i in 0..width {
+            let _ = write!(text, "[task.l{l}_{i}]\nrun = \"true\"\n");
+            if deps && l > 0 {
+                let deps: Vec<String> = (0..width).map(|j| format!("\"l{}_{j}\"", l - 1)).collect();
+                let _ = writeln!(text, "deps = [{}]", deps.join(", "));
+            }
+        }
+    }
+    text
+}
+
+#[test]
+fn a_dependency_name_is_one_string_however_many_tasks_need_it_and_an_edge_allocates_nothing() {
+    let _one = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (layers, width) = (10, 30);
+    let edges = (layers - 1) * width * width;
+    // The same tasks without their edges: what the edges add is what they cost.
+    let (_, bare) = parse_counted(layered(layers, width, false));
+    let (file, read) = parse_counted(layered(layers, width, true));
+    assert_eq!(file.tasks.len(), layers * width);
+    let mut distinct = std::collections::HashSet::new();
+    for task in &file.tasks {
+        for dep in &task.deps {
+            let parade_cli::taskfile::Dep::Task(name) = dep else {
+                panic!("a task dep");
+            };
+            distinct.insert(std::sync::Arc::as_ptr(name).cast::<u8>() as usize);
+        }
+    }
+    assert_eq!(
+        distinct.len(),
+        (layers - 1) * width,
+        "one string per task named as a dependency, not one per edge"
+    );
+    let extra = (read.allocations + read.reallocations)
+        .saturating_sub(bare.allocations + bare.reallocations);
+    // An edge is an element of a TOML array and of two lists (as read, as checked), which grow
+    // a few times per task: no string of its own (it was two: as read, as checked).
+    assert!(extra * 2 <= edges, "{extra} allocations for {edges} edges");
 }

@@ -9,6 +9,7 @@ mod duration;
 mod include;
 mod index;
 mod model;
+pub mod names;
 mod pattern;
 mod raw_task;
 mod validate;

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -197,8 +198,9 @@ impl Default for Settings {
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum Dep {
     /// A task name or pattern; placeholders are filled from the dependent's values, and globs
-    /// (`*`, `?`) expand over choices.
-    Task(String),
+    /// (`*`, `?`) expand over choices. Shared with every dependency of the file naming the
+    /// same ([`super::names`]).
+    Task(Arc<str>),
     /// `@no-failures`: run only if nothing has failed so far.
     NoFailures,
 }

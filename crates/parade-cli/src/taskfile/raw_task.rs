@@ -18,6 +18,7 @@ use toml::Spanned;
 
 use super::duration::DurationValue;
 use super::model::Scalar;
+use super::names::SharedName;
 
 /// Declares the table's keys: those every table has room for, then the rare ones.
 macro_rules! raw_task {
@@ -84,7 +85,7 @@ raw_task! {
     common {
         description: Option<String>,
         run: Option<Spanned<String>>,
-        deps: Vec<Spanned<String>>,
+        deps: Vec<Spanned<SharedName>>,
         timeout: Option<DurationValue>,
         wave: u32,
         retries: Option<u32>,
@@ -217,7 +218,7 @@ mod tests {
         let plain: RawTask = toml::from_str("run = \"true\"\ndeps = [\"a\"]\n").unwrap();
         assert!(plain.rare.is_none());
         assert!(plain.locks.is_empty() && plain.template.is_none());
-        assert_eq!(plain.deps[0].get_ref(), "a");
+        assert_eq!(&**plain.deps[0].get_ref(), "a");
         let rare: RawTask =
             toml::from_str("run = \"true\"\nlocks = [\"db\"]\ncan_resume = true\n").unwrap();
         assert_eq!(rare.locks, ["db"]);

@@ -15,7 +15,13 @@ use super::model::{
 use super::pattern::{Pattern, glob_match, is_glob};
 
 /// Reads and checks a task file's text. Every problem found is reported, in file order.
+/// Equal dependency names (of the file and the files it includes) are one shared string
+/// ([`super::names`]).
 pub fn parse(path: PathBuf, source: SourceFile) -> Result<TaskFile, TaskFileError> {
+    super::names::reading(|| parse_sharing(path, source))
+}
+
+fn parse_sharing(path: PathBuf, source: SourceFile) -> Result<TaskFile, TaskFileError> {
     let raw: RawFile = toml::from_str(&source.text)
         .map_err(|e| TaskFileError::from_problems(&source, vec![serde_problem(&source, &e)]))?;
     let mut included = Vec::new();
@@ -569,14 +575,14 @@ impl Check<'_> {
         let mut deps = Vec::with_capacity(t.deps.len());
         deps.extend(t.deps.iter().filter_map(|d| {
             if d.get_ref().starts_with('@') {
-                if d.get_ref() == "@no-failures" {
+                if &**d.get_ref() == "@no-failures" {
                     Some(Dep::NoFailures)
                 } else {
                     self.push(
                         Problem::new(
                             self.file,
                             d.span(),
-                            format!("unknown special dependency `{}`", d.get_ref()),
+                            format!("unknown special dependency `{}`", &**d.get_ref()),
                         )
                         .with_label("unknown")
                         .maybe_help(
@@ -588,7 +594,7 @@ impl Check<'_> {
                     None
                 }
             } else {
-                Some(Dep::Task(d.get_ref().clone()))
+                Some(Dep::Task(d.get_ref().0.clone()))
             }
         }));
         self.log_ignore(&t.log_ignore, &t.log_ignore_if_succeeded);
@@ -823,34 +829,30 @@ impl Check<'_> {
         // Rdeps (and their `when_*` forms) are rules matched against the tasks wanted: a
         // placeholder the task lacks stands for any value (parproc's `rdeps=["deploy::[env]"]`
         // on a plain `setup`: every wanted `deploy::*`).
-        let lists = [
-            (&t.deps, false),
-            (&t.rdeps, true),
-            (&t.when_scheduled, true),
-            (&t.when_target_scheduled, true),
-        ];
-        for (list, rule) in lists {
-            for item in list {
-                if item.get_ref().starts_with('@') {
-                    continue;
-                }
-                if let Some(p) = self.reference(item, task, all, settings, rule) {
-                    self.push(p);
-                }
+        let deps = t.deps.iter().map(|d| (&**d.get_ref(), d.span(), false));
+        let rules = [&t.rdeps, &t.when_scheduled, &t.when_target_scheduled]
+            .into_iter()
+            .flatten()
+            .map(|d| (d.get_ref().as_str(), d.span(), true));
+        for (text, at, rule) in deps.chain(rules) {
+            if text.starts_with('@') {
+                continue;
+            }
+            if let Some(p) = self.reference(text, at, task, all, settings, rule) {
+                self.push(p);
             }
         }
     }
 
     fn reference(
         &self,
-        item: &Spanned<String>,
+        text: &str,
+        at: Range<usize>,
         task: &Task,
         all: &Views<'_>,
         settings: &Settings,
         rule: bool,
     ) -> Option<Problem> {
-        let text = item.get_ref();
-        let at = item.span();
         if !text.contains(['[', ']']) {
             // No placeholders (most references): the name is looked up as it is, with no
             // pattern parsed nor placeholders gathered.

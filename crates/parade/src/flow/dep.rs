@@ -44,6 +44,9 @@ pub type DepFn = Arc<dyn Fn(&Lookup<'_>) -> Vec<String> + Send + Sync>;
 
 /// One dependency of a proc or proto.
 ///
+/// A name is a shared string (`Arc<str>`): a task file whose tasks name the same dependency
+/// share one copy of its name, from the file's reader through to the flow.
+///
 /// A string is read by its shape: with `[placeholders]` it is a pattern filled from the
 /// proc's own arguments; with `*` or `?` a glob over a proto's choices; otherwise a name. A
 /// name (filled or given) that no proc has yet but a proto matches creates that proc. A name
@@ -64,7 +67,7 @@ pub type DepFn = Arc<dyn Fn(&Lookup<'_>) -> Vec<String> + Send + Sync>;
 #[derive(Clone)]
 pub enum Dep {
     /// A name, pattern or glob (see above).
-    Name(String),
+    Name(Arc<str>),
     /// A closure computing names; called when the proc is made.
     Closure(DepFn),
     /// Run only if no proc of the run has failed so far; else end as dep-failed.
@@ -74,17 +77,17 @@ pub enum Dep {
 impl Dep {
     /// A proc name (a filled-out proto name creates the proc from its proto).
     pub fn name(name: impl Into<String>) -> Self {
-        Dep::Name(name.into())
+        Dep::Name(name.into().into())
     }
 
     /// A pattern filled from the proc's own arguments, e.g. `build::[env]`.
     pub fn pattern(pattern: impl Into<String>) -> Self {
-        Dep::Name(pattern.into())
+        Dep::Name(pattern.into().into())
     }
 
     /// A glob over a proto's choices, e.g. `build::*`.
     pub fn glob(glob: impl Into<String>) -> Self {
-        Dep::Name(glob.into())
+        Dep::Name(glob.into().into())
     }
 
     /// Names computed from the proc's name, arguments and params when the proc is made.
@@ -115,18 +118,39 @@ impl fmt::Display for Dep {
 
 impl From<&str> for Dep {
     fn from(s: &str) -> Self {
-        Dep::Name(s.to_owned())
+        Dep::Name(s.into())
     }
 }
 
 impl From<String> for Dep {
     fn from(s: String) -> Self {
-        Dep::Name(s)
+        Dep::Name(s.into())
     }
 }
 
 impl From<&String> for Dep {
     fn from(s: &String) -> Self {
+        Dep::Name(s.as_str().into())
+    }
+}
+
+/// A shared name, shared on (no copy of the text).
+///
+/// ```
+/// use std::sync::Arc;
+/// use parade::flow::Dep;
+/// let name: Arc<str> = Arc::from("setup");
+/// let Dep::Name(dep) = Dep::from(name.clone()) else { unreachable!() };
+/// assert!(Arc::ptr_eq(&dep, &name));
+/// ```
+impl From<Arc<str>> for Dep {
+    fn from(s: Arc<str>) -> Self {
+        Dep::Name(s)
+    }
+}
+
+impl From<&Arc<str>> for Dep {
+    fn from(s: &Arc<str>) -> Self {
         Dep::Name(s.clone())
     }
 }

@@ -338,13 +338,13 @@ impl Flow {
                         if has_placeholders(&filled) && !t.by_pattern.contains_key(&filled) {
                             return Err(FlowError::UnresolvedDep {
                                 proc: owner.to_owned(),
-                                dep: d.clone(),
+                                dep: d.to_string(),
                                 filled,
                             });
                         }
                         filled.as_str()
                     } else {
-                        d.as_str()
+                        d
                     };
                     self.resolve_name(t, name, &mut ids)?;
                 }
