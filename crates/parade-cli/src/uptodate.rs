@@ -255,7 +255,7 @@ impl Memory {
                     let theirs = self.last_success(dep).ok().flatten();
                     theirs
                         .is_none_or(|e| e.run > last.run)
-                        .then_some(dep.as_str())
+                        .then_some(*dep)
                 })
             };
             let why = old
