@@ -578,3 +578,32 @@ fn a_run_killed_anywhere_in_a_chain_resumes_exactly_what_had_not_finished() {
         assert_eq!(again, (from..N).collect::<Vec<_>>(), "at {k}");
     }
 }
+
+#[test]
+fn a_dependency_that_succeeded_since_in_another_run_is_named() {
+    let p = Project::new(
+        r#"
+[task.gen]
+run = "echo gen >> ran.txt && cat src.txt > out.txt"
+sources = ["src.txt"]
+outputs = ["out.txt"]
+
+[task.use]
+run = "echo use >> ran.txt && touch use.txt"
+deps = ["gen"]
+outputs = ["use.txt"]
+"#,
+    );
+    std::fs::write(p.path("src.txt"), "one\n").unwrap();
+    assert_eq!(ran(&p, &["run", "use"]), ["gen", "use"]);
+    std::fs::write(p.path("src.txt"), "two\n").unwrap();
+    assert_eq!(ran(&p, &["run", "gen"]), ["gen"]);
+    // gen is up to date now; use's key holds gen's new key (the inputs keep one digest of the
+    // dependencies): the dependency that succeeded since is named.
+    let text = p.stderr(&["run", "use", "--explain", "--output", "plain"], 0);
+    assert!(text.contains("gen: up to date"), "{text}");
+    assert!(
+        text.contains("use: runs: dependency \"gen\" changed"),
+        "{text}"
+    );
+}
