@@ -258,8 +258,17 @@ mod tests {
         delivery.subscribe(counting.clone());
         // A chain of short tasks: an end and the next start every 300 µs.
         let pushes = 100;
+        // A pause of half the pace or more (a loaded machine oversleeping) may let it sleep
+        // and be woken once: those are allowed for.
+        let mut long_pauses = 0;
+        let mut last = Instant::now();
         for i in 0..pushes {
             std::thread::sleep(std::time::Duration::from_micros(300));
+            let now = Instant::now();
+            if now - last >= PACE / 2 {
+                long_pauses += 1;
+            }
+            last = now;
             let id = TaskId::from_index(i);
             delivery.push(vec![Event::Started { id }]);
         }
@@ -270,8 +279,8 @@ mod tests {
         // Each push into an empty queue woke it (100) before it paced itself; now it wakes
         // about once per pause with nothing queued, and otherwise looks by itself.
         assert!(
-            woken * 4 <= pushes as u64,
-            "woken {woken} times for {pushes} pushes"
+            woken * 4 <= pushes as u64 + 4 * long_pauses,
+            "woken {woken} times for {pushes} pushes ({long_pauses} long pauses)"
         );
     }
 
