@@ -26,7 +26,8 @@
 //! from `/proc/$PPID/stat` as it ends). Target: 200 MB/s in every mode.
 //! `PARADE_BENCH_BASELINE=/path/to/parade` measures an earlier parade beside this one, the
 //! rounds interleaved (each round runs both), for before/after figures in one run (in the
-//! three graphs too). `PARADE_BENCH_CLI=graphs` runs the three graphs alone.
+//! three graphs too). `PARADE_BENCH_CLI=graphs` runs the three graphs alone, and a list of
+//! graph names (`PARADE_BENCH_CLI=fan-out,chain`) those graphs alone.
 //!
 //! The files are generated in a temporary directory. The `parade` binary is the one next to
 //! `parade-bench` in the target directory (`cargo run --release -p parade-bench -- cli` finds
@@ -182,7 +183,15 @@ pub fn run(out: &mut Report, quick: bool) {
     ];
     let (make, ninja) = (installed("make"), installed("ninja"));
     let baseline = std::env::var_os("PARADE_BENCH_BASELINE").map(PathBuf::from);
-    for graph in &graphs {
+    let only = std::env::var("PARADE_BENCH_CLI").unwrap_or_default();
+    let picked: Vec<&str> = only
+        .split(',')
+        .filter(|g| graphs.iter().any(|k| k.name == *g))
+        .collect();
+    for graph in graphs
+        .iter()
+        .filter(|g| picked.is_empty() || picked.contains(&g.name))
+    {
         std::fs::write(dir.join("parade.toml"), graph.task_file()).expect("write the task file");
         std::fs::write(dir.join("Makefile"), graph.makefile()).expect("write the Makefile");
         std::fs::write(dir.join("build.ninja"), graph.ninja()).expect("write build.ninja");
@@ -269,7 +278,7 @@ pub fn run(out: &mut Report, quick: bool) {
         }
     }
 
-    if std::env::var("PARADE_BENCH_CLI").as_deref() == Ok("graphs") {
+    if only == "graphs" || !picked.is_empty() {
         let _ = std::fs::remove_dir_all(&dir);
         return;
     }

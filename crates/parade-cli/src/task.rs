@@ -219,9 +219,44 @@ impl TaskRun<'_> {
     }
 
     fn partial_result(&self) -> PathBuf {
-        self.results_dir
-            .join(format!(".{}.json.partial", sanitize_file_name(self.name)))
+        self.results_dir.join(self.partial_name())
     }
+
+    /// The file name of [`TaskRun::partial_result`].
+    fn partial_name(&self) -> String {
+        format!(".{}.json.partial", sanitize_file_name(self.name))
+    }
+}
+
+/// The text of the file `name` in the directory `dir`, if there is one: opened relative to
+/// `dir`, which is held open (the last one asked for), so that the open every task pays for
+/// the result it may have written looks up one name, not each directory of a deep path.
+/// Where `dir` cannot be held open, the whole path is opened.
+fn read_in(dir: &Path, name: &str) -> Option<String> {
+    use nix::fcntl::{OFlag, open, openat};
+    use nix::sys::stat::Mode;
+    use std::sync::{Arc, Mutex, PoisonError};
+    static HELD: Mutex<Option<(PathBuf, Arc<std::os::fd::OwnedFd>)>> = Mutex::new(None);
+    let held = {
+        let mut held = HELD.lock().unwrap_or_else(PoisonError::into_inner);
+        match &*held {
+            Some((d, fd)) if d == dir => Some(fd.clone()),
+            _ => {
+                let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+                let fd = open(dir, flags, Mode::empty()).ok().map(Arc::new);
+                if let Some(fd) = &fd {
+                    *held = Some((dir.to_path_buf(), fd.clone()));
+                }
+                fd
+            }
+        }
+    };
+    let Some(dir_fd) = held else {
+        return std::fs::read_to_string(dir.join(name)).ok();
+    };
+    let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC;
+    let file = openat(&*dir_fd, name, flags, Mode::empty()).ok()?;
+    std::io::read_to_string(std::fs::File::from(file)).ok()
 }
 
 /// A path as the task sees it from its own working directory: absolute. A relative path is
@@ -263,16 +298,15 @@ pub fn run_task_with(
     run: &TaskRun<'_>,
     execute: impl FnOnce(CommandSpec) -> Outcome,
 ) -> (Outcome, Option<Value>) {
-    let partial = run.partial_result();
     // The results directory is the run's own, made when the run starts: nothing is there
     // before the task writes it.
     let outcome = match run.command() {
         Ok(spec) => execute(spec),
         Err(e) => Outcome::failed(e),
     };
-    let written = std::fs::read_to_string(&partial).ok();
+    let written = read_in(run.results_dir, &run.partial_name());
     if written.is_some() {
-        let _ = std::fs::remove_file(&partial);
+        let _ = std::fs::remove_file(run.partial_result());
     }
     if outcome != Outcome::Succeeded {
         return (outcome, None);

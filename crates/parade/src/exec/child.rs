@@ -316,6 +316,8 @@ const LINGER: Duration = Duration::from_millis(200);
 /// [`MAX_READ`] (a pipe holds 64 KiB), so a task printing much is read in few turns of the
 /// watch loop and one printing little costs one small buffer.
 const FIRST_READ: usize = 16 * 1024;
+/// The first read's buffer, on the stack.
+const FIRST_PEEK: usize = 512;
 const MAX_READ: usize = 64 * 1024;
 
 /// One of the child's output pipes, with the part of a line read so far.
@@ -348,21 +350,31 @@ impl Pipe {
     }
 
     /// Reads what is there and emits every complete line; at the end of the pipe, the rest.
-    /// Each byte is looked at once (a long line costs what its bytes cost).
+    /// Each byte is looked at once (a long line costs what its bytes cost). The first read
+    /// goes to a small buffer on the stack: a task that prints nothing (most of a thousand
+    /// `true`s) reads only its end of file, and makes and zeroes no buffer for it.
     fn read(&mut self, emit: &mut impl FnMut(Stream, String)) {
         let Some(reader) = &mut self.reader else {
             return;
         };
-        if self.buf.is_empty() {
-            self.buf = vec![0; FIRST_READ];
-        }
-        match reader.read(&mut self.buf) {
+        let mut first = [0u8; FIRST_PEEK];
+        let read = if self.buf.is_empty() {
+            reader.read(&mut first)
+        } else {
+            reader.read(&mut self.buf)
+        };
+        match read {
             Ok(0) | Err(_) => self.close(emit),
             Ok(n) => {
                 let mut search = self.partial.len();
-                self.partial.extend_from_slice(&self.buf[..n]);
-                if n == self.buf.len() && n < MAX_READ {
-                    self.buf.resize(2 * n, 0);
+                if self.buf.is_empty() {
+                    self.partial.extend_from_slice(&first[..n]);
+                    self.buf = vec![0; FIRST_READ];
+                } else {
+                    self.partial.extend_from_slice(&self.buf[..n]);
+                    if n == self.buf.len() && n < MAX_READ {
+                        self.buf.resize(2 * n, 0);
+                    }
                 }
                 let mut from = 0;
                 while let Some(i) = memchr::memchr(b'\n', &self.partial[search..]) {

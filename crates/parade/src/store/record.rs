@@ -126,35 +126,55 @@ impl Store {
     /// ```
     pub fn finished(&self, run: RunId, name: &str, state: &str) {
         let mut live = self.inner.live.lock();
-        let live = live.entry(run).or_default();
-        let (e, journaled) = live.notes.entry(name.to_owned()).or_default();
+        let Live {
+            journal,
+            notes,
+            lost,
+            ..
+        } = live.entry(run).or_default();
+        // Written from the note where it lies: its inputs are not copied to write a line.
+        let (e, journaled) = match notes.get_mut(name) {
+            Some(note) => note,
+            None => notes.entry(name.to_owned()).or_default(),
+        };
         *journaled = true;
-        name.clone_into(&mut e.name);
+        if e.name != name {
+            name.clone_into(&mut e.name);
+        }
         state.clone_into(&mut e.state);
         e.ended = Some(SystemTime::now());
         if state == "succeeded" && e.exit_status.is_none() {
             e.exit_status = Some(0);
         }
-        let e = e.clone();
-        self.journal(live, run, &e);
+        self.journal_into(journal, lost, run, e);
     }
 
     /// Appends `e` to run `run`'s journal (made with its first line), or keeps why it could not.
     fn journal(&self, live: &mut Live, run: RunId, e: &Execution) {
+        self.journal_into(&mut live.journal, &mut live.lost, run, e);
+    }
+
+    /// [`Store::journal`] on the parts of a run's [`Live`] it writes.
+    fn journal_into(
+        &self,
+        journal: &mut Option<Journal>,
+        lost: &mut Option<String>,
+        run: RunId,
+        e: &Execution,
+    ) {
         let Some(path) = self.journal_path(run) else {
             return;
         };
-        let written = match &live.journal {
+        let written = match journal {
             Some(j) => j.append(e),
             None => Journal::create(self.path(), run).and_then(|j| {
                 let r = j.append(e);
-                live.journal = Some(j);
+                *journal = Some(j);
                 r
             }),
         };
         if let Err(err) = written {
-            live.lost
-                .get_or_insert_with(|| format!("cannot write {}: {err}", path.display()));
+            lost.get_or_insert_with(|| format!("cannot write {}: {err}", path.display()));
         }
     }
 
@@ -188,15 +208,42 @@ impl Store {
     /// Writes the deferred executions and the file fingerprints learnt so far.
     pub fn flush(&self) -> Result<(), StoreError> {
         self.flush_files()?;
-        let deferred = std::mem::take(&mut *self.inner.deferred.lock());
-        if deferred.is_empty() {
-            return Ok(());
-        }
+        self.write_deferred()
+    }
+
+    /// Writes the deferred executions in one transaction, in the order they were deferred
+    /// (taken under the connection's lock, so two writers never swap two batches); when that
+    /// fails they stay deferred, ahead of any deferred since.
+    fn write_deferred(&self) -> Result<(), StoreError> {
         self.with(|c| {
-            let tx = c.transaction()?;
-            insert_all(&tx, deferred.iter().map(|(run, e)| (*run, e)))?;
-            tx.commit()
+            let deferred = std::mem::take(&mut *self.inner.deferred.lock());
+            if deferred.is_empty() {
+                return Ok(());
+            }
+            let written = c.transaction().and_then(|tx| {
+                insert_all(&tx, deferred.iter().map(|(run, e)| (*run, e)))?;
+                tx.commit()
+            });
+            if written.is_err() {
+                let mut kept = self.inner.deferred.lock();
+                let later = std::mem::replace(&mut *kept, deferred);
+                kept.extend(later);
+            }
+            written
         })
+    }
+
+    /// Defers `e`; once [`WRITE_EVERY`] wait, writes them (see [`Recorder`]).
+    fn record_soon(&self, run: RunId, e: Execution) {
+        let waiting = {
+            let mut deferred = self.inner.deferred.lock();
+            deferred.push((run, e));
+            deferred.len()
+        };
+        if waiting >= WRITE_EVERY {
+            // Kept for the next write or the run's end when the database is busy now.
+            let _ = self.write_deferred();
+        }
     }
 
     /// Notes that task `name` of run `run` is running as process `pid` (for cleaning up after a
@@ -240,6 +287,13 @@ impl Store {
             .collect())
     }
 }
+
+/// How many records of ended tasks wait before the recorder writes them, in one transaction
+/// on the thread that delivers events: the rows of a thousand tasks are written while they
+/// run (off the path from one task to the next), not after the last one, in the run's end.
+/// Each is in the run's journal already, so a kill loses none; a run that died is folded
+/// from its journal, which replaces what was written of it.
+const WRITE_EVERY: usize = 64;
 
 /// Inserts executions, each of its run.
 pub(crate) fn insert_all<'a>(
@@ -411,7 +465,7 @@ impl Recorder {
             let live = live.entry(self.run).or_default();
             self.store.journal(live, self.run, &e);
         }
-        self.store.record_later(self.run, e);
+        self.store.record_soon(self.run, e);
     }
 }
 
@@ -451,5 +505,57 @@ impl Observer for Recorder {
                 Event::Wanted { .. } | Event::Output { .. } => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::{Recorder, WRITE_EVERY};
+    use crate::engine::{Event, Observer, TaskId, TaskState};
+    use crate::store::Store;
+
+    #[test]
+    fn a_runs_records_are_written_while_it_runs_and_a_dead_runs_fold_replaces_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let store = Store::open(&path).unwrap();
+        let run = store.begin_run(&[]).unwrap();
+        let recorder = Recorder::new(
+            store.clone(),
+            run,
+            Arc::new(|id: TaskId| Some(format!("t{}", id.index()))),
+        );
+        let tasks = 2 * WRITE_EVERY + 5;
+        for i in 0..tasks {
+            let id = TaskId::from_index(i);
+            recorder.on_event(&Event::Started { id });
+            recorder.on_event(&Event::Finished {
+                id,
+                state: TaskState::Succeeded,
+                duration: Duration::ZERO,
+                reason: None,
+            });
+        }
+        // Before the run's end, every full batch is in the database already (all of them
+        // used to be written by the end's one transaction, after the last task).
+        let written = store.executions(run).unwrap().len();
+        assert_eq!(written, 2 * WRITE_EVERY, "rows before the run's end");
+        // Killed here: the next open folds the journal, replacing what was written.
+        drop(recorder);
+        drop(store);
+        let again = Store::open(&path).unwrap();
+        let mut names: Vec<String> = again
+            .executions(run)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        assert_eq!(names.len(), tasks, "each task once");
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), tasks);
     }
 }
