@@ -198,3 +198,52 @@ impl Runnable {
         self.engine.finish(self.id, outcome, duration);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::engine::{Executor, TaskSpec, TaskState};
+
+    /// Keeps the jobs it is given, for the test to run.
+    #[derive(Default)]
+    struct Keep(Mutex<Vec<Runnable>>);
+
+    impl Executor for Keep {
+        fn name(&self) -> &'static str {
+            "keep"
+        }
+        fn capacity(&self) -> usize {
+            2
+        }
+        fn spawn(&self, jobs: Vec<Runnable>) {
+            self.0.lock().unwrap().extend(jobs);
+        }
+    }
+
+    #[test]
+    fn a_continued_job_counts_from_the_last_end_only_without_a_time_limit() {
+        let keep = Arc::new(Keep::default());
+        let engine = Engine::with_executor(keep.clone());
+        let free = engine.add(TaskSpec::new(|_| Outcome::Succeeded)).unwrap();
+        let limited = engine
+            .add(TaskSpec::new(|_| Outcome::Succeeded).timeout(Duration::from_secs(5)))
+            .unwrap();
+        engine.want([free, limited]).unwrap();
+        let jobs: Vec<Runnable> = std::mem::take(&mut *keep.0.lock().unwrap());
+        assert_eq!(jobs.len(), 2);
+        // As if the job before had ended a minute ago (a hand-off that took that long).
+        let long_ago = Instant::now().checked_sub(Duration::from_secs(60));
+        for job in jobs {
+            job.run_from(long_ago);
+        }
+        let free = engine.status(free).unwrap();
+        assert_eq!(free.state, TaskState::Succeeded, "no limit: no timeout");
+        assert!(free.duration >= Duration::from_secs(60), "{free:?}");
+        // A task with a limit reads the clock itself: the slow hand-off does not time it out.
+        let limited = engine.status(limited).unwrap();
+        assert_eq!(limited.state, TaskState::Succeeded, "{limited:?}");
+        assert!(limited.duration < Duration::from_secs(5), "{limited:?}");
+    }
+}
