@@ -490,7 +490,7 @@ fn plan_with(
     // million instances share one).
     let mut last_why: Option<(Why, Arc<str>)> = None;
     // One map of arguments for every command: a glob's instances fill the same keys.
-    let mut scratch = BTreeMap::new();
+    let mut scratch = Scratch::default();
     let tasks = steps
         .into_iter()
         .map(|s| {
@@ -546,35 +546,54 @@ pub fn task_lookups() -> u64 {
     TASK_LOOKUPS.with(std::cell::Cell::get)
 }
 
+/// What [`planned_command`] keeps from one call to the next (one plan's, with one set of
+/// params): the last command's arguments and its task's `run` as read for them.
+#[derive(Default)]
+struct Scratch {
+    args: BTreeMap<String, String>,
+    /// The task (its name) whose `run` was read, and what was read.
+    fields: Option<(String, crate::shell::Fields)>,
+}
+
 /// The shell text the proc `name` (defined as `defined_as`, with the arguments `args` gives)
 /// would run: its task's `run` with placeholders filled, as [`TaskRun::command`] fills it
-/// (`None` for a template job or a name no task defines). The arguments are written into `scratch`, a map kept from the
-/// last call: when it holds the same keys (a glob's instances), their values are overwritten
-/// in place, not a map of new strings made per command.
+/// (`None` for a template job or a name no task defines). The arguments are written into
+/// `scratch`'s map, kept from the last call: when it holds the same keys (a glob's instances),
+/// their values are overwritten in place, not a map of new strings made per command, and the
+/// task's `run`, read for those keys, is not read again.
 fn planned_command<'a, I: Iterator<Item = (&'a str, &'a str)>>(
     file: &TaskFile,
     defined_as: &str,
     name: &str,
     args: impl Fn() -> I,
     params: &BTreeMap<String, String>,
-    scratch: &mut BTreeMap<String, String>,
+    scratch: &mut Scratch,
 ) -> Option<String> {
     TASK_LOOKUPS.with(|n| n.set(n.get() + 1));
     let task = file.task(defined_as)?;
     if task.template.is_some() {
         return None;
     }
-    fill_args(scratch, args);
-    let run = TaskRun::planned(file, task, name, scratch, params);
-    Some(run.shown_command())
+    let same_keys = fill_args(&mut scratch.args, args);
+    let run = TaskRun::planned(file, task, name, &scratch.args, params);
+    let fields = match &scratch.fields {
+        Some((read_for, fields)) if same_keys && read_for == defined_as => fields,
+        _ => {
+            &scratch
+                .fields
+                .insert((defined_as.to_owned(), run.run_fields()))
+                .1
+        }
+    };
+    Some(run.shown_command_by(fields))
 }
 
 /// Makes `map` hold exactly `args` (keys unique, as a proc's are): values overwritten in place
-/// when the keys are those it holds, else the map made anew.
+/// when the keys are those it holds (then `true`), else the map made anew.
 fn fill_args<'a, I: Iterator<Item = (&'a str, &'a str)>>(
     map: &mut BTreeMap<String, String>,
     args: impl Fn() -> I,
-) {
+) -> bool {
     let same_keys = map.len() == args().count() && args().all(|(k, _)| map.contains_key(k));
     if same_keys {
         for (k, v) in args() {
@@ -586,6 +605,7 @@ fn fill_args<'a, I: Iterator<Item = (&'a str, &'a str)>>(
         map.clear();
         map.extend(args().map(|(k, v)| (k.to_owned(), v.to_owned())));
     }
+    same_keys
 }
 
 /// What [`run`] calls before anything starts: the engine, the run's observers, the task names.
@@ -764,7 +784,7 @@ fn command_text(request: &RunRequest<'_>, p: &flow::ProcInfo) -> Option<String> 
         &p.name,
         args,
         &request.params,
-        &mut BTreeMap::new(),
+        &mut Scratch::default(),
     )
 }
 

@@ -3,6 +3,8 @@
 //! [`crate::shell_context`] tells), filling paths and plain text, and environment variable
 //! names. Running the command is the library's job (`parade::exec::CommandJob`).
 
+use std::borrow::Cow;
+
 use crate::shell_context::{Context, Lexer};
 
 /// Whether `name` can be a field: a letter or `_`, then letters, digits, `_`, `-` or `.`.
@@ -24,11 +26,19 @@ fn is_field(name: &str) -> bool {
 /// assert_eq!(quote(""), "''");
 /// ```
 pub fn quote(value: &str) -> String {
+    let mut out = String::new();
+    quote_into(&mut out, value);
+    out
+}
+
+/// [`quote`], written at the end of `out`.
+fn quote_into(out: &mut String, value: &str) {
     let safe = |c: char| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c);
     if !value.is_empty() && value.chars().all(safe) {
-        return value.to_owned();
+        out.push_str(value);
+    } else {
+        out.push_str(&parade::exec::slurm::shell_quote(value));
     }
-    parade::exec::slurm::shell_quote(value)
 }
 
 /// The `{field}` names in a command, in order. `{{` and `}}` are literal braces, and braces
@@ -160,15 +170,117 @@ pub fn script(template: &str, value: impl Fn(&str) -> Option<String>) -> Result<
 /// let v = |f: &str| (f == "env").then(|| "prod eu".to_owned());
 /// assert_eq!(preview("deploy {env} {{env}} ${HOME}", v), "deploy 'prod eu' {env} ${HOME}");
 /// ```
-pub fn preview(template: &str, value: impl Fn(&str) -> Option<String>) -> String {
-    fill(template, |f| value(f).map(|v| quote(&v)))
+pub fn preview<V: AsRef<str>>(template: &str, value: impl Fn(&str) -> Option<V>) -> String {
+    let mut out = String::new();
+    Fields::parse(template, |f| value(f).is_some()).preview_into(&mut out, value);
+    out
+}
+
+/// A template's own text and its `{field}`s, read once ([`Fields::parse`]) and filled many
+/// times: a glob's instances share their task's `run`, so a dry run of a million of them
+/// reads it once, not once per instance. What is a field depends on which fields are known
+/// (a `{name}` nothing knows is text), so a parse holds for the values it was made for.
+///
+/// ```
+/// use parade_cli::shell::Fields;
+/// let fields = Fields::parse("echo {a} {{a}} {b}", |f| f == "a");
+/// let mut out = String::new();
+/// fields.preview_into(&mut out, |f| (f == "a").then_some("x y"));
+/// assert_eq!(out, "echo 'x y' {a} {b}");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fields {
+    /// Text, then field, text, ..., text: the first and last are text (maybe empty).
+    pieces: Vec<Piece>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Piece {
+    /// The template's text between fields, a `{{field}}` in it the literal `{field}`.
+    Text(String),
+    /// A known field's name.
+    Field(String),
+}
+
+impl Fields {
+    /// `template` read: `{name}` is a field where `known(name)`, `{{name}}` a literal `{name}`
+    /// there; every other brace is text as written.
+    pub fn parse(template: &str, known: impl Fn(&str) -> bool) -> Self {
+        let known = |f: &str| known(f).then_some(());
+        let mut pieces = Vec::new();
+        let mut text = String::new();
+        let mut rest = template;
+        while let Some(i) = rest.find('{') {
+            let (before, at) = rest.split_at(i);
+            text.push_str(before);
+            if let Some((field, len)) = escaped_field(at, &known) {
+                text.push('{');
+                text.push_str(field);
+                text.push('}');
+                rest = &at[len..];
+            } else if let Some((field, (), len)) = field_at(at, &known) {
+                pieces.push(Piece::Text(std::mem::take(&mut text)));
+                pieces.push(Piece::Field(field.to_owned()));
+                rest = &at[len..];
+            } else {
+                text.push('{');
+                rest = &at[1..];
+            }
+        }
+        text.push_str(rest);
+        pieces.push(Piece::Text(text));
+        Fields { pieces }
+    }
+
+    /// The text and the fields' values in order, each given to `write` (a field `value` does
+    /// not know is text, as the template has it).
+    fn each<V>(&self, value: impl Fn(&str) -> Option<V>, mut write: impl FnMut(Part<'_, V>)) {
+        for piece in &self.pieces {
+            match piece {
+                Piece::Text(t) => write(Part::Text(Cow::Borrowed(t))),
+                Piece::Field(f) => match value(f) {
+                    Some(v) => write(Part::Value(v)),
+                    None => write(Part::Text(Cow::Owned(format!("{{{f}}}")))),
+                },
+            }
+        }
+    }
+
+    /// The template as a person reads it ([`preview`]), written at the end of `out`: each
+    /// field's value shell-quoted.
+    pub fn preview_into<V: AsRef<str>>(&self, out: &mut String, value: impl Fn(&str) -> Option<V>) {
+        self.each(value, |part| match part {
+            Part::Text(t) => out.push_str(&t),
+            Part::Value(v) => quote_into(out, v.as_ref()),
+        });
+    }
+
+    /// The template filled ([`fill_with`]): the text through `between`, the values as they are.
+    fn fill_with(
+        &self,
+        value: impl Fn(&str) -> Option<String>,
+        between: impl Fn(&str) -> String,
+    ) -> String {
+        let mut out = String::new();
+        self.each(value, |part| match part {
+            Part::Text(t) => out.push_str(&between(&t)),
+            Part::Value(v) => out.push_str(&v),
+        });
+        out
+    }
+}
+
+/// A piece of a filled template: its text, or a field's value.
+enum Part<'p, V> {
+    Text(Cow<'p, str>),
+    Value(V),
 }
 
 /// `{name}` at the start of `text` where `value` knows `name`: the name, its value, the length.
-fn field_at<'t>(
+fn field_at<'t, V>(
     text: &'t str,
-    value: &impl Fn(&str) -> Option<String>,
-) -> Option<(&'t str, String, usize)> {
+    value: &impl Fn(&str) -> Option<V>,
+) -> Option<(&'t str, V, usize)> {
     let after = text.strip_prefix('{')?;
     let end = after.find('}')?;
     let name = &after[..end];
@@ -179,9 +291,9 @@ fn field_at<'t>(
 }
 
 /// `{{name}}` at the start of `text` where `value` knows `name`: the name and the length.
-fn escaped_field<'t>(
+fn escaped_field<'t, V>(
     text: &'t str,
-    value: &impl Fn(&str) -> Option<String>,
+    value: &impl Fn(&str) -> Option<V>,
 ) -> Option<(&'t str, usize)> {
     let inner = text.strip_prefix('{')?;
     let (name, _, len) = field_at(inner, value)?;
@@ -213,29 +325,7 @@ pub fn fill_with(
     value: impl Fn(&str) -> Option<String>,
     between: impl Fn(&str) -> String,
 ) -> String {
-    let mut out = String::with_capacity(template.len());
-    let mut text = String::new();
-    let mut rest = template;
-    while let Some(i) = rest.find('{') {
-        let (before, at) = rest.split_at(i);
-        text.push_str(before);
-        if let Some((field, len)) = escaped_field(at, &value) {
-            text.push('{');
-            text.push_str(field);
-            text.push('}');
-            rest = &at[len..];
-        } else if let Some((_, v, len)) = field_at(at, &value) {
-            out.push_str(&between(&std::mem::take(&mut text)));
-            out.push_str(&v);
-            rest = &at[len..];
-        } else {
-            text.push('{');
-            rest = &at[1..];
-        }
-    }
-    text.push_str(rest);
-    out.push_str(&between(&text));
-    out
+    Fields::parse(template, |f| value(f).is_some()).fill_with(value, between)
 }
 
 /// [`fill`] for a path: a value may not climb out of where the file's own text points (no

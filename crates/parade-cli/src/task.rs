@@ -143,7 +143,21 @@ impl TaskRun<'_> {
     /// their values shell-quoted. Display only: what runs is [`TaskRun::command`], whose values
     /// never become shell text.
     pub fn shown_command(&self) -> String {
-        shell::preview(&self.task.run, |f| self.field_value(f))
+        self.shown_command_by(&self.run_fields())
+    }
+
+    /// The task's `run` read for the fields this run knows (its arguments' keys and the
+    /// params): the same for every instance of one task, so read once for all of them.
+    pub(crate) fn run_fields(&self) -> shell::Fields {
+        shell::Fields::parse(&self.task.run, |f| self.field_str(f).is_some())
+    }
+
+    /// [`TaskRun::shown_command`], the `run` read already ([`TaskRun::run_fields`] of a run
+    /// with the same keys).
+    pub(crate) fn shown_command_by(&self, fields: &shell::Fields) -> String {
+        let mut out = String::with_capacity(self.task.run.len());
+        fields.preview_into(&mut out, |f| self.field_str(f));
+        out
     }
 
     /// The task's `run` as a key sees it: its fields filled (see [`TaskRun::shown_command`]).
@@ -171,10 +185,16 @@ impl TaskRun<'_> {
 
     /// A `{field}` of this task: a placeholder's value or `params.KEY`.
     pub(crate) fn field_value(&self, field: &str) -> Option<String> {
+        self.field_str(field).map(str::to_owned)
+    }
+
+    /// [`TaskRun::field_value`], borrowed.
+    fn field_str(&self, field: &str) -> Option<&str> {
         match field.strip_prefix("params.") {
-            Some(key) => self.params.get(key).cloned(),
-            None => self.args.get(field).cloned(),
+            Some(key) => self.params.get(key),
+            None => self.args.get(field),
         }
+        .map(String::as_str)
     }
 
     /// A `run` starting with `#!`, written to a file and run with its interpreter (and the

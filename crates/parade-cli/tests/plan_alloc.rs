@@ -17,7 +17,7 @@ use parade::store::Store;
 use parade_cli::taskfile::{SourceFile, TaskFile, parse};
 use parade_cli::{render, runner, uptodate};
 use peaked::Peaked;
-use stats_alloc::INSTRUMENTED_SYSTEM;
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region};
 
 #[global_allocator]
 static GLOBAL: Peaked = Peaked(&INSTRUMENTED_SYSTEM);
@@ -78,6 +78,25 @@ fn check_graph_and_a_dry_run_of_a_glob_keep_a_bounded_peak_per_instance() {
             &text[..40]
         );
     });
+    // The dry run's commands: `plan` is `plan_order` with each step's command made. The
+    // task's `run` is read once for all its instances and each command written in one string
+    // (read per instance, with a string per piece of text and per value, it was 9
+    // allocations a command).
+    let calls = |f: &dyn Fn()| {
+        let region = Region::new(GLOBAL.0);
+        f();
+        let stats = region.change();
+        stats.allocations + stats.reallocations
+    };
+    let ordered = calls(&|| drop(runner::plan_order(&file, &targets, &params).unwrap()));
+    let commanded = calls(&|| drop(runner::plan(&file, &targets, &params).unwrap()));
+    #[allow(clippy::cast_precision_loss)] // counts far below 2^52
+    let per_command = commanded.saturating_sub(ordered) as f64 / INSTANCES as f64;
+    eprintln!("dry run: {per_command:.2} allocations per command");
+    assert!(
+        per_command <= 1.5,
+        "{per_command:.2} allocations per command"
+    );
     assert!(check <= CHECK, "check: {check:.0} B per instance");
     assert!(graph <= GRAPH, "graph: {graph:.0} B per instance");
     assert!(dry_run <= DRY_RUN, "dry run: {dry_run:.0} B per instance");

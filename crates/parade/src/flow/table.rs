@@ -13,7 +13,7 @@ use std::sync::Arc;
 use crate::engine::{TaskId, TaskSpec};
 
 use super::args::ArgList;
-use super::name_index::NameIndex;
+use super::name_index::{Entry, NameIndex};
 use super::proto::Expansion;
 use super::{Decl, Dep, Flow, FlowError, Lookup, Pattern, Rdep, has_placeholders};
 
@@ -161,19 +161,36 @@ impl Table {
 }
 
 impl Flow {
-    /// A new task for `name`, with no work yet.
-    pub(crate) fn placeholder(&self, t: &mut Table, name: &str, defn: Defn) -> TaskId {
-        let id = self
-            .inner
+    /// An engine task with no work yet.
+    fn placeholder_task(&self) -> TaskId {
+        self.inner
             .engine
             .add(TaskSpec::placeholder())
-            .expect("a task without dependencies can always be added");
-        self.insert_rec(t, id, name, defn);
-        id
+            .expect("a task without dependencies can always be added")
+    }
+
+    /// The task named `name`, or a new placeholder for it in state `defn` (then `true`): the
+    /// name hashed and probed once.
+    fn found_or_placeholder(&self, t: &mut Table, name: &str, defn: Defn) -> (TaskId, bool) {
+        match t.by_name.entry(name, name_in(&t.procs)) {
+            Entry::Found(id) => (id, false),
+            Entry::Vacant(slot) => {
+                let id = self.placeholder_task();
+                slot.insert(id);
+                self.record(t, id, name, defn);
+                (id, true)
+            }
+        }
     }
 
     /// Records task `id` under `name`.
     pub(crate) fn insert_rec(&self, t: &mut Table, id: TaskId, name: &str, defn: Defn) {
+        t.by_name.insert(name, id, name_in(&t.procs));
+        self.record(t, id, name, defn);
+    }
+
+    /// The record of task `id`, filed under `name` in the index already.
+    fn record(&self, t: &mut Table, id: TaskId, name: &str, defn: Defn) {
         let name: Arc<str> = Arc::from(name);
         if t.procs.len() <= id.index() {
             t.procs.resize_with(id.index() + 1, || None);
@@ -187,7 +204,6 @@ impl Flow {
             wave: 0,
             defn,
         });
-        t.by_name.insert(&name, id, name_in(&t.procs));
         if self.planning().is_some() {
             // Nothing of a planner runs, so nothing is observed.
             return;
@@ -200,10 +216,7 @@ impl Flow {
 
     /// The id for `name`: the existing task, or a new missing placeholder.
     fn ensure(&self, t: &mut Table, name: &str) -> TaskId {
-        match t.id_of(name) {
-            Some(id) => id,
-            None => self.placeholder(t, name, Defn::Missing),
-        }
+        self.found_or_placeholder(t, name, Defn::Missing).0
     }
 
     /// The task of a proto instance, queued to be defined if it is new.
@@ -214,10 +227,9 @@ impl Flow {
         args: ArgList,
         proto: usize,
     ) -> TaskId {
-        let id = match t.id_of(name) {
-            Some(id) if t.rec(id).defn != Defn::Missing => return id,
-            Some(id) => id,
-            None => self.placeholder(t, name, Defn::Missing),
+        let id = match self.found_or_placeholder(t, name, Defn::Missing) {
+            (id, false) if t.rec(id).defn != Defn::Missing => return id,
+            (id, _) => id,
         };
         let rec = t.rec_mut(id);
         rec.defn = Defn::Pending;
@@ -513,6 +525,33 @@ impl Flow {
 #[cfg(test)]
 mod tests {
     use super::ProcRec;
+    use crate::flow::name_index::HASHED;
+    use crate::flow::{Flow, FlowOptions};
+
+    #[test]
+    fn a_new_instance_is_hashed_once() {
+        // Each of a glob's instances is new: found missing and filed in one probe.
+        let side = 50;
+        let values: Vec<String> = (0..side).map(|i| i.to_string()).collect();
+        let flow = Flow::planner(FlowOptions::new()).unwrap();
+        flow.proto("t::[a]::[b]", |_| Ok(()))
+            .choices("a", values.iter().cloned())
+            .choices("b", values)
+            .add()
+            .unwrap();
+        let before = HASHED.get();
+        flow.proc("all", |_| Ok(()))
+            .deps(["t::*::*"])
+            .add()
+            .unwrap();
+        let hashed = HASHED.get() - before;
+        assert!(
+            hashed < side * side + 10,
+            "{hashed} names hashed for {} instances",
+            side * side
+        );
+        assert_eq!(flow.plannable(["all"]).unwrap(), side * side + 1);
+    }
 
     #[test]
     fn a_proc_record_is_small() {
