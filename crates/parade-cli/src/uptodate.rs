@@ -253,9 +253,7 @@ impl Memory {
             let newer = || {
                 inputs.deps.iter().find_map(|dep| {
                     let theirs = self.last_success(dep).ok().flatten();
-                    theirs
-                        .is_none_or(|e| e.run > last.run)
-                        .then_some(*dep)
+                    theirs.is_none_or(|e| e.run > last.run).then_some(*dep)
                 })
             };
             let why = old
