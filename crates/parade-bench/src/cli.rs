@@ -188,6 +188,17 @@ pub fn run(out: &mut Report, quick: bool) {
         .split(',')
         .filter(|g| graphs.iter().any(|k| k.name == *g))
         .collect();
+    if let Some(unknown) = only
+        .split(',')
+        .find(|g| !g.is_empty() && *g != "graphs" && graphs.iter().all(|k| k.name != *g))
+    {
+        eprintln!(
+            "parade-bench: unknown graph {unknown:?} in PARADE_BENCH_CLI; known: fan-out, chain, \
+             layered, or graphs"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        std::process::exit(2);
+    }
     for graph in graphs
         .iter()
         .filter(|g| picked.is_empty() || picked.contains(&g.name))

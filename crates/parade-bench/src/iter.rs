@@ -103,7 +103,8 @@ fn small(out: &mut Report, quick: bool) {
 /// One implementation of a case: its name and one run.
 pub(crate) type Contender<'a> = (&'a str, Box<dyn FnMut() + 'a>);
 
-/// Runs every contender `rounds` times, taking turns, and records the best time of each.
+/// Runs every contender `rounds` times, taking turns, and records the best time of each
+/// (and the median: [`Report::interleaved`]).
 pub(crate) fn race(
     out: &mut Report,
     case: &str,
@@ -111,17 +112,7 @@ pub(crate) fn race(
     rounds: usize,
     contenders: &mut [Contender<'_>],
 ) {
-    let mut best = vec![Duration::MAX; contenders.len()];
-    for _ in 0..rounds.max(1) {
-        for ((_, run), best) in contenders.iter_mut().zip(&mut best) {
-            let started = Instant::now();
-            run();
-            *best = (*best).min(started.elapsed());
-        }
-    }
-    for ((name, _), best) in contenders.iter().zip(best) {
-        out.record(case, name, n, best);
-    }
+    out.interleaved(case, n, rounds.max(1), contenders);
 }
 
 fn cheap(out: &mut Report, quick: bool) {

@@ -253,7 +253,7 @@ impl Memory {
             let newer = || {
                 inputs.deps.iter().find_map(|dep| {
                     let theirs = self.last_success(dep).ok().flatten();
-                    theirs.is_none_or(|e| e.run > last.run).then_some(*dep)
+                    theirs.is_some_and(|e| e.run > last.run).then_some(*dep)
                 })
             };
             let why = old
@@ -574,25 +574,14 @@ fn difference<'d>(
     if let Some(dep) = ran_again {
         return Some(format!("dependency \"{dep}\" ran again"));
     }
-    match (part(old, "deps"), part(new, "deps")) {
-        (Value::String(before), Value::String(now)) if before == now => None,
-        // Digests (this format): the dependency that succeeded since, if one did.
-        (Value::String(_), Value::String(_)) => Some(newer().map_or_else(
+    // Two digests that differ, or an older store's map of each dependency's key against a
+    // digest: the dependency that succeeded since, if one did.
+    (part(old, "deps") != part(new, "deps")).then(|| {
+        newer().map_or_else(
             || "dependencies changed".to_owned(),
             |dep| format!("dependency \"{dep}\" changed"),
-        )),
-        // Maps of each dependency's key (stores written before the digest).
-        (before @ Value::Object(_), now @ Value::Object(_)) => {
-            first_change(&before, &now).map(|dep| format!("dependency \"{dep}\" changed"))
-        }
-        // One of each (a store written before the digest, read now): what else there is to
-        // compare is equal, so the dependencies made the key differ.
-        (before, now) if before != now => Some(newer().map_or_else(
-            || "dependencies changed".to_owned(),
-            |dep| format!("dependency \"{dep}\" changed"),
-        )),
-        _ => None,
-    }
+        )
+    })
 }
 
 /// The first key whose value differs between two JSON objects.

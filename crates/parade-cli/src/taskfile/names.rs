@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use std::hash::BuildHasher as _;
 use std::sync::Arc;
 
-use hashbrown::HashTable;
+use hashbrown::{HashTable, hash_table::Entry};
 use serde::de::{Deserialize, Deserializer, Visitor};
 
 /// A dependency name as read: shared with every equal name of the same read.
@@ -37,13 +37,11 @@ fn hash(name: &str) -> u64 {
 
 impl Interner {
     fn get(&mut self, name: &str) -> Arc<str> {
-        let h = hash(name);
-        if let Some(found) = self.0.find(h, |n| **n == *name) {
-            return found.clone();
+        // One hash and one probe, found or filed.
+        match self.0.entry(hash(name), |n| **n == *name, |n| hash(n)) {
+            Entry::Occupied(found) => found.get().clone(),
+            Entry::Vacant(room) => room.insert(Arc::from(name)).get().clone(),
         }
-        let made: Arc<str> = Arc::from(name);
-        self.0.insert_unique(h, made.clone(), |n| hash(n));
-        made
     }
 }
 

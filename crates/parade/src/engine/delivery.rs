@@ -178,7 +178,9 @@ impl Delivery {
             queue.done += n;
             self.drained.notify_all();
             // The next batch gathers meanwhile; a wait, the bound or the end cut this short.
-            if !queue.closed && queue.flushing == 0 && queue.events.len() <= BOUND {
+            // Over half the bound there is no pause: a pusher held by the bound waits for the
+            // queue to be back under half of it.
+            if !queue.closed && queue.flushing == 0 && queue.events.len() <= BOUND / 2 {
                 let _ = self.ready.wait_for(&mut queue, PACE);
             }
         }

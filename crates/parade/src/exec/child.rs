@@ -357,18 +357,20 @@ impl Pipe {
         let Some(reader) = &mut self.reader else {
             return;
         };
-        let mut first = [0u8; FIRST_PEEK];
-        let read = if self.buf.is_empty() {
-            reader.read(&mut first)
+        let first_read = self.buf.is_empty();
+        let mut search = self.partial.len();
+        let read = if first_read {
+            let mut first = [0u8; FIRST_PEEK];
+            reader.read(&mut first).inspect(|&n| {
+                self.partial.extend_from_slice(&first[..n]);
+            })
         } else {
             reader.read(&mut self.buf)
         };
         match read {
             Ok(0) | Err(_) => self.close(emit),
             Ok(n) => {
-                let mut search = self.partial.len();
-                if self.buf.is_empty() {
-                    self.partial.extend_from_slice(&first[..n]);
+                if first_read {
                     self.buf = vec![0; FIRST_READ];
                 } else {
                     self.partial.extend_from_slice(&self.buf[..n]);

@@ -149,15 +149,8 @@ impl Context<'_> {
 
     /// An argument's text.
     pub fn arg_str(&self, key: &str) -> Option<&str> {
-        static NO_PARAMS: std::sync::LazyLock<serde_json::Map<String, Value>> =
-            std::sync::LazyLock::new(serde_json::Map::new);
         // A dependency closure's view of the proc reads its arguments: one rule for both.
-        let args = super::Lookup {
-            name: self.name,
-            args: self.args,
-            params: &NO_PARAMS,
-        };
-        args.arg(key)
+        super::dep::arg_of(self.args, key)
     }
 
     /// Every argument, in pattern order.

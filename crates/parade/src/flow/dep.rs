@@ -22,10 +22,7 @@ impl<'a> Lookup<'a> {
 
     /// An argument's text, if the proc has it.
     pub fn arg(&self, key: &str) -> Option<&'a str> {
-        self.args
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        arg_of(self.args, key)
     }
 
     /// Every argument, in pattern order.
@@ -153,4 +150,10 @@ impl From<&Arc<str>> for Dep {
     fn from(s: &Arc<str>) -> Self {
         Dep::Name(s.clone())
     }
+}
+
+/// The text of argument `key` among a proc's `args` (its pattern's order): what a dependency
+/// closure's [`Lookup::arg`] and a proc body's [`Context::arg_str`](super::Context::arg_str) read.
+pub(crate) fn arg_of<'a>(args: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    args.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }

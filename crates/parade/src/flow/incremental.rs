@@ -39,7 +39,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::{Value, json};
 
 use super::Flow;
-use crate::engine::{Engine, Outcome, TaskState};
+use crate::engine::{Outcome, TaskState};
 use crate::store::{Execution, KeyHasher, RunId, Store};
 
 /// A file a proc must produce, optionally no older than `max_age` after it ran.
@@ -91,7 +91,7 @@ pub(crate) struct Memory {
     store: OnceLock<Option<Store>>,
     /// The store's run this flow records into, begun with its first record and ended with the
     /// flow's run ([`Flow::end_store_run`]) or at the latest when the flow is dropped.
-    run: parking_lot::Mutex<Option<OpenRun>>,
+    run: parking_lot::Mutex<Option<RunId>>,
     /// By proc name: procs whose body runs in a worker, and every proc of a watched flow.
     remote: parking_lot::Mutex<HashMap<Arc<str>, Arc<Tracked>>>,
     /// Set by [`Flow::watch`](super::Flow::watch): every proc is tracked (its files are
@@ -117,38 +117,15 @@ impl Memory {
     }
 }
 
-/// A run of the store that a flow records into and has not ended.
-struct OpenRun {
-    store: Store,
-    id: RunId,
-}
-
 impl Drop for Memory {
     /// A flow dropped with its run open (records made since it was last waited for to its
     /// end): the run ends `interrupted`, as a `parade run` cut short does. The engine is not
     /// asked how its tasks ended: the last handle may go while its lock is held (a gate's
     /// dispatch), so this drop must not take it.
     fn drop(&mut self) {
-        if let Some(run) = self.run.get_mut().take() {
-            let _ = run.store.end_run(run.id, "interrupted");
+        if let (Some(run), Some(Some(store))) = (self.run.get_mut().take(), self.store.get()) {
+            let _ = store.end_run(run, "interrupted");
         }
-    }
-}
-
-/// How a flow's run ends in its store, in the words `parade run` uses: `interrupted` when it
-/// was stopped, or procs it wanted had not ended (a deadlock); `failed` when a proc failed,
-/// was cancelled or could not run for a dependency; else `succeeded`.
-fn outcome(engine: &Engine) -> &'static str {
-    if engine.is_stopped() {
-        return "interrupted";
-    }
-    let all = engine.outcomes();
-    if all.iter().any(|s| !s.state.is_final()) {
-        "interrupted"
-    } else if all.iter().any(|s| s.state.is_failure()) {
-        "failed"
-    } else {
-        "succeeded"
     }
 }
 
@@ -219,13 +196,13 @@ impl Flow {
         let _ = self.inner.memory.store.set(Some(store.clone()));
     }
 
-    /// Ends the store's run this flow recorded into, if one is open, with how the flow's
-    /// procs ended: the flow's run has ended ([`Flow::wait_all`] returned). A later record
-    /// begins another run.
-    pub(crate) fn end_store_run(&self) {
+    /// Ends the store's run this flow recorded into, if one is open, with `outcome` (in the
+    /// words `parade run` uses: `succeeded`, `failed`, `interrupted`): the flow's run has
+    /// ended ([`Flow::wait_all`] returned). A later record begins another run.
+    pub(crate) fn end_store_run(&self, outcome: &str) {
         let open = self.inner.memory.run.lock().take();
-        if let Some(run) = open {
-            let _ = run.store.end_run(run.id, outcome(&self.inner.engine));
+        if let (Some(run), Some(store)) = (open, self.memory()) {
+            let _ = store.end_run(run, outcome);
         }
     }
 
@@ -233,14 +210,11 @@ impl Flow {
     fn recording(&self) -> Option<(Store, RunId)> {
         let store = self.memory()?;
         let mut open = self.inner.memory.run.lock();
-        if open.is_none() {
-            let id = store.begin_run(&[]).ok()?;
-            *open = Some(OpenRun {
-                store: store.clone(),
-                id,
-            });
-        }
-        open.as_ref().map(|r| (r.store.clone(), r.id))
+        let run = match *open {
+            Some(run) => run,
+            None => *open.insert(store.begin_run(&[]).ok()?),
+        };
+        Some((store.clone(), run))
     }
 
     /// Tracks every proc defined from here on (a watch watches their files).

@@ -157,15 +157,28 @@ impl Flow {
     /// unfinished and the store is pruned as the CLI's runs prune it; what is recorded later
     /// goes into a new run.
     pub fn wait_all(&self) -> Result<(), FlowError> {
-        let waited = self.inner.engine.wait_all();
-        self.end_store_run();
-        waited.map_err(|e| self.translate_unlocked(e))?;
-        let failures = self.failures();
-        if failures.is_empty() {
-            Ok(())
-        } else {
-            Err(FlowError::Failed(failures))
-        }
+        let waited = self
+            .inner
+            .engine
+            .wait_all()
+            .map_err(|e| self.translate_unlocked(e))
+            .and_then(|()| {
+                let failures = self.failures();
+                if failures.is_empty() {
+                    Ok(())
+                } else {
+                    Err(FlowError::Failed(failures))
+                }
+            });
+        let outcome = match &waited {
+            _ if self.inner.engine.is_stopped() => "interrupted",
+            Ok(()) => "succeeded",
+            Err(FlowError::Failed(_)) => "failed",
+            // A deadlock: procs it wanted had not ended.
+            Err(_) => "interrupted",
+        };
+        self.end_store_run(outcome);
+        waited
     }
 
     /// Wants the existing procs `names` name (with their closure) and returns their ids; an

@@ -53,21 +53,6 @@ pub(crate) struct Closure {
     next: usize,
 }
 
-/// Whether two reasons are one: the same kind naming the same shared name (a pointer
-/// compare, as every reason for one proc shares its record's name), or equal.
-fn same_why(a: &Why, b: &Why) -> bool {
-    match (a, b) {
-        (Why::DepOf(x), Why::DepOf(y))
-        | (Why::RdepOf(x), Why::RdepOf(y))
-        | (Why::WhenScheduledBy(x), Why::WhenScheduledBy(y))
-            if Arc::ptr_eq(x, y) =>
-        {
-            true
-        }
-        _ => a == b,
-    }
-}
-
 impl Closure {
     fn add(&mut self, id: TaskId, why: Why) {
         let (word, bit) = (id.index() / 64, 1 << (id.index() % 64));
@@ -76,7 +61,9 @@ impl Closure {
         }
         if self.set[word] & bit == 0 {
             self.set[word] |= bit;
-            if !self.whys.last().is_some_and(|last| same_why(last, &why)) {
+            // `Arc<str>`'s `==` compares pointers first: every reason for one proc shares its
+            // record's name.
+            if self.whys.last() != Some(&why) {
                 self.whys.push(why);
             }
             let at = u32::try_from(self.whys.len() - 1).expect("fewer reasons than task ids");

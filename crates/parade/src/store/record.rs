@@ -54,26 +54,21 @@ impl Store {
     /// When it fails the journal stays, and the next open of the store folds it in.
     pub fn end_run(&self, run: RunId, outcome: &str) -> Result<(), StoreError> {
         let fresh = self.take_fresh_files();
-        let deferred = std::mem::take(&mut *self.inner.deferred.lock());
         let live = self.inner.live.lock().remove(&run).unwrap_or_default();
-        let written = self.with(|c| {
-            let tx = c.transaction()?;
-            super::fingerprint::write_files(&tx, &fresh)?;
-            insert_all(&tx, deferred.iter().map(|(run, e)| (*run, e)))?;
+        let written = self.write_deferred_with(|tx| {
+            super::fingerprint::write_files(tx, &fresh)?;
             tx.execute(
                 "UPDATE runs SET ended = ?2, outcome = ?3, up_to_date = ?4 WHERE id = ?1",
                 params![run, millis(SystemTime::now()), outcome, live.up_to_date],
             )?;
             tx.execute("DELETE FROM running WHERE run = ?1", [run])?;
-            super::retention::prune(&tx, run)?;
-            tx.commit()
+            super::retention::prune(tx, run)
         });
         if written.is_ok() {
             if let Some(j) = live.journal {
                 j.remove();
             }
         } else {
-            self.inner.deferred.lock().extend(deferred);
             // Neither in the database nor (for these) in the journal.
             if let Some(lost) = live.lost {
                 self.inner.lost.lock().get_or_insert(lost);
@@ -187,13 +182,7 @@ impl Store {
     /// before it): for a face that records a task where it ends. A run's [`Recorder`] does not
     /// (see [`Store::finished`]).
     pub fn record(&self, run: RunId, e: &Execution) -> Result<(), StoreError> {
-        let deferred = std::mem::take(&mut *self.inner.deferred.lock());
-        self.with(|c| {
-            let tx = c.transaction()?;
-            insert_all(&tx, deferred.iter().map(|(run, e)| (*run, e)))?;
-            insert(&tx, run, e)?;
-            tx.commit()
-        })
+        self.write_deferred_with(|tx| insert(tx, run, e))
     }
 
     /// Records one execution in run `run` later: with the next [`Store::record`], or at
@@ -211,17 +200,27 @@ impl Store {
         self.write_deferred()
     }
 
-    /// Writes the deferred executions in one transaction, in the order they were deferred
-    /// (taken under the connection's lock, so two writers never swap two batches); when that
-    /// fails they stay deferred, ahead of any deferred since.
+    /// Writes the deferred executions in one transaction.
     fn write_deferred(&self) -> Result<(), StoreError> {
+        if self.inner.deferred.lock().is_empty() {
+            return Ok(());
+        }
+        self.write_deferred_with(|_| Ok(()))
+    }
+
+    /// Writes the deferred executions, in the order they were deferred, then what `also`
+    /// writes, in one transaction. They are taken under the connection's lock, so two writers
+    /// never swap two batches; when the transaction fails they stay deferred, ahead of any
+    /// deferred since.
+    fn write_deferred_with(
+        &self,
+        also: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<()>,
+    ) -> Result<(), StoreError> {
         self.with(|c| {
             let deferred = std::mem::take(&mut *self.inner.deferred.lock());
-            if deferred.is_empty() {
-                return Ok(());
-            }
             let written = c.transaction().and_then(|tx| {
                 insert_all(&tx, deferred.iter().map(|(run, e)| (*run, e)))?;
+                also(&tx)?;
                 tx.commit()
             });
             if written.is_err() {
@@ -240,8 +239,10 @@ impl Store {
             deferred.push((run, e));
             deferred.len()
         };
-        if waiting >= WRITE_EVERY {
-            // Kept for the next write or the run's end when the database is busy now.
+        // Tried again only once another batch waits after a failure (a busy database would
+        // otherwise hold the events thread for its busy timeout at every task); what could not
+        // be written is kept for the next write or the run's end, which reports it.
+        if waiting % WRITE_EVERY == 0 {
             let _ = self.write_deferred();
         }
     }
