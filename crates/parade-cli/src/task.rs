@@ -248,11 +248,13 @@ impl TaskRun<'_> {
     }
 }
 
-/// The text of the file `name` in the directory `dir`, if there is one: opened relative to
-/// `dir`, which is held open (the last one asked for), so that the open every task pays for
-/// the result it may have written looks up one name, not each directory of a deep path.
-/// Where `dir` cannot be held open, the whole path is opened.
-fn read_in(dir: &Path, name: &str) -> Option<String> {
+/// Takes the file `name` in the directory `dir`, if there is one: its text, the file removed.
+/// Opened and removed relative to `dir`, which is held open (the last one asked for), so that
+/// the open every task pays for the result it may have written looks up one name, not each
+/// directory of a deep path, and the file removed is the one read (`unlinkat` on the held
+/// directory). No file (`ENOENT`) costs that one `openat`. Where `dir` cannot be held open,
+/// the whole path is used.
+fn take_in(dir: &Path, name: &str) -> Option<String> {
     use nix::fcntl::{OFlag, open, openat};
     use nix::sys::stat::Mode;
     use std::sync::{Arc, Mutex, PoisonError};
@@ -272,11 +274,16 @@ fn read_in(dir: &Path, name: &str) -> Option<String> {
         }
     };
     let Some(dir_fd) = held else {
-        return std::fs::read_to_string(dir.join(name)).ok();
+        let path = dir.join(name);
+        let text = std::fs::read_to_string(&path).ok()?;
+        let _ = std::fs::remove_file(&path);
+        return Some(text);
     };
     let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC;
     let file = openat(&*dir_fd, name, flags, Mode::empty()).ok()?;
-    std::io::read_to_string(std::fs::File::from(file)).ok()
+    let text = std::io::read_to_string(std::fs::File::from(file));
+    let _ = nix::unistd::unlinkat(&*dir_fd, name, nix::unistd::UnlinkatFlags::NoRemoveDir);
+    text.ok()
 }
 
 /// A path as the task sees it from its own working directory: absolute. A relative path is
@@ -324,10 +331,7 @@ pub fn run_task_with(
         Ok(spec) => execute(spec),
         Err(e) => Outcome::failed(e),
     };
-    let written = read_in(run.results_dir, &run.partial_name());
-    if written.is_some() {
-        let _ = std::fs::remove_file(run.partial_result());
-    }
+    let written = take_in(run.results_dir, &run.partial_name());
     if outcome != Outcome::Succeeded {
         return (outcome, None);
     }
@@ -386,6 +390,34 @@ mod tests {
         }
         let other = "[settings]\nshell = [\"bash\", \"-c\"]\n[task.simple]\nrun = \"ls -a\"\n";
         assert_eq!(argv(other, "simple"), ["bash", "-c", "ls -a"]);
+    }
+
+    #[test]
+    fn a_result_taken_is_removed_from_the_directory_it_was_read_in() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("results");
+        std::fs::create_dir(&dir).unwrap();
+        assert_eq!(
+            take_in(&dir, ".a.json.partial"),
+            None,
+            "no file, nothing taken"
+        );
+        std::fs::write(dir.join(".a.json.partial"), "1").unwrap();
+        assert_eq!(take_in(&dir, ".a.json.partial").as_deref(), Some("1"));
+        assert!(!dir.join(".a.json.partial").exists(), "taken, so removed");
+        // The directory held open is the one read and the one the file is removed from,
+        // whatever its path names by then (a whole-path removal takes another directory's).
+        std::fs::write(dir.join(".b.json.partial"), "2").unwrap();
+        let moved = root.path().join("moved");
+        std::fs::rename(&dir, &moved).unwrap();
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join(".b.json.partial"), "other").unwrap();
+        assert_eq!(take_in(&dir, ".b.json.partial").as_deref(), Some("2"));
+        assert!(!moved.join(".b.json.partial").exists());
+        assert!(
+            dir.join(".b.json.partial").exists(),
+            "another directory's file stays"
+        );
     }
 
     #[test]

@@ -129,9 +129,8 @@ pub(crate) fn run_child_with<R: Send>(
             )));
         }
     };
-    let before = boot_ticks();
     let spawned = spawn(spec);
-    let ticks = (before, boot_ticks());
+    let after = boot_ticks();
     let child = match spawned {
         Ok(child) => child,
         Err(SpawnError::Output(e)) => {
@@ -157,7 +156,7 @@ pub(crate) fn run_child_with<R: Send>(
     };
     let pid = child.pid;
     let urgent: Arc<dyn Urgent> = wake.clone();
-    let mut cell = Cell::enclose(pid, spec, Arc::downgrade(&urgent), ticks);
+    let mut cell = Cell::enclose(pid, spec, Arc::downgrade(&urgent), after);
     let contain_at = cell.containable().then(|| Instant::now() + CONTAIN_AFTER);
     // Without a pidfd (a kernel before 5.3), the exit is looked for every few milliseconds.
     let pidfd =

@@ -258,7 +258,10 @@ pub struct Record {
     pub pid: i32,
     /// Its process group (the same number: each child leads its own).
     pub pgid: i32,
-    /// When it started, in clock ticks after boot (`/proc/<pid>/stat`), 0 when unknown.
+    /// The latest it can have started, in clock ticks after boot (as `/proc/<pid>/stat`
+    /// counts them), 0 when unknown: the clock read just after the spawn, so that no
+    /// `/proc` read waits for the child. A process with this pid that started later is
+    /// another one, given the pid after this one ended.
     pub start: u64,
     /// Its cgroup directory, if it has one.
     pub cgroup: Option<PathBuf>,
@@ -323,13 +326,13 @@ pub(crate) struct Cell {
 impl Cell {
     /// Encloses the child `pid` just spawned (in a process group of its own) and registers
     /// it, with `urgent` for [`kill_running`].
-    /// `ticks` are [`boot_ticks`] read just before the spawn and just after: when they agree,
-    /// that is the child's start time, and `/proc/<pid>/stat` is not read.
+    /// `after` is [`boot_ticks`] read just after the spawn: the latest the child can have
+    /// started ([`Record::start`]); `/proc/<pid>/stat` is not read.
     pub(crate) fn enclose(
         pid: i32,
         spec: &CommandSpec,
         urgent: Weak<dyn Urgent>,
-        ticks: (u64, u64),
+        after: u64,
     ) -> Self {
         let number = NEXT_CELL.fetch_add(1, Ordering::Relaxed);
         live().lock().insert(number, urgent);
@@ -337,11 +340,7 @@ impl Cell {
         let record = Record {
             pid,
             pgid: pid,
-            start: match recorder {
-                Some(_) if ticks.0 == ticks.1 && ticks.0 != 0 => ticks.0,
-                Some(_) => start_ticks(pid).unwrap_or(0),
-                None => 0,
-            },
+            start: if recorder.is_some() { after } else { 0 },
             cgroup: None,
         };
         if let Some(r) = recorder {
@@ -547,6 +546,14 @@ fn start_ticks_of(stat: &[u8]) -> Option<u64> {
     std::str::from_utf8(field).ok()?.parse().ok()
 }
 
+/// Whether a process that started at tick `start` is not the one recorded as starting at
+/// tick `recorded` at the latest (0: unknown, never judged another). A pid is given anew only
+/// after its process ended, so a later process with it started no earlier than the first;
+/// runs of parade that recorded the exact start are judged by the same rule.
+fn started_later(recorded: u64, start: u64) -> bool {
+    recorded != 0 && start > recorded
+}
+
 /// Whether any process of the group `group` still lives. Zombies do not count: a leftover's
 /// parent is gone, and whoever inherits it may be slow to reap it. Read from `/proc`; where
 /// that cannot be read, any process of the group counts.
@@ -692,9 +699,9 @@ pub fn end_leftover(record: &Record) -> Leftover {
             let _ = fs::remove_dir(parent);
         }
     }
-    // The leader alive with another start time: its pid was given to a later process, so
-    // the group was empty once and is not this record's.
-    let reused = start_ticks(record.pid).is_some_and(|s| record.start != 0 && s != record.start);
+    // The leader alive, started after the record's latest start: its pid was given to a
+    // later process, so the group was empty once and is not this record's.
+    let reused = start_ticks(record.pid).is_some_and(|s| started_later(record.start, s));
     if !reused && group_alive(record.pgid) {
         let _ = killpg(Pid::from_raw(record.pgid), Signal::SIGKILL);
         ended = true;
@@ -752,6 +759,29 @@ mod tests {
         }
         assert!(agreed > 0);
         assert_eq!(start_ticks(me), start_ticks(me));
+    }
+
+    #[test]
+    fn a_process_is_another_only_when_it_started_after_the_latest_recorded_start() {
+        // The record holds the clock read after the spawn: the child itself started at that
+        // tick or the one before (an exact-start rule would call it another and spare it).
+        assert!(!started_later(105, 104));
+        assert!(!started_later(105, 105));
+        assert!(started_later(105, 106));
+        assert!(
+            !started_later(0, 106),
+            "an unknown start is never judged another"
+        );
+        // A child spawned between two clock readings starts no later than the second.
+        let mut child = std::process::Command::new("sleep")
+            .arg("1")
+            .spawn()
+            .unwrap();
+        let after = boot_ticks();
+        let pid = i32::try_from(child.id()).unwrap();
+        assert!(!started_later(after, start_ticks(pid).unwrap()));
+        child.kill().unwrap();
+        child.wait().unwrap();
     }
 
     #[test]
