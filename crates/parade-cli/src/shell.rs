@@ -118,47 +118,101 @@ pub fn script(template: &str, value: impl Fn(&str) -> Option<String>) -> Result<
     let mut lexer = Lexer::new();
     let mut out = Script::default();
     let mut names: Vec<String> = Vec::new();
+    walk(template, value, |token| {
+        match token {
+            Token::Text(text) => {
+                lexer.feed(text);
+                out.text.push_str(text);
+            }
+            Token::Literal(field) => {
+                let literal = format!("{{{field}}}");
+                lexer.feed(&literal);
+                out.text.push_str(&literal);
+            }
+            Token::Field(field, v) => {
+                if v.contains('\0') {
+                    return Err(FillError::Nul(field.to_owned()));
+                }
+                let n = if let Some(n) = names.iter().position(|f| f == field) {
+                    n + 1
+                } else {
+                    names.push(field.to_owned());
+                    out.vars.push((format!("{VALUE_VAR}{}", names.len()), v));
+                    names.len()
+                };
+                let var = format!("${{{VALUE_VAR}{n}}}");
+                let reference = match lexer.context() {
+                    Context::Unquoted => format!("\"{var}\""),
+                    Context::Double | Context::Heredoc => var,
+                    Context::Single => format!("'\"{var}\"'"),
+                    Context::Ansi => format!("'\"{var}\"$'"),
+                    Context::QuotedHeredoc => {
+                        return Err(FillError::QuotedHeredoc(field.to_owned()));
+                    }
+                };
+                out.text.push_str(&reference);
+            }
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// A piece of a template as [`walk`] reads it.
+enum Token<'t, V> {
+    /// The template's own text, as written (a brace that opens no field among it).
+    Text(&'t str),
+    /// `{{name}}` of a known name: the literal `{name}`.
+    Literal(&'t str),
+    /// `{name}` of a known name, with what `known` gave for it.
+    Field(&'t str, V),
+}
+
+/// Reads `template` once, in order, giving each piece to `visit`: `{name}` is a field where
+/// `known(name)` gives something (asked once per `{name}`), `{{name}}` a literal `{name}`
+/// there, every other brace text as written. The one reading of a template: [`script`],
+/// [`preview`], [`fill_with`] and [`Fields::parse`] all go through it. Stops at `visit`'s
+/// first error.
+fn walk<'t, V, E>(
+    template: &'t str,
+    known: impl Fn(&str) -> Option<V>,
+    mut visit: impl FnMut(Token<'t, V>) -> Result<(), E>,
+) -> Result<(), E> {
     let mut rest = template;
     while let Some(i) = rest.find('{') {
         let (before, at) = rest.split_at(i);
-        lexer.feed(before);
-        out.text.push_str(before);
-        if let Some((field, len)) = escaped_field(at, &value) {
-            let literal = format!("{{{field}}}");
-            lexer.feed(&literal);
-            out.text.push_str(&literal);
-            rest = &at[len..];
-            continue;
+        if !before.is_empty() {
+            visit(Token::Text(before))?;
         }
-        if let Some((field, v, len)) = field_at(at, &value) {
-            if v.contains('\0') {
-                return Err(FillError::Nul(field.to_owned()));
-            }
-            let n = if let Some(n) = names.iter().position(|f| f == field) {
-                n + 1
-            } else {
-                names.push(field.to_owned());
-                out.vars.push((format!("{VALUE_VAR}{}", names.len()), v));
-                names.len()
-            };
-            let var = format!("${{{VALUE_VAR}{n}}}");
-            let reference = match lexer.context() {
-                Context::Unquoted => format!("\"{var}\""),
-                Context::Double | Context::Heredoc => var,
-                Context::Single => format!("'\"{var}\"'"),
-                Context::Ansi => format!("'\"{var}\"$'"),
-                Context::QuotedHeredoc => return Err(FillError::QuotedHeredoc(field.to_owned())),
-            };
-            out.text.push_str(&reference);
+        if let Some((field, len)) = escaped_field(at, &known) {
+            visit(Token::Literal(field))?;
             rest = &at[len..];
-            continue;
+        } else if let Some((field, v, len)) = field_at(at, &known) {
+            visit(Token::Field(field, v))?;
+            rest = &at[len..];
+        } else {
+            visit(Token::Text(&at[..1]))?;
+            rest = &at[1..];
         }
-        lexer.feed("{");
-        out.text.push('{');
-        rest = &at[1..];
     }
-    out.text.push_str(rest);
-    Ok(out)
+    if rest.is_empty() {
+        Ok(())
+    } else {
+        visit(Token::Text(rest))
+    }
+}
+
+/// [`walk`] for a visit that cannot fail.
+fn walk_all<'t, V>(
+    template: &'t str,
+    known: impl Fn(&str) -> Option<V>,
+    mut visit: impl FnMut(Token<'t, V>),
+) {
+    let done: Result<(), std::convert::Infallible> = walk(template, known, |token| {
+        visit(token);
+        Ok(())
+    });
+    let Ok(()) = done;
 }
 
 /// The command as a person reads it (`--dry-run`, like `make -n`): fields shown as their
@@ -171,9 +225,20 @@ pub fn script(template: &str, value: impl Fn(&str) -> Option<String>) -> Result<
 /// assert_eq!(preview("deploy {env} {{env}} ${HOME}", v), "deploy 'prod eu' {env} ${HOME}");
 /// ```
 pub fn preview<V: AsRef<str>>(template: &str, value: impl Fn(&str) -> Option<V>) -> String {
-    let mut out = String::new();
-    Fields::parse(template, |f| value(f).is_some()).preview_into(&mut out, value);
+    let mut out = String::with_capacity(template.len());
+    walk_all(template, value, |token| match token {
+        Token::Text(text) => out.push_str(text),
+        Token::Literal(field) => push_literal(&mut out, field),
+        Token::Field(_, v) => quote_into(&mut out, v.as_ref()),
+    });
     out
+}
+
+/// The literal `{field}` a `{{field}}` stands for, written at the end of `out`.
+fn push_literal(out: &mut String, field: &str) {
+    out.push('{');
+    out.push_str(field);
+    out.push('}');
 }
 
 /// A template's own text and its `{field}`s, read once ([`Fields::parse`]) and filled many
@@ -206,28 +271,20 @@ impl Fields {
     /// `template` read: `{name}` is a field where `known(name)`, `{{name}}` a literal `{name}`
     /// there; every other brace is text as written.
     pub fn parse(template: &str, known: impl Fn(&str) -> bool) -> Self {
-        let known = |f: &str| known(f).then_some(());
         let mut pieces = Vec::new();
         let mut text = String::new();
-        let mut rest = template;
-        while let Some(i) = rest.find('{') {
-            let (before, at) = rest.split_at(i);
-            text.push_str(before);
-            if let Some((field, len)) = escaped_field(at, &known) {
-                text.push('{');
-                text.push_str(field);
-                text.push('}');
-                rest = &at[len..];
-            } else if let Some((field, (), len)) = field_at(at, &known) {
-                pieces.push(Piece::Text(std::mem::take(&mut text)));
-                pieces.push(Piece::Field(field.to_owned()));
-                rest = &at[len..];
-            } else {
-                text.push('{');
-                rest = &at[1..];
-            }
-        }
-        text.push_str(rest);
+        walk_all(
+            template,
+            |f| known(f).then_some(()),
+            |token| match token {
+                Token::Text(t) => text.push_str(t),
+                Token::Literal(field) => push_literal(&mut text, field),
+                Token::Field(field, ()) => {
+                    pieces.push(Piece::Text(std::mem::take(&mut text)));
+                    pieces.push(Piece::Field(field.to_owned()));
+                }
+            },
+        );
         pieces.push(Piece::Text(text));
         Fields { pieces }
     }
@@ -253,20 +310,6 @@ impl Fields {
             Part::Text(t) => out.push_str(&t),
             Part::Value(v) => quote_into(out, v.as_ref()),
         });
-    }
-
-    /// The template filled ([`fill_with`]): the text through `between`, the values as they are.
-    fn fill_with(
-        &self,
-        value: impl Fn(&str) -> Option<String>,
-        between: impl Fn(&str) -> String,
-    ) -> String {
-        let mut out = String::new();
-        self.each(value, |part| match part {
-            Part::Text(t) => out.push_str(&between(&t)),
-            Part::Value(v) => out.push_str(&v),
-        });
-        out
     }
 }
 
@@ -325,7 +368,20 @@ pub fn fill_with(
     value: impl Fn(&str) -> Option<String>,
     between: impl Fn(&str) -> String,
 ) -> String {
-    Fields::parse(template, |f| value(f).is_some()).fill_with(value, between)
+    // The text between two fields goes through `between` whole (a `${VAR}` may hold a brace).
+    let mut out = String::with_capacity(template.len());
+    let mut text = String::new();
+    walk_all(template, value, |token| match token {
+        Token::Text(t) => text.push_str(t),
+        Token::Literal(field) => push_literal(&mut text, field),
+        Token::Field(_, v) => {
+            out.push_str(&between(&text));
+            text.clear();
+            out.push_str(&v);
+        }
+    });
+    out.push_str(&between(&text));
+    out
 }
 
 /// [`fill`] for a path: a value may not climb out of where the file's own text points (no
@@ -482,6 +538,30 @@ mod tests {
             script("cat <<'EOF'\n{v}\nEOF", v),
             Err(FillError::QuotedHeredoc("v".into()))
         );
+    }
+
+    #[test]
+    fn a_template_is_read_once_each_field_asked_for_once() {
+        let asked = std::cell::Cell::new(0);
+        let value = |f: &str| {
+            asked.set(asked.get() + 1);
+            (f == "x").then(|| "a b".to_owned())
+        };
+        let template = "cp {x} {x} {y} ${HOME}/{{x}}";
+        assert_eq!(preview(template, value), "cp 'a b' 'a b' {y} ${HOME}/{x}");
+        assert_eq!(asked.replace(0), 5, "x, x, y, HOME and {{{{x}}}}: each once");
+        assert_eq!(
+            fill_with(template, value, str::to_uppercase),
+            "CP a b a b {Y} ${HOME}/{X}",
+            "the text goes through `between`, the values do not"
+        );
+        assert_eq!(asked.replace(0), 5);
+        let s = script(template, value).unwrap();
+        assert_eq!(
+            s.text,
+            r#"cp "${PARADE_V_1}" "${PARADE_V_1}" {y} ${HOME}/{x}"#
+        );
+        assert_eq!(asked.get(), 5);
     }
 
     #[test]
