@@ -549,7 +549,11 @@ mod tests {
         };
         let template = "cp {x} {x} {y} ${HOME}/{{x}}";
         assert_eq!(preview(template, value), "cp 'a b' 'a b' {y} ${HOME}/{x}");
-        assert_eq!(asked.replace(0), 5, "x, x, y, HOME and {{{{x}}}}: each once");
+        assert_eq!(
+            asked.replace(0),
+            5,
+            "x, x, y, HOME and {{{{x}}}}: each once"
+        );
         assert_eq!(
             fill_with(template, value, str::to_uppercase),
             "CP a b a b {Y} ${HOME}/{X}",

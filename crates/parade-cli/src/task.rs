@@ -130,10 +130,11 @@ impl TaskRun<'_> {
                 spec = spec.env("PWD", d.pwd).shell_exit_codes(true);
             }
         }
+        let results_dir = absolute_dir(self.results_dir);
         Ok(spec
             .cwd(cwd)
-            .env("PARADE_RESULT", absolute(&self.partial_result()))
-            .env("PARADE_RESULTS_DIR", absolute(self.results_dir))
+            .env("PARADE_RESULT", self.partial_result_shown(&results_dir))
+            .env("PARADE_RESULTS_DIR", results_dir.as_ref())
             // One pipe for stdout and stderr: their lines keep their order in the log and on screen.
             .merge_stderr(true)
             .terminal(self.terminal))
@@ -238,11 +239,19 @@ impl TaskRun<'_> {
             .join(format!("{}.json", sanitize_file_name(self.name)))
     }
 
-    fn partial_result(&self) -> PathBuf {
-        self.results_dir.join(self.partial_name())
+    /// Where the task may write its result (`PARADE_RESULT`), as the task sees it: in the
+    /// results directory `dir`, made absolute ([`absolute_dir`]).
+    fn partial_result_shown(&self, dir: &str) -> String {
+        let mut path = String::with_capacity(dir.len() + 1 + self.name.len() + 14);
+        path.push_str(dir);
+        if !dir.ends_with('/') {
+            path.push('/');
+        }
+        path.push_str(&self.partial_name());
+        path
     }
 
-    /// The file name of [`TaskRun::partial_result`].
+    /// The file name of [`TaskRun::partial_result_shown`].
     fn partial_name(&self) -> String {
         format!(".{}.json.partial", sanitize_file_name(self.name))
     }
@@ -284,6 +293,22 @@ fn take_in(dir: &Path, name: &str) -> Option<String> {
     let text = std::io::read_to_string(std::fs::File::from(file));
     let _ = nix::unistd::unlinkat(&*dir_fd, name, nix::unistd::UnlinkatFlags::NoRemoveDir);
     text.ok()
+}
+
+/// [`absolute`] of a directory every task of a run is given (the results directory),
+/// remembered for the last one asked for: made once per run, not per task.
+fn absolute_dir(dir: &Path) -> std::sync::Arc<str> {
+    use std::sync::{Arc, Mutex, PoisonError};
+    static LAST: Mutex<Option<(PathBuf, Arc<str>)>> = Mutex::new(None);
+    let mut last = LAST.lock().unwrap_or_else(PoisonError::into_inner);
+    match &*last {
+        Some((d, shown)) if d == dir => shown.clone(),
+        _ => {
+            let shown: Arc<str> = absolute(dir).into();
+            *last = Some((dir.to_path_buf(), shown.clone()));
+            shown
+        }
+    }
 }
 
 /// A path as the task sees it from its own working directory: absolute. A relative path is
@@ -425,6 +450,18 @@ mod tests {
         for p in ["a/b.json", "./a/../b", "/x/./y", "."] {
             let want = std::path::absolute(p).unwrap().display().to_string();
             assert_eq!(absolute(Path::new(p)), want, "{p}");
+            assert_eq!(*absolute_dir(Path::new(p)), want, "{p}");
+        }
+        // The result file a task is told of is the one read after it: in the directory held.
+        let f = file("[task.a]\nrun = \"true\"\n");
+        let (args, params) = (BTreeMap::new(), BTreeMap::new());
+        for dir in ["results", "/abs/results/", "./r/../results"] {
+            let mut run = TaskRun::planned(&f, f.task("a").unwrap(), "a", &args, &params);
+            run.results_dir = Path::new(dir);
+            let spec = run.command().unwrap();
+            let told = spec.env.iter().find(|(k, _)| k == "PARADE_RESULT").unwrap();
+            let want = absolute(&Path::new(dir).join(run.partial_name()));
+            assert_eq!(told.1, want, "{dir}");
         }
     }
 }
