@@ -14,7 +14,7 @@
 //! and go out with the next `started` line, in the same `write` (one write per task, not two).
 //! A run killed in between leaves a finished task marked running, which costs nothing: the
 //! next run finds none of its processes alive (a pid given to a later process is told apart
-//! by its start time) and ends nothing.
+//! by a start later than the one recorded) and ends nothing.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};

@@ -502,8 +502,8 @@ fn stat_fields(pid: i32) -> Option<Vec<String>> {
     Some(rest.split_whitespace().map(str::to_owned).collect())
 }
 
-/// When process `pid` started, in clock ticks after boot. Read once per child as it starts,
-/// so with one small read and no allocation per field.
+/// When process `pid` started, in clock ticks after boot: read for a dead run's leftovers and
+/// parade's own run file (a child's record takes the clock instead), with one small read.
 pub fn start_ticks(pid: i32) -> Option<u64> {
     use std::io::Read as _;
     let mut buf = [0u8; 1024];
