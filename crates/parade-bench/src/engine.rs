@@ -84,6 +84,7 @@ fn next(state: &mut u64) -> u64 {
 pub fn run_engine(engine: &Engine, shape: Shape, n: usize) {
     let mut rng = 0x2545_f491_4f6c_dd1d;
     let mut ids: Vec<TaskId> = Vec::with_capacity(n);
+    engine.reserve(n);
     for i in 0..n {
         let deps = shape.deps(i, n, &mut rng).into_iter().map(|d| ids[d]);
         ids.push(

@@ -387,6 +387,14 @@ impl Core {
         Ok(())
     }
 
+    /// Room for `tasks` more tasks in the per-task tables ([`Engine::reserve`]).
+    ///
+    /// [`Engine::reserve`]: super::Engine::reserve
+    pub(crate) fn reserve(&mut self, tasks: usize) {
+        self.slots.reserve(tasks);
+        self.pending.reserve(tasks);
+    }
+
     pub(crate) fn add(&mut self, mut spec: TaskSpec) -> Result<TaskId, EngineError> {
         let id = TaskId::from_index(self.slots.len());
         let unique = super::id::dedup_keeping_order(&mut spec.deps);

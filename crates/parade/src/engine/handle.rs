@@ -190,6 +190,22 @@ impl Engine {
         self.inner.core.lock().add(spec)
     }
 
+    /// Makes room for `tasks` more tasks at once, where a face knows how many it will add:
+    /// the engine's per-task tables then grow once instead of doubling their way there
+    /// (each doubling copies the table and leaves the old one to the allocator).
+    ///
+    /// ```
+    /// use parade::engine::{Engine, TaskSpec, Outcome};
+    /// let engine = Engine::inline();
+    /// engine.reserve(1_000);
+    /// for _ in 0..1_000 {
+    ///     engine.add(TaskSpec::new(|_| Outcome::Succeeded)).unwrap();
+    /// }
+    /// ```
+    pub fn reserve(&self, tasks: usize) {
+        self.inner.core.lock().reserve(tasks);
+    }
+
     /// Gives a placeholder (see [`TaskSpec::placeholder`]) its job, constraints and
     /// dependencies. If it is wanted, it runs as soon as they allow.
     ///

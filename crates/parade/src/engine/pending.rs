@@ -51,6 +51,11 @@ pub(crate) struct Pending {
 }
 
 impl Pending {
+    /// Room for `more` entries beyond the free ones, without growing on the way.
+    pub(crate) fn reserve(&mut self, more: usize) {
+        self.entries.reserve(more.saturating_sub(self.free.len()));
+    }
+
     /// Keeps `entry`, returning its index.
     pub(crate) fn insert(&mut self, entry: Entry) -> u32 {
         if let Some(i) = self.free.pop() {
