@@ -452,14 +452,11 @@ fn flow_plan(
     params: &BTreeMap<String, String>,
 ) -> Result<Vec<flow::PlanStep>, RunError> {
     let flow = build_for_plan(file, params)?;
-    let steps = flow.plan(targets);
-    // The flow goes here, before the plan is written out: each step shares its name's
-    // definition and arguments, so a large plan never holds both. A large one (counted in
-    // procs: a glob's instances are procs of their own) is freed beside the rest of the
-    // planning.
-    let procs = steps.as_ref().map_or(file.tasks.len(), Vec::len);
-    crate::discard::discard(flow, procs.max(file.tasks.len()));
-    Ok(steps?)
+    // The flow is spent on its plan (Flow::into_plan): its engine tasks and name index go
+    // before the steps are written, and the rest with the call. Each step shares its name,
+    // definition and arguments with the records, so a large plan never holds the whole flow
+    // beside its steps.
+    Ok(flow.into_plan(targets)?)
 }
 
 fn plan_with(

@@ -44,6 +44,23 @@ impl Inner {
     pub(crate) fn has_rules(&self) -> bool {
         self.any_rules.load(Ordering::Acquire)
     }
+
+    /// The table alone, what a plan's steps are written from ([`Flow::into_plan`]): the
+    /// engine (its tasks), the observers' names, the runs and the table's name index freed
+    /// here, first.
+    pub(crate) fn spent_for_plan(self) -> Table {
+        let Self {
+            engine,
+            table,
+            names,
+            runs,
+            ..
+        } = self;
+        drop((engine, names, runs));
+        let mut table = table.into_inner();
+        table.forget_names();
+        table
+    }
 }
 
 /// A set of named procs and proto templates, run on the parade engine.

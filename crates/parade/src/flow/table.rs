@@ -126,6 +126,12 @@ impl Table {
         self.by_name.reserve(more, name_in(&self.procs));
     }
 
+    /// Frees the index by name (what is left is read by id: a plan written out).
+    pub(crate) fn forget_names(&mut self) {
+        self.by_name = NameIndex::default();
+        self.pending = VecDeque::new();
+    }
+
     pub(crate) fn rec(&self, id: TaskId) -> &ProcRec {
         self.procs[id.index()]
             .as_ref()
@@ -144,19 +150,23 @@ impl Table {
         (self.rec(id).defn != Defn::Missing).then_some(id)
     }
 
-    /// The name of `id`, shared with its record (a count, not a copy).
-    pub(crate) fn shared_name(&self, id: TaskId) -> Arc<str> {
+    /// The name of `id`'s record, if it has one: what every lookup of a name by id reads.
+    pub(crate) fn name_at(&self, id: TaskId) -> Option<&Arc<str>> {
         self.procs
             .get(id.index())
             .and_then(Option::as_ref)
-            .map_or_else(|| Arc::from(id.to_string()), |r| Arc::clone(&r.name))
+            .map(|r| &r.name)
+    }
+
+    /// The name of `id`, shared with its record (a count, not a copy).
+    pub(crate) fn shared_name(&self, id: TaskId) -> Arc<str> {
+        self.name_at(id)
+            .map_or_else(|| Arc::from(id.to_string()), Arc::clone)
     }
 
     pub(crate) fn name(&self, id: TaskId) -> String {
-        self.procs
-            .get(id.index())
-            .and_then(Option::as_ref)
-            .map_or_else(|| id.to_string(), |r| String::from(&*r.name))
+        self.name_at(id)
+            .map_or_else(|| id.to_string(), |n| String::from(&**n))
     }
 }
 
