@@ -46,8 +46,8 @@ impl Inner {
     }
 
     /// The table alone, what a plan's steps are written from ([`Flow::into_plan`]): the
-    /// engine (its tasks), the observers' names, the runs and the table's name index freed
-    /// here, first.
+    /// engine (its tasks), the observers' names, the runs and what of the table a plan's
+    /// steps do not read ([`Table::spend_for_plan`]) freed here, first.
     pub(crate) fn spent_for_plan(self) -> Table {
         let Self {
             engine,
@@ -58,7 +58,7 @@ impl Inner {
         } = self;
         drop((engine, names, runs));
         let mut table = table.into_inner();
-        table.forget_names();
+        table.spend_for_plan();
         table
     }
 }

@@ -71,9 +71,9 @@ pub struct PlanStep {
     pub missing: bool,
     /// Its declared dependencies that are in the plan, in declaration order (the edges the
     /// plan adds for rdeps and `when_scheduled` are not here: [`PlanStep::why`] tells them).
-    pub deps: Vec<Arc<str>>,
+    pub deps: Box<[Arc<str>]>,
     /// Its locks.
-    pub locks: Vec<String>,
+    pub locks: Box<[String]>,
     /// The name it was defined under: its proto's pattern, or its own name. Shared with the
     /// flow (a count, not a copy per step).
     pub defined_as: Arc<str>,
@@ -491,7 +491,7 @@ impl Ordered {
                 wave,
                 missing: rec.defn == Defn::Missing,
                 deps: declared.iter().map(|&d| t.shared_name(d)).collect(),
-                locks: rec.locks().to_vec(),
+                locks: rec.locks().into(),
                 defined_as: rec
                     .proto()
                     .map_or_else(|| rec.name.clone(), |p| t.protos[p].decl.def.clone()),

@@ -126,10 +126,17 @@ impl Table {
         self.by_name.reserve(more, name_in(&self.procs));
     }
 
-    /// Frees the index by name (what is left is read by id: a plan written out).
-    pub(crate) fn forget_names(&mut self) {
+    /// Frees what a plan's steps do not read (they read records by id): the index by name,
+    /// the queue of instances to define, and each record's dependencies (the plan has its
+    /// own: the task after a glob holds a million).
+    pub(crate) fn spend_for_plan(&mut self) {
         self.by_name = NameIndex::default();
         self.pending = VecDeque::new();
+        for r in self.procs.iter_mut().flatten() {
+            if !r.deps.is_empty() {
+                r.deps = Box::default();
+            }
+        }
     }
 
     pub(crate) fn rec(&self, id: TaskId) -> &ProcRec {
