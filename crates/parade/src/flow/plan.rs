@@ -351,10 +351,7 @@ impl Flow {
             self.ordered(&mut t, names)?
         };
         match Arc::try_unwrap(self.inner) {
-            Ok(inner) => {
-                let table = inner.spent_for_plan();
-                Ok(ordered.steps(&table))
-            }
+            Ok(inner) => Ok(ordered.into_steps(inner.spent_for_plan())),
             Err(shared) => Ok(ordered.steps(&shared.table.lock())),
         }
     }
@@ -484,20 +481,60 @@ impl Ordered {
     fn steps(&self, t: &Table) -> Vec<PlanStep> {
         let mut steps = Vec::with_capacity(self.order.len());
         self.visit(t, |t, cl, i, wave, declared| {
-            let rec = t.rec(cl.id(i));
-            steps.push(PlanStep {
-                name: rec.name.clone(),
-                why: cl.why(i).clone(),
-                wave,
-                missing: rec.defn == Defn::Missing,
-                deps: declared.iter().map(|&d| t.shared_name(d)).collect(),
-                locks: rec.locks().into(),
-                defined_as: rec
-                    .proto()
-                    .map_or_else(|| rec.name.clone(), |p| t.protos[p].decl.def.clone()),
-                args: rec.args.clone(),
-            });
+            let deps = declared.iter().map(|&d| t.shared_name(d)).collect();
+            steps.push(step(t, cl, i, wave, deps));
         });
         steps
+    }
+
+    /// [`Ordered::steps`], the table spent on them: the steps are written without their
+    /// dependencies, the table is freed, then each step's dependencies are named from the
+    /// steps they name (a plan's declared dependencies are steps of it). The records are
+    /// never held beside the names of the dependencies: the task after a glob names a
+    /// million.
+    fn into_steps(self, t: Table) -> Vec<PlanStep> {
+        let mut steps = Vec::with_capacity(self.order.len());
+        self.visit(&t, |t, cl, i, wave, _| {
+            steps.push(step(t, cl, i, wave, Box::default()));
+        });
+        let tasks = t.procs.len();
+        drop(t);
+        if self.deps.of.is_empty() {
+            return steps;
+        }
+        // The step of each task, by task index.
+        let mut at = vec![Pos::MAX; tasks];
+        for (k, &i) in self.order.iter().enumerate() {
+            at[self.cl.id(i as usize).index()] = pos(k);
+        }
+        for (k, &i) in self.order.iter().enumerate() {
+            let declared = self.deps.declared(i as usize);
+            if !declared.is_empty() {
+                let deps = declared
+                    .iter()
+                    .map(|d| Arc::clone(&steps[at[d.index()] as usize].name))
+                    .collect();
+                steps[k].deps = deps;
+            }
+        }
+        steps
+    }
+}
+
+/// The step of the closure's member `i` (in wave `wave`, with `deps`): its names and
+/// arguments the table's own, shared.
+fn step(t: &Table, cl: &Closure, i: usize, wave: u32, deps: Box<[Arc<str>]>) -> PlanStep {
+    let rec = t.rec(cl.id(i));
+    PlanStep {
+        name: rec.name.clone(),
+        why: cl.why(i).clone(),
+        wave,
+        missing: rec.defn == Defn::Missing,
+        deps,
+        locks: rec.locks().into(),
+        defined_as: rec
+            .proto()
+            .map_or_else(|| rec.name.clone(), |p| t.protos[p].decl.def.clone()),
+        args: rec.args.clone(),
     }
 }
