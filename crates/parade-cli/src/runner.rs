@@ -87,7 +87,7 @@ pub struct Planned {
     /// does).
     pub defined_as: Arc<str>,
     /// The concrete names of the plan it waits for (shared with the steps they name).
-    pub deps: Vec<Arc<str>>,
+    pub deps: Box<[Arc<str>]>,
     /// Its wave.
     pub wave: u32,
     /// The locks it holds while running.
@@ -452,14 +452,11 @@ fn flow_plan(
     params: &BTreeMap<String, String>,
 ) -> Result<Vec<flow::PlanStep>, RunError> {
     let flow = build_for_plan(file, params)?;
-    let steps = flow.plan(targets);
-    // The flow goes here, before the plan is written out: each step shares its name's
-    // definition and arguments, so a large plan never holds both. A large one (counted in
-    // procs: a glob's instances are procs of their own) is freed beside the rest of the
-    // planning.
-    let procs = steps.as_ref().map_or(file.tasks.len(), Vec::len);
-    crate::discard::discard(flow, procs.max(file.tasks.len()));
-    Ok(steps?)
+    // The flow is spent on its plan (Flow::into_plan): its engine tasks and name index go
+    // before the steps are written, and the rest with the call. Each step shares its name,
+    // definition and arguments with the records, so a large plan never holds the whole flow
+    // beside its steps.
+    Ok(flow.into_plan(targets)?)
 }
 
 fn plan_with(
@@ -506,12 +503,18 @@ fn plan_with(
             } else {
                 None
             };
-            let mut deps = s.deps;
-            for d in extra.get(&s.name).into_iter().flatten() {
-                if !deps.contains(d) {
-                    deps.push(Arc::clone(d));
+            let deps = match extra.get(&s.name) {
+                None => s.deps,
+                Some(more) => {
+                    let mut deps = s.deps.into_vec();
+                    for d in more {
+                        if !deps.contains(d) {
+                            deps.push(Arc::clone(d));
+                        }
+                    }
+                    deps.into_boxed_slice()
                 }
-            }
+            };
             let why = match &last_why {
                 Some((w, text)) if *w == s.why => Arc::clone(text),
                 _ => {
@@ -525,7 +528,7 @@ fn plan_with(
                 defined_as: s.defined_as,
                 deps,
                 wave: s.wave,
-                locks: s.locks,
+                locks: s.locks.into_vec(),
                 why,
                 missing: s.missing,
                 command,
@@ -835,6 +838,21 @@ mod tests {
         assert_eq!(map, BTreeMap::from([("c".into(), "5".into())]));
         fill_args(&mut map, std::iter::empty);
         assert!(map.is_empty());
+    }
+
+    #[test]
+    fn a_planned_task_is_made_in_the_place_of_its_step() {
+        // `plan_with` collects its tasks from the flow's steps: with a task no larger than a
+        // step (and as aligned), the steps' buffer is reused, not a second one held beside
+        // it (a glob's million of each).
+        use std::mem::{align_of, size_of};
+        assert!(size_of::<Planned>() <= size_of::<flow::PlanStep>());
+        assert_eq!(align_of::<Planned>(), align_of::<flow::PlanStep>());
+        assert!(
+            size_of::<flow::PlanStep>() <= 120,
+            "{}",
+            size_of::<flow::PlanStep>()
+        );
     }
 
     #[test]

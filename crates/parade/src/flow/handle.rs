@@ -44,6 +44,23 @@ impl Inner {
     pub(crate) fn has_rules(&self) -> bool {
         self.any_rules.load(Ordering::Acquire)
     }
+
+    /// The table alone, what a plan's steps are written from ([`Flow::into_plan`]): the
+    /// engine (its tasks), the observers' names, the runs and what of the table a plan's
+    /// steps do not read ([`Table::spend_for_plan`]) freed here, first.
+    pub(crate) fn spent_for_plan(self) -> Table {
+        let Self {
+            engine,
+            table,
+            names,
+            runs,
+            ..
+        } = self;
+        drop((engine, names, runs));
+        let mut table = table.into_inner();
+        table.spend_for_plan();
+        table
+    }
 }
 
 /// A set of named procs and proto templates, run on the parade engine.

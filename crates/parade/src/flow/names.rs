@@ -104,12 +104,7 @@ impl super::Flow {
     pub fn name_of(&self, id: TaskId) -> Option<String> {
         if self.planning().is_some() {
             // A planner keeps no names for observers: its table has them.
-            let t = self.inner.table.lock();
-            return t
-                .procs
-                .get(id.index())
-                .and_then(Option::as_ref)
-                .map(|r| r.name.to_string());
+            return self.inner.table.lock().name_at(id).map(ToString::to_string);
         }
         self.inner.names.get(id).map(|n| n.to_string())
     }

@@ -71,9 +71,9 @@ pub struct PlanStep {
     pub missing: bool,
     /// Its declared dependencies that are in the plan, in declaration order (the edges the
     /// plan adds for rdeps and `when_scheduled` are not here: [`PlanStep::why`] tells them).
-    pub deps: Vec<Arc<str>>,
+    pub deps: Box<[Arc<str>]>,
     /// Its locks.
-    pub locks: Vec<String>,
+    pub locks: Box<[String]>,
     /// The name it was defined under: its proto's pattern, or its own name. Shared with the
     /// flow (a count, not a copy per step).
     pub defined_as: Arc<str>,
@@ -318,26 +318,42 @@ impl Flow {
         &self,
         names: impl IntoIterator<Item = S>,
     ) -> Result<Vec<PlanStep>, FlowError> {
-        let mut steps = Vec::new();
-        self.in_plan_order(names, |t, cl, i, wave, declared| {
-            if steps.capacity() == 0 {
-                steps.reserve_exact(cl.len());
-            }
-            let rec = t.rec(cl.id(i));
-            steps.push(PlanStep {
-                name: rec.name.clone(),
-                why: cl.why(i).clone(),
-                wave,
-                missing: rec.defn == Defn::Missing,
-                deps: declared.iter().map(|&d| t.shared_name(d)).collect(),
-                locks: rec.locks().to_vec(),
-                defined_as: rec
-                    .proto()
-                    .map_or_else(|| rec.name.clone(), |p| t.protos[p].decl.def.clone()),
-                args: rec.args.clone(),
-            });
-        })?;
-        Ok(steps)
+        let mut t = self.inner.table.lock();
+        let ordered = self.ordered(&mut t, names)?;
+        Ok(ordered.steps(&t))
+    }
+
+    /// [`Flow::plan`], the flow spent on it: once the plan's order is known, the flow's engine
+    /// tasks and name index are freed before any step is written, so a large plan's steps
+    /// are never held beside the whole flow (a glob's million instances: the engine's slots
+    /// and the index go before a million steps are made). The steps are [`Flow::plan`]'s.
+    /// When another handle of the flow is alive, nothing of it is freed: the plan is made as
+    /// [`Flow::plan`] makes it.
+    ///
+    /// ```
+    /// use parade::flow::{Flow, FlowOptions};
+    /// let make = || {
+    ///     let flow = Flow::planner(FlowOptions::new()).unwrap();
+    ///     flow.proto("t::[n]", |_| Ok(())).choices("n", ["1", "2"]).add().unwrap();
+    ///     flow.proc("all", |_| Ok(())).deps(["t::*"]).add().unwrap();
+    ///     flow
+    /// };
+    /// assert_eq!(make().into_plan(["all"]).unwrap(), make().plan(["all"]).unwrap());
+    /// ```
+    ///
+    /// Errors: [`Flow::plan`]'s.
+    pub fn into_plan<S: AsRef<str>>(
+        self,
+        names: impl IntoIterator<Item = S>,
+    ) -> Result<Vec<PlanStep>, FlowError> {
+        let ordered = {
+            let mut t = self.inner.table.lock();
+            self.ordered(&mut t, names)?
+        };
+        match Arc::try_unwrap(self.inner) {
+            Ok(inner) => Ok(ordered.into_steps(inner.spent_for_plan())),
+            Err(shared) => Ok(ordered.steps(&shared.table.lock())),
+        }
     }
 
     /// Whether starting `names` can be planned ([`Flow::plan`]'s errors: unknown names, values
@@ -366,14 +382,27 @@ impl Flow {
     fn in_plan_order<S: AsRef<str>>(
         &self,
         names: impl IntoIterator<Item = S>,
-        mut visit: impl FnMut(&Table, &Closure, usize, u32, &[TaskId]),
+        visit: impl FnMut(&Table, &Closure, usize, u32, &[TaskId]),
     ) -> Result<usize, FlowError> {
         let mut t = self.inner.table.lock();
+        let ordered = self.ordered(&mut t, names)?;
+        ordered.visit(&t, visit);
+        Ok(ordered.order.len())
+    }
+
+    /// Creates what starting `names` brings in and orders its plan (as inline mode would run
+    /// it), its working set freed: what is left is the closure, each member's dependencies
+    /// and the order, 12 bytes a proc beside the closure's.
+    fn ordered<S: AsRef<str>>(
+        &self,
+        t: &mut Table,
+        names: impl IntoIterator<Item = S>,
+    ) -> Result<Ordered, FlowError> {
         let mut roots = Vec::new();
         for n in names {
-            roots.extend(self.create_in(&mut t, n.as_ref())?);
+            roots.extend(self.create_in(t, n.as_ref())?);
         }
-        let cl = self.closure(&mut t, &roots, None)?;
+        let cl = self.closure(t, &roots, None)?;
         let members = Members::new(&cl, t.procs.len());
         let deps = Deps::new(self, &cl, &members);
         let mut blocked: Vec<Pos> = (0..deps.len()).map(|i| pos(deps.all(i).len())).collect();
@@ -421,11 +450,91 @@ impl Flow {
                 .collect();
             return Err(FlowError::Cycle(stuck));
         }
-        drop(blocked);
-        for &i in &order {
+        Ok(Ordered { cl, deps, order })
+    }
+}
+
+/// A plan's order, made ([`Flow::ordered`]) and not yet written out: it needs the flow's
+/// table to be read, not its engine.
+struct Ordered {
+    cl: Closure,
+    deps: Deps,
+    order: Vec<Pos>,
+}
+
+impl Ordered {
+    /// Calls `visit` for each proc in the plan's order (see [`Flow::in_plan_order`]).
+    fn visit(&self, t: &Table, mut visit: impl FnMut(&Table, &Closure, usize, u32, &[TaskId])) {
+        for &i in &self.order {
             let i = i as usize;
-            visit(&t, &cl, i, wave(i), deps.declared(i));
+            visit(
+                t,
+                &self.cl,
+                i,
+                t.rec(self.cl.id(i)).wave,
+                self.deps.declared(i),
+            );
         }
-        Ok(order.len())
+    }
+
+    /// The plan's steps, their names and arguments the table's own, shared.
+    fn steps(&self, t: &Table) -> Vec<PlanStep> {
+        let mut steps = Vec::with_capacity(self.order.len());
+        self.visit(t, |t, cl, i, wave, declared| {
+            let deps = declared.iter().map(|&d| t.shared_name(d)).collect();
+            steps.push(step(t, cl, i, wave, deps));
+        });
+        steps
+    }
+
+    /// [`Ordered::steps`], the table spent on them: the steps are written without their
+    /// dependencies, the table is freed, then each step's dependencies are named from the
+    /// steps they name (a plan's declared dependencies are steps of it). The records are
+    /// never held beside the names of the dependencies: the task after a glob names a
+    /// million.
+    fn into_steps(self, t: Table) -> Vec<PlanStep> {
+        let mut steps = Vec::with_capacity(self.order.len());
+        self.visit(&t, |t, cl, i, wave, _| {
+            steps.push(step(t, cl, i, wave, Box::default()));
+        });
+        let tasks = t.procs.len();
+        drop(t);
+        if self.deps.of.is_empty() {
+            return steps;
+        }
+        // The step of each task, by task index.
+        let mut at = vec![Pos::MAX; tasks];
+        for (k, &i) in self.order.iter().enumerate() {
+            at[self.cl.id(i as usize).index()] = pos(k);
+        }
+        for (k, &i) in self.order.iter().enumerate() {
+            let declared = self.deps.declared(i as usize);
+            if !declared.is_empty() {
+                let deps = declared
+                    .iter()
+                    .map(|d| Arc::clone(&steps[at[d.index()] as usize].name))
+                    .collect();
+                steps[k].deps = deps;
+            }
+        }
+        steps
+    }
+}
+
+/// The step of the closure's member `i` (in wave `wave`, with `deps`): its names and
+/// arguments the table's own, shared.
+fn step(t: &Table, cl: &Closure, i: usize, wave: u32, deps: Box<[Arc<str>]>) -> PlanStep {
+    let rec = t.rec(cl.id(i));
+    PlanStep {
+        name: rec.name.clone(),
+        why: cl.why(i).clone(),
+        wave,
+        missing: rec.defn == Defn::Missing,
+        deps,
+        locks: rec.locks().into(),
+        defined_as: rec
+            .proto()
+            .map_or_else(|| rec.name.clone(), |p| t.protos[p].decl.def.clone()),
+        args: rec.args.clone(),
     }
 }

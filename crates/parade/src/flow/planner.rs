@@ -105,6 +105,14 @@ mod tests {
             plans.plan(["deploy::*"]).unwrap()
         );
         assert_eq!(runs.procs(), plans.procs());
+        // Spent on its plan, a planner plans the same steps (their dependencies named after
+        // its table is freed).
+        let spent = Flow::planner(FlowOptions::new()).unwrap();
+        make(&spent);
+        assert_eq!(
+            spent.into_plan(["deploy::*"]).unwrap(),
+            plans.plan(["deploy::*"]).unwrap()
+        );
         assert_eq!(plans.plannable(["deploy::prod"]).unwrap(), 4);
         let err = plans.start(["deploy::prod"]).unwrap_err();
         assert!(err.to_string().contains("runs none"), "{err}");

@@ -126,6 +126,19 @@ impl Table {
         self.by_name.reserve(more, name_in(&self.procs));
     }
 
+    /// Frees what a plan's steps do not read (they read records by id): the index by name,
+    /// the queue of instances to define, and each record's dependencies (the plan has its
+    /// own: the task after a glob holds a million).
+    pub(crate) fn spend_for_plan(&mut self) {
+        self.by_name = NameIndex::default();
+        self.pending = VecDeque::new();
+        for r in self.procs.iter_mut().flatten() {
+            if !r.deps.is_empty() {
+                r.deps = Box::default();
+            }
+        }
+    }
+
     pub(crate) fn rec(&self, id: TaskId) -> &ProcRec {
         self.procs[id.index()]
             .as_ref()
@@ -144,19 +157,23 @@ impl Table {
         (self.rec(id).defn != Defn::Missing).then_some(id)
     }
 
-    /// The name of `id`, shared with its record (a count, not a copy).
-    pub(crate) fn shared_name(&self, id: TaskId) -> Arc<str> {
+    /// The name of `id`'s record, if it has one: what every lookup of a name by id reads.
+    pub(crate) fn name_at(&self, id: TaskId) -> Option<&Arc<str>> {
         self.procs
             .get(id.index())
             .and_then(Option::as_ref)
-            .map_or_else(|| Arc::from(id.to_string()), |r| Arc::clone(&r.name))
+            .map(|r| &r.name)
+    }
+
+    /// The name of `id`, shared with its record (a count, not a copy).
+    pub(crate) fn shared_name(&self, id: TaskId) -> Arc<str> {
+        self.name_at(id)
+            .map_or_else(|| Arc::from(id.to_string()), Arc::clone)
     }
 
     pub(crate) fn name(&self, id: TaskId) -> String {
-        self.procs
-            .get(id.index())
-            .and_then(Option::as_ref)
-            .map_or_else(|| id.to_string(), |r| String::from(&*r.name))
+        self.name_at(id)
+            .map_or_else(|| id.to_string(), |n| String::from(&**n))
     }
 }
 
