@@ -415,7 +415,7 @@ impl<'a> Run<'a> {
         let shown = output::pick(
             args.output,
             file.settings.output,
-            prepared.plan.tasks.len(),
+            prepared.planned(),
             Screens::here(),
         );
         let run_file = start_run_file(file, &self.logs_dir, args.verbose);

@@ -55,8 +55,8 @@ pub struct RunRequest<'a> {
     /// Runs every task's command on a pseudo-terminal of this (columns, rows), so that it sees
     /// a terminal (`parade run` gives one to a single task whose output passes through to one).
     pub terminal: Option<(u16, u16)>,
-    /// The plan of `targets` ([`plan_order`]), when the caller made it already: up to date is
-    /// decided in its order (`None`: the run plans).
+    /// Not read by [`run`]: a run plans on its own flow ([`prepare`]), once, and decides up to
+    /// date in that plan's order (kept so that requests written with a plan still build).
     pub plan: Option<&'a Plan>,
 }
 
@@ -650,8 +650,8 @@ pub struct Prepared {
     shared: Arc<Shared>,
     /// What the targets name (the procs to start).
     names: Vec<String>,
-    /// The plan of the targets, in order, without commands ([`plan_order`]'s plan).
-    pub plan: Plan,
+    /// The flow's plan of the targets, in order (what up to date is decided in).
+    steps: Vec<flow::PlanStep>,
     jobs: Option<usize>,
     extra: Option<(String, Vec<String>)>,
     /// Stops the Slurm pilot jobs when the run ends, however it ends.
@@ -662,7 +662,7 @@ impl std::fmt::Debug for Prepared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Prepared")
             .field("names", &self.names)
-            .field("planned", &self.plan.tasks.len())
+            .field("planned", &self.steps.len())
             .finish_non_exhaustive()
     }
 }
@@ -732,21 +732,31 @@ pub fn prepare(request: &RunRequest<'_>) -> Result<Prepared, RunError> {
         )));
     }
     let steps = flow.plan(request.targets)?;
-    let plan = plan_of(request.file, steps, &request.params, false);
     Ok(Prepared {
         flow,
         shared,
         names,
-        plan,
+        steps,
         jobs,
         extra,
         _pilots: pilots,
     })
 }
 
+impl Prepared {
+    /// How many tasks the run's plan holds.
+    pub fn planned(&self) -> usize {
+        self.steps.len()
+    }
+
+    /// The names of the plan's tasks, in its order.
+    pub fn order(&self) -> impl Iterator<Item = &str> {
+        self.steps.iter().map(|s| &*s.name)
+    }
+}
+
 /// Runs a [`prepare`]d flow with `request`'s run part (its results directory, after-task
-/// check, memory and terminal; `request.plan`, when given, is the order up to date is decided
-/// in, else the prepared plan). `observe` is [`run`]'s.
+/// check, memory and terminal). `observe` is [`run`]'s.
 ///
 /// Errors: what the flow refuses at its start.
 #[allow(clippy::too_many_lines)] // one sequence: observers, decisions, run, report
@@ -759,7 +769,7 @@ pub fn run_prepared(
         flow,
         shared,
         names,
-        plan,
+        steps,
         jobs,
         extra,
         _pilots,
@@ -773,10 +783,6 @@ pub fn run_prepared(
             terminal: request.terminal,
         },
     });
-    let request = &RunRequest {
-        plan: Some(request.plan.unwrap_or(&plan)),
-        ..request.clone()
-    };
     // Made once here, not by every task (a task that cannot write its result there fails then).
     let _ = std::fs::create_dir_all(&request.results_dir);
     let task_names: Arc<dyn TaskNames> = Arc::new(flow.names());
@@ -792,6 +798,7 @@ pub fn run_prepared(
         Some(memory) if !flow.engine().is_stopped() => ahead::decide(
             &flow,
             request,
+            &steps,
             memory,
             &names,
             // As many threads as tasks may run at once, at most one per core.
@@ -993,18 +1000,14 @@ mod tests {
         };
         let before = flows_built();
         let prepared = prepare(&request).expect("it prepares");
-        let order = |p: &Plan| {
-            p.tasks
-                .iter()
-                .map(|t| (t.name.clone(), t.deps.clone(), t.why.clone()))
-                .collect::<Vec<_>>()
-        };
         let planned = plan_order(&file, &targets, &file.params).expect("it plans");
+        let order: Vec<&str> = planned.tasks.iter().map(|t| &*t.name).collect();
         assert_eq!(
-            order(&prepared.plan),
-            order(&planned),
+            prepared.order().collect::<Vec<_>>(),
+            order,
             "the plan a check makes"
         );
+        assert_eq!(prepared.planned(), planned.tasks.len());
         let report = run_prepared(prepared, &request, &mut |_, _, _| {}).expect("it runs");
         let _ = std::fs::remove_dir_all(&dir);
         // The plan of `plan_order` above built one more (a planner).
