@@ -232,7 +232,6 @@ mod tests {
 
     use crate::observers::Subscribe;
     use crate::runner::{self, RunReport, RunRequest};
-    use crate::taskfile::ExecutorKind;
     use crate::uptodate::{Memory, Mode};
 
     /// Compile steps (enough to be decided on several threads).
@@ -280,20 +279,9 @@ outputs = ["out-other.txt"]
         let run = store.begin_run(&targets).expect("a run");
         let memory = Arc::new(Memory::new(store.clone(), run, Mode::default()));
         let request = RunRequest {
-            file: &file,
-            targets: &targets,
-            params: file.params.clone(),
             jobs: Some(2),
-            fail_fast: false,
-            results_dir: dir.join("results"),
-            executor: ExecutorKind::Threads,
-            pilots: None,
-            job_arrays: true,
-            extra_args: Vec::new(),
-            after_task: None,
             memory: Some(memory),
-            terminal: None,
-            plan: None,
+            ..RunRequest::new(&file, &targets, dir.join("results"))
         };
         let events = Arc::new(AtomicUsize::new(0));
         let started = Arc::new(AtomicUsize::new(0));

@@ -60,6 +60,40 @@ pub struct RunRequest<'a> {
     pub plan: Option<&'a Plan>,
 }
 
+impl<'a> RunRequest<'a> {
+    /// A request to run `targets` of `file` on threads with the file's params, writing
+    /// results under `results_dir`: no job limit, no memory, no hooks (set the fields for
+    /// more).
+    ///
+    /// ```
+    /// use parade_cli::runner::RunRequest;
+    /// use parade_cli::taskfile::{SourceFile, parse};
+    /// let source = SourceFile { name: "parade.toml".into(), text: "[task.a]\nrun = \"true\"\n".into() };
+    /// let file = parse("parade.toml".into(), source).unwrap();
+    /// let targets = ["a".to_owned()];
+    /// let request = RunRequest { jobs: Some(2), ..RunRequest::new(&file, &targets, "results".into()) };
+    /// assert!(request.memory.is_none());
+    /// ```
+    pub fn new(file: &'a TaskFile, targets: &'a [String], results_dir: PathBuf) -> Self {
+        Self {
+            file,
+            targets,
+            params: file.params.clone(),
+            jobs: None,
+            fail_fast: false,
+            results_dir,
+            executor: ExecutorKind::Threads,
+            pilots: None,
+            job_arrays: true,
+            extra_args: Vec::new(),
+            after_task: None,
+            memory: None,
+            terminal: None,
+            plan: None,
+        }
+    }
+}
+
 pub use crate::slurm::PilotRequest;
 
 /// A check run when a task's command has ended (see [`RunRequest::after_task`]).
@@ -654,8 +688,8 @@ pub struct Prepared {
     steps: Vec<flow::PlanStep>,
     jobs: Option<usize>,
     extra: Option<(String, Vec<String>)>,
-    /// Stops the Slurm pilot jobs when the run ends, however it ends.
-    _pilots: Option<Box<dyn std::any::Any>>,
+    /// Stops the Slurm pilot jobs when the run ends, however it ends (when dropped).
+    pilots: Option<Box<dyn std::any::Any>>,
 }
 
 impl std::fmt::Debug for Prepared {
@@ -739,7 +773,7 @@ pub fn prepare(request: &RunRequest<'_>) -> Result<Prepared, RunError> {
         steps,
         jobs,
         extra,
-        _pilots: pilots,
+        pilots,
     })
 }
 
@@ -765,20 +799,13 @@ pub fn run_prepared(
     request: &RunRequest<'_>,
     observe: &mut Observe<'_>,
 ) -> Result<RunReport, RunError> {
-    let Prepared {
-        flow,
-        shared,
-        names,
-        steps,
-        jobs,
-        extra,
-        _pilots,
-    } = prepared;
-    let _ = shared.late.set(Late {
+    let (flow, names, steps, jobs) = (prepared.flow, prepared.names, prepared.steps, prepared.jobs);
+    let _pilots = prepared.pilots;
+    let _ = prepared.shared.late.set(Late {
         results_dir: request.results_dir.clone(),
         hooks: RunHooks {
             after_task: request.after_task.clone(),
-            extra,
+            extra: prepared.extra,
             memory: request.memory.clone(),
             terminal: request.terminal,
         },
@@ -983,20 +1010,8 @@ mod tests {
         let targets = ["t39".to_owned(), "t20".to_owned()];
         let dir = std::env::temp_dir().join(format!("parade-prepared-{}", std::process::id()));
         let request = RunRequest {
-            file: &file,
-            targets: &targets,
-            params: file.params.clone(),
             jobs: Some(2),
-            fail_fast: false,
-            results_dir: dir.join("results"),
-            executor: ExecutorKind::Threads,
-            pilots: None,
-            job_arrays: true,
-            extra_args: Vec::new(),
-            after_task: None,
-            memory: None,
-            terminal: None,
-            plan: None,
+            ..RunRequest::new(&file, &targets, dir.join("results"))
         };
         let before = flows_built();
         let prepared = prepare(&request).expect("it prepares");
