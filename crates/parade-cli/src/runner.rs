@@ -1,7 +1,8 @@
 //! A task file as a `parade::flow`: one proc per plain task and one proto per task pattern,
 //! their deps, rdeps, locks, waves, choices and timeouts as written, each body running the
 //! task's command ([`run_task`]). On that flow: the plan of a dry run or a graph ([`plan`]),
-//! and a run ([`run`]).
+//! and a run ([`run`]): its flow built and planned once, before the run begins ([`prepare`]),
+//! then run with what the begun run gives its bodies ([`run_prepared`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
