@@ -20,7 +20,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use parade::engine::TaskId;
-use parade::flow::{Flow, ProcInfo};
+use parade::flow::{Flow, PlanStep};
 use serde_json::Value;
 
 use crate::runner::RunRequest;
@@ -53,24 +53,22 @@ pub struct Ahead {
     pub start: Vec<String>,
 }
 
-/// Decides the plan of `names` on `flow` (the flow of `request.file`; `request.plan`, when
-/// given, is that plan) with `memory`, on up to `threads` threads, writing the result of each
-/// skipped task under `request.results_dir` (its dependents' `$PARADE_RESULTS_DIR`) and noting
-/// it for the run store. Without a plan (an error the start reports), everything starts.
+/// Decides the plan `steps` of `names` on `flow` (the flow of `request.file`, and its plan of
+/// the targets: each step's dependencies, definition and arguments are read from it, no
+/// proc's record is copied out) with `memory`, on up to `threads` threads, writing the result
+/// of each skipped task under `request.results_dir` (its dependents' `$PARADE_RESULTS_DIR`)
+/// and noting it for the run store.
 #[allow(clippy::too_many_lines)] // one sequence: order, levels, decisions, the engine's share
 pub fn decide(
     flow: &Flow,
     request: &RunRequest<'_>,
+    steps: &[PlanStep],
     memory: &Memory,
     names: &[String],
     threads: usize,
 ) -> Ahead {
-    let (file, plan, params, results_dir) = (
-        request.file,
-        request.plan,
-        &request.params,
-        request.results_dir.as_path(),
-    );
+    let (file, params, results_dir) =
+        (request.file, &request.params, request.results_dir.as_path());
     let everything = || Ahead {
         skipped: Vec::new(),
         start: names.to_vec(),
@@ -80,38 +78,23 @@ pub fn decide(
     }) {
         return everything();
     }
-    // The order: the run's plan when it has one (made once, for the run's start), else the
-    // flow's.
-    let steps: Vec<(std::sync::Arc<str>, bool)> = match plan {
-        Some(plan) => plan
-            .tasks
-            .iter()
-            .map(|t| (t.name.clone(), t.missing))
-            .collect(),
-        None => match flow.plan(names) {
-            Ok(steps) => steps.into_iter().map(|s| (s.name, s.missing)).collect(),
-            Err(_) => return everything(),
-        },
-    };
-    let infos: Vec<Option<ProcInfo>> = steps.iter().map(|(n, _)| flow.proc_info(n).ok()).collect();
+    // Without rdeps and `when_scheduled` rules a step's dependencies are all its proc's.
     let index: HashMap<&str, usize> = steps
         .iter()
         .enumerate()
-        .map(|(i, (n, _))| (&**n, i))
+        .map(|(i, s)| (&*s.name, i))
         .collect();
     // Levels: a task comes after all its dependencies (the plan's order is topological), and
     // the tasks of one level are decided side by side, on `threads` threads.
     let mut level = vec![0usize; steps.len()];
-    for (i, info) in infos.iter().enumerate() {
-        if let Some(info) = info {
-            level[i] = info
-                .deps
-                .iter()
-                .filter_map(|d| index.get(d.as_str()))
-                .map(|&j| level[j] + 1)
-                .max()
-                .unwrap_or(0);
-        }
+    for (i, step) in steps.iter().enumerate() {
+        level[i] = step
+            .deps
+            .iter()
+            .filter_map(|d| index.get(&**d))
+            .map(|&j| level[j] + 1)
+            .max()
+            .unwrap_or(0);
     }
     let mut by_level: Vec<usize> = (0..steps.len()).collect();
     by_level.sort_by_key(|&i| level[i]);
@@ -123,22 +106,26 @@ pub fn decide(
         let candidates: Vec<(usize, &Task)> = group
             .iter()
             .filter_map(|&i| {
-                let info = infos[i].as_ref()?;
-                let ready = !steps[i].1
-                    && info
+                let step = &steps[i];
+                let ready = !step.missing
+                    && step
                         .deps
                         .iter()
-                        .all(|d| index.get(d.as_str()).is_some_and(|&j| is_up[j]));
-                let task = file.task(info.proto.as_deref().unwrap_or(&steps[i].0))?;
+                        .all(|d| index.get(&**d).is_some_and(|&j| is_up[j]));
+                let task = file.task(&step.defined_as)?;
                 ready.then_some((i, task))
             })
             .collect();
         let results = in_parallel(&candidates, threads, |&(i, task)| {
-            let info = infos[i].as_ref()?;
-            let args: BTreeMap<String, String> = info.args.iter().cloned().collect();
-            let run = TaskRun::planned(file, task, &steps[i].0, &args, params);
+            let step = &steps[i];
+            let args: BTreeMap<String, String> = step
+                .args
+                .iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+            let run = TaskRun::planned(file, task, &step.name, &args, params);
             // A decision that fails here (a source not there yet) is its body's to make.
-            let d = memory.decide(&run, &info.deps).ok()?;
+            let d = memory.decide(&run, &step.deps).ok()?;
             Some((i, d, args))
         });
         for (i, d, args) in results.into_iter().flatten() {
@@ -148,26 +135,17 @@ pub fn decide(
     }
     // `--explain` lists what was decided here in the plan's order.
     memory.order_explanations(&index);
-    let mut deps: HashMap<&str, &[String]> = HashMap::with_capacity(steps.len());
     let mut up: HashMap<&str, Up<'_>> = HashMap::new();
     let mut runs: Vec<&str> = Vec::new();
-    for (i, (name, _)) in steps.iter().enumerate() {
-        let name = &**name;
-        if let Some(info) = &infos[i] {
-            deps.insert(name, &info.deps);
-        }
+    for (i, step) in steps.iter().enumerate() {
+        let name = &*step.name;
         match decided[i].take() {
-            Some((d, args)) if is_up[i] => {
-                let task = infos[i]
-                    .as_ref()
-                    .and_then(|info| file.task(info.proto.as_deref().unwrap_or(name)));
-                match task {
-                    Some(task) => {
-                        up.insert(name, (d, task, args));
-                    }
-                    None => runs.push(name),
+            Some((d, args)) if is_up[i] => match file.task(&step.defined_as) {
+                Some(task) => {
+                    up.insert(name, (d, task, args));
                 }
-            }
+                None => runs.push(name),
+            },
             Some((d, _)) => {
                 memory.keep_ahead(name, d);
                 runs.push(name);
@@ -179,15 +157,16 @@ pub fn decide(
     let mut needed: HashSet<&str> = runs.iter().copied().collect();
     let mut stack = runs.clone();
     while let Some(n) = stack.pop() {
-        for d in deps.get(n).copied().into_iter().flatten() {
-            if needed.insert(d.as_str()) {
-                stack.push(d.as_str());
+        let deps = index.get(n).map_or(&[][..], |&i| &steps[i].deps[..]);
+        for d in deps {
+            if needed.insert(&**d) {
+                stack.push(&**d);
             }
         }
     }
     let mut skipped = Vec::new();
-    for (name, _) in &steps {
-        let name = &**name;
+    for step in steps {
+        let name = &*step.name;
         let Some((decision, task, args)) = up.remove(name) else {
             continue;
         };
@@ -253,7 +232,6 @@ mod tests {
 
     use crate::observers::Subscribe;
     use crate::runner::{self, RunReport, RunRequest};
-    use crate::taskfile::ExecutorKind;
     use crate::uptodate::{Memory, Mode};
 
     /// Compile steps (enough to be decided on several threads).
@@ -301,20 +279,9 @@ outputs = ["out-other.txt"]
         let run = store.begin_run(&targets).expect("a run");
         let memory = Arc::new(Memory::new(store.clone(), run, Mode::default()));
         let request = RunRequest {
-            file: &file,
-            targets: &targets,
-            params: file.params.clone(),
             jobs: Some(2),
-            fail_fast: false,
-            results_dir: dir.join("results"),
-            executor: ExecutorKind::Threads,
-            pilots: None,
-            job_arrays: true,
-            extra_args: Vec::new(),
-            after_task: None,
             memory: Some(memory),
-            terminal: None,
-            plan: None,
+            ..RunRequest::new(&file, &targets, dir.join("results"))
         };
         let events = Arc::new(AtomicUsize::new(0));
         let started = Arc::new(AtomicUsize::new(0));

@@ -228,13 +228,17 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
         targets,
         mode,
         params,
-        plan,
+        prepared,
+        ..
     } = planned;
+    let Some(prepared) = prepared else {
+        unreachable!("a real run is prepared")
+    };
     let run = match Run::begin(file, args, &targets, mode) {
         Ok(r) => r,
         Err(code) => return code,
     };
-    let ran = match run.on_engine(&targets, params, &plan, color) {
+    let ran = match run.on_engine(&targets, params, prepared, color) {
         Ok(r) => r,
         Err(code) => return code,
     };
@@ -242,12 +246,16 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
 }
 
 /// What a run wants before anything starts: its targets, how it uses the store, its params
-/// and its plan.
+/// and its plan: for a dry run or a watch, planned on a planner flow; for a real run, on the
+/// run's own flow, built once ([`runner::prepare`]).
 struct Planned {
     targets: Vec<String>,
     mode: Mode,
     params: BTreeMap<String, String>,
+    /// The plan of a dry run or a watch (empty for a real run: its plan is `prepared`'s).
     plan: runner::Plan,
+    /// A real run's flow, built and planned.
+    prepared: Option<runner::Prepared>,
 }
 
 impl Planned {
@@ -266,20 +274,33 @@ impl Planned {
             parade_cli::commands::command_params(file, &args.params, &mut params)
                 .map_err(|e| usage_error(&e))?;
         }
-        // The plan: for a dry run, and to know whether one task runs (its output passes
-        // through). A real run does not pay for the commands only a reader of the plan needs.
+        let refused = |e: RunError| usage_error(&parade_cli::wording::run_error(&e, file));
+        // A real run plans on its own flow, built once for the plan (to know whether one task
+        // runs: its output passes through) and the run, without the commands only a reader of
+        // the plan needs.
+        if !args.dry_run && !args.watch {
+            let prepared =
+                runner::prepare(&shape(file, args, &targets, params.clone())).map_err(refused)?;
+            return Ok(Self {
+                targets,
+                mode,
+                params,
+                plan: runner::Plan::default(),
+                prepared: Some(prepared),
+            });
+        }
         let planned = if args.dry_run {
             runner::plan
         } else {
             runner::plan_order
         };
-        let plan = planned(file, &targets, &params)
-            .map_err(|e| usage_error(&parade_cli::wording::run_error(&e, file)))?;
+        let plan = planned(file, &targets, &params).map_err(refused)?;
         Ok(Self {
             targets,
             mode,
             params,
             plan,
+            prepared: None,
         })
     }
 
@@ -382,7 +403,7 @@ impl<'a> Run<'a> {
         &self,
         targets: &[String],
         params: BTreeMap<String, String>,
-        plan: &runner::Plan,
+        prepared: runner::Prepared,
         color: bool,
     ) -> Result<Ran, ExitCode> {
         let (file, args) = (self.file, self.args);
@@ -394,11 +415,11 @@ impl<'a> Run<'a> {
         let shown = output::pick(
             args.output,
             file.settings.output,
-            plan.tasks.len(),
+            prepared.planned(),
             Screens::here(),
         );
         let run_file = start_run_file(file, &self.logs_dir, args.verbose);
-        let request = self.request(targets, params, plan, shown);
+        let request = self.request(targets, params, shown);
         let look = Look {
             color,
             full_log: args.full_log,
@@ -420,7 +441,7 @@ impl<'a> Run<'a> {
             ExitCode::from(USAGE)
         })?;
         let logs_dir = &self.logs_dir;
-        let result = runner::run(&request, &mut |engine, observers, names| {
+        let result = runner::run_prepared(prepared, &request, &mut |engine, observers, names| {
             if let Ok(mut slot) = engine_slot.lock() {
                 *slot = Some(engine.clone());
             }
@@ -467,16 +488,15 @@ impl<'a> Run<'a> {
         })
     }
 
-    /// What the runner is asked: the plan and the options `args` give, the run's memory, and
+    /// What the runner is asked: the options `args` give ([`shape`]), the run's memory, and
     /// a check after each task that its log is whole.
     fn request<'r>(
         &'r self,
         targets: &'r [String],
         params: BTreeMap<String, String>,
-        plan: &'r runner::Plan,
         shown: output::Shown,
     ) -> RunRequest<'r> {
-        let (file, args) = (self.file, self.args);
+        let args = self.args;
         // Each task's log must be whole: a task whose log could not be written fails.
         let after_task = {
             let logs = self.log_files.clone();
@@ -489,29 +509,16 @@ impl<'a> Run<'a> {
         };
         let results_dir = self.logs_dir.join("results");
         RunRequest {
-            file,
-            targets,
-            params,
-            jobs: args.jobs.map(|j| j as usize).or(file.settings.parallel),
-            fail_fast: args.fail_fast,
             // Absolute once here, not once per task.
             results_dir: std::path::absolute(&results_dir).unwrap_or(results_dir),
-            executor: args.executor.unwrap_or(file.settings.executor),
-            pilots: args.pilots.map(|count| runner::PilotRequest {
-                count: count as usize,
-                resources: args.pilot_resources.as_deref().cloned().unwrap_or_default(),
-                listen: args.listen,
-            }),
-            job_arrays: !args.no_job_arrays,
             after_task: Some(after_task),
-            extra_args: args.extra_args.clone(),
             memory: Some(self.memory.clone()),
             // One task passing its output through to a terminal sees a terminal of that size.
             terminal: (shown == output::Shown::Raw)
                 .then(|| parade::display::terminal_size(std::io::stdout()))
                 .flatten()
                 .filter(|&(c, r)| c > 0 && r > 0),
-            plan: Some(plan),
+            ..shape(self.file, args, targets, params)
         }
     }
 
@@ -607,6 +614,37 @@ impl<'a> Run<'a> {
         } else {
             ExitCode::from(FAILED)
         }
+    }
+}
+
+/// What shapes a run's flow, as `args` ask for `targets` with `params`: jobs, failing fast,
+/// the executor, pilots, job arrays, the arguments after `--` (no results directory, memory,
+/// check or terminal: [`Run::request`] adds them once the run has begun).
+fn shape<'r>(
+    file: &'r TaskFile,
+    args: &RunArgs,
+    targets: &'r [String],
+    params: BTreeMap<String, String>,
+) -> RunRequest<'r> {
+    RunRequest {
+        file,
+        targets,
+        params,
+        jobs: args.jobs.map(|j| j as usize).or(file.settings.parallel),
+        fail_fast: args.fail_fast,
+        results_dir: std::path::PathBuf::new(),
+        executor: args.executor.unwrap_or(file.settings.executor),
+        pilots: args.pilots.map(|count| runner::PilotRequest {
+            count: count as usize,
+            resources: args.pilot_resources.as_deref().cloned().unwrap_or_default(),
+            listen: args.listen,
+        }),
+        job_arrays: !args.no_job_arrays,
+        after_task: None,
+        extra_args: args.extra_args.clone(),
+        memory: None,
+        terminal: None,
+        plan: None,
     }
 }
 

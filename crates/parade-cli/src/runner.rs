@@ -1,11 +1,12 @@
 //! A task file as a `parade::flow`: one proc per plain task and one proto per task pattern,
 //! their deps, rdeps, locks, waves, choices and timeouts as written, each body running the
 //! task's command ([`run_task`]). On that flow: the plan of a dry run or a graph ([`plan`]),
-//! and a run ([`run`]).
+//! and a run ([`run`]): its flow built and planned once, before the run begins ([`prepare`]),
+//! then run with what the begun run gives its bodies ([`run_prepared`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use parade::display::TaskNames;
@@ -55,9 +56,43 @@ pub struct RunRequest<'a> {
     /// Runs every task's command on a pseudo-terminal of this (columns, rows), so that it sees
     /// a terminal (`parade run` gives one to a single task whose output passes through to one).
     pub terminal: Option<(u16, u16)>,
-    /// The plan of `targets` ([`plan_order`]), when the caller made it already: up to date is
-    /// decided in its order (`None`: the run plans).
+    /// Not read by [`run`]: a run plans on its own flow ([`prepare`]), once, and decides up to
+    /// date in that plan's order (kept so that requests written with a plan still build).
     pub plan: Option<&'a Plan>,
+}
+
+impl<'a> RunRequest<'a> {
+    /// A request to run `targets` of `file` on threads with the file's params, writing
+    /// results under `results_dir`: no job limit, no memory, no hooks (set the fields for
+    /// more).
+    ///
+    /// ```
+    /// use parade_cli::runner::RunRequest;
+    /// use parade_cli::taskfile::{SourceFile, parse};
+    /// let source = SourceFile { name: "parade.toml".into(), text: "[task.a]\nrun = \"true\"\n".into() };
+    /// let file = parse("parade.toml".into(), source).unwrap();
+    /// let targets = ["a".to_owned()];
+    /// let request = RunRequest { jobs: Some(2), ..RunRequest::new(&file, &targets, "results".into()) };
+    /// assert!(request.memory.is_none());
+    /// ```
+    pub fn new(file: &'a TaskFile, targets: &'a [String], results_dir: PathBuf) -> Self {
+        Self {
+            file,
+            targets,
+            params: file.params.clone(),
+            jobs: None,
+            fail_fast: false,
+            results_dir,
+            executor: ExecutorKind::Threads,
+            pilots: None,
+            job_arrays: true,
+            extra_args: Vec::new(),
+            after_task: None,
+            memory: None,
+            terminal: None,
+            plan: None,
+        }
+    }
 }
 
 pub use crate::slurm::PilotRequest;
@@ -145,14 +180,17 @@ impl From<FlowError> for RunError {
 struct Shared {
     file: TaskFile,
     params: BTreeMap<String, String>,
-    results_dir: PathBuf,
     grace: Duration,
     slurm: Option<Slurm>,
-    after_task: Option<AfterTask>,
-    /// The requested task that gets the arguments after `--`, and the arguments.
-    extra: Option<(String, Vec<String>)>,
-    memory: Option<Arc<Memory>>,
-    terminal: Option<(u16, u16)>,
+    /// What the run gives its bodies, set before it starts: a flow can be built and planned
+    /// before its run has a store and logs ([`prepare`]).
+    late: OnceLock<Late>,
+}
+
+/// What a run's bodies read that the run gives once it has begun ([`Shared::late`]).
+struct Late {
+    results_dir: PathBuf,
+    hooks: RunHooks,
 }
 
 /// What a run adds to the flow of a task file: checks, arguments and memory.
@@ -182,18 +220,20 @@ pub fn build(
     slurm: Option<Slurm>,
     hooks: RunHooks,
 ) -> Result<Flow, RunError> {
-    let shared = Shared {
+    let shared = Arc::new(shared(file, params, slurm));
+    let _ = shared.late.set(Late { results_dir, hooks });
+    assemble(file, &shared, jobs, fail_fast, false)
+}
+
+/// What the bodies of `file`'s flow share, the run's part not given yet.
+fn shared(file: &TaskFile, params: BTreeMap<String, String>, slurm: Option<Slurm>) -> Shared {
+    Shared {
         file: file.clone(),
         params,
-        results_dir,
         grace: file.settings.grace,
         slurm,
-        after_task: hooks.after_task,
-        extra: hooks.extra,
-        memory: hooks.memory,
-        terminal: hooks.terminal,
-    };
-    assemble(file, shared, jobs, fail_fast, false)
+        late: OnceLock::new(),
+    }
 }
 
 /// The flow of a plan: [`build`]'s procs, whose bodies never run (the flow is never started),
@@ -211,29 +251,27 @@ fn build_for_plan(file: &TaskFile, params: &BTreeMap<String, String>) -> Result<
         warnings: Vec::new(),
         index: crate::taskfile::TaskIndex::default(),
     };
+    // Its bodies never run: the run's part stays unset.
     let shared = Shared {
         file: hollow,
         params: params.clone(),
-        results_dir: PathBuf::new(),
         grace: file.settings.grace,
         slurm: None,
-        after_task: None,
-        extra: None,
-        memory: None,
-        terminal: None,
+        late: OnceLock::new(),
     };
-    assemble(file, shared, None, false, true)
+    assemble(file, &Arc::new(shared), None, false, true)
 }
 
 /// The flow of `file`'s tasks, each body running with `shared` (with `planning`, a
 /// [`Flow::planner`]: planned, never run).
 fn assemble(
     file: &TaskFile,
-    shared: Shared,
+    shared: &Arc<Shared>,
     jobs: Option<usize>,
     fail_fast: bool,
     planning: bool,
 ) -> Result<Flow, RunError> {
+    FLOWS_BUILT.with(|n| n.set(n.get() + 1));
     let mut options = FlowOptions::new()
         .separator(file.settings.separator.clone())
         .allow_missing_deps(true);
@@ -245,7 +283,6 @@ fn assemble(
     } else {
         Flow::with_options(options)?
     };
-    let shared = Arc::new(shared);
     for (name, &capacity) in &file.settings.resources {
         flow.resource(name, capacity);
     }
@@ -314,6 +351,10 @@ fn assemble(
 
 /// The body of task `index`'s procs: run the command, hand its result to the flow.
 fn run_body(s: &Shared, index: usize, ctx: &Context<'_>) -> Result<Value, ProcError> {
+    let late = s
+        .late
+        .get()
+        .ok_or_else(|| ProcError::Failed("the flow was started before its run was given".into()))?;
     let args: BTreeMap<String, String> = ctx.args().iter().cloned().collect();
     let task = &s.file.tasks[index];
     let instances = crate::instances::glob_instances(task, &args, ctx);
@@ -323,19 +364,19 @@ fn run_body(s: &Shared, index: usize, ctx: &Context<'_>) -> Result<Value, ProcEr
         name: ctx.name(),
         args: &args,
         params: &s.params,
-        results_dir: &s.results_dir,
-        extra_args: match &s.extra {
+        results_dir: &late.results_dir,
+        extra_args: match &late.hooks.extra {
             Some((name, extra)) if name == ctx.name() => extra,
             _ => &[],
         },
         instances: instances.as_deref(),
-        terminal: s.terminal,
+        terminal: late.hooks.terminal,
     };
     // Task-file procs run their bodies in this process (threads), never in a flow worker.
     let task = ctx
         .task()
         .ok_or_else(|| ProcError::Failed("task-file procs cannot run in a flow worker".into()))?;
-    let decision = match &s.memory {
+    let decision = match &late.hooks.memory {
         Some(memory) => {
             let decision = if let Some(decision) = memory.take_ahead(ctx.name()) {
                 decision
@@ -370,7 +411,8 @@ fn run_body(s: &Shared, index: usize, ctx: &Context<'_>) -> Result<Value, ProcEr
             (None, None) => run_task(&run, s.grace, task),
         }
     });
-    let (outcome, value) = match s.after_task.as_ref().map(|check| (check.0)(ctx.name())) {
+    let (hooks, name) = (&late.hooks, ctx.name());
+    let (outcome, value) = match hooks.after_task.as_ref().map(|check| (check.0)(name)) {
         Some(Err(why)) if outcome == Outcome::Succeeded => (Outcome::failed(why), None),
         _ => (outcome, value),
     };
@@ -466,6 +508,16 @@ fn plan_with(
     commands: bool,
 ) -> Result<Plan, RunError> {
     let steps = flow_plan(file, targets, params)?;
+    Ok(plan_of(file, steps, params, commands))
+}
+
+/// The plan of the flow's `steps` (with `commands`, each step's command).
+fn plan_of(
+    file: &TaskFile,
+    steps: Vec<flow::PlanStep>,
+    params: &BTreeMap<String, String>,
+    commands: bool,
+) -> Plan {
     // Edges the plan adds on top of declared deps: rdeps run before the task that wants them.
     let mut extra: HashMap<Arc<str>, Vec<Arc<str>>> = HashMap::new();
     for s in &steps {
@@ -535,11 +587,17 @@ fn plan_with(
             }
         })
         .collect();
-    Ok(Plan { tasks })
+    Plan { tasks }
 }
 
 thread_local! {
     static TASK_LOOKUPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    static FLOWS_BUILT: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many flows of a task file were built on this thread so far (a planner's among them).
+pub fn flows_built() -> u64 {
+    FLOWS_BUILT.with(std::cell::Cell::get)
 }
 
 /// How many tasks of the file planning has looked at on this thread so far, to find the task
@@ -618,8 +676,43 @@ pub type Observe<'o> = dyn FnMut(&Engine, &Observers, Arc<dyn TaskNames>) + 'o;
 /// the engine, the run's observers and the task names: subscribe observers to the
 /// [`Observers`] there (they get the engine's events and those of up-to-date tasks decided
 /// before it, [`crate::ahead`]), and keep the engine to stop it (Ctrl-C).
-#[allow(clippy::too_many_lines)] // one sequence: executor, flow, observers, decisions, run, report
 pub fn run(request: &RunRequest<'_>, observe: &mut Observe<'_>) -> Result<RunReport, RunError> {
+    let prepared = prepare(request)?;
+    run_prepared(prepared, request, observe)
+}
+
+/// A run's flow, built and planned before the run begins: [`run_prepared`] runs it. The flow
+/// is built once, for the plan and the run.
+pub struct Prepared {
+    flow: Flow,
+    shared: Arc<Shared>,
+    /// What the targets name (the procs to start).
+    names: Vec<String>,
+    /// The flow's plan of the targets, in order (what up to date is decided in).
+    steps: Vec<flow::PlanStep>,
+    jobs: Option<usize>,
+    extra: Option<(String, Vec<String>)>,
+    /// Stops the Slurm pilot jobs when the run ends, however it ends (when dropped).
+    pilots: Option<Box<dyn std::any::Any>>,
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("names", &self.names)
+            .field("planned", &self.steps.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds the flow of `request` and plans its targets on it, before the run begins: what
+/// shapes the flow (the file, targets, params, jobs, `fail_fast`, executor, pilots, job
+/// arrays, the arguments after `--`) is read here; the run's part (results directory, after
+/// task, memory, terminal) is read by [`run_prepared`].
+///
+/// Errors: an executor option that does not fit, a target or dependency that cannot be
+/// resolved (what [`plan_order`] refuses).
+pub fn prepare(request: &RunRequest<'_>) -> Result<Prepared, RunError> {
     let (jobs, slurm) = match request.executor {
         ExecutorKind::Threads | ExecutorKind::Process if request.pilots.is_some() => {
             return Err(RunError(
@@ -660,21 +753,11 @@ pub fn run(request: &RunRequest<'_>, observe: &mut Observe<'_>) -> Result<RunRep
         Some((target.clone(), request.extra_args.clone()))
     };
     // Pilot jobs stop when the run ends, however it ends (an error, Ctrl-C, a panic).
-    let _pilots = slurm.as_ref().map(Slurm::stop_pilots_on_drop);
-    let flow = build(
-        request.file,
-        request.params.clone(),
-        request.results_dir.clone(),
-        jobs,
-        request.fail_fast,
-        slurm,
-        RunHooks {
-            after_task: request.after_task.clone(),
-            extra,
-            memory: request.memory.clone(),
-            terminal: request.terminal,
-        },
-    )?;
+    let pilots = slurm
+        .as_ref()
+        .map(|s| Box::new(s.stop_pilots_on_drop()) as Box<dyn std::any::Any>);
+    let shared = Arc::new(shared(request.file, request.params.clone(), slurm));
+    let flow = assemble(request.file, &shared, jobs, request.fail_fast, false)?;
     let mut names = Vec::new();
     for target in request.targets {
         names.extend(flow.create(target)?);
@@ -686,6 +769,51 @@ pub fn run(request: &RunRequest<'_>, observe: &mut Observe<'_>) -> Result<RunRep
             names.len()
         )));
     }
+    let steps = flow.plan(request.targets)?;
+    Ok(Prepared {
+        flow,
+        shared,
+        names,
+        steps,
+        jobs,
+        extra,
+        pilots,
+    })
+}
+
+impl Prepared {
+    /// How many tasks the run's plan holds.
+    pub fn planned(&self) -> usize {
+        self.steps.len()
+    }
+
+    /// The names of the plan's tasks, in its order.
+    pub fn order(&self) -> impl Iterator<Item = &str> {
+        self.steps.iter().map(|s| &*s.name)
+    }
+}
+
+/// Runs a [`prepare`]d flow with `request`'s run part (its results directory, after-task
+/// check, memory and terminal). `observe` is [`run`]'s.
+///
+/// Errors: what the flow refuses at its start.
+#[allow(clippy::too_many_lines)] // one sequence: observers, decisions, run, report
+pub fn run_prepared(
+    prepared: Prepared,
+    request: &RunRequest<'_>,
+    observe: &mut Observe<'_>,
+) -> Result<RunReport, RunError> {
+    let (flow, names, steps, jobs) = (prepared.flow, prepared.names, prepared.steps, prepared.jobs);
+    let _pilots = prepared.pilots;
+    let _ = prepared.shared.late.set(Late {
+        results_dir: request.results_dir.clone(),
+        hooks: RunHooks {
+            after_task: request.after_task.clone(),
+            extra: prepared.extra,
+            memory: request.memory.clone(),
+            terminal: request.terminal,
+        },
+    });
     // Made once here, not by every task (a task that cannot write its result there fails then).
     let _ = std::fs::create_dir_all(&request.results_dir);
     let task_names: Arc<dyn TaskNames> = Arc::new(flow.names());
@@ -701,6 +829,7 @@ pub fn run(request: &RunRequest<'_>, observe: &mut Observe<'_>) -> Result<RunRep
         Some(memory) if !flow.engine().is_stopped() => ahead::decide(
             &flow,
             request,
+            &steps,
             memory,
             &names,
             // As many threads as tasks may run at once, at most one per core.
@@ -892,6 +1021,37 @@ mod tests {
         }
         assert_eq!(&*instances[0].why, "dependency of \"all\"");
         assert_eq!(instances[4].command.as_deref(), Some("echo 2 2"));
+    }
+
+    #[test]
+    fn a_prepared_run_is_planned_and_run_on_one_flow() {
+        let file = tree(40);
+        let targets = ["t39".to_owned(), "t20".to_owned()];
+        let dir = std::env::temp_dir().join(format!("parade-prepared-{}", std::process::id()));
+        let request = RunRequest {
+            jobs: Some(2),
+            ..RunRequest::new(&file, &targets, dir.join("results"))
+        };
+        let before = flows_built();
+        let prepared = prepare(&request).expect("it prepares");
+        let planned = plan_order(&file, &targets, &file.params).expect("it plans");
+        let order: Vec<&str> = planned.tasks.iter().map(|t| &*t.name).collect();
+        assert_eq!(
+            prepared.order().collect::<Vec<_>>(),
+            order,
+            "the plan a check makes"
+        );
+        assert_eq!(prepared.planned(), planned.tasks.len());
+        let report = run_prepared(prepared, &request, &mut |_, _, _| {}).expect("it runs");
+        let _ = std::fs::remove_dir_all(&dir);
+        // The plan of `plan_order` above built one more (a planner).
+        assert_eq!(
+            flows_built() - before,
+            2,
+            "one flow for the run's plan and run"
+        );
+        assert_eq!(report.states.len(), planned.tasks.len());
+        assert!(report.ok(), "{report:?}");
     }
 
     #[test]
