@@ -294,7 +294,7 @@ impl Store {
 /// run (off the path from one task to the next), not after the last one, in the run's end.
 /// Each is in the run's journal already, so a kill loses none; a run that died is folded
 /// from its journal, which replaces what was written of it.
-const WRITE_EVERY: usize = 64;
+pub(crate) const WRITE_EVERY: usize = 64;
 
 /// Inserts executions, each of its run.
 pub(crate) fn insert_all<'a>(
