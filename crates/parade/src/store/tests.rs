@@ -366,8 +366,17 @@ fn set_mtime(file: &std::path::Path, t: SystemTime) {
         .unwrap();
 }
 
+/// A recorder into run `run` of `store` naming task `i` `t<i>`.
+pub(super) fn recorder_of(store: &Store, run: RunId) -> Recorder {
+    Recorder::new(
+        store.clone(),
+        run,
+        std::sync::Arc::new(|id: crate::engine::TaskId| Some(format!("t{}", id.index()))),
+    )
+}
+
 /// The recorder's `n` tasks from `first` on, each started and succeeded.
-fn record_tasks(recorder: &Recorder, first: usize, n: usize) {
+pub(super) fn record_tasks(recorder: &Recorder, first: usize, n: usize) {
     use crate::engine::{Event, Observer, TaskId, TaskState};
     for i in first..first + n {
         let id = TaskId::from_index(i);
@@ -388,11 +397,7 @@ fn a_batch_that_could_not_be_written_is_written_with_the_next_each_row_once() {
     // A short busy timeout: a write the holder blocks fails in 50 ms, not 10 s.
     let store = Store::open_with(&path, Duration::from_millis(50)).unwrap();
     let run = store.begin_run(&["all".to_owned()]).unwrap();
-    let recorder = Recorder::new(
-        store.clone(),
-        run,
-        std::sync::Arc::new(|id: crate::engine::TaskId| Some(format!("t{}", id.index()))),
-    );
+    let recorder = recorder_of(&store, run);
     let rows = || store.executions(run).unwrap().len();
     // Another connection holds the write lock while the first batch is due: it fails.
     let holder = Connection::open(&path).unwrap();
