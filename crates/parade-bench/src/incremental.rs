@@ -132,10 +132,11 @@ fn record(
     for ((name, ..), t) in peers.iter().zip(times) {
         let mut t = t.clone();
         t.sort();
-        out.record(case, name, n as u64, t[t.len() / 2]);
+        let median = crate::report::median(&t);
+        out.record(case, name, n as u64, median);
         out.note(&format!(
             "{case}: {name}: median {:.1} ms, fastest {:.1} ms, slowest {:.1} ms",
-            t[t.len() / 2].as_secs_f64() * 1e3,
+            median.as_secs_f64() * 1e3,
             t[0].as_secs_f64() * 1e3,
             t[t.len() - 1].as_secs_f64() * 1e3
         ));

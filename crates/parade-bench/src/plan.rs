@@ -49,11 +49,9 @@ pub fn run(out: &mut Report, quick: bool) {
             ("parade list", vec!["list"]),
             ("parade run --dry-run", vec!["run", "--dry-run", "all"]),
         ];
-        let best = alternate(
+        let (best, peak) = alternate(
             out, &case, n as u64, runs, &parade, &cases, make, &dir, timer,
         );
-        let peak: Vec<u64> = best.iter().map(|b| b.1).collect();
-        let best: Vec<Duration> = best.iter().map(|b| b.0).collect();
         if make {
             out.note(&format!(
                 "plain {n}: dry run {:.2}x make -n (target: 1.0x or less at 100k)",
@@ -108,10 +106,9 @@ fn glob_cases(
             ("parade list --expand", &["list", "--expand"]),
         ];
         let cases = cases.map(|(who, args)| (who, args.to_vec()));
-        let best = alternate(
+        let (_, kb) = alternate(
             out, &case, instances, runs, parade, &cases, make, dir, timer,
         );
-        let kb: Vec<u64> = best.iter().map(|b| b.1).collect();
         if timer {
             for (i, (who, _)) in cases.iter().enumerate() {
                 out.note(&format!(
@@ -125,8 +122,8 @@ fn glob_cases(
 }
 
 /// Times each of parade's `cases` (a name and its arguments) and, with `make`, `make -n all`, in
-/// alternating rounds ([`Report::rounds`]); returns, in that order, each one's best time and its
-/// peak RSS in KB (with `timer`; 0 for make).
+/// alternating rounds ([`Report::rounds`]); returns, in that order, each one's best time, and
+/// each one's peak RSS in KB (with `timer`; 0 for make).
 #[allow(clippy::too_many_arguments)] // the case, and how each of its commands runs
 fn alternate(
     out: &mut Report,
@@ -138,7 +135,7 @@ fn alternate(
     make: bool,
     dir: &Path,
     timer: bool,
-) -> Vec<(Duration, u64)> {
+) -> (Vec<Duration>, Vec<u64>) {
     let command = |program, args, timer| Planner {
         program,
         args,
@@ -158,10 +155,7 @@ fn alternate(
         p.kb = p.kb.max(kb);
         took
     });
-    best.into_iter()
-        .zip(&impls)
-        .map(|(took, (_, p))| (took, p.kb))
-        .collect()
+    (best, impls.iter().map(|(_, p)| p.kb).collect())
 }
 
 /// One command of a planning case, as [`alternate`] runs it: with `timer`, under

@@ -209,7 +209,7 @@ impl Report {
 }
 
 /// The median of `sorted` (not empty): its middle, or the mean of its two middles.
-fn median(sorted: &[Duration]) -> Duration {
+pub(crate) fn median(sorted: &[Duration]) -> Duration {
     let mid = sorted.len() / 2;
     if sorted.len() % 2 == 1 {
         sorted[mid]

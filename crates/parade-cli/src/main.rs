@@ -541,13 +541,9 @@ impl<'a> Run<'a> {
             }
             Ok(report) => report,
         };
-        let outcome = if interrupted.get() {
-            "interrupted"
-        } else if report.ok() {
-            "succeeded"
-        } else {
-            "failed"
-        };
+        // A flow's rule: a deadlock (the report's error) is an `error`, not a failure.
+        let outcome =
+            parade::store::outcome(interrupted.get(), report.error.is_some(), report.ok());
         if let Err(e) = store.end_run(run_id, outcome) {
             let kept = store.journal_path(run_id).filter(|j| j.exists());
             match kept {

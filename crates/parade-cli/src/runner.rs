@@ -833,9 +833,7 @@ pub fn run_prepared(
             memory,
             &names,
             // As many threads as tasks may run at once, at most one per core.
-            std::thread::available_parallelism()
-                .map_or(1, std::num::NonZero::get)
-                .min(jobs.unwrap_or(usize::MAX)),
+            parade::cores::available().min(jobs.unwrap_or(usize::MAX)),
         ),
         _ => Ahead {
             skipped: Vec::new(),

@@ -27,6 +27,7 @@
 //! assert_eq!(squares, [1, 4, 9, 16, 25]);
 //! ```
 
+pub mod cores;
 pub mod display;
 pub mod engine;
 pub mod exec;

@@ -141,3 +141,39 @@ fn a_flows_run_ends_with_its_outcome_and_a_later_record_begins_another() {
     let store = Store::open(dir.path().join("state.db")).unwrap();
     assert!(store.unfinished_runs().unwrap().is_empty());
 }
+
+#[test]
+fn a_flows_run_records_what_it_was_asked_to_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let flow = flow_on(dir.path());
+    flow.proc("last", |_| Ok(3)).deps(["ok"]).add().unwrap();
+    // The run begins with ok's record: its targets so far.
+    flow.run("ok").unwrap();
+    flow.wait(["ok"]).unwrap();
+    // Asked for more while the run goes on: they join its targets, each once.
+    flow.start(["fails", "ok"]).unwrap();
+    flow.wait(["last"]).unwrap();
+    assert!(flow.wait_all().is_err());
+    let store = Store::open(dir.path().join("state.db")).unwrap();
+    let runs = store.runs(10).unwrap();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0].targets, ["ok", "fails", "last"], "{runs:?}");
+    assert_eq!(runs[0].outcome.as_deref(), Some("failed"));
+    drop(store);
+    // The next run records only what it was asked for since.
+    flow.proc("later", |_| Ok(2)).add().unwrap();
+    flow.run("later").unwrap();
+    flow.wait_all().unwrap_err();
+    let store = Store::open(dir.path().join("state.db")).unwrap();
+    assert_eq!(store.runs(1).unwrap()[0].targets, ["later"]);
+    drop(store);
+    // A flow dropped with its run open keeps its targets too.
+    flow.proc("again", |_| Ok(4)).add().unwrap();
+    flow.run("again").unwrap();
+    flow.wait(["again"]).unwrap();
+    drop(flow);
+    let store = Store::open(dir.path().join("state.db")).unwrap();
+    let newest = store.runs(1).unwrap().remove(0);
+    assert_eq!(newest.targets, ["again"]);
+    assert_eq!(newest.outcome.as_deref(), Some("interrupted"));
+}

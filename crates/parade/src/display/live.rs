@@ -261,8 +261,31 @@ impl LiveObserver {
     /// Takes `event` into the display's state (the caller holds the lock): whether a frame
     /// must be drawn again.
     fn take(shared: &Shared, st: &mut State, event: &Event) -> bool {
+        if let Some((id, state, duration, reason)) = event.finished() {
+            let ran = st.seen.started.remove(&id).is_some();
+            if ran {
+                st.running.retain(|r| *r != id);
+            }
+            st.last.remove(&id);
+            let block = st.blocks.remove(&id);
+            let text = Finished {
+                id,
+                state,
+                reason,
+                duration: ran.then_some(duration),
+                seen: &mut st.seen,
+                log: shared.logs.as_ref().and_then(|l| l.path(id)),
+            }
+            .render(&*shared.names, shared.style);
+            st.above.push_str(&text);
+            if let Some(block) = block.filter(|_| state.is_success()) {
+                push_block(&mut st.above, &block, shared.style.paint);
+            }
+            return true;
+        }
         match event {
-            Event::Wanted { .. } => return false,
+            // A task's end is taken above.
+            Event::Wanted { .. } | Event::Finished { .. } => return false,
             Event::Output { id, line, .. } => {
                 st.seen.line(*id, line, shared.style, &*shared.names);
                 // Cut once for the block and the row.
@@ -282,32 +305,6 @@ impl LiveObserver {
             Event::Started { id } => {
                 st.seen.started.insert(*id, crate::engine::event_time());
                 st.running.push(*id);
-            }
-            Event::Finished {
-                id,
-                state,
-                duration,
-                reason,
-            } => {
-                let ran = st.seen.started.remove(id).is_some();
-                if ran {
-                    st.running.retain(|r| r != id);
-                }
-                st.last.remove(id);
-                let block = st.blocks.remove(id);
-                let text = Finished {
-                    id: *id,
-                    state: *state,
-                    reason: reason.as_ref(),
-                    duration: ran.then_some(*duration),
-                    seen: &mut st.seen,
-                    log: shared.logs.as_ref().and_then(|l| l.path(*id)),
-                }
-                .render(&*shared.names, shared.style);
-                st.above.push_str(&text);
-                if let Some(block) = block.filter(|_| state.is_success()) {
-                    push_block(&mut st.above, &block, shared.style.paint);
-                }
             }
         }
         true

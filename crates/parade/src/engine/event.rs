@@ -56,6 +56,29 @@ impl Event {
             | Event::Finished { id, .. } => *id,
         }
     }
+
+    /// A [`Event::Finished`]'s task, final state, duration and reason; `None` for any other
+    /// event.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use parade::engine::{Event, TaskId, TaskState};
+    /// let id = TaskId::from_index(1);
+    /// let e = Event::Finished { id, state: TaskState::Succeeded, duration: Duration::ZERO, reason: None };
+    /// assert_eq!(e.finished(), Some((id, TaskState::Succeeded, Duration::ZERO, None)));
+    /// assert_eq!(Event::Started { id }.finished(), None);
+    /// ```
+    pub fn finished(&self) -> Option<(TaskId, TaskState, Duration, Option<&Reason>)> {
+        match self {
+            Event::Finished {
+                id,
+                state,
+                duration,
+                reason,
+            } => Some((*id, *state, *duration, reason.as_ref())),
+            _ => None,
+        }
+    }
 }
 
 /// Receives events. Any `Fn(&Event) + Send + Sync` is an observer.

@@ -128,16 +128,18 @@ impl Flow {
     pub fn with_options(options: FlowOptions) -> Result<Self, FlowError> {
         check_options(&options)?;
         let mode = options.mode.unwrap_or_default();
-        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        // The cores are asked for only where a pool is sized by them: an inline flow (a
+        // planner: `parade check`, a dry run) reads no cgroup limits.
+        let cores = crate::cores::available;
         let executor: Arc<dyn Executor> = match mode {
             Mode::Inline => Arc::new(Inline::new()),
             Mode::Threads => match options.parallel {
-                Some(n) if n > cores => Arc::new(ThreadPool::new(n)),
+                Some(n) if n > cores() => Arc::new(ThreadPool::new(n)),
                 _ => return Ok(Self::build(Engine::new(), mode, false, options)),
             },
             Mode::Process if is_pending_worker() => Arc::new(Inline::new()),
             Mode::Process => Arc::new(
-                ProcessExecutor::new(options.parallel.unwrap_or(cores)).map_err(|e| {
+                ProcessExecutor::new(options.parallel.unwrap_or_else(cores)).map_err(|e| {
                     FlowError::Options(format!("cannot run procs in processes: {e}"))
                 })?,
             ),

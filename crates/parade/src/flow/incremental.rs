@@ -22,9 +22,11 @@
 //! [`command_spec`](super::Define::command_spec) there have no result to keep: they always run.
 //!
 //! A flow records into one run of its store at a time, as `parade run` does: the run begins
-//! with the flow's first record and ends, with its outcome, when [`Flow::wait_all`] returns
-//! (the next record begins another), or `interrupted` when the flow is dropped with its run
-//! open (records made since it was last waited for to its end); so a
+//! with the flow's first record and ends, with its outcome ([`crate::store::outcome`]'s rule,
+//! the CLI's), when [`Flow::wait_all`] returns (the next record begins another), or
+//! `interrupted` when the flow is dropped with its run open (records made since it was last
+//! waited for to its end). Its targets are the names the flow was asked to run
+//! ([`Flow::start`], [`Flow::run`], [`Flow::wait`]) since its last run ended; so a
 //! flow's runs are ended (`parade history`, `--resume`) and its store is pruned
 //! (`store/retention.rs`) as the CLI's are.
 //!
@@ -92,6 +94,8 @@ pub(crate) struct Memory {
     /// The store's run this flow records into, begun with its first record and ended with the
     /// flow's run ([`Flow::end_store_run`]) or at the latest when the flow is dropped.
     run: parking_lot::Mutex<Option<RunId>>,
+    /// What the flow was asked to run since its last run ended: the open run's targets.
+    asked: parking_lot::Mutex<Asked>,
     /// By proc name: procs whose body runs in a worker, and every proc of a watched flow.
     remote: parking_lot::Mutex<HashMap<Arc<str>, Arc<Tracked>>>,
     /// Set by [`Flow::watch`](super::Flow::watch): every proc is tracked (its files are
@@ -109,6 +113,7 @@ impl Memory {
         Memory {
             store: OnceLock::new(),
             run: parking_lot::Mutex::new(None),
+            asked: parking_lot::Mutex::default(),
             remote: parking_lot::Mutex::default(),
             watching: AtomicBool::new(false),
             keep: parking_lot::Mutex::default(),
@@ -123,8 +128,30 @@ impl Drop for Memory {
     /// asked how its tasks ended: the last handle may go while its lock is held (a gate's
     /// dispatch), so this drop must not take it.
     fn drop(&mut self) {
+        let asked = std::mem::take(self.asked.get_mut());
         if let (Some(run), Some(Some(store))) = (self.run.get_mut().take(), self.store.get()) {
-            let _ = store.end_run(run, "interrupted");
+            asked.write_into(store, run);
+            let _ = store.end_run(run, crate::store::outcome(true, false, false));
+        }
+    }
+}
+
+/// The names a flow was asked to run ([`Flow::start`], [`Flow::run`], [`Flow::wait`]) since
+/// its last run ended, each once, in the order first asked: the targets of its run in the
+/// store, as `parade run`'s are its command line's.
+#[derive(Default)]
+struct Asked {
+    names: Vec<String>,
+    seen: std::collections::HashSet<String>,
+    /// How many of `names` the run's row holds.
+    written: usize,
+}
+
+impl Asked {
+    /// Writes the names asked for since the run began into run `run`'s targets.
+    fn write_into(&self, store: &Store, run: RunId) {
+        if self.names.len() > self.written {
+            let _ = store.set_targets(run, &self.names);
         }
     }
 }
@@ -201,18 +228,41 @@ impl Flow {
     /// ended ([`Flow::wait_all`] returned). A later record begins another run.
     pub(crate) fn end_store_run(&self, outcome: &str) {
         let open = self.inner.memory.run.lock().take();
+        let asked = std::mem::take(&mut *self.inner.memory.asked.lock());
         if let (Some(run), Some(store)) = (open, self.memory()) {
+            asked.write_into(store, run);
             let _ = store.end_run(run, outcome);
         }
     }
 
-    /// The flow's store and the run it records into, begun if none is open.
+    /// Keeps `names`, which the flow was just asked to run, for its run's targets (with a
+    /// store only: a flow without one keeps nothing).
+    pub(crate) fn asked<S: AsRef<str>>(&self, names: &[S]) {
+        if !self.has_store() {
+            return;
+        }
+        let mut asked = self.inner.memory.asked.lock();
+        for name in names {
+            let name = name.as_ref();
+            if !asked.seen.contains(name) {
+                asked.seen.insert(name.to_owned());
+                asked.names.push(name.to_owned());
+            }
+        }
+    }
+
+    /// The flow's store and the run it records into, begun if none is open (its targets what
+    /// the flow was asked to run so far).
     fn recording(&self) -> Option<(Store, RunId)> {
         let store = self.memory()?;
         let mut open = self.inner.memory.run.lock();
-        let run = match *open {
-            Some(run) => run,
-            None => *open.insert(store.begin_run(&[]).ok()?),
+        let run = if let Some(run) = *open {
+            run
+        } else {
+            let mut asked = self.inner.memory.asked.lock();
+            let run = store.begin_run(&asked.names).ok()?;
+            asked.written = asked.names.len();
+            *open.insert(run)
         };
         Some((store.clone(), run))
     }

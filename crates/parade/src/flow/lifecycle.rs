@@ -107,9 +107,13 @@ impl Flow {
         &self,
         names: impl IntoIterator<Item = S>,
     ) -> Result<(), FlowError> {
+        let names: Vec<S> = names.into_iter().collect();
         let mut t = self.inner.table.lock();
-        self.want_existing(&mut t, names)?;
-        self.start_now(&mut t)
+        self.want_existing(&mut t, &names)?;
+        self.start_now(&mut t)?;
+        drop(t);
+        self.asked(&names);
+        Ok(())
     }
 
     /// [`Flow::create`]s then [`Flow::start`]s; returns the names.
@@ -118,7 +122,10 @@ impl Flow {
         let ids = self.create_in(&mut t, name)?;
         self.start_now(&mut t)?;
         self.start_closure(&mut t, &ids, None)?;
-        Ok(ids.into_iter().map(|id| t.name(id)).collect())
+        let names = ids.into_iter().map(|id| t.name(id)).collect();
+        drop(t);
+        self.asked(&[name]);
+        Ok(names)
     }
 
     /// Waits until the named procs are final, starting those not started yet.
@@ -126,10 +133,12 @@ impl Flow {
     /// Errors: an unknown name; any of them not succeeding (skipped counts as success), listing
     /// each failure with its root cause first; a deadlock.
     pub fn wait<S: AsRef<str>>(&self, names: impl IntoIterator<Item = S>) -> Result<(), FlowError> {
+        let names: Vec<S> = names.into_iter().collect();
         let ids = {
             let mut t = self.inner.table.lock();
-            self.want_existing(&mut t, names)?
+            self.want_existing(&mut t, &names)?
         };
+        self.asked(&names);
         let statuses = self
             .inner
             .engine
@@ -153,7 +162,9 @@ impl Flow {
     /// deadlock.
     ///
     /// The flow's run has ended then: with a store, the run it recorded into ends with its
-    /// outcome (`succeeded`, `failed`, `interrupted` after [`Flow::stop`]), so it is not left
+    /// outcome (`succeeded`, `failed`, `interrupted` after [`Flow::stop`], `error` after a
+    /// deadlock: [`crate::store::outcome`]), its targets what the flow was asked to run since
+    /// its last run ended ([`Flow::start`], [`Flow::run`], [`Flow::wait`]), so it is not left
     /// unfinished and the store is pruned as the CLI's runs prune it; what is recorded later
     /// goes into a new run.
     pub fn wait_all(&self) -> Result<(), FlowError> {
@@ -170,13 +181,12 @@ impl Flow {
                     Err(FlowError::Failed(failures))
                 }
             });
-        let outcome = match &waited {
-            _ if self.inner.engine.is_stopped() => "interrupted",
-            Ok(()) => "succeeded",
-            Err(FlowError::Failed(_)) => "failed",
-            // A deadlock: procs it wanted had not ended.
-            Err(_) => "interrupted",
-        };
+        // A deadlock (procs it wanted can never end) is an `error`: nobody stopped the run.
+        let outcome = crate::store::outcome(
+            self.inner.engine.is_stopped(),
+            matches!(&waited, Err(e) if !matches!(e, FlowError::Failed(_))),
+            waited.is_ok(),
+        );
         self.end_store_run(outcome);
         waited
     }
@@ -186,10 +196,10 @@ impl Flow {
     fn want_existing<S: AsRef<str>>(
         &self,
         t: &mut Table,
-        names: impl IntoIterator<Item = S>,
+        names: &[S],
     ) -> Result<Vec<TaskId>, FlowError> {
         let ids = names
-            .into_iter()
+            .iter()
             .map(|n| {
                 t.existing(n.as_ref())
                     .ok_or_else(|| FlowError::UnknownProc(n.as_ref().to_owned()))

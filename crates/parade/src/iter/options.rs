@@ -3,9 +3,6 @@
 //!
 //! This file owns the defaults and the clamping rules; it knows nothing about threads.
 
-use std::num::NonZeroUsize;
-use std::sync::OnceLock;
-
 /// Default bound on items pulled from the source and not yet released by the consumer.
 pub const DEFAULT_IN_FLIGHT: usize = 1 << 16;
 
@@ -49,7 +46,7 @@ impl Options {
     /// Resolves defaults and clamps every number to a value that cannot deadlock.
     pub fn settle(self) -> Settings {
         let workers = if self.workers == 0 {
-            available_parallelism()
+            crate::cores::available()
         } else {
             self.workers
         };
@@ -77,12 +74,6 @@ impl Settings {
         };
         (self.in_flight / shares).max(1)
     }
-}
-
-/// The machine's available parallelism, asked once.
-pub(crate) fn available_parallelism() -> usize {
-    static CORES: OnceLock<usize> = OnceLock::new();
-    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get))
 }
 
 #[cfg(test)]

@@ -238,6 +238,20 @@ impl RunRecorder {
         // Read the clock under the lock, so times follow the order events are recorded in.
         let now = self.now();
         rec.last = rec.last.max(now);
+        if let Some((id, state, duration, reason)) = event.finished() {
+            let reason = reason.map(|r| describe_reason(r, &*self.names));
+            let seen = rec.seen(id);
+            seen.end = Some(now);
+            seen.state = Some(state);
+            seen.reason = reason;
+            seen.duration = duration.as_secs_f64();
+            let mut lines = std::mem::take(&mut seen.lines);
+            seen.excerpt = excerpt(lines.make_contiguous(), state.is_failure());
+            if let Some(slot) = seen.slot {
+                rec.free_slots.push(slot);
+            }
+            return;
+        }
         match event {
             Event::Wanted { id } => {
                 rec.seen(*id).wanted.get_or_insert(now);
@@ -248,25 +262,8 @@ impl RunRecorder {
                 seen.start = Some(now);
                 seen.slot = Some(slot);
             }
-            Event::Output { .. } => {}
-            Event::Finished {
-                id,
-                state,
-                duration,
-                reason,
-            } => {
-                let reason = reason.as_ref().map(|r| describe_reason(r, &*self.names));
-                let seen = rec.seen(*id);
-                seen.end = Some(now);
-                seen.state = Some(*state);
-                seen.reason = reason;
-                seen.duration = duration.as_secs_f64();
-                let mut lines = std::mem::take(&mut seen.lines);
-                seen.excerpt = excerpt(lines.make_contiguous(), state.is_failure());
-                if let Some(slot) = seen.slot {
-                    rec.free_slots.push(slot);
-                }
-            }
+            // Taken above.
+            Event::Output { .. } | Event::Finished { .. } => {}
         }
     }
 }

@@ -142,7 +142,58 @@ fn run_from_row(r: &Row<'_>) -> rusqlite::Result<RunRecord> {
 
 const RUN: &str = "SELECT id, started, ended, targets, outcome, pid, up_to_date FROM runs";
 
+/// How a run ended, in the words the store keeps ([`RunRecord::outcome`]): one rule for the
+/// CLI's runs and a flow's. `interrupted` when it was stopped (a signal, [`Flow::stop`], a
+/// flow dropped before its end): it could have gone on. Otherwise `error` when it could not go
+/// on to its end for a reason no task's failure explains (a deadlock: wanted tasks left that
+/// can never start); `failed` when a task did not succeed; `succeeded` when all did. A
+/// deadlock is not `interrupted` (nobody stopped the run, and running it again the same way
+/// stops at the same place) nor `failed` (no task may have failed).
+///
+/// [`Flow::stop`]: crate::flow::Flow::stop
+///
+/// ```
+/// use parade::store::outcome;
+/// assert_eq!(outcome(true, true, false), "interrupted");
+/// assert_eq!(outcome(false, true, false), "error");
+/// assert_eq!(outcome(false, false, false), "failed");
+/// assert_eq!(outcome(false, false, true), "succeeded");
+/// ```
+pub fn outcome(stopped: bool, could_not_go_on: bool, all_succeeded: bool) -> &'static str {
+    if stopped {
+        "interrupted"
+    } else if could_not_go_on {
+        "error"
+    } else if all_succeeded {
+        "succeeded"
+    } else {
+        "failed"
+    }
+}
+
 impl Store {
+    /// Replaces what run `run` was asked to run ([`RunRecord::targets`]): for a run asked for
+    /// more after it began (a flow's run begins with its first record, and may be asked for
+    /// more procs while it goes on).
+    ///
+    /// ```
+    /// let store = parade::store::Store::in_memory()?;
+    /// let run = store.begin_run(&["a".to_owned()])?;
+    /// store.set_targets(run, &["a".to_owned(), "b".to_owned()])?;
+    /// assert_eq!(store.run(run)?.unwrap().targets, ["a", "b"]);
+    /// # Ok::<(), parade::store::StoreError>(())
+    /// ```
+    pub fn set_targets(&self, run: RunId, targets: &[String]) -> Result<(), StoreError> {
+        let targets = serde_json::to_string(targets).unwrap_or_else(|_| "[]".to_owned());
+        self.with(|c| {
+            c.execute(
+                "UPDATE runs SET targets = ?2 WHERE id = ?1",
+                params![run, targets],
+            )?;
+            Ok(())
+        })
+    }
+
     /// The last `limit` runs, newest first.
     pub fn runs(&self, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
         self.with(|c| {

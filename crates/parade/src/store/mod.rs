@@ -48,7 +48,7 @@ use rusqlite::{Connection, ErrorCode};
 pub use error::StoreError;
 pub use fingerprint::Fingerprint;
 pub use fingerprint::hash_file;
-pub use history::{Execution, RunRecord};
+pub use history::{Execution, RunRecord, outcome};
 pub use key::{KeyHasher, hash_bytes, key_hex};
 pub use record::Recorder;
 pub use retention::{KEPT_RUNS, PRUNE_EVERY};

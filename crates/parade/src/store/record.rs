@@ -294,7 +294,7 @@ impl Store {
 /// run (off the path from one task to the next), not after the last one, in the run's end.
 /// Each is in the run's journal already, so a kill loses none; a run that died is folded
 /// from its journal, which replaces what was written of it.
-const WRITE_EVERY: usize = 64;
+pub(crate) const WRITE_EVERY: usize = 64;
 
 /// Inserts executions, each of its run.
 pub(crate) fn insert_all<'a>(
@@ -511,11 +511,7 @@ impl Observer for Recorder {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-    use std::time::Duration;
-
-    use super::{Recorder, WRITE_EVERY};
-    use crate::engine::{Event, Observer, TaskId, TaskState};
+    use super::WRITE_EVERY;
     use crate::store::Store;
 
     #[test]
@@ -524,22 +520,9 @@ mod tests {
         let path = dir.path().join("s.db");
         let store = Store::open(&path).unwrap();
         let run = store.begin_run(&[]).unwrap();
-        let recorder = Recorder::new(
-            store.clone(),
-            run,
-            Arc::new(|id: TaskId| Some(format!("t{}", id.index()))),
-        );
+        let recorder = super::super::tests::recorder_of(&store, run);
         let tasks = 2 * WRITE_EVERY + 5;
-        for i in 0..tasks {
-            let id = TaskId::from_index(i);
-            recorder.on_event(&Event::Started { id });
-            recorder.on_event(&Event::Finished {
-                id,
-                state: TaskState::Succeeded,
-                duration: Duration::ZERO,
-                reason: None,
-            });
-        }
+        super::super::tests::record_tasks(&recorder, 0, tasks);
         // Before the run's end, every full batch is in the database already (all of them
         // used to be written by the end's one transaction, after the last task).
         let written = store.executions(run).unwrap().len();

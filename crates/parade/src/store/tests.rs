@@ -365,3 +365,73 @@ fn set_mtime(file: &std::path::Path, t: SystemTime) {
         .set_modified(t)
         .unwrap();
 }
+
+/// A recorder into run `run` of `store` naming task `i` `t<i>`.
+pub(super) fn recorder_of(store: &Store, run: RunId) -> Recorder {
+    Recorder::new(
+        store.clone(),
+        run,
+        std::sync::Arc::new(|id: crate::engine::TaskId| Some(format!("t{}", id.index()))),
+    )
+}
+
+/// The recorder's `n` tasks from `first` on, each started and succeeded.
+pub(super) fn record_tasks(recorder: &Recorder, first: usize, n: usize) {
+    use crate::engine::{Event, Observer, TaskId, TaskState};
+    for i in first..first + n {
+        let id = TaskId::from_index(i);
+        recorder.on_event(&Event::Started { id });
+        recorder.on_event(&Event::Finished {
+            id,
+            state: TaskState::Succeeded,
+            duration: Duration::ZERO,
+            reason: None,
+        });
+    }
+}
+
+#[test]
+fn a_batch_that_could_not_be_written_is_written_with_the_next_each_row_once() {
+    use record::WRITE_EVERY;
+    let (_dir, path) = temp();
+    // A short busy timeout: a write the holder blocks fails in 50 ms, not 10 s.
+    let store = Store::open_with(&path, Duration::from_millis(50)).unwrap();
+    let run = store.begin_run(&["all".to_owned()]).unwrap();
+    let recorder = recorder_of(&store, run);
+    let rows = || store.executions(run).unwrap().len();
+    // Another connection holds the write lock while the first batch is due: it fails.
+    let holder = Connection::open(&path).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    record_tasks(&recorder, 0, WRITE_EVERY);
+    holder.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(rows(), 0, "the batch was written while the lock was held");
+    // It is not tried again at every task (a busy store would hold each for its timeout)...
+    record_tasks(&recorder, WRITE_EVERY, WRITE_EVERY - 1);
+    assert_eq!(rows(), 0, "tried again before another batch waited");
+    // ...but once another batch waits: both land, in order.
+    record_tasks(&recorder, 2 * WRITE_EVERY - 1, 1);
+    let written: Vec<String> = store
+        .executions(run)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    let wanted: Vec<String> = (0..2 * WRITE_EVERY).map(|i| format!("t{i}")).collect();
+    assert_eq!(
+        written, wanted,
+        "each row once, in the order the tasks ended"
+    );
+    // The run's end writes the rest; nothing twice.
+    record_tasks(&recorder, 2 * WRITE_EVERY, 3);
+    store.end_run(run, "succeeded").unwrap();
+    let mut names: Vec<String> = store
+        .executions(run)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    assert_eq!(names.len(), 2 * WRITE_EVERY + 3);
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), 2 * WRITE_EVERY + 3, "a row written twice");
+}

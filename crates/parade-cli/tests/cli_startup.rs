@@ -1,0 +1,90 @@
+//! What a command that only reads the task file pays before and after reading it: `check`,
+//! `list`, `graph` and a dry run start no thread and read no cgroup CPU limits (a flow that
+//! only plans runs nothing, so it needs neither), and only a dry run opens a store. Counted
+//! from the system calls of the real binary under `strace -f`, not timed.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{Project, task_file};
+
+/// Whether `strace` is on PATH.
+fn strace() -> bool {
+    Command::new("strace")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// The thread starts and file opens of `parade ARGS` in `p` (every thread followed), one
+/// call a line; the command's success checked.
+fn traced(p: &Project, args: &[&str]) -> String {
+    let trace = p.path("trace.txt");
+    let out = Command::new("strace")
+        .args([
+            "-f",
+            "-qq",
+            "-e",
+            "trace=clone,clone3,fork,vfork,open,openat",
+            "-o",
+        ])
+        .arg(&trace)
+        .arg(assert_cmd::cargo::cargo_bin("parade"))
+        .args(args)
+        .current_dir(p.dir.path())
+        .output()
+        .expect("strace runs");
+    assert!(out.status.success(), "parade {args:?}: {out:?}");
+    let text = std::fs::read_to_string(&trace).expect("the trace is written");
+    let _ = std::fs::remove_file(&trace);
+    text
+}
+
+/// The lines of `trace` that mention any of `words`.
+fn lines_with<'a>(trace: &'a str, words: &[&str]) -> Vec<&'a str> {
+    trace
+        .lines()
+        .filter(|l| words.iter().any(|w| l.contains(w)))
+        .collect()
+}
+
+#[test]
+fn reading_commands_start_no_thread_and_read_no_cgroup_limits() {
+    if !strace() {
+        eprintln!("SKIPPED: no strace on PATH (Debian: apt-get install -y strace)");
+        return;
+    }
+    let p = Project::new(&task_file(&[
+        ("a", "true", &[]),
+        ("b", "echo b", &["a"]),
+        ("c", "echo c", &["a", "b"]),
+    ]));
+    for args in [
+        &["check"][..],
+        &["list"],
+        &["list", "--expand"],
+        &["graph", "c"],
+        &["run", "--dry-run", "c"],
+    ] {
+        let trace = traced(&p, args);
+        // The trace saw the command at work: it opened its task file.
+        assert!(
+            !lines_with(&trace, &["parade.toml"]).is_empty(),
+            "{args:?}: the task file's open is traced:\n{trace}"
+        );
+        let threads = lines_with(&trace, &["clone", "fork("]);
+        assert!(threads.is_empty(), "{args:?} starts threads: {threads:#?}");
+        let limits = lines_with(&trace, &["cgroup", "cpu.max", "cfs_quota"]);
+        assert!(limits.is_empty(), "{args:?} reads CPU limits: {limits:#?}");
+        if args[0] != "run" {
+            let store = lines_with(&trace, &["state.db"]);
+            assert!(store.is_empty(), "{args:?} opens the store: {store:#?}");
+        }
+    }
+    assert!(
+        !Path::new(&p.path(".parade/state.db")).exists(),
+        "nothing made a store"
+    );
+}
