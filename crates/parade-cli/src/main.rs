@@ -640,7 +640,6 @@ fn shape<'r>(
         extra_args: args.extra_args.clone(),
         memory: None,
         terminal: None,
-        plan: None,
     }
 }
 

@@ -56,9 +56,6 @@ pub struct RunRequest<'a> {
     /// Runs every task's command on a pseudo-terminal of this (columns, rows), so that it sees
     /// a terminal (`parade run` gives one to a single task whose output passes through to one).
     pub terminal: Option<(u16, u16)>,
-    /// Not read by [`run`]: a run plans on its own flow ([`prepare`]), once, and decides up to
-    /// date in that plan's order (kept so that requests written with a plan still build).
-    pub plan: Option<&'a Plan>,
 }
 
 impl<'a> RunRequest<'a> {
@@ -90,7 +87,6 @@ impl<'a> RunRequest<'a> {
             after_task: None,
             memory: None,
             terminal: None,
-            plan: None,
         }
     }
 }

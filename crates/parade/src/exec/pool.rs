@@ -192,10 +192,7 @@ impl ThreadPool {
     pub fn global() -> Arc<ThreadPool> {
         static GLOBAL: OnceLock<Arc<ThreadPool>> = OnceLock::new();
         GLOBAL
-            .get_or_init(|| {
-                let cores = std::thread::available_parallelism().map_or(1, usize::from);
-                Arc::new(ThreadPool::new(cores))
-            })
+            .get_or_init(|| Arc::new(ThreadPool::new(crate::cores::available())))
             .clone()
     }
 
