@@ -403,6 +403,10 @@ impl Flow {
             roots.extend(self.create_in(t, n.as_ref())?);
         }
         let cl = self.closure(t, &roots, None)?;
+        // What is kept (the order) is made before the working set, which then lies above it
+        // and, freed before the list of what was ready first, goes back as one piece (the
+        // allocator keeps less of a freed piece after a larger one was given back).
+        let mut order: Vec<Pos> = Vec::with_capacity(cl.len());
         let members = Members::new(&cl, t.procs.len());
         let deps = Deps::new(self, &cl, &members);
         let mut blocked: Vec<Pos> = (0..deps.len()).map(|i| pos(deps.all(i).len())).collect();
@@ -419,7 +423,6 @@ impl Flow {
         let mut ready: BinaryHeap<Reverse<(u32, TaskId, Pos)>> = BinaryHeap::new();
         // The order first, its working set freed before any step is visited: a plan's steps
         // are made beside the flow and the dependencies only.
-        let mut order: Vec<Pos> = Vec::with_capacity(deps.len());
         loop {
             let from_heap = match (first.peek(), ready.peek()) {
                 (Some(a), Some(Reverse(b))) => b < a,
@@ -442,12 +445,17 @@ impl Flow {
                 }
             }
         }
-        drop((first, ready, dependents, members));
-        if order.len() < deps.len() {
-            let stuck: Vec<String> = (0..deps.len())
+        let stuck: Vec<String> = if order.len() < deps.len() {
+            (0..deps.len())
                 .filter(|&i| blocked[i] > 0)
                 .map(|i| t.name(cl.id(i)))
-                .collect();
+                .collect()
+        } else {
+            Vec::new()
+        };
+        drop((ready, dependents, members, blocked));
+        drop(first);
+        if !stuck.is_empty() {
             return Err(FlowError::Cycle(stuck));
         }
         Ok(Ordered { cl, deps, order })
