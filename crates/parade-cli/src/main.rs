@@ -218,21 +218,16 @@ fn run(file: &TaskFile, args: &RunArgs, color: bool) -> ExitCode {
         Ok(p) => p,
         Err(code) => return code,
     };
-    if args.watch {
-        return parade_cli::watch::run(file, &planned.plan, &planned.params);
-    }
-    if args.dry_run {
-        return planned.dry_run(file);
-    }
     let Planned {
         targets,
         mode,
         params,
-        prepared,
-        ..
+        next,
     } = planned;
-    let Some(prepared) = prepared else {
-        unreachable!("a real run is prepared")
+    let prepared = match next {
+        Next::Plan(plan) if args.watch => return parade_cli::watch::run(file, &plan, &params),
+        Next::Plan(plan) => return dry_run(file, plan, &params, mode),
+        Next::Run(prepared) => prepared,
     };
     let run = match Run::begin(file, args, &targets, mode) {
         Ok(r) => r,
@@ -252,10 +247,15 @@ struct Planned {
     targets: Vec<String>,
     mode: Mode,
     params: BTreeMap<String, String>,
-    /// The plan of a dry run or a watch (empty for a real run: its plan is `prepared`'s).
-    plan: runner::Plan,
-    /// A real run's flow, built and planned.
-    prepared: Option<runner::Prepared>,
+    next: Next,
+}
+
+/// What a run goes on with once planned.
+enum Next {
+    /// A dry run or a watch: the plan, made on a planner flow.
+    Plan(runner::Plan),
+    /// A real run: its own flow, built and planned once.
+    Run(runner::Prepared),
 }
 
 impl Planned {
@@ -285,8 +285,7 @@ impl Planned {
                 targets,
                 mode,
                 params,
-                plan: runner::Plan::default(),
-                prepared: Some(prepared),
+                next: Next::Run(prepared),
             });
         }
         let planned = if args.dry_run {
@@ -299,37 +298,40 @@ impl Planned {
             targets,
             mode,
             params,
-            plan,
-            prepared: None,
+            next: Next::Plan(plan),
         })
     }
+}
 
-    /// `--dry-run`: the plan, with what the store would decide for each task.
-    fn dry_run(self, file: &TaskFile) -> ExitCode {
-        let db = file.dir().join(".parade").join(parade::store::STATE_DB);
-        // Nothing remembered yet: decide against an empty store, made in memory.
-        let store = if db.exists() {
-            Store::open(&db)
-        } else {
-            Store::in_memory()
-        };
-        let code = match store {
-            Ok(store) => {
-                let decisions =
-                    uptodate::dry_run(&store, file, &self.plan, &self.params, self.mode);
-                let code = streamed(|out| render::write_dry_run(&self.plan, Some(&decisions), out));
-                // Freed by the process's exit, not one decision at a time.
-                std::mem::forget(decisions);
-                code
-            }
-            Err(e) => {
-                say(&format!("parade: {e}"));
-                streamed(|out| render::write_dry_run::<&str>(&self.plan, None, out))
-            }
-        };
-        std::mem::forget(self);
-        code
-    }
+/// `--dry-run`: the plan, with what the store would decide for each task.
+fn dry_run(
+    file: &TaskFile,
+    plan: runner::Plan,
+    params: &BTreeMap<String, String>,
+    mode: Mode,
+) -> ExitCode {
+    let db = file.dir().join(".parade").join(parade::store::STATE_DB);
+    // Nothing remembered yet: decide against an empty store, made in memory.
+    let store = if db.exists() {
+        Store::open(&db)
+    } else {
+        Store::in_memory()
+    };
+    let code = match store {
+        Ok(store) => {
+            let decisions = uptodate::dry_run(&store, file, &plan, params, mode);
+            let code = streamed(|out| render::write_dry_run(&plan, Some(&decisions), out));
+            // Freed by the process's exit, not one decision at a time.
+            std::mem::forget(decisions);
+            code
+        }
+        Err(e) => {
+            say(&format!("parade: {e}"));
+            streamed(|out| render::write_dry_run::<&str>(&plan, None, out))
+        }
+    };
+    std::mem::forget(plan);
+    code
 }
 
 /// A run begun in the store, with its log directory: what its run on the engine and its end
