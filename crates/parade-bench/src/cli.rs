@@ -192,9 +192,11 @@ pub fn run(out: &mut Report, quick: bool) {
         .split(',')
         .find(|g| !g.is_empty() && *g != "graphs" && graphs.iter().all(|k| k.name != *g))
     {
+        let known: Vec<&str> = graphs.iter().map(|g| g.name).collect();
         eprintln!(
-            "parade-bench: unknown graph {unknown:?} in PARADE_BENCH_CLI; known: fan-out, chain, \
-             layered, or graphs"
+            "parade-bench: unknown graph {unknown:?} in PARADE_BENCH_CLI; known: {}, or graphs \
+             (all of them)",
+            known.join(", ")
         );
         let _ = std::fs::remove_dir_all(&dir);
         std::process::exit(2);

@@ -24,7 +24,7 @@ use parade::flow::{Flow, PlanStep};
 use serde_json::Value;
 
 use crate::runner::RunRequest;
-use crate::task::TaskRun;
+use crate::task::{ResultsDir, TaskRun};
 use crate::taskfile::Task;
 use crate::uptodate::{Decision, Memory, Verdict};
 
@@ -67,8 +67,8 @@ pub fn decide(
     names: &[String],
     threads: usize,
 ) -> Ahead {
-    let (file, params, results_dir) =
-        (request.file, &request.params, request.results_dir.as_path());
+    let (file, params) = (request.file, &request.params);
+    let results = ResultsDir::new(request.results_dir.clone());
     let everything = || Ahead {
         skipped: Vec::new(),
         start: names.to_vec(),
@@ -180,7 +180,7 @@ pub fn decide(
         let result = last.result.clone().unwrap_or(Value::Null);
         if !result.is_null() {
             let run = TaskRun {
-                results_dir,
+                results: &results,
                 ..TaskRun::planned(file, task, name, &args, params)
             };
             let _ = std::fs::write(run.result_path(), result.to_string());

@@ -625,12 +625,9 @@ fn shape<'r>(
     params: BTreeMap<String, String>,
 ) -> RunRequest<'r> {
     RunRequest {
-        file,
-        targets,
         params,
         jobs: args.jobs.map(|j| j as usize).or(file.settings.parallel),
         fail_fast: args.fail_fast,
-        results_dir: std::path::PathBuf::new(),
         executor: args.executor.unwrap_or(file.settings.executor),
         pilots: args.pilots.map(|count| runner::PilotRequest {
             count: count as usize,
@@ -638,10 +635,8 @@ fn shape<'r>(
             listen: args.listen,
         }),
         job_arrays: !args.no_job_arrays,
-        after_task: None,
         extra_args: args.extra_args.clone(),
-        memory: None,
-        terminal: None,
+        ..RunRequest::new(file, targets, std::path::PathBuf::new())
     }
 }
 

@@ -18,7 +18,7 @@ use serde_json::Value;
 use crate::ahead::{self, Ahead};
 use crate::observers::{Observers, Subscribe};
 use crate::slurm::Slurm;
-use crate::task::{TaskRun, run_task, run_task_with};
+use crate::task::{ResultsDir, TaskRun, run_task, run_task_with};
 use crate::taskfile::{Dep, ExecutorKind, TaskFile};
 use crate::template::run_template;
 use crate::uptodate::{Memory, Verdict};
@@ -185,7 +185,7 @@ struct Shared {
 
 /// What a run's bodies read that the run gives once it has begun ([`Shared::late`]).
 struct Late {
-    results_dir: PathBuf,
+    results: ResultsDir,
     hooks: RunHooks,
 }
 
@@ -217,7 +217,10 @@ pub fn build(
     hooks: RunHooks,
 ) -> Result<Flow, RunError> {
     let shared = Arc::new(shared(file, params, slurm));
-    let _ = shared.late.set(Late { results_dir, hooks });
+    let _ = shared.late.set(Late {
+        results: ResultsDir::new(results_dir),
+        hooks,
+    });
     assemble(file, &shared, jobs, fail_fast, false)
 }
 
@@ -347,10 +350,13 @@ fn assemble(
 
 /// The body of task `index`'s procs: run the command, hand its result to the flow.
 fn run_body(s: &Shared, index: usize, ctx: &Context<'_>) -> Result<Value, ProcError> {
-    let late = s
-        .late
-        .get()
-        .ok_or_else(|| ProcError::Failed("the flow was started before its run was given".into()))?;
+    let late = s.late.get().ok_or_else(|| {
+        ProcError::Failed(
+            "internal error: a task's body ran before its run gave it a results directory and \
+             hooks (runner::run_prepared sets them before the flow starts); please report it"
+                .into(),
+        )
+    })?;
     let args: BTreeMap<String, String> = ctx.args().iter().cloned().collect();
     let task = &s.file.tasks[index];
     let instances = crate::instances::glob_instances(task, &args, ctx);
@@ -360,7 +366,7 @@ fn run_body(s: &Shared, index: usize, ctx: &Context<'_>) -> Result<Value, ProcEr
         name: ctx.name(),
         args: &args,
         params: &s.params,
-        results_dir: &late.results_dir,
+        results: &late.results,
         extra_args: match &late.hooks.extra {
             Some((name, extra)) if name == ctx.name() => extra,
             _ => &[],
@@ -383,7 +389,7 @@ fn run_body(s: &Shared, index: usize, ctx: &Context<'_>) -> Result<Value, ProcEr
             if let Verdict::UpToDate { why, last } = &decision.verdict {
                 let result = last.result.clone().unwrap_or(Value::Null);
                 if !result.is_null() {
-                    let _ = std::fs::create_dir_all(run.results_dir);
+                    let _ = std::fs::create_dir_all(run.results.path());
                     let _ = std::fs::write(run.result_path(), result.to_string());
                 }
                 memory.note(ctx.name(), &decision, Some(&result), last.outputs.clone());
@@ -802,7 +808,7 @@ pub fn run_prepared(
     let (flow, names, steps, jobs) = (prepared.flow, prepared.names, prepared.steps, prepared.jobs);
     let _pilots = prepared.pilots;
     let _ = prepared.shared.late.set(Late {
-        results_dir: request.results_dir.clone(),
+        results: ResultsDir::new(request.results_dir.clone()),
         hooks: RunHooks {
             after_task: request.after_task.clone(),
             extra: prepared.extra,
@@ -836,6 +842,8 @@ pub fn run_prepared(
             start: names,
         },
     };
+    // The plan served the decisions; it is not held through the run.
+    drop(steps);
     // Up-to-date tasks no job needs end here, before the engine's first event, as an engine
     // job's end would be seen.
     for s in &ahead.skipped {

@@ -170,8 +170,9 @@ enum Token<'t, V> {
 
 /// Reads `template` once, in order, giving each piece to `visit`: `{name}` is a field where
 /// `known(name)` gives something (asked once per `{name}`), `{{name}}` a literal `{name}`
-/// there, every other brace text as written. The one reading of a template: [`script`],
-/// [`preview`], [`fill_with`] and [`Fields::parse`] all go through it. Stops at `visit`'s
+/// there, every other brace text as written. [`script`], [`preview`], [`fill_with`] and
+/// [`Fields::parse`] all go through it ([`fields`], which lists a template's field names for
+/// the task-file checks, keeps its own reading: it knows no values). Stops at `visit`'s
 /// first error.
 fn walk<'t, V, E>(
     template: &'t str,

@@ -28,7 +28,7 @@ pub struct TaskRun<'a> {
     /// Params, overrides applied.
     pub params: &'a BTreeMap<String, String>,
     /// Where results of finished tasks are (`<name>.json`).
-    pub results_dir: &'a Path,
+    pub results: &'a ResultsDir,
     /// What followed `--` on the command line (the requested task only): `"$@"`.
     pub extra_args: &'a [String],
     /// The instances a glob dependency matched, when the task has one: `$PARADE_INSTANCES`.
@@ -53,7 +53,7 @@ impl<'a> TaskRun<'a> {
             name,
             args,
             params,
-            results_dir: Path::new(""),
+            results: no_results(),
             extra_args: &[],
             instances: None,
             terminal: None,
@@ -130,11 +130,11 @@ impl TaskRun<'_> {
                 spec = spec.env("PWD", d.pwd).shell_exit_codes(true);
             }
         }
-        let results_dir = absolute_dir(self.results_dir);
+        let results_dir = &self.results.shown;
         Ok(spec
             .cwd(cwd)
-            .env("PARADE_RESULT", self.partial_result_shown(&results_dir))
-            .env("PARADE_RESULTS_DIR", results_dir.as_ref())
+            .env("PARADE_RESULT", self.partial_result_shown(results_dir))
+            .env("PARADE_RESULTS_DIR", results_dir.as_str())
             // One pipe for stdout and stderr: their lines keep their order in the log and on screen.
             .merge_stderr(true)
             .terminal(self.terminal))
@@ -143,8 +143,11 @@ impl TaskRun<'_> {
     /// The command as a reader sees it (a dry run, as `make -n` prints): fields filled with
     /// their values shell-quoted. Display only: what runs is [`TaskRun::command`], whose values
     /// never become shell text.
+    ///
+    /// One reading of `run` ([`shell::preview`]); the many instances of one task share a
+    /// reading (the dry run's `planned_command`).
     pub fn shown_command(&self) -> String {
-        self.shown_command_by(&self.run_fields())
+        shell::preview(&self.task.run, |f| self.field_str(f))
     }
 
     /// The task's `run` read for the fields this run knows (its arguments' keys and the
@@ -222,7 +225,7 @@ impl TaskRun<'_> {
             }
             (self.task.run.clone(), Vec::new())
         };
-        let dir = self.results_dir.join(".scripts");
+        let dir = self.results.path.join(".scripts");
         std::fs::create_dir_all(&dir).map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
         let path = dir.join(sanitize_file_name(self.name));
         std::fs::write(&path, text)
@@ -235,12 +238,13 @@ impl TaskRun<'_> {
 
     /// Where a finished task's result is kept.
     pub fn result_path(&self) -> PathBuf {
-        self.results_dir
+        self.results
+            .path
             .join(format!("{}.json", sanitize_file_name(self.name)))
     }
 
     /// Where the task may write its result (`PARADE_RESULT`), as the task sees it: in the
-    /// results directory `dir`, made absolute ([`absolute_dir`]).
+    /// results directory `dir`, made absolute ([`ResultsDir`]).
     fn partial_result_shown(&self, dir: &str) -> String {
         let mut path = String::with_capacity(dir.len() + 1 + self.name.len() + 14);
         path.push_str(dir);
@@ -257,58 +261,70 @@ impl TaskRun<'_> {
     }
 }
 
-/// Takes the file `name` in the directory `dir`, if there is one: its text, the file removed.
-/// Opened and removed relative to `dir`, which is held open (the last one asked for), so that
-/// the open every task pays for the result it may have written looks up one name, not each
-/// directory of a deep path, and the file removed is the one read (`unlinkat` on the held
-/// directory). No file (`ENOENT`) costs that one `openat`. Where `dir` cannot be held open,
-/// the whole path is used.
-fn take_in(dir: &Path, name: &str) -> Option<String> {
-    use nix::fcntl::{OFlag, open, openat};
-    use nix::sys::stat::Mode;
-    use std::sync::{Arc, Mutex, PoisonError};
-    static HELD: Mutex<Option<(PathBuf, Arc<std::os::fd::OwnedFd>)>> = Mutex::new(None);
-    let held = {
-        let mut held = HELD.lock().unwrap_or_else(PoisonError::into_inner);
-        match &*held {
-            Some((d, fd)) if d == dir => Some(fd.clone()),
-            _ => {
-                let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
-                let fd = open(dir, flags, Mode::empty()).ok().map(Arc::new);
-                if let Some(fd) = &fd {
-                    *held = Some((dir.to_path_buf(), fd.clone()));
-                }
-                fd
-            }
-        }
-    };
-    let Some(dir_fd) = held else {
-        let path = dir.join(name);
-        let text = std::fs::read_to_string(&path).ok()?;
-        let _ = std::fs::remove_file(&path);
-        return Some(text);
-    };
-    let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC;
-    let file = openat(&*dir_fd, name, flags, Mode::empty()).ok()?;
-    let text = std::io::read_to_string(std::fs::File::from(file));
-    let _ = nix::unistd::unlinkat(&*dir_fd, name, nix::unistd::UnlinkatFlags::NoRemoveDir);
-    text.ok()
+/// A run's results directory as its tasks are given it: the path, the absolute text each
+/// task is told (`$PARADE_RESULTS_DIR`, `$PARADE_RESULT`), made once for the run, and the
+/// directory held open from the first result looked for, so that the result a task may have
+/// written costs one `openat` of one name (not each directory of a deep path; `ENOENT` is
+/// "none") and is removed from the directory it was read in (`unlinkat` on the held one).
+/// Made by the run ([`runner`](crate::runner)'s run part), not cached by path: a directory
+/// removed and made again is a new `ResultsDir` in the next run.
+#[derive(Debug)]
+pub struct ResultsDir {
+    path: PathBuf,
+    shown: String,
+    held: std::sync::OnceLock<std::os::fd::OwnedFd>,
 }
 
-/// [`absolute`] of a directory every task of a run is given (the results directory),
-/// remembered for the last one asked for: made once per run, not per task.
-fn absolute_dir(dir: &Path) -> std::sync::Arc<str> {
-    use std::sync::{Arc, Mutex, PoisonError};
-    static LAST: Mutex<Option<(PathBuf, Arc<str>)>> = Mutex::new(None);
-    let mut last = LAST.lock().unwrap_or_else(PoisonError::into_inner);
-    match &*last {
-        Some((d, shown)) if d == dir => shown.clone(),
-        _ => {
-            let shown: Arc<str> = absolute(dir).into();
-            *last = Some((dir.to_path_buf(), shown.clone()));
-            shown
+impl ResultsDir {
+    /// The results directory at `path` (relative to parade's working directory, or absolute).
+    ///
+    /// ```
+    /// let dir = parade_cli::task::ResultsDir::new("/tmp/results".into());
+    /// assert_eq!(dir.path(), std::path::Path::new("/tmp/results"));
+    /// ```
+    pub fn new(path: PathBuf) -> Self {
+        let shown = absolute(&path);
+        Self {
+            path,
+            shown,
+            held: std::sync::OnceLock::new(),
         }
     }
+
+    /// Its path, as given.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Takes the file `name` in it, if there is one: its text, the file removed. Where the
+    /// directory cannot be held open (not made yet), the whole path is used.
+    fn take(&self, name: &str) -> Option<String> {
+        use nix::fcntl::{OFlag, open, openat};
+        use nix::sys::stat::Mode;
+        let held = self.held.get().or_else(|| {
+            let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+            let fd = open(&self.path, flags, Mode::empty()).ok()?;
+            Some(self.held.get_or_init(|| fd))
+        });
+        let Some(dir) = held else {
+            let path = self.path.join(name);
+            let text = std::fs::read_to_string(&path).ok()?;
+            let _ = std::fs::remove_file(&path);
+            return Some(text);
+        };
+        let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC;
+        let file = openat(dir, name, flags, Mode::empty()).ok()?;
+        let text = std::io::read_to_string(std::fs::File::from(file));
+        let _ = nix::unistd::unlinkat(dir, name, nix::unistd::UnlinkatFlags::NoRemoveDir);
+        text.ok()
+    }
+}
+
+/// The results directory of a task looked at, not run ([`TaskRun::planned`]): none given.
+fn no_results() -> &'static ResultsDir {
+    static NONE: std::sync::LazyLock<ResultsDir> =
+        std::sync::LazyLock::new(|| ResultsDir::new(PathBuf::new()));
+    &NONE
 }
 
 /// A path as the task sees it from its own working directory: absolute. A relative path is
@@ -356,7 +372,7 @@ pub fn run_task_with(
         Ok(spec) => execute(spec),
         Err(e) => Outcome::failed(e),
     };
-    let written = take_in(run.results_dir, &run.partial_name());
+    let written = run.results.take(&run.partial_name());
     if outcome != Outcome::Succeeded {
         return (outcome, None);
     }
@@ -422,27 +438,31 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("results");
         std::fs::create_dir(&dir).unwrap();
+        let results = ResultsDir::new(dir.clone());
         assert_eq!(
-            take_in(&dir, ".a.json.partial"),
+            results.take(".a.json.partial"),
             None,
             "no file, nothing taken"
         );
         std::fs::write(dir.join(".a.json.partial"), "1").unwrap();
-        assert_eq!(take_in(&dir, ".a.json.partial").as_deref(), Some("1"));
+        assert_eq!(results.take(".a.json.partial").as_deref(), Some("1"));
         assert!(!dir.join(".a.json.partial").exists(), "taken, so removed");
-        // The directory held open is the one read and the one the file is removed from,
-        // whatever its path names by then (a whole-path removal takes another directory's).
+        // Within a run, the directory held open is the one read and the one the file is
+        // removed from, whatever its path names by then (a whole-path removal takes another
+        // directory's); the next run's results directory is looked up again.
         std::fs::write(dir.join(".b.json.partial"), "2").unwrap();
         let moved = root.path().join("moved");
         std::fs::rename(&dir, &moved).unwrap();
         std::fs::create_dir(&dir).unwrap();
         std::fs::write(dir.join(".b.json.partial"), "other").unwrap();
-        assert_eq!(take_in(&dir, ".b.json.partial").as_deref(), Some("2"));
+        assert_eq!(results.take(".b.json.partial").as_deref(), Some("2"));
         assert!(!moved.join(".b.json.partial").exists());
         assert!(
             dir.join(".b.json.partial").exists(),
             "another directory's file stays"
         );
+        let next = ResultsDir::new(dir.clone());
+        assert_eq!(next.take(".b.json.partial").as_deref(), Some("other"));
     }
 
     #[test]
@@ -450,14 +470,15 @@ mod tests {
         for p in ["a/b.json", "./a/../b", "/x/./y", "."] {
             let want = std::path::absolute(p).unwrap().display().to_string();
             assert_eq!(absolute(Path::new(p)), want, "{p}");
-            assert_eq!(*absolute_dir(Path::new(p)), want, "{p}");
+            assert_eq!(ResultsDir::new(p.into()).shown, want, "{p}");
         }
         // The result file a task is told of is the one read after it: in the directory held.
         let f = file("[task.a]\nrun = \"true\"\n");
         let (args, params) = (BTreeMap::new(), BTreeMap::new());
         for dir in ["results", "/abs/results/", "./r/../results"] {
+            let results = ResultsDir::new(dir.into());
             let mut run = TaskRun::planned(&f, f.task("a").unwrap(), "a", &args, &params);
-            run.results_dir = Path::new(dir);
+            run.results = &results;
             let spec = run.command().unwrap();
             let told = spec.env.iter().find(|(k, _)| k == "PARADE_RESULT").unwrap();
             let want = absolute(&Path::new(dir).join(run.partial_name()));

@@ -99,7 +99,7 @@ pub fn run_template(
     ));
     match job.run_in::<Value, Value>(&kwargs, ctx) {
         Ok(value) => {
-            let _ = std::fs::create_dir_all(run.results_dir);
+            let _ = std::fs::create_dir_all(run.results.path());
             let text = serde_json::to_string_pretty(&value).expect("a JSON value prints");
             let _ = std::fs::write(run.result_path(), text);
             let outcome = if finished {

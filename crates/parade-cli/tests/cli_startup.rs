@@ -102,7 +102,19 @@ fn reading_commands_start_no_thread_and_read_no_cgroup_limits() {
         );
         let threads = calls_in(&trace, &["clone", "clone3", "fork", "vfork"]);
         assert!(threads.is_empty(), "{args:?} starts threads: {threads:#?}");
-        let limits = lines_with(&trace, &["cgroup", "cpu.max", "cfs_quota"]);
+        let limits: Vec<&str> = calls_in(&trace, &["open", "openat"])
+            .into_iter()
+            .filter(|l| {
+                [
+                    "/proc/self/cgroup",
+                    "/sys/fs/cgroup",
+                    "cpu.max",
+                    "cpu.cfs_quota_us",
+                ]
+                .iter()
+                .any(|w| l.contains(w))
+            })
+            .collect();
         assert!(limits.is_empty(), "{args:?} reads CPU limits: {limits:#?}");
         if args[0] != "run" {
             let store = lines_with(&trace, &["state.db"]);

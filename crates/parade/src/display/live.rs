@@ -284,8 +284,8 @@ impl LiveObserver {
             return true;
         }
         match event {
-            // A task's end is taken above.
-            Event::Wanted { .. } | Event::Finished { .. } => return false,
+            Event::Finished { .. } => unreachable!("a task's end is taken above"),
+            Event::Wanted { .. } => return false,
             Event::Output { id, line, .. } => {
                 st.seen.line(*id, line, shared.style, &*shared.names);
                 // Cut once for the block and the row.

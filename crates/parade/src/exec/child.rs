@@ -350,8 +350,10 @@ impl Pipe {
 
     /// Reads what is there and emits every complete line; at the end of the pipe, the rest.
     /// Each byte is looked at once (a long line costs what its bytes cost). The first read
-    /// goes to a small buffer on the stack: a task that prints nothing (most of a thousand
-    /// `true`s) reads only its end of file, and makes and zeroes no buffer for it.
+    /// goes to a small buffer on the stack, and so does every read until one fills it: a task
+    /// that prints nothing (most of a thousand `true`s) or little makes and zeroes no buffer
+    /// (a read that did not fill 512 bytes found less waiting: a larger buffer would not
+    /// have read more).
     fn read(&mut self, emit: &mut impl FnMut(Stream, String)) {
         let Some(reader) = &mut self.reader else {
             return;
@@ -370,7 +372,9 @@ impl Pipe {
             Ok(0) | Err(_) => self.close(emit),
             Ok(n) => {
                 if first_read {
-                    self.buf = vec![0; FIRST_READ];
+                    if n == FIRST_PEEK {
+                        self.buf = vec![0; FIRST_READ];
+                    }
                 } else {
                     self.partial.extend_from_slice(&self.buf[..n]);
                     if n == self.buf.len() && n < MAX_READ {

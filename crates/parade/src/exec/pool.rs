@@ -65,7 +65,8 @@ struct Shared {
     work: Condvar,
     /// Workers blocked in a wait inside a task, helping with queued jobs.
     helpers: AtomicUsize,
-    /// How many times a sleeping worker was woken (for the tests' counts).
+    /// How many times a sleeping worker was woken (the tests' count).
+    #[cfg(test)]
     wakes: AtomicUsize,
 }
 
@@ -110,16 +111,17 @@ impl Shared {
     /// One round of a search without the lock: until a job is queued, spin (early rounds) or
     /// yield the core (later ones), a bounded number of times.
     fn search(&self, round: u32) {
-        for _ in 0..1 << round.min(SPIN_ROUNDS) {
+        if round > SPIN_ROUNDS {
+            if self.queued.load(Ordering::Relaxed) == 0 {
+                std::thread::yield_now();
+            }
+            return;
+        }
+        for _ in 0..1 << round {
             if self.queued.load(Ordering::Relaxed) > 0 {
                 return;
             }
-            if round <= SPIN_ROUNDS {
-                std::hint::spin_loop();
-            } else {
-                std::thread::yield_now();
-                return;
-            }
+            std::hint::spin_loop();
         }
     }
 
@@ -170,6 +172,7 @@ impl ThreadPool {
             queued: AtomicUsize::new(0),
             work: Condvar::new(),
             helpers: AtomicUsize::new(0),
+            #[cfg(test)]
             wakes: AtomicUsize::new(0),
         });
         for i in 0..threads {
@@ -234,9 +237,8 @@ impl ThreadPool {
             self.shared.queued.store(q.jobs.len(), Ordering::Relaxed);
             q.take_wakes()
         };
-        if wake > 0 {
-            self.shared.wakes.fetch_add(wake, Ordering::Relaxed);
-        }
+        #[cfg(test)]
+        self.shared.wakes.fetch_add(wake, Ordering::Relaxed);
         for _ in 0..wake {
             self.shared.work.notify_one();
         }
@@ -247,8 +249,14 @@ impl ThreadPool {
 }
 
 impl Drop for ThreadPool {
+    /// Every worker is woken to end: the sleepers count as searching from here, as a woken
+    /// worker does (it leaves the count when it sees the shutdown).
     fn drop(&mut self) {
-        self.shared.queue.lock().shutdown = true;
+        let mut q = self.shared.queue.lock();
+        q.shutdown = true;
+        q.searching += q.sleeping;
+        q.sleeping = 0;
+        drop(q);
         self.shared.work.notify_all();
     }
 }

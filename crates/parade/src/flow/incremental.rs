@@ -131,7 +131,7 @@ impl Drop for Memory {
         let asked = std::mem::take(self.asked.get_mut());
         if let (Some(run), Some(Some(store))) = (self.run.get_mut().take(), self.store.get()) {
             asked.write_into(store, run);
-            let _ = store.end_run(run, crate::store::outcome(true, false, false));
+            let _ = store.end_run(run, "interrupted");
         }
     }
 }

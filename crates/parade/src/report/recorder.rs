@@ -262,8 +262,8 @@ impl RunRecorder {
                 seen.start = Some(now);
                 seen.slot = Some(slot);
             }
-            // Taken above.
-            Event::Output { .. } | Event::Finished { .. } => {}
+            Event::Output { .. } => {}
+            Event::Finished { .. } => unreachable!("a task's end is taken above"),
         }
     }
 }

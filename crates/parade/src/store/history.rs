@@ -124,6 +124,11 @@ impl Execution {
 const EXECUTION: &str = "SELECT run, name, key, state, reason, started, ended, exit_status, \
                          result, inputs, outputs FROM executions";
 
+/// A run's targets as the `runs` table keeps them (a JSON list; [`run_from_row`] reads it).
+pub(crate) fn targets_column(targets: &[String]) -> String {
+    serde_json::to_string(targets).unwrap_or_else(|_| "[]".to_owned())
+}
+
 fn run_from_row(r: &Row<'_>) -> rusqlite::Result<RunRecord> {
     let targets: String = r.get(3)?;
     Ok(RunRecord {
@@ -184,7 +189,7 @@ impl Store {
     /// # Ok::<(), parade::store::StoreError>(())
     /// ```
     pub fn set_targets(&self, run: RunId, targets: &[String]) -> Result<(), StoreError> {
-        let targets = serde_json::to_string(targets).unwrap_or_else(|_| "[]".to_owned());
+        let targets = targets_column(targets);
         self.with(|c| {
             c.execute(
                 "UPDATE runs SET targets = ?2 WHERE id = ?1",

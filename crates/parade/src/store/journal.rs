@@ -375,21 +375,6 @@ mod tests {
             .collect()
     }
 
-    /// What `fold` gives once it folds (tried again for up to 10 s while it gives nothing): a
-    /// process that another test thread forks holds a copy of every descriptor of this one,
-    /// the writer's journal and its lock among them, until it execs, and a journal whose lock
-    /// is held is rightly left for a later open. On a loaded machine that can outlast a test.
-    fn once_folded(mut fold: impl FnMut() -> Vec<String>) -> Vec<String> {
-        for _ in 0..200 {
-            let got = fold();
-            if !got.is_empty() {
-                return got;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        fold()
-    }
-
     /// [`folded`] while the run's pid names a live process (not parade: a pid reused).
     fn folded_while_its_pid_lives(db: &Path) -> Vec<String> {
         let mut other = std::process::Command::new("sleep")
@@ -409,7 +394,10 @@ mod tests {
         let db = dir.path().join("state.db");
         let journal = left_by_a_dead_writer(&db);
         // The run's pid now names a live process that is not parade.
-        assert_eq!(once_folded(|| folded_while_its_pid_lives(&db)), ["fetch"]);
+        assert_eq!(
+            crate::store::tests::once_folded(|| folded_while_its_pid_lives(&db), |g| !g.is_empty()),
+            ["fetch"]
+        );
         assert!(!journal.exists(), "the journal was taken in");
     }
 
@@ -428,7 +416,10 @@ mod tests {
         assert!(writer.journal_path(run).unwrap().exists());
         // Once the writer is gone, the next open takes it in.
         drop(writer);
-        assert_eq!(once_folded(|| folded(&db)), ["fetch"]);
+        assert_eq!(
+            crate::store::tests::once_folded(|| folded(&db), |g| !g.is_empty()),
+            ["fetch"]
+        );
     }
 
     #[test]
@@ -440,7 +431,10 @@ mod tests {
         std::fs::write(&journal, text.replacen("\"journal\":2", "\"journal\":1", 1)).unwrap();
         let while_alive = folded_while_its_pid_lives(&db);
         assert!(while_alive.is_empty(), "{while_alive:?}");
-        assert_eq!(once_folded(|| folded(&db)), ["fetch"]);
+        assert_eq!(
+            crate::store::tests::once_folded(|| folded(&db), |g| !g.is_empty()),
+            ["fetch"]
+        );
     }
 
     #[test]

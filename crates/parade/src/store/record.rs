@@ -38,7 +38,7 @@ pub(crate) struct Live {
 impl Store {
     /// Records the start of a run of `targets` by this process; returns its id.
     pub fn begin_run(&self, targets: &[String]) -> Result<RunId, StoreError> {
-        let targets = serde_json::to_string(targets).unwrap_or_else(|_| "[]".to_owned());
+        let targets = super::history::targets_column(targets);
         self.with(|c| {
             c.execute(
                 "INSERT INTO runs (started, targets, pid) VALUES (?1, ?2, ?3)",
@@ -48,7 +48,8 @@ impl Store {
         })
     }
 
-    /// Records the end of run `run`: `succeeded`, `failed` or `interrupted`, in one
+    /// Records the end of run `run` (`succeeded`, `failed`, `interrupted` or `error`: see
+    /// [`outcome`](super::outcome)), in one
     /// transaction with the executions recorded during the run, how many tasks were up to date,
     /// and the file fingerprints learnt; forgets its running tasks, and removes its journal.
     /// When it fails the journal stays, and the next open of the store folds it in.
@@ -530,13 +531,17 @@ mod tests {
         // Killed here: the next open folds the journal, replacing what was written.
         drop(recorder);
         drop(store);
-        let again = Store::open(&path).unwrap();
-        let mut names: Vec<String> = again
-            .executions(run)
-            .unwrap()
-            .into_iter()
-            .map(|e| e.name)
-            .collect();
+        let names_after_open = || -> Vec<String> {
+            let again = Store::open(&path).unwrap();
+            again
+                .executions(run)
+                .unwrap()
+                .into_iter()
+                .map(|e| e.name)
+                .collect()
+        };
+        let mut names =
+            super::super::tests::once_folded(names_after_open, |n: &Vec<String>| n.len() >= tasks);
         assert_eq!(names.len(), tasks, "each task once");
         names.sort();
         names.dedup();

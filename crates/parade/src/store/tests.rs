@@ -366,6 +366,22 @@ fn set_mtime(file: &std::path::Path, t: SystemTime) {
         .unwrap();
 }
 
+/// What `look` finds once a journal is folded (`done` says so; tried again for up to 10 s
+/// while it is not): a process that another test thread forks holds a copy of every
+/// descriptor of this one, a writer's journal and its lock among them, until it execs, and a
+/// journal whose lock is held is rightly left for a later open. On a loaded machine that can
+/// outlast a test.
+pub(super) fn once_folded<T>(mut look: impl FnMut() -> T, done: impl Fn(&T) -> bool) -> T {
+    for _ in 0..200 {
+        let got = look();
+        if done(&got) {
+            return got;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    look()
+}
+
 /// A recorder into run `run` of `store` naming task `i` `t<i>`.
 pub(super) fn recorder_of(store: &Store, run: RunId) -> Recorder {
     Recorder::new(
