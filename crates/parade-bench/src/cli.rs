@@ -17,6 +17,10 @@
 //! (`Report::rounds`, as every comparison here). A peer that is not installed
 //! is reported as "not run".
 //!
+//! Each graph also prints each run's CPU seconds (the median of its rounds: the runner's and
+//! its tasks', from `/proc/self/stat`), a figure the machine's other load moves less than
+//! the clock, with the microseconds per task each spends over the floor.
+//!
 //! `list`: `parade list` on a task file of 1,000 tasks (target: under 50 ms).
 //!
 //! `throughput`: one task printing 200 MB of 100-byte lines (`cat` of a file), run in each
@@ -144,8 +148,11 @@ impl Graph {
     }
 }
 
+/// One run of an implementation to time.
+type Run<'a> = Box<dyn FnMut() + 'a>;
+
 /// An implementation to time: its name and one run of it.
-type Impl<'a> = (&'static str, Box<dyn FnMut() + 'a>);
+type Impl<'a> = (&'static str, Run<'a>);
 
 fn installed(program: &str) -> bool {
     Command::new(program)
@@ -264,8 +271,34 @@ pub fn run(out: &mut Report, quick: bool) {
             ));
         }
         let case = format!("{} {} x true -j2", graph.name, graph.tasks());
-        out.interleaved(&case, graph.tasks() as u64, rounds, &mut impls);
-        drop(impls);
+        // Each run's CPU seconds beside its time: the runner's and its tasks' together, a
+        // figure the machine's other load moves far less than the clock.
+        let mut runs: Vec<(&str, (Run<'_>, Vec<f64>))> = impls
+            .into_iter()
+            .map(|(name, run)| (name, (run, Vec::new())))
+            .collect();
+        out.rounds(
+            &case,
+            graph.tasks() as u64,
+            rounds,
+            &mut runs,
+            |(run, cpu)| {
+                let (before, start) = (cpu_so_far(), Instant::now());
+                run();
+                let took = start.elapsed();
+                cpu.push(cpu_so_far() - before);
+                took
+            },
+        );
+        let cpu_ms: Vec<(&str, f64)> = runs
+            .iter_mut()
+            .map(|(name, (_, cpu))| {
+                cpu.sort_by(f64::total_cmp);
+                (*name, cpu[cpu.len() / 2] * 1000.0)
+            })
+            .collect();
+        drop(runs);
+        out.note(&cpu_note(&case, &cpu_ms, graph.tasks()));
         for (peer, there) in [("make", make), ("ninja", ninja)] {
             if !there {
                 out.note(&format!(
@@ -417,14 +450,48 @@ fn throughput_round(program: &Path, dir: &Path, mode: &str, bytes: u64) -> (Dura
     assert_eq!(log, bytes, "{mode}: the log holds everything");
     let cpu = std::fs::read_to_string(dir.join("cpu.txt"))
         .ok()
-        .and_then(|stat| {
-            let f: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-            // utime and stime: fields 14 and 15, the 12th and 13th after the name.
-            let tick = |i: usize| f.get(i)?.parse::<f64>().ok();
-            Some((tick(11)? + tick(12)?) / TICKS)
-        })
-        .unwrap_or(f64::NAN);
+        .and_then(|stat| stat_cpu(&stat))
+        .map_or(f64::NAN, |(own, _)| own);
     (took, cpu)
+}
+
+/// CPU seconds read from a `/proc/<pid>/stat` text: the process's own (all its threads) and
+/// its waited-for descendants' (those it and they waited for).
+fn stat_cpu(stat: &str) -> Option<(f64, f64)> {
+    let f: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    // utime, stime, cutime and cstime: fields 14 to 17, the 12th to 15th after the name.
+    let tick = |i: usize| f.get(i)?.parse::<f64>().ok();
+    Some((
+        (tick(11)? + tick(12)?) / TICKS,
+        (tick(13)? + tick(14)?) / TICKS,
+    ))
+}
+
+/// This program's CPU seconds so far, its own and its waited-for descendants' (a `parade`
+/// run and its tasks once it has ended), in clock ticks of 10 ms.
+fn cpu_so_far() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|stat| stat_cpu(&stat))
+        .map_or(f64::NAN, |(own, descendants)| own + descendants)
+}
+
+/// The note of a graph's CPU per run (the median of its rounds), each implementation's in
+/// milliseconds, the first being the floor's and each other's also as microseconds per task
+/// over it.
+fn cpu_note(case: &str, cpu_ms: &[(&str, f64)], tasks: usize) -> String {
+    let mut note = format!("{case}: CPU per run, the runner's and its tasks' (median):");
+    let floor = cpu_ms.first().map_or(f64::NAN, |(_, ms)| *ms);
+    #[allow(clippy::cast_precision_loss)]
+    let per_task = |ms: f64| (ms - floor) * 1000.0 / tasks as f64;
+    for (i, (name, ms)) in cpu_ms.iter().enumerate() {
+        let sep = if i == 0 { " " } else { ", " };
+        let _ = write!(note, "{sep}{name} {ms:.0} ms");
+        if i > 0 {
+            let _ = write!(note, " ({:+.0} us per task)", per_task(*ms));
+        }
+    }
+    note
 }
 
 /// `n` independent plain tasks with a description each.
@@ -485,5 +552,24 @@ mod tests {
         );
         assert_eq!(g.targets(), ["l2_0"]);
         assert_eq!(flat_task_file(3).matches("[task.").count(), 3);
+    }
+
+    #[test]
+    fn cpu_is_read_from_the_four_time_fields_after_the_name() {
+        // A name with a space and a parenthesis, then state, ppid ... utime 150, stime 50,
+        // cutime 300, cstime 100 (ticks of 10 ms).
+        let stat = "42 (a (b) c) S 1 42 42 0 -1 4194304 10 0 0 0 150 50 300 100 20 0 1 0";
+        assert_eq!(stat_cpu(stat), Some((2.0, 4.0)));
+        assert_eq!(stat_cpu("42 (cut"), None);
+    }
+
+    #[test]
+    fn the_cpu_note_puts_each_beside_the_floor_per_task() {
+        let note = cpu_note("g", &[("floor", 400.0), ("parade run", 500.0)], 1000);
+        assert_eq!(
+            note,
+            "g: CPU per run, the runner's and its tasks' (median): floor 400 ms, parade run \
+             500 ms (+100 us per task)"
+        );
     }
 }
