@@ -12,6 +12,7 @@ mod model;
 pub mod names;
 mod pattern;
 mod raw_task;
+mod read;
 mod validate;
 
 use std::path::{Path, PathBuf};

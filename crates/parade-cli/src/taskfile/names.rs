@@ -27,6 +27,14 @@ impl std::ops::Deref for SharedName {
     }
 }
 
+impl SharedName {
+    /// `name` shared with the equal names of this thread's read (its own `Arc` outside one):
+    /// what a name read from the TOML tree is made with, as serde's are.
+    pub(crate) fn shared(name: &str) -> Self {
+        SharedName(share(name))
+    }
+}
+
 /// The names of one read, by their text.
 #[derive(Default)]
 struct Interner(HashTable<Arc<str>>);
@@ -91,7 +99,7 @@ impl<'de> Deserialize<'de> for SharedName {
                 f.write_str("a string")
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<SharedName, E> {
-                Ok(SharedName(share(v)))
+                Ok(SharedName::shared(v))
             }
         }
         d.deserialize_str(Text)

@@ -22,7 +22,7 @@ pub fn parse(path: PathBuf, source: SourceFile) -> Result<TaskFile, TaskFileErro
 }
 
 fn parse_sharing(path: PathBuf, source: SourceFile) -> Result<TaskFile, TaskFileError> {
-    let raw: RawFile = toml::from_str(&source.text)
+    let raw = super::read::raw_file(&source.text)
         .map_err(|e| TaskFileError::from_problems(&source, vec![serde_problem(&source, &e)]))?;
     let mut included = Vec::new();
     let mut include_problems = Vec::new();
