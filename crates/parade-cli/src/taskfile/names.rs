@@ -27,12 +27,14 @@ impl std::ops::Deref for SharedName {
     }
 }
 
-impl SharedName {
-    /// `name` shared with the equal names of this thread's read (its own `Arc` outside one):
-    /// what a name read from the TOML tree is made with, as serde's are.
-    pub(crate) fn shared(name: &str) -> Self {
-        SharedName(share(name))
-    }
+/// Runs `f` with a maker of names shared with the equal names of this thread's read (each its
+/// own `Arc` outside one): what a list of names read from the TOML tree is made with, looking
+/// the read up once for the list rather than once a name.
+pub(crate) fn sharing<T>(f: impl FnOnce(&mut dyn FnMut(&str) -> SharedName) -> T) -> T {
+    READING.with(|r| match r.borrow_mut().as_mut() {
+        Some(interner) => f(&mut |name| SharedName(interner.get(name))),
+        None => f(&mut |name| SharedName(Arc::from(name))),
+    })
 }
 
 /// The names of one read, by their text.
@@ -99,7 +101,7 @@ impl<'de> Deserialize<'de> for SharedName {
                 f.write_str("a string")
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<SharedName, E> {
-                Ok(SharedName::shared(v))
+                Ok(SharedName(share(v)))
             }
         }
         d.deserialize_str(Text)

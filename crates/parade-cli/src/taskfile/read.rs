@@ -17,7 +17,6 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, Deserializer, ValueDeserializer};
 
 use super::model::{RawFile, RawTask};
-use super::names::SharedName;
 
 /// The file `text` says, or the TOML or serde error `toml::from_str` gives for it.
 pub(crate) fn raw_file(text: &str) -> Result<RawFile, toml::de::Error> {
@@ -68,7 +67,7 @@ fn plain(table: &DeTable<'_>) -> Option<RawTask> {
             ("run", DeValue::String(run)) => t.run = Some(Spanned::new(at, run.to_string())),
             ("description", DeValue::String(text)) => t.description = Some(text.to_string()),
             ("deps", DeValue::Array(deps)) => {
-                t.deps = strings(deps, |d| SharedName::shared(d))?;
+                t.deps = super::names::sharing(|share| strings(deps, share))?;
             }
             ("sources", DeValue::Array(paths)) => t.sources = strings(paths, str::to_owned)?,
             ("outputs", DeValue::Array(paths)) => t.outputs = strings(paths, str::to_owned)?,
@@ -79,14 +78,19 @@ fn plain(table: &DeTable<'_>) -> Option<RawTask> {
 }
 
 /// Every item of `items` made from its text, with its span; `None` when one is no string.
-fn strings<T>(items: &[Spanned<DeValue<'_>>], make: impl Fn(&str) -> T) -> Option<Vec<Spanned<T>>> {
-    items
-        .iter()
-        .map(|item| match item.get_ref() {
-            DeValue::String(text) => Some(Spanned::new(item.span(), make(text))),
-            _ => None,
-        })
-        .collect()
+fn strings<T>(
+    items: &[Spanned<DeValue<'_>>],
+    mut make: impl FnMut(&str) -> T,
+) -> Option<Vec<Spanned<T>>> {
+    // Made to size: a `collect` into `Option` knows no length and grows the list step by step.
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let DeValue::String(text) = item.get_ref() else {
+            return None;
+        };
+        out.push(Spanned::new(item.span(), make(text)));
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -116,6 +120,48 @@ mod tests {
             let (serde, tree) = both(text);
             assert_eq!(serde, tree, "{text}");
         }
+    }
+
+    /// The benchmark's layered file (`parade-bench cli`), `layers` of `width` tasks, each
+    /// needing every task of the layer before.
+    fn layered(layers: usize, width: usize) -> String {
+        let mut text = String::new();
+        for l in 0..layers {
+            for i in 0..width {
+                let deps: Vec<String> = (0..width)
+                    .filter(|_| l > 0)
+                    .map(|j| format!("\"l{}_{j}\"", l - 1))
+                    .collect();
+                text.push_str(&format!(
+                    "[task.l{l}_{i}]\nrun = \"true\"\ndeps = [{}]\n\n",
+                    deps.join(", ")
+                ));
+            }
+        }
+        text
+    }
+
+    #[test]
+    fn a_plain_file_is_read_from_the_tree_with_no_table_through_serde() {
+        let text = layered(10, 100);
+        let before = crate::taskfile::raw_task::serde_tables();
+        let raw = crate::taskfile::names::reading(|| raw_file(&text)).expect("the file reads");
+        assert_eq!(
+            crate::taskfile::raw_task::serde_tables() - before,
+            0,
+            "a plain task table went through serde's Spanned protocol"
+        );
+        assert_eq!(raw.task.len(), 1000);
+        let deps: usize = raw.task.iter().map(|(_, t)| t.get_ref().deps.len()).sum();
+        assert_eq!(deps, 9 * 100 * 100);
+        // Equal names of the read are one string, as serde's reading makes them.
+        let (a, b) = (&raw.task[100].1.get_ref().deps[0], &raw.task[101].1.get_ref().deps[0]);
+        assert!(std::sync::Arc::ptr_eq(&a.get_ref().0, &b.get_ref().0));
+        assert_eq!(both(&text).0, both(&text).1);
+        // A table with a key the tree does not take is serde's, alone.
+        let before = crate::taskfile::raw_task::serde_tables();
+        raw_file(&format!("{text}[task.w]\nrun = \"x\"\nwave = 2\n")).expect("it reads");
+        assert_eq!(crate::taskfile::raw_task::serde_tables() - before, 1);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use super::include::{Included, read_includes};
 use super::model::{
     Dep, Rare, RawFile, RawParam, RawTask, SPECIAL_DEPS, Settings, Task, TaskFile, TemplateSpec,
 };
-use super::pattern::{Pattern, glob_match, is_glob};
+use super::pattern::{Pattern, glob_match, has_brackets, is_glob};
 
 /// Reads and checks a task file's text. Every problem found is reported, in file order.
 /// Equal dependency names (of the file and the files it includes) are one shared string
@@ -853,7 +853,7 @@ impl Check<'_> {
         settings: &Settings,
         rule: bool,
     ) -> Option<Problem> {
-        if !text.contains(['[', ']']) {
+        if !has_brackets(text) {
             // No placeholders (most references): the name is looked up as it is, with no
             // pattern parsed nor placeholders gathered.
             return if all.has(text) {
