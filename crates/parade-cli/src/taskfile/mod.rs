@@ -11,6 +11,7 @@ mod index;
 mod model;
 pub mod names;
 mod pattern;
+mod plain;
 mod raw_task;
 mod read;
 mod validate;

@@ -166,6 +166,7 @@ thread_local! {
 }
 
 /// How many task tables serde has read on this thread so far.
+#[cfg(test)]
 pub(crate) fn serde_tables() -> u64 {
     SERDE_TABLES.with(std::cell::Cell::get)
 }

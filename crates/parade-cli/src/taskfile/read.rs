@@ -1,6 +1,7 @@
-//! From a task file's text to what it says ([`RawFile`]): the TOML reader's spanned tree
-//! (`toml::de::DeTable`), with each plain `[task."name"]` table taken from the tree directly
-//! and everything else read through serde, as before.
+//! From a task file's text to what it says ([`RawFile`]): a plain file (`[task."name"]`
+//! tables of strings alone) by its own reader ([`super::plain`]); any other by the TOML
+//! reader's spanned tree (`toml::de::DeTable`), with each plain `[task."name"]` table taken
+//! from the tree directly and everything else read through serde, as before.
 //!
 //! Why: a file of 1,000 tasks each needing the 100 before holds 90,000 dependency strings,
 //! and serde's `Spanned` protocol costs a map access, a key compare and a visitor per string
@@ -20,7 +21,7 @@ use super::model::{RawFile, RawTask};
 
 /// The file `text` says, or the TOML or serde error `toml::from_str` gives for it.
 pub(crate) fn raw_file(text: &str) -> Result<RawFile, toml::de::Error> {
-    match from_tree(text) {
+    match super::plain::read(text).or_else(|| from_tree(text)) {
         Some(raw) => Ok(raw),
         None => toml::from_str(text),
     }
@@ -99,7 +100,10 @@ mod tests {
 
     /// What both readers make of `text`, as text (the types have no `PartialEq`).
     fn both(text: &str) -> (String, String) {
-        let serde = format!("{:?}", toml::from_str::<RawFile>(text).map_err(|e| e.to_string()));
+        let serde = format!(
+            "{:?}",
+            toml::from_str::<RawFile>(text).map_err(|e| e.to_string())
+        );
         let tree = format!("{:?}", from_tree(text).ok_or("refused"));
         (serde, tree)
     }
@@ -155,7 +159,10 @@ mod tests {
         let deps: usize = raw.task.iter().map(|(_, t)| t.get_ref().deps.len()).sum();
         assert_eq!(deps, 9 * 100 * 100);
         // Equal names of the read are one string, as serde's reading makes them.
-        let (a, b) = (&raw.task[100].1.get_ref().deps[0], &raw.task[101].1.get_ref().deps[0]);
+        let (a, b) = (
+            &raw.task[100].1.get_ref().deps[0],
+            &raw.task[101].1.get_ref().deps[0],
+        );
         assert!(std::sync::Arc::ptr_eq(&a.get_ref().0, &b.get_ref().0));
         assert_eq!(both(&text).0, both(&text).1);
         // A table with a key the tree does not take is serde's, alone.
