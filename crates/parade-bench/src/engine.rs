@@ -128,10 +128,17 @@ pub(crate) fn interleaved(
     out.interleaved(case, n as u64, rounds, impls);
 }
 
-/// Runs the `engine` benchmarks.
+/// Runs the `engine` benchmarks. `PARADE_BENCH_ENGINE` runs one measurement alone, to profile
+/// it: `rayon`, or a shape with its executor (`independent-threads`, `chain-inline`, ...), or a
+/// shape or an executor for all that match; the memory figures are then left out.
 pub fn run(out: &mut Report, quick: bool) {
     let n = if quick { 10_000 } else { 100_000 };
     let runs = if quick { 1 } else { 3 };
+    let only = std::env::var("PARADE_BENCH_ENGINE").ok();
+    let runs_case = |shape: &str, exec: &str| {
+        only.as_deref()
+            .is_none_or(|o| o == format!("{shape}-{exec}") || o == shape || o == exec)
+    };
     let threads = std::thread::available_parallelism().map_or(2, usize::from);
     let pool = Arc::new(ThreadPool::new(threads));
     let rayon = rayon::ThreadPoolBuilder::new()
@@ -140,33 +147,38 @@ pub fn run(out: &mut Report, quick: bool) {
         .expect("rayon pool");
     // The floor and parade's threads in alternating rounds, so that the load of a shared
     // machine falls on both alike (best round of each).
-    interleaved(
-        out,
-        "independent",
-        n,
-        if quick { 1 } else { 5 },
-        &mut [
-            ("rayon::scope (floor)", &mut || {
-                rayon.scope(|s| {
-                    for _ in 0..n {
-                        s.spawn(|_| {});
-                    }
-                });
-            }),
-            ("parade threads", &mut || {
-                run_engine(&Engine::with_executor(pool.clone()), Shape::Independent, n);
-            }),
-        ],
-    );
+    let mut floor = || {
+        rayon.scope(|s| {
+            for _ in 0..n {
+                s.spawn(|_| {});
+            }
+        });
+    };
+    let mut threaded = || {
+        run_engine(&Engine::with_executor(pool.clone()), Shape::Independent, n);
+    };
+    let mut impls: Vec<(&str, &mut dyn FnMut())> = Vec::new();
+    if only.as_deref().is_none_or(|o| o == "rayon") {
+        impls.push(("rayon::scope (floor)", &mut floor));
+    }
+    if runs_case("independent", "threads") {
+        impls.push(("parade threads", &mut threaded));
+    }
+    interleaved(out, "independent", n, if quick { 1 } else { 5 }, &mut impls);
     for shape in Shape::ALL {
-        if !matches!(shape, Shape::Independent) {
+        if !matches!(shape, Shape::Independent) && runs_case(shape.name(), "threads") {
             out.measure(shape.name(), "parade threads", n as u64, runs, || {
                 run_engine(&Engine::with_executor(pool.clone()), shape, n);
             });
         }
-        out.measure(shape.name(), "parade inline", n as u64, runs, || {
-            run_engine(&Engine::inline(), shape, n);
-        });
+        if runs_case(shape.name(), "inline") {
+            out.measure(shape.name(), "parade inline", n as u64, runs, || {
+                run_engine(&Engine::inline(), shape, n);
+            });
+        }
+    }
+    if only.is_some() {
+        return;
     }
     // Memory at 1M tasks (100k with --quick): gross bytes allocated per task, and what is
     // still held per task once the run is over (the graph, states and reasons).

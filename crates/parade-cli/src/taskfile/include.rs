@@ -62,7 +62,7 @@ pub(crate) fn read_includes(
             name: file.display().to_string(),
             text,
         };
-        let inc: RawFile = match toml::from_str(&inc_source.text) {
+        let inc: RawFile = match super::read::raw_file(&inc_source.text) {
             Ok(r) => r,
             Err(e) => {
                 problems.push(super::validate::toml_problem(&inc_source, &e));

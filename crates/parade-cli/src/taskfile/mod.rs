@@ -11,7 +11,9 @@ mod index;
 mod model;
 pub mod names;
 mod pattern;
+mod plain;
 mod raw_task;
+mod read;
 mod validate;
 
 use std::path::{Path, PathBuf};

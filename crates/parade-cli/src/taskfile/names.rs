@@ -27,6 +27,16 @@ impl std::ops::Deref for SharedName {
     }
 }
 
+/// Runs `f` with a maker of names shared with the equal names of this thread's read (each its
+/// own `Arc` outside one): what a list of names read from the TOML tree is made with, looking
+/// the read up once for the list rather than once a name.
+pub(crate) fn sharing<T>(f: impl FnOnce(&mut dyn FnMut(&str) -> SharedName) -> T) -> T {
+    READING.with(|r| match r.borrow_mut().as_mut() {
+        Some(interner) => f(&mut |name| SharedName(interner.get(name))),
+        None => f(&mut |name| SharedName(Arc::from(name))),
+    })
+}
+
 /// The names of one read, by their text.
 #[derive(Default)]
 struct Interner(HashTable<Arc<str>>);

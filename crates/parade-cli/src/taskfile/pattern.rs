@@ -32,10 +32,17 @@ pub struct Pattern {
     inner: Option<Box<parade::flow::Pattern>>,
 }
 
+/// Whether `text` has a `[` or a `]`: whether it may hold placeholders. Asked once a
+/// reference; bytes are compared (neither is ever part of a longer UTF-8 character), where
+/// `str::contains` of two chars decodes every character.
+pub(crate) fn has_brackets(text: &str) -> bool {
+    text.bytes().any(|b| b == b'[' || b == b']')
+}
+
 impl Pattern {
     /// Parses a name. Errors: an unclosed `[`, a stray `]`, an empty `[]`, a nested `[`.
     pub fn parse(name: &str) -> Result<Self, String> {
-        if !name.contains(['[', ']']) {
+        if !has_brackets(name) {
             // Most names: one literal part, made at its size.
             let parts = (!name.is_empty()).then(|| Part::Literal(name.to_owned()));
             return Ok(Self {

@@ -68,6 +68,7 @@ macro_rules! raw_task {
             }
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawTask, A::Error> {
+                SERDE_TABLES.with(|n| n.set(n.get() + 1));
                 let mut t = RawTask::default();
                 while let Some(KeyOf(key)) = map.next_key()? {
                     match key {
@@ -157,6 +158,18 @@ pub(crate) const KEYS: &[&str] = &[
     "log_ignore",
     "log_ignore_if_succeeded",
 ];
+
+thread_local! {
+    /// Task tables read through serde on this thread (for the test that a plain table is
+    /// read from the TOML tree instead).
+    static SERDE_TABLES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many task tables serde has read on this thread so far.
+#[cfg(test)]
+pub(crate) fn serde_tables() -> u64 {
+    SERDE_TABLES.with(std::cell::Cell::get)
+}
 
 /// What a table without rare keys reads for them.
 static NO_RARE: LazyLock<RawRare> = LazyLock::new(RawRare::default);

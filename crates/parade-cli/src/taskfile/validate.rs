@@ -12,7 +12,7 @@ use super::include::{Included, read_includes};
 use super::model::{
     Dep, Rare, RawFile, RawParam, RawTask, SPECIAL_DEPS, Settings, Task, TaskFile, TemplateSpec,
 };
-use super::pattern::{Pattern, glob_match, is_glob};
+use super::pattern::{Pattern, glob_match, has_brackets, is_glob};
 
 /// Reads and checks a task file's text. Every problem found is reported, in file order.
 /// Equal dependency names (of the file and the files it includes) are one shared string
@@ -22,7 +22,7 @@ pub fn parse(path: PathBuf, source: SourceFile) -> Result<TaskFile, TaskFileErro
 }
 
 fn parse_sharing(path: PathBuf, source: SourceFile) -> Result<TaskFile, TaskFileError> {
-    let raw: RawFile = toml::from_str(&source.text)
+    let raw = super::read::raw_file(&source.text)
         .map_err(|e| TaskFileError::from_problems(&source, vec![serde_problem(&source, &e)]))?;
     let mut included = Vec::new();
     let mut include_problems = Vec::new();
@@ -853,7 +853,7 @@ impl Check<'_> {
         settings: &Settings,
         rule: bool,
     ) -> Option<Problem> {
-        if !text.contains(['[', ']']) {
+        if !has_brackets(text) {
             // No placeholders (most references): the name is looked up as it is, with no
             // pattern parsed nor placeholders gathered.
             return if all.has(text) {
