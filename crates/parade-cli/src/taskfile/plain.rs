@@ -505,18 +505,18 @@ mod tests {
             let mut out = Cow::Borrowed("");
             let mut errors: Option<ParseError> = None;
             let _ = raw.decode_scalar(&mut out, &mut errors);
-            if let Some(v) = verbatim(text, raw_encoding(text)) {
+            if let Some(v) = verbatim(text, Some(raw_encoding(text))) {
                 assert!(errors.is_none() && out == v, "{text}");
             }
         }
     }
 
-    fn raw_encoding(text: &str) -> Option<Encoding> {
-        Some(if text.starts_with('"') {
+    fn raw_encoding(text: &str) -> Encoding {
+        if text.starts_with('"') {
             Encoding::BasicString
         } else {
             Encoding::LiteralString
-        })
+        }
     }
 
     #[test]

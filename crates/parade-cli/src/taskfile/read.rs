@@ -97,6 +97,7 @@ fn strings<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fmt::Write as _;
 
     /// What both readers make of `text`, as text (the types have no `PartialEq`).
     fn both(text: &str) -> (String, String) {
@@ -136,10 +137,11 @@ mod tests {
                     .filter(|_| l > 0)
                     .map(|j| format!("\"l{}_{j}\"", l - 1))
                     .collect();
-                text.push_str(&format!(
+                let _ = write!(
+                    text,
                     "[task.l{l}_{i}]\nrun = \"true\"\ndeps = [{}]\n\n",
                     deps.join(", ")
-                ));
+                );
             }
         }
         text
