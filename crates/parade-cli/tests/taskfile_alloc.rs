@@ -7,11 +7,13 @@
 //! Its own test binary: the counts are the process's, so nothing else may allocate meanwhile.
 
 use std::alloc::System;
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use parade_cli::taskfile::{SourceFile, parse};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+
+#[path = "../src/taskfile/fixture.rs"]
+mod fixture;
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
@@ -19,20 +21,7 @@ static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 #[test]
 fn checking_a_layered_file_allocates_per_task_not_per_dependency() {
     let (layers, width) = (10, 100);
-    let mut text = String::new();
-    for l in 0..layers {
-        for i in 0..width {
-            let deps: Vec<String> = (0..width)
-                .filter(|_| l > 0)
-                .map(|j| format!("\"l{}_{j}\"", l - 1))
-                .collect();
-            let _ = write!(
-                text,
-                "[task.l{l}_{i}]\nrun = \"true\"\ndeps = [{}]\n\n",
-                deps.join(", ")
-            );
-        }
-    }
+    let text = fixture::layered(layers, width);
     let tasks = layers * width;
     let deps = (layers - 1) * width * width;
     let source = SourceFile {

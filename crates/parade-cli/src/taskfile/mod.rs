@@ -6,6 +6,8 @@
 
 mod diagnostic;
 mod duration;
+#[cfg(test)]
+mod fixture;
 mod include;
 mod index;
 mod model;

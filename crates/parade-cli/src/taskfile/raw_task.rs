@@ -68,6 +68,7 @@ macro_rules! raw_task {
             }
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawTask, A::Error> {
+                #[cfg(test)]
                 SERDE_TABLES.with(|n| n.set(n.get() + 1));
                 let mut t = RawTask::default();
                 while let Some(KeyOf(key)) = map.next_key()? {
@@ -159,9 +160,10 @@ pub(crate) const KEYS: &[&str] = &[
     "log_ignore_if_succeeded",
 ];
 
+#[cfg(test)]
 thread_local! {
     /// Task tables read through serde on this thread (for the test that a plain table is
-    /// read from the TOML tree instead).
+    /// read from the TOML tree instead; the tests' only).
     static SERDE_TABLES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 

@@ -95,18 +95,33 @@ fn strings<T>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
-    use std::fmt::Write as _;
+    use crate::taskfile::fixture::layered;
 
-    /// What both readers make of `text`, as text (the types have no `PartialEq`).
-    fn both(text: &str) -> (String, String) {
+    /// What serde and `reader` make of `text`, as text (the types have no `PartialEq`).
+    pub(in crate::taskfile) fn serde_and(
+        text: &str,
+        reader: fn(&str) -> Option<RawFile>,
+    ) -> (String, String) {
         let serde = format!(
             "{:?}",
             toml::from_str::<RawFile>(text).map_err(|e| e.to_string())
         );
-        let tree = format!("{:?}", from_tree(text).ok_or("refused"));
-        (serde, tree)
+        let other = format!("{:?}", reader(text).ok_or("refused"));
+        (serde, other)
+    }
+
+    fn both(text: &str) -> (String, String) {
+        serde_and(text, from_tree)
+    }
+
+    /// Asserts that [`raw_file`] gives for `text` what serde gives: the same file, or the same
+    /// error at the same place.
+    pub(in crate::taskfile) fn assert_reads_as_serde(text: &str) {
+        let serde = toml::from_str::<RawFile>(text).map_err(|e| (e.span(), e.to_string()));
+        let read = raw_file(text).map_err(|e| (e.span(), e.to_string()));
+        assert_eq!(format!("{read:?}"), format!("{serde:?}"), "{text}");
     }
 
     #[test]
@@ -125,26 +140,6 @@ mod tests {
             let (serde, tree) = both(text);
             assert_eq!(serde, tree, "{text}");
         }
-    }
-
-    /// The benchmark's layered file (`parade-bench cli`), `layers` of `width` tasks, each
-    /// needing every task of the layer before.
-    fn layered(layers: usize, width: usize) -> String {
-        let mut text = String::new();
-        for l in 0..layers {
-            for i in 0..width {
-                let deps: Vec<String> = (0..width)
-                    .filter(|_| l > 0)
-                    .map(|j| format!("\"l{}_{j}\"", l - 1))
-                    .collect();
-                let _ = write!(
-                    text,
-                    "[task.l{l}_{i}]\nrun = \"true\"\ndeps = [{}]\n\n",
-                    deps.join(", ")
-                );
-            }
-        }
-        text
     }
 
     #[test]
@@ -187,9 +182,7 @@ mod tests {
             "[task.a]\nrun = \"x\"\nsources = [1]\n",
         ] {
             assert!(from_tree(text).is_none(), "{text}");
-            let serde = toml::from_str::<RawFile>(text).map_err(|e| (e.span(), e.to_string()));
-            let read = raw_file(text).map_err(|e| (e.span(), e.to_string()));
-            assert_eq!(format!("{read:?}"), format!("{serde:?}"), "{text}");
+            assert_reads_as_serde(text);
         }
     }
 }
