@@ -7,6 +7,8 @@
 mod diagnostic;
 mod duration;
 #[cfg(test)]
+mod equivalence;
+#[cfg(test)]
 mod fixture;
 mod include;
 mod index;

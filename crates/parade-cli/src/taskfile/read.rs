@@ -29,7 +29,7 @@ pub(crate) fn raw_file(text: &str) -> Result<RawFile, toml::de::Error> {
 
 /// The file read from its spanned tree; `None` when anything is wrong with it (serde then
 /// says what).
-fn from_tree(text: &str) -> Option<RawFile> {
+pub(super) fn from_tree(text: &str) -> Option<RawFile> {
     let mut root = DeTable::parse(text).ok()?;
     let tasks = root.get_mut().remove("task");
     let mut raw = RawFile::deserialize(Deserializer::from(root)).ok()?;
