@@ -7,6 +7,8 @@
 //! same error at the same place. A file of only plain tables with distinct names is read by
 //! the plain reader itself, so the property is not met by the readers' giving up.
 
+use std::fmt::Write as _;
+
 use proptest::prelude::*;
 
 use super::read::raw_file;
@@ -38,15 +40,15 @@ fn basic(s: &str, unicode: bool) -> String {
 }
 
 /// A string value or quoted key for `s`: basic, literal where it can be, or written wrong.
-fn quoted(s: String) -> impl Strategy<Value = String> {
+fn quoted(s: &str) -> impl Strategy<Value = String> + use<> {
     let literal = if s.contains('\'') {
-        basic(&s, false)
+        basic(s, false)
     } else {
         format!("'{s}'")
     };
     prop_oneof![
-        6 => Just(basic(&s, false)),
-        2 => Just(basic(&s, true)),
+        6 => Just(basic(s, false)),
+        2 => Just(basic(s, true)),
         3 => Just(literal),
         1 => Just(format!("\"\"\"{}\"\"\"", s.replace(['"', '\\'], ""))),
         1 => Just(format!("\"{s}")), // unclosed
@@ -54,7 +56,7 @@ fn quoted(s: String) -> impl Strategy<Value = String> {
 }
 
 fn string() -> impl Strategy<Value = String> {
-    text().prop_flat_map(quoted)
+    text().prop_flat_map(|s| quoted(&s))
 }
 
 /// A value: mostly a string or an array of them, at times one the key does not take.
@@ -67,7 +69,10 @@ fn value() -> impl Strategy<Value = String> {
             format!("[{}{trailing}]", v.join(", "))
         }),
         2 => items().prop_map(|v| {
-            let lines: String = v.iter().map(|s| format!("\n  {s}, # item\n")).collect();
+            let mut lines = String::new();
+            for s in &v {
+                let _ = write!(lines, "\n  {s}, # item\n");
+            }
             format!("[{lines}]")
         }),
         1 => Just("1".to_owned()),
@@ -136,19 +141,18 @@ fn plain_file() -> impl Strategy<Value = String> {
         || proptest::collection::vec(one(), 0..4).prop_map(|v| format!("[{}]", v.join(", ")));
     let task = (one(), list(), list(), proptest::option::of(one()));
     proptest::collection::vec(task, 0..6).prop_map(|tasks| {
-        tasks
-            .iter()
-            .enumerate()
-            .map(|(i, (run, deps, sources, description))| {
-                let description = description
-                    .as_ref()
-                    .map(|d| format!("description = {d}\n"))
-                    .unwrap_or_default();
-                format!(
-                    "[task.\"t{i}\"]\n{description}run = {run}\ndeps = {deps}\nsources = {sources}\n\n"
-                )
-            })
-            .collect()
+        let mut text = String::new();
+        for (i, (run, deps, sources, description)) in tasks.iter().enumerate() {
+            let description = description
+                .as_ref()
+                .map(|d| format!("description = {d}\n"))
+                .unwrap_or_default();
+            let _ = write!(
+                text,
+                "[task.\"t{i}\"]\n{description}run = {run}\ndeps = {deps}\nsources = {sources}\n\n"
+            );
+        }
+        text
     })
 }
 
