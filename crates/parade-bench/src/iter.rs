@@ -103,18 +103,6 @@ fn small(out: &mut Report, quick: bool) {
 /// One implementation of a case: its name and one run.
 pub(crate) type Contender<'a> = (&'a str, Box<dyn FnMut() + 'a>);
 
-/// Runs every contender `rounds` times, taking turns, and records the best time of each
-/// (and the median: [`Report::interleaved`]).
-pub(crate) fn race(
-    out: &mut Report,
-    case: &str,
-    n: u64,
-    rounds: usize,
-    contenders: &mut [Contender<'_>],
-) {
-    out.interleaved(case, n, rounds.max(1), contenders);
-}
-
 fn cheap(out: &mut Report, quick: bool) {
     let n: u64 = if quick { 1_000_000 } else { 10_000_000 };
     let rounds = if quick { 2 } else { 9 };
@@ -176,7 +164,7 @@ pub(crate) fn race_slices<'a>(
         ("parade iter_slice", Box::new(runs.2)),
     ];
     contenders.extend(more);
-    race(out, case, n, rounds, &mut contenders);
+    out.interleaved(case, n, rounds.max(1), &mut contenders);
     out.ratio(case, "parade iter_slice", "rayon par_iter");
 }
 
@@ -227,48 +215,43 @@ fn slow(out: &mut Report, quick: bool) {
     sorted.sort_unstable();
 
     let case = "10us-map (ordered)";
-    race(
-        out,
-        case,
-        n,
-        rounds,
-        &mut [
-            (
-                "sequential",
-                Box::new(|| check(&black_box(unindexed(n).map(f).collect::<Vec<_>>()))),
-            ),
-            (
-                "rayon par_bridge+sort",
-                Box::new(|| {
-                    let mut pairs: Vec<(u64, u64)> =
-                        unindexed(n).par_bridge().map(|x| (x, f(x))).collect();
-                    pairs.sort_unstable_by_key(|p| p.0);
-                    check(&black_box(
-                        pairs.into_iter().map(|p| p.1).collect::<Vec<_>>(),
-                    ));
-                }),
-            ),
-            (
-                "pariter parallel_map",
-                Box::new(|| check(&black_box(unindexed(n).parallel_map(f).collect::<Vec<_>>()))),
-            ),
-            (
-                "parade iter",
-                Box::new(|| {
-                    let got: Vec<u64> = parade::iter(unindexed(n)).map(f).collect();
-                    check(&black_box(got));
-                }),
-            ),
-            (
-                "parade iter unordered",
-                Box::new(|| {
-                    let mut got: Vec<u64> = parade::iter(unindexed(n)).unordered().map(f).collect();
-                    got.sort_unstable();
-                    assert!(got == sorted, "an unordered pipeline lost items");
-                }),
-            ),
-        ],
-    );
+    let mut contenders: [Contender<'_>; 5] = [
+        (
+            "sequential",
+            Box::new(|| check(&black_box(unindexed(n).map(f).collect::<Vec<_>>()))),
+        ),
+        (
+            "rayon par_bridge+sort",
+            Box::new(|| {
+                let mut pairs: Vec<(u64, u64)> =
+                    unindexed(n).par_bridge().map(|x| (x, f(x))).collect();
+                pairs.sort_unstable_by_key(|p| p.0);
+                check(&black_box(
+                    pairs.into_iter().map(|p| p.1).collect::<Vec<_>>(),
+                ));
+            }),
+        ),
+        (
+            "pariter parallel_map",
+            Box::new(|| check(&black_box(unindexed(n).parallel_map(f).collect::<Vec<_>>()))),
+        ),
+        (
+            "parade iter",
+            Box::new(|| {
+                let got: Vec<u64> = parade::iter(unindexed(n)).map(f).collect();
+                check(&black_box(got));
+            }),
+        ),
+        (
+            "parade iter unordered",
+            Box::new(|| {
+                let mut got: Vec<u64> = parade::iter(unindexed(n)).unordered().map(f).collect();
+                got.sort_unstable();
+                assert!(got == sorted, "an unordered pipeline lost items");
+            }),
+        ),
+    ];
+    out.interleaved(case, n, rounds.max(1), &mut contenders);
     out.ratio(case, "parade iter", "rayon par_bridge+sort");
     out.ratio(case, "parade iter", "pariter parallel_map");
     out.ratio(case, "parade iter", "sequential");
