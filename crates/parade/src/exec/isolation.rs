@@ -523,10 +523,21 @@ pub fn start_ticks(pid: i32) -> Option<u64> {
 /// The clock ticks since boot now, as `/proc/<pid>/stat` counts a process's start time
 /// (`CLOCK_BOOTTIME` in `USER_HZ` units, rounded down): a child spawned between two readings
 /// that agree started at that tick. 0 where the clock cannot say.
+///
+/// Read through libc (`nix`), not rustix's own vDSO and auxiliary-vector reading: under
+/// valgrind rustix reads a vDSO page valgrind has not mapped, and `parade run` died at its
+/// first spawn, so no run could be profiled with callgrind.
 pub(crate) fn boot_ticks() -> u64 {
-    let now = rustix::time::clock_gettime(rustix::time::ClockId::Boottime);
-    let hz = rustix::param::clock_ticks_per_second();
-    let (Ok(secs), Ok(nanos)) = (u64::try_from(now.tv_sec), u64::try_from(now.tv_nsec)) else {
+    let Ok(now) = nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME) else {
+        return 0;
+    };
+    let Ok(Some(hz)) = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK) else {
+        return 0;
+    };
+    let Ok(hz) = u64::try_from(hz) else {
+        return 0;
+    };
+    let (Ok(secs), Ok(nanos)) = (u64::try_from(now.tv_sec()), u64::try_from(now.tv_nsec())) else {
         return 0;
     };
     if hz == 0 || 1_000_000_000 % hz != 0 {
