@@ -182,7 +182,7 @@ impl Memory {
     /// Puts the explanations so far in the order `rank` gives their tasks (those it does not
     /// rank last, each keeping its place among equals): decisions made side by side come in the
     /// plan's order.
-    pub fn order_explanations(&self, rank: &HashMap<&str, usize>) {
+    pub fn order_explanations(&self, rank: &foldhash::HashMap<&str, usize>) {
         if let Ok(mut e) = self.explained.lock() {
             e.sort_by_key(|(name, _)| rank.get(name.as_str()).copied().unwrap_or(usize::MAX));
         }
