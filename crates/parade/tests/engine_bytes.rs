@@ -1,7 +1,7 @@
 //! What a run of many independent tasks allocates per task, counted (not timed) with a
 //! counting global allocator: the engine's tables made once at their size, and a run that
 //! adds almost nothing to them (wanting and readying a hundred thousand tasks needs no list as
-//! long as them beside the ids asked for).
+//! long as them beside the ids asked for, and a chain allocates nothing per link).
 //!
 //! One test in this binary, so that nothing else allocates while it counts.
 
@@ -40,4 +40,27 @@ fn independent_tasks_cost_their_record_and_job_and_a_run_adds_little() {
         ids.iter()
             .all(|&id| engine.status(id).unwrap().state.is_success())
     );
+
+    // A chain: each task ends alone in its wave and readies the next, so the ready set empties
+    // and fills again after every task; that must not cost an allocation per task.
+    let chain = Engine::inline();
+    chain.reserve(N);
+    let mut last = chain.add(TaskSpec::new(|_| Outcome::Succeeded)).unwrap();
+    let first = last;
+    for _ in 1..N {
+        last = chain
+            .add(TaskSpec::new(|_| Outcome::Succeeded).dep(last))
+            .unwrap();
+    }
+    let ran = Region::new(GLOBAL);
+    chain.want([last]).unwrap();
+    chain.wait_all().unwrap();
+    let change = ran.change();
+    let run = per_task(change.bytes_allocated, N);
+    eprintln!(
+        "chain: {run:.1} B per task run, {} allocations",
+        change.allocations
+    );
+    assert!(run <= 2.0, "{run:.1} bytes per chained task run");
+    assert!(chain.status(first).unwrap().state.is_success());
 }

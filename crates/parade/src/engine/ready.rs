@@ -74,6 +74,10 @@ struct Wave {
 #[derive(Default)]
 pub(crate) struct ReadySet {
     waves: Vec<Wave>,
+    /// The queue of the last wave that emptied, kept with its memory for the next wave made:
+    /// a chain empties its wave after every task, and would otherwise free and allocate a
+    /// queue per task.
+    spare: Queue,
 }
 
 impl ReadySet {
@@ -87,7 +91,7 @@ impl ReadySet {
                     Wave {
                         number: wave,
                         active: 0,
-                        queue: Queue::default(),
+                        queue: std::mem::take(&mut self.spare),
                     },
                 );
                 at
@@ -100,7 +104,7 @@ impl ReadySet {
     fn tidy(&mut self, at: usize) {
         let w = &self.waves[at];
         if w.active == 0 && w.queue.is_empty() {
-            self.waves.remove(at);
+            self.spare = self.waves.remove(at).queue;
         }
     }
 
