@@ -181,6 +181,7 @@ impl Core {
     }
 
     /// Makes `id` final in `state` with `reason`, dropping its job and constraints.
+    #[inline]
     pub(super) fn end_slot(
         &mut self,
         id: TaskId,
@@ -347,6 +348,7 @@ impl Core {
     }
 
     /// Keeps the active counts and the ready queue in line with a slot's state.
+    #[inline]
     pub(super) fn refresh(&mut self, id: TaskId) {
         let slot = &mut self.slots[id.index()];
         let active = slot.should_be_active();

@@ -65,6 +65,7 @@ impl Pending {
     }
 
     /// Keeps a task's job and constraints, returning its cell.
+    #[inline]
     pub(crate) fn insert(
         &mut self,
         job: Option<JobBox>,
@@ -112,6 +113,7 @@ impl Pending {
     }
 
     /// The job of cell `i` (taken once the task starts).
+    #[inline]
     pub(crate) fn job_mut(&mut self, i: u32) -> &mut Option<JobBox> {
         match &mut self.cells[i as usize] {
             Cell::Held(job) => job,
@@ -120,6 +122,7 @@ impl Pending {
     }
 
     /// The constraints of cell `i`, if it has any.
+    #[inline]
     pub(crate) fn extra(&self, i: u32) -> Option<&Extra> {
         if self.extras.is_empty() {
             return None;
@@ -128,12 +131,14 @@ impl Pending {
     }
 
     /// The time limit of the task of cell `i`.
+    #[inline]
     pub(crate) fn timeout(&self, i: u32) -> Option<Duration> {
         self.extra(i).and_then(|e| e.timeout)
     }
 
     /// Frees cell `i`, dropping its job and returning its constraints; once no cell is held,
     /// the slab's memory is given back.
+    #[inline]
     pub(crate) fn remove(&mut self, i: u32) -> Option<Extra> {
         let cell = std::mem::replace(&mut self.cells[i as usize], Cell::Free(self.free));
         assert!(matches!(cell, Cell::Held(_)), "an unfinished task's entry");

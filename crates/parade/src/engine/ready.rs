@@ -26,6 +26,7 @@ struct Run {
 }
 
 impl Queue {
+    #[inline]
     fn push(&mut self, id: TaskId) {
         match self.rising.back_mut() {
             Some(run) if run.last.checked_add(1) == Some(id.0) => run.last = id.0,
@@ -37,6 +38,7 @@ impl Queue {
         }
     }
 
+    #[inline]
     fn pop(&mut self) -> Option<TaskId> {
         match (self.rising.front_mut(), self.older.peek()) {
             (Some(run), Some(&Reverse(b))) if b.0 < run.first => self.older.pop().map(|r| r.0),
@@ -82,6 +84,7 @@ pub(crate) struct ReadySet {
 
 impl ReadySet {
     /// The entry of `wave`, made if missing.
+    #[inline]
     fn entry(&mut self, wave: u32) -> &mut Wave {
         let at = match self.waves.binary_search_by_key(&wave, |w| w.number) {
             Ok(at) => at,
@@ -101,6 +104,7 @@ impl ReadySet {
     }
 
     /// Drops the entry at `at` once it holds nothing.
+    #[inline]
     fn tidy(&mut self, at: usize) {
         let w = &self.waves[at];
         if w.active == 0 && w.queue.is_empty() {
@@ -109,16 +113,19 @@ impl ReadySet {
     }
 
     /// Adds `id` to the queue of its wave.
+    #[inline]
     pub(crate) fn push(&mut self, wave: u32, id: TaskId) {
         self.entry(wave).queue.push(id);
     }
 
     /// Counts one more active task in `wave`.
+    #[inline]
     pub(crate) fn activate(&mut self, wave: u32) {
         self.entry(wave).active += 1;
     }
 
     /// Counts one fewer active task in `wave`.
+    #[inline]
     pub(crate) fn deactivate(&mut self, wave: u32) {
         let at = self
             .waves
@@ -136,6 +143,7 @@ impl ReadySet {
     }
 
     /// Takes the oldest queued task of `wave`.
+    #[inline]
     pub(crate) fn pop(&mut self, wave: u32) -> Option<TaskId> {
         let at = self.waves.binary_search_by_key(&wave, |w| w.number).ok()?;
         let id = self.waves[at].queue.pop();
