@@ -99,7 +99,7 @@ pub fn run_engine(engine: &Engine, shape: Shape, n: usize) {
 
 /// Bytes allocated per task by `f`, which handles `n` tasks: (all allocated, still live
 /// when `f` returns its value, before the value is dropped).
-fn bytes_per_task<T>(n: usize, f: impl FnOnce() -> T) -> (f64, f64) {
+pub(crate) fn bytes_per_task<T>(n: usize, f: impl FnOnce() -> T) -> (f64, f64) {
     // A pool thread may still hold the last clone of the engine measured before (it lets go
     // once its job's report returns): give it time, or that engine's memory would be freed
     // inside this region and make what this one keeps look smaller.
