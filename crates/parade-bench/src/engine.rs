@@ -43,30 +43,28 @@ impl Shape {
         }
     }
 
-    /// The dependencies of task `i` (all lower than `i`).
-    pub fn deps(self, i: usize, n: usize, rng: &mut u64) -> Vec<usize> {
+    /// The dependencies of task `i` (all lower than `i`), into `out` (cleared first): one
+    /// buffer serves every task, so the bytes per task the benchmark reports are the engine's.
+    pub fn deps(self, i: usize, n: usize, rng: &mut u64, out: &mut Vec<usize>) {
+        out.clear();
         match self {
-            Shape::Independent => vec![],
-            Shape::Chain | Shape::FanOutFanIn | Shape::BinaryTree if i == 0 => vec![],
-            Shape::Chain => vec![i - 1],
-            Shape::FanOutFanIn if i == n - 1 => (1..n - 1).collect(),
-            Shape::FanOutFanIn => vec![0],
-            Shape::BinaryTree => vec![(i - 1) / 2],
+            Shape::Independent => {}
+            Shape::Chain | Shape::FanOutFanIn | Shape::BinaryTree if i == 0 => {}
+            Shape::Chain => out.push(i - 1),
+            Shape::FanOutFanIn if i == n - 1 => out.extend(1..n - 1),
+            Shape::FanOutFanIn => out.push(0),
+            Shape::BinaryTree => out.push((i - 1) / 2),
             Shape::LayeredRandom => {
                 const WIDTH: usize = 1000;
                 if i < WIDTH {
-                    return vec![];
+                    return;
                 }
                 let layer_start = (i / WIDTH - 1) * WIDTH;
-                let mut deps: Vec<usize> = (0..3)
-                    .map(|_| {
-                        layer_start
-                            + (usize::try_from(next(rng) % WIDTH as u64).expect("below WIDTH"))
-                    })
-                    .collect();
-                deps.sort_unstable();
-                deps.dedup();
-                deps
+                out.extend((0..3).map(|_| {
+                    layer_start + (usize::try_from(next(rng) % WIDTH as u64).expect("below WIDTH"))
+                }));
+                out.sort_unstable();
+                out.dedup();
             }
         }
     }
@@ -84,9 +82,11 @@ fn next(state: &mut u64) -> u64 {
 pub fn run_engine(engine: &Engine, shape: Shape, n: usize) {
     let mut rng = 0x2545_f491_4f6c_dd1d;
     let mut ids: Vec<TaskId> = Vec::with_capacity(n);
+    let mut deps = Vec::new();
     engine.reserve(n);
     for i in 0..n {
-        let deps = shape.deps(i, n, &mut rng).into_iter().map(|d| ids[d]);
+        shape.deps(i, n, &mut rng, &mut deps);
+        let deps = deps.iter().map(|&d| ids[d]);
         ids.push(
             engine
                 .add(TaskSpec::new(|_| Outcome::Succeeded).deps(deps))
@@ -99,7 +99,7 @@ pub fn run_engine(engine: &Engine, shape: Shape, n: usize) {
 
 /// Bytes allocated per task by `f`, which handles `n` tasks: (all allocated, still live
 /// when `f` returns its value, before the value is dropped).
-fn bytes_per_task<T>(n: usize, f: impl FnOnce() -> T) -> (f64, f64) {
+pub(crate) fn bytes_per_task<T>(n: usize, f: impl FnOnce() -> T) -> (f64, f64) {
     // A pool thread may still hold the last clone of the engine measured before (it lets go
     // once its job's report returns): give it time, or that engine's memory would be freed
     // inside this region and make what this one keeps look smaller.

@@ -20,7 +20,8 @@ fn pool() -> Arc<ThreadPool> {
     Arc::new(ThreadPool::new(cores))
 }
 
-fn graph_face(exec: Arc<dyn Executor>, n: usize) -> u64 {
+/// Builds the layered DAG on the graph face and waits for it: the graph, and the last layer.
+fn built_graph(exec: Arc<dyn Executor>, n: usize) -> (Graph, Vec<Handle<u64>>) {
     let g = Graph::with_executor(exec);
     let mut layer: Vec<Handle<u64>> = (0..WIDTH as u64).map(|i| g.submit(move || i)).collect();
     for _ in 1..n / WIDTH {
@@ -33,10 +34,15 @@ fn graph_face(exec: Arc<dyn Executor>, n: usize) -> u64 {
             .collect();
     }
     g.wait_all().expect("the layered DAG runs");
+    (g, layer)
+}
+
+fn graph_face(exec: Arc<dyn Executor>, n: usize) -> u64 {
+    let (_graph, layer) = built_graph(exec, n);
     layer[0].value().expect("the last layer has values")
 }
 
-fn raw_engine(exec: Arc<dyn Executor>, n: usize) {
+fn raw_engine(exec: Arc<dyn Executor>, n: usize) -> Engine {
     let engine = Engine::with_executor(exec);
     let mut layer: Vec<TaskId> = (0..WIDTH)
         .map(|_| {
@@ -58,6 +64,7 @@ fn raw_engine(exec: Arc<dyn Executor>, n: usize) {
             .collect();
     }
     engine.wait_all().expect("the layered DAG runs");
+    engine
 }
 
 /// Runs the `graph` benchmark. `PARADE_BENCH_GRAPH=raw|graph` (with `-inline` or `-threads`,
@@ -75,7 +82,7 @@ pub fn run(out: &mut Report, quick: bool) {
     // that a shared machine's load falls on both alike.
     let measure =
         |out: &mut Report, case: &str, exec: &str, make: &dyn Fn() -> Arc<dyn Executor>| {
-            let mut raw = || raw_engine(make(), n);
+            let mut raw = || drop(raw_engine(make(), n));
             let mut graph = || {
                 std::hint::black_box(graph_face(make(), n));
             };
@@ -94,4 +101,16 @@ pub fn run(out: &mut Report, quick: bool) {
     measure(out, "layered-dag-w100-inline", "inline", &|| {
         Arc::new(Inline::new())
     });
+    if only.is_some() {
+        return;
+    }
+    // Memory (inline, so that no pool thread frees inside the region): gross bytes allocated
+    // per task, and what is still held per task once the run is over with the graph alive.
+    let inline = || Arc::new(Inline::new()) as Arc<dyn Executor>;
+    let (raw_gross, raw_live) = crate::engine::bytes_per_task(n, || raw_engine(inline(), n));
+    let (gross, live) = crate::engine::bytes_per_task(n, || built_graph(inline(), n));
+    out.note(&format!(
+        "layered-dag-w100 at {n} tasks: the graph allocates {gross:.0} B per task and keeps \
+         {live:.0} B; the raw engine {raw_gross:.0} B and {raw_live:.0} B"
+    ));
 }

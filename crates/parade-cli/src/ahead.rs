@@ -17,7 +17,7 @@
 //! It owns the order and the split; [`crate::uptodate`] owns each decision. It must not know
 //! how tasks run or are shown.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
 use parade::engine::TaskId;
 use parade::flow::{Flow, PlanStep};
@@ -79,27 +79,30 @@ pub fn decide(
         return everything();
     }
     // Without rdeps and `when_scheduled` rules a step's dependencies are all its proc's.
-    let index: HashMap<&str, usize> = steps
+    let index: foldhash::HashMap<&str, usize> = steps
         .iter()
         .enumerate()
         .map(|(i, s)| (&*s.name, i))
         .collect();
+    // Each step's dependencies as positions in the plan, each name looked up once (a
+    // dependency the plan lacks has none); the levels, the candidates and what the engine
+    // needs all read these.
+    let deps = Positions::of(steps, &index);
     // Levels: a task comes after all its dependencies (the plan's order is topological), and
     // the tasks of one level are decided side by side, on `threads` threads.
     let mut level = vec![0usize; steps.len()];
-    for (i, step) in steps.iter().enumerate() {
-        level[i] = step
-            .deps
+    for i in 0..steps.len() {
+        level[i] = deps
+            .of_step(i)
             .iter()
-            .filter_map(|d| index.get(&**d))
-            .map(|&j| level[j] + 1)
+            .map(|&j| level[j as usize] + 1)
             .max()
             .unwrap_or(0);
     }
     let mut by_level: Vec<usize> = (0..steps.len()).collect();
     by_level.sort_by_key(|&i| level[i]);
-    let mut decided: Vec<Option<(Decision, BTreeMap<String, String>)>> =
-        (0..steps.len()).map(|_| None).collect();
+    // Each decided step's decision, definition (looked up once) and placeholder values.
+    let mut decided: Vec<Option<Up<'_>>> = (0..steps.len()).map(|_| None).collect();
     let mut is_up = vec![false; steps.len()];
     for group in by_level.chunk_by(|&a, &b| level[a] == level[b]) {
         // Decided here: a task every dependency of which was decided up to date here.
@@ -107,13 +110,14 @@ pub fn decide(
             .iter()
             .filter_map(|&i| {
                 let step = &steps[i];
+                // Every dependency is a step of the plan, each decided up to date.
                 let ready = !step.missing
-                    && step
-                        .deps
-                        .iter()
-                        .all(|d| index.get(&**d).is_some_and(|&j| is_up[j]));
-                let task = file.task(&step.defined_as)?;
-                ready.then_some((i, task))
+                    && deps.of_step(i).len() == step.deps.len()
+                    && deps.of_step(i).iter().all(|&j| is_up[j as usize]);
+                if !ready {
+                    return None;
+                }
+                Some((i, file.task(&step.defined_as)?))
             })
             .collect();
         let results = in_parallel(&candidates, threads, |&(i, task)| {
@@ -126,51 +130,49 @@ pub fn decide(
             let run = TaskRun::planned(file, task, &step.name, &args, params);
             // A decision that fails here (a source not there yet) is its body's to make.
             let d = memory.decide(&run, &step.deps).ok()?;
-            Some((i, d, args))
+            Some((i, d, task, args))
         });
-        for (i, d, args) in results.into_iter().flatten() {
+        for (i, d, task, args) in results.into_iter().flatten() {
             is_up[i] = matches!(d.verdict, Verdict::UpToDate { .. });
-            decided[i] = Some((d, args));
+            decided[i] = Some((d, task, args));
         }
     }
     // `--explain` lists what was decided here in the plan's order.
     memory.order_explanations(&index);
-    let mut up: HashMap<&str, Up<'_>> = HashMap::new();
-    let mut runs: Vec<&str> = Vec::new();
+    // What is not up to date runs (its decision, if made here, kept for its body); the
+    // up-to-date decisions stay in `decided` for the split below.
+    let mut runs: Vec<usize> = Vec::new();
     for (i, step) in steps.iter().enumerate() {
-        let name = &*step.name;
-        match decided[i].take() {
-            Some((d, args)) if is_up[i] => match file.task(&step.defined_as) {
-                Some(task) => {
-                    up.insert(name, (d, task, args));
-                }
-                None => runs.push(name),
-            },
-            Some((d, _)) => {
-                memory.keep_ahead(name, d);
-                runs.push(name);
-            }
-            None => runs.push(name),
+        if is_up[i] {
+            continue;
         }
+        if let Some((d, _, _)) = decided[i].take() {
+            memory.keep_ahead(&step.name, d);
+        }
+        runs.push(i);
     }
     // The engine's jobs: what runs, and what it needs (its dependencies, transitively).
-    let mut needed: HashSet<&str> = runs.iter().copied().collect();
+    let mut needed = vec![false; steps.len()];
+    for &i in &runs {
+        needed[i] = true;
+    }
     let mut stack = runs.clone();
-    while let Some(n) = stack.pop() {
-        let deps = index.get(n).map_or(&[][..], |&i| &steps[i].deps[..]);
-        for d in deps {
-            if needed.insert(&**d) {
-                stack.push(&**d);
+    while let Some(i) = stack.pop() {
+        for &j in deps.of_step(i) {
+            let j = j as usize;
+            if !needed[j] {
+                needed[j] = true;
+                stack.push(j);
             }
         }
     }
     let mut skipped = Vec::new();
-    for step in steps {
+    for (i, step) in steps.iter().enumerate() {
         let name = &*step.name;
-        let Some((decision, task, args)) = up.remove(name) else {
+        let Some((decision, task, args)) = decided[i].take() else {
             continue;
         };
-        let (Some(id), false) = (flow.id(name), needed.contains(name)) else {
+        let (Some(id), false) = (flow.id(name), needed[i]) else {
             memory.keep_ahead(name, decision);
             continue;
         };
@@ -195,7 +197,42 @@ pub fn decide(
     }
     Ahead {
         skipped,
-        start: runs.into_iter().map(str::to_owned).collect(),
+        start: runs
+            .into_iter()
+            .map(|i| steps[i].name.to_string())
+            .collect(),
+    }
+}
+
+/// Each plan step's dependencies as positions in the plan, in one buffer.
+struct Positions {
+    /// Where each step's positions end in `at` (its start is the step before's end).
+    ends: Vec<usize>,
+    at: Vec<u32>,
+}
+
+impl Positions {
+    /// The positions of `steps`' dependencies, each name found by `index` (the steps'
+    /// positions by name); a dependency the plan lacks has none.
+    fn of(steps: &[PlanStep], index: &foldhash::HashMap<&str, usize>) -> Self {
+        let mut ends = Vec::with_capacity(steps.len());
+        let mut at = Vec::with_capacity(steps.iter().map(|s| s.deps.len()).sum());
+        for step in steps {
+            at.extend(
+                step.deps
+                    .iter()
+                    .filter_map(|d| index.get(&**d))
+                    .map(|&j| u32::try_from(j).expect("fewer than 2^32 steps")),
+            );
+            ends.push(at.len());
+        }
+        Positions { ends, at }
+    }
+
+    /// The positions of step `i`'s dependencies.
+    fn of_step(&self, i: usize) -> &[u32] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.at[start..self.ends[i]]
     }
 }
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 use smallvec::SmallVec;
 
 use super::edges::Arena;
-use super::pending::{Entry, Pending};
+use super::pending::Pending;
 use super::ready::ReadySet;
 use super::resources::{Resources, Uses};
 use super::slot::{NO_ENTRY, Slot};
@@ -180,12 +180,8 @@ impl Core {
         self.edges.get(self.slot(id).dependents)
     }
 
-    /// The job and constraints of an unfinished task.
-    pub(super) fn entry(&self, id: TaskId) -> &Entry {
-        self.pending.get(self.slot(id).entry())
-    }
-
     /// Makes `id` final in `state` with `reason`, dropping its job and constraints.
+    #[inline]
     pub(super) fn end_slot(
         &mut self,
         id: TaskId,
@@ -195,22 +191,24 @@ impl Core {
         fx: &mut Effects,
     ) {
         let entry = self.slot(id).entry();
-        if entry != NO_ENTRY {
-            let entry = self.pending.remove(entry);
-            if self.slot(id).state == TaskState::Wanted && !entry.uses().is_empty() {
-                // It may have been woken from a resource it now never takes: pass the
-                // wake-up on to the tasks parked behind it.
-                let mut woken = Vec::new();
-                let slots = &self.slots;
-                for u in entry.uses() {
-                    self.resources.wake_index(
-                        u.resource,
-                        |t| t != id && slots[t.index()].state == TaskState::Wanted,
-                        &mut woken,
-                    );
-                }
-                self.requeue(&woken);
+        // The entry goes (its job dropped) whether or not it had constraints.
+        if entry != NO_ENTRY
+            && let Some(extra) = self.pending.remove(entry)
+            && self.slot(id).state == TaskState::Wanted
+            && !extra.uses().is_empty()
+        {
+            // It may have been woken from a resource it now never takes: pass the
+            // wake-up on to the tasks parked behind it.
+            let mut woken = Vec::new();
+            let slots = &self.slots;
+            for u in extra.uses() {
+                self.resources.wake_index(
+                    u.resource,
+                    |t| t != id && slots[t.index()].state == TaskState::Wanted,
+                    &mut woken,
+                );
             }
+            self.requeue(&woken);
         }
         let slot = self.slot_mut(id);
         slot.end(state, duration);
@@ -350,6 +348,7 @@ impl Core {
     }
 
     /// Keeps the active counts and the ready queue in line with a slot's state.
+    #[inline]
     pub(super) fn refresh(&mut self, id: TaskId) {
         let slot = &mut self.slots[id.index()];
         let active = slot.should_be_active();
@@ -411,9 +410,7 @@ impl Core {
         }
         let deps = self.edges.list_from(&spec.deps);
         let defined = spec.job.is_some();
-        let entry = self
-            .pending
-            .insert(Entry::new(spec.job, spec.uses, spec.timeout));
+        let entry = self.pending.insert(spec.job, spec.uses, spec.timeout);
         self.slots
             .push(Slot::new(deps, entry, defined, spec.no_failures));
         self.set_wave(id, spec.wave);
@@ -466,7 +463,8 @@ impl Core {
         let wanted = self.slot(id).state == TaskState::Wanted;
         let defined = spec.job.is_some();
         let entry = self.slot(id).entry();
-        *self.pending.get_mut(entry) = Entry::new(spec.job, spec.uses, spec.timeout);
+        self.pending
+            .replace(entry, spec.job, spec.uses, spec.timeout);
         let slot = self.slot_mut(id);
         slot.set_defined(defined);
         slot.set_no_failures(spec.no_failures);
@@ -587,12 +585,22 @@ impl Core {
         for &id in ids {
             self.check(id)?;
         }
+        // One id at a time with its idle dependencies (depth first, as declared): the stack
+        // holds what one id brings in, not every id asked for.
         let mut stack: Vec<TaskId> = Vec::new();
-        for &id in ids.iter().rev() {
+        for &id in ids {
             if self.slot(id).state == TaskState::Idle {
                 stack.push(id);
+                self.want_from(&mut stack, fx);
             }
         }
+        self.dispatch(fx);
+        Ok(())
+    }
+
+    /// Wants every idle task on `stack` and, transitively, their idle dependencies, until the
+    /// stack is empty.
+    fn want_from(&mut self, stack: &mut Vec<TaskId>, fx: &mut Effects) {
         while let Some(t) = stack.pop() {
             if self.slot(t).state != TaskState::Idle {
                 continue;
@@ -637,8 +645,6 @@ impl Core {
             self.slot_mut(t).set_blocked(blocked);
             self.refresh(t);
         }
-        self.dispatch(fx);
-        Ok(())
     }
 
     /// Starts what may start now, in readiness order: the lowest active wave, then locks, then
@@ -657,8 +663,9 @@ impl Core {
                 continue; // stale entry
             }
             let no_failures = slot.no_failures();
-            let entry = self.entry(id);
-            if let Some(lack) = self.resources.lacking(entry.uses()) {
+            let entry = slot.entry();
+            let extra = self.pending.extra(entry);
+            if let Some(lack) = extra.and_then(|e| self.resources.lacking(e.uses())) {
                 self.resources.park(id, lack);
                 continue;
             }
@@ -666,19 +673,18 @@ impl Core {
                 self.end_unrun(id, TaskState::DepFailed, Reason::NoFailures { first }, fx);
                 continue;
             }
-            let timeout = entry.timeout();
+            let mut timeout = None;
             let mut uses = Vec::new();
-            if entry.extra.is_some() {
-                let entry = self.pending.get(self.slot(id).entry());
-                self.resources.acquire(entry.uses());
-                uses = self.resources.counted_uses(entry.uses());
+            if let Some(extra) = extra {
+                timeout = extra.timeout;
+                self.resources.acquire(extra.uses());
+                uses = self.resources.counted_uses(extra.uses());
             }
             self.running += 1;
             self.slot_mut(id).state = TaskState::Running;
             let job = self
                 .pending
-                .get_mut(self.slots[id.index()].entry())
-                .job
+                .job_mut(entry)
                 .take()
                 .expect("a defined task has its job until it starts");
             fx.to_run.push(Dispatch {

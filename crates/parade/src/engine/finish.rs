@@ -121,7 +121,8 @@ impl Core {
         fx: &mut Effects,
     ) {
         debug_assert_eq!(self.slot(id).state, TaskState::Running);
-        let timeout = self.entry(id).timeout();
+        let entry = self.slot(id).entry();
+        let timeout = self.pending.timeout(entry);
         let outcome = match (outcome, timeout) {
             (Outcome::Failed(r), _) => Outcome::Failed(r),
             (_, Some(limit)) if duration > limit => Outcome::Failed(Reason::Timeout(limit)),
@@ -140,12 +141,13 @@ impl Core {
         if !self.hooks.is_empty() {
             self.hooks.remove(&id);
         }
-        let entry = self.pending.get(self.slot(id).entry());
-        if !entry.uses().is_empty() {
+        if let Some(extra) = self.pending.extra(entry)
+            && !extra.uses().is_empty()
+        {
             let mut woken = Vec::new();
             let slots = &self.slots;
             self.resources.release(
-                entry.uses(),
+                extra.uses(),
                 |t| slots[t.index()].state == TaskState::Wanted,
                 &mut woken,
             );

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use super::core::{Core, Effects, Progress};
+use super::core::{Core, Dispatch, Effects, Progress};
 use super::delivery::Delivery;
 use super::executor::Executor;
 use super::runnable::current_task;
@@ -112,45 +112,46 @@ impl Engine {
             }
             result
         };
-        self.apply(fx);
+        self.apply(&mut fx);
         result
     }
 
-    fn apply(&self, mut fx: Effects) {
+    /// Carries out `fx` (taken by reference, not moved: it is large, and most of it is empty;
+    /// each part is looked at only if it holds something).
+    fn apply(&self, fx: &mut Effects) {
         if fx.wake {
             self.inner.signal.notify();
         }
-        for id in fx.to_cancel {
-            self.inner.executor.cancel(self, id);
+        if !fx.to_cancel.is_empty() {
+            for id in fx.to_cancel.drain(..) {
+                self.inner.executor.cancel(self, id);
+            }
         }
-        for hook in fx.cancel_hooks {
-            hook();
+        if !fx.cancel_hooks.is_empty() {
+            for hook in fx.cancel_hooks.drain(..) {
+                hook();
+            }
         }
         if self.inner.has_observers.load(Ordering::Acquire) {
             self.deliver();
         }
-        if fx.to_run.len() == 1 {
-            let d = fx.to_run.pop().expect("one job");
-            self.inner.executor.spawn_one(Runnable {
-                engine: self.clone(),
-                id: d.id,
-                job: d.job,
-                timeout: d.timeout,
-                uses: d.uses,
-            });
-        } else if !fx.to_run.is_empty() {
-            let jobs = fx
-                .to_run
-                .into_iter()
-                .map(|d| Runnable {
-                    engine: self.clone(),
-                    id: d.id,
-                    job: d.job,
-                    timeout: d.timeout,
-                    uses: d.uses,
-                })
-                .collect();
-            self.inner.executor.spawn(jobs);
+        let runnable = |d: Dispatch| Runnable {
+            engine: self.clone(),
+            id: d.id,
+            job: d.job,
+            timeout: d.timeout,
+            uses: d.uses,
+        };
+        match fx.to_run.len() {
+            0 => {}
+            1 => {
+                let d = fx.to_run.pop().expect("one job");
+                self.inner.executor.spawn_one(runnable(d));
+            }
+            _ => {
+                let jobs = fx.to_run.drain(..).map(runnable).collect();
+                self.inner.executor.spawn(jobs);
+            }
         }
     }
 

@@ -132,7 +132,12 @@ impl Slot {
     /// Makes the task final: its state, and how long it ran (its entry must have been taken).
     pub(super) fn end(&mut self, state: TaskState, duration: Duration) {
         debug_assert!(state.is_final());
-        let nanos = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
+        // u64 arithmetic, saturating as `as_nanos` then a checked narrowing would (without
+        // the u128 product).
+        let nanos = duration
+            .as_secs()
+            .saturating_mul(1_000_000_000)
+            .saturating_add(u64::from(duration.subsec_nanos()));
         self.state = state;
         self.a = (nanos & 0xffff_ffff) as u32;
         self.b = (nanos >> 32) as u32;
@@ -170,5 +175,8 @@ mod tests {
         s.end(TaskState::Succeeded, long);
         assert_eq!((s.duration(), s.entry()), (long, NO_ENTRY));
         assert!(s.defined(), "flags survive the end");
+        let mut t = Slot::new(List::default(), 0, true, false);
+        t.end(TaskState::Succeeded, Duration::MAX);
+        assert_eq!(t.duration(), Duration::from_nanos(u64::MAX), "saturates");
     }
 }

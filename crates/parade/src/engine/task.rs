@@ -22,7 +22,7 @@ use std::sync::Arc;
 /// ```
 pub struct TaskSpec {
     pub(crate) job: Option<JobBox>,
-    pub(crate) deps: SmallVec<[TaskId; 2]>,
+    pub(crate) deps: SmallVec<[TaskId; 4]>,
     /// Locks and counted resources held while running.
     pub(crate) uses: Uses,
     pub(crate) wave: u32,

@@ -48,19 +48,27 @@ impl Executor for Inline {
     }
 
     fn spawn(&self, jobs: Vec<Runnable>) {
-        let Some(first) = jobs.first() else { return };
-        let engine = first.engine().clone();
-        self.queue.lock().extend(jobs);
-        engine.signal().notify();
+        let mut queue = self.queue.lock();
+        queue.extend(jobs);
+        notify_from(&queue);
     }
 
     fn spawn_one(&self, job: Runnable) {
-        let engine = job.engine().clone();
-        self.queue.lock().push_back(job);
-        engine.signal().notify();
+        let mut queue = self.queue.lock();
+        queue.push_back(job);
+        notify_from(&queue);
     }
 
     fn block_until(&self, check: &mut dyn FnMut() -> Progress, signal: &Signal) -> Progress {
         help_until(check, signal, || self.queue.lock().pop_front())
+    }
+}
+
+/// Wakes whoever waits on the engine of the job queued last. Called under the queue's lock,
+/// so the engine is borrowed from the queue rather than cloned (and dropped) per job; no
+/// waiter holds its signal's lock while it takes the queue's, so the order is safe.
+fn notify_from(queue: &VecDeque<Runnable>) {
+    if let Some(job) = queue.back() {
+        job.engine().signal().notify();
     }
 }

@@ -55,8 +55,16 @@ impl fmt::Display for Pattern {
 /// assert!(!parade::flow::has_placeholders("build::prod"));
 /// ```
 pub fn has_placeholders(s: &str) -> bool {
-    s.find('[')
-        .is_some_and(|open| s[open + 1..].find(']').is_some_and(|close| close > 0))
+    // Bytes, not chars: both brackets are ASCII, and a plain loop over a short name is a few
+    // instructions a byte where `str::find` set up a searcher per call (asked once per
+    // dependency of every task).
+    let b = s.as_bytes();
+    b.iter().position(|&c| c == b'[').is_some_and(|open| {
+        b[open + 1..]
+            .iter()
+            .position(|&c| c == b']')
+            .is_some_and(|close| close > 0)
+    })
 }
 
 /// Whether `s` holds a glob character (`*` or `?`).

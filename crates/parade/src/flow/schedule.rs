@@ -191,7 +191,9 @@ impl Flow {
                 });
             }
             for d in deps {
-                if self.engine_state(d) == TaskState::Idle {
+                // A task already brought in is not asked of the engine again (a layered
+                // graph's task is the dependency of a hundred).
+                if !cl.contains(d) && self.engine_state(d) == TaskState::Idle {
                     cl.add(d, Why::DepOf(Arc::clone(&name)));
                 }
             }

@@ -89,14 +89,14 @@ impl Graph {
                     let t = t.as_ref()?;
                     let id = TaskId::from_index(i);
                     let name = t
-                        .description
-                        .as_deref()
+                        .description()
+                        .map(|d| &**d)
                         .map_or_else(|| id.to_string(), str::to_owned);
                     Some((
                         id,
                         name,
-                        t.resources.as_deref().cloned().unwrap_or_default(),
-                        t.has_mock,
+                        t.resources().cloned().unwrap_or_default(),
+                        t.has_mock(),
                     ))
                 })
                 .collect()

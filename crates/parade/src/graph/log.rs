@@ -36,7 +36,7 @@ impl Graph {
                         .lock()
                         .get(id.index())
                         .and_then(Option::as_ref)
-                        .and_then(|t| t.resources.as_ref().map(ToString::to_string))
+                        .and_then(|t| t.resources().map(ToString::to_string))
                         .unwrap_or_default();
                     if hints.is_empty() {
                         format!("start  {}", name(*id))

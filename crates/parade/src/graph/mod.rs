@@ -43,6 +43,7 @@ mod error;
 mod functions;
 mod handle;
 mod hints;
+mod info;
 mod inputs;
 mod log;
 mod mock;
@@ -58,8 +59,8 @@ mod uses;
 mod wire;
 mod wrap;
 
-use std::any::Any;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 
@@ -80,15 +81,7 @@ pub use settle::AsCompleted;
 pub use wrap::Wrapped;
 
 use handle::Unavailable;
-
-/// What the graph remembers of a task besides what the engine knows.
-pub(crate) struct TaskInfo {
-    pub(crate) description: Option<Arc<str>>,
-    pub(crate) resources: Option<Box<Resources>>,
-    pub(crate) has_mock: bool,
-    /// The value slot; its strong count says who can still read the value.
-    pub(crate) slot: Weak<dyn Any + Send + Sync>,
-}
+use info::{TaskInfo, release_unread};
 
 pub(crate) struct Inner {
     pub(crate) engine: Engine,
@@ -98,12 +91,19 @@ pub(crate) struct Inner {
     /// Whether the executor runs jobs in this process (else only named tasks can run).
     pub(crate) in_process: bool,
     pub(crate) tasks: Mutex<Vec<Option<TaskInfo>>>,
+    /// How many records of `tasks` [`release_unread`] has passed (changed only under the
+    /// lock of `tasks`).
+    swept: AtomicUsize,
     pub(crate) problems: Mutex<Vec<GraphError>>,
     /// Set by [`Graph::shutdown`]: later submissions fail.
     pub(crate) shut: std::sync::atomic::AtomicBool,
     /// Cached tasks' store and what each did ([`TaskBuilder::cache`]).
     pub(crate) cache: cache::Caches,
 }
+
+/// How many tasks a graph adds between two sweeps of its records ([`Graph::sweep_behind`]),
+/// and how far behind the newest the sweep stops.
+const SWEEP: usize = 1024;
 
 /// A futures workflow: submit closures, get typed [`Handle`]s, wire them into later closures.
 ///
@@ -204,6 +204,7 @@ impl Graph {
                 capacity,
                 in_process,
                 tasks: Mutex::new(Vec::new()),
+                swept: AtomicUsize::new(0),
                 problems: Mutex::new(Vec::new()),
                 shut: std::sync::atomic::AtomicBool::new(false),
                 cache: cache::Caches::default(),
@@ -256,6 +257,7 @@ impl Graph {
             return Ok(());
         }
         self.inner.engine.wait_all()?;
+        self.release_unread(usize::MAX, false);
         // All final now: only the failed tasks are looked at (not a status per task).
         let failed = self.inner.engine.failures();
         let mut failures: Vec<GraphError> = {
@@ -280,8 +282,8 @@ impl Graph {
     }
 
     pub(crate) fn register(&self, id: TaskId, info: TaskInfo) {
-        let mut tasks = self.inner.tasks.lock();
         let i = id.index();
+        let mut tasks = self.inner.tasks.lock();
         if tasks.len() == i {
             // The usual case: the graph's tasks are the engine's newest.
             tasks.push(Some(info));
@@ -293,12 +295,36 @@ impl Graph {
         tasks[i] = Some(info);
     }
 
+    /// Every [`SWEEP`] tasks, called with the newest (outside the engine's lock): lets go of
+    /// the slots nobody reads any more up to a sweep behind it, where most tasks have ended and
+    /// lost their readers.
+    pub(crate) fn sweep_behind(&self, newest: TaskId) {
+        let i = newest.index();
+        if i.is_multiple_of(SWEEP) && i >= SWEEP {
+            self.release_unread(i - SWEEP, true);
+        }
+    }
+
+    /// Lets go of the slots nobody reads any more among the records not passed yet, up to
+    /// `until`. With `stop_at_read` (while tasks are still being added) it stops at the first
+    /// slot still read, to look at it again next time; without (once every task has ended) it
+    /// passes every record, so a slot still read then is kept until the graph goes.
+    fn release_unread(&self, until: usize, stop_at_read: bool) {
+        let mut tasks = self.inner.tasks.lock();
+        let from = self.inner.swept.load(Ordering::Relaxed);
+        let until = until.min(tasks.len());
+        if from < until {
+            let passed = release_unread(&mut tasks[from..until], stop_at_read);
+            self.inner.swept.store(from + passed, Ordering::Relaxed);
+        }
+    }
+
     pub(crate) fn description(&self, id: TaskId) -> Option<Arc<str>> {
         self.inner
             .tasks
             .lock()
             .get(id.index())
-            .and_then(|t| t.as_ref()?.description.clone())
+            .and_then(|t| t.as_ref()?.description().cloned())
     }
 
     pub(crate) fn task_ref(&self, id: TaskId) -> TaskRef {
@@ -402,7 +428,7 @@ impl Graph {
             .lock()
             .get(id.index())
             .and_then(Option::as_ref)
-            .is_none_or(|t| t.slot.strong_count() > 1)
+            .is_none_or(TaskInfo::observed)
     }
 
     pub(crate) fn cancel_task(&self, id: TaskId) {

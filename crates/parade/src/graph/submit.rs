@@ -10,11 +10,12 @@ use std::sync::{Arc, Weak};
 use super::cell::TaskCell;
 use super::handle::Slot;
 use super::hints::Resources;
+use super::info::TaskInfo;
 use super::inputs::{DepList, Inputs};
 use super::mock::{MockFor, NoMock};
 use super::wire::{Wire, named_job};
-use super::{Graph, GraphError, Handle, TaskInfo};
-use crate::engine::{Outcome, TaskId, TaskSpec};
+use super::{Graph, GraphError, Handle};
+use crate::engine::{Outcome, ResourceId, TaskId, TaskSpec};
 
 impl Graph {
     /// Submits a closure without inputs; returns its handle at once.
@@ -23,9 +24,7 @@ impl Graph {
         R: Send + Sync + 'static,
         F: FnOnce() -> R + Send + 'static,
     {
-        self.submit_wired(None, Resources::default(), NoMock, (), None, move |()| {
-            Ok::<R, std::convert::Infallible>(f())
-        })
+        self.submit_plain((), move |()| Ok::<R, std::convert::Infallible>(f()))
     }
 
     /// Submits a closure that runs after `inputs` and receives their values; returns its handle
@@ -36,9 +35,81 @@ impl Graph {
         R: Send + Sync + 'static,
         F: FnOnce(I::Values) -> R + Send + 'static,
     {
-        self.submit_wired(None, Resources::default(), NoMock, inputs, None, move |v| {
-            Ok::<R, std::convert::Infallible>(f(v))
-        })
+        self.submit_plain(inputs, move |v| Ok::<R, std::convert::Infallible>(f(v)))
+    }
+
+    /// A task without description, hints or mock: in a live in-process graph that is not shut
+    /// down, straight to its cell ([`Graph::submit_cell`]) with nothing else to look at;
+    /// otherwise the one path of every task.
+    fn submit_plain<I, R, E, F>(&self, inputs: I, f: F) -> Handle<R>
+    where
+        I: Inputs,
+        R: Send + Sync + 'static,
+        E: Display,
+        F: FnOnce(I::Values) -> Result<R, E> + Send + 'static,
+    {
+        if self.inner.dry || !self.inner.in_process || self.is_shut_down() {
+            return self.submit_wired(None, Resources::default(), NoMock, inputs, None, f);
+        }
+        let deps = self.deps_of(&inputs);
+        self.submit_cell(&deps, &[], &inputs, TaskInfo::plain, f)
+    }
+
+    /// The ids the task waits for: its inputs' tasks, each once where there are many (the
+    /// first failed input in list order is the one a failure names, see `settle`).
+    fn deps_of<I: Inputs>(&self, inputs: &I) -> DepList {
+        let mut deps = DepList::new();
+        inputs.collect(self, &mut deps);
+        if deps.len() > 8 {
+            let mut seen = std::collections::HashSet::with_capacity(deps.len());
+            deps.retain(|id| seen.insert(*id));
+        }
+        deps
+    }
+
+    /// Records a task, adds it to the engine and wants it, all under one lock of the engine:
+    /// recorded before anyone can see it run (observers name it).
+    fn add_task(
+        &self,
+        mut spec: TaskSpec,
+        deps: &[TaskId],
+        uses: &[(ResourceId, u32)],
+        info: TaskInfo,
+    ) -> TaskId {
+        spec.deps.extend_from_slice(deps);
+        let spec = uses.iter().fold(spec, |s, &(r, n)| s.uses(r, n));
+        let id = self
+            .inner
+            .engine
+            .add_wanted(spec, |id| self.register(id, info))
+            .expect("a graph task's inputs exist in its engine");
+        self.sweep_behind(id);
+        id
+    }
+
+    /// A task that runs here: the value slot is the job (one allocation).
+    fn submit_cell<I, R, E, F>(
+        &self,
+        deps: &[TaskId],
+        uses: &[(ResourceId, u32)],
+        inputs: &I,
+        info: impl FnOnce(Weak<dyn Any + Send + Sync>) -> TaskInfo,
+        f: F,
+    ) -> Handle<R>
+    where
+        I: Inputs,
+        R: Send + Sync + 'static,
+        E: Display,
+        F: FnOnce(I::Values) -> Result<R, E> + Send + 'static,
+    {
+        let cell = Arc::new(TaskCell::new(inputs.readers(), I::read, f));
+        let weak = Arc::downgrade(&cell) as Weak<dyn Any + Send + Sync>;
+        let id = self.add_task(TaskSpec::from_shared(cell.clone()), deps, uses, info(weak));
+        Handle {
+            graph: self.clone(),
+            id,
+            source: cell,
+        }
     }
 
     /// The one submission path: record the task, add it to the engine, want it. A task with a
@@ -60,67 +131,34 @@ impl Graph {
         F: FnOnce(I::Values) -> Result<R, E> + Send + 'static,
         M: MockFor<I::Values, R>,
     {
-        let mut deps = DepList::new();
-        inputs.collect(self, &mut deps);
-        if deps.len() > 8 {
-            // Once each, in list order: the first failed input in list order is the one a
-            // failure names (see `settle`).
-            let mut seen = std::collections::HashSet::with_capacity(deps.len());
-            deps.retain(|id| seen.insert(*id));
-        }
-        let readers = inputs.readers();
+        let deps = self.deps_of(&inputs);
         let too_big = resources.cores.filter(|&c| c > self.inner.capacity);
         let refusal = match &wire {
             Some(w) => w.refusal(self),
             None if !self.inner.in_process => Some(UNNAMED.to_owned()),
             None => None,
         };
-        let engine = &self.inner.engine;
         let uses = self.engine_uses(&resources);
-        let info = |has_mock, slot| TaskInfo {
-            description,
-            resources: (!resources.is_empty()).then(|| Box::new(resources.clone())),
-            has_mock,
-            slot,
-        };
-        // Recorded before anyone can see it run (observers name it), added and wanted under
-        // one lock of the engine.
-        let add = |mut spec: TaskSpec, info: TaskInfo| {
-            spec.deps.extend_from_slice(&deps);
-            let spec = uses
-                .clone()
-                .unwrap_or_default()
-                .into_iter()
-                .fold(spec, |s, (r, n)| s.uses(r, n));
-            engine
-                .add_wanted(spec, |id| {
-                    self.register(id, info);
-                })
-                .expect("a graph task's inputs exist in its engine")
-        };
+        let info = |has_mock, slot| TaskInfo::new(slot, description, &resources, has_mock);
         let shut = self.is_shut_down();
         let plain = !self.inner.dry && wire.is_none() && too_big.is_none() && uses.is_ok() && !shut;
         if plain {
-            // The common case: the value slot is the job (one allocation).
             drop(mock);
-            let cell = Arc::new(TaskCell::new(readers, I::read, f));
-            let weak = Arc::downgrade(&cell) as Weak<dyn Any + Send + Sync>;
-            let id = add(TaskSpec::from_shared(cell.clone()), info(false, weak));
-            return Handle {
-                graph: self.clone(),
-                id,
-                source: cell,
-            };
+            let uses = uses.unwrap_or_default();
+            return self.submit_cell(&deps, &uses, &inputs, |weak| info(false, weak), f);
         }
         let slot = Arc::new(Slot::<R>::new());
         let weak = Arc::downgrade(&slot) as Weak<dyn Any + Send + Sync>;
         let id = if self.inner.dry {
+            let readers = inputs.readers();
             let values = I::read(&readers).ok();
             let has_mock = match mock.make(values.as_ref()) {
                 Some(m) => slot.cell.set(m).is_ok(),
                 None => false,
             };
-            let id = engine
+            let id = self
+                .inner
+                .engine
                 .add(Graph::dry_spec(&deps))
                 .expect("a graph task's inputs exist in its engine");
             self.register(id, info(has_mock, weak));
@@ -144,14 +182,15 @@ impl Graph {
                     wire,
                     refusal.clone(),
                     &resources,
-                    readers,
+                    inputs.readers(),
                     slot.clone(),
                     f,
                 ))
             } else {
                 unreachable!("a plain task was submitted above")
             };
-            add(spec, info(false, weak))
+            let uses = uses.as_deref().unwrap_or_default();
+            self.add_task(spec, &deps, uses, info(false, weak))
         };
         if self.inner.dry {
             self.dry_problems(id, too_big, refusal);
