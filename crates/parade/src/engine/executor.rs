@@ -69,12 +69,14 @@ pub trait Executor: Send + Sync + 'static {
 }
 
 /// Waits for `check`, running jobs from `next` on this thread while there are any. Jobs run
-/// back to back (nothing but `check` between them, no sleep) count their time from the end of
-/// the one before ([`Runnable::run_from`]).
+/// back to back (nothing between them, no sleep) count their time from the end of the one
+/// before ([`Runnable::run_from`]).
 ///
-/// After a job, the next look is made without a ticket of `signal`: a thread running job
-/// after job pays no ticket per job. Any look that may be followed by a sleep holds a ticket
-/// taken before it, so a change made after that look wakes the sleep.
+/// `check` is asked again only when `signal` counted a change since it last said
+/// [`Progress::Pending`] ([`Signal::changes`], read before each look): a thread running job
+/// after job pays neither a look nor a ticket per job, only an atomic read. After a job, the
+/// next look is made without a ticket of `signal`; any look that may be followed by a sleep
+/// holds a ticket taken before it, so a change made after that look wakes the sleep.
 pub(crate) fn help_until(
     check: &mut dyn FnMut() -> Progress,
     signal: &Signal,
@@ -82,11 +84,17 @@ pub(crate) fn help_until(
 ) -> Progress {
     let mut ended = None;
     let mut ran = false;
+    // The count of changes when `check` last said `Pending`.
+    let mut seen = None;
     loop {
         let ticket = (!ran).then(|| signal.ticket());
-        let progress = check();
-        if progress != Progress::Pending {
-            return progress;
+        let changes = signal.changes();
+        if seen != Some(changes) {
+            let progress = check();
+            if progress != Progress::Pending {
+                return progress;
+            }
+            seen = Some(changes);
         }
         if let Some(job) = next() {
             drop(ticket);

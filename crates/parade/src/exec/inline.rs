@@ -69,6 +69,6 @@ impl Executor for Inline {
 /// waiter holds its signal's lock while it takes the queue's, so the order is safe.
 fn notify_from(queue: &VecDeque<Runnable>) {
     if let Some(job) = queue.back() {
-        job.engine().signal().notify();
+        job.engine().signal().notify_work();
     }
 }

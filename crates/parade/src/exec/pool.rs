@@ -243,7 +243,7 @@ impl ThreadPool {
             self.shared.work.notify_one();
         }
         if self.shared.helpers.load(Ordering::SeqCst) > 0 {
-            engine.signal().notify();
+            engine.signal().notify_work();
         }
     }
 }
