@@ -12,8 +12,6 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use smallvec::SmallVec;
-
 use super::edges::Arena;
 use super::pending::Pending;
 use super::ready::ReadySet;
@@ -36,12 +34,16 @@ pub(crate) struct Dispatch {
 /// process group of its child).
 pub(crate) type CancelHook = Box<dyn FnOnce() + Send>;
 
-/// What an operation left for the engine to do once the lock is released.
+/// What an operation left for the engine to do once the lock is released. Made and dropped
+/// once per operation, so it holds only what most operations leave: the one job they start
+/// sits in `first`, no vector to drop; events go straight to [`Core::outbox`] (recorded under
+/// the same lock, in the same order).
 #[derive(Default)]
 pub(crate) struct Effects {
-    pub(crate) events: Vec<Event>,
-    /// Most operations start at most one task: no allocation for that one.
-    pub(crate) to_run: SmallVec<[Dispatch; 1]>,
+    /// The first job to start.
+    pub(crate) first: Option<Dispatch>,
+    /// Jobs to start after `first` (an operation that makes several tasks ready).
+    pub(crate) more: Vec<Dispatch>,
     pub(crate) to_cancel: Vec<TaskId>,
     pub(crate) cancel_hooks: Vec<CancelHook>,
     /// A task ended: waiters may have what they wait for.
@@ -50,6 +52,22 @@ pub(crate) struct Effects {
     pub(crate) ended_watched: bool,
     /// Wake the waiters (decided by [`Core::settle`] from the two above).
     pub(crate) wake: bool,
+}
+
+impl Effects {
+    /// Records a job to start.
+    fn start(&mut self, job: Dispatch) {
+        if self.first.is_none() {
+            self.first = Some(job);
+        } else {
+            self.more.push(job);
+        }
+    }
+
+    /// Whether the operation started a job.
+    pub(crate) fn starts_any(&self) -> bool {
+        self.first.is_some()
+    }
 }
 
 /// Whether what a waiter waits for is done.
@@ -341,9 +359,9 @@ impl Core {
         Ok(self.wave_of(id))
     }
 
-    pub(super) fn event(&mut self, fx: &mut Effects, event: impl FnOnce() -> Event) {
+    pub(super) fn event(&mut self, event: impl FnOnce() -> Event) {
         if self.record_events {
-            fx.events.push(event());
+            self.outbox.push(event());
         }
     }
 
@@ -610,7 +628,7 @@ impl Core {
             if !self.slot(t).defined() {
                 self.wanted_placeholders += 1;
             }
-            self.event(fx, || Event::Wanted { id: t });
+            self.event(|| Event::Wanted { id: t });
             let deps = self.slot(t).deps;
             if deps.is_empty() {
                 self.slot_mut(t).set_blocked(0);
@@ -687,13 +705,13 @@ impl Core {
                 .job_mut(entry)
                 .take()
                 .expect("a defined task has its job until it starts");
-            fx.to_run.push(Dispatch {
+            fx.start(Dispatch {
                 id,
                 job,
                 timeout,
                 uses,
             });
-            self.event(fx, || Event::Started { id });
+            self.event(|| Event::Started { id });
         }
     }
 }

@@ -68,7 +68,7 @@ impl Core {
         if state != TaskState::Cancelled && self.first_failure.is_none() {
             self.first_failure = Some(self.root_of(id));
         }
-        self.event(fx, || Event::Finished {
+        self.event(|| Event::Finished {
             id,
             state,
             duration: Duration::ZERO,
@@ -101,7 +101,7 @@ impl Core {
                     fx,
                 );
                 self.refresh(d);
-                self.event(fx, || Event::Finished {
+                self.event(|| Event::Finished {
                     id: d,
                     state: TaskState::DepFailed,
                     duration: Duration::ZERO,
@@ -155,7 +155,7 @@ impl Core {
         }
         self.end_slot(id, state, reason.clone(), duration, fx);
         self.refresh(id);
-        self.event(fx, || Event::Finished {
+        self.event(|| Event::Finished {
             id,
             state,
             duration,
@@ -263,7 +263,7 @@ impl Core {
                 return Progress::Pending;
             }
             self.dispatch(fx);
-            if !fx.to_run.is_empty() {
+            if fx.starts_any() {
                 return Progress::Pending;
             }
             if self.wanted_placeholders == 0 {

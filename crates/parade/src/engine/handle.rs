@@ -107,9 +107,6 @@ impl Engine {
             let mut core = self.inner.core.lock();
             let result = op(&mut core, &mut fx);
             core.settle(&mut fx);
-            if !fx.events.is_empty() {
-                core.outbox.append(&mut fx.events);
-            }
             result
         };
         self.apply(&mut fx);
@@ -142,14 +139,14 @@ impl Engine {
             timeout: d.timeout,
             uses: d.uses,
         };
-        match fx.to_run.len() {
-            0 => {}
-            1 => {
-                let d = fx.to_run.pop().expect("one job");
-                self.inner.executor.spawn_one(runnable(d));
-            }
-            _ => {
-                let jobs = fx.to_run.drain(..).map(runnable).collect();
+        if let Some(first) = fx.first.take() {
+            if fx.more.is_empty() {
+                self.inner.executor.spawn_one(runnable(first));
+            } else {
+                let jobs = std::iter::once(first)
+                    .chain(fx.more.drain(..))
+                    .map(runnable)
+                    .collect();
                 self.inner.executor.spawn(jobs);
             }
         }
