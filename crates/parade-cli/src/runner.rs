@@ -383,7 +383,7 @@ fn run_body(s: &Shared, index: usize, ctx: &Context<'_>) -> Result<Value, ProcEr
             let decision = if let Some(decision) = memory.take_ahead(ctx.name()) {
                 decision
             } else {
-                let deps = ctx.flow().deps_of(ctx.name());
+                let deps = ctx.flow().dep_names_of(ctx.name());
                 memory.decide(&run, &deps).map_err(ProcError::Failed)?
             };
             if let Verdict::UpToDate { why, last } = &decision.verdict {

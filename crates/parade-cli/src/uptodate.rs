@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
-use parade::store::{Execution, Fingerprint, KeyHasher, Recorder, RunId, Store, key_hex};
+use parade::store::{Execution, Fingerprint, KeyHasher, Parts, Recorder, RunId, Store, key_hex};
 use serde_json::{Value, json};
 
 use crate::shell;
@@ -390,6 +390,8 @@ struct Inputs<'a> {
     params: BTreeMap<&'a str, &'a str>,
     sources: BTreeMap<String, String>,
     outputs: Vec<String>,
+    /// The dependencies' part of the key, encoded once for the key and their digest.
+    dep_parts: Parts,
     deps: &'a [&'a str],
     decided: &'a [Option<Decided>],
 }
@@ -449,6 +451,7 @@ impl<'a> Inputs<'a> {
             params,
             sources,
             outputs: run.task.outputs.iter().map(|o| run.fill(o)).collect(),
+            dep_parts: Self::dep_parts(deps, decided),
             deps,
             decided,
         })
@@ -485,17 +488,20 @@ impl<'a> Inputs<'a> {
             self.sources.iter().map(|(a, b)| (a.as_str(), b.as_str())),
         );
         list(&mut k, "outputs", self.outputs.iter().map(String::as_str));
-        self.add_deps(&mut k);
+        k.add_parts(&self.dep_parts);
         k.finish_bytes()
     }
 
-    /// Hashes the dependencies into `k`: their number, then each as its name and its key's
-    /// 32 bytes.
-    fn add_deps(&self, k: &mut KeyHasher) {
-        k.add("deps", &(self.deps.len() as u64).to_le_bytes());
-        for (name, d) in self.deps.iter().zip(self.decided) {
-            k.add(name, d.as_ref().map_or(&[][..], |d| &d.key[..]));
+    /// The dependencies' parts of the key, encoded once for the key and the digest: their
+    /// number, then each as its name and its key's 32 bytes.
+    fn dep_parts(deps: &[&str], decided: &[Option<Decided>]) -> Parts {
+        let room = 24 + deps.iter().map(|n| 48 + n.len()).sum::<usize>();
+        let mut parts = Parts::with_capacity(room);
+        parts.add("deps", &(deps.len() as u64).to_le_bytes());
+        for (name, d) in deps.iter().zip(decided) {
+            parts.add(name, d.as_ref().map_or(&[][..], |d| &d.key[..]));
         }
+        parts
     }
 
     /// The first dependency that runs (or ran) in this run, or was not decided in it.
@@ -511,9 +517,7 @@ impl<'a> Inputs<'a> {
     /// digits however many there are (a map of each one's key was 7 KB for 100, built, written
     /// to the journal, to the database, and freed again for every task that ran).
     fn deps_digest(&self) -> String {
-        let mut k = KeyHasher::new();
-        self.add_deps(&mut k);
-        k.finish()
+        self.dep_parts.finish()
     }
 
     /// The inputs as the store keeps them (`deps`: [`Inputs::deps_digest`]).

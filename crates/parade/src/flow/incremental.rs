@@ -194,6 +194,22 @@ impl Flow {
     /// assert_eq!(flow.deps_of("b"), ["a"]);
     /// ```
     pub fn deps_of(&self, name: &str) -> Vec<String> {
+        self.dep_names_of(name)
+            .iter()
+            .map(|d| String::from(&**d))
+            .collect()
+    }
+
+    /// [`Flow::deps_of`], each name shared with the flow's table (no copy of each name: a
+    /// task-file task with 100 dependencies asks for them before it runs).
+    ///
+    /// ```
+    /// let flow = parade::flow::Flow::inline();
+    /// flow.proc("a", |_| Ok(())).add().unwrap();
+    /// flow.proc("b", |_| Ok(())).deps(["a"]).add().unwrap();
+    /// assert_eq!(&*flow.dep_names_of("b")[0], "a");
+    /// ```
+    pub fn dep_names_of(&self, name: &str) -> Vec<std::sync::Arc<str>> {
         let t = self.inner.table.lock();
         let Some(id) = t.id_of(name) else {
             return Vec::new();
@@ -203,7 +219,7 @@ impl Flow {
             .deps(id)
             .unwrap_or_default()
             .into_iter()
-            .map(|d| t.name(d))
+            .map(|d| t.shared_name(d))
             .collect()
     }
 

@@ -68,8 +68,16 @@ pub fn has_placeholders(s: &str) -> bool {
 }
 
 /// Whether `s` holds a glob character (`*` or `?`).
+///
+/// A scan of bytes, not of characters (a task body asks it of each of its task's
+/// dependencies): both are ASCII, and no byte of a longer UTF-8 character is ASCII.
+///
+/// ```
+/// use parade::flow::is_glob;
+/// assert!(is_glob("t::*") && is_glob("é?") && !is_glob("l9_0") && !is_glob("déjà"));
+/// ```
 pub fn is_glob(s: &str) -> bool {
-    s.contains(['*', '?'])
+    s.bytes().any(|b| b == b'*' || b == b'?')
 }
 
 /// Whether `text` matches the glob `pattern`, where `*` matches any run of characters and `?`

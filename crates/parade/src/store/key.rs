@@ -60,18 +60,45 @@ impl KeyHasher {
         if self.pending.len() + gathered > BATCH {
             self.flush();
         }
-        self.pending
-            .extend_from_slice(&(name.len() as u64).to_le_bytes());
-        self.pending.extend_from_slice(name.as_bytes());
-        self.pending
-            .extend_from_slice(&(bytes.len() as u64).to_le_bytes());
         if large {
+            encode_head(&mut self.pending, name, bytes.len());
             self.flush();
-            counted();
-            self.hasher.update(bytes);
+            self.feed(bytes);
+        } else {
+            encode(&mut self.pending, name, bytes);
+        }
+    }
+
+    /// Adds every part of `parts`, in their order: the key is the one [`KeyHasher::add`] of
+    /// each would make, and parts added to several keys are encoded once.
+    ///
+    /// ```
+    /// use parade::store::{KeyHasher, Parts};
+    /// let mut parts = Parts::default();
+    /// parts.add("a", b"1");
+    /// parts.add("b", b"2");
+    /// let mut k = KeyHasher::new().part("command", b"make");
+    /// k.add_parts(&parts);
+    /// assert_eq!(k.finish(), KeyHasher::new().part("command", b"make").part("a", b"1").part("b", b"2").finish());
+    /// ```
+    pub fn add_parts(&mut self, parts: &Parts) {
+        let bytes = &parts.bytes;
+        let large = bytes.len() > BATCH / 2;
+        if large || self.pending.len() + bytes.len() > BATCH {
+            self.flush();
+        }
+        if large {
+            self.feed(bytes);
         } else {
             self.pending.extend_from_slice(bytes);
         }
+    }
+
+    /// Hands `bytes` to the hasher as they are (after what is gathered: flushed first).
+    fn feed(&mut self, bytes: &[u8]) {
+        counted();
+        self.hasher.update(bytes);
+        self.fed = true;
     }
 
     /// Hands the gathered bytes to the hasher.
@@ -112,6 +139,56 @@ impl KeyHasher {
     pub fn finish_bytes(&self) -> [u8; 32] {
         *self.hash().as_bytes()
     }
+}
+
+/// Parts encoded as [`KeyHasher`] hashes them, kept to be added to keys
+/// ([`KeyHasher::add_parts`]) or hashed alone ([`Parts::finish`]): a task's dependencies go
+/// into its key and into their own digest, encoded once for both.
+#[derive(Clone, Debug, Default)]
+pub struct Parts {
+    /// Each part's name and value, each after its length.
+    bytes: Vec<u8>,
+}
+
+impl Parts {
+    /// No parts, with room for `bytes` bytes of them.
+    pub fn with_capacity(bytes: usize) -> Self {
+        Parts {
+            bytes: Vec::with_capacity(bytes),
+        }
+    }
+
+    /// Adds the part `name` with value `bytes`.
+    pub fn add(&mut self, name: &str, bytes: &[u8]) {
+        encode(&mut self.bytes, name, bytes);
+    }
+
+    /// The key of these parts alone: that of a [`KeyHasher`] given the same parts.
+    ///
+    /// ```
+    /// use parade::store::{KeyHasher, Parts};
+    /// let mut parts = Parts::default();
+    /// parts.add("deps", b"2");
+    /// assert_eq!(parts.finish(), KeyHasher::new().part("deps", b"2").finish());
+    /// ```
+    pub fn finish(&self) -> String {
+        counted();
+        blake3::hash(&self.bytes).to_hex().to_string()
+    }
+}
+
+/// The bytes a part's name and its value's length are hashed as.
+fn encode_head(out: &mut Vec<u8>, name: &str, len: usize) {
+    out.extend_from_slice(&(name.len() as u64).to_le_bytes());
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(&(len as u64).to_le_bytes());
+}
+
+/// The bytes a part is hashed as: its name and its value, each after its length.
+fn encode(out: &mut Vec<u8>, name: &str, bytes: &[u8]) {
+    out.reserve(16 + name.len() + bytes.len());
+    encode_head(out, name, bytes.len());
+    out.extend_from_slice(bytes);
 }
 
 /// A key's 32 bytes as the 64 hex digits the store keeps.
@@ -192,6 +269,21 @@ mod tests {
                 k.add(name, bytes);
             }
             let expected = one_by_one(&parts);
+            // The same parts added as encoded Parts, split anywhere: the same key.
+            let split = parts.len() / 2;
+            let mut encoded = Parts::default();
+            let mut via_parts = KeyHasher::new();
+            for (name, bytes) in &parts[..split] {
+                via_parts.add(name, bytes);
+            }
+            for (name, bytes) in &parts[split..] {
+                encoded.add(name, bytes);
+            }
+            via_parts.add_parts(&encoded);
+            prop_assert_eq!(via_parts.finish(), expected.clone());
+            if split == 0 {
+                prop_assert_eq!(encoded.finish(), expected.clone());
+            }
             prop_assert_eq!(k.finish(), expected.clone());
             prop_assert_eq!(key_hex(&k.finish_bytes()), expected);
         }

@@ -49,7 +49,7 @@ pub use error::StoreError;
 pub use fingerprint::Fingerprint;
 pub use fingerprint::hash_file;
 pub use history::{Execution, RunRecord, outcome};
-pub use key::{KeyHasher, hash_bytes, key_hex};
+pub use key::{KeyHasher, Parts, hash_bytes, key_hex};
 pub use record::Recorder;
 pub use retention::{KEPT_RUNS, PRUNE_EVERY};
 pub use stale::Staleness;
