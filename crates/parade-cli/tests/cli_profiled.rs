@@ -8,19 +8,11 @@ mod common;
 
 use std::process::Command;
 
-use common::{Project, task_file};
-
-/// Whether `valgrind` is on PATH.
-fn valgrind() -> bool {
-    Command::new("valgrind")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
+use common::{Project, task_file, tool_runs};
 
 #[test]
 fn a_run_that_spawns_tasks_goes_to_its_end_under_valgrind() {
-    if !valgrind() {
+    if !tool_runs("valgrind", "--version") {
         eprintln!("SKIPPED: no valgrind on PATH (Debian: apt-get install -y valgrind)");
         return;
     }

@@ -8,15 +8,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{Project, task_file};
-
-/// Whether `strace` is on PATH.
-fn strace() -> bool {
-    Command::new("strace")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
+use common::{Project, task_file, tool_runs};
 
 /// The thread starts and file opens of `parade ARGS` in `p` (every thread followed), one
 /// call a line; the command's success checked.
@@ -78,7 +70,7 @@ fn a_trace_line_is_judged_by_its_call_not_its_path() {
 
 #[test]
 fn reading_commands_start_no_thread_and_read_no_cgroup_limits() {
-    if !strace() {
+    if !tool_runs("strace", "-V") {
         eprintln!("SKIPPED: no strace on PATH (Debian: apt-get install -y strace)");
         return;
     }

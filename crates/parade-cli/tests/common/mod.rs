@@ -10,6 +10,15 @@ use std::time::{Duration, Instant};
 pub mod background;
 pub mod pty;
 
+/// Whether `program` runs here (`program arg` succeeds): a tool a test needs (`strace`,
+/// `valgrind`) is skipped, with the reason printed, where it is missing.
+pub fn tool_runs(program: &str, arg: &str) -> bool {
+    std::process::Command::new(program)
+        .arg(arg)
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
 /// A temporary directory holding a `parade.toml`.
 pub struct Project {
     pub dir: tempfile::TempDir,

@@ -113,21 +113,16 @@ impl Engine {
         result
     }
 
-    /// Carries out `fx` (taken by reference, not moved: it is large, and most of it is empty;
-    /// each part is looked at only if it holds something).
+    /// Carries out `fx` (taken by reference, not moved: it is large, and most of it is empty).
     fn apply(&self, fx: &mut Effects) {
         if fx.wake {
             self.inner.signal.notify();
         }
-        if !fx.to_cancel.is_empty() {
-            for id in fx.to_cancel.drain(..) {
-                self.inner.executor.cancel(self, id);
-            }
+        for id in fx.to_cancel.drain(..) {
+            self.inner.executor.cancel(self, id);
         }
-        if !fx.cancel_hooks.is_empty() {
-            for hook in fx.cancel_hooks.drain(..) {
-                hook();
-            }
+        for hook in fx.cancel_hooks.drain(..) {
+            hook();
         }
         if self.inner.has_observers.load(Ordering::Acquire) {
             self.deliver();
