@@ -34,18 +34,28 @@ pub(crate) struct Dispatch {
 /// process group of its child).
 pub(crate) type CancelHook = Box<dyn FnOnce() + Send>;
 
+/// Running tasks an operation asked to stop, and the hooks they left for that: rare, so an
+/// [`Effects`] holds them in a box made only by a cancel.
+#[derive(Default)]
+pub(crate) struct Cancels {
+    /// Tasks whose executor is asked to stop them, in the order they were cancelled.
+    pub(crate) tasks: Vec<TaskId>,
+    /// Their hooks, run after every task of `tasks` was handed to the executor.
+    pub(crate) hooks: Vec<CancelHook>,
+}
+
 /// What an operation left for the engine to do once the lock is released. Made and dropped
 /// once per operation, so it holds only what most operations leave: the one job they start
 /// sits in `first`, no vector to drop; events go straight to [`Core::outbox`] (recorded under
-/// the same lock, in the same order).
+/// the same lock, in the same order); cancels, rare, in a box most operations never make.
 #[derive(Default)]
 pub(crate) struct Effects {
     /// The first job to start.
     pub(crate) first: Option<Dispatch>,
     /// Jobs to start after `first` (an operation that makes several tasks ready).
     pub(crate) more: Vec<Dispatch>,
-    pub(crate) to_cancel: Vec<TaskId>,
-    pub(crate) cancel_hooks: Vec<CancelHook>,
+    /// Running tasks to stop, made by the first cancel of the operation.
+    pub(crate) cancels: Option<Box<Cancels>>,
     /// A task ended: waiters may have what they wait for.
     pub(crate) ended_any: bool,
     /// A task someone waits for by id ended.

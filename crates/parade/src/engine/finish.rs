@@ -28,9 +28,10 @@ impl Core {
     pub(super) fn request_cancel(&mut self, id: TaskId, fx: &mut Effects) {
         self.any_cancel.store(true, Ordering::SeqCst);
         self.slot_mut(id).request_cancel();
-        fx.to_cancel.push(id);
+        let cancels = fx.cancels.get_or_insert_default();
+        cancels.tasks.push(id);
         if let Some(hooks) = self.hooks.remove(&id) {
-            fx.cancel_hooks.extend(hooks);
+            cancels.hooks.extend(hooks);
         }
     }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use super::core::{Core, Dispatch, Effects, Progress};
+use super::core::{Cancels, Core, Dispatch, Effects, Progress};
 use super::delivery::Delivery;
 use super::executor::Executor;
 use super::runnable::current_task;
@@ -118,11 +118,14 @@ impl Engine {
         if fx.wake {
             self.inner.signal.notify();
         }
-        for id in fx.to_cancel.drain(..) {
-            self.inner.executor.cancel(self, id);
-        }
-        for hook in fx.cancel_hooks.drain(..) {
-            hook();
+        if let Some(cancels) = fx.cancels.take() {
+            let Cancels { tasks, hooks } = *cancels;
+            for id in tasks {
+                self.inner.executor.cancel(self, id);
+            }
+            for hook in hooks {
+                hook();
+            }
         }
         if self.inner.has_observers.load(Ordering::Acquire) {
             self.deliver();

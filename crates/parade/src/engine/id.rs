@@ -39,6 +39,9 @@ impl TaskId {
 /// hash set as big as the ids (a few dependencies among many tasks). The flow and the engine both
 /// use it, so a dependency list is checked by one rule.
 pub(crate) fn dedup_keeping_order(ids: &mut [TaskId]) -> usize {
+    if ids.len() < 2 {
+        return ids.len();
+    }
     let mut keep = 0;
     if ids.len() <= 8 {
         for i in 0..ids.len() {
