@@ -41,6 +41,19 @@ fn independent_tasks_cost_their_record_and_job_and_a_run_adds_little() {
             .all(|&id| engine.status(id).unwrap().state.is_success())
     );
 
+    // Ids handed over in their vector are wanted in it: no copy of them.
+    let moved = Engine::inline();
+    moved.reserve(N);
+    let ids: Vec<_> = (0..N)
+        .map(|_| moved.add(TaskSpec::new(|_| Outcome::Succeeded)).unwrap())
+        .collect();
+    let ran = Region::new(GLOBAL);
+    moved.want(ids).unwrap();
+    moved.wait_all().unwrap();
+    let run = per_task(ran.change().bytes_allocated, N);
+    eprintln!("{run:.1} B per task run, ids wanted in their vector");
+    assert!(run <= 2.0, "{run:.1} bytes per task run from a vector");
+
     // A chain: each task ends alone in its wave and readies the next, so the ready set empties
     // and fills again after every task; that must not cost an allocation per task.
     let chain = Engine::inline();

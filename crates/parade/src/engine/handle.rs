@@ -253,9 +253,20 @@ impl Engine {
     }
 
     /// Wants tasks and, transitively, their dependencies: they run when they can.
+    ///
+    /// A `Vec` of ids is wanted in place (its memory is reused, not copied).
     pub fn want(&self, ids: impl IntoIterator<Item = TaskId>) -> Result<(), EngineError> {
-        let ids: smallvec::SmallVec<[TaskId; 4]> = ids.into_iter().collect();
-        self.with_core(|core, fx| core.want(&ids, fx))
+        // Every id is checked before any is wanted, so they are collected first: a few on the
+        // stack, more in a vector, which takes a `Vec`'s own buffer (std collects a vector's
+        // iterator in place) instead of copying a hundred thousand ids.
+        let ids = ids.into_iter();
+        if ids.size_hint().1.is_some_and(|most| most <= 4) {
+            let ids: smallvec::SmallVec<[TaskId; 4]> = ids.collect();
+            self.with_core(|core, fx| core.want(&ids, fx))
+        } else {
+            let ids: Vec<TaskId> = ids.collect();
+            self.with_core(|core, fx| core.want(&ids, fx))
+        }
     }
 
     /// Cancels a task: if it has not started it ends as cancelled (its wanted dependents as

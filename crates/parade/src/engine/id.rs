@@ -38,10 +38,17 @@ impl TaskId {
 /// when that is no bigger than the ids themselves (a glob's million dependencies), else in a
 /// hash set as big as the ids (a few dependencies among many tasks). The flow and the engine both
 /// use it, so a dependency list is checked by one rule.
+#[inline]
 pub(crate) fn dedup_keeping_order(ids: &mut [TaskId]) -> usize {
+    // Most tasks have fewer than two dependencies: answered here, without a call.
     if ids.len() < 2 {
         return ids.len();
     }
+    dedup_two_or_more(ids)
+}
+
+/// [`dedup_keeping_order`] for two ids or more.
+fn dedup_two_or_more(ids: &mut [TaskId]) -> usize {
     let mut keep = 0;
     if ids.len() <= 8 {
         for i in 0..ids.len() {
