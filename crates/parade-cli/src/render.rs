@@ -24,59 +24,112 @@ pub fn write_dry_run<S: AsRef<str>>(
     decisions: Option<&[S]>,
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
+    use std::io::Write as _;
     // Capped: a longer name overflows its column (and a format width must stay small).
     let width = plan
         .tasks
         .iter()
-        .map(|t| t.name.chars().count())
+        .map(|t| columns(&t.name))
         .max()
         .unwrap_or(0)
         .min(MAX_COLUMN);
     let waves = plan.tasks.iter().any(|t| t.wave > 0);
     let mut wave = None;
+    // Lines are made in one buffer of bytes and handed to `out` a chunk at a time: a glob's
+    // million tasks were fourteen calls each through `out`.
+    let mut buf = Chunks::new(out);
     for (i, t) in plan.tasks.iter().enumerate() {
+        let line = &mut buf.bytes;
         if waves && wave != Some(t.wave) {
-            writeln!(out, "wave {}:", t.wave)?;
+            writeln!(line, "wave {}:", t.wave)?;
             wave = Some(t.wave);
         }
         // `{:>4}. {:<width$}  {}`, written without the formatting machinery (a million
         // lines of it were a tenth of a glob's dry run).
         let mut number = itoa_buffer();
         let number = decimal(i + 1, &mut number);
-        out.write_all(&b"    "[number.len().min(4)..])?;
-        out.write_all(number)?;
-        out.write_all(b". ")?;
-        out.write_all(t.name.as_bytes())?;
-        pad(out, width.saturating_sub(t.name.chars().count()))?;
-        out.write_all(b"  ")?;
-        out.write_all(t.why.as_bytes())?;
+        line.extend_from_slice(&b"    "[number.len().min(4)..]);
+        line.extend_from_slice(number);
+        line.extend_from_slice(b". ");
+        line.extend_from_slice(t.name.as_bytes());
+        pad(line, width.saturating_sub(columns(&t.name)));
+        line.extend_from_slice(b"  ");
+        line.extend_from_slice(t.why.as_bytes());
         if !t.locks.is_empty() {
-            write!(out, "; locks: {}", t.locks.join(", "))?;
+            write!(line, "; locks: {}", t.locks.join(", "))?;
         }
         if t.missing {
-            out.write_all(b"; missing: nothing defines it")?;
+            line.extend_from_slice(b"; missing: nothing defines it");
         }
-        out.write_all(b"\n")?;
-        for line in t.command.iter().flat_map(|c| c.trim_end().lines()) {
-            out.write_all(b"        $ ")?;
-            out.write_all(line.as_bytes())?;
-            out.write_all(b"\n")?;
+        line.push(b'\n');
+        for command in t.command.iter().flat_map(|c| c.trim_end().lines()) {
+            line.extend_from_slice(b"        $ ");
+            line.extend_from_slice(command.as_bytes());
+            line.push(b'\n');
         }
+        buf.written()?;
     }
     let Some(decisions) = decisions else {
-        return out.write_all(dry_run_footer(plan.tasks.len(), 0).as_bytes());
+        buf.bytes
+            .extend_from_slice(dry_run_footer(plan.tasks.len(), 0).as_bytes());
+        return buf.finish();
     };
     let mut up = 0;
     for (t, why) in plan.tasks.iter().zip(decisions) {
         let why = why.as_ref();
         up += usize::from(why.starts_with("up to date"));
-        out.write_all(b"  ")?;
-        out.write_all(t.name.as_bytes())?;
-        out.write_all(b": ")?;
-        out.write_all(why.as_bytes())?;
-        out.write_all(b"\n")?;
+        let line = &mut buf.bytes;
+        line.extend_from_slice(b"  ");
+        line.extend_from_slice(t.name.as_bytes());
+        line.extend_from_slice(b": ");
+        line.extend_from_slice(why.as_bytes());
+        line.push(b'\n');
+        buf.written()?;
     }
-    out.write_all(dry_run_footer(plan.tasks.len() - up, up).as_bytes())
+    buf.bytes
+        .extend_from_slice(dry_run_footer(plan.tasks.len() - up, up).as_bytes());
+    buf.finish()
+}
+
+/// How many columns `name` takes: its characters (its bytes, for ASCII).
+fn columns(name: &str) -> usize {
+    if name.is_ascii() {
+        name.len()
+    } else {
+        name.chars().count()
+    }
+}
+
+/// Bytes made in memory and handed to a writer a chunk at a time.
+struct Chunks<'o> {
+    bytes: Vec<u8>,
+    out: &'o mut dyn std::io::Write,
+}
+
+impl<'o> Chunks<'o> {
+    /// About what a chunk holds before it is handed on.
+    const CHUNK: usize = 1 << 16;
+
+    fn new(out: &'o mut dyn std::io::Write) -> Self {
+        Self {
+            bytes: Vec::with_capacity(Self::CHUNK + 1024),
+            out,
+        }
+    }
+
+    /// Hands the bytes on once they fill a chunk.
+    fn written(&mut self) -> std::io::Result<()> {
+        if self.bytes.len() >= Self::CHUNK {
+            self.out.write_all(&self.bytes)?;
+            self.bytes.clear();
+        }
+        Ok(())
+    }
+
+    /// Hands the rest on.
+    fn finish(self) -> std::io::Result<()> {
+        self.out.write_all(&self.bytes)
+    }
 }
 
 /// Room for a `usize` in decimal.
@@ -99,14 +152,8 @@ fn decimal(mut n: usize, buf: &mut [u8; 20]) -> &[u8] {
 }
 
 /// `n` spaces.
-fn pad(out: &mut dyn std::io::Write, mut n: usize) -> std::io::Result<()> {
-    const SPACES: &[u8; 64] = &[b' '; 64];
-    while n > 0 {
-        let k = n.min(SPACES.len());
-        out.write_all(&SPACES[..k])?;
-        n -= k;
-    }
-    Ok(())
+fn pad(out: &mut Vec<u8>, n: usize) {
+    out.resize(out.len() + n, b' ');
 }
 
 /// What `write` wrote, as text.
@@ -289,7 +336,7 @@ mod tests {
         }
         for n in [0, 1, 63, 64, 65, 200] {
             let mut out = Vec::new();
-            pad(&mut out, n).unwrap();
+            pad(&mut out, n);
             assert_eq!(out, format!("{:n$}", "").into_bytes());
         }
     }

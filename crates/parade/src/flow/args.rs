@@ -74,7 +74,54 @@ impl Span {
             (k, v)
         }
     }
+
+    /// The value of argument `key` in combination `at` (the first, if it repeats): the keys
+    /// compared first, the value of the one that matches read alone.
+    fn get(&self, at: usize, key: &str) -> Option<&str> {
+        match self.keys.iter().position(|k| k == key) {
+            Some(k) => Some(self.value(at, k)),
+            None => self
+                .extras
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str()),
+        }
+    }
 }
+
+/// The pairs of an [`ArgList`], in order ([`ArgList::iter`]): counted without being read.
+struct Iter<'a> {
+    args: &'a ArgList,
+    next: usize,
+    len: usize,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.next == self.len {
+            return None;
+        }
+        let i = self.next;
+        self.next += 1;
+        Some(match &self.args.0 {
+            Repr::Own(list) => (list[i].0.as_str(), list[i].1.as_str()),
+            Repr::Span(span, at) => span.pair(*at, i),
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.len - self.next;
+        (left, Some(left))
+    }
+
+    fn count(self) -> usize {
+        self.len - self.next
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
 
 /// A proc's arguments, in the proto's order (a proto's further arguments after its
 /// placeholders'). Cheap to clone: a glob's instances share their values.
@@ -117,15 +164,19 @@ impl ArgList {
 
     /// The `(name, value)` pairs, in order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
-        (0..self.len()).map(move |i| match &self.0 {
-            Repr::Own(list) => (list[i].0.as_str(), list[i].1.as_str()),
-            Repr::Span(span, at) => span.pair(*at, i),
-        })
+        Iter {
+            args: self,
+            next: 0,
+            len: self.len(),
+        }
     }
 
     /// The value of argument `key` (the first, if it repeats).
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+        match &self.0 {
+            Repr::Own(list) => list.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()),
+            Repr::Span(span, at) => span.get(*at, key),
+        }
     }
 
     /// The pairs as a list of their own.
@@ -203,6 +254,9 @@ mod tests {
         assert_eq!(all[3], [pair("a", "2"), pair("b", "x"), pair("k", "v")]);
         assert_eq!(all[5], [pair("a", "2"), pair("b", "z"), pair("k", "v")]);
         let one = ArgList::of_span(&span, 4);
+        assert_eq!(one.iter().count(), 3);
+        assert_eq!(one.iter().len(), 3);
+        assert_eq!(one.get("a"), Some("2"));
         assert_eq!(one.get("b"), Some("y"));
         assert_eq!(one.get("k"), Some("v"));
         assert_eq!(one.get("c"), None);
