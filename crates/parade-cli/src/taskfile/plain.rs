@@ -261,6 +261,23 @@ impl<'i, 's> Reader<'i, 's> {
     }
 }
 
+impl super::scan::Receiver for Reader<'_, '_> {
+    /// A string the scanner has seen is its own text: as `scalar` takes it, but
+    /// not decoded again.
+    fn verbatim(
+        &mut self,
+        span: Span,
+        _encoding: Encoding,
+        text: &str,
+        _error: &mut dyn ErrorSink,
+    ) {
+        let (State::Value(key) | State::Items(key)) = self.state else {
+            return self.fail();
+        };
+        self.string(key, span, text);
+    }
+}
+
 impl EventReceiver for Reader<'_, '_> {
     fn std_table_open(&mut self, span: Span, _error: &mut dyn ErrorSink) {
         if self.state != State::Top {

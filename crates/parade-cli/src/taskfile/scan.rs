@@ -18,10 +18,22 @@ use toml_parser::decoder::Encoding;
 use toml_parser::parser::EventReceiver;
 use toml_parser::{ErrorSink, Span};
 
+/// What takes the scanner's events: a parser's receiver, told each string's text as well.
+pub(super) trait Receiver: EventReceiver {
+    /// A one-line string at `span` (quotes and all) whose text is `text`, what is between its
+    /// quotes: the scanner has seen it is its own text (no escape, nothing TOML refuses), so
+    /// it needs no decoding. As the parser says it, by default.
+    fn verbatim(&mut self, span: Span, encoding: Encoding, text: &str, errors: &mut dyn ErrorSink) {
+        let _ = text;
+        self.scalar(span, Some(encoding), errors);
+    }
+}
+
 /// Hands `to` the events of `text` when the text is in the part this scans; `false` (some
 /// events handed) when it is not.
-pub(super) fn scan(text: &str, to: &mut dyn EventReceiver, errors: &mut dyn ErrorSink) -> bool {
+pub(super) fn scan<R: Receiver>(text: &str, to: &mut R, errors: &mut dyn ErrorSink) -> bool {
     Scanner {
+        text,
         b: text.as_bytes(),
         at: 0,
         to,
@@ -31,10 +43,12 @@ pub(super) fn scan(text: &str, to: &mut dyn EventReceiver, errors: &mut dyn Erro
     .is_some()
 }
 
-struct Scanner<'t, 'r> {
+struct Scanner<'t, 'r, R> {
+    text: &'t str,
+    /// `text`'s bytes.
     b: &'t [u8],
     at: usize,
-    to: &'r mut dyn EventReceiver,
+    to: &'r mut R,
     errors: &'r mut dyn ErrorSink,
 }
 
@@ -56,7 +70,7 @@ fn in_string(b: u8, quote: u8) -> bool {
         || ((0x20..0x7f).contains(&b) && b != quote && !(quote == b'"' && b == b'\\'))
 }
 
-impl Scanner<'_, '_> {
+impl<R: Receiver> Scanner<'_, '_, R> {
     fn peek(&self) -> Option<u8> {
         self.b.get(self.at).copied()
     }
@@ -160,7 +174,8 @@ impl Scanner<'_, '_> {
         }
         self.at += 1;
         let span = self.from(start);
-        self.to.scalar(span, Some(encoding), self.errors);
+        let text = self.text.get(start + 1..self.at - 1)?;
+        self.to.verbatim(span, encoding, text, self.errors);
         Some(())
     }
 
@@ -253,6 +268,8 @@ mod tests {
                 .push(format!("{kind} {}..{}", span.start(), span.end()));
         }
     }
+
+    impl Receiver for Log {}
 
     impl EventReceiver for Log {
         fn std_table_open(&mut self, span: Span, _e: &mut dyn ErrorSink) {
