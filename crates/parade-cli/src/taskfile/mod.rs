@@ -18,6 +18,7 @@ mod pattern;
 mod plain;
 mod raw_task;
 mod read;
+mod scan;
 mod validate;
 
 use std::path::{Path, PathBuf};

@@ -3,7 +3,9 @@
 //! generated file of many tasks is, such as the benchmark's 1,000 tasks with 90,000
 //! dependencies). It takes the TOML parser's events (`toml_parser`, the parser `toml` itself
 //! reads with) straight into [`RawTask`]s: no tree of values, no list of events, no value per
-//! dependency but its span and its shared name.
+//! dependency but its span and its shared name. The events come from the scanner of the
+//! plainest files ([`super::scan`], a tenth of the parser's cost) when it takes the text, from
+//! the parser when it does not.
 //!
 //! It accepts a strict part of TOML and nothing else: any other event, key, type or header,
 //! a name or key given twice, or any error of the parser gives up (`None`), and the file is read
@@ -29,25 +31,20 @@ pub(crate) fn read(text: &str) -> Option<RawFile> {
         return None;
     }
     let source = Source::new(text);
-    let tokens = source.lex().into_vec();
     sharing(|share| {
-        let mut reader = Reader {
-            source,
-            share,
-            state: State::Top,
-            table: None,
-            tasks: Vec::new(),
-            by_name: HashTable::new(),
-            names: Vec::new(),
-            paths: Vec::new(),
-            failed: false,
-        };
+        // The scanner first: when the text is more than it scans, the parser reads it afresh.
+        let mut reader = Reader::new(source, share);
         let mut errors: Option<ParseError> = None;
-        parse_document(
-            &tokens,
-            &mut ValidateWhitespace::new(&mut reader, source),
-            &mut errors,
-        );
+        if !super::scan::scan(text, &mut reader, &mut errors) {
+            let tokens = source.lex().into_vec();
+            reader = Reader::new(source, reader.share);
+            errors = None;
+            parse_document(
+                &tokens,
+                &mut ValidateWhitespace::new(&mut reader, source),
+                &mut errors,
+            );
+        }
         if errors.is_some() || reader.failed || !matches!(reader.state, State::Top | State::Line) {
             return None;
         }
@@ -178,7 +175,22 @@ fn hash(name: &str) -> u64 {
     foldhash::fast::FixedState::default().hash_one(name)
 }
 
-impl<'i> Reader<'i, '_> {
+impl<'i, 's> Reader<'i, 's> {
+    /// A reader of `source` at its start, sharing names with `share`.
+    fn new(source: Source<'i>, share: &'s mut dyn FnMut(&str) -> SharedName) -> Self {
+        Reader {
+            source,
+            share,
+            state: State::Top,
+            table: None,
+            tasks: Vec::new(),
+            by_name: HashTable::new(),
+            names: Vec::new(),
+            paths: Vec::new(),
+            failed: false,
+        }
+    }
+
     /// The decoded text of a key or string at `span`.
     fn text(
         &self,
@@ -246,6 +258,23 @@ impl<'i> Reader<'i, '_> {
             State::Items(key) => State::Item(key),
             _ => State::Line,
         };
+    }
+}
+
+impl super::scan::Receiver for Reader<'_, '_> {
+    /// A string the scanner has seen is its own text: as `scalar` takes it, but
+    /// not decoded again.
+    fn verbatim(
+        &mut self,
+        span: Span,
+        _encoding: Encoding,
+        text: &str,
+        _error: &mut dyn ErrorSink,
+    ) {
+        let (State::Value(key) | State::Items(key)) = self.state else {
+            return self.fail();
+        };
+        self.string(key, span, text);
     }
 }
 

@@ -183,7 +183,7 @@ impl Store {
     /// before it): for a face that records a task where it ends. A run's [`Recorder`] does not
     /// (see [`Store::finished`]).
     pub fn record(&self, run: RunId, e: &Execution) -> Result<(), StoreError> {
-        self.write_deferred_with(|tx| insert(tx, run, e))
+        self.write_deferred_with(|tx| insert_all(tx, [(run, e)]))
     }
 
     /// Records one execution in run `run` later: with the next [`Store::record`], or at
@@ -302,58 +302,77 @@ pub(crate) fn insert_all<'a>(
     c: &rusqlite::Connection,
     all: impl IntoIterator<Item = (RunId, &'a Execution)>,
 ) -> rusqlite::Result<()> {
+    let mut inserts = Inserts {
+        c,
+        statements: Default::default(),
+    };
     for (run, e) in all {
-        insert(c, run, e)?;
+        inserts.insert(run, e)?;
     }
     Ok(())
 }
 
-/// Inserts one execution (a prepared statement, cached per connection).
-fn insert(c: &rusqlite::Connection, run: RunId, e: &Execution) -> rusqlite::Result<()> {
-    let json = |v: &Option<serde_json::Value>| v.as_ref().map(ToString::to_string);
-    let outputs =
-        (!e.outputs.is_empty()).then(|| serde_json::to_string(&e.outputs).unwrap_or_default());
-    c.prepare_cached(
-        "INSERT INTO executions (run, name, key, state, reason, started, ended, \
-         exit_status, result, inputs, outputs) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    )?
-    .execute(params![
-        run,
-        e.name,
-        e.key,
-        e.state,
-        e.reason,
-        e.started.map(millis),
-        e.ended.map(millis),
-        e.exit_status,
-        json(&e.result),
-        json(&e.inputs),
-        outputs,
-    ])?;
-    if e.key.is_none() {
-        return Ok(());
-    }
+/// What inserting an execution runs, each statement taken from the connection's cache once a
+/// batch (not once a row: the cache looks a statement up by its text).
+const INSERTS: [&str; 4] = [
+    "INSERT INTO executions (run, name, key, state, reason, started, ended, \
+     exit_status, result, inputs, outputs) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     // What a task's next decision stands on, kept from pruning (`retention.rs`).
-    match e.state.as_str() {
-        "succeeded" | "up-to-date" => {
-            c.prepare_cached(
-                "INSERT OR REPLACE INTO latest (name, execution) VALUES (?1, last_insert_rowid())",
-            )?
-            .execute([&e.name])?;
-            c.prepare_cached("DELETE FROM latest_skip WHERE name = ?1")?
-                .execute([&e.name])?;
+    "INSERT OR REPLACE INTO latest (name, execution) VALUES (?1, last_insert_rowid())",
+    "DELETE FROM latest_skip WHERE name = ?1",
+    "INSERT OR REPLACE INTO latest_skip (name, execution) VALUES (?1, last_insert_rowid())",
+];
+
+/// The statements of [`INSERTS`] a batch has prepared so far.
+struct Inserts<'c> {
+    c: &'c rusqlite::Connection,
+    statements: [Option<rusqlite::CachedStatement<'c>>; 4],
+}
+
+impl<'c> Inserts<'c> {
+    /// Statement `i` of [`INSERTS`], prepared the first time it is asked for.
+    fn statement(&mut self, i: usize) -> rusqlite::Result<&mut rusqlite::CachedStatement<'c>> {
+        let slot = &mut self.statements[i];
+        if slot.is_none() {
+            *slot = Some(self.c.prepare_cached(INSERTS[i])?);
         }
-        "skipped" => {
-            c.prepare_cached(
-                "INSERT OR REPLACE INTO latest_skip (name, execution) \
-                 VALUES (?1, last_insert_rowid())",
-            )?
-            .execute([&e.name])?;
-        }
-        _ => {}
+        Ok(slot.as_mut().expect("prepared just now"))
     }
-    Ok(())
+
+    /// Inserts one execution.
+    fn insert(&mut self, run: RunId, e: &Execution) -> rusqlite::Result<()> {
+        let json = |v: &Option<serde_json::Value>| v.as_ref().map(ToString::to_string);
+        let outputs =
+            (!e.outputs.is_empty()).then(|| serde_json::to_string(&e.outputs).unwrap_or_default());
+        self.statement(0)?.execute(params![
+            run,
+            e.name,
+            e.key,
+            e.state,
+            e.reason,
+            e.started.map(millis),
+            e.ended.map(millis),
+            e.exit_status,
+            json(&e.result),
+            json(&e.inputs),
+            outputs,
+        ])?;
+        if e.key.is_none() {
+            return Ok(());
+        }
+        match e.state.as_str() {
+            "succeeded" | "up-to-date" => {
+                self.statement(1)?.execute([&e.name])?;
+                self.statement(2)?.execute([&e.name])?;
+            }
+            "skipped" => {
+                self.statement(3)?.execute([&e.name])?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
 }
 
 /// An engine observer that records, in run `run`, every task that reaches a final state:
