@@ -606,4 +606,9 @@ outputs = ["use.txt"]
         text.contains("use: runs: dependency \"gen\" changed"),
         "{text}"
     );
+    // That run ran use on gen's new output; nothing changed since: use is up to date and no
+    // dependency is named.
+    let text = p.stderr(&["run", "use", "--explain", "--output", "plain"], 0);
+    assert!(text.contains("use: up to date"), "{text}");
+    assert!(!text.contains("dependency"), "{text}");
 }
