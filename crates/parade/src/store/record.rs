@@ -312,6 +312,15 @@ pub(crate) fn insert_all<'a>(
     Ok(())
 }
 
+/// [`INSERTS`]' statement that adds the execution's row.
+const INSERT_EXECUTION: usize = 0;
+/// [`INSERTS`]' statement that makes the row the task's latest run.
+const LATEST: usize = 1;
+/// [`INSERTS`]' statement that forgets the task's latest skip.
+const FORGET_SKIP: usize = 2;
+/// [`INSERTS`]' statement that makes the row the task's latest skip.
+const LATEST_SKIP: usize = 3;
+
 /// What inserting an execution runs, each statement taken from the connection's cache once a
 /// batch (not once a row: the cache looks a statement up by its text).
 const INSERTS: [&str; 4] = [
@@ -342,10 +351,12 @@ impl<'c> Inserts<'c> {
 
     /// Inserts one execution.
     fn insert(&mut self, run: RunId, e: &Execution) -> rusqlite::Result<()> {
-        let json = |v: &Option<serde_json::Value>| v.as_ref().map(ToString::to_string);
+        // Straight to a `String`: `Value`'s `Display` goes through a formatter, byte by byte.
+        let json =
+            |v: &Option<serde_json::Value>| v.as_ref().and_then(|v| serde_json::to_string(v).ok());
         let outputs =
             (!e.outputs.is_empty()).then(|| serde_json::to_string(&e.outputs).unwrap_or_default());
-        self.statement(0)?.execute(params![
+        self.statement(INSERT_EXECUTION)?.execute(params![
             run,
             e.name,
             e.key,
@@ -363,11 +374,11 @@ impl<'c> Inserts<'c> {
         }
         match e.state.as_str() {
             "succeeded" | "up-to-date" => {
-                self.statement(1)?.execute([&e.name])?;
-                self.statement(2)?.execute([&e.name])?;
+                self.statement(LATEST)?.execute([&e.name])?;
+                self.statement(FORGET_SKIP)?.execute([&e.name])?;
             }
             "skipped" => {
-                self.statement(3)?.execute([&e.name])?;
+                self.statement(LATEST_SKIP)?.execute([&e.name])?;
             }
             _ => {}
         }
