@@ -92,7 +92,13 @@ where
     O: Iterator + Send,
 {
     type Item = (O::Item, Src::Item);
-    type Batch = std::vec::IntoIter<(O::Item, Src::Item)>;
+    /// Only the partner's items are taken under the source's lock; the batch's own items are
+    /// paired with them on the worker.
+    type Batch = std::iter::Zip<std::vec::IntoIter<O::Item>, Src::Batch>;
+    /// A zip of a slice is still collected in place: a partner that ends early (or whose
+    /// exact `size_hint` lies) only makes the source end early, which the in-place collect
+    /// takes.
+    const INDEXED: bool = Src::INDEXED;
 
     fn next_batch(&mut self, max: usize) -> Option<Self::Batch> {
         if self.done {
@@ -100,10 +106,10 @@ where
         }
         let batch = self.src.next_batch(max)?;
         let n = batch.len();
-        let pairs: Vec<_> = self.other.by_ref().take(n).zip(batch).collect();
+        let partners: Vec<O::Item> = self.other.by_ref().take(n).collect();
         // The partner ran out: nothing after this batch.
-        self.done = pairs.len() < n;
-        (!pairs.is_empty()).then(|| pairs.into_iter())
+        self.done = partners.len() < n;
+        (!partners.is_empty()).then(|| partners.into_iter().zip(batch))
     }
 
     fn remaining(&self) -> Option<usize> {
@@ -733,5 +739,66 @@ mod tests {
             done: false,
         };
         assert_eq!(drain(z, 2), [vec![('a', 0), ('b', 1)], vec![('c', 2)]]);
+    }
+
+    /// Yields `0..yields` while claiming, exactly, `claims` items.
+    struct Lying {
+        next: usize,
+        yields: usize,
+        claims: usize,
+    }
+
+    impl Iterator for Lying {
+        type Item = usize;
+        fn next(&mut self) -> Option<usize> {
+            (self.next < self.yields).then(|| {
+                self.next += 1;
+                self.next - 1
+            })
+        }
+        fn size_hint(&self) -> (usize, Option<usize>) {
+            let left = self.claims.saturating_sub(self.next);
+            (left, Some(left))
+        }
+    }
+
+    fn indexed<S: Source>(_: &S) -> bool {
+        S::INDEXED
+    }
+
+    #[test]
+    fn a_zip_of_a_slice_is_collected_in_place_and_ends_with_the_shorter() {
+        let v: Vec<usize> = (0..10_000).collect();
+        let zipped = Zipped {
+            src: crate::iter::source::SliceSource::new(&v),
+            other: 0..3usize,
+            done: false,
+        };
+        assert!(
+            indexed(&zipped),
+            "a zip of a slice takes the in-place collect"
+        );
+        let expected = |n: usize| -> Vec<(usize, usize)> { (0..n).map(|i| (i * 2, i)).collect() };
+        for (yields, claims) in [
+            (10_000, 10_000),
+            (20_000, 20_000),
+            (5_000, 5_000),
+            (5_000, 9_000),
+        ] {
+            let other = Lying {
+                next: 0,
+                yields,
+                claims,
+            };
+            let got = crate::iter_slice(&v)
+                .map(|x| x * 2)
+                .zip(other)
+                .collect_vec();
+            assert_eq!(
+                got,
+                expected(yields.min(10_000)),
+                "partner yields {yields}, claims {claims}"
+            );
+        }
     }
 }
