@@ -106,7 +106,7 @@ fn a_flow_run_records_deps_states_reasons_and_output() {
     let run = recorder.record(flow.engine());
     let build = run.task("build").unwrap();
     assert_eq!(build.state, "failed");
-    assert_eq!(build.deps, ["fetch"]);
+    assert_eq!(build.deps, ["fetch"].map(Arc::from));
     assert_eq!(build.reason.as_deref(), Some("exit status 2"));
     assert_eq!(build.log, ["compiling", "error: no space left on device"]);
     assert!(build.start.is_some() && build.slot == Some(0));
@@ -155,7 +155,7 @@ fn a_graph_run_is_recorded_through_its_engine() {
         .collect();
     assert_eq!(first_two.len(), 2);
     for dep in &last.deps {
-        assert!(first_two.contains(&dep.as_str()));
+        assert!(first_two.contains(&&**dep));
         // A dependent starts after its deps end.
         assert!(run.task(dep).unwrap().end.unwrap() <= last.start.unwrap());
     }

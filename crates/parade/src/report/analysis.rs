@@ -67,7 +67,7 @@ impl Analysis {
                 let mut d: Vec<usize> = t
                     .deps
                     .iter()
-                    .filter_map(|n| index.get(n.as_str()).copied())
+                    .filter_map(|n| index.get(&**n).copied())
                     .filter(|&j| j != i)
                     .collect();
                 d.sort_unstable();

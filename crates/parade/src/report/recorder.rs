@@ -140,14 +140,14 @@ impl RunRecorder {
         let names = &*self.names;
         // Each task's name is asked for once: a dependency's is a copy of its own (a layered
         // graph's 90,000 dependencies were 90,000 lookups in the name table).
-        let own_names: Vec<String> = rec
+        let own_names: Vec<Arc<str>> = rec
             .tasks
             .iter()
-            .map(|(id, _)| display_name(names, *id))
+            .map(|(id, _)| display_name(names, *id).into())
             .collect();
         let name_of = |id: TaskId| match rec.position.get(id.index()) {
-            Some(&at) if at != UNSEEN => own_names[at as usize].clone(),
-            _ => display_name(names, id),
+            Some(&at) if at != UNSEEN => Arc::clone(&own_names[at as usize]),
+            _ => display_name(names, id).into(),
         };
         let tasks = rec
             .tasks
@@ -165,7 +165,7 @@ impl RunRecorder {
                     seen.lines.iter().cloned().collect()
                 };
                 TaskRecord {
-                    name: name.clone(),
+                    name: name.to_string(),
                     deps: deps(*id).into_iter().map(name_of).collect(),
                     state: state.as_str().to_owned(),
                     reason: seen.reason.clone(),
@@ -389,12 +389,12 @@ mod tests {
             r.on_event(&finished(i, TaskState::Succeeded));
         }
         let run = r.record_with(|t| (0..t.index()).map(id).collect());
-        assert_eq!(run.tasks[2].deps, ["t0", "t1"]);
-        assert_eq!(run.tasks[1].deps, ["t0"]);
+        assert_eq!(run.tasks[2].deps, ["t0", "t1"].map(Arc::from));
+        assert_eq!(run.tasks[1].deps, ["t0"].map(Arc::from));
         assert_eq!(asked.load(std::sync::atomic::Ordering::Relaxed), 3);
         // A dependency the recorder never heard of is named by the table.
         let run = r.record_with(|_| vec![id(7)]);
-        assert_eq!(run.tasks[0].deps, ["t7"]);
+        assert_eq!(run.tasks[0].deps, ["t7"].map(Arc::from));
     }
 
     #[test]
