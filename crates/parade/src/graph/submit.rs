@@ -110,7 +110,11 @@ impl Graph {
         E: Display,
         F: FnOnce(I::Values) -> Result<R, E> + Send + 'static,
     {
-        let cell = Arc::new(TaskCell::new(inputs.readers(), I::read, f));
+        let cell = Arc::new(TaskCell::new(
+            inputs.readers(),
+            <I::Owned as Inputs>::read,
+            f,
+        ));
         let weak = Arc::downgrade(&cell) as Weak<dyn Any + Send + Sync>;
         let id = self.add_task(TaskSpec::from_shared(cell.clone()), deps, uses, info(weak));
         Handle {
