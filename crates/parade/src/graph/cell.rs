@@ -14,25 +14,24 @@ use super::handle::{Source, Unavailable};
 use super::wire::run_here;
 use crate::engine::{Outcome, SharedJob, TaskContext, TaskId};
 
-/// How a job reads its inputs' values from its readers.
-pub(crate) type ReadFn<Rd, V> = fn(&Rd) -> Result<V, (TaskId, Unavailable)>;
-
-/// What the job still has to do: its readers and closure, taken by the one run.
-struct Work<Rd, V, G> {
+/// What the job still has to do: its readers, how it reads them, and its closure, taken by the
+/// one run. `read` is a function item (the inputs' own `read`), so it takes no room in the
+/// cell and is called directly.
+struct Work<Rd, Fr, G> {
     readers: Rd,
-    read: ReadFn<Rd, V>,
+    read: Fr,
     f: G,
 }
 
 /// A task's value, and until it runs, the work that makes it.
-pub(crate) struct TaskCell<R, Rd, V, G> {
+pub(crate) struct TaskCell<R, Rd, Fr, G> {
     value: OnceLock<R>,
-    work: Mutex<Option<Work<Rd, V, G>>>,
+    work: Mutex<Option<Work<Rd, Fr, G>>>,
 }
 
-impl<R, Rd, V, G> TaskCell<R, Rd, V, G> {
+impl<R, Rd, Fr, G> TaskCell<R, Rd, Fr, G> {
     /// A cell whose job reads `readers` with `read` and gives the values to `f`.
-    pub(crate) fn new(readers: Rd, read: ReadFn<Rd, V>, f: G) -> Self {
+    pub(crate) fn new(readers: Rd, read: Fr, f: G) -> Self {
         Self {
             value: OnceLock::new(),
             work: Mutex::new(Some(Work { readers, read, f })),
@@ -40,10 +39,11 @@ impl<R, Rd, V, G> TaskCell<R, Rd, V, G> {
     }
 }
 
-impl<R, Rd, V, G> Source<R> for TaskCell<R, Rd, V, G>
+impl<R, Rd, Fr, G> Source<R> for TaskCell<R, Rd, Fr, G>
 where
     R: Send + Sync,
     Rd: Send + Sync,
+    Fr: Send,
     G: Send,
 {
     fn get(&self) -> Result<&R, Unavailable> {
@@ -51,10 +51,11 @@ where
     }
 }
 
-impl<R, Rd, V, E, G> SharedJob for TaskCell<R, Rd, V, G>
+impl<R, Rd, Fr, V, E, G> SharedJob for TaskCell<R, Rd, Fr, G>
 where
     R: Send + Sync + 'static,
     Rd: Send + Sync + 'static,
+    Fr: Fn(&Rd) -> Result<V, (TaskId, Unavailable)> + Send + 'static,
     V: 'static,
     E: Display,
     G: FnOnce(V) -> Result<R, E> + Send + 'static,
@@ -81,7 +82,7 @@ mod tests {
     #[test]
     fn the_job_fills_the_value_once_and_lets_its_readers_go() {
         let input = Arc::new(5_u32);
-        let read: ReadFn<Arc<u32>, u32> = |r| Ok(**r);
+        let read = |r: &Arc<u32>| Ok(**r);
         let cell = Arc::new(TaskCell::new(input.clone(), read, |v: u32| {
             Ok::<u32, String>(v * 2)
         }));
@@ -103,9 +104,22 @@ mod tests {
     }
 
     #[test]
+    fn the_read_function_takes_no_room_in_the_cell() {
+        // A function item (as the inputs' own `read` is), not a function pointer.
+        let read = |r: &Arc<u32>| Ok::<u32, (TaskId, Unavailable)>(**r);
+        let cell: TaskCell<u32, _, _, _> =
+            TaskCell::new(Arc::new(1_u32), read, |v: u32| Ok::<u32, String>(v));
+        // The readers and the closure only: no pointer to the read function beside them.
+        assert_eq!(
+            std::mem::size_of_val(&cell),
+            std::mem::size_of::<OnceLock<u32>>() + std::mem::size_of::<Mutex<Option<Arc<u32>>>>()
+        );
+    }
+
+    #[test]
     fn a_job_dropped_unrun_lets_its_readers_go() {
         let input = Arc::new(5_u32);
-        let read: ReadFn<Arc<u32>, u32> = |r| Ok(**r);
+        let read = |r: &Arc<u32>| Ok(**r);
         let cell = Arc::new(TaskCell::new(input.clone(), read, |v: u32| {
             Ok::<u32, String>(v)
         }));
@@ -123,7 +137,7 @@ mod tests {
 
     #[test]
     fn a_missing_input_fails_the_task_and_leaves_no_value() {
-        let read: ReadFn<(), u32> = |()| Err((TaskId::from_index(3), Unavailable::NotReady));
+        let read = |(): &()| Err::<u32, _>((TaskId::from_index(3), Unavailable::NotReady));
         let cell = Arc::new(TaskCell::new((), read, |v: u32| Ok::<u32, String>(v)));
         let engine = Engine::inline();
         let id = engine.add(TaskSpec::from_shared(cell.clone())).unwrap();

@@ -49,6 +49,10 @@ pub trait Inputs: sealed::Sealed {
     /// How the job reads the values once they exist (an implementation detail).
     #[doc(hidden)]
     type Readers: Send + Sync + 'static;
+    /// The same inputs owned (`Handle<T>` for `&Handle<T>`, ...): a `'static` type whose
+    /// `read` a task's job can name without a borrow (an implementation detail).
+    #[doc(hidden)]
+    type Owned: Inputs<Values = Self::Values, Readers = Self::Readers> + 'static;
     /// Pushes the ids of the tasks these inputs come from.
     #[doc(hidden)]
     fn collect(&self, graph: &Graph, deps: &mut DepList);
@@ -85,6 +89,7 @@ impl<T: Clone + Send + Sync + 'static> sealed::Sealed for &Handle<T> {}
 impl<T: Clone + Send + Sync + 'static> Inputs for &Handle<T> {
     type Values = T;
     type Readers = Reader<T>;
+    type Owned = Handle<T>;
     fn collect(&self, graph: &Graph, deps: &mut DepList) {
         check_graph(graph, self);
         deps.push(self.id);
@@ -108,6 +113,7 @@ impl<T: Clone + Send + Sync + 'static> sealed::Sealed for Handle<T> {}
 impl<T: Clone + Send + Sync + 'static> Inputs for Handle<T> {
     type Values = T;
     type Readers = Reader<T>;
+    type Owned = Handle<T>;
     fn collect(&self, graph: &Graph, deps: &mut DepList) {
         (&self).collect(graph, deps);
     }
@@ -127,6 +133,7 @@ impl<T: Clone + Send + Sync + 'static> sealed::Sealed for &[Handle<T>] {}
 impl<T: Clone + Send + Sync + 'static> Inputs for &[Handle<T>] {
     type Values = Vec<T>;
     type Readers = Vec<Reader<T>>;
+    type Owned = Vec<Handle<T>>;
     fn collect(&self, graph: &Graph, deps: &mut DepList) {
         for h in *self {
             h.collect(graph, deps);
@@ -151,6 +158,7 @@ macro_rules! vec_inputs {
         impl<T: Clone + Send + Sync + 'static> Inputs for $vec {
             type Values = Vec<T>;
             type Readers = Vec<Reader<T>>;
+            type Owned = Vec<Handle<T>>;
             fn collect(&self, graph: &Graph, deps: &mut DepList) {
                 self.as_slice().collect(graph, deps);
             }
@@ -174,6 +182,7 @@ impl sealed::Sealed for () {}
 impl Inputs for () {
     type Values = ();
     type Readers = ();
+    type Owned = ();
     fn collect(&self, _: &Graph, _: &mut DepList) {}
     fn readers(&self) {}
     fn read((): &()) -> Result<(), (TaskId, Unavailable)> {
@@ -192,6 +201,7 @@ impl sealed::Sealed for OrderOnly {}
 impl Inputs for OrderOnly {
     type Values = ();
     type Readers = ();
+    type Owned = OrderOnly;
     fn collect(&self, _: &Graph, deps: &mut DepList) {
         deps.extend_from_slice(&self.0);
     }
@@ -231,6 +241,7 @@ macro_rules! tuple_inputs {
         impl<$($name: Inputs),+> Inputs for ($($name,)+) {
             type Values = ($($name::Values,)+);
             type Readers = ($($name::Readers,)+);
+            type Owned = ($($name::Owned,)+);
             fn collect(&self, graph: &Graph, deps: &mut DepList) {
                 $(self.$idx.collect(graph, deps);)+
             }

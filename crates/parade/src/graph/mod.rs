@@ -101,6 +101,16 @@ pub(crate) struct Inner {
     pub(crate) cache: cache::Caches,
 }
 
+/// Records `info` at `i` when the graph's tasks are not the engine's newest (the engine has
+/// tasks the graph did not add): kept out of [`Graph::register`]'s usual path.
+#[cold]
+fn register_at(tasks: &mut Vec<Option<TaskInfo>>, i: usize, info: TaskInfo) {
+    if tasks.len() <= i {
+        tasks.resize_with(i + 1, || None);
+    }
+    tasks[i] = Some(info);
+}
+
 /// How many tasks a graph adds between two sweeps of its records ([`Graph::sweep_behind`]),
 /// and how far behind the newest the sweep stops.
 const SWEEP: usize = 1024;
@@ -281,18 +291,16 @@ impl Graph {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
 
+    #[inline]
     pub(crate) fn register(&self, id: TaskId, info: TaskInfo) {
         let i = id.index();
         let mut tasks = self.inner.tasks.lock();
         if tasks.len() == i {
             // The usual case: the graph's tasks are the engine's newest.
             tasks.push(Some(info));
-            return;
+        } else {
+            register_at(&mut tasks, i, info);
         }
-        if tasks.len() < i {
-            tasks.resize_with(i + 1, || None);
-        }
-        tasks[i] = Some(info);
     }
 
     /// Every [`SWEEP`] tasks, called with the newest (outside the engine's lock): lets go of

@@ -52,7 +52,7 @@ impl Graph {
             return self.submit_wired(None, Resources::default(), NoMock, inputs, None, f);
         }
         let deps = self.deps_of(&inputs);
-        self.submit_cell(&deps, &[], &inputs, TaskInfo::plain, f)
+        self.submit_cell(deps, &[], &inputs, TaskInfo::plain, f)
     }
 
     /// The ids the task waits for: its inputs' tasks, each once where there are many (the
@@ -68,16 +68,24 @@ impl Graph {
     }
 
     /// Records a task, adds it to the engine and wants it, all under one lock of the engine:
-    /// recorded before anyone can see it run (observers name it).
+    /// recorded before anyone can see it run (observers name it). The dependency list is moved
+    /// into the spec (a spec made here has none of its own), and a spec that uses no resource is
+    /// not rebuilt: no copy of either per task.
     fn add_task(
         &self,
         mut spec: TaskSpec,
-        deps: &[TaskId],
+        deps: DepList,
         uses: &[(ResourceId, u32)],
         info: TaskInfo,
     ) -> TaskId {
-        spec.deps.extend_from_slice(deps);
-        let spec = uses.iter().fold(spec, |s, &(r, n)| s.uses(r, n));
+        if spec.deps.is_empty() {
+            spec.deps = deps;
+        } else {
+            spec.deps.extend_from_slice(&deps);
+        }
+        if !uses.is_empty() {
+            spec = uses.iter().fold(spec, |s, &(r, n)| s.uses(r, n));
+        }
         let id = self
             .inner
             .engine
@@ -90,7 +98,7 @@ impl Graph {
     /// A task that runs here: the value slot is the job (one allocation).
     fn submit_cell<I, R, E, F>(
         &self,
-        deps: &[TaskId],
+        deps: DepList,
         uses: &[(ResourceId, u32)],
         inputs: &I,
         info: impl FnOnce(Weak<dyn Any + Send + Sync>) -> TaskInfo,
@@ -102,7 +110,11 @@ impl Graph {
         E: Display,
         F: FnOnce(I::Values) -> Result<R, E> + Send + 'static,
     {
-        let cell = Arc::new(TaskCell::new(inputs.readers(), I::read, f));
+        let cell = Arc::new(TaskCell::new(
+            inputs.readers(),
+            <I::Owned as Inputs>::read,
+            f,
+        ));
         let weak = Arc::downgrade(&cell) as Weak<dyn Any + Send + Sync>;
         let id = self.add_task(TaskSpec::from_shared(cell.clone()), deps, uses, info(weak));
         Handle {
@@ -145,7 +157,7 @@ impl Graph {
         if plain {
             drop(mock);
             let uses = uses.unwrap_or_default();
-            return self.submit_cell(&deps, &uses, &inputs, |weak| info(false, weak), f);
+            return self.submit_cell(deps, &uses, &inputs, |weak| info(false, weak), f);
         }
         let slot = Arc::new(Slot::<R>::new());
         let weak = Arc::downgrade(&slot) as Weak<dyn Any + Send + Sync>;
@@ -190,7 +202,7 @@ impl Graph {
                 unreachable!("a plain task was submitted above")
             };
             let uses = uses.as_deref().unwrap_or_default();
-            self.add_task(spec, &deps, uses, info(false, weak))
+            self.add_task(spec, deps, uses, info(false, weak))
         };
         if self.inner.dry {
             self.dry_problems(id, too_big, refusal);
