@@ -431,6 +431,7 @@ impl Core {
             self.check_wave(id, spec.wave, dep)?;
         }
         self.check_uses(id, &spec.uses)?;
+        self.edges.expect(self.slots.len(), self.slots.capacity());
         for &dep in &spec.deps {
             let mut list = self.slot(dep).dependents;
             self.edges.push(&mut list, id);
