@@ -33,7 +33,7 @@ impl Analysis {
     /// ```
     /// use parade::report::{Analysis, RunRecord, TaskRecord};
     /// let task = |name: &str, deps: &[&str], start: f64, end: f64| TaskRecord {
-    ///     deps: deps.iter().map(|d| d.to_string()).collect(),
+    ///     deps: deps.iter().map(|&d| d.into()).collect(),
     ///     start: Some(start), end: Some(end), wanted: Some(0.0), duration: end - start,
     ///     ..TaskRecord::new(name, "succeeded")
     /// };

@@ -47,7 +47,7 @@ pub const LINE_BYTES: usize = 500;
 /// engine.want([b]).unwrap();
 /// let _ = engine.wait_all();
 /// let run = recorder.record(&engine);
-/// assert_eq!(run.task("build").unwrap().deps, ["fetch"]);
+/// assert_eq!(run.task("build").unwrap().deps, ["fetch".into()]);
 /// assert_eq!(run.task("build").unwrap().state, "failed");
 /// assert_eq!(run.task("fetch").unwrap().log, ["hi"]);
 /// assert_eq!(run.slots, 1);
