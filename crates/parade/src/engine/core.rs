@@ -126,6 +126,9 @@ pub(crate) struct Core {
     /// Set (under the lock) before the first cancel of a running task, so that asking whether
     /// a task was cancelled needs no lock in a run that cancelled nothing.
     pub(crate) any_cancel: Arc<AtomicBool>,
+    /// The stack [`Core::want`] walks dependencies with, kept between calls: the graph face
+    /// wants each task as it is submitted, and a new stack per call was an allocation per task.
+    want_stack: Vec<TaskId>,
 }
 
 impl Core {
@@ -151,6 +154,7 @@ impl Core {
             outbox: Vec::new(),
             hooks: HashMap::new(),
             any_cancel: Arc::new(AtomicBool::new(false)),
+            want_stack: Vec::new(),
         }
     }
 
@@ -616,13 +620,14 @@ impl Core {
         }
         // One id at a time with its idle dependencies (depth first, as declared): the stack
         // holds what one id brings in, not every id asked for.
-        let mut stack: Vec<TaskId> = Vec::new();
+        let mut stack = std::mem::take(&mut self.want_stack);
         for &id in ids {
             if self.slot(id).state == TaskState::Idle {
                 stack.push(id);
                 self.want_from(&mut stack, fx);
             }
         }
+        self.want_stack = stack;
         self.dispatch(fx);
         Ok(())
     }
