@@ -34,6 +34,7 @@ pub fn glob_instances(
     Some(
         deps.into_iter()
             .filter(|d| globs.iter().any(|g| glob_match(g, d)))
+            .map(|d| d.to_string())
             .collect(),
     )
 }

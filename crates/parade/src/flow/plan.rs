@@ -22,8 +22,9 @@ pub struct ProcInfo {
     pub proto: Option<String>,
     /// Its arguments, in pattern order.
     pub args: Vec<(String, String)>,
-    /// Its dependencies by name (injected ones included).
-    pub deps: Vec<String>,
+    /// Its dependencies by name (injected ones included), shared with the flow's own names
+    /// (a count each, not a copy: [`Flow::procs`] of a layered flow names 90,000).
+    pub deps: Vec<Arc<str>>,
     /// Its rdep rules, as written (placeholders its arguments fill are filled).
     pub rdeps: Vec<String>,
     /// Its wave.
@@ -260,7 +261,7 @@ impl Flow {
                 .deps(id)
                 .unwrap_or_default()
                 .into_iter()
-                .map(|d| t.name(d))
+                .map(|d| t.shared_name(d))
                 .collect(),
             rdeps: r.rules().iter().map(ToString::to_string).collect(),
             wave: r.wave,

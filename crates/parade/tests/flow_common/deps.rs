@@ -56,7 +56,7 @@ both!(dependency_kinds, |flow| {
     assert_eq!(flow.state("provision::prod").unwrap(), TaskState::Idle);
     assert_eq!(
         flow.proc_info("all").unwrap().deps,
-        ["build::dev", "build::prod"]
+        ["build::dev", "build::prod"].map(Into::into)
     );
     flow.start(["deploy::prod", "all"]).unwrap();
     flow.wait_all().unwrap();

@@ -24,7 +24,7 @@ both!(proto_args_fill_dependency_patterns, |flow| {
     assert_eq!(flow.run("top::1").unwrap(), ["top::1"]);
     flow.wait_all().unwrap();
     assert_eq!(names(&l), ["dep::test::1"]);
-    assert_eq!(flow.proc_info("top::1").unwrap().deps, ["dep::test::1"]);
+    assert_eq!(flow.proc_info("top::1").unwrap().deps, ["dep::test::1".into()]);
     assert_eq!(flow.result::<String>("top::1").unwrap(), "test-1");
     // The name's own value wins over the proto's default for a placeholder.
     flow.proto("pick::[x]", rec(&l))
@@ -33,7 +33,7 @@ both!(proto_args_fill_dependency_patterns, |flow| {
         .add()
         .unwrap();
     assert_eq!(flow.create("pick::mine").unwrap(), ["pick::mine"]);
-    assert_eq!(flow.proc_info("pick::mine").unwrap().deps, ["dep::mine::z"]);
+    assert_eq!(flow.proc_info("pick::mine").unwrap().deps, ["dep::mine::z".into()]);
     assert_eq!(flow.create("pick::[x]").unwrap(), ["pick::dflt"]);
 });
 

@@ -38,7 +38,7 @@ both!(plain_rdeps, |flow| {
         flow.proc_info("deploy::prod")
             .unwrap()
             .deps
-            .contains(&"setup".to_owned())
+            .contains(&"setup".into())
     );
 });
 
